@@ -1,0 +1,106 @@
+"""Helpers shared by the CLI commands: the workspace option, output, progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assay.store.workspace import Workspace
+
+__all__ = [
+    "JsonOption",
+    "WorkspaceOption",
+    "emit_json",
+    "err_console",
+    "open_workspace",
+    "out_console",
+    "progress",
+    "table",
+]
+
+WorkspaceOption = typer.Option(
+    None,
+    "--workspace",
+    "-w",
+    envvar="ASSAY_WORKSPACE",
+    help="The workspace folder (default: the current folder).",
+    show_default=False,
+)
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+
+
+def out_console() -> Console:
+    """A console on the current standard output (created per call, for testability)."""
+    return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+
+
+def err_console() -> Console:
+    """A console on standard error, for messages and progress."""
+    return Console(file=sys.stderr, soft_wrap=True, highlight=False)
+
+
+def open_workspace(path: Path | None) -> Workspace:
+    """Open the workspace at ``path``, ``$ASSAY_WORKSPACE`` or the current folder."""
+    return Workspace(path if path is not None else os.environ.get("ASSAY_WORKSPACE", "."))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def emit_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on standard output."""
+    sys.stdout.write(json.dumps(payload, default=_json_default, indent=2) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
+    """A Rich table with the given header and rows (values are str()-ed)."""
+    out = Table(title=title, title_justify="left", header_style="bold")
+    for name in columns:
+        out.add_column(name)
+    for row in rows:
+        out.add_row(*("" if v is None else str(v) for v in row))
+    return out
+
+
+@contextmanager
+def progress(description: str, total: float | None = None) -> Iterator[Any]:
+    """A Rich progress bar (or spinner when ``total`` is None) on standard error.
+
+    Yields a callable ``advance(n=1)``.
+    """
+    console = err_console()
+    if not console.is_terminal:
+        yield lambda n=1: None
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}")]
+    columns.append(TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)

@@ -1,0 +1,210 @@
+"""Commands on datasets and versions: init, import, log, show, diff, export, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from assay.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    emit_json,
+    open_workspace,
+    out_console,
+    progress,
+    table,
+)
+from assay.store.workspace import Workspace
+
+__all__ = ["register"]
+
+
+def init(
+    path: Path = typer.Argument(Path("."), help="The folder for the workspace."),
+    db: str = typer.Option(None, "--db", help="A PostgreSQL URL (default: embedded SQLite)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a workspace (metadata in SQL, row data as Parquet objects)."""
+    ws = Workspace.init(path, db=db)
+    if as_json:
+        emit_json({"workspace": ws.location, "database": ws.location if db else "sqlite"})
+        return
+    out_console().print(
+        f"Workspace ready at {ws.location}. Next: assay import NAME FILE --label COL"
+    )
+
+
+def import_(
+    name: str = typer.Argument(..., help="The dataset name."),
+    source: Path = typer.Argument(
+        ..., help="CSV, Parquet, JSONL file, or a folder root/<class>/<file>."
+    ),
+    label: str = typer.Option("label", "--label", help="The label column."),
+    id: str = typer.Option(
+        None, "--id", help="A column of unique item ids (default: row numbers)."
+    ),
+    tags: str = typer.Option(None, "--tags", help="Comma-separated metadata columns for slicing."),
+    split: str = typer.Option(None, "--split", help="A column naming each row's split."),
+    message: str = typer.Option(None, "--message", "-m", help="The version message."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Import a file or folder as a new version of dataset NAME."""
+    ws = open_workspace(workspace)
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None
+    with progress(f"Importing {source}"):
+        version = ws.import_dataset(
+            name, source, label=label, id=id, tags=tag_list, split=split, message=message
+        )
+    if as_json:
+        emit_json(version.to_dict())
+        return
+    s = version.summary
+    out_console().print(
+        f"{version.ref}: {version.n_rows} rows ({s.get('added', 0)} added, "
+        f"{s.get('removed', 0)} removed, {s.get('relabeled', 0)} relabeled)."
+    )
+
+
+def log(
+    name: str = typer.Argument(..., help="The dataset name."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List the versions of a dataset, newest first."""
+    versions = open_workspace(workspace).log(name)
+    if as_json:
+        emit_json([v.to_dict() for v in versions])
+        return
+    rows = [
+        [
+            v.ref,
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            v.author,
+            v.n_rows,
+            _counts(v.summary),
+            v.message,
+        ]
+        for v in versions
+    ]
+    out_console().print(
+        table(f"{name}", ["version", "time", "author", "rows", "change", "message"], rows)
+    )
+
+
+def _counts(summary: dict) -> str:
+    return " ".join(
+        f"{sign}{summary.get(key, 0)}"
+        for sign, key in (("+", "added"), ("-", "removed"), ("~", "relabeled"), ("*", "changed"))
+    )
+
+
+def show(
+    ref: str = typer.Argument(..., help="NAME or NAME@vN."),
+    rows: int = typer.Option(5, "--rows", help="How many rows to print."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show a version: metadata, label counts and the first rows."""
+    version = open_workspace(workspace).dataset(ref)
+    frame = version.to_pandas()
+    counts = frame[version.roles.label].value_counts(dropna=False).sort_index()
+    if as_json:
+        info = version.to_dict()
+        info["label_counts"] = {str(k): int(v) for k, v in counts.items()}
+        info["head"] = (
+            frame.head(rows)
+            .astype(object)
+            .where(frame.head(rows).notna(), None)
+            .to_dict(orient="records")
+        )
+        emit_json(info)
+        return
+    console = out_console()
+    console.print(
+        f"[bold]{version.ref}[/bold]  {version.n_rows} rows  {len(version.columns)} columns"
+    )
+    console.print(
+        f"message: {version.message}   author: {version.author}   at: {version.created_at:%Y-%m-%d %H:%M}"
+    )
+    console.print(
+        f"label: {version.roles.label}   id: {version.roles.id}   tags: {', '.join(version.roles.tags) or '-'}"
+    )
+    console.print(table("labels", ["label", "count"], [[k, v] for k, v in counts.items()]))
+    head = frame.head(rows)
+    shown = list(head.columns[:12])
+    console.print(table("first rows", shown, head[shown].astype(str).values.tolist()))
+
+
+def diff(
+    a: str = typer.Argument(..., help="The older version, NAME@vA."),
+    b: str = typer.Argument(..., help="The newer version, NAME@vB."),
+    limit: int = typer.Option(20, "--limit", help="How many items of each kind to list."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Item-level differences: added, removed, relabeled (old -> new), changed features."""
+    delta = open_workspace(workspace).diff(a, b)
+    if as_json:
+        emit_json(delta.to_dict(limit=None))
+        return
+    console = out_console()
+    console.print(delta.summary())
+    if len(delta.relabeled):
+        head = delta.relabeled.head(limit)
+        console.print(table("relabeled", ["item", "old", "new"], head.values.tolist()))
+    if len(delta.changed):
+        head = delta.changed.head(limit)
+        console.print(
+            table("changed", ["item", "columns"], [[i, ", ".join(c)] for i, c in head.values])
+        )
+    for kind, frame in (("added", delta.added), ("removed", delta.removed)):
+        if len(frame):
+            console.print(
+                f"{kind}: "
+                + ", ".join(map(str, frame["item_id"].head(limit)))
+                + (" ..." if len(frame) > limit else "")
+            )
+
+
+def export(
+    ref: str = typer.Argument(..., help="NAME or NAME@vN."),
+    file: Path = typer.Argument(..., help="The output file: .csv, .parquet or .jsonl."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a version to a file (atomically)."""
+    ws = open_workspace(workspace)
+    version = ws.dataset(ref)
+    path = ws.export(version.ref, file)
+    if as_json:
+        emit_json({"ref": version.ref, "file": str(path), "rows": version.n_rows})
+        return
+    out_console().print(f"Wrote {version.ref} ({version.n_rows} rows) to {path}.")
+
+
+def gc(
+    grace: float = typer.Option(
+        0.0, "--grace", help="Keep unreferenced objects younger than this many seconds."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete row-data objects that no version refers to (left by interrupted writes)."""
+    removed = open_workspace(workspace).gc(grace_s=grace)
+    if as_json:
+        emit_json({"removed": removed})
+        return
+    out_console().print(f"Removed {len(removed)} unreferenced object(s).")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command()(init)
+    app.command("import")(import_)
+    app.command()(log)
+    app.command()(show)
+    app.command()(diff)
+    app.command()(export)
+    app.command()(gc)

@@ -1,0 +1,103 @@
+"""The ``assay`` command line: one Typer app, one module of commands per phase.
+
+Exit codes: 0 ok, 1 findings over a threshold (for CI gating), 2 bad input (the message
+says what, where and how to fix it; nothing is written).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+import typer
+
+from assay import __version__
+from assay.cli import data
+from assay.cli._common import err_console
+from assay.exceptions import AssayError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="assay",
+    help="Data-centric AI: hold the model fixed and improve the data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Data-centric AI: hold the model fixed and improve the data."""
+
+
+data.register(app)
+
+
+def _register_optional() -> None:
+    """Add the command modules of each lifecycle phase that is installed."""
+    import importlib
+
+    for module in ("collect", "train", "deploy", "web", "demo"):
+        try:
+            mod = importlib.import_module(f"assay.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assay.cli.{module}":
+                raise
+            continue
+        mod.register(app)
+
+
+_register_optional()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) the exit code."""
+    try:
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except click.exceptions.Abort:
+        err_console().print("Aborted.")
+        code = 130
+    except AssayError as exc:
+        err_console().print(f"[red]error:[/red] {exc}", markup=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        err_console().print("Interrupted; nothing half-written is kept.")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no bare traceback
+        if os.environ.get("ASSAY_DEBUG"):
+            traceback.print_exc()
+        err_console().print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc}. This is a bug in assay; "
+            "rerun with ASSAY_DEBUG=1 for the traceback and report it.",
+            markup=True,
+        )
+        code = 3
+    return int(code or 0)
+
+
+def _entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

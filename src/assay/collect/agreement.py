@@ -1,0 +1,268 @@
+"""Inter-annotator agreement: how consistently do labelers apply the label book?
+
+:func:`agreement` returns an :class:`AgreementReport` with
+
+* ``percent_agreement``: the mean over items (with at least two labels) of the share of
+  annotator pairs that agree, ``P_i = sum_c n_ic (n_ic - 1) / (n_i (n_i - 1))``;
+* ``cohen_kappa``: Cohen's kappa for every pair of annotators on the items they share
+  (``cohen_n`` holds the number of shared items; ``mean_cohen_kappa`` is their mean
+  weighted by that number);
+* ``fleiss_kappa``: Fleiss' kappa, generalised to items with different numbers of labels
+  (see :func:`agreement`);
+* ``krippendorff_alpha``: Krippendorff's alpha (nominal, ordinal or interval);
+* ``ci``: percentile bootstrap 95% intervals, resampling items;
+* ``per_class``, ``confusion``, ``disagreements``, ``annotators``, and human-level
+  performance ``hlp`` (each annotator against the majority of the *others*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_in, check_number, warn
+from assay.collect import _stats
+from assay.collect._render import report_html, report_summary
+from assay.collect._tables import (
+    annotator_table,
+    disagreement_table,
+    per_class_table,
+    weighted_mean_kappa,
+)
+from assay.collect.annotations import EncodedAnnotations, encode_annotations
+from assay.exceptions import InputError
+
+__all__ = ["AgreementReport", "agreement", "classes_to_revise"]
+
+LEVELS = ("nominal", "ordinal", "interval")
+
+
+@dataclass
+class AgreementReport:
+    """Agreement statistics of one annotation table (see :func:`agreement`)."""
+
+    level: str
+    n_items: int
+    n_annotations: int
+    n_annotators: int
+    n_single: int
+    classes: list[Any]
+    percent_agreement: float
+    fleiss_kappa: float
+    krippendorff_alpha: float
+    mean_cohen_kappa: float
+    hlp: float
+    cohen_kappa: pd.DataFrame
+    cohen_n: pd.DataFrame
+    pairs: pd.DataFrame
+    per_class: pd.DataFrame
+    confusion: pd.DataFrame
+    disagreements: pd.DataFrame
+    annotators: pd.DataFrame
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def hlp_per_class(self) -> pd.Series:
+        """Human-level performance per class (the ``hlp`` column of :attr:`per_class`)."""
+        return self.per_class["hlp"]
+
+    def summary(self) -> str:
+        """A plain-text summary (a few lines), for the CLI and logs."""
+        return report_summary(self)
+
+    def to_html(self) -> str:
+        """A self-contained HTML fragment with tables and an agreement heat map."""
+        return report_html(self)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scalar statistics and intervals, JSON-serialisable."""
+        keys = ("level", "n_items", "n_annotations", "n_annotators", "n_single",
+                "percent_agreement", "fleiss_kappa", "krippendorff_alpha",
+                "mean_cohen_kappa", "hlp")
+        out: dict[str, Any] = {k: _plain(getattr(self, k)) for k in keys}
+        out["classes"] = [_plain(c) for c in self.classes]
+        out["ci"] = {k: [float(lo), float(hi)] for k, (lo, hi) in self.ci.items()}
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _class_values(classes: pd.Index, level: str) -> np.ndarray | None:
+    if level != "interval":
+        return None
+    values = pd.to_numeric(pd.Series(classes), errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        bad = [c for c, v in zip(classes, values, strict=True) if np.isnan(v)][:10]
+        raise InputError(
+            f"level='interval' needs numeric labels; {bad} are not numbers. "
+            "Use level='nominal', or level='ordinal' with classes= in their order."
+        )
+    return values
+
+
+def _bootstrap(
+    enc: EncodedAnnotations, counts: Any, p_item: np.ndarray, n_item: np.ndarray,
+    pairs: _stats.Pairs, level: str, values: np.ndarray | None, n_boot: int, seed: int,
+) -> dict[str, tuple[float, float]]:
+    rng = np.random.default_rng(seed)
+    pairable = np.flatnonzero(n_item >= 2)
+    draws: dict[str, list[float]] = {}
+    for _ in range(n_boot):
+        w = np.zeros(enc.n_items)
+        w[pairable] = rng.multinomial(len(pairable), np.full(len(pairable), 1 / len(pairable)))
+        stats = _stats.scalar_stats(counts, p_item, n_item, w, level, values)
+        _, _, conf = _stats.pair_confusions(pairs, len(enc.annotators), enc.n_classes, w)
+        stats["cohen_kappa"] = weighted_mean_kappa(conf)
+        for key, val in stats.items():
+            draws.setdefault(key, []).append(val)
+    return {
+        k: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))
+        for k, v in draws.items()
+    }
+
+
+def _pairwise_frames(
+    enc: EncodedAnnotations, pairs: _stats.Pairs
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    a, b, conf = _stats.pair_confusions(pairs, len(enc.annotators), enc.n_classes)
+    kappa, po, n = _stats.kappa_from_confusions(conf)
+    m = len(enc.annotators)
+    kap = np.full((m, m), np.nan)
+    cnt = np.zeros((m, m), dtype=np.int64)
+    kap[a, b] = kap[b, a] = kappa
+    cnt[a, b] = cnt[b, a] = n.astype(np.int64)
+    names = enc.annotators
+    pair_df = pd.DataFrame({
+        "annotator_a": names[a], "annotator_b": names[b], "n_items": n.astype(np.int64),
+        "percent_agreement": po, "cohen_kappa": kappa,
+    })
+    return (pd.DataFrame(kap, index=names, columns=names),
+            pd.DataFrame(cnt, index=names, columns=names), pair_df, conf)
+
+
+def _check_params(level: str, n_boot: int, seed: int) -> None:
+    check_in(level, LEVELS, name="level", func="agreement")
+    check_number(n_boot, name="n_boot", func="agreement", low=1, integer=True)
+    check_number(seed, name="seed", func="agreement", low=0, integer=True)
+
+
+def agreement(
+    df: pd.DataFrame,
+    *,
+    level: str = "nominal",
+    classes: Sequence[Any] | None = None,
+    allow_new: bool = False,
+    ci: bool = True,
+    n_boot: int = 1000,
+    seed: int = 0,
+    n_examples: int = 3,
+    max_disagreements: int = 1000,
+) -> AgreementReport:
+    """Measure how consistently annotators label the same items.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_annotations, >= 3)
+        Long format: ``item``, ``annotator``, ``label`` (or ``task``, ``worker``,
+        ``label``). An annotator who labelled an item twice counts once (the last row).
+    level : {"nominal", "ordinal", "interval"}, default "nominal"
+        Level of measurement for Krippendorff's alpha. Ordinal uses the order of
+        ``classes`` (else the sorted labels); interval needs numeric labels. Cohen's and
+        Fleiss' kappa are always nominal (unweighted).
+    classes : sequence, optional
+        The label book's classes; labels outside them raise unless ``allow_new``.
+    allow_new : bool, default False
+    ci : bool, default True
+        Compute percentile bootstrap 95% intervals (``n_boot`` resamples of the items
+        with at least two labels).
+    n_boot : int, default 1000
+    seed : int, default 0
+    n_examples : int, default 3
+        Example items per class in :attr:`AgreementReport.per_class`.
+    max_disagreements : int, default 1000
+        Rows of :attr:`AgreementReport.disagreements` (the most disagreed-on items).
+
+    Returns
+    -------
+    AgreementReport
+
+    Notes
+    -----
+    **Fleiss' kappa with varying numbers of labels.** With ``n_i`` labels on item ``i``
+    and ``n_ic`` of them in class ``c``, the observed agreement is the unweighted mean
+    over items with ``n_i >= 2`` of ``P_i = sum_c n_ic (n_ic - 1) / (n_i (n_i - 1))``,
+    and the chance agreement is ``P_e = sum_c p_c^2`` with ``p_c`` the share of class
+    ``c`` among all labels of those items; ``kappa = (P - P_e) / (1 - P_e)``. When every
+    item has the same number of labels this is exactly Fleiss (1971) (statsmodels'
+    ``fleiss_kappa``). Items with a single label are left out of every statistic (with a
+    warning that counts them).
+    """
+    _check_params(level, n_boot, seed)
+    enc = encode_annotations(df, classes=classes, allow_new=allow_new)
+    counts = enc.counts()
+    p_item, n_item = _stats.item_agreement(counts)
+    n_single = int((n_item < 2).sum())
+    if n_single == enc.n_items:
+        raise InputError(
+            "no item has labels from two annotators, so agreement is undefined; "
+            "have a second annotator label a sample (see plan_sample)."
+        )
+    if n_single:
+        warn(f"{n_single} item(s) have a single label and are left out of agreement.")
+    values = _class_values(enc.classes, level)
+    scal = _stats.scalar_stats(counts, p_item, n_item, np.ones(enc.n_items), level, values)
+    pairs = _stats.annotation_pairs(enc.item, enc.annotator, enc.label)
+    kappa_df, n_df, pair_df, conf = _pairwise_frames(enc, pairs)
+    dense = counts.toarray()
+    credit, cw, ch = _stats.leave_one_out(dense, enc.item, enc.label)
+    total = conf.sum(axis=0)
+    confusion = pd.DataFrame(total + total.T, index=enc.classes, columns=enc.classes)
+    per_class = per_class_table(enc, dense, p_item, confusion, cw, ch, n_examples)
+    return AgreementReport(
+        level=level, n_items=enc.n_items, n_annotations=len(enc.item),
+        n_annotators=len(enc.annotators), n_single=n_single, classes=list(enc.classes),
+        percent_agreement=scal["percent_agreement"], fleiss_kappa=scal["fleiss_kappa"],
+        krippendorff_alpha=scal["krippendorff_alpha"],
+        mean_cohen_kappa=weighted_mean_kappa(conf), hlp=float(np.nanmean(credit)),
+        cohen_kappa=kappa_df, cohen_n=n_df, pairs=pair_df, per_class=per_class,
+        confusion=confusion,
+        disagreements=disagreement_table(enc, dense, p_item, max_disagreements),
+        annotators=annotator_table(enc, pairs, pair_df, credit),
+        ci=_bootstrap(enc, counts, p_item, n_item, pairs, level, values, n_boot, seed)
+        if ci else {},
+    )
+
+
+def classes_to_revise(report: AgreementReport, k: int = 5) -> pd.DataFrame:
+    """The classes whose labeling instructions most need revision.
+
+    Parameters
+    ----------
+    report : AgreementReport
+    k : int, default 5
+        How many classes to return.
+
+    Returns
+    -------
+    DataFrame of shape (<= k, 5)
+        The ``k`` classes with the lowest ``agreement`` (with at least one label on an
+        item with two labels), with ``n_labels``, ``agreement``, ``confused_with``,
+        ``hlp`` and ``examples``, lowest agreement first.
+    """
+    check_number(k, name="k", func="classes_to_revise", low=1, integer=True)
+    pc = report.per_class
+    cols = ["n_labels", "agreement", "confused_with", "hlp", "examples"]
+    ranked = pc[pc["agreement"].notna()].sort_values(["agreement", "n_labels"],
+                                                     ascending=[True, False], kind="stable")
+    return ranked[cols].head(k)

@@ -1,0 +1,191 @@
+"""Read annotation tables: CSV, TSV, Parquet, and Label Studio JSON exports.
+
+These are the only functions in :mod:`assay.collect` that touch files; everything they
+return goes through :func:`~assay.collect.annotations.normalize_annotations`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assay._validation import warn
+from assay.collect.annotations import normalize_annotations
+from assay.exceptions import InputError
+
+__all__ = ["parse_label_studio", "read_annotations"]
+
+_READERS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".tab": "\t"}
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix not in _READERS:
+        raise InputError(
+            f"{path.name}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file "
+            "(or a Label Studio .json export)."
+        )
+    try:
+        return pd.read_csv(path, sep=_READERS[suffix])
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name} is empty; give a file with a header and rows.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start}); "
+            "re-save it as UTF-8."
+        ) from None
+
+
+def read_annotations(
+    path: str | Path,
+    *,
+    classes: Sequence[Any] | None = None,
+    allow_new: bool = False,
+) -> pd.DataFrame:
+    """Read an annotation table from CSV, TSV, Parquet or a Label Studio JSON export.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.tsv``/``.txt`` (tab-separated, with a header), ``.parquet`` or
+        ``.json`` (a Label Studio export, see :func:`parse_label_studio`).
+    classes : sequence, optional
+        Allowed classes; labels outside them raise unless ``allow_new``.
+    allow_new : bool, default False
+        Accept labels outside ``classes``.
+
+    Returns
+    -------
+    DataFrame of shape (n_annotations, 3 to 5)
+        Columns ``item``, ``annotator``, ``label`` and, when present, ``time`` and
+        ``labelbook_version``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file; check the path.")
+    if path.suffix.lower() == ".json":
+        return parse_label_studio(path, classes=classes, allow_new=allow_new)
+    df = _read_table(path)
+    return normalize_annotations(df, classes=classes, allow_new=allow_new, where=path.name)
+
+
+def _load_json(source: bytes | str | Path) -> tuple[Any, str]:
+    if isinstance(source, bytes):
+        name, raw = "the Label Studio export", source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{path} does not exist or is not a file; check the path.")
+        name, raw = path.name, path.read_bytes()
+    if not raw.strip():
+        raise InputError(f"{name} is empty; export the project again from Label Studio.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name} is not UTF-8 ({exc.reason} at byte {exc.start}); "
+            "export it again from Label Studio (JSON) or re-save it as UTF-8."
+        ) from None
+    try:
+        return json.loads(text), name
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "export the project again with the JSON format."
+        ) from None
+
+
+def _annotator_id(completed_by: Any) -> Any:
+    if isinstance(completed_by, dict):
+        return completed_by.get("email") or completed_by.get("id")
+    return completed_by
+
+
+def _choice(result: list[dict[str, Any]], from_name: str | None) -> Any:
+    for r in result:
+        value = r.get("value") or {}
+        if "choices" not in value or (from_name is not None and r.get("from_name") != from_name):
+            continue
+        choices = list(value["choices"])
+        return choices[0] if len(choices) == 1 else "|".join(sorted(map(str, choices)))
+    return None
+
+
+def _task_rows(
+    task: dict[str, Any], item_key: str | None, from_name: str | None, name: str
+) -> list[dict[str, Any]]:
+    if not isinstance(task, dict) or "annotations" not in task:
+        raise InputError(
+            f"{name}: a task has no 'annotations' list; give a Label Studio JSON export "
+            "(Export > JSON), not JSON-MIN or CSV."
+        )
+    item = task.get("data", {}).get(item_key) if item_key else task.get("id")
+    rows = []
+    for ann in task["annotations"]:
+        if ann.get("was_cancelled"):
+            continue
+        label = _choice(ann.get("result") or [], from_name)
+        if label is None:
+            continue
+        time = ann.get("updated_at") or ann.get("created_at")
+        rows.append(
+            {"item": item, "annotator": _annotator_id(ann.get("completed_by")),
+             "label": label, "time": pd.Timestamp(time) if time else pd.NaT}
+        )
+    return rows
+
+
+def parse_label_studio(
+    source: bytes | str | Path,
+    *,
+    item_key: str | None = None,
+    from_name: str | None = None,
+    classes: Sequence[Any] | None = None,
+    allow_new: bool = False,
+) -> pd.DataFrame:
+    """Turn a Label Studio JSON export of choice tasks into long-format annotations.
+
+    Parameters
+    ----------
+    source : bytes, str or Path
+        The export's bytes, or the path of the ``.json`` file.
+    item_key : str, optional
+        A key of ``task["data"]`` that identifies the item (e.g. ``"item"``); by default
+        the Label Studio task id.
+    from_name : str, optional
+        The name of the ``<Choices>`` control to read when a task has several.
+    classes : sequence, optional
+        Allowed classes; labels outside them raise unless ``allow_new``.
+    allow_new : bool, default False
+        Accept labels outside ``classes``.
+
+    Returns
+    -------
+    DataFrame of shape (n_annotations, 4)
+        ``item``, ``annotator`` (``completed_by``: the e-mail when exported, else the user
+        id), ``label`` (several choices are joined with ``|``), ``time``. Cancelled
+        (skipped) annotations and annotations without a choice are left out.
+    """
+    data, name = _load_json(source)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputError(f"{name}: expected a list of tasks; give a Label Studio JSON export.")
+    rows = [row for task in data for row in _task_rows(task, item_key, from_name, name)]
+    if not rows:
+        raise InputError(
+            f"{name} has no completed choice annotations; label some tasks, or pass "
+            "from_name= to select the Choices control."
+        )
+    skipped = sum(len(t.get("annotations", [])) for t in data) - len(rows)
+    if skipped:
+        warn(f"{name}: left out {skipped} cancelled or choice-less annotation(s).")
+    return normalize_annotations(
+        pd.DataFrame(rows), classes=classes, allow_new=allow_new, where=name
+    )

@@ -1,0 +1,160 @@
+"""Item-level differences between two versions of a dataset.
+
+Items are matched by id. A changed label counts as *relabeled*; any other changed
+column counts as a *changed feature*. Missing values compare equal to each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["DatasetDiff", "diff_tables"]
+
+
+@dataclass
+class DatasetDiff:
+    """What changed between version ``a`` and version ``b``.
+
+    Attributes
+    ----------
+    added, removed : DataFrame
+        Rows of ``b`` (resp. ``a``) whose id is not in the other version.
+    relabeled : DataFrame
+        Columns ``item_id``, ``old_label``, ``new_label``.
+    changed : DataFrame
+        Columns ``item_id`` and ``columns`` (the changed non-label columns).
+    """
+
+    a: str
+    b: str
+    added: pd.DataFrame
+    removed: pd.DataFrame
+    relabeled: pd.DataFrame
+    changed: pd.DataFrame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of added, removed, relabeled and changed items."""
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "relabeled": len(self.relabeled),
+            "changed": len(self.changed),
+        }
+
+    def to_dict(self, limit: int | None = 1000) -> dict[str, Any]:
+        """A JSON-safe summary with up to ``limit`` items of each kind."""
+
+        def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            head = frame if limit is None else frame.head(limit)
+            return head.astype(object).where(head.notna(), None).to_dict(orient="records")
+
+        return {
+            "a": self.a,
+            "b": self.b,
+            "counts": self.counts,
+            "added": [str(v) for v in self.added["item_id"].head(limit or None)],
+            "removed": [str(v) for v in self.removed["item_id"].head(limit or None)],
+            "relabeled": rows(self.relabeled),
+            "changed": rows(self.changed),
+        }
+
+    def summary(self) -> str:
+        """One line: ``+added -removed ~relabeled *changed``."""
+        c = self.counts
+        return (
+            f"{self.a} -> {self.b}: {c['added']} added, {c['removed']} removed, "
+            f"{c['relabeled']} relabeled, {c['changed']} with changed features"
+        )
+
+
+def _equal(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Element-wise equality where two missing values are equal."""
+    with np.errstate(invalid="ignore"):
+        same = np.asarray(left == right, dtype=bool)
+    both_missing = np.asarray(pd.isna(left), dtype=bool) & np.asarray(pd.isna(right), dtype=bool)
+    return same | both_missing
+
+
+def _column(table: pa.Table, name: str, take: np.ndarray | None) -> np.ndarray:
+    col = table.column(name)
+    if take is not None:
+        col = col.take(pa.array(take))
+    return col.to_numpy(zero_copy_only=False)
+
+
+def _matching(ids_a: np.ndarray, ids_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``a`` of each ``b`` id (-1 when absent), and the same reversed."""
+    if len(ids_a) == len(ids_b) and np.array_equal(ids_a, ids_b):
+        pos = np.arange(len(ids_a))
+        return pos, pos
+    index_a = pd.Index(ids_a)
+    index_b = pd.Index(ids_b)
+    return index_a.get_indexer(ids_b), index_b.get_indexer(ids_a)
+
+
+def diff_tables(
+    a: pa.Table, b: pa.Table, *, id_column: str, label_column: str, names: tuple[str, str]
+) -> DatasetDiff:
+    """Compare two versions' tables item by item.
+
+    Parameters
+    ----------
+    a, b : pyarrow.Table
+        The older and newer version.
+    id_column, label_column : str
+        The columns that identify an item and hold its label.
+    names : (str, str)
+        The versions' references, for display.
+    """
+    ids_a = _column(a, id_column, None)
+    ids_b = _column(b, id_column, None)
+    a_of_b, b_of_a = _matching(ids_a, ids_b)
+    added = b.filter(pa.array(a_of_b < 0)).to_pandas()
+    removed = a.filter(pa.array(b_of_a < 0)).to_pandas()
+    in_b = np.flatnonzero(a_of_b >= 0)
+    in_a = a_of_b[in_b]
+    ids = ids_b[in_b]
+    relabeled = _relabeled(a, b, label_column, in_a, in_b, ids)
+    shared = [
+        c for c in b.column_names if c in a.column_names and c not in (id_column, label_column)
+    ]
+    changed = _changed(a, b, shared, in_a, in_b, ids)
+    for frame in (added, removed):
+        frame.insert(0, "item_id", frame.pop(id_column)) if id_column != "item_id" else None
+    return DatasetDiff(names[0], names[1], added, removed, relabeled, changed)
+
+
+def _relabeled(
+    a: pa.Table, b: pa.Table, label: str, in_a: np.ndarray, in_b: np.ndarray, ids: np.ndarray
+) -> pd.DataFrame:
+    old = _column(a, label, in_a)
+    new = _column(b, label, in_b)
+    moved = ~_equal(old, new)
+    return pd.DataFrame({"item_id": ids[moved], "old_label": old[moved], "new_label": new[moved]})
+
+
+def _changed(
+    a: pa.Table,
+    b: pa.Table,
+    columns: list[str],
+    in_a: np.ndarray,
+    in_b: np.ndarray,
+    ids: np.ndarray,
+) -> pd.DataFrame:
+    identity = len(in_a) == a.num_rows == b.num_rows and np.array_equal(in_a, in_b)
+    take_a = None if identity and np.array_equal(in_a, np.arange(a.num_rows)) else in_a
+    take_b = None if take_a is None else in_b
+    flags = np.zeros((len(ids), len(columns)), dtype=bool)
+    for j, name in enumerate(columns):
+        flags[:, j] = ~_equal(_column(a, name, take_a), _column(b, name, take_b))
+    rows = np.flatnonzero(flags.any(axis=1))
+    names = np.asarray(columns, dtype=object)
+    described = [list(names[flags[r]]) for r in rows]
+    return pd.DataFrame({"item_id": ids[rows], "columns": described})

@@ -1,0 +1,144 @@
+"""Content-addressed, immutable Parquet objects.
+
+An object is a Parquet file named by the SHA-256 of its bytes, under
+``<root>/<first two hex digits>/<hash>.parquet``. Writes go to a temporary file in the
+same folder and are renamed into place, so a reader never sees a half-written object
+and a killed writer leaves only a ``.tmp-*`` file that :meth:`ObjectStore.gc` removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assay.exceptions import NotFoundError, StoreError
+
+__all__ = ["ObjectStore"]
+
+_HASH_CHUNK = 1 << 22
+
+
+class _HashingWriter:
+    """A file-like sink that hashes what it writes."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.sha = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return self._file.write(data)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self.closed = True
+
+
+class ObjectStore:
+    """Immutable Parquet objects in a folder, addressed by content hash.
+
+    Parameters
+    ----------
+    root : path
+        The folder that holds the objects; created on first write.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def path(self, digest: str) -> Path:
+        """The file of object ``digest``."""
+        return self.root / digest[:2] / f"{digest}.parquet"
+
+    def put_table(self, table: pa.Table) -> str:
+        """Write ``table`` as an object and return its hash (idempotent)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f".tmp-{os.getpid()}-{time.monotonic_ns()}.parquet"
+        sink = _HashingWriter(tmp)
+        try:
+            pq.write_table(table, sink, compression="zstd", row_group_size=256_000)
+        finally:
+            sink.close()
+        digest = sink.sha.hexdigest()
+        final = self.path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            tmp.unlink()
+        else:
+            os.replace(tmp, final)
+        return digest
+
+    def get_table(self, digest: str, columns: list[str] | None = None) -> pa.Table:
+        """Read object ``digest`` (optionally only some columns)."""
+        path = self.path(digest)
+        if not path.exists():
+            raise NotFoundError(
+                f"object {digest} is missing from {self.root}; the workspace is damaged "
+                "(restore the objects folder from a backup)."
+            )
+        try:
+            return pq.read_table(path, columns=columns)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise StoreError(f"object {path} cannot be read ({exc}); it may be corrupt.") from exc
+
+    def exists(self, digest: str) -> bool:
+        """Whether object ``digest`` exists."""
+        return self.path(digest).exists()
+
+    def digests(self) -> Iterator[str]:
+        """Every stored object's hash."""
+        if not self.root.exists():
+            return
+        for path in self.root.glob("??/*.parquet"):
+            yield path.stem
+
+    def gc(self, keep: Iterable[str], *, grace_s: float = 0.0) -> list[str]:
+        """Delete objects not in ``keep`` and stale temporary files.
+
+        Parameters
+        ----------
+        keep : iterable of str
+            Hashes still referenced by the metadata.
+        grace_s : float
+            Only files older than this many seconds are deleted, so that an import
+            running concurrently (object written, SQL not yet committed) is safe.
+
+        Returns
+        -------
+        list of str
+            The deleted objects' hashes (temporary files are not listed).
+        """
+        keep_set = set(keep)
+        cutoff = time.time() - grace_s
+        removed = []
+        for digest in list(self.digests()):
+            path = self.path(digest)
+            if digest not in keep_set and path.stat().st_mtime <= cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(digest)
+        for tmp in (self.root / "tmp").glob(".tmp-*"):
+            if tmp.stat().st_mtime <= cutoff:
+                tmp.unlink(missing_ok=True)
+        return removed
+
+    def file_hash(self, path: Path) -> str:
+        """SHA-256 of a file, read in chunks (to verify an object)."""
+        sha = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                sha.update(chunk)
+        return sha.hexdigest()

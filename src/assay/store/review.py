@@ -1,0 +1,464 @@
+"""The review queue: items flagged by any analysis, and the human decisions on them.
+
+Every entry has a ``source`` (the analysis: ``label_issue``, ``disagreement``,
+``slice_sample``, ``drift_sample`` ...), a ``reason`` in words and a ``score`` in
+[0, 1] where **low means most suspicious**; the queue is reviewed lowest score first.
+A decision (``relabel``, ``remove`` or ``keep``) records who, when, why and the label
+book version. Decisions use optimistic concurrency: each names the ``revision`` it saw,
+and a decision on an entry that someone else changed first raises
+:class:`~assay.exceptions.ConflictError`, so no decision is silently lost.
+:meth:`ReviewQueue.apply` turns the accepted decisions into a new dataset version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store import models as m
+from assay.store.models import utcnow
+
+if TYPE_CHECKING:
+    from assay.store.datasets import DatasetVersion
+    from assay.store.workspace import Workspace
+
+__all__ = ["ACTIONS", "ReviewQueue", "decode_label", "encode_label"]
+
+ACTIONS = ("relabel", "remove", "keep")
+_COLUMNS = [
+    "id",
+    "dataset",
+    "item_id",
+    "source",
+    "reason",
+    "score",
+    "given_label",
+    "suggested_label",
+    "status",
+    "decision",
+    "decision_label",
+    "decided_by",
+    "decided_at",
+    "note",
+    "revision",
+]
+
+
+def encode_label(value: Any) -> str | None:
+    """Labels are stored as JSON text so that ints and strings keep their type."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    return json.dumps(value)
+
+
+def decode_label(text: str | None) -> Any:
+    """The inverse of :func:`encode_label`."""
+    return None if text is None else json.loads(text)
+
+
+def coerce_label(value: Any, label_type: pa.DataType) -> Any:
+    """Convert a label typed by a person (a string) to the dataset's label type."""
+    if pa.types.is_integer(label_type):
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"label {value!r} is not an integer; this dataset's labels are integers."
+            ) from exc
+    if pa.types.is_floating(label_type):
+        return float(value)
+    if pa.types.is_boolean(label_type):
+        return str(value).lower() in ("1", "true", "yes")
+    return str(value)
+
+
+class ReviewQueue:
+    """The review queue of a workspace (``ws.review``)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    def _dataset_id(self, s: Session, name: str) -> int:
+        return self.ws._dataset_row(s, name).id
+
+    def add(self, dataset: str, entries: pd.DataFrame, *, source: str | None = None) -> int:
+        """Enter flagged items; an item already open for the same source is skipped.
+
+        Parameters
+        ----------
+        dataset : str
+            The dataset the items belong to.
+        entries : DataFrame
+            Columns ``item_id``, ``reason``, ``score`` and optionally ``source``,
+            ``given_label``, ``suggested_label`` and ``payload`` (a dict per row, e.g.
+            the production row of a drift sample).
+        source : str, optional
+            The analysis, when ``entries`` has no ``source`` column.
+
+        Returns
+        -------
+        int
+            How many entries were added.
+        """
+        frame = _normalise_entries(entries, source)
+        with self.ws.session() as s:
+            ds_id = self._dataset_id(s, dataset)
+            open_keys = set(
+                s.execute(
+                    select(m.ReviewItem.item_id, m.ReviewItem.source).where(
+                        m.ReviewItem.dataset_id == ds_id, m.ReviewItem.status == "open"
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            rows = [
+                m.ReviewItem(
+                    dataset_id=ds_id,
+                    item_id=str(r.item_id),
+                    source=r.source,
+                    reason=r.reason,
+                    score=float(r.score),
+                    given_label=encode_label(r.given_label),
+                    suggested_label=encode_label(r.suggested_label),
+                    payload=r.payload or {},
+                )
+                for r in frame.itertuples(index=False)
+                if (str(r.item_id), r.source) not in open_keys
+            ]
+            s.add_all(rows)
+        return len(rows)
+
+    def list(
+        self,
+        dataset: str | None = None,
+        *,
+        status: str | None = "open",
+        source: str | None = None,
+        label: Any = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """Queue entries, lowest score (most suspicious) first, as a DataFrame."""
+        query = select(m.ReviewItem, m.Dataset.name).join(m.Dataset)
+        if dataset is not None:
+            query = query.where(m.Dataset.name == dataset)
+        if status is not None:
+            query = query.where(m.ReviewItem.status == status)
+        if source is not None:
+            query = query.where(m.ReviewItem.source == source)
+        if label is not None:
+            query = query.where(m.ReviewItem.given_label == encode_label(label))
+        query = query.order_by(m.ReviewItem.score, m.ReviewItem.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.ws.session() as s:
+            records = [_record(item, name) for item, name in s.execute(query).all()]
+        return pd.DataFrame.from_records(records, columns=_COLUMNS)
+
+    def count(self, dataset: str | None = None, *, status: str | None = "open") -> int:
+        """How many entries match."""
+        query = select(func.count(m.ReviewItem.id)).join(m.Dataset)
+        if dataset is not None:
+            query = query.where(m.Dataset.name == dataset)
+        if status is not None:
+            query = query.where(m.ReviewItem.status == status)
+        with self.ws.session() as s:
+            return int(s.scalar(query) or 0)
+
+    def get(self, entry_id: int) -> dict[str, Any]:
+        """One entry, with its payload."""
+        with self.ws.session() as s:
+            row = s.execute(
+                select(m.ReviewItem, m.Dataset.name)
+                .join(m.Dataset)
+                .where(m.ReviewItem.id == entry_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+            record = _record(row[0], row[1])
+            record["payload"] = row[0].payload
+            return record
+
+    def decide(
+        self,
+        entry_id: int,
+        action: str,
+        *,
+        label: Any = None,
+        note: str | None = None,
+        user: str | None = None,
+        revision: int | None = None,
+    ) -> dict[str, Any]:
+        """Record a decision on an entry.
+
+        Parameters
+        ----------
+        entry_id : int
+            The queue entry.
+        action : {"relabel", "remove", "keep"}
+        label : optional
+            The new label, for ``relabel``.
+        revision : int, optional
+            The revision the reviewer saw. Without it, the entry must still be open:
+            deciding an entry someone else already decided is a conflict too.
+
+        Raises
+        ------
+        ConflictError
+            When someone else changed the entry first.
+        """
+        _check_action(action, label)
+        with self.ws.session() as s:
+            self._decide_in(s, entry_id, action, label, note, user or _user(), revision)
+        return self.get(entry_id)
+
+    def undo(
+        self, entry_id: int, *, user: str | None = None, revision: int | None = None
+    ) -> dict[str, Any]:
+        """Reopen a decided (not yet applied) entry."""
+        who = user or _user()
+        with self.ws.session() as s:
+            item = s.get(m.ReviewItem, entry_id)
+            if item is None:
+                raise NotFoundError(f"no review entry #{entry_id}.")
+            if item.status != "decided":
+                raise ConflictError(
+                    f"review entry #{entry_id} is {item.status}; only a decided entry can be undone."
+                )
+            if revision is not None and item.revision != revision:
+                raise ConflictError(
+                    f"review entry #{entry_id} changed since you loaded it; reload it."
+                )
+            values = {
+                "status": "open",
+                "decision": None,
+                "decision_label": None,
+                "note": None,
+                "decided_by": None,
+                "decided_at": None,
+                "revision": item.revision + 1,
+            }
+            _guarded_update(s, item, values)
+            s.add(
+                m.AuditLog(actor=who, action="review.undo", target=f"review:{entry_id}", detail={})
+            )
+        return self.get(entry_id)
+
+    def _decide_in(
+        self,
+        s: Session,
+        entry_id: int,
+        action: str,
+        label: Any,
+        note: str | None,
+        who: str,
+        revision: int | None,
+    ) -> None:
+        item = s.get(m.ReviewItem, entry_id)
+        if item is None:
+            raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+        _check_fresh(item, revision)
+        typed = self._typed_label(s, item.dataset_id, label) if action == "relabel" else None
+        values = {
+            "status": "decided",
+            "decision": action,
+            "decision_label": encode_label(typed),
+            "note": note,
+            "decided_by": who,
+            "decided_at": utcnow(),
+            "labelbook_version": _labelbook_version(s, item.dataset_id),
+            "revision": item.revision + 1,
+        }
+        _guarded_update(s, item, values)
+        s.add(
+            m.AuditLog(
+                actor=who,
+                action=f"review.{action}",
+                target=f"review:{entry_id}",
+                detail={"item_id": item.item_id, "label": typed, "note": note},
+            )
+        )
+
+    def _typed_label(self, s: Session, dataset_id: int, label: Any) -> Any:
+        ds = s.get(m.Dataset, dataset_id)
+        assert ds is not None
+        version = self.ws.dataset(ds.name)
+        label_type = version.to_arrow([ds.label_column]).schema.field(ds.label_column).type
+        return coerce_label(label, label_type)
+
+    def decide_from_csv(self, path: str, *, user: str | None = None) -> int:
+        """Bulk decisions from a CSV with columns ``id`` (entry), ``decision``, ``label``, ``note``.
+
+        Every row is checked before any is written: one bad row writes nothing.
+        """
+        from assay.store.readers import read_source
+
+        table, _ = read_source(path)
+        frame = table.to_pandas()
+        if "id" not in frame.columns or "decision" not in frame.columns:
+            raise InputError(
+                f"{path} needs columns 'id' (the review entry) and 'decision'; it has {', '.join(frame.columns)}."
+            )
+        plan = _validate_bulk(self, frame, path)
+        with self.ws.session() as s:  # one transaction: all rows or none
+            for entry_id, action, label, note in plan:
+                self._decide_in(s, entry_id, action, label, note, user or _user(), None)
+        return len(plan)
+
+    def apply(
+        self, dataset: str, *, user: str | None = None, message: str | None = None
+    ) -> DatasetVersion:
+        """Turn the decided, unapplied entries of ``dataset`` into a new version."""
+        from assay.store.apply import apply_decisions
+
+        return apply_decisions(self.ws, dataset, user=user or _user(), message=message)
+
+
+def _validate_bulk(
+    queue: ReviewQueue, frame: pd.DataFrame, path: str
+) -> list[tuple[int, str, Any, Any]]:
+    plan = []
+    for row_number, row in enumerate(frame.to_dict(orient="records"), start=2):
+        action = str(row["decision"]).strip().lower()
+        if action not in ACTIONS:
+            raise InputError(
+                f"{path} row {row_number}, column 'decision': {row['decision']!r} is not one of {', '.join(ACTIONS)}."
+            )
+        try:
+            entry = queue.get(int(row["id"]))
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"{path} row {row_number}, column 'id': {row['id']!r} is not a review entry number."
+            ) from exc
+        except NotFoundError as exc:
+            raise InputError(f"{path} row {row_number}: {exc}") from exc
+        if entry["status"] != "open":
+            raise ConflictError(
+                f"{path} row {row_number}: review entry #{entry['id']} was already decided by {entry['decided_by']}."
+            )
+        label = row.get("label")
+        if action == "relabel" and (label is None or pd.isna(label)):
+            raise InputError(
+                f"{path} row {row_number}, column 'label': a relabel decision needs a label."
+            )
+        note = row.get("note")
+        plan.append(
+            (int(row["id"]), action, label, None if note is None or pd.isna(note) else str(note))
+        )
+    if not plan:
+        raise InputError(f"{path} has no decisions.")
+    return plan
+
+
+def _check_action(action: str, label: Any) -> None:
+    if action not in ACTIONS:
+        raise InputError(f"decision must be one of {', '.join(ACTIONS)}; got {action!r}.")
+    if action == "relabel" and (label is None or str(label) == ""):
+        raise InputError("a relabel decision needs the new label (--relabel LABEL).")
+
+
+def _check_fresh(item: m.ReviewItem, revision: int | None) -> None:
+    if revision is None and item.status != "open":
+        raise ConflictError(
+            f"review entry #{item.id} was already decided ({item.decision}) by {item.decided_by} "
+            f"at {item.decided_at:%Y-%m-%d %H:%M}; nothing changed. Undo it first to decide again."
+        )
+    if revision is not None and item.revision != revision:
+        who = f" by {item.decided_by}" if item.decided_by else ""
+        raise ConflictError(
+            f"review entry #{item.id} was changed{who} since you loaded it "
+            f"(revision {item.revision}, you saw {revision}); reload it and decide again."
+        )
+    if item.status == "applied":
+        raise ConflictError(f"review entry #{item.id} is already applied to a version.")
+
+
+def _guarded_update(s: Session, item: m.ReviewItem, values: dict[str, Any]) -> None:
+    """Compare-and-set on ``revision``: the database decides who was first."""
+    result = s.execute(
+        update(m.ReviewItem)
+        .where(m.ReviewItem.id == item.id, m.ReviewItem.revision == item.revision)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"review entry #{item.id} was changed by someone else just now; reload it."
+        )
+
+
+def _labelbook_version(s: Session, dataset_id: int) -> int | None:
+    return s.scalar(
+        select(func.max(m.LabelBookVersion.number)).where(
+            m.LabelBookVersion.dataset_id == dataset_id
+        )
+    )
+
+
+def _record(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "dataset": dataset,
+        "item_id": item.item_id,
+        "source": item.source,
+        "reason": item.reason,
+        "score": item.score,
+        "given_label": decode_label(item.given_label),
+        "suggested_label": decode_label(item.suggested_label),
+        "status": item.status,
+        "decision": item.decision,
+        "decision_label": decode_label(item.decision_label),
+        "decided_by": item.decided_by,
+        "decided_at": item.decided_at,
+        "note": item.note,
+        "revision": item.revision,
+    }
+
+
+def _normalise_entries(entries: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    frame = entries.copy()
+    if "item_id" not in frame.columns:
+        raise InputError("review entries need an 'item_id' column.")
+    if "source" not in frame.columns:
+        if source is None:
+            raise InputError("review entries need a source (the analysis that flagged them).")
+        frame["source"] = source
+    defaults: dict[str, Any] = {
+        "reason": "",
+        "score": 0.0,
+        "given_label": None,
+        "suggested_label": None,
+        "payload": None,
+    }
+    for name, value in defaults.items():
+        if name not in frame.columns:
+            frame[name] = value
+    scores = pd.to_numeric(frame["score"], errors="coerce")
+    if scores.isna().any() or ((scores < 0) | (scores > 1)).any():
+        raise InputError("review scores must be numbers in [0, 1] (low = most suspicious).")
+    return frame[
+        ["item_id", "source", "reason", "score", "given_label", "suggested_label", "payload"]
+    ]
+
+
+def _user() -> str:
+    from assay.store.workspace import current_user
+
+    return current_user()
+
+
+def summarise_reasons(items: Iterable[m.ReviewItem]) -> dict[str, int]:
+    """Count entries by source."""
+    return dict(Counter(item.source for item in items))

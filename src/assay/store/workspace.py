@@ -1,0 +1,533 @@
+"""The workspace: one facade over the metadata database and the object store.
+
+A workspace lives in a folder: ``PATH/.assay/assay.db`` (SQLite, WAL) holds the
+metadata unless ``.assay/config.json`` names a PostgreSQL URL, and
+``PATH/.assay/objects/`` holds the immutable Parquet objects. Writes go object first,
+then one SQL transaction, so a crash never leaves a half version.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store import models as m
+from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles, validate_table
+from assay.store.db import connect, describe_url, ensure_schema
+from assay.store.diff import DatasetDiff, diff_tables
+from assay.store.objects import ObjectStore
+from assay.store.readers import read_source, write_table
+from assay.store.refs import Ref, check_name, parse_ref
+from assay.store.review import ReviewQueue
+
+__all__ = ["Workspace", "current_user"]
+
+_DIR = ".assay"
+
+
+def current_user() -> str:
+    """Who is acting: ``$ASSAY_USER``, else the login name."""
+    try:
+        return os.environ.get("ASSAY_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
+class Workspace:
+    """A data-centric workspace: versioned datasets, annotations, reviews, monitors.
+
+    Parameters
+    ----------
+    path_or_url : str or path, default "."
+        A workspace folder (made by :meth:`init`), or a database URL; with a URL,
+        ``objects`` must name the folder for row data.
+    objects : str or path, optional
+        The object folder, for a workspace given as a URL.
+
+    Examples
+    --------
+    >>> ws = Workspace.init("my-ws")                         # doctest: +SKIP
+    >>> ws.import_dataset("digits", df, label="label")       # doctest: +SKIP
+    >>> ws.dataset("digits@v1").to_pandas()                  # doctest: +SKIP
+    """
+
+    def __init__(self, path_or_url: str | os.PathLike[str] = ".", *, objects: Any = None) -> None:
+        text = os.fspath(path_or_url)
+        if _is_url(text):
+            if objects is None:
+                raise InputError(
+                    "a workspace opened by database URL needs objects=FOLDER for its row "
+                    "data; or open the workspace folder made by `assay init PATH --db URL`."
+                )
+            self.root: Path | None = None
+            self.url = text
+            object_dir = Path(objects)
+        else:
+            self.root = Path(text).expanduser().resolve()
+            config = self.root / _DIR / "config.json"
+            if not config.exists():
+                raise NotFoundError(
+                    f"no assay workspace at {self.root}; create one with `assay init {text}` "
+                    "(or pass --workspace / set ASSAY_WORKSPACE)."
+                )
+            settings = json.loads(config.read_text())
+            self.url = settings.get("db") or f"sqlite:///{self.root / _DIR / 'assay.db'}"
+            object_dir = Path(objects) if objects is not None else self.root / _DIR / "objects"
+        self.objects = ObjectStore(object_dir)
+        self.engine: Engine = connect(self.url)
+        ensure_schema(self.engine, self.location)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str] = ".", *, db: str | None = None) -> Workspace:
+        """Create (or reopen) a workspace folder, optionally with a PostgreSQL URL.
+
+        The database is reached and migrated before anything is written to ``path``,
+        so a URL that cannot be reached leaves no folder behind.
+        """
+        root = Path(path).expanduser().resolve()
+        config = root / _DIR / "config.json"
+        if config.exists():
+            existing = json.loads(config.read_text()).get("db")
+            if db is not None and db != existing:
+                raise InputError(
+                    f"{root} is already a workspace with database "
+                    f"{describe_url(existing or 'sqlite (embedded)')}; choose another folder."
+                )
+            return cls(root)
+        if db is not None:
+            engine = connect(db)
+            ensure_schema(engine, describe_url(db))
+            engine.dispose()
+        (root / _DIR / "objects").mkdir(parents=True, exist_ok=True)
+        tmp = config.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"db": db, "format": 1}, indent=2))
+        os.replace(tmp, config)
+        return cls(root)
+
+    @property
+    def location(self) -> str:
+        """The folder, or the database URL (password hidden)."""
+        return str(self.root) if self.root is not None else describe_url(self.url)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.location}>"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # ------------------------------------------------------------------ datasets
+    def datasets(self) -> list[DatasetVersion]:
+        """The latest version of every dataset, by name."""
+        with self.session() as s:
+            names = s.scalars(select(m.Dataset.name).order_by(m.Dataset.name)).all()
+        return [self.dataset(name) for name in names]
+
+    def _dataset_row(self, s: Session, name: str) -> m.Dataset:
+        row = s.scalar(select(m.Dataset).where(m.Dataset.name == name))
+        if row is None:
+            known = ", ".join(s.scalars(select(m.Dataset.name).order_by(m.Dataset.name)).all())
+            raise NotFoundError(
+                f"no dataset named {name!r} in {self.location}"
+                + (f"; datasets: {known}." if known else "; import one with `assay import`.")
+            )
+        return row
+
+    def _version_row(self, s: Session, ds: m.Dataset, number: int | None) -> m.Version:
+        query = select(m.Version).where(m.Version.dataset_id == ds.id)
+        if number is None:
+            row = s.scalar(query.order_by(m.Version.number.desc()).limit(1))
+        else:
+            row = s.scalar(query.where(m.Version.number == number))
+        if row is None:
+            last = s.scalar(select(func.max(m.Version.number)).where(m.Version.dataset_id == ds.id))
+            raise NotFoundError(
+                f"dataset {ds.name!r} has no version v{number}; it has v1 to v{last} "
+                f"(see `assay log {ds.name}`)."
+            )
+        return row
+
+    def _make_version(self, s: Session, ds: m.Dataset, v: m.Version) -> DatasetVersion:
+        parent = s.get(m.Version, v.parent_id) if v.parent_id is not None else None
+        roles = Roles(
+            label=ds.label_column,
+            id=ds.id_column,
+            tags=tuple(ds.tag_columns or ()),
+            split=ds.split_column,
+            media=ds.media_column,
+        )
+        return DatasetVersion(
+            workspace=self,
+            name=ds.name,
+            number=v.number,
+            id=v.id,
+            parent_number=parent.number if parent else None,
+            object_hash=v.object_hash,
+            n_rows=v.n_rows,
+            columns=list(v.columns),
+            message=v.message,
+            author=v.author,
+            created_at=v.created_at,
+            summary=dict(v.summary),
+            provenance=dict(v.provenance),
+            roles=roles,
+            modality=ds.modality,
+            media_root=ds.media_root,
+        )
+
+    def dataset(self, ref: str | Ref) -> DatasetVersion:
+        """A version by reference: ``"digits"`` (latest) or ``"digits@v2"``."""
+        parsed = ref if isinstance(ref, Ref) else parse_ref(ref)
+        with self.session() as s:
+            ds = self._dataset_row(s, parsed.name)
+            return self._make_version(s, ds, self._version_row(s, ds, parsed.number))
+
+    def log(self, name: str) -> list[DatasetVersion]:
+        """Every version of dataset ``name``, newest first."""
+        with self.session() as s:
+            ds = self._dataset_row(s, parse_ref(name).name)
+            rows = s.scalars(
+                select(m.Version)
+                .where(m.Version.dataset_id == ds.id)
+                .order_by(m.Version.number.desc())
+            ).all()
+            return [self._make_version(s, ds, v) for v in rows]
+
+    def import_dataset(
+        self,
+        name: str,
+        source: Any,
+        *,
+        label: str,
+        id: str | None = None,
+        tags: Sequence[str] | None = None,
+        split: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+    ) -> DatasetVersion:
+        """Import a file, folder or DataFrame as a new version of dataset ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The dataset; created on first import, else a new version is added.
+        source : path or DataFrame
+            CSV, Parquet, JSONL, a folder ``root/<class>/<file>``, or a DataFrame.
+        label : str
+            The label column (``"label"`` for folders).
+        id : str, optional
+            A column of unique item ids; by default rows are numbered ``0 .. n-1``.
+        tags : list of str, optional
+            Metadata columns used for slicing (error analysis).
+        split : str, optional
+            A column naming each row's split (e.g. train / test).
+        """
+        check_name(name)
+        table, info = read_source(source)
+        where = str(source) if not hasattr(source, "columns") else "the DataFrame"
+        roles = Roles(
+            label=label,
+            id=id or GENERATED_ID,
+            tags=tuple(tags or ()),
+            split=split,
+            media=info.get("media_column"),
+        )
+        table = validate_table(table, roles, where)
+        provenance = {"source": where, "format": info["format"]}
+        text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
+        return self._commit(name, table, roles, info, text, author, provenance, parent=None)
+
+    def commit(
+        self,
+        name: str,
+        data: Any,
+        *,
+        message: str,
+        author: str | None = None,
+        parent: str | None = None,
+        provenance: dict[str, Any] | None = None,
+        on_commit: Callable[[Session, m.Version], None] | None = None,
+    ) -> DatasetVersion:
+        """Store a changed table (DataFrame or Arrow) as a new version of ``name``.
+
+        The dataset's column roles are kept; ``parent`` defaults to the latest version.
+        ``on_commit(session, version_row)`` runs inside the version's transaction, for
+        writes that must land together with it (e.g. marking review decisions applied).
+        """
+        base = self.dataset(parent or name)
+        table, _ = read_source(data)
+        table = validate_table(table, base.roles, f"the new version of {name}")
+        info = {"modality": base.modality, "media_root": base.media_root}
+        return self._commit(
+            name,
+            table,
+            base.roles,
+            info,
+            message,
+            author,
+            provenance or {},
+            parent=base.ref,
+            on_commit=on_commit,
+        )
+
+    def _commit(
+        self,
+        name: str,
+        table: pa.Table,
+        roles: Roles,
+        info: dict[str, Any],
+        message: str,
+        author: str | None,
+        provenance: dict[str, Any],
+        parent: str | None,
+        on_commit: Callable[[Session, m.Version], None] | None = None,
+    ) -> DatasetVersion:
+        base = self._latest_or_none(name) if parent is None else self.dataset(parent)
+        if base is not None and base.roles.label != roles.label:
+            raise InputError(
+                f"dataset {name!r} labels are in column {base.roles.label!r}, not "
+                f"{roles.label!r}; import under another name or use --label {base.roles.label}."
+            )
+        if base is not None and roles.id == GENERATED_ID and base.roles.id != GENERATED_ID:
+            roles = Roles(
+                base.roles.label, base.roles.id, base.roles.tags, base.roles.split, base.roles.media
+            )
+            validate_table(table, roles, name)
+        summary = self._summary(base, table, roles)
+        digest = self.objects.put_table(table)  # object first ...
+        _fault_point("before_commit")
+        try:
+            with self.session() as s:  # ... then one transaction
+                ds = self._get_or_create(s, name, roles, info)
+                number = (
+                    s.scalar(
+                        select(func.max(m.Version.number)).where(m.Version.dataset_id == ds.id)
+                    )
+                    or 0
+                ) + 1
+                row = m.Version(
+                    dataset_id=ds.id,
+                    number=number,
+                    parent_id=base.id if base else None,
+                    object_hash=digest,
+                    n_rows=table.num_rows,
+                    columns=table.column_names,
+                    message=message,
+                    author=author or current_user(),
+                    summary=summary,
+                    provenance=provenance,
+                )
+                s.add(row)
+                s.flush()
+                if on_commit is not None:  # more writes in the same transaction
+                    on_commit(s, row)
+                version = self._make_version(s, ds, row)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"another process added a version of {name!r} at the same time; run the "
+                "command again."
+            ) from exc
+        return version
+
+    def _latest_or_none(self, name: str) -> DatasetVersion | None:
+        try:
+            return self.dataset(name)
+        except NotFoundError:
+            return None
+
+    def _get_or_create(
+        self, s: Session, name: str, roles: Roles, info: dict[str, Any]
+    ) -> m.Dataset:
+        ds = s.scalar(select(m.Dataset).where(m.Dataset.name == name))
+        if ds is None:
+            ds = m.Dataset(
+                name=name,
+                label_column=roles.label,
+                id_column=roles.id,
+                tag_columns=list(roles.tags),
+                split_column=roles.split,
+                media_column=roles.media,
+                media_root=info.get("media_root"),
+                modality=info.get("modality", "tabular"),
+            )
+            s.add(ds)
+            s.flush()
+        return ds
+
+    def _summary(
+        self, base: DatasetVersion | None, table: pa.Table, roles: Roles
+    ) -> dict[str, int]:
+        if base is None:
+            return {
+                "rows": table.num_rows,
+                "added": table.num_rows,
+                "removed": 0,
+                "relabeled": 0,
+                "changed": 0,
+            }
+        delta = diff_tables(
+            base.to_arrow(),
+            table,
+            id_column=roles.id,
+            label_column=roles.label,
+            names=(base.ref, "new"),
+        )
+        return {"rows": table.num_rows, **delta.counts}
+
+    def diff(self, a: str, b: str) -> DatasetDiff:
+        """Item-level differences between two versions (``NAME@vA``, ``NAME@vB``)."""
+        va, vb = self.dataset(a), self.dataset(b)
+        if va.name != vb.name:
+            raise InputError(
+                f"{va.ref} and {vb.ref} are different datasets; diff two versions of one dataset."
+            )
+        return diff_tables(
+            va.to_arrow(),
+            vb.to_arrow(),
+            id_column=vb.roles.id,
+            label_column=vb.roles.label,
+            names=(va.ref, vb.ref),
+        )
+
+    def export(self, ref: str, path: str | os.PathLike[str]) -> Path:
+        """Write a version to CSV, Parquet or JSONL (by extension), atomically."""
+        return write_table(self.dataset(ref).to_arrow(), path)
+
+    def referenced_objects(self) -> set[str]:
+        """Every object hash that some metadata row points at."""
+        with self.session() as s:
+            refs = set(s.scalars(select(m.Version.object_hash)).all())
+            refs |= {h for h in s.scalars(select(m.Analysis.object_hash)).all() if h}
+            refs |= {h for h in s.scalars(select(m.Monitor.profile_hash)).all() if h}
+            refs |= set(s.scalars(select(m.MonitorWindow.object_hash)).all())
+        return refs
+
+    # ----------------------------------------------------------------- analyses
+    def record_analysis(
+        self,
+        kind: str,
+        result: dict[str, Any],
+        *,
+        dataset: str | None = None,
+        params: dict[str, Any] | None = None,
+        recipe_hash: str | None = None,
+        table: pa.Table | None = None,
+        duration_s: float | None = None,
+    ) -> int:
+        """Record an analysis (agreement, audit, slices, curve, experiment ...).
+
+        Parameters
+        ----------
+        kind : str
+            What was run, e.g. ``"audit"``.
+        result : dict
+            JSON-safe summary of the result (what pages and reports show).
+        dataset : str, optional
+            The analysed version (``NAME@vN``); the analysis is tied to it.
+        table : pyarrow.Table, optional
+            Per-row results, stored as a Parquet object.
+
+        Returns
+        -------
+        int
+            The analysis id.
+        """
+        digest = self.objects.put_table(table) if table is not None else None
+        version = self.dataset(dataset) if dataset is not None else None
+        with self.session() as s:
+            ds = self._dataset_row(s, version.name) if version is not None else None
+            row = m.Analysis(
+                kind=kind,
+                dataset_id=ds.id if ds else None,
+                version_id=version.id if version else None,
+                recipe_hash=recipe_hash,
+                params=params or {},
+                result=result,
+                object_hash=digest,
+                duration_s=duration_s,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def analyses(
+        self, kind: str | None = None, *, dataset: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded analyses, newest first, as dicts (``table`` loads per-row results)."""
+        query = (
+            select(m.Analysis, m.Dataset.name, m.Version.number)
+            .outerjoin(m.Dataset, m.Analysis.dataset_id == m.Dataset.id)
+            .outerjoin(m.Version, m.Analysis.version_id == m.Version.id)
+        )
+        if kind is not None:
+            query = query.where(m.Analysis.kind == kind)
+        if dataset is not None:
+            query = query.where(m.Dataset.name == parse_ref(dataset).name)
+        with self.session() as s:
+            rows = s.execute(query.order_by(m.Analysis.id.desc())).all()
+        return [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "dataset": name,
+                "version": f"{name}@v{number}" if number is not None else None,
+                "recipe_hash": a.recipe_hash,
+                "params": a.params,
+                "result": a.result,
+                "object": a.object_hash,
+                "duration_s": a.duration_s,
+                "created_at": a.created_at,
+            }
+            for a, name, number in rows
+        ]
+
+    def analysis_table(self, analysis: dict[str, Any]) -> pa.Table | None:
+        """The per-row results stored with an analysis, if any."""
+        digest = analysis.get("object")
+        return self.objects.get_table(digest) if digest else None
+
+    @property
+    def review(self) -> ReviewQueue:
+        """The review queue."""
+        return ReviewQueue(self)
+
+    def gc(self, *, grace_s: float = 0.0) -> list[str]:
+        """Delete objects that no version, analysis or monitor refers to."""
+        return self.objects.gc(self.referenced_objects(), grace_s=grace_s)
+
+
+def _fault_point(name: str) -> None:
+    """Sleep here when ``ASSAY_FAULT_SLEEP`` names this point (crash-safety tests)."""
+    spec = os.environ.get("ASSAY_FAULT_SLEEP", "")
+    if spec.startswith(name + ":"):
+        import time
+
+        time.sleep(float(spec.split(":", 1)[1]))

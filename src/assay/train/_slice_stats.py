@@ -1,0 +1,149 @@
+"""Small statistics shared by the error-analysis modules (slices, tag table, curves).
+
+Wilson intervals for proportions, one-sided tests of a slice's error rate against the
+overall rate, and the Benjamini-Hochberg step-up adjustment.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["TableReport", "bh_adjust", "error_rate_pvalues", "wilson_interval"]
+
+
+def wilson_interval(
+    successes: np.ndarray | float, n: np.ndarray | float, *, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion.
+
+    Parameters
+    ----------
+    successes : array-like of shape (n_slices,)
+        Number of successes (may be fractional for weighted counts).
+    n : array-like of shape (n_slices,)
+        Number of trials; where ``n == 0`` the interval is ``(nan, nan)``.
+    confidence : float
+        Two-sided confidence level.
+
+    Returns
+    -------
+    low, high : ndarrays of shape (n_slices,)
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denom = 1 + z**2 / m
+        centre = (p + z**2 / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denom
+        low = np.clip(centre - half, 0.0, 1.0)
+        high = np.clip(centre + half, 0.0, 1.0)
+    bad = ~(m > 0)
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def error_rate_pvalues(
+    errors: np.ndarray,
+    sizes: np.ndarray,
+    overall_rate: float,
+    *,
+    sq_errors: np.ndarray | None = None,
+    overall_var: float | None = None,
+) -> np.ndarray:
+    """One-sided p-values of "this slice's mean error is higher than the overall rate".
+
+    For 0/1 errors (``sq_errors`` is None) the test is the exact binomial test
+    ``P(X >= errors | sizes, overall_rate)``. For real-valued errors it is a one-sided
+    z-test of the slice mean against ``overall_rate`` with the slice's own variance
+    (``sq_errors`` are the per-slice sums of squared errors), falling back to
+    ``overall_var`` for slices with zero variance.
+
+    Parameters
+    ----------
+    errors : array of shape (n_slices,)
+        Sum of the errors in each slice.
+    sizes : array of shape (n_slices,)
+        Number of rows in each slice.
+    overall_rate : float
+        Mean error over all rows.
+
+    Returns
+    -------
+    ndarray of shape (n_slices,)
+    """
+    e = np.asarray(errors, dtype=np.float64)
+    s = np.asarray(sizes, dtype=np.float64)
+    if sq_errors is None:
+        k = np.rint(e)
+        return np.asarray(stats.binom.sf(k - 1, s, overall_rate), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = e / s
+        var = np.asarray(sq_errors, dtype=np.float64) / s - mean**2
+        var = np.where(var > 1e-12, var, overall_var if overall_var else 1e-12)
+        z = (mean - overall_rate) / np.sqrt(var / np.maximum(s, 1))
+    return np.asarray(stats.norm.sf(z), dtype=np.float64)
+
+
+def bh_adjust(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), controlling the FDR.
+
+    Parameters
+    ----------
+    pvalues : array of shape (n_tests,)
+        NaN entries are ignored (left NaN) and do not count as tests.
+
+    Returns
+    -------
+    ndarray of shape (n_tests,)
+        ``q[i] <= level`` rejects at false-discovery rate ``level``.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    pv = p[ok]
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(q, 1.0)
+    out[ok] = adjusted
+    return out
+
+
+class TableReport:
+    """Base of the report objects of error analysis: a DataFrame plus text and HTML.
+
+    Subclasses set ``table`` (a DataFrame) and ``title`` and implement ``summary()``.
+    """
+
+    title: str = "report"
+    table: pd.DataFrame
+
+    def summary(self) -> str:  # pragma: no cover - overridden
+        """One paragraph of plain text, for the CLI."""
+        return f"{self.title}: {len(self.table)} rows"
+
+    def to_html(self) -> str:
+        """The report as an HTML fragment: a heading, the summary and the table."""
+        summary = html.escape(self.summary()).replace("\n", "<br>")
+        body = self.table.to_html(index=False, escape=True, float_format=_fmt, na_rep="")
+        return f"<div class='assay-report'><h3>{html.escape(self.title)}</h3>" \
+            f"<p>{summary}</p>{body}</div>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {len(self.table)} rows>\n{self.summary()}"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
