@@ -1,0 +1,57 @@
+"""Collect phase: labeler consistency, consensus labels, double-labeling plans.
+
+Pure algorithms on long-format annotation tables (``item``, ``annotator``, ``label``);
+the only file access is in :mod:`assay.collect.readers`.
+"""
+
+from __future__ import annotations
+
+from assay.collect.agreement import AgreementReport, agreement, classes_to_revise
+from assay.collect.annotations import (
+    ANNOTATION_COLUMNS,
+    EncodedAnnotations,
+    encode_annotations,
+    normalize_annotations,
+)
+from assay.collect.consensus import ConsensusResult, consensus
+from assay.collect.conventions import ConventionReport, convention_report, normalize_text
+from assay.collect.readers import parse_label_studio, read_annotations
+from assay.collect.sampling import (
+    SamplePlan,
+    kappa_ci_width,
+    plan_sample,
+    sample_size_for_kappa,
+    to_label_studio_tasks,
+)
+from assay.collect.transcripts import (
+    TranscriptAgreement,
+    edit_distance,
+    transcript_agreement,
+    word_error_rate,
+)
+
+__all__ = [
+    "ANNOTATION_COLUMNS",
+    "AgreementReport",
+    "ConsensusResult",
+    "ConventionReport",
+    "EncodedAnnotations",
+    "SamplePlan",
+    "TranscriptAgreement",
+    "agreement",
+    "classes_to_revise",
+    "consensus",
+    "convention_report",
+    "edit_distance",
+    "encode_annotations",
+    "kappa_ci_width",
+    "normalize_annotations",
+    "normalize_text",
+    "parse_label_studio",
+    "plan_sample",
+    "read_annotations",
+    "sample_size_for_kappa",
+    "to_label_studio_tasks",
+    "transcript_agreement",
+    "word_error_rate",
+]

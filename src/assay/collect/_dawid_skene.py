@@ -5,8 +5,12 @@ Model: item ``i`` has a true class ``z_i ~ Categorical(prior)``; annotator ``a``
 ``X[i, a * K + l] = 1`` (annotator ``a`` gave ``l`` to ``i``):
 
 * E-step: ``log p(z_i = k | labels) = log prior_k + (X @ log pi)[i, k] - logsumexp``;
-* M-step: ``pi[a, :, k] proportional to (X^T @ T)[a, :, k] + smoothing`` and
-  ``prior proportional to T.sum(0) + smoothing``.
+* M-step (MAP): ``pi[a, :, k] proportional to (X^T @ T)[a, :, k] + smoothing +
+  pool_strength * pooled[:, k]``, where ``pooled`` is the confusion matrix of all voters
+  together, and ``prior proportional to T.sum(0) + smoothing``. The pooled term is a
+  Dirichlet prior that shrinks voters with few labels toward the average voter
+  (empirical Bayes, as in community Dawid-Skene); voters with many labels are hardly
+  affected.
 
 Both steps are one sparse-dense product, so an iteration costs ``O(n_annotations * K)``.
 An optional model (``pred_probs``) votes softly like one more annotator: its row of
@@ -20,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.special import logsumexp
 
 __all__ = ["DSFit", "fit_dawid_skene"]
 
@@ -51,13 +54,24 @@ class DSFit:
 
 
 def _m_step(
-    design: sparse.csr_matrix, t: np.ndarray, n_voters: int, k: int, smoothing: float
+    design_t: sparse.csr_matrix, t: np.ndarray, n_voters: int, k: int, smoothing: float,
+    pool_strength: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.asarray(design.T @ t).reshape(n_voters, k, k)  # (voter, observed, true)
-    counts += smoothing
+    counts = np.asarray(design_t @ t).reshape(n_voters, k, k)  # (voter, observed, true)
+    pooled = counts.sum(axis=0) + smoothing
+    counts += smoothing + pool_strength * pooled / pooled.sum(axis=0, keepdims=True)
     log_pi = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
     prior = t.sum(axis=0) + smoothing
     return log_pi, np.log(prior / prior.sum())
+
+
+def _normalise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise softmax of log-scores and the log normaliser (logsumexp), stably."""
+    scores = np.asfortranarray(scores)  # row reductions over few columns are faster
+    top = scores.max(axis=1)
+    expd = np.exp(scores - top[:, None])
+    total = expd @ np.ones(expd.shape[1])
+    return np.ascontiguousarray(expd / total[:, None]), top + np.log(total)
 
 
 def _clamp(t: np.ndarray, gold_rows: np.ndarray, gold_codes: np.ndarray) -> np.ndarray:
@@ -74,6 +88,7 @@ def fit_dawid_skene(
     gold_rows: np.ndarray,
     gold_codes: np.ndarray,
     smoothing: float,
+    pool_strength: float,
     max_iter: int,
     tol: float,
 ) -> DSFit:
@@ -90,24 +105,26 @@ def fit_dawid_skene(
         Items whose class is known, and that class; their posterior is clamped.
     smoothing : float
         Pseudo-count added to every confusion-matrix cell and class prior.
+    pool_strength : float
+        Weight (in pseudo-labels per true class) of the pooled confusion matrix prior.
     max_iter : int
     tol : float
-        Stop when the log-likelihood per annotation improves by less than ``tol``.
+        Stop when no posterior probability changes by more than ``tol``.
     """
     k = init.shape[1]
     n_voters = design.shape[1] // k
-    n_obs = max(float(design.sum()), 1.0)
     t = _clamp(init.copy(), gold_rows, gold_codes)
-    prev, ll, converged, it = -np.inf, -np.inf, False, 0
+    design_t = design.T.tocsr()
+    ll, converged, it = -np.inf, False, 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        log_pi, log_prior = _m_step(design, t, n_voters, k, smoothing)
-        scores = design @ log_pi.reshape(n_voters * k, k) + log_prior
-        norm = logsumexp(scores, axis=1, keepdims=True)
-        t = _clamp(np.exp(scores - norm), gold_rows, gold_codes)
+        log_pi, log_prior = _m_step(design_t, t, n_voters, k, smoothing, pool_strength)
+        new, norm = _normalise(design @ log_pi.reshape(n_voters * k, k) + log_prior)
+        new = _clamp(new, gold_rows, gold_codes)
         ll = float(norm.sum())
-        if abs(ll - prev) / n_obs < tol:
+        change = float(np.abs(new - t).max(initial=0.0))
+        t = new
+        if change < tol:
             converged = True
             break
-        prev = ll
     confusion = np.exp(log_pi).transpose(0, 2, 1)
     return DSFit(t, confusion, np.exp(log_prior), ll, it, converged)

@@ -135,7 +135,7 @@ def annotator_table(
     n_agree = np.bincount(pairs.ann_a, agree, m) + np.bincount(pairs.ann_b, agree, m)
     ok = np.isfinite(credit)
     codes = enc.annotators.get_indexer
-    a, b = codes(pair_df["annotator_a"]), codes(pair_df["annotator_b"])
+    a, b = codes(pd.Index(pair_df["annotator_a"])), codes(pd.Index(pair_df["annotator_b"]))
     kap, nn = pair_df["cohen_kappa"].to_numpy(), pair_df["n_items"].to_numpy(np.float64)
     good = np.isfinite(kap)
     kw = np.where(good, kap * nn, 0.0)

@@ -115,7 +115,7 @@ def _resolve_classes(
     index = pd.Index(list(classes))
     if not index.is_unique:
         raise InputError(f"classes contains duplicates ({list(index)}); give distinct classes.")
-    unknown = labels[index.get_indexer(labels) < 0]
+    unknown = labels[index.get_indexer(pd.Index(labels)) < 0]
     if len(unknown) == 0:
         return index
     new = _order_classes(unknown)
@@ -181,7 +181,7 @@ def encode_annotations(
     ann_codes, annotators = pd.factorize(df["annotator"], sort=True)
     labels = df["label"]
     class_index = _resolve_classes(labels, classes, allow_new, where)
-    label_codes = class_index.get_indexer(labels)
+    label_codes = class_index.get_indexer(pd.Index(labels))
     dup = _duplicate_mask(item_codes, ann_codes, len(annotators))
     if dup.any():
         warn(

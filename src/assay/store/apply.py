@@ -68,10 +68,25 @@ def _apply_to_frame(
     out[label_col] = pd.Series(labels, index=out.index).astype(frame[label_col].dtype)
     out = out[keep]
     if appended:
-        extra = pd.DataFrame(appended)
-        extra[id_col] = extra[id_col].astype(frame[id_col].dtype, errors="ignore")
+        extra = _new_rows(pd.DataFrame(appended), frame[id_col], id_col)
         out = pd.concat([out, extra.reindex(columns=out.columns)], ignore_index=True)
     return out.reset_index(drop=True), done
+
+
+def _new_rows(extra: pd.DataFrame, ids: pd.Series, id_col: str) -> pd.DataFrame:
+    """Give appended production rows ids of the dataset's id type.
+
+    Integer ids continue after the largest existing id (the production id is kept in
+    ``source_item_id``); other ids are kept as strings.
+    """
+    extra = extra.copy()
+    if pd.api.types.is_integer_dtype(ids):
+        extra["source_item_id"] = extra[id_col].astype(str)
+        start = int(ids.max()) + 1 if len(ids) else 0
+        extra[id_col] = np.arange(start, start + len(extra), dtype=ids.dtype)
+    else:
+        extra[id_col] = extra[id_col].astype(str)
+    return extra
 
 
 def apply_decisions(

@@ -24,29 +24,6 @@ __all__ = ["ObjectStore"]
 _HASH_CHUNK = 1 << 22
 
 
-class _HashingWriter:
-    """A file-like sink that hashes what it writes."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
-        self.sha = hashlib.sha256()
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        return self._file.write(data)
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self.closed = True
-
-
 class ObjectStore:
     """Immutable Parquet objects in a folder, addressed by content hash.
 
@@ -68,12 +45,12 @@ class ObjectStore:
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = tmp_dir / f".tmp-{os.getpid()}-{time.monotonic_ns()}.parquet"
-        sink = _HashingWriter(tmp)
         try:
-            pq.write_table(table, sink, compression="zstd", row_group_size=256_000)
-        finally:
-            sink.close()
-        digest = sink.sha.hexdigest()
+            pq.write_table(table, tmp, compression="zstd", row_group_size=512_000)
+            digest = self.file_hash(tmp, sync=True)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         final = self.path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
@@ -135,10 +112,12 @@ class ObjectStore:
                 tmp.unlink(missing_ok=True)
         return removed
 
-    def file_hash(self, path: Path) -> str:
-        """SHA-256 of a file, read in chunks (to verify an object)."""
+    def file_hash(self, path: Path, *, sync: bool = False) -> str:
+        """SHA-256 of a file, read in chunks; ``sync`` also flushes it to disk first."""
         sha = hashlib.sha256()
         with open(path, "rb") as fh:
+            if sync:
+                os.fsync(fh.fileno())
             while chunk := fh.read(_HASH_CHUNK):
                 sha.update(chunk)
         return sha.hexdigest()

@@ -60,7 +60,7 @@ def _read_file(path: Path, fmt: str) -> pa.Table:
     try:
         if fmt in ("csv", "tsv"):
             parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            return pcsv.read_csv(path, parse_options=parse)
+            return _check_utf8(pcsv.read_csv(path, parse_options=parse), path, fmt)
         if fmt == "parquet":
             return pq.read_table(path)
         return pjson.read_json(path)
@@ -69,6 +69,29 @@ def _read_file(path: Path, fmt: str) -> pa.Table:
             f"{path} cannot be read as {fmt.upper()}: {_first_line(exc)}. "
             "Check that the file is complete, UTF-8 and of that format."
         ) from exc
+
+
+def _check_utf8(table: pa.Table, path: Path, fmt: str) -> pa.Table:
+    """Arrow reads text that is not UTF-8 as binary; say so instead of importing bytes."""
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            row = _first_non_utf8(column)
+            raise InputError(
+                f"{path} cannot be read as {fmt.upper()}: column {name!r} is not UTF-8 text "
+                f"(first at data row {row}). Re-save the file as UTF-8."
+            )
+    return table
+
+
+def _first_non_utf8(column: pa.ChunkedArray) -> int:
+    for row, value in enumerate(column.to_pylist(), start=1):
+        if value is not None:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return row
+    return 1
 
 
 def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:

@@ -119,9 +119,7 @@ class ReviewQueue:
                     select(m.ReviewItem.item_id, m.ReviewItem.source).where(
                         m.ReviewItem.dataset_id == ds_id, m.ReviewItem.status == "open"
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             rows = [
                 m.ReviewItem(

@@ -3,9 +3,8 @@
 The confident joint ``C[i, j]`` counts the examples given label ``i`` whose predicted
 probability of class ``j`` reaches class ``j``'s threshold (the mean self-confidence of
 the examples labelled ``j``). The rules follow cleanlab 2.x exactly, so that the counts can
-be checked against it, but they are computed with ``bincount`` and from the row statistics
-of :mod:`assay.train._label_stats`: only the rows whose argmax is not confident are looked
-at again.
+be checked against it, but they are computed with ``bincount`` from the row statistics
+of :mod:`assay.train._label_stats`.
 """
 
 from __future__ import annotations
@@ -13,73 +12,23 @@ from __future__ import annotations
 import numpy as np
 
 from assay._validation import warn
-from assay.train._label_stats import FLOAT_SLACK, RowStats
+from assay.train._label_stats import RowStats
 
 __all__ = [
     "calibrate_joint",
-    "confident_guess",
     "confident_joint",
-    "confident_thresholds",
+    "label_counts",
     "round_preserving_row_totals",
 ]
 
-#: Threshold of a class without examples: no probability reaches it.
-_ABSENT_THRESHOLD = 2.0
-
-
-def confident_thresholds(stats: RowStats, counts: np.ndarray) -> np.ndarray:
-    """Per-class thresholds: the mean self-confidence of the examples given each class.
-
-    Parameters
-    ----------
-    stats : RowStats
-    counts : ndarray of shape (n_classes,)
-        Number of examples given each label.
-
-    Returns
-    -------
-    ndarray of shape (n_classes,)
-        Classes without examples get 2 (unreachable); all are at least 2e-6.
-    """
-    totals = np.bincount(stats.codes, weights=stats.self_confidence, minlength=len(counts))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, totals / np.maximum(counts, 1), _ABSENT_THRESHOLD)
-    return np.clip(means, 2 * FLOAT_SLACK, None)
-
-
-def confident_guess(stats: RowStats, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Guess each example's true class where confident learning is confident.
-
-    An example counts when at least one class probability reaches its threshold; its
-    guess is that class if it is the only one, else the argmax.
-
-    Returns
-    -------
-    guess : ndarray of shape (n_samples,)
-        The guessed true class (meaningful where ``counted``).
-    counted : ndarray of shape (n_samples,) of bool
-    """
-    limits = thresholds - FLOAT_SLACK
-    guess = stats.argmax.copy()
-    counted = stats.max_prob >= limits[guess]
-    again = np.flatnonzero(~counted)
-    if len(again):
-        reached = stats.rows(again) >= limits
-        n_reached = reached.sum(axis=1)
-        guess[again] = np.where(n_reached > 1, guess[again], reached.argmax(axis=1))
-        counted[again] = n_reached > 0
-    return guess, counted
-
-
-def confident_joint(
-    stats: RowStats, guess: np.ndarray, counted: np.ndarray
-) -> np.ndarray:
+def confident_joint(stats: RowStats) -> np.ndarray:
     """Uncalibrated confident joint, of shape (n_classes, n_classes), rows = given labels.
 
-    Diagonal entries are at least 1 (as in cleanlab).
+    Counts the examples where some class reaches its threshold, at (given label, guessed
+    true class); diagonal entries are at least 1 (as in cleanlab).
     """
-    k = stats.n_classes
-    pairs = stats.codes[counted] * k + guess[counted]
+    k, counted = stats.n_classes, stats.counted
+    pairs = stats.codes[counted] * k + stats.guess[counted]
     joint = np.bincount(pairs, minlength=k * k).reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     return joint

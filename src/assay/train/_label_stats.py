@@ -13,8 +13,8 @@ When the fast checks find anything wrong, the canonical checks of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,31 @@ import numpy as np
 from assay._validation import PROBA_SUM_TOLERANCE, check_labels, check_pred_probs
 from assay.exceptions import InputError
 
-__all__ = ["RowStats", "encode_labels", "scan_pred_probs"]
+__all__ = ["Margins", "RowStats", "confident_thresholds", "encode_labels", "scan_pred_probs"]
 
 #: Rows per chunk of the streaming pass: 8,192 rows x 10 classes x 8 bytes = 640 kB.
 _CHUNK_CELLS = 1 << 16
 #: Fuzzy-equality slack of confident learning (same value as cleanlab's).
 FLOAT_SLACK = 1e-6
+#: Threshold of a class without examples: no probability reaches it.
+_ABSENT_THRESHOLD = 2.0
+
+
+@dataclass
+class Margins:
+    """Sparse ``p_j - p_given`` entries above 2e-6, of the examples not kept.
+
+    Attributes
+    ----------
+    rows, cols : ndarray of shape (n_entries,)
+        Example index and class ``j`` of each entry.
+    values : ndarray of shape (n_entries,)
+        The margin ``p_j - p_given`` (normalised probabilities).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
 
 
 @dataclass
@@ -41,25 +60,38 @@ class RowStats:
     codes : ndarray of shape (n_samples,)
         Given labels as column indices.
     sums : ndarray of shape (n_samples,)
-        Row sums of ``pred_probs`` (1 after renormalisation).
+        Row sums of ``pred_probs``: every probability below is divided by its row's sum.
     self_confidence : ndarray of shape (n_samples,)
-        Normalised probability of the given label.
-    argmax : ndarray of shape (n_samples,)
-        Predicted class (first maximum).
-    max_prob : ndarray of shape (n_samples,)
-        Normalised probability of the predicted class.
+        Probability of the given label.
+    thresholds : ndarray of shape (n_classes,)
+        Confident-learning threshold per class (see :func:`confident_thresholds`).
+    argmax, max_prob : ndarray of shape (n_samples,)
+        Predicted class (first maximum) and its probability.
+    guess, counted : ndarray of shape (n_samples,)
+        Confident-learning guess of the true class, and whether the example counts in the
+        confident joint (some class reaches its threshold).
+    kept : ndarray of shape (n_samples,) of bool
+        The given label is the argmax after adding 1e-6 to it (cleanlab's
+        ``_reduce_issues``); such examples are never flagged.
+    strong : Margins
+        Margins above 2e-6 of the examples not kept.
     max_other : ndarray of shape (n_samples,) or None
-        Largest normalised probability among the other classes than the given one.
+        Largest probability among the other classes than the given one.
     entropy : ndarray of shape (n_samples,) or None
-        Entropy of each normalised row divided by ``log(n_classes)``.
+        Entropy of each row divided by ``log(n_classes)``.
     """
 
     pred_probs: np.ndarray
     codes: np.ndarray
     sums: np.ndarray
     self_confidence: np.ndarray
-    argmax: np.ndarray
-    max_prob: np.ndarray
+    thresholds: np.ndarray
+    argmax: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp))
+    max_prob: np.ndarray = field(default_factory=lambda: np.empty(0))
+    guess: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp))
+    counted: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    kept: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    strong: Margins | None = None
     max_other: np.ndarray | None = None
     entropy: np.ndarray | None = None
 
@@ -68,25 +100,9 @@ class RowStats:
         """Number of classes (columns)."""
         return int(self.pred_probs.shape[1])
 
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        """Return the normalised float64 rows ``index`` of shape (len(index), n_classes)."""
-        block = np.asarray(self.pred_probs[index], dtype=np.float64)
-        return block / self.sums[index, None]
-
     def column(self, index: np.ndarray, col: int) -> np.ndarray:
-        """Return normalised column ``col`` of the rows ``index``."""
+        """Return the probabilities of class ``col`` for the examples ``index``."""
         return np.asarray(self.pred_probs[index, col], dtype=np.float64) / self.sums[index]
-
-    def label_kept(self) -> np.ndarray:
-        """Mask of examples whose given label is the argmax, allowing a 1e-6 slack.
-
-        The same rule as cleanlab's ``_reduce_issues``: add the slack to the given label's
-        probability and take the first argmax. Computed from the row statistics alone.
-        """
-        boosted = self.self_confidence + FLOAT_SLACK
-        return (self.argmax == self.codes) | (boosted > self.max_prob) | (
-            (boosted == self.max_prob) & (self.codes < self.argmax)
-        )
 
 
 def encode_labels(
@@ -134,39 +150,117 @@ def _check_shape(pred_probs: Any, n_samples: int, func: str) -> np.ndarray:
     return arr
 
 
-def _chunk_stats(
-    chunk: np.ndarray, codes: np.ndarray, margin: bool, entropy: bool
+
+def confident_thresholds(
+    self_confidence: np.ndarray, codes: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Per-class thresholds: the mean self-confidence of the examples given each class.
+
+    Parameters
+    ----------
+    self_confidence : ndarray of shape (n_samples,)
+    codes : ndarray of shape (n_samples,)
+    counts : ndarray of shape (n_classes,)
+        Number of examples given each label.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        Classes without examples get 2 (unreachable); all are at least 2e-6.
+    """
+    totals = np.bincount(codes, weights=self_confidence, minlength=len(counts))
+    means = np.where(counts > 0, totals / np.maximum(counts, 1), _ABSENT_THRESHOLD)
+    return np.clip(means, 2 * FLOAT_SLACK, None)
+
+
+def _chunks(arr: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """Cache-sized float64 row blocks of ``arr`` with their slices."""
+    step = max(256, _CHUNK_CELLS // arr.shape[1])
+    for start in range(0, len(arr), step):
+        where = slice(start, min(start + step, len(arr)))
+        yield where, np.asarray(arr[where], dtype=np.float64)
+
+
+def _prescan(arr: np.ndarray, codes: np.ndarray, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """First, cheap pass: validate; return the row sums and the self-confidences."""
+    sums = np.empty(len(arr))
+    self_conf = np.empty(len(arr))
+    ones = np.ones(arr.shape[1])
+    for where, chunk in _chunks(arr):
+        part = np.matmul(chunk, ones, out=sums[where])
+        if not (np.isfinite(part).all() and chunk.min() >= 0) or np.any(
+            np.abs(part - 1.0) > PROBA_SUM_TOLERANCE
+        ):
+            check_pred_probs(arr, n_samples=len(codes), func=func)  # raises the shared message
+        self_conf[where] = chunk[np.arange(len(chunk)), codes[where]]
+    self_conf /= sums
+    return sums, self_conf
+
+
+def _scan_chunk(
+    chunk: np.ndarray, stats: RowStats, where: slice, extras: tuple[bool, bool]
 ) -> tuple[np.ndarray, ...]:
-    """Statistics of one chunk; ``bad`` is True when the chunk fails a fast check."""
-    sums = chunk @ np.ones(chunk.shape[1])
-    bad = not (np.isfinite(sums).all() and chunk.min() >= 0)
-    bad = bad or bool(np.any(np.abs(sums - 1.0) > PROBA_SUM_TOLERANCE))
+    """Second pass over one chunk: argmax, confident guess, kept mask, strong margins."""
+    sums, codes, self_conf = stats.sums[where], stats.codes[where], stats.self_confidence[where]
+    limits = stats.thresholds - FLOAT_SLACK
     rows = np.arange(len(chunk))
     top = chunk.argmax(axis=1)
-    self_conf = chunk[rows, codes] / sums
     max_prob = chunk[rows, top] / sums
-    extras: list[np.ndarray] = []
-    if margin or entropy:
+    guess, counted = _guess(chunk, sums, top, max_prob >= limits[top], limits)
+    kept = _kept(self_conf, max_prob, top, codes)
+    cand = np.flatnonzero(~kept)
+    margins = chunk[cand] / sums[cand, None] - self_conf[cand, None]
+    hit_row, hit_col = np.nonzero(margins > 2 * FLOAT_SLACK)
+    out = [top, max_prob, guess, counted, kept, cand[hit_row] + where.start, hit_col,
+           margins[hit_row, hit_col]]
+    if extras[0] or extras[1]:
         norm = chunk / sums[:, None]
-        if entropy:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logs = np.log(norm, where=norm > 0, out=np.zeros_like(norm))
-            extras.append(-np.einsum("ij,ij->i", norm, logs) / np.log(chunk.shape[1]))
-        if margin:
+        if extras[1]:
+            logs = np.log(norm, where=norm > 0, out=np.zeros_like(norm))
+            out.append(-np.einsum("ij,ij->i", norm, logs) / np.log(chunk.shape[1]))
+        if extras[0]:
             norm[rows, codes] = -1.0
-            extras.append(norm.max(axis=1))
-    return (np.array(bad), sums, self_conf, top, max_prob, *extras)
+            out.append(norm.max(axis=1))
+    return tuple(out)
+
+
+def _guess(
+    chunk: np.ndarray, sums: np.ndarray, top: np.ndarray, counted: np.ndarray,
+    limits: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confident-learning guess of the true class: the argmax when it reaches its
+    threshold, else the only class that does, else the argmax if several do."""
+    guess = top.copy()
+    again = np.flatnonzero(~counted)
+    if len(again):
+        reached = chunk[again] / sums[again, None] >= limits
+        n_reached = reached.sum(axis=1)
+        guess[again] = np.where(n_reached > 1, top[again], reached.argmax(axis=1))
+        counted[again] = n_reached > 0
+    return guess, counted
+
+
+def _kept(
+    self_conf: np.ndarray, max_prob: np.ndarray, top: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
+    """Whether the given label is the argmax once 1e-6 is added to its probability.
+
+    cleanlab's ``_reduce_issues`` rule (first argmax wins ties), from row statistics.
+    """
+    boosted = self_conf + FLOAT_SLACK
+    return (top == codes) | (boosted > max_prob) | ((boosted == max_prob) & (codes < top))
 
 
 def scan_pred_probs(
     pred_probs: Any,
     codes: np.ndarray,
+    counts: np.ndarray,
     *,
     margin: bool = False,
     entropy: bool = False,
     func: str = "find_label_issues",
 ) -> RowStats:
-    """Validate ``pred_probs`` and compute the per-example statistics in one pass.
+    """Validate ``pred_probs`` and compute the per-example statistics in two passes.
 
     Parameters
     ----------
@@ -175,6 +269,8 @@ def scan_pred_probs(
         renormalised, anything else raises :class:`~assay.exceptions.InputError`.
     codes : ndarray of shape (n_samples,)
         Given labels as column indices (see :func:`encode_labels`).
+    counts : ndarray of shape (n_classes,)
+        Number of examples given each label.
     margin, entropy : bool
         Also compute the largest other-class probability / the normalised entropy.
 
@@ -183,23 +279,13 @@ def scan_pred_probs(
     RowStats
     """
     arr = _check_shape(pred_probs, len(codes), func)
-    step = max(256, _CHUNK_CELLS // arr.shape[1])
-    parts: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, len(arr), step):
-        chunk = np.asarray(arr[start : start + step], dtype=np.float64)
-        part = _chunk_stats(chunk, codes[start : start + step], margin, entropy)
-        if part[0]:
-            check_pred_probs(arr, n_samples=len(codes), func=func)  # raises the shared message
-        parts.append(part[1:])
-    cols = [np.concatenate(c) if parts else np.empty(0) for c in zip(*parts, strict=True)]
-    extra = iter(cols[4:])
-    return RowStats(
-        pred_probs=arr,
-        codes=codes,
-        sums=cols[0],
-        self_confidence=cols[1],
-        argmax=cols[2].astype(np.intp, copy=False),
-        max_prob=cols[3],
-        entropy=next(extra) if entropy else None,
-        max_other=next(extra) if margin else None,
-    )
+    sums, self_conf = _prescan(arr, codes, func)
+    stats = RowStats(arr, codes, sums, self_conf, confident_thresholds(self_conf, codes, counts))
+    parts = [_scan_chunk(chunk, stats, where, (margin, entropy)) for where, chunk in _chunks(arr)]
+    cols = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    stats.argmax, stats.max_prob, stats.guess, stats.counted, stats.kept = cols[:5]
+    stats.strong = Margins(*cols[5:8])
+    extra = iter(cols[8:])
+    stats.entropy = next(extra) if entropy else None
+    stats.max_other = next(extra) if margin else None
+    return stats

@@ -5,13 +5,15 @@ Every ``find_*`` function works on features or embeddings, an array of shape
 row per example with ``is_<name>_issue`` and ``<name>_score`` (in [0, 1], low =
 suspicious), plus a summary with ``count`` and ``rate``.
 
-The k-nearest-neighbour graph is exact, from scikit-learn's ``NearestNeighbors`` with the
-brute-force algorithm (its chunked, multithreaded ``ArgKmin`` reduction). Cosine distance
-is computed as half the squared euclidean distance between L2-normalised rows, which lets
-the fast euclidean path serve both metrics. ``benchmarks/knn.py`` measured this against
-pynndescent and hnswlib (approximate): up to 50,000 rows x 64 features, the exact
-scikit-learn graph was faster than building either approximate index, and needs no extra
-dependency; ``benchmarks/results/knn.md`` holds the numbers.
+The k-nearest-neighbour graph comes from scikit-learn's ``NearestNeighbors`` (exact,
+brute force through its chunked, multithreaded ``ArgKmin`` reduction) or, for large data
+when the optional ``hnswlib`` package is installed, from an HNSW index. Cosine distance is
+half the squared euclidean distance between L2-normalised rows, so one euclidean search
+serves both metrics. The choice is by measurement (``benchmarks/knn.py``, results in
+``benchmarks/results/knn.md``): on 50,000 digits-like rows x 64 features the exact search
+took about 4.6 s, hnswlib about 1.3 s with recall 0.9999, and pynndescent 0.5 s plus
+about 28 s of numba compilation in every new process (recall 0.996), which rules it out
+for a command-line tool. Below :data:`HNSW_MIN_ROWS` rows the exact search is fast enough.
 
 Thresholds follow cleanlab's Datalab defaults, so that results can be compared:
 near duplicates lie closer than ``0.13 x`` the median nearest-neighbour distance;
@@ -123,10 +125,21 @@ def _to_metric(dist: np.ndarray, metric: str) -> np.ndarray:
     return dist**2 / 2.0 if metric == "cosine" else dist
 
 
+BACKENDS = ("auto", "sklearn", "hnswlib")
+#: From this many rows on, ``backend="auto"`` uses hnswlib when it is installed.
+HNSW_MIN_ROWS = 20_000
+
+
 def knn_graph(
-    X: Any, *, k: int = 10, metric: str = "auto", n_jobs: int | None = None
+    X: Any,
+    *,
+    k: int = 10,
+    metric: str = "auto",
+    backend: str = "auto",
+    n_jobs: int | None = None,
+    seed: int = 0,
 ) -> KnnGraph:
-    """Compute the exact k-nearest-neighbour graph of the rows of ``X``.
+    """Compute the k-nearest-neighbour graph of the rows of ``X``.
 
     Parameters
     ----------
@@ -136,8 +149,15 @@ def knn_graph(
         Neighbours per example; reduced to ``n_samples - 1`` on tiny data.
     metric : {"auto", "euclidean", "cosine"}, default="auto"
         ``"auto"`` is cosine above 3 features, else euclidean (as cleanlab).
+    backend : {"auto", "sklearn", "hnswlib"}, default="auto"
+        ``"sklearn"``: exact brute force. ``"hnswlib"``: approximate HNSW index (optional
+        dependency; recall 0.9999 on digits-like data in ``benchmarks/knn.py``).
+        ``"auto"``: hnswlib from :data:`HNSW_MIN_ROWS` rows on when installed, else sklearn.
     n_jobs : int, optional
-        Threads for scikit-learn's neighbour search.
+        Threads for the neighbour search. hnswlib's graph is reproducible for a given
+        ``seed`` only with ``n_jobs=1``.
+    seed : int, default=0
+        Seed of the HNSW index's random levels.
 
     Returns
     -------
@@ -146,14 +166,54 @@ def knn_graph(
     """
     arr = check_features(X)
     check_number(k, name="k", func="knn_graph", low=1, integer=True)
+    check_in(backend, BACKENDS, name="backend", func="knn_graph")
     if arr.shape[0] < 2:
         raise InputError("knn_graph needs at least 2 rows to find neighbours.")
     resolved = _resolve_metric(metric, arr.shape[1])
     k = min(int(k), arr.shape[0] - 1)
-    nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=n_jobs)
-    nn.fit(_prepare(arr, resolved))
-    dist, ind = nn.kneighbors()
+    Z = _prepare(arr, resolved)
+    if _use_hnsw(backend, arr.shape[0]):
+        dist, ind = _hnsw_kneighbors(Z, k, n_jobs, seed)
+    else:
+        nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=n_jobs).fit(Z)
+        dist, ind = nn.kneighbors()
     return KnnGraph(_to_metric(dist, resolved), ind, resolved)
+
+
+def _use_hnsw(backend: str, n_rows: int) -> bool:
+    if backend == "sklearn" or (backend == "auto" and n_rows < HNSW_MIN_ROWS):
+        return False
+    try:
+        import hnswlib  # noqa: F401
+    except ImportError:
+        if backend == "hnswlib":
+            raise InputError(
+                "backend='hnswlib' needs the hnswlib package; `pip install hnswlib` "
+                "or use backend='sklearn'."
+            ) from None
+        return False
+    return True
+
+
+def _hnsw_kneighbors(
+    Z: np.ndarray, k: int, n_jobs: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate k-NN (euclidean) with an HNSW index, the query row itself removed."""
+    import hnswlib
+
+    n, d = Z.shape
+    data = Z.astype(np.float32)
+    index = hnswlib.Index(space="l2", dim=d)
+    index.init_index(max_elements=n, ef_construction=100, M=16, random_seed=seed)
+    threads = -1 if n_jobs is None else int(n_jobs)
+    index.add_items(data, np.arange(n), num_threads=threads)
+    index.set_ef(max(40, 2 * k + 2))
+    ind, sq = index.knn_query(data, k=k + 1, num_threads=threads)
+    keep = ind != np.arange(n)[:, None]
+    keep[keep.all(axis=1), -1] = False  # self not returned (many ties): drop the farthest
+    ind = ind[keep].reshape(n, k).astype(np.int64)
+    dist = np.sqrt(np.maximum(sq[keep].reshape(n, k).astype(np.float64), 0.0))
+    return dist, ind
 
 
 def _row_groups(X: np.ndarray) -> np.ndarray:

@@ -158,12 +158,30 @@ def _metadata_slices(
     frame["score"] = res.scores
     frame["n_predicates"] = res.level
     order = np.lexsort((-res.sizes, res.level, -res.scores))
-    top = [i for i in order if tested[i] and res.scores[i] > 0][:k]
+    top = _distinct_top([i for i in order if tested[i] and res.scores[i] > 0], res, k)
     table = frame.iloc[top].reset_index(drop=True)
     table.insert(0, "slice", [data.describe(res.slices[i]) for i in top])
     table.insert(1, "kind", "metadata")
     masks = np.array([data.mask(res.slices[i]) for i in top]).reshape(len(top), n)
     return table, masks, frame["p_value"].to_numpy()[tested]
+
+
+def _distinct_top(order: list[int], res: Any, k: int) -> list[int]:
+    """The first k slices, skipping those that only add predicates which remove no row."""
+    chosen: list[int] = []
+    for i in order:
+        used = res.slices[i] >= 0
+        redundant = any(
+            res.sizes[j] == res.sizes[i] and res.errors[j] == res.errors[i]
+            and np.all(res.slices[i][res.slices[j] >= 0] == res.slices[j][res.slices[j] >= 0])
+            and used.sum() > (res.slices[j] >= 0).sum()
+            for j in chosen
+        )
+        if not redundant:
+            chosen.append(i)
+        if len(chosen) == k:
+            break
+    return chosen
 
 
 def find_slices(
@@ -224,8 +242,9 @@ def find_slices(
         return SliceReport(_empty_table(), np.zeros((0, n), bool), df.index, notes, params)
     binary = bool(np.isin(err, (0.0, 1.0)).all())
     tables, masks, pvals = [], [], []
-    if df.shape[1] > 0:
-        data = encode_metadata(df, n_bins=n_bins)
+    varying = [c for c in df.columns if df[c].nunique(dropna=False) > 1]
+    if varying:
+        data = encode_metadata(df[varying], n_bins=n_bins)
         t, m, p = _metadata_slices(data, err, alpha=alpha, k=k, max_predicates=max_predicates,
                                    min_support=support, binary=binary)
         tables.append(t), masks.append(m), pvals.append(p)

@@ -1,0 +1,283 @@
+"""Consensus labels from several annotators: majority vote and Dawid-Skene.
+
+:func:`consensus` returns a :class:`ConsensusResult` whose ``labels`` table is indexed by
+item with ``label``, ``quality`` (in [0, 1]; low = suspicious), ``n_annotations`` and
+``agreement`` (share of the item's annotators who chose ``label``), plus per-annotator
+quality and estimated confusion matrices.
+
+**Tie-breaking** is deterministic: among classes with the same vote count (majority) or
+the same posterior (Dawid-Skene), the class that is more frequent among all annotations
+wins; if that ties too, the class that comes first in ``classes`` (sorted labels by
+default) wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from assay._validation import check_in, check_number, check_pred_probs, warn
+from assay.collect import _stats
+from assay.collect._dawid_skene import DSFit, fit_dawid_skene
+from assay.collect.annotations import EncodedAnnotations, encode_annotations
+from assay.exceptions import InputError
+
+__all__ = ["ConsensusResult", "consensus"]
+
+METHODS = ("majority", "dawid_skene")
+MODEL_VOTER = "__model__"
+
+
+@dataclass
+class ConsensusResult:
+    """Consensus labels (see :func:`consensus`).
+
+    Attributes
+    ----------
+    labels : DataFrame of shape (n_items, 4), indexed by item
+        ``label``, ``quality``, ``n_annotations``, ``agreement``.
+    probas : DataFrame of shape (n_items, n_classes)
+        Posterior class probabilities per item.
+    annotators : DataFrame of shape (n_annotators, 3), indexed by annotator
+        ``n_annotations``, ``agreement`` (share of their labels equal to the consensus)
+        and ``quality`` (estimated accuracy: ``sum_k prior_k confusion[a, k, k]``).
+        With ``pred_probs``, the model is the row ``"__model__"``.
+    confusion : ndarray of shape (n_annotators, n_classes, n_classes)
+        ``confusion[a, k, l]`` = P(annotator ``a`` says ``l`` | true class ``k``).
+    priors : Series of shape (n_classes,)
+    method : str
+    n_iter : int
+    converged : bool
+    log_likelihood : float
+        NaN for majority vote.
+    """
+
+    labels: pd.DataFrame
+    probas: pd.DataFrame
+    annotators: pd.DataFrame
+    confusion: np.ndarray
+    priors: pd.Series
+    method: str
+    n_iter: int = 0
+    converged: bool = True
+    log_likelihood: float = float("nan")
+
+    def annotator_confusion(self, annotator: Any) -> pd.DataFrame:
+        """One annotator's estimated confusion matrix (rows: true class, columns: said)."""
+        pos = self.annotators.index.get_indexer(pd.Index([annotator]))[0]
+        if pos < 0:
+            raise InputError(f"no annotator {annotator!r}; pick one of result.annotators.index.")
+        cls = self.priors.index
+        return pd.DataFrame(self.confusion[pos], index=cls, columns=cls)
+
+
+def _priority(enc: EncodedAnnotations) -> np.ndarray:
+    """Tie-break priority per class: higher wins (frequency, then earlier class)."""
+    freq = np.bincount(enc.label, minlength=enc.n_classes)
+    order = np.lexsort((np.arange(enc.n_classes), -freq))  # best first
+    prio = np.empty(enc.n_classes, dtype=np.int64)
+    prio[order] = np.arange(enc.n_classes)[::-1]
+    return prio
+
+
+def _argmax_ties(scores: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    is_max = scores == scores.max(axis=1, keepdims=True)
+    return np.where(is_max, priority[None, :], -1).argmax(axis=1)
+
+
+def _majority_posterior(counts: np.ndarray, enc: EncodedAnnotations) -> np.ndarray:
+    """One-coin posterior: every annotator right with one shared accuracy ``p``.
+
+    ``p`` is the mean leave-one-out agreement with the other annotators' majority;
+    errors are spread evenly over the other classes and the prior is uniform.
+    """
+    k = counts.shape[1]
+    credit, _, _ = _stats.leave_one_out(counts, enc.item, enc.label)
+    p = float(np.nanmean(credit)) if np.isfinite(credit).any() else 1.0
+    p = min(max(p, 1.0 / k + 1e-6), 1.0 - 1e-6) if k > 1 else 1.0
+    if k == 1:
+        return np.ones_like(counts, dtype=np.float64)
+    n = counts.sum(axis=1, keepdims=True)
+    logp = counts * np.log(p) + (n - counts) * np.log((1 - p) / (k - 1))
+    logp -= logp.max(axis=1, keepdims=True)
+    post = np.exp(logp)
+    return post / post.sum(axis=1, keepdims=True)
+
+
+def _design(enc: EncodedAnnotations, pred_probs: np.ndarray | None) -> sparse.csr_matrix:
+    k, m = enc.n_classes, len(enc.annotators)
+    cols = enc.annotator * k + enc.label
+    shape = (enc.n_items, (m + (pred_probs is not None)) * k)
+    design = sparse.csr_matrix((np.ones(len(cols)), (enc.item, cols)), shape=shape)
+    if pred_probs is not None:
+        model = sparse.csr_matrix(pred_probs)
+        model = sparse.hstack([sparse.csr_matrix((enc.n_items, m * k)), model]).tocsr()
+        design = (design + model).tocsr()
+    return design
+
+
+def _gold_codes(
+    gold: pd.Series | dict[Any, Any] | None, enc: EncodedAnnotations
+) -> tuple[np.ndarray, np.ndarray]:
+    if gold is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    g = pd.Series(gold).dropna()
+    rows = enc.items.get_indexer(g.index)
+    codes = enc.classes.get_indexer(pd.Index(g.to_numpy()))
+    if (codes < 0).any():
+        bad = sorted(set(map(str, g.to_numpy()[codes < 0])))[:10]
+        raise InputError(f"gold labels {bad} are not among the classes {list(enc.classes)}.")
+    if (rows < 0).any():
+        warn(f"{int((rows < 0).sum())} gold item(s) have no annotations and are ignored.")
+    keep = rows >= 0
+    return rows[keep].astype(np.int64), codes[keep].astype(np.int64)
+
+
+def _check_pred_probs(pred_probs: Any, enc: EncodedAnnotations) -> np.ndarray | None:
+    if pred_probs is None:
+        return None
+    if isinstance(pred_probs, pd.DataFrame):
+        pred_probs = pred_probs.reindex(index=enc.items, columns=enc.classes)
+        if pred_probs.isna().any().any():
+            raise InputError(
+                "pred_probs (DataFrame) must have a row for every annotated item and a "
+                "column for every class; reindex it to (items, classes)."
+            )
+    arr = check_pred_probs(pred_probs, n_samples=enc.n_items, func="consensus")
+    if arr.shape[1] != enc.n_classes:
+        raise InputError(
+            f"pred_probs has {arr.shape[1]} columns but there are {enc.n_classes} classes; "
+            "give one column per class, in the order of classes=."
+        )
+    return arr
+
+
+def _result(
+    enc: EncodedAnnotations, counts: np.ndarray, code: np.ndarray, post: np.ndarray,
+    conf: np.ndarray, prior: np.ndarray, method: str, fit: DSFit | None, model: bool,
+) -> ConsensusResult:
+    n = counts.sum(axis=1)
+    rows = np.arange(enc.n_items)
+    labels = pd.DataFrame(
+        {"label": enc.classes[code], "quality": post[rows, code],
+         "n_annotations": n.astype(np.int64), "agreement": counts[rows, code] / n},
+        index=pd.Index(enc.items, name="item"),
+    )
+    m = len(enc.annotators)
+    hit = (code[enc.item] == enc.label).astype(np.float64)
+    n_ann = np.bincount(enc.annotator, minlength=m)
+    names = list(enc.annotators) + ([MODEL_VOTER] if model else [])
+    agree = np.bincount(enc.annotator, hit, m) / np.maximum(n_ann, 1)
+    ann = pd.DataFrame(
+        {"n_annotations": np.append(n_ann, enc.n_items) if model else n_ann,
+         "agreement": np.append(agree, np.nan) if model else agree,
+         "quality": np.einsum("k,akk->a", prior, conf)},
+        index=pd.Index(names, name="annotator"),
+    )
+    return ConsensusResult(
+        labels=labels, probas=pd.DataFrame(post, index=labels.index, columns=enc.classes),
+        annotators=ann, confusion=conf, priors=pd.Series(prior, index=enc.classes),
+        method=method, n_iter=fit.n_iter if fit else 0,
+        converged=fit.converged if fit else True,
+        log_likelihood=fit.log_likelihood if fit else float("nan"),
+    )
+
+
+def _majority_confusion(
+    enc: EncodedAnnotations, code: np.ndarray, smoothing: float
+) -> np.ndarray:
+    k, m = enc.n_classes, len(enc.annotators)
+    key = (enc.annotator * k + code[enc.item]) * k + enc.label
+    cnt = np.bincount(key, minlength=m * k * k).reshape(m, k, k) + smoothing
+    return cnt / cnt.sum(axis=2, keepdims=True)
+
+
+def _majority(
+    enc: EncodedAnnotations, counts: np.ndarray, probs: np.ndarray | None,
+    gold_rows: np.ndarray, gold_codes: np.ndarray, smoothing: float,
+) -> ConsensusResult:
+    votes = counts + (probs if probs is not None else 0.0)
+    votes[gold_rows] = 0.0
+    votes[gold_rows, gold_codes] = 1.0
+    code = _argmax_ties(votes, _priority(enc))
+    post = _majority_posterior(counts, enc)
+    post[gold_rows] = votes[gold_rows]
+    conf = _majority_confusion(enc, code, smoothing)
+    prior = np.bincount(code, minlength=enc.n_classes) / enc.n_items
+    return _result(enc, counts, code, post, conf, prior, "majority", None, False)
+
+
+def consensus(
+    df: pd.DataFrame,
+    method: str = "majority",
+    *,
+    classes: Sequence[Any] | None = None,
+    allow_new: bool = False,
+    gold: pd.Series | dict[Any, Any] | None = None,
+    pred_probs: Any = None,
+    smoothing: float = 0.01,
+    pool_strength: float = 5.0,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+) -> ConsensusResult:
+    """Estimate one label per item from several annotators.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_annotations, >= 3)
+        ``item``, ``annotator``, ``label`` (or crowd-kit's ``task``, ``worker``).
+    method : {"majority", "dawid_skene"}, default "majority"
+        ``"majority"``: the most frequent label; ``quality`` is its posterior under a
+        one-coin model (every annotator right with one shared accuracy, estimated as the
+        mean leave-one-out agreement). ``"dawid_skene"``: EM over per-annotator confusion
+        matrices (Dawid & Skene 1979), initialised with majority-vote shares; ``quality``
+        is the posterior of the chosen label.
+    classes : sequence, optional
+        The classes, in order (labels outside them raise unless ``allow_new``).
+    allow_new : bool, default False
+    gold : Series or dict, optional
+        Known labels by item; Dawid-Skene clamps their posterior to the gold class (they
+        teach it the annotators' confusion matrices); majority vote uses them as the label.
+    pred_probs : array-like of shape (n_items, n_classes) or DataFrame, optional
+        A model's out-of-sample probabilities, in the order of first appearance of the
+        items in ``df`` (or a DataFrame indexed by item with one column per class). With
+        Dawid-Skene the model votes softly as one more annotator with its own confusion
+        matrix; with majority vote it adds its probabilities as one fractional vote.
+    smoothing : float, default 0.01
+        Pseudo-count added to every cell of the confusion matrices and to the class prior
+        (keeps rare classes and one-off annotators from getting zero probabilities).
+    pool_strength : float, default 5.0
+        Dawid-Skene only: strength, in pseudo-labels per true class, of a prior that
+        shrinks each annotator's confusion matrix toward the pooled one of all annotators
+        (helps annotators with few labels; 0 gives classic maximum-likelihood DS).
+    max_iter : int, default 100
+    tol : float, default 1e-6
+        Dawid-Skene stops when no posterior probability changes by more than this.
+
+    Returns
+    -------
+    ConsensusResult
+    """
+    check_in(method, METHODS, name="method", func="consensus")
+    check_number(smoothing, name="smoothing", func="consensus", low=0)
+    check_number(max_iter, name="max_iter", func="consensus", low=1, integer=True)
+    check_number(tol, name="tol", func="consensus", low=0)
+    check_number(pool_strength, name="pool_strength", func="consensus", low=0)
+    enc = encode_annotations(df, classes=classes, allow_new=allow_new)
+    probs = _check_pred_probs(pred_probs, enc)
+    gold_rows, gold_codes = _gold_codes(gold, enc)
+    counts = enc.counts().toarray().astype(np.float64)
+    if method == "majority":
+        return _majority(enc, counts, probs, gold_rows, gold_codes, smoothing)
+    init = counts / counts.sum(axis=1, keepdims=True)
+    fit = fit_dawid_skene(_design(enc, probs), init, gold_rows=gold_rows,
+                          gold_codes=gold_codes, smoothing=smoothing,
+                          pool_strength=pool_strength, max_iter=max_iter, tol=tol)
+    code = _argmax_ties(fit.posterior, _priority(enc))
+    return _result(enc, counts, code, fit.posterior, fit.confusion, fit.prior, method, fit,
+                   probs is not None)

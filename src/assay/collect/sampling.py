@@ -1,0 +1,264 @@
+"""Double-labeling plans: which items should a second labeler label, and how many?
+
+**Sample size for a target interval width on Cohen's kappa.** Assume two labelers with
+the same class prevalences ``p_c`` and agreement ``kappa`` beyond chance; their joint
+distribution is then ``p_ck = (1 - kappa) p_c p_k + kappa p_c [c == k]``. The
+large-sample variance of kappa-hat on ``n`` items (Fleiss, Cohen & Everitt 1969) is
+``V / n`` with
+
+    V = (A + B - C) / (1 - p_e)^2
+    A = sum_c p_cc (1 - 2 p_c (1 - kappa))^2
+    B = (1 - kappa)^2 sum_{c != k} p_ck (p_c + p_k)^2
+    C = (kappa - p_e (1 - kappa))^2,   p_e = sum_c p_c^2,
+
+so a 95% interval has width ``w = 2 * 1.96 * sqrt(V / n)`` and the sample size for a
+target width is ``n = ceil((2 * 1.96)^2 V / w^2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_columns, check_number, param_error, warn
+from assay.exceptions import InputError
+
+__all__ = [
+    "SamplePlan",
+    "kappa_ci_width",
+    "kappa_variance",
+    "plan_sample",
+    "sample_size_for_kappa",
+    "to_label_studio_tasks",
+]
+
+Z95 = 1.959963984540054
+
+
+def kappa_variance(kappa: float, prevalence: Sequence[float] | np.ndarray) -> float:
+    """``n * Var(kappa-hat)`` for two labelers with agreement ``kappa`` (module docstring).
+
+    Parameters
+    ----------
+    kappa : float
+        Expected Cohen's kappa, in [0, 1).
+    prevalence : array-like of shape (n_classes,)
+        Class shares (normalised to sum to 1).
+    """
+    p = np.asarray(prevalence, dtype=np.float64)
+    p = p / p.sum()
+    joint = (1 - kappa) * np.outer(p, p) + kappa * np.diag(p)
+    p_e = float(np.dot(p, p))
+    a = float(np.sum(np.diag(joint) * (1 - 2 * p * (1 - kappa)) ** 2))
+    off = joint * (p[:, None] + p[None, :]) ** 2
+    b = (1 - kappa) ** 2 * float(off.sum() - np.trace(off))
+    c = (kappa - p_e * (1 - kappa)) ** 2
+    return (a + b - c) / (1 - p_e) ** 2
+
+
+def kappa_ci_width(n: int, kappa: float, prevalence: Sequence[float] | np.ndarray) -> float:
+    """Expected width of the 95% interval of kappa on ``n`` double-labelled items."""
+    return 2 * Z95 * math.sqrt(kappa_variance(kappa, prevalence) / n)
+
+
+def sample_size_for_kappa(
+    ci_width: float, kappa: float, prevalence: Sequence[float] | np.ndarray
+) -> int:
+    """Items to double-label so that kappa's 95% interval is about ``ci_width`` wide."""
+    return math.ceil((2 * Z95) ** 2 * kappa_variance(kappa, prevalence) / ci_width**2)
+
+
+@dataclass
+class SamplePlan:
+    """A stratified sample of items for a second labeler.
+
+    Attributes
+    ----------
+    sample : DataFrame
+        The chosen rows of the input table (original index kept).
+    strata : DataFrame
+        One row per stratum: the ``by`` values, ``population`` and ``sample``.
+    n : int
+    expected_ci_width : float
+        Expected width of kappa's 95% interval at ``n`` (NaN without prevalences).
+    expected_kappa : float
+    """
+
+    sample: pd.DataFrame
+    strata: pd.DataFrame
+    n: int
+    expected_ci_width: float
+    expected_kappa: float
+
+
+def _allocate(sizes: np.ndarray, n: int, min_per: int) -> np.ndarray:
+    """Proportional allocation with a floor, rounded by largest remainder."""
+    quota = n * sizes / sizes.sum()
+    floor = np.minimum(min_per, sizes)
+    alloc = np.clip(np.floor(quota), floor, sizes).astype(np.int64)
+    while alloc.sum() < n:
+        gap = np.where(alloc < sizes, quota - alloc, -np.inf)
+        alloc[int(np.argmax(gap))] += 1
+    while alloc.sum() > n:
+        excess = np.where(alloc > 0, alloc - quota, -np.inf)
+        alloc[int(np.argmax(excess))] -= 1
+    return alloc
+
+
+def _strata_keys(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    def flat(v: Any) -> Any:
+        return "|".join(sorted(map(str, v))) if isinstance(v, (list, tuple, set)) else v
+
+    return pd.DataFrame({c: df[c].map(flat) for c in by}, index=df.index).fillna("(missing)")
+
+
+def _resolve_n(n: int | None, ci_width: float | None, kappa: float,
+               prevalence: np.ndarray | None, population: int) -> int:
+    if (n is None) == (ci_width is None):
+        raise param_error("n", "plan_sample", "given, or else ci_width (exactly one)",
+                          (n, ci_width))
+    if n is not None:
+        check_number(n, name="n", func="plan_sample", low=1, integer=True)
+        want = int(n)
+    else:
+        assert ci_width is not None
+        check_number(ci_width, name="ci_width", func="plan_sample", low=1e-6, high=2)
+        if prevalence is None:
+            raise InputError("ci_width= needs class prevalences: give a 'label' column in "
+                             "the items table or pass prevalence=.")
+        want = sample_size_for_kappa(float(ci_width), kappa, prevalence)
+    if want > population:
+        warn(f"the plan needs {want} items but there are only {population}; "
+             "taking all of them (the interval will be wider than asked).")
+    return min(want, population)
+
+
+def plan_sample(
+    df_items: pd.DataFrame,
+    n: int | None = None,
+    ci_width: float | None = None,
+    by: Sequence[str] = ("label",),
+    *,
+    expected_kappa: float = 0.7,
+    prevalence: Sequence[float] | None = None,
+    min_per_stratum: int = 2,
+    seed: int = 0,
+) -> SamplePlan:
+    """Draw a stratified sample of items for a second labeler.
+
+    Parameters
+    ----------
+    df_items : DataFrame of shape (n_items, n_columns)
+        One row per item with the ``by`` columns (e.g. the first label and tags; a cell
+        holding a list of tags is one stratum per distinct tag set).
+    n : int, optional
+        Sample size. Give exactly one of ``n`` and ``ci_width``.
+    ci_width : float, optional
+        Target width of the 95% interval of Cohen's kappa; the size follows from the
+        formula in the module docstring.
+    by : sequence of str, default ("label",)
+        Columns to stratify by ([] for a simple random sample).
+    expected_kappa : float, default 0.7
+        The kappa you expect (0.7 is a common "substantial agreement" planning value).
+    prevalence : array-like of shape (n_classes,), optional
+        Class shares; default: the shares of ``df_items["label"]`` when present.
+    min_per_stratum : int, default 2
+        Every stratum gets at least this many items (or all it has), so rare classes get
+        a per-class agreement.
+    seed : int, default 0
+
+    Returns
+    -------
+    SamplePlan
+    """
+    check_columns(df_items, list(by), where="the items table")
+    check_number(expected_kappa, name="expected_kappa", func="plan_sample", low=0, high=0.999)
+    check_number(min_per_stratum, name="min_per_stratum", func="plan_sample", low=0,
+                 integer=True)
+    check_number(seed, name="seed", func="plan_sample", low=0, integer=True)
+    if len(df_items) == 0:
+        raise InputError("the items table has no rows; give at least one item.")
+    prev = np.asarray(prevalence, dtype=np.float64) if prevalence is not None else (
+        df_items["label"].value_counts(normalize=True).to_numpy()
+        if "label" in df_items.columns else None)
+    size = _resolve_n(n, ci_width, expected_kappa, prev, len(df_items))
+    keys = _strata_keys(df_items, by) if by else pd.DataFrame(index=df_items.index)
+    rng = np.random.default_rng(seed)
+    groups = list(keys.groupby(list(by), sort=True).indices.items()) if by else [
+        ((), np.arange(len(df_items)))]
+    sizes = np.array([len(pos) for _, pos in groups])
+    alloc = _allocate(sizes, size, min_per_stratum)
+    chosen = np.concatenate([rng.permutation(pos)[:k] for (_, pos), k in
+                             zip(groups, alloc, strict=True)])
+    strata = pd.DataFrame([dict(zip(by, g if isinstance(g, tuple) else (g,), strict=True))
+                           for g, _ in groups])
+    strata["population"], strata["sample"] = sizes, alloc
+    width = kappa_ci_width(size, expected_kappa, prev) if prev is not None else float("nan")
+    return SamplePlan(df_items.iloc[np.sort(chosen)], strata, int(alloc.sum()), width,
+                      expected_kappa)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def to_label_studio_tasks(
+    sample_df: pd.DataFrame,
+    *,
+    item_col: str = "item",
+    data_cols: Sequence[str] | None = None,
+    label_col: str | None = None,
+    from_name: str = "label",
+    to_name: str = "text",
+    model_version: str = "first-labeler",
+) -> list[dict[str, Any]]:
+    """Label Studio import tasks (a JSON-serialisable list) for a sample.
+
+    Parameters
+    ----------
+    sample_df : DataFrame of shape (n_items, n_columns)
+    item_col : str, default "item"
+        Stored as ``data[item_col]`` so that the export can be matched back
+        (``parse_label_studio(..., item_key=item_col)``).
+    data_cols : sequence of str, optional
+        Columns copied into ``data`` (what the labeler sees, e.g. ``text`` or ``image``);
+        default: every column except ``label_col``.
+    label_col : str, optional
+        Attach this column as a pre-annotation (``predictions``). Leave it out for an
+        *independent* second label: showing the first label biases the second labeler.
+    from_name, to_name : str
+        Names of the ``<Choices>`` control and of the object it labels in the labeling
+        config.
+    model_version : str
+        ``model_version`` of the pre-annotations.
+
+    Returns
+    -------
+    list of dict
+        ``[{"data": {...}, "predictions": [...]?}, ...]``, ready for ``json.dump``.
+    """
+    cols = list(data_cols) if data_cols is not None else [
+        c for c in sample_df.columns if c != label_col]
+    check_columns(sample_df, [item_col, *cols] + ([label_col] if label_col else []),
+                  where="the sample")
+    tasks = []
+    for _, row in sample_df.iterrows():
+        data = {str(c): _json_value(row[c]) for c in dict.fromkeys([item_col, *cols])}
+        task: dict[str, Any] = {"data": data}
+        if label_col is not None:
+            result = {"from_name": from_name, "to_name": to_name, "type": "choices",
+                      "value": {"choices": [str(_json_value(row[label_col]))]}}
+            task["predictions"] = [{"model_version": model_version, "result": [result]}]
+        tasks.append(task)
+    return tasks

@@ -1,0 +1,188 @@
+"""Agreement for free-text labels (transcriptions, captions, short answers).
+
+* :func:`transcript_agreement`: pairwise normalised edit distance (characters), word error
+  rate (words), exact-match rate and Krippendorff's alpha with the normalised edit
+  distance as the metric.
+* :func:`convention_report` (in :mod:`assay.collect.conventions`): which text
+  normalisations would make the annotators agree.
+
+Definitions, for two strings ``a`` and ``b``:
+
+* ``edit_distance(a, b) = lev(a, b) / max(len(a), len(b))`` over characters (0 when both
+  are empty), in [0, 1];
+* ``wer(ref, hyp) = lev(words(ref), words(hyp)) / len(words(ref))``; a pair table reports
+  the corpus WER ``sum lev / sum len(ref)`` with the first annotator as reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_number
+from assay.collect._levenshtein import batch_levenshtein, encode_sequences
+from assay.collect._stats import Pairs, annotation_pairs
+from assay.collect.annotations import EncodedAnnotations, encode_annotations
+from assay.exceptions import InputError
+
+__all__ = ["TranscriptAgreement", "edit_distance", "transcript_agreement", "word_error_rate"]
+
+
+def edit_distance(a: str, b: str) -> float:
+    """Character Levenshtein distance divided by the longer length, in [0, 1]."""
+    (d,) = batch_levenshtein(encode_sequences([a], "char"), encode_sequences([b], "char"))
+    return float(d / max(len(a), len(b))) if max(len(a), len(b)) else 0.0
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance divided by the number of reference words.
+
+    An empty reference gives 0 when the hypothesis is empty too, else the number of
+    hypothesis words (every word is an insertion).
+    """
+    codes = encode_sequences([reference, hypothesis], "word")
+    (d,) = batch_levenshtein(codes[:1], codes[1:])
+    return float(d / max(len(codes[0]), 1))
+
+
+@dataclass
+class TranscriptAgreement:
+    """Agreement between annotators on free-text labels.
+
+    Attributes
+    ----------
+    pairs : DataFrame
+        One row per annotator pair (``annotator_a < annotator_b``): ``n_items``,
+        ``exact_match``, ``edit_distance`` (mean normalised character distance) and
+        ``wer`` (corpus WER with ``annotator_a`` as the reference).
+    items : DataFrame, indexed by item
+        ``n_annotations`` and ``edit_distance`` (mean over its annotator pairs), items
+        with the largest distance first.
+    krippendorff_alpha : float
+        Alpha with ``delta(u, v) = edit_distance(u, v)``.
+    expected_exact : bool
+        Whether the expected disagreement was computed over all distinct value pairs
+        (else it is a Monte Carlo estimate from ``max_value_pairs`` random pairs).
+    """
+
+    pairs: pd.DataFrame
+    items: pd.DataFrame
+    krippendorff_alpha: float
+    expected_exact: bool
+
+    @property
+    def edit_distance(self) -> float:
+        """Mean normalised edit distance over all annotator pairs on shared items."""
+        p = self.pairs
+        return float(np.average(p["edit_distance"], weights=p["n_items"]))
+
+
+def _norm_dist(lev: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    longest = np.maximum(la, lb)
+    return np.where(longest > 0, lev / np.maximum(longest, 1), 0.0)
+
+
+def _value_distances(values: list[str], ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    codes = encode_sequences(values, "char")
+    lens = np.array([len(v) for v in values])
+    lev = batch_levenshtein([codes[i] for i in ia], [codes[i] for i in ib])
+    return _norm_dist(lev, lens[ia], lens[ib])
+
+
+def _expected_disagreement(
+    values: list[str], n_v: np.ndarray, max_pairs: int, seed: int
+) -> tuple[float, bool]:
+    """``D_e = sum_{u != v} n_u n_v delta(u, v) / (n (n - 1))`` over pairable values."""
+    v, n = len(values), float(n_v.sum())
+    if v * (v - 1) // 2 <= max_pairs:
+        iu, ju = np.triu_indices(v, k=1)
+        d = _value_distances(values, iu, ju)
+        return float(2 * np.sum(n_v[iu] * n_v[ju] * d) / (n * (n - 1))), True
+    rng = np.random.default_rng(seed)
+    p = n_v / n
+    ia, ib = rng.choice(v, size=max_pairs, p=p), rng.choice(v, size=max_pairs, p=p)
+    d = _value_distances(values, ia, ib)
+    # draws of two *different* value instances: correct for same-instance draws
+    return float(d.mean() * n / (n - 1)), False
+
+
+def _pair_table(enc_ann: pd.Index, pairs: Pairs, lev_c: np.ndarray, dist: np.ndarray,
+                lev_w: np.ndarray, ref_words: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "a": pairs.ann_a, "b": pairs.ann_b,
+        "exact": (lev_c == 0).astype(float), "dist": dist, "lev_w": lev_w, "ref": ref_words,
+    })
+    g = frame.groupby(["a", "b"], sort=True)
+    out = g.agg(n_items=("dist", "size"), exact_match=("exact", "mean"),
+                edit_distance=("dist", "mean"), lev_w=("lev_w", "sum"), ref=("ref", "sum"))
+    out["wer"] = out["lev_w"] / out["ref"].clip(lower=1)
+    out = out.reset_index()
+    out.insert(0, "annotator_b", enc_ann[out.pop("b").to_numpy()])
+    out.insert(0, "annotator_a", enc_ann[out.pop("a").to_numpy()])
+    return out.drop(columns=["lev_w", "ref"])
+
+
+def transcript_agreement(
+    df: pd.DataFrame, *, max_value_pairs: int = 20_000, seed: int = 0
+) -> TranscriptAgreement:
+    """Agreement between annotators who typed free text for the same items.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_annotations, >= 3)
+        ``item``, ``annotator``, ``label`` (the text).
+    max_value_pairs : int, default 20000
+        Krippendorff's expected disagreement needs the distance between every pair of
+        distinct texts; above this many pairs it is estimated from this many random
+        pairs (drawn with ``seed``).
+    seed : int, default 0
+
+    Returns
+    -------
+    TranscriptAgreement
+    """
+    check_number(max_value_pairs, name="max_value_pairs", func="transcript_agreement",
+                 low=1, integer=True)
+    df = df.assign(label=df["label"].astype(str)) if "label" in df.columns else df
+    enc = encode_annotations(df)
+    pairs = annotation_pairs(enc.item, enc.annotator, enc.label)
+    if len(pairs.item) == 0:
+        raise InputError("no item has texts from two annotators; agreement is undefined.")
+    values = [str(v) for v in enc.classes]
+    lens = np.array([len(v) for v in values])
+    chars = encode_sequences(values, "char")
+    words = encode_sequences(values, "word")
+    n_words = np.array([len(w) for w in words])
+    lev_c = batch_levenshtein([chars[i] for i in pairs.lab_a], [chars[i] for i in pairs.lab_b])
+    lev_w = batch_levenshtein([words[i] for i in pairs.lab_a], [words[i] for i in pairs.lab_b])
+    dist = _norm_dist(lev_c, lens[pairs.lab_a], lens[pairs.lab_b])
+    table = _pair_table(enc.annotators, pairs, lev_c, dist, lev_w, n_words[pairs.lab_a])
+    alpha, exact = _alpha(enc.item, enc.label, pairs.item, dist, values, max_value_pairs, seed)
+    return TranscriptAgreement(table, _item_table(enc, pairs.item, dist), alpha, exact)
+
+
+def _item_table(enc: EncodedAnnotations, pair_item: np.ndarray, dist: np.ndarray) -> pd.DataFrame:
+    n_items = len(enc.items)
+    n = np.bincount(enc.item, minlength=n_items)
+    npairs = np.bincount(pair_item, minlength=n_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(pair_item, dist, n_items) / npairs
+    out = pd.DataFrame({"n_annotations": n, "edit_distance": mean},
+                       index=pd.Index(enc.items, name="item"))
+    return out[npairs > 0].sort_values("edit_distance", ascending=False, kind="stable")
+
+
+def _alpha(item: np.ndarray, label: np.ndarray, pair_item: np.ndarray, dist: np.ndarray,
+           values: list[str], max_pairs: int, seed: int) -> tuple[float, bool]:
+    """Krippendorff's alpha ``1 - D_o / D_e`` with the normalised edit distance."""
+    n_i = np.bincount(item)
+    pairable = n_i[item] >= 2
+    n = float(pairable.sum())
+    # each unordered pair counts twice (ordered pairs), weighted 1 / (n_i - 1)
+    d_o = float(np.sum(2 * dist / (n_i[pair_item] - 1)) / n)
+    n_v = np.bincount(label[pairable], minlength=len(values)).astype(np.float64)
+    used = np.flatnonzero(n_v > 0)
+    d_e, exact = _expected_disagreement([values[i] for i in used], n_v[used], max_pairs, seed)
+    return (1.0 - d_o / d_e if d_e > 0 else float("nan")), exact

@@ -1,0 +1,221 @@
+"""The audit's checks: one small class per check, in a registry.
+
+A check declares what it needs (``requires``: ``"labels"``, ``"features"``, ``"split"``,
+``"probs"``) and turns an :class:`AuditContext` into a
+:class:`~assay.train._result.CheckResult`. :func:`register_check` adds a check class;
+the audit runs every registered check whose needs are met (or the ones named).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from assay.exceptions import InputError
+from assay.train import neighbors as nb
+from assay.train._result import CheckResult, make_result
+
+__all__ = [
+    "AuditContext",
+    "Check",
+    "available_checks",
+    "get_check",
+    "register_check",
+]
+
+
+@dataclass
+class AuditContext:
+    """What the checks of one audit share: inputs and lazily computed intermediates.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,) or None
+        Given labels as integer codes into ``classes``.
+    classes : ndarray of shape (n_classes,) or None
+    features : ndarray of shape (n_samples, n_features) or None
+        Features or embeddings used by the neighbour checks (and to fit ``model``).
+    pred_probs : ndarray of shape (n_samples, n_classes) or None
+        Out-of-sample probabilities given by the user, or computed from ``model``.
+    model : scikit-learn classifier or None
+    split : ndarray of shape (n_samples,) or None
+    seed : int
+    n_jobs : int or None
+    modality : str
+    """
+
+    labels: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    features: np.ndarray | None = None
+    pred_probs: np.ndarray | None = None
+    model: Any = None
+    split: np.ndarray | None = None
+    seed: int = 0
+    n_jobs: int | None = None
+    modality: str = "tabular"
+    k: int = 10
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def has(self, need: str) -> bool:
+        """Whether the input a check needs is available."""
+        if need == "probs":
+            return self.labels is not None and (
+                self.pred_probs is not None or self.model is not None or self.features is not None
+            )
+        return getattr(self, need) is not None
+
+    def graph(self) -> nb.KnnGraph:
+        """The k-NN graph of the features, computed once and shared by the checks."""
+        if "graph" not in self.cache:
+            self.cache["graph"] = nb.knn_graph(
+                self.features, k=self.k, n_jobs=self.n_jobs, seed=self.seed
+            )
+        graph: nb.KnnGraph = self.cache["graph"]
+        return graph
+
+
+class Check:
+    """Base class of an audit check; subclasses set ``name``/``requires``, define ``run``.
+
+    Constructor keyword arguments are the check's parameters (stored as they are).
+    """
+
+    name: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def run(self, ctx: AuditContext) -> CheckResult:  # pragma: no cover - abstract
+        """Compute the check's issues for every example."""
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Check]] = {}
+
+
+def register_check(cls: type[Check]) -> type[Check]:
+    """Add a check class to the registry (usable as a class decorator)."""
+    if not cls.name or not cls.name.isidentifier():
+        raise InputError(f"a check needs a name that is an identifier; got {cls.name!r}.")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_checks() -> list[str]:
+    """The names of the registered checks, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_check(name: str, **params: Any) -> Check:
+    """Instantiate the registered check ``name`` with ``params``."""
+    if name not in _REGISTRY:
+        raise InputError(
+            f"unknown check {name!r}; the checks are: {', '.join(_REGISTRY)}. "
+            "Register new ones with assay.train.audit.register_check."
+        )
+    return _REGISTRY[name](**params)
+
+
+@register_check
+class LabelCheck(Check):
+    """Likely label errors, ranked by ``label_quality`` (see :mod:`assay.train._label_probs`)."""
+
+    name = "label"
+    requires = ("labels", "probs")
+    description = "given label disagrees with out-of-sample predictions and neighbours"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Flag label issues with confident learning on the audit's best probabilities."""
+        from assay.train._label_probs import audit_label_probs
+        from assay.train.label_issues import find_label_issues
+
+        assert ctx.labels is not None and ctx.classes is not None
+        probs = audit_label_probs(ctx, **self.params)
+        table = find_label_issues(ctx.classes[ctx.labels], probs, classes=list(ctx.classes))
+        result = make_result(
+            "label",
+            table["is_label_issue"].to_numpy(),
+            table["label_quality"].to_numpy(),
+            score_column="label_quality",
+            extra={
+                "given_label": table["given_label"].to_numpy(),
+                "suggested_label": table["suggested_label"].to_numpy(),
+            },
+            info={k: v for k, v in ctx.cache.items() if k.startswith("label_")},
+        )
+        return result
+
+
+@register_check
+class OutlierCheck(Check):
+    """Examples far from their k nearest neighbours (:func:`neighbors.find_outliers`)."""
+
+    name = "outlier"
+    requires = ("features",)
+    description = "far from its nearest neighbours"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Score every example by its mean k-NN distance."""
+        return nb.find_outliers(graph=ctx.graph(), **self.params)
+
+
+@register_check
+class NearDuplicateCheck(Check):
+    """Examples atypically close to another (:func:`neighbors.find_near_duplicates`)."""
+
+    name = "near_duplicate"
+    requires = ("features",)
+    description = "nearly identical to another example"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Group examples closer than a fraction of the median nearest-neighbour distance."""
+        return nb.find_near_duplicates(graph=ctx.graph(), **self.params)
+
+
+@register_check
+class ExactDuplicateCheck(Check):
+    """Byte-identical feature rows (:func:`neighbors.find_exact_duplicates`)."""
+
+    name = "exact_duplicate"
+    requires = ("features",)
+    description = "identical to another example"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Group identical rows by hashing."""
+        return nb.find_exact_duplicates(ctx.features)
+
+
+@register_check
+class ClassImbalanceCheck(Check):
+    """Examples of under-represented classes (:func:`neighbors.find_class_imbalance`)."""
+
+    name = "class_imbalance"
+    requires = ("labels",)
+    description = "its class is much rarer than a uniform share"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Flag the examples of rare classes."""
+        assert ctx.labels is not None
+        assert ctx.classes is not None
+        return nb.find_class_imbalance(
+            ctx.classes[ctx.labels], classes=list(ctx.classes), **self.params
+        )
+
+
+@register_check
+class LeakageCheck(Check):
+    """Duplicates across splits (:func:`neighbors.find_split_leakage`)."""
+
+    name = "leakage"
+    requires = ("features", "split")
+    description = "duplicated in another split (train/test leakage)"
+
+    def run(self, ctx: AuditContext) -> CheckResult:
+        """Find examples with an exact or near copy in another split."""
+        return nb.find_split_leakage(
+            ctx.features, ctx.split, graph=ctx.graph(), n_jobs=ctx.n_jobs, **self.params
+        )

@@ -1,0 +1,128 @@
+"""Interval and test statistics behind :mod:`assay.train.evaluate`.
+
+- Wilson score intervals for proportions (``scipy.stats.binomtest(...).proportion_ci``).
+- Percentile bootstrap intervals for macro F1 and balanced accuracy. Both depend on the
+  items only through the confusion matrix, so each bootstrap resample is reduced to its
+  confusion matrix with one ``bincount`` and the metrics are computed for all resamples
+  at once; resampling is done in chunks to bound memory.
+- McNemar's exact test (and its mid-p variant) on paired correctness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "balanced_accuracy_from_confusion",
+    "bootstrap_indices",
+    "confusions",
+    "macro_f1_from_confusion",
+    "mcnemar",
+    "percentile_interval",
+    "wilson_interval",
+]
+
+_CHUNK_ELEMENTS = 2_000_000
+
+
+def wilson_interval(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion; ``(nan, nan)`` when ``n == 0``."""
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(
+        confidence_level=level, method="wilson"
+    )
+    return float(ci.low), float(ci.high)
+
+
+def bootstrap_indices(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Yield arrays of shape (chunk, n) of resampled item indices, ``n_boot`` rows in all."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_ELEMENTS // max(n, 1))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        yield rng.integers(0, n, size=(size, n))
+        done += size
+
+
+def confusions(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """Confusion matrices of resamples.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape (n_samples,), int codes in [0, k)
+    idx : array of shape (n_resamples, n_samples)
+        Resampled item indices.
+    k : int
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of shape (n_resamples, k, k)
+        Rows are true classes, columns predicted classes.
+    """
+    cells = y_true[idx] * k + y_pred[idx]
+    offsets = np.arange(idx.shape[0])[:, None] * (k * k)
+    counts = np.bincount((cells + offsets).ravel(), minlength=idx.shape[0] * k * k)
+    return counts.reshape(idx.shape[0], k, k)
+
+
+def macro_f1_from_confusion(cm: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Macro F1 over ``labels`` (scikit-learn's zero_division=0) of (..., k, k) matrices."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    fp = cm.sum(axis=-2) - tp
+    fn = cm.sum(axis=-1) - tp
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2.0 * tp, denom, out=np.zeros(denom.shape), where=denom > 0)
+    return np.asarray(f1[..., labels].mean(axis=-1))
+
+
+def balanced_accuracy_from_confusion(cm: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean recall over ``labels`` (classes with support) of (..., k, k) matrices.
+
+    A class with no support in a resample is left out of that resample's mean.
+    """
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)[..., labels].astype(np.float64)
+    support = cm.sum(axis=-1)[..., labels].astype(np.float64)
+    recall = np.divide(tp, support, out=np.full(tp.shape, np.nan), where=support > 0)
+    with np.errstate(all="ignore"):
+        return np.asarray(np.nanmean(recall, axis=-1))
+
+
+def percentile_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap ``values`` (NaNs ignored)."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def mcnemar(only_a: int, only_b: int) -> tuple[float, float]:
+    """McNemar's exact two-sided p-value and mid-p value.
+
+    Parameters
+    ----------
+    only_a : int
+        Items that model A got right and model B got wrong.
+    only_b : int
+        Items that model B got right and model A got wrong.
+
+    Returns
+    -------
+    p_exact, p_mid : float
+        The exact binomial test of ``only_a`` out of ``only_a + only_b`` at 1/2, and the
+        mid-p value (the exact value minus the point probability of the observed split).
+    """
+    n = int(only_a + only_b)
+    if n == 0:
+        return 1.0, 1.0
+    low = min(only_a, only_b)
+    two_tails = 2.0 * float(stats.binom.cdf(low, n, 0.5))
+    p_mid = two_tails - float(stats.binom.pmf(low, n, 0.5))
+    return min(1.0, two_tails), float(min(1.0, max(0.0, p_mid)))

@@ -1,0 +1,151 @@
+"""Pruning rules of confident learning: which examples to flag, given the confident joint.
+
+Each rule is a small function ``rule(ctx) -> mask`` registered in :data:`PRUNE_RULES`.
+Only examples whose given label is not the (slack-adjusted) argmax can end up flagged
+(cleanlab's final ``_reduce_issues`` step), so the noise-rate rule ranks the sparse
+margins of those examples only, and falls back to the whole class just for the
+(given, true) pairs where they cannot fill the quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from assay.train._label_joint import round_preserving_row_totals
+from assay.train._label_stats import RowStats
+
+__all__ = ["PRUNE_RULES", "PruneContext", "class_members", "prune_counts"]
+
+
+def class_members(codes: np.ndarray, n_classes: int) -> list[np.ndarray]:
+    """Indices of the examples given each class, in input order (one stable sort)."""
+    small = codes.astype(np.int16) if n_classes < np.iinfo(np.int16).max else codes
+    order = np.argsort(small, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=n_classes))[:-1]
+    return np.split(order, bounds)
+
+
+def prune_counts(
+    joint: np.ndarray, *, min_per_class: int = 1, frac_noise: float = 1.0
+) -> np.ndarray:
+    """How many examples to prune per (true class, given class): cleanlab's prune matrix.
+
+    Parameters
+    ----------
+    joint : ndarray of shape (n_classes, n_classes)
+        Calibrated confident joint, rows = given labels.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes) of int
+        Entry ``[j, k]``: examples given ``k`` to flag as truly ``j``; the diagonal keeps
+        at least ``min_per_class`` examples per class.
+    """
+    counts = joint.T.astype(np.float64)
+    diag = counts.diagonal().copy()
+    new_diag = np.maximum(diag, min_per_class)
+    per_col = np.maximum(np.count_nonzero(counts, axis=0) - 1.0, 1.0)
+    counts = np.clip(counts - (new_diag - diag) / per_col, 0, None)
+    np.fill_diagonal(counts, new_diag)
+    reduced = counts * frac_noise
+    np.fill_diagonal(reduced, new_diag)
+    np.fill_diagonal(reduced, new_diag + (counts - reduced).sum(axis=0))
+    return round_preserving_row_totals(reduced.astype(np.int64))
+
+
+@dataclass
+class PruneContext:
+    """What a pruning rule may use: the row statistics and the calibrated joint."""
+
+    stats: RowStats
+    counts: np.ndarray
+    joint: np.ndarray
+    min_per_class: int = 1
+
+    @cached_property
+    def prune(self) -> np.ndarray:
+        """The prune-count matrix (see :func:`prune_counts`)."""
+        return prune_counts(self.joint, min_per_class=self.min_per_class)
+
+    @cached_property
+    def members(self) -> list[np.ndarray]:
+        """Indices of the examples given each class."""
+        return class_members(self.stats.codes, self.stats.n_classes)
+
+    def prunable(self) -> np.ndarray:
+        """Per class: whether it has enough examples to prune any."""
+        return self.counts > self.min_per_class
+
+
+def _top(values: np.ndarray, num: int) -> np.ndarray:
+    """Positions of the ``num`` largest values (all if there are fewer)."""
+    if num >= len(values):
+        return np.arange(len(values))
+    return np.argpartition(-values, num - 1)[:num]
+
+
+def _quota(ctx: PruneContext) -> np.ndarray:
+    """Examples to flag per (given k, true j) pair, flattened as ``k * n_classes + j``."""
+    quota = ctx.prune.T * ctx.prunable()[:, None]
+    np.fill_diagonal(quota, 0)
+    return quota.ravel()
+
+
+def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
+    """Flag per (given k, true j) the ``prune[j, k]`` examples with the largest ``p_j - p_k``.
+
+    Only examples not kept can be flagged, and their margins above 2e-6 beat every kept
+    example's, so those (sparse) margins are ranked within each pair with one sort; a
+    pair with fewer such margins than its quota ranks its whole class instead.
+    """
+    stats, k = ctx.stats, ctx.stats.n_classes
+    assert stats.strong is not None
+    rows, cols, values = stats.strong.rows, stats.strong.cols, stats.strong.values
+    pair = stats.codes[rows] * k + cols
+    quota = _quota(ctx)
+    order = np.lexsort((-values, pair))
+    pair_sorted = pair[order]
+    found = np.bincount(pair, minlength=k * k)
+    start = np.concatenate(([0], np.cumsum(found)[:-1]))
+    rank = np.arange(len(order)) - start[pair_sorted]
+    out = np.zeros(len(stats.codes), dtype=bool)
+    out[rows[order[rank < quota[pair_sorted]]]] = True
+    for flat in np.flatnonzero(quota > found):
+        members = ctx.members[flat // k]
+        full = stats.column(members, flat % k) - stats.self_confidence[members]
+        out[members[_top(full, int(quota[flat]))]] = True
+    return out & ~stats.kept
+
+
+def prune_by_class(ctx: PruneContext) -> np.ndarray:
+    """Flag per class ``k`` the ``count[k] - prune[k, k]`` lowest self-confidences."""
+    out = np.zeros(len(ctx.stats.codes), dtype=bool)
+    prunable = ctx.prunable()
+    for k, members in enumerate(ctx.members):
+        num = int(ctx.counts[k] - ctx.prune[k, k])
+        if num >= 1 and prunable[k]:
+            out[members[_top(-ctx.stats.self_confidence[members], num)]] = True
+    return out & ~ctx.stats.kept
+
+
+def prune_both(ctx: PruneContext) -> np.ndarray:
+    """Flag what both :func:`prune_by_noise_rate` and :func:`prune_by_class` flag."""
+    return prune_by_noise_rate(ctx) & prune_by_class(ctx)
+
+
+def off_diagonals(ctx: PruneContext) -> np.ndarray:
+    """Flag every example counted off the diagonal of the confident joint."""
+    stats = ctx.stats
+    return stats.counted & (stats.guess != stats.codes) & ~stats.kept
+
+
+PRUNE_RULES: dict[str, Callable[[PruneContext], np.ndarray]] = {
+    "prune_by_noise_rate": prune_by_noise_rate,
+    "prune_by_class": prune_by_class,
+    "both": prune_both,
+    "confident_learning": off_diagonals,
+}

@@ -1,0 +1,253 @@
+"""Read-only queries the pages need beyond the Workspace facade.
+
+The queue is read in the order the review queue uses: lowest score (most suspicious)
+first, then entry id. "Next" is the first open entry after a position in that order,
+so reviewers who start at different places do not collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from assay.store import models as m
+from assay.store.review import decode_label, encode_label
+from assay.store.workspace import Workspace
+
+__all__ = [
+    "QueueFilter",
+    "audit_log",
+    "entry",
+    "facets",
+    "item_entries",
+    "labelbook",
+    "last_decided",
+    "monitors",
+    "next_entry",
+    "queue_page",
+    "queue_summary",
+]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Filters on the open queue: source (reason kind), class, score ceiling, text."""
+
+    source: str | None = None
+    label: str | None = None
+    max_score: float | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Any) -> QueueFilter:
+        """From query parameters; empty values mean no filter."""
+        score = params.get("max_score") or None
+        try:
+            max_score = float(score) if score is not None else None
+        except ValueError:
+            max_score = None
+        return cls(
+            source=params.get("source") or None,
+            label=params.get("label") or None,
+            max_score=max_score,
+            q=params.get("q") or None,
+        )
+
+    def to_query(self) -> str:
+        """The filters as a query string (without ``?``)."""
+        from urllib.parse import urlencode
+
+        return urlencode({k: v for k, v in asdict(self).items() if v is not None})
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """Add the filters to a query over ``review_items``."""
+        r = m.ReviewItem
+        if self.source:
+            query = query.where(r.source == self.source)
+        if self.label:
+            query = query.where(or_(r.given_label == self.label,
+                                    r.given_label == encode_label(self.label)))
+        if self.max_score is not None:
+            query = query.where(r.score <= self.max_score)
+        if self.q:
+            query = query.where(r.reason.contains(self.q, autoescape=True))
+        return query
+
+
+def entry(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
+    """A queue entry as a JSON-safe dict."""
+    return {
+        "id": item.id,
+        "dataset": dataset,
+        "item_id": item.item_id,
+        "source": item.source,
+        "reason": item.reason,
+        "score": item.score,
+        "given_label": decode_label(item.given_label),
+        "suggested_label": decode_label(item.suggested_label),
+        "status": item.status,
+        "decision": item.decision,
+        "decision_label": decode_label(item.decision_label),
+        "decided_by": item.decided_by,
+        "decided_at": item.decided_at,
+        "note": item.note,
+        "revision": item.revision,
+        "payload": item.payload or {},
+    }
+
+
+def _dataset_id(s: Session, ws: Workspace, name: str) -> int:
+    return ws._dataset_row(s, name).id
+
+
+def _open(ds_id: int) -> Select[Any]:
+    r = m.ReviewItem
+    return select(r).where(r.dataset_id == ds_id, r.status == "open")
+
+
+def queue_page(
+    ws: Workspace, dataset: str, flt: QueueFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of open entries matching ``flt``, and how many match in all."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        query = flt.apply(_open(ds_id))
+        total = s.scalar(flt.apply(select(func.count(r.id)).where(
+            r.dataset_id == ds_id, r.status == "open")))
+        rows = s.scalars(query.order_by(r.score, r.id).limit(limit).offset(offset)).all()
+        return [entry(row, dataset) for row in rows], int(total or 0)
+
+
+def next_entry(
+    ws: Workspace, dataset: str, flt: QueueFilter, *, after: int | None = None
+) -> int | None:
+    """The id of the first open entry after entry ``after`` (wrapping round), or None."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"))
+        ordered = query.order_by(r.score, r.id).limit(1)
+        current = s.get(r, after) if after is not None else None
+        if current is not None:
+            later = ordered.where(or_(r.score > current.score,
+                                      and_(r.score == current.score, r.id > current.id)))
+            found = s.scalar(later.where(r.id != current.id))
+            if found is not None:
+                return int(found)
+            return s.scalar(ordered.where(r.id != current.id))
+        return s.scalar(ordered)
+
+
+def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
+    """Open entries counted by source and by given label (for the filter menus)."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        where = (r.dataset_id == ds_id, r.status == "open")
+        sources = s.execute(select(r.source, func.count()).where(*where).group_by(r.source)).all()
+        labels = s.execute(
+            select(r.given_label, func.count()).where(*where).group_by(r.given_label)
+        ).all()
+    return {
+        "sources": {str(k): int(n) for k, n in sorted(sources, key=lambda t: str(t[0]))},
+        "labels": {str(decode_label(k)): int(n) for k, n in sorted(labels, key=lambda t: str(t[0]))
+                   if k is not None},
+    }
+
+
+def queue_summary(ws: Workspace) -> list[dict[str, Any]]:
+    """For each dataset: open, decided (waiting for apply) and applied entry counts."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        rows = s.execute(
+            select(m.Dataset.name, r.status, func.count(r.id))
+            .join(m.Dataset, m.Dataset.id == r.dataset_id)
+            .group_by(m.Dataset.name, r.status)
+        ).all()
+        names = s.scalars(select(m.Dataset.name).order_by(m.Dataset.name)).all()
+    counts: dict[str, dict[str, int]] = {n: {"open": 0, "decided": 0, "applied": 0} for n in names}
+    for name, status, n in rows:
+        counts[name][status] = int(n)
+    return [{"dataset": name, **c} for name, c in counts.items()]
+
+
+def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
+    """One entry, or None."""
+    with ws.session() as s:
+        row = s.execute(
+            select(m.ReviewItem, m.Dataset.name).join(m.Dataset).where(m.ReviewItem.id == entry_id)
+        ).first()
+        return entry(row[0], row[1]) if row is not None else None
+
+
+def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:
+    """The most recent decided (not applied) entry of ``user`` in ``dataset``."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        row = s.scalar(
+            select(r)
+            .where(r.dataset_id == ds_id, r.status == "decided", r.decided_by == user)
+            .order_by(r.decided_at.desc(), r.id.desc())
+            .limit(1)
+        )
+        return entry(row, dataset) if row is not None else None
+
+
+def item_entries(ws: Workspace, dataset: str, item_id: str) -> list[dict[str, Any]]:
+    """Every queue entry (open, decided, applied) of one item, oldest first."""
+    r = m.ReviewItem
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        rows = s.scalars(
+            select(r).where(r.dataset_id == ds_id, r.item_id == item_id).order_by(r.id)
+        ).all()
+        return [entry(row, dataset) for row in rows]
+
+
+def labelbook(ws: Workspace, dataset: str) -> dict[str, Any] | None:
+    """The latest label book of ``dataset``: number, content, message; or None."""
+    lb = m.LabelBookVersion
+    with ws.session() as s:
+        ds_id = _dataset_id(s, ws, dataset)
+        row = s.scalar(select(lb).where(lb.dataset_id == ds_id).order_by(lb.number.desc()).limit(1))
+        if row is None:
+            return None
+        return {"version": row.number, "content": row.content or {}, "message": row.message,
+                "author": row.author, "created_at": row.created_at}
+
+
+def monitors(ws: Workspace, *, windows: int = 20) -> list[dict[str, Any]]:
+    """Every monitor with its last ``windows`` windows (newest last)."""
+    w = m.MonitorWindow
+    with ws.session() as s:
+        out = []
+        for mon in s.scalars(select(m.Monitor).order_by(m.Monitor.name)).all():
+            rows = s.scalars(
+                select(w).where(w.monitor_id == mon.id).order_by(w.number.desc()).limit(windows)
+            ).all()
+            out.append({
+                "name": mon.name,
+                "recipe": mon.recipe_name,
+                "config": mon.config,
+                "created_at": mon.created_at,
+                "windows": [
+                    {"number": x.number, "rows": x.n_rows, "report": x.report,
+                     "alerts": x.alerts, "created_at": x.created_at}
+                    for x in reversed(rows)
+                ],
+            })
+        return out
+
+
+def audit_log(ws: Workspace, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest audit-log records."""
+    a = m.AuditLog
+    with ws.session() as s:
+        rows = s.scalars(select(a).order_by(a.id.desc()).limit(limit)).all()
+        return [{"at": x.at, "actor": x.actor, "action": x.action, "target": x.target,
+                 "detail": x.detail} for x in rows]

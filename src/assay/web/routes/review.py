@@ -1,0 +1,234 @@
+"""The review queue: filtered lists, one item at a time, decisions, undo, bulk, apply.
+
+Every decision names the revision of the entry the reviewer saw; when someone else
+decided first, the decision is refused with 409 and a message saying who did what, so
+no decision is silently lost. Decisions are audit-logged with the signed-in user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store.review import ACTIONS
+from assay.web import queries
+from assay.web.deps import Auth, payload, require
+from assay.web.items import item_view
+from assay.web.queries import QueueFilter
+from assay.web.render import render, wants_json
+
+router = APIRouter()
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _with(url: str, flt: QueueFilter) -> str:
+    query = flt.to_query()
+    return f"{url}?{query}" if query else url
+
+
+@router.get("/review")
+def review_home(request: Request, auth: Auth = Depends(require("viewer"))) -> Response:
+    """Open, decided and applied entries per dataset."""
+    ws = request.app.state.web.ws
+    return render(request, "review_home.html", {"queues": queries.queue_summary(ws)})
+
+
+@router.get("/review/{name}")
+def review_list(
+    request: Request, name: str, offset: int = 0, auth: Auth = Depends(require("viewer"))
+) -> Response:
+    """Open entries of a dataset matching the filters, most suspicious first."""
+    ws = request.app.state.web.ws
+    flt = QueueFilter.from_params(request.query_params)
+    entries, total = queries.queue_page(ws, name, flt, offset=max(offset, 0))
+    summary = next((q for q in queries.queue_summary(ws) if q["dataset"] == name), {})
+    context = {
+        "dataset": name,
+        "filters": flt.__dict__,
+        "filter_query": flt.to_query(),
+        "facets": queries.facets(ws, name),
+        "total": total,
+        "offset": max(offset, 0),
+        "entries": entries,
+        "decided": summary.get("decided", 0),
+        "applied": summary.get("applied", 0),
+        "actions": list(ACTIONS),
+    }
+    return render(request, "review_list.html", context)
+
+
+@router.get("/review/{name}/next")
+def review_next(
+    request: Request, name: str, after: int | None = None, auth: Auth = Depends(require("viewer"))
+) -> Response:
+    """Go to the next open entry after ``after`` (or the first one)."""
+    flt = QueueFilter.from_params(request.query_params)
+    found = queries.next_entry(request.app.state.web.ws, name, flt, after=after)
+    if wants_json(request):
+        return render(request, "error.html", {"next": found})
+    if found is None:
+        return _redirect(_with(f"/review/{name}", flt))
+    return _redirect(_with(f"/review/entry/{found}", flt))
+
+
+def _classes(labels: list[Any], book: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The classes for relabeling, each with its shortcut key and label-book entry."""
+    defined = (book or {}).get("content", {}).get("classes") or {}
+    names = list(defined) if isinstance(defined, dict) and defined else labels
+    digits = all(len(str(n)) == 1 and str(n).isdigit() for n in names)
+    out = []
+    for i, cls in enumerate(names[:30]):
+        key = str(cls) if digits else (str((i + 1) % 10) if i < 10 else "")
+        info = defined.get(str(cls), {}) if isinstance(defined, dict) else {}
+        out.append({
+            "label": cls,
+            "key": key,
+            "description": info.get("description") if isinstance(info, dict) else None,
+            "rules": info.get("rules", []) if isinstance(info, dict) else [],
+        })
+    return out
+
+
+@router.get("/review/entry/{entry_id}")
+def review_entry(
+    request: Request, entry_id: int, auth: Auth = Depends(require("viewer"))
+) -> Response:
+    """One entry: the item, the label book beside it, and the decision buttons."""
+    web = request.app.state.web
+    found = queries.get_entry(web.ws, entry_id)
+    if found is None:
+        raise NotFoundError(f"no review entry #{entry_id}.")
+    name = found["dataset"]
+    flt = QueueFilter.from_params(request.query_params)
+    version = web.ws.dataset(name)
+    book = queries.labelbook(web.ws, name)
+    _, remaining = queries.queue_page(web.ws, name, flt, limit=0)
+    context = {
+        "entry": found,
+        "dataset": name,
+        "item": item_view(version, web.cache, found["item_id"],
+                          fallback=found["payload"].get("row")),
+        "classes": _classes(web.cache.get(version).classes(), book),
+        "labelbook": book,
+        "filters": flt.__dict__,
+        "filter_query": flt.to_query(),
+        "remaining": remaining,
+        "history": [e for e in queries.item_entries(web.ws, name, found["item_id"])
+                    if e["id"] != entry_id],
+        "can_decide": auth.user.role in ("reviewer", "admin"),
+    }
+    return render(request, "review_entry.html", context)
+
+
+def _revision(fields: dict[str, Any]) -> int | None:
+    value = fields.get("revision")
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"revision must be an integer; got {value!r}.") from exc
+
+
+def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFilter) -> Response:
+    current = queries.get_entry(request.app.state.web.ws, entry_id)
+    context = {"error": str(exc), "status": 409, "entry": current,
+               "filter_query": flt.to_query()}
+    return render(request, "conflict.html", context, status=409)
+
+
+@router.post("/review/entry/{entry_id}/decide")
+def decide(
+    request: Request,
+    entry_id: int,
+    fields: dict = Depends(payload("reviewer")),
+) -> Response:
+    """Record relabel / remove / keep on an entry, then go to the next one."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    flt = QueueFilter.from_params(fields)
+    action = str(fields.get("action", ""))
+    try:
+        done = web.ws.review.decide(
+            entry_id, action, label=fields.get("label") or None,
+            note=fields.get("note") or None, user=auth.user.name, revision=_revision(fields),
+        )
+    except ConflictError as exc:
+        return _conflict(request, entry_id, exc, flt)
+    found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
+    if wants_json(request) or auth.via == "token":
+        return render(request, "error.html", {"entry": done, "next": found})
+    target = f"/review/entry/{found}" if found is not None else f"/review/{done['dataset']}"
+    return _redirect(_with(target, flt))
+
+
+@router.post("/review/{name}/undo")
+def undo(request: Request, name: str, fields: dict = Depends(payload("reviewer"))) -> Response:
+    """Reopen your most recent decision in this dataset (not yet applied)."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    flt = QueueFilter.from_params(fields)
+    last = queries.last_decided(web.ws, name, auth.user.name)
+    if last is None:
+        raise NotFoundError(f"you have no decision in {name!r} left to undo (applied ones stay).")
+    try:
+        reopened = web.ws.review.undo(last["id"], user=auth.user.name, revision=last["revision"])
+    except ConflictError as exc:
+        return _conflict(request, last["id"], exc, flt)
+    if wants_json(request) or auth.via == "token":
+        return render(request, "error.html", {"entry": reopened})
+    return _redirect(_with(f"/review/entry/{last['id']}", flt))
+
+
+def _bulk_targets(fields: dict[str, Any]) -> list[tuple[int, int | None]]:
+    raw = fields.get("entries[]", fields.get("entries", []))
+    raw = raw if isinstance(raw, list) else [raw]
+    out = []
+    for value in raw:
+        text = str(value)
+        entry_id, _, revision = text.partition(":")
+        try:
+            out.append((int(entry_id), int(revision) if revision else None))
+        except ValueError as exc:
+            raise InputError(f"bulk entries are ID:REVISION; got {text!r}.") from exc
+    if not out:
+        raise InputError("select at least one entry for a bulk action.")
+    return out
+
+
+@router.post("/review/{name}/bulk")
+def bulk(request: Request, name: str, fields: dict = Depends(payload("reviewer"))) -> Response:
+    """The same decision on many entries; each is checked for conflicts on its own."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    action = str(fields.get("action", ""))
+    if action not in ACTIONS:
+        raise InputError(f"bulk action must be one of {', '.join(ACTIONS)}; got {action!r}.")
+    done, conflicts = [], []
+    for entry_id, revision in _bulk_targets(fields):
+        try:
+            web.ws.review.decide(entry_id, action, label=fields.get("label") or None,
+                                 user=auth.user.name, revision=revision)
+            done.append(entry_id)
+        except ConflictError as exc:
+            conflicts.append({"id": entry_id, "error": str(exc)})
+    context = {"dataset": name, "action": action, "decided": done, "conflicts": conflicts}
+    return render(request, "bulk.html", context, status=409 if conflicts and not done else 200)
+
+
+@router.post("/review/{name}/apply")
+def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"))) -> Response:
+    """Turn the decided entries into a new version, then show its diff."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    version = web.ws.review.apply(name, user=auth.user.name, message=fields.get("message") or None)
+    if wants_json(request) or auth.via == "token":
+        return render(request, "error.html", {"version": version.to_dict()})
+    parent = version.parent_number or version.number
+    return _redirect(f"/datasets/{name}/diff?a={parent}&b={version.number}")

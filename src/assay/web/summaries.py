@@ -1,0 +1,115 @@
+"""Turn recorded analyses (free-form JSON) into what the pages show.
+
+Analyses are recorded by other parts of assay with their own result shapes; the web
+app never assumes more than "a JSON dict". Headlines are its top-level scalars (and
+those of a top-level ``summary``); sections with nothing recorded say how to run it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ANALYSIS_PAGES", "drift_series", "headline", "latest", "scorecard_section"]
+
+#: Page slug -> (analysis kind, title, the command that records it).
+ANALYSIS_PAGES: dict[str, tuple[str, str, str]] = {
+    "agreement": ("agreement", "Consistency (annotator agreement)", "assay agreement DATASET"),
+    "consensus": ("consensus", "Consensus labels", "assay consensus DATASET"),
+    "audit": ("audit", "Label quality (audit)", "assay audit DATASET"),
+    "slices": ("slices", "Coverage (slices)", "assay slices DATASET"),
+    "curve": ("curve", "Size (learning curve)", "assay curve DATASET"),
+    "experiments": ("experiment", "Experiments", "assay experiment run RECIPE DATASET"),
+}
+_SCORECARD = [
+    ("consistency", "agreement"),
+    ("label quality", "audit"),
+    ("coverage", "slices"),
+    ("size", "curve"),
+]
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def headline(result: dict[str, Any], *, limit: int = 6) -> list[tuple[str, Any]]:
+    """Up to ``limit`` (name, value) scalars from the top of a result."""
+    pairs: list[tuple[str, Any]] = []
+    for source in (result.get("summary"), result):
+        if isinstance(source, dict):
+            pairs += [(str(k), v) for k, v in source.items() if _scalar(v) and v is not None]
+    seen: set[str] = set()
+    out = []
+    for key, value in pairs:
+        if key not in seen and not (isinstance(value, str) and len(value) > 200):
+            seen.add(key)
+            out.append((key, value))
+    return out[:limit]
+
+
+def latest(analyses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest analysis of a list ordered newest first."""
+    return analyses[0] if analyses else None
+
+
+def scorecard_section(name: str, slug: str, analyses: list[dict[str, Any]]) -> dict[str, Any]:
+    """One tile of the overview: the newest analysis' headline, or "not run yet"."""
+    kind, title, command = ANALYSIS_PAGES[slug]
+    newest = latest(analyses)
+    tile: dict[str, Any] = {"name": name, "title": title, "link": f"/analyses/{slug}",
+                            "kind": kind}
+    if newest is None:
+        return {**tile, "status": "not run yet", "hint": f"run `{command}`"}
+    return {
+        **tile,
+        "status": "ok",
+        "dataset": newest["version"] or newest["dataset"],
+        "created_at": newest["created_at"],
+        "headline": headline(newest["result"]),
+        "runs": len(analyses),
+    }
+
+
+def scorecard(analyses_of: Any) -> list[dict[str, Any]]:
+    """The four analysis tiles; ``analyses_of(kind)`` lists analyses newest first."""
+    return [scorecard_section(name, slug, analyses_of(ANALYSIS_PAGES[slug][0]))
+            for name, slug in _SCORECARD]
+
+
+_DRIFT_KEYS = ("score", "drift_score", "statistic", "distance", "psi", "value", "p_value")
+
+
+def _column_value(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, dict):
+        for key in _DRIFT_KEYS:
+            inner = value.get(key)
+            if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+                return float(inner)
+    return None
+
+
+def drift_series(windows: list[dict[str, Any]]) -> dict[str, list[float | None]]:
+    """Per-column drift values over windows, read from each window's report.
+
+    Looks for a dict of columns under ``drift``, ``columns`` or ``features`` whose
+    values are numbers or dicts holding one of ``score``, ``statistic``, ``distance``,
+    ``psi``, ``value`` or ``p_value``. Columns not found in a window get None.
+    """
+    per_window: list[dict[str, float]] = []
+    for window in windows:
+        report = window.get("report") or {}
+        found: dict[str, float] = {}
+        for key in ("drift", "columns", "features"):
+            block = report.get(key)
+            if isinstance(block, dict):
+                for col, value in block.items():
+                    number = _column_value(value)
+                    if number is not None:
+                        found[str(col)] = number
+                if found:
+                    break
+        per_window.append(found)
+    names = sorted({c for w in per_window for c in w})
+    return {c: [w.get(c) for w in per_window] for c in names[:12]}
