@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 import typer
 
-from assay import __version__
+from assay import __version__  # noqa: I001
 from assay.cli import data
 from assay.cli._common import err_console
 from assay.exceptions import AssayError

@@ -48,7 +48,7 @@ def report_summary(report: AgreementReport) -> str:
     lines += [f"  {name}: {val}" for name, val in _stat_lines(report)]
     pc = report.per_class.dropna(subset=["agreement"]).sort_values("agreement").head(3)
     for cls, row in pc.iterrows():
-        other = "" if row["confused_with"] is None else f", confused with {row['confused_with']}"
+        other = "" if pd.isna(row["confused_with"]) else f", confused with {row['confused_with']}"
         lines.append(f"  class {cls}: agreement {_fmt(row['agreement'])}{other}")
     return "\n".join(lines)
 

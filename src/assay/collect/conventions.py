@@ -80,11 +80,12 @@ class ConventionReport:
     normalizations : DataFrame, indexed by normalisation name (plus ``"all"``)
         ``description``, ``pairs_resolved_alone`` (disagreeing pairs that this
         normalisation alone makes equal), ``pairs_needing`` (resolved pairs whose smallest
-        resolving set contains it) and ``examples`` (up to ``n_examples`` text pairs).
+        resolving sets include it) and ``examples`` (up to ``n_examples`` text pairs).
     pairs : DataFrame
         Every disagreeing annotator pair: ``item``, ``annotator_a``, ``annotator_b``,
-        ``text_a``, ``text_b``, ``resolved_by`` (the smallest set, joined with ``+``;
-        None when all normalisations together still leave them different).
+        ``text_a``, ``text_b``, ``resolved_by`` (the smallest sets of normalisations that
+        make the two equal, e.g. ``"fillers or punctuation"``, ``"fillers+case"``; None
+        when all normalisations together still leave them different).
     n_pairs : int
         Annotator pairs on shared items.
     """
@@ -103,15 +104,17 @@ class ConventionReport:
         return "\n".join(lines)
 
 
-def _smallest_set(a: str, b: str, fillers: Sequence[str]) -> tuple[str, ...] | None:
+def _smallest_sets(a: str, b: str, fillers: Sequence[str]) -> list[tuple[str, ...]]:
+    """All smallest sets of normalisations that make ``a`` and ``b`` equal ([] if none)."""
     names = list(NORMALIZATIONS)
     if normalize_text(a, names, fillers) != normalize_text(b, names, fillers):
-        return None
+        return []
     for size in range(1, len(names) + 1):
-        for combo in itertools.combinations(names, size):
-            if normalize_text(a, combo, fillers) == normalize_text(b, combo, fillers):
-                return combo
-    return None
+        found = [combo for combo in itertools.combinations(names, size)
+                 if normalize_text(a, combo, fillers) == normalize_text(b, combo, fillers)]
+        if found:
+            return found
+    return []
 
 
 def _disagreeing_pairs(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -147,15 +150,16 @@ def convention_report(
     check_number(n_examples, name="n_examples", func="convention_report", low=0, integer=True)
     pairs, n_pairs = _disagreeing_pairs(df)
     texts = list(zip(pairs["text_a"], pairs["text_b"], strict=True))
-    sets = [_smallest_set(a, b, fillers) for a, b in texts]
+    sets = [_smallest_sets(a, b, fillers) for a, b in texts]
     pairs["resolved_by"] = pd.Series(
-        ["+".join(s) if s else None for s in sets], dtype=object).to_numpy()
+        [" or ".join("+".join(c) for c in s) if s else None for s in sets],
+        dtype=object).to_numpy()
     rows = {}
     for name, (_, desc) in {**NORMALIZATIONS, "all": (None, "all of the above")}.items():
         steps = tuple(NORMALIZATIONS) if name == "all" else (name,)
         alone = [normalize_text(a, steps, fillers) == normalize_text(b, steps, fillers)
                  for a, b in texts]
-        needing = [s is not None and (name == "all" or name in s) for s in sets]
+        needing = [bool(s) and (name == "all" or any(name in c for c in s)) for s in sets]
         ex = [f"{a!r} / {b!r}" for (a, b), hit in zip(texts, needing, strict=True) if hit]
         rows[name] = {"description": desc, "pairs_resolved_alone": int(np.sum(alone)),
                       "pairs_needing": int(np.sum(needing)), "examples": ex[:n_examples]}

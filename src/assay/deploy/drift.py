@@ -234,7 +234,8 @@ def _flag(rows: dict[str, dict[str, Any]], limits: dict[str, float],
     table["missing_drifted"] = miss_sig & (np.nan_to_num(change) >= limits["missing"])
     table["drifted"] = (table["distribution_drifted"] | table["missing_drifted"]
                         | table["schema_drift"].astype(bool))
-    table["finding"] = [_finding(r) for r in table.to_dict("records")]
+    table["finding"] = [_finding({str(k): v for k, v in r.items()})
+                        for r in table.to_dict("records")]
     return table[TABLE_COLUMNS]
 
 

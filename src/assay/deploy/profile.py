@@ -293,7 +293,9 @@ def profile_parquet(
     try:
         file = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read Parquet file {path!r}: {exc}; give a Parquet file.")
+        raise InputError(
+            f"cannot read Parquet file {path!r}: {exc}; give a Parquet file."
+        ) from exc
     names = _select_columns(file.schema_arrow.names, columns, f"Parquet file {path!r}")
     batches = (b.to_pandas() for b in file.iter_batches(batch_size=chunksize, columns=names))
     first = next(batches, None)

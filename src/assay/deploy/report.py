@@ -114,11 +114,14 @@ def render_summary(report: DriftReport) -> str:
         f"dataset drifted: {'yes' if report.drifted else 'no'} "
         f"({len(report.drifted_columns)} of {len(cols)} columns; rule: {report.rule})"
     ]
+    kinds = dict(zip(map(str, cols.index), cols["type"].astype(str), strict=True))
+    findings = dict(zip(map(str, cols.index), cols["finding"].astype(str), strict=True))
+    drifted = set(report.drifted_columns)
     for name in report.drifted_columns:
-        lines.append(f"  {name} [{cols.loc[name, 'type']}]: {cols.loc[name, 'finding']}")
-    notes = cols[~cols["drifted"].to_numpy(bool) & (cols["finding"] != "")]
-    for name, finding in notes["finding"].items():
-        lines.append(f"  note {name}: {finding}")
+        lines.append(f"  {name} [{kinds[name]}]: {findings[name]}")
+    for name, finding in findings.items():
+        if name not in drifted and finding:
+            lines.append(f"  note {name}: {finding}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from assay import __version__
+from assay import __version__  # noqa: I001
 from assay.store.workspace import Workspace
 
 __all__ = ["build_context", "register_section", "render_report", "write_report"]

@@ -84,8 +84,7 @@ def _check_role(role: str) -> None:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InputError(
-            f"the password is too short ({len(password)} characters); use at least "
-            f"{MIN_PASSWORD}."
+            f"the password is too short ({len(password)} characters); use at least {MIN_PASSWORD}."
         )
 
 
@@ -97,9 +96,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def add_user(
-    ws: Workspace, name: str, *, role: str, password: str, actor: str = "cli"
-) -> UserInfo:
+def add_user(ws: Workspace, name: str, *, role: str, password: str, actor: str = "cli") -> UserInfo:
     """Create a user with an argon2 hash of ``password``.
 
     Raises
@@ -117,8 +114,11 @@ def add_user(
         with ws.session() as s:
             s.add(row)
             s.flush()
-            s.add(m.AuditLog(actor=actor, action="user.add", target=f"user:{name}",
-                             detail={"role": role}))
+            s.add(
+                m.AuditLog(
+                    actor=actor, action="user.add", target=f"user:{name}", detail={"role": role}
+                )
+            )
             info = _info(row)
     except IntegrityError as exc:
         raise ConflictError(f"a user named {name!r} exists already; choose another name.") from exc
@@ -192,8 +192,11 @@ def add_token(ws: Workspace, name: str, *, user: str, actor: str = "cli") -> str
     with ws.session() as s:
         row = _row(s, user)
         s.add(m.ApiToken(user_id=row.id, name=name, token_hash=_token_hash(token)))
-        s.add(m.AuditLog(actor=actor, action="token.add", target=f"user:{user}",
-                         detail={"token": name}))
+        s.add(
+            m.AuditLog(
+                actor=actor, action="token.add", target=f"user:{user}", detail={"token": name}
+            )
+        )
     return token
 
 

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
+from assay.store.annotations import AnnotationStore
 from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles, validate_table
 from assay.store.db import connect, describe_url, ensure_schema
 from assay.store.diff import DatasetDiff, diff_tables
+from assay.store.labelbook import LabelBookStore
 from assay.store.objects import ObjectStore
 from assay.store.readers import read_source, write_table
 from assay.store.refs import Ref, check_name, parse_ref
@@ -518,6 +520,16 @@ class Workspace:
     def review(self) -> ReviewQueue:
         """The review queue."""
         return ReviewQueue(self)
+
+    @property
+    def annotations(self) -> AnnotationStore:
+        """Annotations: several labels per item, by annotator."""
+        return AnnotationStore(self)
+
+    @property
+    def labelbook(self) -> LabelBookStore:
+        """The versioned label books."""
+        return LabelBookStore(self)
 
     def gc(self, *, grace_s: float = 0.0) -> list[str]:
         """Delete objects that no version, analysis or monitor refers to."""

@@ -227,7 +227,10 @@ def _paired_metrics(
         "macro_f1": [np.flatnonzero(cm.sum(0) + cm.sum(1) > 0) for cm in (cm_a, cm_b)],
         "balanced_accuracy": [np.flatnonzero(cm_a.sum(1) > 0)] * 2,
     }
-    funcs = {"macro_f1": macro_f1_from_confusion, "balanced_accuracy": balanced_accuracy_from_confusion}
+    funcs = {
+        "macro_f1": macro_f1_from_confusion,
+        "balanced_accuracy": balanced_accuracy_from_confusion,
+    }
     deltas: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
     diff = (pb == t).astype(np.float64) - (pa == t)
     for idx in bootstrap_indices(t.shape[0], n_boot, seed):

@@ -101,9 +101,7 @@ class Evaluation:
         """A JSON-safe dict (NaN as None); :meth:`from_dict` restores the object."""
         return {
             "classes": [_py(c) for c in self.classes],
-            "overall": {
-                k: {kk: _py(vv) for kk, vv in v.items()} for k, v in self.overall.items()
-            },
+            "overall": {k: {kk: _py(vv) for kk, vv in v.items()} for k, v in self.overall.items()},
             "per_class": _records(self.per_class),
             "per_tag": _records(self.per_tag),
             "confusion": np.asarray(self.confusion).tolist(),

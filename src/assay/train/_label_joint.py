@@ -27,9 +27,10 @@ def confident_joint(stats: RowStats) -> np.ndarray:
     Counts the examples where some class reaches its threshold, at (given label, guessed
     true class); diagonal entries are at least 1 (as in cleanlab).
     """
-    k, counted = stats.n_classes, stats.counted
-    pairs = stats.codes[counted] * k + stats.guess[counted]
-    joint = np.bincount(pairs, minlength=k * k).reshape(k, k)
+    k = stats.n_classes
+    pairs = stats.codes * k + stats.guess
+    pairs[~stats.counted] = k * k  # a spare bin for the examples not counted
+    joint = np.bincount(pairs, minlength=k * k + 1)[:-1].reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     return joint
 

@@ -95,25 +95,60 @@ def _quota(ctx: PruneContext) -> np.ndarray:
     return quota.ravel()
 
 
+def _select_sorted(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) -> np.ndarray:
+    """Mask of the entries among the ``quota[g]`` largest values of their group ``g``."""
+    by_value = np.argsort(-values)
+    small = groups.astype(np.int32) if len(quota) < np.iinfo(np.int32).max else groups
+    order = by_value[np.argsort(small[by_value], kind="stable")]  # by group, then value
+    found = np.bincount(groups, minlength=len(quota))
+    start = np.concatenate(([0], np.cumsum(found)[:-1]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - start[groups[order]]
+    return rank < quota[groups]
+
+
+def _select_top(
+    groups: np.ndarray, values: np.ndarray, quota: np.ndarray, bins: int = 64
+) -> np.ndarray:
+    """Like :func:`_select_sorted` for values in [0, 1], sorting only boundary entries.
+
+    A histogram per group (``bins`` equal bins) settles every entry whose bin lies wholly
+    inside or outside its group's quota; only the entries of each group's boundary bin
+    are sorted.
+    """
+    n_groups = len(quota)
+    if n_groups * bins > 1 << 22:
+        return _select_sorted(groups, values, quota)
+    level = bins - 1 - np.minimum((values * bins).astype(np.int64), bins - 1)  # 0 = top
+    cell = groups * bins + level
+    hist = np.bincount(cell, minlength=n_groups * bins).reshape(n_groups, bins)
+    upto = np.cumsum(hist, axis=1).ravel()[cell]  # entries in this bin or higher ones
+    above = upto - hist.ravel()[cell]
+    left = quota[groups] - above
+    selected = upto <= quota[groups]
+    edge = np.flatnonzero(~selected & (left > 0))
+    if len(edge):
+        rest = np.zeros(n_groups, dtype=np.int64)
+        rest[groups[edge]] = left[edge]
+        selected[edge] = _select_sorted(groups[edge], values[edge], rest)
+    return selected
+
+
 def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
     """Flag per (given k, true j) the ``prune[j, k]`` examples with the largest ``p_j - p_k``.
 
     Only examples not kept can be flagged, and their margins above 2e-6 beat every kept
-    example's, so those (sparse) margins are ranked within each pair with one sort; a
-    pair with fewer such margins than its quota ranks its whole class instead.
+    example's, so those (sparse) margins are ranked within each pair; a pair with fewer
+    such margins than its quota ranks its whole class instead.
     """
     stats, k = ctx.stats, ctx.stats.n_classes
     assert stats.strong is not None
     rows, cols, values = stats.strong.rows, stats.strong.cols, stats.strong.values
     pair = stats.codes[rows] * k + cols
     quota = _quota(ctx)
-    order = np.lexsort((-values, pair))
-    pair_sorted = pair[order]
-    found = np.bincount(pair, minlength=k * k)
-    start = np.concatenate(([0], np.cumsum(found)[:-1]))
-    rank = np.arange(len(order)) - start[pair_sorted]
     out = np.zeros(len(stats.codes), dtype=bool)
-    out[rows[order[rank < quota[pair_sorted]]]] = True
+    out[rows[_select_top(pair, values, quota)]] = True
+    found = np.bincount(pair, minlength=k * k)
     for flat in np.flatnonzero(quota > found):
         members = ctx.members[flat // k]
         full = stats.column(members, flat % k) - stats.self_confidence[members]

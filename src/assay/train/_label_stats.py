@@ -197,47 +197,47 @@ def _prescan(arr: np.ndarray, codes: np.ndarray, func: str) -> tuple[np.ndarray,
     return sums, self_conf
 
 
-def _scan_chunk(
-    chunk: np.ndarray, stats: RowStats, where: slice, extras: tuple[bool, bool]
-) -> tuple[np.ndarray, ...]:
-    """Second pass over one chunk: argmax, confident guess, kept mask, strong margins."""
+def _count_true(mask: np.ndarray) -> np.ndarray:
+    """Per-row number of True values of a 2-d boolean mask (fast integer matvec)."""
+    dtype = np.uint8 if mask.shape[1] < 256 else np.int64
+    return mask.view(np.uint8).astype(dtype, copy=False) @ np.ones(mask.shape[1], dtype)
+
+
+def _scan_chunk(chunk: np.ndarray, stats: RowStats, where: slice) -> Margins:
+    """Second pass over one chunk: fill argmax, max_prob, guess, counted and kept of
+    ``stats`` at ``where``; return the chunk's strong margins."""
     sums, codes, self_conf = stats.sums[where], stats.codes[where], stats.self_confidence[where]
     limits = stats.thresholds - FLOAT_SLACK
-    rows = np.arange(len(chunk))
-    top = chunk.argmax(axis=1)
-    max_prob = chunk[rows, top] / sums
-    guess, counted = _guess(chunk, sums, top, max_prob >= limits[top], limits)
-    kept = _kept(self_conf, max_prob, top, codes)
-    cand = np.flatnonzero(~kept)
-    margins = chunk[cand] / sums[cand, None] - self_conf[cand, None]
-    hit_row, hit_col = np.nonzero(margins > 2 * FLOAT_SLACK)
-    out = [top, max_prob, guess, counted, kept, cand[hit_row] + where.start, hit_col,
-           margins[hit_row, hit_col]]
-    if extras[0] or extras[1]:
-        norm = chunk / sums[:, None]
-        if extras[1]:
-            logs = np.log(norm, where=norm > 0, out=np.zeros_like(norm))
-            out.append(-np.einsum("ij,ij->i", norm, logs) / np.log(chunk.shape[1]))
-        if extras[0]:
-            norm[rows, codes] = -1.0
-            out.append(norm.max(axis=1))
-    return tuple(out)
-
-
-def _guess(
-    chunk: np.ndarray, sums: np.ndarray, top: np.ndarray, counted: np.ndarray,
-    limits: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Confident-learning guess of the true class: the argmax when it reaches its
-    threshold, else the only class that does, else the argmax if several do."""
-    guess = top.copy()
+    top = np.argmax(chunk, axis=1, out=stats.argmax[where])
+    max_prob = np.divide(chunk[np.arange(len(chunk)), top], sums, out=stats.max_prob[where])
+    counted = np.greater_equal(max_prob, limits[top], out=stats.counted[where])
+    guess = stats.guess[where]
+    guess[:] = top
     again = np.flatnonzero(~counted)
     if len(again):
         reached = chunk[again] / sums[again, None] >= limits
-        n_reached = reached.sum(axis=1)
+        n_reached = _count_true(reached)
         guess[again] = np.where(n_reached > 1, top[again], reached.argmax(axis=1))
         counted[again] = n_reached > 0
-    return guess, counted
+    kept = stats.kept[where]
+    kept[:] = _kept(self_conf, max_prob, top, codes)
+    cand = np.flatnonzero(~kept)
+    margins = chunk[cand] / sums[cand, None] - self_conf[cand, None]
+    flat = np.flatnonzero(margins > 2 * FLOAT_SLACK)
+    row = flat // chunk.shape[1]
+    col = flat - row * chunk.shape[1]
+    return Margins(cand[row] + where.start, col, margins.ravel()[flat])
+
+
+def _scan_extras(chunk: np.ndarray, stats: RowStats, where: slice) -> None:
+    """Fill the optional ``entropy`` / ``max_other`` of ``stats`` at ``where``."""
+    norm = chunk / stats.sums[where, None]
+    if stats.entropy is not None:
+        logs = np.log(norm, where=norm > 0, out=np.zeros_like(norm))
+        stats.entropy[where] = -np.einsum("ij,ij->i", norm, logs) / np.log(chunk.shape[1])
+    if stats.max_other is not None:
+        norm[np.arange(len(chunk)), stats.codes[where]] = -1.0
+        stats.max_other[where] = norm.max(axis=1)
 
 
 def _kept(
@@ -280,12 +280,18 @@ def scan_pred_probs(
     """
     arr = _check_shape(pred_probs, len(codes), func)
     sums, self_conf = _prescan(arr, codes, func)
-    stats = RowStats(arr, codes, sums, self_conf, confident_thresholds(self_conf, codes, counts))
-    parts = [_scan_chunk(chunk, stats, where, (margin, entropy)) for where, chunk in _chunks(arr)]
-    cols = [np.concatenate(col) for col in zip(*parts, strict=True)]
-    stats.argmax, stats.max_prob, stats.guess, stats.counted, stats.kept = cols[:5]
-    stats.strong = Margins(*cols[5:8])
-    extra = iter(cols[8:])
-    stats.entropy = next(extra) if entropy else None
-    stats.max_other = next(extra) if margin else None
+    n = len(codes)
+    stats = RowStats(
+        arr, codes, sums, self_conf, confident_thresholds(self_conf, codes, counts),
+        argmax=np.empty(n, np.intp), max_prob=np.empty(n), guess=np.empty(n, np.intp),
+        counted=np.empty(n, bool), kept=np.empty(n, bool),
+        max_other=np.empty(n) if margin else None, entropy=np.empty(n) if entropy else None,
+    )
+    parts = []
+    for where, chunk in _chunks(arr):
+        parts.append(_scan_chunk(chunk, stats, where))
+        if margin or entropy:
+            _scan_extras(chunk, stats, where)
+    stats.strong = Margins(*(np.concatenate(c) for c in zip(
+        *((m.rows, m.cols, m.values) for m in parts), strict=True)))
     return stats

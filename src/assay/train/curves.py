@@ -35,7 +35,7 @@ from assay.train._curve_fit import (
 )
 from assay.train._slice_stats import TableReport
 
-__all__ = ["CleanVsCollect", "LearningCurve", "clean_vs_collect", "learning_curve", "power_law"]
+__all__ = ["correct_for_noise", "CleanVsCollect", "LearningCurve", "clean_vs_collect", "learning_curve", "power_law"]
 
 _FUNC = "learning_curve"
 
@@ -125,7 +125,7 @@ class LearningCurve(TableReport):
                 f" {last['accuracy'][0]:.3f} [{last['low'][0]:.3f}, {last['high'][0]:.3f}]; "
                 f"plateau {a:.3f}")
 
-    def series(self, up_to: float | None = None) -> list[Any]:
+    def series(self, up_to: float | None = None, color: str | None = None) -> list[Any]:
         """Chart series: the measured means (markers) and the fit with its band."""
         from assay.report.svg import LineSeries
 
@@ -133,9 +133,9 @@ class LearningCurve(TableReport):
         pred = self.predict(grid)
         return [
             LineSeries(self.sizes_, self.table["accuracy_mean"], f"{self.label} (measured)",
-                       markers=True),
+                       markers=True, color=color),
             LineSeries(grid, pred["accuracy"], f"{self.label} (fit, 95% band)",
-                       low=pred["low"], high=pred["high"], dashed=True),
+                       low=pred["low"], high=pred["high"], dashed=True, color=color),
         ]
 
     def to_svg(self, *, up_to: float | None = None) -> str:
@@ -160,6 +160,37 @@ def _check_sizes(sizes: Sequence[int] | None, n_train: int, n_classes: int) -> n
     return arr
 
 
+def correct_for_noise(accuracy: np.ndarray, noise_rate: float, n_classes: int) -> np.ndarray:
+    """Accuracy against the true labels from accuracy against labels with symmetric noise.
+
+    If each evaluation label is wrong with probability ``rho``, uniformly among the other
+    ``K - 1`` classes, independently of the model's mistakes, then
+    ``acc_obs = acc (1 - rho) + (1 - acc) rho / (K - 1)``; this inverts it.
+
+    Parameters
+    ----------
+    accuracy : array of any shape
+    noise_rate : float in [0, 1)
+    n_classes : int
+    """
+    rho, k = float(noise_rate), max(int(n_classes), 2)
+    denom = 1 - rho - rho / (k - 1)
+    if denom <= 0:
+        return np.full(np.shape(accuracy), np.nan)
+    return np.clip((np.asarray(accuracy) - rho / (k - 1)) / denom, 0.0, 1.0)
+
+
+def _check_inputs(X: Any, y: Any, train_mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or len(y_arr) != len(X):
+        raise InputError(f"y has shape {y_arr.shape} for {len(X)} rows of X; give one label "
+                         "per row of X.")
+    mask = np.ones(len(y_arr), bool) if train_mask is None else np.asarray(train_mask, bool)
+    if mask.shape != y_arr.shape:
+        raise InputError(f"train_mask has shape {mask.shape}; give one bool per row of X.")
+    return y_arr, mask
+
+
 def learning_curve(
     model: Any,
     X: Any,
@@ -168,7 +199,8 @@ def learning_curve(
     sizes: Sequence[int] | None = None,
     repeats: int = 5,
     test_size: float = 0.25,
-    y_eval: Any = None,
+    train_mask: Any = None,
+    noise_rate: float | None = None,
     n_boot: int = 200,
     seed: int = 0,
     n_jobs: int | None = None,
@@ -182,17 +214,21 @@ def learning_curve(
         Cloned for every fit.
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Training labels.
+        Labels.
     sizes : sequence of int, optional
         Training-set sizes; default 8 sizes spaced geometrically up to the training part.
     repeats : int
         Number of stratified train/test splits.
     test_size : float
         Held-out fraction of each split.
-    y_eval : array-like of shape (n_samples,), optional
-        Labels to score held-out predictions against (e.g. cleaned labels); defaults to
-        ``y``. Splits and subsamples are stratified on it, so two curves with the same
-        ``y_eval`` and seed share their splits.
+    train_mask : bool array-like of shape (n_samples,), optional
+        Rows that may be used for training (e.g. all but flagged label issues); every
+        held-out row is scored. Splits depend only on ``y`` and ``seed``, so two curves
+        with the same ``y`` and seed share their test sets.
+    noise_rate : float, optional
+        Estimated rate of (symmetric) noise in ``y``; held-out accuracies are then
+        corrected to estimate accuracy against the true labels
+        (:func:`correct_for_noise`).
     n_boot : int
         Bootstrap replicates of the fit.
     seed : int
@@ -205,27 +241,26 @@ def learning_curve(
     -------
     LearningCurve
     """
-    y_arr = np.asarray(y)
-    y_ev = y_arr if y_eval is None else np.asarray(y_eval)
-    if y_arr.ndim != 1 or len(y_arr) != len(X) or len(y_ev) != len(y_arr):
-        raise InputError(f"y has shape {y_arr.shape} for {len(X)} rows of X; give one label "
-                         "per row (and y_eval, if given, of the same length).")
+    y_arr, mask = _check_inputs(X, y, train_mask)
     check_number(repeats, name="repeats", func=_FUNC, low=1, integer=True)
     check_number(test_size, name="test_size", func=_FUNC, low=0.05, high=0.9)
     check_number(n_boot, name="n_boot", func=_FUNC, low=0, integer=True)
-    folds = splits(y_ev, repeats, test_size, seed)
-    n_train = len(folds[0][0])
-    size_arr = _check_sizes(sizes, n_train, len(np.unique(y_ev)))
+    folds = splits(y_arr, repeats, test_size, seed)
     rng = np.random.default_rng(seed)
-    orders = [tr[stratified_order(y_ev[tr], rng)] for tr, _ in folds]
+    orders = [tr[stratified_order(y_arr[tr], rng)] for tr, _ in folds]
+    orders = [o[mask[o]] for o in orders]
+    size_arr = _check_sizes(sizes, min(len(o) for o in orders), len(np.unique(y_arr)))
     jobs = [(r, j) for r in range(repeats) for j in range(len(size_arr))]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(fit_score)(model, X, y_arr, y_ev, orders[r][: size_arr[j]], folds[r][1])
+        delayed(fit_score)(model, X, y_arr, y_arr, orders[r][: size_arr[j]], folds[r][1])
         for r, j in jobs
     )
     scores = np.full((repeats, len(size_arr)), np.nan)
     for (r, j), s in zip(jobs, results, strict=True):
         scores[r, j] = s
+    if noise_rate is not None:
+        check_number(noise_rate, name="noise_rate", func=_FUNC, low=0.0, high=0.99)
+        scores = correct_for_noise(scores, noise_rate, len(np.unique(y_arr)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         params = fit_power_law(size_arr, np.nanmean(scores, axis=0))
@@ -304,7 +339,8 @@ class CleanVsCollect(TableReport):
         from assay.report.svg import line_chart
 
         up_to = self.n_ + self.extra_
-        return line_chart(self.clean_.series(up_to) + self.noisy_.series(up_to),
+        return line_chart(self.clean_.series(up_to, "#2ca02c")
+                          + self.noisy_.series(up_to, "#d62728"),
                           title="Clean vs collect", log_x=True,
                           x_label="number of training examples", y_label="accuracy")
 
@@ -392,9 +428,9 @@ def clean_vs_collect(
              else pred_probs)
     issues = find_label_issues(y_arr, probs, classes=list(classes))
     flagged = issues["is_label_issue"].to_numpy(dtype=bool)
-    y_clean = np.where(flagged, issues["suggested_label"].to_numpy(), y_arr).astype(y_arr.dtype)
-    common = {"sizes": sizes, "repeats": repeats, "test_size": test_size, "y_eval": y_clean,
-              "n_boot": n_boot, "seed": seed, "n_jobs": n_jobs}
+    common = {"sizes": sizes, "repeats": repeats, "test_size": test_size,
+              "noise_rate": float(flagged.mean()), "n_boot": n_boot, "seed": seed,
+              "n_jobs": n_jobs}
     noisy = learning_curve(model, X, y_arr, label="as labelled", **common)
-    clean = learning_curve(model, X, y_clean, label="cleaned", **common)
+    clean = learning_curve(model, X, y_arr, train_mask=~flagged, label="cleaned", **common)
     return CleanVsCollect(noisy, clean, issues, n, extra, n_test)

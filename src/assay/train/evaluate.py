@@ -41,7 +41,6 @@ from assay.train._evaluate_checks import (
 )
 from assay.train._evaluate_compare import Comparison, compare
 from assay.train._evaluate_result import (
-    _CLASS_COLUMNS,
     _TAG_COLUMNS,
     METRICS,
     Evaluation,
@@ -149,7 +148,7 @@ def evaluate_predictions(
     if classes is None:
         classes = _default_classes(y_true, y_pred)
     t, classes_arr = check_labels(y_true, classes, func=func)
-    p, _ = check_labels(y_pred, classes_arr, func=func)
+    p, _ = check_labels(y_pred, list(classes_arr), func=func)
     k = len(classes_arr)
     cm = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
     return Evaluation(
@@ -202,11 +201,15 @@ def _overall(
         "accuracy": {"value": correct / n, "low": low, "high": high, "method": "wilson"},
         "macro_f1": {
             "value": float(macro_f1_from_confusion(cm, f1_labels)),
-            "low": f1_ci[0], "high": f1_ci[1], "method": "bootstrap",
+            "low": f1_ci[0],
+            "high": f1_ci[1],
+            "method": "bootstrap",
         },
         "balanced_accuracy": {
             "value": float(balanced_accuracy_from_confusion(cm, ba_labels)),
-            "low": ba_ci[0], "high": ba_ci[1], "method": "bootstrap",
+            "low": ba_ci[0],
+            "high": ba_ci[1],
+            "method": "bootstrap",
         },
     }
 
@@ -227,8 +230,10 @@ def _per_class(t: np.ndarray, p: np.ndarray, classes: np.ndarray) -> pd.DataFram
 
 
 def _tag_frame(tags: pd.DataFrame | Mapping[str, Any], n: int) -> pd.DataFrame:
-    frame = tags.reset_index(drop=True) if isinstance(tags, pd.DataFrame) else pd.DataFrame(
-        {str(k): np.asarray(v) for k, v in dict(tags).items()}
+    frame = (
+        tags.reset_index(drop=True)
+        if isinstance(tags, pd.DataFrame)
+        else pd.DataFrame({str(k): np.asarray(v) for k, v in dict(tags).items()})
     )
     if len(frame) != n:
         raise InputError(
@@ -302,8 +307,14 @@ def fit_and_evaluate(
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     result = evaluate(
-        estimator, X_eval, y_eval, tags=tags, ids=eval_ids, classes=classes,
-        n_boot=n_boot, seed=seed,
+        estimator,
+        X_eval,
+        y_eval,
+        tags=tags,
+        ids=eval_ids,
+        classes=classes,
+        n_boot=n_boot,
+        seed=seed,
     )
     result.duration_s = fit_seconds
     result.info.update(

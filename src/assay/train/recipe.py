@@ -200,12 +200,16 @@ def _read_yaml_source(path_or_text: str | Path) -> tuple[str, str]:
     try:
         return path.read_text(encoding="utf-8"), f"recipe file {path}"
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"recipe file {path} cannot be read ({exc}); give a UTF-8 YAML file.")
+        raise InputError(
+            f"recipe file {path} cannot be read ({exc}); give a UTF-8 YAML file."
+        ) from None
 
 
 def _check_seed(seed: Any, func: str) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"The 'seed' parameter of {func} must be an int >= 0. Got {seed!r} instead.")
+        raise InputError(
+            f"The 'seed' parameter of {func} must be an int >= 0. Got {seed!r} instead."
+        )
 
 
 def _validate_yaml_spec(spec: dict[str, Any], where: str) -> dict[str, Any]:
@@ -301,7 +305,7 @@ def _param_names(cls: type) -> list[str]:
     try:
         return sorted(cls().get_params(deep=False))
     except TypeError:  # classes with required arguments
-        sig = inspect.signature(cls.__init__)
+        sig = inspect.signature(cls)
         return sorted(p for p in sig.parameters if p != "self")
 
 
@@ -320,9 +324,7 @@ def _validate_params(cls: type, params: Any, where: str) -> dict[str, Any]:
 
 def _tuple_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     """Turn YAML lists back into tuples where the default value is a tuple."""
-    defaults = {
-        name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
-    }
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
     return {
         k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v
         for k, v in params.items()

@@ -270,7 +270,7 @@ def _assemble(
     table["is_significant"] = table["q_value"] <= fdr
     order = np.argsort(-table["score"].to_numpy(), kind="stable")
     table = table.iloc[order].reset_index(drop=True).reindex(columns=_COLUMNS)
-    table["note"] = table["note"].fillna("")
+    table["note"] = table["note"].astype(object).fillna("")
     table["examples"] = table["examples"].astype(object)
     if len(table) == 0:
         notes.append("no slice has an error rate high enough to score above 0")

@@ -82,14 +82,23 @@ def heatmap_svg(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], *, cell:
     return Markup(f'<svg class="chart" role="img" width="{size}" height="{size}">{"".join(parts)}</svg>')
 
 
-def bar_svg(pairs: Sequence[tuple[Any, Any]], *, width: int = 420, bar: int = 18) -> Markup:
-    """Horizontal bars for (label, value) pairs."""
+def bar_svg(
+    pairs: Sequence[Any],
+    *,
+    key: str | None = None,
+    value: str | None = None,
+    width: int = 420,
+    bar: int = 18,
+) -> Markup:
+    """Horizontal bars for (label, value) pairs, or dicts read with ``key``/``value``."""
+    if key is not None and value is not None:
+        pairs = [(d.get(key), d.get(value)) for d in pairs]
     values = _finite([v for _, v in pairs])
     top = max((abs(v) for v in values), default=1.0) or 1.0
     pad = 140
     parts = []
-    for k, (name, value) in enumerate(pairs):
-        v = _finite([value])
+    for k, (name, amount) in enumerate(pairs):
+        v = _finite([amount])
         length = (width - pad - 60) * abs(v[0]) / top if v else 0
         y = k * (bar + 4)
         parts.append(
@@ -97,7 +106,7 @@ def bar_svg(pairs: Sequence[tuple[Any, Any]], *, width: int = 420, bar: int = 18
             f"{escape(str(name))[:22]}</text>"
             f'<rect x="{pad}" y="{y}" width="{length:.1f}" height="{bar}" fill="#4a78c2"/>'
             f'<text x="{pad + length + 4:.1f}" y="{y + bar * 0.75}" font-size="12">'
-            f"{escape(_short(value))}</text>"
+            f"{escape(_short(amount))}</text>"
         )
     height = len(pairs) * (bar + 4) + 4
     return Markup(f'<svg class="chart" role="img" width="{width}" height="{height}">{"".join(parts)}</svg>')

@@ -82,8 +82,8 @@ def label_history(versions: list[DatasetVersion], item_id: str) -> list[dict[str
     for v in versions:
         frame = v.to_pandas([v.roles.id, v.roles.label])
         ids = pd.Index(frame[v.roles.id].astype(str))
-        pos = ids.get_indexer([item_id])[0]
-        label = frame[v.roles.label].iloc[pos] if pos >= 0 else None
+        pos = int(ids.get_indexer(pd.Index([item_id]))[0])
+        label: Any = frame[v.roles.label].iloc[pos] if pos >= 0 else None
         out.append({
             "version": v.ref,
             "created_at": v.created_at,

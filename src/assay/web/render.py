@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from assay.web import charts
 
-__all__ = ["jsonable", "make_env", "render", "wants_json"]
+__all__ = ["json_response", "jsonable", "make_env", "render", "wants_json"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -109,3 +109,8 @@ def render(
         query=str(request.url.query),
     )
     return HTMLResponse(html, status_code=status)
+
+
+def json_response(context: dict[str, Any], *, status: int = 200) -> Response:
+    """``context`` as JSON, for answers that have no HTML page."""
+    return JSONResponse(jsonable(context), status_code=status)

@@ -18,7 +18,7 @@ from assay.web import queries
 from assay.web.deps import Auth, payload, require
 from assay.web.items import item_view
 from assay.web.queries import QueueFilter
-from assay.web.render import render, wants_json
+from assay.web.render import json_response, render, wants_json
 
 router = APIRouter()
 
@@ -71,7 +71,7 @@ def review_next(
     flt = QueueFilter.from_params(request.query_params)
     found = queries.next_entry(request.app.state.web.ws, name, flt, after=after)
     if wants_json(request):
-        return render(request, "error.html", {"next": found})
+        return json_response({"next": found})
     if found is None:
         return _redirect(_with(f"/review/{name}", flt))
     return _redirect(_with(f"/review/entry/{found}", flt))
@@ -153,17 +153,19 @@ def decide(
     web = request.app.state.web
     auth: Auth = request.state.auth
     flt = QueueFilter.from_params(fields)
-    action = str(fields.get("action", ""))
+    action, label = str(fields.get("action", "")), fields.get("label") or None
+    if fields.get("relabel") not in (None, ""):  # a class button of the review page
+        action, label = "relabel", fields["relabel"]
     try:
         done = web.ws.review.decide(
-            entry_id, action, label=fields.get("label") or None,
+            entry_id, action, label=label,
             note=fields.get("note") or None, user=auth.user.name, revision=_revision(fields),
         )
     except ConflictError as exc:
         return _conflict(request, entry_id, exc, flt)
     found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
     if wants_json(request) or auth.via == "token":
-        return render(request, "error.html", {"entry": done, "next": found})
+        return json_response({"entry": done, "next": found})
     target = f"/review/entry/{found}" if found is not None else f"/review/{done['dataset']}"
     return _redirect(_with(target, flt))
 
@@ -182,7 +184,7 @@ def undo(request: Request, name: str, fields: dict = Depends(payload("reviewer")
     except ConflictError as exc:
         return _conflict(request, last["id"], exc, flt)
     if wants_json(request) or auth.via == "token":
-        return render(request, "error.html", {"entry": reopened})
+        return json_response({"entry": reopened})
     return _redirect(_with(f"/review/entry/{last['id']}", flt))
 
 
@@ -229,6 +231,6 @@ def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"
     auth: Auth = request.state.auth
     version = web.ws.review.apply(name, user=auth.user.name, message=fields.get("message") or None)
     if wants_json(request) or auth.via == "token":
-        return render(request, "error.html", {"version": version.to_dict()})
+        return json_response({"version": version.to_dict()})
     parent = version.parent_number or version.number
     return _redirect(f"/datasets/{name}/diff?a={parent}&b={version.number}")

@@ -1,0 +1,474 @@
+"""Collect-phase commands: annotations, agreement, consensus, label book, sample plans."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from assay.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    emit_json,
+    err_console,
+    open_workspace,
+    out_console,
+    table,
+)
+from assay.collect import (
+    agreement,
+    classes_to_revise,
+    consensus,
+    convention_report,
+    plan_sample,
+    read_annotations,
+    to_label_studio_tasks,
+    transcript_agreement,
+)
+from assay.exceptions import InputError, NotFoundError
+from assay.report.pages import write_page
+from assay.store.labelbook import dumps_yaml, parse_labelbook
+from assay.store.workspace import Workspace
+
+__all__ = ["register"]
+
+annotations_app = typer.Typer(help="Import and list annotations (several labels per item).")
+labelbook_app = typer.Typer(help="The versioned label book: class definitions.")
+
+
+def _labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:
+    if ws is None or dataset is None:
+        return None
+    try:
+        return list(ws.labelbook.get(dataset).classes)
+    except NotFoundError:
+        return None
+
+
+def _typed(classes: list[str] | None, labels: pd.Series) -> list[Any] | None:
+    """Label-book class names are text; match them to the labels' type."""
+    if classes is None:
+        return None
+    if pd.api.types.is_integer_dtype(labels) and all(c.lstrip("-").isdigit() for c in classes):
+        return [int(c) for c in classes]
+    return classes
+
+
+@annotations_app.command("import")
+def annotations_import(
+    name: str = typer.Argument(..., help="The dataset whose items were annotated."),
+    file: Path = typer.Argument(
+        ..., help="CSV / TSV / Parquet (item, annotator, label) or a Label Studio JSON export."
+    ),
+    labelbook_version: int = typer.Option(
+        None, "--labelbook-version", help="The label-book version the annotators followed."
+    ),
+    allow_new: bool = typer.Option(
+        False, "--allow-new", help="Accept labels that the label book does not define."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Store annotations for the items of dataset NAME."""
+    ws = open_workspace(workspace)
+    frame = read_annotations(file)
+    classes = _typed(_labelbook_classes(ws, name), frame["label"])
+    if classes is not None:
+        frame = read_annotations(file, classes=classes, allow_new=allow_new)
+    batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=str(file))
+    info = {
+        "dataset": name,
+        "batch": batch,
+        "annotations": len(frame),
+        "items": int(frame["item"].nunique()),
+        "annotators": int(frame["annotator"].nunique()),
+    }
+    if as_json:
+        emit_json(info)
+        return
+    out_console().print(
+        f"Stored {info['annotations']} annotations of {info['items']} items by "
+        f"{info['annotators']} annotators as batch {batch} of {name}."
+    )
+
+
+def _load_for_agree(
+    source: str, workspace: Path | None, allow_new: bool
+) -> tuple[pd.DataFrame, Workspace | None, str | None]:
+    path = Path(source)
+    if path.is_file():
+        return read_annotations(path, allow_new=True), None, None
+    if path.suffix and not path.exists():
+        raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
+    ws = open_workspace(workspace)
+    frame = ws.annotations.load(source)
+    if frame.empty:
+        raise InputError(
+            f"dataset {source!r} has no annotations; import some with `assay annotations import {source} FILE`."
+        )
+    classes = _typed(_labelbook_classes(ws, source), frame["label"])
+    if classes is not None and not allow_new:
+        unknown = sorted(set(frame["label"]) - set(classes), key=str)
+        if unknown:
+            raise InputError(
+                f"labels {', '.join(map(str, unknown[:10]))} are not in {source}'s label book; "
+                "add them to the label book or pass --allow-new."
+            )
+    return frame, ws, source
+
+
+def agree(
+    source: str = typer.Argument(
+        ..., help="An annotation file, or a dataset NAME with stored annotations."
+    ),
+    by_labelbook: bool = typer.Option(
+        False, "--by-labelbook", help="Compare agreement across label-book versions."
+    ),
+    min_alpha: float = typer.Option(
+        None, "--min-alpha", help="Exit 1 when Krippendorff's alpha is below this."
+    ),
+    level: str = typer.Option(
+        "nominal", "--level", help="nominal, ordinal or interval (numeric labels)."
+    ),
+    text: bool = typer.Option(
+        False, "--text", help="Free-text labels (transcriptions): edit distance and WER."
+    ),
+    report: Path = typer.Option(
+        Path("agreement.html"), "--report", help="Where to write the HTML report."
+    ),
+    allow_new: bool = typer.Option(
+        False, "--allow-new", help="Accept labels outside the label book."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Measure labeler consistency and show the classes whose instructions need revision."""
+    frame, ws, dataset = _load_for_agree(source, workspace, allow_new)
+    if text:
+        raise typer.Exit(_agree_text(frame, report, as_json))
+    if by_labelbook:
+        raise typer.Exit(_agree_by_labelbook(frame, as_json))
+    result = agreement(frame.drop(columns=["batch", "time"], errors="ignore"), level=level)
+    revise = classes_to_revise(result, k=5).rename_axis("class")
+    write_page(report, f"Agreement: {source}", result.to_html())
+    if ws is not None and dataset is not None:
+        ws.record_analysis(
+            "agreement",
+            {**result.to_dict(), "revise": _records(revise)},
+            dataset=dataset,
+            params={"level": level},
+        )
+    failed = min_alpha is not None and not result.krippendorff_alpha >= min_alpha
+    if as_json:
+        emit_json(
+            {
+                **result.to_dict(),
+                "revise": _records(revise),
+                "report": str(report),
+                "min_alpha": min_alpha,
+                "passed": not failed,
+            }
+        )
+    else:
+        _print_agreement(result, revise, report)
+        if failed:
+            err_console().print(
+                f"Krippendorff's alpha {result.krippendorff_alpha:.3f} is below --min-alpha {min_alpha}."
+            )
+    raise typer.Exit(1 if failed else 0)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.reset_index()
+    return json.loads(out.to_json(orient="records", default_handler=str))
+
+
+def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
+    console = out_console()
+    console.print(result.summary())
+    rows = [
+        [
+            idx,
+            int(r.n_labels),
+            f"{r.agreement:.3f}",
+            r.confused_with,
+            f"{r.hlp:.3f}",
+            ", ".join(map(str, list(r.examples)[:3])),
+        ]
+        for idx, r in revise.iterrows()
+    ]
+    console.print(
+        table(
+            "classes whose instructions most need revision",
+            ["class", "labels", "agreement", "confused with", "HLP", "example items"],
+            rows,
+        )
+    )
+    console.print(f"Report: {report}")
+
+
+def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
+    if frame["labelbook_version"].isna().all():
+        raise InputError(
+            "no annotation says which label-book version it followed; import with --labelbook-version N."
+        )
+    per_version: dict[str, Any] = {}
+    for version, part in frame.dropna(subset=["labelbook_version"]).groupby("labelbook_version"):
+        result = agreement(part[["item", "annotator", "label"]], ci=False)
+        per_version[f"v{int(version)}"] = {
+            "alpha": result.krippendorff_alpha,
+            "per_class": result.per_class["agreement"].to_dict(),
+        }
+    if as_json:
+        emit_json(per_version)
+        return 0
+    versions = list(per_version)
+    classes = sorted({c for v in per_version.values() for c in v["per_class"]}, key=str)
+    rows = [[c, *(_fmt(per_version[v]["per_class"].get(c)) for v in versions)] for c in classes]
+    rows.append(["alpha (all)", *(_fmt(per_version[v]["alpha"]) for v in versions)])
+    out_console().print(
+        table("agreement per class by label-book version", ["class", *versions], rows)
+    )
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.3f}"
+
+
+def _agree_text(frame: pd.DataFrame, report: Path, as_json: bool) -> int:
+    texts = frame[["item", "annotator", "label"]].astype({"label": str})
+    result = transcript_agreement(texts)
+    conventions = convention_report(texts)
+    write_page(
+        report,
+        "Transcription agreement",
+        f"<pre>{_escape(result.summary())}\n\n{_escape(conventions.summary())}</pre>",
+    )
+    if as_json:
+        emit_json({"agreement": result.to_dict(), "conventions": conventions.to_dict()})
+        return 0
+    out_console().print(result.summary())
+    out_console().print(conventions.summary())
+    return 0
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def consensus_cmd(
+    name: str = typer.Argument(..., help="The dataset whose stored annotations to combine."),
+    method: str = typer.Option("dawid_skene", "--method", help="majority or dawid_skene."),
+    commit: bool = typer.Option(
+        False, "--commit", help="Write the consensus labels as a new dataset version."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Combine several labels per item into one consensus label with a quality score."""
+    ws = open_workspace(workspace)
+    frame = ws.annotations.load(name)
+    if frame.empty:
+        raise InputError(
+            f"dataset {name!r} has no annotations; import some with `assay annotations import`."
+        )
+    result = consensus(frame[["item", "annotator", "label"]], method=method)
+    version = _commit_consensus(ws, name, result.labels, method) if commit else None
+    if as_json:
+        emit_json(
+            {
+                "method": method,
+                "labels": _records(result.labels.head(1000)),
+                "annotators": _records(result.annotators),
+                "version": version,
+            }
+        )
+        return
+    console = out_console()
+    labels = result.labels
+    console.print(
+        f"{len(labels)} items; mean quality {labels['quality'].mean():.3f}; "
+        f"{int((labels['quality'] < 0.8).sum())} items below 0.8."
+    )
+    rows = [
+        [a, int(r.n_annotations), f"{r.agreement:.3f}", f"{r.quality:.3f}"]
+        for a, r in result.annotators.iterrows()
+    ]
+    console.print(table("annotators", ["annotator", "labels", "agreement", "quality"], rows))
+    if version:
+        console.print(f"Consensus labels written as {version}.")
+
+
+def _commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
+    base = ws.dataset(name)
+    frame = base.to_pandas()
+    ids = frame[base.roles.id].astype(str)
+    new = ids.map(labels["label"].rename(index=str))
+    changed = new.notna()
+    column = frame[base.roles.label]
+    if pd.api.types.is_integer_dtype(column):
+        new = pd.to_numeric(new, errors="coerce")
+    frame.loc[changed, base.roles.label] = new[changed].astype(column.dtype)
+    version = ws.commit(
+        name,
+        frame,
+        message=f"consensus labels ({method}) for {int(changed.sum())} items",
+        provenance={"consensus": method},
+    )
+    return version.ref
+
+
+@labelbook_app.command("show")
+def labelbook_show(
+    name: str = typer.Argument(..., help="The dataset."),
+    version: int = typer.Option(None, "--version", help="A label-book version (default: latest)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print it as Markdown for labelers."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the label book (class definitions)."""
+    book = open_workspace(workspace).labelbook.get(name, version)
+    if as_json:
+        emit_json(book.to_dict())
+    elif markdown:
+        print(book.to_markdown())
+    else:
+        rows = [[c, s["description"], "; ".join(s["rules"])] for c, s in book.classes.items()]
+        out_console().print(
+            table(
+                f"{name} label book v{book.number}: {book.message}",
+                ["class", "description", "rules"],
+                rows,
+            )
+        )
+
+
+@labelbook_app.command("edit")
+def labelbook_edit(
+    name: str = typer.Argument(..., help="The dataset."),
+    file: Path = typer.Option(None, "--file", help="A YAML or JSON label book (classes: ...)."),
+    message: str = typer.Option(None, "--message", "-m", help="What changed and why."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a new label-book version from a file, or by editing the latest in $EDITOR."""
+    ws = open_workspace(workspace)
+    if file is not None:
+        book = ws.labelbook.save_file(name, file, message=message)
+    else:
+        book = _edit_in_editor(ws, name, message)
+    if as_json:
+        emit_json(book.to_dict())
+        return
+    out_console().print(
+        f"Label book of {name} is now v{book.number} ({len(book.classes)} classes)."
+    )
+
+
+def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> Any:
+    try:
+        current = dumps_yaml(ws.labelbook.get(name))
+    except NotFoundError:
+        labels = ws.dataset(name).labels.unique()
+        current = "classes:\n" + "".join(
+            f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(labels, key=str)
+        )
+    with tempfile.NamedTemporaryFile("w+", suffix=".yaml", delete=False) as fh:
+        fh.write(current)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        subprocess.run([editor, fh.name], check=True)
+        text = Path(fh.name).read_text(encoding="utf-8")
+    finally:
+        os.unlink(fh.name)
+    if text == current:
+        raise InputError("the label book was not changed; nothing saved.")
+    return ws.labelbook.save(
+        name, parse_labelbook(text, "the edited label book"), message=message or "edit"
+    )
+
+
+@labelbook_app.command("diff")
+def labelbook_diff(
+    name: str = typer.Argument(..., help="The dataset."),
+    a: int = typer.Argument(..., help="The older version number."),
+    b: int = typer.Argument(..., help="The newer version number."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """What changed between two label-book versions."""
+    delta = open_workspace(workspace).labelbook.diff(name, a, b)
+    if as_json:
+        emit_json(delta)
+        return
+    console = out_console()
+    console.print(
+        f"label book v{a} -> v{b}: added {delta['added'] or '-'}, removed {delta['removed'] or '-'}"
+    )
+    for cls, fields in delta["changed"].items():
+        for field_name, change in fields.items():
+            console.print(f"  {cls}.{field_name}: {change['old']!r} -> {change['new']!r}")
+
+
+def plan_sample_cmd(
+    name: str = typer.Argument(..., help="The dataset to sample items from."),
+    n: int = typer.Option(None, "--n", help="Sample size."),
+    ci_width: float = typer.Option(
+        None, "--ci-width", help="Target width of kappa's 95% interval."
+    ),
+    by: str = typer.Option(None, "--by", help="Columns to stratify by (default: label and tags)."),
+    out: Path = typer.Option(
+        Path("double-label-sample.csv"), "--out", help="CSV of the sampled items."
+    ),
+    label_studio: Path = typer.Option(
+        None, "--label-studio", help="Also write Label Studio tasks (JSON)."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Draw a stratified sample of items for a second labeler."""
+    version = open_workspace(workspace).dataset(name)
+    frame = version.to_pandas()
+    columns = (
+        [c.strip() for c in by.split(",")] if by else [version.roles.label, *version.roles.tags]
+    )
+    plan = plan_sample(frame, n=n, ci_width=ci_width, by=columns, seed=seed)
+    sample = plan.sample.rename(columns={version.roles.id: "item"})
+    sample.to_csv(out, index=False)
+    if label_studio is not None:
+        data_cols = [c for c in ("text", "path") if c in sample.columns] or None
+        tasks = to_label_studio_tasks(sample, item_col="item", data_cols=data_cols)
+        label_studio.write_text(json.dumps(tasks, indent=2, default=str))
+    info = {
+        "n": plan.n,
+        "expected_ci_width": plan.expected_ci_width,
+        "by": columns,
+        "out": str(out),
+        "label_studio": str(label_studio) if label_studio else None,
+    }
+    if as_json:
+        emit_json(info)
+        return
+    out_console().print(
+        f"Sampled {plan.n} items of {version.ref} stratified by {', '.join(columns)} "
+        f"(expected 95% CI width on kappa: {plan.expected_ci_width:.3f}) -> {out}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the collect commands."""
+    app.add_typer(annotations_app, name="annotations")
+    app.add_typer(labelbook_app, name="labelbook")
+    app.command()(agree)
+    app.command("consensus")(consensus_cmd)
+    app.command("plan-sample")(plan_sample_cmd)

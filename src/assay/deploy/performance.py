@@ -1,0 +1,232 @@
+"""Model performance in deployment: realised when labels arrive, estimated before.
+
+* :func:`realised_performance` gives accuracy (with Wilson score intervals), error rate
+  and macro F1 per window.
+* :class:`ConfidenceEstimator` is confidence-based performance estimation (CBPE): it
+  calibrates the model's max-probability on labelled reference data (isotonic
+  regression or temperature scaling) and estimates accuracy on unlabelled batches as
+  the mean calibrated confidence. Its interval combines the sampling variance of the
+  batch (a Poisson-binomial, ``sum p(1-p) / n^2``) with the calibration uncertainty
+  (``acc (1 - acc) / n_reference``). The estimate is only as good as the calibration:
+  under concept drift (``P(y|x)`` changes) it is biased, which is why realised
+  performance should follow once labels arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import f1_score
+
+from assay._validation import check_in, check_labels, check_number, check_pred_probs
+from assay.exceptions import InputError
+
+__all__ = ["ConfidenceEstimator", "realised_performance", "wilson_interval"]
+
+
+def wilson_interval(successes: Any, n: Any, *, confidence: float = 0.95
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion.
+
+    Parameters
+    ----------
+    successes : array-like of shape (n_windows,)
+    n : array-like of shape (n_windows,)
+        Trials; windows with ``n == 0`` get ``(0, 1)``.
+    confidence : float
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_windows,)
+    """
+    check_number(confidence, name="confidence", func="wilson_interval", low=0.0, high=1.0)
+    k = np.asarray(successes, dtype=np.float64)
+    total = np.asarray(n, dtype=np.float64)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    safe = np.where(total > 0, total, 1.0)
+    p = k / safe
+    centre = (p + z**2 / (2 * safe)) / (1 + z**2 / safe)
+    half = z * np.sqrt(p * (1 - p) / safe + z**2 / (4 * safe**2)) / (1 + z**2 / safe)
+    low = np.where(total > 0, np.clip(centre - half, 0, 1), 0.0)
+    high = np.where(total > 0, np.clip(centre + half, 0, 1), 1.0)
+    return low, high
+
+
+def _windows(window: Any, n: int) -> np.ndarray:
+    if window is None:
+        return np.zeros(n, dtype=np.int64)
+    arr = np.asarray(window)
+    if len(arr) != n:
+        raise InputError(f"window has {len(arr)} values for {n} rows; give one window label "
+                         "per row (e.g. a batch id or a day).")
+    return arr
+
+
+def realised_performance(y_true: Sequence[Any], y_pred: Sequence[Any], *,
+                         window: Sequence[Any] | None = None,
+                         confidence: float = 0.95) -> pd.DataFrame:
+    """Accuracy with Wilson intervals, error rate and macro F1 per window.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Labels, once they arrive.
+    y_pred : array-like of shape (n_samples,)
+        The model's predicted classes.
+    window : array-like of shape (n_samples,), optional
+        Window label per row (batch id, day, ...); default one window.
+    confidence : float
+
+    Returns
+    -------
+    pandas DataFrame indexed by window
+        n, n_correct, accuracy, accuracy_low, accuracy_high, error_rate, macro_f1.
+    """
+    truth, pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(truth) != len(pred):
+        raise InputError(f"y_true has {len(truth)} values and y_pred {len(pred)}; give one "
+                         "prediction per label.")
+    if len(truth) == 0:
+        raise InputError("realised_performance got no labelled rows; wait for labels.")
+    if pd.isna(truth).any():
+        raise InputError(f"y_true row {int(np.argmax(pd.isna(truth)))} is missing; drop "
+                         "unlabelled rows first.")
+    frame = pd.DataFrame({"window": _windows(window, len(truth)), "t": truth, "p": pred})
+    rows = []
+    for key, group in frame.groupby("window", sort=True):
+        correct = int((group["t"].to_numpy() == group["p"].to_numpy()).sum())
+        f1 = f1_score(group["t"].astype(str), group["p"].astype(str), average="macro")
+        rows.append({"window": key, "n": len(group), "n_correct": correct, "macro_f1": f1})
+    out = pd.DataFrame(rows).set_index("window")
+    out["accuracy"] = out["n_correct"] / out["n"]
+    out["accuracy_low"], out["accuracy_high"] = wilson_interval(
+        out["n_correct"], out["n"], confidence=confidence)
+    out["error_rate"] = 1 - out["accuracy"]
+    return out[["n", "n_correct", "accuracy", "accuracy_low", "accuracy_high", "error_rate",
+                "macro_f1"]]
+
+
+class ConfidenceEstimator:
+    """Confidence-based performance estimation (CBPE) of accuracy without labels.
+
+    Parameters
+    ----------
+    method : {"isotonic", "temperature"}
+        Calibration of the max-probability: isotonic regression of correctness on
+        confidence, or temperature scaling of ``log(pred_probs)``.
+    confidence : float
+        Level of the reported intervals.
+    """
+
+    def __init__(self, method: str = "isotonic", confidence: float = 0.95) -> None:
+        self.method = method
+        self.confidence = confidence
+
+    def fit(self, pred_probs: Any, labels: Any) -> ConfidenceEstimator:
+        """Calibrate on labelled reference data.
+
+        Parameters
+        ----------
+        pred_probs : array-like of shape (n_samples, n_classes)
+            Out-of-sample predicted probabilities on the reference set.
+        labels : array-like of shape (n_samples,)
+            Integer class indices in the column order of ``pred_probs``.
+        """
+        func = "ConfidenceEstimator.fit"
+        check_in(self.method, ["isotonic", "temperature"], name="method", func=func)
+        check_number(self.confidence, name="confidence", func=func, low=0.0, high=1.0)
+        probs = check_pred_probs(pred_probs, func=func)
+        codes, _ = check_labels(labels, classes=range(probs.shape[1]), func=func)
+        correct = (probs.argmax(axis=1) == codes).astype(np.float64)
+        if self.method == "temperature":
+            self.temperature_ = _fit_temperature(probs, codes)
+        else:
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(probs.max(axis=1), correct)
+            self.x_thresholds_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
+            self.y_thresholds_ = np.asarray(iso.y_thresholds_, dtype=np.float64)
+        self.n_reference_ = len(codes)
+        self.reference_accuracy_ = float(correct.mean())
+        return self
+
+    def calibrated_confidence(self, pred_probs: Any) -> np.ndarray:
+        """Calibrated probability that each prediction is correct, shape (n_samples,)."""
+        if not hasattr(self, "n_reference_"):
+            raise InputError("this ConfidenceEstimator is not fitted; call fit(pred_probs, "
+                             "labels) on labelled reference data first.")
+        probs = check_pred_probs(pred_probs, func="ConfidenceEstimator.estimate")
+        if self.method == "temperature":
+            logits = np.log(np.clip(probs, 1e-12, None)) / self.temperature_
+            return np.asarray(np.exp(logits.max(axis=1) - _logsumexp(logits)))
+        return np.interp(probs.max(axis=1), self.x_thresholds_, self.y_thresholds_)
+
+    def estimate(self, pred_probs: Any, *, window: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Estimated accuracy per window, with an interval.
+
+        Parameters
+        ----------
+        pred_probs : array-like of shape (n_samples, n_classes)
+        window : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        pandas DataFrame indexed by window
+            n, estimated_accuracy, estimated_accuracy_low, estimated_accuracy_high.
+        """
+        conf = self.calibrated_confidence(pred_probs)
+        if len(conf) == 0:
+            raise InputError("estimate() got no rows; give at least one prediction.")
+        frame = pd.DataFrame({"window": _windows(window, len(conf)), "c": conf,
+                              "v": conf * (1 - conf)})
+        out = frame.groupby("window", sort=True).agg(n=("c", "size"), acc=("c", "mean"),
+                                                     var=("v", "sum"))
+        z = stats.norm.ppf(0.5 + self.confidence / 2)
+        acc = out["acc"].to_numpy()
+        se = np.sqrt(out["var"].to_numpy() / out["n"].to_numpy() ** 2
+                     + acc * (1 - acc) / self.n_reference_)
+        return pd.DataFrame({"n": out["n"], "estimated_accuracy": acc,
+                             "estimated_accuracy_low": np.clip(acc - z * se, 0, 1),
+                             "estimated_accuracy_high": np.clip(acc + z * se, 0, 1)},
+                            index=out.index)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters and calibration as a JSON-safe dict."""
+        out: dict[str, Any] = {"method": self.method, "confidence": self.confidence}
+        for key in ("temperature_", "n_reference_", "reference_accuracy_"):
+            if hasattr(self, key):
+                out[key] = getattr(self, key)
+        for key in ("x_thresholds_", "y_thresholds_"):
+            if hasattr(self, key):
+                out[key] = getattr(self, key).tolist()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConfidenceEstimator:
+        """Rebuild an estimator from :meth:`to_dict` output."""
+        est = cls(method=data["method"], confidence=data["confidence"])
+        for key, value in data.items():
+            if key.endswith("_"):
+                setattr(est, key, np.asarray(value) if isinstance(value, list) else value)
+        return est
+
+
+def _logsumexp(logits: np.ndarray) -> np.ndarray:
+    top = logits.max(axis=1)
+    return np.asarray(top + np.log(np.exp(logits - top[:, None]).sum(axis=1)))
+
+
+def _fit_temperature(probs: np.ndarray, codes: np.ndarray) -> float:
+    logits = np.log(np.clip(probs, 1e-12, None))
+    rows = np.arange(len(codes))
+
+    def nll(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        return float(np.mean(_logsumexp(scaled) - scaled[rows, codes]))
+
+    result = optimize.minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(result.x))

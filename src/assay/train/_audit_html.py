@@ -1,0 +1,74 @@
+"""HTML for an :class:`~assay.train._audit_report.AuditReport` (every value escaped)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.train._audit_report import AuditReport
+
+__all__ = ["report_html"]
+
+_STYLE = (
+    "<style>.assay-audit table{border-collapse:collapse;margin:.5em 0}"
+    ".assay-audit td,.assay-audit th{border:1px solid #ccc;padding:2px 6px;"
+    "text-align:left;vertical-align:top}</style>"
+)
+
+
+def _summary_table(report: AuditReport) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{s['count']}</td><td>{s['rate']:.2%}</td>"
+        f"<td>{s['score_mean']:.3f}</td></tr>"
+        for name, s in report.summary.items()
+    )
+    head = "<tr><th>check</th><th>flagged</th><th>rate</th><th>mean score</th></tr>"
+    return f"<table>{head}{rows}</table>"
+
+
+def _worst_table(report: AuditReport, check: str, k: int, render: Callable[[int], str]) -> str:
+    worst = report.worst(check, k)
+    result = report.results[check]
+    positions = report.issues.index.get_indexer(worst.index)
+    extra = "<th>given</th><th>suggested</th>" if check == "label" else ""
+    rows = []
+    for pos, (idx, row) in zip(positions, worst.iterrows(), strict=True):
+        labels = (
+            f"<td>{html.escape(str(row['given_label']))}</td>"
+            f"<td>{html.escape(str(row['suggested_label']))}</td>"
+            if check == "label"
+            else ""
+        )
+        rows.append(
+            f"<tr><td>{html.escape(str(idx))}</td><td>{row[result.score_column]:.3f}</td>"
+            f"<td>{'yes' if row[result.flag_column] else 'no'}</td>{labels}"
+            f"<td>{render(int(pos))}</td></tr>"
+        )
+    head = f"<tr><th>row</th><th>score</th><th>flagged</th>{extra}<th>item</th></tr>"
+    return f"<h4>{html.escape(check)}: worst {len(worst)}</h4><table>{head}{''.join(rows)}</table>"
+
+
+def report_html(report: AuditReport, k: int, render: Callable[[int], str]) -> str:
+    """Render the summary and the ``k`` worst examples of every check that flagged any.
+
+    Parameters
+    ----------
+    report : AuditReport
+    k : int
+        Examples shown per check.
+    render : callable
+        ``render(position) -> html`` for one example (it must escape what it shows).
+    """
+    parts = [
+        _STYLE,
+        '<div class="assay-audit">',
+        f"<h3>Data audit: {len(report.issues)} examples</h3>",
+        _summary_table(report),
+    ]
+    for name, s in report.summary.items():
+        if s["count"] > 0:
+            parts.append(_worst_table(report, name, k, render))
+    parts.append("</div>")
+    return "".join(parts)

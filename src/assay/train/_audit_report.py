@@ -1,0 +1,182 @@
+"""The audit's report: one issue table, a summary per check, the worst examples, HTML."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.exceptions import InputError
+from assay.train._result import CheckResult
+from assay.train._thresholds import Threshold, parse_threshold
+
+__all__ = ["AuditReport", "RenderItem"]
+
+#: Renders the example at a row position as an HTML fragment (escaped by the renderer).
+RenderItem = Callable[[int], str]
+
+_REASONS = {
+    "label": "given label {given!r} looks wrong; the model and neighbours suggest {suggested!r}",
+    "outlier": "far from its nearest neighbours",
+    "near_duplicate": "nearly identical to example(s) in near-duplicate set {set}",
+    "exact_duplicate": "identical to example(s) in duplicate set {set}",
+    "class_imbalance": "its class is much rarer than a uniform share",
+    "leakage": "has an (almost) identical copy in another split",
+}
+
+
+@dataclass
+class AuditReport:
+    """The result of :func:`assay.train.audit.audit`.
+
+    Attributes
+    ----------
+    issues : DataFrame of shape (n_samples, n_columns)
+        One row per example, in input order (the data's index): ``is_<check>_issue`` and
+        ``<check>_score`` per check (``is_label_issue``, ``label_quality``,
+        ``given_label`` and ``suggested_label`` for labels) and any set-id columns.
+    summary : dict of str to dict
+        Per check: ``count``, ``rate``, ``score_mean`` and the check's parameters.
+    results : dict of str to CheckResult
+    data : DataFrame, optional
+        The audited table, for rendering rows.
+    modality : str
+    render_item : callable, optional
+        Hook: ``render_item(position) -> html`` used by :meth:`to_html`; the report layer
+        sets it from the modality (see :func:`assay.modalities.item_renderer`).
+    """
+
+    issues: pd.DataFrame
+    summary: dict[str, dict[str, Any]]
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    data: pd.DataFrame | None = None
+    modality: str = "tabular"
+    render_item: RenderItem | None = None
+
+    @classmethod
+    def from_results(
+        cls, results: Mapping[str, CheckResult], *, data: pd.DataFrame, modality: str = "tabular"
+    ) -> AuditReport:
+        """Join the per-check tables into one, indexed like ``data``."""
+        frames = [r.issues.set_axis(data.index, axis=0) for r in results.values()]
+        issues = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=data.index)
+        summary = {name: dict(r.summary) for name, r in results.items()}
+        return cls(issues, summary, dict(results), data, modality)
+
+    @property
+    def checks(self) -> list[str]:
+        """The names of the checks that ran."""
+        return list(self.results)
+
+    def _result(self, check: str) -> CheckResult:
+        if check not in self.results:
+            raise InputError(
+                f"the check {check!r} did not run; the report has: {', '.join(self.results)}."
+            )
+        return self.results[check]
+
+    def worst(self, check: str, k: int = 10) -> pd.DataFrame:
+        """The ``k`` examples with the lowest score for ``check``, flagged ones first.
+
+        Returns
+        -------
+        DataFrame of shape (min(k, n_samples), n_columns)
+            The check's issue columns, indexed like the data, most suspicious first.
+        """
+        result = self._result(check)
+        table = result.issues.set_axis(self.issues.index, axis=0)
+        order = np.lexsort(
+            (table[result.score_column].to_numpy(), ~table[result.flag_column].to_numpy())
+        )
+        return table.iloc[order[:k]]
+
+    def exceeds(self, thresholds: Iterable[str | Threshold]) -> list[str]:
+        """Return a message for every threshold the report breaks (empty: all pass).
+
+        Parameters
+        ----------
+        thresholds : iterable of str or Threshold
+            E.g. ``["label_issue>5%", "near_duplicate>=10"]``.
+        """
+        broken = []
+        for item in thresholds:
+            rule = parse_threshold(item) if isinstance(item, str) else item
+            s = self._result(rule.check).summary
+            if rule.is_exceeded(s):
+                broken.append(f"{rule}: {s['rate']:.2%} ({s['count']} of {len(self.issues)})")
+        return broken
+
+    def review_items(self) -> pd.DataFrame:
+        """Flagged examples for the review queue, one row per (example, check).
+
+        Returns
+        -------
+        DataFrame with columns ``row`` (position), ``index`` (the data's index), ``check``,
+        ``score`` (low = suspicious), ``suggested_label`` (labels only, else None) and
+        ``reason``; ordered by check, then score.
+        """
+        parts = [self._review_part(name, r) for name, r in self.results.items()]
+        columns = ["row", "index", "check", "score", "suggested_label", "reason"]
+        parts = [p for p in parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    def _review_part(self, name: str, result: CheckResult) -> pd.DataFrame:
+        table = result.issues
+        rows = np.flatnonzero(table[result.flag_column].to_numpy())
+        rows = rows[np.argsort(table[result.score_column].to_numpy()[rows], kind="stable")]
+        sub = table.iloc[rows]
+        suggested = sub["suggested_label"].tolist() if name == "label" else [None] * len(rows)
+        return pd.DataFrame(
+            {
+                "row": rows,
+                "index": self.issues.index[rows],
+                "check": name,
+                "score": sub[result.score_column].to_numpy(),
+                "suggested_label": pd.Series(suggested, dtype=object),
+                "reason": [_reason(name, sub.iloc[i]) for i in range(len(rows))],
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: rows, and per check count, rate and mean score."""
+        keep = ("count", "rate", "score_mean")
+        return {
+            "n_rows": len(self.issues),
+            "checks": {n: {k: s[k] for k in keep} for n, s in self.summary.items()},
+        }
+
+    def to_html(self, k: int = 10, render_item: RenderItem | None = None) -> str:
+        """An HTML fragment: the summary table and the ``k`` worst examples per check."""
+        from assay.train._audit_html import report_html
+
+        return report_html(self, k, render_item or self.render_item or self._render_row)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _render_row(self, position: int) -> str:
+        """Default item rendering: the data row as an escaped key/value list."""
+        if self.data is None:
+            return ""
+        row = self.data.iloc[position]
+        cells = "; ".join(f"{html.escape(str(c))}={html.escape(str(v))}" for c, v in row.items())
+        return f"<code>{cells[:400]}</code>"
+
+
+def _reason(check: str, row: pd.Series) -> str:
+    template = _REASONS.get(check, f"flagged by the {check} check")
+    fields = {
+        "given": _plain(row.get("given_label")),
+        "suggested": _plain(row.get("suggested_label")),
+        "set": _plain(row.get(f"{check}_set")),
+    }
+    return template.format(**fields)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,167 @@
+"""The dataset audit: run every data check once and collect one report.
+
+>>> report = audit(df, label="digit", model=LogisticRegression())   # doctest: +SKIP
+>>> report.summary["label"]["rate"], report.worst("label", 5)        # doctest: +SKIP
+>>> report.exceeds(["label_issue>5%"])                               # doctest: +SKIP
+
+The checks live in a registry (:func:`register_check`, see :mod:`assay.train._checks`):
+``label``, ``outlier``, ``near_duplicate``, ``exact_duplicate``, ``class_imbalance`` and
+``leakage``. Each returns cleanlab's issue contract; the report joins them into one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_columns, check_labels, check_non_empty
+from assay.exceptions import InputError
+from assay.train._audit_report import AuditReport
+from assay.train._checks import (
+    AuditContext,
+    Check,
+    available_checks,
+    get_check,
+    register_check,
+)
+from assay.train._result import CheckResult, make_result
+from assay.train._thresholds import Threshold, parse_threshold
+from assay.train.neighbors import check_features
+
+__all__ = [
+    "AuditReport",
+    "Check",
+    "CheckResult",
+    "Threshold",
+    "audit",
+    "available_checks",
+    "make_result",
+    "parse_threshold",
+    "register_check",
+]
+
+ChecksArg = Sequence[str | Check] | Mapping[str, Mapping[str, Any]] | None
+
+
+def _column_or_array(df: pd.DataFrame, value: Any, what: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        check_columns(df, [value], where="the data")
+        return df[value].to_numpy()
+    arr = np.asarray(value)
+    if arr.shape[0] != len(df):
+        raise InputError(f"{what} has {arr.shape[0]} entries but the data has {len(df)} rows.")
+    return arr
+
+
+def _features(
+    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str]
+) -> np.ndarray | None:
+    """The matrix the neighbour checks and the model use."""
+    if embeddings is not None:
+        return check_features(embeddings, name="embeddings", n_samples=len(df))
+    if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
+        check_columns(df, list(features), where="the data")
+        features = df[list(features)]
+    elif features is None:
+        features = df.drop(columns=[c for c in skip if c in df.columns])
+        if features.shape[1] == 0:
+            return None
+    if isinstance(features, pd.DataFrame):
+        from assay.modalities import get_modality
+
+        features = get_modality("tabular").featurize(features)
+    return check_features(features, n_samples=len(df))
+
+
+def _select_checks(checks: ChecksArg, ctx: AuditContext) -> list[Check]:
+    """Instantiate the requested checks; by default every check whose needs are met."""
+    if checks is None:
+        chosen = [get_check(n) for n in available_checks()]
+        return [c for c in chosen if all(ctx.has(r) for r in c.requires)]
+    if isinstance(checks, Mapping):
+        chosen = [get_check(n, **dict(p)) for n, p in checks.items()]
+    else:
+        chosen = [c if isinstance(c, Check) else get_check(c) for c in checks]
+    for check in chosen:
+        missing = [r for r in check.requires if not ctx.has(r)]
+        if missing:
+            raise InputError(
+                f"the {check.name!r} check needs {' and '.join(missing)}; pass "
+                + ", ".join(_HOW[m] for m in missing)
+                + " to audit, or leave the check out."
+            )
+    return chosen
+
+
+_HOW = {
+    "labels": "label=<column>",
+    "features": "features= (columns or an array) or embeddings=",
+    "split": "split=<column or array>",
+    "probs": "pred_probs=, model= or features=",
+}
+
+
+def audit(
+    df: pd.DataFrame,
+    *,
+    label: str | None,
+    features: Any = None,
+    model: Any = None,
+    pred_probs: Any = None,
+    embeddings: Any = None,
+    checks: ChecksArg = None,
+    split: Any = None,
+    seed: int = 0,
+    modality: str = "tabular",
+    n_jobs: int | None = None,
+) -> AuditReport:
+    """Run the data checks on a labelled table and return one report.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_samples, n_columns)
+        One row per example.
+    label : str or None
+        The column of given labels (None: label-based checks are skipped).
+    features : list of str, DataFrame or array of shape (n_samples, n_features), optional
+        Defaults to every column but ``label`` and ``split``, numeric as they are and
+        categoricals one-hot encoded (the tabular modality).
+    model : scikit-learn classifier, optional
+        Held fixed; the audit computes out-of-sample probabilities with it, averaged over
+        repeated CV splits. Without ``model`` and ``pred_probs`` the modality's default
+        model is used.
+    pred_probs : array of shape (n_samples, n_classes), optional
+        Precomputed out-of-sample probabilities (columns in sorted class order).
+    embeddings : array of shape (n_samples, n_dims), optional
+        Used instead of ``features`` (e.g. text or image embeddings).
+    checks : list of names or Check instances, or dict name -> params, optional
+        Defaults to every registered check whose inputs are available.
+    split : str or array of shape (n_samples,), optional
+        A column (or array) naming each example's split; enables the leakage check.
+    seed : int, default=0
+    modality : str, default="tabular"
+        Chooses the default model and, in the report, how items render.
+    n_jobs : int, optional
+
+    Returns
+    -------
+    AuditReport
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"audit needs a pandas DataFrame; got {type(df).__name__}.")
+    check_non_empty(len(df), where="the data")
+    ctx = AuditContext(seed=seed, n_jobs=n_jobs, modality=modality, model=model)
+    if label is not None:
+        check_columns(df, [label], where="the data")
+        ctx.labels, ctx.classes = check_labels(df[label].to_numpy(), func="audit")
+    ctx.split = _column_or_array(df, split, "split")
+    skip = [label] + ([split] if isinstance(split, str) else [])
+    ctx.features = _features(df, features, embeddings, [c for c in skip if c])
+    ctx.pred_probs = pred_probs
+    results = {c.name: c.run(ctx) for c in _select_checks(checks, ctx)}
+    return AuditReport.from_results(results, data=df, modality=modality)

@@ -1,0 +1,326 @@
+"""Augment a slice of a dataset: new rows with provenance, never evaluation rows.
+
+:func:`augment` returns only the **new** rows: copies of the selected parents with the
+modality's content transformed, and four provenance columns:
+
+- ``parent_id``: the parent's id (its ``id_column`` value, else its index label);
+- ``transform``: what was done, e.g. ``text:swap_adjacent`` or
+  ``audio:car_noise(snr_db=7.31,rumble_hz=41.2)+gain+time_shift``;
+- ``seed``: the copy's own seed (applying the same transform with it to the parent
+  reproduces the row);
+- ``augmented``: True. Evaluation refuses such rows
+  (:func:`assay.train.evaluate.check_not_augmented`).
+
+Modalities (see the ``_augment_*`` modules for the transforms):
+
+- ``tabular``: SMOTE-style interpolation within a class on the numeric columns,
+  other columns copied from the parent;
+- ``text``: word dropout, adjacent-word swap, character noise;
+- ``image``: albumentations; the content column holds arrays (augmented in memory) or
+  file paths (new PNG files written into ``output_dir``, their paths returned);
+- ``audio``: synthesised car noise at chosen SNRs plus audiomentations; arrays (with
+  ``sample_rate``) or WAV file paths (new files written into ``output_dir``).
+
+``factor`` is the number of copies per selected row: each parent gets
+``floor(factor)`` copies and a seeded random ``factor - floor(factor)`` share of the
+parents one more, so ``factor=0.5`` augments half of the slice once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_columns, check_in, check_number, param_error
+from assay.exceptions import InputError
+from assay.train._augment_tabular import numeric_columns, smote_rows
+from assay.train._augment_text import TEXT_TRANSFORMS, augment_texts
+from assay.train._evaluate_checks import AUGMENTED_COLUMN
+
+__all__ = ["MODALITIES", "PROVENANCE_COLUMNS", "augment", "choose_parents"]
+
+#: Supported modalities.
+MODALITIES = ("tabular", "text", "image", "audio")
+#: Columns added to every augmented row.
+PROVENANCE_COLUMNS = ("parent_id", "transform", "seed", AUGMENTED_COLUMN)
+_DEFAULT_COLUMN = {"text": "text", "image": "image", "audio": "audio"}
+
+
+def choose_parents(n_selected: int, factor: float, seed: int) -> np.ndarray:
+    """Positions (into the selected rows) of the parent of each new row.
+
+    Parameters
+    ----------
+    n_selected : int
+    factor : float
+        Copies per selected row (see the module docstring).
+    seed : int
+
+    Returns
+    -------
+    ndarray of shape (n_new,), int, sorted
+    """
+    whole = int(np.floor(factor))
+    extra = int(round((factor - whole) * n_selected))
+    rng = np.random.default_rng(seed)
+    more = rng.choice(n_selected, size=extra, replace=False) if extra else np.array([], int)
+    parents = np.concatenate([np.repeat(np.arange(n_selected), whole), more])
+    return np.sort(parents.astype(np.int64), kind="stable")
+
+
+def _row_seeds(seed: int, n: int) -> np.ndarray:
+    return np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32).astype(np.int64)
+
+
+def _selected(df: pd.DataFrame, slice_mask: Any) -> np.ndarray:
+    original = (
+        ~df[AUGMENTED_COLUMN].fillna(False).to_numpy(dtype=bool)
+        if (AUGMENTED_COLUMN in df.columns)
+        else np.ones(len(df), dtype=bool)
+    )
+    if slice_mask is None:
+        mask = np.ones(len(df), dtype=bool)
+    else:
+        mask = np.asarray(slice_mask)
+        if mask.shape != (len(df),) or mask.dtype != bool:
+            raise param_error(
+                "slice_mask",
+                "augment",
+                f"a boolean array of length {len(df)}",
+                f"{mask.dtype} array of shape {mask.shape}",
+            )
+    mask = mask & original
+    if not mask.any():
+        raise InputError(
+            "the slice selects no original (non-augmented) rows; widen the slice predicate."
+        )
+    return mask
+
+
+def augment(
+    df: pd.DataFrame,
+    *,
+    modality: str,
+    label: str,
+    factor: float = 1.0,
+    seed: int = 0,
+    slice_mask: Any = None,
+    id_column: str = "id",
+    column: str | None = None,
+    columns: Sequence[str] | None = None,
+    output_dir: str | Path | None = None,
+    sample_rate: int | None = None,
+    transforms: Any = None,
+    snr_db: tuple[float, float] = (0.0, 20.0),
+    k_neighbors: int = 5,
+) -> pd.DataFrame:
+    """Create augmented copies of a slice's rows.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_samples, n_columns)
+        The dataset version's rows.
+    modality : {"tabular", "text", "image", "audio"}
+    label : str
+        The label column (copied; tabular interpolation stays within a class).
+    factor : float, default=1.0
+        Copies per selected row, > 0.
+    seed : int, default=0
+    slice_mask : array of shape (n_samples,), bool, optional
+        The rows to augment; all original rows when not given. Rows already marked
+        ``augmented`` are never parents.
+    id_column : str, default="id"
+        Parent ids come from this column when it exists; new rows get
+        ``<parent>~aug-<seed>`` ids in it.
+    column : str, optional
+        Content column for text / image / audio (default ``"text"`` / ``"image"`` /
+        ``"audio"``): strings, arrays, or file paths (image, audio).
+    columns : sequence of str, optional
+        Tabular: the numeric columns to interpolate (default: every numeric column except
+        the label, id and provenance columns).
+    output_dir : str or Path, optional
+        Where new image / audio files are written (needed when the column holds paths).
+    sample_rate : int, optional
+        Audio arrays' sample rate in Hz (needed when the column holds arrays).
+    transforms : optional
+        Text / audio: names to use (:data:`~assay.train._augment_text.TEXT_TRANSFORMS`,
+        :data:`~assay.train._augment_audio.AUDIO_TRANSFORMS`); image: an albumentations
+        transform or Compose.
+    snr_db : (float, float), default=(0, 20)
+        Audio: range of the car noise's signal-to-noise ratio.
+    k_neighbors : int, default=5
+        Tabular: neighbours to interpolate towards.
+
+    Returns
+    -------
+    DataFrame of shape (n_new, n_columns + 4)
+        The new rows only, with the provenance columns.
+    """
+    func = "augment"
+    if not isinstance(df, pd.DataFrame):
+        raise param_error("df", func, "a pandas DataFrame", type(df).__name__)
+    check_in(modality, MODALITIES, name="modality", func=func)
+    check_number(factor, name="factor", func=func, low=0.0)
+    check_number(seed, name="seed", func=func, low=0, integer=True)
+    if factor == 0:
+        raise param_error("factor", func, "a number > 0", factor)
+    check_columns(df, [label], where="the dataset")
+    base = df.reset_index(drop=True)
+    mask = _selected(df, slice_mask)
+    selected = np.flatnonzero(mask)
+    parents = selected[choose_parents(selected.size, float(factor), int(seed))]
+    seeds = _row_seeds(int(seed), parents.size)
+    new = base.iloc[parents].reset_index(drop=True)
+    options = {
+        "column": column or _DEFAULT_COLUMN.get(modality),
+        "columns": columns,
+        "output_dir": output_dir,
+        "sample_rate": sample_rate,
+        "transforms": transforms,
+        "snr_db": snr_db,
+        "k_neighbors": k_neighbors,
+        "label": label,
+        "mask": mask,
+        "parents": parents,
+        "id_column": id_column,
+    }
+    new, described = _DISPATCH[modality](base, new, seeds, options)
+    return _with_provenance(df, new, parents, seeds, described, id_column)
+
+
+def _with_provenance(
+    df: pd.DataFrame,
+    new: pd.DataFrame,
+    parents: np.ndarray,
+    seeds: np.ndarray,
+    described: list[str],
+    id_column: str,
+) -> pd.DataFrame:
+    parent_ids = df[id_column].to_numpy()[parents] if id_column in df.columns else df.index[parents]
+    new = new.copy()
+    new["parent_id"] = list(parent_ids)
+    new["transform"] = described
+    new["seed"] = seeds
+    new[AUGMENTED_COLUMN] = True
+    if id_column in df.columns:
+        new[id_column] = [f"{p}~aug-{s}" for p, s in zip(parent_ids, seeds, strict=True)]
+    return new
+
+
+# -- per-modality steps ---------------------------------------------------------------
+def _tabular(
+    base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
+    exclude = {opt["label"], opt["id_column"], *PROVENANCE_COLUMNS}
+    cols = list(opt["columns"]) if opt["columns"] is not None else numeric_columns(base, exclude)
+    check_columns(base, cols, where="the dataset")
+    if not cols:
+        raise InputError(
+            "the dataset has no numeric columns to interpolate; name them in columns=."
+        )
+    X = base[cols].to_numpy(dtype=np.float64)
+    if np.isnan(X).any():
+        row = int(np.argmax(np.isnan(X).any(axis=1)))
+        raise InputError(f"row {row} has a missing numeric value; impute it before augmenting.")
+    labels = base[opt["label"]].to_numpy()
+    new_X, neighbours, u = smote_rows(
+        X, labels, opt["mask"], opt["parents"], seeds, k_neighbors=opt["k_neighbors"]
+    )
+    for j, col in enumerate(cols):
+        values = new_X[:, j]
+        if pd.api.types.is_integer_dtype(base[col]):
+            values = np.rint(values)
+        new[col] = pd.Series(values).astype(base[col].dtype)
+    ids = base[opt["id_column"]].to_numpy() if opt["id_column"] in base.columns else base.index
+    described = [
+        f"tabular:smote(neighbour={ids[n]},u={w:.4f})" for n, w in zip(neighbours, u, strict=True)
+    ]
+    return new, described
+
+
+def _text(
+    base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
+    column = opt["column"]
+    check_columns(base, [column], where="the dataset")
+    names = list(opt["transforms"] or TEXT_TRANSFORMS)
+    for name in names:
+        check_in(name, TEXT_TRANSFORMS, name="transforms", func="augment")
+    texts, described = augment_texts(new[column].astype(str).tolist(), seeds, names)
+    new[column] = texts
+    return new, described
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str | Path)
+
+
+def _output_dir(opt: dict[str, Any], modality: str) -> Path:
+    if opt["output_dir"] is None:
+        raise InputError(
+            f"the {modality} column holds file paths, so augmented files must be written "
+            "somewhere; pass output_dir= (a folder)."
+        )
+    out = Path(opt["output_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _image(
+    base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
+    from assay.train import _augment_image as img
+
+    column = opt["column"]
+    check_columns(base, [column], where="the dataset")
+    pipeline = opt["transforms"]
+    values = new[column].tolist()
+    if values and _is_path(values[0]):
+        out_dir = _output_dir(opt, "image")
+        results: list[Any] = [
+            img.augment_image_file(v, out_dir, int(s), pipeline)
+            for v, s in zip(values, seeds, strict=True)
+        ]
+    else:
+        results = [
+            img.augment_image_array(v, int(s), pipeline) for v, s in zip(values, seeds, strict=True)
+        ]
+    new[column] = pd.Series(results, dtype=object)
+    return new, [img.describe_pipeline(pipeline)] * len(results)
+
+
+def _audio(
+    base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
+    from assay.train import _augment_audio as aud
+
+    column = opt["column"]
+    check_columns(base, [column], where="the dataset")
+    names = list(opt["transforms"] or ("car_noise", "gain", "time_shift"))
+    for name in names:
+        check_in(name, aud.AUDIO_TRANSFORMS, name="transforms", func="augment")
+    low, high = (float(v) for v in opt["snr_db"])
+    values = new[column].tolist()
+    if values and _is_path(values[0]):
+        out_dir = _output_dir(opt, "audio")
+        pairs: list[tuple[Any, str]] = [
+            aud.augment_audio_file(v, out_dir, int(s), transforms=names, snr_db=(low, high))
+            for v, s in zip(values, seeds, strict=True)
+        ]
+    else:
+        if opt["sample_rate"] is None:
+            raise InputError("audio arrays need their sample rate; pass sample_rate= (Hz).")
+        rate = int(opt["sample_rate"])
+        pairs = [
+            aud.augment_audio_array(v, rate, int(s), transforms=names, snr_db=(low, high))
+            for v, s in zip(values, seeds, strict=True)
+        ]
+    new[column] = pd.Series([p[0] for p in pairs], dtype=object)
+    return new, [p[1] for p in pairs]
+
+
+_DISPATCH = {"tabular": _tabular, "text": _text, "image": _image, "audio": _audio}

@@ -1,0 +1,216 @@
+"""Out-of-sample predicted probabilities by cross-validation, for any classifier.
+
+Label-issue detection needs, for every example, the class probabilities of a model that
+never saw that example. :func:`cross_val_predict_proba` fits a clone of the model on each
+training fold (stratified) and predicts the held-out fold. Folds run through joblib, so::
+
+    with joblib.parallel_backend("dask"):
+        pred_probs = cross_val_predict_proba(model, X, y, n_jobs=-1)
+
+runs them on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing
+
+from assay._validation import check_in, check_labels, check_number, param_error, warn
+from assay.exceptions import InputError
+
+__all__ = ["MODALITIES", "cross_val_predict_proba", "default_model"]
+
+#: Modalities with a default model recipe.
+MODALITIES = ("tabular", "embeddings", "text", "image", "audio")
+#: Probability given to a class that a fold's training data lacked (before renormalising).
+MISSING_CLASS_FLOOR = 1e-12
+
+ProgressHook = Callable[[int, int], None]
+
+
+def default_model(modality: str = "tabular", *, seed: int = 0) -> Any:
+    """The default classifier recipe for a modality (an unfitted scikit-learn estimator).
+
+    Parameters
+    ----------
+    modality : {"tabular", "embeddings", "text", "image", "audio"}
+        ``"tabular"``: a seeded ``HistGradientBoostingClassifier`` (handles raw, unscaled,
+        mixed-scale features and missing values). The others are embeddings or extracted
+        features: a standardised ``LogisticRegression``.
+    seed : int, default=0
+        Random seed of the model.
+    """
+    check_in(modality, MODALITIES, name="modality", func="default_model")
+    if modality == "tabular":
+        return HistGradientBoostingClassifier(random_state=seed)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+
+
+def _check_model(model: Any) -> None:
+    if not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
+        raise param_error(
+            "model", "cross_val_predict_proba",
+            "a scikit-learn classifier with predict_proba (e.g. SVC(probability=True))", model,
+        )
+
+
+def _folds(codes: np.ndarray, classes: np.ndarray, cv: Any, seed: int) -> Any:
+    """A seeded StratifiedKFold, with fewer folds when the smallest class is too small."""
+    if hasattr(cv, "split"):
+        return cv
+    check_number(cv, name="cv", func="cross_val_predict_proba", low=2, integer=True)
+    counts = np.bincount(codes, minlength=len(classes))
+    smallest = int(counts.min())
+    if smallest < 2:
+        raise InputError(
+            f"class {classes[int(counts.argmin())]!r} has {smallest} example; out-of-sample "
+            "probabilities need at least 2 examples per class. Label more examples of it, "
+            "or drop or merge that class."
+        )
+    if smallest < cv:
+        warn(
+            f"class {classes[int(counts.argmin())]!r} has only {smallest} examples, fewer "
+            f"than cv={cv} folds; using {smallest} folds instead."
+        )
+        cv = smallest
+    return StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=seed)
+
+
+def _fit_predict(
+    model: Any, X_train: Any, y_train: np.ndarray, X_test: Any, n_classes: int
+) -> np.ndarray:
+    """Fit one fold and return its held-out probabilities in the full class order."""
+    model.fit(X_train, y_train)
+    proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
+    fold_classes = np.asarray(model.classes_, dtype=np.int64)
+    if len(fold_classes) == n_classes:
+        return proba
+    full = np.full((proba.shape[0], n_classes), MISSING_CLASS_FLOOR)
+    full[:, fold_classes] = proba
+    return full / full.sum(axis=1, keepdims=True)
+
+
+def _progress_hook(progress: bool | ProgressHook, total: int) -> tuple[ProgressHook, Any]:
+    """Turn ``progress`` into a ``(done, total)`` callback and a closer."""
+    if callable(progress):
+        return progress, None
+    if not progress:
+        return (lambda done, total: None), None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("cross-validating", total=total)
+    bar.start()
+    return (lambda done, total: bar.update(task, completed=done)), bar
+
+
+def cross_val_predict_proba(
+    model: Any = None,
+    X: Any = None,
+    y: Any = None,
+    *,
+    cv: Any = 5,
+    n_jobs: int | None = None,
+    seed: int = 0,
+    modality: str = "tabular",
+    progress: bool | ProgressHook = False,
+) -> np.ndarray:
+    """Out-of-sample predicted class probabilities by stratified cross-validation.
+
+    Parameters
+    ----------
+    model : scikit-learn classifier, optional
+        Any estimator with ``fit`` and ``predict_proba``; a clone is fitted per fold and
+        the model itself is left unfitted. ``None`` uses :func:`default_model(modality)`.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Labels, ints or strings.
+    cv : int or cross-validation splitter, default=5
+        Number of stratified, shuffled folds (seeded), or a scikit-learn splitter. When
+        the smallest class has fewer examples than folds, the number of folds drops to
+        that count with a warning; a class with a single example is an InputError.
+    n_jobs : int, optional
+        Folds run in parallel through joblib (any backend, e.g. ``"dask"``).
+    seed : int, default=0
+        Seeds the folds and the default model.
+    modality : str, default="tabular"
+        Picks the default model when ``model`` is None.
+    progress : bool or callable, default=False
+        ``True`` shows a Rich progress bar; a callable is called as ``hook(done, total)``
+        after each fold.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes)
+        Columns follow ``np.unique(y)`` (scikit-learn's ``classes_`` order). A class
+        missing from a fold's training data gets probability ~0 (1e-12 before rows are
+        renormalised) for that fold's examples.
+    """
+    func = "cross_val_predict_proba"
+    if X is None or y is None:
+        raise InputError(f"{func} needs X (features) and y (labels).")
+    model = default_model(modality, seed=seed) if model is None else model
+    _check_model(model)
+    check_number(seed, name="seed", func=func, integer=True)
+    raw = np.asarray(y)
+    if len(raw) != _n_rows(X):
+        raise InputError(
+            f"X has {_n_rows(X)} rows but y has {len(raw)} labels; give one label per row."
+        )
+    codes, classes = check_labels(raw, _sorted_classes(raw), func=func)
+    folds = list(_folds(codes, classes, cv, seed).split(np.zeros(len(codes)), codes))
+    return _run_folds(model, X, codes, folds, len(classes), n_jobs, progress)
+
+
+def _n_rows(X: Any) -> int:
+    return int(X.shape[0]) if hasattr(X, "shape") else len(X)
+
+
+def _sorted_classes(raw: np.ndarray) -> np.ndarray:
+    """``np.unique`` of the labels (missing labels are caught by ``check_labels`` next)."""
+    try:
+        return np.unique(raw)
+    except TypeError as exc:
+        raise InputError(
+            f"labels mix types that cannot be ordered ({exc}); use one type for all labels."
+        ) from exc
+
+
+def _run_folds(
+    model: Any,
+    X: Any,
+    codes: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    n_classes: int,
+    n_jobs: int | None,
+    progress: bool | ProgressHook,
+) -> np.ndarray:
+    """Fit and predict every fold through joblib; assemble the held-out rows."""
+    tasks: Iterator[Any] = (
+        delayed(_fit_predict)(
+            clone(model), _safe_indexing(X, train), codes[train], _safe_indexing(X, test),
+            n_classes,
+        )
+        for train, test in folds
+    )
+    hook, bar = _progress_hook(progress, len(folds))
+    out = np.empty((len(codes), n_classes))
+    try:
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+        for done, ((_, test), proba) in enumerate(zip(folds, results, strict=True), 1):
+            out[test] = proba
+            hook(done, len(folds))
+    finally:
+        if bar is not None:
+            bar.stop()
+    return out

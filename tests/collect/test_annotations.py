@@ -1,0 +1,160 @@
+"""Annotation tables: normalisation, bad input, CSV/TSV/Parquet and Label Studio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assay.collect import (
+    encode_annotations,
+    normalize_annotations,
+    parse_label_studio,
+    read_annotations,
+)
+from assay.exceptions import InputError
+
+
+def _df() -> pd.DataFrame:
+    return pd.DataFrame({"item": ["x", "x", "y", "y"], "annotator": ["a", "b", "a", "b"],
+                         "label": ["cat", "dog", "dog", "dog"]})
+
+
+def test_crowdkit_column_names_are_accepted() -> None:
+    df = _df().rename(columns={"item": "task", "annotator": "worker"})
+    out = normalize_annotations(df)
+    assert list(out.columns) == ["item", "annotator", "label"]
+    assert out["item"].tolist() == ["x", "x", "y", "y"]
+
+
+def test_optional_columns_kept_and_others_dropped() -> None:
+    df = _df().assign(time=pd.Timestamp("2026-01-01"), labelbook_version=2, junk=1)
+    out = normalize_annotations(df)
+    assert list(out.columns) == ["item", "annotator", "label", "time", "labelbook_version"]
+
+
+def test_missing_annotator_is_an_error_naming_rows() -> None:
+    df = _df()
+    df.loc[2, "annotator"] = None
+    with pytest.raises(InputError, match=r"'annotator' is missing in 1 row\(s\) \(rows 2\)"):
+        normalize_annotations(df)
+
+
+def test_missing_column_is_an_error() -> None:
+    with pytest.raises(InputError, match="no column 'label'"):
+        normalize_annotations(_df().drop(columns="label"))
+
+
+def test_repeated_item_annotator_keeps_last_with_warning() -> None:
+    df = pd.concat([_df(), pd.DataFrame({"item": ["x"], "annotator": ["a"], "label": ["bird"]})])
+    with pytest.warns(UserWarning, match="1 annotation"):
+        out = normalize_annotations(df)
+    assert len(out) == 4
+    assert out.loc[(out["item"] == "x") & (out["annotator"] == "a"), "label"].item() == "bird"
+    with pytest.warns(UserWarning, match="kept the last"):
+        enc = encode_annotations(df)
+    xa = (enc.items[enc.item] == "x") & (enc.annotators[enc.annotator] == "a")
+    assert enc.classes[enc.label[xa]].tolist() == ["bird"]
+
+
+def test_labels_outside_classes_listed_unless_allow_new() -> None:
+    with pytest.raises(InputError, match="outside the label book's classes: 'dog'"):
+        normalize_annotations(_df(), classes=["cat", "bird"])
+    enc = encode_annotations(_df(), classes=["cat", "bird"], allow_new=True)
+    assert list(enc.classes) == ["cat", "bird", "dog"]
+
+
+def test_encode_counts_matrix() -> None:
+    enc = encode_annotations(_df())
+    assert enc.counts().toarray().tolist() == [[1, 1], [0, 2]]
+
+
+def test_empty_table_is_an_error() -> None:
+    with pytest.raises(InputError, match="no rows"):
+        normalize_annotations(_df().iloc[:0])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_read_annotations_round_trip(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"ann{suffix}"
+    df = _df()
+    if suffix == ".parquet":
+        df.to_parquet(path)
+    else:
+        df.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
+    out = read_annotations(path)
+    pd.testing.assert_frame_equal(out.astype(str), df.astype(str))
+
+
+def test_read_empty_and_missing_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty.csv is empty"):
+        read_annotations(empty)
+    with pytest.raises(InputError, match="does not exist"):
+        read_annotations(tmp_path / "nope.csv")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("item,annotator,label\n")
+    with pytest.raises(InputError, match="header.csv has no rows"):
+        read_annotations(header_only)
+
+
+def test_read_csv_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("item,annotator,label\nx,a,caf\xe9\nx,b,th\xe9\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin.csv is not UTF-8"):
+        read_annotations(path)
+
+
+def _ls_export() -> list[dict]:
+    def ann(user: object, choice: str | None, cancelled: bool = False) -> dict:
+        result = [] if choice is None else [{
+            "from_name": "sentiment", "to_name": "text", "type": "choices",
+            "value": {"choices": [choice]}}]
+        return {"id": 1, "completed_by": user, "result": result, "was_cancelled": cancelled,
+                "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:05:00Z"}
+
+    return [
+        {"id": 11, "data": {"text": "good", "item": "s1"},
+         "annotations": [ann(1, "Positive"), ann({"id": 2, "email": "b@x.org"}, "Negative")]},
+        {"id": 12, "data": {"text": "bad", "item": "s2"},
+         "annotations": [ann(1, "Negative"), ann(3, "Positive", cancelled=True),
+                         ann(4, None)]},
+    ]
+
+
+def test_parse_label_studio_choices(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(_ls_export()), encoding="utf-8")
+    with pytest.warns(UserWarning, match="left out 2 cancelled"):
+        out = parse_label_studio(path)
+    assert out["item"].tolist() == [11, 11, 12]
+    assert out["annotator"].tolist() == [1, "b@x.org", 1]
+    assert out["label"].tolist() == ["Positive", "Negative", "Negative"]
+    assert out["time"].iloc[0] == pd.Timestamp("2026-11-01T10:05:00Z")
+    with pytest.warns(UserWarning):
+        by_key = parse_label_studio(json.dumps(_ls_export()).encode(), item_key="item")
+    assert by_key["item"].tolist() == ["s1", "s1", "s2"]
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="'Negative'"):
+        parse_label_studio(path, classes=["Positive"])
+
+
+def test_parse_label_studio_bad_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": 1, "annotations": [}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.json is not valid JSON .*line 1"):
+        parse_label_studio(bad)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('[{"data": {"t": "caf\xe9"}}]'.encode("latin-1"))
+    with pytest.raises(InputError, match="latin.json is not UTF-8"):
+        read_annotations(latin)
+    empty = tmp_path / "empty.json"
+    empty.write_text("  ")
+    with pytest.raises(InputError, match="empty.json is empty"):
+        parse_label_studio(empty)
+    minimal = tmp_path / "min.json"
+    minimal.write_text(json.dumps([{"text": "x", "sentiment": "Positive"}]))
+    with pytest.raises(InputError, match="no 'annotations' list"):
+        parse_label_studio(minimal)

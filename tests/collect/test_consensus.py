@@ -1,0 +1,152 @@
+"""Consensus labels: majority vote and Dawid-Skene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assay.collect import consensus
+from assay.exceptions import InputError
+
+
+def _accuracy(res, truth: np.ndarray) -> float:
+    lab = res.labels["label"].reindex(np.arange(len(truth))).to_numpy()
+    return float((lab == truth).mean())
+
+
+def _spammers(seed: int = 0, n_items: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
+    """3 reliable annotators (90%) and 4 spammers (uniform), 5 of 7 per item."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    truth = rng.integers(0, k, n_items)
+    acc = np.array([0.9, 0.9, 0.9, 1 / k, 1 / k, 1 / k, 1 / k])
+    rows = []
+    for i in range(n_items):
+        for a in rng.choice(7, size=5, replace=False):
+            lab = truth[i] if rng.random() < acc[a] else rng.integers(0, k)
+            rows.append((i, f"w{a}", int(lab)))
+    return pd.DataFrame(rows, columns=["item", "annotator", "label"]), truth
+
+
+@pytest.mark.filterwarnings("ignore::Warning:crowdkit.*")
+def test_matches_crowdkit_dawid_skene_iteration_by_iteration(simulator) -> None:
+    ck = pytest.importorskip("crowdkit.aggregation")
+    df, _ = simulator(n_items=200, n_annotators=6, per_item=3, n_classes=3, accuracy=0.7,
+                      seed=2)
+    for n_iter in (1, 5):
+        ref = ck.DawidSkene(n_iter=n_iter, tol=-np.inf).fit_predict_proba(
+            df.rename(columns={"item": "task", "annotator": "worker"}))
+        # classic DS: no pooled prior, (almost) no smoothing, exactly n_iter E-steps
+        res = consensus(df, "dawid_skene", smoothing=1e-10, pool_strength=0,
+                        max_iter=n_iter, tol=0)
+        ref = ref.reindex(index=res.probas.index, columns=res.probas.columns)
+        np.testing.assert_allclose(res.probas.to_numpy(), ref.to_numpy(), atol=1e-8)
+
+
+def test_majority_vote_and_columns() -> None:
+    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 3], "annotator": list("abcabc"),
+                       "label": ["x", "x", "y", "y", "y", "x"]})
+    res = consensus(df)
+    lab = res.labels
+    assert lab["label"].tolist() == ["x", "y", "x"]
+    assert lab["n_annotations"].tolist() == [3, 2, 1]
+    assert lab["agreement"].tolist() == pytest.approx([2 / 3, 1.0, 1.0])
+    assert ((lab["quality"] >= 0) & (lab["quality"] <= 1)).all()
+    # unanimous two labels are more certain than one label, and than a 2-of-3 split
+    assert lab.loc[2, "quality"] > lab.loc[3, "quality"]
+    assert lab.loc[2, "quality"] > lab.loc[1, "quality"]
+
+
+def test_tie_break_prefers_frequent_class_then_class_order() -> None:
+    df = pd.DataFrame({"item": [1, 1, 2, 2, 3], "annotator": list("ababa"),
+                       "label": ["b", "a", "b", "c", "b"]})
+    # overall: b x3, a x1, c x1 -> item 1 (a/b tie) -> b
+    res = consensus(df)
+    assert res.labels.loc[1, "label"] == "b"
+    even = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": list("abab"),
+                         "label": ["z", "y", "y", "z"]})
+    assert consensus(even).labels["label"].tolist() == ["y", "y"]  # y sorts first
+    assert consensus(even, "dawid_skene").labels["label"].tolist() == ["y", "y"]
+
+
+def test_dawid_skene_beats_majority_with_spammers() -> None:
+    df, truth = _spammers()
+    mv = consensus(df, "majority")
+    ds = consensus(df, "dawid_skene")
+    assert _accuracy(ds, truth) > _accuracy(mv, truth) + 0.03
+    q = ds.annotators["quality"]
+    assert q[["w0", "w1", "w2"]].min() > q[["w3", "w4", "w5", "w6"]].max()
+    conf = ds.annotator_confusion("w0")
+    np.testing.assert_allclose(conf.sum(axis=1), 1.0)
+    assert np.diag(conf).min() > 0.8
+    assert ds.converged or ds.n_iter == 100
+
+
+def test_log_space_many_annotators_no_underflow() -> None:
+    rng = np.random.default_rng(0)
+    n_items, n_ann = 20, 400
+    truth = rng.integers(0, 2, n_items)
+    lab = np.where(rng.random((n_items, n_ann)) < 0.8, truth[:, None], 1 - truth[:, None])
+    df = pd.DataFrame({"item": np.repeat(np.arange(n_items), n_ann),
+                       "annotator": np.tile(np.arange(n_ann), n_items), "label": lab.ravel()})
+    res = consensus(df, "dawid_skene")
+    assert np.isfinite(res.probas.to_numpy()).all()
+    np.testing.assert_allclose(res.probas.sum(axis=1), 1.0)
+    assert _accuracy(res, truth) == 1.0
+
+
+def test_gold_labels_are_clamped_and_checked() -> None:
+    df, truth = _spammers(seed=1, n_items=200)
+    gold = pd.Series(truth[:50], index=np.arange(50))
+    res = consensus(df, "dawid_skene", gold=gold)
+    assert (res.labels["label"].iloc[:50].to_numpy() == truth[:50]).all()
+    assert (res.labels["quality"].iloc[:50] == 1.0).all()
+    assert (consensus(df, gold=gold).labels["label"].iloc[:50].to_numpy() == truth[:50]).all()
+    with pytest.warns(UserWarning, match="1 gold item"):
+        consensus(df, "dawid_skene", gold={9999: 0})
+    with pytest.raises(InputError, match="gold labels"):
+        consensus(df, "dawid_skene", gold={0: 7})
+
+
+def test_pred_probs_vote_like_an_annotator() -> None:
+    df, truth = _spammers(seed=2, n_items=300)
+    rng = np.random.default_rng(0)
+    items = pd.unique(df["item"])
+    good = np.where(rng.random(len(items)) < 0.95, truth[items], rng.integers(0, 3, len(items)))
+    probs = np.full((len(items), 3), 0.05)
+    probs[np.arange(len(items)), good] = 0.9
+    plain = consensus(df, "dawid_skene")
+    with_model = consensus(df, "dawid_skene", pred_probs=probs)
+    assert _accuracy(with_model, truth) > _accuracy(plain, truth)
+    assert "__model__" in with_model.annotators.index
+    # soft votes of 0.9 cap the model's estimated accuracy near 0.9 * 0.97
+    q = with_model.annotators["quality"]
+    assert q["__model__"] > 0.8 > q[["w3", "w4", "w5", "w6"]].max()
+    frame = pd.DataFrame(probs, index=items, columns=[0, 1, 2]).iloc[::-1]
+    again = consensus(df, "dawid_skene", pred_probs=frame)
+    pd.testing.assert_frame_equal(again.labels, with_model.labels)
+    with pytest.raises(InputError, match="pred_probs has 2 columns"):
+        consensus(df, "dawid_skene", pred_probs=probs[:, :2] / probs[:, :2].sum(1)[:, None])
+
+
+def test_bad_parameters() -> None:
+    df, _ = _spammers(n_items=20)
+    with pytest.raises(InputError, match="'method' parameter of consensus"):
+        consensus(df, "glad")
+    with pytest.raises(InputError, match="'max_iter' parameter"):
+        consensus(df, "dawid_skene", max_iter=0)
+
+
+def test_real_crowd_data_dawid_skene_at_least_majority(crowd, crowd_gold) -> None:
+    df = crowd("BarzanMozafari")
+    gold = crowd_gold("BarzanMozafari", "evaluation.txt")
+    common = gold.index.intersection(df["item"].unique())
+    assert len(common) == 1000
+
+    def acc(res) -> float:
+        return float((res.labels["label"].reindex(common) == gold[common]).mean())
+
+    ds, mv = consensus(df, "dawid_skene"), consensus(df, "majority")
+    assert acc(ds) >= acc(mv)
+    assert acc(ds) > 0.7
