@@ -45,7 +45,7 @@ def _confident_learning(
     counts = label_counts(codes, len(found), warn_empty=False)
     if np.count_nonzero(counts) < 2:
         raise InputError(
-            f"every label is {found[codes[0]]!r}; finding label issues needs examples "
+            f"every label is {found[codes[0]].tolist()!r}; finding label issues needs examples "
             "of at least 2 classes."
         )
     margin, entropy = NEEDS[score]

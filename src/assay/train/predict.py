@@ -73,13 +73,13 @@ def _folds(codes: np.ndarray, classes: np.ndarray, cv: Any, seed: int) -> Any:
     smallest = int(counts.min())
     if smallest < 2:
         raise InputError(
-            f"class {classes[int(counts.argmin())]!r} has {smallest} example; out-of-sample "
+            f"class {classes[int(counts.argmin())].tolist()!r} has {smallest} example; out-of-sample "
             "probabilities need at least 2 examples per class. Label more examples of it, "
             "or drop or merge that class."
         )
     if smallest < cv:
         warn(
-            f"class {classes[int(counts.argmin())]!r} has only {smallest} examples, fewer "
+            f"class {classes[int(counts.argmin())].tolist()!r} has only {smallest} examples, fewer "
             f"than cv={cv} folds; using {smallest} folds instead."
         )
         cv = smallest

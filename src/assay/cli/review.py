@@ -1,0 +1,194 @@
+"""``assay review``: the review queue, where human decisions become new versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from assay.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    emit_json,
+    open_workspace,
+    out_console,
+    table,
+)
+from assay.exceptions import InputError
+
+__all__ = ["register"]
+
+review_app = typer.Typer(
+    help="The review queue: decide flagged items, then apply as a new version."
+)
+
+
+@review_app.command("list")
+def review_list(
+    name: str = typer.Argument(None, help="Only this dataset."),
+    source: str = typer.Option(
+        None, "--source", help="Only entries from this analysis (e.g. label_issue)."
+    ),
+    label: str = typer.Option(None, "--label", help="Only entries whose given label is this."),
+    status: str = typer.Option("open", "--status", help="open, decided, applied or all."),
+    limit: int = typer.Option(20, "--limit", help="How many entries to list."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List queue entries, most suspicious (lowest score) first."""
+    ws = open_workspace(workspace)
+    typed_label = _typed_label(ws, name, label) if label is not None else None
+    frame = ws.review.list(
+        name,
+        status=None if status == "all" else status,
+        source=source,
+        label=typed_label,
+        limit=limit,
+    )
+    if as_json:
+        emit_json(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+        return
+    total = ws.review.count(name, status=None if status == "all" else status)
+    rows = [
+        [
+            r.id,
+            r.dataset,
+            r.item_id,
+            r.source,
+            f"{r.score:.3f}",
+            r.given_label,
+            r.suggested_label,
+            r.status
+            if r.decision is None
+            else f"{r.decision} {'' if r.decision_label is None else r.decision_label}",
+            r.reason,
+        ]
+        for r in frame.itertuples()
+    ]
+    out_console().print(
+        table(
+            f"review queue ({len(frame)} of {total} {status})",
+            ["#", "dataset", "item", "source", "score", "given", "suggested", "status", "reason"],
+            rows,
+        )
+    )
+
+
+def _typed_label(ws, name, label):  # type: ignore[no-untyped-def]
+    if name is None:
+        return label
+    from assay.store.review import coerce_label
+
+    version = ws.dataset(name)
+    return coerce_label(label, version.to_arrow([version.roles.label]).schema.field(0).type)
+
+
+@review_app.command("show")
+def review_show(
+    entry: int = typer.Argument(..., help="The queue entry number (#)."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show one entry with the item's data."""
+    ws = open_workspace(workspace)
+    record = ws.review.get(entry)
+    version = ws.dataset(record["dataset"])
+    frame = version.to_pandas()
+    row = frame[frame[version.roles.id].astype(str) == record["item_id"]]
+    record["item"] = row.iloc[0].to_dict() if len(row) else record["payload"].get("row")
+    if as_json:
+        emit_json(record)
+        return
+    console = out_console()
+    for key in (
+        "id",
+        "dataset",
+        "item_id",
+        "source",
+        "reason",
+        "score",
+        "given_label",
+        "suggested_label",
+        "status",
+        "decision",
+        "decision_label",
+        "decided_by",
+        "note",
+    ):
+        console.print(f"{key:>16}: {record[key]}")
+    if record["item"]:
+        shown = {k: v for k, v in list(record["item"].items())[:20]}
+        console.print(f"{'item':>16}: {shown}")
+
+
+@review_app.command("decide")
+def review_decide(
+    entry: int = typer.Argument(None, help="The queue entry number (#)."),
+    relabel: str = typer.Option(None, "--relabel", help="Give the item this label."),
+    remove: bool = typer.Option(False, "--remove", help="Remove the item from the dataset."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the item as it is."),
+    note: str = typer.Option(None, "--note", help="Why."),
+    csv: Path = typer.Option(
+        None, "--csv", help="Bulk decisions: a CSV with id, decision, label, note."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Decide one entry (--relabel L | --remove | --keep), or many from --csv."""
+    ws = open_workspace(workspace)
+    if csv is not None:
+        count = ws.review.decide_from_csv(str(csv))
+        emit_json({"decided": count}) if as_json else out_console().print(
+            f"Recorded {count} decisions."
+        )
+        return
+    chosen = [
+        name
+        for name, on in (("relabel", relabel is not None), ("remove", remove), ("keep", keep))
+        if on
+    ]
+    if entry is None or len(chosen) != 1:
+        raise InputError(
+            "give an entry number and exactly one of --relabel LABEL, --remove, --keep (or --csv FILE)."
+        )
+    record = ws.review.decide(entry, chosen[0], label=relabel, note=note)
+    if as_json:
+        emit_json(record)
+        return
+    what = f"relabel to {record['decision_label']}" if chosen[0] == "relabel" else chosen[0]
+    out_console().print(
+        f"#{entry} ({record['dataset']} item {record['item_id']}): {what}, by {record['decided_by']}."
+    )
+
+
+@review_app.command("undo")
+def review_undo(
+    entry: int = typer.Argument(..., help="The queue entry number (#)."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Reopen a decided entry that is not applied yet."""
+    record = open_workspace(workspace).review.undo(entry)
+    emit_json(record) if as_json else out_console().print(f"#{entry} is open again.")
+
+
+@review_app.command("apply")
+def review_apply(
+    name: str = typer.Argument(..., help="The dataset."),
+    message: str = typer.Option(
+        None, "--message", "-m", help="The version message (default: counts and reasons)."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Turn the decided entries into a new dataset version."""
+    version = open_workspace(workspace).review.apply(name, message=message)
+    if as_json:
+        emit_json(version.to_dict())
+        return
+    out_console().print(f"{version.ref}: {version.message}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``assay review``."""
+    app.add_typer(review_app, name="review")

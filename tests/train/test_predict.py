@@ -1,0 +1,175 @@
+"""Tests of out-of-sample predicted probabilities (assay.train.predict)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris, load_wine
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
+
+from assay.exceptions import InputError
+from assay.train.predict import cross_val_predict_proba, default_model
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS threads oversubscribe the shared test machine; one is faster here."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def wine() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_wine(return_X_y=True)
+    return X, y
+
+
+def _logreg() -> LogisticRegression:
+    return LogisticRegression(max_iter=2000)
+
+
+def test_matches_sklearn_cross_val_predict(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    model = default_model("embeddings")
+    ours = cross_val_predict_proba(model, X, y, cv=4, seed=3, n_jobs=1)
+    folds = StratifiedKFold(4, shuffle=True, random_state=3)
+    ref = cross_val_predict(model, X, y, cv=folds, method="predict_proba")
+    np.testing.assert_allclose(ours, ref)
+    assert not hasattr(model, "classes_")  # the caller's model stays unfitted
+
+
+def test_out_of_sample_differs_from_in_sample(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    model = default_model("tabular", seed=0)
+    oos = cross_val_predict_proba(model, X, y, n_jobs=1)
+    in_sample = model.fit(X, y).predict_proba(X)
+    # Gradient boosting fits its training data perfectly; held-out predictions do not.
+    assert (in_sample.argmax(1) == y).all()
+    assert (oos.argmax(1) != y).sum() > 0
+    np.testing.assert_allclose(oos.sum(axis=1), 1.0)
+
+
+def test_string_labels_and_dataframe() -> None:
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y.to_numpy()]
+    proba = cross_val_predict_proba(_logreg(), X, names, n_jobs=1)
+    assert proba.shape == (150, 3)
+    classes = np.unique(names)  # column order
+    assert (classes[proba.argmax(1)] == names).mean() > 0.9
+
+
+def test_missing_class_in_a_training_fold() -> None:
+    X, y = load_iris(return_X_y=True)
+    # Unshuffled KFold on class-sorted data: each training fold lacks one class.
+    proba = cross_val_predict_proba(_logreg(), X, y, cv=KFold(3), n_jobs=1)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    for k in range(3):
+        held_out = y == k  # fold k held out exactly class k, so its model never saw k
+        assert proba[held_out, k].max() < 1e-9
+
+
+def test_fewer_examples_than_folds_reduces_folds() -> None:
+    X, y = load_iris(return_X_y=True)
+    keep = np.r_[0:3, 50:150]  # class 0 keeps 3 examples
+    with pytest.warns(UserWarning, match="using 3 folds"):
+        proba = cross_val_predict_proba(_logreg(), X[keep], y[keep], cv=5, n_jobs=1)
+    assert proba.shape == (103, 3)
+
+
+def test_single_example_class_is_an_error() -> None:
+    X, y = load_iris(return_X_y=True)
+    keep = np.r_[0:1, 50:150]
+    with pytest.raises(InputError, match="class 0 has 1 example"):
+        cross_val_predict_proba(_logreg(), X[keep], y[keep], n_jobs=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cv": 1}, "'cv' parameter"),
+        ({"model": SVC()}, "predict_proba"),
+        ({"y": np.zeros(3)}, "178 rows but y has 3"),
+        ({"X": None}, "needs X"),
+        ({"modality": "video"}, "'modality' parameter"),
+    ],
+)
+def test_bad_parameters(
+    wine: tuple[np.ndarray, np.ndarray], kwargs: dict[str, object], message: str
+) -> None:
+    X, y = wine
+    call: dict[str, object] = {"model": _logreg(), "X": X, "y": y, **kwargs}
+    if "modality" in kwargs:
+        call["model"] = None
+    with pytest.raises(InputError, match=message):
+        cross_val_predict_proba(**call)  # type: ignore[arg-type]
+
+
+def test_missing_label_is_an_error(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    labels = pd.Series(y.astype(float))
+    labels[7] = np.nan
+    with pytest.raises(InputError, match="row 7 is missing"):
+        cross_val_predict_proba(_logreg(), X, labels.to_numpy())
+
+
+def test_default_models() -> None:
+    assert isinstance(default_model("tabular"), HistGradientBoostingClassifier)
+    assert default_model("tabular", seed=4).random_state == 4
+    for modality in ("embeddings", "text", "image", "audio"):
+        model = default_model(modality)
+        assert isinstance(model, Pipeline)
+        assert isinstance(model[-1], LogisticRegression)
+
+
+def test_deterministic_and_seeded(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    first = cross_val_predict_proba(None, X, y, modality="image", n_jobs=1)
+    again = cross_val_predict_proba(None, X, y, modality="image", n_jobs=1)
+    other = cross_val_predict_proba(None, X, y, modality="image", seed=1, n_jobs=1)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_progress_hook_and_parallel_threads(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    calls: list[tuple[int, int]] = []
+    serial = cross_val_predict_proba(_logreg(), X, y, cv=3, n_jobs=1)
+    with joblib.parallel_backend("threading"):
+        threaded = cross_val_predict_proba(
+            _logreg(), X, y, cv=3, n_jobs=2, progress=lambda d, t: calls.append((d, t))
+        )
+    np.testing.assert_allclose(serial, threaded)
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_rich_progress_bar_runs(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = wine
+    proba = cross_val_predict_proba(_logreg(), X, y, cv=2, n_jobs=1, progress=True)
+    assert proba.shape == (178, 3)
+
+
+def test_folds_run_on_a_dask_cluster(wine: tuple[np.ndarray, np.ndarray]) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    X, y = wine
+    serial = cross_val_predict_proba(_logreg(), X, y, cv=3, n_jobs=1)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:
+        with distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
+            on_dask = cross_val_predict_proba(_logreg(), X, y, cv=3, n_jobs=-1)
+            tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+    finally:
+        cluster.close()
+    np.testing.assert_allclose(serial, on_dask)
+    assert tasks >= 0
