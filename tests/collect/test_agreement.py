@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -89,7 +90,8 @@ def test_real_crowd_data_matches_references(crowd) -> None:
     assert rep.fleiss_kappa == pytest.approx(
         sm.fleiss_kappa(_fleiss_table(wide, ["0", "1"])), abs=TOL)
     codes = wide.T.apply(pd.to_numeric).to_numpy(dtype=float)
-    assert rep.krippendorff_alpha == pytest.approx(kd.alpha(reliability_data=codes), abs=TOL)
+    assert rep.krippendorff_alpha == pytest.approx(
+        kd.alpha(reliability_data=codes, level_of_measurement="nominal"), abs=TOL)
     pairs = rep.pairs.sort_values("n_items", ascending=False).head(5)
     for a, b in zip(pairs["annotator_a"], pairs["annotator_b"], strict=True):
         both = wide[[a, b]].dropna()
@@ -97,14 +99,19 @@ def test_real_crowd_data_matches_references(crowd) -> None:
             cohen_kappa_score(both[a], both[b]), abs=TOL)
 
 
-def test_real_crowd_data_with_varying_label_counts(crowd) -> None:
+@pytest.mark.parametrize("name", ["HITspam-UsingMTurk", "AdultContent2"])
+def test_real_crowd_data_with_varying_label_counts(crowd, name: str) -> None:
     kd = pytest.importorskip("krippendorff")
-    df = crowd("HITspam-UsingMTurk")
-    rep = agreement(df, ci=False)
-    wide = _wide(df)
-    assert wide.notna().sum(axis=1).nunique() > 1  # items have different numbers of labels
-    codes = wide.T.replace({"NO": 0.0, "YES": 1.0}).to_numpy(dtype=float)
-    assert rep.krippendorff_alpha == pytest.approx(kd.alpha(reliability_data=codes), abs=TOL)
+    df = crowd(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # AdultContent2 has items with a single label
+        rep = agreement(df, ci=False)
+    value_counts = pd.crosstab(df["item"], df["label"]).to_numpy()  # item x class
+    per_item = value_counts.sum(axis=1)
+    assert len(np.unique(per_item)) > 1  # items have different numbers of labels
+    assert rep.krippendorff_alpha == pytest.approx(
+        kd.alpha(value_counts=value_counts, level_of_measurement="nominal"), abs=TOL)
+    assert rep.n_single == int((per_item == 1).sum())
 
 
 def test_single_label_items_left_out_with_warning(sim) -> None:

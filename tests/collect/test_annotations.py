@@ -158,3 +158,21 @@ def test_parse_label_studio_bad_files(tmp_path: Path) -> None:
     minimal.write_text(json.dumps([{"text": "x", "sentiment": "Positive"}]))
     with pytest.raises(InputError, match="no 'annotations' list"):
         parse_label_studio(minimal)
+
+
+def test_read_headerless_crowd_file(tmp_path: Path) -> None:
+    path = tmp_path / "labels.txt"
+    path.write_text("w1\tx\tG\nw2\tx\tP\nw1\ty\tG\n")
+    out = read_annotations(path, names=["annotator", "item", "label"])
+    assert out[["item", "annotator", "label"]].values.tolist() == [
+        ["x", "w1", "G"], ["x", "w2", "P"], ["y", "w1", "G"]]
+    with pytest.raises(InputError, match="no column 'item'"):
+        read_annotations(path)  # the first row is taken as a header
+
+
+def test_mixed_annotator_id_types_are_encoded() -> None:
+    df = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": [7, "b@x.org", 7, "b@x.org"],
+                       "label": ["p", "q", "p", "p"]})
+    enc = encode_annotations(df)
+    assert list(enc.annotators) == [7, "b@x.org"]
+    assert enc.annotators[enc.annotator].tolist() == [7, "b@x.org", 7, "b@x.org"]

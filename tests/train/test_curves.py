@@ -114,5 +114,5 @@ def test_svg_escapes_text_and_ticks() -> None:
     assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     ticks = nice_ticks(0.83, 0.97)
     steps = np.diff(ticks)
-    assert 0.83 <= ticks[0] and ticks[-1] <= 0.97 and len(ticks) >= 3
+    assert ticks[0] >= 0.83 and ticks[-1] <= 0.97 and len(ticks) >= 3
     assert np.allclose(steps, steps[0]) and steps[0] == pytest.approx(0.05)

@@ -12,7 +12,8 @@ from sklearn.datasets import load_iris, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
@@ -33,8 +34,8 @@ def wine() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _logreg() -> LogisticRegression:
-    return LogisticRegression(max_iter=2000)
+def _logreg() -> Pipeline:
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
 
 
 def test_matches_sklearn_cross_val_predict(wine: tuple[np.ndarray, np.ndarray]) -> None:
@@ -158,18 +159,37 @@ def test_rich_progress_bar_runs(wine: tuple[np.ndarray, np.ndarray]) -> None:
     assert proba.shape == (178, 3)
 
 
-def test_folds_run_on_a_dask_cluster(wine: tuple[np.ndarray, np.ndarray]) -> None:
+#: Addresses of the Dask workers that fitted a fold (the cluster runs in-process).
+_WORKERS: list[str] = []
+
+
+class _WorkerRecordingLogReg(LogisticRegression):
+    """A LogisticRegression that records which Dask worker fits it."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _WorkerRecordingLogReg:
+        from dask.distributed import get_worker
+
+        _WORKERS.append(get_worker().address)  # raises ValueError outside a worker
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_folds_run_on_a_dask_cluster(wine: tuple[np.ndarray, np.ndarray], threads: int) -> None:
+    """With one Dask thread joblib runs the folds in the caller (its n_jobs == 1 shortcut);
+    with two, every fold is fitted on the Dask worker. Results are the same."""
     distributed = pytest.importorskip("dask.distributed")
     X, y = wine
-    serial = cross_val_predict_proba(_logreg(), X, y, cv=3, n_jobs=1)
+    X = StandardScaler().fit_transform(X)
+    serial = cross_val_predict_proba(LogisticRegression(), X, y, cv=3, n_jobs=1)
     cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=":0"
     )
+    _WORKERS.clear()
+    model = _WorkerRecordingLogReg() if threads > 1 else LogisticRegression()
     try:
-        with distributed.Client(cluster) as client, joblib.parallel_backend("dask"):
-            on_dask = cross_val_predict_proba(_logreg(), X, y, cv=3, n_jobs=-1)
-            tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+        with distributed.Client(cluster), joblib.parallel_backend("dask"):
+            on_dask = cross_val_predict_proba(model, X, y, cv=3, n_jobs=-1)
     finally:
         cluster.close()
     np.testing.assert_allclose(serial, on_dask)
-    assert tasks >= 0
+    assert len(_WORKERS) == (3 if threads > 1 else 0)

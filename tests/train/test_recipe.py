@@ -183,7 +183,7 @@ def test_import_path_hash_covers_module_source(user_module) -> None:
     a = Recipe.from_import_path(f"{user_module('recipes_b', FACTORY.format(n=5))}:make")
     b = Recipe.from_import_path(f"{user_module('recipes_c', FACTORY.format(n=5))}:make")
     c = Recipe.from_import_path(f"{user_module('recipes_d', FACTORY.format(n=6))}:make")
-    source = Path(sys.modules["recipes_b"].__file__).read_bytes()
+    source = Path(str(sys.modules["recipes_b"].__file__)).read_bytes()
     assert a.spec["source_sha256"] == hashlib.sha256(source).hexdigest()
     assert a.spec["source_sha256"] == b.spec["source_sha256"]
     assert c.spec["source_sha256"] != a.spec["source_sha256"]
@@ -244,3 +244,36 @@ def test_load_recipe_dispatches(tmp_path: Path, user_module) -> None:
     recipe = Recipe.from_yaml(LOGREG_YAML)
     assert load_recipe(recipe) is recipe
     assert load_recipe(recipe.spec).hash == recipe.hash
+
+
+def test_changed_source_warns_when_a_stored_spec_is_reloaded(user_module) -> None:
+    mod = user_module("recipes_i", FACTORY.format(n=5))
+    stored = {**Recipe.from_import_path(f"{mod}:make").spec, "source_sha256": "0" * 64}
+    with pytest.warns(UserWarning, match="changed since this spec was recorded"):
+        Recipe.from_spec(stored)
+
+
+def test_modality_featurizer_runs_the_modality(tmp_path: Path) -> None:
+    modalities = pytest.importorskip("assay.modalities")
+    if "image" not in modalities.available_modalities():
+        pytest.skip("the image modality is not registered")
+    from PIL import Image
+
+    d = load_digits()
+    paths = []
+    for i in range(40):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray((d.images[i] * 15).astype(np.uint8)).save(path)
+        paths.append(str(path))
+    recipe = Recipe.from_yaml(
+        "featurizer: image\nestimator: sklearn.linear_model.LogisticRegression\n"
+        "params: {max_iter: 500}"
+    )
+    model = recipe.build().fit(paths, d.target[:40])
+    expected = modalities.get_modality("image").featurize(paths)
+    np.testing.assert_allclose(model.named_steps["featurizer"].transform(paths), expected)
+    with pytest.raises(InputError, match="modality 'image' has no parameter 'colour'"):
+        Recipe.from_yaml(
+            "featurizer: image\nfeaturizer_params: {colour: 1}\n"
+            "estimator: sklearn.linear_model.LogisticRegression"
+        )

@@ -16,6 +16,17 @@ sys.path.insert(0, str(Path(__file__).parent))  # the helpers module beside this
 from webhelpers import fill, sign_in  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with the cheapest parameters: the suite hashes many passwords."""
+    from argon2 import PasswordHasher
+
+    from assay.store import users
+
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                         parallelism=1))
+
+
 @pytest.fixture
 def web_ws(workspace: Workspace) -> Workspace:
     """The shared ``workspace`` fixture (SQLite and PostgreSQL), filled."""

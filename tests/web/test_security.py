@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
+from webhelpers import PASSWORD, csrf_of, sign_in
 
 from assay.store import models as m
 from assay.store.users import add_token
 from assay.store.workspace import Workspace
 from assay.web import create_app
-from webhelpers import PASSWORD, csrf_of, sign_in
 
 
 def _entry(ws: Workspace, position: int = 0) -> dict:
@@ -142,10 +142,12 @@ def test_script_in_label_and_reason_renders_inert(workspace: Workspace) -> None:
     client = TestClient(create_app(workspace, secret_key="s" * 32))
     token = sign_in(client, "rita")
     entry = workspace.review.list("texts").iloc[0]
+    listed = client.get("/review/texts").text
+    assert "<script>alert" not in listed and "&lt;script&gt;alert(1)&lt;/script&gt;" in listed
     client.post(f"/review/entry/{entry['id']}/decide",
                 data={"action": "keep", "note": evil, "revision": int(entry["revision"]),
                       "csrf_token": token})
-    for path in (f"/review/entry/{entry['id']}", "/review/texts", "/datasets/texts",
+    for path in (f"/review/entry/{entry['id']}", "/datasets/texts",
                  "/datasets/texts/items/0"):
         html = client.get(path).text
         assert "<script>alert" not in html, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -17,9 +18,15 @@ N_ITEMS = 120
 N_QUEUED = 12
 
 
+@functools.cache
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_digits(return_X_y=True)
+    return x, y
+
+
 def digits_frame(n: int = N_ITEMS) -> pd.DataFrame:
     """The first ``n`` scikit-learn digits: 64 pixel columns and an integer label."""
-    x, y = load_digits(return_X_y=True)
+    x, y = _digits()
     frame = pd.DataFrame(x[:n], columns=[f"pixel_{i}" for i in range(64)])
     frame.insert(0, "item_id", [f"d{i}" for i in range(n)])
     frame["label"] = y[:n]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def ui(
     port: int = typer.Option(8000, "--port", help="The port to listen on."),
     certfile: Path = typer.Option(None, "--tls-cert", help="TLS certificate (PEM) to serve HTTPS."),
     keyfile: Path = typer.Option(None, "--tls-key", help="TLS private key (PEM)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes (one per core)."),
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""
@@ -67,10 +69,18 @@ def ui(
         )
     scheme = "https" if tls else "http"
     err_console().print(f"assay ui: {scheme}://{host}:{port}/  (workspace {ws.location})")
-    app = create_app(ws, secure_cookies=tls)
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                ssl_certfile=str(certfile) if tls else None,
-                ssl_keyfile=str(keyfile) if tls else None)
+    options: dict = {"host": host, "port": port, "log_level": "warning",
+                     "ssl_certfile": str(certfile) if tls else None,
+                     "ssl_keyfile": str(keyfile) if tls else None}
+    if workers == 1:
+        uvicorn.run(create_app(ws, secure_cookies=tls), **options)
+        return
+    if ws.root is None:
+        raise InputError("--workers needs a workspace folder (its key file signs sessions).")
+    create_app(ws)  # creates the shared session key before the workers start
+    os.environ["ASSAY_WORKSPACE"] = str(ws.root)
+    os.environ["ASSAY_SECURE_COOKIES"] = "1" if tls else "0"
+    uvicorn.run("assay.web.app:app_from_env", factory=True, workers=workers, **options)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -29,6 +29,7 @@ from assay.collect.transcripts import (
     transcript_agreement,
     word_error_rate,
 )
+from assay.collect.versions import agreement_by, compare_classes
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -39,7 +40,9 @@ __all__ = [
     "SamplePlan",
     "TranscriptAgreement",
     "agreement",
+    "agreement_by",
     "classes_to_revise",
+    "compare_classes",
     "consensus",
     "convention_report",
     "edit_distance",

@@ -128,6 +128,19 @@ def _resolve_classes(
     )
 
 
+def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes into the sorted distinct values (by ``str`` when types are mixed)."""
+    codes, uniques = pd.factorize(values, sort=False)
+    uniq = pd.Index(uniques)
+    try:
+        order = np.argsort(uniq.to_numpy(), kind="stable")
+    except TypeError:
+        order = np.argsort(uniq.astype(str).to_numpy(), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniq[order]
+
+
 def _duplicate_mask(item: np.ndarray, annotator: np.ndarray, n_annotators: int) -> np.ndarray:
     """True for every (item, annotator) row that a later row repeats (keep the last)."""
     key = item.astype(np.int64) * n_annotators + annotator
@@ -178,7 +191,7 @@ def encode_annotations(
     """
     df = _prepare(df, where)
     item_codes, items = pd.factorize(df["item"], sort=False)
-    ann_codes, annotators = pd.factorize(df["annotator"], sort=True)
+    ann_codes, annotators = _factorize_sorted(df["annotator"])
     labels = df["label"]
     class_index = _resolve_classes(labels, classes, allow_new, where)
     label_codes = class_index.get_indexer(pd.Index(labels))

@@ -22,7 +22,7 @@ __all__ = ["parse_label_studio", "read_annotations"]
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".tab": "\t"}
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
@@ -32,6 +32,8 @@ def _read_table(path: Path) -> pd.DataFrame:
             "(or a Label Studio .json export)."
         )
     try:
+        if names is not None:
+            return pd.read_csv(path, sep=_READERS[suffix], header=None, names=list(names))
         return pd.read_csv(path, sep=_READERS[suffix])
     except pd.errors.EmptyDataError:
         raise InputError(f"{path.name} is empty; give a file with a header and rows.") from None
@@ -47,6 +49,7 @@ def read_annotations(
     *,
     classes: Sequence[Any] | None = None,
     allow_new: bool = False,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read an annotation table from CSV, TSV, Parquet or a Label Studio JSON export.
 
@@ -59,6 +62,9 @@ def read_annotations(
         Allowed classes; labels outside them raise unless ``allow_new``.
     allow_new : bool, default False
         Accept labels outside ``classes``.
+    names : sequence of str, optional
+        Column names for a CSV/TSV file *without* a header row, e.g.
+        ``["annotator", "item", "label"]`` for Get-Another-Label's ``labels.txt``.
 
     Returns
     -------
@@ -71,7 +77,7 @@ def read_annotations(
         raise InputError(f"{path} does not exist or is not a file; check the path.")
     if path.suffix.lower() == ".json":
         return parse_label_studio(path, classes=classes, allow_new=allow_new)
-    df = _read_table(path)
+    df = _read_table(path, names)
     return normalize_annotations(df, classes=classes, allow_new=allow_new, where=path.name)
 
 

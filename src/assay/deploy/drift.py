@@ -15,7 +15,7 @@ numeric                   two-sample Kolmogorov-Smirnov        Wasserstein-1 / r
 categorical               chi-square test of homogeneity       Jensen-Shannon distance,
                                                                base 2 (0.1)
 text, embedding           MMD, RBF kernel, median heuristic,   domain-classifier AUC
-                          permutation p-value                  (permutation-calibrated,
+                          permutation null (Gamma tail)        (permutation-calibrated,
                                                                at least 0.55)
 missing values (any)      two-proportion z-test                absolute change in the
                                                                missing rate (0.05)

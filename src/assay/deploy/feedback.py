@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from threadpoolctl import threadpool_limits
 
 from assay._validation import check_number
 from assay.exceptions import InputError
@@ -147,7 +149,7 @@ def _sample_frame(batch: pd.DataFrame, targeted: np.ndarray, randoms: np.ndarray
     return out
 
 
-def horvitz_thompson_mean(values: Sequence[float], inclusion_probability: Sequence[float],
+def horvitz_thompson_mean(values: ArrayLike, inclusion_probability: ArrayLike,
                           population_size: int) -> float:
     """Horvitz-Thompson estimate of a population mean from a probability sample.
 
@@ -168,7 +170,7 @@ def horvitz_thompson_mean(values: Sequence[float], inclusion_probability: Sequen
 
 def domain_classifier_scores(reference: pd.DataFrame, current: pd.DataFrame, *,
                              columns: Sequence[str] | None = None, seed: int = 0,
-                             max_reference: int = 20_000) -> np.ndarray:
+                             max_reference: int = 20_000, n_jobs: int = 1) -> np.ndarray:
     """Out-of-fold probability that each current row comes from the current batch.
 
     A gradient-boosted classifier (missing values and categories handled natively) is
@@ -184,6 +186,8 @@ def domain_classifier_scores(reference: pd.DataFrame, current: pd.DataFrame, *,
     seed : int
     max_reference : int
         Reference rows used (a uniform sample when there are more).
+    n_jobs : int
+        Threads for the classifier (OpenMP); 1 avoids oversubscribing shared machines.
 
     Returns
     -------
@@ -206,7 +210,8 @@ def domain_classifier_scores(reference: pd.DataFrame, current: pd.DataFrame, *,
         return np.full(len(current), 0.5)
     model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    prob = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[len(ref):, 1]
+    with threadpool_limits(limits=n_jobs):
+        prob = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[len(ref):, 1]
     prior = len(current) / len(y)
     odds = (prob / np.clip(1 - prob, 1e-12, None)) * ((1 - prior) / prior)
     return np.asarray(odds / (1 + odds))

@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
@@ -67,8 +67,8 @@ def _windows(window: Any, n: int) -> np.ndarray:
     return arr
 
 
-def realised_performance(y_true: Sequence[Any], y_pred: Sequence[Any], *,
-                         window: Sequence[Any] | None = None,
+def realised_performance(y_true: ArrayLike, y_pred: ArrayLike, *,
+                         window: ArrayLike | None = None,
                          confidence: float = 0.95) -> pd.DataFrame:
     """Accuracy with Wilson intervals, error rate and macro F1 per window.
 
@@ -165,7 +165,7 @@ class ConfidenceEstimator:
             return np.asarray(np.exp(logits.max(axis=1) - _logsumexp(logits)))
         return np.interp(probs.max(axis=1), self.x_thresholds_, self.y_thresholds_)
 
-    def estimate(self, pred_probs: Any, *, window: Sequence[Any] | None = None) -> pd.DataFrame:
+    def estimate(self, pred_probs: Any, *, window: ArrayLike | None = None) -> pd.DataFrame:
         """Estimated accuracy per window, with an interval.
 
         Parameters

@@ -21,12 +21,12 @@ detectors on river's SEA, Agrawal and STAGGER concept-drift streams.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.signal import lfilter
 
 from assay._validation import check_in, check_number
@@ -154,7 +154,7 @@ class PageHinkley(_Detector):
         return {"n": 0, "total": 0.0, "inc": 0.0, "min_inc": np.inf, "dec": 0.0,
                 "max_dec": -1.0}
 
-    def update(self, values: Sequence[float] | np.ndarray,
+    def update(self, values: ArrayLike,
                timestamps: Any = None) -> StreamAlarms:
         """Feed a batch of values; return the alarms it raised.
 
@@ -244,7 +244,7 @@ class ADWIN(_Detector):
                      integer=True)
         check_number(self.grace_period, name="grace_period", func=func, low=0, integer=True)
 
-    def update(self, values: Sequence[float] | np.ndarray,
+    def update(self, values: ArrayLike,
                timestamps: Any = None) -> StreamAlarms:
         """Feed a batch of values; return the alarms it raised (see :class:`PageHinkley`)."""
         self._validate()
@@ -325,13 +325,13 @@ def _first_cut_in_block(block: np.ndarray, s1: np.ndarray, s2: np.ndarray, det: 
     return int(block[np.argmax(rows)]) - 1 if rows.any() else -1
 
 
-def page_hinkley(values: Sequence[float] | np.ndarray, *, timestamps: Any = None,
+def page_hinkley(values: ArrayLike, *, timestamps: Any = None,
                  **params: Any) -> StreamAlarms:
     """Run :class:`PageHinkley` over a whole stream (``params`` as its constructor)."""
     return PageHinkley(**params).update(values, timestamps)
 
 
-def adwin(values: Sequence[float] | np.ndarray, *, timestamps: Any = None,
+def adwin(values: ArrayLike, *, timestamps: Any = None,
           **params: Any) -> StreamAlarms:
     """Run :class:`ADWIN` over a whole stream (``params`` as its constructor)."""
     return ADWIN(**params).update(values, timestamps)

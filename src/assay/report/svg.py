@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["LineSeries", "line_chart", "nice_ticks"]
 
@@ -37,11 +38,11 @@ class LineSeries:
         Draw a dot at each point (e.g. measurements rather than a fit).
     """
 
-    x: Sequence[float]
-    y: Sequence[float]
+    x: ArrayLike
+    y: ArrayLike
     label: str
-    low: Sequence[float] | None = None
-    high: Sequence[float] | None = None
+    low: ArrayLike | None = None
+    high: ArrayLike | None = None
     color: str | None = None
     dashed: bool = False
     markers: bool = False

@@ -28,8 +28,10 @@ from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles, validate_t
 from assay.store.db import connect, describe_url, ensure_schema
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
+from assay.store.monitors import MonitorStore
 from assay.store.objects import ObjectStore
 from assay.store.readers import read_source, write_table
+from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, parse_ref
 from assay.store.review import ReviewQueue
 
@@ -525,6 +527,16 @@ class Workspace:
     def annotations(self) -> AnnotationStore:
         """Annotations: several labels per item, by annotator."""
         return AnnotationStore(self)
+
+    @property
+    def recipes(self) -> RecipeStore:
+        """Registered model recipes."""
+        return RecipeStore(self)
+
+    @property
+    def monitors(self) -> MonitorStore:
+        """Production monitors: reference profiles and ingested windows."""
+        return MonitorStore(self)
 
     @property
     def labelbook(self) -> LabelBookStore:

@@ -19,6 +19,10 @@ from assay.exceptions import InputError
 
 __all__ = ["numeric_columns", "smote_rows"]
 
+#: Tree search: exact like brute force, without the per-call thread start-up that makes
+#: scikit-learn's brute-force path slow on the small per-class pools SMOTE queries.
+_ALGORITHM = "ball_tree"
+
 
 def numeric_columns(df: pd.DataFrame, exclude: set[str]) -> list[str]:
     """The numeric, non-boolean columns of ``df`` that are not in ``exclude``."""
@@ -84,7 +88,7 @@ def smote_rows(
         rows = np.flatnonzero(labels[parents] == cls)
         pool = _neighbour_pool(labels, in_slice, cls)
         k = min(k_neighbors, pool.size - 1)
-        nn = NearestNeighbors(n_neighbors=k + 1).fit(X[pool])
+        nn = NearestNeighbors(n_neighbors=k + 1, algorithm=_ALGORITHM).fit(X[pool])
         _, idx = nn.kneighbors(X[parents[rows]])
         for row, candidates in zip(rows, idx, strict=True):
             own = pool[candidates] != parents[row]

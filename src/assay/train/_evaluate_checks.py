@@ -39,10 +39,13 @@ def check_not_augmented(data: Any, *, ids: Sequence[Any] | None = None) -> None:
             return
         mask = data[AUGMENTED_COLUMN].fillna(False).to_numpy(dtype=bool)
         names = data["id"].to_numpy() if ids is None and "id" in data.columns else ids
-    elif isinstance(data, np.ndarray | list | pd.Series) and np.asarray(data).dtype == bool:
-        mask, names = np.asarray(data, dtype=bool), ids
     else:
-        return
+        mask, names = np.asarray(data), ids
+        if mask.dtype != bool or mask.ndim != 1:
+            raise InputError(
+                "check_not_augmented needs a DataFrame or a 1-d boolean mask of augmented "
+                f"rows; got a {mask.dtype} array of shape {mask.shape}."
+            )
     if mask.any():
         where = np.flatnonzero(mask)
         listed = (np.asarray(names)[where] if names is not None else where)[:_MAX_LISTED]
@@ -84,6 +87,7 @@ def find_leakage(
     *,
     X_train: Any = None,
     X_eval: Any = None,
+    train_parent_ids: Any = None,
 ) -> np.ndarray:
     """Mark evaluation rows that also sit in the training data.
 
@@ -94,6 +98,9 @@ def find_leakage(
     X_train, X_eval : feature tables of shape (n_train, ...) and (n_eval, ...), optional
         Features only (no id or provenance columns); an evaluation row whose content
         equals a training row's content leaks (an exact duplicate under another id).
+    train_parent_ids : array-like of shape (n_train,), optional
+        The ``parent_id`` provenance of training rows (None / NaN for original rows); an
+        evaluation item whose augmented copy sits in the training data leaks.
 
     Returns
     -------
@@ -105,6 +112,9 @@ def find_leakage(
         masks.append(pd.Index(np.asarray(eval_ids)).isin(np.asarray(train_ids)))
     if X_train is not None and X_eval is not None:
         masks.append(np.isin(row_hashes(X_eval), row_hashes(X_train)))
+    if train_parent_ids is not None and eval_ids is not None:
+        parents = pd.Series(np.asarray(train_parent_ids, dtype=object)).dropna()
+        masks.append(pd.Index(np.asarray(eval_ids)).isin(parents.to_numpy()))
     if not masks:
         raise InputError(
             "find_leakage needs train_ids and eval_ids, or X_train and X_eval; give one pair."
@@ -118,15 +128,18 @@ def check_leakage(
     *,
     X_train: Any = None,
     X_eval: Any = None,
+    train_parent_ids: Any = None,
 ) -> None:
     """Raise :class:`InputError` listing the evaluation rows that leak (see find_leakage)."""
-    mask = find_leakage(train_ids, eval_ids, X_train=X_train, X_eval=X_eval)
+    mask = find_leakage(
+        train_ids, eval_ids, X_train=X_train, X_eval=X_eval, train_parent_ids=train_parent_ids
+    )
     if mask.any():
         where = np.flatnonzero(mask)
         names = np.asarray(eval_ids)[where] if eval_ids is not None else where
         raise InputError(
-            f"{int(mask.sum())} evaluation rows also sit in the training data (by id or "
-            f"identical features): {', '.join(map(str, names[:_MAX_LISTED]))}; remove them "
+            f"{int(mask.sum())} evaluation rows also sit in the training data (by id, "
+            f"identical features or as an augmented copy): {', '.join(map(str, names[:_MAX_LISTED]))}; remove them "
             "from the training version (the evaluation set stays frozen)."
         )
 

@@ -146,12 +146,14 @@ def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
     rows, cols, values = stats.strong.rows, stats.strong.cols, stats.strong.values
     pair = stats.codes[rows] * k + cols
     quota = _quota(ctx)
-    out = np.zeros(len(stats.codes), dtype=bool)
-    out[rows[_select_top(pair, values, quota)]] = True
     found = np.bincount(pair, minlength=k * k)
+    useful = np.flatnonzero(quota[pair] > 0)
+    rows, pair = rows[useful], pair[useful]
+    out = np.zeros(len(stats.codes), dtype=bool)
+    out[rows[_select_top(pair, values[useful], quota)]] = True
     for flat in np.flatnonzero(quota > found):
         members = ctx.members[flat // k]
-        full = stats.column(members, flat % k) - stats.self_confidence[members]
+        full = stats.column(members, int(flat % k)) - stats.self_confidence[members]
         out[members[_top(full, int(quota[flat]))]] = True
     return out & ~stats.kept
 

@@ -22,10 +22,17 @@ import numpy as np
 from assay._validation import PROBA_SUM_TOLERANCE, check_labels, check_pred_probs
 from assay.exceptions import InputError
 
-__all__ = ["Margins", "RowStats", "confident_thresholds", "encode_labels", "scan_pred_probs"]
+__all__ = [
+    "Margins",
+    "RowStats",
+    "check_shape",
+    "confident_thresholds",
+    "encode_labels",
+    "scan_pred_probs",
+]
 
-#: Rows per chunk of the streaming pass: 8,192 rows x 10 classes x 8 bytes = 640 kB.
-_CHUNK_CELLS = 1 << 16
+#: Cells per chunk of the streaming passes: 13,107 rows x 10 classes x 8 bytes = 1 MB.
+_CHUNK_CELLS = 1 << 17
 #: Fuzzy-equality slack of confident learning (same value as cleanlab's).
 FLOAT_SLACK = 1e-6
 #: Threshold of a class without examples: no probability reaches it.
@@ -124,7 +131,9 @@ def encode_labels(
         raise InputError(
             f"labels must be 1-d (one label per example); got an array of shape {arr.shape}."
         )
-    if classes is None and arr.dtype.kind in "iu" and arr.size:
+    if arr.size == 0:
+        raise InputError("there are no labels; give at least one example per class.")
+    if classes is None and arr.dtype.kind in "iu":
         if arr.min() >= 0 and arr.max() < n_classes:
             return arr.astype(np.intp, copy=False), np.arange(n_classes)
         classes = range(n_classes)
@@ -138,7 +147,8 @@ def encode_labels(
     return codes.astype(np.intp, copy=False), found
 
 
-def _check_shape(pred_probs: Any, n_samples: int, func: str) -> np.ndarray:
+def check_shape(pred_probs: Any, n_samples: int, func: str) -> np.ndarray:
+    """Return ``pred_probs`` as a floating 2-d array with ``n_samples`` rows, or raise."""
     arr = np.asarray(pred_probs)
     if arr.dtype.kind not in "f" or arr.ndim != 2 or arr.shape[0] != n_samples:
         check_pred_probs(arr, n_samples=n_samples, func=func)  # raises with the shared message
@@ -278,7 +288,7 @@ def scan_pred_probs(
     -------
     RowStats
     """
-    arr = _check_shape(pred_probs, len(codes), func)
+    arr = check_shape(pred_probs, len(codes), func)
     sums, self_conf = _prescan(arr, codes, func)
     n = len(codes)
     stats = RowStats(

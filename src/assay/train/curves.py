@@ -281,6 +281,8 @@ class CleanVsCollect(TableReport):
         relabelled to the suggested label); both are scored against the cleaned labels.
     issues_ : DataFrame
         The output of ``find_label_issues``.
+    noise_ : NoiseEstimate or None
+        The output of ``estimate_noise`` (noise matrix, per-class noise rates).
     noise_rate_ : float
         Fraction of items flagged.
     equivalent_extra_ : tuple of float
@@ -297,6 +299,7 @@ class CleanVsCollect(TableReport):
         self.noisy_, self.clean_, self.issues_ = noisy, clean, issues
         self.n_, self.extra_ = n, extra
         self.noise_rate_ = float(np.mean(issues["is_label_issue"]))
+        self.noise_: Any = None
         now = noisy.predict(n, n_test=n_test)
         cleaned = clean.predict(n, n_test=n_test)
         collected = noisy.predict(n + extra, n_test=n_test)
@@ -417,7 +420,7 @@ def clean_vs_collect(
     -------
     CleanVsCollect
     """
-    from assay.train.label_issues import find_label_issues
+    from assay.train.label_issues import estimate_noise, find_label_issues
 
     y_arr = np.asarray(y)
     n = len(y_arr)
@@ -428,9 +431,11 @@ def clean_vs_collect(
              else pred_probs)
     issues = find_label_issues(y_arr, probs, classes=list(classes))
     flagged = issues["is_label_issue"].to_numpy(dtype=bool)
-    common = {"sizes": sizes, "repeats": repeats, "test_size": test_size,
+    common: dict[str, Any] = {"sizes": sizes, "repeats": repeats, "test_size": test_size,
               "noise_rate": float(flagged.mean()), "n_boot": n_boot, "seed": seed,
               "n_jobs": n_jobs}
     noisy = learning_curve(model, X, y_arr, label="as labelled", **common)
     clean = learning_curve(model, X, y_arr, train_mask=~flagged, label="cleaned", **common)
-    return CleanVsCollect(noisy, clean, issues, n, extra, n_test)
+    report = CleanVsCollect(noisy, clean, issues, n, extra, n_test)
+    report.noise_ = estimate_noise(y_arr, probs, classes=list(classes))
+    return report

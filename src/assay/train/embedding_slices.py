@@ -103,7 +103,7 @@ def embedding_slices(
                                overall_var=float(err.var()))
     tested = sizes >= min_support
     keep = np.flatnonzero(tested & (score > 0))
-    rows = [_cluster_row(c, labels, emb, err, model.cluster_centers_[c], metadata)
+    rows = [_cluster_row(int(c), labels, emb, err, model.cluster_centers_[c], metadata)
             for c in keep]
     low, high = wilson_interval(errs[keep], sizes[keep])
     table = pd.DataFrame({

@@ -112,7 +112,8 @@ def evaluate(
     -------
     Evaluation
     """
-    check_not_augmented(X_eval)
+    if isinstance(X_eval, pd.DataFrame):
+        check_not_augmented(X_eval)
     y_pred = np.asarray(estimator.predict(X_eval))
     return evaluate_predictions(
         y_eval, y_pred, tags=tags, ids=ids, classes=classes, n_boot=n_boot, seed=seed
@@ -268,6 +269,7 @@ def fit_and_evaluate(
     *,
     train_ids: Any = None,
     eval_ids: Any = None,
+    train_parent_ids: Any = None,
     tags: pd.DataFrame | Mapping[str, Any] | None = None,
     classes: Sequence[Any] | None = None,
     check_content: bool = True,
@@ -284,6 +286,9 @@ def fit_and_evaluate(
     X_eval, y_eval : evaluation features (n_eval, ...) and labels (n_eval,)
     train_ids, eval_ids : arrays of shape (n_train,) and (n_eval,), optional
         Item ids for the id-based leakage check and for pairing evaluations.
+    train_parent_ids : array of shape (n_train,), optional
+        The training rows' ``parent_id`` provenance: augmented copies of evaluation
+        items in the training data are refused as leakage.
     tags, classes, n_boot, seed
         As in :func:`evaluate`.
     check_content : bool, default=True
@@ -295,10 +300,11 @@ def fit_and_evaluate(
         With ``duration_s`` (fit seconds) and ``info`` holding ``recipe_hash``,
         ``n_train`` and ``predict_seconds``.
     """
-    check_not_augmented(X_eval, ids=eval_ids)
+    if isinstance(X_eval, pd.DataFrame):
+        check_not_augmented(X_eval, ids=eval_ids)
     check_eval_classes(y_train, y_eval)
-    if train_ids is not None and eval_ids is not None:
-        check_leakage(train_ids, eval_ids)
+    if eval_ids is not None and (train_ids is not None or train_parent_ids is not None):
+        check_leakage(train_ids, eval_ids, train_parent_ids=train_parent_ids)
     if check_content:
         check_leakage(X_train=X_train, X_eval=X_eval, eval_ids=eval_ids)
     estimator = recipe.build() if hasattr(recipe, "build") else clone(recipe)

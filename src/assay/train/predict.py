@@ -167,7 +167,7 @@ def cross_val_predict_proba(
         raise InputError(
             f"X has {_n_rows(X)} rows but y has {len(raw)} labels; give one label per row."
         )
-    codes, classes = check_labels(raw, _sorted_classes(raw), func=func)
+    codes, classes = check_labels(raw, list(_sorted_classes(raw)), func=func)
     folds = list(_folds(codes, classes, cv, seed).split(np.zeros(len(codes)), codes))
     return _run_folds(model, X, codes, folds, len(classes), n_jobs, progress)
 

@@ -191,7 +191,8 @@ def _slice_hlp(tag: _Tag, hlp: Any, hlp_rows: np.ndarray | None) -> _Hlp:
         low, high = wilson_interval(k, n_h)
         return _Hlp(k / n_h, float(low), float(high), k, n_h)
     if isinstance(hlp, dict):
-        value = hlp.get(tag.name, hlp.get(tag.value, np.nan))
+        given = hlp.get(tag.name, hlp.get(tag.value))
+        value = np.nan if given is None else float(given)
         note = "" if np.isfinite(value) else f"no HLP given for '{tag.name}'"
         return _Hlp(float(value), note=note)
     return _Hlp(float(hlp) if hlp is not None else np.nan)

@@ -81,19 +81,14 @@ def _encode_column(
     """Integer codes and predicate labels of one metadata column; NaN is its own value."""
     missing = col.isna().to_numpy()
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-    if numeric and col.nunique(dropna=True) > n_bins:
+    if numeric and col.nunique(dropna=True) > max(n_bins, 10):
         codes, labels = _encode_numeric(col, name, n_bins)
     else:
-        as_text = col.astype(object).where(~missing, None)
-        counts = pd.Series(as_text[~missing]).astype(str).value_counts(sort=True)
-        keep = list(counts.index[: max_categories - 1]) if len(counts) > max_categories else list(
-            counts.index
-        )
-        keep = sorted(keep)
-        lookup = {v: i for i, v in enumerate(keep)}
-        other = len(keep)
-        text = pd.Series(as_text).astype(str).to_numpy()
-        codes = np.array([lookup.get(v, other) for v in text], dtype=np.int64)
+        counts = col[~missing].value_counts(sort=True)
+        n_keep = max_categories - 1 if len(counts) > max_categories else len(counts)
+        keep = sorted(counts.index[:n_keep], key=lambda v: (str(type(v)), v))
+        codes = pd.Categorical(col.to_numpy(), categories=keep).codes.astype(np.int64)
+        codes[codes < 0] = len(keep)  # pooled rare values (missing rows are reset below)
         labels = [f"{name} = {v}" for v in keep]
         if len(counts) > len(keep):
             labels.append(f"{name} = (other)")
@@ -106,8 +101,8 @@ def _encode_column(
 def encode_metadata(
     df: pd.DataFrame, *, n_bins: int = 5, max_categories: int = 50
 ) -> EncodedMetadata:
-    """Encode metadata columns as codes: numeric columns with many values are cut into
-    ``n_bins`` quantile bins, others are categorical (rare values beyond the
+    """Encode metadata columns as codes: numeric columns with more than
+    ``max(n_bins, 10)`` distinct values are cut into ``n_bins`` quantile bins, others are categorical (rare values beyond the
     ``max_categories - 1`` most frequent are pooled as "(other)"), NaN is its own value.
 
     Parameters

@@ -24,12 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay.exceptions import ConflictError, InputError, NotFoundError, StoreError
 from assay.store.workspace import Workspace
-from assay.web.cache import TableCache
+from assay.web.cache import TableCache, TtlCache
 from assay.web.deps import AuthRequired, Forbidden
 from assay.web.render import make_env, render, wants_json
 from assay.web.security import MAX_BODY_BYTES, BodyLimitMiddleware, SessionSigner
 
-__all__ = ["MAX_BODY_BYTES", "WebState", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "WebState", "app_from_env", "create_app"]
 
 STATIC = Path(__file__).with_name("static")
 _CSP = (
@@ -48,6 +48,7 @@ class WebState:
     env: Environment
     secure_cookies: bool = False
     cache: TableCache = field(default_factory=TableCache)
+    users: TtlCache = field(default_factory=TtlCache)
 
 
 def _secret_key(ws: Workspace, secret_key: str | bytes | None) -> bytes:
@@ -168,3 +169,11 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text, safe="")
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``$ASSAY_WORKSPACE`` (a factory for uvicorn's worker processes)."""
+    return create_app(
+        os.environ.get("ASSAY_WORKSPACE", "."),
+        secure_cookies=os.environ.get("ASSAY_SECURE_COOKIES") == "1",
+    )

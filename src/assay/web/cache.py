@@ -8,7 +8,9 @@ every request; reading the Parquet file each time would cost tens of millisecond
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ import pyarrow as pa
 
 from assay.store.datasets import DatasetVersion
 
-__all__ = ["CachedTable", "TableCache"]
+__all__ = ["CachedTable", "TableCache", "TtlCache"]
 
 
 @dataclass
@@ -28,6 +30,7 @@ class CachedTable:
     ids: pd.Index
     id_column: str
     label_column: str
+    _classes: list[Any] | None = None
 
     def row(self, item_id: str) -> dict[str, Any] | None:
         """The row of ``item_id`` as a dict, or None when the version lacks it."""
@@ -48,9 +51,13 @@ class CachedTable:
         return self.table.column(self.label_column)[pos].as_py() if isinstance(pos, int) else None
 
     def classes(self) -> list[Any]:
-        """The distinct labels, sorted."""
-        values = self.table.column(self.label_column).unique().to_pylist()
-        return sorted((v for v in values if v is not None), key=lambda v: (str(type(v)), v))
+        """The distinct labels, sorted (computed once)."""
+        if self._classes is None:
+            values = self.table.column(self.label_column).unique().to_pylist()
+            self._classes = sorted(
+                (v for v in values if v is not None), key=lambda v: (str(type(v)), v)
+            )
+        return self._classes
 
 
 class TableCache:
@@ -82,3 +89,26 @@ class TableCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return entry
+
+
+class TtlCache:
+    """Remember values for ``seconds`` (e.g. the signed-in user, read on every request).
+
+    A deleted user or a changed password takes effect within ``seconds``.
+    """
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self._items: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        """The cached value of ``key``, or ``load()`` when absent or older than the TTL."""
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[key] = (now + self.seconds, value)
+        return value

@@ -50,7 +50,7 @@ def _from_cookie(request: Request) -> Auth | None:
     session = web.signer.loads(request.cookies.get(COOKIE))
     if session is None or session.user_id is None:
         return None
-    user = get_user(web.ws, session.user_id)
+    user = web.users.get(session.user_id, lambda: get_user(web.ws, session.user_id))
     if user is None or user.fingerprint != session.fingerprint:
         return None  # deleted user or changed password: the session is over
     return Auth(user, "session", session, web.signer.csrf_token(session))

@@ -184,6 +184,28 @@ def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
         return entry(row[0], row[1]) if row is not None else None
 
 
+def entry_page(
+    ws: Workspace, entry_id: int, flt: QueueFilter
+) -> tuple[dict[str, Any], dict[str, Any] | None, int] | None:
+    """For the review page, in one transaction: the entry, its label book, open count."""
+    r, lb = m.ReviewItem, m.LabelBookVersion
+    with ws.session() as s:
+        row = s.execute(
+            select(r, m.Dataset.name).join(m.Dataset).where(r.id == entry_id)
+        ).first()
+        if row is None:
+            return None
+        item, name = row
+        book = s.scalar(select(lb).where(lb.dataset_id == item.dataset_id)
+                        .order_by(lb.number.desc()).limit(1))
+        remaining = s.scalar(flt.apply(select(func.count(r.id)).where(
+            r.dataset_id == item.dataset_id, r.status == "open")))
+        book_dict = None if book is None else {
+            "version": book.number, "content": book.content or {}, "message": book.message,
+            "author": book.author, "created_at": book.created_at}
+        return entry(item, name), book_dict, int(remaining or 0)
+
+
 def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:
     """The most recent decided (not applied) entry of ``user`` in ``dataset``."""
     r = m.ReviewItem

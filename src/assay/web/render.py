@@ -33,6 +33,7 @@ def make_env() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.filters["num"] = _num
     env.filters["dt"] = _dt

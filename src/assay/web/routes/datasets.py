@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
-from assay.exceptions import InputError
+from assay.exceptions import InputError, NotFoundError
 from assay.web import queries
 from assay.web.deps import Auth, require
 from assay.web.items import item_view, label_history, media_file
@@ -100,10 +100,13 @@ def item(
     web = request.app.state.web
     shown = web.ws.dataset(f"{name}@v{version}" if version else name)
     view = item_view(shown, web.cache, item_id)
+    history = label_history(web.ws.log(name), item_id)
+    if not any(h["present"] for h in history):
+        raise NotFoundError(f"no item {item_id!r} in any version of {name!r}.")
     context = {
         "name": name,
         "item": view,
-        "history": label_history(web.ws.log(name), item_id),
+        "history": history,
         "decisions": queries.item_entries(web.ws, name, item_id),
     }
     return render(request, "item.html", context)

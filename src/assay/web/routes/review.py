@@ -101,14 +101,13 @@ def review_entry(
 ) -> Response:
     """One entry: the item, the label book beside it, and the decision buttons."""
     web = request.app.state.web
-    found = queries.get_entry(web.ws, entry_id)
-    if found is None:
-        raise NotFoundError(f"no review entry #{entry_id}.")
-    name = found["dataset"]
     flt = QueueFilter.from_params(request.query_params)
+    page = queries.entry_page(web.ws, entry_id, flt)
+    if page is None:
+        raise NotFoundError(f"no review entry #{entry_id}.")
+    found, book, remaining = page
+    name = found["dataset"]
     version = web.ws.dataset(name)
-    book = queries.labelbook(web.ws, name)
-    _, remaining = queries.queue_page(web.ws, name, flt, limit=0)
     context = {
         "entry": found,
         "dataset": name,
@@ -119,8 +118,6 @@ def review_entry(
         "filters": flt.__dict__,
         "filter_query": flt.to_query(),
         "remaining": remaining,
-        "history": [e for e in queries.item_entries(web.ws, name, found["item_id"])
-                    if e["id"] != entry_id],
         "can_decide": auth.user.role in ("reviewer", "admin"),
     }
     return render(request, "review_entry.html", context)
@@ -163,11 +160,12 @@ def decide(
         )
     except ConflictError as exc:
         return _conflict(request, entry_id, exc, flt)
-    found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
     if wants_json(request) or auth.via == "token":
+        found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
         return json_response({"entry": done, "next": found})
-    target = f"/review/entry/{found}" if found is not None else f"/review/{done['dataset']}"
-    return _redirect(_with(target, flt))
+    query = flt.to_query()
+    return _redirect(f"/review/{done['dataset']}/next?after={entry_id}"
+                     + (f"&{query}" if query else ""))
 
 
 @router.post("/review/{name}/undo")

@@ -1,0 +1,281 @@
+"""Web benchmark: the review queue under 20 concurrent reviewers on loopback.
+
+Target (issue 8): 100,000 items and 10,000 in the queue, on SQLite and on PostgreSQL,
+20 concurrent users: review page and next-item p95 <= 150 ms, decision POST p95
+<= 100 ms, no errors, no lost decisions (counted in the database afterwards). The
+anchor is the target itself (no competitor).
+
+The app runs in its own process (uvicorn, as ``assay ui`` runs it); the load comes
+from this process (httpx, asyncio). Each user signs in, then loops: next item (303),
+review page (200), decision (303). Users start at different places in the queue.
+
+Run: ``.venv/bin/python benchmarks/web.py [--quick] [--no-postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+PG_URL = os.environ.get("ASSAY_TEST_DATABASE_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "benchmark password"
+
+
+def build(path: Path, db: str | None, n_items: int, n_queue: int, n_users: int) -> None:
+    """A workspace with ``n_items`` digit rows, ``n_queue`` queued, ``n_users`` reviewers."""
+    from sklearn.datasets import load_digits
+
+    from assay.store.users import add_user
+    from assay.store.workspace import Workspace
+
+    rng = np.random.default_rng(0)
+    x, y = load_digits(return_X_y=True)
+    rows = rng.integers(0, len(y), n_items)
+    frame = pd.DataFrame(x[rows], columns=[f"pixel_{i}" for i in range(64)])
+    frame.insert(0, "item_id", [f"i{k}" for k in range(n_items)])
+    frame["label"] = y[rows]
+    ws = Workspace.init(path, db=db)
+    ws.import_dataset("digits", frame, label="label", id="item_id")
+    queued = frame.sample(n_queue, random_state=0)
+    ws.review.add("digits", pd.DataFrame({
+        "item_id": queued["item_id"], "reason": "low self-confidence",
+        "score": rng.random(n_queue), "given_label": queued["label"],
+        "suggested_label": (queued["label"] + 1) % 10}), source="label_issue")
+    for k in range(n_users):
+        add_user(ws, f"user{k}", role="reviewer", password=PASSWORD)
+    ws.close()
+
+
+def serve(path: str, port: int, workers: int) -> None:
+    """Run the app (the server process), as ``assay ui --workers N`` does."""
+    from assay.cli.main import main as cli
+
+    sys.exit(cli(["ui", path, "--port", str(port), "--workers", str(workers)]))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _sign_in(client: httpx.AsyncClient, name: str) -> str:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    done = await client.post("/login", data={"username": name, "password": PASSWORD,
+                                             "csrf_token": token})
+    assert done.status_code == 303, done.text
+    home = await client.get("/datasets")
+    return re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
+
+
+async def _timed(times: dict[str, list[float]], kind: str, call: Any) -> httpx.Response:
+    start = time.perf_counter()
+    response = await call
+    times[kind].append(time.perf_counter() - start)
+    return response
+
+
+async def reviewer(base: str, k: int, start_after: int | None, n: int,
+                   out: dict[str, Any], think: float = 0.0) -> None:
+    """One user: ``n`` rounds of next -> review page -> decision."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        token = await _sign_in(client, f"user{k}")
+        after = start_after
+        for i in range(n):
+            url = "/review/digits/next" + (f"?after={after}" if after else "")
+            moved = await _timed(out["times"], "next item", client.get(url))
+            if moved.status_code != 303 or "/review/entry/" not in moved.headers["location"]:
+                out["errors"].append(f"next: {moved.status_code}")
+                return
+            entry_id = int(moved.headers["location"].split("/")[-1])
+            page = await _timed(out["times"], "review page", client.get(f"/review/entry/{entry_id}"))
+            found = re.search(r'name="revision" value="(\d+)"', page.text)
+            if page.status_code != 200 or found is None:
+                out["errors"].append(f"page: {page.status_code}")
+                return
+            if think:
+                await asyncio.sleep(think)  # a person looks at the item
+            fields = {"csrf_token": token, "revision": found.group(1)}
+            fields.update({"relabel": str(i % 10)} if i % 2 else {"action": "keep"})
+            done = await _timed(out["times"], "decision POST",
+                                client.post(f"/review/entry/{entry_id}/decide", data=fields))
+            if done.status_code == 303:
+                out["decided"] += 1
+            elif done.status_code == 409:
+                out["conflicts"] += 1
+            else:
+                out["errors"].append(f"decide: {done.status_code}")
+            after = entry_id
+
+
+async def load(base: str, starts: list[int | None], n: int, think: float = 0.0) -> dict[str, Any]:
+    out: dict[str, Any] = {"times": {"next item": [], "review page": [], "decision POST": []},
+                           "errors": [], "decided": 0, "conflicts": 0}
+    await asyncio.gather(*(reviewer(base, k, s, n, out, think) for k, s in enumerate(starts)))
+    return out
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server process exited")
+        try:
+            httpx.get(base + "/login", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start in 60 s")
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from assay.store import models as m
+    from assay.store.workspace import Workspace
+
+    with Workspace(path) as ws, ws.session() as s:
+        decided = s.scalar(select(func.count()).where(m.ReviewItem.status == "decided"))
+        logged = s.scalar(select(func.count()).where(m.AuditLog.action.like("review.%")))
+    return int(decided or 0), int(logged or 0)
+
+
+def _starts(path: Path, users: int) -> list[int | None]:
+    """Where each user starts: evenly spread over the open queue."""
+    from assay.store.workspace import Workspace
+
+    with Workspace(path) as ws:
+        ids = ws.review.list("digits", limit=None)["id"].tolist()
+    step = len(ids) // users
+    return [None] + [ids[k * step] for k in range(1, users)]
+
+
+def _measure(path: Path, base: str, args: argparse.Namespace, think: float,
+             rounds: int) -> tuple[dict[str, Any], float, int]:
+    before, _ = _counts(path)
+    t0 = time.perf_counter()
+    out = asyncio.run(load(base, _starts(path, args.users), rounds, think))
+    wall = time.perf_counter() - t0
+    after, logged = _counts(path)
+    return out, wall, (before + out["decided"]) - after
+
+
+def run_backend(name: str, db: str | None, args: argparse.Namespace) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ws"
+        t0 = time.perf_counter()
+        build(path, db, args.items, args.queue, args.users)
+        print(f"[{name}] built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        port = _free_port()
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(path), str(port),
+                                 str(args.workers)])
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait(base, proc)
+            for _ in range(args.workers * 2):  # warm-up: each worker loads the table once
+                asyncio.run(load(base, [None], 1))
+            for label, think, rounds in args.modes:
+                out, wall, lost = _measure(path, base, args, think, rounds)
+                rows += _rows(f"{name}, {label}", out, wall, lost)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        decided, logged = _counts(path)
+    if decided != logged:
+        rows.append([name, "audit log", "", "", "", "", f"MISMATCH: {decided} decided, {logged} logged"])
+    else:
+        rows.append([name, "audit log", "", "", "", "", f"every decision logged ({logged})"])
+    return rows
+
+
+def _rows(name: str, out: dict[str, Any], wall: float, lost: int) -> list[list[Any]]:
+    targets = {"next item": 150, "review page": 150, "decision POST": 100}
+    rows = []
+    for kind, times in out["times"].items():
+        ms = np.asarray(times) * 1000
+        p50, p95 = statistics.median(ms), float(np.percentile(ms, 95))
+        verdict = "met" if p95 <= targets[kind] else "MISSED"
+        rows.append([name, kind, len(ms), f"{p50:.1f}", f"{p95:.1f}", targets[kind], verdict])
+    total = sum(len(t) for t in out["times"].values())
+    rows.append([name, "all", total, f"{total / wall:.0f} req/s", "", "",
+                 f"errors {len(out['errors'])}, decided {out['decided']}, conflicts "
+                 f"{out['conflicts']}, lost {lost}"])
+    return rows
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small and fast (< 60 s)")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    args = parser.parse_args()
+    args.items, args.queue, args.users = (
+        (10_000, 1_000, 5) if args.quick else (100_000, 10_000, 20)
+    )
+    args.modes = (
+        [("no think time", 0.0, 8), ("0.5 s think", 0.5, 4)] if args.quick
+        else [("no think time", 0.0, 40), ("0.5 s think", 0.5, 25)]
+    )
+    rows = run_backend("SQLite", None, args)
+    if not args.no_postgres and not args.quick:
+        rows += _postgres(args)
+    header = ["backend", "request", "n", "p50 ms", "p95 ms", "target p95 ms", "result"]
+    body = (
+        f"{args.items:,} items, {args.queue:,} queued, {args.users} concurrent users, each "
+        "round = next item -> review page -> decision; rounds per user: "
+        + ", ".join(f"{r} ({label})" for label, _, r in args.modes)
+        + f". App served by `assay ui --workers {args.workers}` (uvicorn) in its own process, "
+        "load from httpx (asyncio) in another, loopback. 'no think time' is a stress test "
+        "(every user fires the next request at once); '0.5 s think' waits half a second on "
+        "each page before deciding (a very fast human).\n\n" + markdown_table(header, rows)
+    )
+    write_results("web" if not args.quick else "web-quick", "Web: review queue under load", body)
+
+
+def _postgres(args: argparse.Namespace) -> list[list[Any]]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(PG_URL)
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as exc:
+        print(f"PostgreSQL not reachable ({exc}); skipped", file=sys.stderr)
+        return [["PostgreSQL", "not run: server not reachable", "", "", "", "", ""]]
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        return run_backend("PostgreSQL", f"{PG_URL}{sep}options=-csearch_path%3D{schema}", args)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""What a monitor computes on one window: drift, predictions, performance, alerts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from assay.store.datasets import DatasetVersion
+
+__all__ = ["check_window", "sample_window"]
+
+
+def _predict(
+    model: Any, batch: pd.DataFrame, config: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    probs = model.predict_proba(batch[config["features"]])
+    classes = np.asarray(model.classes_)
+    return classes[probs.argmax(axis=1)], probs
+
+
+def _performance(
+    batch: pd.DataFrame,
+    probs: np.ndarray,
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    state: dict[str, Any] | None,
+) -> dict[str, Any]:
+    from assay.deploy import ConfidenceEstimator, PageHinkley, realised_performance
+
+    estimator = ConfidenceEstimator.from_dict(config["calibrator"])
+    estimate = estimator.estimate(probs).iloc[0].to_dict()
+    out: dict[str, Any] = {
+        "estimated": estimate,
+        "reference_accuracy": config["reference_accuracy"],
+    }
+    label = reference.roles.label
+    if label in batch.columns and batch[label].notna().any():
+        known = batch[label].notna().to_numpy()
+        y_true, y_pred = batch[label].to_numpy()[known], batch["prediction"].to_numpy()[known]
+        out["realised"] = realised_performance(y_true, y_pred).iloc[0].to_dict()
+        detector = PageHinkley.from_dict(state) if state else PageHinkley()
+        alarms = detector.update((y_true != y_pred).astype(float))
+        out["concept_alarms"] = [int(a) for a in alarms.indices]
+        out["detector"] = detector.to_dict()
+    return out
+
+
+def _alerts(report: Any, perf: dict[str, Any] | None, config: dict[str, Any]) -> list[str]:
+    alerts = []
+    drifted = report.columns.index[report.columns["drifted"]].tolist()
+    if report.drifted:
+        alerts.append(
+            f"data drift: {len(drifted)} column(s) drifted ({', '.join(map(str, drifted[:8]))})"
+        )
+    elif "prediction" in drifted:
+        alerts.append("prediction drift: the model's outputs changed")
+    if perf is not None:
+        floor = perf["reference_accuracy"] - config["alerts"]["accuracy_drop"]
+        est = perf["estimated"].get("estimated_accuracy")
+        if est is not None and est < floor:
+            alerts.append(f"estimated accuracy {est:.3f} is below {floor:.3f} (reference - drop)")
+        realised = perf.get("realised", {}).get("accuracy")
+        if realised is not None and realised < floor:
+            alerts.append(f"realised accuracy {realised:.3f} is below {floor:.3f}")
+        if perf.get("concept_alarms"):
+            alerts.append(
+                f"concept drift: Page-Hinkley alarm at row(s) {perf['concept_alarms'][:5]}"
+            )
+    return alerts
+
+
+def check_window(
+    batch: pd.DataFrame,
+    profile: Any,
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    model: Any,
+    state: dict[str, Any] | None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Score one batch; return the stored rows and the JSON report (with alerts)."""
+    from assay.deploy import drift
+
+    scored = batch.copy()
+    perf = None
+    prediction = None
+    if model is not None:
+        scored["prediction"], probs = _predict(model, scored, config)
+        scored["confidence"] = probs.max(axis=1)
+        perf = _performance(scored, probs, reference, config, state)
+        prediction = "prediction"
+    columns = config["columns"] + ([prediction] if prediction else [])
+    report = drift(profile, scored[columns], prediction=prediction)
+    table = report.columns.reset_index().rename(columns={"index": "column"})
+    report_json: dict[str, Any] = {
+        "drifted": report.drifted,
+        "rule": report.rule,
+        "params": _plain(report.params),
+        "columns": _plain(table.to_dict(orient="records")),
+        "performance": _plain({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
+        "detector": (perf or {}).get("detector"),
+    }
+    report_json["alerts"] = _alerts(report, perf, config)
+    return scored, report_json
+
+
+def sample_window(
+    frame: pd.DataFrame, reference: DatasetVersion, config: dict[str, Any], *, n: int, seed: int
+) -> pd.DataFrame:
+    """Production rows for labeling, as review-queue entries (score low = look first)."""
+    from assay.deploy import domain_classifier_scores, sample_for_labeling
+
+    ref = reference.to_pandas(config["columns"])
+    drift_scores = domain_classifier_scores(ref, frame[config["columns"]], seed=seed)
+    confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
+    picked = sample_for_labeling(
+        frame, n=n, drift_scores=drift_scores, confidence=confidence, seed=seed
+    )
+    rows = frame.loc[
+        picked.index, config["features"] + [c for c in reference.roles.tags if c in frame.columns]
+    ]
+    out = pd.DataFrame(index=picked.index)
+    out["score"] = 1.0 - np.clip(picked["score"].to_numpy(dtype=float), 0.0, 1.0)
+    out["reason"] = [f"production sample ({r})" for r in picked["reason"]]
+    out["suggested_label"] = (
+        frame.loc[picked.index, "prediction"].tolist() if "prediction" in frame.columns else None
+    )
+    out["payload"] = [
+        {"row": _plain(r), "random": bool(rnd), "inclusion_probability": float(p)}
+        for r, rnd, p in zip(
+            rows.to_dict(orient="records"),
+            picked["random"],
+            picked["inclusion_probability"],
+            strict=True,
+        )
+    ]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Make numpy / pandas values JSON-safe (NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,269 @@
+"""Production monitors: a reference version's stored profile, and one window per batch.
+
+Checking a batch never re-reads the reference: drift is tested against the stored
+profile (:func:`assay.deploy.profile`). With a recipe, the monitor also predicts each
+batch, tracks prediction drift, estimates accuracy without labels (confidence-based,
+calibrated on the reference's out-of-sample predictions) and, when labels arrive,
+realised accuracy and a Page-Hinkley detector over the error stream. Fitted models are
+not stored (no pickle in a workspace): the recipe is deterministic, so it is refitted
+on the reference when needed and cached in the process.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import func, select
+
+from assay.exceptions import InputError, NotFoundError
+from assay.store import models as m
+
+if TYPE_CHECKING:
+    from assay.store.datasets import DatasetVersion
+    from assay.store.workspace import Workspace
+
+__all__ = ["DEFAULT_ALERTS", "MonitorStore"]
+
+#: Alert thresholds: an accuracy (estimated or realised) more than ``accuracy_drop``
+#: below the reference's out-of-sample accuracy raises an alert.
+DEFAULT_ALERTS = {"accuracy_drop": 0.05}
+_MODELS: dict[tuple[int, str], Any] = {}
+
+
+def monitored_columns(version: DatasetVersion) -> tuple[list[str], list[str]]:
+    """(columns tested for drift, model feature columns) of a reference version."""
+    skip = {version.roles.id, version.roles.label, version.roles.split, version.roles.media}
+    drift_cols = [c for c in version.columns if c not in skip]
+    features = [c for c in drift_cols if c not in set(version.roles.tags)]
+    return drift_cols, features
+
+
+class MonitorStore:
+    """Monitors of a workspace (``ws.monitors``)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    def add(
+        self,
+        name: str,
+        reference: str,
+        *,
+        recipe: str | None = None,
+        alerts: dict[str, float] | None = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Create monitor ``name`` on a reference version, profiling it once."""
+        from assay.deploy import ConfidenceEstimator, PageHinkley, profile
+        from assay.train.predict import cross_val_predict_proba
+
+        version = self.ws.dataset(reference)
+        drift_cols, features = monitored_columns(version)
+        frame = version.to_pandas()
+        config: dict[str, Any] = {
+            "columns": drift_cols,
+            "features": features,
+            "alerts": {**DEFAULT_ALERTS, **(alerts or {})},
+        }
+        if recipe is not None:
+            model = self.ws.recipes.get(recipe).build()
+            probs = cross_val_predict_proba(
+                model, frame[features], frame[version.roles.label], seed=seed
+            )
+            classes = np.unique(frame[version.roles.label].to_numpy())
+            frame["prediction"] = classes[probs.argmax(axis=1)]
+            calibrator = ConfidenceEstimator().fit(probs, frame[version.roles.label])
+            errors = (frame["prediction"] != frame[version.roles.label]).to_numpy(dtype=float)
+            detector = PageHinkley()
+            detector.update(errors)  # warm up on the reference's out-of-sample errors
+            config.update(
+                classes=classes.tolist(),
+                calibrator=calibrator.to_dict(),
+                reference_accuracy=float(1.0 - errors.mean()),
+                detector=detector.to_dict(),
+            )
+            drift_cols = [*drift_cols, "prediction"]
+        prof = profile(frame[drift_cols], seed=seed)
+        digest = self.ws.objects.put_table(pa.table({"profile": [json.dumps(prof.to_dict())]}))
+        with self.ws.session() as s:
+            row = m.Monitor(
+                name=name,
+                reference_version_id=version.id,
+                recipe_name=recipe,
+                profile_hash=digest,
+                config=config,
+            )
+            s.add(row)
+            s.flush()
+        return self.get(name)
+
+    def _row(self, s: Any, name: str) -> m.Monitor:
+        row = s.scalar(select(m.Monitor).where(m.Monitor.name == name))
+        if row is None:
+            raise NotFoundError(f"no monitor named {name!r}; create one with `assay monitor add`.")
+        return row
+
+    def get(self, name: str) -> dict[str, Any]:
+        """A monitor's settings and its reference."""
+        with self.ws.session() as s:
+            row = self._row(s, name)
+            version = s.get(m.Version, row.reference_version_id)
+            ds = s.get(m.Dataset, version.dataset_id) if version else None
+            n_windows = (
+                s.scalar(
+                    select(func.count(m.MonitorWindow.id)).where(
+                        m.MonitorWindow.monitor_id == row.id
+                    )
+                )
+                or 0
+            )
+            return {
+                "name": row.name,
+                "reference": f"{ds.name}@v{version.number}" if ds and version else None,
+                "recipe": row.recipe_name,
+                "config": row.config,
+                "windows": int(n_windows),
+                "created_at": row.created_at,
+            }
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every monitor."""
+        with self.ws.session() as s:
+            names = s.scalars(select(m.Monitor.name).order_by(m.Monitor.name)).all()
+        return [self.get(n) for n in names]
+
+    def ingest(self, name: str, batch: pd.DataFrame, *, source: str = "batch") -> dict[str, Any]:
+        """Check one production batch as the next window; store it and its findings."""
+        from assay.store.monitor_checks import check_window
+
+        info = self.get(name)
+        reference = self.ws.dataset(info["reference"])
+        _check_schema(batch, info["config"]["columns"], source)
+        profile = self._profile(name)
+        model = self._model(info, reference) if info["recipe"] else None
+        state = self._detector_state(name)
+        scored, report = check_window(batch, profile, reference, info["config"], model, state)
+        digest = self.ws.objects.put_table(pa.Table.from_pandas(scored, preserve_index=False))
+        with self.ws.session() as s:
+            row = self._row(s, name)
+            number = (
+                s.scalar(
+                    select(func.max(m.MonitorWindow.number)).where(
+                        m.MonitorWindow.monitor_id == row.id
+                    )
+                )
+                or 0
+            ) + 1
+            report["source"] = source
+            s.add(
+                m.MonitorWindow(
+                    monitor_id=row.id,
+                    number=number,
+                    object_hash=digest,
+                    n_rows=len(scored),
+                    report=report,
+                    alerts=report["alerts"],
+                )
+            )
+        return {"monitor": name, "window": number, **report}
+
+    def windows(self, name: str) -> list[dict[str, Any]]:
+        """Every window of a monitor, oldest first."""
+        with self.ws.session() as s:
+            row = self._row(s, name)
+            rows = s.scalars(
+                select(m.MonitorWindow)
+                .where(m.MonitorWindow.monitor_id == row.id)
+                .order_by(m.MonitorWindow.number)
+            ).all()
+            return [
+                {
+                    "window": w.number,
+                    "rows": w.n_rows,
+                    "object": w.object_hash,
+                    "alerts": w.alerts,
+                    "report": w.report,
+                    "created_at": w.created_at,
+                }
+                for w in rows
+            ]
+
+    def status(self, name: str) -> dict[str, Any]:
+        """The latest window and its active alerts."""
+        windows = self.windows(name)
+        latest = windows[-1] if windows else None
+        return {
+            "monitor": name,
+            "windows": len(windows),
+            "latest": latest,
+            "alerts": latest["alerts"] if latest else [],
+        }
+
+    def window_frame(self, name: str, window: int | None = None) -> pd.DataFrame:
+        """The rows of a window (default: the latest), with predictions when scored."""
+        windows = self.windows(name)
+        if not windows:
+            raise InputError(f"monitor {name!r} has no windows yet; ingest a batch first.")
+        chosen = (
+            windows[-1]
+            if window is None
+            else next((w for w in windows if w["window"] == window), None)
+        )
+        if chosen is None:
+            raise NotFoundError(
+                f"monitor {name!r} has no window {window}; it has 1 to {len(windows)}."
+            )
+        return self.ws.objects.get_table(chosen["object"]).to_pandas()
+
+    def sample(
+        self, name: str, *, n: int, window: int | None = None, seed: int = 0
+    ) -> pd.DataFrame:
+        """Pick production items for labeling and put them in the review queue."""
+        from assay.store.monitor_checks import sample_window
+
+        info = self.get(name)
+        reference = self.ws.dataset(info["reference"])
+        frame = self.window_frame(name, window)
+        number = window or info["windows"]
+        picked = sample_window(frame, reference, info["config"], n=n, seed=seed)
+        picked["item_id"] = [f"{name}:w{number}:{i}" for i in picked.index]
+        self.ws.review.add(reference.name, picked, source="drift_sample")
+        return picked
+
+    def _profile(self, name: str) -> Any:
+        from assay.deploy import Profile
+
+        with self.ws.session() as s:
+            digest = self._row(s, name).profile_hash
+        table = self.ws.objects.get_table(digest)
+        return Profile.from_dict(json.loads(table.column("profile")[0].as_py()))
+
+    def _model(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
+        key = (reference.id, self.ws.recipes.get(info["recipe"]).hash)
+        if key not in _MODELS:
+            frame = reference.to_pandas()
+            model = self.ws.recipes.get(info["recipe"]).build()
+            model.fit(frame[info["config"]["features"]], frame[reference.roles.label])
+            _MODELS[key] = model
+        return _MODELS[key]
+
+    def _detector_state(self, name: str) -> dict[str, Any] | None:
+        windows = self.windows(name)
+        if windows and windows[-1]["report"].get("detector"):
+            return windows[-1]["report"]["detector"]
+        return self.get(name)["config"].get("detector")
+
+
+def _check_schema(batch: pd.DataFrame, columns: list[str], source: str) -> None:
+    if len(batch) == 0:
+        raise InputError(f"{source} has no rows; send a batch with at least one row.")
+    missing = [c for c in columns if c not in batch.columns]
+    if missing:
+        raise InputError(
+            f"{source} lacks monitored column(s) {', '.join(missing[:10])}"
+            f"{' ...' if len(missing) > 10 else ''}; send every column of the reference."
+        )

@@ -1,0 +1,82 @@
+"""Tests of the internal building blocks of label-issue detection."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from assay.train._label_joint import round_preserving_row_totals
+from assay.train._label_prune import _select_sorted, _select_top, class_members, prune_counts
+from assay.train.label_issues import find_label_issues
+
+
+def _naive_select(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values), dtype=bool)
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        out[members[np.argsort(-values[members])[: quota[g]]]] = True
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_histogram_selection_equals_a_full_sort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_groups = 50
+    groups = rng.integers(0, n_groups, 20_000)
+    values = rng.beta(0.5, 3.0, 20_000)  # skewed, many in the same histogram bins
+    quota = rng.integers(0, 600, n_groups)
+    expected = _naive_select(groups, values, quota)
+    np.testing.assert_array_equal(_select_sorted(groups, values, quota), expected)
+    np.testing.assert_array_equal(_select_top(groups, values, quota), expected)
+    np.testing.assert_array_equal(_select_top(groups, values, quota, bins=3), expected)
+
+
+def test_class_members_are_the_indices_of_each_class() -> None:
+    codes = np.array([2, 0, 2, 1, 0, 2])
+    members = class_members(codes, 4)
+    assert [m.tolist() for m in members] == [[1, 4], [3], [0, 2, 5], []]
+
+
+def test_round_preserving_row_totals_equals_cleanlab() -> None:
+    util = pytest.importorskip("cleanlab.internal.util")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        matrix = rng.random((5, 5)) * 40
+        ours = round_preserving_row_totals(matrix)
+        np.testing.assert_array_equal(ours, util.round_preserving_row_totals(matrix))
+        np.testing.assert_array_equal(ours.sum(axis=1), np.round(matrix.sum(axis=1)))
+
+
+@pytest.mark.parametrize("min_per_class", [1, 5, 40])
+def test_prune_counts_equal_cleanlab(min_per_class: int) -> None:
+    cl_filter = pytest.importorskip("cleanlab.filter")
+    rng = np.random.default_rng(min_per_class)
+    joint = rng.integers(0, 30, (6, 6))
+    joint[np.diag_indices(6)] = rng.integers(0, 60, 6)
+    ref = cl_filter._keep_at_least_n_per_class(joint.T, n=min_per_class)
+    np.testing.assert_array_equal(prune_counts(joint, min_per_class=min_per_class), ref)
+
+
+@pytest.mark.parametrize("min_per_class", [0, 3, 30])
+def test_min_examples_per_class_equals_cleanlab(min_per_class: int) -> None:
+    cl_filter = pytest.importorskip("cleanlab.filter")
+    rng = np.random.default_rng(5)
+    n, k = 1200, 4
+    true = rng.choice(k, n, p=[0.5, 0.3, 0.18, 0.02])
+    logits = rng.normal(size=(n, k)) * 1.5
+    logits[np.arange(n), true] += 2.0
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < 0.25, rng.integers(0, k, n), true)
+    for method in ("prune_by_noise_rate", "prune_by_class", "both"):
+        ours = find_label_issues(
+            labels, proba, method=method, min_examples_per_class=min_per_class
+        )["is_label_issue"].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cleanlab warns about the tiny class
+            ref = cl_filter.find_label_issues(
+                labels, proba, filter_by=method, min_examples_per_class=min_per_class, n_jobs=1
+            )
+        np.testing.assert_array_equal(ours, ref)
+

@@ -1,0 +1,139 @@
+"""End to end in a real browser: Playwright driving Debian's chromium.
+
+Sign in, relabel three items with the keyboard (and undo one), apply the queue, and
+see the new version and its diff. A screenshot of the review page is kept in
+``test-artifacts/review.png`` (and copied to ``docs/screenshot-review.png``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from webhelpers import PASSWORD, fill
+
+from assay.store import models as m
+from assay.store.workspace import Workspace
+from assay.web import create_app
+
+REPO = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+pytestmark = pytest.mark.browser
+
+LABELBOOK = {
+    "classes": {
+        str(d): {"description": f"the handwritten digit {d}",
+                 "rules": ["judge the shape, not the stroke width"] if d in (1, 7) else []}
+        for d in range(10)
+    }
+}
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if IN_CI:
+            pytest.fail("chromium is not installed; .ci/run must apt-get install chromium")
+        pytest.skip("chromium is not on PATH (apt-get install -y chromium)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(sqlite_workspace: Workspace) -> Iterator[str]:
+    """The app on a free loopback port, served by uvicorn in a thread."""
+    fill(sqlite_workspace)
+    with sqlite_workspace.session() as s:
+        ds = s.query(m.Dataset).filter_by(name="digits").one()
+        s.add(m.LabelBookVersion(dataset_id=ds.id, number=1, content=LABELBOOK,
+                                 message="digits label book", author="test"))
+    port = _free_port()
+    config = uvicorn.Config(create_app(sqlite_workspace, secret_key="b" * 32), host="127.0.0.1",
+                            port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start within 15 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        tab.set_default_timeout(15_000)
+        yield tab
+        browser.close()
+
+
+def _relabel_with_key(page: object, server: str) -> tuple[str, int]:
+    """Press the number key of a class other than the given one; return (item, label)."""
+    given = int(page.inner_text("#given"))  # type: ignore[attr-defined]
+    item = page.inner_text("h1 a")  # type: ignore[attr-defined]
+    new = (given + 3) % 10
+    before = page.url  # type: ignore[attr-defined]
+    page.keyboard.press(str(new))  # type: ignore[attr-defined]
+    page.wait_for_url(lambda url: url != before)  # type: ignore[attr-defined]
+    return item, new
+
+
+def test_review_loop_in_the_browser(page: object, server: str, sqlite_workspace: Workspace) -> None:
+    p = page
+    p.goto(f"{server}/review/digits")  # type: ignore[attr-defined]
+    assert "/login" in p.url  # type: ignore[attr-defined]
+    p.fill("input[name=username]", "rita")  # type: ignore[attr-defined]
+    p.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    p.click("button[type=submit]")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{server}/review/digits")  # type: ignore[attr-defined]
+    p.click("#start")  # type: ignore[attr-defined]
+    p.wait_for_selector("aside.labelbook")  # type: ignore[attr-defined]
+    assert "the handwritten digit" in p.inner_text("aside.labelbook")  # type: ignore[attr-defined]
+    assert p.locator("svg.pixels").count() == 1  # type: ignore[attr-defined]
+    shot = REPO / "test-artifacts" / "review.png"
+    shot.parent.mkdir(exist_ok=True)
+    p.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(shot, REPO / "docs" / "screenshot-review.png")
+
+    decided = [_relabel_with_key(p, server) for _ in range(3)]
+    p.keyboard.press("u")  # undo the third decision: back on its entry, open again
+    p.wait_for_selector("#decide")  # type: ignore[attr-defined]
+    assert p.inner_text("h1 a") == decided[2][0]  # type: ignore[attr-defined]
+    assert p.inner_text("#status") == "open"  # type: ignore[attr-defined]
+    decided[2] = _relabel_with_key(p, server)
+
+    p.goto(f"{server}/review/digits")  # type: ignore[attr-defined]
+    p.click("#apply")  # type: ignore[attr-defined]
+    p.wait_for_selector("#diff-summary")  # type: ignore[attr-defined]
+    assert "digits@v2" in p.inner_text("#diff-summary")  # type: ignore[attr-defined]
+    assert "3 relabeled" in p.inner_text("#diff-summary")  # type: ignore[attr-defined]
+    table = p.inner_text("#relabeled")  # type: ignore[attr-defined]
+    for item, _ in decided:
+        assert item in table
+    labels = sqlite_workspace.dataset("digits@v2").labels
+    assert {item: int(labels[item]) for item, _ in decided} == dict(decided)
