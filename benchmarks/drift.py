@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--evidently-repeats", type=int, default=2)
     args = parser.parse_args()
-    n = 50_000 if args.quick else 1_000_000
+    n = 20_000 if args.quick else 1_000_000
     repeats = 1 if args.quick else args.repeats
     rows = correctness(args.quick)
     sp = speed(n, repeats, 1 if args.quick else args.evidently_repeats)

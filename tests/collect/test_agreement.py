@@ -126,7 +126,8 @@ def test_single_label_items_left_out_with_warning(sim) -> None:
 
 
 def _brute_hlp(df: pd.DataFrame) -> tuple[float, dict]:
-    credit, by_class = [], {}
+    credit: list[float] = []
+    by_class: dict[object, tuple[float, float]] = {}
     for _, g in df.groupby("item"):
         labels = g["label"].tolist()
         for j, lab in enumerate(labels):

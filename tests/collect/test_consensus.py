@@ -112,7 +112,7 @@ def test_gold_labels_are_clamped_and_checked() -> None:
 def test_pred_probs_vote_like_an_annotator() -> None:
     df, truth = _spammers(seed=2, n_items=300)
     rng = np.random.default_rng(0)
-    items = pd.unique(df["item"])
+    items = df["item"].drop_duplicates().to_numpy(dtype=np.int64)
     good = np.where(rng.random(len(items)) < 0.95, truth[items], rng.integers(0, 3, len(items)))
     probs = np.full((len(items), 3), 0.05)
     probs[np.arange(len(items)), good] = 0.9

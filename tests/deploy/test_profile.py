@@ -157,3 +157,19 @@ def test_bad_parameters_and_inputs() -> None:
         profile(_frame(10), column_types={"x": "weird"})
     with pytest.raises(InputError, match="different lengths"):
         profile(pd.DataFrame({"e": [np.zeros(3), np.zeros(4)]}), column_types={"e": "embedding"})
+
+
+def test_id_like_categoricals_are_capped(monkeypatch) -> None:
+    from assay.deploy import _partial
+
+    monkeypatch.setattr(_partial, "MAX_CATEGORIES", 50)
+    rng = np.random.default_rng(4)
+    ids = pd.Series([f"id{i}" for i in rng.integers(0, 500, 5_000)], dtype="str")
+    prof = profile(pd.DataFrame({"id": ids}))
+    cats = prof.columns["id"].categories
+    assert len(cats) == 50 and sum(cats.values()) == 5_000
+    top = ids.value_counts().iloc[:49]
+    assert all(cats[k] == v for k, v in top.items())
+    cur = pd.DataFrame({"id": pd.Series([f"new{i}" for i in range(300)], dtype="str")})
+    row = drift(prof, cur).columns.loc["id"]
+    assert row["drifted"] and "lumped" in str(row["finding"])

@@ -65,6 +65,7 @@ def test_spec_round_trip_keeps_the_hash() -> None:
     recipe = Recipe.from_yaml(LOGREG_YAML)
     again = Recipe.from_spec(json.loads(json.dumps(recipe.spec)))
     assert again.hash == recipe.hash
+    assert again == recipe and len({again, recipe}) == 1  # equal and hashable by content
 
 
 def test_build_is_fresh_and_deterministic(digits: tuple[np.ndarray, np.ndarray]) -> None:

@@ -36,11 +36,15 @@ def test_overview_says_not_run_yet_until_an_analysis_is_recorded(
     assert all(t["status"] == "not run yet" for t in tiles.values())
     assert "not run yet" in client.get("/").text
     matrix = [[40, 2], [3, 55]]
-    web_ws.record_analysis("agreement", {"krippendorff_alpha": 0.81, "matrix": matrix,
-                                         "classes_to_revise": ["7"]}, dataset="digits@v1")
+    web_ws.record_analysis("agreement", {"level": "nominal", "n_items": 100, "n_annotations": 300,
+                                         "n_annotators": 3, "n_single": 0,
+                                         "percent_agreement": 0.9, "krippendorff_alpha": 0.81,
+                                         "matrix": matrix, "classes_to_revise": ["7"]},
+                           dataset="digits@v1")
     tiles = {t["name"]: t for t in client.get("/?format=json").json()["scorecard"]}
     assert tiles["consistency"]["status"] == "ok"
-    assert ["krippendorff_alpha", 0.81] in tiles["consistency"]["headline"]
+    assert tiles["consistency"]["headline"][:2] == [["krippendorff_alpha", 0.81],
+                                                    ["percent_agreement", 0.9]]
     assert tiles["label quality"]["status"] == "not run yet"
     page = client.get("/analyses/agreement")
     assert "krippendorff_alpha" in page.text and "<svg" in page.text  # the matrix as heat map
@@ -56,11 +60,14 @@ def test_monitoring_shows_drift_per_column_and_alerts(client_for, web_ws: Worksp
         s.flush()
         for k, score in enumerate([0.1, 0.4]):
             s.add(m.MonitorWindow(monitor_id=mon.id, number=k + 1, object_hash="0" * 64,
-                                  n_rows=100, report={"drift": {"pixel_5": {"score": score}}},
+                                  n_rows=100,
+                                  report={"drifted": score > 0.3, "columns": [
+                                      {"column": "pixel_5", "psi": score, "statistic": 9.0},
+                                      {"column": "pixel_6", "psi": score / 2}]},
                                   alerts=["pixel_5 drifted"] if score > 0.3 else []))
     client, _ = client_for("vic")
     body = client.get("/monitoring?format=json").json()
-    assert body["monitors"][0]["drift"] == {"pixel_5": [0.1, 0.4]}
+    assert body["monitors"][0]["drift"] == {"pixel_5": [0.1, 0.4], "pixel_6": [0.05, 0.2]}
     assert body["monitors"][0]["alerts"] == [{"window": 2, "alert": "pixel_5 drifted"}]
     tiles = {t["name"]: t for t in client.get("/?format=json").json()["scorecard"]}
     assert ["active alerts", 1] in tiles["feedback from production"]["headline"]

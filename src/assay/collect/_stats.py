@@ -16,6 +16,7 @@ from scipy import sparse
 
 __all__ = [
     "Pairs",
+    "pair_index",
     "alpha_distance",
     "annotation_pairs",
     "coincidences",
@@ -74,6 +75,26 @@ def annotation_pairs(item: np.ndarray, annotator: np.ndarray, label: np.ndarray)
     return Pairs(item=it[i1], ann_a=an[a], ann_b=an[b], lab_a=lb[a], lab_b=lb[b])
 
 
+def pair_index(pairs: Pairs, n_annotators: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number the annotator pairs that share at least one item.
+
+    Returns
+    -------
+    present : ndarray of shape (n_pairs,)
+        ``a * n_annotators + b`` of each annotator pair, sorted.
+    inv : ndarray of shape (n_annotation_pairs,)
+        For each within-item pair of annotations, its annotator pair's position.
+    """
+    pid = pairs.ann_a * n_annotators + pairs.ann_b
+    if n_annotators * n_annotators <= 4_000_000:
+        present = np.flatnonzero(np.bincount(pid, minlength=n_annotators**2))
+        lookup = np.zeros(n_annotators**2, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        return present, lookup[pid]
+    present, inv = np.unique(pid, return_inverse=True)
+    return present, inv
+
+
 def pair_confusions(
     pairs: Pairs, n_annotators: int, n_classes: int, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,14 +115,7 @@ def pair_confusions(
         ``conf[p, x, y]`` = (weighted) number of shared items where ``a`` chose ``x`` and
         ``b`` chose ``y``.
     """
-    pid = pairs.ann_a * n_annotators + pairs.ann_b
-    if n_annotators * n_annotators <= 4_000_000:
-        present = np.flatnonzero(np.bincount(pid, minlength=n_annotators**2))
-        lookup = np.zeros(n_annotators**2, dtype=np.int64)
-        lookup[present] = np.arange(len(present))
-        inv = lookup[pid]
-    else:
-        present, inv = np.unique(pid, return_inverse=True)
+    present, inv = pair_index(pairs, n_annotators)
     k2 = n_classes * n_classes
     key = inv * k2 + pairs.lab_a * n_classes + pairs.lab_b
     w = None if weights is None else weights[pairs.item]

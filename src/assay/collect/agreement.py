@@ -26,6 +26,7 @@ import pandas as pd
 
 from assay._validation import check_in, check_number, warn
 from assay.collect import _stats
+from assay.collect._bootstrap import bootstrap_intervals, item_features
 from assay.collect._render import report_html, report_summary
 from assay.collect._tables import (
     annotator_table,
@@ -115,21 +116,9 @@ def _bootstrap(
     enc: EncodedAnnotations, counts: Any, p_item: np.ndarray, n_item: np.ndarray,
     pairs: _stats.Pairs, level: str, values: np.ndarray | None, n_boot: int, seed: int,
 ) -> dict[str, tuple[float, float]]:
-    rng = np.random.default_rng(seed)
-    pairable = np.flatnonzero(n_item >= 2)
-    draws: dict[str, list[float]] = {}
-    for _ in range(n_boot):
-        w = np.zeros(enc.n_items)
-        w[pairable] = rng.multinomial(len(pairable), np.full(len(pairable), 1 / len(pairable)))
-        stats = _stats.scalar_stats(counts, p_item, n_item, w, level, values)
-        _, _, conf = _stats.pair_confusions(pairs, len(enc.annotators), enc.n_classes, w)
-        stats["cohen_kappa"] = weighted_mean_kappa(conf)
-        for key, val in stats.items():
-            draws.setdefault(key, []).append(val)
-    return {
-        k: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))
-        for k, v in draws.items()
-    }
+    present, inv = _stats.pair_index(pairs, len(enc.annotators))
+    feats = item_features(counts, p_item, n_item, pairs, inv, len(present))
+    return bootstrap_intervals(feats, level, values, n_boot, seed)
 
 
 def _pairwise_frames(

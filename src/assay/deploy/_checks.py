@@ -14,7 +14,7 @@ import pandas as pd
 
 from assay.deploy import _domain, _stats
 from assay.deploy._columns import category_counts, dtype_family, numeric_values
-from assay.deploy._partial import bin_counts_sorted
+from assay.deploy._partial import OTHER, bin_counts_sorted
 from assay.deploy.profile import ColumnProfile
 
 __all__ = ["CheckOptions", "check_column", "schema_row"]
@@ -126,6 +126,11 @@ def _check_categorical(col: ColumnProfile, series: pd.Series,
                        row: dict[str, Any]) -> dict[str, Any]:
     counts, n_missing = category_counts(series)
     _finish_missing(row, col, n_missing)
+    if OTHER in col.categories:  # rare reference categories were lumped: lump alike
+        lumped = sum(c for k, c in counts.items() if k not in col.categories or k == OTHER)
+        counts = {k: c for k, c in counts.items() if k in col.categories and k != OTHER}
+        counts[OTHER] = lumped
+        row["notes"].append(f"rare categories lumped as {OTHER!r}: unseen ones not listed")
     keys = list(col.categories) + [k for k in counts if k not in col.categories]
     ref_counts = np.array([col.categories.get(k, 0) for k in keys], dtype=np.float64)
     cur_counts = np.array([counts.get(k, 0) for k in keys], dtype=np.float64)

@@ -19,6 +19,10 @@ from assay.exceptions import InputError
 __all__ = ["finalize_column", "merge_states", "partial_state", "psi_bins"]
 
 N_PSI_BINS = 10
+#: Categories kept per column; rarer ones are lumped under :data:`OTHER` so that ID-like
+#: columns do not blow up the profile.
+MAX_CATEGORIES = 10_000
+OTHER = "__other__"
 
 
 def partial_state(chunk: pd.DataFrame, kinds: dict[str, str], params: dict[str, Any],
@@ -144,7 +148,7 @@ def finalize_column(name: str, state: dict[str, Any]) -> dict[str, Any]:
                            "n": int(state["n"]), "n_missing": int(state["n_missing"])}
     kind = state["kind"]
     if kind == "categorical":
-        out["categories"] = dict(sorted(state["counts"].items()))
+        out["categories"] = _cap_categories(state["counts"])
     elif kind == "numeric":
         out.update(_finalize_numeric(state))
     elif kind == "embedding":
@@ -152,6 +156,15 @@ def finalize_column(name: str, state: dict[str, Any]) -> dict[str, Any]:
     elif kind == "text":
         out["sample"] = [str(v) for v in state["values"]]
     return out
+
+
+def _cap_categories(counts: dict[str, int]) -> dict[str, int]:
+    if len(counts) <= MAX_CATEGORIES:
+        return dict(sorted(counts.items()))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(sorted(ranked[: MAX_CATEGORIES - 1]))
+    kept[OTHER] = kept.get(OTHER, 0) + sum(c for _, c in ranked[MAX_CATEGORIES - 1:])
+    return kept
 
 
 def _finalize_numeric(state: dict[str, Any]) -> dict[str, Any]:

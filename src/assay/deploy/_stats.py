@@ -52,20 +52,21 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """
     n, m = len(ref), len(cur)
     # Merge without sorting: with ties, reference values go first (a stable merge).
-    pos_ref = np.arange(n) + np.searchsorted(cur, ref, side="left")
+    pos_ref = np.searchsorted(cur, ref, side="left")
+    pos_ref += np.arange(n)
     is_ref = np.zeros(n + m, dtype=bool)
     is_ref[pos_ref] = True
     union = np.empty(n + m)
     union[pos_ref] = ref
-    union[~is_ref] = cur
-    seen_ref = np.cumsum(is_ref)
-    seen_cur = np.arange(1, n + m + 1) - seen_ref
-    gap = np.abs(seen_ref / n - seen_cur / m)
+    union[np.flatnonzero(~is_ref)] = cur
+    # n*m*|F_ref - F_cur| after k merged values = |seen_ref*(n+m) - k*n|, in place
+    gap = np.cumsum(is_ref, dtype=np.int64) * float(n + m)
+    gap -= np.arange(1, n + m + 1, dtype=np.float64) * n
+    np.abs(gap, out=gap)
     step = np.diff(union)
     # Inside a run of ties only the last position is a real value of both CDFs.
-    last_of_ties = np.append(step > 0, True)
-    ks = float(gap[last_of_ties].max())
-    wasserstein = float(np.dot(gap[:-1], step))
+    ks = max(float(gap[:-1][step > 0].max(initial=0.0)), float(gap[-1])) / (n * m)
+    wasserstein = float(np.sum(gap[:-1] * step)) / (n * m)
     return ks, wasserstein
 
 

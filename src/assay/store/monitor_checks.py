@@ -112,7 +112,10 @@ def sample_window(
     """Production rows for labeling, as review-queue entries (score low = look first)."""
     from assay.deploy import domain_classifier_scores, sample_for_labeling
 
-    ref = reference.to_pandas(config["columns"])
+    ref = reference.to_pandas()
+    if config.get("split") and reference.roles.split:
+        ref = ref[ref[reference.roles.split].astype(str) == config["split"]]
+    ref = ref[config["columns"]]
     drift_scores = domain_classifier_scores(ref, frame[config["columns"]], seed=seed)
     confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
     picked = sample_for_labeling(

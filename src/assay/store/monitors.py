@@ -35,10 +35,23 @@ _MODELS: dict[tuple[int, str], Any] = {}
 
 
 def monitored_columns(version: DatasetVersion) -> tuple[list[str], list[str]]:
-    """(columns tested for drift, model feature columns) of a reference version."""
+    """(columns tested for drift, model feature columns) of a reference version.
+
+    Every column but the id, label, split and media path is tested for drift; the
+    model's features are the numeric columns among them that are not tags.
+    """
     skip = {version.roles.id, version.roles.label, version.roles.split, version.roles.media}
     drift_cols = [c for c in version.columns if c not in skip]
-    features = [c for c in drift_cols if c not in set(version.roles.tags)]
+    schema = version.to_arrow(drift_cols).schema
+    tags = set(version.roles.tags)
+    features = [
+        c
+        for c in drift_cols
+        if c not in tags
+        and (
+            pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)
+        )
+    ]
     return drift_cols, features
 
 
@@ -54,10 +67,15 @@ class MonitorStore:
         reference: str,
         *,
         recipe: str | None = None,
+        split: str | None = None,
         alerts: dict[str, float] | None = None,
         seed: int = 0,
     ) -> dict[str, Any]:
-        """Create monitor ``name`` on a reference version, profiling it once."""
+        """Create monitor ``name`` on a reference version, profiling it once.
+
+        ``split`` restricts the reference to the rows of one split (e.g. the training
+        rows the model learns from), when the dataset has a split column.
+        """
         from assay.deploy import ConfidenceEstimator, PageHinkley, profile
         from assay.train.predict import cross_val_predict_proba
 
@@ -245,7 +263,7 @@ class MonitorStore:
     def _model(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
         key = (reference.id, self.ws.recipes.get(info["recipe"]).hash)
         if key not in _MODELS:
-            frame = reference.to_pandas()
+            frame = _reference_rows(reference, info["config"].get("split"))
             model = self.ws.recipes.get(info["recipe"]).build()
             model.fit(frame[info["config"]["features"]], frame[reference.roles.label])
             _MODELS[key] = model
@@ -256,6 +274,19 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"]
         return self.get(name)["config"].get("detector")
+
+
+def _reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:
+    frame = version.to_pandas()
+    if split is None:
+        return frame
+    if version.roles.split is None:
+        raise InputError(f"{version.ref} has no split column; leave out the reference split.")
+    rows = frame[frame[version.roles.split].astype(str) == split]
+    if rows.empty:
+        values = ", ".join(map(str, frame[version.roles.split].unique()[:10]))
+        raise InputError(f"{version.ref} has no rows in split {split!r}; its splits are: {values}.")
+    return rows.reset_index(drop=True)
 
 
 def _check_schema(batch: pd.DataFrame, columns: list[str], source: str) -> None:

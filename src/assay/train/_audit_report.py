@@ -159,12 +159,16 @@ class AuditReport:
         return self.to_html()
 
     def _render_row(self, position: int) -> str:
-        """Default item rendering: the data row as an escaped key/value list."""
+        """Default item rendering: the row's fields (text first, at most 12), escaped."""
         if self.data is None:
             return ""
         row = self.data.iloc[position]
-        cells = "; ".join(f"{html.escape(str(c))}={html.escape(str(v))}" for c, v in row.items())
-        return f"<code>{cells[:400]}</code>"
+        fields = sorted(row.items(), key=lambda kv: isinstance(kv[1], (int, float, np.number)))
+        cells = "; ".join(
+            f"{html.escape(str(c))}={html.escape(str(v)[:80])}" for c, v in fields[:12]
+        )
+        more = f" (+{len(fields) - 12} more)" if len(fields) > 12 else ""
+        return f"<code>{cells}{more}</code>"
 
 
 def _reason(check: str, row: pd.Series) -> str:

@@ -213,30 +213,36 @@ def _count_true(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8).astype(dtype, copy=False) @ np.ones(mask.shape[1], dtype)
 
 
-def _scan_chunk(chunk: np.ndarray, stats: RowStats, where: slice) -> Margins:
-    """Second pass over one chunk: fill argmax, max_prob, guess, counted and kept of
-    ``stats`` at ``where``; return the chunk's strong margins."""
-    sums, codes, self_conf = stats.sums[where], stats.codes[where], stats.self_confidence[where]
-    limits = stats.thresholds - FLOAT_SLACK
-    top = np.argmax(chunk, axis=1, out=stats.argmax[where])
-    max_prob = np.divide(chunk[np.arange(len(chunk)), top], sums, out=stats.max_prob[where])
-    counted = np.greater_equal(max_prob, limits[top], out=stats.counted[where])
-    guess = stats.guess[where]
-    guess[:] = top
-    again = np.flatnonzero(~counted)
-    if len(again):
-        reached = chunk[again] / sums[again, None] >= limits
-        n_reached = _count_true(reached)
-        guess[again] = np.where(n_reached > 1, top[again], reached.argmax(axis=1))
-        counted[again] = n_reached > 0
-    kept = stats.kept[where]
-    kept[:] = _kept(self_conf, max_prob, top, codes)
-    cand = np.flatnonzero(~kept)
-    margins = chunk[cand] / sums[cand, None] - self_conf[cand, None]
+def _blocks(arr: np.ndarray, index: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Cache-sized float64 blocks of the rows ``index`` of ``arr``, with their indices."""
+    step = max(256, _CHUNK_CELLS // arr.shape[1])
+    for start in range(0, len(index), step):
+        rows = index[start : start + step]
+        yield rows, np.asarray(np.take(arr, rows, axis=0), dtype=np.float64)
+
+
+def _argmax_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> Margins:
+    """Fill ``argmax`` / ``max_prob`` at ``rows``; return the strong margins of those rows
+    whose given label is not kept."""
+    sums, codes, self_conf = stats.sums[rows], stats.codes[rows], stats.self_confidence[rows]
+    top = block.argmax(axis=1)
+    max_prob = block[np.arange(len(block)), top] / sums
+    stats.argmax[rows], stats.max_prob[rows] = top, max_prob
+    cand = np.flatnonzero(~_kept(self_conf, max_prob, top, codes))
+    margins = block[cand] / sums[cand, None] - self_conf[cand, None]
     flat = np.flatnonzero(margins > 2 * FLOAT_SLACK)
-    row = flat // chunk.shape[1]
-    col = flat - row * chunk.shape[1]
-    return Margins(cand[row] + where.start, col, margins.ravel()[flat])
+    row = flat // block.shape[1]
+    return Margins(rows[cand[row]], flat - row * block.shape[1], margins.ravel()[flat])
+
+
+def _guess_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> None:
+    """Rows whose argmax misses its threshold: count them if exactly one class reaches
+    its threshold (guess = that class) or several do (guess = argmax)."""
+    reached = block / stats.sums[rows, None] >= stats.thresholds - FLOAT_SLACK
+    n_reached = _count_true(reached)
+    several = n_reached > 1
+    stats.guess[rows] = np.where(several, stats.argmax[rows], reached.argmax(axis=1))
+    stats.counted[rows] = n_reached > 0
 
 
 def _scan_extras(chunk: np.ndarray, stats: RowStats, where: slice) -> None:
@@ -270,7 +276,13 @@ def scan_pred_probs(
     entropy: bool = False,
     func: str = "find_label_issues",
 ) -> RowStats:
-    """Validate ``pred_probs`` and compute the per-example statistics in two passes.
+    """Validate ``pred_probs`` and compute the per-example statistics.
+
+    One cheap pass validates the rows and takes the self-confidences. An example whose
+    given label has probability above 1/2 has that label as its argmax, is kept, and is
+    counted in the confident joint at its label when it reaches the label's threshold:
+    only the other rows are looked at again (gathered in cache-sized blocks), so
+    confident predictions cost one pass.
 
     Parameters
     ----------
@@ -290,18 +302,25 @@ def scan_pred_probs(
     """
     arr = check_shape(pred_probs, len(codes), func)
     sums, self_conf = _prescan(arr, codes, func)
-    n = len(codes)
     stats = RowStats(
         arr, codes, sums, self_conf, confident_thresholds(self_conf, codes, counts),
-        argmax=np.empty(n, np.intp), max_prob=np.empty(n), guess=np.empty(n, np.intp),
-        counted=np.empty(n, bool), kept=np.empty(n, bool),
-        max_other=np.empty(n) if margin else None, entropy=np.empty(n) if entropy else None,
+        argmax=codes.copy(), max_prob=self_conf.copy(),
+        max_other=np.empty(len(codes)) if margin else None,
+        entropy=np.empty(len(codes)) if entropy else None,
     )
-    parts = []
-    for where, chunk in _chunks(arr):
-        parts.append(_scan_chunk(chunk, stats, where))
-        if margin or entropy:
+    # sums are 1 within 1e-15 after renormalising, so p > 1/2 + 1e-9 is the strict max
+    unsure = np.flatnonzero(self_conf <= 0.5 + 1e-9)
+    parts = [_argmax_block(block, stats, rows) for rows, block in _blocks(arr, unsure)]
+    stats.strong = Margins(*(
+        np.concatenate([getattr(m, f) for m in parts]) if parts else np.empty(0, dtype)
+        for f, dtype in (("rows", np.intp), ("cols", np.intp), ("values", np.float64))
+    ))
+    stats.guess = stats.argmax.copy()
+    stats.counted = stats.max_prob >= (stats.thresholds - FLOAT_SLACK)[stats.argmax]
+    for rows, block in _blocks(arr, np.flatnonzero(~stats.counted)):
+        _guess_block(block, stats, rows)
+    stats.kept = _kept(self_conf, stats.max_prob, stats.argmax, codes)
+    if margin or entropy:
+        for where, chunk in _chunks(arr):
             _scan_extras(chunk, stats, where)
-    stats.strong = Margins(*(np.concatenate(c) for c in zip(
-        *((m.rows, m.cols, m.values) for m in parts), strict=True)))
     return stats

@@ -32,8 +32,25 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+_PRIORITY = ("verdict", "recommendation", "krippendorff_alpha", "fleiss_kappa",
+             "percent_agreement", "noise_rate", "estimated_noise", "issue_rate", "drifted")
+
+
+def _rank(pair: tuple[str, Any]) -> tuple[int, int]:
+    key, value = pair
+    if key in _PRIORITY:
+        return (0, _PRIORITY.index(key))
+    if isinstance(value, float):
+        return (1, 0)
+    return (2, 0) if isinstance(value, str) else (3, 0)
+
+
 def headline(result: dict[str, Any], *, limit: int = 6) -> list[tuple[str, Any]]:
-    """Up to ``limit`` (name, value) scalars from the top of a result."""
+    """Up to ``limit`` (name, value) scalars from the top of a result.
+
+    Verdicts and the usual headline statistics come first, then other fractions
+    and scores (floats), then words, then counts.
+    """
     pairs: list[tuple[str, Any]] = []
     for source in (result.get("summary"), result):
         if isinstance(source, dict):
@@ -44,7 +61,7 @@ def headline(result: dict[str, Any], *, limit: int = 6) -> list[tuple[str, Any]]
         if key not in seen and not (isinstance(value, str) and len(value) > 200):
             seen.add(key)
             out.append((key, value))
-    return out[:limit]
+    return sorted(out, key=_rank)[:limit]
 
 
 def latest(analyses: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -76,7 +93,8 @@ def scorecard(analyses_of: Any) -> list[dict[str, Any]]:
             for name, slug in _SCORECARD]
 
 
-_DRIFT_KEYS = ("score", "drift_score", "statistic", "distance", "psi", "value", "p_value")
+_DRIFT_KEYS = ("psi", "drift_score", "score", "effect_size", "statistic", "distance", "value",
+               "p_value")
 
 
 def _column_value(value: Any) -> float | None:
@@ -93,9 +111,10 @@ def _column_value(value: Any) -> float | None:
 def drift_series(windows: list[dict[str, Any]]) -> dict[str, list[float | None]]:
     """Per-column drift values over windows, read from each window's report.
 
-    Looks for a dict of columns under ``drift``, ``columns`` or ``features`` whose
-    values are numbers or dicts holding one of ``score``, ``statistic``, ``distance``,
-    ``psi``, ``value`` or ``p_value``. Columns not found in a window get None.
+    Looks under ``drift``, ``columns`` or ``features`` for a dict of columns, or a list
+    of records with a ``column`` key, whose values are numbers or dicts holding one of
+    ``psi``, ``drift_score``, ``score``, ``effect_size``, ``statistic``, ``distance``,
+    ``value`` or ``p_value`` (the first found). Columns not in a window get None.
     """
     per_window: list[dict[str, float]] = []
     for window in windows:
@@ -103,6 +122,8 @@ def drift_series(windows: list[dict[str, Any]]) -> dict[str, list[float | None]]
         found: dict[str, float] = {}
         for key in ("drift", "columns", "features"):
             block = report.get(key)
+            if isinstance(block, list):  # records with a "column" key
+                block = {r["column"]: r for r in block if isinstance(r, dict) and "column" in r}
             if isinstance(block, dict):
                 for col, value in block.items():
                     number = _column_value(value)

@@ -1,0 +1,93 @@
+"""Demo chapter: a production stream, drift alerts, and feedback to the review queue.
+
+The model (the fixed recipe) is monitored against the training rows. Window 1 is the
+held-out digits as they are; window 2 is the same kind of data degraded the way a new
+scanner would degrade it (blur and sensor noise) with a shift in class mix (more 1s and
+7s), and its labels arrive later. The monitor raises data-drift and accuracy alerts,
+and sends drifted, low-confidence items to the review queue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from scipy.ndimage import gaussian_filter
+
+from assay.demo.data import PIXELS
+from assay.store.workspace import Workspace
+from assay.train.recipe import Recipe
+
+__all__ = ["CHAPTERS", "RECIPE_YAML", "degrade"]
+
+RECIPE_YAML = """\
+name: digits-logreg
+featurizer: standard_scaler
+estimator: sklearn.linear_model.LogisticRegression
+params: {C: 0.5, max_iter: 1000}
+seed: 0
+"""
+
+
+def degrade(frame: pd.DataFrame, *, blur: float, noise: float, seed: int) -> pd.DataFrame:
+    """Blur each 8x8 image (Gaussian, sigma ``blur``) and add sensor noise (sd ``noise``)."""
+    rng = np.random.default_rng(seed)
+    images = frame[PIXELS].to_numpy(dtype=float).reshape(-1, 8, 8)
+    blurred = np.stack([gaussian_filter(img, sigma=blur) for img in images])
+    noisy = blurred + rng.normal(0.0, noise, size=blurred.shape)
+    out = frame.copy()
+    out[PIXELS] = np.clip(np.rint(noisy), 0, 16).reshape(len(frame), 64)
+    return out
+
+
+def _shifted_mix(test: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Twice as many 1s and 7s as the reference mix."""
+    extra = test[test["label"].isin([1, 7])].sample(frac=1.0, random_state=seed)
+    return pd.concat([test, extra]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def ensure_recipe(ws: Workspace) -> str:
+    """Register the demo's fixed recipe (idempotent)."""
+    ws.recipes.add("digits-logreg", Recipe.from_yaml(RECIPE_YAML))
+    return "digits-logreg"
+
+
+def chapter_deploy(ws: Workspace, console: Console, result) -> None:  # type: ignore[no-untyped-def]
+    """Monitor two production windows; queue production items for labeling."""
+    recipe = ensure_recipe(ws)
+    reference = ws.dataset("digits")
+    ws.monitors.add("digits-prod", reference.ref, recipe=recipe, split="train")
+    test = reference.to_pandas()
+    test = test[test["split"] == "test"].drop(columns=["split"]).reset_index(drop=True)
+    clean = ws.monitors.ingest(
+        "digits-prod", test.drop(columns=["label", "item_id"]), source="window 1 (as collected)"
+    )
+    shifted = degrade(_shifted_mix(test, seed=3), blur=0.9, noise=1.5, seed=3)
+    bad = ws.monitors.ingest(
+        "digits-prod", shifted.drop(columns=["item_id"]), source="window 2 (new scanner)"
+    )
+    picked = ws.monitors.sample("digits-prod", n=30, seed=0)
+    drifted = sum(1 for c in bad["columns"] if c.get("drifted"))
+    perf = bad.get("performance") or {}
+    real = (perf.get("realised") or {}).get("accuracy")
+    console.print(
+        f"[bold]Deploy[/bold]  monitor digits-prod: window 1 (held-out digits) raises "
+        f"{len(clean['alerts'])} alert(s); window 2 (blur + noise, more 1s and 7s) drifts in "
+        f"{drifted} columns"
+        + (f", accuracy falls to {real:.2f}" if real is not None else "")
+        + f" and raises {len(bad['alerts'])} alert(s). {len(picked)} production items were "
+        "sent to the review queue for labeling."
+    )
+    for alert in bad["alerts"]:
+        console.print(f"  [red]ALERT[/red] {alert}")
+    result.facts["deploy"] = {
+        "clean_alerts": clean["alerts"],
+        "alerts": bad["alerts"],
+        "drifted_columns": drifted,
+        "queued": len(picked),
+    }
+    result.next_steps.append(f"assay monitor status -w {ws.location}")
+    result.next_steps.append(f"assay review list digits --source drift_sample -w {ws.location}")
+
+
+CHAPTERS = [chapter_deploy]

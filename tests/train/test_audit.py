@@ -1,0 +1,231 @@
+"""Tests of the audit: the contract of every check, label ranking, thresholds, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits, load_wine
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from assay.exceptions import InputError
+from assay.train._checks import AuditContext
+from assay.train._label_probs import blend_with_neighbors, repeated_cv_probs
+from assay.train.audit import (
+    Check,
+    CheckResult,
+    audit,
+    available_checks,
+    make_result,
+    parse_threshold,
+    register_check,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    with threadpool_limits(1):
+        yield
+
+
+def _noisy(y: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    """Class-conditional noise: each class flips to its own random mix of other classes."""
+    rng = np.random.default_rng(seed)
+    k = int(y.max()) + 1
+    out = y.copy()
+    for c in range(k):
+        idx = np.flatnonzero(y == c)
+        flip = idx[rng.random(idx.size) < rate]
+        others = np.delete(np.arange(k), c)
+        out[flip] = rng.choice(others, size=flip.size, p=rng.dirichlet(np.ones(k - 1) * 0.5))
+    return out
+
+
+@pytest.fixture(scope="module")
+def small() -> pd.DataFrame:
+    X, y = load_digits(return_X_y=True)
+    df = pd.DataFrame(X[:300], columns=[f"p{i}" for i in range(64)])
+    df["digit"] = _noisy(y[:300], 0.1, 0)
+    df = pd.concat([df, df.iloc[:4]], ignore_index=True)  # exact duplicates
+    split = np.where(np.arange(len(df)) % 4 == 0, "test", "train")
+    split[:4], split[300:] = "train", "test"  # the copies of rows 0..3 sit in test
+    df["split"] = split
+    df.index = pd.Index([f"r{i}" for i in range(len(df))])
+    return df
+
+
+@pytest.fixture(scope="module")
+def small_probs(small: pd.DataFrame) -> np.ndarray:
+    X = small.drop(columns=["digit", "split"]).to_numpy()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
+    return cross_val_predict(model, X, small["digit"], cv=5, method="predict_proba")
+
+
+@pytest.mark.parametrize("name", available_checks())
+def test_every_check_honours_the_contract(
+    name: str, small: pd.DataFrame, small_probs: np.ndarray
+) -> None:
+    report = audit(small, label="digit", pred_probs=small_probs, split="split", checks=[name])
+    result = report.results[name]
+    assert isinstance(result, CheckResult) and report.checks == [name]
+    flags = report.issues[f"is_{name}_issue"]
+    score = report.issues[result.score_column]
+    assert flags.dtype == bool and len(flags) == len(small)
+    assert (report.issues.index == small.index).all()
+    assert score.between(0.0, 1.0).all() and np.isfinite(score).all()
+    assert report.summary[name]["count"] == int(flags.sum())
+    assert report.summary[name]["rate"] == pytest.approx(flags.mean())
+    if flags.any() and not flags.all():  # flagged examples score lower on average
+        assert score[flags].mean() <= score[~flags].mean()
+
+
+def test_default_checks_depend_on_inputs(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+    full = audit(small, label="digit", pred_probs=small_probs, split="split")
+    assert set(full.checks) == set(available_checks())
+    unlabeled = audit(small.drop(columns=["digit"]), label=None)
+    assert "label" not in unlabeled.checks and "class_imbalance" not in unlabeled.checks
+    assert "leakage" not in unlabeled.checks
+    with pytest.raises(InputError, match="split"):
+        audit(small, label="digit", pred_probs=small_probs, checks=["leakage"])
+    with pytest.raises(InputError, match="unknown check"):
+        audit(small, label="digit", checks=["typo"])
+    with pytest.raises(InputError, match="no column"):
+        audit(small, label="missing")
+
+
+def test_duplicates_and_leakage_are_found(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+    report = audit(small, label="digit", pred_probs=small_probs, split="split")
+    exact = report.issues["is_exact_duplicate_issue"].to_numpy()
+    assert set(np.flatnonzero(exact)) == {0, 1, 2, 3, 300, 301, 302, 303}
+    leak = report.issues["is_leakage_issue"].to_numpy()
+    assert set(np.flatnonzero(report.issues["leakage_exact"].to_numpy())) == set(
+        np.flatnonzero(exact)
+    )
+    assert leak[exact].all()
+    assert report.issues["is_near_duplicate_issue"].to_numpy()[exact].all()
+
+
+def _single_pass_ap(probs: np.ndarray, noisy: np.ndarray, truth: np.ndarray) -> float:
+    """AUPRC of cleanlab's default label-quality score (self-confidence) on one CV pass."""
+    return float(average_precision_score(noisy != truth, -probs[np.arange(len(noisy)), noisy]))
+
+
+@pytest.mark.parametrize("rate", [0.12, 0.25])
+def test_audit_ranks_label_errors_better_than_single_pass(rate: float) -> None:
+    X, y = load_digits(return_X_y=True)
+    noisy = _noisy(y, rate, 1)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    probs = cross_val_predict(model, X, noisy, cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                              method="predict_proba")
+    df = pd.DataFrame(X).rename(columns=str).assign(label=noisy)
+    report = audit(df, label="label", pred_probs=probs, checks=["label"])
+    ours = average_precision_score(noisy != y, -report.issues["label_quality"])
+    assert ours > _single_pass_ap(probs, noisy, y) + 0.02
+    assert report.summary["label"]["label_knn_weight"] > 0
+
+
+def test_repeated_cv_probs_average_the_seeded_passes() -> None:
+    from assay.train.predict import cross_val_predict_proba
+
+    X, y = load_wine(return_X_y=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    averaged = repeated_cv_probs(model, X, y, n_repeats=2, seed=5)
+    manual = [cross_val_predict_proba(model, X, y, seed=s) for s in (5, 6)]
+    np.testing.assert_allclose(averaged, np.mean(manual, axis=0))
+
+
+def test_audit_with_model_and_string_labels() -> None:
+    X, y = load_wine(return_X_y=True)
+    names = np.array(["barolo", "grignolino", "barbera"])[_noisy(y, 0.1, 2)]
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(kind=names)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    report = audit(df, label="kind", model=model, checks={"label": {"n_repeats": 2}})
+    assert report.summary["label"]["label_n_repeats"] == 2
+    assert set(report.issues["suggested_label"]) <= set(names)
+    assert (report.issues["given_label"] == names).all()
+    wrong = names != np.array(["barolo", "grignolino", "barbera"])[y]
+    assert average_precision_score(wrong, -report.issues["label_quality"]) > 0.6
+
+
+def test_blend_weight_is_chosen_by_log_loss() -> None:
+    codes = np.array([0, 1, 0, 1])
+    good = np.eye(2)[codes] * 0.9 + 0.05
+    bad = 1 - good
+    blended, weight = blend_with_neighbors(bad, good, codes)
+    assert weight == 0.5 and np.allclose(blended, 0.5)
+    assert blend_with_neighbors(good, bad, codes)[1] == 0.0
+
+
+def test_parse_threshold_and_exceeds(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+    rule = parse_threshold("label_issue>5%")
+    assert (rule.check, rule.op, rule.value, rule.kind) == ("label", ">", 0.05, "rate")
+    assert parse_threshold(" outlier >= 10 ").kind == "count"
+    assert str(parse_threshold("near_duplicate<=2.5%")) == "near_duplicate_issue<=2.5%"
+    for bad in ["label_issue", "label_issue=>5%", "label_issue>150%", ">5%"]:
+        with pytest.raises(InputError):
+            parse_threshold(bad)
+    report = audit(small, label="digit", pred_probs=small_probs)
+    count = report.summary["exact_duplicate"]["count"]
+    assert report.exceeds([f"exact_duplicate>={count}"]) != []
+    assert report.exceeds([f"exact_duplicate>{count}", "class_imbalance>0%"]) == []
+    with pytest.raises(InputError, match="did not run"):
+        report.exceeds(["leakage>0"])
+
+
+def test_worst_and_review_items(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+    report = audit(small, label="digit", pred_probs=small_probs)
+    worst = report.worst("label", 5)
+    scores = report.issues["label_quality"]
+    n_flagged = int(report.issues["is_label_issue"].sum())
+    assert len(worst) == 5 and worst["is_label_issue"].all() == (n_flagged >= 5)
+    assert worst["label_quality"].is_monotonic_increasing
+    assert worst["label_quality"].iloc[0] == scores[report.issues["is_label_issue"]].min()
+    items = report.review_items()
+    total = sum(report.summary[c]["count"] for c in report.checks)
+    assert len(items) == total
+    labels = items[items["check"] == "label"]
+    assert labels["suggested_label"].notna().all()
+    assert items.loc[items["check"] != "label", "suggested_label"].isna().all()
+    first = labels.iloc[0]
+    assert report.issues.index[first["row"]] == first["index"]
+    assert str(first["suggested_label"]) in first["reason"]
+
+
+def test_html_escapes_and_uses_the_render_hook(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+    df = small.assign(note="<script>alert(1)</script>")
+    report = audit(df, label="digit", pred_probs=small_probs, features=[f"p{i}" for i in range(64)])
+    page = report.to_html(k=3)
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "<table>" in page and report._repr_html_() == report.to_html()
+    hooked = report.to_html(k=2, render_item=lambda pos: f"<b>item-{pos}</b>")
+    assert "<b>item-" in hooked
+
+
+def test_registered_custom_check_runs(small: pd.DataFrame) -> None:
+    @register_check
+    class ConstantRow(Check):
+        name = "constant_row"
+        requires: ClassVar[tuple[str, ...]] = ("features",)
+
+        def run(self, ctx: AuditContext) -> CheckResult:
+            assert ctx.features is not None
+            flat = ctx.features.std(axis=1) == 0
+            return make_result("constant_row", flat, np.where(flat, 0.0, 1.0))
+
+    try:
+        report = audit(small.assign(**{f"p{i}": 0.0 for i in range(64)}).iloc[:20],
+                       label=None, features=[f"p{i}" for i in range(64)],
+                       checks=["constant_row"])
+        assert report.issues["is_constant_row_issue"].all()
+    finally:
+        from assay.train import _checks
+
+        _checks._REGISTRY.pop("constant_row")
