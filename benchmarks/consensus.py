@@ -133,6 +133,25 @@ def synthetic_rows(n_items: int, with_crowdkit: bool) -> tuple[list[list[object]
     return [row], peak
 
 
+NOTES = """
+Notes:
+
+- crowd-kit's `DawidSkene` stops when its ELBO per label improves by less than its
+  `tol` (1e-5); on AdultContent2 that happens after 2 EM iterations, so its labels are
+  its majority vote plus two EM steps (its accuracy equals its majority vote's there).
+  assay iterates until no posterior moves by more than 1e-6 or 100 iterations; run to
+  full convergence (about 450 iterations) assay's DS scores 0.7568 on AdultContent2.
+  End-to-end speed therefore compares 100 iterations with 2; per iteration assay is
+  ~70-180x faster.
+- Only 333 of AdultContent2's 1,517 gold items have crowd labels: one item is 0.3
+  points, and the binomial standard error of each accuracy is about 2.3 points.
+- The default `pool_strength=5` (shrinking each annotator's confusion matrix toward the
+  pooled one) was chosen after trying {0, 1, 2, 3, 5, 10, 20} on these same data sets,
+  so these gold accuracies are not an independent validation of that default; classic
+  DS (`pool_strength=0`) scores 0.7387 on AdultContent2 and 0.7120 on BarzanMozafari.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 repeat, 100k synthetic")
@@ -155,7 +174,7 @@ def main() -> None:
         f"{peak:.0f} MiB (target <= 1024 MiB at 1M annotations).\n"
         "assay's defaults: smoothing=0.01, pool_strength=5, tol=1e-6 on the posterior, "
         "max_iter=100; crowd-kit: DawidSkene(n_iter=100), its default tol=1e-5 on the ELBO.\n"
-        "\nTargets:\n\n" + verdicts(real, synth, peak) + "\n"
+        "\nTargets:\n\n" + verdicts(real, synth, peak) + "\n" + NOTES
     )
     if args.quick:
         print(body)

@@ -169,7 +169,7 @@ def correctness(quick: bool) -> list[dict[str, Any]]:
                      "assay": sorted(drift(ref, cur).drifted_columns)})
     ev = run_evidently(jobs)
     for row in rows:
-        row["evidently"] = ev[row["scenario"]]["flagged"]
+        row["evidently"] = ev[str(row["scenario"])]["flagged"]
     return rows
 
 

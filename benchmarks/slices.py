@@ -165,9 +165,9 @@ def markdown(planted: pd.DataFrame, speed: dict[str, object], command: str) -> s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 seeds, 20,000 rows")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 10,000 rows")
     args = parser.parse_args()
-    seeds, n, repeats = (3, 20_000, 2) if args.quick else (10, 100_000, 3)
+    seeds, n, repeats = (2, 10_000, 1) if args.quick else (10, 100_000, 3)
     planted = run_planted(seeds)
     print(planted.to_string(), flush=True)
     speed = run_speed(n, repeats)

@@ -40,7 +40,16 @@ PG_URL = os.environ.get("ASSAY_TEST_DATABASE_URL",
 PASSWORD = "benchmark password"
 
 
-def build(path: Path, db: str | None, n_items: int, n_queue: int, n_users: int) -> None:
+#: Indexes suggested to the lead for the queue order and item lookups; the benchmark
+#: measures with and without them (they are not in the schema yet).
+SUGGESTED_INDEXES = [
+    "CREATE INDEX ix_review_queue_order ON review_items (dataset_id, status, score, id)",
+    "CREATE INDEX ix_review_item ON review_items (dataset_id, item_id)",
+]
+
+
+def build(path: Path, db: str | None, n_items: int, n_queue: int, n_users: int,
+          index: bool = False) -> None:
     """A workspace with ``n_items`` digit rows, ``n_queue`` queued, ``n_users`` reviewers."""
     from sklearn.datasets import load_digits
 
@@ -62,6 +71,12 @@ def build(path: Path, db: str | None, n_items: int, n_queue: int, n_users: int) 
         "suggested_label": (queued["label"] + 1) % 10}), source="label_issue")
     for k in range(n_users):
         add_user(ws, f"user{k}", role="reviewer", password=PASSWORD)
+    if index:
+        from sqlalchemy import text
+
+        with ws.engine.begin() as conn:
+            for statement in SUGGESTED_INDEXES:
+                conn.execute(text(statement))
     ws.close()
 
 
@@ -180,12 +195,14 @@ def _measure(path: Path, base: str, args: argparse.Namespace, think: float,
     return out, wall, (before + out["decided"]) - after
 
 
-def run_backend(name: str, db: str | None, args: argparse.Namespace) -> list[list[Any]]:
+def run_backend(name: str, db: str | None, args: argparse.Namespace,
+                index: bool = False) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    name = name + (" + index" if index else "")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ws"
         t0 = time.perf_counter()
-        build(path, db, args.items, args.queue, args.users)
+        build(path, db, args.items, args.queue, args.users, index)
         print(f"[{name}] built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         port = _free_port()
         proc = subprocess.Popen([sys.executable, __file__, "--serve", str(path), str(port),
@@ -238,11 +255,13 @@ def main() -> None:
     )
     args.modes = (
         [("no think time", 0.0, 8), ("0.5 s think", 0.5, 4)] if args.quick
-        else [("no think time", 0.0, 40), ("0.5 s think", 0.5, 25)]
+        else [("no think time", 0.0, 30), ("0.5 s think", 0.5, 20)]
     )
-    rows = run_backend("SQLite", None, args)
-    if not args.no_postgres and not args.quick:
-        rows += _postgres(args)
+    rows = []
+    for index in ([False] if args.quick else [False, True]):
+        rows += run_backend("SQLite", None, args, index)
+        if not args.no_postgres and not args.quick:
+            rows += _postgres(args, index)
     header = ["backend", "request", "n", "p50 ms", "p95 ms", "target p95 ms", "result"]
     body = (
         f"{args.items:,} items, {args.queue:,} queued, {args.users} concurrent users, each "
@@ -251,12 +270,15 @@ def main() -> None:
         + f". App served by `assay ui --workers {args.workers}` (uvicorn) in its own process, "
         "load from httpx (asyncio) in another, loopback. 'no think time' is a stress test "
         "(every user fires the next request at once); '0.5 s think' waits half a second on "
-        "each page before deciding (a very fast human).\n\n" + markdown_table(header, rows)
+        "each page before deciding (a very fast human). '+ index' rows add the two indexes "
+        "suggested for the schema (" + "; ".join(f"`{i}`" for i in SUGGESTED_INDEXES) + ")."
+        + f" Load average at the end: {os.getloadavg()[0]:.1f} on 2 cores.\n\n"
+        + markdown_table(header, rows)
     )
     write_results("web" if not args.quick else "web-quick", "Web: review queue under load", body)
 
 
-def _postgres(args: argparse.Namespace) -> list[list[Any]]:
+def _postgres(args: argparse.Namespace, index: bool) -> list[list[Any]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
@@ -270,7 +292,8 @@ def _postgres(args: argparse.Namespace) -> list[list[Any]]:
         return [["PostgreSQL", "not run: server not reachable", "", "", "", "", ""]]
     sep = "&" if "?" in PG_URL else "?"
     try:
-        return run_backend("PostgreSQL", f"{PG_URL}{sep}options=-csearch_path%3D{schema}", args)
+        return run_backend("PostgreSQL", f"{PG_URL}{sep}options=-csearch_path%3D{schema}", args,
+                           index)
     finally:
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -6,6 +6,26 @@ The public API, by lifecycle phase. Everything here is pinned by
 
 from __future__ import annotations
 
+from assay.collect import (
+    AgreementReport,
+    ConsensusResult,
+    ConventionReport,
+    SamplePlan,
+    TranscriptAgreement,
+    agreement,
+    agreement_by,
+    classes_to_revise,
+    compare_classes,
+    consensus,
+    convention_report,
+    normalize_annotations,
+    parse_label_studio,
+    plan_sample,
+    read_annotations,
+    sample_size_for_kappa,
+    to_label_studio_tasks,
+    transcript_agreement,
+)
 from assay.exceptions import AssayError, ConflictError, InputError, NotFoundError, StoreError
 from assay.store.datasets import DatasetVersion
 from assay.store.diff import DatasetDiff
@@ -14,13 +34,34 @@ from assay.store.workspace import Workspace
 __version__ = "0.1.0"
 
 __all__ = [
+    # errors
     "AssayError",
     "ConflictError",
-    "DatasetDiff",
-    "DatasetVersion",
     "InputError",
     "NotFoundError",
     "StoreError",
+    # the workspace
+    "DatasetDiff",
+    "DatasetVersion",
     "Workspace",
+    # collect
+    "AgreementReport",
+    "ConsensusResult",
+    "ConventionReport",
+    "SamplePlan",
+    "TranscriptAgreement",
+    "agreement",
+    "agreement_by",
+    "classes_to_revise",
+    "compare_classes",
+    "consensus",
+    "convention_report",
+    "normalize_annotations",
+    "parse_label_studio",
+    "plan_sample",
+    "read_annotations",
+    "sample_size_for_kappa",
+    "to_label_studio_tasks",
+    "transcript_agreement",
     "__version__",
 ]

@@ -54,8 +54,9 @@ def test_majority_vote_and_columns() -> None:
     assert lab["agreement"].tolist() == pytest.approx([2 / 3, 1.0, 1.0])
     assert ((lab["quality"] >= 0) & (lab["quality"] <= 1)).all()
     # unanimous two labels are more certain than one label, and than a 2-of-3 split
-    assert lab.loc[2, "quality"] > lab.loc[3, "quality"]
-    assert lab.loc[2, "quality"] > lab.loc[1, "quality"]
+    quality = lab["quality"].to_dict()
+    assert quality[2] > quality[3]
+    assert quality[2] > quality[1]
 
 
 def test_tie_break_prefers_frequent_class_then_class_order() -> None:
@@ -150,3 +151,12 @@ def test_real_crowd_data_dawid_skene_at_least_majority(crowd, crowd_gold) -> Non
     ds, mv = consensus(df, "dawid_skene"), consensus(df, "majority")
     assert acc(ds) >= acc(mv)
     assert acc(ds) > 0.7
+
+
+def test_summary_names_spammers() -> None:
+    df, _ = _spammers(n_items=200)
+    text = consensus(df, "dawid_skene").summary()
+    assert "dawid_skene: 200 items" in text
+    worst = [w.split(" ")[0] for w in text.split("lowest-quality annotators: ")[1].split(", ")]
+    assert len(worst) == 3 and set(worst) <= {"w3", "w4", "w5", "w6"}
+    assert consensus(df).summary().startswith("majority: 200 items")

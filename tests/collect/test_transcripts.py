@@ -14,6 +14,7 @@ from assay.collect import (
     word_error_rate,
 )
 from assay.collect._levenshtein import batch_levenshtein, encode_sequences
+from assay.exceptions import InputError
 
 SEED_EXAMPLE = ["Um, today's weather", "Um today's weather", "Today's weather"]
 
@@ -64,7 +65,8 @@ def _texts() -> pd.DataFrame:
 def test_pairwise_tables() -> None:
     df = _texts()
     rep = transcript_agreement(df)
-    ab = rep.pairs.set_index(["annotator_a", "annotator_b"]).loc[("a", "b")]
+    pairs = rep.pairs
+    ab = pairs[(pairs["annotator_a"] == "a") & (pairs["annotator_b"] == "b")].iloc[0].to_dict()
     shared = df[df["item"] < 5].pivot(index="item", columns="annotator", values="label")
     assert ab["n_items"] == 5
     assert ab["exact_match"] == pytest.approx((shared["a"] == shared["b"]).mean())
@@ -126,7 +128,8 @@ def test_convention_report_on_seed_example() -> None:
     assert norm.loc["case", "pairs_needing"] == 2
     assert norm.loc["fillers", "pairs_needing"] == 3
     assert norm.loc["all", "pairs_resolved_alone"] == 3
-    assert "Um, today" in norm.loc["punctuation", "examples"][0]
+    examples = norm["examples"].to_dict()["punctuation"]
+    assert "Um, today" in examples[0]
     assert "3 of 3" in rep.summary()
 
 
@@ -135,3 +138,19 @@ def test_normalize_text_steps() -> None:
     assert normalize_text("Wait\u2026 what", ["ellipses"]) == "Wait what"
     assert normalize_text("a  b\tc", ["whitespace"]) == "a b c"
     assert normalize_text("Uh huh", ["fillers"]) == "huh"
+
+
+def test_transcript_summary() -> None:
+    rep = transcript_agreement(_texts())
+    text = rep.summary()
+    assert "5 items" in text and f"{rep.krippendorff_alpha:.3f}" in text
+    assert 0 < rep.wer < 1
+
+
+def test_missing_text_is_reported_not_compared_as_nan() -> None:
+    df = _texts()
+    df.loc[2, "label"] = None
+    with pytest.raises(InputError, match="'label' is missing in 1 row"):
+        transcript_agreement(df)
+    with pytest.raises(InputError, match="'label' is missing in 1 row"):
+        convention_report(df)

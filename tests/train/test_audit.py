@@ -30,7 +30,7 @@ from assay.train.audit import (
 )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread() -> Iterator[None]:
     with threadpool_limits(1):
         yield
@@ -178,6 +178,11 @@ def test_parse_threshold_and_exceeds(small: pd.DataFrame, small_probs: np.ndarra
     assert report.exceeds([f"exact_duplicate>{count}", "class_imbalance>0%"]) == []
     with pytest.raises(InputError, match="did not run"):
         report.exceeds(["leakage>0"])
+    table = report.summary_table()
+    assert table["check"].tolist() == report.checks
+    counts = {c: v["count"] for c, v in report.to_dict()["checks"].items()}
+    assert table.set_index("check")["count"].to_dict() == counts
+    assert counts["exact_duplicate"] == int(report.issues["is_exact_duplicate_issue"].sum())
 
 
 def test_worst_and_review_items(small: pd.DataFrame, small_probs: np.ndarray) -> None:

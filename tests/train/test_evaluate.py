@@ -86,7 +86,7 @@ def test_accuracy_interval_is_wilson() -> None:
 
 def test_bootstrap_intervals_equal_a_naive_resampling_loop() -> None:
     y, pred = _noisy_predictions(120, 4, 0.75, seed=3)
-    n_boot, seed = 300, 5
+    n_boot, seed = 150, 5
     ev = evaluate_predictions(y, pred, n_boot=n_boot, seed=seed)
     idx = np.random.default_rng(seed).integers(0, 120, size=(n_boot, 120))
     labels = np.unique(np.concatenate([y, pred]))
@@ -217,10 +217,10 @@ def test_paired_bootstrap_interval_equals_a_naive_loop() -> None:
     comp = compare(
         evaluate_predictions(y, a, n_boot=5),
         evaluate_predictions(y, b, n_boot=5),
-        n_boot=400,
+        n_boot=150,
         seed=9,
     )
-    idx = np.random.default_rng(9).integers(0, 150, size=(400, 150))
+    idx = np.random.default_rng(9).integers(0, 150, size=(150, 150))
     deltas = [(b[i] == y[i]).mean() - (a[i] == y[i]).mean() for i in idx]
     low, high = np.quantile(deltas, [0.025, 0.975])
     assert (comp.metrics["accuracy"]["low"], comp.metrics["accuracy"]["high"]) == pytest.approx(

@@ -80,3 +80,50 @@ def test_min_examples_per_class_equals_cleanlab(min_per_class: int) -> None:
             )
         np.testing.assert_array_equal(ours, ref)
 
+
+
+def _imbalanced_confidence(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Classes with very different confidence: some (given, true) quotas then exceed
+    the examples whose true-class probability beats the given one's."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, 4, n)
+    logits = rng.normal(size=(n, 4))
+    logits[np.arange(n), true] += np.array([8.0, 1.0, 3.0, 0.5])[true]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < 0.2, rng.integers(0, 4, n), true)
+    return labels, proba
+
+
+def test_whole_class_fallback_equals_cleanlab() -> None:
+    from assay.train import label_issues as li
+    from assay.train._label_prune import _quota
+
+    cl_filter = pytest.importorskip("cleanlab.filter")
+    labels, proba = _imbalanced_confidence(0)
+    ctx, _ = li._confident_learning(labels, proba, None, func="test")
+    boosted = proba.copy()
+    boosted[np.arange(len(labels)), labels] += 1e-6
+    cand = boosted.argmax(axis=1) != labels
+    margins = proba[cand] - proba[cand, labels[cand]][:, None]
+    row, col = np.nonzero(margins > 2e-6)
+    found = np.bincount(labels[cand][row] * 4 + col, minlength=16)
+    assert (_quota(ctx) > found).any()  # this input exercises the fallback
+    for method in ("prune_by_noise_rate", "both"):
+        ours = find_label_issues(labels, proba, method=method)["is_label_issue"].to_numpy()
+        ref = cl_filter.find_label_issues(labels, proba, filter_by=method, n_jobs=1)
+        np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("num", [1, 7, 150, 900, 5000])
+def test_top_margins_equal_a_full_ranking(num: int) -> None:
+    from assay.train import label_issues as li
+    from assay.train._label_prune import _top_margins
+
+    labels, proba = _imbalanced_confidence(1)
+    ctx, _ = li._confident_learning(labels, proba, None, func="test")
+    for k in range(4):
+        members = np.flatnonzero(labels == k)
+        for col in np.delete(np.arange(4), k):  # col == k: all margins tie at 0
+            margins = proba[members, col] - proba[members, k]
+            expected = set(members[np.argsort(-margins)[:num]].tolist())
+            assert set(_top_margins(ctx.stats, members, int(col), num).tolist()) == expected

@@ -15,7 +15,7 @@ from assay.exceptions import InputError
 from assay.train import neighbors as nb
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread() -> Iterator[None]:
     with threadpool_limits(1):
         yield
@@ -63,7 +63,8 @@ def test_hnswlib_backend_recall(digits: tuple[np.ndarray, np.ndarray]) -> None:
     exact = nb.knn_graph(X, k=10, backend="sklearn")
     approx = nb.knn_graph(X, k=10, backend="hnswlib", n_jobs=1)
     assert not (approx.indices == np.arange(len(X))[:, None]).any()
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approx.indices, exact.indices)])
+    pairs = zip(approx.indices, exact.indices, strict=True)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])
     assert recall > 0.95
     np.testing.assert_allclose(approx.distances.mean(), exact.distances.mean(), rtol=0.02)
 

@@ -187,3 +187,13 @@ def test_stats_helpers_against_references() -> None:
     multitest = pytest.importorskip("statsmodels.stats.multitest")
     ref_q = multitest.multipletests(pv, method="fdr_bh")[1]
     assert bh_adjust(pv) == pytest.approx(ref_q)
+
+
+def test_report_to_dict_is_json_ready() -> None:
+    import json
+
+    df, err, _ = _planted(1500, seed=7)
+    report = find_slices(df, err, k=3)
+    content = json.loads(json.dumps(report.to_dict()))
+    assert content["rows"][0]["slice"] == report.table["slice"][0]
+    assert content["summary"] == report.summary()

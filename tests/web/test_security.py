@@ -100,7 +100,9 @@ def test_roles_viewer_reads_reviewer_decides_admin_manages(client_for, web_ws: W
 
 
 @pytest.fixture
-def media_ws(workspace: Workspace, tmp_path: Path) -> Workspace:
+def media_ws(sqlite_workspace: Workspace, tmp_path: Path) -> Workspace:
+    """A folder of images (media served from it); HTTP-level, so SQLite only."""
+    workspace = sqlite_workspace
     root = tmp_path / "images"
     for label in ("cat", "dog"):
         (root / label).mkdir(parents=True)
@@ -131,7 +133,8 @@ def test_media_only_from_registered_root(media_ws: Workspace) -> None:
     assert item.status_code == 200 and '<img class="media" src="/media/pets/cat/0.png"' in item.text
 
 
-def test_script_in_label_and_reason_renders_inert(workspace: Workspace) -> None:
+def test_script_in_label_and_reason_renders_inert(sqlite_workspace: Workspace) -> None:
+    workspace = sqlite_workspace
     from assay.store.users import add_user
     evil = "<script>alert(1)</script>"
     frame = pd.DataFrame({"text": [f"hello {evil}", "fine"], "label": [evil, "ok"]})

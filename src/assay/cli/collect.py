@@ -23,7 +23,9 @@ from assay.cli._common import (
 )
 from assay.collect import (
     agreement,
+    agreement_by,
     classes_to_revise,
+    compare_classes,
     consensus,
     convention_report,
     plan_sample,
@@ -218,23 +220,25 @@ def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
         raise InputError(
             "no annotation says which label-book version it followed; import with --labelbook-version N."
         )
-    per_version: dict[str, Any] = {}
-    for version, part in frame.dropna(subset=["labelbook_version"]).groupby("labelbook_version"):
-        result = agreement(part[["item", "annotator", "label"]], ci=False)
-        per_version[f"v{int(version)}"] = {
-            "alpha": result.krippendorff_alpha,
-            "per_class": result.per_class["agreement"].to_dict(),
-        }
+    rated = frame.dropna(subset=["labelbook_version"]).astype({"labelbook_version": int})
+    reports = agreement_by(rated[["item", "annotator", "label", "labelbook_version"]], ci=False)
+    per_version = {
+        f"v{v}": {"alpha": r.krippendorff_alpha, "per_class": r.per_class["agreement"].to_dict()}
+        for v, r in reports.items()
+    }
     if as_json:
         emit_json(per_version)
         return 0
-    versions = list(per_version)
-    classes = sorted({c for v in per_version.values() for c in v["per_class"]}, key=str)
-    rows = [[c, *(_fmt(per_version[v]["per_class"].get(c)) for v in versions)] for c in classes]
-    rows.append(["alpha (all)", *(_fmt(per_version[v]["alpha"]) for v in versions)])
-    out_console().print(
-        table("agreement per class by label-book version", ["class", *versions], rows)
-    )
+    classes = compare_classes({f"v{v}": r for v, r in reports.items()})
+    rows = [
+        [c, *(_fmt(v) for v in row)]
+        for c, row in zip(classes.index, classes.to_numpy(), strict=True)
+    ]
+    alphas = [per_version[v]["alpha"] for v in per_version]
+    change = [_fmt(alphas[-1] - alphas[0])] if len(classes.columns) > len(alphas) else []
+    rows.append(["alpha (all)", *map(_fmt, alphas), *change])
+    columns = ["class", *map(str, classes.columns)]
+    out_console().print(table("agreement per class by label-book version", columns, rows))
     return 0
 
 

@@ -48,11 +48,12 @@ def _chunk(a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
     p, n_a, n_b = len(a), int(la.max(initial=0)), int(lb.max(initial=0))
     big_a = np.full((p, max(n_a, 1)), -1, dtype=np.int64)
     big_b = np.full((p, max(n_b, 1)), -2, dtype=np.int64)
+    dist: type[np.signedinteger] = np.int32 if n_a + n_b < 2**31 - 1 else np.int64
     for r, (x, y) in enumerate(zip(a, b, strict=True)):
         big_a[r, : len(x)] = x
         big_b[r, : len(y)] = y
-    j = np.arange(n_b + 1)
-    prev = np.tile(j, (p, 1))
+    j: np.ndarray = np.arange(n_b + 1, dtype=dist)
+    prev: np.ndarray = np.tile(j, (p, 1))
     out = np.where(la == 0, lb, 0).astype(np.int64)
     for i in range(1, n_a + 1):
         cost = big_a[:, i - 1 : i] != big_b[:, :n_b]
@@ -81,7 +82,9 @@ def batch_levenshtein(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.nd
     if len(a) != len(b):
         raise ValueError("a and b must have the same length")
     out = np.zeros(len(a), dtype=np.int64)
+    # chunks of similar lengths waste less work on padding
+    order = np.lexsort(([len(x) for x in b], [len(x) for x in a]))
     for start in range(0, len(a), _CHUNK):
-        sl = slice(start, start + _CHUNK)
-        out[sl] = _chunk(list(a[sl]), list(b[sl]))
+        idx = order[start : start + _CHUNK]
+        out[idx] = _chunk([a[i] for i in idx], [b[i] for i in idx])
     return out

@@ -44,7 +44,38 @@ LEVELS = ("nominal", "ordinal", "interval")
 
 @dataclass
 class AgreementReport:
-    """Agreement statistics of one annotation table (see :func:`agreement`)."""
+    """Agreement statistics of one annotation table (see :func:`agreement`).
+
+    Attributes
+    ----------
+    percent_agreement, fleiss_kappa, krippendorff_alpha : float
+    mean_cohen_kappa : float
+        Pairwise Cohen's kappas averaged with the number of shared items as weights.
+    hlp : float
+        Human-level performance: the mean agreement of an annotation with the majority
+        of the other annotations of its item (ties give fractional credit).
+    cohen_kappa, cohen_n : DataFrame of shape (n_annotators, n_annotators)
+        Pairwise kappa (NaN where undefined or no shared item) and shared items.
+    pairs : DataFrame
+        The same in long form: ``annotator_a``, ``annotator_b``, ``n_items``,
+        ``percent_agreement``, ``cohen_kappa``.
+    per_class : DataFrame, indexed by class
+        See :func:`assay.collect._tables.per_class_table`: ``n_labels``, ``n_items``,
+        ``agreement`` (specific agreement), ``confused_with``, ``confused_share``,
+        ``hlp``, ``examples``.
+    confusion : DataFrame of shape (n_classes, n_classes)
+        Ordered pairs of different annotators on the same item, by (first, second)
+        label; symmetric.
+    disagreements : DataFrame, indexed by item
+        The most disagreed-on items with their labels.
+    annotators : DataFrame, indexed by annotator
+        ``n_annotations``, ``n_shared``, ``agreement_with_others``,
+        ``mean_cohen_kappa``, ``agreement_with_consensus``.
+    ci : dict of str -> (low, high)
+        Bootstrap 95% intervals of ``percent_agreement``, ``fleiss_kappa``,
+        ``krippendorff_alpha`` and ``cohen_kappa`` (the mean pairwise kappa); empty when
+        ``ci=False``.
+    """
 
     level: str
     n_items: int

@@ -67,6 +67,23 @@ class ConsensusResult:
     converged: bool = True
     log_likelihood: float = float("nan")
 
+    def summary(self, threshold: float = 0.5) -> str:
+        """A few lines of plain text: method, convergence, low-quality items."""
+        lab = self.labels
+        low = int((lab["quality"] < threshold).sum())
+        head = f"{self.method}: {len(lab)} items"
+        if self.method == "dawid_skene":
+            state = "converged" if self.converged else "stopped at max_iter"
+            head += f", {self.n_iter} iterations ({state})"
+        worst = self.annotators["quality"].nsmallest(3)
+        return "\n".join([
+            head,
+            f"  mean quality {lab['quality'].mean():.3f}; {low} items below {threshold}",
+            f"  unanimous items: {int((lab['agreement'] == 1).sum())}",
+            "  lowest-quality annotators: "
+            + ", ".join(f"{a} ({q:.2f})" for a, q in worst.items()),
+        ])
+
     def annotator_confusion(self, annotator: Any) -> pd.DataFrame:
         """One annotator's estimated confusion matrix (rows: true class, columns: said)."""
         pos = self.annotators.index.get_indexer(pd.Index([annotator]))[0]

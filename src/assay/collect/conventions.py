@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_number
+from assay._validation import check_columns, check_number
 from assay.collect._stats import annotation_pairs
 from assay.collect.annotations import encode_annotations
 
@@ -118,7 +118,8 @@ def _smallest_sets(a: str, b: str, fillers: Sequence[str]) -> list[tuple[str, ..
 
 
 def _disagreeing_pairs(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    enc = encode_annotations(df.assign(label=df["label"].astype(str)))
+    check_columns(df, ["label"], where="the annotations")
+    enc = encode_annotations(df.assign(label=df["label"].map(str, na_action="ignore")))
     p = annotation_pairs(enc.item, enc.annotator, enc.label)
     diff = p.lab_a != p.lab_b
     out = pd.DataFrame({

@@ -78,6 +78,25 @@ class TranscriptAgreement:
         p = self.pairs
         return float(np.average(p["edit_distance"], weights=p["n_items"]))
 
+    @property
+    def wer(self) -> float:
+        """Mean pairwise WER, weighted by shared items."""
+        p = self.pairs
+        return float(np.average(p["wer"], weights=p["n_items"]))
+
+    def summary(self) -> str:
+        """A few lines of plain text for the CLI."""
+        p = self.pairs
+        exact = float(np.average(p["exact_match"], weights=p["n_items"]))
+        note = "" if self.expected_exact else " (expected disagreement estimated)"
+        return "\n".join([
+            f"{len(self.items)} items typed by two or more annotators",
+            f"  exact match: {exact:.3f}",
+            f"  normalised edit distance: {self.edit_distance:.3f}",
+            f"  word error rate: {self.wer:.3f}",
+            f"  Krippendorff's alpha (edit distance): {self.krippendorff_alpha:.3f}{note}",
+        ])
+
 
 def _norm_dist(lev: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
     longest = np.maximum(la, lb)
@@ -145,7 +164,8 @@ def transcript_agreement(
     """
     check_number(max_value_pairs, name="max_value_pairs", func="transcript_agreement",
                  low=1, integer=True)
-    df = df.assign(label=df["label"].astype(str)) if "label" in df.columns else df
+    if "label" in df.columns:  # texts as str; missing stay missing (and are reported)
+        df = df.assign(label=df["label"].map(str, na_action="ignore"))
     enc = encode_annotations(df)
     pairs = annotation_pairs(enc.item, enc.annotator, enc.label)
     if len(pairs.item) == 0:

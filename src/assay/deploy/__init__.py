@@ -13,7 +13,13 @@ from assay.deploy.feedback import (
     sample_for_labeling,
 )
 from assay.deploy.performance import ConfidenceEstimator, realised_performance, wilson_interval
-from assay.deploy.profile import ColumnProfile, Profile, profile, profile_parquet
+from assay.deploy.profile import (
+    ColumnProfile,
+    Profile,
+    profile,
+    profile_parquet,
+    schema_problems,
+)
 from assay.deploy.report import DriftReport, render_summary
 from assay.deploy.streams import ADWIN, PageHinkley, StreamAlarms, adwin, page_hinkley
 
@@ -36,5 +42,6 @@ __all__ = [
     "realised_performance",
     "render_summary",
     "sample_for_labeling",
+    "schema_problems",
     "wilson_interval",
 ]

@@ -31,7 +31,7 @@ from assay.deploy import _partial as part
 from assay.deploy._columns import resolve_kinds
 from assay.exceptions import InputError
 
-__all__ = ["ColumnProfile", "Profile", "profile", "profile_parquet"]
+__all__ = ["ColumnProfile", "Profile", "profile", "profile_parquet", "schema_problems"]
 
 FORMAT_VERSION = 1
 
@@ -327,3 +327,44 @@ def _profile_dask(ddf: Any, columns: Sequence[str] | None,
     for partial in partials[1:]:
         state = part.merge_states(state, partial, params)
     return _finalize(state, params)
+
+
+def schema_problems(reference: Profile, batch: pd.DataFrame) -> list[str]:
+    """List what makes ``batch`` unfit for comparison with ``reference`` (empty: fine).
+
+    Meant for rejecting ingested batches with a reason (e.g. an HTTP 422): no rows,
+    missing or unknown columns, numeric columns whose values do not parse as numbers.
+
+    Parameters
+    ----------
+    reference : Profile
+    batch : pandas DataFrame of shape (n_rows, n_columns)
+
+    Returns
+    -------
+    list of str
+        One sentence per problem, naming the column and the fix.
+    """
+    problems = []
+    if len(batch) == 0:
+        problems.append("the batch has no rows; send at least one row.")
+    present = {str(c) for c in batch.columns}
+    missing = [c for c in reference.columns if c not in present]
+    if missing:
+        problems.append(f"missing columns {', '.join(map(repr, missing))}; send every "
+                        "reference column (null values are allowed).")
+    extra = sorted(present - set(reference.columns))
+    if extra:
+        problems.append(f"unknown columns {', '.join(map(repr, extra))}; drop them or add "
+                        "them to the reference.")
+    for name, col in reference.columns.items():
+        if col.kind != "numeric" or name not in present or len(batch) == 0:
+            continue
+        values = batch[name]
+        parsed = pd.to_numeric(values.astype(object), errors="coerce")
+        bad = parsed.isna().to_numpy() & values.notna().to_numpy()
+        if bad.any():
+            row = int(np.argmax(bad))
+            problems.append(f"column {name!r} row {row} holds {values.iloc[row]!r}, not a "
+                            "number; send numbers (or null) in numeric columns.")
+    return problems

@@ -141,6 +141,16 @@ class AuditReport:
             }
         )
 
+    def summary_table(self) -> pd.DataFrame:
+        """One row per check: ``check``, ``count``, ``rate``, ``score_mean`` (for the CLI)."""
+        return pd.DataFrame(
+            [
+                {"check": n, "count": s["count"], "rate": s["rate"], "score_mean": s["score_mean"]}
+                for n, s in self.summary.items()
+            ],
+            columns=["check", "count", "rate", "score_mean"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: rows, and per check count, rate and mean score."""
         keep = ("count", "rate", "score_mean")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,13 +86,21 @@ def _take(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
 
 
-def bootstrap_params(sizes: np.ndarray, scores: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Power-law parameters refitted on curves resampled over repeats."""
+def bootstrap_params(
+    sizes: np.ndarray, scores: np.ndarray, n_boot: int, seed: int,
+    transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Power-law parameters refitted on curves resampled over repeats.
+
+    ``transform(scores, rng)``, if given, maps each resampled score matrix before the
+    fit (e.g. a noise correction with a resampled noise rate).
+    """
     rng = np.random.default_rng(seed)
     out = np.empty((n_boot, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for b in range(n_boot):
             rows = rng.integers(0, scores.shape[0], scores.shape[0])
-            out[b] = fit_power_law(sizes, np.nanmean(scores[rows], axis=0))
+            sample = scores[rows] if transform is None else transform(scores[rows], rng)
+            out[b] = fit_power_law(sizes, np.nanmean(sample, axis=0))
     return out  # failed fits stay as NaN rows so that replicates of two curves stay paired

@@ -17,8 +17,8 @@ from assay.train._label_stats import RowStats
 __all__ = [
     "calibrate_joint",
     "confident_joint",
-    "label_counts",
     "round_preserving_row_totals",
+    "warn_empty_classes",
 ]
 
 def confident_joint(stats: RowStats) -> np.ndarray:
@@ -72,13 +72,11 @@ def round_preserving_row_totals(matrix: np.ndarray) -> np.ndarray:
     return ints.astype(np.int64)
 
 
-def label_counts(codes: np.ndarray, n_classes: int, *, warn_empty: bool = True) -> np.ndarray:
-    """Count the examples given each label; warn about classes without examples."""
-    counts = np.bincount(codes, minlength=n_classes)
+def warn_empty_classes(counts: np.ndarray) -> None:
+    """Warn about classes without examples (they are kept, with an unreachable threshold)."""
     empty = np.flatnonzero(counts == 0)
-    if warn_empty and len(empty):
+    if len(empty):
         warn(
             f"{len(empty)} class(es) have no examples (columns {empty[:10].tolist()}); "
             "they are kept with no threshold, so nothing is counted as truly that class."
         )
-    return counts

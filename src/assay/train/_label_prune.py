@@ -2,9 +2,10 @@
 
 Each rule is a small function ``rule(ctx) -> mask`` registered in :data:`PRUNE_RULES`.
 Only examples whose given label is not the (slack-adjusted) argmax can end up flagged
-(cleanlab's final ``_reduce_issues`` step), so the noise-rate rule ranks the sparse
-margins of those examples only, and falls back to the whole class just for the
-(given, true) pairs where they cannot fill the quota.
+(cleanlab's final ``_reduce_issues`` step), so the noise-rate rule ranks the margins of
+those examples only (and, thanks to a lower bound per pair, only the few that can make
+the cut), and falls back to the whole class just for the (given, true) pairs where they
+cannot fill the quota.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from assay.train._label_joint import round_preserving_row_totals
-from assay.train._label_stats import RowStats
+from assay.train._label_stats import FLOAT_SLACK, RowStats
 
 __all__ = ["PRUNE_RULES", "PruneContext", "class_members", "prune_counts"]
 
@@ -76,6 +77,12 @@ class PruneContext:
         """Indices of the examples given each class."""
         return class_members(self.stats.codes, self.stats.n_classes)
 
+    def member(self, k: int) -> np.ndarray:
+        """Indices of the examples given class ``k`` (without sorting every class)."""
+        if "members" in self.__dict__:
+            return self.members[k]
+        return np.flatnonzero(self.stats.codes == k)
+
     def prunable(self) -> np.ndarray:
         """Per class: whether it has enough examples to prune any."""
         return self.counts > self.min_per_class
@@ -108,7 +115,7 @@ def _select_sorted(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) ->
 
 
 def _select_top(
-    groups: np.ndarray, values: np.ndarray, quota: np.ndarray, bins: int = 64
+    groups: np.ndarray, values: np.ndarray, quota: np.ndarray, bins: int = 32
 ) -> np.ndarray:
     """Like :func:`_select_sorted` for values in [0, 1], sorting only boundary entries.
 
@@ -134,28 +141,76 @@ def _select_top(
     return selected
 
 
+def _kth_largest(groups: np.ndarray, values: np.ndarray, kth: np.ndarray) -> np.ndarray:
+    """Per group ``g``, the ``kth[g]``-th largest value (-inf if the group has fewer)."""
+    by_value = np.argsort(-values)
+    order = by_value[np.argsort(groups[by_value], kind="stable")]  # by group, then value
+    found = np.bincount(groups, minlength=len(kth))
+    start = np.concatenate(([0], np.cumsum(found)[:-1]))
+    out = np.full(len(kth), -np.inf)
+    ok = np.flatnonzero((kth >= 1) & (found >= kth))
+    out[ok] = values[order[start[ok] + kth[ok] - 1]]
+    return out
+
+
+def _margin_entries(
+    stats: RowStats, cand: np.ndarray, bound: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries ``(row, pair, p_j - p_given)`` of the rows ``cand`` whose margin is above
+    2e-6 and reaches ``bound[given, j]``."""
+    k = stats.n_classes
+    parts = []
+    for rows, block in stats.blocks(cand):
+        self_conf = stats.self_confidence[rows]
+        margins = block / stats.sums[rows, None] - self_conf[:, None]
+        codes = stats.codes[rows]
+        flat = np.flatnonzero((margins >= bound[codes]) & (margins > 2 * FLOAT_SLACK))
+        row = flat // k
+        parts.append((rows[row], codes[row] * k + flat - row * k, margins.ravel()[flat]))
+    if not parts:
+        return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0)
+    rows_, pairs, values = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return rows_, pairs, values
+
+
 def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
     """Flag per (given k, true j) the ``prune[j, k]`` examples with the largest ``p_j - p_k``.
 
     Only examples not kept can be flagged, and their margins above 2e-6 beat every kept
-    example's, so those (sparse) margins are ranked within each pair; a pair with fewer
-    such margins than its quota ranks its whole class instead.
+    example's, so only those are ranked, within each pair. The margins at the argmax
+    give each pair a lower bound on its cut-off, so few margins are collected; a pair with
+    fewer margins above 2e-6 than its quota ranks its whole class instead.
     """
     stats, k = ctx.stats, ctx.stats.n_classes
-    assert stats.strong is not None
-    rows, cols, values = stats.strong.rows, stats.strong.cols, stats.strong.values
-    pair = stats.codes[rows] * k + cols
     quota = _quota(ctx)
-    found = np.bincount(pair, minlength=k * k)
-    useful = np.flatnonzero(quota[pair] > 0)
-    rows, pair = rows[useful], pair[useful]
+    cand = np.flatnonzero(~stats.kept)
+    best = stats.max_prob[cand] - stats.self_confidence[cand]  # the margin at the argmax
+    bound = _kth_largest(stats.codes[cand] * k + stats.argmax[cand], best, quota)
+    bound[quota == 0] = np.inf
+    rows, pairs, values = _margin_entries(stats, cand, bound.reshape(k, k))
     out = np.zeros(len(stats.codes), dtype=bool)
-    out[rows[_select_top(pair, values[useful], quota)]] = True
-    for flat in np.flatnonzero(quota > found):
-        members = ctx.members[flat // k]
-        full = stats.column(members, int(flat % k)) - stats.self_confidence[members]
-        out[members[_top(full, int(quota[flat]))]] = True
+    out[rows[_select_top(pairs, values, quota)]] = True
+    for flat in np.flatnonzero(quota > np.bincount(pairs, minlength=k * k)):
+        members = ctx.member(int(flat // k))
+        out[_top_margins(stats, members, int(flat % k), int(quota[flat]))] = True
     return out & ~stats.kept
+
+
+def _top_margins(stats: RowStats, members: np.ndarray, col: int, num: int) -> np.ndarray:
+    """The ``num`` examples of ``members`` with the largest margin ``p_col - p_given``.
+
+    A margin is at most ``1 - 2 * p_given``, so members with ``p_given >= 0.75`` (margin
+    <= -0.5) need no look when the others already hold ``num`` margins above -0.5.
+    """
+    self_conf = stats.self_confidence[members]
+    low = members[self_conf < 0.75]
+    if len(low) >= num:
+        margins = stats.column(low, col) - stats.self_confidence[low]
+        top = _top(margins, num)
+        if margins[top].min() > -0.5:
+            return low[top]
+    margins = stats.column(members, col) - self_conf
+    return members[_top(margins, num)]
 
 
 def prune_by_class(ctx: PruneContext) -> np.ndarray:

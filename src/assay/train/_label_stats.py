@@ -1,11 +1,12 @@
-"""Input checks and the one streaming pass over ``pred_probs`` behind label issues.
+"""Input checks and the passes over ``pred_probs`` behind label issues.
 
 Everything confident learning needs per example (the self-confidence, the argmax, its
-probability, the row sum for renormalisation) comes out of a single pass over the rows in
-cache-sized chunks, so that no ``(n_samples, n_classes)`` temporary is ever allocated. The
-input is never copied or cast as a whole: rows are renormalised (and float32 rows promoted
-to float64) chunk by chunk, and :meth:`RowStats.rows` returns the normalised rows of a
-subset on demand.
+probability, the confident-joint guess, the row sum for renormalisation) comes from one
+cheap pass over the rows in cache-sized chunks plus a second look at the rows whose given
+label is not a sure, confident argmax (gathered in cache-sized blocks), so no
+``(n_samples, n_classes)`` temporary is ever allocated. The input is never copied or cast
+as a whole: rows are divided by their sums (and float32 promoted to float64) block by
+block.
 
 When the fast checks find anything wrong, the canonical checks of
 :mod:`assay._validation` run on the whole input, so every message is the shared one.
@@ -23,7 +24,6 @@ from assay._validation import PROBA_SUM_TOLERANCE, check_labels, check_pred_prob
 from assay.exceptions import InputError
 
 __all__ = [
-    "Margins",
     "RowStats",
     "check_shape",
     "confident_thresholds",
@@ -37,23 +37,6 @@ _CHUNK_CELLS = 1 << 17
 FLOAT_SLACK = 1e-6
 #: Threshold of a class without examples: no probability reaches it.
 _ABSENT_THRESHOLD = 2.0
-
-
-@dataclass
-class Margins:
-    """Sparse ``p_j - p_given`` entries above 2e-6, of the examples not kept.
-
-    Attributes
-    ----------
-    rows, cols : ndarray of shape (n_entries,)
-        Example index and class ``j`` of each entry.
-    values : ndarray of shape (n_entries,)
-        The margin ``p_j - p_given`` (normalised probabilities).
-    """
-
-    rows: np.ndarray
-    cols: np.ndarray
-    values: np.ndarray
 
 
 @dataclass
@@ -80,8 +63,6 @@ class RowStats:
     kept : ndarray of shape (n_samples,) of bool
         The given label is the argmax after adding 1e-6 to it (cleanlab's
         ``_reduce_issues``); such examples are never flagged.
-    strong : Margins
-        Margins above 2e-6 of the examples not kept.
     max_other : ndarray of shape (n_samples,) or None
         Largest probability among the other classes than the given one.
     entropy : ndarray of shape (n_samples,) or None
@@ -98,7 +79,6 @@ class RowStats:
     guess: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp))
     counted: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     kept: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
-    strong: Margins | None = None
     max_other: np.ndarray | None = None
     entropy: np.ndarray | None = None
 
@@ -106,6 +86,10 @@ class RowStats:
     def n_classes(self) -> int:
         """Number of classes (columns)."""
         return int(self.pred_probs.shape[1])
+
+    def blocks(self, index: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Cache-sized float64 blocks of the rows ``index`` (not normalised), with them."""
+        return _blocks(self.pred_probs, index)
 
     def column(self, index: np.ndarray, col: int) -> np.ndarray:
         """Return the probabilities of class ``col`` for the examples ``index``."""
@@ -221,28 +205,27 @@ def _blocks(arr: np.ndarray, index: np.ndarray) -> Iterator[tuple[np.ndarray, np
         yield rows, np.asarray(np.take(arr, rows, axis=0), dtype=np.float64)
 
 
-def _argmax_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> Margins:
-    """Fill ``argmax`` / ``max_prob`` at ``rows``; return the strong margins of those rows
-    whose given label is not kept."""
-    sums, codes, self_conf = stats.sums[rows], stats.codes[rows], stats.self_confidence[rows]
+def _look_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> None:
+    """Fill ``argmax``, ``max_prob``, ``guess`` and ``counted`` at ``rows``.
+
+    The guess is the argmax when it reaches its class threshold; otherwise the example
+    counts only if some class reaches its threshold: that class if it is the only one,
+    else the argmax.
+    """
+    sums = stats.sums[rows]
+    limits = stats.thresholds - FLOAT_SLACK
     top = block.argmax(axis=1)
     max_prob = block[np.arange(len(block)), top] / sums
+    counted = max_prob >= limits[top]
+    guess = top.copy()
+    again = np.flatnonzero(~counted)
+    if len(again):
+        reached = block[again] / sums[again, None] >= limits
+        n_reached = _count_true(reached)
+        guess[again] = np.where(n_reached > 1, top[again], reached.argmax(axis=1))
+        counted[again] = n_reached > 0
     stats.argmax[rows], stats.max_prob[rows] = top, max_prob
-    cand = np.flatnonzero(~_kept(self_conf, max_prob, top, codes))
-    margins = block[cand] / sums[cand, None] - self_conf[cand, None]
-    flat = np.flatnonzero(margins > 2 * FLOAT_SLACK)
-    row = flat // block.shape[1]
-    return Margins(rows[cand[row]], flat - row * block.shape[1], margins.ravel()[flat])
-
-
-def _guess_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> None:
-    """Rows whose argmax misses its threshold: count them if exactly one class reaches
-    its threshold (guess = that class) or several do (guess = argmax)."""
-    reached = block / stats.sums[rows, None] >= stats.thresholds - FLOAT_SLACK
-    n_reached = _count_true(reached)
-    several = n_reached > 1
-    stats.guess[rows] = np.where(several, stats.argmax[rows], reached.argmax(axis=1))
-    stats.counted[rows] = n_reached > 0
+    stats.guess[rows], stats.counted[rows] = guess, counted
 
 
 def _scan_extras(chunk: np.ndarray, stats: RowStats, where: slice) -> None:
@@ -279,10 +262,10 @@ def scan_pred_probs(
     """Validate ``pred_probs`` and compute the per-example statistics.
 
     One cheap pass validates the rows and takes the self-confidences. An example whose
-    given label has probability above 1/2 has that label as its argmax, is kept, and is
-    counted in the confident joint at its label when it reaches the label's threshold:
-    only the other rows are looked at again (gathered in cache-sized blocks), so
-    confident predictions cost one pass.
+    given label has probability above 1/2 has that label as its argmax and is kept; when
+    that probability also reaches the label's threshold, the example counts in the
+    confident joint at its label. Only the other rows are looked at again (gathered in
+    cache-sized blocks), so confident predictions cost one pass.
 
     Parameters
     ----------
@@ -308,17 +291,15 @@ def scan_pred_probs(
         max_other=np.empty(len(codes)) if margin else None,
         entropy=np.empty(len(codes)) if entropy else None,
     )
-    # sums are 1 within 1e-15 after renormalising, so p > 1/2 + 1e-9 is the strict max
-    unsure = np.flatnonzero(self_conf <= 0.5 + 1e-9)
-    parts = [_argmax_block(block, stats, rows) for rows, block in _blocks(arr, unsure)]
-    stats.strong = Margins(*(
-        np.concatenate([getattr(m, f) for m in parts]) if parts else np.empty(0, dtype)
-        for f, dtype in (("rows", np.intp), ("cols", np.intp), ("values", np.float64))
-    ))
-    stats.guess = stats.argmax.copy()
-    stats.counted = stats.max_prob >= (stats.thresholds - FLOAT_SLACK)[stats.argmax]
-    for rows, block in _blocks(arr, np.flatnonzero(~stats.counted)):
-        _guess_block(block, stats, rows)
+    # Rows sum to 1 within 1e-15 after renormalising, so p > 1/2 + 1e-9 is the strict
+    # argmax; such a row reaching its label's threshold needs no second look.
+    look = np.flatnonzero(
+        (self_conf <= 0.5 + 1e-9) | (self_conf < (stats.thresholds - FLOAT_SLACK)[codes])
+    )
+    stats.guess = codes.copy()
+    stats.counted = np.ones(len(codes), dtype=bool)
+    for rows, block in _blocks(arr, look):
+        _look_block(block, stats, rows)
     stats.kept = _kept(self_conf, stats.max_prob, stats.argmax, codes)
     if margin or entropy:
         for where, chunk in _chunks(arr):

@@ -7,6 +7,8 @@ overall rate, and the Benjamini-Hochberg step-up adjustment.
 from __future__ import annotations
 
 import html
+import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,6 +139,11 @@ class TableReport:
         body = self.table.to_html(index=False, escape=True, float_format=_fmt, na_rep="")
         return f"<div class='assay-report'><h3>{html.escape(self.title)}</h3>" \
             f"<p>{summary}</p>{body}</div>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready content: title, summary and the table's rows (NaN as None)."""
+        rows = json.loads(self.table.to_json(orient="records", default_handler=str))
+        return {"title": self.title, "summary": self.summary(), "rows": rows}
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -19,7 +19,7 @@ cleaning the estimated label noise with collecting more data.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -239,7 +239,9 @@ def learning_curve(
     noise_rate : float, optional
         Estimated rate of (symmetric) noise in ``y``; held-out accuracies are then
         corrected to estimate accuracy against the true labels
-        (:func:`correct_for_noise`).
+        (:func:`correct_for_noise`), and each bootstrap replicate uses a rate resampled
+        as ``Binomial(n_samples, noise_rate) / n_samples`` so that the intervals carry
+        the uncertainty of the estimated rate.
     n_boot : int
         Bootstrap replicates of the fit.
     seed : int
@@ -269,11 +271,25 @@ def learning_curve(
     scores = np.full((repeats, len(size_arr)), np.nan)
     for (r, j), s in zip(jobs, results, strict=True):
         scores[r, j] = s
-    if noise_rate is not None:
-        check_number(noise_rate, name="noise_rate", func=_FUNC, low=0.0, high=0.99)
-        scores = correct_for_noise(scores, noise_rate, len(np.unique(y_arr)))
+    transform = _noise_transform(noise_rate, len(y_arr), len(np.unique(y_arr)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        params = fit_power_law(size_arr, np.nanmean(scores, axis=0))
-    boot = bootstrap_params(size_arr, scores, n_boot, seed) if repeats > 1 else params[None, :]
-    return LearningCurve(size_arr, scores, params, boot, len(folds[0][1]), label)
+        corrected = scores if noise_rate is None else correct_for_noise(
+            scores, noise_rate, len(np.unique(y_arr)))
+        params = fit_power_law(size_arr, np.nanmean(corrected, axis=0))
+    boot = (bootstrap_params(size_arr, scores, n_boot, seed, transform) if repeats > 1
+            else params[None, :])
+    return LearningCurve(size_arr, corrected, params, boot, len(folds[0][1]), label)
+
+
+def _noise_transform(noise_rate: float | None, n: int, n_classes: int
+                     ) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
+    """Per bootstrap replicate, correct with a noise rate resampled as Binomial(n, rate) / n."""
+    if noise_rate is None:
+        return None
+    check_number(noise_rate, name="noise_rate", func=_FUNC, low=0.0, high=0.99)
+
+    def transform(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return correct_for_noise(scores, rng.binomial(n, noise_rate) / n, n_classes)
+
+    return transform

@@ -20,7 +20,7 @@ import pandas as pd
 
 from assay._validation import check_in, check_number
 from assay.exceptions import InputError
-from assay.train._label_joint import calibrate_joint, confident_joint, label_counts
+from assay.train._label_joint import calibrate_joint, confident_joint, warn_empty_classes
 from assay.train._label_prune import PRUNE_RULES, PruneContext, off_diagonals
 from assay.train._label_scores import NEEDS, SCORES
 from assay.train._label_stats import check_shape, encode_labels, scan_pred_probs
@@ -37,11 +37,11 @@ def _confident_learning(
     min_per_class: int = 1,
     func: str,
 ) -> tuple[PruneContext, np.ndarray]:
-    """Validate, scan the rows once, and build the calibrated confident joint."""
+    """Validate, compute the row statistics, and build the calibrated confident joint."""
     n_labels = len(labels) if hasattr(labels, "__len__") else np.size(labels)
     pred_probs = check_shape(pred_probs, n_labels, func)
     codes, found = encode_labels(labels, pred_probs.shape[1], classes, func=func)
-    counts = label_counts(codes, len(found), warn_empty=False)
+    counts = np.bincount(codes, minlength=len(found))
     if np.count_nonzero(counts) < 2:
         raise InputError(
             f"every label is {found[codes[0]].tolist()!r}; finding label issues needs examples "
@@ -51,7 +51,7 @@ def _confident_learning(
     stats = scan_pred_probs(
         pred_probs, codes, counts, margin=margin, entropy=entropy, func=func
     )
-    label_counts(codes, len(found))  # warns about classes without examples
+    warn_empty_classes(counts)
     joint = calibrate_joint(confident_joint(stats), counts)
     ctx = PruneContext(stats, counts, joint, min_per_class)
     return ctx, found

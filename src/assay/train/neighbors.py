@@ -22,7 +22,6 @@ outliers have a mean k-NN distance above ``Q3 + (1 / 0.37037 - 1) x IQR``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,16 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import NearestNeighbors
 
-from assay._validation import check_in, check_number
+from assay._validation import check_number
 from assay.exceptions import InputError
+from assay.train._knn import (
+    EPS,
+    KnnGraph,
+    check_features,
+    knn_graph,
+    prepare,
+    to_metric,
+)
 from assay.train._result import CheckResult, make_result
 
 __all__ = [
@@ -45,176 +52,6 @@ __all__ = [
     "knn_graph",
     "knn_label_distribution",
 ]
-
-METRICS = ("auto", "euclidean", "cosine")
-_EPS = 100 * np.finfo(np.float64).eps
-
-
-@dataclass(frozen=True)
-class KnnGraph:
-    """The k nearest neighbours of every example, itself excluded.
-
-    Attributes
-    ----------
-    distances : ndarray of shape (n_samples, k)
-        Ascending distances to the neighbours.
-    indices : ndarray of shape (n_samples, k)
-        Row indices of the neighbours.
-    metric : str
-        ``"euclidean"`` or ``"cosine"``.
-    """
-
-    distances: np.ndarray
-    indices: np.ndarray
-    metric: str
-
-    @property
-    def median_nn_distance(self) -> float:
-        """Median distance to the nearest neighbour (at least a tiny epsilon)."""
-        return max(float(np.median(self.distances[:, 0])), _EPS)
-
-
-def check_features(X: Any, *, name: str = "features", n_samples: int | None = None) -> np.ndarray:
-    """Validate a feature matrix and return it as a C-contiguous float64 array.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Numeric features or embeddings.
-    name : str
-        What to call the array in messages.
-    n_samples : int, optional
-        The expected number of rows.
-    """
-    try:
-        arr = np.ascontiguousarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"{name} must be numeric (n_samples, n_features); convert text or categorical "
-            f"columns first (e.g. with assay.modalities.get_modality('tabular')). ({exc})"
-        ) from None
-    if arr.ndim != 2:
-        raise InputError(f"{name} must be 2-d (n_samples, n_features); got shape {arr.shape}.")
-    if n_samples is not None and arr.shape[0] != n_samples:
-        raise InputError(
-            f"{name} has {arr.shape[0]} rows but the data has {n_samples}; "
-            "give one row per example, in the same order."
-        )
-    finite = np.isfinite(arr).all(axis=1)
-    if not finite.all():
-        row = int(np.argmin(finite))
-        raise InputError(f"{name} row {row} contains NaN or inf; impute or drop it first.")
-    return arr + 0.0  # turns -0.0 into 0.0 so that equal rows hash equally
-
-
-def _resolve_metric(metric: str, n_features: int) -> str:
-    check_in(metric, METRICS, name="metric", func="knn_graph")
-    if metric == "auto":  # cleanlab's rule: cosine for more than 3 dimensions
-        return "cosine" if n_features > 3 else "euclidean"
-    return metric
-
-
-def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
-    if metric == "euclidean":
-        return X
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1.0)
-
-
-def _to_metric(dist: np.ndarray, metric: str) -> np.ndarray:
-    return dist**2 / 2.0 if metric == "cosine" else dist
-
-
-BACKENDS = ("auto", "sklearn", "hnswlib")
-#: From this many rows on, ``backend="auto"`` uses hnswlib when it is installed.
-HNSW_MIN_ROWS = 20_000
-
-
-def knn_graph(
-    X: Any,
-    *,
-    k: int = 10,
-    metric: str = "auto",
-    backend: str = "auto",
-    n_jobs: int | None = None,
-    seed: int = 0,
-) -> KnnGraph:
-    """Compute the k-nearest-neighbour graph of the rows of ``X``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Features or embeddings.
-    k : int, default=10
-        Neighbours per example; reduced to ``n_samples - 1`` on tiny data.
-    metric : {"auto", "euclidean", "cosine"}, default="auto"
-        ``"auto"`` is cosine above 3 features, else euclidean (as cleanlab).
-    backend : {"auto", "sklearn", "hnswlib"}, default="auto"
-        ``"sklearn"``: exact brute force. ``"hnswlib"``: approximate HNSW index (optional
-        dependency; recall 0.9999 on digits-like data in ``benchmarks/knn.py``).
-        ``"auto"``: hnswlib from :data:`HNSW_MIN_ROWS` rows on when installed, else sklearn.
-    n_jobs : int, optional
-        Threads for the neighbour search. hnswlib's graph is reproducible for a given
-        ``seed`` only with ``n_jobs=1``.
-    seed : int, default=0
-        Seed of the HNSW index's random levels.
-
-    Returns
-    -------
-    KnnGraph
-        Distances and indices of shape (n_samples, k), the example itself excluded.
-    """
-    arr = check_features(X)
-    check_number(k, name="k", func="knn_graph", low=1, integer=True)
-    check_in(backend, BACKENDS, name="backend", func="knn_graph")
-    if arr.shape[0] < 2:
-        raise InputError("knn_graph needs at least 2 rows to find neighbours.")
-    resolved = _resolve_metric(metric, arr.shape[1])
-    k = min(int(k), arr.shape[0] - 1)
-    Z = _prepare(arr, resolved)
-    if _use_hnsw(backend, arr.shape[0]):
-        dist, ind = _hnsw_kneighbors(Z, k, n_jobs, seed)
-    else:
-        nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=n_jobs).fit(Z)
-        dist, ind = nn.kneighbors()
-    return KnnGraph(_to_metric(dist, resolved), ind, resolved)
-
-
-def _use_hnsw(backend: str, n_rows: int) -> bool:
-    if backend == "sklearn" or (backend == "auto" and n_rows < HNSW_MIN_ROWS):
-        return False
-    try:
-        import hnswlib  # noqa: F401
-    except ImportError:
-        if backend == "hnswlib":
-            raise InputError(
-                "backend='hnswlib' needs the hnswlib package; `pip install hnswlib` "
-                "or use backend='sklearn'."
-            ) from None
-        return False
-    return True
-
-
-def _hnsw_kneighbors(
-    Z: np.ndarray, k: int, n_jobs: int | None, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate k-NN (euclidean) with an HNSW index, the query row itself removed."""
-    import hnswlib
-
-    n, d = Z.shape
-    data = Z.astype(np.float32)
-    index = hnswlib.Index(space="l2", dim=d)
-    index.init_index(max_elements=n, ef_construction=100, M=16, random_seed=seed)
-    threads = -1 if n_jobs is None else int(n_jobs)
-    index.add_items(data, np.arange(n), num_threads=threads)
-    index.set_ef(max(40, 2 * k + 2))
-    ind, sq = index.knn_query(data, k=k + 1, num_threads=threads)
-    keep = ind != np.arange(n)[:, None]
-    keep[keep.all(axis=1), -1] = False  # self not returned (many ties): drop the farthest
-    ind = ind[keep].reshape(n, k).astype(np.int64)
-    dist = np.sqrt(np.maximum(sq[keep].reshape(n, k).astype(np.float64), 0.0))
-    return dist, ind
-
 
 def _row_groups(X: np.ndarray) -> np.ndarray:
     """Return, for every row, the id of its group of byte-identical rows."""
@@ -358,7 +195,7 @@ def find_outliers(
     avg = g.distances.mean(axis=1)
     q1, q3 = np.percentile(avg, [25, 75])
     limit = q3 + (1.0 / threshold - 1.0) * (q3 - q1)
-    scale = max(float(np.median(avg)), _EPS)
+    scale = max(float(np.median(avg)), EPS)
     return make_result(
         "outlier",
         avg > limit,
@@ -462,7 +299,7 @@ def find_split_leakage(
     g = graph if graph is not None else knn_graph(arr, k=1, metric=metric, n_jobs=n_jobs)
     groups = _row_groups(arr)
     exact = _groups_spanning(groups, split_arr)
-    dist = _to_metric(_cross_split_distance(_prepare(arr, g.metric), split_arr, n_jobs), g.metric)
+    dist = to_metric(_cross_split_distance(prepare(arr, g.metric), split_arr, n_jobs), g.metric)
     median = g.median_nn_distance
     scores = np.where(exact, 0.0, 1.0 - np.exp(-dist / median))
     return make_result(

@@ -159,9 +159,9 @@ def cross_val_predict_proba(
     func = "cross_val_predict_proba"
     if X is None or y is None:
         raise InputError(f"{func} needs X (features) and y (labels).")
+    check_number(seed, name="seed", func=func, integer=True)
     model = default_model(modality, seed=seed) if model is None else model
     _check_model(model)
-    check_number(seed, name="seed", func=func, integer=True)
     raw = np.asarray(y)
     if len(raw) != _n_rows(X):
         raise InputError(

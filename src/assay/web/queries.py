@@ -125,21 +125,29 @@ def queue_page(
 def next_entry(
     ws: Workspace, dataset: str, flt: QueueFilter, *, after: int | None = None
 ) -> int | None:
-    """The id of the first open entry after entry ``after`` (wrapping round), or None."""
+    """The id of the first open entry after entry ``after`` (wrapping round), or None.
+
+    One query (two when wrapping round): the position of ``after`` is read in a
+    subquery, so the database walks its index from there.
+    """
     r = m.ReviewItem
+    ds_id = select(m.Dataset.id).where(m.Dataset.name == dataset).scalar_subquery()
+    query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"))
+    ordered = query.order_by(r.score, r.id).limit(1)
     with ws.session() as s:
-        ds_id = _dataset_id(s, ws, dataset)
-        query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"))
-        ordered = query.order_by(r.score, r.id).limit(1)
-        current = s.get(r, after) if after is not None else None
-        if current is not None:
-            later = ordered.where(or_(r.score > current.score,
-                                      and_(r.score == current.score, r.id > current.id)))
-            found = s.scalar(later.where(r.id != current.id))
+        if after is not None:
+            here = select(r.score, r.id).where(r.id == after).subquery()
+            later = ordered.where(
+                or_(r.score > select(here.c.score).scalar_subquery(),
+                    and_(r.score == select(here.c.score).scalar_subquery(),
+                         r.id > after)))
+            found = s.scalar(later)
             if found is not None:
                 return int(found)
-            return s.scalar(ordered.where(r.id != current.id))
-        return s.scalar(ordered)
+        first = s.scalar(ordered.where(r.id != after) if after is not None else ordered)
+        if first is None and s.scalar(select(m.Dataset.id).where(m.Dataset.name == dataset)) is None:
+            ws._dataset_row(s, dataset)  # raises NotFoundError with the known names
+        return int(first) if first is not None else None
 
 
 def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
