@@ -53,9 +53,9 @@ NOTES = """## Notes
   agree. "assay audit" differs by its repeated-CV probabilities and its ranking, which
   is what lifts precision of the flags and the share of truly noisy items in the review
   budget.
-- Read the per-size columns with care: 5 seeds per size, and the clean-vs-noisy gap is
-  a few points of accuracy on ~720 held-out digits, so a single flipped test prediction
-  moves a per-size share by about 0.01-0.02.
+- Read the per-size columns with care: each pools only 5 seeds, and the per-run shares
+  vary from seed to seed (compare the pooled and the median-per-run columns); the
+  targets are judged on the pooled share over all 15 runs.
 - The issue quoted cleanlab at about 0.57 / 0.69 on this protocol; this run's noise
   generator (exactly 12% of each class, flip targets from a sparse class-specific
   distribution) and folds are ours, so cleanlab's numbers here are the ones to compare

@@ -106,17 +106,27 @@ def quality_table(name: str, data: Set) -> tuple[list[str], dict[str, tuple[floa
         warnings.simplefilter("ignore")
         ref_flags = cl_filter.find_label_issues(labels, proba)
     ref_scores = cl_rank.get_label_quality_scores(labels, proba)
-    rows = {"cleanlab 2.9 defaults": (
-        float(average_precision_score(truth, 1 - ref_scores)), f1(ref_flags, truth),
-        int(ref_flags.sum()))}
+    rows = {
+        "cleanlab 2.9 defaults": (
+            float(average_precision_score(truth, 1 - ref_scores)),
+            f1(ref_flags, truth),
+            int(ref_flags.sum()),
+        )
+    }
     for row, kwargs in VARIANTS:
         out = find_label_issues(labels, proba, **kwargs)  # type: ignore[arg-type]
         flags = out["is_label_issue"].to_numpy()
-        rows[row] = (float(average_precision_score(truth, 1 - out["label_quality"])),
-                     f1(flags, truth), int(flags.sum()))
-    lines = [f"#### {name}: {len(labels)} examples, {int(truth.sum())} real errors", "",
-             "| method | AUPRC(1 - label_quality) | F1(is_label_issue) | flagged |",
-             "|---|---|---|---|"]
+        rows[row] = (
+            float(average_precision_score(truth, 1 - out["label_quality"])),
+            f1(flags, truth),
+            int(flags.sum()),
+        )
+    lines = [
+        f"#### {name}: {len(labels)} examples, {int(truth.sum())} real errors",
+        "",
+        "| method | AUPRC(1 - label_quality) | F1(is_label_issue) | flagged |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {r} | {a:.3f} | {f:.3f} | {n} |" for r, (a, f, n) in rows.items()]
     return lines + [""], {r: (a, f) for r, (a, f, _) in rows.items()}
 
@@ -161,17 +171,20 @@ def peak_ratio(func: Callable[[], object], nbytes: int) -> float:
     return peak / nbytes
 
 
-def speed_inputs(sizes: list[tuple[int, int]], tile: int) -> list[tuple[str, Callable[[], tuple[
-        np.ndarray, np.ndarray]]]]:
+def speed_inputs(
+    sizes: list[tuple[int, int]], tile: int
+) -> list[tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]]:
     """(name, maker) of the speed inputs: synthetic sizes, then real probabilities tiled."""
     inputs: list[tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = [
         (f"{n:,} x {k} synthetic", lambda n=n, k=k: synthetic(n, k)) for n, k in sizes
     ]
     if DATA.exists():
         for name in ("mnist", "cifar10"):
+
             def real(name: str = name) -> tuple[np.ndarray, np.ndarray]:
                 labels, proba, _ = real_set(name)
                 return np.tile(labels, tile), np.tile(proba, (tile, 1))
+
             inputs.append((f"{10_000 * tile:,} x 10 {name} pyx tiled {tile}x", real))
     return inputs
 
@@ -183,9 +196,11 @@ def speed_rows(
 ) -> list[str]:
     import cleanlab.filter as cl_filter
 
-    lines = ["| input (n x k) | clock | assay (ms) | cleanlab (ms) | cleanlab / assay | sum(axis=1) (ms) "
-             "| assay / sum | argmax (ms) | assay / argmax | peak memory / array |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| input (n x k) | clock | assay (ms) | cleanlab (ms) | cleanlab / assay | sum(axis=1) (ms) "
+        "| assay / sum | argmax (ms) | assay / argmax | peak memory / array |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, make in inputs:
         labels, proba = make()
         ours = timed(lambda: find_label_issues(labels, proba), repeats)  # noqa: B023
@@ -211,8 +226,11 @@ def quality_sets() -> dict[str, Set]:
         sets["CIFAR-10 test set (real errors)"] = real_set("cifar10")
     else:
         print(f"note: {DATA} is absent; skipping the real label errors", file=sys.stderr)
-    for name, loader in [("digits", load_digits), ("breast_cancer", load_breast_cancer),
-                         ("wine", load_wine)]:
+    for name, loader in [
+        ("digits", load_digits),
+        ("breast_cancer", load_breast_cancer),
+        ("wine", load_wine),
+    ]:
         for rate in (0.12, 0.25):
             sets[f"{name}, {rate:.0%} planted noise"] = sklearn_set(loader, rate)
     return sets
@@ -234,27 +252,40 @@ def main() -> None:
             quality += lines
             ap_ref, f1_ref = scores["cleanlab 2.9 defaults"]
             ap, f1_ours = scores[VARIANTS[0][0]]
-            wins.append(f"| {name} | {ap:.3f} vs {ap_ref:.3f} | {f1_ours:.3f} vs {f1_ref:.3f} "
-                        f"| {'yes' if ap >= ap_ref - 1e-9 and f1_ours >= f1_ref - 1e-9 else 'NO'} |")
+            wins.append(
+                f"| {name} | {ap:.3f} vs {ap_ref:.3f} | {f1_ours:.3f} vs {f1_ref:.3f} "
+                f"| {'yes' if ap >= ap_ref - 1e-9 and f1_ours >= f1_ref - 1e-9 else 'NO'} |"
+            )
         speed = speed_rows(speed_inputs(sizes, tile), repeats, cl_repeats)
     import cleanlab
 
     header = [
-        "# Benchmark: label issues (assay vs cleanlab)", "",
+        "# Benchmark: label issues (assay vs cleanlab)",
+        "",
         f"Command: `.venv/bin/python benchmarks/label_issues.py{' --quick' if args.quick else ''}`"
         f"  ",
         f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; numpy {np.__version__}, "
         f"cleanlab {cleanlab.__version__}, {os.cpu_count()} CPUs. The machine was shared with "
-        "other jobs (noisy timings); medians over repeats. BLAS limited to 1 thread.", "",
-        "## Speed: find_label_issues with defaults", "",
+        "other jobs (noisy timings); medians over repeats. BLAS limited to 1 thread.",
+        "",
+        "## Speed: find_label_issues with defaults",
+        "",
         f"assay: median of {repeats} runs; cleanlab `filter.find_label_issues` default "
         f"(multiprocessing over its default n_jobs): median of {cl_repeats}. Each size is "
         "reported in wall time and in CPU time (this process plus finished child "
-        "processes), which the other jobs on the machine disturb less.", "",
+        "processes), which the other jobs on the machine disturb less.",
+        "",
     ]
-    summary = ["## Quality: assay default vs cleanlab defaults", "",
-               "| set | AUPRC assay vs cleanlab | F1 assay vs cleanlab | assay >= cleanlab |",
-               "|---|---|---|---|", *wins, "", "## Quality per set", ""]
+    summary = [
+        "## Quality: assay default vs cleanlab defaults",
+        "",
+        "| set | AUPRC assay vs cleanlab | F1 assay vs cleanlab | assay >= cleanlab |",
+        "|---|---|---|---|",
+        *wins,
+        "",
+        "## Quality per set",
+        "",
+    ]
     report = "\n".join(header + speed + [""] + summary + quality)
     print(report)
     if not args.quick:

@@ -150,6 +150,35 @@ async def load(base: str, starts: list[int | None], n: int, think: float = 0.0) 
     return out
 
 
+async def _cpu_rounds(path: Path, rounds: int) -> dict[str, list[float]]:
+    """CPU time per request, one user, in this process (app and client share it)."""
+    from assay.web.app import create_app
+
+    app = create_app(str(path), secret_key="b" * 32)
+    transport = httpx.ASGITransport(app=app)
+    cpu: dict[str, list[float]] = {"next item": [], "review page": [], "decision POST": []}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        token = await _sign_in(client, "user0")
+        after: int | None = None
+        for i in range(rounds + 3):
+            t0 = time.process_time()
+            moved = await client.get("/review/digits/next" + (f"?after={after}" if after else ""))
+            t1 = time.process_time()
+            after = int(moved.headers["location"].split("/")[-1])
+            page = await client.get(f"/review/entry/{after}")
+            t2 = time.process_time()
+            revision = re.search(r'name="revision" value="(\d+)"', page.text).group(1)  # type: ignore[union-attr]
+            fields = {"csrf_token": token, "revision": revision}
+            fields.update({"relabel": str(i % 10)} if i % 2 else {"action": "keep"})
+            await client.post(f"/review/entry/{after}/decide", data=fields)
+            t3 = time.process_time()
+            if i >= 3:  # the first rounds load the table into the cache
+                for kind, a, b in (("next item", t0, t1), ("review page", t1, t2),
+                                   ("decision POST", t2, t3)):
+                    cpu[kind].append(b - a)
+    return cpu
+
+
 def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -218,6 +247,11 @@ def run_backend(name: str, db: str | None, args: argparse.Namespace,
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        cpu = asyncio.run(_cpu_rounds(path, args.cpu_rounds))
+        for kind, times in cpu.items():
+            ms = np.asarray(times) * 1000
+            rows.append([f"{name}, CPU per request", kind, len(ms), f"{np.median(ms):.1f}",
+                         f"{np.percentile(ms, 95):.1f}", "", "one user, in-process, CPU time"])
         decided, logged = _counts(path)
     if decided != logged:
         rows.append([name, "audit log", "", "", "", "", f"MISMATCH: {decided} decided, {logged} logged"])
@@ -253,6 +287,7 @@ def main() -> None:
     args.items, args.queue, args.users = (
         (10_000, 1_000, 5) if args.quick else (100_000, 10_000, 20)
     )
+    args.cpu_rounds = 20 if args.quick else 60
     args.modes = (
         [("no think time", 0.0, 8), ("0.5 s think", 0.5, 4)] if args.quick
         else [("no think time", 0.0, 30), ("0.5 s think", 0.5, 20)]
@@ -272,6 +307,9 @@ def main() -> None:
         "(every user fires the next request at once); '0.5 s think' waits half a second on "
         "each page before deciding (a very fast human). '+ index' rows add the two indexes "
         "suggested for the schema (" + "; ".join(f"`{i}`" for i in SUGGESTED_INDEXES) + ")."
+        + " 'CPU per request' rows: CPU time (not wall time) of each request for one user, "
+        "app and httpx client in one process, so they hardly depend on the other load on "
+        "the machine; they include the client's own overhead (about 1 ms)."
         + f" Load average at the end: {os.getloadavg()[0]:.1f} on 2 cores.\n\n"
         + markdown_table(header, rows)
     )

@@ -17,6 +17,16 @@ PG_URL = os.environ.get("ASSAY_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread_per_worker() -> Iterator[None]:
+    """pytest-xdist runs one worker per core; BLAS threads on top oversubscribe them
+    (logistic-regression fits ran 80-250x slower on a loaded 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data sets beside the repository (skip when absent)."""

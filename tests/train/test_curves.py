@@ -116,3 +116,16 @@ def test_svg_escapes_text_and_ticks() -> None:
     steps = np.diff(ticks)
     assert ticks[0] >= 0.83 and ticks[-1] <= 0.97 and len(ticks) >= 3
     assert np.allclose(steps, steps[0]) and steps[0] == pytest.approx(0.05)
+
+
+def test_reports_render_html_with_chart(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = digits
+    rng = np.random.default_rng(5)
+    idx = rng.permutation(len(y))[:500]
+    noisy = np.where(rng.random(500) < 0.15, (y[idx] + 1) % 10, y[idx])
+    cvc = clean_vs_collect(KNeighborsClassifier(5), X[idx], noisy, repeats=2, n_boot=20,
+                           sizes=[30, 60, 120, 240], seed=1)
+    page = cvc._repr_html_()
+    assert page.count("<svg") == 1 and "<table" in page
+    assert cvc.noise_ is not None and cvc.noise_.noise_rates.shape == (10,)
+    assert "<svg" in cvc.clean_.to_html()

@@ -81,7 +81,6 @@ def test_min_examples_per_class_equals_cleanlab(min_per_class: int) -> None:
         np.testing.assert_array_equal(ours, ref)
 
 
-
 def _imbalanced_confidence(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
     """Classes with very different confidence: some (given, true) quotas then exceed
     the examples whose true-class probability beats the given one's."""

@@ -15,7 +15,12 @@ from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train.label_issues import NoiseEstimate, estimate_noise, find_label_issues
+from assay.train.label_issues import (
+    NoiseEstimate,
+    estimate_noise,
+    find_label_issues,
+    summarize_label_issues,
+)
 from assay.train.predict import cross_val_predict_proba, default_model
 
 METHODS = ["prune_by_noise_rate", "prune_by_class", "both", "confident_learning"]
@@ -88,8 +93,14 @@ def test_noise_estimates_equal_cleanlab(n: int, k: int, seed: int) -> None:
 def test_confident_joint_rule_by_hand() -> None:
     """Thresholds are per-class mean self-confidences; counted at (given, guess)."""
     proba = np.array(
-        [[0.9, 0.1, 0.0], [0.7, 0.3, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0],
-         [0.1, 0.1, 0.8], [0.3, 0.1, 0.6]]
+        [
+            [0.9, 0.1, 0.0],
+            [0.7, 0.3, 0.0],
+            [0.2, 0.8, 0.0],
+            [0.6, 0.4, 0.0],
+            [0.1, 0.1, 0.8],
+            [0.3, 0.1, 0.6],
+        ]
     )
     labels = np.array([0, 0, 1, 1, 2, 2])
     # thresholds: class 0 -> 0.8, class 1 -> 0.6, class 2 -> 0.7
@@ -128,8 +139,9 @@ def test_planted_noise_on_digits_is_recovered() -> None:
     assert auprc > 0.8
     # the suggestion of a flagged example is mostly its true digit
     true = load_digits().target
-    assert (result["suggested_label"].to_numpy()[flagged & flipped] == true[
-        flagged & flipped]).mean() > 0.8
+    assert (
+        result["suggested_label"].to_numpy()[flagged & flipped] == true[flagged & flipped]
+    ).mean() > 0.8
     est = estimate_noise(labels, proba)
     assert abs(est.num_issues - flipped.sum()) < 0.35 * flipped.sum()
 
@@ -189,7 +201,10 @@ def test_classes_give_the_column_order() -> None:
     ref = find_label_issues(labels, proba)
     np.testing.assert_array_equal(result["is_label_issue"], ref["is_label_issue"])
     assert list(result.columns) == [
-        "is_label_issue", "label_quality", "given_label", "suggested_label"
+        "is_label_issue",
+        "label_quality",
+        "given_label",
+        "suggested_label",
     ]
     assert result["is_label_issue"].dtype == bool
 
@@ -348,3 +363,21 @@ def test_noise_matrix_is_recovered_from_calibrated_probabilities() -> None:
     table = est.to_frame()
     assert list(table.index) == [0, 1, 2]
     assert (table["n_given"].to_numpy() == np.bincount(labels)).all()
+
+
+def test_summary_counts_the_confused_pairs() -> None:
+    labels, proba = _noisy(3000, 4, 23)
+    names = np.array(["a", "b", "c", "d"])
+    result = find_label_issues(names[labels], proba)
+    summary = summarize_label_issues(result)
+    flagged = result[result["is_label_issue"]]
+    assert summary["n_issues"].sum() == len(flagged)
+    assert summary["n_issues"].is_monotonic_decreasing
+    first = summary.iloc[0]
+    expected = (
+        (flagged["given_label"] == first["given_label"])
+        & (flagged["suggested_label"] == first["suggested_label"])
+    ).sum()
+    assert first["n_issues"] == expected
+    np.testing.assert_allclose(summary["share"].sum(), 1.0)
+    assert (summary["given_label"] != summary["suggested_label"]).all()

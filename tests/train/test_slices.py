@@ -197,3 +197,34 @@ def test_report_to_dict_is_json_ready() -> None:
     content = json.loads(json.dumps(report.to_dict()))
     assert content["rows"][0]["slice"] == report.table["slice"][0]
     assert content["summary"] == report.summary()
+
+
+def _all_scores(codes: np.ndarray, err: np.ndarray, alpha: float, min_sup: int, max_l: int
+                ) -> np.ndarray:
+    n, f = codes.shape
+    out = []
+    for level in range(1, max_l + 1):
+        for feats in itertools.combinations(range(f), level):
+            for vals in itertools.product(*[np.unique(codes[:, j]) for j in feats]):
+                m = np.all(codes[:, feats] == np.array(vals), axis=1)
+                if m.sum() >= min_sup:
+                    e = err[m].sum()
+                    out.append(alpha * ((e / m.sum()) / err.mean() - 1)
+                               - (1 - alpha) * (n / m.sum() - 1))
+    return np.sort(np.array(out))[::-1]
+
+
+def test_pruned_lattice_keeps_the_exact_top_k() -> None:
+    rng = np.random.default_rng(11)
+    n = 600
+    df = pd.DataFrame({f"f{i}": rng.integers(0, 3, n) for i in range(5)})
+    err = (rng.random(n) < 0.1 + 0.4 * ((df.f1 == 0) & (df.f3 == 2) & (df.f4 != 1))).astype(float)
+    data = encode_metadata(df)
+    res = sliceline_search(data, err, alpha=0.97, k=6, max_predicates=3, min_support=8)
+    found = np.sort(res.scores[(res.sizes >= 8) & (res.scores > 0)])[::-1][:6]
+    truth = _all_scores(data.codes, err, 0.97, 8, 3)
+    truth = truth[truth > 0][:6]
+    assert len(truth) == 6
+    assert found == pytest.approx(truth)
+    assert sum(res.n_candidates) < sum(  # something was pruned
+        len(list(itertools.combinations(range(5), lv))) * 3**lv for lv in (1, 2, 3))

@@ -227,3 +227,19 @@ def test_api_token_for_machine_clients(app: object, web_ws: Workspace) -> None:
     refused = client.post("/api/datasets/digits/review", json=body,
                           headers={"authorization": f"Bearer {viewer_token}"})
     assert refused.status_code == 403
+
+
+def test_only_admins_manage_users(client_for, web_ws: Workspace) -> None:
+    reviewer, rtoken = client_for("rita")
+    form = {"name": "newbie", "role": "viewer", "password": "long enough pw"}
+    assert reviewer.get("/users").status_code == 403
+    assert reviewer.post("/users", data={**form, "csrf_token": rtoken}).status_code == 403
+    admin, atoken = client_for("ada")
+    assert admin.post("/users", data=form).status_code == 403  # no CSRF token
+    added = admin.post("/users", data={**form, "csrf_token": atoken}, follow_redirects=False)
+    assert added.status_code == 303
+    assert "newbie" in admin.get("/users").text
+    with web_ws.session() as s:
+        logged = s.scalars(select(m.AuditLog).where(m.AuditLog.action == "user.add",
+                                                    m.AuditLog.target == "user:newbie")).all()
+    assert [x.actor for x in logged] == ["ada"]

@@ -1,19 +1,29 @@
-"""Dawid-Skene EM on a sparse one-hot design, in log space.
+"""Dawid-Skene EM on a sparse one-hot design, in log space, with an empirical-Bayes prior.
 
-Model: item ``i`` has a true class ``z_i ~ Categorical(prior)``; annotator ``a`` reports
-``l`` with probability ``pi[a, l, k]`` when ``z_i = k``. With the sparse design
-``X[i, a * K + l] = 1`` (annotator ``a`` gave ``l`` to ``i``):
+Model: item ``i`` has a true class ``z_i ~ Categorical(prior)``; voter ``a`` reports ``l``
+with probability ``pi[a, l, k]`` when ``z_i = k``. With the sparse design
+``X[i, a * K + l] = 1`` (voter ``a`` gave ``l`` to ``i``):
 
 * E-step: ``log p(z_i = k | labels) = log prior_k + (X @ log pi)[i, k] - logsumexp``;
-* M-step (MAP): ``pi[a, :, k] proportional to (X^T @ T)[a, :, k] + smoothing +
-  pool_strength * pooled[:, k]``, where ``pooled`` is the confusion matrix of all voters
-  together, and ``prior proportional to T.sum(0) + smoothing``. The pooled term is a
-  Dirichlet prior that shrinks voters with few labels toward the average voter
-  (empirical Bayes, as in community Dawid-Skene); voters with many labels are hardly
-  affected.
+* M-step (MAP): ``pi[a, :, k] proportional to (X^T @ T)[a, :, k] + alpha[:, k]`` and
+  ``prior proportional to T.sum(0) + smoothing``.
 
-Both steps are one sparse-dense product, so an iteration costs ``O(n_annotations * K)``.
-An optional model (``pred_probs``) votes softly like one more annotator: its row of
+**Prior.** Each voter's confusion row ``pi[a, :, k]`` has a Dirichlet prior centred on
+the *pooled* confusion matrix of all voters, ``alpha[:, k] = smoothing + strength *
+pooled[:, k]``: voters with few labels are shrunk toward the average voter, voters with
+many labels are hardly affected (as in community Dawid-Skene). ``pooled`` is computed
+once, from the initial (majority-vote) posterior, and ``strength`` (pseudo-labels per
+true class) is by default estimated from the same counts by maximising the
+Dirichlet-multinomial marginal likelihood of the voters' rows (empirical Bayes, type-II
+maximum likelihood): it measures how much voters differ from one another, from the
+annotations alone. Both are then held fixed, so EM maximises one objective (the log
+posterior) and increases it at every step.
+
+**Stopping.** EM stops when the objective gains less than ``tol`` per annotation (the
+scale of crowd-kit's ``tol``, which is in nats per label). Both steps are one
+sparse-dense product, so an iteration costs ``O(n_annotations * K)``.
+
+An optional model (``pred_probs``) votes softly like one more voter: its row of
 probabilities replaces the one-hot row, so it gets its own confusion matrix (the
 model-as-annotator idea of CROWDLAB).
 """
@@ -24,8 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.optimize import minimize_scalar
+from scipy.special import gammaln
 
-__all__ = ["DSFit", "fit_dawid_skene"]
+__all__ = ["DSFit", "estimate_strength", "fit_dawid_skene"]
+
+STRENGTH_BOUNDS = (1e-3, 1e5)
 
 
 @dataclass(frozen=True)
@@ -40,9 +54,11 @@ class DSFit:
         to 1. When ``pred_probs`` was given, the model is the last voter.
     prior : ndarray of shape (n_classes,)
     log_likelihood : float
-        Marginal log-likelihood at the last E-step.
+        Marginal log-likelihood of the annotations at the last E-step.
     n_iter : int
     converged : bool
+    pool_strength : float
+        Strength of the pooled prior that was used (estimated or given).
     """
 
     posterior: np.ndarray
@@ -51,18 +67,51 @@ class DSFit:
     log_likelihood: float
     n_iter: int
     converged: bool
+    pool_strength: float
 
 
-def _m_step(
-    design_t: sparse.csr_matrix, t: np.ndarray, n_voters: int, k: int, smoothing: float,
-    pool_strength: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.asarray(design_t @ t).reshape(n_voters, k, k)  # (voter, observed, true)
+def estimate_strength(counts: np.ndarray, pooled: np.ndarray) -> float:
+    """Dirichlet concentration that best explains the voters' confusion rows.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_voters, n_classes, n_classes)
+        ``counts[a, l, k]`` = (soft) number of items of true class ``k`` voter ``a``
+        labelled ``l``.
+    pooled : ndarray of shape (n_classes, n_classes)
+        Pooled confusion matrix; columns (true classes) sum to 1.
+
+    Returns
+    -------
+    float
+        ``s`` maximising ``sum_{a, k} log DirMult(counts[a, :, k] | s * pooled[:, k])``,
+        searched on a log scale within ``STRENGTH_BOUNDS``.
+    """
+    totals = counts.sum(axis=1)
+
+    def neg_log_marginal(log_s: float) -> float:
+        s = float(np.exp(log_s))
+        alpha = s * pooled[None]
+        per_row = gammaln(s) - gammaln(totals + s)
+        per_row += (gammaln(counts + alpha) - gammaln(alpha)).sum(axis=1)
+        return -float(per_row.sum())
+
+    lo, hi = np.log(STRENGTH_BOUNDS)
+    res = minimize_scalar(neg_log_marginal, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-3})
+    return float(np.exp(res.x))
+
+
+def _prior_alpha(
+    counts: np.ndarray, smoothing: float, pool_strength: float | None
+) -> tuple[np.ndarray, float]:
+    """Dirichlet pseudo-counts ``alpha[l, k]`` (shared by voters) and the strength used."""
     pooled = counts.sum(axis=0) + smoothing
-    counts += smoothing + pool_strength * pooled / pooled.sum(axis=0, keepdims=True)
-    log_pi = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-    prior = t.sum(axis=0) + smoothing
-    return log_pi, np.log(prior / prior.sum())
+    pooled /= pooled.sum(axis=0, keepdims=True)
+    if pool_strength is None:
+        k = counts.shape[1]
+        pool_strength = estimate_strength(counts, pooled) if k > 1 else 0.0
+    return smoothing + pool_strength * pooled, pool_strength
 
 
 def _normalise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,11 +123,31 @@ def _normalise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(expd / total[:, None]), top + np.log(total)
 
 
-def _clamp(t: np.ndarray, gold_rows: np.ndarray, gold_codes: np.ndarray) -> np.ndarray:
+def _e_step(
+    design: sparse.csr_matrix, log_pi: np.ndarray, log_prior: np.ndarray,
+    gold_rows: np.ndarray, gold_codes: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Posterior (gold rows clamped) and the log-likelihood of the annotations."""
+    scores = design @ log_pi.reshape(-1, log_pi.shape[2]) + log_prior
+    post, norm = _normalise(scores)
     if len(gold_rows):
-        t[gold_rows] = 0.0
-        t[gold_rows, gold_codes] = 1.0
-    return t
+        norm[gold_rows] = scores[gold_rows, gold_codes]  # complete-data term: z is known
+        post[gold_rows] = 0.0
+        post[gold_rows, gold_codes] = 1.0
+    return post, float(norm.sum())
+
+
+def _m_step(
+    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """MAP confusion matrices (voter, observed, true) and prior, in logs; log prior density."""
+    k = t.shape[1]
+    counts = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    log_pi = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
+    prior = t.sum(axis=0) + smoothing
+    log_prior = np.log(prior / prior.sum())
+    density = float((alpha * log_pi).sum() + smoothing * log_prior.sum())
+    return log_pi, log_prior, density
 
 
 def fit_dawid_skene(
@@ -88,7 +157,7 @@ def fit_dawid_skene(
     gold_rows: np.ndarray,
     gold_codes: np.ndarray,
     smoothing: float,
-    pool_strength: float,
+    pool_strength: float | None,
     max_iter: int,
     tol: float,
 ) -> DSFit:
@@ -100,31 +169,33 @@ def fit_dawid_skene(
         ``design[i, a * K + l]`` = weight of voter ``a`` saying ``l`` on item ``i`` (1 for
         an annotation, a probability for the model voter).
     init : ndarray of shape (n_items, n_classes)
-        Initial posterior (e.g. majority-vote shares).
+        Initial posterior (e.g. majority-vote shares); also fixes the pooled prior.
     gold_rows, gold_codes : ndarray of shape (n_gold,)
         Items whose class is known, and that class; their posterior is clamped.
     smoothing : float
         Pseudo-count added to every confusion-matrix cell and class prior.
-    pool_strength : float
-        Weight (in pseudo-labels per true class) of the pooled confusion matrix prior.
+    pool_strength : float or None
+        Pseudo-labels per true class of the pooled prior; None estimates it.
     max_iter : int
     tol : float
-        Stop when no posterior probability changes by more than ``tol``.
+        Stop when the log posterior gains less than ``tol`` per annotation.
     """
     k = init.shape[1]
-    n_voters = design.shape[1] // k
-    t = _clamp(init.copy(), gold_rows, gold_codes)
+    t = init.copy()
+    if len(gold_rows):
+        t[gold_rows] = 0.0
+        t[gold_rows, gold_codes] = 1.0
     design_t = design.T.tocsr()
-    ll, converged, it = -np.inf, False, 0
+    n_labels = max(float(design.sum()), 1.0)
+    start = np.asarray(design_t @ t).reshape(-1, k, k)
+    alpha, strength = _prior_alpha(start, smoothing, pool_strength)
+    objective, converged, it, ll = -np.inf, False, 0, -np.inf
     for it in range(1, max_iter + 1):  # noqa: B007
-        log_pi, log_prior = _m_step(design_t, t, n_voters, k, smoothing, pool_strength)
-        new, norm = _normalise(design @ log_pi.reshape(n_voters * k, k) + log_prior)
-        new = _clamp(new, gold_rows, gold_codes)
-        ll = float(norm.sum())
-        change = float(np.abs(new - t).max(initial=0.0))
-        t = new
-        if change < tol:
+        log_pi, log_prior, density = _m_step(design_t, t, alpha, smoothing)
+        t, ll = _e_step(design, log_pi, log_prior, gold_rows, gold_codes)
+        gain, objective = (ll + density - objective) / n_labels, ll + density
+        if gain < tol:
             converged = True
             break
     confusion = np.exp(log_pi).transpose(0, 2, 1)
-    return DSFit(t, confusion, np.exp(log_prior), ll, it, converged)
+    return DSFit(t, confusion, np.exp(log_prior), ll, it, converged, strength)

@@ -8,14 +8,17 @@ quality and estimated confusion matrices.
 **Tie-breaking** is deterministic: among classes with the same vote count (majority) or
 the same posterior (Dawid-Skene), the class that is more frequent among all annotations
 wins; if that ties too, the class that comes first in ``classes`` (sorted labels by
-default) wins.
+default) wins. The first rule is the Bayes decision under the one-coin model (every
+annotator right with the same probability, errors spread evenly) with the class prior
+estimated from the annotations; unlike "first class seen in the file" it does not depend
+on the row order of the input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,6 +58,9 @@ class ConsensusResult:
     converged : bool
     log_likelihood : float
         NaN for majority vote.
+    pool_strength : float
+        Dawid-Skene: strength of the pooled prior that was used (estimated when
+        ``pool_strength="auto"``); NaN for majority vote.
     """
 
     labels: pd.DataFrame
@@ -66,6 +72,7 @@ class ConsensusResult:
     n_iter: int = 0
     converged: bool = True
     log_likelihood: float = float("nan")
+    pool_strength: float = float("nan")
 
     def summary(self, threshold: float = 0.5) -> str:
         """A few lines of plain text: method, convergence, low-quality items."""
@@ -174,6 +181,14 @@ def _check_pred_probs(pred_probs: Any, enc: EncodedAnnotations) -> np.ndarray | 
     return arr
 
 
+def _check_strength(value: Any) -> float | None:
+    """``None`` for ``"auto"`` (estimate it), else a number >= 0."""
+    if isinstance(value, str):
+        check_in(value, ("auto",), name="pool_strength", func="consensus")
+        return None
+    return float(check_number(value, name="pool_strength", func="consensus", low=0))
+
+
 def _result(
     enc: EncodedAnnotations, counts: np.ndarray, code: np.ndarray, post: np.ndarray,
     conf: np.ndarray, prior: np.ndarray, method: str, fit: DSFit | None, model: bool,
@@ -202,6 +217,7 @@ def _result(
         method=method, n_iter=fit.n_iter if fit else 0,
         converged=fit.converged if fit else True,
         log_likelihood=fit.log_likelihood if fit else float("nan"),
+        pool_strength=fit.pool_strength if fit else float("nan"),
     )
 
 
@@ -238,9 +254,9 @@ def consensus(
     gold: pd.Series | dict[Any, Any] | None = None,
     pred_probs: Any = None,
     smoothing: float = 0.01,
-    pool_strength: float = 5.0,
+    pool_strength: float | Literal["auto"] = "auto",
     max_iter: int = 100,
-    tol: float = 1e-6,
+    tol: float = 1e-5,
 ) -> ConsensusResult:
     """Estimate one label per item from several annotators.
 
@@ -268,13 +284,19 @@ def consensus(
     smoothing : float, default 0.01
         Pseudo-count added to every cell of the confusion matrices and to the class prior
         (keeps rare classes and one-off annotators from getting zero probabilities).
-    pool_strength : float, default 5.0
-        Dawid-Skene only: strength, in pseudo-labels per true class, of a prior that
-        shrinks each annotator's confusion matrix toward the pooled one of all annotators
-        (helps annotators with few labels; 0 gives classic maximum-likelihood DS).
+    pool_strength : float or "auto", default "auto"
+        Dawid-Skene only: strength, in pseudo-labels per true class, of a Dirichlet prior
+        that shrinks each annotator's confusion matrix toward the pooled one of all
+        annotators (helps annotators with few labels; 0 gives classic maximum-likelihood
+        DS). ``"auto"`` estimates it from the annotations (empirical Bayes: the value that
+        maximises the Dirichlet-multinomial marginal likelihood of the annotators'
+        majority-vote confusion counts); gold labels are not used for it.
     max_iter : int, default 100
-    tol : float, default 1e-6
-        Dawid-Skene stops when no posterior probability changes by more than this.
+    tol : float, default 1e-5
+        Dawid-Skene stops when the log posterior (log-likelihood plus log prior) gains
+        less than ``tol`` per annotation in one EM step (crowd-kit's ``tol`` is on the
+        same per-label scale). ``tol=0`` runs ``max_iter`` steps unless the objective
+        stops increasing.
 
     Returns
     -------
@@ -284,7 +306,7 @@ def consensus(
     check_number(smoothing, name="smoothing", func="consensus", low=0)
     check_number(max_iter, name="max_iter", func="consensus", low=1, integer=True)
     check_number(tol, name="tol", func="consensus", low=0)
-    check_number(pool_strength, name="pool_strength", func="consensus", low=0)
+    strength = _check_strength(pool_strength)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)
     gold_rows, gold_codes = _gold_codes(gold, enc)
@@ -294,7 +316,7 @@ def consensus(
     init = counts / counts.sum(axis=1, keepdims=True)
     fit = fit_dawid_skene(_design(enc, probs), init, gold_rows=gold_rows,
                           gold_codes=gold_codes, smoothing=smoothing,
-                          pool_strength=pool_strength, max_iter=max_iter, tol=tol)
+                          pool_strength=strength, max_iter=max_iter, tol=tol)
     code = _argmax_ties(fit.posterior, _priority(enc))
     return _result(enc, counts, code, fit.posterior, fit.confusion, fit.prior, method, fit,
                    probs is not None)

@@ -56,8 +56,11 @@ def _simulate(sample: pd.DataFrame, confusing: bool, seed: int) -> pd.DataFrame:
         slips = rng.random(len(labels)) < 0.02
         labels[slips] = rng.integers(0, 10, size=int(slips.sum()))
         labels[flagged & (rng.random(len(labels)) < misread)] = 7
-        rows.append(pd.DataFrame({"item": sample["item_id"].to_numpy(), "annotator": annotator,
-                                  "label": labels}))  # fmt: skip
+        rows.append(
+            pd.DataFrame(
+                {"item": sample["item_id"].to_numpy(), "annotator": annotator, "label": labels}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -65,6 +68,7 @@ def chapter_collect(ws: Workspace, console: Console, result) -> None:  # type: i
     """Double-label two samples, revise the label book in between, compare agreement."""
     version = ws.dataset("digits")
     frame = version.to_pandas()
+    frame["label"] = result.truth.loc[frame["item_id"]].to_numpy()  # what careful labelers see
     ws.labelbook.save("digits", BOOK_V1, message="first definitions", author="lead")
     first = plan_sample(frame, n=400, by=["label"], seed=1).sample
     round1 = _simulate(first, confusing=True, seed=1)
@@ -84,9 +88,16 @@ def chapter_collect(ws: Workspace, console: Console, result) -> None:  # type: i
     both = pd.concat([round1, round2])
     agreed = consensus(both, method="dawid_skene")
     for number, rep in ((1, report1), (2, report2)):
-        ws.record_analysis("agreement", {**rep.to_dict(), "labelbook_version": number,
-                                         "per_class": rep.per_class["agreement"].to_dict()},
-                           dataset=version.ref, params={"labelbook_version": number})  # fmt: skip
+        ws.record_analysis(
+            "agreement",
+            {
+                **rep.to_dict(),
+                "labelbook_version": number,
+                "per_class": rep.per_class["agreement"].to_dict(),
+            },
+            dataset=version.ref,
+            params={"labelbook_version": number},
+        )
     console.print(
         f"[bold]Collect[/bold]  two labelers on 400 digits: Krippendorff's alpha "
         f"{report1.krippendorff_alpha:.3f}; class {cls} agrees least ({before:.2f}, confused "
@@ -95,10 +106,13 @@ def chapter_collect(ws: Workspace, console: Console, result) -> None:  # type: i
         f"Consensus (Dawid-Skene) over {len(agreed.labels)} items; human-level performance "
         f"{report2.hlp:.3f}."
     )
-    result.facts["collect"] = {"class": str(cls), "agreement_before": float(before),
-                               "agreement_after": float(after),
-                               "alpha_before": report1.krippendorff_alpha,
-                               "alpha_after": report2.krippendorff_alpha}  # fmt: skip
+    result.facts["collect"] = {
+        "class": str(cls),
+        "agreement_before": float(before),
+        "agreement_after": float(after),
+        "alpha_before": report1.krippendorff_alpha,
+        "alpha_after": report2.krippendorff_alpha,
+    }
     result.next_steps.append(f"assay agree digits --by-labelbook -w {ws.location}")
 
 

@@ -33,3 +33,31 @@ def digits_frame(seed: int = 0) -> pd.DataFrame:
     frame["split"] = "test"
     frame.loc[train, "split"] = "train"
     return frame
+
+
+def inject_label_noise(
+    labels: pd.Series, *, rate: float, seed: int
+) -> tuple[pd.Series, np.ndarray]:
+    """Class-conditional label noise: each class's flips go to one or two confusable classes.
+
+    Returns the noisy labels and the boolean mask of flipped rows. The flips follow a
+    fixed confusion pattern (e.g. 1 -> 7, 3 -> 8, 4 -> 9), the way real labelers err.
+    """
+    confusable = {
+        0: [6],
+        1: [7],
+        2: [3],
+        3: [8, 5],
+        4: [9],
+        5: [3, 6],
+        6: [0, 5],
+        7: [1],
+        8: [3, 1],
+        9: [4, 7],
+    }
+    rng = np.random.default_rng(seed)
+    values = labels.to_numpy().copy()
+    flip = rng.random(len(values)) < rate
+    for row in np.flatnonzero(flip):
+        values[row] = rng.choice(confusable[int(values[row])])
+    return pd.Series(values, index=labels.index, name=labels.name), flip

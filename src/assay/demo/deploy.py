@@ -53,16 +53,15 @@ def ensure_recipe(ws: Workspace) -> str:
 
 
 def chapter_deploy(ws: Workspace, console: Console, result) -> None:  # type: ignore[no-untyped-def]
-    """Monitor two production windows; queue production items for labeling."""
+    """Monitor two production windows of held-out digits; queue items for labeling."""
     recipe = ensure_recipe(ws)
     reference = ws.dataset("digits")
-    ws.monitors.add("digits-prod", reference.ref, recipe=recipe, split="train")
-    test = reference.to_pandas()
-    test = test[test["split"] == "test"].drop(columns=["split"]).reset_index(drop=True)
+    ws.monitors.add("digits-prod", reference.ref, recipe=recipe)
+    test = ws.dataset("digits-test").to_pandas()
     clean = ws.monitors.ingest(
         "digits-prod", test.drop(columns=["label", "item_id"]), source="window 1 (as collected)"
     )
-    shifted = degrade(_shifted_mix(test, seed=3), blur=0.9, noise=1.5, seed=3)
+    shifted = degrade(_shifted_mix(test, seed=3), blur=0.6, noise=1.0, seed=3)
     bad = ws.monitors.ingest(
         "digits-prod", shifted.drop(columns=["item_id"]), source="window 2 (new scanner)"
     )

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 
-from assay.demo.data import digits_frame
+from assay.demo.data import digits_frame, inject_label_noise
 from assay.report.build import write_report
 from assay.store.workspace import Workspace
 
@@ -25,28 +26,60 @@ class DemoResult:
     report: Path
     facts: dict[str, Any] = field(default_factory=dict)
     next_steps: list[str] = field(default_factory=list)
+    #: The true label of each ``digits`` item (by item id): the demo plays the oracle
+    #: reviewer and the simulated labelers with it. assay itself never sees it.
+    truth: pd.Series | None = None
 
 
 Chapter = Callable[[Workspace, Console, DemoResult], None]
 
 
+NOISE_RATE = 0.12
+
+
 def chapter_data(ws: Workspace, console: Console, result: DemoResult) -> None:
-    """Import the digits as ``digits@v1``."""
+    """Import the training digits with 12% known label errors, and a clean test set.
+
+    ``digits`` holds the 1,257 training rows as "collected": 12% of their labels are
+    flipped to a confusable class (1 -> 7, 3 -> 8, ...), the kind of noise real labeling
+    produces. ``digits-test`` holds the 540 held-out rows with their true labels: the
+    frozen evaluation set of the iteration loop.
+    """
     frame = digits_frame()
+    train = frame[frame["split"] == "train"].drop(columns=["split"])
+    test = frame[frame["split"] == "test"].drop(columns=["split"])
+    noisy, flipped = inject_label_noise(train["label"], rate=NOISE_RATE, seed=0)
+    result.truth = pd.Series(train["label"].to_numpy(), index=train.index, name="label")
+    collected = train.assign(label=noisy.to_numpy())
+    collected.insert(0, "item_id", train.index.to_numpy())
+    test.insert(0, "item_id", test.index.to_numpy())
     version = ws.import_dataset(
         "digits",
-        frame,
+        collected,
         label="label",
+        id="item_id",
         tags=["ink", "width"],
-        split="split",
-        message="import scikit-learn digits (1,797 real 8x8 handwritten digits)",
+        message=f"import the training digits as collected ({flipped.mean():.0%} label errors)",
     )
-    counts = frame["split"].value_counts()
+    ws.import_dataset(
+        "digits-test",
+        test,
+        label="label",
+        id="item_id",
+        tags=["ink", "width"],
+        message="frozen evaluation set: held-out digits, true labels",
+    )
     console.print(
-        f"[bold]Data[/bold]  {version.ref}: {version.n_rows} images x 64 pixels, 10 classes, "
-        f"{counts['train']} train / {counts['test']} test, tags ink and width."
+        f"[bold]Data[/bold]  {version.ref}: {version.n_rows} training images x 64 pixels "
+        f"(scikit-learn's real handwritten digits), tags ink and width; {int(flipped.sum())} "
+        f"labels ({flipped.mean():.0%}) are wrong, as in real collected data. digits-test@v1: "
+        f"{len(test)} held-out images with true labels, the frozen evaluation set."
     )
-    result.facts["data"] = {"ref": version.ref, "rows": version.n_rows}
+    result.facts["data"] = {
+        "ref": version.ref,
+        "rows": version.n_rows,
+        "label_errors": int(flipped.sum()),
+    }
     result.next_steps += [
         f"assay log digits -w {ws.location}",
         f"assay show digits@v1 -w {ws.location}",

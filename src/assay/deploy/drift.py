@@ -21,6 +21,12 @@ missing values (any)      two-proportion z-test                absolute change i
                                                                missing rate (0.05)
 ========================  ===================================  =========================
 
+Numeric tests compare the whole current batch with the reference profile's sorted
+sample (every finite value up to ``max_sample`` = 100,000 rows, a uniform sample
+beyond), so the KS p-value's reference size is the sample size; the Wasserstein
+distance is normalised by the exact reference standard deviation. A reference with a
+zero standard deviation gives an infinite effect size as soon as the batch differs.
+
 Every p-value of the report (distribution and missing-rate tests of all columns) forms
 one family, adjusted with Benjamini-Hochberg (``correction="bh"``, false discovery
 rate, the default) or Holm (``"holm"``, family-wise error).

@@ -299,11 +299,14 @@ def _adwin_first_cut(x: np.ndarray, checked: int, det: ADWIN) -> int:
     centred = x - x.mean()
     s1 = np.concatenate([[0.0], np.cumsum(centred)])
     s2 = np.concatenate([[0.0], np.cumsum(centred**2)])
-    for block in np.array_split(k, max(1, len(k) // 2048)):
+    start, size = 0, 16
+    while start < len(k):  # blocks of 16, 32, ... 2048 checks: cheap when alarms are close
+        block = k[start:start + size]
         with np.errstate(divide="ignore", invalid="ignore"):
             hit = _first_cut_in_block(block, s1, s2, det)
         if hit >= 0:
             return hit
+        start, size = start + size, min(2 * size, 2048)
     return -1
 
 

@@ -21,16 +21,20 @@ __all__ = [
     "warn_empty_classes",
 ]
 
+
 def confident_joint(stats: RowStats) -> np.ndarray:
     """Uncalibrated confident joint, of shape (n_classes, n_classes), rows = given labels.
 
     Counts the examples where some class reaches its threshold, at (given label, guessed
     true class); diagonal entries are at least 1 (as in cleanlab).
     """
-    k = stats.n_classes
-    pairs = stats.codes * k + stats.guess
-    pairs[~stats.counted] = k * k  # a spare bin for the examples not counted
-    joint = np.bincount(pairs, minlength=k * k + 1)[:-1].reshape(k, k)
+    k, codes = stats.n_classes, stats.codes
+    odd = np.flatnonzero((stats.guess != codes) | ~stats.counted)  # few, usually
+    joint = np.diag(np.bincount(codes, minlength=k) - np.bincount(codes[odd], minlength=k))
+    counted = odd[stats.counted[odd]]
+    joint += np.bincount(codes[counted] * k + stats.guess[counted], minlength=k * k).reshape(
+        k, k
+    )
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     return joint
 
@@ -67,7 +71,7 @@ def round_preserving_row_totals(matrix: np.ndarray) -> np.ndarray:
         return ints.astype(np.int64)
     for row in np.flatnonzero(deficit):
         step = 1 if deficit[row] > 0 else -1
-        order = np.argsort(floats[row] - ints[row])[:: -step]
+        order = np.argsort(floats[row] - ints[row])[::-step]
         ints[row, order[: abs(deficit[row])]] += step
     return ints.astype(np.int64)
 

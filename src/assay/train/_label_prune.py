@@ -144,7 +144,8 @@ def _select_top(
 def _kth_largest(groups: np.ndarray, values: np.ndarray, kth: np.ndarray) -> np.ndarray:
     """Per group ``g``, the ``kth[g]``-th largest value (-inf if the group has fewer)."""
     by_value = np.argsort(-values)
-    order = by_value[np.argsort(groups[by_value], kind="stable")]  # by group, then value
+    small = groups.astype(np.int16) if len(kth) < np.iinfo(np.int16).max else groups
+    order = by_value[np.argsort(small[by_value], kind="stable")]  # by group, then value
     found = np.bincount(groups, minlength=len(kth))
     start = np.concatenate(([0], np.cumsum(found)[:-1]))
     out = np.full(len(kth), -np.inf)
@@ -184,8 +185,10 @@ def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
     stats, k = ctx.stats, ctx.stats.n_classes
     quota = _quota(ctx)
     cand = np.flatnonzero(~stats.kept)
-    best = stats.max_prob[cand] - stats.self_confidence[cand]  # the margin at the argmax
-    bound = _kth_largest(stats.codes[cand] * k + stats.argmax[cand], best, quota)
+    at_top = stats.codes[cand] * k + stats.argmax[cand]
+    useful = np.flatnonzero(quota[at_top] > 0)
+    best = stats.max_prob[cand[useful]] - stats.self_confidence[cand[useful]]
+    bound = _kth_largest(at_top[useful], best, quota)  # the margins at the argmax
     bound[quota == 0] = np.inf
     rows, pairs, values = _margin_entries(stats, cand, bound.reshape(k, k))
     out = np.zeros(len(stats.codes), dtype=bool)

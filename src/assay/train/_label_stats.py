@@ -144,7 +144,6 @@ def check_shape(pred_probs: Any, n_samples: int, func: str) -> np.ndarray:
     return arr
 
 
-
 def confident_thresholds(
     self_confidence: np.ndarray, codes: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
@@ -286,8 +285,13 @@ def scan_pred_probs(
     arr = check_shape(pred_probs, len(codes), func)
     sums, self_conf = _prescan(arr, codes, func)
     stats = RowStats(
-        arr, codes, sums, self_conf, confident_thresholds(self_conf, codes, counts),
-        argmax=codes.copy(), max_prob=self_conf.copy(),
+        arr,
+        codes,
+        sums,
+        self_conf,
+        confident_thresholds(self_conf, codes, counts),
+        argmax=codes.copy(),
+        max_prob=self_conf.copy(),
         max_other=np.empty(len(codes)) if margin else None,
         entropy=np.empty(len(codes)) if entropy else None,
     )

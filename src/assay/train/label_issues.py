@@ -25,7 +25,7 @@ from assay.train._label_prune import PRUNE_RULES, PruneContext, off_diagonals
 from assay.train._label_scores import NEEDS, SCORES
 from assay.train._label_stats import check_shape, encode_labels, scan_pred_probs
 
-__all__ = ["NoiseEstimate", "estimate_noise", "find_label_issues"]
+__all__ = ["NoiseEstimate", "estimate_noise", "find_label_issues", "summarize_label_issues"]
 
 
 def _confident_learning(
@@ -48,9 +48,7 @@ def _confident_learning(
             "of at least 2 classes."
         )
     margin, entropy = NEEDS[score]
-    stats = scan_pred_probs(
-        pred_probs, codes, counts, margin=margin, entropy=entropy, func=func
-    )
+    stats = scan_pred_probs(pred_probs, codes, counts, margin=margin, entropy=entropy, func=func)
     warn_empty_classes(counts)
     joint = calibrate_joint(confident_joint(stats), counts)
     ctx = PruneContext(stats, counts, joint, min_per_class)
@@ -131,10 +129,15 @@ def find_label_issues(
     func = "find_label_issues"
     check_in(method, PRUNE_RULES, name="method", func=func)
     check_in(score, SCORES, name="score", func=func)
-    check_number(min_examples_per_class, name="min_examples_per_class", func=func, low=0,
-                 integer=True)
+    check_number(
+        min_examples_per_class, name="min_examples_per_class", func=func, low=0, integer=True
+    )
     ctx, found = _confident_learning(
-        labels, pred_probs, classes, score=score, min_per_class=min_examples_per_class,
+        labels,
+        pred_probs,
+        classes,
+        score=score,
+        min_per_class=min_examples_per_class,
         func=func,
     )
     index = labels.index if isinstance(labels, pd.Series) else None
@@ -146,16 +149,39 @@ def find_label_issues(
             "suggested_label": _decode(found, ctx.stats.argmax),
         },
         index=index,
+        copy=False,  # every column is a new array (no consolidating copy)
     )
 
 
 def _decode(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Map column indices back to the original label values."""
-    if classes.dtype.kind in "iu" and len(classes) and classes[0] == 0 and (
-        classes[-1] == len(classes) - 1
+    if (
+        classes.dtype.kind in "iu"
+        and len(classes)
+        and classes[0] == 0
+        and (classes[-1] == len(classes) - 1)
     ):
-        return codes.astype(classes.dtype, copy=False)  # classes is range(n_classes)
+        return codes.astype(classes.dtype)  # range(n_classes); a copy: codes may be labels
     return classes[codes]
+
+
+def summarize_label_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Count the flagged examples per (given label, suggested label), most frequent first.
+
+    Parameters
+    ----------
+    issues : DataFrame
+        The result of :func:`find_label_issues`.
+
+    Returns
+    -------
+    DataFrame with columns ``given_label``, ``suggested_label``, ``n_issues`` and
+    ``share`` (of all flagged examples), one row per confused pair.
+    """
+    flagged = issues.loc[issues["is_label_issue"], ["given_label", "suggested_label"]]
+    counts = flagged.value_counts(sort=True).rename("n_issues").reset_index()
+    counts["share"] = counts["n_issues"] / max(len(flagged), 1)
+    return counts
 
 
 @dataclass(frozen=True)

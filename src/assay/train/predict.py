@@ -59,8 +59,10 @@ def default_model(modality: str = "tabular", *, seed: int = 0) -> Any:
 def _check_model(model: Any) -> None:
     if not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
         raise param_error(
-            "model", "cross_val_predict_proba",
-            "a scikit-learn classifier with predict_proba (e.g. SVC(probability=True))", model,
+            "model",
+            "cross_val_predict_proba",
+            "a scikit-learn classifier with predict_proba (e.g. SVC(probability=True))",
+            model,
         )
 
 
@@ -198,7 +200,10 @@ def _run_folds(
     """Fit and predict every fold through joblib; assemble the held-out rows."""
     tasks: Iterator[Any] = (
         delayed(_fit_predict)(
-            clone(model), _safe_indexing(X, train), codes[train], _safe_indexing(X, test),
+            clone(model),
+            _safe_indexing(X, train),
+            codes[train],
+            _safe_indexing(X, test),
             n_classes,
         )
         for train, test in folds

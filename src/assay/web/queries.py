@@ -21,9 +21,10 @@ __all__ = [
     "QueueFilter",
     "audit_log",
     "entry",
+    "entry_page",
     "facets",
+    "get_entry",
     "item_entries",
-    "labelbook",
     "last_decided",
     "monitors",
     "next_entry",
@@ -237,18 +238,6 @@ def item_entries(ws: Workspace, dataset: str, item_id: str) -> list[dict[str, An
             select(r).where(r.dataset_id == ds_id, r.item_id == item_id).order_by(r.id)
         ).all()
         return [entry(row, dataset) for row in rows]
-
-
-def labelbook(ws: Workspace, dataset: str) -> dict[str, Any] | None:
-    """The latest label book of ``dataset``: number, content, message; or None."""
-    lb = m.LabelBookVersion
-    with ws.session() as s:
-        ds_id = _dataset_id(s, ws, dataset)
-        row = s.scalar(select(lb).where(lb.dataset_id == ds_id).order_by(lb.number.desc()).limit(1))
-        if row is None:
-            return None
-        return {"version": row.number, "content": row.content or {}, "message": row.message,
-                "author": row.author, "created_at": row.created_at}
 
 
 def monitors(ws: Workspace, *, windows: int = 20) -> list[dict[str, Any]]:

@@ -1,14 +1,15 @@
-"""The overview: the workspace's "good data" scorecard, and the audit log."""
+"""The overview (the "good data" scorecard), the audit log and user management."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
+from assay.store.users import ROLES, add_user, list_users
 from assay.web import queries
-from assay.web.deps import Auth, require
+from assay.web.deps import Auth, payload, require
 from assay.web.render import render
 from assay.web.summaries import scorecard
 
@@ -59,3 +60,20 @@ def audit(request: Request, auth: Auth = Depends(require("admin"))) -> Response:
     """Who did what: the newest audit-log records (admins only)."""
     ws = request.app.state.web.ws
     return render(request, "audit.html", {"records": queries.audit_log(ws)})
+
+
+@router.get("/users")
+def users(request: Request, auth: Auth = Depends(require("admin"))) -> Response:
+    """Users and roles, and a form to add one (admins only)."""
+    ws = request.app.state.web.ws
+    return render(request, "users.html", {"users": list_users(ws), "roles": list(ROLES)})
+
+
+@router.post("/users")
+def add(request: Request, fields: dict = Depends(payload("admin"))) -> Response:
+    """Add a user (audit-logged with the admin who did it)."""
+    auth: Auth = request.state.auth
+    add_user(request.app.state.web.ws, str(fields.get("name", "")),
+             role=str(fields.get("role", "")), password=str(fields.get("password", "")),
+             actor=auth.user.name)
+    return RedirectResponse("/users", status_code=303)
