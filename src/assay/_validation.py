@@ -162,6 +162,8 @@ def check_labels(
     classes : ndarray of shape (n_classes,)
     """
     values = pd.Series(np.asarray(labels))
+    if len(values) == 0:
+        raise InputError("there are no labels; give at least one labelled example.")
     if values.isna().any():
         row = int(np.argmax(values.isna().to_numpy()))
         raise InputError(f"label at row {row} is missing; every example needs a label.")

@@ -274,3 +274,28 @@ def test_bootstrap_interval_covers_the_true_kappa() -> None:
         lo, hi = agreement(df, n_boot=200, seed=sim).ci["cohen_kappa"]
         hits += lo <= kappa <= hi
     assert hits >= 0.85 * n_sims  # nominal 95%
+
+
+def test_confusion_heatmap_is_sequential_and_kappa_stays_diverging() -> None:
+    from assay.collect._render import heatmap_html
+
+    def alphas(html: str) -> list[tuple[str, float]]:
+        import re
+
+        cells = re.findall(r"background:rgba\((\d+),(\d+),(\d+),([\d.]+)\)", html)
+        return [(f"{r},{g},{b}", float(a)) for r, g, b, a in cells]
+
+    shares = pd.DataFrame([[0.9, 0.1, 0.0], [0.3, 0.7, 0.0], [0.0, 0.0, 1.0]],
+                          index=["<a>", "b", "c"], columns=["<a>", "b", "c"])
+    cells = alphas(heatmap_html(shares, title="t", scale="sequential"))
+    off = [cells[i] for i in (1, 2, 3, 5, 6, 7)]  # row-major, off the diagonal
+    zero = [a for (_, a), v in zip(off, [0.1, 0.0, 0.3, 0.0, 0.0, 0.0], strict=True) if v == 0.0]
+    assert zero and all(a == 0.0 for a in zero)  # 0 is white, not alarming red
+    assert off[2][1] == max(a for _, a in off) > off[0][1] > 0  # largest confusion darkest
+    assert len({rgb for rgb, _ in off}) == 1 and cells[0][0] != off[0][0]  # diagonal tinted apart
+    html = heatmap_html(shares, title="<x>", scale="sequential")
+    assert "&lt;a&gt;" in html and "&lt;x&gt;" in html and "<a>" not in html
+    kappa = alphas(heatmap_html(pd.DataFrame([[1.0, -0.2]]), title="k", lo=-0.2, hi=1.0))
+    assert kappa[0][0] != kappa[1][0]  # green for high, red for low
+    with pytest.raises(InputError, match="'scale' parameter"):
+        heatmap_html(shares, title="t", scale="rainbow")

@@ -160,3 +160,51 @@ def test_summary_names_spammers() -> None:
     worst = [w.split(" ")[0] for w in text.split("lowest-quality annotators: ")[1].split(", ")]
     assert len(worst) == 3 and set(worst) <= {"w3", "w4", "w5", "w6"}
     assert consensus(df).summary().startswith("majority: 200 items")
+
+
+def test_estimate_strength_recovers_a_known_dirichlet_concentration() -> None:
+    from assay.collect._dawid_skene import estimate_strength
+
+    rng = np.random.default_rng(3)
+    k, n_voters, per_row = 3, 400, 40
+    pooled = np.array([[0.8, 0.1, 0.2], [0.15, 0.7, 0.1], [0.05, 0.2, 0.7]])  # columns: true
+    for s_true in (3.0, 30.0):
+        counts = np.zeros((n_voters, k, k))
+        for a in range(n_voters):
+            for c in range(k):
+                counts[a, :, c] = rng.multinomial(per_row, rng.dirichlet(s_true * pooled[:, c]))
+        est = estimate_strength(counts, counts.sum(0) / counts.sum((0, 1)))
+        assert s_true / 1.3 < est < s_true * 1.3
+
+
+def test_auto_strength_is_small_for_mixed_annotators_and_large_for_alike_ones(
+    simulator,
+) -> None:
+    mixed, _ = _spammers(n_items=300)
+    alike, _ = simulator(n_items=300, n_annotators=7, per_item=5, n_classes=3, accuracy=0.8,
+                         seed=4)
+    s_mixed = consensus(mixed, "dawid_skene").pool_strength
+    s_alike = consensus(alike, "dawid_skene").pool_strength
+    assert 0 < s_mixed < 50 < s_alike
+    fixed = consensus(mixed, "dawid_skene", pool_strength=2.5)
+    assert fixed.pool_strength == 2.5
+    assert np.isnan(consensus(mixed).pool_strength)
+    with pytest.raises(InputError, match="'pool_strength' parameter"):
+        consensus(mixed, "dawid_skene", pool_strength="big")
+    with pytest.raises(InputError, match="'pool_strength' parameter"):
+        consensus(mixed, "dawid_skene", pool_strength=-1)
+
+
+def test_stops_when_the_objective_stops_improving() -> None:
+    df, _ = _spammers(seed=5, n_items=300)
+    res = consensus(df, "dawid_skene")
+    assert res.converged and res.n_iter < 100
+    tight = consensus(df, "dawid_skene", tol=1e-12, max_iter=1000)
+    assert tight.n_iter > res.n_iter
+    # the default tolerance leaves the posteriors (and labels) where full convergence has them
+    assert np.abs(tight.probas.to_numpy() - res.probas.to_numpy()).max() < 0.05
+    assert (tight.labels["label"] == res.labels["label"]).mean() > 0.99
+    # EM never lowers the log-likelihood by much (it maximises log-likelihood + log prior)
+    short = consensus(df, "dawid_skene", tol=0, max_iter=2)
+    assert tight.log_likelihood > short.log_likelihood - 1e-6 * len(df)
+    assert not consensus(df, "dawid_skene", tol=0, max_iter=2).converged

@@ -12,12 +12,12 @@ with probability ``pi[a, l, k]`` when ``z_i = k``. With the sparse design
 the *pooled* confusion matrix of all voters, ``alpha[:, k] = smoothing + strength *
 pooled[:, k]``: voters with few labels are shrunk toward the average voter, voters with
 many labels are hardly affected (as in community Dawid-Skene). ``pooled`` is computed
-once, from the initial (majority-vote) posterior, and ``strength`` (pseudo-labels per
-true class) is by default estimated from the same counts by maximising the
-Dirichlet-multinomial marginal likelihood of the voters' rows (empirical Bayes, type-II
-maximum likelihood): it measures how much voters differ from one another, from the
-annotations alone. Both are then held fixed, so EM maximises one objective (the log
-posterior) and increases it at every step.
+once, from the voters' confusion counts against the initial hard labels (majority vote),
+and ``strength`` (pseudo-labels per true class) is by default estimated from the same
+counts by maximising the Dirichlet-multinomial marginal likelihood of the voters' rows
+(empirical Bayes, type-II maximum likelihood): it measures how much voters differ from
+one another, from the annotations alone. Both are then held fixed, so EM maximises one
+objective (the log posterior) and increases it at every step.
 
 **Stopping.** EM stops when the objective gains less than ``tol`` per annotation (the
 scale of crowd-kit's ``tol``, which is in nats per label). Both steps are one
@@ -154,6 +154,7 @@ def fit_dawid_skene(
     design: sparse.csr_matrix,
     init: np.ndarray,
     *,
+    init_codes: np.ndarray,
     gold_rows: np.ndarray,
     gold_codes: np.ndarray,
     smoothing: float,
@@ -169,7 +170,10 @@ def fit_dawid_skene(
         ``design[i, a * K + l]`` = weight of voter ``a`` saying ``l`` on item ``i`` (1 for
         an annotation, a probability for the model voter).
     init : ndarray of shape (n_items, n_classes)
-        Initial posterior (e.g. majority-vote shares); also fixes the pooled prior.
+        Initial posterior (e.g. majority-vote shares).
+    init_codes : ndarray of shape (n_items,)
+        Initial hard labels (e.g. majority vote, gold clamped): the voters' confusion
+        counts against them fix the pooled prior and its estimated strength.
     gold_rows, gold_codes : ndarray of shape (n_gold,)
         Items whose class is known, and that class; their posterior is clamped.
     smoothing : float
@@ -187,7 +191,7 @@ def fit_dawid_skene(
         t[gold_rows, gold_codes] = 1.0
     design_t = design.T.tocsr()
     n_labels = max(float(design.sum()), 1.0)
-    start = np.asarray(design_t @ t).reshape(-1, k, k)
+    start = np.asarray(design_t @ np.eye(k)[init_codes]).reshape(-1, k, k)
     alpha, strength = _prior_alpha(start, smoothing, pool_strength)
     objective, converged, it, ll = -np.inf, False, 0, -np.inf
     for it in range(1, max_iter + 1):  # noqa: B007

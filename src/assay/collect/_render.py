@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from assay._validation import check_in
+
 if TYPE_CHECKING:
     from assay.collect.agreement import AgreementReport
 
@@ -53,7 +55,8 @@ def report_summary(report: AgreementReport) -> str:
     return "\n".join(lines)
 
 
-def _colour(v: float, lo: float, hi: float) -> str:
+def _diverging(v: float, lo: float, hi: float) -> str:
+    """Red (``lo``) to green (``hi``): for kappa-like statistics, where low is bad."""
     if not np.isfinite(v):
         return "#eeeeee"
     t = 0.0 if hi <= lo else min(max((v - lo) / (hi - lo), 0.0), 1.0)
@@ -61,8 +64,38 @@ def _colour(v: float, lo: float, hi: float) -> str:
     return f"rgba({r},{g},65,{0.25 + 0.6 * abs(t - 0.5) * 2:.2f})"
 
 
-def heatmap_html(frame: pd.DataFrame, *, title: str, lo: float = 0.0, hi: float = 1.0) -> str:
-    """An HTML table whose cells are coloured red (``lo``) to green (``hi``).
+def _sequential(v: float, top: float, rgb: tuple[int, int, int]) -> str:
+    """White at 0 to ``rgb`` at ``top`` (a count or share: 0 is neutral, not bad)."""
+    if not np.isfinite(v):
+        return "#eeeeee"
+    t = 0.0 if top <= 0 else min(max(v / top, 0.0), 1.0)
+    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.85 * t:.2f})"
+
+
+_CONFUSED = (230, 97, 1)  # orange: off-diagonal cells, the ambiguous class pairs
+_AGREED = (90, 160, 90)  # muted green: the diagonal
+
+
+def _cell_colours(values: np.ndarray, *, scale: str, lo: float, hi: float) -> list[list[str]]:
+    """Background colour of every cell (see :func:`heatmap_html`)."""
+    n_rows, n_cols = values.shape
+    if scale == "diverging":
+        return [[_diverging(values[i, j], lo, hi) for j in range(n_cols)] for i in range(n_rows)]
+    off = ~np.eye(n_rows, n_cols, dtype=bool)
+    finite = np.where(np.isfinite(values), values, 0.0)
+    top_off = float(finite[off].max(initial=0.0))
+    return [
+        [_sequential(values[i, j], top_off, _CONFUSED) if off[i, j]
+         else _sequential(values[i, j], 1.0, _AGREED) for j in range(n_cols)]
+        for i in range(n_rows)
+    ]
+
+
+def heatmap_html(
+    frame: pd.DataFrame, *, title: str, lo: float = 0.0, hi: float = 1.0,
+    scale: str = "diverging",
+) -> str:
+    """An HTML table with coloured cells.
 
     Parameters
     ----------
@@ -70,15 +103,23 @@ def heatmap_html(frame: pd.DataFrame, *, title: str, lo: float = 0.0, hi: float 
     title : str
         Caption.
     lo, hi : float
-        Values mapped to the ends of the colour scale.
+        ``scale="diverging"``: values mapped to red (``lo``) and green (``hi``); for
+        kappa-like statistics where low means poor agreement.
+    scale : {"diverging", "sequential"}, default "diverging"
+        ``"sequential"`` (for a class x class co-occurrence matrix of shares): 0 is
+        white; off-diagonal cells (confusions) go to saturated orange at the largest
+        off-diagonal value, so the most ambiguous class pairs stand out; diagonal
+        cells (agreement) use a muted green on a 0-to-1 scale.
     """
+    check_in(scale, ("diverging", "sequential"), name="scale", func="heatmap_html")
+    values = frame.to_numpy(dtype=np.float64)
+    colours = _cell_colours(values, scale=scale, lo=lo, hi=hi)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
-    for idx, row in frame.iterrows():
+    for i, idx in enumerate(frame.index):
         cells = "".join(
-            f'<td style="background:{_colour(float(v), lo, hi)};text-align:right">'
-            f"{_fmt(float(v))}</td>"
-            for v in row.to_numpy(dtype=np.float64)
+            f'<td style="background:{colours[i][j]};text-align:right">{_fmt(float(v))}</td>'
+            for j, v in enumerate(values[i])
         )
         body.append(f"<tr><th>{html.escape(str(idx))}</th>{cells}</tr>")
     return (
@@ -105,8 +146,9 @@ def report_html(report: AgreementReport) -> str:
         f"<h3>Agreement: {report.n_annotations} annotations, {report.n_items} items, "
         f"{report.n_annotators} annotators</h3>",
         f"<table>{stats}</table>",
-        heatmap_html(conf.div(rows, axis=0), title="class x class: share of pairs (row = "
-                     "first annotator's class)"),
+        heatmap_html(conf.div(rows, axis=0), scale="sequential",
+                     title="class x class: share of pairs (row = first annotator's class; "
+                     "orange = confusion, darker = more often)"),
         _table(report.per_class.drop(columns=["examples"]), "Per class"),
     ]
     if report.n_annotators <= 40:

@@ -314,7 +314,9 @@ def consensus(
     if method == "majority":
         return _majority(enc, counts, probs, gold_rows, gold_codes, smoothing)
     init = counts / counts.sum(axis=1, keepdims=True)
-    fit = fit_dawid_skene(_design(enc, probs), init, gold_rows=gold_rows,
+    hard = _argmax_ties(counts, _priority(enc))  # majority vote: centre of the prior
+    hard[gold_rows] = gold_codes
+    fit = fit_dawid_skene(_design(enc, probs), init, init_codes=hard, gold_rows=gold_rows,
                           gold_codes=gold_codes, smoothing=smoothing,
                           pool_strength=strength, max_iter=max_iter, tol=tol)
     code = _argmax_ties(fit.posterior, _priority(enc))

@@ -15,19 +15,10 @@ from rich.console import Console
 from scipy.ndimage import gaussian_filter
 
 from assay.demo.data import PIXELS
+from assay.demo.recipes import ensure_recipe
 from assay.store.workspace import Workspace
-from assay.train.recipe import Recipe
 
-__all__ = ["CHAPTERS", "RECIPE_YAML", "degrade"]
-
-RECIPE_YAML = """\
-name: digits-logreg
-featurizer: standard_scaler
-estimator: sklearn.linear_model.LogisticRegression
-params: {C: 0.5, max_iter: 1000}
-seed: 0
-"""
-
+__all__ = ["CHAPTERS", "degrade"]
 
 def degrade(frame: pd.DataFrame, *, blur: float, noise: float, seed: int) -> pd.DataFrame:
     """Blur each 8x8 image (Gaussian, sigma ``blur``) and add sensor noise (sd ``noise``)."""
@@ -44,12 +35,6 @@ def _shifted_mix(test: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Twice as many 1s and 7s as the reference mix."""
     extra = test[test["label"].isin([1, 7])].sample(frac=1.0, random_state=seed)
     return pd.concat([test, extra]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-def ensure_recipe(ws: Workspace) -> str:
-    """Register the demo's fixed recipe (idempotent)."""
-    ws.recipes.add("digits-logreg", Recipe.from_yaml(RECIPE_YAML))
-    return "digits-logreg"
 
 
 def chapter_deploy(ws: Workspace, console: Console, result) -> None:  # type: ignore[no-untyped-def]
