@@ -108,7 +108,7 @@ def equal_rows(name: str, info: dict[str, Any], converged: bool) -> list[list[ob
     plans = [("crowd-kit's stop", info["ck_iter"]), ("assay's stop", info["ds_iter"])]
     if converged:
         plans.append(("converged", CONVERGED_ITER))
-    rows = []
+    rows: list[list[object]] = []
     for label, n in plans:
         ck, _ = run_crowdkit(df, n_iter=n, tol=-np.inf)
         classic = consensus(df, "dawid_skene", pool_strength=0, max_iter=n, tol=0)
@@ -126,7 +126,7 @@ def ablation_rows(name: str) -> list[list[object]]:
     variants: list[tuple[str, float | str]] = [
         ("0 (classic DS)", 0.0), (f"K = {k} (Laplace mass)", float(k)),
         ("5 (previous default)", 5.0), ("auto (empirical Bayes)", "auto")]
-    out = []
+    out: list[list[object]] = []
     for label, strength in variants:
         res = consensus(df, "dawid_skene", pool_strength=strength)
         out.append([name, label, f"{res.pool_strength:.2f}",
@@ -186,7 +186,66 @@ def synthetic_rows(n_items: int) -> tuple[list[list[object]], float]:
     return [row], peak
 
 
-NOTES = "Notes:\n\n(filled in below)\n"
+NOTES = """
+Notes:
+
+- **What assay's Dawid-Skene does now** (no gold label is used by any default): EM
+  starts from majority-vote shares; each annotator's confusion matrix has a Dirichlet
+  prior centred on the pooled confusion matrix of all annotators against the majority
+  vote, with a strength (pseudo-labels per true class) estimated by empirical Bayes:
+  the value that maximises the Dirichlet-multinomial marginal likelihood of the
+  annotators' majority-vote confusion counts (column "assay prior strength"). The prior
+  is fixed during EM, so EM increases one objective (log-likelihood + log prior), and
+  EM stops when that objective gains less than `tol=1e-5` nats per annotation
+  (crowd-kit's tolerance, on its per-label scale). The previous default
+  (`pool_strength=5`, re-centred at every step, stop on a 1e-6 posterior change or 100
+  iterations) had been chosen by looking at these gold labels and was dropped.
+- **Forking paths, disclosed.** Before settling on the estimator above I looked at gold
+  accuracy for fixed strengths 0, 1, K, 2K with the prior centred on majority-vote
+  *shares* (0.7387 to 0.7688 on AdultContent2; 2K = 8 gave 0.7688 there, 0.7628 with
+  the hard centre used now) and for the empirical-Bayes estimator fed with shares
+  instead of hard majority-vote counts (0.7688 on AdultContent2, 0.7160 on
+  BarzanMozafari, i.e. it would have met every target). I rejected the shares version for a reason that does not involve gold:
+  shares are not counts, and they blur the differences between annotators; on the
+  simulated set of tests/collect (3 good annotators, 4 spammers) it estimates a strength
+  of ~150, shrinks the spammers to the average annotator and loses Dawid-Skene's
+  advantage over majority vote (a test now guards this); hard counts give 13-16 there.
+- **crowd-kit's stopping rule.** crowd-kit's `loss_history_` on AdultContent2 starts
+  -1.2313, -1.2466, -1.2581, ... and keeps falling: its "ELBO" adds the log class prior
+  once per label rather than once per item, so it is not the bound EM increases, and its
+  `tol` test (gain < 1e-5) fires at the 2nd iteration because the loss went down, not
+  because EM converged. Its gold accuracy there equals its majority vote's (0.7658).
+  Run longer it changes its mind: 0.7477 at 20, 50, 100 and 300 iterations (see the
+  equal-stopping table for the iteration counts each tool stops at by its own rule).
+- **Ties in majority vote.** AdultContent2 has 423 items with tied votes, 10 of them
+  gold. crowd-kit breaks ties by the order in which labels first appear in the input
+  file (there P before G and R before X) and gets 7 of the 10 right; assay breaks them
+  by the overall label frequency (G > P > X > R: the Bayes decision under a one-coin
+  model with the empirical class prior, independent of row order) and gets 2; a random
+  tie-break gets 4.5 on average ("MV, ties split"). Gold favours the rarer class on 8
+  of those 10 items. Switching assay's rule to "rarer class wins" would be tuning on
+  gold, and a row-order rule is not reproducible when the file is reshuffled, so the
+  rule stays; the verdicts compare DS against the best of the three MV columns.
+- **Noise.** Only 333 of AdultContent2's 1,517 gold items have crowd labels: one item
+  is 0.30 points, and the binomial standard error of each accuracy is about 2.3 points
+  (BarzanMozafari: 1,000 items, 1.4 points). The AdultContent2 miss is one item, well
+  inside that noise; it is reported as missed because the target says >=.
+- **HITspam-UsingMTurk has no usable gold.** labels.txt names 5,840 items by
+  30-character MTurk HIT ids (e.g. `18G0VZW5C88ERH3V7HZJMSTLPMFD1J`); gold.txt names 101
+  items by URLs `http://www.mturk-tracker.com/hit/<id>/` whose ids are 96 30-character
+  ids and 5 32-hex-digit ids. After stripping the URL: 0 exact or case-insensitive
+  matches, no shared 8-character prefix, 6-character suffix or 8-character substring,
+  and the hex ids are not the MD5/SHA-1 of any label-file id (raw, lower-case or as the
+  tracker URL). The cause: upstream (github.com/ipeirotis/Get-Another-Label) the same
+  101 lines are `data/HITspam-UsingCrowdflower/gold.txt`, and that data set's
+  labels.txt names items by exactly these tracker URLs (its first gold item
+  `.../hit/03a26f4ac8b350114dcb3d9a38eb9dc5/` is labelled there by workers 460747,
+  188054, ...). The gold file belongs to the CrowdFlower collection of the same study;
+  the MTurk labels have no gold. Measuring accuracy there needs the CrowdFlower labels
+  added to ../shared/data/crowd (not done: outside this benchmark's ownership).
+- Speed is end to end (encoding, EM, result tables) on a shared, noisy 2-core machine;
+  crowd-kit's time per run varies by several x between runs, so the ratio is a median.
+"""
 
 
 def body_text(real: list[list[object]], infos: list[dict[str, Any]], equal: list[list[object]],

@@ -26,10 +26,46 @@ from assay.collect import (
     to_label_studio_tasks,
     transcript_agreement,
 )
+from assay.deploy import (
+    ConfidenceEstimator,
+    DriftReport,
+    PageHinkley,
+    Profile,
+    adwin,
+    drift,
+    page_hinkley,
+    profile,
+    realised_performance,
+    sample_for_labeling,
+)
 from assay.exceptions import AssayError, ConflictError, InputError, NotFoundError, StoreError
 from assay.store.datasets import DatasetVersion
 from assay.store.diff import DatasetDiff
 from assay.store.workspace import Workspace
+from assay.train import (
+    AuditReport,
+    CleanVsCollect,
+    Comparison,
+    Evaluation,
+    LearningCurve,
+    NoiseEstimate,
+    Recipe,
+    SliceReport,
+    SliceTable,
+    audit,
+    augment,
+    clean_vs_collect,
+    compare,
+    cross_val_predict_proba,
+    estimate_noise,
+    evaluate,
+    find_label_issues,
+    find_slices,
+    fit_and_evaluate,
+    learning_curve,
+    recommend,
+    slice_table,
+)
 
 __version__ = "0.1.0"
 
@@ -63,5 +99,39 @@ __all__ = [
     "sample_size_for_kappa",
     "to_label_studio_tasks",
     "transcript_agreement",
+    # train
+    "AuditReport",
+    "CleanVsCollect",
+    "Comparison",
+    "Evaluation",
+    "LearningCurve",
+    "NoiseEstimate",
+    "Recipe",
+    "SliceReport",
+    "SliceTable",
+    "audit",
+    "augment",
+    "clean_vs_collect",
+    "compare",
+    "cross_val_predict_proba",
+    "estimate_noise",
+    "evaluate",
+    "find_label_issues",
+    "find_slices",
+    "fit_and_evaluate",
+    "learning_curve",
+    "recommend",
+    "slice_table",
+    # deploy
+    "ConfidenceEstimator",
+    "DriftReport",
+    "PageHinkley",
+    "Profile",
+    "adwin",
+    "drift",
+    "page_hinkley",
+    "profile",
+    "realised_performance",
+    "sample_for_labeling",
     "__version__",
 ]

@@ -230,3 +230,9 @@ def test_report_html_json_and_summary(elec: pd.DataFrame) -> None:
     text = render_summary(report)
     assert text == report.summary() and "nswprice" in text.splitlines()[1]
     assert isinstance(report, DriftReport)
+
+
+def test_threads_give_the_same_table(elec: pd.DataFrame) -> None:
+    ref, cur = _halves(elec, 4)
+    cur["transfer"] = cur["transfer"] * 1.5
+    pd.testing.assert_frame_equal(drift(ref, cur).columns, drift(ref, cur, n_jobs=2).columns)

@@ -45,6 +45,7 @@ current batch, an empty reference and invalid parameters raise
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,7 @@ def drift(
     n_mmd_permutations: int = 200,
     text_embedder: Any = None,
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> DriftReport:
     """Test every column of ``current`` for drift against ``reference``.
 
@@ -164,19 +166,24 @@ def drift(
     text_embedder : callable, optional
         List of strings -> array (n, d); default hashed TF-IDF.
     seed : int
+    n_jobs : int
+        Threads checking columns in parallel (numpy releases the GIL in the sorts and
+        searches); 1 by default so as not to oversubscribe shared machines.
 
     Returns
     -------
     DriftReport
     """
     limits = _check_params(alpha, correction, drift_share, thresholds)
+    check_number(n_jobs, name="n_jobs", func=FUNC, low=1, integer=True)
     current = _check_current(current)
     predictions = [prediction] if isinstance(prediction, str) else list(prediction or [])
     ref = _reference_profile(reference, columns, column_types, seed, embedding_sample)
     names = _tested_columns(ref, columns)
     options = CheckOptions(alpha, embedding_sample, n_permutations, n_mmd_permutations,
                            limits["text"], text_embedder, seed)
-    rows, charts = _run_checks(ref, current, names, options, extra=columns is None)
+    rows, charts = _run_checks(ref, current, names, options, extra=columns is None,
+                               n_jobs=n_jobs)
     table = _flag(rows, limits, dict(column_thresholds or {}), alpha, correction)
     table.insert(1, "role", ["prediction" if c in predictions else "feature"
                              for c in table.index])
@@ -199,16 +206,27 @@ def _tested_columns(ref: Profile, columns: Sequence[str] | None) -> list[str]:
 
 
 def _run_checks(ref: Profile, current: pd.DataFrame, names: list[str],
-                options: CheckOptions, *, extra: bool) -> tuple[dict[str, dict[str, Any]],
-                                                                dict[str, dict[str, Any]]]:
+                options: CheckOptions, *, extra: bool,
+                n_jobs: int) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     rows: dict[str, dict[str, Any]] = {}
     charts: dict[str, dict[str, Any]] = {}
+    present = [n for n in names if n in current.columns]
     for name in names:
-        col = ref.columns[name]
         if name not in current.columns:
+            col = ref.columns[name]
             rows[name] = schema_row(col.kind, col.n, 0, "missing from the current batch", True)
-            continue
-        rows[name], charts[name] = check_column(col, current[name], options)
+
+    def one(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        return check_column(ref.columns[name], current[name], options)
+
+    if n_jobs > 1:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            results = list(pool.map(one, present))
+    else:
+        results = [one(name) for name in present]
+    for name, (row, chart) in zip(present, results, strict=True):
+        rows[name], charts[name] = row, chart
+    rows = {name: rows[name] for name in names}  # reference column order
     if extra:
         for name in current.columns:
             if str(name) not in ref.columns:
