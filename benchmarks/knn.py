@@ -127,6 +127,10 @@ def main() -> None:
         f"# k-NN graph benchmark (k={K}, 64 features, digits-like data)\n\n"
         f"Command: `{cmd}`; date: {dt.date.today()}; medians over {repeats} repeat(s). "
         "The machine (2 cores) was shared with other engineers' jobs, so times are noisy.\n\n"
+        "Choice: exact scikit-learn below 20,000 rows; hnswlib (optional, Apache-2.0) from "
+        "20,000 rows on when installed. pynndescent is fastest once compiled, but its numba "
+        "compilation costs 30-145 s in every new process (the 'first call' row at the "
+        "smallest size), too much for a command-line tool.\n\n"
     )
     out = Path(__file__).parent / "results" / "knn.md"
     out.write_text(note + table + "\n")

@@ -82,9 +82,10 @@ def build(path: Path, db: str | None, n_items: int, n_queue: int, n_users: int,
 
 def serve(path: str, port: int, workers: int) -> None:
     """Run the app (the server process), as ``assay ui --workers N`` does."""
-    from assay.cli.main import main as cli
+    from assay.cli.web import ui
 
-    sys.exit(cli(["ui", path, "--port", str(port), "--workers", str(workers)]))
+    ui(Path(path), host="127.0.0.1", port=port, certfile=None, keyfile=None,
+       workers=workers, workspace=None)
 
 
 def _free_port() -> int:

@@ -23,6 +23,7 @@ def test_exported_members_belong_to_assay() -> None:
 def _is_submodule(name: str) -> bool:
     """Subpackages and the ``from __future__`` marker are not API members."""
     import __future__
+
     import types
 
     member = getattr(assay, name)

@@ -190,7 +190,7 @@ def test_auto_strength_is_small_for_mixed_annotators_and_large_for_alike_ones(
     assert fixed.pool_strength == 2.5
     assert np.isnan(consensus(mixed).pool_strength)
     with pytest.raises(InputError, match="'pool_strength' parameter"):
-        consensus(mixed, "dawid_skene", pool_strength="big")
+        consensus(mixed, "dawid_skene", pool_strength="big")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="'pool_strength' parameter"):
         consensus(mixed, "dawid_skene", pool_strength=-1)
 

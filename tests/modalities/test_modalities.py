@@ -211,3 +211,13 @@ def test_minilm_embeddings_when_installed() -> None:
     assert X.shape == (3, 384)
     sim = X @ X.T / np.outer(np.linalg.norm(X, axis=1), np.linalg.norm(X, axis=1))
     assert sim[0, 1] > sim[0, 2]
+
+
+def test_image_arrays_of_any_range_render_the_same() -> None:
+    digit = load_digits().images[0]  # floats in 0..16
+    as_uint8 = np.round(digit / digit.max() * 255).astype(np.uint8)
+    image = get_modality("image")
+    np.testing.assert_allclose(
+        image.featurize([digit])[0, :256], image.featurize([as_uint8])[0, :256], atol=2 / 255
+    )
+    assert image.render_html(digit).startswith('<img src="data:image/png;base64,')

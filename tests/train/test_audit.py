@@ -234,3 +234,13 @@ def test_registered_custom_check_runs(small: pd.DataFrame) -> None:
         from assay.train import _checks
 
         _checks._REGISTRY.pop("constant_row")
+
+
+def test_integer_labels_with_an_empty_first_class() -> None:
+    X, y = load_wine(return_X_y=True)
+    df = pd.DataFrame(X[:, :5], columns=list("abcde")).assign(label=y + 1)  # classes 1..3
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    with pytest.warns(UserWarning):
+        report = audit(df, label="label", model=model, checks={"label": {"n_repeats": 1}})
+    agree = (report.issues["suggested_label"] == df["label"]).mean()
+    assert agree > 0.8 and set(report.issues["suggested_label"]) <= {1, 2, 3}

@@ -22,6 +22,7 @@ from webhelpers import PASSWORD, fill
 from assay.store import models as m
 from assay.store.workspace import Workspace
 from assay.web import create_app
+from assay.web.serve import HTTP_PROTOCOL
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -61,7 +62,7 @@ def server(sqlite_workspace: Workspace) -> Iterator[str]:
                                  message="digits label book", author="test"))
     port = _free_port()
     config = uvicorn.Config(create_app(sqlite_workspace, secret_key="b" * 32), host="127.0.0.1",
-                            port=port, log_level="warning")
+                            port=port, log_level="warning", http=HTTP_PROTOCOL)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -100,6 +100,7 @@ def test_ui_binds_loopback_by_default_and_warns_elsewhere(
     Workspace.init(ws_path).close()
     assert main(["ui", str(ws_path)]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and "without TLS" not in capsys.readouterr().err
+    assert calls[-1]["http"] == "assay.web.serve:NoDelayH11Protocol"
     assert main(["ui", str(ws_path), "--host", "0.0.0.0", "--port", "8123"]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
     assert "without TLS" in capsys.readouterr().err

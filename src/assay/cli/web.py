@@ -69,7 +69,9 @@ def ui(
         )
     scheme = "https" if tls else "http"
     err_console().print(f"assay ui: {scheme}://{host}:{port}/  (workspace {ws.location})")
-    options: dict = {"host": host, "port": port, "log_level": "warning",
+    from assay.web.serve import HTTP_PROTOCOL
+
+    options: dict = {"host": host, "port": port, "log_level": "warning", "http": HTTP_PROTOCOL,
                      "ssl_certfile": str(certfile) if tls else None,
                      "ssl_keyfile": str(keyfile) if tls else None}
     if workers == 1:

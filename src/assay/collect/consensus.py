@@ -268,8 +268,9 @@ def consensus(
         ``"majority"``: the most frequent label; ``quality`` is its posterior under a
         one-coin model (every annotator right with one shared accuracy, estimated as the
         mean leave-one-out agreement). ``"dawid_skene"``: EM over per-annotator confusion
-        matrices (Dawid & Skene 1979), initialised with majority-vote shares; ``quality``
-        is the posterior of the chosen label.
+        matrices (Dawid & Skene 1979), initialised with majority-vote shares, with a
+        Dirichlet prior that shrinks each annotator toward the pooled annotator (see
+        ``pool_strength``); ``quality`` is the posterior of the chosen label.
     classes : sequence, optional
         The classes, in order (labels outside them raise unless ``allow_new``).
     allow_new : bool, default False

@@ -39,14 +39,22 @@ def _open(item: Any) -> Image.Image:
     if isinstance(item, Image.Image):
         return item
     if isinstance(item, np.ndarray):
-        arr = item if item.dtype == np.uint8 else np.clip(item * 255, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr)
+        return Image.fromarray(_to_uint8(item))
     try:
         with Image.open(Path(item)) as img:
             img.load()
             return img
     except (OSError, UnidentifiedImageError) as exc:
         raise InputError(f"{item}: cannot read the image ({exc}); give a PNG or JPEG file.") from None
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Pixels as uint8: floats in [0, 1] are scaled by 255, larger ranges by their maximum."""
+    if arr.dtype == np.uint8:
+        return arr
+    top = float(arr.max()) if arr.size else 1.0
+    scale = 255.0 if top <= 1.0 else 255.0 / top
+    return np.clip(np.asarray(arr, dtype=np.float64) * scale, 0, 255).astype(np.uint8)
 
 
 def _gradient_histograms(gray: np.ndarray) -> np.ndarray:
@@ -80,7 +88,8 @@ def image_features(items: Sequence[Any]) -> np.ndarray:
 
     Parameters
     ----------
-    items : sequence of PIL images, paths, or uint8 arrays of shape (h, w[, 3])
+    items : sequence of PIL images, paths, or arrays of shape (h, w[, 3])
+        Arrays: uint8 as they are, floats in [0, 1] scaled by 255, others by their maximum.
 
     Returns
     -------
@@ -114,8 +123,11 @@ class ImageModality:
         return image_features(list(items))
 
     def render_html(self, item: Any) -> str:
-        """A base64 PNG thumbnail in an ``<img>`` tag."""
+        """A base64 PNG thumbnail (longest side about ``thumbnail_size``) in an ``<img>``."""
         img = _open(item).copy()
+        factor = self.thumbnail_size // max(img.size)
+        if factor > 1:  # tiny images (e.g. 8x8 digits) are enlarged, pixels kept sharp
+            img = img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
         img.thumbnail((self.thumbnail_size, self.thumbnail_size))
         buffer = io.BytesIO()
         img.convert("RGB" if img.mode not in ("L", "RGB", "RGBA") else img.mode).save(

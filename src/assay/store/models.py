@@ -105,7 +105,11 @@ class ReviewItem(Base):
     """
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_dataset_status", "dataset_id", "status"),)
+    __table_args__ = (
+        Index("ix_review_dataset_status", "dataset_id", "status"),
+        Index("ix_review_queue_order", "dataset_id", "status", "score", "id"),
+        Index("ix_review_dataset_item", "dataset_id", "item_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(400))

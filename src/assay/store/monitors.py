@@ -162,6 +162,7 @@ class MonitorStore:
         reference = self.ws.dataset(info["reference"])
         _check_schema(batch, info["config"]["columns"], source)
         profile = self._profile(name)
+        _check_values(profile, batch, info["config"]["columns"], source)
         model = self._model(info, reference) if info["recipe"] else None
         state = self._detector_state(name)
         scored, report = check_window(batch, profile, reference, info["config"], model, state)
@@ -274,6 +275,18 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"]
         return self.get(name)["config"].get("detector")
+
+
+def _check_values(profile: Any, batch: pd.DataFrame, columns: list[str], source: str) -> None:
+    """Refuse a batch whose monitored columns cannot be compared with the reference."""
+    from dataclasses import replace
+
+    from assay.deploy import schema_problems
+
+    monitored = replace(profile, columns={c: profile.columns[c] for c in columns})
+    problems = schema_problems(monitored, batch[columns])
+    if problems:
+        raise InputError(f"{source}: " + " ".join(problems))
 
 
 def _reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:

@@ -292,9 +292,13 @@ class ReviewQueue:
     def _typed_label(self, s: Session, dataset_id: int, label: Any) -> Any:
         ds = s.get(m.Dataset, dataset_id)
         assert ds is not None
-        version = self.ws.dataset(ds.name)
-        label_type = version.to_arrow([ds.label_column]).schema.field(ds.label_column).type
-        return coerce_label(label, label_type)
+        digest = s.scalar(
+            select(m.Version.object_hash)
+            .where(m.Version.dataset_id == dataset_id)
+            .order_by(m.Version.number.desc())
+            .limit(1)
+        )
+        return coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
 
     def decide_from_csv(self, path: str, *, user: str | None = None) -> int:
         """Bulk decisions from a CSV with columns ``id`` (entry), ``decision``, ``label``, ``note``.
@@ -322,6 +326,20 @@ class ReviewQueue:
         from assay.store.apply import apply_decisions
 
         return apply_decisions(self.ws, dataset, user=user or _user(), message=message)
+
+
+_LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}
+
+
+def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:
+    """The Arrow type of a version's label column, read once per object (immutable)."""
+    key = (digest, column)
+    if key not in _LABEL_TYPES:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(ws.objects.path(digest))
+        _LABEL_TYPES[key] = schema.field(column).type
+    return _LABEL_TYPES[key]
 
 
 def _validate_bulk(

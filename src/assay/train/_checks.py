@@ -44,6 +44,11 @@ class AuditContext:
     seed : int
     n_jobs : int or None
     modality : str
+    k : int
+        Neighbours per example in the shared k-NN graph.
+    knn_backend : {"auto", "sklearn", "hnswlib"}
+    cache : dict
+        Intermediates shared between checks (the graph) and facts for the summary.
     """
 
     labels: np.ndarray | None = None
@@ -56,6 +61,7 @@ class AuditContext:
     n_jobs: int | None = None
     modality: str = "tabular"
     k: int = 10
+    knn_backend: str = "auto"
     cache: dict[str, Any] = field(default_factory=dict)
 
     def has(self, need: str) -> bool:
@@ -70,7 +76,8 @@ class AuditContext:
         """The k-NN graph of the features, computed once and shared by the checks."""
         if "graph" not in self.cache:
             self.cache["graph"] = nb.knn_graph(
-                self.features, k=self.k, n_jobs=self.n_jobs, seed=self.seed
+                self.features, k=self.k, backend=self.knn_backend, n_jobs=self.n_jobs,
+                seed=self.seed,
             )
         graph: nb.KnnGraph = self.cache["graph"]
         return graph

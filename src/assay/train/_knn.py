@@ -5,10 +5,14 @@ brute force through its chunked, multithreaded ``ArgKmin`` reduction) or, for la
 when the optional ``hnswlib`` package is installed, from an HNSW index. Cosine distance is
 half the squared euclidean distance between L2-normalised rows, so one euclidean search
 serves both metrics. The choice is by measurement (``benchmarks/knn.py``, results in
-``benchmarks/results/knn.md``): on 50,000 digits-like rows x 64 features the exact search
-took about 4.6 s, hnswlib about 1.3 s with recall 0.9999, and pynndescent 0.5 s plus
-about 28 s of numba compilation in every new process (recall 0.996), which rules it out
-for a command-line tool. Below :data:`HNSW_MIN_ROWS` rows the exact search is fast enough.
+``benchmarks/results/knn.md``, 50,000 digits-like rows x 64 features, k=10): on a quiet
+machine the exact search took 4.6 s and hnswlib 1.3 s (recall 0.9999); on the shared,
+heavily loaded machine exact 30.8 s, hnswlib 12.7 s, cleanlab's own graph 89.8 s.
+pynndescent (recall 0.996) was fastest once compiled (2.7 s) but compiles with numba for
+30-145 s in every new process, which rules it out for a command-line tool. Below
+:data:`HNSW_MIN_ROWS` rows the exact search is fast enough (0.3 s at 5,000 rows) and is
+used; hnswlib is optional (``pip install hnswlib``), and without it the exact search is
+used at every size.
 """
 
 from __future__ import annotations

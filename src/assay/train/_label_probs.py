@@ -129,14 +129,17 @@ def _base_probs(ctx: AuditContext, n_repeats: int) -> np.ndarray:
         model, ctx.features, ctx.labels, n_repeats=n_repeats, seed=ctx.seed,
         n_jobs=ctx.n_jobs, modality=ctx.modality,
     )
-    return _pad_classes(probs, len(ctx.classes))
+    return _spread_classes(probs, ctx.labels, len(ctx.classes))
 
 
-def _pad_classes(probs: np.ndarray, n_classes: int) -> np.ndarray:
-    """Add zero columns for trailing classes that no example has."""
-    if probs.shape[1] < n_classes:
-        probs = np.hstack([probs, np.zeros((probs.shape[0], n_classes - probs.shape[1]))])
-    return probs
+def _spread_classes(probs: np.ndarray, codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Columns of the present classes (``np.unique(codes)`` order) into all ``n_classes``."""
+    present = np.unique(codes)
+    if probs.shape[1] == n_classes or probs.shape[1] != present.shape[0]:
+        return probs
+    full = np.zeros((probs.shape[0], n_classes))
+    full[:, present] = probs
+    return full
 
 
 def audit_label_probs(

@@ -119,6 +119,7 @@ def audit(
     seed: int = 0,
     modality: str = "tabular",
     n_jobs: int | None = None,
+    knn_backend: str = "auto",
 ) -> AuditReport:
     """Run the data checks on a labelled table and return one report.
 
@@ -147,6 +148,9 @@ def audit(
     modality : str, default="tabular"
         Chooses the default model and, in the report, how items render.
     n_jobs : int, optional
+    knn_backend : {"auto", "sklearn", "hnswlib"}, default="auto"
+        The neighbour search (see :func:`assay.train.neighbors.knn_graph`): exact below
+        20,000 rows, hnswlib above when it is installed.
 
     Returns
     -------
@@ -155,7 +159,9 @@ def audit(
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"audit needs a pandas DataFrame; got {type(df).__name__}.")
     check_non_empty(len(df), where="the data")
-    ctx = AuditContext(seed=seed, n_jobs=n_jobs, modality=modality, model=model)
+    ctx = AuditContext(
+        seed=seed, n_jobs=n_jobs, modality=modality, model=model, knn_backend=knn_backend
+    )
     if label is not None:
         check_columns(df, [label], where="the data")
         ctx.labels, ctx.classes = check_labels(df[label].to_numpy(), func="audit")

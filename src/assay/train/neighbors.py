@@ -5,15 +5,8 @@ Every ``find_*`` function works on features or embeddings, an array of shape
 row per example with ``is_<name>_issue`` and ``<name>_score`` (in [0, 1], low =
 suspicious), plus a summary with ``count`` and ``rate``.
 
-The k-nearest-neighbour graph comes from scikit-learn's ``NearestNeighbors`` (exact,
-brute force through its chunked, multithreaded ``ArgKmin`` reduction) or, for large data
-when the optional ``hnswlib`` package is installed, from an HNSW index. Cosine distance is
-half the squared euclidean distance between L2-normalised rows, so one euclidean search
-serves both metrics. The choice is by measurement (``benchmarks/knn.py``, results in
-``benchmarks/results/knn.md``): on 50,000 digits-like rows x 64 features the exact search
-took about 4.6 s, hnswlib about 1.3 s with recall 0.9999, and pynndescent 0.5 s plus
-about 28 s of numba compilation in every new process (recall 0.996), which rules it out
-for a command-line tool. Below :data:`HNSW_MIN_ROWS` rows the exact search is fast enough.
+The shared k-nearest-neighbour graph (exact scikit-learn, or hnswlib for large data) is
+built by :func:`knn_graph`; see :mod:`assay.train._knn` for the measured choice.
 
 Thresholds follow cleanlab's Datalab defaults, so that results can be compared:
 near duplicates lie closer than ``0.13 x`` the median nearest-neighbour distance;

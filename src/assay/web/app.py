@@ -110,13 +110,13 @@ def create_app(
     max_body_bytes : int, default 1 MiB
         Larger request bodies get 413.
     """
-    from assay.web.routes import analyses, api, auth, datasets, overview, review
+    from assay.web.routes import analyses, api, auth, datasets, ingest, overview, review
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     app = FastAPI(title="assay", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = WebState(ws, SessionSigner(_secret_key(ws, secret_key)), make_env(),
                              secure_cookies)
-    for module in (auth, overview, datasets, review, analyses, api):
+    for module in (auth, overview, datasets, review, analyses, api, ingest):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_handlers(app)

@@ -86,7 +86,9 @@ def jsonable(value: Any) -> Any:
 
 
 def wants_json(request: Request) -> bool:
-    """``?format=json``, or an Accept header that prefers JSON to HTML."""
+    """``?format=json``, an Accept header that prefers JSON to HTML, or an ``/api/`` path."""
+    if request.url.path.startswith("/api/"):
+        return True
     fmt = request.query_params.get("format")
     if fmt is not None:
         return fmt == "json"

@@ -1,0 +1,348 @@
+"""The data iteration loop: ``assay train``, ``experiments``, ``compare``, ``augment``, ``loop``.
+
+The recipe is held fixed and the evaluation set frozen; each data version is trained
+and measured as an experiment (E1, E2, ...), experiments are compared pairwise with the
+data diff that explains them, and ``assay loop`` runs one whole turn: train, audit
+(flagged items enter the review queue), error slices, and what to do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import typer
+
+from assay.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    emit_json,
+    open_workspace,
+    out_console,
+    progress,
+    table,
+)
+from assay.exceptions import InputError
+from assay.store.experiments import Experiment, ExperimentStore, augment_version
+
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
+
+__all__ = ["format_interval", "next_steps", "register", "run_loop"]
+
+RecipeOption = typer.Option(
+    ..., "--recipe", help="A registered recipe (assay recipe add), or a YAML file / import path."
+)
+EvalOption = typer.Option(
+    ..., "--eval", help="The frozen evaluation set, a dataset reference (e.g. digits-test)."
+)
+
+
+def format_interval(metric: dict[str, Any]) -> str:
+    """``0.9315 [0.9070, 0.9499]`` from ``{"value", "low", "high"}``."""
+    return f"{metric['value']:.4f} [{metric['low']:.4f}, {metric['high']:.4f}]"
+
+
+# ----------------------------------------------------------------------- train
+def train_cmd(
+    name: str = typer.Argument(..., help="The training version, NAME or NAME@vN."),
+    recipe: str = RecipeOption,
+    eval_set: str = EvalOption,
+    seed: int = typer.Option(0, "--seed", help="Seed of the metric intervals' bootstrap."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Train the recipe on a version, evaluate it on the frozen set, record an experiment."""
+    ws = open_workspace(workspace)
+    with progress(f"Training {recipe} on {name}"):
+        exp = ExperimentStore(ws).run(name, recipe=recipe, eval_set=eval_set, seed=seed)
+    if as_json:
+        emit_json(exp.to_dict())
+        return
+    _print_experiment(exp)
+
+
+def _print_experiment(exp: Experiment) -> None:
+    console = out_console()
+    console.print(
+        f"{exp.id}: {exp.recipe} trained on {exp.data} ({exp.n_train} rows"
+        + (f", {exp.n_augmented} augmented" if exp.n_augmented else "")
+        + f"), evaluated on {exp.eval_set} ({exp.evaluation.n} items)"
+    )
+    rows = [[k, format_interval(v)] for k, v in exp.evaluation.overall.items()]
+    console.print(table("metrics (95% intervals)", ["metric", "value [interval]"], rows))
+    classes = exp.evaluation.per_class.sort_values("f1").head(5)
+    console.print(
+        table(
+            "weakest classes",
+            ["class", "precision", "recall", "F1", "support"],
+            [
+                [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
+                 r["support"]]
+                for r in classes.to_dict(orient="records")
+            ],
+        )
+    )
+    tags = exp.evaluation.per_tag
+    if len(tags):
+        console.print(
+            table(
+                "accuracy per tag",
+                ["tag", "value", "n", "accuracy [interval]"],
+                [
+                    [r["tag"], r["value"], r["n"],
+                     f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"]
+                    for r in tags.sort_values("accuracy").to_dict(orient="records")
+                ],
+            )
+        )
+
+
+# ----------------------------------------------------------------- experiments
+def experiments_cmd(
+    name: str = typer.Argument(..., help="The dataset."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List the experiments trained on a dataset."""
+    found = ExperimentStore(open_workspace(workspace)).list(name)
+    if as_json:
+        emit_json([e.to_dict() for e in found])
+        return
+    rows = [
+        [
+            e.id, e.data, e.recipe, e.eval_set,
+            format_interval(e.accuracy), f"{e.evaluation.overall['macro_f1']['value']:.4f}",
+            None if e.created_at is None else f"{e.created_at:%Y-%m-%d %H:%M}",
+        ]
+        for e in found
+    ]
+    out_console().print(
+        table(
+            f"experiments on {name} ({len(found)})",
+            ["id", "data", "recipe", "eval set", "accuracy [95%]", "macro F1", "time"],
+            rows,
+        )
+    )
+
+
+def compare_cmd(
+    a: str = typer.Argument(..., help="The first experiment, e.g. E1."),
+    b: str = typer.Argument(..., help="The second experiment, e.g. E2."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the paired bootstrap."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Metric deltas with significance, next to the data diff that caused them."""
+    result = ExperimentStore(open_workspace(workspace)).compare(a, b, seed=seed)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out_console().print(result.summary(), markup=False)
+
+
+# ------------------------------------------------------------------- augment
+def augment_cmd(
+    ref: str = typer.Argument(..., help="The version to augment, NAME@vN."),
+    slice_: str = typer.Option(
+        ..., "--slice", help="A pandas query over columns and tags, e.g. \"ink == 'light'\"."
+    ),
+    factor: float = typer.Option(1.0, "--factor", help="Copies per item of the slice (> 0)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the transforms."),
+    message: str = typer.Option(None, "--message", "-m", help="The version message."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add augmented copies of a slice's items as a new version (never evaluation rows)."""
+    ws = open_workspace(workspace)
+    with progress(f"Augmenting {ref}"):
+        version = augment_version(
+            ws, ref, predicate=slice_, factor=factor, seed=seed, message=message
+        )
+    if as_json:
+        emit_json(version.to_dict())
+        return
+    info = version.provenance["augment"]
+    out_console().print(
+        f"{version.ref}: {info['rows']} augmented rows from {info['parents']} items of "
+        f"slice {info['slice']} ({version.modality}, seed {info['seed']}); marked "
+        "augmented=True, so `assay train` never evaluates on them."
+    )
+
+
+# ---------------------------------------------------------------------- loop
+def _tag_predicate(tag: str, frame: pd.DataFrame) -> str:
+    """``ink=light`` -> ``ink == 'light'`` (a predicate for ``assay augment``)."""
+    column, _, value = tag.partition("=")
+    if not value:
+        return f"{column} == True"
+    if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]):
+        return f"{column} == {value}"
+    return f"{column} == {value!r}"
+
+
+def _slice_advice(ws: Workspace, exp: Experiment) -> dict[str, Any]:
+    """Tag table and discovered slices of the experiment's errors on the eval set."""
+    from assay.train.slices import find_slices, recommend, slice_table
+
+    eval_v = ws.dataset(exp.eval_set)
+    tags = list(eval_v.roles.tags)
+    if not tags:
+        return {"tags": [], "slices": [], "recommendations": []}
+    frame = eval_v.to_pandas()
+    ev = exp.evaluation
+    meta = frame[tags].reset_index(drop=True)
+    tag_tab = slice_table(meta, ev.y_true.astype(str), ev.y_pred.astype(str), by=tags,
+                          min_support=10, n_boot=200)
+    found = find_slices(meta, ~ev.correct, k=5, min_support=10)
+    recs = recommend(tag_tab, modality=eval_v.modality if eval_v.modality in
+                     ("image", "text", "audio") else "tabular")
+    rec_rows = recs.table[recs.table["action"] != "no action"]
+    return {
+        "tags": _records(tag_tab.table.head(5)[["tag", "n", "metric", "metric_low",
+                                                 "metric_high", "gain"]]),
+        "slices": _records(found.table.head(3)[["slice", "size", "error_rate",
+                                                 "overall_error_rate", "q_value",
+                                                 "is_significant"]]),
+        "recommendations": [
+            {"slice": r["slice"], "action": r["action"], "evidence": r["evidence"],
+             "predicate": _tag_predicate(str(r["slice"]), frame)}
+            for _, r in rec_rows.head(3).iterrows()
+        ],
+    }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from assay.cli.train import jsonable
+
+    return list(jsonable(frame.to_dict(orient="records")))
+
+
+def run_loop(
+    ws: Workspace, name: str, *, recipe: str, eval_set: str, seed: int = 0, audit: bool = True
+) -> dict[str, Any]:
+    """One turn of the loop on the latest version of ``name``; returns what was found.
+
+    Trains and evaluates (an experiment), audits the version with the recipe and queues
+    the flagged items, tabulates the errors by tag and discovers slices, compares with
+    the previous comparable experiment, and lists the next steps.
+    """
+    store = ExperimentStore(ws)
+    exp = store.run(name, recipe=recipe, eval_set=eval_set, seed=seed)
+    out: dict[str, Any] = {"experiment": exp.to_dict(), "audit": None, "comparison": None}
+    if audit:
+        from assay.cli.train import record_audit, run_audit
+
+        run = run_audit(ws, exp.data, recipe=recipe, checks=["label"], seed=seed)
+        record = record_audit(ws, run, queue=True)
+        out["audit"] = {"checks": record["checks"], "queued": record["queued"]}
+    out["open_label_issues"] = int(
+        len(ws.review.list(exp.dataset, source="label_issue", status="open"))
+    )
+    out.update(_slice_advice(ws, exp))
+    prev = store.previous(exp)
+    if prev is not None:
+        out["comparison"] = store.compare(prev.id, exp.id, seed=seed).to_dict(limit=5)
+    out["next"] = next_steps(out, exp, ws)
+    return out
+
+
+def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[str]:
+    """What to do next, most useful first, each with its evidence and command."""
+    w = f" -w {ws.location}"
+    steps = []
+    n_open = found.get("open_label_issues", 0)
+    if n_open:
+        steps.append(
+            f"review {n_open} suspected label errors (lowest label quality first): "
+            f"assay review list {exp.dataset} --source label_issue{w}; decide with "
+            f"assay review decide ID --relabel L | --keep | --remove, then "
+            f"assay review apply {exp.dataset}{w}"
+        )
+    for rec in found.get("recommendations", []):
+        command = (
+            f"assay augment {exp.data} --slice \"{rec['predicate']}\" --factor 1{w}"
+            if rec["action"].startswith("collect")
+            else f"assay review list {exp.dataset}{w}"
+        )
+        steps.append(f"slice {rec['slice']}: {rec['action']} ({rec['evidence']}): {command}")
+    steps.append(
+        f"after the next version: assay train {exp.dataset} --recipe {exp.recipe} "
+        f"--eval {exp.eval_set.split('@')[0]}{w}, then assay compare {exp.id} E{exp.number + 1}"
+    )
+    return steps
+
+
+def _print_loop(found: dict[str, Any]) -> None:
+    console = out_console()
+    exp = found["experiment"]
+    acc = exp["evaluation"]["overall"]["accuracy"]
+    console.print(
+        f"[bold]{exp['id']}[/bold]: {exp['recipe']} on {exp['data']} -> accuracy "
+        f"{format_interval(acc)} on {exp['eval_set']}"
+    )
+    comparison = found.get("comparison")
+    if comparison:
+        m = comparison["comparison"]["metrics"]["accuracy"]
+        diff = comparison["diff"]
+        counts = ", ".join(f"{v} {k}" for k, v in diff["counts"].items() if v) if diff else ""
+        console.print(
+            f"vs {comparison['a']['id']} ({comparison['a']['data']}): accuracy "
+            f"{m['delta']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}], McNemar p = "
+            f"{comparison['comparison']['p_value']:.3g}" + (f"; data: {counts}" if counts else "")
+        )
+    if found.get("audit"):
+        label = found["audit"]["checks"].get("label", {})
+        console.print(
+            f"audit: {label.get('count', 0)} suspected label errors "
+            f"({label.get('rate', 0):.1%}); {sum(found['audit']['queued'].values())} newly queued"
+        )
+    for t in found.get("tags", [])[:2]:
+        console.print(
+            f"tag {t['tag']}: n={t['n']}, accuracy {t['metric']:.3f} "
+            f"[{t['metric_low']:.3f}, {t['metric_high']:.3f}]"
+        )
+    for s in found.get("slices", []):
+        console.print(
+            f"slice {s['slice']}: n={s['size']}, error {s['error_rate']:.1%} vs "
+            f"{s['overall_error_rate']:.1%} overall (q={s['q_value']:.2g})"
+        )
+    console.print("[bold]Next:[/bold]")
+    for step in found["next"]:
+        console.print(f"  - {step}", markup=False)
+
+
+def loop_cmd(
+    name: str = typer.Argument(..., help="The dataset (its latest version is used)."),
+    recipe: str = RecipeOption,
+    eval_set: str = EvalOption,
+    seed: int = typer.Option(0, "--seed"),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """One turn: train + evaluate, audit (queue flagged items), slices, what to do next."""
+    if "@" in name:
+        raise InputError(
+            f"assay loop works on a dataset's latest version; give {name.split('@')[0]}, "
+            "not a version."
+        )
+    ws = open_workspace(workspace)
+    ws.recipes.get(recipe)  # the audit needs a registered recipe: fail before any work
+    with progress(f"One turn of the loop on {name}"):
+        found = run_loop(ws, name, recipe=recipe, eval_set=eval_set, seed=seed)
+    if as_json:
+        emit_json(found)
+        return
+    _print_loop(found)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``assay train``, ``experiments``, ``compare``, ``augment`` and ``loop``."""
+    app.command("train")(train_cmd)
+    app.command("experiments")(experiments_cmd)
+    app.command("compare")(compare_cmd)
+    app.command("augment")(augment_cmd)
+    app.command("loop")(loop_cmd)
+
+

@@ -1,0 +1,98 @@
+"""Report section of the iteration loop: experiments per data version, with the diffs."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from assay.report.build import register_section
+from assay.report.svg import LineSeries, line_chart
+from assay.store.experiments import Experiment, ExperimentStore
+from assay.store.workspace import Workspace
+
+__all__ = ["experiments_section"]
+
+
+def _groups(experiments: list[Experiment]) -> dict[tuple[str, str, str], list[Experiment]]:
+    """Experiments that can be compared: same dataset, evaluation set and recipe."""
+    groups: dict[tuple[str, str, str], list[Experiment]] = {}
+    for exp in experiments:
+        key = (exp.dataset, exp.eval_set, exp.recipe_hash)
+        groups.setdefault(key, []).append(exp)
+    return groups
+
+
+def _change(ws: Workspace, exp: Experiment) -> str:
+    """What the version changed from its parent, in words."""
+    version = ws.dataset(exp.data)
+    if version.parent_number is None:
+        return f"{version.n_rows} rows imported"
+    counts = {k: v for k, v in version.summary.items() if k != "rows" and v}
+    text = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no item changed"
+    return f"{text} (from v{version.parent_number}): {version.message}"
+
+
+def _cell(metric: dict[str, Any]) -> str:
+    return f"{metric['value']:.3f} <span class='muted'>[{metric['low']:.3f}, {metric['high']:.3f}]</span>"
+
+
+def _table(ws: Workspace, group: list[Experiment]) -> str:
+    rows = []
+    prev: Experiment | None = None
+    for exp in group:
+        acc = exp.accuracy
+        delta = "" if prev is None else f"{acc['value'] - prev.accuracy['value']:+.3f}"
+        rows.append(
+            f"<tr><td>{exp.id}</td><td>{html.escape(exp.data)}</td>"
+            f"<td>{html.escape(_change(ws, exp))}</td>"
+            f"<td class='num'>{exp.n_train}</td><td class='num'>{_cell(acc)}</td>"
+            f"<td class='num'>{delta}</td>"
+            f"<td class='num'>{_cell(exp.evaluation.overall['macro_f1'])}</td></tr>"
+        )
+        prev = exp
+    return (
+        "<table><tr><th>experiment</th><th>data version</th><th>data change</th>"
+        "<th>training rows</th><th>accuracy [95%]</th><th>change</th><th>macro F1 [95%]</th>"
+        "</tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _chart(group: list[Experiment], title: str) -> str:
+    versions = [float(_version_number(e.data)) for e in group]
+    series = LineSeries(
+        x=versions,
+        y=[e.accuracy["value"] for e in group],
+        low=[e.accuracy["low"] for e in group],
+        high=[e.accuracy["high"] for e in group],
+        label="accuracy (95% Wilson interval)",
+        markers=True,
+    )
+    return line_chart(
+        [series], title=title, x_label="data version", y_label="accuracy", height=320
+    )
+
+
+def _version_number(ref: str) -> int:
+    """The version number of ``NAME@vN``."""
+    return int(ref.rsplit("@v", 1)[1])
+
+
+@register_section("experiments")
+def experiments_section(ws: Workspace) -> dict[str, Any] | None:
+    """One table and one accuracy chart per (dataset, evaluation set, recipe)."""
+    experiments = ExperimentStore(ws).list()
+    if not experiments:
+        return None
+    parts = []
+    for (dataset, eval_set, _), group in _groups(experiments).items():
+        title = f"{dataset} with recipe {group[0].recipe}, evaluated on {eval_set}"
+        parts.append(f"<h3>{html.escape(title)}</h3>" + _table(ws, group))
+        if len(group) > 1:
+            parts.append(_chart(group, f"accuracy on {eval_set} per version of {dataset}"))
+    return {
+        "title": "Iterate: the data changes, the recipe stays",
+        "intro": "Each experiment trains the same recipe on one data version and measures it "
+        "on the same frozen evaluation set, so a change in accuracy is the data's doing; each "
+        "row says what the version changed.",
+        "html": "".join(parts),
+    }

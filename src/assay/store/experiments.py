@@ -1,0 +1,680 @@
+"""Experiments: a fixed recipe trained on one data version, measured on a frozen eval set.
+
+An experiment is an analysis of kind ``"experiment"`` (see
+:meth:`~assay.store.workspace.Workspace.record_analysis`). Its JSON result holds the
+data version (reference and object hash), the recipe (name and hash), the evaluation
+set (reference and object hash), the metrics overall / per class / per tag with
+intervals and the confusion matrix; the per-item predictions are stored as a Parquet
+object beside it, so that two experiments can be compared item by item. Experiments are
+numbered ``E1, E2, ...`` per workspace, in the order they were recorded.
+
+Before anything is fitted or written, the evaluation set is checked: no training item
+whose id, feature row or augmentation parent is an evaluation item (leakage), no
+augmented evaluation rows, no evaluation class unseen in training.
+
+>>> exp = ExperimentStore(ws).run("digits@v1", recipe="digits-logreg", eval_set="digits-test")  # doctest: +SKIP
+>>> ExperimentStore(ws).compare("E1", exp.id).summary()                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
+
+from assay.exceptions import InputError, NotFoundError
+from assay.store.datasets import DatasetVersion
+from assay.train.evaluate import (
+    AUGMENTED_COLUMN,
+    Comparison,
+    Evaluation,
+    check_eval_classes,
+    check_leakage,
+    check_not_augmented,
+    compare,
+    fit_and_evaluate,
+)
+
+if TYPE_CHECKING:
+    from assay.store.diff import DatasetDiff
+    from assay.store.workspace import Workspace
+    from assay.train.recipe import Recipe
+
+__all__ = [
+    "EXPERIMENT_KIND",
+    "PROVENANCE_COLUMNS",
+    "Experiment",
+    "ExperimentComparison",
+    "ExperimentStore",
+    "augment_version",
+    "check_comparable",
+    "feature_columns",
+    "slice_mask",
+]
+
+#: The analysis kind under which experiments are recorded.
+EXPERIMENT_KIND = "experiment"
+#: Provenance columns of augmented rows (never model features).
+PROVENANCE_COLUMNS = ("parent_id", "transform", "seed", AUGMENTED_COLUMN)
+_EXPERIMENT_ID = re.compile(r"^[Ee]?(\d+)$")
+
+
+def feature_columns(version: DatasetVersion, frame: pd.DataFrame | None = None) -> list[str]:
+    """The model's feature columns of a tabular version: numeric columns that are not tags.
+
+    The rule of :func:`assay.store.features.feature_columns` (no id, label, split, media
+    or tag column), without the augmentation provenance columns
+    (:data:`PROVENANCE_COLUMNS`): a ``seed`` or ``parent_id`` is never a feature.
+    """
+    from assay.store import features
+
+    frame = version.to_pandas() if frame is None else frame
+    return [c for c in features.feature_columns(version, frame) if c not in PROVENANCE_COLUMNS]
+
+
+@dataclass
+class Experiment:
+    """One recorded experiment.
+
+    Attributes
+    ----------
+    id : str
+        ``"E<number>"``.
+    number : int
+        Position in the workspace's experiments (1 = first recorded).
+    analysis_id : int
+        The analysis row that stores it.
+    data, data_hash : str
+        The training version (``NAME@vN``) and its object hash.
+    recipe, recipe_hash : str
+        The recipe's name and hash.
+    eval_set, eval_hash : str
+        The evaluation set's version and its object hash.
+    evaluation : Evaluation
+        Metrics with intervals, confusion matrix and per-item predictions.
+    n_train : int
+        Training rows (augmented ones included).
+    n_augmented : int
+        Augmented training rows.
+    features : list of str
+        The feature columns.
+    duration_s : float or None
+        Seconds spent fitting.
+    created_at : datetime or None
+    """
+
+    id: str
+    number: int
+    analysis_id: int
+    data: str
+    data_hash: str
+    recipe: str
+    recipe_hash: str
+    eval_set: str
+    eval_hash: str
+    evaluation: Evaluation
+    n_train: int = 0
+    n_augmented: int = 0
+    features: list[str] = field(default_factory=list)
+    duration_s: float | None = None
+    created_at: datetime | None = None
+
+    @property
+    def dataset(self) -> str:
+        """The training dataset's name."""
+        return self.data.split("@")[0]
+
+    @property
+    def accuracy(self) -> dict[str, Any]:
+        """``{"value", "low", "high", "method"}`` of the accuracy."""
+        return dict(self.evaluation.overall["accuracy"])
+
+    def to_dict(self, *, predictions: bool = False) -> dict[str, Any]:
+        """A JSON-safe dict; with ``predictions`` the per-item predictions too."""
+        evaluation = self.evaluation.to_dict()
+        if not predictions:
+            for key in ("y_true", "y_pred", "ids"):
+                evaluation.pop(key, None)
+        return {
+            "id": self.id,
+            "number": self.number,
+            "analysis_id": self.analysis_id,
+            "data": self.data,
+            "data_hash": self.data_hash,
+            "recipe": self.recipe,
+            "recipe_hash": self.recipe_hash,
+            "eval_set": self.eval_set,
+            "eval_hash": self.eval_hash,
+            "n_train": self.n_train,
+            "n_augmented": self.n_augmented,
+            "n_eval": self.evaluation.n,
+            "features": list(self.features),
+            "duration_s": self.duration_s,
+            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "evaluation": evaluation,
+        }
+
+    def summary(self) -> str:
+        """Plain text: what was trained on what, and the metrics with intervals."""
+        head = (
+            f"{self.id}: recipe {self.recipe} on {self.data} ({self.n_train} rows"
+            + (f", {self.n_augmented} augmented" if self.n_augmented else "")
+            + f"), evaluated on {self.eval_set}"
+        )
+        return head + "\n" + self.evaluation.summary()
+
+
+@dataclass
+class ExperimentComparison:
+    """Two experiments compared on the same evaluation items, with the data diff.
+
+    Attributes
+    ----------
+    a, b : Experiment
+    comparison : Comparison
+        Metric deltas with paired bootstrap intervals and McNemar's test.
+    diff : DatasetDiff or None
+        What changed from A's data version to B's (None across datasets).
+    """
+
+    a: Experiment
+    b: Experiment
+    comparison: Comparison
+    diff: DatasetDiff | None
+
+    def to_dict(self, *, limit: int = 20) -> dict[str, Any]:
+        """A JSON-safe dict with up to ``limit`` changed items of each kind."""
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "comparison": self.comparison.to_dict(),
+            "diff": None if self.diff is None else self.diff.to_dict(limit=limit),
+        }
+
+    def summary(self, *, limit: int = 5) -> str:
+        """Plain text: the data change, then the metric deltas and the test."""
+        lines = [f"{self.a.id} ({self.a.data}) -> {self.b.id} ({self.b.data})"]
+        if self.diff is not None:
+            lines.append("data: " + self.diff.summary())
+            moved = self.diff.relabeled.head(limit)
+            if len(moved):
+                parts = [
+                    f"{r.item_id}: {r.old_label} -> {r.new_label}"
+                    for r in moved.itertuples(index=False)
+                ]
+                more = len(self.diff.relabeled) - len(moved)
+                lines.append(
+                    "  relabeled: " + ", ".join(parts) + (f", ... ({more} more)" if more else "")
+                )
+        lines.append(self.comparison.summary())
+        return "\n".join(lines)
+
+
+class ExperimentStore:
+    """The experiments of a workspace.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        data: str,
+        *,
+        recipe: str,
+        eval_set: str,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> Experiment:
+        """Train ``recipe`` on version ``data``, evaluate it on ``eval_set``, record it.
+
+        Parameters
+        ----------
+        data : str
+            The training version, ``NAME`` (latest) or ``NAME@vN``.
+        recipe : str
+            A registered recipe's name, or a YAML file / import path (see
+            :func:`assay.train.recipe.load_recipe`).
+        eval_set : str
+            The frozen evaluation set, a dataset reference.
+        n_boot, seed : int
+            Bootstrap resamples and seed of the metric intervals.
+
+        Raises
+        ------
+        InputError
+            Leakage, augmented evaluation rows, unseen evaluation classes or missing
+            feature columns; nothing is recorded.
+        """
+        train_v, eval_v = self.ws.dataset(data), self.ws.dataset(eval_set)
+        recipe_name, model = self.resolve_recipe(recipe)
+        train_df, eval_df = train_v.to_pandas(), eval_v.to_pandas()
+        X_train, X_eval, features = _matrices(train_v, train_df, eval_v, eval_df)
+        _check_honest(train_df, eval_df, train_v, eval_v, (X_train, X_eval))
+        tags = list(eval_v.roles.tags)
+        with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits 10x
+            evaluation = fit_and_evaluate(
+                model,
+                X_train,
+                train_df[train_v.roles.label].to_numpy(),
+                X_eval,
+                eval_df[eval_v.roles.label].to_numpy(),
+                eval_ids=eval_df[eval_v.roles.id].to_numpy(),
+                tags=eval_df[tags] if tags else None,
+                check_content=False,
+                n_boot=n_boot,
+                seed=seed,
+            )
+        n_aug = int(_augmented_mask(train_df).sum())
+        return self._record(train_v, eval_v, recipe_name, model, evaluation, features, n_aug)
+
+    def resolve_recipe(self, recipe: str) -> tuple[str, Recipe]:
+        """A registered recipe by name, else a YAML file or import path."""
+        from assay.train.recipe import load_recipe
+
+        try:
+            return recipe, self.ws.recipes.get(recipe)
+        except NotFoundError as exc:
+            looks_like_source = ":" in recipe or recipe.endswith((".yml", ".yaml"))
+            if not looks_like_source:
+                raise InputError(str(exc)) from None
+            return recipe, load_recipe(recipe)
+
+    def _record(
+        self,
+        train_v: DatasetVersion,
+        eval_v: DatasetVersion,
+        recipe_name: str,
+        model: Recipe,
+        evaluation: Evaluation,
+        features: list[str],
+        n_augmented: int,
+    ) -> Experiment:
+        summary = evaluation.to_dict()
+        predictions = pa.table(
+            {
+                "id": pa.array([str(v) for v in summary.pop("ids")]),
+                "y_true": pa.array(summary.pop("y_true")),
+                "y_pred": pa.array(summary.pop("y_pred")),
+            }
+        )
+        result = {
+            "data": train_v.ref,
+            "data_hash": train_v.object_hash,
+            "recipe": recipe_name,
+            "recipe_hash": model.hash,
+            "eval_set": eval_v.ref,
+            "eval_hash": eval_v.object_hash,
+            "n_train": train_v.n_rows,
+            "n_augmented": n_augmented,
+            "features": features,
+            "evaluation": summary,
+        }
+        analysis_id = self.ws.record_analysis(
+            EXPERIMENT_KIND,
+            result,
+            dataset=train_v.ref,
+            params={"recipe": recipe_name, "eval_set": eval_v.ref},
+            recipe_hash=model.hash,
+            table=predictions,
+            duration_s=evaluation.duration_s,
+        )
+        records = sorted(self.ws.analyses(EXPERIMENT_KIND), key=lambda r: r["id"])
+        number = next(n for n, r in enumerate(records, 1) if r["id"] == analysis_id)
+        return self._load(number, records[number - 1])
+
+    # ----------------------------------------------------------------- reading
+    def list(self, dataset: str | None = None) -> list[Experiment]:
+        """Experiments, oldest first (only those trained on ``dataset`` if given)."""
+        records = sorted(self.ws.analyses(EXPERIMENT_KIND), key=lambda r: r["id"])
+        numbered = list(enumerate(records, start=1))
+        if dataset is not None:
+            name = dataset.split("@")[0]
+            self.ws.dataset(name)  # NotFoundError for an unknown dataset
+            numbered = [(n, r) for n, r in numbered if r["dataset"] == name]
+        return [self._load(n, r) for n, r in numbered]
+
+    def get(self, experiment: str | int) -> Experiment:
+        """One experiment by id (``"E3"``, ``"3"`` or 3)."""
+        match = _EXPERIMENT_ID.match(str(experiment).strip())
+        records = sorted(self.ws.analyses(EXPERIMENT_KIND), key=lambda r: r["id"])
+        if match is None:
+            raise InputError(
+                f"{experiment!r} is not an experiment id; write E1, E2, ... "
+                "(see `assay experiments NAME`)."
+            )
+        number = int(match.group(1))
+        if not 1 <= number <= len(records):
+            have = f"E1 to E{len(records)}" if records else "none yet"
+            raise NotFoundError(
+                f"no experiment E{number} (experiments: {have}); run `assay train` first."
+            )
+        return self._load(number, records[number - 1])
+
+    def _load(self, number: int, record: dict[str, Any]) -> Experiment:
+        result = dict(record["result"])
+        data = dict(result["evaluation"])
+        table = self.ws.analysis_table(record)
+        if table is not None:
+            data.update(
+                ids=table.column("id").to_pylist(),
+                y_true=table.column("y_true").to_pylist(),
+                y_pred=table.column("y_pred").to_pylist(),
+            )
+        else:
+            data.setdefault("y_true", [])
+            data.setdefault("y_pred", [])
+        return Experiment(
+            id=f"E{number}",
+            number=number,
+            analysis_id=int(record["id"]),
+            data=result["data"],
+            data_hash=result["data_hash"],
+            recipe=result["recipe"],
+            recipe_hash=result["recipe_hash"],
+            eval_set=result["eval_set"],
+            eval_hash=result["eval_hash"],
+            evaluation=Evaluation.from_dict(data),
+            n_train=int(result.get("n_train") or 0),
+            n_augmented=int(result.get("n_augmented") or 0),
+            features=list(result.get("features") or []),
+            duration_s=record.get("duration_s"),
+            created_at=record.get("created_at"),
+        )
+
+    # --------------------------------------------------------------- comparing
+    def compare(
+        self, a: str | int, b: str | int, *, n_boot: int = 1000, seed: int = 0
+    ) -> ExperimentComparison:
+        """Compare two experiments of the same recipe on the same evaluation set.
+
+        Raises
+        ------
+        InputError
+            When the evaluation sets (reference or content) or the recipes differ: the
+            difference would not be the data's doing.
+        """
+        exp_a, exp_b = self.get(a), self.get(b)
+        check_comparable(exp_a, exp_b)
+        comparison = compare(
+            exp_a.evaluation, exp_b.evaluation, names=(exp_a.id, exp_b.id), n_boot=n_boot, seed=seed
+        )
+        diff = self.ws.diff(exp_a.data, exp_b.data) if exp_a.dataset == exp_b.dataset else None
+        return ExperimentComparison(exp_a, exp_b, comparison, diff)
+
+    def previous(self, experiment: Experiment) -> Experiment | None:
+        """The latest earlier experiment comparable with ``experiment``, if any."""
+        earlier = [
+            e
+            for e in self.list(experiment.dataset)
+            if e.number < experiment.number
+            and e.recipe_hash == experiment.recipe_hash
+            and e.eval_hash == experiment.eval_hash
+        ]
+        return earlier[-1] if earlier else None
+
+
+def check_comparable(a: Experiment, b: Experiment) -> None:
+    """Refuse to compare experiments whose difference is not only the training data."""
+    if a.eval_set.split("@")[0] != b.eval_set.split("@")[0] or a.eval_hash != b.eval_hash:
+        raise InputError(
+            f"{a.id} was evaluated on {a.eval_set} and {b.id} on {b.eval_set} (different "
+            "content); compare experiments on the same frozen evaluation set."
+        )
+    if a.recipe_hash != b.recipe_hash:
+        raise InputError(
+            f"{a.id} used recipe {a.recipe} ({a.recipe_hash[:12]}) and {b.id} recipe "
+            f"{b.recipe} ({b.recipe_hash[:12]}); hold the recipe fixed to compare data versions."
+        )
+
+
+# -- checks --------------------------------------------------------------------------
+def _matrices(
+    train_v: DatasetVersion, train_df: pd.DataFrame, eval_v: DatasetVersion, eval_df: pd.DataFrame
+) -> tuple[Any, Any, list[str]]:
+    """Training and evaluation features: numeric columns, or the modality's featurizer."""
+    if train_v.modality != "tabular":
+        from assay.store.features import version_features
+
+        return version_features(train_v, train_df), version_features(eval_v, eval_df), []
+    features = feature_columns(train_v, train_df)
+    if not features:
+        raise InputError(
+            f"{train_v.ref} has no numeric feature columns (tags, id, label and provenance "
+            "columns are not features); import numeric features to train a recipe."
+        )
+    missing = [c for c in features if c not in eval_df.columns]
+    if missing:
+        raise InputError(
+            f"the evaluation set {eval_v.ref} lacks feature columns of {train_v.ref}: "
+            f"{', '.join(missing[:20])}; evaluate on a set with the same features."
+        )
+    return train_df[features], eval_df[features], features
+
+
+def _augmented_mask(df: pd.DataFrame) -> np.ndarray:
+    if AUGMENTED_COLUMN not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return np.asarray(df[AUGMENTED_COLUMN].fillna(False).to_numpy(dtype=bool))
+
+
+def _check_honest(
+    train_df: pd.DataFrame,
+    eval_df: pd.DataFrame,
+    train_v: DatasetVersion,
+    eval_v: DatasetVersion,
+    matrices: tuple[Any, Any],
+) -> None:
+    """Refuse a dishonest evaluation before anything is fitted (InputError)."""
+    eval_ids = eval_df[eval_v.roles.id].astype(str).to_numpy()
+    check_not_augmented(eval_df, ids=list(eval_ids))
+    parents = (
+        train_df["parent_id"].map(lambda v: None if pd.isna(v) else str(v)).to_numpy()
+        if "parent_id" in train_df.columns
+        else None
+    )
+    # augmented rows have synthetic ids: their link to an item is parent_id (checked)
+    original = ~_augmented_mask(train_df)
+    train_ids = train_df[train_v.roles.id].astype(str).to_numpy()[original]
+    check_leakage(train_ids, eval_ids, train_parent_ids=parents)
+    check_leakage(X_train=_numeric(matrices[0]), X_eval=_numeric(matrices[1]), eval_ids=eval_ids)
+    check_eval_classes(
+        train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
+    )
+
+
+def _numeric(X: Any) -> Any:
+    """Features as float64, so that equal rows hash equal across integer / float dtypes."""
+    if isinstance(X, pd.DataFrame):
+        return X.astype(np.float64)
+    return X if hasattr(X, "tocsr") else np.asarray(X, dtype=np.float64)
+
+
+# -- augmentation as a new version ---------------------------------------------------
+def slice_mask(
+    df: pd.DataFrame,
+    predicate: str,
+    *,
+    where: str = "the dataset",
+    hint: list[str] | None = None,
+) -> np.ndarray:
+    """Rows of ``df`` that satisfy a pandas-query ``predicate`` (e.g. ``"ink == 'light'"``).
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_samples, n_columns)
+    predicate : str
+        A boolean pandas expression over the columns.
+    where : str
+        The data's name, for messages.
+    hint : list of str, optional
+        Columns to suggest in the error message (default: the first columns).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), bool
+
+    Raises
+    ------
+    InputError
+        When the predicate does not parse, names unknown columns or is not boolean.
+    """
+    frame = df.reset_index(drop=True)
+    columns = ", ".join(map(str, hint if hint else list(frame.columns[:12])))
+    how = (
+        f"Write a boolean pandas query over the columns of {where} (e.g. {columns}), "
+        "such as \"ink == 'light'\" or \"label == 3 and width == 'narrow'\"."
+    )
+    try:
+        result = frame.eval(str(predicate), engine="python")
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; all are bad input
+        raise InputError(
+            f"the slice predicate {predicate!r} is not valid: {type(exc).__name__}: {exc}. {how}"
+        ) from None
+    if not isinstance(result, pd.Series) or not pd.api.types.is_bool_dtype(result.dtype):
+        got = type(result).__name__ if not isinstance(result, pd.Series) else str(result.dtype)
+        raise InputError(
+            f"the slice predicate {predicate!r} is not a true/false condition (it gives {got}). {how}"
+        )
+    mask = result.fillna(False).to_numpy(dtype=bool)
+    if not mask.any():
+        raise InputError(f"the slice predicate {predicate!r} selects no rows of {where}; widen it.")
+    return mask
+
+
+def augment_version(
+    ws: Workspace,
+    ref: str,
+    *,
+    predicate: str,
+    factor: float,
+    seed: int = 0,
+    message: str | None = None,
+) -> DatasetVersion:
+    """Add augmented copies of a slice's items to ``ref`` as a new version.
+
+    Parameters
+    ----------
+    ws : Workspace
+    ref : str
+        The version to augment, ``NAME@vN``.
+    predicate : str
+        The slice, a pandas query over the columns and tags.
+    factor : float
+        Copies per selected item (see :func:`assay.train.augment.augment`).
+    seed : int, default=0
+
+    Returns
+    -------
+    DatasetVersion
+        The new version: the parent's rows plus the augmented rows, with provenance
+        columns ``parent_id``, ``transform``, ``seed`` and ``augmented``.
+    """
+    from assay.train.augment import augment
+
+    version = ws.dataset(ref)
+    df = version.to_pandas()
+    hint = [*version.roles.tags, version.roles.label, *df.columns[:3]]
+    mask = slice_mask(df, predicate, where=version.ref, hint=list(dict.fromkeys(hint)))
+    media = _media_options(ws, version, df)
+    new = augment(
+        media.pop("frame", df),
+        modality=version.modality,
+        label=version.roles.label,
+        factor=factor,
+        seed=seed,
+        slice_mask=mask,
+        id_column=version.roles.id,
+        columns=feature_columns(version, df) if version.modality == "tabular" else None,
+        **media,
+    )
+    new = _relative_media(new, version)
+    frame = _with_new_rows(df, new, version.roles.id)
+    text = message or (
+        f"augment: {len(new)} rows from slice {predicate} (factor {factor:g}, seed {seed}, "
+        f"{version.modality})"
+    )
+    provenance = {
+        "augment": {
+            "parent": version.ref,
+            "slice": predicate,
+            "factor": float(factor),
+            "seed": int(seed),
+            "modality": version.modality,
+            "rows": len(new),
+            "parents": int(mask.sum()),
+        }
+    }
+    return ws.commit(version.name, frame, message=text, parent=version.ref, provenance=provenance)
+
+
+def _media_root(ws: Workspace, version: DatasetVersion) -> Any:
+    from pathlib import Path
+
+    if version.media_root:
+        return Path(version.media_root)
+    if ws.root is None:
+        raise InputError(
+            "this workspace has no folder for new media files; open it by folder to augment."
+        )
+    return ws.root / ".assay" / "media"
+
+
+def _media_options(ws: Workspace, version: DatasetVersion, df: pd.DataFrame) -> dict[str, Any]:
+    """Image / audio paths made absolute, and where new files go."""
+    column = version.roles.media
+    if version.modality not in ("image", "audio") or column is None:
+        return {}
+    root = _media_root(ws, version)
+    absolute = df.copy()
+    absolute[column] = [str(root / str(p)) for p in df[column]]
+    out_dir = root / "augmented" / f"{version.name}-v{version.number}"
+    return {"frame": absolute, "column": column, "output_dir": out_dir}
+
+
+def _relative_media(new: pd.DataFrame, version: DatasetVersion) -> pd.DataFrame:
+    from pathlib import Path
+
+    column = version.roles.media
+    if version.modality not in ("image", "audio") or column is None or not version.media_root:
+        return new
+    root = Path(version.media_root).resolve()
+    out = new.copy()
+    out[column] = [
+        str(Path(p).resolve().relative_to(root)) if isinstance(p, str) else p for p in new[column]
+    ]
+    return out
+
+
+def _with_new_rows(df: pd.DataFrame, new: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """The parent's rows (marked original) followed by the augmented rows, typed."""
+    ids = df[id_column]
+    int_ids = pd.api.types.is_integer_dtype(ids)
+    new = new.copy()
+    if int_ids:  # keep the id type: new integer ids after the largest one
+        start = int(ids.max()) + 1
+        new[id_column] = pd.Series(np.arange(start, start + len(new)), index=new.index).astype(
+            ids.dtype
+        )
+    base = df.copy()
+    if AUGMENTED_COLUMN not in base.columns:
+        base["parent_id"], base["transform"], base["seed"] = None, None, None
+        base[AUGMENTED_COLUMN] = False
+    frame = pd.concat([base, new[base.columns]], ignore_index=True)
+    parents = frame["parent_id"].astype(object).where(frame["parent_id"].notna(), None)
+    frame["parent_id"] = parents.astype("Int64") if int_ids else parents.astype("str")
+    frame["seed"] = pd.to_numeric(frame["seed"]).astype("Int64")
+    frame["transform"] = frame["transform"].astype("str")
+    frame[AUGMENTED_COLUMN] = frame[AUGMENTED_COLUMN].fillna(False).astype(bool)
+    return frame

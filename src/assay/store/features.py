@@ -1,0 +1,335 @@
+"""What the train-phase analyses read from a dataset version: features, metadata, items.
+
+- :func:`feature_columns` / :func:`version_features`: the feature matrix of a version.
+  Tabular data: the numeric columns that are not the id, label, split, media path or a
+  tag (the same rule as the monitors). Folders of images, audio or text: the modality's
+  featurizer (:mod:`assay.modalities`) over the files under ``version.media_root``.
+- :func:`load_embeddings`: user-supplied embeddings (``.npy``, or Parquet/CSV aligned by
+  the version's id column when the file has it, else by row).
+- :func:`metadata_frame`: the columns slices are described by (tags, other text
+  columns, and numeric columns when there are few of them).
+- :func:`item_agreement`: per item, whether an annotator agreed with the other
+  annotators' majority (the per-row human-level performance of the tag table).
+- :func:`media_paths`: absolute paths of a media version's files.
+- :func:`load_pred_probs` / :func:`load_predictions`: out-of-sample probabilities or
+  predictions from a file, checked against the version's labels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from assay._validation import check_labels, check_pred_probs
+from assay.exceptions import InputError
+
+if TYPE_CHECKING:
+    from assay.store.datasets import DatasetVersion
+
+__all__ = [
+    "MAX_NUMERIC_METADATA",
+    "feature_columns",
+    "item_agreement",
+    "load_embeddings",
+    "load_pred_probs",
+    "load_predictions",
+    "media_paths",
+    "metadata_frame",
+    "version_features",
+]
+
+#: Numeric feature columns are also slice metadata only up to this many (pixels are not).
+MAX_NUMERIC_METADATA = 20
+_MEDIA = ("image", "audio", "text")
+
+
+def _role_columns(version: DatasetVersion) -> set[str]:
+    roles = version.roles
+    return {c for c in (roles.id, roles.label, roles.split, roles.media) if c}
+
+
+def feature_columns(version: DatasetVersion, frame: pd.DataFrame) -> list[str]:
+    """The numeric columns of ``frame`` that are neither a role (id, label, ...) nor a tag.
+
+    Parameters
+    ----------
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+        The version's rows (``version.to_pandas()``).
+    """
+    skip = _role_columns(version) | set(version.roles.tags)
+    return [
+        c
+        for c in frame.columns
+        if c not in skip
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+
+
+def media_paths(version: DatasetVersion, frame: pd.DataFrame) -> list[str]:
+    """Absolute paths of the files of a media version, in row order."""
+    media = version.roles.media
+    if not media or not version.media_root or media not in frame.columns:
+        raise InputError(
+            f"{version.ref} has no media files (it was not imported from a folder); "
+            "its features are its numeric columns."
+        )
+    root = Path(version.media_root)
+    paths = [str(root / str(p)) for p in frame[media]]
+    missing = next((p for p in paths if not Path(p).is_file()), None)
+    if missing is not None:
+        raise InputError(
+            f"{missing} is missing: {version.ref} reads its media from {root}; restore the "
+            "folder or re-import the dataset."
+        )
+    return paths
+
+
+def _text_features(texts: Sequence[str]) -> np.ndarray:
+    from assay.modalities import get_modality
+
+    try:
+        return get_modality("text").featurize(texts)
+    except InputError as exc:  # the sentence encoder is an optional extra
+        warnings.warn(f"{exc} Using TF-IDF text features instead.", UserWarning, stacklevel=3)
+        return get_modality("text", method="tfidf").featurize(texts)
+
+
+def version_features(
+    version: DatasetVersion, frame: pd.DataFrame, *, embeddings: Any = None
+) -> pd.DataFrame | np.ndarray:
+    """The feature matrix of a version, for the audit, the slices and the curves.
+
+    Parameters
+    ----------
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+        The version's rows.
+    embeddings : array of shape (n_rows, n_dims) or path, optional
+        User-supplied embeddings (see :func:`load_embeddings`); used as they are.
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, n_features) for tabular data, else ndarray
+    """
+    if embeddings is not None:
+        if isinstance(embeddings, (str, Path)):
+            return load_embeddings(embeddings, version, frame)
+        return _check_matrix(np.asarray(embeddings, dtype=np.float64), len(frame), "embeddings")
+    if version.modality == "text" and "text" in frame.columns:
+        return _text_features(frame["text"].astype(str).tolist())
+    if version.modality in _MEDIA:
+        from assay.modalities import get_modality
+
+        return get_modality(version.modality).featurize(media_paths(version, frame))
+    columns = feature_columns(version, frame)
+    if not columns:
+        raise InputError(
+            f"{version.ref} has no numeric feature columns (tags, id and label are not "
+            "features); give --embeddings FILE or --pred-probs FILE."
+        )
+    return frame[columns]
+
+
+def _check_matrix(arr: np.ndarray, n_rows: int, where: str) -> np.ndarray:
+    if arr.ndim != 2 or arr.shape[0] != n_rows:
+        raise InputError(
+            f"{where} has shape {arr.shape} but the dataset has {n_rows} rows; give one row "
+            "of numbers per item, in the dataset's row order."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        raise InputError(f"{where} row {row} contains NaN or inf; fix or drop that item.")
+    return arr
+
+
+def load_embeddings(path: str | Path, version: DatasetVersion, frame: pd.DataFrame) -> np.ndarray:
+    """Read embeddings aligned with the version's rows.
+
+    Parameters
+    ----------
+    path : path
+        ``.npy``: an array of shape (n_rows, n_dims) in row order. ``.parquet`` / ``.csv``:
+        numeric columns; when the file has the version's id column, rows are aligned by
+        id (every item needs a row), else by position.
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_dims), float64
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file} does not exist; give a .npy, .parquet or .csv file.")
+    suffix = file.suffix.lower()
+    if suffix == ".npy":
+        arr = np.load(file, allow_pickle=False)
+        return _check_matrix(np.asarray(arr, dtype=np.float64), len(frame), str(file))
+    if suffix not in (".parquet", ".csv"):
+        raise InputError(f"{file}: cannot read {suffix!r} embeddings; use .npy, .parquet or .csv.")
+    data = pd.read_parquet(file) if suffix == ".parquet" else pd.read_csv(file)
+    id_col = version.roles.id
+    if id_col in data.columns:
+        data = _align_by_id(data, frame[id_col], id_col, file)
+    numeric = data.select_dtypes("number")
+    return _check_matrix(numeric.to_numpy(dtype=np.float64), len(frame), str(file))
+
+
+def _align_by_id(data: pd.DataFrame, ids: pd.Series, id_col: str, file: Path) -> pd.DataFrame:
+    keyed = data.assign(**{id_col: data[id_col].astype(str)}).set_index(id_col)
+    if not keyed.index.is_unique:
+        raise InputError(f"{file}: column {id_col!r} has duplicate ids; give one row per item.")
+    wanted = pd.Index(ids.astype(str))
+    missing = wanted.difference(keyed.index)
+    if len(missing):
+        raise InputError(
+            f"{file} has no row for item {missing[0]!r} ({len(missing)} items missing); "
+            "give embeddings for every item of the version."
+        )
+    return keyed.loc[wanted].reset_index(drop=True)
+
+
+def metadata_frame(
+    version: DatasetVersion, frame: pd.DataFrame, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The columns that describe slices for :func:`assay.train.find_slices`.
+
+    By default: the tag columns, any other non-numeric column that is not a role, and the
+    numeric feature columns when there are at most :data:`MAX_NUMERIC_METADATA` of them
+    (``find_slices`` bins them); raw signals such as 64 pixel columns are left out.
+    """
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{version.ref} has no column {missing[0]!r}; its columns are: "
+                f"{', '.join(map(str, frame.columns[:20]))}."
+            )
+        return frame[list(columns)]
+    roles = _role_columns(version)
+    numeric = feature_columns(version, frame)
+    chosen = [
+        c
+        for c in frame.columns
+        if c not in roles and (c in version.roles.tags or c not in numeric) and c != "text"
+    ]
+    if len(numeric) <= MAX_NUMERIC_METADATA:
+        chosen += numeric
+    return frame[chosen]
+
+
+def item_agreement(annotations: pd.DataFrame, item_ids: Sequence[Any]) -> np.ndarray:
+    """Per item: 1 if an annotator agreed with the majority of the other annotators.
+
+    For each item labelled by two or more annotators, the first annotator (by name) is
+    compared with the most frequent label among the others (ties: agreed when the label
+    is among the most frequent ones). This is the per-row human-level performance that
+    :func:`assay.train.slice_table` turns into a per-slice HLP with a Wilson interval.
+
+    Parameters
+    ----------
+    annotations : DataFrame
+        Columns ``item``, ``annotator``, ``label`` (``ws.annotations.load(name)``).
+    item_ids : sequence of shape (n_rows,)
+        The version's item ids, in row order.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,), float64
+        1.0 / 0.0, NaN where the item has fewer than two annotations.
+    """
+    out = np.full(len(item_ids), np.nan)
+    if annotations.empty:
+        return out
+    frame = annotations.assign(item=annotations["item"].astype(str)).sort_values(
+        ["item", "annotator"], kind="stable"
+    )
+    frame = frame.drop_duplicates(["item", "annotator"], keep="last")
+    agreed: dict[str, float] = {}
+    for item, group in frame.groupby("item", sort=False):
+        labels = [str(v) for v in group["label"]]
+        if len(labels) < 2:
+            continue
+        counts = pd.Series(labels[1:]).value_counts()
+        agreed[str(item)] = float(labels[0] in set(counts.index[counts == counts.max()]))
+    for i, item in enumerate(item_ids):
+        out[i] = agreed.get(str(item), np.nan)
+    return out
+
+
+def load_pred_probs(path: Path, labels: np.ndarray) -> np.ndarray:
+    """Read ``FILE.npy`` and check it against the labels (issue 4's bad inputs).
+
+    Parameters
+    ----------
+    path : path
+        A ``.npy`` array of shape (n_samples, n_classes), columns in sorted class order.
+    labels : array of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes), rows renormalised within 1e-4 of 1
+    """
+    if path.suffix.lower() != ".npy" or not path.is_file():
+        raise InputError(f"{path}: give an existing .npy file of shape (n_items, n_classes).")
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path} is not a numeric .npy array ({exc}).") from None
+    probs = check_pred_probs(raw, n_samples=len(labels), func="assay audit")
+    _, classes = check_labels(labels, func="assay audit")
+    k = probs.shape[1]
+    if pd.api.types.is_integer_dtype(pd.Series(labels)):
+        outside = np.asarray(labels) >= k
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise InputError(
+                f"label {labels[row]!r} at row {row} is outside the {k} classes of {path.name} "
+                f"(columns 0..{k - 1}); give one probability column per class."
+            )
+    if k != len(classes):
+        raise InputError(
+            f"{path.name} has {k} columns but the labels have {len(classes)} classes "
+            f"({', '.join(map(str, classes[:10]))}); give one column per class, in sorted order."
+        )
+    return probs
+
+
+def load_predictions(path: Path, version: DatasetVersion, frame: pd.DataFrame) -> np.ndarray:
+    """Predicted labels from ``.npy`` (labels, or probabilities in sorted class order) or
+    ``.csv`` / ``.parquet`` (column ``prediction``, aligned by the id column if present)."""
+    labels = frame[version.roles.label].to_numpy()
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; give a .npy, .csv or .parquet file.")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        arr = np.load(path, allow_pickle=False)
+        if arr.ndim == 2:
+            return np.unique(labels)[np.argmax(load_pred_probs(path, labels), axis=1)]
+        values = arr
+    elif suffix in (".csv", ".parquet"):
+        data = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+        if "prediction" not in data.columns:
+            raise InputError(f"{path} has no column 'prediction'; name the predicted labels so.")
+        id_col = version.roles.id
+        if id_col in data.columns:
+            keyed = data.set_index(data[id_col].astype(str))["prediction"]
+            values = keyed.reindex(frame[id_col].astype(str)).to_numpy()
+        else:
+            values = data["prediction"].to_numpy()
+    else:
+        raise InputError(f"{path}: cannot read {suffix!r} predictions; use .npy, .csv or .parquet.")
+    if len(values) != len(labels) or pd.isna(pd.Series(values)).any():
+        raise InputError(
+            f"{path} gives {len(values)} predictions (some missing) for the {len(labels)} "
+            f"items of {version.ref}; give one prediction per item."
+        )
+    return np.asarray(values)
