@@ -1,0 +1,47 @@
+"""Collect the latest ``benchmarks/results/*.md`` into ``benchmarks/RESULTS.md``.
+
+Each benchmark script writes its own results file (with the command that made it and
+the anchor measured in the same run); this script only assembles them, in lifecycle
+order, so that RESULTS.md always shows the latest numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ORDER = [
+    "store",
+    "agreement",
+    "consensus",
+    "label_issues",
+    "knn",
+    "audit",
+    "slices",
+    "curves",
+    "iteration",
+    "drift",
+    "streams",
+    "web",
+]
+INTRO = """# Benchmark results
+
+Every performance or quality claim of assay has a script in `benchmarks/` that measures
+the anchor (cleanlab, crowd-kit, sliceline, Evidently, river, pyarrow, ...) in the same
+run and prints the ratio. These machines are shared and noisy (2 cores, often loaded by
+other work): read medians and ratios, not absolute times. Each section names the command
+that produced it; rerun it to refresh the section, then `python benchmarks/make_results.py`.
+"""
+
+
+def main() -> None:
+    parts = [INTRO]
+    files = {p.stem: p for p in (HERE / "results").glob("*.md") if not p.stem.endswith("-quick")}
+    for name in ORDER + sorted(set(files) - set(ORDER)):
+        if name in files:
+            parts.append(files[name].read_text().strip())
+    (HERE / "RESULTS.md").write_text("\n\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()
