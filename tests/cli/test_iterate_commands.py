@@ -191,8 +191,6 @@ def test_review_bad_inputs_exit_2(capsys, ws: Workspace) -> None:
     _nothing_written(ws)
 
 
-@pytest.mark.xfail(strict=True, reason="store/apply.py counts decisions on items that are "
-                   "not in the version and commits an unchanged version (reported to the lead)")
 def test_decisions_for_items_not_in_the_version_exit_2(capsys, ws: Workspace) -> None:
     ws.review.add("d", pd.DataFrame({"item_id": ["no-such-item"], "score": [0.1],
                                      "reason": "?"}), source="label_issue")

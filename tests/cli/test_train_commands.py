@@ -87,7 +87,9 @@ def test_audit_records_queues_and_reports(capsys, ws: Workspace, tmp_path: Path)
     assert (queued["score"].between(0, 1)).all() and queued["score"].is_monotonic_increasing
     [analysis] = ws.analyses("audit")
     assert analysis["version"] == "digits@v1" and analysis["recipe_hash"] == ws.recipes.get("lr").hash
-    issues = ws.analysis_table(analysis).to_pandas()
+    stored = ws.analysis_table(analysis)
+    assert stored is not None
+    issues = stored.to_pandas()
     assert len(issues) == N and int(issues["is_label_issue"].sum()) == label["count"]
     assert issues["item_id"].tolist() == list(range(1000, 1000 + N))
     page = report.read_text()
@@ -235,7 +237,9 @@ def test_slices_tag_table_matches_direct_counts(capsys, ws: Workspace, tmp_path:
     top = result["slices"]["rows"][0]
     assert "scanner" in top["slice"] and "B" in top["slice"] and top["is_significant"]
     [analysis] = ws.analyses("slices")
-    stored = ws.analysis_table(analysis).to_pandas()
+    table = ws.analysis_table(analysis)
+    assert table is not None
+    stored = table.to_pandas()
     assert stored["error"].to_numpy().tolist() == wrong.tolist()
     code, _, err = run(capsys, "slices", "digits", "--predictions", str(path), "--find",
                        "--fail-on-slices", "-w", ws.location)

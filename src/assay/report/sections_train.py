@@ -171,17 +171,11 @@ def _worst_label_html(ws: Workspace, record: dict[str, Any], k: int = 12) -> str
     ]
     if not rows:
         return "<p>No label issue was flagged.</p>"
-    title = f"<h3>Most likely label errors ({len(flagged)} flagged, worst {len(rows)})</h3>"
+    title = f"<h4>Most likely label errors ({len(flagged)} flagged, worst {len(rows)})</h4>"
     return title + _table(["item", "id", "given", "suggested", "label quality"], rows)
 
 
-@register_section("label_quality")
-def label_quality_section(ws: Workspace) -> dict[str, Any] | None:
-    """The latest audit: issues per check and the worst label errors, as items."""
-    records = ws.analyses("audit")
-    if not records:
-        return None
-    record = records[0]
+def _audit_block(ws: Workspace, record: dict[str, Any], k: int) -> str:
     result = record["result"]
     queued = result.get("queued") or {}
     summary = _table(
@@ -193,13 +187,33 @@ def label_quality_section(ws: Workspace) -> dict[str, Any] | None:
         if queued
         else ""
     )
+    head = f"<h3>Audit of {_esc(record['version'])}</h3>"
+    return head + summary + note + _worst_label_html(ws, record, k)
+
+
+def _latest_per_version(records: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The newest audit of each version (records come newest first), oldest version first."""
+    seen: dict[Any, dict[str, Any]] = {}
+    for record in records:
+        seen.setdefault(record["version"], record)
+    latest = sorted(seen.values(), key=lambda r: r["id"])
+    return latest[-limit:]
+
+
+@register_section("label_quality")
+def label_quality_section(ws: Workspace) -> dict[str, Any] | None:
+    """The audits (newest per version): issues per check and the worst label errors."""
+    records = _latest_per_version(ws.analyses("audit"), limit=4)
+    if not records:
+        return None
+    blocks = [_audit_block(ws, r, 12 if i == 0 else 6) for i, r in enumerate(records)]
     return {
-        "title": f"Train: label quality ({record['version']})",
+        "title": "Train: label quality (" + ", ".join(str(r["version"]) for r in records) + ")",
         "intro": "Out-of-sample predictions of the fixed recipe (repeated cross-validation, "
         "blended with nearest-neighbour votes) rank every label; a label quality near 0 "
         "means the given label is very likely wrong. Outliers and duplicates come from "
         "nearest-neighbour distances in feature space.",
-        "html": summary + note + _worst_label_html(ws, record),
+        "html": "".join(blocks),
     }
 
 

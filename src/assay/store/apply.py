@@ -41,6 +41,7 @@ def _apply_to_frame(
     label_type = version.to_arrow([label_col]).schema.field(label_col).type
     ids = frame[id_col].astype(str)
     position = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
+    _check_items_exist(items, position.index, version)
     done: Counter[str] = Counter()
     keep = np.ones(len(frame), dtype=bool)
     labels = frame[label_col].to_numpy(dtype=object).copy()
@@ -71,6 +72,21 @@ def _apply_to_frame(
         extra = _new_rows(pd.DataFrame(appended), frame[id_col], id_col)
         out = pd.concat([out, extra.reindex(columns=out.columns)], ignore_index=True)
     return out.reset_index(drop=True), done
+
+
+def _check_items_exist(items: list[m.ReviewItem], ids: pd.Index, version: DatasetVersion) -> None:
+    """Every decision must name an item of the version, or carry a row to append."""
+    missing = [
+        item
+        for item in items
+        if item.item_id not in ids and not (item.decision == "relabel" and item.payload.get("row"))
+    ]
+    if missing:
+        shown = ", ".join(f"#{i.id} ({i.item_id})" for i in missing[:10])
+        raise InputError(
+            f"{len(missing)} decision(s) name items that are not in {version.ref}: {shown}; "
+            "undo them with `assay review undo ID` (the items were removed or never imported)."
+        )
 
 
 def _new_rows(extra: pd.DataFrame, ids: pd.Series, id_col: str) -> pd.DataFrame:

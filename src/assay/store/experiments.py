@@ -414,11 +414,12 @@ class ExperimentStore:
         return ExperimentComparison(exp_a, exp_b, comparison, diff)
 
     def previous(self, experiment: Experiment) -> Experiment | None:
-        """The latest earlier experiment comparable with ``experiment``, if any."""
+        """The latest earlier experiment on other data, comparable with ``experiment``."""
         earlier = [
             e
             for e in self.list(experiment.dataset)
             if e.number < experiment.number
+            and e.data_hash != experiment.data_hash
             and e.recipe_hash == experiment.recipe_hash
             and e.eval_hash == experiment.eval_hash
         ]
