@@ -45,6 +45,17 @@ from assay.train.audit import audit
 from assay.train.label_issues import find_label_issues
 
 CHECKS = ["label", "outlier", "near_duplicate", "class_imbalance"]
+NOTES = """
+### Notes
+
+* The speed target (>= 5x) is met with the k-NN graph from hnswlib (optional dependency,
+  used from 20,000 rows on when installed) and missed with the exact scikit-learn search.
+* Nearly all of assay's time is the k-NN graph: a profile of one 50,000-row audit spent
+  3.11 of 3.15 s building it; confident learning and the other checks take milliseconds.
+* Quality: "assay 1-pass" is ``find_label_issues`` on the same single-pass probabilities
+  as cleanlab (equal by construction of the defaults); "audit" adds 3 repeated CV passes
+  and the neighbour-vote blend, with the weight chosen by log-loss of the given labels.
+"""
 
 
 def speed_data(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,8 +181,8 @@ def main() -> None:
         "repeat(s). The machine (2 cores) was shared with other engineers' jobs, so times "
         "are noisy.\n\n"
     )
-    name = "audit-quick.md" if args.quick else "audit.md"
-    (Path(__file__).parent / "results" / name).write_text(head + body + "\n")
+    if not args.quick:  # the smoke run does not overwrite the recorded results
+        (Path(__file__).parent / "results" / "audit.md").write_text(head + body + NOTES)
 
 
 if __name__ == "__main__":

@@ -69,8 +69,9 @@ def test_one_turn_end_to_end(capsys, ws: Workspace, truth: pd.DataFrame) -> None
     assert code == 0 and found["experiment"]["id"] == "E1"
     assert found["audit"]["queued"]["label_issue"] == found["open_label_issues"] > 0
     assert any("assay review list d" in step for step in found["next"])
-    code, out, _ = run(capsys, "review", "list", "d", "--source", "label_issue", "--limit",
-                       "1000", "--json", *w)
+    code, out, _ = run(
+        capsys, "review", "list", "d", "--source", "label_issue", "--limit", "1000", "--json", *w
+    )
     entries = json.loads(out)
     true_label = truth.set_index("item_id")["label"]
     rows = [
@@ -100,6 +101,11 @@ def test_one_turn_end_to_end(capsys, ws: Workspace, truth: pd.DataFrame) -> None
     assert [e["id"] for e in json.loads(out)] == ["E1", "E2"]
     code, out, _ = run(capsys, "compare", "E1", "E2", *w)
     assert code == 0 and "relabeled" in out and "McNemar" in out
+    code, out, _ = run(capsys, "loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
+    again = json.loads(out)  # E3 on d@v2: compared with the latest experiment on other data
+    assert code == 0 and again["experiment"]["id"] == "E3"
+    assert again["comparison"]["a"]["id"] == "E1" and again["comparison"]["b"]["id"] == "E3"
+    assert again["comparison"]["diff"]["counts"]["relabeled"] == relabeled
 
 
 def test_train_prints_metrics_with_intervals(capsys, ws: Workspace) -> None:
@@ -111,8 +117,19 @@ def test_train_prints_metrics_with_intervals(capsys, ws: Workspace) -> None:
 
 def test_augment_makes_a_version_train_refuses_it_as_eval(capsys, ws: Workspace) -> None:
     w = ["-w", ws.location]
-    code, out, _ = run(capsys, "augment", "d@v1", "--slice", "ink == 'light'", "--factor", "1",
-                       "--seed", "2", "--json", *w)
+    code, out, _ = run(
+        capsys,
+        "augment",
+        "d@v1",
+        "--slice",
+        "ink == 'light'",
+        "--factor",
+        "1",
+        "--seed",
+        "2",
+        "--json",
+        *w,
+    )
     version = json.loads(out)
     light = int((ws.dataset("d@v1").to_pandas()["ink"] == "light").sum())
     assert code == 0 and version["ref"] == "d@v2" and version["summary"]["added"] == light
@@ -134,8 +151,9 @@ def test_bad_recipes_exit_2(capsys, ws: Workspace, tmp_path: Path) -> None:
     assert run(capsys, "recipe", "add", "lr", str(good), *w)[0] == 0  # same spec: idempotent
     code, _, err = run(capsys, "recipe", "add", "r2", "no_such_pkg.models:make", *w)
     assert code == 2 and "no_such_pkg" in err
-    code, _, err = run(capsys, "train", "d", "--recipe", "no_such_pkg.models:make", "--eval",
-                       "t", *w)
+    code, _, err = run(
+        capsys, "train", "d", "--recipe", "no_such_pkg.models:make", "--eval", "t", *w
+    )
     assert code == 2 and "importing module 'no_such_pkg.models' failed" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text(RECIPE.replace("max_iter: 300", "max_iter: 300, colour: red"))
@@ -149,8 +167,13 @@ def test_bad_recipes_exit_2(capsys, ws: Workspace, tmp_path: Path) -> None:
 
 def test_unseen_eval_classes_exit_2(capsys, ws: Workspace) -> None:
     test = ws.dataset("t").to_pandas()
-    ws.import_dataset("t2", test.assign(label=np.where(test["label"] == 3, 42, test["label"])),
-                      label="label", id="item_id", tags=["ink"])
+    ws.import_dataset(
+        "t2",
+        test.assign(label=np.where(test["label"] == 3, 42, test["label"])),
+        label="label",
+        id="item_id",
+        tags=["ink"],
+    )
     code, _, err = run(capsys, "train", "d", "--recipe", "lr", "--eval", "t2", "-w", ws.location)
     assert code == 2 and "never occur in training: 42" in err
     _nothing_written(ws)
@@ -161,8 +184,13 @@ def test_leakage_exit_2_lists_items(capsys, ws: Workspace) -> None:
     code, _, err = run(capsys, "train", "d", "--recipe", "lr", "--eval", "d", *w)
     assert code == 2 and "evaluation rows also sit in the training data" in err
     test = ws.dataset("t").to_pandas()
-    ws.import_dataset("leaky", pd.concat([ws.dataset("d").to_pandas(), test.iloc[[4]]]),
-                      label="label", id="item_id", tags=["ink"])
+    ws.import_dataset(
+        "leaky",
+        pd.concat([ws.dataset("d").to_pandas(), test.iloc[[4]]]),
+        label="label",
+        id="item_id",
+        tags=["ink"],
+    )
     code, _, err = run(capsys, "train", "leaky", "--recipe", "lr", "--eval", "t", *w)
     assert code == 2 and f": {test['item_id'].iloc[4]};" in err
     assert ws.analyses("experiment") == []
@@ -174,8 +202,7 @@ def test_bad_slice_predicate_exit_2(capsys, ws: Workspace) -> None:
     assert code == 2 and "is not valid" in err and "ink" in err
     code, _, err = run(capsys, "augment", "d@v1", "--slice", "shade == 'x'", *w)
     assert code == 2 and "'shade' is not defined" in err
-    code, _, err = run(capsys, "augment", "d@v1", "--slice", "ink == 'light'", "--factor", "0",
-                       *w)
+    code, _, err = run(capsys, "augment", "d@v1", "--slice", "ink == 'light'", "--factor", "0", *w)
     assert code == 2 and "factor" in err
     _nothing_written(ws)
 
@@ -192,8 +219,11 @@ def test_review_bad_inputs_exit_2(capsys, ws: Workspace) -> None:
 
 
 def test_decisions_for_items_not_in_the_version_exit_2(capsys, ws: Workspace) -> None:
-    ws.review.add("d", pd.DataFrame({"item_id": ["no-such-item"], "score": [0.1],
-                                     "reason": "?"}), source="label_issue")
+    ws.review.add(
+        "d",
+        pd.DataFrame({"item_id": ["no-such-item"], "score": [0.1], "reason": "?"}),
+        source="label_issue",
+    )
     entry = int(ws.review.list("d")["id"].iloc[0])
     ws.review.decide(entry, "relabel", label=3)
     code, _, err = run(capsys, "review", "apply", "d", "-w", ws.location)
@@ -214,3 +244,27 @@ def test_compare_and_loop_refusals_exit_2(capsys, ws: Workspace, tmp_path: Path)
     code, _, err = run(capsys, "loop", "d@v1", "--recipe", "lr", "--eval", "t", *w)
     assert code == 2 and "latest version" in err
     assert len(ws.analyses("experiment")) == 2
+
+
+def test_next_steps_turn_a_weak_slice_into_an_augment_command(ws: Workspace) -> None:
+    from assay.cli.iterate import _tag_predicate, next_steps
+    from assay.store.experiments import ExperimentStore
+
+    exp = ExperimentStore(ws).run("d", recipe="lr", eval_set="t")
+    frame = ws.dataset("d").to_pandas()
+    predicate = _tag_predicate("ink=light", frame)
+    assert predicate == "ink == 'light'" and _tag_predicate("label=3", frame) == "label == 3"
+    rec = {
+        "slice": "ink=light",
+        "action": "collect / augment",
+        "evidence": "accuracy 0.8",
+        "predicate": predicate,
+    }
+    steps = next_steps({"open_label_issues": 4, "recommendations": [rec]}, exp, ws)
+    assert steps[0].startswith("review 4 suspected label errors")
+    assert f'assay augment d@v1 --slice "{predicate}" --factor 1' in steps[1]
+    assert "assay compare E1 E2" in steps[-1]
+    # the suggested predicate is valid input for `assay augment`
+    from assay.store.augmentation import slice_mask
+
+    assert slice_mask(frame, predicate).sum() == (frame["ink"] == "light").sum()

@@ -12,14 +12,10 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, f1_score
 
 from assay.exceptions import InputError, NotFoundError
-from assay.store.experiments import (
-    PROVENANCE_COLUMNS,
-    ExperimentStore,
-    augment_version,
-    feature_columns,
-    slice_mask,
-)
+from assay.store.augmentation import augment_version, slice_mask
+from assay.store.experiments import ExperimentStore, feature_columns
 from assay.store.workspace import Workspace
+from assay.train.augment import PROVENANCE_COLUMNS
 from assay.train.recipe import Recipe
 
 RECIPE = """\
@@ -213,3 +209,45 @@ def test_slice_mask_matches_pandas_query() -> None:
     mask = slice_mask(train, "ink == 'light' and label < 5")
     expected = ((train["ink"] == "light") & (train["label"] < 5)).to_numpy()
     assert np.array_equal(mask, expected)
+
+
+def test_report_section_tables_and_charts_the_versions(ws: Workspace) -> None:
+    from assay.report.sections_iterate import experiments_section
+
+    assert experiments_section(ws) is None  # no experiment, no section
+    store = ExperimentStore(ws)
+    store.run("d", recipe="lr", eval_set="t")
+    frame = ws.dataset("d").to_pandas()
+    frame.loc[frame.index[:5], "label"] = (frame["label"].iloc[:5] + 1) % 10
+    ws.commit("d", frame, message="five labels changed")
+    second = store.run("d", recipe="lr", eval_set="t")
+    section = experiments_section(ws)
+    assert section is not None
+    page = section["html"]
+    assert "E1" in page and "E2" in page and "5 relabeled (from v1)" in page
+    assert f"{second.accuracy['value']:.3f}" in page
+    chart = page[page.index("<svg") :]
+    assert ">v1<" in chart and ">v2<" in chart and ">v1.5<" not in chart
+
+
+def test_augment_image_folder_writes_files_under_the_media_root(tmp_path: Path) -> None:
+    pytest.importorskip("albumentations")
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "pets"
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            pixels = (rng.random((12, 12, 3)) * 255).astype("uint8")
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("pets", root, label="label")
+    version = augment_version(ws, "pets@v1", predicate="label == 'cat'", factor=1, seed=1)
+    frame = version.to_pandas()
+    new = frame[frame["augmented"]]
+    assert len(new) == 3 and set(new["parent_id"]) == {"cat/0.png", "cat/1.png", "cat/2.png"}
+    for rel in new["path"]:
+        assert not Path(rel).is_absolute() and rel.startswith(".assay-augmented/pets-v1/")
+        assert (root / rel).is_file()
+    assert new["transform"].str.startswith("image:").all()

@@ -24,7 +24,8 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
-from assay.store.experiments import Experiment, ExperimentStore, augment_version
+from assay.store.augmentation import augment_version
+from assay.store.experiments import Experiment, ExperimentStore
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -78,8 +79,13 @@ def _print_experiment(exp: Experiment) -> None:
             "weakest classes",
             ["class", "precision", "recall", "F1", "support"],
             [
-                [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
-                 r["support"]]
+                [
+                    r["class"],
+                    f"{r['precision']:.3f}",
+                    f"{r['recall']:.3f}",
+                    f"{r['f1']:.3f}",
+                    r["support"],
+                ]
                 for r in classes.to_dict(orient="records")
             ],
         )
@@ -91,8 +97,12 @@ def _print_experiment(exp: Experiment) -> None:
                 "accuracy per tag",
                 ["tag", "value", "n", "accuracy [interval]"],
                 [
-                    [r["tag"], r["value"], r["n"],
-                     f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"]
+                    [
+                        r["tag"],
+                        r["value"],
+                        r["n"],
+                        f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]",
+                    ]
                     for r in tags.sort_values("accuracy").to_dict(orient="records")
                 ],
             )
@@ -112,8 +122,12 @@ def experiments_cmd(
         return
     rows = [
         [
-            e.id, e.data, e.recipe, e.eval_set,
-            format_interval(e.accuracy), f"{e.evaluation.overall['macro_f1']['value']:.4f}",
+            e.id,
+            e.data,
+            e.recipe,
+            e.eval_set,
+            format_interval(e.accuracy),
+            f"{e.evaluation.overall['macro_f1']['value']:.4f}",
             None if e.created_at is None else f"{e.created_at:%Y-%m-%d %H:%M}",
         ]
         for e in found
@@ -193,21 +207,31 @@ def _slice_advice(ws: Workspace, exp: Experiment) -> dict[str, Any]:
     frame = eval_v.to_pandas()
     ev = exp.evaluation
     meta = frame[tags].reset_index(drop=True)
-    tag_tab = slice_table(meta, ev.y_true.astype(str), ev.y_pred.astype(str), by=tags,
-                          min_support=10, n_boot=200)
+    tag_tab = slice_table(
+        meta, ev.y_true.astype(str), ev.y_pred.astype(str), by=tags, min_support=10, n_boot=200
+    )
     found = find_slices(meta, ~ev.correct, k=5, min_support=10)
-    recs = recommend(tag_tab, modality=eval_v.modality if eval_v.modality in
-                     ("image", "text", "audio") else "tabular")
+    recs = recommend(
+        tag_tab,
+        modality=eval_v.modality if eval_v.modality in ("image", "text", "audio") else "tabular",
+    )
     rec_rows = recs.table[recs.table["action"] != "no action"]
     return {
-        "tags": _records(tag_tab.table.head(5)[["tag", "n", "metric", "metric_low",
-                                                 "metric_high", "gain"]]),
-        "slices": _records(found.table.head(3)[["slice", "size", "error_rate",
-                                                 "overall_error_rate", "q_value",
-                                                 "is_significant"]]),
+        "tags": _records(
+            tag_tab.table.head(5)[["tag", "n", "metric", "metric_low", "metric_high", "gain"]]
+        ),
+        "slices": _records(
+            found.table.head(3)[
+                ["slice", "size", "error_rate", "overall_error_rate", "q_value", "is_significant"]
+            ]
+        ),
         "recommendations": [
-            {"slice": r["slice"], "action": r["action"], "evidence": r["evidence"],
-             "predicate": _tag_predicate(str(r["slice"]), frame)}
+            {
+                "slice": r["slice"],
+                "action": r["action"],
+                "evidence": r["evidence"],
+                "predicate": _tag_predicate(str(r["slice"]), frame),
+            }
             for _, r in rec_rows.head(3).iterrows()
         ],
     }
@@ -261,12 +285,16 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
             f"assay review apply {exp.dataset}{w}"
         )
     for rec in found.get("recommendations", []):
-        command = (
-            f"assay augment {exp.data} --slice \"{rec['predicate']}\" --factor 1{w}"
-            if rec["action"].startswith("collect")
-            else f"assay review list {exp.dataset}{w}"
+        commands = {
+            "collect / augment": f'assay augment {exp.data} --slice "{rec["predicate"]}" '
+            f"--factor 1{w}",
+            "clarify labels": f"assay review list {exp.dataset}{w} (and the label book)",
+        }
+        command = commands.get(rec["action"], "")
+        steps.append(
+            f"slice {rec['slice']}: {rec['action']} ({rec['evidence']})"
+            + (f": {command}" if command else "")
         )
-        steps.append(f"slice {rec['slice']}: {rec['action']} ({rec['evidence']}): {command}")
     steps.append(
         f"after the next version: assay train {exp.dataset} --recipe {exp.recipe} "
         f"--eval {exp.eval_set.split('@')[0]}{w}, then assay compare {exp.id} E{exp.number + 1}"
@@ -344,5 +372,3 @@ def register(app: typer.Typer) -> None:
     app.command("compare")(compare_cmd)
     app.command("augment")(augment_cmd)
     app.command("loop")(loop_cmd)
-
-

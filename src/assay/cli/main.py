@@ -11,7 +11,6 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-import click
 import typer
 
 from assay import __version__  # noqa: I001
@@ -20,6 +19,26 @@ from assay.cli._common import err_console
 from assay.exceptions import AssayError
 
 __all__ = ["app", "main"]
+
+
+def _exception_classes(name: str, *extra: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """Click's exception ``name`` from click and from typer's bundled copy of click."""
+    import importlib
+
+    found: set[type[BaseException]] = set(extra)
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:  # pragma: no cover - older typer uses click itself
+            continue
+        if cls is not None:
+            found.add(cls)
+    return tuple(found)
+
+
+_EXIT = _exception_classes("Exit", typer.Exit)
+_USAGE = _exception_classes("ClickException")
+_ABORT = _exception_classes("Abort", typer.Abort)
 
 app = typer.Typer(
     name="assay",
@@ -69,12 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and, as a script, exit with) the exit code."""
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except _USAGE as exc:
         exc.show()
         code = 2
-    except click.exceptions.Abort:
+    except _ABORT:
         err_console().print("Aborted.")
         code = 130
     except AssayError as exc:

@@ -56,12 +56,21 @@ def oracle_review(ws: Workspace, truth: pd.Series, *, n: int) -> dict[str, int]:
     for entry in entries.itertuples(index=False):
         true = int(truth.loc[int(str(entry.item_id))])
         if entry.given_label != true:
-            ws.review.decide(int(str(entry.id)), "relabel", label=true, user="reviewer",
-                             note="checked the image: the given label is wrong")
+            ws.review.decide(
+                int(str(entry.id)),
+                "relabel",
+                label=true,
+                user="reviewer",
+                note="checked the image: the given label is wrong",
+            )
             done["relabel"] += 1
         else:
-            ws.review.decide(int(str(entry.id)), "keep", user="reviewer",
-                             note="checked the image: the label is right")
+            ws.review.decide(
+                int(str(entry.id)),
+                "keep",
+                user="reviewer",
+                note="checked the image: the label is right",
+            )
             done["keep"] += 1
     return done
 
@@ -111,8 +120,11 @@ def chapter_iterate(ws: Workspace, console: Console, result) -> None:  # type: i
         c = step.comparison
         console.print(
             f"        {prev.data} -> {exp.data}: "
-            + (f"audit of {prev.data} queued {decided['queued']} new suspects; "
-               if decided["queued"] else "")
+            + (
+                f"audit of {prev.data} queued {decided['queued']} new suspects; "
+                if decided["queued"]
+                else ""
+            )
             + f"reviewer decided the {decided['relabel'] + decided['keep']} most suspicious "
             f"labels ({decided['relabel']} relabeled, {decided['keep']} kept); "
             f"{exp.id} accuracy {_acc(exp)}, {c.accuracy_delta:+.3f}, McNemar p={c.p_value:.2g}."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from assay.report.build import register_section
@@ -67,9 +68,23 @@ def _chart(group: list[Experiment], title: str) -> str:
         label="accuracy (95% Wilson interval)",
         markers=True,
     )
-    return line_chart(
-        [series], title=title, x_label="data version", y_label="accuracy", height=320
-    )
+    svg = line_chart([series], title=title, x_label="data version", y_label="accuracy", height=320)
+    return _version_ticks(svg)
+
+
+_X_TICK = re.compile(r'(<text x="[\d.]+" y="[\d.]+" text-anchor="middle">)(\d+(?:\.\d+)?)(</text>)')
+
+
+def _version_ticks(svg: str) -> str:
+    """Label the x ticks ``v1, v2, ...`` and drop the fractional ones (``v1.5``)."""
+
+    def label(match: re.Match[str]) -> str:
+        value = float(match.group(2))
+        if not value.is_integer():
+            return ""
+        return f"{match.group(1)}v{int(value)}{match.group(3)}"
+
+    return _X_TICK.sub(label, svg)
 
 
 def _version_number(ref: str) -> int:

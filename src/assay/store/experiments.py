@@ -48,34 +48,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXPERIMENT_KIND",
-    "PROVENANCE_COLUMNS",
     "Experiment",
     "ExperimentComparison",
     "ExperimentStore",
-    "augment_version",
     "check_comparable",
     "feature_columns",
-    "slice_mask",
 ]
 
 #: The analysis kind under which experiments are recorded.
 EXPERIMENT_KIND = "experiment"
-#: Provenance columns of augmented rows (never model features).
-PROVENANCE_COLUMNS = ("parent_id", "transform", "seed", AUGMENTED_COLUMN)
 _EXPERIMENT_ID = re.compile(r"^[Ee]?(\d+)$")
 
 
 def feature_columns(version: DatasetVersion, frame: pd.DataFrame | None = None) -> list[str]:
-    """The model's feature columns of a tabular version: numeric columns that are not tags.
-
-    The rule of :func:`assay.store.features.feature_columns` (no id, label, split, media
-    or tag column), without the augmentation provenance columns
-    (:data:`PROVENANCE_COLUMNS`): a ``seed`` or ``parent_id`` is never a feature.
-    """
+    """The model's feature columns of a tabular version (see
+    :func:`assay.store.features.feature_columns`: provenance columns are never features)."""
     from assay.store import features
 
-    frame = version.to_pandas() if frame is None else frame
-    return [c for c in features.feature_columns(version, frame) if c not in PROVENANCE_COLUMNS]
+    return features.feature_columns(version, version.to_pandas() if frame is None else frame)
 
 
 @dataclass
@@ -500,182 +490,3 @@ def _numeric(X: Any) -> Any:
     if isinstance(X, pd.DataFrame):
         return X.astype(np.float64)
     return X if hasattr(X, "tocsr") else np.asarray(X, dtype=np.float64)
-
-
-# -- augmentation as a new version ---------------------------------------------------
-def slice_mask(
-    df: pd.DataFrame,
-    predicate: str,
-    *,
-    where: str = "the dataset",
-    hint: list[str] | None = None,
-) -> np.ndarray:
-    """Rows of ``df`` that satisfy a pandas-query ``predicate`` (e.g. ``"ink == 'light'"``).
-
-    Parameters
-    ----------
-    df : DataFrame of shape (n_samples, n_columns)
-    predicate : str
-        A boolean pandas expression over the columns.
-    where : str
-        The data's name, for messages.
-    hint : list of str, optional
-        Columns to suggest in the error message (default: the first columns).
-
-    Returns
-    -------
-    ndarray of shape (n_samples,), bool
-
-    Raises
-    ------
-    InputError
-        When the predicate does not parse, names unknown columns or is not boolean.
-    """
-    frame = df.reset_index(drop=True)
-    columns = ", ".join(map(str, hint if hint else list(frame.columns[:12])))
-    how = (
-        f"Write a boolean pandas query over the columns of {where} (e.g. {columns}), "
-        "such as \"ink == 'light'\" or \"label == 3 and width == 'narrow'\"."
-    )
-    try:
-        result = frame.eval(str(predicate), engine="python")
-    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; all are bad input
-        raise InputError(
-            f"the slice predicate {predicate!r} is not valid: {type(exc).__name__}: {exc}. {how}"
-        ) from None
-    if not isinstance(result, pd.Series) or not pd.api.types.is_bool_dtype(result.dtype):
-        got = type(result).__name__ if not isinstance(result, pd.Series) else str(result.dtype)
-        raise InputError(
-            f"the slice predicate {predicate!r} is not a true/false condition (it gives {got}). {how}"
-        )
-    mask = result.fillna(False).to_numpy(dtype=bool)
-    if not mask.any():
-        raise InputError(f"the slice predicate {predicate!r} selects no rows of {where}; widen it.")
-    return mask
-
-
-def augment_version(
-    ws: Workspace,
-    ref: str,
-    *,
-    predicate: str,
-    factor: float,
-    seed: int = 0,
-    message: str | None = None,
-) -> DatasetVersion:
-    """Add augmented copies of a slice's items to ``ref`` as a new version.
-
-    Parameters
-    ----------
-    ws : Workspace
-    ref : str
-        The version to augment, ``NAME@vN``.
-    predicate : str
-        The slice, a pandas query over the columns and tags.
-    factor : float
-        Copies per selected item (see :func:`assay.train.augment.augment`).
-    seed : int, default=0
-
-    Returns
-    -------
-    DatasetVersion
-        The new version: the parent's rows plus the augmented rows, with provenance
-        columns ``parent_id``, ``transform``, ``seed`` and ``augmented``.
-    """
-    from assay.train.augment import augment
-
-    version = ws.dataset(ref)
-    df = version.to_pandas()
-    hint = [*version.roles.tags, version.roles.label, *df.columns[:3]]
-    mask = slice_mask(df, predicate, where=version.ref, hint=list(dict.fromkeys(hint)))
-    media = _media_options(ws, version, df)
-    new = augment(
-        media.pop("frame", df),
-        modality=version.modality,
-        label=version.roles.label,
-        factor=factor,
-        seed=seed,
-        slice_mask=mask,
-        id_column=version.roles.id,
-        columns=feature_columns(version, df) if version.modality == "tabular" else None,
-        **media,
-    )
-    new = _relative_media(new, version)
-    frame = _with_new_rows(df, new, version.roles.id)
-    text = message or (
-        f"augment: {len(new)} rows from slice {predicate} (factor {factor:g}, seed {seed}, "
-        f"{version.modality})"
-    )
-    provenance = {
-        "augment": {
-            "parent": version.ref,
-            "slice": predicate,
-            "factor": float(factor),
-            "seed": int(seed),
-            "modality": version.modality,
-            "rows": len(new),
-            "parents": int(mask.sum()),
-        }
-    }
-    return ws.commit(version.name, frame, message=text, parent=version.ref, provenance=provenance)
-
-
-def _media_root(ws: Workspace, version: DatasetVersion) -> Any:
-    from pathlib import Path
-
-    if version.media_root:
-        return Path(version.media_root)
-    if ws.root is None:
-        raise InputError(
-            "this workspace has no folder for new media files; open it by folder to augment."
-        )
-    return ws.root / ".assay" / "media"
-
-
-def _media_options(ws: Workspace, version: DatasetVersion, df: pd.DataFrame) -> dict[str, Any]:
-    """Image / audio paths made absolute, and where new files go."""
-    column = version.roles.media
-    if version.modality not in ("image", "audio") or column is None:
-        return {}
-    root = _media_root(ws, version)
-    absolute = df.copy()
-    absolute[column] = [str(root / str(p)) for p in df[column]]
-    out_dir = root / "augmented" / f"{version.name}-v{version.number}"
-    return {"frame": absolute, "column": column, "output_dir": out_dir}
-
-
-def _relative_media(new: pd.DataFrame, version: DatasetVersion) -> pd.DataFrame:
-    from pathlib import Path
-
-    column = version.roles.media
-    if version.modality not in ("image", "audio") or column is None or not version.media_root:
-        return new
-    root = Path(version.media_root).resolve()
-    out = new.copy()
-    out[column] = [
-        str(Path(p).resolve().relative_to(root)) if isinstance(p, str) else p for p in new[column]
-    ]
-    return out
-
-
-def _with_new_rows(df: pd.DataFrame, new: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """The parent's rows (marked original) followed by the augmented rows, typed."""
-    ids = df[id_column]
-    int_ids = pd.api.types.is_integer_dtype(ids)
-    new = new.copy()
-    if int_ids:  # keep the id type: new integer ids after the largest one
-        start = int(ids.max()) + 1
-        new[id_column] = pd.Series(np.arange(start, start + len(new)), index=new.index).astype(
-            ids.dtype
-        )
-    base = df.copy()
-    if AUGMENTED_COLUMN not in base.columns:
-        base["parent_id"], base["transform"], base["seed"] = None, None, None
-        base[AUGMENTED_COLUMN] = False
-    frame = pd.concat([base, new[base.columns]], ignore_index=True)
-    parents = frame["parent_id"].astype(object).where(frame["parent_id"].notna(), None)
-    frame["parent_id"] = parents.astype("Int64") if int_ids else parents.astype("str")
-    frame["seed"] = pd.to_numeric(frame["seed"]).astype("Int64")
-    frame["transform"] = frame["transform"].astype("str")
-    frame[AUGMENTED_COLUMN] = frame[AUGMENTED_COLUMN].fillna(False).astype(bool)
-    return frame

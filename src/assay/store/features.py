@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
 
 __all__ = [
+    "descriptive_columns",
     "MAX_NUMERIC_METADATA",
     "feature_columns",
     "item_agreement",
@@ -49,12 +50,26 @@ _MEDIA = ("image", "audio", "text")
 
 
 def _role_columns(version: DatasetVersion) -> set[str]:
+    """Columns that describe an item rather than measure it: its roles and, for
+    augmented rows, their provenance (``parent_id``, ``transform``, ``seed``, ...)."""
+    from assay.train.augment import PROVENANCE_COLUMNS
+
     roles = version.roles
-    return {c for c in (roles.id, roles.label, roles.split, roles.media) if c}
+    return {c for c in (roles.id, roles.label, roles.split, roles.media) if c} | set(
+        PROVENANCE_COLUMNS
+    )
+
+
+def descriptive_columns(version: DatasetVersion) -> list[str]:
+    """Every column but the roles and provenance: what production data also has (tags
+    included), i.e. what a monitor tests for drift."""
+    skip = _role_columns(version)
+    return [c for c in version.columns if c not in skip]
 
 
 def feature_columns(version: DatasetVersion, frame: pd.DataFrame) -> list[str]:
-    """The numeric columns of ``frame`` that are neither a role (id, label, ...) nor a tag.
+    """The numeric columns of ``frame`` that are neither a role (id, label, ...), nor
+    augmentation provenance, nor a tag: the model's features of a tabular version.
 
     Parameters
     ----------

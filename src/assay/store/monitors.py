@@ -37,22 +37,14 @@ _MODELS: dict[tuple[int, str], Any] = {}
 def monitored_columns(version: DatasetVersion) -> tuple[list[str], list[str]]:
     """(columns tested for drift, model feature columns) of a reference version.
 
-    Every column but the id, label, split and media path is tested for drift; the
-    model's features are the numeric columns among them that are not tags.
+    Every descriptive column (not the id, label, split, media path or augmentation
+    provenance) is tested for drift; the model's features are the numeric ones among
+    them that are not tags (:func:`assay.store.features.feature_columns`).
     """
-    skip = {version.roles.id, version.roles.label, version.roles.split, version.roles.media}
-    drift_cols = [c for c in version.columns if c not in skip]
-    schema = version.to_arrow(drift_cols).schema
-    tags = set(version.roles.tags)
-    features = [
-        c
-        for c in drift_cols
-        if c not in tags
-        and (
-            pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)
-        )
-    ]
-    return drift_cols, features
+    from assay.store.features import descriptive_columns, feature_columns
+
+    drift_cols = descriptive_columns(version)
+    return drift_cols, feature_columns(version, version.to_pandas(drift_cols).head(0))
 
 
 class MonitorStore:

@@ -124,6 +124,8 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
 def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
     """List ``root/<class>/<file>`` media files as a table of relative paths.
 
+    Hidden folders and files (a leading dot, e.g. ``.assay-augmented/``) are skipped.
+
     Returns
     -------
     table : pyarrow.Table
@@ -134,10 +136,11 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
     """
     rows: list[dict[str, str]] = []
     modalities: set[str] = set()
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for file in sorted(class_dir.rglob("*")):
             kind = MEDIA_EXTENSIONS.get(file.suffix.lower())
-            if kind is None or not file.is_file():
+            hidden = any(part.startswith(".") for part in file.relative_to(root).parts)
+            if kind is None or hidden or not file.is_file():
                 continue
             rel = file.relative_to(root).as_posix()
             row = {"item_id": rel, "path": rel, "label": class_dir.name}

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
@@ -29,6 +29,9 @@ from assay.store.db import connect, describe_url, ensure_schema
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
 from assay.store.monitors import MonitorStore
+
+if TYPE_CHECKING:
+    from assay.store.experiments import ExperimentStore
 from assay.store.objects import ObjectStore
 from assay.store.readers import read_source, write_table
 from assay.store.recipes import RecipeStore
@@ -532,6 +535,13 @@ class Workspace:
     def recipes(self) -> RecipeStore:
         """Registered model recipes."""
         return RecipeStore(self)
+
+    @property
+    def experiments(self) -> ExperimentStore:
+        """Experiments: the fixed recipe trained on a version, measured on an eval set."""
+        from assay.store.experiments import ExperimentStore
+
+        return ExperimentStore(self)
 
     @property
     def monitors(self) -> MonitorStore:

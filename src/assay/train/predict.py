@@ -28,7 +28,7 @@ from sklearn.utils import _safe_indexing
 from assay._validation import check_in, check_labels, check_number, param_error, warn
 from assay.exceptions import InputError
 
-__all__ = ["MODALITIES", "cross_val_predict_proba", "default_model"]
+__all__ = ["MODALITIES", "cross_val_predict_proba", "default_model", "fold_count"]
 
 #: Modalities with a default model recipe.
 MODALITIES = ("tabular", "embeddings", "text", "image", "audio")
@@ -66,26 +66,56 @@ def _check_model(model: Any) -> None:
         )
 
 
+def fold_count(codes: np.ndarray, classes: np.ndarray, cv: int = 5) -> int:
+    """The number of stratified folds: ``cv``, or fewer when the smallest class is smaller.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Integer class codes into ``classes``.
+    classes : ndarray of shape (n_classes,)
+        Class names, for the messages (classes without examples are ignored).
+    cv : int, default=5
+        The requested number of folds (>= 2).
+
+    Returns
+    -------
+    int
+        ``min(cv, examples of the smallest class)``; a reduction is warned about once.
+
+    Raises
+    ------
+    InputError
+        When fewer than two classes have examples, or a class has a single example.
+    """
+    check_number(cv, name="cv", func="cross_val_predict_proba", low=2, integer=True)
+    present, counts = np.unique(codes, return_counts=True)
+    if len(present) < 2:
+        name = classes[int(present[0])].tolist() if len(present) else None
+        raise InputError(
+            f"the labels have only one class ({name!r}); out-of-sample probabilities and "
+            "label issues need at least two classes. Label examples of another class."
+        )
+    smallest, rarest = int(counts.min()), classes[int(present[counts.argmin()])].tolist()
+    if smallest < 2:
+        raise InputError(
+            f"class {rarest!r} has {smallest} example; out-of-sample probabilities need at "
+            "least 2 examples per class. Label more examples of it, or drop or merge that class."
+        )
+    if smallest < cv:
+        warn(
+            f"class {rarest!r} has only {smallest} examples, fewer than cv={cv} folds; "
+            f"using {smallest} folds instead."
+        )
+    return min(int(cv), smallest)
+
+
 def _folds(codes: np.ndarray, classes: np.ndarray, cv: Any, seed: int) -> Any:
     """A seeded StratifiedKFold, with fewer folds when the smallest class is too small."""
     if hasattr(cv, "split"):
         return cv
-    check_number(cv, name="cv", func="cross_val_predict_proba", low=2, integer=True)
-    counts = np.bincount(codes, minlength=len(classes))
-    smallest = int(counts.min())
-    if smallest < 2:
-        raise InputError(
-            f"class {classes[int(counts.argmin())].tolist()!r} has {smallest} example; out-of-sample "
-            "probabilities need at least 2 examples per class. Label more examples of it, "
-            "or drop or merge that class."
-        )
-    if smallest < cv:
-        warn(
-            f"class {classes[int(counts.argmin())].tolist()!r} has only {smallest} examples, fewer "
-            f"than cv={cv} folds; using {smallest} folds instead."
-        )
-        cv = smallest
-    return StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=seed)
+    n_splits = fold_count(codes, classes, cv)
+    return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
 
 
 def _fit_predict(
@@ -140,7 +170,8 @@ def cross_val_predict_proba(
     cv : int or cross-validation splitter, default=5
         Number of stratified, shuffled folds (seeded), or a scikit-learn splitter. When
         the smallest class has fewer examples than folds, the number of folds drops to
-        that count with a warning; a class with a single example is an InputError.
+        that count with a warning (see :func:`fold_count`); a class with a single
+        example, or labels of a single class, are an InputError.
     n_jobs : int, optional
         Folds run in parallel through joblib (any backend, e.g. ``"dask"``).
     seed : int, default=0
@@ -164,11 +195,7 @@ def cross_val_predict_proba(
     check_number(seed, name="seed", func=func, integer=True)
     model = default_model(modality, seed=seed) if model is None else model
     _check_model(model)
-    raw = np.asarray(y)
-    if len(raw) != _n_rows(X):
-        raise InputError(
-            f"X has {_n_rows(X)} rows but y has {len(raw)} labels; give one label per row."
-        )
+    raw = _check_shapes(X, y)
     codes, classes = check_labels(raw, list(_sorted_classes(raw)), func=func)
     folds = list(_folds(codes, classes, cv, seed).split(np.zeros(len(codes)), codes))
     return _run_folds(model, X, codes, folds, len(classes), n_jobs, progress)
@@ -176,6 +203,22 @@ def cross_val_predict_proba(
 
 def _n_rows(X: Any) -> int:
     return int(X.shape[0]) if hasattr(X, "shape") else len(X)
+
+
+def _check_shapes(X: Any, y: Any) -> np.ndarray:
+    """Return ``y`` as a 1-d array after checking it against ``X`` (2-d, same rows)."""
+    func = "cross_val_predict_proba"
+    raw = np.asarray(y)
+    if raw.ndim != 1:
+        raise param_error("y", func, "a 1-d array of labels (n_samples,)", raw.shape)
+    ndim = len(X.shape) if hasattr(X, "shape") else np.ndim(X)
+    if ndim != 2:
+        raise param_error("X", func, "2-d (n_samples, n_features); reshape(-1, 1) one feature", ndim)
+    if len(raw) != _n_rows(X):
+        raise InputError(
+            f"X has {_n_rows(X)} rows but y has {len(raw)} labels; give one label per row."
+        )
+    return raw
 
 
 def _sorted_classes(raw: np.ndarray) -> np.ndarray:
