@@ -124,6 +124,10 @@ def run_demo(path: str | Path, console: Console, *, fresh: bool = True) -> DemoR
     try:
         for chapter in chapters():
             chapter(ws, console, result)
+        result.next_steps += [
+            f"assay user add me --role admin -w {ws.location}   # then:",
+            f"assay ui {ws.location}                           # review in the browser",
+        ]
         write_report(ws, result.report)
     finally:
         ws.close()

@@ -39,9 +39,11 @@ def repeated_cv_probs(
     codes: np.ndarray,
     *,
     n_repeats: int = 3,
+    cv: int = 5,
     seed: int = 0,
     n_jobs: int | None = None,
     modality: str = "tabular",
+    classes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Average out-of-sample probabilities over repeated, differently seeded CV splits.
 
@@ -53,23 +55,30 @@ def repeated_cv_probs(
     codes : ndarray of shape (n_samples,)
         Integer class codes.
     n_repeats : int, default=3
+    cv : int, default=5
+        Stratified folds per repeat; when the smallest class has fewer examples, the
+        folds drop to that count with one warning (:func:`~assay.train.predict.fold_count`).
     seed : int, default=0
         Repeat ``r`` uses seed ``seed + r``.
     n_jobs : int, optional
     modality : str, default="tabular"
+    classes : ndarray of shape (n_classes,), optional
+        Class names of the codes, for messages (default: the codes themselves).
 
     Returns
     -------
     ndarray of shape (n_samples, n_classes)
     """
-    from assay.train.predict import cross_val_predict_proba
+    from assay.train.predict import cross_val_predict_proba, fold_count
 
     check_number(n_repeats, name="n_repeats", func="audit", low=1, integer=True)
+    names = np.arange(int(codes.max()) + 1) if classes is None else np.asarray(classes)
+    cv = fold_count(codes, names, cv)  # checks, and warns once for all repeats
     total: np.ndarray | None = None
     for r in range(n_repeats):
         probs = np.asarray(
             cross_val_predict_proba(
-                model, X, codes, n_jobs=n_jobs, seed=seed + r, modality=modality
+                model, X, codes, cv=cv, n_jobs=n_jobs, seed=seed + r, modality=modality
             ),
             dtype=np.float64,
         )
@@ -127,7 +136,7 @@ def _base_probs(ctx: AuditContext, n_repeats: int) -> np.ndarray:
     ctx.cache["label_n_repeats"] = n_repeats
     probs = repeated_cv_probs(
         model, ctx.features, ctx.labels, n_repeats=n_repeats, seed=ctx.seed,
-        n_jobs=ctx.n_jobs, modality=ctx.modality,
+        n_jobs=ctx.n_jobs, modality=ctx.modality, classes=ctx.classes,
     )
     return _spread_classes(probs, ctx.labels, len(ctx.classes))
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_labels, check_non_empty
+from assay._validation import check_columns, check_labels, check_non_empty, check_pred_probs
 from assay.exceptions import InputError
 from assay.train._audit_report import AuditReport
 from assay.train._checks import (
@@ -78,6 +78,66 @@ def _features(
     return check_features(features, n_samples=len(df))
 
 
+def _integer_classes(values: np.ndarray, n_columns: int) -> np.ndarray | None:
+    """Integer labels index the columns of ``pred_probs``: ``range(n_columns)``, checked."""
+    if not pd.api.types.is_integer_dtype(pd.Series(values)):
+        return None
+    outside = (values < 0) | (values >= n_columns)
+    if outside.any():
+        row = int(np.argmax(outside))
+        raise InputError(
+            f"label {values[row].item()!r} at row {row} is outside the {n_columns} columns of "
+            f"pred_probs (classes 0..{n_columns - 1}); give one probability column per class, "
+            "or pass classes= in pred_probs column order."
+        )
+    return np.arange(n_columns)
+
+
+def _label_inputs(
+    values: np.ndarray, classes: Sequence[Any] | None, pred_probs: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Encode the labels and check ``pred_probs`` against them (issue 4's bad input).
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,)
+    classes : ndarray of shape (n_classes,)
+        ``classes=`` as given; else ``range(n_columns)`` for integer labels with
+        ``pred_probs``, ``range(max + 1)`` for integer labels without, the sorted
+        distinct labels otherwise.
+    probs : ndarray of shape (n_samples, n_classes) or None
+        Rows renormalised when within 1e-4 of summing to 1.
+    """
+    probs = None
+    if pred_probs is not None:
+        probs = check_pred_probs(pred_probs, n_samples=len(values), func="audit")
+        if classes is None:
+            classes = _integer_classes(values, probs.shape[1])
+    codes, found = check_labels(values, classes, func="audit")
+    if probs is not None and probs.shape[1] != len(found):
+        names = ", ".join(map(str, found[:10])) + (", ..." if len(found) > 10 else "")
+        raise InputError(
+            f"pred_probs has {probs.shape[1]} columns but the labels have {len(found)} classes "
+            f"({names}); give one column per class, in the order of classes= (default: the "
+            "sorted labels)."
+        )
+    return codes, found, probs
+
+
+def _check_two_classes(ctx: AuditContext, chosen: list[Check], label: str | None) -> None:
+    """Label checks need examples of at least two classes."""
+    if ctx.labels is None or ctx.classes is None:
+        return
+    present = np.unique(ctx.labels)
+    needs = [c.name for c in chosen if "probs" in c.requires]
+    if needs and len(present) < 2:
+        raise InputError(
+            f"label column {label!r} has only one class ({ctx.classes[present[0]].item()!r}); "
+            "label issues need at least two classes. Label examples of another class, or "
+            f"leave the {', '.join(map(repr, needs))} check out (checks=[...])."
+        )
+
+
 def _select_checks(checks: ChecksArg, ctx: AuditContext) -> list[Check]:
     """Instantiate the requested checks; by default every check whose needs are met."""
     if checks is None:
@@ -110,6 +170,7 @@ def audit(
     df: pd.DataFrame,
     *,
     label: str | None,
+    classes: Sequence[Any] | None = None,
     features: Any = None,
     model: Any = None,
     pred_probs: Any = None,
@@ -128,7 +189,15 @@ def audit(
     df : DataFrame of shape (n_samples, n_columns)
         One row per example.
     label : str or None
-        The column of given labels (None: label-based checks are skipped).
+        The column of given labels (None: label-based checks are skipped). The label
+        check needs at least two classes (else an InputError). With ``model``, a class
+        with fewer examples than the 5 folds lowers the folds to its count (one
+        warning); a class with a single example is an InputError.
+    classes : sequence, optional
+        Every class, in the column order of ``pred_probs`` (and of the report). Defaults
+        to ``range(n_columns)`` for integer labels with ``pred_probs``, else to the
+        sorted distinct labels (``range(max + 1)`` for integer labels). A class without
+        examples gives a warning and the audit goes on.
     features : list of str, DataFrame or array of shape (n_samples, n_features), optional
         Defaults to every column but ``label`` and ``split``, numeric as they are and
         categoricals one-hot encoded (the tabular modality).
@@ -137,7 +206,8 @@ def audit(
         repeated CV splits. Without ``model`` and ``pred_probs`` the modality's default
         model is used.
     pred_probs : array of shape (n_samples, n_classes), optional
-        Precomputed out-of-sample probabilities (columns in sorted class order).
+        Precomputed out-of-sample probabilities, one column per class in ``classes``
+        order. Rows must sum to 1 within 1e-4 (they are renormalised) and be finite.
     embeddings : array of shape (n_samples, n_dims), optional
         Used instead of ``features`` (e.g. text or image embeddings).
     checks : list of names or Check instances, or dict name -> params, optional
@@ -164,10 +234,15 @@ def audit(
     )
     if label is not None:
         check_columns(df, [label], where="the data")
-        ctx.labels, ctx.classes = check_labels(df[label].to_numpy(), func="audit")
+        ctx.labels, ctx.classes, ctx.pred_probs = _label_inputs(
+            df[label].to_numpy(), classes, pred_probs
+        )
+    elif pred_probs is not None or classes is not None:
+        raise InputError("pred_probs= and classes= describe labels; pass label=<column> too.")
     ctx.split = _column_or_array(df, split, "split")
     skip = [label] + ([split] if isinstance(split, str) else [])
     ctx.features = _features(df, features, embeddings, [c for c in skip if c])
-    ctx.pred_probs = pred_probs
-    results = {c.name: c.run(ctx) for c in _select_checks(checks, ctx)}
+    chosen = _select_checks(checks, ctx)
+    _check_two_classes(ctx, chosen, label)
+    results = {c.name: c.run(ctx) for c in chosen}
     return AuditReport.from_results(results, data=df, modality=modality)

@@ -333,6 +333,11 @@ def knn_label_distribution(
         Rows sum to 1.
     """
     n, k = graph.indices.shape
+    if codes.shape != (n,) or (n and (codes.min() < 0 or codes.max() >= n_classes)):
+        raise InputError(
+            f"knn_label_distribution needs {n} label codes in 0..{n_classes - 1} (one per "
+            f"graph row); got shape {codes.shape}. Give pred_probs one column per class."
+        )
     cell = np.repeat(np.arange(n) * n_classes, k) + codes[graph.indices].ravel()
     votes = np.bincount(cell, minlength=n * n_classes).reshape(n, n_classes)
     prior = np.bincount(codes, minlength=n_classes) / n

@@ -211,9 +211,9 @@ def _check_shapes(X: Any, y: Any) -> np.ndarray:
     raw = np.asarray(y)
     if raw.ndim != 1:
         raise param_error("y", func, "a 1-d array of labels (n_samples,)", raw.shape)
-    ndim = len(X.shape) if hasattr(X, "shape") else np.ndim(X)
-    if ndim != 2:
-        raise param_error("X", func, "2-d (n_samples, n_features); reshape(-1, 1) one feature", ndim)
+    shape = tuple(X.shape) if hasattr(X, "shape") else np.shape(X)
+    if len(shape) != 2:
+        raise param_error("X", func, "2-d (n_samples, n_features), e.g. x.reshape(-1, 1)", shape)
     if len(raw) != _n_rows(X):
         raise InputError(
             f"X has {_n_rows(X)} rows but y has {len(raw)} labels; give one label per row."
