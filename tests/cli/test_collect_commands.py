@@ -9,14 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.cli.main import main
 from assay.store.workspace import Workspace
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -40,78 +33,104 @@ def _annotations(n_items: int, confuse: float, seed: int) -> pd.DataFrame:
     ])  # fmt: skip
 
 
-def test_annotations_agree_consensus_round_trip(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_annotations_agree_consensus_round_trip(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     book = tmp_path / "book.yaml"
     book.write_text("classes:\n  cat: a cat\n  dog: a dog\n  fox: a fox\n")
-    assert run(capsys, "labelbook", "edit", "pets", "--file", str(book), *w)[0] == 0
+    assert cli("labelbook", "edit", "pets", "--file", str(book), *w)[0] == 0
     file = tmp_path / "ann.csv"
     _annotations(60, 0.8, seed=1).to_csv(file, index=False)
-    code, out, _ = run(capsys, "annotations", "import", "pets", str(file), "--labelbook-version", "1", "--json", *w)
+    code, out, _ = cli(
+        "annotations", "import", "pets", str(file), "--labelbook-version", "1", "--json", *w
+    )
     assert code == 0 and json.loads(out)["annotations"] == 120
-    code, out, _ = run(capsys, "agree", "pets", "--json", "--report", str(tmp_path / "a.html"), *w)
+    code, out, _ = cli("agree", "pets", "--json", "--report", str(tmp_path / "a.html"), *w)
     result = json.loads(out)
     assert code == 0 and result["revise"][0]["class"] in ("dog", "fox")
     assert (tmp_path / "a.html").read_text().count("<table") >= 1
-    code, _, err = run(capsys, "agree", "pets", "--min-alpha", "0.99", "--report", str(tmp_path / "b.html"), *w)
+    code, _, err = cli(
+        "agree", "pets", "--min-alpha", "0.99", "--report", str(tmp_path / "b.html"), *w
+    )
     assert code == 1 and "below --min-alpha" in err
-    code, out, _ = run(capsys, "consensus", "pets", "--commit", "--json", *w)
+    code, out, _ = cli("consensus", "pets", "--commit", "--json", *w)
     assert code == 0 and json.loads(out)["version"] == "pets@v2"
 
 
-def test_agree_by_labelbook_shows_the_revision(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_agree_by_labelbook_shows_the_revision(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     for version, confuse in ((1, 0.9), (2, 0.05)):
         file = tmp_path / f"round{version}.csv"
         _annotations(60, confuse, seed=version).to_csv(file, index=False)
-        run(capsys, "annotations", "import", "pets", str(file), "--labelbook-version", str(version), *w)
-    code, out, _ = run(capsys, "agree", "pets", "--by-labelbook", "--json", *w)
+        cli("annotations", "import", "pets", str(file), "--labelbook-version", str(version), *w)
+    code, out, _ = cli("agree", "pets", "--by-labelbook", "--json", *w)
     table = json.loads(out)
     assert code == 0 and table["v2"]["per_class"]["dog"] > table["v1"]["per_class"]["dog"]
 
 
-def test_bad_annotations_exit_2_and_store_nothing(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_bad_annotations_exit_2_and_store_nothing(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     unknown = tmp_path / "unknown.csv"
-    pd.DataFrame({"item": [0, 999], "annotator": ["a", "a"], "label": ["cat", "dog"]}).to_csv(unknown, index=False)
+    pd.DataFrame({"item": [0, 999], "annotator": ["a", "a"], "label": ["cat", "dog"]}).to_csv(
+        unknown, index=False
+    )
     broken = tmp_path / "export.json"
     broken.write_text("[{not json")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    for file, expected in ((unknown, "not in pets@v1"), (broken, "not valid JSON"), (empty, "empty")):
-        code, _, err = run(capsys, "annotations", "import", "pets", str(file), *w)
+    for file, expected in (
+        (unknown, "not in pets@v1"),
+        (broken, "not valid JSON"),
+        (empty, "empty"),
+    ):
+        code, _, err = cli("annotations", "import", "pets", str(file), *w)
         assert code == 2 and expected in err, err
     assert ws.annotations.load("pets").empty
 
 
-def test_labels_outside_the_labelbook(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_labels_outside_the_labelbook(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     book = tmp_path / "book.yaml"
     book.write_text("classes:\n  cat: a cat\n  dog: a dog\n")
-    run(capsys, "labelbook", "edit", "pets", "--file", str(book), *w)
+    cli("labelbook", "edit", "pets", "--file", str(book), *w)
     file = tmp_path / "ann.csv"
-    pd.DataFrame({"item": [0, 0], "annotator": ["a", "b"], "label": ["cat", "fox"]}).to_csv(file, index=False)
-    code, _, err = run(capsys, "annotations", "import", "pets", str(file), *w)
+    pd.DataFrame({"item": [0, 0], "annotator": ["a", "b"], "label": ["cat", "fox"]}).to_csv(
+        file, index=False
+    )
+    code, _, err = cli("annotations", "import", "pets", str(file), *w)
     assert code == 2 and "fox" in err
-    assert run(capsys, "annotations", "import", "pets", str(file), "--allow-new", *w)[0] == 0
+    assert cli("annotations", "import", "pets", str(file), "--allow-new", *w)[0] == 0
 
 
-def test_labelbook_versions_and_diff(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_labelbook_versions_and_diff(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
-    for text in ("classes:\n  cat: small\n", "classes:\n  cat:\n    description: small\n    rules: [whiskers]\n  dog: big\n"):
+    for text in (
+        "classes:\n  cat: small\n",
+        "classes:\n  cat:\n    description: small\n    rules: [whiskers]\n  dog: big\n",
+    ):
         (tmp_path / "b.yaml").write_text(text)
-        assert run(capsys, "labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)[0] == 0
-    code, out, _ = run(capsys, "labelbook", "diff", "pets", "1", "2", "--json", *w)
+        assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)[0] == 0
+    code, out, _ = cli("labelbook", "diff", "pets", "1", "2", "--json", *w)
     delta = json.loads(out)
     assert delta["added"] == ["dog"] and delta["changed"]["cat"]["rules"]["new"] == ["whiskers"]
-    code, out, _ = run(capsys, "labelbook", "show", "pets", "--markdown", *w)
+    code, out, _ = cli("labelbook", "show", "pets", "--markdown", *w)
     assert "## cat" in out and "- whiskers" in out
 
 
-def test_plan_sample_writes_csv_and_label_studio(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_plan_sample_writes_csv_and_label_studio(cli, ws: Workspace, tmp_path: Path) -> None:
     out_csv, tasks = tmp_path / "s.csv", tmp_path / "tasks.json"
-    code, out, _ = run(capsys, "plan-sample", "pets", "--n", "12", "--out", str(out_csv),
-                       "--label-studio", str(tasks), "--json", "-w", ws.location)
+    code, out, _ = cli(
+        "plan-sample",
+        "pets",
+        "--n",
+        "12",
+        "--out",
+        str(out_csv),
+        "--label-studio",
+        str(tasks),
+        "--json",
+        "-w",
+        ws.location,
+    )
     assert code == 0 and json.loads(out)["n"] == 12
     sample = pd.read_csv(out_csv)
     assert len(sample) == 12 and sample["item"].is_unique

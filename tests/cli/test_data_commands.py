@@ -12,20 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.cli.main import main
 from assay.store.workspace import Workspace
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
-def ws_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def ws_path(tmp_path: Path, cli) -> Path:
     path = tmp_path / "ws"
-    assert run(capsys, "init", str(path))[0] == 0
+    assert cli("init", str(path))[0] == 0
     return path
 
 
@@ -33,7 +26,11 @@ def ws_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 def pets_csv(tmp_path: Path) -> Path:
     rng = np.random.default_rng(1)
     frame = pd.DataFrame(
-        {"uid": [f"p{i}" for i in range(40)], "w": rng.normal(size=40), "y": rng.choice(["a", "b"], 40)}
+        {
+            "uid": [f"p{i}" for i in range(40)],
+            "w": rng.normal(size=40),
+            "y": rng.choice(["a", "b"], 40),
+        }
     )
     path = tmp_path / "pets.csv"
     frame.to_csv(path, index=False)
@@ -49,24 +46,24 @@ def _state(ws_path: Path) -> tuple[list[str], list[str]]:
     return refs, objects
 
 
-def test_import_log_show_diff_export(capsys, ws_path: Path, pets_csv: Path, tmp_path: Path) -> None:
+def test_import_log_show_diff_export(cli, ws_path: Path, pets_csv: Path, tmp_path: Path) -> None:
     w = ["-w", str(ws_path)]
-    code, out, _ = run(capsys, "import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)
+    code, out, _ = cli("import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)
     assert code == 0 and "pets@v1: 40 rows" in out
     frame = pd.read_csv(pets_csv)
     frame.loc[0, "y"] = "b" if frame.loc[0, "y"] == "a" else "a"
     frame.to_csv(pets_csv, index=False)
-    assert run(capsys, "import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)[0] == 0
-    code, out, _ = run(capsys, "log", "pets", "--json", *w)
+    assert cli("import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)[0] == 0
+    code, out, _ = cli("log", "pets", "--json", *w)
     log = json.loads(out)
     assert [v["ref"] for v in log] == ["pets@v2", "pets@v1"]
     assert log[0]["summary"]["relabeled"] == 1
-    code, out, _ = run(capsys, "diff", "pets@v1", "pets@v2", "--json", *w)
+    code, out, _ = cli("diff", "pets@v1", "pets@v2", "--json", *w)
     assert json.loads(out)["relabeled"][0]["item_id"] == "p0"
-    code, out, _ = run(capsys, "show", "pets@v1", "--json", *w)
+    code, out, _ = cli("show", "pets@v1", "--json", *w)
     assert json.loads(out)["rows"] == 40
     target = tmp_path / "out.parquet"
-    assert run(capsys, "export", "pets@v2", str(target), *w)[0] == 0
+    assert cli("export", "pets@v2", str(target), *w)[0] == 0
     assert pd.read_parquet(target)["y"].tolist() == frame["y"].tolist()
 
 
@@ -85,46 +82,54 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "corrupt parquet": (["corrupt.parquet"], "cannot be read as PARQUET"),
         "ragged csv": (["ragged.csv"], "cannot be read as CSV"),
         "not utf-8": (["latin1.csv"], "cannot be read as CSV"),
-        "duplicate ids": (["dups.csv", "--id", "uid"], "duplicate values (2 rows), e.g. 'p1' at rows 1 and 3"),
+        "duplicate ids": (
+            ["dups.csv", "--id", "uid"],
+            "duplicate values (2 rows), e.g. 'p1' at rows 1 and 3",
+        ),
         "all labels missing": (["nolabels.csv"], "every value of the label column 'y' is missing"),
-        "missing label column": (["dups.csv", "--label", "target"], "has no column 'target' (given as --label)"),
+        "missing label column": (
+            ["dups.csv", "--label", "target"],
+            "has no column 'target' (given as --label)",
+        ),
         "missing id column": (["dups.csv", "--id", "key"], "has no column 'key' (given as --id)"),
     }
 
 
-def test_bad_imports_exit_2_and_write_nothing(capsys, ws_path: Path, pets_csv: Path, tmp_path: Path) -> None:
+def test_bad_imports_exit_2_and_write_nothing(
+    cli, ws_path: Path, pets_csv: Path, tmp_path: Path
+) -> None:
     w = ["-w", str(ws_path)]
-    assert run(capsys, "import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)[0] == 0
+    assert cli("import", "pets", str(pets_csv), "--label", "y", "--id", "uid", *w)[0] == 0
     before = _state(ws_path)
     for case, (args, expected) in _bad_files(tmp_path).items():
         args = [str(tmp_path / args[0]), *args[1:]]
         if "--label" not in args:
             args += ["--label", "y"]
-        code, out, err = run(capsys, "import", "pets", *args, *w)
+        code, out, err = cli("import", "pets", *args, *w)
         assert code == 2, case
         assert expected in err, (case, err)
         assert "Traceback" not in err + out, case
         assert _state(ws_path) == before, case
 
 
-def test_unknown_version_exits_2(capsys, ws_path: Path, pets_csv: Path) -> None:
+def test_unknown_version_exits_2(cli, ws_path: Path, pets_csv: Path) -> None:
     w = ["-w", str(ws_path)]
-    run(capsys, "import", "pets", str(pets_csv), "--label", "y", *w)
-    code, _, err = run(capsys, "show", "pets@v3", *w)
+    cli("import", "pets", str(pets_csv), "--label", "y", *w)
+    code, _, err = cli("show", "pets@v3", *w)
     assert code == 2 and "has no version v3" in err
-    code, _, err = run(capsys, "diff", "pets@v1", "cats@v1", *w)
+    code, _, err = cli("diff", "pets@v1", "cats@v1", *w)
     assert code == 2 and "no dataset named 'cats'" in err
 
 
-def test_newer_workspace_and_unreachable_db_exit_2(capsys, ws_path: Path, tmp_path: Path) -> None:
+def test_newer_workspace_and_unreachable_db_exit_2(cli, ws_path: Path, tmp_path: Path) -> None:
     ws = Workspace(ws_path)
     with ws.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'from_the_future'")
     ws.close()
-    code, _, err = run(capsys, "log", "pets", "-w", str(ws_path))
+    code, _, err = cli("log", "pets", "-w", str(ws_path))
     assert code == 2 and "written by a newer assay" in err and "pip install -U assay" in err
     target = tmp_path / "pgws"
-    code, _, err = run(capsys, "init", str(target), "--db", "postgresql+psycopg://u@127.0.0.1:1/db")
+    code, _, err = cli("init", str(target), "--db", "postgresql+psycopg://u@127.0.0.1:1/db")
     assert code == 2 and "cannot reach the database" in err and "Traceback" not in err
     assert not target.exists()
 
@@ -133,8 +138,13 @@ def test_real_binary_no_traceback(tmp_path: Path) -> None:
     """The installed console script: exit codes and messages from a real process."""
     exe = Path(sys.executable).with_name("assay")
     env = {**os.environ, "COLUMNS": "200"}
-    done = subprocess.run([str(exe), "log", "x", "-w", str(tmp_path / "none")], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [str(exe), "log", "x", "-w", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 2
     assert "no assay workspace" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)

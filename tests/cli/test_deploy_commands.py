@@ -9,16 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.cli.main import main
 from assay.store.workspace import Workspace
 
-RECIPE = "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0\n"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+RECIPE = (
+    "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0\n"
+)
 
 
 def _data(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -32,53 +27,74 @@ def _data(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Workspace:
+def ws(tmp_path: Path, cli) -> Workspace:
     ws = Workspace.init(tmp_path / "ws")
     ws.import_dataset("d", _data(400, 0), label="y")
     (tmp_path / "r.yaml").write_text(RECIPE)
-    assert run(capsys, "recipe", "add", "lr", str(tmp_path / "r.yaml"), "-w", ws.location)[0] == 0
-    code, _, err = run(capsys, "monitor", "add", "m", "--reference", "d@v1", "--recipe", "lr", "-w", ws.location)
+    assert cli("recipe", "add", "lr", str(tmp_path / "r.yaml"), "-w", ws.location)[0] == 0
+    code, _, err = cli(
+        "monitor", "add", "m", "--reference", "d@v1", "--recipe", "lr", "-w", ws.location
+    )
     assert code == 0, err
     return ws
 
 
-def test_clean_then_shifted_window(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_clean_then_shifted_window(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     _data(300, 1).drop(columns=["y"]).to_csv(tmp_path / "clean.csv", index=False)
-    code, out, _ = run(capsys, "monitor", "ingest", "m", str(tmp_path / "clean.csv"), "--json", *w)
+    code, out, _ = cli("monitor", "ingest", "m", str(tmp_path / "clean.csv"), "--json", *w)
     assert code == 0 and json.loads(out)["alerts"] == []
-    assert run(capsys, "monitor", "status", *w)[0] == 0
+    assert cli("monitor", "status", *w)[0] == 0
     _data(300, 2, shift=1.0).to_parquet(tmp_path / "shifted.parquet")
-    code, out, _ = run(capsys, "monitor", "ingest", "m", str(tmp_path / "shifted.parquet"), "--json", *w)
+    code, out, _ = cli("monitor", "ingest", "m", str(tmp_path / "shifted.parquet"), "--json", *w)
     window = json.loads(out)
     drifted = {c["column"] for c in window["columns"] if c["drifted"]}
     assert {"a", "b", "c"} <= drifted and "colour" not in drifted
-    assert window["performance"]["realised"]["accuracy"] < window["performance"]["reference_accuracy"]
-    code, _, err = run(capsys, "monitor", "status", "m", *w)
+    assert (
+        window["performance"]["realised"]["accuracy"] < window["performance"]["reference_accuracy"]
+    )
+    code, _, err = cli("monitor", "status", "m", *w)
     assert code == 1 and "Alerts are active" in err
-    code, out, _ = run(capsys, "monitor", "sample", "m", "--n", "15", "--json", *w)
+    code, out, _ = cli("monitor", "sample", "m", "--n", "15", "--json", *w)
     assert code == 0 and len(json.loads(out)) == 15
     queued = ws.review.list("d", source="drift_sample")
     assert len(queued) == 15 and queued["item_id"].str.startswith("m:w2:").all()
 
 
-def test_bad_batches_exit_2_and_store_nothing(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_bad_batches_exit_2_and_store_nothing(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     _data(50, 3).drop(columns=["a"]).to_csv(tmp_path / "missing.csv", index=False)
     (tmp_path / "header.csv").write_text("a,b,c,colour\n")
-    for file, expected in (("missing.csv", "lacks monitored column(s) a"), ("header.csv", "has no rows")):
-        code, _, err = run(capsys, "monitor", "ingest", "m", str(tmp_path / file), *w)
+    for file, expected in (
+        ("missing.csv", "lacks monitored column(s) a"),
+        ("header.csv", "has no rows"),
+    ):
+        code, _, err = cli("monitor", "ingest", "m", str(tmp_path / file), *w)
         assert code == 2 and expected in err, err
     assert ws.monitors.status("m")["windows"] == 0
 
 
-def test_drift_between_files(capsys, tmp_path: Path) -> None:
+def test_drift_between_files(cli, tmp_path: Path) -> None:
     _data(2000, 4).to_csv(tmp_path / "ref.csv", index=False)
     _data(2000, 5).to_csv(tmp_path / "same.csv", index=False)
     _data(2000, 6, shift=0.5).to_csv(tmp_path / "moved.csv", index=False)
     report = tmp_path / "d.html"
-    code, out, _ = run(capsys, "drift", str(tmp_path / "ref.csv"), str(tmp_path / "same.csv"), "--json", "--report", str(report))
+    code, out, _ = cli(
+        "drift",
+        str(tmp_path / "ref.csv"),
+        str(tmp_path / "same.csv"),
+        "--json",
+        "--report",
+        str(report),
+    )
     assert code == 0 and json.loads(out)["drifted"] is False
-    code, out, _ = run(capsys, "drift", str(tmp_path / "ref.csv"), str(tmp_path / "moved.csv"), "--json", "--report", str(report))
+    code, out, _ = cli(
+        "drift",
+        str(tmp_path / "ref.csv"),
+        str(tmp_path / "moved.csv"),
+        "--json",
+        "--report",
+        str(report),
+    )
     assert code == 1 and json.loads(out)["drifted"] is True
     assert report.exists()

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 
-from assay.cli.main import main
 from assay.store.workspace import Workspace
 from assay.train.recipe import load_recipe
 
@@ -28,12 +27,6 @@ seed: 0
 """
 PIXELS = [f"p{i}" for i in range(64)]
 CONFUSABLE = {0: 6, 1: 7, 2: 3, 3: 8, 4: 9, 5: 3, 6: 0, 7: 1, 8: 3, 9: 4}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -62,15 +55,15 @@ def ws(tmp_path: Path, truth: pd.DataFrame) -> Workspace:
     return ws
 
 
-def test_one_turn_end_to_end(capsys, ws: Workspace, truth: pd.DataFrame) -> None:
+def test_one_turn_end_to_end(cli, ws: Workspace, truth: pd.DataFrame) -> None:
     w = ["-w", ws.location]
-    code, out, _ = run(capsys, "loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
+    code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
     found = json.loads(out)
     assert code == 0 and found["experiment"]["id"] == "E1"
     assert found["audit"]["queued"]["label_issue"] == found["open_label_issues"] > 0
     assert any("assay review list d" in step for step in found["next"])
-    code, out, _ = run(
-        capsys, "review", "list", "d", "--source", "label_issue", "--limit", "1000", "--json", *w
+    code, out, _ = cli(
+        "review", "list", "d", "--source", "label_issue", "--limit", "1000", "--json", *w
     )
     entries = json.loads(out)
     true_label = truth.set_index("item_id")["label"]
@@ -82,12 +75,12 @@ def test_one_turn_end_to_end(capsys, ws: Workspace, truth: pd.DataFrame) -> None
     ]
     csv = Path(ws.location) / "decisions.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
-    assert run(capsys, "review", "decide", "--csv", str(csv), *w)[0] == 0
-    assert run(capsys, "review", "apply", "d", *w)[0] == 0
-    code, out, _ = run(capsys, "train", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
+    assert cli("review", "decide", "--csv", str(csv), *w)[0] == 0
+    assert cli("review", "apply", "d", *w)[0] == 0
+    code, out, _ = cli("train", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
     second = json.loads(out)
     assert code == 0 and second["id"] == "E2" and second["data"] == "d@v2"
-    code, out, _ = run(capsys, "compare", "E1", "E2", "--json", *w)
+    code, out, _ = cli("compare", "E1", "E2", "--json", *w)
     result = json.loads(out)
     relabeled = sum(r["decision"] == "relabel" for r in rows)
     assert code == 0 and result["diff"]["counts"]["relabeled"] == relabeled
@@ -97,28 +90,27 @@ def test_one_turn_end_to_end(capsys, ws: Workspace, truth: pd.DataFrame) -> None
         - found["experiment"]["evaluation"]["overall"]["accuracy"]["value"]
     )
     assert 0 <= result["comparison"]["p_value"] <= 1
-    code, out, _ = run(capsys, "experiments", "d", "--json", *w)
+    code, out, _ = cli("experiments", "d", "--json", *w)
     assert [e["id"] for e in json.loads(out)] == ["E1", "E2"]
-    code, out, _ = run(capsys, "compare", "E1", "E2", *w)
+    code, out, _ = cli("compare", "E1", "E2", *w)
     assert code == 0 and "relabeled" in out and "McNemar" in out
-    code, out, _ = run(capsys, "loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
+    code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
     again = json.loads(out)  # E3 on d@v2: compared with the latest experiment on other data
     assert code == 0 and again["experiment"]["id"] == "E3"
     assert again["comparison"]["a"]["id"] == "E1" and again["comparison"]["b"]["id"] == "E3"
     assert again["comparison"]["diff"]["counts"]["relabeled"] == relabeled
 
 
-def test_train_prints_metrics_with_intervals(capsys, ws: Workspace) -> None:
-    code, out, _ = run(capsys, "train", "d@v1", "--recipe", "lr", "--eval", "t", "-w", ws.location)
+def test_train_prints_metrics_with_intervals(cli, ws: Workspace) -> None:
+    code, out, _ = cli("train", "d@v1", "--recipe", "lr", "--eval", "t", "-w", ws.location)
     assert code == 0 and "E1" in out and "accuracy" in out and "[" in out
-    code, out, _ = run(capsys, "experiments", "d", "-w", ws.location)
+    code, out, _ = cli("experiments", "d", "-w", ws.location)
     assert code == 0 and "E1" in out and "d@v1" in out
 
 
-def test_augment_makes_a_version_train_refuses_it_as_eval(capsys, ws: Workspace) -> None:
+def test_augment_makes_a_version_train_refuses_it_as_eval(cli, ws: Workspace) -> None:
     w = ["-w", ws.location]
-    code, out, _ = run(
-        capsys,
+    code, out, _ = cli(
         "augment",
         "d@v1",
         "--slice",
@@ -134,7 +126,7 @@ def test_augment_makes_a_version_train_refuses_it_as_eval(capsys, ws: Workspace)
     light = int((ws.dataset("d@v1").to_pandas()["ink"] == "light").sum())
     assert code == 0 and version["ref"] == "d@v2" and version["summary"]["added"] == light
     assert version["provenance"]["augment"]["seed"] == 2
-    code, _, err = run(capsys, "train", "d@v1", "--recipe", "lr", "--eval", "d@v2", *w)
+    code, _, err = cli("train", "d@v1", "--recipe", "lr", "--eval", "d@v2", *w)
     assert code == 2 and "augmented rows never enter evaluation sets" in err
     assert ws.analyses("experiment") == []
 
@@ -144,28 +136,26 @@ def _nothing_written(ws: Workspace) -> None:
     assert [v.ref for v in ws.log("d")] == ["d@v1"]
 
 
-def test_bad_recipes_exit_2(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_bad_recipes_exit_2(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
     good = tmp_path / "lr.yaml"
     good.write_text(RECIPE)
-    assert run(capsys, "recipe", "add", "lr", str(good), *w)[0] == 0  # same spec: idempotent
-    code, _, err = run(capsys, "recipe", "add", "r2", "no_such_pkg.models:make", *w)
+    assert cli("recipe", "add", "lr", str(good), *w)[0] == 0  # same spec: idempotent
+    code, _, err = cli("recipe", "add", "r2", "no_such_pkg.models:make", *w)
     assert code == 2 and "no_such_pkg" in err
-    code, _, err = run(
-        capsys, "train", "d", "--recipe", "no_such_pkg.models:make", "--eval", "t", *w
-    )
+    code, _, err = cli("train", "d", "--recipe", "no_such_pkg.models:make", "--eval", "t", *w)
     assert code == 2 and "importing module 'no_such_pkg.models' failed" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text(RECIPE.replace("max_iter: 300", "max_iter: 300, colour: red"))
-    code, _, err = run(capsys, "recipe", "add", "r3", str(bad), *w)
+    code, _, err = cli("recipe", "add", "r3", str(bad), *w)
     assert code == 2 and "colour" in err
-    code, _, err = run(capsys, "train", "d", "--recipe", "unregistered", "--eval", "t", *w)
+    code, _, err = cli("train", "d", "--recipe", "unregistered", "--eval", "t", *w)
     assert code == 2 and "no recipe named 'unregistered'" in err
     assert [r["name"] for r in ws.recipes.list()] == ["lr"]
     _nothing_written(ws)
 
 
-def test_unseen_eval_classes_exit_2(capsys, ws: Workspace) -> None:
+def test_unseen_eval_classes_exit_2(cli, ws: Workspace) -> None:
     test = ws.dataset("t").to_pandas()
     ws.import_dataset(
         "t2",
@@ -174,14 +164,14 @@ def test_unseen_eval_classes_exit_2(capsys, ws: Workspace) -> None:
         id="item_id",
         tags=["ink"],
     )
-    code, _, err = run(capsys, "train", "d", "--recipe", "lr", "--eval", "t2", "-w", ws.location)
+    code, _, err = cli("train", "d", "--recipe", "lr", "--eval", "t2", "-w", ws.location)
     assert code == 2 and "never occur in training: 42" in err
     _nothing_written(ws)
 
 
-def test_leakage_exit_2_lists_items(capsys, ws: Workspace) -> None:
+def test_leakage_exit_2_lists_items(cli, ws: Workspace) -> None:
     w = ["-w", ws.location]
-    code, _, err = run(capsys, "train", "d", "--recipe", "lr", "--eval", "d", *w)
+    code, _, err = cli("train", "d", "--recipe", "lr", "--eval", "d", *w)
     assert code == 2 and "evaluation rows also sit in the training data" in err
     test = ws.dataset("t").to_pandas()
     ws.import_dataset(
@@ -191,34 +181,34 @@ def test_leakage_exit_2_lists_items(capsys, ws: Workspace) -> None:
         id="item_id",
         tags=["ink"],
     )
-    code, _, err = run(capsys, "train", "leaky", "--recipe", "lr", "--eval", "t", *w)
+    code, _, err = cli("train", "leaky", "--recipe", "lr", "--eval", "t", *w)
     assert code == 2 and f": {test['item_id'].iloc[4]};" in err
     assert ws.analyses("experiment") == []
 
 
-def test_bad_slice_predicate_exit_2(capsys, ws: Workspace) -> None:
+def test_bad_slice_predicate_exit_2(cli, ws: Workspace) -> None:
     w = ["-w", ws.location]
-    code, _, err = run(capsys, "augment", "d@v1", "--slice", "ink === 'light'", *w)
+    code, _, err = cli("augment", "d@v1", "--slice", "ink === 'light'", *w)
     assert code == 2 and "is not valid" in err and "ink" in err
-    code, _, err = run(capsys, "augment", "d@v1", "--slice", "shade == 'x'", *w)
+    code, _, err = cli("augment", "d@v1", "--slice", "shade == 'x'", *w)
     assert code == 2 and "'shade' is not defined" in err
-    code, _, err = run(capsys, "augment", "d@v1", "--slice", "ink == 'light'", "--factor", "0", *w)
+    code, _, err = cli("augment", "d@v1", "--slice", "ink == 'light'", "--factor", "0", *w)
     assert code == 2 and "factor" in err
     _nothing_written(ws)
 
 
-def test_review_bad_inputs_exit_2(capsys, ws: Workspace) -> None:
+def test_review_bad_inputs_exit_2(cli, ws: Workspace) -> None:
     w = ["-w", ws.location]
-    code, _, err = run(capsys, "review", "apply", "d", *w)
+    code, _, err = cli("review", "apply", "d", *w)
     assert code == 2 and "no decided review entries" in err
     csv = Path(ws.location) / "decisions.csv"
     pd.DataFrame([{"id": 999, "decision": "keep", "label": None}]).to_csv(csv, index=False)
-    code, _, err = run(capsys, "review", "decide", "--csv", str(csv), *w)
+    code, _, err = cli("review", "decide", "--csv", str(csv), *w)
     assert code == 2 and "no review entry #999" in err
     _nothing_written(ws)
 
 
-def test_decisions_for_items_not_in_the_version_exit_2(capsys, ws: Workspace) -> None:
+def test_decisions_for_items_not_in_the_version_exit_2(cli, ws: Workspace) -> None:
     ws.review.add(
         "d",
         pd.DataFrame({"item_id": ["no-such-item"], "score": [0.1], "reason": "?"}),
@@ -226,22 +216,22 @@ def test_decisions_for_items_not_in_the_version_exit_2(capsys, ws: Workspace) ->
     )
     entry = int(ws.review.list("d")["id"].iloc[0])
     ws.review.decide(entry, "relabel", label=3)
-    code, _, err = run(capsys, "review", "apply", "d", "-w", ws.location)
+    code, _, err = cli("review", "apply", "d", "-w", ws.location)
     assert code == 2 and "no-such-item" in err
     _nothing_written(ws)
 
 
-def test_compare_and_loop_refusals_exit_2(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_compare_and_loop_refusals_exit_2(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
-    assert run(capsys, "train", "d", "--recipe", "lr", "--eval", "t", *w)[0] == 0
+    assert cli("train", "d", "--recipe", "lr", "--eval", "t", *w)[0] == 0
     test = ws.dataset("t").to_pandas()
     ws.import_dataset("t3", test.iloc[:100], label="label", id="item_id", tags=["ink"])
-    assert run(capsys, "train", "d", "--recipe", "lr", "--eval", "t3", *w)[0] == 0
-    code, _, err = run(capsys, "compare", "E1", "E2", *w)
+    assert cli("train", "d", "--recipe", "lr", "--eval", "t3", *w)[0] == 0
+    code, _, err = cli("compare", "E1", "E2", *w)
     assert code == 2 and "same frozen evaluation set" in err
-    code, _, err = run(capsys, "compare", "E1", "E9", *w)
+    code, _, err = cli("compare", "E1", "E9", *w)
     assert code == 2 and "no experiment E9" in err
-    code, _, err = run(capsys, "loop", "d@v1", "--recipe", "lr", "--eval", "t", *w)
+    code, _, err = cli("loop", "d@v1", "--recipe", "lr", "--eval", "t", *w)
     assert code == 2 and "latest version" in err
     assert len(ws.analyses("experiment")) == 2
 

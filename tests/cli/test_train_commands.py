@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 
-from assay.cli.main import main
 from assay.report.build import write_report
 from assay.store.workspace import Workspace
 
@@ -27,12 +26,6 @@ N = 360
 TAG = "<b>odd</b>"  # user text that the report must escape
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def _digits(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """n digits with 64 pixel columns, tags, and 10% of labels flipped (returns the mask)."""
     data = load_digits()
@@ -42,8 +35,9 @@ def _digits(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     flipped = rng.random(n) < 0.10
     noisy = truth.copy()
     noisy[flipped] = (truth[flipped] + rng.integers(1, 10, int(flipped.sum()))) % 10
-    frame["ink"] = np.where(data.data[:n].sum(axis=1) > np.median(data.data[:n].sum(axis=1)),
-                            "heavy", TAG)
+    frame["ink"] = np.where(
+        data.data[:n].sum(axis=1) > np.median(data.data[:n].sum(axis=1)), "heavy", TAG
+    )
     frame["scanner"] = rng.choice(["A", "B"], size=n)
     frame["label"] = noisy
     frame.insert(0, "item_id", np.arange(n) + 1000)
@@ -51,12 +45,12 @@ def _digits(n: int = N, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Workspace:
+def ws(tmp_path: Path, cli) -> Workspace:
     workspace = Workspace.init(tmp_path / "ws")
     frame, flipped = _digits()
     workspace.import_dataset("digits", frame, label="label", id="item_id", tags=["ink", "scanner"])
     (tmp_path / "r.yaml").write_text(RECIPE)
-    assert run(capsys, "recipe", "add", "lr", str(tmp_path / "r.yaml"), "-w", workspace.location)[0] == 0
+    assert cli("recipe", "add", "lr", str(tmp_path / "r.yaml"), "-w", workspace.location)[0] == 0
     workspace.flipped = frame["item_id"].to_numpy()[flipped]  # type: ignore[attr-defined]
     return workspace
 
@@ -67,10 +61,11 @@ def _nothing_written(ws: Workspace, report: Path) -> None:
     assert not report.exists()
 
 
-def test_audit_records_queues_and_reports(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_audit_records_queues_and_reports(cli, ws: Workspace, tmp_path: Path) -> None:
     report = tmp_path / "audit.html"
-    code, out, err = run(capsys, "audit", "digits", "--recipe", "lr", "--report", str(report),
-                         "--json", "-w", ws.location)
+    code, out, err = cli(
+        "audit", "digits", "--recipe", "lr", "--report", str(report), "--json", "-w", ws.location
+    )
     assert code == 0, err
     record = json.loads(out)
     label = record["checks"]["label"]
@@ -86,7 +81,9 @@ def test_audit_records_queues_and_reports(capsys, ws: Workspace, tmp_path: Path)
     assert np.mean(right) >= 0.8
     assert (queued["score"].between(0, 1)).all() and queued["score"].is_monotonic_increasing
     [analysis] = ws.analyses("audit")
-    assert analysis["version"] == "digits@v1" and analysis["recipe_hash"] == ws.recipes.get("lr").hash
+    assert (
+        analysis["version"] == "digits@v1" and analysis["recipe_hash"] == ws.recipes.get("lr").hash
+    )
     stored = ws.analysis_table(analysis)
     assert stored is not None
     issues = stored.to_pandas()
@@ -96,21 +93,42 @@ def test_audit_records_queues_and_reports(capsys, ws: Workspace, tmp_path: Path)
     assert page.count("<img") >= 10 and "data:image/png;base64" in page
 
 
-def test_audit_text_output_and_no_queue(capsys, ws: Workspace, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "audit", "digits", "--recipe", "lr", "--no-queue",
-                       "--checks", "label,outlier", "--report", str(tmp_path / "a.html"),
-                       "-w", ws.location)
+def test_audit_text_output_and_no_queue(cli, ws: Workspace, tmp_path: Path) -> None:
+    code, out, _ = cli(
+        "audit",
+        "digits",
+        "--recipe",
+        "lr",
+        "--no-queue",
+        "--checks",
+        "label,outlier",
+        "--report",
+        str(tmp_path / "a.html"),
+        "-w",
+        ws.location,
+    )
     assert code == 0 and "most likely label errors" in out and " -> " in out
     assert ws.review.count(status=None) == 0
     assert set(ws.analyses("audit")[0]["result"]["checks"]) == {"label", "outlier"}
 
 
-def test_fail_on_threshold_exits_1(capsys, ws: Workspace, tmp_path: Path) -> None:
-    args = ["audit", "digits", "--recipe", "lr", "--checks", "label", "--no-queue",
-            "--report", str(tmp_path / "a.html"), "-w", ws.location]
-    code, _, err = run(capsys, *args, "--fail-on", "label_issue>2%")
+def test_fail_on_threshold_exits_1(cli, ws: Workspace, tmp_path: Path) -> None:
+    args = [
+        "audit",
+        "digits",
+        "--recipe",
+        "lr",
+        "--checks",
+        "label",
+        "--no-queue",
+        "--report",
+        str(tmp_path / "a.html"),
+        "-w",
+        ws.location,
+    ]
+    code, _, err = cli(*args, "--fail-on", "label_issue>2%")
     assert code == 1 and "threshold exceeded: label_issue>2%" in err
-    code, _, err = run(capsys, *args, "--fail-on", "label_issue>60%", "--fail-on", "label_issue>=300")
+    code, _, err = cli(*args, "--fail-on", "label_issue>60%", "--fail-on", "label_issue>=300")
     assert code == 0, err
 
 
@@ -140,23 +158,34 @@ def _bad_probs(kind: str) -> np.ndarray:
         ("classes", "outside the 5 classes"),
     ],
 )
-def test_bad_pred_probs_exit_2(capsys, ws: Workspace, tmp_path: Path, kind: str, message: str) -> None:
+def test_bad_pred_probs_exit_2(cli, ws: Workspace, tmp_path: Path, kind: str, message: str) -> None:
     path = tmp_path / "p.npy"
     np.save(path, _bad_probs(kind))
     report = tmp_path / "a.html"
-    code, out, err = run(capsys, "audit", "digits", "--pred-probs", str(path), "--report",
-                         str(report), "-w", ws.location)
+    code, out, err = cli(
+        "audit", "digits", "--pred-probs", str(path), "--report", str(report), "-w", ws.location
+    )
     assert code == 2 and message in err and out == ""
     assert len(err.strip().splitlines()) == 1
     _nothing_written(ws, report)
 
 
-def test_pred_probs_within_tolerance_are_renormalised(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_pred_probs_within_tolerance_are_renormalised(cli, ws: Workspace, tmp_path: Path) -> None:
     probs = _probs(N, 10) * (1 + 5e-5)
     np.save(tmp_path / "p.npy", probs)
-    code, out, err = run(capsys, "audit", "digits", "--pred-probs", str(tmp_path / "p.npy"),
-                         "--checks", "label", "--report", str(tmp_path / "a.html"), "--json",
-                         "-w", ws.location)
+    code, out, err = cli(
+        "audit",
+        "digits",
+        "--pred-probs",
+        str(tmp_path / "p.npy"),
+        "--checks",
+        "label",
+        "--report",
+        str(tmp_path / "a.html"),
+        "--json",
+        "-w",
+        ws.location,
+    )
     assert code == 0, err
     assert json.loads(out)["label_probs_source"] == "pred_probs"
 
@@ -173,19 +202,32 @@ def _import(ws: Workspace, name: str, labels: np.ndarray) -> None:
         (np.r_[np.zeros(30), np.ones(29), [2]].astype(np.int64), "class 2 has 1 example"),
     ],
 )
-def test_bad_labels_exit_2(capsys, ws: Workspace, tmp_path: Path, labels: np.ndarray, message: str) -> None:
+def test_bad_labels_exit_2(
+    cli, ws: Workspace, tmp_path: Path, labels: np.ndarray, message: str
+) -> None:
     _import(ws, "small", labels)
     report = tmp_path / "a.html"
-    code, _, err = run(capsys, "audit", "small", "--recipe", "lr", "--report", str(report),
-                       "-w", ws.location)
+    code, _, err = cli(
+        "audit", "small", "--recipe", "lr", "--report", str(report), "-w", ws.location
+    )
     assert code == 2 and message in err
     _nothing_written(ws, report)
 
 
-def test_fewer_examples_than_folds_warns_and_goes_on(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_fewer_examples_than_folds_warns_and_goes_on(cli, ws: Workspace, tmp_path: Path) -> None:
     _import(ws, "small", np.r_[np.zeros(30), np.ones(27), [2, 2, 2]].astype(np.int64))
-    code, _, err = run(capsys, "audit", "small", "--recipe", "lr", "--checks", "label",
-                       "--report", str(tmp_path / "a.html"), "-w", ws.location)
+    code, _, err = cli(
+        "audit",
+        "small",
+        "--recipe",
+        "lr",
+        "--checks",
+        "label",
+        "--report",
+        str(tmp_path / "a.html"),
+        "-w",
+        ws.location,
+    )
     assert code == 0 and "using 3 folds instead" in err and err.count("using 3 folds") == 1
 
 
@@ -199,11 +241,13 @@ def test_fewer_examples_than_folds_warns_and_goes_on(capsys, ws: Workspace, tmp_
         (["--recipe", "nope"], "nope"),
     ],
 )
-def test_bad_options_exit_2(capsys, ws: Workspace, tmp_path: Path, extra: list[str], message: str) -> None:
+def test_bad_options_exit_2(
+    cli, ws: Workspace, tmp_path: Path, extra: list[str], message: str
+) -> None:
     np.save(tmp_path / "p.npy", _probs(N, 10))
     extra = [str(tmp_path / e) if e.endswith(".npy") else e for e in extra]
     report = tmp_path / "a.html"
-    code, _, err = run(capsys, "audit", "digits", *extra, "--report", str(report), "-w", ws.location)
+    code, _, err = cli("audit", "digits", *extra, "--report", str(report), "-w", ws.location)
     assert code == 2 and message in err
     _nothing_written(ws, report)
 
@@ -217,14 +261,17 @@ def _planted_predictions(ws: Workspace, tmp_path: Path) -> tuple[Path, np.ndarra
     wrong = rng.random(len(frame)) < np.where(weak, 0.7, 0.05)
     pred = np.where(wrong, (frame["label"] + 1) % 10, frame["label"])
     path = tmp_path / "pred.csv"
-    pd.DataFrame({"item_id": frame["item_id"], "prediction": pred}).iloc[::-1].to_csv(path, index=False)
+    pd.DataFrame({"item_id": frame["item_id"], "prediction": pred}).iloc[::-1].to_csv(
+        path, index=False
+    )
     return path, wrong
 
 
-def test_slices_tag_table_matches_direct_counts(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_slices_tag_table_matches_direct_counts(cli, ws: Workspace, tmp_path: Path) -> None:
     path, wrong = _planted_predictions(ws, tmp_path)
-    code, out, err = run(capsys, "slices", "digits", "--predictions", str(path), "--find",
-                         "--json", "-w", ws.location)
+    code, out, err = cli(
+        "slices", "digits", "--predictions", str(path), "--find", "--json", "-w", ws.location
+    )
     assert code == 0, err
     result = json.loads(out)
     frame = ws.dataset("digits").to_pandas()
@@ -241,22 +288,47 @@ def test_slices_tag_table_matches_direct_counts(capsys, ws: Workspace, tmp_path:
     assert table is not None
     stored = table.to_pandas()
     assert stored["error"].to_numpy().tolist() == wrong.tolist()
-    code, _, err = run(capsys, "slices", "digits", "--predictions", str(path), "--find",
-                       "--fail-on-slices", "-w", ws.location)
+    code, _, err = cli(
+        "slices",
+        "digits",
+        "--predictions",
+        str(path),
+        "--find",
+        "--fail-on-slices",
+        "-w",
+        ws.location,
+    )
     assert code == 1 and "significant weak slice" in err
 
 
-def test_slices_hlp_from_annotations(capsys, ws: Workspace) -> None:
+def test_slices_hlp_from_annotations(cli, ws: Workspace) -> None:
     frame = ws.dataset("digits").to_pandas()
     rng = np.random.default_rng(2)
     items = frame["item_id"].to_numpy()[:200]
     first = frame["label"].to_numpy()[:200]
     second = np.where(rng.random(200) < 0.2, (first + 1) % 10, first)
-    ws.annotations.add("digits", pd.DataFrame({
-        "item": np.r_[items, items], "annotator": ["a"] * 200 + ["b"] * 200,
-        "label": np.r_[first, second]}))
-    code, out, err = run(capsys, "slices", "digits", "--recipe", "lr", "--by", "scanner",
-                         "--hlp-from-annotations", "--json", "-w", ws.location)
+    ws.annotations.add(
+        "digits",
+        pd.DataFrame(
+            {
+                "item": np.r_[items, items],
+                "annotator": ["a"] * 200 + ["b"] * 200,
+                "label": np.r_[first, second],
+            }
+        ),
+    )
+    code, out, err = cli(
+        "slices",
+        "digits",
+        "--recipe",
+        "lr",
+        "--by",
+        "scanner",
+        "--hlp-from-annotations",
+        "--json",
+        "-w",
+        ws.location,
+    )
     assert code == 0, err
     rows = {r["tag"]: r for r in json.loads(out)["tag_table"]["rows"]}
     scanner = frame["scanner"].to_numpy()[:200]
@@ -265,22 +337,22 @@ def test_slices_hlp_from_annotations(capsys, ws: Workspace) -> None:
         assert rows[f"scanner={value}"]["hlp"] == pytest.approx(expected)
 
 
-def test_slices_bad_input_exit_2(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_slices_bad_input_exit_2(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
-    code, _, err = run(capsys, "slices", "digits", "--recipe", "lr", "--hlp-from-annotations", *w)
+    code, _, err = cli("slices", "digits", "--recipe", "lr", "--hlp-from-annotations", *w)
     assert code == 2 and "no item labelled by two or more annotators" in err
-    code, _, err = run(capsys, "slices", "digits", "--recipe", "lr", "--by", "nope", *w)
+    code, _, err = cli("slices", "digits", "--recipe", "lr", "--by", "nope", *w)
     assert code == 2 and "nope" in err
     pd.DataFrame({"prediction": [1, 2]}).to_csv(tmp_path / "short.csv", index=False)
-    code, _, err = run(capsys, "slices", "digits", "--predictions", str(tmp_path / "short.csv"), *w)
+    code, _, err = cli("slices", "digits", "--predictions", str(tmp_path / "short.csv"), *w)
     assert code == 2 and "one prediction per item" in err
     assert ws.analyses() == []
 
 
 # ----------------------------------------------------------------- curve + report
-def test_curve_and_report_sections(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_curve_and_report_sections(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
-    code, out, err = run(capsys, "curve", "digits", "--recipe", "lr", "--repeats", "2", *w)
+    code, out, err = cli("curve", "digits", "--recipe", "lr", "--repeats", "2", *w)
     assert code == 0, err
     assert "cleaning ≈ collecting" in out and "verdict: " in out
     [curve] = ws.analyses("curve")
@@ -289,9 +361,21 @@ def test_curve_and_report_sections(capsys, ws: Workspace, tmp_path: Path) -> Non
     rows = {r["scenario"]: r for r in result["table"]}
     after_clean, after_collect = rows["after cleaning"]["accuracy"], result["table"][2]["accuracy"]
     assert result["verdict"] == ("clean" if after_clean >= after_collect else "collect")
-    assert run(capsys, "audit", "digits", "--recipe", "lr", "--checks", "label",
-               "--report", str(tmp_path / "a.html"), *w)[0] == 0
-    assert run(capsys, "slices", "digits", "--recipe", "lr", "--find", *w)[0] == 0
+    assert (
+        cli(
+            "audit",
+            "digits",
+            "--recipe",
+            "lr",
+            "--checks",
+            "label",
+            "--report",
+            str(tmp_path / "a.html"),
+            *w,
+        )[0]
+        == 0
+    )
+    assert cli("slices", "digits", "--recipe", "lr", "--find", *w)[0] == 0
     page = write_report(ws, tmp_path / "report.html").read_text()
     for title in ("Train: label quality", "Train: error analysis", "Train: clean vs collect"):
         assert title in page
@@ -299,16 +383,43 @@ def test_curve_and_report_sections(capsys, ws: Workspace, tmp_path: Path) -> Non
     assert TAG not in page and "&lt;b&gt;odd&lt;/b&gt;" in page
 
 
-def test_audit_with_embeddings_file(capsys, ws: Workspace, tmp_path: Path) -> None:
+def test_audit_with_embeddings_file(cli, ws: Workspace, tmp_path: Path) -> None:
     frame = ws.dataset("digits").to_pandas()
     emb = frame[[f"pixel_{i}" for i in range(64)]].to_numpy(dtype=float)
-    pd.DataFrame(emb, columns=[f"e{i}" for i in range(64)]).assign(item_id=frame["item_id"]).iloc[::-1].to_parquet(tmp_path / "e.parquet")
-    code, out, err = run(capsys, "audit", "digits", "--recipe", "lr", "--embeddings",
-                         str(tmp_path / "e.parquet"), "--checks", "label", "--no-queue",
-                         "--report", str(tmp_path / "a.html"), "--json", "-w", ws.location)
+    pd.DataFrame(emb, columns=[f"e{i}" for i in range(64)]).assign(item_id=frame["item_id"]).iloc[
+        ::-1
+    ].to_parquet(tmp_path / "e.parquet")
+    code, out, err = cli(
+        "audit",
+        "digits",
+        "--recipe",
+        "lr",
+        "--embeddings",
+        str(tmp_path / "e.parquet"),
+        "--checks",
+        "label",
+        "--no-queue",
+        "--report",
+        str(tmp_path / "a.html"),
+        "--json",
+        "-w",
+        ws.location,
+    )
     assert code == 0, err
     with_emb = json.loads(out)["checks"]["label"]["count"]
-    code, out, _ = run(capsys, "audit", "digits", "--recipe", "lr", "--checks", "label",
-                       "--no-queue", "--report", str(tmp_path / "b.html"), "--json", "-w", ws.location)
+    code, out, _ = cli(
+        "audit",
+        "digits",
+        "--recipe",
+        "lr",
+        "--checks",
+        "label",
+        "--no-queue",
+        "--report",
+        str(tmp_path / "b.html"),
+        "--json",
+        "-w",
+        ws.location,
+    )
     assert with_emb == json.loads(out)["checks"]["label"]["count"]  # same features, same result
     assert ws.analyses("audit")[1]["params"]["embeddings"].endswith("e.parquet")

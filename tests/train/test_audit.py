@@ -244,3 +244,141 @@ def test_integer_labels_with_an_empty_first_class() -> None:
         report = audit(df, label="label", model=model, checks={"label": {"n_repeats": 1}})
     agree = (report.issues["suggested_label"] == df["label"]).mean()
     assert agree > 0.8 and set(report.issues["suggested_label"]) <= {1, 2, 3}
+
+
+# ----------------------------------------------------------------- bad input (issue 4)
+@pytest.fixture(scope="module")
+def tiny() -> tuple[pd.DataFrame, np.ndarray]:
+    """60 rows, 3 well-separated integer classes, and honest-looking probabilities."""
+    rng = np.random.default_rng(7)
+    y = np.arange(60) % 3
+    X = rng.normal(size=(60, 3)) + 3 * np.eye(3)[y]
+    probs = 0.1 + 0.7 * np.eye(3)[y]  # rows sum to 1
+    return pd.DataFrame(X, columns=list("xyz")).assign(y=y), probs
+
+
+def _columns(probs: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` columns, renormalised (valid probabilities of the wrong width)."""
+    return probs[:, :k] / probs[:, :k].sum(axis=1, keepdims=True)
+
+
+def _letters(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(y=np.array(["a", "b", "c"])[df["y"].to_numpy()])
+
+
+def test_fewer_columns_than_classes_is_an_input_error(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, probs = tiny
+    with pytest.raises(InputError, match=r"pred_probs has 2 columns but the labels have 3 classes \(a, b, c\); give one column per class, in the order of classes="):
+        audit(_letters(df), label="y", pred_probs=_columns(probs, 2))
+    with pytest.raises(InputError, match=r"pred_probs has 2 columns .* label 2 at row 2 is outside"):
+        audit(df, label="y", pred_probs=_columns(probs, 2))
+
+
+@pytest.mark.parametrize("letters", [False, True])
+@pytest.mark.parametrize("with_probs", [False, True])
+def test_single_class_is_an_input_error(
+    tiny: tuple[pd.DataFrame, np.ndarray], letters: bool, with_probs: bool
+) -> None:
+    df, probs = tiny
+    one = (_letters(df) if letters else df).assign(y="a" if letters else 0)
+    name = "'a'" if letters else "0"
+    with pytest.raises(InputError, match=rf"only one class \({name}\); label issues need at least two classes"):
+        audit(one, label="y", pred_probs=probs if with_probs else None)
+
+
+def test_single_class_is_fine_without_the_label_check(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, _ = tiny
+    report = audit(df.assign(y=0), label="y", checks=["outlier", "class_imbalance"])
+    assert not report.issues["is_class_imbalance_issue"].any()
+
+
+def test_fewer_examples_than_folds_warns_once(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, _ = tiny
+    rare = df.assign(y=np.r_[3, 3, df["y"].to_numpy()[2:]])  # class 3 has 2 examples
+    with pytest.warns(UserWarning) as caught:
+        audit(rare, label="y", model=LogisticRegression(), checks=["label"])
+    folds = [w for w in caught if "folds instead" in str(w.message)]
+    assert len(folds) == 1 and "class 3 has only 2 examples" in str(folds[0].message)
+
+
+def test_single_example_class_with_a_model_is_an_input_error(
+    tiny: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    df, _ = tiny
+    lone = _letters(df).assign(y=np.r_[["d"], _letters(df)["y"].to_numpy()[1:]])
+    with pytest.raises(InputError, match="class 'd' has 1 example; .* at least 2 examples"):
+        audit(lone, label="y", model=LogisticRegression(), checks=["label"])
+
+
+def test_classes_allow_a_trailing_empty_class(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, probs = tiny
+    four = np.c_[probs * 0.9, np.full(len(probs), 0.1)]
+    reports = []
+    for frame, classes in [(df, [0, 1, 2, 3]), (df, None), (_letters(df), list("abcd"))]:
+        with pytest.warns(UserWarning, match="no examples"):
+            reports.append(audit(frame, label="y", classes=classes, pred_probs=four, checks=["label"]))
+    for report in reports:
+        assert report.issues.shape[0] == len(df)
+    np.testing.assert_allclose(reports[0].issues["label_quality"], reports[2].issues["label_quality"])
+    assert set(reports[2].issues["suggested_label"]) <= set("abcd")
+
+
+def test_classes_set_the_column_order(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, probs = tiny
+    rng = np.random.default_rng(3)
+    noisy = rng.dirichlet(np.ones(3) * 2, size=len(df)) * 0.5 + probs * 0.5
+    frame = _letters(df)
+    base = audit(frame, label="y", pred_probs=noisy, checks=["label"]).issues
+    order = [2, 0, 1]
+    permuted = audit(
+        frame, label="y", classes=["c", "a", "b"], pred_probs=noisy[:, order], checks=["label"]
+    ).issues
+    np.testing.assert_allclose(permuted["label_quality"], base["label_quality"])
+    assert (permuted["suggested_label"] == base["suggested_label"]).all()
+
+
+def test_model_with_an_empty_class_warns_and_goes_on(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, _ = tiny
+    kwargs = {"model": LogisticRegression(), "checks": {"label": {"n_repeats": 1}}}
+    with pytest.warns(UserWarning, match="no examples"):
+        report = audit(_letters(df), label="y", classes=list("abcd"), **kwargs)  # type: ignore[arg-type]
+    without = audit(_letters(df), label="y", **kwargs).issues  # type: ignore[arg-type]
+    np.testing.assert_allclose(report.issues["label_quality"], without["label_quality"])
+    assert "d" not in set(report.issues["suggested_label"])
+
+
+def test_rows_within_tolerance_are_renormalised(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, probs = tiny
+    off = probs * (1 + 5e-5 * np.where(np.arange(len(probs)) % 2, 1, -1))[:, None]
+    exact = audit(df, label="y", pred_probs=probs, checks=["label"]).issues
+    loose = audit(df, label="y", pred_probs=off, checks=["label"]).issues
+    np.testing.assert_allclose(loose["label_quality"], exact["label_quality"], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p * np.where(np.arange(60) == 5, 1.01, 1.0)[:, None], r"row 5 sums to 1\.01, not 1; give probabilities"),
+        (lambda p: np.where(np.arange(60)[:, None] == 7, np.nan, p), "row 7 contains NaN or inf"),
+        (lambda p: np.where(np.arange(60)[:, None] == 9, np.inf, p), "row 9 contains NaN or inf"),
+        (lambda p: p[:50], "pred_probs has 50 rows but there are 60 labels"),
+        (lambda p: p[:, 0], r"'pred_probs' parameter of audit must be a 2-d array"),
+        (lambda p: np.c_[p, p[:, :1]] / np.c_[p, p[:, :1]].sum(1, keepdims=True), r"pred_probs has 4 columns but the labels have 3 classes \(a, b, c\)"),
+    ],
+)
+def test_bad_pred_probs_are_input_errors(
+    tiny: tuple[pd.DataFrame, np.ndarray], change: object, message: str
+) -> None:
+    df, probs = tiny
+    with pytest.raises(InputError, match=message):
+        audit(_letters(df), label="y", pred_probs=change(probs))  # type: ignore[operator]
+
+
+def test_labels_outside_the_classes_are_input_errors(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, probs = tiny
+    with pytest.raises(InputError, match=r"labels c are not among the classes \(a, b, x\); pass classes="):
+        audit(_letters(df), label="y", classes=["a", "b", "x"], pred_probs=probs)
+    with pytest.raises(InputError, match="label 3 at row 3 is outside"):
+        audit(df.assign(y=np.arange(60) % 4), label="y", pred_probs=probs)
+    with pytest.raises(InputError, match="pass label=<column> too"):
+        audit(df, label=None, pred_probs=probs)

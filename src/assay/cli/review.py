@@ -15,6 +15,7 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
+from assay.store.review import ENTRY_COLUMNS
 
 __all__ = ["register"]
 
@@ -100,21 +101,7 @@ def review_show(
         emit_json(record)
         return
     console = out_console()
-    for key in (
-        "id",
-        "dataset",
-        "item_id",
-        "source",
-        "reason",
-        "score",
-        "given_label",
-        "suggested_label",
-        "status",
-        "decision",
-        "decision_label",
-        "decided_by",
-        "note",
-    ):
+    for key in (k for k in ENTRY_COLUMNS if k != "decided_at"):
         console.print(f"{key:>16}: {record[key]}")
     if record["item"]:
         shown = {k: v for k, v in list(record["item"].items())[:20]}

@@ -31,10 +31,17 @@ if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
     from assay.store.workspace import Workspace
 
-__all__ = ["ACTIONS", "ReviewQueue", "decode_label", "encode_label"]
+__all__ = [
+    "ACTIONS",
+    "ENTRY_COLUMNS",
+    "ReviewQueue",
+    "decode_label",
+    "encode_label",
+    "entry_record",
+]
 
 ACTIONS = ("relabel", "remove", "keep")
-_COLUMNS = [
+ENTRY_COLUMNS = [
     "id",
     "dataset",
     "item_id",
@@ -162,8 +169,8 @@ class ReviewQueue:
         if limit is not None:
             query = query.limit(limit)
         with self.ws.session() as s:
-            records = [_record(item, name) for item, name in s.execute(query).all()]
-        return pd.DataFrame.from_records(records, columns=_COLUMNS)
+            records = [entry_record(item, name) for item, name in s.execute(query).all()]
+        return pd.DataFrame.from_records(records, columns=ENTRY_COLUMNS)
 
     def count(self, dataset: str | None = None, *, status: str | None = "open") -> int:
         """How many entries match."""
@@ -185,9 +192,7 @@ class ReviewQueue:
             ).first()
             if row is None:
                 raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
-            record = _record(row[0], row[1])
-            record["payload"] = row[0].payload
-            return record
+            return entry_record(row[0], row[1], payload=True)
 
     def decide(
         self,
@@ -423,8 +428,9 @@ def _labelbook_version(s: Session, dataset_id: int) -> int | None:
     )
 
 
-def _record(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
-    return {
+def entry_record(item: m.ReviewItem, dataset: str, *, payload: bool = False) -> dict[str, Any]:
+    """A queue entry as a JSON-safe dict (labels decoded), optionally with its payload."""
+    record = {
         "id": item.id,
         "dataset": dataset,
         "item_id": item.item_id,
@@ -441,6 +447,9 @@ def _record(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
         "note": item.note,
         "revision": item.revision,
     }
+    if payload:
+        record["payload"] = item.payload or {}
+    return record
 
 
 def _normalise_entries(entries: pd.DataFrame, source: str | None) -> pd.DataFrame:

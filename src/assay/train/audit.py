@@ -86,15 +86,15 @@ def _integer_classes(values: np.ndarray, n_columns: int) -> np.ndarray | None:
     if outside.any():
         row = int(np.argmax(outside))
         raise InputError(
-            f"label {values[row].item()!r} at row {row} is outside the {n_columns} columns of "
-            f"pred_probs (classes 0..{n_columns - 1}); give one probability column per class, "
-            "or pass classes= in pred_probs column order."
+            f"pred_probs has {n_columns} columns (classes 0..{n_columns - 1}) but label "
+            f"{values[row].item()!r} at row {row} is outside them; give one column per class "
+            "(integer labels are column indices), or pass classes= in pred_probs column order."
         )
     return np.arange(n_columns)
 
 
 def _label_inputs(
-    values: np.ndarray, classes: Sequence[Any] | None, pred_probs: Any
+    label: str, values: np.ndarray, classes: Sequence[Any] | None, pred_probs: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Encode the labels and check ``pred_probs`` against them (issue 4's bad input).
 
@@ -114,6 +114,8 @@ def _label_inputs(
         if classes is None:
             classes = _integer_classes(values, probs.shape[1])
     codes, found = check_labels(values, classes, func="audit")
+    if probs is not None:  # pred_probs serve the label check only
+        _check_two_classes(label, codes, found, ["label"])
     if probs is not None and probs.shape[1] != len(found):
         names = ", ".join(map(str, found[:10])) + (", ..." if len(found) > 10 else "")
         raise InputError(
@@ -124,15 +126,14 @@ def _label_inputs(
     return codes, found, probs
 
 
-def _check_two_classes(ctx: AuditContext, chosen: list[Check], label: str | None) -> None:
-    """Label checks need examples of at least two classes."""
-    if ctx.labels is None or ctx.classes is None:
-        return
-    present = np.unique(ctx.labels)
-    needs = [c.name for c in chosen if "probs" in c.requires]
+def _check_two_classes(
+    label: str | None, codes: np.ndarray, classes: np.ndarray, needs: Sequence[str]
+) -> None:
+    """Label checks (``needs``, non-empty) need examples of at least two classes."""
+    present = np.unique(codes)
     if needs and len(present) < 2:
         raise InputError(
-            f"label column {label!r} has only one class ({ctx.classes[present[0]].item()!r}); "
+            f"label column {label!r} has only one class ({classes[present[0]].item()!r}); "
             "label issues need at least two classes. Label examples of another class, or "
             f"leave the {', '.join(map(repr, needs))} check out (checks=[...])."
         )
@@ -235,7 +236,7 @@ def audit(
     if label is not None:
         check_columns(df, [label], where="the data")
         ctx.labels, ctx.classes, ctx.pred_probs = _label_inputs(
-            df[label].to_numpy(), classes, pred_probs
+            label, df[label].to_numpy(), classes, pred_probs
         )
     elif pred_probs is not None or classes is not None:
         raise InputError("pred_probs= and classes= describe labels; pass label=<column> too.")
@@ -243,6 +244,8 @@ def audit(
     skip = [label] + ([split] if isinstance(split, str) else [])
     ctx.features = _features(df, features, embeddings, [c for c in skip if c])
     chosen = _select_checks(checks, ctx)
-    _check_two_classes(ctx, chosen, label)
+    if ctx.labels is not None and ctx.classes is not None:
+        needs = [c.name for c in chosen if "probs" in c.requires]
+        _check_two_classes(label, ctx.labels, ctx.classes, needs)
     results = {c.name: c.run(ctx) for c in chosen}
     return AuditReport.from_results(results, data=df, modality=modality)

@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from assay.store import models as m
-from assay.store.review import decode_label, encode_label
+from assay.store.review import decode_label, encode_label, entry_record
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -69,8 +69,9 @@ class QueueFilter:
         if self.source:
             query = query.where(r.source == self.source)
         if self.label:
-            query = query.where(or_(r.given_label == self.label,
-                                    r.given_label == encode_label(self.label)))
+            query = query.where(
+                or_(r.given_label == self.label, r.given_label == encode_label(self.label))
+            )
         if self.max_score is not None:
             query = query.where(r.score <= self.max_score)
         if self.q:
@@ -79,25 +80,8 @@ class QueueFilter:
 
 
 def entry(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
-    """A queue entry as a JSON-safe dict."""
-    return {
-        "id": item.id,
-        "dataset": dataset,
-        "item_id": item.item_id,
-        "source": item.source,
-        "reason": item.reason,
-        "score": item.score,
-        "given_label": decode_label(item.given_label),
-        "suggested_label": decode_label(item.suggested_label),
-        "status": item.status,
-        "decision": item.decision,
-        "decision_label": decode_label(item.decision_label),
-        "decided_by": item.decided_by,
-        "decided_at": item.decided_at,
-        "note": item.note,
-        "revision": item.revision,
-        "payload": item.payload or {},
-    }
+    """A queue entry as a JSON-safe dict, with its payload."""
+    return entry_record(item, dataset, payload=True)
 
 
 def _dataset_id(s: Session, ws: Workspace, name: str) -> int:
@@ -117,8 +101,9 @@ def queue_page(
     with ws.session() as s:
         ds_id = _dataset_id(s, ws, dataset)
         query = flt.apply(_open(ds_id))
-        total = s.scalar(flt.apply(select(func.count(r.id)).where(
-            r.dataset_id == ds_id, r.status == "open")))
+        total = s.scalar(
+            flt.apply(select(func.count(r.id)).where(r.dataset_id == ds_id, r.status == "open"))
+        )
         rows = s.scalars(query.order_by(r.score, r.id).limit(limit).offset(offset)).all()
         return [entry(row, dataset) for row in rows], int(total or 0)
 
@@ -139,14 +124,19 @@ def next_entry(
         if after is not None:
             here = select(r.score, r.id).where(r.id == after).subquery()
             later = ordered.where(
-                or_(r.score > select(here.c.score).scalar_subquery(),
-                    and_(r.score == select(here.c.score).scalar_subquery(),
-                         r.id > after)))
+                or_(
+                    r.score > select(here.c.score).scalar_subquery(),
+                    and_(r.score == select(here.c.score).scalar_subquery(), r.id > after),
+                )
+            )
             found = s.scalar(later)
             if found is not None:
                 return int(found)
         first = s.scalar(ordered.where(r.id != after) if after is not None else ordered)
-        if first is None and s.scalar(select(m.Dataset.id).where(m.Dataset.name == dataset)) is None:
+        if (
+            first is None
+            and s.scalar(select(m.Dataset.id).where(m.Dataset.name == dataset)) is None
+        ):
             ws._dataset_row(s, dataset)  # raises NotFoundError with the known names
         return int(first) if first is not None else None
 
@@ -163,8 +153,11 @@ def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
         ).all()
     return {
         "sources": {str(k): int(n) for k, n in sorted(sources, key=lambda t: str(t[0]))},
-        "labels": {str(decode_label(k)): int(n) for k, n in sorted(labels, key=lambda t: str(t[0]))
-                   if k is not None},
+        "labels": {
+            str(decode_label(k)): int(n)
+            for k, n in sorted(labels, key=lambda t: str(t[0]))
+            if k is not None
+        },
     }
 
 
@@ -199,19 +192,29 @@ def entry_page(
     """For the review page, in one transaction: the entry, its label book, open count."""
     r, lb = m.ReviewItem, m.LabelBookVersion
     with ws.session() as s:
-        row = s.execute(
-            select(r, m.Dataset.name).join(m.Dataset).where(r.id == entry_id)
-        ).first()
+        row = s.execute(select(r, m.Dataset.name).join(m.Dataset).where(r.id == entry_id)).first()
         if row is None:
             return None
         item, name = row
-        book = s.scalar(select(lb).where(lb.dataset_id == item.dataset_id)
-                        .order_by(lb.number.desc()).limit(1))
-        remaining = s.scalar(flt.apply(select(func.count(r.id)).where(
-            r.dataset_id == item.dataset_id, r.status == "open")))
-        book_dict = None if book is None else {
-            "version": book.number, "content": book.content or {}, "message": book.message,
-            "author": book.author, "created_at": book.created_at}
+        book = s.scalar(
+            select(lb).where(lb.dataset_id == item.dataset_id).order_by(lb.number.desc()).limit(1)
+        )
+        remaining = s.scalar(
+            flt.apply(
+                select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open")
+            )
+        )
+        book_dict = (
+            None
+            if book is None
+            else {
+                "version": book.number,
+                "content": book.content or {},
+                "message": book.message,
+                "author": book.author,
+                "created_at": book.created_at,
+            }
+        )
         return entry(item, name), book_dict, int(remaining or 0)
 
 
@@ -249,17 +252,24 @@ def monitors(ws: Workspace, *, windows: int = 20) -> list[dict[str, Any]]:
             rows = s.scalars(
                 select(w).where(w.monitor_id == mon.id).order_by(w.number.desc()).limit(windows)
             ).all()
-            out.append({
-                "name": mon.name,
-                "recipe": mon.recipe_name,
-                "config": mon.config,
-                "created_at": mon.created_at,
-                "windows": [
-                    {"number": x.number, "rows": x.n_rows, "report": x.report,
-                     "alerts": x.alerts, "created_at": x.created_at}
-                    for x in reversed(rows)
-                ],
-            })
+            out.append(
+                {
+                    "name": mon.name,
+                    "recipe": mon.recipe_name,
+                    "config": mon.config,
+                    "created_at": mon.created_at,
+                    "windows": [
+                        {
+                            "number": x.number,
+                            "rows": x.n_rows,
+                            "report": x.report,
+                            "alerts": x.alerts,
+                            "created_at": x.created_at,
+                        }
+                        for x in reversed(rows)
+                    ],
+                }
+            )
         return out
 
 
@@ -268,5 +278,13 @@ def audit_log(ws: Workspace, *, limit: int = 200) -> list[dict[str, Any]]:
     a = m.AuditLog
     with ws.session() as s:
         rows = s.scalars(select(a).order_by(a.id.desc()).limit(limit)).all()
-        return [{"at": x.at, "actor": x.actor, "action": x.action, "target": x.target,
-                 "detail": x.detail} for x in rows]
+        return [
+            {
+                "at": x.at,
+                "actor": x.actor,
+                "action": x.action,
+                "target": x.target,
+                "detail": x.detail,
+            }
+            for x in rows
+        ]
