@@ -123,8 +123,9 @@ def test_audit_ranks_label_errors_better_than_single_pass(rate: float) -> None:
     X, y = load_digits(return_X_y=True)
     noisy = _noisy(y, rate, 1)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
-    probs = cross_val_predict(model, X, noisy, cv=StratifiedKFold(5, shuffle=True, random_state=0),
-                              method="predict_proba")
+    probs = cross_val_predict(
+        model, X, noisy, cv=StratifiedKFold(5, shuffle=True, random_state=0), method="predict_proba"
+    )
     df = pd.DataFrame(X).rename(columns=str).assign(label=noisy)
     report = audit(df, label="label", pred_probs=probs, checks=["label"])
     ours = average_precision_score(noisy != y, -report.issues["label_quality"])
@@ -204,7 +205,9 @@ def test_worst_and_review_items(small: pd.DataFrame, small_probs: np.ndarray) ->
     assert str(first["suggested_label"]) in first["reason"]
 
 
-def test_html_escapes_and_uses_the_render_hook(small: pd.DataFrame, small_probs: np.ndarray) -> None:
+def test_html_escapes_and_uses_the_render_hook(
+    small: pd.DataFrame, small_probs: np.ndarray
+) -> None:
     df = small.assign(note="<script>alert(1)</script>")
     report = audit(df, label="digit", pred_probs=small_probs, features=[f"p{i}" for i in range(64)])
     page = report.to_html(k=3)
@@ -226,9 +229,12 @@ def test_registered_custom_check_runs(small: pd.DataFrame) -> None:
             return make_result("constant_row", flat, np.where(flat, 0.0, 1.0))
 
     try:
-        report = audit(small.assign(**{f"p{i}": 0.0 for i in range(64)}).iloc[:20],
-                       label=None, features=[f"p{i}" for i in range(64)],
-                       checks=["constant_row"])
+        report = audit(
+            small.assign(**{f"p{i}": 0.0 for i in range(64)}).iloc[:20],
+            label=None,
+            features=[f"p{i}" for i in range(64)],
+            checks=["constant_row"],
+        )
         assert report.issues["is_constant_row_issue"].all()
     finally:
         from assay.train import _checks
@@ -266,11 +272,18 @@ def _letters(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(y=np.array(["a", "b", "c"])[df["y"].to_numpy()])
 
 
-def test_fewer_columns_than_classes_is_an_input_error(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+def test_fewer_columns_than_classes_is_an_input_error(
+    tiny: tuple[pd.DataFrame, np.ndarray],
+) -> None:
     df, probs = tiny
-    with pytest.raises(InputError, match=r"pred_probs has 2 columns but the labels have 3 classes \(a, b, c\); give one column per class, in the order of classes="):
+    with pytest.raises(
+        InputError,
+        match=r"pred_probs has 2 columns but the labels have 3 classes \(a, b, c\); give one column per class, in the order of classes=",
+    ):
         audit(_letters(df), label="y", pred_probs=_columns(probs, 2))
-    with pytest.raises(InputError, match=r"pred_probs has 2 columns .* label 2 at row 2 is outside"):
+    with pytest.raises(
+        InputError, match=r"pred_probs has 2 columns .* label 2 at row 2 is outside"
+    ):
         audit(df, label="y", pred_probs=_columns(probs, 2))
 
 
@@ -282,11 +295,15 @@ def test_single_class_is_an_input_error(
     df, probs = tiny
     one = (_letters(df) if letters else df).assign(y="a" if letters else 0)
     name = "'a'" if letters else "0"
-    with pytest.raises(InputError, match=rf"only one class \({name}\); label issues need at least two classes"):
+    with pytest.raises(
+        InputError, match=rf"only one class \({name}\); label issues need at least two classes"
+    ):
         audit(one, label="y", pred_probs=probs if with_probs else None)
 
 
-def test_single_class_is_fine_without_the_label_check(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
+def test_single_class_is_fine_without_the_label_check(
+    tiny: tuple[pd.DataFrame, np.ndarray],
+) -> None:
     df, _ = tiny
     report = audit(df.assign(y=0), label="y", checks=["outlier", "class_imbalance"])
     assert not report.issues["is_class_imbalance_issue"].any()
@@ -316,10 +333,14 @@ def test_classes_allow_a_trailing_empty_class(tiny: tuple[pd.DataFrame, np.ndarr
     reports = []
     for frame, classes in [(df, [0, 1, 2, 3]), (df, None), (_letters(df), list("abcd"))]:
         with pytest.warns(UserWarning, match="no examples"):
-            reports.append(audit(frame, label="y", classes=classes, pred_probs=four, checks=["label"]))
+            reports.append(
+                audit(frame, label="y", classes=classes, pred_probs=four, checks=["label"])
+            )
     for report in reports:
         assert report.issues.shape[0] == len(df)
-    np.testing.assert_allclose(reports[0].issues["label_quality"], reports[2].issues["label_quality"])
+    np.testing.assert_allclose(
+        reports[0].issues["label_quality"], reports[2].issues["label_quality"]
+    )
     assert set(reports[2].issues["suggested_label"]) <= set("abcd")
 
 
@@ -335,6 +356,10 @@ def test_classes_set_the_column_order(tiny: tuple[pd.DataFrame, np.ndarray]) -> 
     ).issues
     np.testing.assert_allclose(permuted["label_quality"], base["label_quality"])
     assert (permuted["suggested_label"] == base["suggested_label"]).all()
+    one_based = df.assign(y=df["y"] + 1)  # integer labels 1..3, columns for 1, 2, 3
+    shifted = audit(one_based, label="y", classes=[1, 2, 3], pred_probs=noisy, checks=["label"])
+    np.testing.assert_allclose(shifted.issues["label_quality"], base["label_quality"])
+    assert (shifted.issues["suggested_label"] - 1 == base["suggested_label"].map("abc".index)).all()
 
 
 def test_model_with_an_empty_class_warns_and_goes_on(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
@@ -358,12 +383,18 @@ def test_rows_within_tolerance_are_renormalised(tiny: tuple[pd.DataFrame, np.nda
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda p: p * np.where(np.arange(60) == 5, 1.01, 1.0)[:, None], r"row 5 sums to 1\.01, not 1; give probabilities"),
+        (
+            lambda p: p * np.where(np.arange(60) == 5, 1.01, 1.0)[:, None],
+            r"row 5 sums to 1\.01, not 1; give probabilities",
+        ),
         (lambda p: np.where(np.arange(60)[:, None] == 7, np.nan, p), "row 7 contains NaN or inf"),
         (lambda p: np.where(np.arange(60)[:, None] == 9, np.inf, p), "row 9 contains NaN or inf"),
         (lambda p: p[:50], "pred_probs has 50 rows but there are 60 labels"),
         (lambda p: p[:, 0], r"'pred_probs' parameter of audit must be a 2-d array"),
-        (lambda p: np.c_[p, p[:, :1]] / np.c_[p, p[:, :1]].sum(1, keepdims=True), r"pred_probs has 4 columns but the labels have 3 classes \(a, b, c\)"),
+        (
+            lambda p: np.c_[p, p[:, :1]] / np.c_[p, p[:, :1]].sum(1, keepdims=True),
+            r"pred_probs has 4 columns but the labels have 3 classes \(a, b, c\)",
+        ),
     ],
 )
 def test_bad_pred_probs_are_input_errors(
@@ -376,7 +407,9 @@ def test_bad_pred_probs_are_input_errors(
 
 def test_labels_outside_the_classes_are_input_errors(tiny: tuple[pd.DataFrame, np.ndarray]) -> None:
     df, probs = tiny
-    with pytest.raises(InputError, match=r"labels c are not among the classes \(a, b, x\); pass classes="):
+    with pytest.raises(
+        InputError, match=r"labels c are not among the classes \(a, b, x\); pass classes="
+    ):
         audit(_letters(df), label="y", classes=["a", "b", "x"], pred_probs=probs)
     with pytest.raises(InputError, match="label 3 at row 3 is outside"):
         audit(df.assign(y=np.arange(60) % 4), label="y", pred_probs=probs)

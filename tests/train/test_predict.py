@@ -18,7 +18,7 @@ from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train.predict import cross_val_predict_proba, default_model
+from assay.train.predict import cross_val_predict_proba, default_model, fold_count
 
 
 @pytest.fixture(autouse=True)
@@ -193,3 +193,54 @@ def test_folds_run_on_a_dask_cluster(wine: tuple[np.ndarray, np.ndarray], thread
         cluster.close()
     np.testing.assert_allclose(serial, on_dask)
     assert len(_WORKERS) == (3 if threads > 1 else 0)
+
+
+# ----------------------------------------------------------------- bad input (issue 4)
+@pytest.mark.parametrize("y", [np.zeros(178, dtype=int), np.array(["red"] * 178)])
+def test_single_class_is_an_input_error(wine: tuple[np.ndarray, np.ndarray], y: np.ndarray) -> None:
+    X, _ = wine
+    name = repr(y[0].item())
+    with pytest.raises(InputError, match=rf"only one class \({name}\); .* at least two classes"):
+        cross_val_predict_proba(_logreg(), X, y, n_jobs=1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"y": "2d"},
+            r"'y' parameter of cross_val_predict_proba must be a 1-d array .* \(178, 2\)",
+        ),
+        ({"X": "1d"}, r"'X' parameter of cross_val_predict_proba must be 2-d .* \(178,\)"),
+    ],
+)
+def test_bad_shapes_are_input_errors(
+    wine: tuple[np.ndarray, np.ndarray], change: dict[str, str], message: str
+) -> None:
+    X, y = wine
+    X = X[:, 0] if change.get("X") == "1d" else X
+    y = np.c_[y, y] if change.get("y") == "2d" else y
+    with pytest.raises(InputError, match=message):
+        cross_val_predict_proba(_logreg(), X, y, n_jobs=1)
+
+
+def test_fewer_examples_than_folds_warns_once_per_call() -> None:
+    X, y = load_iris(return_X_y=True)
+    keep = np.r_[0:3, 50:150]
+    with pytest.warns(UserWarning) as caught:
+        cross_val_predict_proba(_logreg(), X[keep], y[keep], cv=5, n_jobs=1)
+    assert sum("folds instead" in str(w.message) for w in caught) == 1
+
+
+def test_fold_count_rules() -> None:
+    classes = np.array(["a", "b", "c", "d"])
+    codes = np.r_[np.zeros(10, int), np.ones(3, int), np.full(8, 3)]  # "c" has no examples
+    with pytest.warns(UserWarning, match="class 'b' has only 3 examples, fewer than cv=5"):
+        assert fold_count(codes, classes, 5) == 3
+    assert fold_count(codes, classes, 3) == 3 and fold_count(codes, classes, 2) == 2
+    with pytest.raises(InputError, match="class 'b' has 1 example"):
+        fold_count(np.r_[codes[codes != 1], 1], classes, 5)
+    with pytest.raises(InputError, match=r"only one class \('d'\)"):
+        fold_count(np.full(5, 3), classes, 5)
+    with pytest.raises(InputError, match="'cv' parameter"):
+        fold_count(codes, classes, 1)

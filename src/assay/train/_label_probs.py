@@ -135,8 +135,14 @@ def _base_probs(ctx: AuditContext, n_repeats: int) -> np.ndarray:
     assert ctx.features is not None
     ctx.cache["label_n_repeats"] = n_repeats
     probs = repeated_cv_probs(
-        model, ctx.features, ctx.labels, n_repeats=n_repeats, seed=ctx.seed,
-        n_jobs=ctx.n_jobs, modality=ctx.modality, classes=ctx.classes,
+        model,
+        ctx.features,
+        ctx.labels,
+        n_repeats=n_repeats,
+        seed=ctx.seed,
+        n_jobs=ctx.n_jobs,
+        modality=ctx.modality,
+        classes=ctx.classes,
     )
     return _spread_classes(probs, ctx.labels, len(ctx.classes))
 

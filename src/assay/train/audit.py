@@ -108,15 +108,16 @@ def _label_inputs(
     probs : ndarray of shape (n_samples, n_classes) or None
         Rows renormalised when within 1e-4 of summing to 1.
     """
-    probs = None
-    if pred_probs is not None:
-        probs = check_pred_probs(pred_probs, n_samples=len(values), func="audit")
-        if classes is None:
-            classes = _integer_classes(values, probs.shape[1])
+    if pred_probs is None:
+        codes, found = check_labels(values, classes, func="audit")
+        return codes, found, None
+    probs = check_pred_probs(pred_probs, n_samples=len(values), func="audit")
+    if classes is None:
+        default = _integer_classes(values, probs.shape[1])
+        classes = None if default is None else list(default)
     codes, found = check_labels(values, classes, func="audit")
-    if probs is not None:  # pred_probs serve the label check only
-        _check_two_classes(label, codes, found, ["label"])
-    if probs is not None and probs.shape[1] != len(found):
+    _check_two_classes(label, codes, found, ["label"])  # pred_probs serve the label check
+    if probs.shape[1] != len(found):
         names = ", ".join(map(str, found[:10])) + (", ..." if len(found) > 10 else "")
         raise InputError(
             f"pred_probs has {probs.shape[1]} columns but the labels have {len(found)} classes "

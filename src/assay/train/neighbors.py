@@ -46,6 +46,7 @@ __all__ = [
     "knn_label_distribution",
 ]
 
+
 def _row_groups(X: np.ndarray) -> np.ndarray:
     """Return, for every row, the id of its group of byte-identical rows."""
     if X.shape[1] == 0:
