@@ -179,7 +179,7 @@ def check_labels(
     index = pd.Index(classes_arr)
     if not index.is_unique:
         raise param_error("classes", func, "a sequence of distinct classes", list(classes_arr))
-    codes = index.get_indexer(values)
+    codes = index.get_indexer(pd.Index(values))
     if (codes < 0).any():
         unknown = sorted(set(values[codes < 0].astype(str)))[:10]
         raise InputError(

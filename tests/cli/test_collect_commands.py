@@ -27,10 +27,12 @@ def _annotations(n_items: int, confuse: float, seed: int) -> pd.DataFrame:
     second = truth.copy()
     flip = (truth == "dog") & (rng.random(n_items) < confuse)
     second[flip] = "fox"
-    return pd.concat([
-        pd.DataFrame({"task": range(n_items), "worker": "w1", "label": truth}),
-        pd.DataFrame({"task": range(n_items), "worker": "w2", "label": second}),
-    ])  # fmt: skip
+    return pd.concat(
+        [
+            pd.DataFrame({"task": range(n_items), "worker": "w1", "label": truth}),
+            pd.DataFrame({"task": range(n_items), "worker": "w2", "label": second}),
+        ]
+    )
 
 
 def test_annotations_agree_consensus_round_trip(cli, ws: Workspace, tmp_path: Path) -> None:
@@ -135,3 +137,30 @@ def test_plan_sample_writes_csv_and_label_studio(cli, ws: Workspace, tmp_path: P
     sample = pd.read_csv(out_csv)
     assert len(sample) == 12 and sample["item"].is_unique
     assert len(json.loads(tasks.read_text())) == 12
+
+
+def test_transcriptions_show_the_conventions(cli, tmp_path: Path) -> None:
+    """The seed's example: three ways to type one utterance."""
+    file = tmp_path / "transcripts.csv"
+    pd.DataFrame(
+        {
+            "item": [1, 1, 1, 2, 2],
+            "annotator": ["a", "b", "c", "a", "b"],
+            "label": [
+                "Um, today's weather",
+                "Um today's weather",
+                "Today's weather",
+                "turn on the lights",
+                "Turn on the lights.",
+            ],
+        }
+    ).to_csv(file, index=False)
+    code, out, _ = cli("agree", str(file), "--text", "--json", "--report", str(tmp_path / "t.html"))
+    result = json.loads(out)
+    assert code == 0 and 0 < result["agreement"]["krippendorff_alpha"] < 1
+    resolved = {
+        n["normalization"]: n["pairs_resolved_alone"]
+        for n in result["conventions"]["normalizations"]
+    }
+    assert resolved["punctuation"] >= 1 and resolved["fillers"] >= 1 and resolved["all"] == 4
+    assert (tmp_path / "t.html").exists()

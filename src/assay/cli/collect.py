@@ -234,7 +234,7 @@ def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
         [c, *(_fmt(v) for v in row)]
         for c, row in zip(classes.index, classes.to_numpy(), strict=True)
     ]
-    alphas = [per_version[v]["alpha"] for v in per_version]
+    alphas = [float(report.krippendorff_alpha) for report in reports.values()]
     change = [_fmt(alphas[-1] - alphas[0])] if len(classes.columns) > len(alphas) else []
     rows.append(["alpha (all)", *map(_fmt, alphas), *change])
     columns = ["class", *map(str, classes.columns)]

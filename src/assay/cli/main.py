@@ -89,9 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except _EXIT as exc:
-        code = exc.exit_code
+        code = getattr(exc, "exit_code", 1)
     except _USAGE as exc:
-        exc.show()
+        exc.show()  # type: ignore[attr-defined]
         code = 2
     except _ABORT:
         err_console().print("Aborted.")

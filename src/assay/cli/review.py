@@ -59,9 +59,7 @@ def review_list(
             f"{r.score:.3f}",
             r.given_label,
             r.suggested_label,
-            r.status
-            if r.decision is None
-            else f"{r.decision} {'' if r.decision_label is None else r.decision_label}",
+            _status(r.status, r.decision, r.decision_label),
             r.reason,
         ]
         for r in frame.itertuples()
@@ -73,6 +71,13 @@ def review_list(
             rows,
         )
     )
+
+
+def _status(status: object, decision: object, label: object) -> str:
+    """``open``, or the decision with its label (``relabel 3``)."""
+    if decision is None:
+        return str(status)
+    return str(decision) if label is None else f"{decision!s} {label!s}"
 
 
 def _typed_label(ws, name, label):  # type: ignore[no-untyped-def]

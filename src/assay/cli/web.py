@@ -71,9 +71,14 @@ def ui(
     err_console().print(f"assay ui: {scheme}://{host}:{port}/  (workspace {ws.location})")
     from assay.web.serve import HTTP_PROTOCOL
 
-    options: dict = {"host": host, "port": port, "log_level": "warning", "http": HTTP_PROTOCOL,
-                     "ssl_certfile": str(certfile) if tls else None,
-                     "ssl_keyfile": str(keyfile) if tls else None}
+    options: dict = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "http": HTTP_PROTOCOL,
+        "ssl_certfile": str(certfile) if tls else None,
+        "ssl_keyfile": str(keyfile) if tls else None,
+    }
     if workers == 1:
         uvicorn.run(create_app(ws, secure_cookies=tls), **options)
         return
@@ -110,8 +115,9 @@ def user_add(
     if role not in ROLES:
         raise InputError(f"--role must be one of {', '.join(ROLES)}; got {role!r}.")
     ws = open_workspace(workspace)
-    info = add_user(ws, name, role=role, password=_read_password(password_stdin),
-                    actor=current_user())
+    info = add_user(
+        ws, name, role=role, password=_read_password(password_stdin), actor=current_user()
+    )
     if as_json:
         emit_json(info.to_dict())
         return
@@ -142,8 +148,9 @@ def token_add(
         emit_json({"name": name, "user": user, "token": token})
         return
     out_console().print(token)
-    err_console().print("Keep it now: it cannot be shown again. Send it as "
-                        "`Authorization: Bearer TOKEN`.")
+    err_console().print(
+        "Keep it now: it cannot be shown again. Send it as `Authorization: Bearer TOKEN`."
+    )
 
 
 def register(app: typer.Typer) -> None:

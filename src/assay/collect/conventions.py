@@ -13,6 +13,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,13 @@ class ConventionReport:
     normalizations: pd.DataFrame
     pairs: pd.DataFrame
     n_pairs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts per normalisation (with examples), JSON-serialisable."""
+        table = self.normalizations.reset_index(names="normalization")
+        table["examples"] = table["examples"].map(lambda ex: [list(map(str, e)) for e in ex])
+        return {"n_pairs": int(self.n_pairs), "n_disagreeing": len(self.pairs),
+                "normalizations": table.to_dict(orient="records")}
 
     def summary(self) -> str:
         """One line per normalisation: how many disagreements it would remove."""

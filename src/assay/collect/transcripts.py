@@ -17,6 +17,7 @@ Definitions, for two strings ``a`` and ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,14 @@ class TranscriptAgreement:
         """Mean pairwise WER, weighted by shared items."""
         p = self.pairs
         return float(np.average(p["wer"], weights=p["n_items"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statistics and the per-pair table, JSON-serialisable."""
+        pairs = self.pairs.astype(object).where(self.pairs.notna(), None)
+        return {"krippendorff_alpha": float(self.krippendorff_alpha),
+                "edit_distance": self.edit_distance, "wer": self.wer,
+                "n_items": len(self.items), "expected_exact": bool(self.expected_exact),
+                "pairs": pairs.to_dict(orient="records")}
 
     def summary(self) -> str:
         """A few lines of plain text for the CLI."""

@@ -70,7 +70,8 @@ class AnnotationStore:
                 or 0
             ) + 1
             rows = [
-                _row(ds.id, batch, r, labelbook_version) for r in annotations.to_dict("records")
+                _row(ds.id, batch, {str(k): v for k, v in r.items()}, labelbook_version)
+                for r in annotations.to_dict("records")
             ]
             s.bulk_insert_mappings(m.Annotation, rows)  # type: ignore[arg-type]
         return batch

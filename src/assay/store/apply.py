@@ -99,7 +99,9 @@ def _new_rows(extra: pd.DataFrame, ids: pd.Series, id_col: str) -> pd.DataFrame:
     if pd.api.types.is_integer_dtype(ids):
         extra["source_item_id"] = extra[id_col].astype(str)
         start = int(ids.max()) + 1 if len(ids) else 0
-        extra[id_col] = np.arange(start, start + len(extra), dtype=ids.dtype)
+        extra[id_col] = pd.Series(np.arange(start, start + len(extra)), index=extra.index).astype(
+            ids.dtype
+        )
     else:
         extra[id_col] = extra[id_col].astype(str)
     return extra

@@ -53,14 +53,15 @@ class DatasetDiff:
 
         def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             head = frame if limit is None else frame.head(limit)
-            return head.astype(object).where(head.notna(), None).to_dict(orient="records")
+            records = head.astype(object).where(head.notna(), None).to_dict(orient="records")
+            return [{str(k): v for k, v in r.items()} for r in records]
 
         return {
             "a": self.a,
             "b": self.b,
             "counts": self.counts,
-            "added": [str(v) for v in self.added["item_id"].head(limit or None)],
-            "removed": [str(v) for v in self.removed["item_id"].head(limit or None)],
+            "added": [str(v) for v in _head(self.added["item_id"], limit)],
+            "removed": [str(v) for v in _head(self.removed["item_id"], limit)],
             "relabeled": rows(self.relabeled),
             "changed": rows(self.changed),
         }
@@ -72,6 +73,10 @@ class DatasetDiff:
             f"{self.a} -> {self.b}: {c['added']} added, {c['removed']} removed, "
             f"{c['relabeled']} relabeled, {c['changed']} with changed features"
         )
+
+
+def _head(values: pd.Series, limit: int | None) -> pd.Series:
+    return values if limit is None else values.head(limit)
 
 
 def _equal(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -130,15 +130,19 @@ def sample_window(
     out["suggested_label"] = (
         frame.loc[picked.index, "prediction"].tolist() if "prediction" in frame.columns else None
     )
-    out["payload"] = [
-        {"row": _plain(r), "random": bool(rnd), "inclusion_probability": float(p)}
-        for r, rnd, p in zip(
-            rows.to_dict(orient="records"),
-            picked["random"],
-            picked["inclusion_probability"],
-            strict=True,
-        )
-    ]
+    out["payload"] = pd.Series(
+        [
+            {"row": _plain(r), "random": bool(rnd), "inclusion_probability": float(p)}
+            for r, rnd, p in zip(
+                rows.to_dict(orient="records"),
+                picked["random"],
+                picked["inclusion_probability"],
+                strict=True,
+            )
+        ],
+        index=out.index,
+        dtype=object,
+    )
     return out
 
 

@@ -11,6 +11,7 @@ on the reference when needed and cached in the process.
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -182,7 +183,7 @@ class MonitorStore:
             )
         return {"monitor": name, "window": number, **report}
 
-    def windows(self, name: str) -> list[dict[str, Any]]:
+    def windows(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every window of a monitor, oldest first."""
         with self.ws.session() as s:
             row = self._row(s, name)
@@ -250,6 +251,8 @@ class MonitorStore:
 
         with self.ws.session() as s:
             digest = self._row(s, name).profile_hash
+        if digest is None:
+            raise InputError(f"monitor {name!r} has no stored profile; create it again.")
         table = self.ws.objects.get_table(digest)
         return Profile.from_dict(json.loads(table.column("profile")[0].as_py()))
 

@@ -134,7 +134,7 @@ class ReviewQueue:
                     item_id=str(r.item_id),
                     source=r.source,
                     reason=r.reason,
-                    score=float(r.score),
+                    score=float(r.score),  # type: ignore[arg-type]
                     given_label=encode_label(r.given_label),
                     suggested_label=encode_label(r.suggested_label),
                     payload=r.payload or {},

@@ -31,6 +31,7 @@ def _rows_from_body(body: bytes, content_type: str) -> list[dict[str, Any]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError("the request body is not UTF-8 text; send JSON or NDJSON.") from exc
+    rows: Any
     if "ndjson" in content_type or "jsonl" in content_type:
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
