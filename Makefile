@@ -32,6 +32,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
 lint: $(VENV)/.installed-test

@@ -198,7 +198,7 @@ def _import(ws: Workspace, name: str, labels: np.ndarray) -> None:
 @pytest.mark.parametrize(
     ("labels", "message"),
     [
-        (np.zeros(60, dtype=np.int64), "single class"),
+        (np.zeros(60, dtype=np.int64), "only one class"),
         (np.r_[np.zeros(30), np.ones(29), [2]].astype(np.int64), "class 2 has 1 example"),
     ],
 )

@@ -159,7 +159,6 @@ def run_audit(
     version = ws.dataset(ref)
     frame = version.to_pandas()
     labels = frame[version.roles.label].to_numpy()
-    single_class_error(version, labels)
     probs = load_pred_probs(pred_probs, labels) if pred_probs is not None else None
     model, recipe_hash = recipe_model(ws, recipe)
     caught: list[str] = []

@@ -310,7 +310,10 @@ def load_pred_probs(path: Path, labels: np.ndarray) -> np.ndarray:
                 f"label {labels[row]!r} at row {row} is outside the {k} classes of {path.name} "
                 f"(columns 0..{k - 1}); give one probability column per class."
             )
-    if k != len(classes):
+    integer = pd.api.types.is_integer_dtype(pd.Series(labels))
+    if k < len(classes) or (k > len(classes) and not integer):
+        # integer labels are column indices: trailing columns are classes with no
+        # examples, which the audit warns about and goes on (issue 4)
         raise InputError(
             f"{path.name} has {k} columns but the labels have {len(classes)} classes "
             f"({', '.join(map(str, classes[:10]))}); give one column per class, in sorted order."
