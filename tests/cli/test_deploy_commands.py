@@ -98,3 +98,23 @@ def test_drift_between_files(cli, tmp_path: Path) -> None:
     )
     assert code == 1 and json.loads(out)["drifted"] is True
     assert report.exists()
+
+
+def test_per_column_thresholds(cli, tmp_path: Path) -> None:
+    """A column with a raised threshold stops alerting; a bad threshold exits 2."""
+    ws = Workspace.init(tmp_path / "ws2")
+    ws.import_dataset("d", _data(2000, 0), label="y")
+    w = ["-w", ws.location]
+    code, _, err = cli("monitor", "add", "m", "--reference", "d@v1", "--threshold", "nope=0.2", *w)
+    assert code == 2 and "no monitored column 'nope'" in err
+    code, _, err = cli("monitor", "add", "m", "--reference", "d@v1", "--threshold", "a", *w)
+    assert code == 2 and "COLUMN=EFFECT" in err
+    assert cli("monitor", "add", "strict", "--reference", "d@v1", *w)[0] == 0
+    assert cli("monitor", "add", "lenient", "--reference", "d@v1", "--threshold", "a=5", *w)[0] == 0
+    moved = _data(2000, 1)
+    moved["a"] += 0.4
+    moved.to_csv(tmp_path / "moved.csv", index=False)
+    for name, expected in (("strict", True), ("lenient", False)):
+        code, out, _ = cli("monitor", "ingest", name, str(tmp_path / "moved.csv"), "--json", *w)
+        drifted = {c["column"]: c["drifted"] for c in json.loads(out)["columns"]}
+        assert code == 0 and drifted["a"] is expected

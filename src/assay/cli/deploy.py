@@ -18,6 +18,7 @@ from assay.cli._common import (
     table,
 )
 from assay.deploy import drift, render_summary
+from assay.exceptions import InputError
 from assay.report.pages import write_page
 from assay.store.readers import read_source
 
@@ -77,6 +78,14 @@ def monitor_add(
     recipe: str = typer.Option(
         None, "--recipe", help="A registered recipe: adds predictions and performance."
     ),
+    split: str = typer.Option(
+        None, "--reference-split", help="Use only the reference rows of this split (e.g. train)."
+    ),
+    threshold: list[str] = typer.Option(
+        [],
+        "--threshold",
+        help="Per-column drift threshold COLUMN=EFFECT (repeatable), e.g. price=0.2.",
+    ),
     accuracy_drop: float = typer.Option(
         0.05, "--accuracy-drop", help="Alert when accuracy falls this far below the reference."
     ),
@@ -87,7 +96,12 @@ def monitor_add(
     ws = open_workspace(workspace)
     with progress(f"Profiling {reference}"):
         info = ws.monitors.add(
-            name, reference, recipe=recipe, alerts={"accuracy_drop": accuracy_drop}
+            name,
+            reference,
+            recipe=recipe,
+            split=split,
+            alerts={"accuracy_drop": accuracy_drop},
+            column_thresholds=_parse_thresholds(threshold),
         )
     if as_json:
         emit_json(info)
@@ -97,6 +111,19 @@ def monitor_add(
     out_console().print(
         f"Monitor {name} watches {len(info['config']['columns'])} columns of {info['reference']}{extra}."
     )
+
+
+def _parse_thresholds(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        try:
+            out[column.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not column.strip():
+            raise InputError(f"--threshold {item!r}: write COLUMN=EFFECT, e.g. price=0.2.")
+    return out
 
 
 @monitor_app.command("list")

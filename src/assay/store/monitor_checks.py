@@ -92,7 +92,12 @@ def check_window(
         perf = _performance(scored, probs, reference, config, state)
         prediction = "prediction"
     columns = config["columns"] + ([prediction] if prediction else [])
-    report = drift(profile, scored[columns], prediction=prediction)
+    report = drift(
+        profile,
+        scored[columns],
+        prediction=prediction,
+        column_thresholds=config.get("column_thresholds") or None,
+    )
     table = report.columns.reset_index().rename(columns={"index": "column"})
     report_json: dict[str, Any] = {
         "drifted": report.drifted,

@@ -62,12 +62,16 @@ class MonitorStore:
         recipe: str | None = None,
         split: str | None = None,
         alerts: dict[str, float] | None = None,
+        column_thresholds: dict[str, float] | None = None,
         seed: int = 0,
     ) -> dict[str, Any]:
         """Create monitor ``name`` on a reference version, profiling it once.
 
         ``split`` restricts the reference to the rows of one split (e.g. the training
         rows the model learns from), when the dataset has a split column.
+        ``alerts`` sets metric thresholds (``accuracy_drop``); ``column_thresholds`` sets
+        a per-column effect-size threshold for drift (overriding the defaults of
+        :data:`assay.deploy.DEFAULT_THRESHOLDS` for those columns).
         """
         from assay.deploy import ConfidenceEstimator, PageHinkley, profile
         from assay.train.predict import cross_val_predict_proba
@@ -79,6 +83,7 @@ class MonitorStore:
             "columns": drift_cols,
             "features": features,
             "alerts": {**DEFAULT_ALERTS, **(alerts or {})},
+            "column_thresholds": _check_thresholds(column_thresholds or {}, drift_cols),
         }
         if recipe is not None:
             model = self.ws.recipes.get(recipe).build()
@@ -270,6 +275,21 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"]
         return self.get(name)["config"].get("detector")
+
+
+def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[str, float]:
+    unknown = sorted(set(thresholds) - set(columns))
+    if unknown:
+        raise InputError(
+            f"no monitored column {', '.join(map(repr, unknown))}; thresholds can be set for "
+            f"{', '.join(columns[:10])}{' ...' if len(columns) > 10 else ''}."
+        )
+    bad = [c for c, v in thresholds.items() if not 0 < float(v) < 10]
+    if bad:
+        raise InputError(
+            f"the threshold of {', '.join(bad)} must be a positive effect size (e.g. 0.2)."
+        )
+    return {c: float(v) for c, v in thresholds.items()}
 
 
 def _check_values(profile: Any, batch: pd.DataFrame, columns: list[str], source: str) -> None:
