@@ -23,13 +23,16 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
+# The text extra (sentence embeddings) needs torch: pin the CPU build first.
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PIP) install --quiet -e '.[test,bench]'
+	$(PIP) install --quiet $(TORCH_PIN)
+	$(PIP) install --quiet -e '.[test,bench,text]'
 	touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/assay demo
 
+test: export HF_HUB_OFFLINE = 1
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
