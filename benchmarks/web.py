@@ -294,10 +294,10 @@ def main() -> None:
         else [("no think time", 0.0, 30), ("0.5 s think", 0.5, 20)]
     )
     rows = []
-    for index in ([False] if args.quick else [False, True]):
-        rows += run_backend("SQLite", None, args, index)
-        if not args.no_postgres and not args.quick:
-            rows += _postgres(args, index)
+    # the queue's indexes are part of the schema since migration 0002
+    rows += run_backend("SQLite", None, args, False)
+    if not args.no_postgres and not args.quick:
+        rows += _postgres(args, False)
     header = ["backend", "request", "n", "p50 ms", "p95 ms", "target p95 ms", "result"]
     body = (
         f"{args.items:,} items, {args.queue:,} queued, {args.users} concurrent users, each "
@@ -306,8 +306,8 @@ def main() -> None:
         + f". App served by `assay ui --workers {args.workers}` (uvicorn) in its own process, "
         "load from httpx (asyncio) in another, loopback. 'no think time' is a stress test "
         "(every user fires the next request at once); '0.5 s think' waits half a second on "
-        "each page before deciding (a very fast human). '+ index' rows add the two indexes "
-        "suggested for the schema (" + "; ".join(f"`{i}`" for i in SUGGESTED_INDEXES) + ")."
+        "each page before deciding (a very fast human). The review queue's indexes "
+        "(migration 0002) are in place."
         + " 'CPU per request' rows: CPU time (not wall time) of each request for one user, "
         "app and httpx client in one process, so they hardly depend on the other load on "
         "the machine; they include the client's own overhead (about 1 ms)."

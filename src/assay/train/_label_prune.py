@@ -10,7 +10,7 @@ cannot fill the quota.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,6 +20,9 @@ from assay.train._label_joint import round_preserving_row_totals
 from assay.train._label_stats import FLOAT_SLACK, RowStats
 
 __all__ = ["PRUNE_RULES", "PruneContext", "class_members", "prune_counts"]
+
+#: Cells per block of the margin pass (256 kB of float64: block and temporaries fit L2).
+_MARGIN_CELLS = 1 << 15
 
 
 def class_members(codes: np.ndarray, n_classes: int) -> list[np.ndarray]:
@@ -115,7 +118,7 @@ def _select_sorted(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) ->
 
 
 def _select_top(
-    groups: np.ndarray, values: np.ndarray, quota: np.ndarray, bins: int = 32
+    groups: np.ndarray, values: np.ndarray, quota: np.ndarray, bins: int = 64
 ) -> np.ndarray:
     """Like :func:`_select_sorted` for values in [0, 1], sorting only boundary entries.
 
@@ -142,11 +145,29 @@ def _select_top(
 
 
 def _kth_largest(groups: np.ndarray, values: np.ndarray, kth: np.ndarray) -> np.ndarray:
-    """Per group ``g``, the ``kth[g]``-th largest value (-inf if the group has fewer)."""
+    """Per group ``g``, the ``kth[g]``-th largest value (-inf if the group has fewer).
+
+    With many values per group (``values`` in [0, 1]), the ``kth[g]`` largest are picked
+    by :func:`_select_top` (no full sort) and the smallest of them is the answer; with few
+    values per group, one sort by (group, value) is cheaper than the histogram.
+    """
+    found = np.bincount(groups, minlength=len(kth))
+    if len(values) < len(kth) * 64:
+        return _kth_largest_sorted(groups, values, kth, found)
+    chosen = np.flatnonzero(_select_top(groups, values, kth))
+    out = np.full(len(kth), np.inf)
+    np.minimum.at(out, groups[chosen], values[chosen])
+    out[(kth < 1) | (found < kth)] = -np.inf
+    return out
+
+
+def _kth_largest_sorted(
+    groups: np.ndarray, values: np.ndarray, kth: np.ndarray, found: np.ndarray
+) -> np.ndarray:
+    """:func:`_kth_largest` by sorting; ``found`` holds the number of values per group."""
     by_value = np.argsort(-values)
     small = groups.astype(np.int16) if len(kth) < np.iinfo(np.int16).max else groups
     order = by_value[np.argsort(small[by_value], kind="stable")]  # by group, then value
-    found = np.bincount(groups, minlength=len(kth))
     start = np.concatenate(([0], np.cumsum(found)[:-1]))
     out = np.full(len(kth), -np.inf)
     ok = np.flatnonzero((kth >= 1) & (found >= kth))
@@ -158,20 +179,58 @@ def _margin_entries(
     stats: RowStats, cand: np.ndarray, bound: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Entries ``(row, pair, p_j - p_given)`` of the rows ``cand`` whose margin is above
-    2e-6 and reaches ``bound[given, j]``."""
+    2e-6 and reaches ``bound[given, j]``.
+
+    The rows are gathered in L2-sized blocks; the margins are computed in place.
+    """
     k = stats.n_classes
+    floor = np.maximum(bound, np.nextafter(2 * FLOAT_SLACK, np.inf))  # margin > 2e-6
     parts = []
-    for rows, block in stats.blocks(cand):
-        self_conf = stats.self_confidence[rows]
-        margins = block / stats.sums[rows, None] - self_conf[:, None]
+    for rows, block in _blocks_of(stats, cand):
         codes = stats.codes[rows]
-        flat = np.flatnonzero((margins >= bound[codes]) & (margins > 2 * FLOAT_SLACK))
+        margins = np.divide(block, stats.sums[rows, None], out=block)
+        margins -= stats.self_confidence[rows, None]
+        flat = np.flatnonzero(margins >= np.take(floor, codes, axis=0))
         row = flat // k
         parts.append((rows[row], codes[row] * k + flat - row * k, margins.ravel()[flat]))
     if not parts:
         return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0)
     rows_, pairs, values = (np.concatenate(p) for p in zip(*parts, strict=True))
     return rows_, pairs, values
+
+
+def _blocks_of(stats: RowStats, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Writable float64 copies of the rows ``rows`` in blocks of about 32k cells."""
+    step = max(64, _MARGIN_CELLS // stats.n_classes)
+    for start in range(0, len(rows), step):
+        index = rows[start : start + step]
+        block = np.take(stats.pred_probs, index, axis=0)  # a new array: safe to overwrite
+        yield index, block.astype(np.float64, copy=False)
+
+
+def _candidates(stats: RowStats, quota: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that may hold a flagged margin, and a lower bound on every pair's cut-off.
+
+    The ``quota[pair]``-th largest margin at the argmax bounds the pair's cut-off from
+    below (``inf`` for pairs without quota). A row's margins are at most its margin at the
+    argmax, so a row whose margin there is below every bound of its given label is dropped.
+
+    Returns
+    -------
+    cand : ndarray of shape (n_candidates,)
+    bound : ndarray of shape (n_classes, n_classes)
+        Rows = given label, columns = the other class of the margin.
+    """
+    k = stats.n_classes
+    cand = np.flatnonzero(~stats.kept)
+    codes = stats.codes[cand]
+    at_top = codes * k + stats.argmax[cand]
+    best = stats.max_prob[cand] - stats.self_confidence[cand]  # > 0: not kept
+    useful = np.flatnonzero(quota[at_top] > 0)
+    bound = _kth_largest(at_top[useful], best[useful], quota)
+    bound[quota == 0] = np.inf
+    bound = bound.reshape(k, k)
+    return cand[best >= bound.min(axis=1)[codes]], bound
 
 
 def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
@@ -184,13 +243,8 @@ def prune_by_noise_rate(ctx: PruneContext) -> np.ndarray:
     """
     stats, k = ctx.stats, ctx.stats.n_classes
     quota = _quota(ctx)
-    cand = np.flatnonzero(~stats.kept)
-    at_top = stats.codes[cand] * k + stats.argmax[cand]
-    useful = np.flatnonzero(quota[at_top] > 0)
-    best = stats.max_prob[cand[useful]] - stats.self_confidence[cand[useful]]
-    bound = _kth_largest(at_top[useful], best, quota)  # the margins at the argmax
-    bound[quota == 0] = np.inf
-    rows, pairs, values = _margin_entries(stats, cand, bound.reshape(k, k))
+    cand, bound = _candidates(stats, quota)
+    rows, pairs, values = _margin_entries(stats, cand, bound)
     out = np.zeros(len(stats.codes), dtype=bool)
     out[rows[_select_top(pairs, values, quota)]] = True
     for flat in np.flatnonzero(quota > np.bincount(pairs, minlength=k * k)):

@@ -166,28 +166,70 @@ def confident_thresholds(
     return np.clip(means, 2 * FLOAT_SLACK, None)
 
 
+def _chunk_rows(arr: np.ndarray) -> int:
+    """Rows per cache-sized block of ``arr``."""
+    return max(256, _CHUNK_CELLS // arr.shape[1])
+
+
 def _chunks(arr: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
-    """Cache-sized float64 row blocks of ``arr`` with their slices."""
-    step = max(256, _CHUNK_CELLS // arr.shape[1])
+    """Cache-sized, C-contiguous float64 row blocks of ``arr`` with their slices."""
+    step = _chunk_rows(arr)
     for start in range(0, len(arr), step):
         where = slice(start, min(start + step, len(arr)))
-        yield where, np.asarray(arr[where], dtype=np.float64)
+        yield where, np.ascontiguousarray(arr[where], dtype=np.float64)
 
 
-def _prescan(arr: np.ndarray, codes: np.ndarray, func: str) -> tuple[np.ndarray, np.ndarray]:
-    """First, cheap pass: validate; return the row sums and the self-confidences."""
-    sums = np.empty(len(arr))
-    self_conf = np.empty(len(arr))
+def _check_chunk(chunk: np.ndarray, sums: np.ndarray) -> bool:
+    """Whether a block is valid: row sums within tolerance of 1, nothing negative.
+
+    NaN or inf anywhere in a row makes its sum non-finite, which fails the range check.
+    """
+    low, high = sums.min(), sums.max()  # NaN propagates and fails both comparisons
+    sums_ok = low >= 1.0 - PROBA_SUM_TOLERANCE and high <= 1.0 + PROBA_SUM_TOLERANCE
+    return bool(sums_ok and chunk.min() >= 0)
+
+
+def _scan_chunk(
+    chunk: np.ndarray, codes: np.ndarray, sums: np.ndarray, base: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Self-confidence, argmax and its probability of one valid block.
+
+    ``base`` holds the flat offsets of the rows (``arange(len(chunk)) * n_classes``). A
+    row whose given label has probability above 1/2 (+1e-9: rows sum to 1 within 1e-15
+    after renormalising) has that label as its strict argmax, so only the other rows are
+    searched; when they are most of the block, the whole block is.
+    """
+    flat = chunk.ravel()
+    self_conf = flat[base + codes] / sums
+    look = np.flatnonzero(self_conf <= 0.5 + 1e-9)
+    if 2 * len(look) > len(chunk):
+        top = chunk.argmax(axis=1)
+    else:
+        top = codes.copy()
+        top[look] = np.take(chunk, look, axis=0).argmax(axis=1)
+    return self_conf, top, flat[base + top] / sums
+
+
+def _first_pass(
+    arr: np.ndarray, codes: np.ndarray, func: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The one full pass: validate; return row sums, self-confidences, argmax, max prob.
+
+    Every block is read from memory once and all its work is done while it is in cache.
+    """
+    n = len(arr)
+    sums, self_conf, max_prob = np.empty(n), np.empty(n), np.empty(n)
+    top = np.empty(n, dtype=np.intp)
     ones = np.ones(arr.shape[1])
+    base = np.arange(0, _chunk_rows(arr) * arr.shape[1], arr.shape[1])
     for where, chunk in _chunks(arr):
         part = np.matmul(chunk, ones, out=sums[where])
-        if not (np.isfinite(part).all() and chunk.min() >= 0) or np.any(
-            np.abs(part - 1.0) > PROBA_SUM_TOLERANCE
-        ):
+        if not _check_chunk(chunk, part):
             check_pred_probs(arr, n_samples=len(codes), func=func)  # raises the shared message
-        self_conf[where] = chunk[np.arange(len(chunk)), codes[where]]
-    self_conf /= sums
-    return sums, self_conf
+        self_conf[where], top[where], max_prob[where] = _scan_chunk(
+            chunk, codes[where], part, base[: len(chunk)]
+        )
+    return sums, self_conf, top, max_prob
 
 
 def _count_true(mask: np.ndarray) -> np.ndarray:
@@ -198,33 +240,38 @@ def _count_true(mask: np.ndarray) -> np.ndarray:
 
 def _blocks(arr: np.ndarray, index: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Cache-sized float64 blocks of the rows ``index`` of ``arr``, with their indices."""
-    step = max(256, _CHUNK_CELLS // arr.shape[1])
+    step = _chunk_rows(arr)
     for start in range(0, len(index), step):
         rows = index[start : start + step]
         yield rows, np.asarray(np.take(arr, rows, axis=0), dtype=np.float64)
 
 
-def _look_block(block: np.ndarray, stats: RowStats, rows: np.ndarray) -> None:
-    """Fill ``argmax``, ``max_prob``, ``guess`` and ``counted`` at ``rows``.
+def _may_reach(stats: RowStats, limits: np.ndarray) -> np.ndarray:
+    """Rows whose argmax misses its threshold but where another class might reach its own.
 
-    The guess is the argmax when it reaches its class threshold; otherwise the example
-    counts only if some class reaches its threshold: that class if it is the only one,
-    else the argmax.
+    Every other probability of a row is at most ``min(max_prob, 1 - max_prob)`` (+1e-9
+    for rounding), so only rows with ``max_prob`` in ``[min(limits), 1 - min(limits)]``
+    (and below the largest threshold) can count without their argmax reaching its own.
     """
-    sums = stats.sums[rows]
-    limits = stats.thresholds - FLOAT_SLACK
-    top = block.argmax(axis=1)
-    max_prob = block[np.arange(len(block)), top] / sums
-    counted = max_prob >= limits[top]
-    guess = top.copy()
-    again = np.flatnonzero(~counted)
-    if len(again):
-        reached = block[again] / sums[again, None] >= limits
-        n_reached = _count_true(reached)
-        guess[again] = np.where(n_reached > 1, top[again], reached.argmax(axis=1))
-        counted[again] = n_reached > 0
-    stats.argmax[rows], stats.max_prob[rows] = top, max_prob
-    stats.guess[rows], stats.counted[rows] = guess, counted
+    low = limits.min()
+    high = min(limits.max(), 1.0 - low + 1e-9)
+    if high < low:
+        return np.empty(0, dtype=np.intp)
+    best = stats.max_prob
+    band = np.flatnonzero((best >= low) & (best <= high))
+    return band[~stats.counted[band]]
+
+
+def _look_block(block: np.ndarray, stats: RowStats, rows: np.ndarray, limits: np.ndarray) -> None:
+    """Fill ``guess`` and ``counted`` at ``rows``, whose argmax misses its threshold.
+
+    Such an example counts only if some class reaches its threshold: its guess is that
+    class if it is the only one, else the argmax (cleanlab's rule).
+    """
+    reached = block / stats.sums[rows, None] >= limits
+    n_reached = _count_true(reached)
+    stats.guess[rows] = np.where(n_reached > 1, stats.argmax[rows], reached.argmax(axis=1))
+    stats.counted[rows] = n_reached > 0
 
 
 def _scan_extras(chunk: np.ndarray, stats: RowStats, where: slice) -> None:
@@ -283,28 +330,24 @@ def scan_pred_probs(
     RowStats
     """
     arr = check_shape(pred_probs, len(codes), func)
-    sums, self_conf = _prescan(arr, codes, func)
+    sums, self_conf, top, max_prob = _first_pass(arr, codes, func)
     stats = RowStats(
         arr,
         codes,
         sums,
         self_conf,
         confident_thresholds(self_conf, codes, counts),
-        argmax=codes.copy(),
-        max_prob=self_conf.copy(),
+        argmax=top,
+        max_prob=max_prob,
         max_other=np.empty(len(codes)) if margin else None,
         entropy=np.empty(len(codes)) if entropy else None,
     )
-    # Rows sum to 1 within 1e-15 after renormalising, so p > 1/2 + 1e-9 is the strict
-    # argmax; such a row reaching its label's threshold needs no second look.
-    look = np.flatnonzero(
-        (self_conf <= 0.5 + 1e-9) | (self_conf < (stats.thresholds - FLOAT_SLACK)[codes])
-    )
-    stats.guess = codes.copy()
-    stats.counted = np.ones(len(codes), dtype=bool)
-    for rows, block in _blocks(arr, look):
-        _look_block(block, stats, rows)
-    stats.kept = _kept(self_conf, stats.max_prob, stats.argmax, codes)
+    limits = stats.thresholds - FLOAT_SLACK
+    stats.counted = max_prob >= limits[top]  # the argmax reaches its threshold
+    stats.guess = top.copy()
+    for rows, block in _blocks(arr, _may_reach(stats, limits)):
+        _look_block(block, stats, rows, limits)
+    stats.kept = _kept(self_conf, max_prob, top, codes)
     if margin or entropy:
         for where, chunk in _chunks(arr):
             _scan_extras(chunk, stats, where)
