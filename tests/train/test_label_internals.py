@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
 
 from assay.train._label_joint import round_preserving_row_totals
 from assay.train._label_prune import _select_sorted, _select_top, class_members, prune_counts
-from assay.train.label_issues import find_label_issues
+from assay.train.label_issues import estimate_noise, find_label_issues
 
 
 def _naive_select(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) -> np.ndarray:
@@ -126,3 +127,87 @@ def test_top_margins_equal_a_full_ranking(num: int) -> None:
             margins = proba[members, col] - proba[members, k]
             expected = set(members[np.argsort(-margins)[:num]].tolist())
             assert set(_top_margins(ctx.stats, members, int(col), num).tolist()) == expected
+
+
+def _many_weak_classes(seed: int, n: int = 4000, k: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Many classes with low, uneven confidence: thresholds far below 1/2, so an argmax
+    often misses its own threshold while another class reaches its (lower) one."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += rng.uniform(0.5, 3.5, k)[true]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < 0.2, rng.integers(0, k, n), true)
+    return labels, proba
+
+
+def _two_class_rows(seed: int, n: int = 3000, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse rows (Dirichlet(0.3)), labelled by their argmax except 30% given class 0,
+    whose threshold is then low: an argmax just above 1/2 can miss its (high) threshold
+    while class 0, near ``1 - max``, reaches its own."""
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.full(k, 0.3), n)
+    labels = np.where(rng.random(n) < 0.7, proba.argmax(axis=1), 0)
+    return labels, proba
+
+
+def _argmax_misses_but_other_reaches(labels: np.ndarray, proba: np.ndarray) -> int:
+    """Rows where cleanlab's guess is not simply the argmax reaching its threshold."""
+    k = proba.shape[1]
+    thresholds = np.array([proba[labels == j, j].mean() for j in range(k)]) - 1e-6
+    reached = proba >= thresholds
+    top = proba.argmax(axis=1)
+    misses = ~reached[np.arange(len(top)), top]
+    return int((misses & reached.any(axis=1)).sum())
+
+
+@pytest.mark.parametrize("make", [_many_weak_classes, _imbalanced_confidence, _two_class_rows])
+def test_joint_and_masks_equal_cleanlab_when_the_argmax_misses(make: Any) -> None:
+    count = pytest.importorskip("cleanlab.count")
+    cl_filter = pytest.importorskip("cleanlab.filter")
+    labels, proba = make(3)
+    assert _argmax_misses_but_other_reaches(labels, proba) > 0  # the rule is exercised
+    est = estimate_noise(labels, proba)
+    ref_joint = count.compute_confident_joint(labels, proba, calibrate=True)
+    np.testing.assert_array_equal(est.confident_joint, ref_joint)
+    assert est.num_issues == count.num_label_issues(labels, proba)
+    for method in ("prune_by_noise_rate", "prune_by_class", "confident_learning"):
+        ours = find_label_issues(labels, proba, method=method)["is_label_issue"].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = cl_filter.find_label_issues(labels, proba, filter_by=method, n_jobs=1)
+        np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("per_group", [2, 300])  # the sort branch, the histogram branch
+def test_kth_largest_equals_a_full_sort(per_group: int) -> None:
+    from assay.train._label_prune import _kth_largest
+
+    rng = np.random.default_rng(per_group)
+    n_groups = 40
+    groups = rng.integers(0, n_groups, n_groups * per_group)
+    values = rng.beta(0.5, 3.0, len(groups))
+    kth = rng.integers(0, 2 * per_group, n_groups)
+    expected = np.full(n_groups, -np.inf)
+    for g in range(n_groups):
+        ranked = np.sort(values[groups == g])[::-1]
+        if 1 <= kth[g] <= len(ranked):
+            expected[g] = ranked[kth[g] - 1]
+    np.testing.assert_array_equal(_kth_largest(groups, values, kth), expected)
+
+
+@pytest.mark.parametrize("confident", [0.2, 0.9])  # whole-block argmax, partial argmax
+def test_scan_chunk_equals_numpy(confident: float) -> None:
+    from assay.train._label_stats import _scan_chunk
+
+    rng = np.random.default_rng(7)
+    n, k = 2000, 6
+    codes = rng.integers(0, k, n)
+    chunk = rng.random((n, k))
+    sure = rng.random(n) < confident
+    chunk[sure, codes[sure]] = 50.0  # the given label is a sure argmax on these rows
+    sums = chunk.sum(axis=1)
+    self_conf, top, max_prob = _scan_chunk(chunk, codes, sums, np.arange(n) * k)
+    np.testing.assert_array_equal(self_conf, chunk[np.arange(n), codes] / sums)
+    np.testing.assert_array_equal(top, chunk.argmax(axis=1))
+    np.testing.assert_array_equal(max_prob, chunk.max(axis=1) / sums)

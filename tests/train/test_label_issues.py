@@ -199,7 +199,7 @@ def test_string_labels_match_integer_codes() -> None:
 def test_classes_give_the_column_order() -> None:
     labels, proba = _noisy(600, 3, 8)
     names = np.array(["zebra", "ant", "moth"])  # column order, not sorted
-    result = find_label_issues(list(names[labels]), proba, classes=names)
+    result = find_label_issues(list(names[labels]), proba, classes=list(names))
     ref = find_label_issues(labels, proba)
     np.testing.assert_array_equal(result["is_label_issue"], ref["is_label_issue"])
     assert list(result.columns) == [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -33,6 +35,9 @@ def demo(
         return
     console.print(f"\nReport: {result.report}")
     console.print("Next, try:")
+    if shutil.which("assay") is None:
+        exe = Path(sys.executable).parent
+        console.print(f"  source {exe / 'activate'}   # puts `assay` on your PATH")
     for step in result.next_steps:
         console.print(f"  {step}")
 

@@ -32,9 +32,7 @@ def confident_joint(stats: RowStats) -> np.ndarray:
     odd = np.flatnonzero((stats.guess != codes) | ~stats.counted)  # few, usually
     joint = np.diag(np.bincount(codes, minlength=k) - np.bincount(codes[odd], minlength=k))
     counted = odd[stats.counted[odd]]
-    joint += np.bincount(codes[counted] * k + stats.guess[counted], minlength=k * k).reshape(
-        k, k
-    )
+    joint += np.bincount(codes[counted] * k + stats.guess[counted], minlength=k * k).reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     return joint
 
