@@ -22,15 +22,18 @@ __all__ = [
 ]
 
 
-def confident_joint(stats: RowStats) -> np.ndarray:
+def confident_joint(stats: RowStats, counts: np.ndarray | None = None) -> np.ndarray:
     """Uncalibrated confident joint, of shape (n_classes, n_classes), rows = given labels.
 
     Counts the examples where some class reaches its threshold, at (given label, guessed
-    true class); diagonal entries are at least 1 (as in cleanlab).
+    true class); diagonal entries are at least 1 (as in cleanlab). ``counts`` (examples
+    given each label) saves a pass over the labels when the caller has it.
     """
     k, codes = stats.n_classes, stats.codes
+    if counts is None:
+        counts = np.bincount(codes, minlength=k)
     odd = np.flatnonzero((stats.guess != codes) | ~stats.counted)  # few, usually
-    joint = np.diag(np.bincount(codes, minlength=k) - np.bincount(codes[odd], minlength=k))
+    joint = np.diag(counts - np.bincount(codes[odd], minlength=k))
     counted = odd[stats.counted[odd]]
     joint += np.bincount(codes[counted] * k + stats.guess[counted], minlength=k * k).reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))

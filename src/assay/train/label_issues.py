@@ -50,7 +50,7 @@ def _confident_learning(
     margin, entropy = NEEDS[score]
     stats = scan_pred_probs(pred_probs, codes, counts, margin=margin, entropy=entropy, func=func)
     warn_empty_classes(counts)
-    joint = calibrate_joint(confident_joint(stats), counts)
+    joint = calibrate_joint(confident_joint(stats, counts), counts)
     ctx = PruneContext(stats, counts, joint, min_per_class)
     return ctx, found
 
