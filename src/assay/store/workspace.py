@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store import analyses
 from assay.store import models as m
 from assay.store.annotations import AnnotationStore
 from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles, validate_table
@@ -449,77 +450,28 @@ class Workspace:
         table: pa.Table | None = None,
         duration_s: float | None = None,
     ) -> int:
-        """Record an analysis (agreement, audit, slices, curve, experiment ...).
-
-        Parameters
-        ----------
-        kind : str
-            What was run, e.g. ``"audit"``.
-        result : dict
-            JSON-safe summary of the result (what pages and reports show).
-        dataset : str, optional
-            The analysed version (``NAME@vN``); the analysis is tied to it.
-        table : pyarrow.Table, optional
-            Per-row results, stored as a Parquet object.
-
-        Returns
-        -------
-        int
-            The analysis id.
-        """
-        digest = self.objects.put_table(table) if table is not None else None
-        version = self.dataset(dataset) if dataset is not None else None
-        with self.session() as s:
-            ds = self._dataset_row(s, version.name) if version is not None else None
-            row = m.Analysis(
-                kind=kind,
-                dataset_id=ds.id if ds else None,
-                version_id=version.id if version else None,
-                recipe_hash=recipe_hash,
-                params=params or {},
-                result=result,
-                object_hash=digest,
-                duration_s=duration_s,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+        """Record an analysis with its data version (see
+        :func:`assay.store.analyses.record_analysis`); returns its id."""
+        return analyses.record_analysis(
+            self,
+            kind,
+            result,
+            dataset=dataset,
+            params=params,
+            recipe_hash=recipe_hash,
+            table=table,
+            duration_s=duration_s,
+        )
 
     def analyses(
         self, kind: str | None = None, *, dataset: str | None = None
     ) -> list[dict[str, Any]]:
-        """Recorded analyses, newest first, as dicts (``table`` loads per-row results)."""
-        query = (
-            select(m.Analysis, m.Dataset.name, m.Version.number)
-            .outerjoin(m.Dataset, m.Analysis.dataset_id == m.Dataset.id)
-            .outerjoin(m.Version, m.Analysis.version_id == m.Version.id)
-        )
-        if kind is not None:
-            query = query.where(m.Analysis.kind == kind)
-        if dataset is not None:
-            query = query.where(m.Dataset.name == parse_ref(dataset).name)
-        with self.session() as s:
-            rows = s.execute(query.order_by(m.Analysis.id.desc())).all()
-        return [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "dataset": name,
-                "version": f"{name}@v{number}" if number is not None else None,
-                "recipe_hash": a.recipe_hash,
-                "params": a.params,
-                "result": a.result,
-                "object": a.object_hash,
-                "duration_s": a.duration_s,
-                "created_at": a.created_at,
-            }
-            for a, name, number in rows
-        ]
+        """Recorded analyses, newest first; see :func:`assay.store.analyses.list_analyses`."""
+        return analyses.list_analyses(self, kind, dataset=dataset)
 
     def analysis_table(self, analysis: dict[str, Any]) -> pa.Table | None:
         """The per-row results stored with an analysis, if any."""
-        digest = analysis.get("object")
-        return self.objects.get_table(digest) if digest else None
+        return analyses.analysis_table(self, analysis)
 
     @property
     def review(self) -> ReviewQueue:
