@@ -71,7 +71,7 @@ def _register_optional() -> None:
     """Add the command modules of each lifecycle phase that is installed."""
     import importlib
 
-    for module in ("collect", "review", "recipe", "train", "iterate", "deploy", "web", "demo"):
+    for module in ("collect", "labelbook", "review", "recipe", "train", "iterate", "deploy", "web", "demo"):
         try:
             mod = importlib.import_module(f"assay.cli.{module}")
         except ModuleNotFoundError as exc:

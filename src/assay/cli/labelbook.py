@@ -1,0 +1,124 @@
+"""``assay labelbook``: the versioned label book (class definitions) of a dataset."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from assay.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    emit_json,
+    open_workspace,
+    out_console,
+    table,
+)
+from assay.exceptions import InputError, NotFoundError
+from assay.store.labelbook import dumps_yaml, parse_labelbook
+from assay.store.workspace import Workspace
+
+__all__ = ["register"]
+
+labelbook_app = typer.Typer(help="The versioned label book: class definitions.")
+
+
+@labelbook_app.command("show")
+def labelbook_show(
+    name: str = typer.Argument(..., help="The dataset."),
+    version: int = typer.Option(None, "--version", help="A label-book version (default: latest)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print it as Markdown for labelers."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the label book (class definitions)."""
+    book = open_workspace(workspace).labelbook.get(name, version)
+    if as_json:
+        emit_json(book.to_dict())
+    elif markdown:
+        print(book.to_markdown())
+    else:
+        rows = [[c, s["description"], "; ".join(s["rules"])] for c, s in book.classes.items()]
+        out_console().print(
+            table(
+                f"{name} label book v{book.number}: {book.message}",
+                ["class", "description", "rules"],
+                rows,
+            )
+        )
+
+
+@labelbook_app.command("edit")
+def labelbook_edit(
+    name: str = typer.Argument(..., help="The dataset."),
+    file: Path = typer.Option(None, "--file", help="A YAML or JSON label book (classes: ...)."),
+    message: str = typer.Option(None, "--message", "-m", help="What changed and why."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a new label-book version from a file, or by editing the latest in $EDITOR."""
+    ws = open_workspace(workspace)
+    if file is not None:
+        book = ws.labelbook.save_file(name, file, message=message)
+    else:
+        book = _edit_in_editor(ws, name, message)
+    if as_json:
+        emit_json(book.to_dict())
+        return
+    out_console().print(
+        f"Label book of {name} is now v{book.number} ({len(book.classes)} classes)."
+    )
+
+
+def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> Any:
+    try:
+        current = dumps_yaml(ws.labelbook.get(name))
+    except NotFoundError:
+        labels = ws.dataset(name).labels.unique()
+        current = "classes:\n" + "".join(
+            f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(labels, key=str)
+        )
+    with tempfile.NamedTemporaryFile("w+", suffix=".yaml", delete=False) as fh:
+        fh.write(current)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        subprocess.run([editor, fh.name], check=True)
+        text = Path(fh.name).read_text(encoding="utf-8")
+    finally:
+        os.unlink(fh.name)
+    if text == current:
+        raise InputError("the label book was not changed; nothing saved.")
+    return ws.labelbook.save(
+        name, parse_labelbook(text, "the edited label book"), message=message or "edit"
+    )
+
+
+@labelbook_app.command("diff")
+def labelbook_diff(
+    name: str = typer.Argument(..., help="The dataset."),
+    a: int = typer.Argument(..., help="The older version number."),
+    b: int = typer.Argument(..., help="The newer version number."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """What changed between two label-book versions."""
+    delta = open_workspace(workspace).labelbook.diff(name, a, b)
+    if as_json:
+        emit_json(delta)
+        return
+    console = out_console()
+    console.print(
+        f"label book v{a} -> v{b}: added {delta['added'] or '-'}, removed {delta['removed'] or '-'}"
+    )
+    for cls, fields in delta["changed"].items():
+        for field_name, change in fields.items():
+            console.print(f"  {cls}.{field_name}: {change['old']!r} -> {change['new']!r}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``assay labelbook``."""
+    app.add_typer(labelbook_app, name="labelbook")
