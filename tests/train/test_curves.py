@@ -102,7 +102,7 @@ def test_clean_vs_collect_detects_noise_and_gain(digits: tuple[np.ndarray, np.nd
     svg = cvc.to_svg()
     ET.fromstring(svg)
     assert "cleaned" in svg and "as labelled" in svg
-    assert "cleaning ~ collecting" in cvc.summary()
+    assert "cleaning ≈ collecting" in cvc.summary()
 
 
 def test_svg_escapes_text_and_ticks() -> None:

@@ -372,12 +372,6 @@ def run_curve(
     }
 
 
-def _count(value: Any) -> str:
-    if value is None:
-        return "?"
-    return "inf" if np.isinf(value) else f"{value:,.0f}"
-
-
 def curve_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     recipe: str = typer.Option(..., "--recipe", help="A registered recipe (held fixed)."),
@@ -403,12 +397,11 @@ def curve_cmd(
     if as_json:
         emit_json({"analysis": analysis, **{k: v for k, v in result.items() if k != "series"}})
         return
-    est, low, high = result["equivalent_extra"]
     console = out_console()
     console.print("\n".join(result["summary"].splitlines()[:-1]))
-    console.print(
-        f"cleaning ≈ collecting {_count(est)} more examples [{_count(low)}, {_count(high)}]"
-    )
+    from assay.train.clean_collect import equivalence_text
+
+    console.print(equivalence_text(result["equivalent_extra"], result["n"]))
     rows = result["table"]
     console.print(
         f"verdict: {result['verdict']} (after cleaning {rows[1]['accuracy']:.3f} vs "

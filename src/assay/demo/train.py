@@ -20,6 +20,7 @@ from assay.cli.train import record_audit, run_audit
 from assay.demo.recipes import ensure_recipe
 from assay.exceptions import InputError
 from assay.store.workspace import Workspace
+from assay.train.clean_collect import equivalence_text
 
 __all__ = ["CHAPTERS", "flag_quality"]
 
@@ -101,9 +102,9 @@ def chapter_errors(ws: Workspace, console: Console, result) -> None:  # type: ig
         + f"); {sum(bool(r['is_significant']) for r in found)} significant weak slice(s) found."
     )
     console.print(
-        f"        clean vs collect: cleaning the {cur['noise_rate']:.0%} estimated label noise "
-        f"~ collecting {est:,.0f} more examples [{low:,.0f}, {high:,.0f}]: "
-        f"[bold]{cur['verdict']}[/bold]."
+        f"        clean vs collect ({cur['noise_rate']:.0%} estimated label noise): "
+        + equivalence_text(cur["equivalent_extra"], cur["n"])
+        + f"; verdict: [bold]{cur['verdict']}[/bold]."
     )
     result.facts["errors"] = {"top_tag": top["tag"], "slices": len(found)}
     result.facts["curve"] = {

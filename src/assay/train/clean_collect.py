@@ -57,8 +57,15 @@ class CleanVsCollect(TableReport):
 
     title = "Clean vs collect"
 
-    def __init__(self, noisy: LearningCurve, clean: LearningCurve, issues: pd.DataFrame,
-                 n: int, extra: int, n_test: int | None) -> None:
+    def __init__(
+        self,
+        noisy: LearningCurve,
+        clean: LearningCurve,
+        issues: pd.DataFrame,
+        n: int,
+        extra: int,
+        n_test: int | None,
+    ) -> None:
         self.noisy_, self.clean_, self.issues_ = noisy, clean, issues
         self.n_, self.extra_ = n, extra
         self.noise_rate_ = float(np.mean(issues["is_label_issue"]))
@@ -67,9 +74,11 @@ class CleanVsCollect(TableReport):
         cleaned = clean.predict(n, n_test=n_test)
         collected = noisy.predict(n + extra, n_test=n_test)
         self.table = pd.concat([now, cleaned, collected], ignore_index=True).rename(
-            columns={"n": "n_train"})
-        self.table.insert(0, "scenario", ["now (as labelled)", "after cleaning",
-                                          f"after collecting {extra} more"])
+            columns={"n": "n_train"}
+        )
+        self.table.insert(
+            0, "scenario", ["now (as labelled)", "after cleaning", f"after collecting {extra} more"]
+        )
         self.equivalent_extra_ = self._equivalent()
 
     def _equivalent(self) -> tuple[float, float, float]:
@@ -90,14 +99,16 @@ class CleanVsCollect(TableReport):
 
     def summary(self) -> str:
         """Plain text: noise estimate, the three accuracies and the equivalent size."""
-        lines = [f"estimated label noise {self.noise_rate_:.1%} "
-                 f"({int(self.issues_['is_label_issue'].sum())} of {self.n_} flagged)"]
+        lines = [
+            f"estimated label noise {self.noise_rate_:.1%} "
+            f"({int(self.issues_['is_label_issue'].sum())} of {self.n_} flagged)"
+        ]
         for _, r in self.table.iterrows():
-            lines.append(f"- {r['scenario']} (n={int(r['n_train'])}): accuracy "
-                         f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]")
-        est, low, high = self.equivalent_extra_
-        lines.append(f"cleaning ~ collecting {_count(est)} more examples "
-                     f"[95% interval {_count(low)}, {_count(high)}]")
+            lines.append(
+                f"- {r['scenario']} (n={int(r['n_train'])}): accuracy "
+                f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+            )
+        lines.append(equivalence_text(self.equivalent_extra_, self.n_))
         return "\n".join(lines)
 
     def to_svg(self) -> str:
@@ -105,22 +116,53 @@ class CleanVsCollect(TableReport):
         from assay.report.svg import line_chart
 
         up_to = self.n_ + self.extra_
-        return line_chart(self.clean_.series(up_to, "#2ca02c")
-                          + self.noisy_.series(up_to, "#d62728"),
-                          title="Clean vs collect", log_x=True,
-                          x_label="number of training examples", y_label="accuracy")
+        return line_chart(
+            self.clean_.series(up_to, "#2ca02c") + self.noisy_.series(up_to, "#d62728"),
+            title="Clean vs collect",
+            log_x=True,
+            x_label="number of training examples",
+            y_label="accuracy",
+        )
 
     def to_html(self) -> str:
         """Summary, chart and table as an HTML fragment."""
         return super().to_html().replace("</h3>", "</h3>" + self.to_svg(), 1)
 
 
-def _count(v: float) -> str:
-    return "inf" if np.isinf(v) else ("?" if np.isnan(v) else f"{v:,.0f}")
+def _count(v: float | None) -> str:
+    if v is None or np.isnan(v):
+        return "?"
+    return "inf" if np.isinf(v) else f"{v:,.0f}"
 
 
-def _out_of_sample_probs(model: Any, X: Any, y: np.ndarray, cv: int, seed: int,
-                         n_jobs: int | None) -> np.ndarray:
+def equivalence_text(extra: Sequence[float | None], n: int) -> str:
+    """ "cleaning ~ collecting N more examples [interval]", with the ratio to the data size.
+
+    Parameters
+    ----------
+    extra : (estimate, low, high)
+        The equivalent number of extra examples and its 95% interval.
+    n : int
+        The current number of training examples.
+
+    Beyond twice the current size the number comes from extrapolating the power law past
+    the measured sizes, and the sentence says so.
+    """
+    est, low, high = extra
+    text = (
+        f"cleaning ≈ collecting {_count(est)} more examples "
+        f"[95% interval {_count(low)}, {_count(high)}]"
+    )
+    if est is not None and np.isfinite(est) and n > 0:
+        text += f", {est / n:.1f}x the current {n:,}"
+        if est > 2 * n:
+            text += " (extrapolated beyond the measured sizes: read it as 'far more than doubling')"
+    return text
+
+
+def _out_of_sample_probs(
+    model: Any, X: Any, y: np.ndarray, cv: int, seed: int, n_jobs: int | None
+) -> np.ndarray:
     """Out-of-sample predicted probabilities (assay's cross_val_predict_proba if present)."""
     try:
         from assay.train.predict import cross_val_predict_proba
@@ -128,8 +170,9 @@ def _out_of_sample_probs(model: Any, X: Any, y: np.ndarray, cv: int, seed: int,
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
         folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-        return np.asarray(cross_val_predict(model, X, y, cv=folds, method="predict_proba",
-                                            n_jobs=n_jobs))
+        return np.asarray(
+            cross_val_predict(model, X, y, cv=folds, method="predict_proba", n_jobs=n_jobs)
+        )
     return np.asarray(cross_val_predict_proba(model, X, y, cv=cv, n_jobs=n_jobs, seed=seed))
 
 
@@ -189,16 +232,27 @@ def clean_vs_collect(
 
     y_arr = np.asarray(y)
     n = len(y_arr)
-    extra = n if extra is None else int(check_number(extra, name="extra", func="clean_vs_collect",
-                                                      low=1, integer=True))
+    extra = (
+        n
+        if extra is None
+        else int(check_number(extra, name="extra", func="clean_vs_collect", low=1, integer=True))
+    )
     classes = np.unique(y_arr)
-    probs = (_out_of_sample_probs(model, X, y_arr, cv, seed, n_jobs) if pred_probs is None
-             else pred_probs)
+    probs = (
+        _out_of_sample_probs(model, X, y_arr, cv, seed, n_jobs)
+        if pred_probs is None
+        else pred_probs
+    )
     issues = find_label_issues(y_arr, probs, classes=list(classes))
     flagged = issues["is_label_issue"].to_numpy(dtype=bool)
     common: dict[str, Any] = {
-        "sizes": sizes, "repeats": repeats, "test_size": test_size, "n_boot": n_boot,
-        "noise_rate": float(flagged.mean()), "seed": seed, "n_jobs": n_jobs,
+        "sizes": sizes,
+        "repeats": repeats,
+        "test_size": test_size,
+        "n_boot": n_boot,
+        "noise_rate": float(flagged.mean()),
+        "seed": seed,
+        "n_jobs": n_jobs,
     }
     noisy = learning_curve(model, X, y_arr, label="as labelled", **common)
     clean = learning_curve(model, X, y_arr, train_mask=~flagged, label="cleaned", **common)
