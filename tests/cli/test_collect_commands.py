@@ -60,8 +60,14 @@ def test_annotations_agree_consensus_round_trip(cli, ws: Workspace, tmp_path: Pa
 
 def test_agree_by_labelbook_shows_the_revision(cli, ws: Workspace, tmp_path: Path) -> None:
     w = ["-w", ws.location]
+    book = tmp_path / "book.yaml"
+    file = tmp_path / "round.csv"
+    _annotations(60, 0.9, seed=1).to_csv(file, index=False)
+    code, _, err = cli("annotations", "import", "pets", str(file), "--labelbook-version", "1", *w)
+    assert code == 2 and "no label book version 1" in err  # the version must exist
     for version, confuse in ((1, 0.9), (2, 0.05)):
-        file = tmp_path / f"round{version}.csv"
+        book.write_text(f"classes:\n  cat: a cat\n  dog: a dog (v{version})\n  fox: a fox\n")
+        assert cli("labelbook", "edit", "pets", "--file", str(book), *w)[0] == 0
         _annotations(60, confuse, seed=version).to_csv(file, index=False)
         cli("annotations", "import", "pets", str(file), "--labelbook-version", str(version), *w)
     code, out, _ = cli("agree", "pets", "--by-labelbook", "--json", *w)

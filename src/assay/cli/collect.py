@@ -78,6 +78,8 @@ def annotations_import(
     classes = _typed(_labelbook_classes(ws, name), frame["label"])
     if classes is not None:
         frame = read_annotations(file, classes=classes, allow_new=allow_new)
+    if labelbook_version is not None:
+        ws.labelbook.get(name, labelbook_version)  # NotFoundError (exit 2) when it does not exist
     batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=str(file))
     info = {
         "dataset": name,
@@ -211,7 +213,7 @@ def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
 
 
 def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
-    if frame["labelbook_version"].isna().all():
+    if "labelbook_version" not in frame.columns or frame["labelbook_version"].isna().all():
         raise InputError(
             "no annotation says which label-book version it followed; import with --labelbook-version N."
         )

@@ -71,7 +71,17 @@ def _register_optional() -> None:
     """Add the command modules of each lifecycle phase that is installed."""
     import importlib
 
-    for module in ("collect", "labelbook", "review", "recipe", "train", "iterate", "deploy", "web", "demo"):
+    for module in (
+        "collect",
+        "labelbook",
+        "review",
+        "recipe",
+        "train",
+        "iterate",
+        "deploy",
+        "web",
+        "demo",
+    ):
         try:
             mod = importlib.import_module(f"assay.cli.{module}")
         except ModuleNotFoundError as exc:
@@ -84,8 +94,18 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> None:
+    """Warnings reach CLI users as one line, without source paths."""
+    err_console().print(f"[yellow]warning:[/yellow] {message}", markup=True, highlight=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return (and, as a script, exit with) the exit code."""
+    import warnings
+
+    warnings.showwarning = _show_warning  # type: ignore[assignment]
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except _EXIT as exc:

@@ -38,6 +38,10 @@ def review_list(
 ) -> None:
     """List queue entries, most suspicious (lowest score) first."""
     ws = open_workspace(workspace)
+    if status not in ("open", "decided", "applied", "all"):
+        raise InputError(f"--status {status!r} is not one of open, decided, applied, all.")
+    if name is not None:
+        ws.dataset(name)  # NotFoundError (exit 2) for an unknown dataset
     typed_label = _typed_label(ws, name, label) if label is not None else None
     frame = ws.review.list(
         name,

@@ -51,6 +51,7 @@ def ui(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""
+    _check_port(host, port)
     import uvicorn
 
     from assay.web.app import create_app
@@ -151,6 +152,24 @@ def token_add(
     err_console().print(
         "Keep it now: it cannot be shown again. Send it as `Authorization: Bearer TOKEN`."
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port out of range or already taken, before uvicorn starts."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {port} is not a TCP port; give a number from 1 to 65535.")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or stop "
+                "the program using it."
+            ) from exc
 
 
 def register(app: typer.Typer) -> None:

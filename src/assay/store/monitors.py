@@ -76,6 +76,8 @@ class MonitorStore:
         from assay.deploy import ConfidenceEstimator, PageHinkley, profile
         from assay.train.predict import cross_val_predict_proba
 
+        if any(m_["name"] == name for m_ in self.list()):
+            raise InputError(f"a monitor named {name!r} exists already; choose another name.")
         version = self.ws.dataset(reference)
         drift_cols, features = monitored_columns(version)
         frame = version.to_pandas()

@@ -177,7 +177,14 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
     """Write ``table`` to CSV, Parquet or JSONL by extension, atomically."""
     target = Path(path)
     fmt = _format_of(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; give a file name such as {target / 'data'}.{fmt}.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the folder of {target}: {exc.strerror}; choose another path."
+        ) from exc
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         if fmt == "parquet":

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from assay.exceptions import ConflictError, NotFoundError
+from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 
 if TYPE_CHECKING:
@@ -24,7 +24,12 @@ class RecipeStore:
         self.ws = workspace
 
     def add(self, name: str, recipe: Recipe) -> dict[str, Any]:
-        """Register ``recipe`` as ``name`` (idempotent for the same spec)."""
+        """Register ``recipe`` as ``name`` (idempotent for the same spec).
+
+        The recipe is built once and its parameters checked by scikit-learn, so that a
+        recipe that cannot train is refused here rather than at ``assay train``.
+        """
+        _check_buildable(name, recipe)
         with self.ws.session() as s:
             row = s.scalar(select(m.Recipe).where(m.Recipe.name == name))
             if row is not None:
@@ -57,6 +62,23 @@ class RecipeStore:
         """Every registered recipe."""
         with self.ws.session() as s:
             return [_record(r) for r in s.scalars(select(m.Recipe).order_by(m.Recipe.name)).all()]
+
+
+def _check_buildable(name: str, recipe: Recipe) -> None:
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    estimator = recipe.build()
+    steps = [step for _, step in getattr(estimator, "steps", [])] or [estimator]
+    for step in steps:
+        validate = getattr(step, "_validate_params", None)
+        if validate is None:
+            continue
+        try:
+            validate()
+        except (InvalidParameterError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"recipe {name!r}: {exc}".splitlines()[0] + " Fix the parameter."
+            ) from exc
 
 
 def _record(row: m.Recipe) -> dict[str, Any]:

@@ -303,7 +303,15 @@ class ReviewQueue:
             .order_by(m.Version.number.desc())
             .limit(1)
         )
-        return coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
+        typed = coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
+        allowed = _allowed_labels(self.ws, s, dataset_id, str(digest), ds.label_column)
+        if str(typed) not in allowed:
+            shown = ", ".join(sorted(allowed, key=lambda v: (len(v), v))[:20])
+            raise InputError(
+                f"{typed!r} is not a class of {ds.name} ({shown}); add it to the label book "
+                f"first (`assay labelbook edit {ds.name}`) to introduce a new class."
+            )
+        return typed
 
     def decide_from_csv(self, path: str, *, user: str | None = None) -> int:
         """Bulk decisions from a CSV with columns ``id`` (entry), ``decision``, ``label``, ``note``.
@@ -334,6 +342,27 @@ class ReviewQueue:
 
 
 _LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}
+_LABEL_VALUES: dict[tuple[str, str], set[str]] = {}
+
+
+def _allowed_labels(
+    ws: Workspace, s: Session, dataset_id: int, digest: str, column: str
+) -> set[str]:
+    """The classes a relabel may use: the label book's, else the labels in use (as text)."""
+    book = s.scalar(
+        select(m.LabelBookVersion.content)
+        .where(m.LabelBookVersion.dataset_id == dataset_id)
+        .order_by(m.LabelBookVersion.number.desc())
+        .limit(1)
+    )
+    key = (digest, column)
+    if key not in _LABEL_VALUES:
+        import pyarrow.compute as pc
+
+        values = pc.unique(ws.objects.get_table(digest, [column]).column(column).drop_null())
+        _LABEL_VALUES[key] = {str(v) for v in values.to_pylist()}
+    classes = set(book.get("classes", {})) if book else set()
+    return classes | _LABEL_VALUES[key]
 
 
 def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:

@@ -109,6 +109,8 @@ class Workspace:
         so a URL that cannot be reached leaves no folder behind.
         """
         root = Path(path).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise InputError(f"{root} is a file; give a folder for the workspace.")
         config = root / _DIR / "config.json"
         if config.exists():
             existing = json.loads(config.read_text()).get("db")
@@ -261,6 +263,7 @@ class Workspace:
         check_name(name)
         table, info = read_source(source)
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
+        id = id or self._existing_id_column(name, table, where)
         roles = Roles(
             label=label,
             id=id or GENERATED_ID,
@@ -324,11 +327,6 @@ class Workspace:
                 f"dataset {name!r} labels are in column {base.roles.label!r}, not "
                 f"{roles.label!r}; import under another name or use --label {base.roles.label}."
             )
-        if base is not None and roles.id == GENERATED_ID and base.roles.id != GENERATED_ID:
-            roles = Roles(
-                base.roles.label, base.roles.id, base.roles.tags, base.roles.split, base.roles.media
-            )
-            validate_table(table, roles, name)
         summary = self._summary(base, table, roles)
         digest = self.objects.put_table(table)  # object first ...
         _fault_point("before_commit")
@@ -364,6 +362,18 @@ class Workspace:
                 "command again."
             ) from exc
         return version
+
+    def _existing_id_column(self, name: str, table: pa.Table, where: str) -> str | None:
+        """A dataset keeps the id column of its first import; a new version must have it."""
+        base = self._latest_or_none(name)
+        if base is None or base.roles.id == GENERATED_ID:
+            return None
+        if base.roles.id not in table.column_names:
+            raise InputError(
+                f"{where} has no column {base.roles.id!r}; dataset {name!r} identifies its items "
+                f"by that column (set at its first import), so every version needs it."
+            )
+        return base.roles.id
 
     def _latest_or_none(self, name: str) -> DatasetVersion | None:
         try:
