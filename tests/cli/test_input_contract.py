@@ -75,3 +75,31 @@ def test_monitor_names_and_review_inputs(cli, ws: Workspace) -> None:
 def test_ui_refuses_a_bad_port(cli, ws: Workspace) -> None:
     code, _, err = cli("ui", ws.location, "--port", "99999")
     assert code == 2 and "not a TCP port" in err
+
+
+def test_audio_recipe_on_an_audio_folder(cli, tmp_path: Path, shared_data: Path) -> None:
+    """A recipe whose featurizer is the dataset's modality trains on the workspace's features."""
+    import shutil
+
+    for digit in ("0", "1"):
+        (tmp_path / "audio" / digit).mkdir(parents=True)
+        for wav in sorted((shared_data / "audio" / "fsdd").glob(f"{digit}_*.wav"))[:10]:
+            shutil.copy(wav, tmp_path / "audio" / digit / wav.name)
+    w = ["-w", str(tmp_path / "aws")]
+    assert cli("init", str(tmp_path / "aws"))[0] == 0
+    assert cli("import", "sounds", str(tmp_path / "audio"), *w)[0] == 0
+    (tmp_path / "a.yaml").write_text(RECIPE.replace("standard_scaler", "audio"))
+    assert cli("recipe", "add", "arec", str(tmp_path / "a.yaml"), *w)[0] == 0
+    code, _, err = cli(
+        "audit",
+        "sounds",
+        "--recipe",
+        "arec",
+        "--checks",
+        "label",
+        "--no-queue",
+        "--report",
+        str(tmp_path / "a.html"),
+        *w,
+    )
+    assert code == 0, err

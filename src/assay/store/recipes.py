@@ -71,8 +71,8 @@ def _check_buildable(name: str, recipe: Recipe) -> None:
     steps = [step for _, step in getattr(estimator, "steps", [])] or [estimator]
     for step in steps:
         validate = getattr(step, "_validate_params", None)
-        if validate is None:
-            continue
+        if validate is None or not hasattr(step, "_parameter_constraints"):
+            continue  # only scikit-learn's own estimators declare their constraints
         try:
             validate()
         except (InvalidParameterError, ValueError, TypeError) as exc:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, is_classifier
 from sklearn.pipeline import Pipeline
@@ -157,6 +158,14 @@ def _is_classifier(cls: type) -> bool:
         return False
 
 
+def _is_feature_matrix(X: Any) -> bool:
+    """Whether ``X`` is a 2-d table of numbers (features), not items (paths, texts, images)."""
+    if isinstance(X, pd.DataFrame):
+        return X.shape[1] > 0 and all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+    arr = np.asarray(X) if isinstance(X, np.ndarray) else None
+    return arr is not None and arr.ndim == 2 and np.issubdtype(arr.dtype, np.number)
+
+
 class ModalityFeaturizer(TransformerMixin, BaseEstimator):
     """A modality's ``featurize`` as a scikit-learn transformer (stateless).
 
@@ -183,9 +192,15 @@ class ModalityFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> Any:
-        """Features of shape (n_samples, n_features)."""
+        """Features of shape (n_samples, n_features).
+
+        A numeric 2-d input is taken as features already extracted (the workspace
+        featurizes image, audio and text datasets from their files) and passed through.
+        """
         from assay.modalities import get_modality
 
+        if _is_feature_matrix(X):
+            return np.asarray(X, dtype=np.float64)
         items = X if isinstance(X, pd.DataFrame) else list(X)
         return get_modality(self.modality, **(self.params or {})).featurize(items)
 
