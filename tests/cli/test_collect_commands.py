@@ -142,7 +142,9 @@ def test_plan_sample_writes_csv_and_label_studio(cli, ws: Workspace, tmp_path: P
     assert code == 0 and json.loads(out)["n"] == 12
     sample = pd.read_csv(out_csv)
     assert len(sample) == 12 and sample["item"].is_unique
-    assert len(json.loads(tasks.read_text())) == 12
+    exported = json.loads(tasks.read_text())
+    assert len(exported) == 12
+    assert all("label" not in task["data"] for task in exported)  # the first label stays hidden
 
 
 def test_transcriptions_show_the_conventions(cli, tmp_path: Path) -> None:

@@ -355,7 +355,9 @@ def plan_sample_cmd(
     sample = plan.sample.rename(columns={version.roles.id: "item"})
     sample.to_csv(out, index=False)
     if label_studio is not None:
-        data_cols = [c for c in ("text", "path") if c in sample.columns] or None
+        # the second labeler must not see the first label: independence is the point
+        shown = [c for c in ("text", "path") if c in sample.columns]
+        data_cols = shown or [c for c in sample.columns if c not in ("item", version.roles.label)]
         tasks = to_label_studio_tasks(sample, item_col="item", data_cols=data_cols)
         label_studio.write_text(json.dumps(tasks, indent=2, default=str))
     info = {
