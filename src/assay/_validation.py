@@ -80,7 +80,9 @@ def check_columns(df: pd.DataFrame, required: Sequence[str], *, where: str = "th
     """Raise if any of ``required`` is not a column of ``df``, listing what exists."""
     missing = [c for c in required if c not in df.columns]
     if missing:
-        present = ", ".join(map(str, list(df.columns)[:20]))
+        columns = list(df.columns)
+        more = f" ... ({len(columns) - 20} more)" if len(columns) > 20 else ""
+        present = ", ".join(map(str, columns[:20])) + more
         raise InputError(
             f"{where} has no column {', '.join(map(repr, missing))}; "
             f"its columns are: {present}. Name an existing column or rename it."

@@ -36,7 +36,7 @@ from assay.store.workspace import Workspace
 
 __all__ = ["register"]
 
-annotations_app = typer.Typer(help="Import and list annotations (several labels per item).")
+annotations_app = typer.Typer(help="Import annotations (several labels per item) for a dataset.")
 
 
 def _labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:

@@ -105,7 +105,9 @@ def _require_columns(table: pa.Table, names: Sequence[str | None], where: str, f
     present = table.column_names
     for name in names:
         if name is not None and name not in present:
-            listed = ", ".join(present[:20])
+            listed = ", ".join(present[:20]) + (
+                f" ... ({len(present) - 20} more)" if len(present) > 20 else ""
+            )
             raise InputError(
                 f"{where} has no column {name!r} (given as {flag}); its columns are: {listed}."
             )
