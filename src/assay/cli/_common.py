@@ -7,16 +7,15 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assay._json import jsonable
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -56,25 +55,9 @@ def open_workspace(path: Path | None) -> Workspace:
     return Workspace(path if path is not None else os.environ.get("ASSAY_WORKSPACE", "."))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
 def emit_json(payload: Any) -> None:
     """Print ``payload`` as JSON on standard output."""
-    sys.stdout.write(json.dumps(payload, default=_json_default, indent=2) + "\n")
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2) + "\n")
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:

@@ -90,7 +90,7 @@ def _typed_label(ws, name, label):  # type: ignore[no-untyped-def]
     from assay.store.review import coerce_label
 
     version = ws.dataset(name)
-    return coerce_label(label, version.to_arrow([version.roles.label]).schema.field(0).type)
+    return coerce_label(label, version.label_type)
 
 
 @review_app.command("show")

@@ -10,7 +10,6 @@ recorded.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import typer
 
+from assay._json import jsonable
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -62,28 +62,6 @@ QUEUE_SOURCES = {
     "exact_duplicate": "exact_duplicate",
     "leakage": "leakage",
 }
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays as Python values and NaN/inf as None."""
-
-    def default(v: Any) -> Any:
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-        return str(v)
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return v
-
-    return clean(json.loads(json.dumps(value, default=default)))
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def _apply_to_frame(
 ) -> tuple[pd.DataFrame, Counter[str]]:
     """Relabel, remove and append rows; return the new frame and what was done."""
     id_col, label_col = version.roles.id, version.roles.label
-    label_type = version.to_arrow([label_col]).schema.field(label_col).type
+    label_type = version.label_type
     ids = frame[id_col].astype(str)
     position = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
     _check_items_exist(items, position.index, version)

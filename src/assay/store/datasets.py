@@ -65,6 +65,16 @@ class DatasetVersion:
             self.object_hash, list(columns) if columns is not None else None
         )
 
+    @property
+    def schema(self) -> pa.Schema:
+        """Column names and Arrow types, without reading the rows."""
+        return self.workspace.objects.schema(self.object_hash)
+
+    @property
+    def label_type(self) -> pa.DataType:
+        """The Arrow type of the label column."""
+        return self.schema.field(self.roles.label).type
+
     def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows as a pandas DataFrame, in stored order."""
         return self.to_arrow(columns).to_pandas()

@@ -131,8 +131,9 @@ def diff_tables(
         c for c in b.column_names if c in a.column_names and c not in (id_column, label_column)
     ]
     changed = _changed(a, b, shared, in_a, in_b, ids)
-    for frame in (added, removed):
-        frame.insert(0, "item_id", frame.pop(id_column)) if id_column != "item_id" else None
+    if id_column != "item_id":
+        for frame in (added, removed):
+            frame.insert(0, "item_id", frame.pop(id_column))
     return DatasetDiff(names[0], names[1], added, removed, relabeled, changed)
 
 

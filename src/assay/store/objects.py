@@ -72,6 +72,16 @@ class ObjectStore:
         except (OSError, pa.ArrowInvalid) as exc:
             raise StoreError(f"object {path} cannot be read ({exc}); it may be corrupt.") from exc
 
+    def schema(self, digest: str) -> pa.Schema:
+        """The column names and types of object ``digest`` (reads only the footer)."""
+        path = self.path(digest)
+        if not path.exists():
+            raise NotFoundError(
+                f"object {digest} is missing from {self.root}; the workspace is damaged "
+                "(restore the objects folder from a backup)."
+            )
+        return pq.read_schema(path)
+
     def exists(self, digest: str) -> bool:
         """Whether object ``digest`` exists."""
         return self.path(digest).exists()

@@ -13,8 +13,6 @@ and a decision on an entry that someone else changed first raises
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -369,10 +367,7 @@ def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:
     """The Arrow type of a version's label column, read once per object (immutable)."""
     key = (digest, column)
     if key not in _LABEL_TYPES:
-        import pyarrow.parquet as pq
-
-        schema = pq.read_schema(ws.objects.path(digest))
-        _LABEL_TYPES[key] = schema.field(column).type
+        _LABEL_TYPES[key] = ws.objects.schema(digest).field(column).type
     return _LABEL_TYPES[key]
 
 
@@ -511,8 +506,3 @@ def _user() -> str:
     from assay.store.workspace import current_user
 
     return current_user()
-
-
-def summarise_reasons(items: Iterable[m.ReviewItem]) -> dict[str, int]:
-    """Count entries by source."""
-    return dict(Counter(item.source for item in items))
