@@ -118,3 +118,21 @@ def test_per_column_thresholds(cli, tmp_path: Path) -> None:
         code, out, _ = cli("monitor", "ingest", name, str(tmp_path / "moved.csv"), "--json", *w)
         drifted = {c["column"]: c["drifted"] for c in json.loads(out)["columns"]}
         assert code == 0 and drifted["a"] is expected
+
+
+def test_reference_split(cli, tmp_path: Path) -> None:
+    """--reference-split uses one split's rows; a split that is not there exits 2."""
+    ws = Workspace.init(tmp_path / "ws3")
+    frame = _data(400, 0)
+    frame["part"] = np.where(np.arange(400) < 300, "train", "test")
+    ws.import_dataset("d", frame, label="y", split="part")
+    w = ["-w", ws.location]
+    code, _, err = cli(
+        "monitor", "add", "m", "--reference", "d@v1", "--reference-split", "trian", *w
+    )
+    assert code == 2 and "no rows in split 'trian'" in err
+    code, out, _ = cli(
+        "monitor", "add", "m", "--reference", "d@v1", "--reference-split", "train", "--json", *w
+    )
+    assert code == 0 and json.loads(out)["config"]["split"] == "train"
+    assert ws.monitors._profile("m").n_rows == 300

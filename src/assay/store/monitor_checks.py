@@ -7,10 +7,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from assay._json import jsonable
+from assay.exceptions import InputError
+
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
 
-__all__ = ["check_window", "sample_window"]
+__all__ = ["check_window", "reference_rows", "sample_window"]
+
+
+def reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:
+    """The reference rows a monitor uses: the whole version, or the rows of one split."""
+    frame = version.to_pandas()
+    if split is None:
+        return frame
+    if version.roles.split is None:
+        raise InputError(f"{version.ref} has no split column; leave out the reference split.")
+    rows = frame[frame[version.roles.split].astype(str) == split]
+    if rows.empty:
+        values = ", ".join(map(str, frame[version.roles.split].unique()[:10]))
+        raise InputError(f"{version.ref} has no rows in split {split!r}; its splits are: {values}.")
+    return rows.reset_index(drop=True)
 
 
 def _predict(
@@ -102,9 +119,9 @@ def check_window(
     report_json: dict[str, Any] = {
         "drifted": report.drifted,
         "rule": report.rule,
-        "params": _plain(report.params),
-        "columns": _plain(table.to_dict(orient="records")),
-        "performance": _plain({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
+        "params": jsonable(report.params),
+        "columns": jsonable(table.to_dict(orient="records")),
+        "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
         "detector": (perf or {}).get("detector"),
     }
     report_json["alerts"] = _alerts(report, perf, config)
@@ -117,10 +134,7 @@ def sample_window(
     """Production rows for labeling, as review-queue entries (score low = look first)."""
     from assay.deploy import domain_classifier_scores, sample_for_labeling
 
-    ref = reference.to_pandas()
-    if config.get("split") and reference.roles.split:
-        ref = ref[ref[reference.roles.split].astype(str) == config["split"]]
-    ref = ref[config["columns"]]
+    ref = reference_rows(reference, config.get("split"))[config["columns"]]
     drift_scores = domain_classifier_scores(ref, frame[config["columns"]], seed=seed)
     confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
     picked = sample_for_labeling(
@@ -137,7 +151,7 @@ def sample_window(
     )
     out["payload"] = pd.Series(
         [
-            {"row": _plain(r), "random": bool(rnd), "inclusion_probability": float(p)}
+            {"row": jsonable(r), "random": bool(rnd), "inclusion_probability": float(p)}
             for r, rnd, p in zip(
                 rows.to_dict(orient="records"),
                 picked["random"],
@@ -149,18 +163,3 @@ def sample_window(
         dtype=object,
     )
     return out
-
-
-def _plain(value: Any) -> Any:
-    """Make numpy / pandas values JSON-safe (NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)

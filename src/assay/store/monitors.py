@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from assay.exceptions import InputError, NotFoundError
 from assay.store import models as m
+from assay.store.monitor_checks import reference_rows
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -45,7 +46,8 @@ def monitored_columns(version: DatasetVersion) -> tuple[list[str], list[str]]:
     from assay.store.features import descriptive_columns, feature_columns
 
     drift_cols = descriptive_columns(version)
-    return drift_cols, feature_columns(version, version.to_pandas(drift_cols).head(0))
+    dtypes_only = version.schema.empty_table().to_pandas()  # no rows read
+    return drift_cols, feature_columns(version, dtypes_only)
 
 
 class MonitorStore:
@@ -80,10 +82,11 @@ class MonitorStore:
             raise InputError(f"a monitor named {name!r} exists already; choose another name.")
         version = self.ws.dataset(reference)
         drift_cols, features = monitored_columns(version)
-        frame = version.to_pandas()
+        frame = reference_rows(version, split)
         config: dict[str, Any] = {
             "columns": drift_cols,
             "features": features,
+            "split": split,
             "alerts": {**DEFAULT_ALERTS, **(alerts or {})},
             "column_thresholds": _check_thresholds(column_thresholds or {}, drift_cols),
         }
@@ -266,7 +269,7 @@ class MonitorStore:
     def _model(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
         key = (reference.id, self.ws.recipes.get(info["recipe"]).hash)
         if key not in _MODELS:
-            frame = _reference_rows(reference, info["config"].get("split"))
+            frame = reference_rows(reference, info["config"].get("split"))
             model = self.ws.recipes.get(info["recipe"]).build()
             model.fit(frame[info["config"]["features"]], frame[reference.roles.label])
             _MODELS[key] = model
@@ -304,19 +307,6 @@ def _check_values(profile: Any, batch: pd.DataFrame, columns: list[str], source:
     problems = schema_problems(monitored, batch[columns])
     if problems:
         raise InputError(f"{source}: " + " ".join(problems))
-
-
-def _reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:
-    frame = version.to_pandas()
-    if split is None:
-        return frame
-    if version.roles.split is None:
-        raise InputError(f"{version.ref} has no split column; leave out the reference split.")
-    rows = frame[frame[version.roles.split].astype(str) == split]
-    if rows.empty:
-        values = ", ".join(map(str, frame[version.roles.split].unique()[:10]))
-        raise InputError(f"{version.ref} has no rows in split {split!r}; its splits are: {values}.")
-    return rows.reset_index(drop=True)
 
 
 def _check_schema(batch: pd.DataFrame, columns: list[str], source: str) -> None:

@@ -114,8 +114,9 @@ def create_app(
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     app = FastAPI(title="assay", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = WebState(ws, SessionSigner(_secret_key(ws, secret_key)), make_env(),
-                             secure_cookies)
+    app.state.web = WebState(
+        ws, SessionSigner(_secret_key(ws, secret_key)), make_env(), secure_cookies
+    )
     for module in (auth, overview, datasets, review, analyses, api, ingest):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

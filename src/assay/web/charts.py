@@ -56,7 +56,9 @@ def pixel_svg(values: Sequence[float], *, size: int = 160) -> Markup:
     )
 
 
-def heatmap_svg(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], *, cell: int = 28) -> Markup:
+def heatmap_svg(
+    matrix: Sequence[Sequence[Any]], labels: Sequence[Any], *, cell: int = 28
+) -> Markup:
     """A square matrix (e.g. a confusion or agreement matrix) as a blue heat map."""
     flat = _finite([v for row in matrix for v in row])
     top = max(flat) if flat else 1.0
@@ -74,12 +76,18 @@ def heatmap_svg(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], *, cell:
                 f" / {escape(str(labels[j]) if j < len(labels) else j)}: {escape(str(v))}</title></rect>"
             )
     for k, name in enumerate(labels[:n]):
-        parts.append(f'<text x="{pad - 4}" y="{pad + k * cell + cell * 0.65}" text-anchor="end" '
-                     f'font-size="11">{escape(str(name))[:10]}</text>')
-        parts.append(f'<text x="{pad + k * cell + cell / 2}" y="{pad - 6}" text-anchor="middle" '
-                     f'font-size="11">{escape(str(name))[:6]}</text>')
+        parts.append(
+            f'<text x="{pad - 4}" y="{pad + k * cell + cell * 0.65}" text-anchor="end" '
+            f'font-size="11">{escape(str(name))[:10]}</text>'
+        )
+        parts.append(
+            f'<text x="{pad + k * cell + cell / 2}" y="{pad - 6}" text-anchor="middle" '
+            f'font-size="11">{escape(str(name))[:6]}</text>'
+        )
     size = pad + n * cell + 4
-    return Markup(f'<svg class="chart" role="img" width="{size}" height="{size}">{"".join(parts)}</svg>')
+    return Markup(
+        f'<svg class="chart" role="img" width="{size}" height="{size}">{"".join(parts)}</svg>'
+    )
 
 
 def bar_svg(
@@ -109,12 +117,12 @@ def bar_svg(
             f"{escape(_short(amount))}</text>"
         )
     height = len(pairs) * (bar + 4) + 4
-    return Markup(f'<svg class="chart" role="img" width="{width}" height="{height}">{"".join(parts)}</svg>')
+    return Markup(
+        f'<svg class="chart" role="img" width="{width}" height="{height}">{"".join(parts)}</svg>'
+    )
 
 
-def line_svg(
-    series: dict[str, Sequence[Any]], *, width: int = 480, height: int = 180
-) -> Markup:
+def line_svg(series: dict[str, Sequence[Any]], *, width: int = 480, height: int = 180) -> Markup:
     """One polyline per named series over its index (e.g. drift per window)."""
     colours = ["#4a78c2", "#c2554a", "#3f9a5b", "#9a7a3f", "#7a4ac2", "#333333"]
     allv = _finite([v for vals in series.values() for v in vals])
@@ -131,13 +139,21 @@ def line_svg(
                 y = height - 20 - (height - 30) * (f[0] - lo) / (hi - lo)
                 pts.append(f"{x:.1f},{y:.1f}")
         colour = colours[k % len(colours)]
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(pts)}">'
-                     f"<title>{escape(str(name))}</title></polyline>")
-        parts.append(f'<text x="{width - 4}" y="{14 + 13 * k}" text-anchor="end" font-size="11" '
-                     f'fill="{colour}">{escape(str(name))[:24]}</text>')
-    parts.append(f'<text x="2" y="14" font-size="10">{_short(hi)}</text>'
-                 f'<text x="2" y="{height - 20}" font-size="10">{_short(lo)}</text>')
-    return Markup(f'<svg class="chart" role="img" width="{width}" height="{height}">{"".join(parts)}</svg>')
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(pts)}">'
+            f"<title>{escape(str(name))}</title></polyline>"
+        )
+        parts.append(
+            f'<text x="{width - 4}" y="{14 + 13 * k}" text-anchor="end" font-size="11" '
+            f'fill="{colour}">{escape(str(name))[:24]}</text>'
+        )
+    parts.append(
+        f'<text x="2" y="14" font-size="10">{_short(hi)}</text>'
+        f'<text x="2" y="{height - 20}" font-size="10">{_short(lo)}</text>'
+    )
+    return Markup(
+        f'<svg class="chart" role="img" width="{width}" height="{height}">{"".join(parts)}</svg>'
+    )
 
 
 def _short(value: Any) -> str:

@@ -35,7 +35,11 @@ def _safe(value: Any) -> Any:
 
 
 def item_view(
-    version: DatasetVersion, cache: TableCache, item_id: str, *, fallback: dict[str, Any] | None = None
+    version: DatasetVersion,
+    cache: TableCache,
+    item_id: str,
+    *,
+    fallback: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The item as the pages render it.
 
@@ -84,14 +88,16 @@ def label_history(versions: list[DatasetVersion], item_id: str) -> list[dict[str
         ids = pd.Index(frame[v.roles.id].astype(str))
         pos = int(ids.get_indexer(pd.Index([item_id]))[0])
         label: Any = frame[v.roles.label].iloc[pos] if pos >= 0 else None
-        out.append({
-            "version": v.ref,
-            "created_at": v.created_at,
-            "author": v.author,
-            "message": v.message,
-            "present": bool(pos >= 0),
-            "label": label.item() if hasattr(label, "item") else label,
-        })
+        out.append(
+            {
+                "version": v.ref,
+                "created_at": v.created_at,
+                "author": v.author,
+                "message": v.message,
+                "present": bool(pos >= 0),
+                "label": label.item() if hasattr(label, "item") else label,
+            }
+        )
     return out
 
 

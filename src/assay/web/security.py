@@ -73,14 +73,23 @@ class SessionSigner:
 
     def new(self, user_id: int | None = None, fingerprint: str | None = None) -> Session:
         """A fresh session (a new nonce, so a new CSRF token) valid for 12 hours."""
-        return Session(secrets.token_urlsafe(16), user_id, fingerprint,
-                       time.time() + SESSION_SECONDS)
+        return Session(
+            secrets.token_urlsafe(16), user_id, fingerprint, time.time() + SESSION_SECONDS
+        )
 
     def dumps(self, session: Session) -> str:
         """The cookie value of ``session``."""
-        body = _b64(json.dumps(
-            {"n": session.nonce, "u": session.user_id, "f": session.fingerprint,
-             "e": session.expires}, separators=(",", ":")).encode())
+        body = _b64(
+            json.dumps(
+                {
+                    "n": session.nonce,
+                    "u": session.user_id,
+                    "f": session.fingerprint,
+                    "e": session.expires,
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
         return f"{body}.{self._mac('session', body)}"
 
     def loads(self, value: str | None) -> Session | None:
@@ -148,7 +157,14 @@ async def _too_large(send: Send, limit: int) -> None:
     body = json.dumps(
         {"error": f"request body larger than {limit} bytes; send less data per request."}
     ).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

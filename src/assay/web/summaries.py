@@ -32,8 +32,17 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-_PRIORITY = ("verdict", "recommendation", "krippendorff_alpha", "fleiss_kappa",
-             "percent_agreement", "noise_rate", "estimated_noise", "issue_rate", "drifted")
+_PRIORITY = (
+    "verdict",
+    "recommendation",
+    "krippendorff_alpha",
+    "fleiss_kappa",
+    "percent_agreement",
+    "noise_rate",
+    "estimated_noise",
+    "issue_rate",
+    "drifted",
+)
 
 
 def _rank(pair: tuple[str, Any]) -> tuple[int, int]:
@@ -73,8 +82,7 @@ def scorecard_section(name: str, slug: str, analyses: list[dict[str, Any]]) -> d
     """One tile of the overview: the newest analysis' headline, or "not run yet"."""
     kind, title, command = ANALYSIS_PAGES[slug]
     newest = latest(analyses)
-    tile: dict[str, Any] = {"name": name, "title": title, "link": f"/analyses/{slug}",
-                            "kind": kind}
+    tile: dict[str, Any] = {"name": name, "title": title, "link": f"/analyses/{slug}", "kind": kind}
     if newest is None:
         return {**tile, "status": "not run yet", "hint": f"run `{command}`"}
     return {
@@ -89,12 +97,22 @@ def scorecard_section(name: str, slug: str, analyses: list[dict[str, Any]]) -> d
 
 def scorecard(analyses_of: Any) -> list[dict[str, Any]]:
     """The four analysis tiles; ``analyses_of(kind)`` lists analyses newest first."""
-    return [scorecard_section(name, slug, analyses_of(ANALYSIS_PAGES[slug][0]))
-            for name, slug in _SCORECARD]
+    return [
+        scorecard_section(name, slug, analyses_of(ANALYSIS_PAGES[slug][0]))
+        for name, slug in _SCORECARD
+    ]
 
 
-_DRIFT_KEYS = ("psi", "drift_score", "score", "effect_size", "statistic", "distance", "value",
-               "p_value")
+_DRIFT_KEYS = (
+    "psi",
+    "drift_score",
+    "score",
+    "effect_size",
+    "statistic",
+    "distance",
+    "value",
+    "p_value",
+)
 
 
 def _column_value(value: Any) -> float | None:

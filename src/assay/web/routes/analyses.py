@@ -35,9 +35,15 @@ def analysis_page(
         "title": title,
         "status": "ok" if runs else "not run yet",
         "hint": None if runs else f"run `{command}`",
-        "runs": [{"id": a["id"], "dataset": a["version"] or a["dataset"],
-                  "created_at": a["created_at"], "headline": headline(a["result"], limit=3)}
-                 for a in runs],
+        "runs": [
+            {
+                "id": a["id"],
+                "dataset": a["version"] or a["dataset"],
+                "created_at": a["created_at"],
+                "headline": headline(a["result"], limit=3),
+            }
+            for a in runs
+        ],
         "analysis": shown,
         "pages": {k: v[1] for k, v in ANALYSIS_PAGES.items()},
     }
@@ -51,13 +57,16 @@ def monitoring(request: Request, auth: Auth = Depends(require("viewer"))) -> Res
     for monitor in monitors:
         monitor["drift"] = drift_series(monitor["windows"])
         monitor["alerts"] = [
-            {"window": w["number"], "alert": a} for w in monitor["windows"] for a in w["alerts"] or []
+            {"window": w["number"], "alert": a}
+            for w in monitor["windows"]
+            for a in w["alerts"] or []
         ]
     context = {
         "title": "Monitoring",
         "status": "ok" if monitors else "not run yet",
-        "hint": None if monitors else
-        "run `assay monitor create NAME --reference DATASET@vN`, then `assay monitor ingest`",
+        "hint": None
+        if monitors
+        else "run `assay monitor create NAME --reference DATASET@vN`, then `assay monitor ingest`",
         "monitors": monitors,
         "pages": {k: v[1] for k, v in ANALYSIS_PAGES.items()},
     }

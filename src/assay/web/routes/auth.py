@@ -67,8 +67,12 @@ async def login(request: Request) -> Response:
     if user is None:
         assert session is not None
         request.state.csrf = web.signer.csrf_token(session)
-        return render(request, "login.html",
-                      {"next": target, "error": "wrong user name or password."}, status=401)
+        return render(
+            request,
+            "login.html",
+            {"next": target, "error": "wrong user name or password."},
+            status=401,
+        )
     response = RedirectResponse(target, status_code=303)
     set_session(request, response, web.signer.new(user.id, user.fingerprint))
     return response

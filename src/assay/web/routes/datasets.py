@@ -118,4 +118,6 @@ def media(
 ) -> Response:
     """A media file, only from the dataset's registered root (404 otherwise)."""
     version = request.app.state.web.ws.dataset(name)
-    return FileResponse(media_file(version, path), headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        media_file(version, path), headers={"Cache-Control": "private, max-age=3600"}
+    )

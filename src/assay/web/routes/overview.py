@@ -19,19 +19,27 @@ router = APIRouter()
 def _production(request: Request) -> dict[str, Any]:
     """The production tile: the last window of each monitor and its alerts."""
     monitors = queries.monitors(request.app.state.web.ws, windows=1)
-    tile: dict[str, Any] = {"name": "feedback from production", "title": "Monitoring",
-                            "link": "/monitoring"}
+    tile: dict[str, Any] = {
+        "name": "feedback from production",
+        "title": "Monitoring",
+        "link": "/monitoring",
+    }
     if not monitors:
-        return {**tile, "status": "not run yet",
-                "hint": "run `assay monitor create NAME --reference DATASET@vN`, then ingest"}
+        return {
+            **tile,
+            "status": "not run yet",
+            "hint": "run `assay monitor create NAME --reference DATASET@vN`, then ingest",
+        }
     last = [(m["name"], m["windows"][-1] if m["windows"] else None) for m in monitors]
     alerts = [a for _, w in last if w for a in (w["alerts"] or [])]
     return {
         **tile,
         "status": "ok",
         "headline": [("monitors", len(monitors)), ("active alerts", len(alerts))]
-        + [(f"{name}: last window", f"#{w['number']} ({w['rows']} rows)" if w else "none yet")
-           for name, w in last],
+        + [
+            (f"{name}: last window", f"#{w['number']} ({w['rows']} rows)" if w else "none yet")
+            for name, w in last
+        ],
     }
 
 
@@ -42,8 +50,13 @@ def overview(request: Request, auth: Auth = Depends(require("viewer"))) -> Respo
     tiles = scorecard(lambda kind: ws.analyses(kind))
     tiles.append(_production(request))
     datasets = [
-        {"name": v.name, "latest": v.ref, "rows": v.n_rows, "modality": v.modality,
-         "created_at": v.created_at}
+        {
+            "name": v.name,
+            "latest": v.ref,
+            "rows": v.n_rows,
+            "modality": v.modality,
+            "created_at": v.created_at,
+        }
         for v in ws.datasets()
     ]
     context = {
@@ -73,7 +86,11 @@ def users(request: Request, auth: Auth = Depends(require("admin"))) -> Response:
 def add(request: Request, fields: dict = Depends(payload("admin"))) -> Response:
     """Add a user (audit-logged with the admin who did it)."""
     auth: Auth = request.state.auth
-    add_user(request.app.state.web.ws, str(fields.get("name", "")),
-             role=str(fields.get("role", "")), password=str(fields.get("password", "")),
-             actor=auth.user.name)
+    add_user(
+        request.app.state.web.ws,
+        str(fields.get("name", "")),
+        role=str(fields.get("role", "")),
+        password=str(fields.get("password", "")),
+        actor=auth.user.name,
+    )
     return RedirectResponse("/users", status_code=303)

@@ -86,12 +86,14 @@ def _classes(labels: list[Any], book: dict[str, Any] | None) -> list[dict[str, A
     for i, cls in enumerate(names[:30]):
         key = str(cls) if digits else (str((i + 1) % 10) if i < 10 else "")
         info = defined.get(str(cls), {}) if isinstance(defined, dict) else {}
-        out.append({
-            "label": cls,
-            "key": key,
-            "description": info.get("description") if isinstance(info, dict) else None,
-            "rules": info.get("rules", []) if isinstance(info, dict) else [],
-        })
+        out.append(
+            {
+                "label": cls,
+                "key": key,
+                "description": info.get("description") if isinstance(info, dict) else None,
+                "rules": info.get("rules", []) if isinstance(info, dict) else [],
+            }
+        )
     return out
 
 
@@ -111,8 +113,9 @@ def review_entry(
     context = {
         "entry": found,
         "dataset": name,
-        "item": item_view(version, web.cache, found["item_id"],
-                          fallback=found["payload"].get("row")),
+        "item": item_view(
+            version, web.cache, found["item_id"], fallback=found["payload"].get("row")
+        ),
         "classes": _classes(web.cache.get(version).classes(), book),
         "labelbook": book,
         "filters": flt.__dict__,
@@ -135,8 +138,7 @@ def _revision(fields: dict[str, Any]) -> int | None:
 
 def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFilter) -> Response:
     current = queries.get_entry(request.app.state.web.ws, entry_id)
-    context = {"error": str(exc), "status": 409, "entry": current,
-               "filter_query": flt.to_query()}
+    context = {"error": str(exc), "status": 409, "entry": current, "filter_query": flt.to_query()}
     return render(request, "conflict.html", context, status=409)
 
 
@@ -155,8 +157,12 @@ def decide(
         action, label = "relabel", fields["relabel"]
     try:
         done = web.ws.review.decide(
-            entry_id, action, label=label,
-            note=fields.get("note") or None, user=auth.user.name, revision=_revision(fields),
+            entry_id,
+            action,
+            label=label,
+            note=fields.get("note") or None,
+            user=auth.user.name,
+            revision=_revision(fields),
         )
     except ConflictError as exc:
         return _conflict(request, entry_id, exc, flt)
@@ -164,8 +170,9 @@ def decide(
         found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
         return json_response({"entry": done, "next": found})
     query = flt.to_query()
-    return _redirect(f"/review/{done['dataset']}/next?after={entry_id}"
-                     + (f"&{query}" if query else ""))
+    return _redirect(
+        f"/review/{done['dataset']}/next?after={entry_id}" + (f"&{query}" if query else "")
+    )
 
 
 @router.post("/review/{name}/undo")
@@ -213,8 +220,13 @@ def bulk(request: Request, name: str, fields: dict = Depends(payload("reviewer")
     done, conflicts = [], []
     for entry_id, revision in _bulk_targets(fields):
         try:
-            web.ws.review.decide(entry_id, action, label=fields.get("label") or None,
-                                 user=auth.user.name, revision=revision)
+            web.ws.review.decide(
+                entry_id,
+                action,
+                label=fields.get("label") or None,
+                user=auth.user.name,
+                revision=revision,
+            )
             done.append(entry_id)
         except ConflictError as exc:
             conflicts.append({"id": entry_id, "error": str(exc)})
