@@ -167,7 +167,7 @@ class MonitorStore:
         profile = self._profile(name)
         _check_values(profile, batch, info["config"]["columns"], source)
         model = self._model(info, reference) if info["recipe"] else None
-        state = self._detector_state(name)
+        state = self._detector_state(name, info["config"])
         scored, report = check_window(batch, profile, reference, info["config"], model, state)
         digest = self.ws.objects.put_table(pa.Table.from_pandas(scored, preserve_index=False))
         with self.ws.session() as s:
@@ -275,11 +275,12 @@ class MonitorStore:
             _MODELS[key] = model
         return _MODELS[key]
 
-    def _detector_state(self, name: str) -> dict[str, Any] | None:
+    def _detector_state(self, name: str, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The Page-Hinkley state after the last window (else after the reference)."""
         windows = self.windows(name)
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"]
-        return self.get(name)["config"].get("detector")
+        return config.get("detector")
 
 
 def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[str, float]:
