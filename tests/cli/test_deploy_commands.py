@@ -136,3 +136,55 @@ def test_reference_split(cli, tmp_path: Path) -> None:
     )
     assert code == 0 and json.loads(out)["config"]["split"] == "train"
     assert ws.monitors._profile("m").n_rows == 300
+
+
+def _drift(cli, tmp_path: Path, ref: pd.DataFrame, cur: pd.DataFrame, *extra: str):
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    return cli(
+        "drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"),
+        "--report", str(tmp_path / "d.html"), *extra,
+    )
+
+
+def test_drift_constant_reference_column(cli, tmp_path: Path) -> None:
+    """A constant column: same constant is no drift; a column that starts to vary is."""
+    ref = _data(1000, 7).assign(k=0.1)
+    cols = ("--columns", "a,k")
+    code, out, _ = _drift(cli, tmp_path, ref, _data(800, 8).assign(k=0.1), *cols)
+    assert code == 0 and "dataset drifted: no (0 of 2 columns" in out and " k " not in out
+    varying = _data(800, 8).assign(k=np.random.default_rng(9).normal(0.1, 0.5, 800))
+    code, out, _ = _drift(cli, tmp_path, ref, varying, *cols)
+    assert code == 1 and "k [numeric]: distribution drift (wasserstein/mixture std" in out
+    code, out, _ = _drift(cli, tmp_path, ref, varying, *cols, "--json")
+    row = next(c for c in json.loads(out)["columns"] if c["column"] == "k")
+    assert code == 1 and row["drifted"] and 0.5 < row["effect_size"] <= 2.0
+    assert row["method"] == "constant+fisher" and "constant reference (0.1)" in row["finding"]
+
+
+def test_drift_numbers_sent_as_text(cli, tmp_path: Path) -> None:
+    """Text in a numeric column is a type change: exit 1, explained in text and JSON."""
+    cur = _data(500, 10)
+    cur["a"] = ["abc"] * 400 + ["1.5"] * 100
+    code, out, _ = _drift(cli, tmp_path, _data(1000, 11), cur)
+    assert code == 1 and "dataset drifted: yes" in out
+    assert "schema: numeric column(s) now hold text: a" in out
+    assert "a [numeric]: type changed: number in the reference, text in the current" in out
+    assert "400 do not parse as numbers (e.g. 'abc')" in out
+    assert "all values missing" not in out
+    code, out, _ = _drift(cli, tmp_path, _data(1000, 11), cur, "--json")
+    data = json.loads(out)
+    row = next(c for c in data["columns"] if c["column"] == "a")
+    assert code == 1 and data["schema"]["type_changed"] == ["a"]
+    assert row["schema"] == "type changed: number -> string" and row["n_unparsed"] == 400
+
+
+def test_drift_missing_and_new_columns(cli, tmp_path: Path) -> None:
+    """A missing column makes the dataset drift (exit 1); a new one is only listed."""
+    ref = _data(1000, 12)
+    code, out, _ = _drift(cli, tmp_path, ref, _data(800, 13).drop(columns=["c"]))
+    assert code == 1 and "schema: missing column(s): c" in out
+    assert "c [numeric]: missing from the current batch (schema drift)" in out
+    code, out, _ = _drift(cli, tmp_path, ref, _data(800, 13).assign(z=1.0), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["drifted"] is False and data["schema"]["new"] == ["z"]

@@ -89,22 +89,28 @@ def test_schema_problems_are_reported_not_raised() -> None:
     cur = pd.DataFrame({"a": rng.normal(size=300).astype(str),  # numbers sent as strings
                         "b": rng.integers(0, 3, 300).astype(str),
                         "extra": np.arange(300)})
-    table: Any = drift(ref, cur).columns
+    report = drift(ref, cur)
+    table: Any = report.columns
     assert table.loc["c", "drifted"] and "missing from the current batch" in table.loc["c",
                                                                                    "finding"]
     assert not table.loc["extra", "drifted"] and "not in the reference" in table.loc["extra",
                                                                                     "finding"]
-    assert "dtype changed from number to string" in table.loc["a", "finding"]
-    assert not table.loc["a", "drifted"]  # the values parse and match
+    # numbers sent as strings: a type change (schema drift), though the values match
+    assert table.loc["a", "schema"] == "type changed: number -> string"
+    assert table.loc["a", "drifted"] and not table.loc["a", "distribution_drifted"]
+    assert "all parse as numbers" in table.loc["a", "finding"]
     assert not table.loc["b", "drifted"]  # "1" and 1 are the same category
     assert table.loc["b", "unseen"] == ""
+    assert report.schema_changes == {"missing": ["c"], "type_changed": ["a"], "other": [],
+                                     "new": ["extra"]}
 
 
-def test_unparseable_strings_become_missing_values() -> None:
+def test_null_markers_in_strings_are_missing_values() -> None:
     ref = pd.DataFrame({"a": np.arange(1_000, dtype=float)})
-    cur = pd.DataFrame({"a": ["n/a"] * 200 + [str(v) for v in range(800)]})
+    cur = pd.DataFrame({"a": ["n/a"] * 150 + ["NULL"] * 50 + [str(v) for v in range(800)]})
     row = drift(ref, cur).columns.loc["a"]
     assert row["missing_cur"] == pytest.approx(0.2) and row["missing_drifted"]
+    assert row["n_unparsed"] == 0 and "800 of 1000 values are strings" in row["finding"]
 
 
 def test_all_null_nan_inf_one_row_and_unseen_categories() -> None:

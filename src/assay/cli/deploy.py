@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from assay.cli._common import (
     JsonOption,
@@ -45,7 +46,11 @@ def drift_cmd(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Test every column for drift; exit 1 when the dataset drifted."""
+    """Test every column for drift; exit 1 when the dataset drifted.
+
+    A reference column missing from CURRENT, or a numeric one whose values arrive as
+    text, is schema drift and makes the dataset drifted; new columns are only listed.
+    """
     with progress("Testing for drift"):
         result = drift(
             _frame(reference),
@@ -60,14 +65,15 @@ def drift_cmd(
                 "drifted": result.drifted,
                 "rule": result.rule,
                 "report": str(report),
+                "schema": result.schema_changes,
                 "columns": frame.astype(object)
                 .where(frame.notna(), None)
                 .to_dict(orient="records"),
             }
         )
     else:
-        out_console().print(render_summary(result))
-        out_console().print(f"Report: {report}")
+        out_console().print(render_summary(result), markup=False)
+        out_console().print(f"Report: {report}", markup=False)
     raise typer.Exit(1 if result.drifted else 0)
 
 
@@ -177,8 +183,11 @@ def _print_window(window: dict[str, Any]) -> None:
         console.print(
             f"realised accuracy {real['accuracy']:.3f} [{real['accuracy_low']:.3f}, {real['accuracy_high']:.3f}]"
         )
+    schema = window.get("schema") or {}
+    if schema.get("new"):
+        console.print(f"new column(s), not tested: {', '.join(schema['new'])}", markup=False)
     for alert in window["alerts"]:
-        console.print(f"[red]ALERT[/red] {alert}")
+        console.print(f"[red]ALERT[/red] {escape(alert)}")
 
 
 @monitor_app.command("status")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from assay.deploy import _domain, _stats
-from assay.deploy._columns import category_counts, dtype_family, numeric_values
+from assay.deploy._columns import category_counts, dtype_family, numeric_values, string_numbers
 from assay.deploy._partial import OTHER, bin_counts_sorted
 from assay.deploy.profile import ColumnProfile
 
@@ -23,6 +23,9 @@ N_CHART_BINS = 20
 N_CHART_CATEGORIES = 10
 #: Fewer current rows than this get a "low power" note.
 MIN_ROWS = 30
+#: A numeric reference whose range is within this share of its magnitude is constant
+#: (floating-point noise), and is checked with :func:`_stats.constant_reference`.
+CONSTANT_RTOL = 1e-12
 
 
 @dataclass
@@ -41,7 +44,10 @@ class CheckOptions:
 def _base_row(col: ColumnProfile, series: pd.Series) -> dict[str, Any]:
     notes = []
     cur_dtype = dtype_family(series.dtype)
-    if col.dtype != cur_dtype and col.kind != "empty" and series.notna().any():
+    # numeric columns holding strings are a type change, reported by _type_change
+    text_in_numeric = col.kind == "numeric" and cur_dtype == "string"
+    if (col.dtype != cur_dtype and col.kind != "empty" and not text_in_numeric
+            and series.notna().any()):
         notes.append(f"dtype changed from {col.dtype} to {cur_dtype}")
     if len(series) < MIN_ROWS:
         notes.append(f"only {len(series)} current rows: low power")
@@ -49,7 +55,7 @@ def _base_row(col: ColumnProfile, series: pd.Series) -> dict[str, Any]:
         "type": col.kind, "method": "none", "statistic": np.nan, "p_value": np.nan,
         "effect_size": np.nan, "effect_name": "", "psi": np.nan,
         "missing_ref": col.missing_rate, "n_ref": col.n, "n_cur": len(series),
-        "unseen": "", "notes": notes, "schema_drift": False,
+        "unseen": "", "notes": notes, "schema_drift": False, "schema": "", "n_unparsed": 0,
     }
 
 
@@ -88,25 +94,76 @@ def check_column(col: ColumnProfile, series: pd.Series,
 
 
 def _check_numeric(col: ColumnProfile, series: pd.Series, row: dict[str, Any]) -> dict[str, Any]:
-    values, n_missing, n_inf = numeric_values(series)
+    values, n_missing, n_inf = numeric_values(series)  # unparseable strings: in n_missing
+    n_missing -= _type_change(col, series, row)
     _finish_missing(row, col, n_missing + n_inf)
     if n_inf:
         row["notes"].append(f"{n_inf} infinite values in the current batch (counted as missing)")
     ref = col.sample
-    if len(values) == 0 or ref is None or len(ref) == 0:
-        if ref is None or len(ref) == 0:
-            row["notes"].append("no finite values in the reference: not tested")
+    if ref is None or len(ref) == 0:
+        row["notes"].append("no finite values in the reference: not tested")
+        return {}
+    if len(values) == 0:
+        if row["n_unparsed"]:
+            row["notes"].append("no value parses as a number: distribution not tested")
         return {}
     cur = np.sort(values)
-    ks, w1 = _stats.ks_wasserstein(ref, cur)
-    std = col.std or 0.0
-    row.update(method="ks+wasserstein", statistic=ks,
-               p_value=_stats.ks_pvalue(ks, len(ref), len(cur), ref, cur),
-               effect_size=w1 / std if std > 0 else (0.0 if w1 == 0 else np.inf),
-               effect_name="wasserstein/std")
+    row.update(_numeric_test(col, ref, cur, row["notes"]))
     if col.bin_edges is not None and col.bin_counts is not None:
         row["psi"] = _stats.psi(col.bin_counts, bin_counts_sorted(cur, col.bin_edges))
     return _numeric_chart(ref, cur)
+
+
+def _type_change(col: ColumnProfile, series: pd.Series, row: dict[str, Any]) -> int:
+    """Flag strings in a numeric column as a type change; return how many do not parse."""
+    found = string_numbers(series)
+    if found.n_strings == 0:
+        return 0
+    row.update(schema_drift=True, schema=f"type changed: {col.dtype} -> string",
+               n_unparsed=found.n_unparsed)
+    if found.n_unparsed:
+        shown = ", ".join(map(repr, found.examples))
+        detail = (f"{found.n_unparsed} do not parse as numbers (e.g. {shown}) and are left "
+                  "out of the tests")
+    else:
+        detail = "all parse as numbers and are tested as numbers"
+    row["notes"].insert(0, f"type changed: {col.dtype} in the reference, text in the current "
+                           f"batch ({found.n_strings} of {len(series)} values are strings; "
+                           f"{detail})")
+    return found.n_unparsed
+
+
+def _constant_value(col: ColumnProfile, ref: np.ndarray,
+                    std: float) -> tuple[float, float] | None:
+    """The reference constant and its tolerance, or None when the reference varies.
+
+    The exact min and max decide (a computed std of a constant column is often ~1e-17,
+    not 0): a range within ``CONSTANT_RTOL`` of the magnitude is floating-point noise.
+    """
+    low = float(ref[0]) if col.min is None else float(col.min)
+    high = float(ref[-1]) if col.max is None else float(col.max)
+    tol = CONSTANT_RTOL * max(abs(low), abs(high))
+    return (low, tol) if high - low <= tol or not std > 0 else None
+
+
+def _numeric_test(col: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
+                  notes: list[str]) -> dict[str, Any]:
+    std = col.std if col.std is not None else float(np.std(ref))
+    constant = _constant_value(col, ref, std)
+    if constant is None:
+        ks, w1 = _stats.ks_wasserstein(ref, cur)
+        return {"method": "ks+wasserstein", "statistic": ks,
+                "p_value": _stats.ks_pvalue(ks, len(ref), len(cur), ref, cur),
+                "effect_size": w1 / std, "effect_name": "wasserstein/std"}
+    value, tol = constant
+    n_ref = col.n - col.n_missing - col.n_inf
+    share, p_value, effect = _stats.constant_reference(value, tol, n_ref, cur)
+    if share > 0:
+        now = (f"now constant at {cur[0]:.6g}" if cur[-1] - cur[0] <= tol
+               else f"{share:.1%} of current values differ")
+        notes.append(f"constant reference ({value:.6g}): {now}")
+    return {"method": "constant+fisher", "statistic": share, "p_value": p_value,
+            "effect_size": effect, "effect_name": "wasserstein/mixture std"}
 
 
 def _numeric_chart(ref: np.ndarray, cur: np.ndarray) -> dict[str, Any]:
@@ -179,7 +236,7 @@ def _check_vectors(col: ColumnProfile, series: pd.Series, row: dict[str, Any],
         if lengths != {ref.shape[1]}:
             row["notes"].append(f"vector length changed from {ref.shape[1]} to "
                                 f"{sorted(lengths)[:3]}: not tested")
-            row["schema_drift"] = True
+            row.update(schema_drift=True, schema="vector length changed")
             return
         cur = np.vstack([np.asarray(v, dtype=np.float64) for v in cur_values])
     _vector_tests(ref, cur, row, options)
@@ -195,11 +252,17 @@ def _vector_tests(ref: Any, cur: Any, row: dict[str, Any], options: CheckOptions
                effect_size=auc, effect_name="domain_auc", auc_threshold=threshold)
 
 
-def schema_row(kind: str, n_ref: int, n_cur: int, note: str, drifted: bool) -> dict[str, Any]:
-    """A result row for a column that exists on one side only."""
+def schema_row(kind: str, n_ref: int, n_cur: int, schema: str, note: str,
+               drifted: bool) -> dict[str, Any]:
+    """A result row for a column that exists on one side only.
+
+    ``schema`` names the change (``"missing column"``, ``"new column"``); ``drifted``
+    says whether it is schema drift (a missing column is, a new one is not).
+    """
     return {
         "type": kind, "method": "schema", "statistic": np.nan, "p_value": np.nan,
         "effect_size": np.nan, "effect_name": "", "psi": np.nan, "missing_ref": np.nan,
         "missing_cur": np.nan, "missing_p_value": np.nan, "n_ref": n_ref, "n_cur": n_cur,
-        "unseen": "", "notes": [note], "schema_drift": drifted,
+        "unseen": "", "notes": [note], "schema_drift": drifted, "schema": schema,
+        "n_unparsed": 0,
     }

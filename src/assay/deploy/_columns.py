@@ -19,6 +19,7 @@ A column is one of five kinds:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ import pandas as pd
 
 from assay._validation import check_in
 
-__all__ = ["KINDS", "category_key", "infer_kind", "numeric_values"]
+__all__ = ["KINDS", "NULL_TOKENS", "category_key", "infer_kind", "numeric_values",
+           "string_numbers"]
 
 KINDS = ("numeric", "categorical", "text", "embedding", "empty")
 
@@ -34,6 +36,12 @@ KINDS = ("numeric", "categorical", "text", "embedding", "empty")
 #: and at least half of its (sampled) values are distinct.
 TEXT_MIN_CHARS = 20
 TEXT_MIN_WORDS = 3
+#: Strings that mean "no value" (the default null markers of pandas and pyarrow CSV
+#: readers, compared stripped and lower-cased): missing values, not unparseable ones.
+NULL_TOKENS = frozenset({
+    "", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan",
+    "<na>", "n/a", "na", "nan", "null", "none",
+})
 
 
 def infer_kind(series: pd.Series, *, categorical_threshold: int = 20) -> str:
@@ -131,6 +139,54 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int]:
     nan = np.isnan(arr)
     n_inf = int(len(arr) - finite_mask.sum() - nan.sum())
     return arr[finite_mask], int(nan.sum()), n_inf
+
+
+@dataclass(frozen=True)
+class StringNumbers:
+    """Strings found in a column that should hold numbers (see :func:`string_numbers`).
+
+    Attributes
+    ----------
+    n_strings : int
+        Non-missing values that are strings (null markers such as ``"n/a"`` excluded).
+    n_unparsed : int
+        Those of them that do not parse as numbers.
+    examples : tuple of str
+        Up to three distinct unparseable values, in order of appearance.
+    """
+
+    n_strings: int
+    n_unparsed: int
+    examples: tuple[str, ...]
+
+
+def string_numbers(series: pd.Series, n_examples: int = 3) -> StringNumbers:
+    """Count the strings of a column, and those that do not parse as numbers.
+
+    Numeric, boolean, datetime and timedelta columns hold no strings. Values equal to
+    one of :data:`NULL_TOKENS` are missing values, neither strings nor unparseable.
+    Only string and object columns are scanned (never the numeric fast path).
+
+    Parameters
+    ----------
+    series : pandas Series of shape (n_rows,)
+    n_examples : int
+        How many distinct unparseable values to keep as examples.
+
+    Returns
+    -------
+    StringNumbers
+    """
+    if dtype_family(series.dtype) != "string":
+        return StringNumbers(0, 0, ())
+    values = series[series.notna()]
+    if not isinstance(values.dtype, pd.StringDtype):  # object: keep the str values only
+        values = values[[isinstance(v, str) for v in values.tolist()]]
+    text = values.astype(object)
+    text = text[~text.str.strip().str.lower().isin(NULL_TOKENS)]
+    bad = text[pd.to_numeric(text, errors="coerce").isna().to_numpy()]
+    examples = tuple(str(v) for v in bad.drop_duplicates().head(n_examples).tolist())
+    return StringNumbers(len(text), len(bad), examples)
 
 
 def category_key(value: Any) -> str:

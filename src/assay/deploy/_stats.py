@@ -7,6 +7,8 @@
 * :func:`ks_pvalue` uses scipy's exact distribution for small samples and the
   asymptotic one (as ``ks_2samp(method="asymp")``) otherwise, and the limiting
   Kolmogorov distribution for very large samples.
+* :func:`constant_reference`: the test and effect size used instead of KS and
+  Wasserstein / std when the reference is constant (its std is zero).
 * :func:`psi`, :func:`chi_square_js`, :func:`two_proportion_test`,
   :func:`adjust_pvalues` (Benjamini-Hochberg or Holm).
 """
@@ -20,6 +22,7 @@ from scipy.spatial.distance import jensenshannon
 __all__ = [
     "adjust_pvalues",
     "chi_square_js",
+    "constant_reference",
     "ks_pvalue",
     "ks_wasserstein",
     "psi",
@@ -78,6 +81,52 @@ def ks_pvalue(ks: float, n_ref: int, n_cur: int, ref: np.ndarray, cur: np.ndarra
     if en <= ASYMPTOTIC_KS_N:
         return float(np.clip(stats.kstwo.sf(ks, np.round(en)), 0.0, 1.0))
     return float(np.clip(stats.kstwobign.sf(ks * np.sqrt(en)), 0.0, 1.0))
+
+
+def constant_reference(value: float, tol: float, n_ref: int,
+                       cur: np.ndarray) -> tuple[float, float, float]:
+    """Test a sorted current sample against a constant reference (all values ``value``).
+
+    The reference standard deviation is zero, so the Wasserstein distance cannot be
+    normalised by it (floating-point noise in a computed std of ~1e-17 gave effect sizes
+    of ~1e15). Instead:
+
+    * the test is Fisher's exact test of the share of values that differ from ``value``
+      (by more than ``tol``): 0 of ``n_ref`` in the reference, ``k`` of ``n_cur`` now;
+    * the effect size is the 1-Wasserstein distance ``mean |x - value|`` divided by the
+      standard deviation of the equal-weight mixture of both distributions,
+      ``sqrt(var_cur / 2 + (mean_cur - value)**2 / 4)``. It is unit-free and bounded by
+      2 (a current batch constant at another value); when a share ``p`` of the values
+      moves by any amount it is ``2 sqrt(p / (2 - p))``, so the default threshold 0.1
+      means about 0.5% of the values left the constant.
+
+    Parameters
+    ----------
+    value : float
+        The reference constant.
+    tol : float
+        Values within ``tol`` of ``value`` count as equal to it (floating-point noise).
+    n_ref : int
+        Finite reference values.
+    cur : ndarray of shape (n_cur,), sorted, non-empty
+
+    Returns
+    -------
+    share, p_value, effect : float
+        Share of current values that differ, the p-value and the effect size (0 and 1.0
+        and 0 when no value differs).
+    """
+    n_cur = len(cur)
+    same = np.searchsorted(cur, value + tol, side="right") - np.searchsorted(
+        cur, value - tol, side="left")
+    k = int(n_cur - same)
+    if k == 0:
+        return 0.0, 1.0, 0.0
+    p_value = float(stats.fisher_exact([[0, max(n_ref, 1)], [k, n_cur - k]]).pvalue)
+    gap = cur - value
+    w1 = float(np.abs(gap).mean())
+    scale = float(np.sqrt(gap.var() / 2 + gap.mean() ** 2 / 4))
+    return k / n_cur, p_value, min(w1 / scale, 2.0) if scale > 0 else 2.0
 
 
 def psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:

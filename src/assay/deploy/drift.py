@@ -24,17 +24,39 @@ missing values (any)      two-proportion z-test                absolute change i
 Numeric tests compare the whole current batch with the reference profile's sorted
 sample (every finite value up to ``max_sample`` = 100,000 rows, a uniform sample
 beyond), so the KS p-value's reference size is the sample size; the Wasserstein
-distance is normalised by the exact reference standard deviation. A reference with a
-zero standard deviation gives an infinite effect size as soon as the batch differs.
+distance is normalised by the exact reference standard deviation.
+
+**Constant reference columns** (exact min equals max, up to a relative 1e-12 of
+floating-point noise) have no standard deviation to normalise by (a computed std of
+~1e-17 used to give effect sizes of ~1e15). They are tested instead (method
+``constant+fisher``) with Fisher's exact test of the share of current values that
+differ from the constant, and the effect size is the Wasserstein distance divided by
+the standard deviation of the equal-weight mixture of both sides
+(:func:`assay.deploy._stats.constant_reference`): 0 when the batch holds the same
+constant, 2 when it is constant at another value, ``2 sqrt(p / (2 - p))`` when a share
+``p`` of the values left the constant (the 0.1 threshold is about 0.5% of the rows).
+So a column that was constant and now varies is drift; one constant at the same value
+is not. (Evidently instead floors the reference std at 0.001, in the column's units,
+and switches to Jensen-Shannon when the pooled data hold at most 5 distinct values.)
 
 Every p-value of the report (distribution and missing-rate tests of all columns) forms
 one family, adjusted with Benjamini-Hochberg (``correction="bh"``, false discovery
 rate, the default) or Holm (``"holm"``, family-wise error).
 
+**Schema drift** (table column ``schema_drift``, named in ``schema``): a reference
+column missing from the current batch (``"missing column"``), a numeric column whose
+values arrive as strings (``"type changed: number -> string"``; the note counts the
+strings and those that do not parse as numbers, with examples; parseable ones are still
+tested, unparseable ones are counted in ``n_unparsed``, not as missing values; null
+markers such as ``"n/a"`` are missing values), an embedding whose vector length changed.
+Columns the reference does not have are listed (``"new column"``), not tested and not
+drift. :attr:`DriftReport.schema_changes` groups the names.
+
 A column is ``drifted`` when its distribution or its missing rate is flagged, or when
-it is missing from the current batch (schema drift). The **dataset** is drifted when
-the share of drifted columns is at least ``drift_share`` (0.5), or when any key column
-(``key_columns`` and every ``prediction`` column) is drifted.
+it has schema drift. The **dataset** is drifted when the share of drifted reference
+columns (new columns do not count) is at least ``drift_share`` (0.5), when any column
+has schema drift, or when any key column (``key_columns`` and every ``prediction``
+column) is drifted.
 
 Bad input never crashes a check: missing and extra columns, dtype changes, all-null
 columns, NaN/inf and unseen categories become rows and notes in the table. An empty
@@ -70,8 +92,8 @@ FUNC = "drift"
 TABLE_COLUMNS = [
     "type", "method", "statistic", "p_value", "p_adjusted", "effect_name", "effect_size",
     "threshold", "distribution_drifted", "psi", "missing_ref", "missing_cur",
-    "missing_p_value", "missing_p_adjusted", "missing_drifted", "unseen", "n_ref", "n_cur",
-    "drifted", "finding",
+    "missing_p_value", "missing_p_adjusted", "missing_drifted", "unseen", "schema",
+    "n_unparsed", "n_ref", "n_cur", "schema_drift", "drifted", "finding",
 ]
 
 
@@ -214,7 +236,8 @@ def _run_checks(ref: Profile, current: pd.DataFrame, names: list[str],
     for name in names:
         if name not in current.columns:
             col = ref.columns[name]
-            rows[name] = schema_row(col.kind, col.n, 0, "missing from the current batch", True)
+            rows[name] = schema_row(col.kind, col.n, 0, "missing column",
+                                    "missing from the current batch (schema drift)", True)
 
     def one(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return check_column(ref.columns[name], current[name], options)
@@ -231,8 +254,9 @@ def _run_checks(ref: Profile, current: pd.DataFrame, names: list[str],
         for name in current.columns:
             if str(name) not in ref.columns:
                 kind = infer_kind(current[name])
-                rows[str(name)] = schema_row(kind, 0, len(current),
-                                             "not in the reference: not tested", False)
+                rows[str(name)] = schema_row(kind, 0, len(current), "new column",
+                                             "not in the reference: new column, not tested",
+                                             False)
     return rows, charts
 
 
@@ -256,8 +280,9 @@ def _flag(rows: dict[str, dict[str, Any]], limits: dict[str, float],
     change = np.abs(table["missing_cur"].to_numpy(float) - table["missing_ref"].to_numpy(float))
     miss_sig = np.nan_to_num(table["missing_p_adjusted"].to_numpy(float), nan=1.0) < alpha
     table["missing_drifted"] = miss_sig & (np.nan_to_num(change) >= limits["missing"])
+    table["schema_drift"] = table["schema_drift"].astype(bool)
     table["drifted"] = (table["distribution_drifted"] | table["missing_drifted"]
-                        | table["schema_drift"].astype(bool))
+                        | table["schema_drift"])
     table["finding"] = [_finding({str(k): v for k, v in r.items()})
                         for r in table.to_dict("records")]
     return table[TABLE_COLUMNS]
@@ -276,4 +301,5 @@ def _finding(row: dict[str, Any]) -> str:
                      f">= {row['threshold']:.3g})")
     if row["missing_drifted"]:
         parts.append(f"missing rate {row['missing_ref']:.1%} -> {row['missing_cur']:.1%}")
-    return "; ".join(parts + list(row["notes"]))
+    notes = list(row["notes"])
+    return "; ".join(notes + parts if row["schema_drift"] else parts + notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -89,6 +90,43 @@ def _alerts(report: Any, perf: dict[str, Any] | None, config: dict[str, Any]) ->
     return alerts
 
 
+def _unscorable(batch: pd.DataFrame, features: list[str]) -> str | None:
+    """Why the model cannot score ``batch`` (None when it can)."""
+    missing = [c for c in features if c not in batch.columns]
+    if missing:
+        return f"feature column(s) {', '.join(missing[:8])} missing"
+    bad = [
+        c
+        for c in features
+        if (
+            pd.to_numeric(batch[c].astype(object), errors="coerce").isna() & batch[c].notna()
+        ).any()
+    ]
+    if bad:
+        return f"feature column(s) {', '.join(bad[:8])} hold values that are not numbers"
+    return None
+
+
+def _schema_alerts(changes: dict[str, list[str]], unscored: str | None) -> list[str]:
+    """One alert per kind of schema drift, and one when the model could not score."""
+    alerts = []
+    if changes["missing"]:
+        alerts.append(
+            f"schema drift: monitored column(s) missing from the window: "
+            f"{', '.join(changes['missing'][:8])}"
+        )
+    if changes["type_changed"]:
+        alerts.append(
+            f"schema drift: numeric column(s) now hold text: "
+            f"{', '.join(changes['type_changed'][:8])}"
+        )
+    if changes["other"]:
+        alerts.append(f"schema drift: column(s) changed shape: {', '.join(changes['other'][:8])}")
+    if unscored:
+        alerts.append(f"model not scored: {unscored}; no predictions or accuracy for this window")
+    return alerts
+
+
 def check_window(
     batch: pd.DataFrame,
     profile: Any,
@@ -97,34 +135,49 @@ def check_window(
     model: Any,
     state: dict[str, Any] | None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Score one batch; return the stored rows and the JSON report (with alerts)."""
+    """Score one batch; return the stored rows and the JSON report (with alerts).
+
+    A monitored column missing from the batch, or a numeric one that now holds text, is
+    schema drift: it makes the window drifted and raises an alert. Columns the reference
+    does not have are listed under ``schema.new`` (not tested, no alert). When the
+    model's features are missing or not numbers, the window is checked without
+    predictions and an alert says so.
+    """
     from assay.deploy import drift
 
     scored = batch.copy()
     perf = None
-    prediction = None
-    if model is not None:
+    unscored = _unscorable(scored, config["features"]) if model is not None else None
+    if model is not None and unscored is None:
         scored["prediction"], probs = _predict(model, scored, config)
         scored["confidence"] = probs.max(axis=1)
         perf = _performance(scored, probs, reference, config, state)
-        prediction = "prediction"
-    columns = config["columns"] + ([prediction] if prediction else [])
+    if unscored is not None:  # no predictions to compare: the alert says why
+        profile = replace(
+            profile, columns={k: v for k, v in profile.columns.items() if k != "prediction"}
+        )
+    prediction = "prediction" if "prediction" in profile.columns else None
+    tested = [c for c in profile.columns if c in scored.columns]
     report = drift(
         profile,
-        scored[columns],
+        scored[tested],
         prediction=prediction,
         column_thresholds=config.get("column_thresholds") or None,
     )
+    known = set(reference.schema.names) | set(profile.columns) | {"confidence"}
+    changes = {**report.schema_changes, "new": [str(c) for c in batch.columns if c not in known]}
     table = report.columns.reset_index().rename(columns={"index": "column"})
     report_json: dict[str, Any] = {
         "drifted": report.drifted,
         "rule": report.rule,
         "params": jsonable(report.params),
+        "schema": changes,
         "columns": jsonable(table.to_dict(orient="records")),
         "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
-        "detector": (perf or {}).get("detector"),
+        # carried over when this window has no labels or was not scored
+        "detector": (perf or {}).get("detector", state),
     }
-    report_json["alerts"] = _alerts(report, perf, config)
+    report_json["alerts"] = _schema_alerts(changes, unscored) + _alerts(report, perf, config)
     return scored, report_json
 
 

@@ -33,7 +33,8 @@ __all__ = ["DEFAULT_ALERTS", "MonitorStore"]
 #: Alert thresholds: an accuracy (estimated or realised) more than ``accuracy_drop``
 #: below the reference's out-of-sample accuracy raises an alert.
 DEFAULT_ALERTS = {"accuracy_drop": 0.05}
-_MODELS: dict[tuple[int, str], Any] = {}
+#: Fitted reference models, per process: fitting one per window would dominate ingest.
+_MODELS: dict[tuple[str, int, str, str, tuple[str, ...]], Any] = {}
 
 
 def monitored_columns(version: DatasetVersion) -> tuple[list[str], list[str]]:
@@ -267,7 +268,9 @@ class MonitorStore:
         return Profile.from_dict(json.loads(table.column("profile")[0].as_py()))
 
     def _model(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
-        key = (reference.id, self.ws.recipes.get(info["recipe"]).hash)
+        config = info["config"]
+        key = (str(self.ws.location), reference.id, self.ws.recipes.get(info["recipe"]).hash,
+               str(config.get("split")), tuple(config["features"]))
         if key not in _MODELS:
             frame = reference_rows(reference, info["config"].get("split"))
             model = self.ws.recipes.get(info["recipe"]).build()
