@@ -1,8 +1,9 @@
 """End to end in a real browser: Playwright driving Debian's chromium.
 
 Sign in, relabel three items with the keyboard (and undo one), apply the queue, and
-see the new version and its diff. A screenshot of the review page is kept in
-``test-artifacts/review.png`` (and copied to ``docs/screenshot-review.png``).
+see the new version and its diff; edit the label book and meet a conflict.
+Screenshots are kept in ``test-artifacts/`` (the review page also in
+``docs/screenshot-review.png``).
 """
 
 from __future__ import annotations
@@ -138,3 +139,53 @@ def test_review_loop_in_the_browser(page: object, server: str, sqlite_workspace:
         assert item in table
     labels = sqlite_workspace.dataset("digits@v2").labels
     assert {item: int(labels[item]) for item, _ in decided} == dict(decided)
+
+
+def test_labelbook_edit_in_the_browser(page: object, server: str, sqlite_workspace: Workspace) -> None:
+    """Edit a class definition in the form, see version 2 and its diff; a stale form
+    gets the conflict page and saves nothing."""
+    p = page
+    p.goto(f"{server}/login")  # type: ignore[attr-defined]
+    p.fill("input[name=username]", "rita")  # type: ignore[attr-defined]
+    p.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    p.click("button[type=submit]")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{server}/")  # type: ignore[attr-defined]
+    p.click("nav >> text=Label books")  # type: ignore[attr-defined]
+    p.click("#labelbooks >> text=digits")  # type: ignore[attr-defined]
+    assert p.inner_text("#book-version") == "v1"  # type: ignore[attr-defined]
+    p.click("#edit")  # type: ignore[attr-defined]
+    row = p.locator("fieldset", has=p.locator("legend", has_text="7"))  # type: ignore[attr-defined]
+    row.locator("textarea[name$='-description']").fill("a 7, crossed or not")
+    row.locator("textarea[name$='-rules']").fill("judge the shape\nignore the cross bar")
+    row.locator("textarea[name$='-positive']").fill("d7")
+    p.fill("#message", "sharper 7")  # type: ignore[attr-defined]
+    p.click("#save")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{server}/labelbook/digits?version=2")  # type: ignore[attr-defined]
+    assert p.inner_text("#book-version") == "v2"  # type: ignore[attr-defined]
+    seven = p.locator("article.classdef", has=p.locator("h2", has_text="7"))  # type: ignore[attr-defined]
+    assert "a 7, crossed or not" in seven.inner_text()
+    assert seven.locator("svg.pixels").count() == 1  # the positive example, drawn
+    (REPO / "test-artifacts").mkdir(exist_ok=True)
+    p.screenshot(path=str(REPO / "test-artifacts" / "labelbook.png"), full_page=True)  # type: ignore[attr-defined]
+    book = sqlite_workspace.labelbook.get("digits")
+    assert (book.number, book.author, book.message) == (2, "rita", "sharper 7")
+    assert book.classes["7"]["rules"] == ["judge the shape", "ignore the cross bar"]
+    assert sqlite_workspace.labelbook.get("digits", 1).classes == LABELBOOK["classes"]
+    p.click("text=diff with v1")  # type: ignore[attr-defined]
+    added = p.locator("#diff [data-class='7'] ins").all_inner_texts()  # type: ignore[attr-defined]
+    assert added == ["a 7, crossed or not", "judge the shape", "ignore the cross bar", "d7"]
+
+    p.goto(f"{server}/labelbook/digits/edit")  # type: ignore[attr-defined]
+    sqlite_workspace.labelbook.save("digits", LABELBOOK["classes"], message="rob reverts",
+                                    author="rob")  # saved while rita's form is open
+    p.fill("#message", "too late")  # type: ignore[attr-defined]
+    row = p.locator("fieldset", has=p.locator("legend", has_text="0"))  # type: ignore[attr-defined]
+    row.locator("textarea[name$='-description']").fill("a round zero")
+    p.click("#save")  # type: ignore[attr-defined]
+    p.wait_for_selector("#proposed")  # type: ignore[attr-defined]
+    p.screenshot(path=str(REPO / "test-artifacts" / "labelbook-conflict.png"), full_page=True)  # type: ignore[attr-defined]
+    assert "rob reverts" in p.inner_text("#since")  # type: ignore[attr-defined]
+    changed = p.locator("#their-changes .changed h3").all_inner_texts()  # type: ignore[attr-defined]
+    assert changed == ["7"]  # only what rob changed back, not every class
+    assert "a round zero" in p.inner_text("#proposed")  # type: ignore[attr-defined]
+    assert [b.number for b in sqlite_workspace.labelbook.versions("digits")] == [1, 2, 3]

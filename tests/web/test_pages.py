@@ -10,7 +10,7 @@ from assay.store.workspace import Workspace
 
 PAGES = ["/", "/datasets", "/datasets/digits", "/datasets/digits/items/d3", "/review",
          "/review/digits", "/analyses/agreement", "/analyses/slices", "/analyses/experiments",
-         "/monitoring"]
+         "/monitoring", "/labelbook", "/labelbook/digits"]
 
 
 def test_every_page_answers_html_and_json(client_for, web_ws: Workspace) -> None:

@@ -243,3 +243,140 @@ def test_only_admins_manage_users(client_for, web_ws: Workspace) -> None:
         logged = s.scalars(select(m.AuditLog).where(m.AuditLog.action == "user.add",
                                                     m.AuditLog.target == "user:newbie")).all()
     assert [x.actor for x in logged] == ["ada"]
+
+
+class FakeClock:
+    """Time that moves only when a test says so (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _attempt(client: TestClient, name: str, password: str) -> object:
+    """One sign-in through the form (a fresh CSRF token each time)."""
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": name, "password": password,
+                                       "csrf_token": token}, follow_redirects=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def limited_app(web_ws: Workspace, clock: FakeClock) -> object:
+    """The app with the default limit (5 failures in 15 minutes) on a fake clock."""
+    return create_app(web_ws, secret_key="k" * 32, clock=clock)
+
+
+def _from(app: object, address: str) -> TestClient:
+    return TestClient(app, client=(address, 40000))  # type: ignore[arg-type]
+
+
+def test_failed_sign_ins_get_429_with_retry_after(limited_app: object, clock: FakeClock) -> None:
+    client = _from(limited_app, "10.0.0.1")
+    for _ in range(5):  # one failure every 100 s
+        assert _attempt(client, "rita", "wrong password").status_code == 401
+        clock.now += 100
+    clock.now -= 100  # the fifth failure was at +400 s
+    refused = _attempt(client, "rita", PASSWORD)  # even the right password is refused now
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "500"  # the first failure leaves the window at +900
+    assert "too many failed sign-ins" in refused.text and "try again in" in refused.text
+    assert client.get("/", follow_redirects=False).status_code == 303  # not signed in
+    as_json = client.post("/login?format=json", data={
+        "username": "rita", "password": PASSWORD, "csrf_token": csrf_of(client.get("/login").text)})
+    assert as_json.status_code == 429 and "too many" in as_json.json()["error"]
+    clock.now += 499  # 1 s before the first failure expires
+    assert _attempt(client, "rita", PASSWORD).headers["retry-after"] == "1"
+    clock.now += 1  # a sliding window: one more try, then 100 s until the second expires
+    assert _attempt(client, "rita", "wrong again").status_code == 401
+    again = _attempt(client, "rita", PASSWORD)
+    assert again.status_code == 429 and again.headers["retry-after"] == "100"
+    clock.now += 100
+    assert _attempt(client, "rita", PASSWORD).status_code == 303
+
+
+def test_a_successful_sign_in_resets_the_account_counter(
+    limited_app: object, clock: FakeClock
+) -> None:
+    first, second = _from(limited_app, "10.0.0.1"), _from(limited_app, "10.0.0.2")
+    for _ in range(4):
+        assert _attempt(first, "rita", "wrong password").status_code == 401
+    assert _attempt(first, "rita", PASSWORD).status_code == 303
+    # from another address: five more failures before the account is refused, not one
+    for _ in range(5):
+        assert _attempt(second, "rita", "wrong password").status_code == 401
+    assert _attempt(second, "rita", PASSWORD).status_code == 429
+
+
+def test_limits_are_per_address_and_per_account(limited_app: object) -> None:
+    guesser = _from(limited_app, "10.0.0.66")
+    for name in ("ada", "vic", "nobody", "root", "ghost"):  # one failure per account
+        assert _attempt(guesser, name, "wrong password").status_code == 401
+    assert _attempt(guesser, "rita", PASSWORD).status_code == 429  # the address is refused
+    assert _attempt(_from(limited_app, "10.0.0.7"), "rita", PASSWORD).status_code == 303
+    # one account guessed from five addresses: refused from a sixth, too
+    for i in range(5):
+        assert _attempt(_from(limited_app, f"10.1.0.{i}"), "rob", "wrong").status_code == 401
+    refused = _attempt(_from(limited_app, "10.1.0.99"), "rob", PASSWORD)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) == 900
+    assert _attempt(_from(limited_app, "10.1.0.99"), "ada", PASSWORD).status_code == 303
+
+
+def test_sign_ins_sent_at_once_cannot_pass_the_limit(limited_app: object) -> None:
+    clients = [_from(limited_app, "10.0.0.9") for _ in range(8)]
+    tokens = [csrf_of(c.get("/login").text) for c in clients]
+    barrier = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def run(client: TestClient, token: str) -> None:
+        barrier.wait()
+        codes.append(client.post("/login", data={"username": "rita", "password": "wrong one",
+                                                 "csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [401] * 5 + [429] * 3
+
+
+def test_limits_are_configurable(web_ws: Workspace, clock: FakeClock) -> None:
+    app = create_app(web_ws, secret_key="k" * 32, clock=clock,
+                     login_max_failures=2, login_window_seconds=60)
+    client = _from(app, "10.0.0.3")
+    assert [_attempt(client, "vic", "nope").status_code for _ in range(3)] == [401, 401, 429]
+    assert _attempt(client, "vic", PASSWORD).headers["retry-after"] == "60"
+    clock.now += 60
+    assert _attempt(client, "vic", PASSWORD).status_code == 303
+    from assay.exceptions import InputError
+
+    with pytest.raises(InputError, match="max_failures"):
+        create_app(web_ws, secret_key="k" * 32, login_max_failures=0)
+
+
+def test_unknown_api_tokens_are_throttled_per_address(
+    limited_app: object, web_ws: Workspace, clock: FakeClock
+) -> None:
+    token = add_token(web_ws, "ingest", user="rita")
+    guesser, other = _from(limited_app, "10.0.0.50"), _from(limited_app, "10.0.0.51")
+    url, rows = "/api/monitors/prod/ingest", [{"pixel_0": 0.0}]
+    for i in range(5):
+        wrong = guesser.post(url, json=rows, headers={"authorization": f"Bearer assay_guess{i}"})
+        assert wrong.status_code == 401
+    refused = guesser.post(url, json=rows, headers={"authorization": f"Bearer {token}"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "900"
+    assert "too many" in refused.json()["error"]
+    # a right token from another address gets through to the endpoint (no monitor "prod": 404)
+    passed = other.post(url, json=rows, headers={"authorization": f"Bearer {token}"})
+    assert passed.status_code == 404 and "prod" in passed.json()["error"]
+    for _ in range(10):  # right tokens are never counted as failures
+        assert other.get("/api/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 200
+    clock.now += 900
+    assert guesser.get("/api/whoami", headers={"authorization": f"Bearer {token}"}).status_code == 200

@@ -47,7 +47,8 @@ def ui(
     port: int = typer.Option(8000, "--port", help="The port to listen on."),
     certfile: Path = typer.Option(None, "--tls-cert", help="TLS certificate (PEM) to serve HTTPS."),
     keyfile: Path = typer.Option(None, "--tls-key", help="TLS private key (PEM)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Server processes (one per core)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes (one per core). Each process keeps its own sign-in "
+                              "failure counts, so N processes allow up to N times the limit."),
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from assay.exceptions import InputError, NotFoundError
+from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["LabelBook", "LabelBookStore", "parse_labelbook"]
+__all__ = ["LabelBook", "LabelBookStore", "check_classes", "parse_labelbook"]
 
 _CLASS_KEYS = {"description", "rules", "examples"}
 _EXAMPLE_KEYS = {"positive", "negative", "borderline"}
@@ -74,29 +75,54 @@ def parse_labelbook(text: str, where: str) -> dict[str, dict[str, Any]]:
         raise InputError(f"{where} is not valid YAML or JSON: {exc}".splitlines()[0]) from exc
     if not isinstance(data, dict) or not isinstance(data.get("classes"), dict):
         raise InputError(f"{where} must have a 'classes:' mapping of class name -> definition.")
-    classes: dict[str, dict[str, Any]] = {}
-    for name, spec in data["classes"].items():
-        spec = spec or {}
-        if isinstance(spec, str):
-            spec = {"description": spec}
-        extra = set(spec) - _CLASS_KEYS
-        if extra:
-            raise InputError(
-                f"{where}, class {name!r}: unknown key(s) {', '.join(sorted(extra))}; "
-                f"use {', '.join(sorted(_CLASS_KEYS))}."
-            )
-        examples = spec.get("examples") or {}
-        bad = set(examples) - _EXAMPLE_KEYS
-        if bad:
-            raise InputError(
-                f"{where}, class {name!r}: example kinds must be {', '.join(sorted(_EXAMPLE_KEYS))}."
-            )
-        classes[str(name)] = {
-            "description": str(spec.get("description", "")),
-            "rules": [str(r) for r in spec.get("rules") or []],
-            "examples": {k: [str(i) for i in v or []] for k, v in examples.items()},
-        }
-    return classes
+    return check_classes(data["classes"], where)
+
+
+def check_classes(classes: Any, where: str) -> dict[str, dict[str, Any]]:
+    """Check a mapping of class name -> definition and bring it to the stored form.
+
+    A definition is a mapping with ``description`` (text), ``rules`` (a list of text)
+    and ``examples`` (``positive`` / ``negative`` / ``borderline`` lists of item ids),
+    or just a description as text.
+
+    Raises
+    ------
+    InputError
+        When ``classes`` is not a mapping, or a definition has unknown keys or types.
+    """
+    if not isinstance(classes, dict):
+        raise InputError(f"{where} must have a 'classes:' mapping of class name -> definition.")
+    return {str(name): _check_class(name, spec, where) for name, spec in classes.items()}
+
+
+def _check_class(name: Any, spec: Any, where: str) -> dict[str, Any]:
+    spec = spec or {}
+    if isinstance(spec, str):
+        spec = {"description": spec}
+    if not isinstance(spec, dict):
+        raise InputError(
+            f"{where}, class {name!r}: a definition is a mapping of "
+            f"{', '.join(sorted(_CLASS_KEYS))} (or a description as text)."
+        )
+    extra = set(spec) - _CLASS_KEYS
+    if extra:
+        raise InputError(
+            f"{where}, class {name!r}: unknown key(s) {', '.join(sorted(extra))}; "
+            f"use {', '.join(sorted(_CLASS_KEYS))}."
+        )
+    examples = spec.get("examples") or {}
+    if not isinstance(examples, dict) or set(examples) - _EXAMPLE_KEYS:
+        raise InputError(
+            f"{where}, class {name!r}: example kinds must be {', '.join(sorted(_EXAMPLE_KEYS))}."
+        )
+    for field, value in [("rules", spec.get("rules")), *examples.items()]:
+        if isinstance(value, (str, dict)):
+            raise InputError(f"{where}, class {name!r}: {field} must be a list, not {value!r}.")
+    return {
+        "description": str(spec.get("description", "")),
+        "rules": [str(r) for r in spec.get("rules") or []],
+        "examples": {k: [str(i) for i in v or []] for k, v in examples.items()},
+    }
 
 
 class LabelBookStore:
@@ -112,30 +138,60 @@ class LabelBookStore:
         *,
         message: str,
         author: str | None = None,
+        base: int | None = None,
     ) -> LabelBook:
-        """Add the next version of ``dataset``'s label book."""
+        """Add the next version of ``dataset``'s label book.
+
+        Parameters
+        ----------
+        dataset : str
+            The dataset.
+        classes : dict
+            Class name -> definition (see :func:`check_classes`).
+        message : str
+            What changed and why.
+        author : str, optional
+            Who changed it (default: the current user).
+        base : int, optional
+            The version the edit started from (0: there was no label book yet). When
+            given and another version was added since, nothing is saved.
+
+        Raises
+        ------
+        ConflictError
+            ``base`` is not the latest version any more, or another process added the
+            same version number at the same time.
+        """
         from assay.store.workspace import current_user
 
-        with self.ws.session() as s:
-            ds = self.ws._dataset_row(s, dataset)
-            number = (
-                s.scalar(
-                    select(func.max(m.LabelBookVersion.number)).where(
-                        m.LabelBookVersion.dataset_id == ds.id
+        try:
+            with self.ws.session() as s:
+                ds = self.ws._dataset_row(s, dataset)
+                latest = (
+                    s.scalar(
+                        select(func.max(m.LabelBookVersion.number)).where(
+                            m.LabelBookVersion.dataset_id == ds.id
+                        )
                     )
+                    or 0
                 )
-                or 0
-            ) + 1
-            row = m.LabelBookVersion(
-                dataset_id=ds.id,
-                number=number,
-                content={"classes": classes},
-                message=message,
-                author=author or current_user(),
-            )
-            s.add(row)
-            s.flush()
-            return _book(dataset, row)
+                if base is not None and base != latest:
+                    raise ConflictError(_stale_message(dataset, base, latest))
+                row = m.LabelBookVersion(
+                    dataset_id=ds.id,
+                    number=latest + 1,
+                    content={"classes": classes},
+                    message=message,
+                    author=author or current_user(),
+                )
+                s.add(row)
+                s.flush()
+                return _book(dataset, row)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"someone else saved a label book of {dataset!r} at the same time; reload "
+                "it and edit again."
+            ) from exc
 
     def save_file(self, dataset: str, path: str | Path, *, message: str | None = None) -> LabelBook:
         """Add a version from a YAML or JSON file."""
@@ -192,6 +248,19 @@ class LabelBookStore:
             "removed": sorted(set(old) - set(new)),
             "changed": changed,
         }
+
+
+def _stale_message(dataset: str, base: int, latest: int) -> str:
+    if base > latest:
+        return (
+            f"the label book of {dataset!r} has no version {base} (the latest is {latest}); "
+            "reload it and edit again."
+        )
+    return (
+        f"the label book of {dataset!r} changed while you edited it: you started from "
+        f"version {base}, and version {latest} is the latest now. Nothing was saved; "
+        "reload the latest version and apply your change to it."
+    )
 
 
 def _book(dataset: str, row: m.LabelBookVersion) -> LabelBook:

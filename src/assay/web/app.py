@@ -4,12 +4,16 @@ Pages are server-rendered (Jinja2, autoescaped) and every page also answers as J
 (``?format=json`` or ``Accept: application/json``). Sign-in uses argon2 password
 hashes and signed HttpOnly, SameSite=Lax session cookies; every state-changing request
 needs a CSRF token (or an API token); bodies over :data:`MAX_BODY_BYTES` get 413.
+Failed sign-ins and unknown API tokens are throttled per account and per client
+address (:mod:`assay.web.ratelimit`, in-process counters: one server process).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from assay.exceptions import ConflictError, InputError, NotFoundError, StoreErro
 from assay.store.workspace import Workspace
 from assay.web.cache import TableCache, TtlCache
 from assay.web.deps import AuthRequired, Forbidden
+from assay.web.ratelimit import FailureLimiter, TooManyAttempts
 from assay.web.render import make_env, render, wants_json
 from assay.web.security import MAX_BODY_BYTES, BodyLimitMiddleware, SessionSigner
 
@@ -41,12 +46,14 @@ _CSP = (
 
 @dataclass
 class WebState:
-    """What every request needs: the workspace, the signer, templates, a table cache."""
+    """What every request needs: the workspace, the signer, templates, a table cache,
+    the failure counters of sign-ins and API tokens."""
 
     ws: Workspace
     signer: SessionSigner
     env: Environment
     secure_cookies: bool = False
+    limiter: FailureLimiter = field(default_factory=FailureLimiter)
     cache: TableCache = field(default_factory=TableCache)
     users: TtlCache = field(default_factory=TtlCache)
 
@@ -95,6 +102,9 @@ def create_app(
     secret_key: str | bytes | None = None,
     secure_cookies: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    login_max_failures: int = 5,
+    login_window_seconds: float = 900.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """Build the web app over ``workspace``.
 
@@ -109,15 +119,37 @@ def create_app(
         Mark the session cookie ``Secure`` (set it when serving over TLS).
     max_body_bytes : int, default 1 MiB
         Larger request bodies get 413.
+    login_max_failures : int, default 5
+        Failed sign-ins (or unknown API tokens) allowed per account and per client
+        address within ``login_window_seconds``; further attempts get 429 with
+        ``Retry-After`` until the oldest failure leaves the window. The counters are
+        kept in this process (``assay ui`` runs one; see :mod:`assay.web.ratelimit`).
+    login_window_seconds : float, default 900
+        The window of ``login_max_failures`` (15 minutes).
+    clock : callable, default time.monotonic
+        The time in seconds for the failure counters (tests pass a fake clock).
     """
-    from assay.web.routes import analyses, api, auth, datasets, ingest, overview, review
+    from assay.web.routes import (
+        analyses,
+        api,
+        auth,
+        datasets,
+        ingest,
+        labelbook,
+        overview,
+        review,
+    )
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     app = FastAPI(title="assay", docs_url=None, redoc_url=None, openapi_url=None)
+    try:
+        limiter = FailureLimiter(login_max_failures, login_window_seconds, clock=clock)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     app.state.web = WebState(
-        ws, SessionSigner(_secret_key(ws, secret_key)), make_env(), secure_cookies
+        ws, SessionSigner(_secret_key(ws, secret_key)), make_env(), secure_cookies, limiter=limiter
     )
-    for module in (auth, overview, datasets, review, analyses, api, ingest):
+    for module in (auth, overview, datasets, review, labelbook, analyses, api, ingest):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_handlers(app)
@@ -151,7 +183,14 @@ def _add_handlers(app: FastAPI) -> None:
 
         return handle
 
+    async def too_many(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TooManyAttempts)
+        response = _error(request, 429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     app.add_exception_handler(AuthRequired, auth_required)
+    app.add_exception_handler(TooManyAttempts, too_many)
     for kind, status in statuses.items():
         app.add_exception_handler(kind, handler(status))
 
@@ -173,7 +212,10 @@ def _quote(text: str) -> str:
 
 
 def app_from_env() -> FastAPI:
-    """The app for ``$ASSAY_WORKSPACE`` (a factory for uvicorn's worker processes)."""
+    """The app for ``$ASSAY_WORKSPACE`` (a factory for uvicorn's worker processes).
+
+    Each worker keeps its own sign-in failure counters (see :mod:`assay.web.ratelimit`).
+    """
     return create_app(
         os.environ.get("ASSAY_WORKSPACE", "."),
         secure_cookies=os.environ.get("ASSAY_SECURE_COOKIES") == "1",

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import Depends, Request
 
 from assay.store.users import UserInfo, get_user, has_role, user_for_token
+from assay.web.ratelimit import address_key
 from assay.web.security import COOKIE, Session
 
-__all__ = ["Auth", "AuthRequired", "Forbidden", "payload", "require"]
+__all__ = ["Auth", "AuthRequired", "Forbidden", "client_address", "payload", "require"]
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -34,13 +35,23 @@ class Auth:
     csrf: str = ""
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: the proxy's, unless
+    uvicorn is told to trust its ``X-Forwarded-For`` with ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _from_token(request: Request) -> Auth | None:
+    """The token's user; unknown tokens count as failures of the client's address."""
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
     web = request.app.state.web
+    address = address_key(client_address(request))
+    web.limiter.check(address, what="API-token or sign-in attempts")
     user = user_for_token(web.ws, header[7:].strip())
     if user is None:
+        web.limiter.fail(address)
         raise AuthRequired("unknown API token")
     return Auth(user, "token")
 
