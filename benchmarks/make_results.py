@@ -14,6 +14,7 @@ ORDER = [
     "store",
     "agreement",
     "consensus",
+    "consensus_selection",
     "label_issues",
     "knn",
     "audit",

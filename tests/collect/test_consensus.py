@@ -38,7 +38,7 @@ def test_matches_crowdkit_dawid_skene_iteration_by_iteration(simulator) -> None:
         ref = ck.DawidSkene(n_iter=n_iter, tol=-np.inf).fit_predict_proba(
             df.rename(columns={"item": "task", "annotator": "worker"}))
         # classic DS: no pooled prior, (almost) no smoothing, exactly n_iter E-steps
-        res = consensus(df, "dawid_skene", smoothing=1e-10, pool_strength=0,
+        res = consensus(df, "dawid_skene", smoothing=1e-10, pool_strength=0, inference="point",
                         max_iter=n_iter, tol=0)
         ref = ref.reindex(index=res.probas.index, columns=res.probas.columns)
         np.testing.assert_allclose(res.probas.to_numpy(), ref.to_numpy(), atol=1e-8)
@@ -208,3 +208,57 @@ def test_stops_when_the_objective_stops_improving() -> None:
     short = consensus(df, "dawid_skene", tol=0, max_iter=2)
     assert tight.log_likelihood > short.log_likelihood - 1e-6 * len(df)
     assert not consensus(df, "dawid_skene", tol=0, max_iter=2).converged
+
+
+def _exact_log_evidence(df: pd.DataFrame, alpha: np.ndarray, smoothing: float) -> float:
+    """log p(annotations) with z, confusion matrices and class prior all summed out."""
+    from itertools import product
+
+    from scipy.special import gammaln, logsumexp
+
+    def log_dirmult(counts: np.ndarray, conc: np.ndarray) -> float:
+        return float(gammaln(conc.sum()) - gammaln(conc.sum() + counts.sum())
+                     + (gammaln(conc + counts) - gammaln(conc)).sum())
+
+    item = pd.factorize(df["item"], sort=True)[0]
+    ann = pd.factorize(df["annotator"], sort=True)[0]
+    label = df["label"].to_numpy()
+    k, n_ann = alpha.shape[0], ann.max() + 1
+    terms = []
+    for z in product(range(k), repeat=item.max() + 1):
+        true = np.asarray(z)[item]
+        total = log_dirmult(np.bincount(z, minlength=k).astype(float), np.full(k, smoothing))
+        counts = np.zeros((n_ann, k, k))  # annotator, observed, true
+        np.add.at(counts, (ann, label, true), 1.0)
+        for a, t in product(range(n_ann), range(k)):
+            total += log_dirmult(counts[a, :, t], alpha[:, t])
+        terms.append(total)
+    return float(logsumexp(terms))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_variational_objective_is_a_rising_lower_bound_on_the_evidence(seed: int) -> None:
+    df, _ = _spammers(seed=seed, n_items=8)
+    df["label"] = df["label"] % 2  # two classes keep the exact sum to 2^8 terms
+    strength, smoothing = 3.0, 0.5
+    elbos = [consensus(df, "dawid_skene", pool_strength=strength, smoothing=smoothing,
+                       max_iter=n, tol=0).log_likelihood for n in (1, 2, 3, 5, 20)]
+    assert np.all(np.diff(elbos) >= -1e-9)
+    # the prior the fit used: pooled confusion of the annotators against majority vote
+    mv = consensus(df, "majority").labels["label"]
+    pooled = pd.crosstab(df["label"], df["item"].map(mv)).to_numpy().astype(float)
+    pooled += smoothing
+    alpha = smoothing + strength * pooled / pooled.sum(axis=0, keepdims=True)
+    evidence = _exact_log_evidence(df, alpha, smoothing)
+    assert elbos[-1] <= evidence + 1e-9
+    assert elbos[-1] > evidence - 1.0  # a tight bound: within a nat on 8 items
+
+
+def test_both_inference_modes_beat_majority_and_bad_values_are_refused() -> None:
+    df, truth = _spammers(seed=3, n_items=300)
+    mv = _accuracy(consensus(df, "majority"), truth)
+    for inference in ("variational", "point"):
+        res = consensus(df, "dawid_skene", inference=inference)
+        assert _accuracy(res, truth) > mv + 0.02, inference
+    with pytest.raises(InputError, match="'inference' parameter"):
+        consensus(df, "dawid_skene", inference="exact")  # type: ignore[arg-type]

@@ -1,12 +1,21 @@
-"""Dawid-Skene EM on a sparse one-hot design, in log space, with an empirical-Bayes prior.
+"""Dawid-Skene on a sparse one-hot design, in log space, with an empirical-Bayes prior.
 
-Model: item ``i`` has a true class ``z_i ~ Categorical(prior)``; voter ``a`` reports ``l``
-with probability ``pi[a, l, k]`` when ``z_i = k``. With the sparse design
-``X[i, a * K + l] = 1`` (voter ``a`` gave ``l`` to ``i``):
+Model: item ``i`` has a true class ``z_i ~ Categorical(rho)``; voter ``a`` reports ``l``
+with probability ``pi[a, l, k]`` when ``z_i = k``; ``pi[a, :, k] ~ Dirichlet(alpha[:, k])``
+and ``rho ~ Dirichlet(smoothing)``. With the sparse design ``X[i, a * K + l] = 1`` (voter
+``a`` gave ``l`` to ``i``) both updates are one sparse-dense product, so an iteration
+costs ``O(n_annotations * K)``:
 
-* E-step: ``log p(z_i = k | labels) = log prior_k + (X @ log pi)[i, k] - logsumexp``;
-* M-step (MAP): ``pi[a, :, k] proportional to (X^T @ T)[a, :, k] + alpha[:, k]`` and
-  ``prior proportional to T.sum(0) + smoothing``.
+* ``inference="variational"`` (default; variational Bayes, as in IBCC, Kim & Ghahramani
+  2012): ``q(pi[a, :, k]) = Dirichlet(c[a, :, k])`` with ``c = X^T T + alpha``, and
+  ``log q(z_i = k) = E[log rho_k] + (X @ E[log pi])[i, k] + const`` where ``E[log pi] =
+  digamma(c) - digamma(c.sum(l))``. Voters with few labels get wide posteriors, so their
+  votes count for less than their point estimate would suggest. The objective is the
+  evidence lower bound (ELBO): ``sum_i log-normaliser_i - KL(q(pi) || p(pi)) -
+  KL(q(rho) || p(rho))``, which every iteration increases.
+* ``inference="point"``: EM with posterior-mean point estimates ``pi ∝ X^T T + alpha``
+  (``alpha = smoothing`` and ``pool_strength=0`` give classic Dawid & Skene 1979, step
+  for step what crowd-kit computes); the objective is log-likelihood + log prior.
 
 **Prior.** Each voter's confusion row ``pi[a, :, k]`` has a Dirichlet prior centred on
 the *pooled* confusion matrix of all voters, ``alpha[:, k] = smoothing + strength *
@@ -16,12 +25,10 @@ once, from the voters' confusion counts against the initial hard labels (majorit
 and ``strength`` (pseudo-labels per true class) is by default estimated from the same
 counts by maximising the Dirichlet-multinomial marginal likelihood of the voters' rows
 (empirical Bayes, type-II maximum likelihood): it measures how much voters differ from
-one another, from the annotations alone. Both are then held fixed, so EM maximises one
-objective (the log posterior) and increases it at every step.
+one another, from the annotations alone. Both are then held fixed.
 
-**Stopping.** EM stops when the objective gains less than ``tol`` per annotation (the
-scale of crowd-kit's ``tol``, which is in nats per label). Both steps are one
-sparse-dense product, so an iteration costs ``O(n_annotations * K)``.
+**Stopping.** Iteration stops when the objective gains less than ``tol`` per annotation
+(the scale of crowd-kit's ``tol``, which is in nats per label).
 
 An optional model (``pred_probs``) votes softly like one more voter: its row of
 probabilities replaces the one-hot row, so it gets its own confusion matrix (the
@@ -35,9 +42,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize_scalar
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
-__all__ = ["DSFit", "estimate_strength", "fit_dawid_skene"]
+__all__ = ["INFERENCE", "DSFit", "estimate_strength", "fit_dawid_skene"]
+
+INFERENCE = ("variational", "point")
 
 STRENGTH_BOUNDS = (1e-3, 1e5)
 
@@ -54,7 +63,8 @@ class DSFit:
         to 1. When ``pred_probs`` was given, the model is the last voter.
     prior : ndarray of shape (n_classes,)
     log_likelihood : float
-        Marginal log-likelihood of the annotations at the last E-step.
+        The objective at the last iteration: the evidence lower bound (variational) or
+        the marginal log-likelihood of the annotations (point estimates).
     n_iter : int
     converged : bool
     pool_strength : float
@@ -140,7 +150,7 @@ def _e_step(
 def _m_step(
     design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """MAP confusion matrices (voter, observed, true) and prior, in logs; log prior density."""
+    """Point estimates: log confusion (voter, observed, true), log class prior, log prior density."""
     k = t.shape[1]
     counts = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
     log_pi = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
@@ -148,6 +158,30 @@ def _m_step(
     log_prior = np.log(prior / prior.sum())
     density = float((alpha * log_pi).sum() + smoothing * log_prior.sum())
     return log_pi, log_prior, density
+
+
+def _dirichlet_kl(post: np.ndarray, prior: np.ndarray, axis: int) -> float:
+    """Sum of ``KL(Dirichlet(post) || Dirichlet(prior))`` over the vectors along ``axis``."""
+    post_sum, prior_sum = post.sum(axis=axis), prior.sum(axis=axis)
+    e_log = digamma(post) - np.expand_dims(digamma(post_sum), axis)
+    kl = gammaln(post_sum) - gammaln(prior_sum)
+    kl += (gammaln(prior) - gammaln(post) + (post - prior) * e_log).sum(axis=axis)
+    return float(kl.sum())
+
+
+def _vb_step(
+    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Variational update of q(pi), q(rho): E[log pi], E[log rho] and minus their KLs."""
+    k = t.shape[1]
+    post = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    e_log_pi = digamma(post) - digamma(post.sum(axis=1, keepdims=True))
+    rho = t.sum(axis=0) + smoothing
+    e_log_rho = digamma(rho) - digamma(rho.sum())
+    prior = np.broadcast_to(alpha, post.shape)
+    penalty = _dirichlet_kl(post, prior, axis=1)
+    penalty += _dirichlet_kl(rho, np.full(k, smoothing), axis=0)
+    return e_log_pi, e_log_rho, -penalty
 
 
 def fit_dawid_skene(
@@ -161,6 +195,7 @@ def fit_dawid_skene(
     pool_strength: float | None,
     max_iter: int,
     tol: float,
+    inference: str = "variational",
 ) -> DSFit:
     """Run EM from an initial posterior.
 
@@ -182,7 +217,9 @@ def fit_dawid_skene(
         Pseudo-labels per true class of the pooled prior; None estimates it.
     max_iter : int
     tol : float
-        Stop when the log posterior gains less than ``tol`` per annotation.
+        Stop when the objective gains less than ``tol`` per annotation.
+    inference : {"variational", "point"}, default "variational"
+        Variational Bayes or EM with point estimates (see the module docstring).
     """
     k = init.shape[1]
     t = init.copy()
@@ -193,13 +230,27 @@ def fit_dawid_skene(
     n_labels = max(float(design.sum()), 1.0)
     start = np.asarray(design_t @ np.eye(k)[init_codes]).reshape(-1, k, k)
     alpha, strength = _prior_alpha(start, smoothing, pool_strength)
-    objective, converged, it, ll = -np.inf, False, 0, -np.inf
+    update = _vb_step if inference == "variational" else _m_step
+    objective, converged, it = -np.inf, False, 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        log_pi, log_prior, density = _m_step(design_t, t, alpha, smoothing)
+        t_used = t
+        log_pi, log_prior, density = update(design_t, t, alpha, smoothing)
         t, ll = _e_step(design, log_pi, log_prior, gold_rows, gold_codes)
         gain, objective = (ll + density - objective) / n_labels, ll + density
         if gain < tol:
             converged = True
             break
-    confusion = np.exp(log_pi).transpose(0, 2, 1)
-    return DSFit(t, confusion, np.exp(log_prior), ll, it, converged, strength)
+    confusion, prior = _posterior_means(design_t, t_used, alpha, smoothing)
+    reported = objective if inference == "variational" else ll
+    return DSFit(t, confusion, prior, reported, it, converged, strength)
+
+
+def _posterior_means(
+    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confusion matrices (voter, true, observed) and class prior the last E-step used."""
+    k = t.shape[1]
+    counts = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    confusion = (counts / counts.sum(axis=1, keepdims=True)).transpose(0, 2, 1)
+    prior = t.sum(axis=0) + smoothing
+    return confusion, prior / prior.sum()

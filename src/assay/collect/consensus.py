@@ -26,7 +26,7 @@ from scipy import sparse
 
 from assay._validation import check_in, check_number, check_pred_probs, warn
 from assay.collect import _stats
-from assay.collect._dawid_skene import DSFit, fit_dawid_skene
+from assay.collect._dawid_skene import INFERENCE, DSFit, fit_dawid_skene
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
 from assay.exceptions import InputError
 
@@ -257,6 +257,7 @@ def consensus(
     pool_strength: float | Literal["auto"] = "auto",
     max_iter: int = 100,
     tol: float = 1e-5,
+    inference: Literal["variational", "point"] = "variational",
 ) -> ConsensusResult:
     """Estimate one label per item from several annotators.
 
@@ -270,7 +271,8 @@ def consensus(
         mean leave-one-out agreement). ``"dawid_skene"``: EM over per-annotator confusion
         matrices (Dawid & Skene 1979), initialised with majority-vote shares, with a
         Dirichlet prior that shrinks each annotator toward the pooled annotator (see
-        ``pool_strength``); ``quality`` is the posterior of the chosen label.
+        ``pool_strength``) and, by default, variational Bayes inference (see
+        ``inference``); ``quality`` is the posterior of the chosen label.
     classes : sequence, optional
         The classes, in order (labels outside them raise unless ``allow_new``).
     allow_new : bool, default False
@@ -294,10 +296,17 @@ def consensus(
         majority-vote confusion counts); gold labels are not used for it.
     max_iter : int, default 100
     tol : float, default 1e-5
-        Dawid-Skene stops when the log posterior (log-likelihood plus log prior) gains
-        less than ``tol`` per annotation in one EM step (crowd-kit's ``tol`` is on the
-        same per-label scale). ``tol=0`` runs ``max_iter`` steps unless the objective
-        stops increasing.
+        Dawid-Skene stops when its objective gains less than ``tol`` per annotation in
+        one step (crowd-kit's ``tol`` is on the same per-label scale). ``tol=0`` runs
+        ``max_iter`` steps unless the objective stops increasing.
+    inference : {"variational", "point"}, default "variational"
+        Dawid-Skene only. ``"variational"``: variational Bayes over the confusion
+        matrices (IBCC-style; annotators with few labels get uncertain confusion
+        matrices and count for less), objective = evidence lower bound. ``"point"``: EM
+        with point estimates, objective = log-likelihood + log prior; with
+        ``pool_strength=0`` and a tiny ``smoothing`` it is classic Dawid-Skene, step for
+        step crowd-kit's ``DawidSkene``. The default was chosen without gold labels, on
+        semi-synthetic data (benchmarks/consensus_selection.py).
 
     Returns
     -------
@@ -307,6 +316,7 @@ def consensus(
     check_number(smoothing, name="smoothing", func="consensus", low=0)
     check_number(max_iter, name="max_iter", func="consensus", low=1, integer=True)
     check_number(tol, name="tol", func="consensus", low=0)
+    check_in(inference, INFERENCE, name="inference", func="consensus")
     strength = _check_strength(pool_strength)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)
@@ -319,7 +329,8 @@ def consensus(
     hard[gold_rows] = gold_codes
     fit = fit_dawid_skene(_design(enc, probs), init, init_codes=hard, gold_rows=gold_rows,
                           gold_codes=gold_codes, smoothing=smoothing,
-                          pool_strength=strength, max_iter=max_iter, tol=tol)
+                          pool_strength=strength, max_iter=max_iter, tol=tol,
+                          inference=inference)
     code = _argmax_ties(fit.posterior, _priority(enc))
     return _result(enc, counts, code, fit.posterior, fit.confusion, fit.prior, method, fit,
                    probs is not None)
