@@ -37,6 +37,19 @@ def test_reimport_keeps_the_id_column(cli, ws: Workspace, tmp_path: Path) -> Non
     assert [v.ref for v in ws.log("a")] == ["a@v2", "a@v1"]
 
 
+def test_reimport_cannot_change_the_id_column(cli, ws: Workspace, tmp_path: Path) -> None:
+    w = ["-w", ws.location]
+    frame = pd.read_csv(tmp_path / "ok.csv").assign(key=lambda d: d["id"].astype(str) + "x")
+    frame.to_csv(tmp_path / "keyed.csv", index=False)
+    code, _, err = cli("import", "a", str(tmp_path / "keyed.csv"), "--id", "key", *w)
+    assert code == 2 and "by column 'id'" in err and "use --id id" in err
+    code, _, err = cli("import", "b", str(tmp_path / "keyed.csv"), *w)  # row numbers
+    assert code == 0, err
+    code, _, err = cli("import", "b", str(tmp_path / "keyed.csv"), "--id", "key", *w)
+    assert code == 2 and "by row number" in err and "without --id" in err
+    assert [v.ref for v in ws.log("a")] == ["a@v1"] and [v.ref for v in ws.log("b")] == ["b@v1"]
+
+
 def test_recipe_with_a_bad_parameter_value_is_refused(cli, ws: Workspace, tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(RECIPE.replace("seed: 0", "params: {C: abc}\nseed: 0"))
     code, _, err = cli("recipe", "add", "r", str(tmp_path / "r.yaml"), "-w", ws.location)

@@ -327,6 +327,8 @@ class Workspace:
                 f"dataset {name!r} labels are in column {base.roles.label!r}, not "
                 f"{roles.label!r}; import under another name or use --label {base.roles.label}."
             )
+        if base is not None and base.roles.id != roles.id:
+            raise InputError(_id_change_message(name, base.roles.id, roles.id))
         summary = self._summary(base, table, roles)
         digest = self.objects.put_table(table)  # object first ...
         _fault_point("before_commit")
@@ -527,3 +529,15 @@ def _fault_point(name: str) -> None:
         import time
 
         time.sleep(float(spec.split(":", 1)[1]))
+
+
+def _id_change_message(name: str, old: str, new: str) -> str:
+    """Why a new version may not change the id column, and what to do instead."""
+    if old == GENERATED_ID:
+        how = "by row number (its first import had no --id)"
+        fix = "import without --id, or import under another name to key items by " + repr(new)
+    else:
+        how = f"by column {old!r} (set at its first import)"
+        fix = f"use --id {old}, or import under another name"
+    return (f"dataset {name!r} identifies its items {how}, so versions can be compared item "
+            f"by item; this import would identify them by {new!r}: {fix}.")
