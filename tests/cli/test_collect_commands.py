@@ -172,3 +172,142 @@ def test_transcriptions_show_the_conventions(cli, tmp_path: Path) -> None:
     }
     assert resolved["punctuation"] >= 1 and resolved["fillers"] >= 1 and resolved["all"] == 4
     assert (tmp_path / "t.html").exists()
+
+
+def test_plan_sample_errors_name_the_flags(cli, ws: Workspace, tmp_path: Path) -> None:
+    out_csv = tmp_path / "s.csv"
+    w = ["--out", str(out_csv), "-w", ws.location]
+    expected = [
+        ([], "exactly one of --n (items) and --ci-width"),
+        (["--n", "5", "--ci-width", "0.2"], "exactly one of --n (items) and --ci-width"),
+        (["--n", "0"], "--n must be an int >= 1. Got 0"),
+        (["--ci-width", "5"], "--ci-width must be a number in"),
+        (["--n", "5", "--by", "colour"], "pets@v1 (--by) has no column 'colour'"),
+        (["--n", "5", "--seed", "-1"], "--seed"),
+    ]
+    for args, message in expected:
+        code, out, err = cli("plan-sample", "pets", *args, *w)
+        assert code == 2 and out == "" and message in err, (args, err)
+        assert "parameter of plan_sample" not in err and "ci_width" not in err
+    assert not out_csv.exists()
+
+
+def test_plan_sample_ci_width_reads_the_label_role(cli, tmp_path: Path) -> None:
+    """--ci-width needs class shares: from the dataset's label column, whatever its name."""
+    rng = np.random.default_rng(0)
+    ws = Workspace.init(tmp_path / "ws")
+    frame = pd.DataFrame({"x": rng.normal(size=300), "kind": rng.choice(["a", "b"], 300)})
+    ws.import_dataset("things", frame, label="kind")
+    out_csv = tmp_path / "s.csv"
+    code, out, err = cli(
+        "plan-sample",
+        "things",
+        "--ci-width",
+        "0.4",
+        "--out",
+        str(out_csv),
+        "--json",
+        "-w",
+        ws.location,
+    )
+    assert code == 0, err
+    n = json.loads(out)["n"]
+    assert 0 < n <= 300 and len(pd.read_csv(out_csv)) == n
+
+
+def test_consensus_and_agree_errors_name_the_flags(cli, ws: Workspace, tmp_path: Path) -> None:
+    w = ["-w", ws.location]
+    file = tmp_path / "ann.csv"
+    _annotations(30, 0.5, seed=2).to_csv(file, index=False)
+    assert cli("annotations", "import", "pets", str(file), *w)[0] == 0
+    code, out, err = cli("consensus", "pets", "--method", "vote", "--commit", *w)
+    assert code == 2 and out == ""
+    assert "--method must be one of 'majority', 'dawid_skene'. Got 'vote'" in err
+    assert [v.ref for v in ws.log("pets")] == ["pets@v1"]
+    report = tmp_path / "a.html"
+    code, _, err = cli("agree", "pets", "--level", "ratio", "--report", str(report), *w)
+    assert code == 2 and "--level must be one of" in err and not report.exists()
+
+
+def test_labelbook_help_and_docs_example(cli, ws: Workspace, tmp_path: Path) -> None:
+    """`labelbook edit --help` points at docs/labelbook.md, whose example is valid."""
+    import re
+
+    code, out, _ = cli("labelbook", "edit", "--help")
+    assert code == 0 and "docs/labelbook.md" in out
+    doc = Path(__file__).parents[2] / "docs" / "labelbook.md"
+    example = re.search(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+    (tmp_path / "book.yaml").write_text(example.group(1))
+    w = ["-w", ws.location]
+    assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "book.yaml"), *w)[0] == 0
+    code, out, _ = cli("labelbook", "show", "pets", "--json", *w)
+    classes = json.loads(out)["classes"]
+    assert list(classes) == ["1", "7", "8", "9"]
+    assert classes["1"]["examples"] == {
+        "positive": ["12", "48"],
+        "negative": ["33"],
+        "borderline": ["105"],
+    }
+    assert classes["7"]["rules"][-1].startswith("Unreadable: a top bar")
+    assert classes["8"]["description"] == "Two closed loops stacked vertically."
+    assert classes["9"] == {"description": "", "rules": [], "examples": {}}
+
+
+def test_labelbook_diff_lists_rule_and_example_changes(cli, ws: Workspace, tmp_path: Path) -> None:
+    w = ["-w", ws.location]
+    for text in (
+        "classes:\n  cat:\n    rules: [whiskers, tail]\n    examples: {positive: [1]}\n"
+        "  fox: red\n",
+        "classes:\n  cat:\n    rules: [whiskers, ears]\n    examples: {positive: [1, 2]}\n"
+        "  dog: big\n",
+    ):
+        (tmp_path / "b.yaml").write_text(text)
+        assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)[0] == 0
+    code, out, _ = cli("labelbook", "diff", "pets", "1", "2", *w)
+    assert code == 0
+    assert "added dog, removed fox" in out and "['dog']" not in out
+    assert "cat.rules: - 'tail'" in out and "cat.rules: + 'ears'" in out
+    assert "cat.examples.positive: + '2'" in out and "whiskers" not in out
+    (tmp_path / "b.yaml").write_text(
+        "classes:\n  cat:\n    rules: [ears, whiskers]\n    examples: {positive: [1, 2]}\n"
+        "  dog: big\n"
+    )
+    assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)[0] == 0
+    code, out, _ = cli("labelbook", "diff", "pets", "2", "3", *w)
+    assert code == 0 and "cat.rules: reordered" in out
+
+
+def test_labelbook_edit_in_editor_refuses_a_stale_base(
+    cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone saves a version while the editor is open: the edit is refused, theirs kept."""
+    import sys
+
+    w = ["-w", ws.location]
+    (tmp_path / "b.yaml").write_text("classes:\n  cat: small\n")
+    assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)[0] == 0
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys\n"
+        "from assay.store.workspace import Workspace\n"
+        f"ws = Workspace({ws.location!r})\n"
+        "ws.labelbook.save('pets', {'cat': {'description': 'theirs', 'rules': [], "
+        "'examples': {}}}, message='meanwhile')\n"
+        "path = sys.argv[1]\n"
+        "open(path, 'a').write('  dog: big\\n')\n"
+    )
+    script = tmp_path / "editor.sh"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} {editor} "$1"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(script))
+    code, _, err = cli("labelbook", "edit", "pets", "-m", "mine", *w)
+    assert code == 2 and "changed while you edited it" in err
+    books = ws.labelbook.versions("pets")
+    assert [b.message for b in books][1:] == ["meanwhile"]
+    assert books[-1].classes["cat"]["description"] == "theirs"
+    (tmp_path / "editor.py").write_text(
+        "import sys\nopen(sys.argv[1], 'a').write('  dog: big\\n')\n"
+    )
+    code, out, _ = cli("labelbook", "edit", "pets", "-m", "mine", *w)
+    assert code == 0 and "v3 (2 classes)" in out

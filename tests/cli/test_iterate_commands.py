@@ -254,7 +254,70 @@ def test_next_steps_turn_a_weak_slice_into_an_augment_command(ws: Workspace) -> 
     assert steps[0].startswith("review 4 suspected label errors")
     assert f'assay augment d@v1 --slice "{predicate}" --factor 1' in steps[1]
     assert "assay compare E1 E2" in steps[-1]
+    assert "--eval t@v1 " in steps[-1]  # the exact evaluation version of the experiments
     # the suggested predicate is valid input for `assay augment`
     from assay.store.augmentation import slice_mask
 
     assert slice_mask(frame, predicate).sum() == (frame["ink"] == "light").sum()
+
+
+def test_loop_hint_names_the_evaluation_version(cli, ws: Workspace) -> None:
+    w = ["-w", ws.location]
+    code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", "--json", *w)
+    hint = json.loads(out)["next"][-1]
+    assert code == 0 and "assay train d --recipe lr --eval t@v1 " in hint
+    code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", *w)
+    assert code == 0 and "--eval t@v1 " in out
+
+
+def test_augment_refuses_a_frozen_evaluation_set(cli, ws: Workspace) -> None:
+    w = ["-w", ws.location]
+    assert cli("train", "d", "--recipe", "lr", "--eval", "t", *w)[0] == 0
+    for ref in ("t", "t@v1"):
+        code, out, err = cli("augment", ref, "--slice", "ink == 'light'", "--factor", "2", *w)
+        assert code == 2 and out == ""
+        assert "t is the frozen evaluation set of E1" in err and "assay augment TRAIN" in err
+    assert [v.ref for v in ws.log("t")] == ["t@v1"]
+    assert len(ws.analyses("experiment")) == 1
+
+
+def test_errors_name_flags_not_python_parameters(cli, ws: Workspace) -> None:
+    w = ["-w", ws.location]
+    code, _, err = cli("augment", "d@v1", "--slice", "ink == 'light'", "--factor", "-1", *w)
+    assert code == 2 and "--factor must be a number" in err and "parameter of" not in err
+    for command in (["train", "d"], ["loop", "d"]):
+        code, _, err = cli(*command, "--recipe", "lr", "--eval", "t", "--seed", "-1", *w)
+        assert code == 2 and "--seed" in err
+    code, _, err = cli("compare", "E1", "E1", "--seed", "-1", *w)
+    assert code == 2 and "--seed" in err
+    _nothing_written(ws)
+
+
+def test_folders_with_the_same_file_names_train_with_a_note(cli, tmp_path: Path) -> None:
+    """train/ and test/ folders that both hold 0/000.png ... (other images): not leakage."""
+    from PIL import Image
+
+    data = load_digits()
+    for split, rows in (("train", range(0, 300)), ("test", range(300, 450))):
+        counts: dict[int, int] = {}
+        for i in rows:
+            label = int(data.target[i])
+            if label > 2:
+                continue
+            counts[label] = n = counts.get(label, 0) + 1
+            folder = tmp_path / split / str(label)
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = (data.images[i] * 255 / 16).astype("uint8")
+            Image.fromarray(pixels).save(folder / f"{n:03d}.png")
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "digits", str(tmp_path / "train"), *w)[0] == 0
+    assert cli("import", "digits-test", str(tmp_path / "test"), *w)[0] == 0
+    (tmp_path / "lr.yaml").write_text(RECIPE)
+    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    n_test = sum(1 for _ in (tmp_path / "test").rglob("*.png"))
+    code, out, err = cli("train", "digits", "--recipe", "lr", "--eval", "digits-test", *w)
+    assert code == 0, err
+    assert f"note: {n_test} evaluation items of digits-test@v1 share an id" in out
+    code, out, _ = cli("train", "digits", "--recipe", "lr", "--eval", "digits-test", "--json", *w)
+    assert code == 0 and "different files" in json.loads(out)["notes"][0]

@@ -221,3 +221,16 @@ def test_image_arrays_of_any_range_render_the_same() -> None:
         image.featurize([digit])[0, :256], image.featurize([as_uint8])[0, :256], atol=2 / 255
     )
     assert image.render_html(digit).startswith('<img src="data:image/png;base64,')
+
+
+def test_tfidf_fit_on_learns_from_the_first_texts_only() -> None:
+    texts, _ = _sentences(60)
+    unseen = "zyxwv qwertz plugh"  # words no training sentence has
+    X = text_features([*texts, unseen], method="tfidf", fit_on=len(texts))
+    # the training rows are exactly what fitting on them alone gives
+    np.testing.assert_allclose(X[:-1], text_features(texts, method="tfidf"), atol=1e-10)
+    assert np.all(X[-1] == 0.0)  # a later text of unseen words has no TF-IDF features
+    joint = text_features([*texts, unseen], method="tfidf")
+    assert np.linalg.norm(joint[-1]) > 0.5  # fitted on it, the same text is not empty
+    with pytest.raises(InputError, match="fit_on"):
+        text_features(texts, method="tfidf", fit_on=0)

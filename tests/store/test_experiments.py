@@ -251,3 +251,87 @@ def test_augment_image_folder_writes_files_under_the_media_root(tmp_path: Path) 
         assert not Path(rel).is_absolute() and rel.startswith(".assay-augmented/pets-v1/")
         assert (root / rel).is_file()
     assert new["transform"].str.startswith("image:").all()
+
+
+def test_a_frozen_evaluation_set_is_never_augmented(ws: Workspace) -> None:
+    store = ExperimentStore(ws)
+    assert store.evaluated_on("t") == []
+    store.run("d", recipe="lr", eval_set="t@v1")
+    assert store.evaluated_on("t") == store.evaluated_on("t@v1") == ["E1"]
+    assert store.evaluated_on("d") == []
+    with pytest.raises(InputError, match="t is the frozen evaluation set of E1"):
+        augment_version(ws, "t@v1", predicate="ink == 'light'", factor=1)
+    assert [v.ref for v in ws.log("t")] == ["t@v1"]
+    assert augment_version(ws, "d", predicate="ink == 'light'", factor=1).ref == "d@v2"
+
+
+# -- folders of media files: ids are relative paths, confirmed by content -------------
+def _digit_folder(root: Path, rows: pd.DataFrame) -> Path:
+    """Real digits as 8x8 PNG files, ``root/<label>/<n>.png`` numbered per class."""
+    from PIL import Image
+
+    for label, group in rows.groupby("label"):
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        for n, (_, row) in enumerate(group.iterrows()):
+            pixels = (row[PIXELS].to_numpy(dtype=float).reshape(8, 8) * 255 / 16).astype("uint8")
+            Image.fromarray(pixels).save(root / str(label) / f"{n:03d}.png")
+    return root
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Workspace, Path, Path]:
+    """Two corpora of digits 0-2 whose file names repeat (train/0/000.png, test/0/000.png)."""
+    train, test = digits(n_train=400, n_eval=200)
+    train, test = train[train["label"] < 3].iloc[:60], test[test["label"] < 3].iloc[:30]
+    train_dir = _digit_folder(tmp_path / "train", train)
+    test_dir = _digit_folder(tmp_path / "test", test)
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("digits", train_dir, label="label")
+    ws.import_dataset("digits-test", test_dir, label="label")
+    ws.recipes.add("lr", Recipe.from_yaml(RECIPE))
+    return ws, train_dir, test_dir
+
+
+def test_same_file_names_in_two_corpora_are_not_leakage(
+    folders: tuple[Workspace, Path, Path],
+) -> None:
+    ws, _, _ = folders
+    shared = set(ws.dataset("digits").to_pandas()["item_id"]) & set(
+        ws.dataset("digits-test").to_pandas()["item_id"]
+    )
+    assert len(shared) == 30  # every evaluation file name is also a training file name
+    exp = ExperimentStore(ws).run("digits", recipe="lr", eval_set="digits-test")
+    assert exp.evaluation.n == 30 and len(exp.notes) == 1
+    assert "30 evaluation items" in exp.notes[0] and "different files" in exp.notes[0]
+    assert ExperimentStore(ws).get("E1").notes == exp.notes
+    assert exp.eval_content is not None and len(exp.eval_content) == 64
+
+
+def test_the_same_file_under_any_name_is_leakage(folders: tuple[Workspace, Path, Path]) -> None:
+    import shutil
+
+    ws, train_dir, test_dir = folders
+    shutil.copy(test_dir / "0" / "003.png", train_dir / "0" / "extra.png")  # another name
+    shutil.copy(test_dir / "1" / "004.png", train_dir / "1" / "004.png")  # the same name
+    ws.import_dataset("digits", train_dir, label="label")
+    with pytest.raises(InputError) as err:
+        ExperimentStore(ws).run("digits", recipe="lr", eval_set="digits-test")
+    message = str(err.value)
+    assert message.startswith("2 evaluation rows also sit in the training data")
+    assert "1 by id and content" in message and "1 as identical content under another id" in message
+    assert "0/003.png" in message and "1/004.png" in message
+    _no_experiment(ws)
+
+
+def test_changed_evaluation_files_are_not_compared(folders: tuple[Workspace, Path, Path]) -> None:
+    import shutil
+
+    ws, _, test_dir = folders
+    store = ExperimentStore(ws)
+    first = store.run("digits", recipe="lr", eval_set="digits-test")
+    shutil.copy(test_dir / "2" / "000.png", test_dir / "2" / "001.png")  # edited in place
+    second = store.run("digits", recipe="lr", eval_set="digits-test")
+    assert first.eval_hash == second.eval_hash  # the rows (paths, labels) did not change
+    assert first.eval_content != second.eval_content
+    with pytest.raises(InputError, match="files of the evaluation set digits-test@v1 changed"):
+        store.compare("E1", "E2")

@@ -13,16 +13,24 @@ import pytest
 from PIL import Image
 
 from assay.exceptions import InputError
-from assay.modalities import image_features
+from assay.modalities import get_modality, image_features
 from assay.report.sections_train import item_renderer, pixel_columns, pixel_image_html
 from assay.store.features import (
+    TEXT_MIN_WORDS,
     feature_columns,
     item_agreement,
     load_embeddings,
     metadata_frame,
+    model_inputs,
+    text_columns,
+    train_eval_inputs,
     version_features,
+    version_texts,
 )
 from assay.store.workspace import Workspace
+from assay.train.recipe import Recipe
+
+TFIDF = "featurizer: tfidf\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0"
 
 
 def _tabular(n: int = 40, n_pixels: int = 0) -> pd.DataFrame:
@@ -174,3 +182,82 @@ def _nullcontext():  # type: ignore[no-untyped-def]
     from contextlib import nullcontext
 
     return nullcontext()
+
+
+def _reviews(n: int, seed: int = 0) -> pd.DataFrame:
+    """Reviews: prose, a short unique code, a category of several words, a rating, a tag."""
+    rng = np.random.default_rng(seed)
+    good = ["great", "lovely", "works", "perfect", "sturdy", "fast"]
+    bad = ["broken", "awful", "slow", "flimsy", "useless", "late"]
+    y = rng.integers(0, 2, n)
+    words = [rng.choice(good if v else bad, rng.integers(4, 9)) for v in y]
+    return pd.DataFrame({
+        "rid": [f"r{k}" for k in range(n)],
+        "review": ["the item was " + " ".join(w) for w in words],
+        "sku": [f"SKU-{k:04d}" for k in range(n)],  # unique but one word: a code
+        "region": rng.choice(["north east coast", "the south west"], n),  # few values
+        "stars": rng.integers(1, 6, n),
+        "shop": rng.choice(["a long tag value here", "another long tag value"], n),
+        "label": np.where(y == 1, "pos", "neg"),
+    })
+
+
+def test_text_columns_rule(sqlite_workspace: Workspace) -> None:
+    frame = _reviews(30).assign(text=[f"hi {k}" for k in range(30)])  # short, but named text
+    v = sqlite_workspace.import_dataset("r", frame, label="label", id="rid", tags=["shop"])
+    # prose is free text; a code, a category, a tag and the id are not; 'text' by name
+    assert text_columns(v, v.to_pandas()) == ["review", "text"]
+    short = frame.assign(review=frame["review"].str.split().str[:TEXT_MIN_WORDS - 1].str.join(" "))
+    v2 = sqlite_workspace.import_dataset("r2", short.drop(columns="text"), label="label", id="rid")
+    assert text_columns(v2, v2.to_pandas()) == []  # below the word threshold
+    few = frame.assign(review=np.where(np.arange(30) % 2, "one long sentence here", "and another one too"))
+    v3 = sqlite_workspace.import_dataset("r3", few.drop(columns="text"), label="label", id="rid")
+    assert text_columns(v3, v3.to_pandas()) == []  # two distinct values: a category
+    assert version_texts(v, v.to_pandas())[3] == frame["review"][3] + "\n" + frame["text"][3]
+
+
+def test_table_text_is_embedded_next_to_numeric_columns(sqlite_workspace: Workspace) -> None:
+    frame = _reviews(24)
+    v = sqlite_workspace.import_dataset("r", frame, label="label", id="rid", tags=["shop"])
+    rows = v.to_pandas()
+    with pytest.warns(UserWarning) if _no_minilm() else _nullcontext():
+        features = version_features(v, rows)
+        method = "tfidf" if _no_minilm() else "minilm"
+        texts = get_modality("text", method=method).featurize(rows["review"].tolist())
+    assert isinstance(features, np.ndarray) and features.shape == (24, 1 + texts.shape[1])
+    np.testing.assert_array_equal(features[:, 0], rows["stars"])  # the numeric column first
+    np.testing.assert_allclose(features[:, 1:], texts, atol=1e-6)
+    meta = metadata_frame(v, rows)
+    assert "review" not in meta.columns and {"region", "shop", "sku"} <= set(meta.columns)
+
+
+def test_tfidf_recipe_gets_the_raw_texts(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    recipe = Recipe.from_yaml(TFIDF)
+    frame = _reviews(20)
+    v = sqlite_workspace.import_dataset("r", frame, label="label", id="rid")
+    inputs = model_inputs(v, v.to_pandas(), recipe)
+    assert list(inputs.columns) == ["text"] and inputs["text"].tolist() == frame["review"].tolist()
+    root = tmp_path / "texts"
+    for k, text in enumerate(frame["review"]):
+        (root / frame["label"][k]).mkdir(parents=True, exist_ok=True)
+        (root / frame["label"][k] / f"{k:02d}.txt").write_text(text, encoding="utf-8")
+    folder = sqlite_workspace.import_dataset("f", root, label="label")
+    rows = folder.to_pandas()
+    X_train, X_eval, names = train_eval_inputs(folder, rows, v, v.to_pandas(), recipe)
+    assert names == ["text"] and sorted(X_train["text"]) == sorted(frame["review"])
+    assert X_eval["text"].tolist() == frame["review"].tolist()
+    numeric = sqlite_workspace.import_dataset("n", _tabular(), label="y", id="id")
+    with pytest.raises(InputError, match="no free-text column"):
+        model_inputs(numeric, numeric.to_pandas(), recipe)
+
+
+def test_train_and_eval_text_features_share_one_space(sqlite_workspace: Workspace) -> None:
+    train = sqlite_workspace.import_dataset("a", _reviews(30), label="label", id="rid")
+    held = sqlite_workspace.import_dataset("b", _reviews(10, seed=1), label="label", id="rid")
+    with pytest.warns(UserWarning, match="TF-IDF") if _no_minilm() else _nullcontext():
+        X_train, X_eval, names = train_eval_inputs(train, train.to_pandas(), held, held.to_pandas())
+    assert names == ["stars", "review"] and X_train.shape[1] == X_eval.shape[1]
+    np.testing.assert_array_equal(X_eval[:, 0], held.to_pandas()["stars"])
+    if not _no_minilm():  # sentence embeddings do not depend on the other texts
+        alone = get_modality("text").featurize(held.to_pandas()["review"].tolist())
+        np.testing.assert_allclose(X_eval[:, 1:], alone, atol=1e-5)

@@ -29,6 +29,7 @@ from assay.train.evaluate import (
     compare,
     evaluate,
     evaluate_predictions,
+    find_id_collisions,
     find_leakage,
     fit_and_evaluate,
 )
@@ -306,3 +307,80 @@ def test_check_not_augmented_accepts_only_tables_and_masks() -> None:
     check_not_augmented(pd.DataFrame({"augmented": [False, None]}))
     with pytest.raises(InputError, match="1-d boolean mask"):
         check_not_augmented(np.array([0, 1]))
+
+
+def test_content_digests_confirm_ids() -> None:
+    """Two corpora with the same file names: an id leaks only with the same content."""
+    train_ids, train_dig = ["cat/1", "cat/2", "dog/1"], ["a", "b", "c"]
+    eval_ids, eval_dig = ["cat/1", "cat/2", "dog/9", "dog/1"], ["x", "b", "c", "y"]
+    digests = {"train_digests": train_dig, "eval_digests": eval_dig}
+    # without digests every shared name is leakage
+    np.testing.assert_array_equal(find_leakage(train_ids, eval_ids), [True, True, False, True])
+    # cat/2: same name, same bytes; dog/9: the bytes of dog/1 under another name
+    mask = find_leakage(train_ids, eval_ids, **digests)
+    np.testing.assert_array_equal(mask, [False, True, True, False])
+    np.testing.assert_array_equal(
+        find_id_collisions(train_ids, eval_ids, train_dig, eval_dig), [True, False, False, True]
+    )
+    with pytest.raises(
+        InputError,
+        match=r"2 evaluation rows .*\(1 by id and content, 1 as identical content "
+        r"under another id\): cat/2, dog/9;",
+    ):
+        check_leakage(train_ids, eval_ids, **digests)
+    check_leakage(["cat/1"], ["cat/1"], train_digests=["a"], eval_digests=["z"])  # no error
+
+
+def test_augmented_copy_is_confirmed_by_the_parent_content() -> None:
+    train_ids, train_dig = ["cat/1", "cat/2"], ["a", "b"]
+    parents = [None, None, "cat/1", "cat/7"]  # cat/7's original is no longer in training
+    leak = find_leakage(
+        train_ids,
+        ["cat/1", "cat/7", "cat/9"],
+        train_parent_ids=parents,
+        train_digests=train_dig,
+        eval_digests=["x", "y", "z"],
+    )
+    # cat/1 of the evaluation set is another file than the parent cat/1: not its copy;
+    # cat/7's parent cannot be checked, so its copy still counts as leakage
+    np.testing.assert_array_equal(leak, [False, True, False])
+    with pytest.raises(InputError, match=r"augmented copy\): cat/1"):
+        check_leakage(
+            train_ids,
+            ["cat/1"],
+            train_parent_ids=parents,
+            train_digests=train_dig,
+            eval_digests=["a"],
+        )
+
+
+def test_digests_must_come_in_pairs_aligned_with_ids() -> None:
+    with pytest.raises(InputError, match="both train_digests and eval_digests"):
+        find_leakage(["a"], ["b"], train_digests=["x"])
+    with pytest.raises(InputError, match="one content digest per eval id"):
+        find_leakage(["a"], ["b", "c"], train_digests=["x"], eval_digests=["y"])
+
+
+def test_fit_and_evaluate_uses_the_digests() -> None:
+    rng = np.random.default_rng(0)
+    X_train, X_eval = rng.normal(size=(40, 3)), rng.normal(size=(10, 3))
+    y_train, y_eval = np.arange(40) % 2, np.arange(10) % 2
+    ids = [f"f{i}.png" for i in range(10)]  # the evaluation names are training names too
+    train_ids = [f"f{i}.png" for i in range(40)]
+    with pytest.raises(InputError, match="10 evaluation rows"):
+        fit_and_evaluate(
+            LOGREG, X_train, y_train, X_eval, y_eval, train_ids=train_ids, eval_ids=ids, n_boot=10
+        )
+    ev = fit_and_evaluate(
+        LOGREG,
+        X_train,
+        y_train,
+        X_eval,
+        y_eval,
+        train_ids=train_ids,
+        eval_ids=ids,
+        train_digests=[f"t{i}" for i in range(40)],
+        eval_digests=[f"e{i}" for i in range(10)],
+        n_boot=10,
+    )
+    assert ev.n == 10

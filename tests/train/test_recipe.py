@@ -278,3 +278,29 @@ def test_modality_featurizer_runs_the_modality(tmp_path: Path) -> None:
             "featurizer: image\nfeaturizer_params: {colour: 1}\n"
             "estimator: sklearn.linear_model.LogisticRegression"
         )
+
+
+def test_tfidf_recipes_read_raw_texts_also_as_one_column_table() -> None:
+    import pandas as pd
+    from sklearn.base import clone
+
+    recipe = Recipe.from_yaml(
+        "featurizer: tfidf\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0"
+    )
+    assert recipe.reads_text
+    assert not Recipe.from_yaml(LOGREG_YAML).reads_text
+    rng = np.random.default_rng(0)
+    good, bad = ["good", "great", "fine", "lovely"], ["bad", "awful", "poor", "broken"]
+    texts = [" ".join(rng.choice(good if k % 2 else bad, 3)) for k in range(40)]
+    y = np.arange(40) % 2
+    as_list = recipe.build().fit(texts, y)
+    as_table = clone(recipe.build()).fit(pd.DataFrame({"text": texts}), y)
+    table = pd.DataFrame({"text": ["great fine", "awful poor"]})
+    np.testing.assert_allclose(
+        as_table.predict_proba(table), as_list.predict_proba(list(table["text"]))
+    )
+    assert list(as_table.predict(table)) == [1, 0]
+    with pytest.raises(InputError, match="raw texts"):
+        recipe.build().fit(rng.normal(size=(40, 8)), y)  # embeddings, not texts
+    with pytest.raises(InputError, match="one text column"):
+        recipe.build().fit(pd.DataFrame({"a": texts, "b": texts}), y)

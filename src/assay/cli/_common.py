@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from assay._json import jsonable
+from assay.exceptions import AssayError
 from assay.store.workspace import Workspace
 
 __all__ = [
     "JsonOption",
     "WorkspaceOption",
+    "cli_flags",
     "emit_json",
     "err_console",
+    "flag_message",
     "open_workspace",
     "out_console",
     "progress",
@@ -87,3 +91,49 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def flag_message(message: str, flags: Mapping[str, str]) -> str:
+    """Rewrite a library message for CLI users: Python parameter names become flags.
+
+    Parameters
+    ----------
+    message : str
+        The message of an :class:`~assay.exceptions.AssayError` raised by the library,
+        whose wording is right for Python callers (``The 'n' parameter of plan_sample
+        must be ...``, ``ci_width= needs ...``).
+    flags : mapping of str to str
+        Python parameter name -> the CLI flag that sets it, e.g. ``{"n": "--n"}``.
+
+    Returns
+    -------
+    str
+        ``--n must be ...``; a parameter is replaced where it is quoted (``'n'``), written
+        as a keyword (``n=``) or, for names with an underscore, as a bare word.
+    """
+    out = message
+    for name, flag in flags.items():
+        key = re.escape(name)
+        out = re.sub(rf"\bThe '{key}' parameter of \w+ must\b", f"{flag} must", out)
+        out = re.sub(rf"'{key}'(?= parameter)", flag, out)
+        out = re.sub(rf"(?<![\w-]){key}=(?!=) ?", f"{flag} ", out)
+        if "_" in name:
+            out = re.sub(rf"(?<![\w-]){key}\b", flag, out)
+    return out
+
+
+@contextmanager
+def cli_flags(**flags: str) -> Iterator[None]:
+    """Translate the library's parameter names into CLI flags in errors raised inside.
+
+    ``with cli_flags(n="--n", ci_width="--ci-width"): plan_sample(...)``: an
+    :class:`~assay.exceptions.AssayError` leaves with the same class and its message
+    rewritten by :func:`flag_message`; library messages stay right for Python users.
+    """
+    try:
+        yield
+    except AssayError as exc:
+        message = flag_message(str(exc), flags)
+        if message == str(exc):
+            raise
+        raise type(exc)(message) from exc

@@ -29,7 +29,7 @@ from assay.cli._common import (
 )
 from assay.cli.train import collected_warnings, jsonable, recipe_model, single_class_error
 from assay.exceptions import InputError
-from assay.store.features import load_predictions, version_features
+from assay.store.features import load_predictions, model_inputs
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -62,9 +62,10 @@ def recipe_predictions(
     labels = frame[version.roles.label].to_numpy()
     single_class_error(version, labels)
     model, recipe_hash = recipe_model(ws, recipe)
+    spec = ws.recipes.get(recipe) if recipe is not None else None
     caught: list[str] = []
     with collected_warnings(caught):
-        X = version_features(version, frame, embeddings=embeddings)
+        X = model_inputs(version, frame, spec, embeddings=embeddings)
         modality = "tabular" if isinstance(X, pd.DataFrame) else "embeddings"
         probs = cross_val_predict_proba(
             model, X, labels, n_jobs=n_jobs, seed=seed, modality=modality
@@ -342,7 +343,7 @@ def run_curve(
     spec = ws.recipes.get(recipe)
     caught: list[str] = []
     with collected_warnings(caught):
-        X = version_features(version, frame, embeddings=embeddings)
+        X = model_inputs(version, frame, spec, embeddings=embeddings)
         report = clean_vs_collect(
             spec.build(), X, labels, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs
         )

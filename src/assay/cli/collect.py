@@ -9,9 +9,11 @@ from typing import Any
 import pandas as pd
 import typer
 
+from assay._validation import check_columns
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    cli_flags,
     emit_json,
     err_console,
     open_workspace,
@@ -153,7 +155,8 @@ def agree(
         raise typer.Exit(_agree_text(frame, report, as_json))
     if by_labelbook:
         raise typer.Exit(_agree_by_labelbook(frame, as_json))
-    result = agreement(frame.drop(columns=["batch", "time"], errors="ignore"), level=level)
+    with cli_flags(level="--level"):
+        result = agreement(frame.drop(columns=["batch", "time"], errors="ignore"), level=level)
     revise = classes_to_revise(result, k=5).rename_axis("class")
     write_page(report, f"Agreement: {source}", result.to_html())
     if ws is not None and dataset is not None:
@@ -282,7 +285,8 @@ def consensus_cmd(
         raise InputError(
             f"dataset {name!r} has no annotations; import some with `assay annotations import`."
         )
-    result = consensus(frame[["item", "annotator", "label"]], method=method)
+    with cli_flags(method="--method"):
+        result = consensus(frame[["item", "annotator", "label"]], method=method)
     version = _commit_consensus(ws, name, result.labels, method) if commit else None
     if as_json:
         emit_json(
@@ -341,17 +345,32 @@ def plan_sample_cmd(
     label_studio: Path = typer.Option(
         None, "--label-studio", help="Also write Label Studio tasks (JSON)."
     ),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Draw a stratified sample of items for a second labeler."""
+    if (n is None) == (ci_width is None):
+        raise InputError(
+            "give the sample size as exactly one of --n (items) and --ci-width (the target "
+            "width of kappa's 95% interval), e.g. --n 200 or --ci-width 0.2."
+        )
     version = open_workspace(workspace).dataset(name)
     frame = version.to_pandas()
     columns = (
         [c.strip() for c in by.split(",")] if by else [version.roles.label, *version.roles.tags]
     )
-    plan = plan_sample(frame, n=n, ci_width=ci_width, by=columns, seed=seed)
+    check_columns(frame, columns, where=f"{version.ref} (--by)")
+    prevalence = frame[version.roles.label].value_counts(normalize=True).tolist()
+    if ci_width is not None and not prevalence:
+        raise InputError(
+            f"--ci-width needs the class shares but {version.ref} has no labels in column "
+            f"{version.roles.label!r}; give the sample size with --n instead."
+        )
+    with cli_flags(n="--n", ci_width="--ci-width", seed="--seed"):
+        plan = plan_sample(
+            frame, n=n, ci_width=ci_width, by=columns, prevalence=prevalence, seed=seed
+        )
     sample = plan.sample.rename(columns={version.roles.id: "item"})
     sample.to_csv(out, index=False)
     if label_studio is not None:

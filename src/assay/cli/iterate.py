@@ -17,6 +17,7 @@ import typer
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    cli_flags,
     emit_json,
     open_workspace,
     out_console,
@@ -50,7 +51,7 @@ def train_cmd(
     name: str = typer.Argument(..., help="The training version, NAME or NAME@vN."),
     recipe: str = RecipeOption,
     eval_set: str = EvalOption,
-    seed: int = typer.Option(0, "--seed", help="Seed of the metric intervals' bootstrap."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the metric intervals' bootstrap."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -71,6 +72,8 @@ def _print_experiment(exp: Experiment) -> None:
         + (f", {exp.n_augmented} augmented" if exp.n_augmented else "")
         + f"), evaluated on {exp.eval_set} ({exp.evaluation.n} items)"
     )
+    for note in exp.notes:
+        console.print(f"note: {note}", markup=False)
     rows = [[k, format_interval(v)] for k, v in exp.evaluation.overall.items()]
     console.print(table("metrics (95% intervals)", ["metric", "value [interval]"], rows))
     classes = exp.evaluation.per_class.sort_values("f1").head(5)
@@ -144,7 +147,7 @@ def experiments_cmd(
 def compare_cmd(
     a: str = typer.Argument(..., help="The first experiment, e.g. E1."),
     b: str = typer.Argument(..., help="The second experiment, e.g. E2."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the paired bootstrap."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the paired bootstrap."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -163,14 +166,14 @@ def augment_cmd(
         ..., "--slice", help="A pandas query over columns and tags, e.g. \"ink == 'light'\"."
     ),
     factor: float = typer.Option(1.0, "--factor", help="Copies per item of the slice (> 0)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the transforms."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the transforms."),
     message: str = typer.Option(None, "--message", "-m", help="The version message."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Add augmented copies of a slice's items as a new version (never evaluation rows)."""
     ws = open_workspace(workspace)
-    with progress(f"Augmenting {ref}"):
+    with progress(f"Augmenting {ref}"), cli_flags(factor="--factor", seed="--seed"):
         version = augment_version(
             ws, ref, predicate=slice_, factor=factor, seed=seed, message=message
         )
@@ -297,7 +300,7 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
         )
     steps.append(
         f"after the next version: assay train {exp.dataset} --recipe {exp.recipe} "
-        f"--eval {exp.eval_set.split('@')[0]}{w}, then assay compare {exp.id} E{exp.number + 1}"
+        f"--eval {exp.eval_set}{w}, then assay compare {exp.id} E{exp.number + 1}"
     )
     return steps
 
@@ -310,6 +313,8 @@ def _print_loop(found: dict[str, Any]) -> None:
         f"[bold]{exp['id']}[/bold]: {exp['recipe']} on {exp['data']} -> accuracy "
         f"{format_interval(acc)} on {exp['eval_set']}"
     )
+    for note in exp.get("notes", []):
+        console.print(f"note: {note}", markup=False)
     comparison = found.get("comparison")
     if comparison:
         m = comparison["comparison"]["metrics"]["accuracy"]
@@ -345,7 +350,7 @@ def loop_cmd(
     name: str = typer.Argument(..., help="The dataset (its latest version is used)."),
     recipe: str = RecipeOption,
     eval_set: str = EvalOption,
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap and the audit."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:

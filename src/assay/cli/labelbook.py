@@ -55,12 +55,22 @@ def labelbook_show(
 @labelbook_app.command("edit")
 def labelbook_edit(
     name: str = typer.Argument(..., help="The dataset."),
-    file: Path = typer.Option(None, "--file", help="A YAML or JSON label book (classes: ...)."),
+    file: Path = typer.Option(
+        None,
+        "--file",
+        help="A YAML or JSON label book: a 'classes:' mapping (format: docs/labelbook.md).",
+    ),
     message: str = typer.Option(None, "--message", "-m", help="What changed and why."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Add a new label-book version from a file, or by editing the latest in $EDITOR."""
+    """Add a new label-book version from a file, or by editing the latest in $EDITOR.
+
+    The file is YAML or JSON with a 'classes:' mapping; per class name:
+    description (text), rules (a list of text) and examples (positive,
+    negative and borderline lists of item ids). Each edit adds the next version.
+    The format, with a complete example: docs/labelbook.md.
+    """
     ws = open_workspace(workspace)
     if file is not None:
         book = ws.labelbook.save_file(name, file, message=message)
@@ -76,8 +86,10 @@ def labelbook_edit(
 
 def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> Any:
     try:
-        current = dumps_yaml(ws.labelbook.get(name))
+        latest = ws.labelbook.get(name)
+        current, base = dumps_yaml(latest), latest.number
     except NotFoundError:
+        base = 0
         labels = ws.dataset(name).labels.unique()
         current = "classes:\n" + "".join(
             f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(labels, key=str)
@@ -92,8 +104,9 @@ def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> Any:
         os.unlink(fh.name)
     if text == current:
         raise InputError("the label book was not changed; nothing saved.")
+    # base: if someone saved a version while the editor was open, nothing is saved
     return ws.labelbook.save(
-        name, parse_labelbook(text, "the edited label book"), message=message or "edit"
+        name, parse_labelbook(text, "the edited label book"), message=message or "edit", base=base
     )
 
 
@@ -112,11 +125,30 @@ def labelbook_diff(
         return
     console = out_console()
     console.print(
-        f"label book v{a} -> v{b}: added {delta['added'] or '-'}, removed {delta['removed'] or '-'}"
+        f"label book v{a} -> v{b}: added {', '.join(delta['added']) or '-'}, "
+        f"removed {', '.join(delta['removed']) or '-'}",
+        markup=False,
     )
     for cls, fields in delta["changed"].items():
-        for field_name, change in fields.items():
-            console.print(f"  {cls}.{field_name}: {change['old']!r} -> {change['new']!r}")
+        for field_name, change in sorted(fields.items()):
+            for line in _field_change(field_name, change["old"], change["new"]):
+                console.print(f"  {cls}.{line}", markup=False)
+
+
+def _field_change(field_name: str, old: Any, new: Any) -> list[str]:
+    """``rules: + 'new rule'`` lines for lists, ``description: 'a' -> 'b'`` otherwise."""
+    if isinstance(old, list) and isinstance(new, list):
+        lines = [f"{field_name}: - {v!r}" for v in old if v not in new] + [
+            f"{field_name}: + {v!r}" for v in new if v not in old
+        ]
+        return lines or [f"{field_name}: reordered"]
+    if isinstance(old, dict) and isinstance(new, dict):  # examples: one list per kind
+        return [
+            line
+            for kind in sorted(set(old) | set(new))
+            for line in _field_change(f"{field_name}.{kind}", old.get(kind, []), new.get(kind, []))
+        ]
+    return [f"{field_name}: {old!r} -> {new!r}"]
 
 
 def register(app: typer.Typer) -> None:

@@ -35,12 +35,13 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
-from assay.store.features import load_pred_probs, version_features
+from assay.store.features import load_pred_probs, model_inputs, text_columns, version_features
 from assay.train.audit import AuditReport, audit, parse_threshold
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
     from assay.store.workspace import Workspace
+    from assay.train.recipe import Recipe
 
 __all__ = [
     "AuditRun",
@@ -52,7 +53,11 @@ __all__ = [
     "register",
     "run_audit",
     "single_class_error",
+    "text_recipe_probs",
 ]
+
+#: Differently seeded cross-validations averaged by the audit's label check (its default).
+AUDIT_CV_REPEATS = 3
 
 #: Review-queue source per audit check (class imbalance flags whole classes, not items).
 QUEUE_SOURCES = {
@@ -105,6 +110,7 @@ class AuditRun:
     recipe_hash: str | None = None
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    probs_source: str | None = None
 
     @property
     def item_ids(self) -> np.ndarray:
@@ -117,6 +123,32 @@ def recipe_model(ws: Workspace, recipe: str | None) -> tuple[Any, str | None]:
         return None, None
     spec = ws.recipes.get(recipe)
     return spec.build(), spec.hash
+
+
+def text_recipe_probs(
+    spec: Recipe, version: DatasetVersion, frame: pd.DataFrame, *, seed: int, n_jobs: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-sample probabilities of a recipe that reads raw texts (``featurizer: tfidf``).
+
+    The audit's neighbour checks use the text embeddings, while this model reads the
+    texts; like the audit's own model runs, the probabilities are averaged over
+    ``AUDIT_CV_REPEATS`` differently seeded 5-fold splits.
+
+    Returns
+    -------
+    pred_probs : ndarray of shape (n_rows, n_classes)
+    classes : ndarray of shape (n_classes,)
+        The sorted labels, the columns of ``pred_probs``.
+    """
+    from assay.train.predict import cross_val_predict_proba
+
+    texts = model_inputs(version, frame, spec)
+    labels = frame[version.roles.label].to_numpy()
+    runs = [
+        cross_val_predict_proba(spec.build(), texts, labels, seed=seed + r, n_jobs=n_jobs)
+        for r in range(AUDIT_CV_REPEATS)
+    ]
+    return np.mean(runs, axis=0), np.unique(labels)
 
 
 def run_audit(
@@ -138,13 +170,22 @@ def run_audit(
     frame = version.to_pandas()
     labels = frame[version.roles.label].to_numpy()
     probs = load_pred_probs(pred_probs, labels) if pred_probs is not None else None
-    model, recipe_hash = recipe_model(ws, recipe)
+    spec = ws.recipes.get(recipe) if recipe is not None else None
+    model = spec.build() if spec is not None else None
+    classes: list[Any] | None = None
+    source: str | None = None
     caught: list[str] = []
     with collected_warnings(caught):
         features = version_features(version, frame, embeddings=embeddings)
+        if spec is not None and spec.reads_text and _needs_probs(checks):
+            single_class_error(version, labels)
+            probs, found = text_recipe_probs(spec, version, frame, seed=seed, n_jobs=n_jobs)
+            classes = list(found)
+            model, source = None, f"recipe {recipe} on the raw texts"
         report = audit(
             frame,
             label=version.roles.label,
+            classes=classes,
             features=features,
             model=model,
             pred_probs=probs,
@@ -152,9 +193,7 @@ def run_audit(
             split=version.roles.split,
             seed=seed,
             n_jobs=n_jobs,
-            modality=version.modality
-            if version.modality in ("image", "audio", "text")
-            else "tabular",
+            modality=_audit_modality(version, frame),
         )
     params = {
         "recipe": recipe,
@@ -163,9 +202,22 @@ def run_audit(
         "checks": report.checks,
         "seed": seed,
     }
+    recipe_hash = spec.hash if spec is not None else None
     return AuditRun(
-        version, frame, report, params, recipe_hash, time.perf_counter() - start, caught
+        version, frame, report, params, recipe_hash, time.perf_counter() - start, caught, source
     )
+
+
+def _needs_probs(checks: Sequence[str] | None) -> bool:
+    """Whether the audit runs the label check, the one that reads model probabilities."""
+    return checks is None or "label" in checks
+
+
+def _audit_modality(version: DatasetVersion, frame: pd.DataFrame) -> str:
+    """The modality the audit picks its default model and item rendering by."""
+    if version.modality in ("image", "audio", "text"):
+        return version.modality
+    return "text" if text_columns(version, frame) else "tabular"
 
 
 def queue_entries(run: AuditRun) -> pd.DataFrame:
@@ -246,7 +298,7 @@ def record_audit(
         {
             **info,
             "dataset": run.version.ref,
-            "label_probs_source": label.get("label_probs_source"),
+            "label_probs_source": run.probs_source or label.get("label_probs_source"),
             "label_knn_weight": label.get("label_knn_weight"),
             "worst_labels": worst_labels(run),
             "fail_on": list(fail_on),

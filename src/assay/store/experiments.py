@@ -10,7 +10,13 @@ numbered ``E1, E2, ...`` per workspace, in the order they were recorded.
 
 Before anything is fitted or written, the evaluation set is checked: no training item
 whose id, feature row or augmentation parent is an evaluation item (leakage), no
-augmented evaluation rows, no evaluation class unseen in training.
+augmented evaluation rows, no evaluation class unseen in training. For media datasets
+(imported from folders, where the id is the file's relative path) an id is confirmed by
+content: the SHA-256 of the files is computed at check time, so two corpora that both
+hold ``cat/001.png`` leak only if the two files are the same bytes; an identical file
+under another name leaks too. Shared names with other content become a note. The
+digest over the evaluation files is recorded (``eval_content``), and two experiments
+whose evaluation files differ are not compared.
 
 >>> exp = ExperimentStore(ws).run("digits@v1", recipe="digits-logreg", eval_set="digits-test")  # doctest: +SKIP
 >>> ExperimentStore(ws).compare("E1", exp.id).summary()                                          # doctest: +SKIP
@@ -18,6 +24,7 @@ augmented evaluation rows, no evaluation class unseen in training.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
+from assay.store.features import train_eval_inputs
 from assay.train.evaluate import (
     AUGMENTED_COLUMN,
     Comparison,
@@ -38,6 +46,7 @@ from assay.train.evaluate import (
     check_leakage,
     check_not_augmented,
     compare,
+    find_id_collisions,
     fit_and_evaluate,
 )
 
@@ -86,6 +95,9 @@ class Experiment:
         The recipe's name and hash.
     eval_set, eval_hash : str
         The evaluation set's version and its object hash.
+    eval_content : str or None
+        For an evaluation set of media files: the SHA-256 over its ids and the SHA-256 of
+        their files, which the object hash (paths and labels) does not cover.
     evaluation : Evaluation
         Metrics with intervals, confusion matrix and per-item predictions.
     n_train : int
@@ -97,6 +109,9 @@ class Experiment:
     duration_s : float or None
         Seconds spent fitting.
     created_at : datetime or None
+    notes : list of str
+        What the checks found but did not refuse (e.g. evaluation files that share a
+        name with a training file but not its content).
     """
 
     id: str
@@ -114,6 +129,8 @@ class Experiment:
     features: list[str] = field(default_factory=list)
     duration_s: float | None = None
     created_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    eval_content: str | None = None
 
     @property
     def dataset(self) -> str:
@@ -141,12 +158,14 @@ class Experiment:
             "recipe_hash": self.recipe_hash,
             "eval_set": self.eval_set,
             "eval_hash": self.eval_hash,
+            "eval_content": self.eval_content,
             "n_train": self.n_train,
             "n_augmented": self.n_augmented,
             "n_eval": self.evaluation.n,
             "features": list(self.features),
             "duration_s": self.duration_s,
             "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "notes": list(self.notes),
             "evaluation": evaluation,
         }
 
@@ -250,8 +269,8 @@ class ExperimentStore:
         train_v, eval_v = self.ws.dataset(data), self.ws.dataset(eval_set)
         recipe_name, model = self.resolve_recipe(recipe)
         train_df, eval_df = train_v.to_pandas(), eval_v.to_pandas()
-        X_train, X_eval, features = _matrices(train_v, train_df, eval_v, eval_df)
-        _check_honest(train_df, eval_df, train_v, eval_v, (X_train, X_eval))
+        X_train, X_eval, features = train_eval_inputs(train_v, train_df, eval_v, eval_df, model)
+        notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v, (X_train, X_eval))
         tags = list(eval_v.roles.tags)
         with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits 10x
             evaluation = fit_and_evaluate(
@@ -267,7 +286,17 @@ class ExperimentStore:
                 seed=seed,
             )
         n_aug = int(_augmented_mask(train_df).sum())
-        return self._record(train_v, eval_v, recipe_name, model, evaluation, features, n_aug)
+        return self._record(
+            train_v,
+            eval_v,
+            recipe_name,
+            model,
+            evaluation,
+            features,
+            n_aug,
+            notes=notes,
+            eval_content=eval_content,
+        )
 
     def resolve_recipe(self, recipe: str) -> tuple[str, Recipe]:
         """A registered recipe by name, else a YAML file or import path."""
@@ -290,6 +319,9 @@ class ExperimentStore:
         evaluation: Evaluation,
         features: list[str],
         n_augmented: int,
+        *,
+        notes: list[str],
+        eval_content: str | None,
     ) -> Experiment:
         summary = evaluation.to_dict()
         predictions = pa.table(
@@ -306,9 +338,11 @@ class ExperimentStore:
             "recipe_hash": model.hash,
             "eval_set": eval_v.ref,
             "eval_hash": eval_v.object_hash,
+            "eval_content": eval_content,
             "n_train": train_v.n_rows,
             "n_augmented": n_augmented,
             "features": features,
+            "notes": notes,
             "evaluation": summary,
         }
         analysis_id = self.ws.record_analysis(
@@ -325,6 +359,22 @@ class ExperimentStore:
         return self._load(number, records[number - 1])
 
     # ----------------------------------------------------------------- reading
+    def evaluated_on(self, dataset: str) -> list[str]:
+        """Ids (``E1``, ...) of the experiments that used ``dataset`` as evaluation set.
+
+        Parameters
+        ----------
+        dataset : str
+            A dataset name (a ``@vN`` suffix is ignored: any version counts).
+        """
+        name = dataset.split("@")[0]
+        records = sorted(self.ws.analyses(EXPERIMENT_KIND), key=lambda r: r["id"])
+        return [
+            f"E{n}"
+            for n, r in enumerate(records, start=1)
+            if str(r["result"].get("eval_set", "")).split("@")[0] == name
+        ]
+
     def list(self, dataset: str | None = None) -> list[Experiment]:
         """Experiments, oldest first (only those trained on ``dataset`` if given)."""
         records = sorted(self.ws.analyses(EXPERIMENT_KIND), key=lambda r: r["id"])
@@ -381,6 +431,8 @@ class ExperimentStore:
             features=list(result.get("features") or []),
             duration_s=record.get("duration_s"),
             created_at=record.get("created_at"),
+            notes=list(result.get("notes") or []),
+            eval_content=result.get("eval_content"),
         )
 
     # --------------------------------------------------------------- comparing
@@ -412,6 +464,7 @@ class ExperimentStore:
             and e.data_hash != experiment.data_hash
             and e.recipe_hash == experiment.recipe_hash
             and e.eval_hash == experiment.eval_hash
+            and e.eval_content == experiment.eval_content
         ]
         return earlier[-1] if earlier else None
 
@@ -423,6 +476,12 @@ def check_comparable(a: Experiment, b: Experiment) -> None:
             f"{a.id} was evaluated on {a.eval_set} and {b.id} on {b.eval_set} (different "
             "content); compare experiments on the same frozen evaluation set."
         )
+    if a.eval_content and b.eval_content and a.eval_content != b.eval_content:
+        raise InputError(
+            f"the files of the evaluation set {a.eval_set} changed between {a.id} and {b.id} "
+            "(same paths, other content); compare experiments on the same frozen files, or "
+            "import the changed folder as a new evaluation set."
+        )
     if a.recipe_hash != b.recipe_hash:
         raise InputError(
             f"{a.id} used recipe {a.recipe} ({a.recipe_hash[:12]}) and {b.id} recipe "
@@ -431,29 +490,6 @@ def check_comparable(a: Experiment, b: Experiment) -> None:
 
 
 # -- checks --------------------------------------------------------------------------
-def _matrices(
-    train_v: DatasetVersion, train_df: pd.DataFrame, eval_v: DatasetVersion, eval_df: pd.DataFrame
-) -> tuple[Any, Any, list[str]]:
-    """Training and evaluation features: numeric columns, or the modality's featurizer."""
-    if train_v.modality != "tabular":
-        from assay.store.features import version_features
-
-        return version_features(train_v, train_df), version_features(eval_v, eval_df), []
-    features = feature_columns(train_v, train_df)
-    if not features:
-        raise InputError(
-            f"{train_v.ref} has no numeric feature columns (tags, id, label and provenance "
-            "columns are not features); import numeric features to train a recipe."
-        )
-    missing = [c for c in features if c not in eval_df.columns]
-    if missing:
-        raise InputError(
-            f"the evaluation set {eval_v.ref} lacks feature columns of {train_v.ref}: "
-            f"{', '.join(missing[:20])}; evaluate on a set with the same features."
-        )
-    return train_df[features], eval_df[features], features
-
-
 def _augmented_mask(df: pd.DataFrame) -> np.ndarray:
     if AUGMENTED_COLUMN not in df.columns:
         return np.zeros(len(df), dtype=bool)
@@ -466,8 +502,16 @@ def _check_honest(
     train_v: DatasetVersion,
     eval_v: DatasetVersion,
     matrices: tuple[Any, Any],
-) -> None:
-    """Refuse a dishonest evaluation before anything is fitted (InputError)."""
+) -> tuple[list[str], str | None]:
+    """Refuse a dishonest evaluation before anything is fitted (InputError).
+
+    Returns
+    -------
+    notes : list of str
+        What was checked and not refused (shared file names with other content).
+    eval_content : str or None
+        The SHA-256 over the evaluation ids and file digests (media datasets only).
+    """
     eval_ids = eval_df[eval_v.roles.id].astype(str).to_numpy()
     check_not_augmented(eval_df, ids=list(eval_ids))
     parents = (
@@ -478,15 +522,75 @@ def _check_honest(
     # augmented rows have synthetic ids: their link to an item is parent_id (checked)
     original = ~_augmented_mask(train_df)
     train_ids = train_df[train_v.roles.id].astype(str).to_numpy()[original]
-    check_leakage(train_ids, eval_ids, train_parent_ids=parents)
+    eval_digests = _content_digests(eval_v, eval_df)
+    train_digests = None if eval_digests is None else _content_digests(train_v, train_df)
+    if train_digests is not None:
+        train_digests = train_digests[original]
+    check_leakage(
+        train_ids,
+        eval_ids,
+        train_parent_ids=parents,
+        train_digests=train_digests,
+        eval_digests=None if train_digests is None else eval_digests,
+    )
     check_leakage(X_train=_numeric(matrices[0]), X_eval=_numeric(matrices[1]), eval_ids=eval_ids)
     check_eval_classes(
         train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
     )
+    if eval_digests is None:
+        return [], None
+    content = hashlib.sha256(
+        "\n".join(f"{i}\t{d}" for i, d in zip(eval_ids, eval_digests, strict=True)).encode()
+    ).hexdigest()
+    if train_digests is None:
+        return [], content
+    notes = _collision_notes(train_ids, eval_ids, train_digests, eval_digests, train_v, eval_v)
+    return notes, content
+
+
+def _content_digests(version: DatasetVersion, frame: pd.DataFrame) -> np.ndarray | None:
+    """The SHA-256 of each row's media file, or None for a version without media files.
+
+    Computed at check time from the files the rows reference (the stored rows hold the
+    relative path only), so a folder import needs no extra column.
+    """
+    if version.modality == "tabular" or not version.roles.media or not version.media_root:
+        return None
+    from assay.store.features import media_paths
+
+    digests = []
+    for path in media_paths(version, frame):
+        with open(path, "rb") as fh:
+            digests.append(hashlib.file_digest(fh, "sha256").hexdigest())
+    return np.asarray(digests, dtype=object)
+
+
+def _collision_notes(
+    train_ids: np.ndarray,
+    eval_ids: np.ndarray,
+    train_digests: np.ndarray,
+    eval_digests: np.ndarray,
+    train_v: DatasetVersion,
+    eval_v: DatasetVersion,
+) -> list[str]:
+    """A note naming evaluation files that share a name with a training file, not its bytes."""
+    shared = find_id_collisions(train_ids, eval_ids, train_digests, eval_digests)
+    if not shared.any():
+        return []
+    names = eval_ids[shared]
+    listed = ", ".join(map(str, names[:5])) + (
+        f", ... ({len(names) - 5} more)" if len(names) > 5 else ""
+    )
+    return [
+        f"{len(names)} evaluation items of {eval_v.ref} share an id with a training item of "
+        f"{train_v.ref} but are different files ({listed}); compared by content (SHA-256), "
+        "they are not leakage."
+    ]
 
 
 def _numeric(X: Any) -> Any:
     """Features as float64, so that equal rows hash equal across integer / float dtypes."""
-    if isinstance(X, pd.DataFrame):
-        return X.astype(np.float64)
+    if isinstance(X, pd.DataFrame):  # raw texts (a recipe that reads text) hash as they are
+        numeric = all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+        return X.astype(np.float64) if numeric else X
     return X if hasattr(X, "tocsr") else np.asarray(X, dtype=np.float64)

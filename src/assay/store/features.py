@@ -2,8 +2,15 @@
 
 - :func:`feature_columns` / :func:`version_features`: the feature matrix of a version.
   Tabular data: the numeric columns that are not the id, label, split, media path or a
-  tag (the same rule as the monitors). Folders of images, audio or text: the modality's
-  featurizer (:mod:`assay.modalities`) over the files under ``version.media_root``.
+  tag (the same rule as the monitors), plus the embeddings of its free-text columns.
+  Folders of images, audio or text: the modality's featurizer (:mod:`assay.modalities`)
+  over the files under ``version.media_root``.
+- :func:`text_columns` / :func:`version_texts`: the free-text columns of a version and
+  its raw texts (see :func:`text_columns` for the rule). Texts are embedded by the text
+  modality (all-MiniLM-L6-v2 with ``assay[text]``, else TF-IDF with a warning).
+- :func:`model_inputs` / :func:`train_eval_inputs`: what a recipe's model reads: the raw
+  texts (a one-column table ``text``) for a recipe that reads text (``featurizer:
+  tfidf``, :attr:`assay.train.recipe.Recipe.reads_text`), else the feature matrix.
 - :func:`load_embeddings`: user-supplied embeddings (``.npy``, or Parquet/CSV aligned by
   the version's id column when the file has it, else by row).
 - :func:`metadata_frame`: the columns slices are described by (tags, other text
@@ -30,10 +37,13 @@ from assay.exceptions import InputError
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
+    from assay.train.recipe import Recipe
 
 __all__ = [
     "descriptive_columns",
     "MAX_NUMERIC_METADATA",
+    "TEXT_MIN_DISTINCT",
+    "TEXT_MIN_WORDS",
     "feature_columns",
     "item_agreement",
     "load_embeddings",
@@ -41,12 +51,21 @@ __all__ = [
     "load_predictions",
     "media_paths",
     "metadata_frame",
+    "model_inputs",
+    "text_columns",
+    "train_eval_inputs",
     "version_features",
+    "version_texts",
 ]
 
 #: Numeric feature columns are also slice metadata only up to this many (pixels are not).
 MAX_NUMERIC_METADATA = 20
 _MEDIA = ("image", "audio", "text")
+#: A string column of a table is free text when its median value has at least this many
+#: words (whitespace-separated) ...
+TEXT_MIN_WORDS = 4
+#: ... and at least this fraction of its non-missing values are distinct.
+TEXT_MIN_DISTINCT = 0.5
 
 
 def _role_columns(version: DatasetVersion) -> set[str]:
@@ -106,14 +125,105 @@ def media_paths(version: DatasetVersion, frame: pd.DataFrame) -> list[str]:
     return paths
 
 
-def _text_features(texts: Sequence[str]) -> np.ndarray:
-    from assay.modalities import get_modality
+def text_columns(version: DatasetVersion, frame: pd.DataFrame) -> list[str]:
+    """The free-text columns of a version: what its text features are computed from.
+
+    A folder of ``.txt`` files (modality ``text``) has one, ``text``. In a table, a column
+    is free text when it is not a role (id, label, split, media), a tag or augmentation
+    provenance, its non-missing values are all strings, and either it is named ``text``
+    or it reads like prose: the median value has at least :data:`TEXT_MIN_WORDS` words
+    and at least :data:`TEXT_MIN_DISTINCT` of the values are distinct. Other string
+    columns (categories, codes, short names, columns with few distinct values) are not
+    features; they describe slices (:func:`metadata_frame`). Name a short-text column
+    ``text`` (e.g. intents of two or three words) to have it embedded.
+
+    Parameters
+    ----------
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+        The version's rows.
+
+    Returns
+    -------
+    list of str
+        In column order.
+    """
+    if version.modality == "text":
+        return ["text"] if "text" in frame.columns else []
+    if version.modality in _MEDIA:
+        return []
+    skip = _role_columns(version) | set(version.roles.tags)
+    return [c for c in frame.columns if c not in skip and _is_free_text(frame[c])]
+
+
+def _is_free_text(column: pd.Series) -> bool:
+    """The rule of :func:`text_columns` for one column."""
+    values = column.dropna()
+    if values.empty or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return False
+    if column.name == "text":
+        return True
+    words = float(values.str.count(r"\S+").median())
+    distinct = values.nunique() / len(values)
+    return words >= TEXT_MIN_WORDS and distinct >= TEXT_MIN_DISTINCT
+
+
+def version_texts(
+    version: DatasetVersion, frame: pd.DataFrame, columns: Sequence[str] | None = None
+) -> list[str]:
+    """The raw text of each row, in row order.
+
+    Parameters
+    ----------
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+    columns : sequence of str, optional
+        The text columns (default: :func:`text_columns`); several are joined per row with
+        a newline, a missing value counts as the empty string. A folder of ``.txt`` files
+        without a ``text`` column is read from its files.
+
+    Returns
+    -------
+    list of str of length n_rows
+    """
+    chosen = text_columns(version, frame) if columns is None else list(columns)
+    if not chosen and version.modality == "text":
+        from assay.modalities import get_modality
+
+        return [str(t) for t in get_modality("text").load(media_paths(version, frame))]
+    if not chosen:
+        raise InputError(
+            f"{version.ref} has no free-text column (a column named 'text', or string values "
+            f"of {TEXT_MIN_WORDS}+ words, mostly distinct); rename the column that holds the "
+            "texts to 'text', or use a recipe that reads numeric features."
+        )
+    missing = [c for c in chosen if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{version.ref} has no column {missing[0]!r}; it needs the same text columns as "
+            "the version the model is trained on."
+        )
+    parts = frame[chosen].astype(object)
+    parts = parts.where(parts.notna(), "").astype(str)
+    return [str(t) for t in parts.agg("\n".join, axis=1)]
+
+
+def _text_features(texts: Sequence[str], *, fit_on: int | None = None) -> np.ndarray:
+    from assay.modalities import get_modality, text_features
 
     try:
         return get_modality("text").featurize(texts)
     except InputError as exc:  # the sentence encoder is an optional extra
         warnings.warn(f"{exc} Using TF-IDF text features instead.", UserWarning, stacklevel=3)
-        return get_modality("text", method="tfidf").featurize(texts)
+        return text_features(texts, method="tfidf", fit_on=fit_on)
+
+
+def _with_numeric(version: DatasetVersion, frame: pd.DataFrame, embedded: np.ndarray) -> np.ndarray:
+    """A table's numeric feature columns (if any) next to its text embeddings."""
+    numeric = feature_columns(version, frame) if version.modality == "tabular" else []
+    if not numeric:
+        return embedded
+    return np.hstack([frame[numeric].to_numpy(dtype=np.float64), embedded])
 
 
 def version_features(
@@ -131,14 +241,16 @@ def version_features(
 
     Returns
     -------
-    DataFrame of shape (n_rows, n_features) for tabular data, else ndarray
+    DataFrame of shape (n_rows, n_features) for tabular data without free text, else
+    ndarray: a table's numeric columns followed by the embeddings of its texts
+    (:func:`text_columns`), or the modality's features of a folder's files.
     """
     if embeddings is not None:
         if isinstance(embeddings, (str, Path)):
             return load_embeddings(embeddings, version, frame)
         return _check_matrix(np.asarray(embeddings, dtype=np.float64), len(frame), "embeddings")
-    if version.modality == "text" and "text" in frame.columns:
-        return _text_features(frame["text"].astype(str).tolist())
+    if version.modality == "text" or text_columns(version, frame):
+        return _with_numeric(version, frame, _text_features(version_texts(version, frame)))
     if version.modality in _MEDIA:
         from assay.modalities import get_modality
 
@@ -146,10 +258,133 @@ def version_features(
     columns = feature_columns(version, frame)
     if not columns:
         raise InputError(
-            f"{version.ref} has no numeric feature columns (tags, id and label are not "
-            "features); give --embeddings FILE or --pred-probs FILE."
+            f"{version.ref} has no numeric feature columns and no free-text column (tags, "
+            "id and label are not features); give --embeddings FILE or --pred-probs FILE, "
+            "or name the column that holds the texts 'text'."
         )
     return frame[columns]
+
+
+def _reads_text(recipe: Recipe | None) -> bool:
+    return bool(getattr(recipe, "reads_text", False))
+
+
+def _text_frame(version: DatasetVersion, frame: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
+    columns = text_columns(version, frame)
+    if not columns and version.modality != "text":
+        raise InputError(
+            f"recipe '{recipe.name}' reads raw texts (featurizer: {recipe.spec['featurizer']}) "
+            f"but {version.ref} has no free-text column (a column named 'text', or string "
+            f"values of {TEXT_MIN_WORDS}+ words, mostly distinct); rename the text column to "
+            "'text', or use a recipe for numeric features (e.g. featurizer: standard_scaler)."
+        )
+    return pd.DataFrame({"text": version_texts(version, frame)})
+
+
+def model_inputs(
+    version: DatasetVersion,
+    frame: pd.DataFrame,
+    recipe: Recipe | None = None,
+    *,
+    embeddings: Any = None,
+) -> pd.DataFrame | np.ndarray:
+    """What a recipe's model reads from a version.
+
+    Parameters
+    ----------
+    version : DatasetVersion
+    frame : DataFrame of shape (n_rows, n_columns)
+    recipe : Recipe, optional
+        When it reads raw texts (:attr:`~assay.train.recipe.Recipe.reads_text`, e.g.
+        ``featurizer: tfidf``), the result is the texts (:func:`version_texts`).
+    embeddings : array or path, optional
+        See :func:`version_features`; ignored by a recipe that reads texts.
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, 1), column ``text``, for a recipe that reads texts, else
+    :func:`version_features`
+    """
+    if recipe is not None and _reads_text(recipe):
+        return _text_frame(version, frame, recipe)
+    return version_features(version, frame, embeddings=embeddings)
+
+
+def train_eval_inputs(
+    train_v: DatasetVersion,
+    train_df: pd.DataFrame,
+    eval_v: DatasetVersion,
+    eval_df: pd.DataFrame,
+    recipe: Recipe | None = None,
+) -> tuple[Any, Any, list[str]]:
+    """Training and evaluation inputs of a recipe (see :func:`model_inputs`) and their names.
+
+    Texts are featurized together, so that a TF-IDF fallback (without ``assay[text]``)
+    gives both sides the same dimensions; its vocabulary and SVD are learnt from the
+    training texts only.
+
+    Returns
+    -------
+    X_train, X_eval : DataFrame or ndarray
+    features : list of str
+        The feature columns (numeric columns, then text columns) of the training version;
+        empty for image and audio folders.
+
+    Raises
+    ------
+    InputError
+        No features, or the evaluation set lacks a feature column of the training set.
+    """
+    if recipe is not None and _reads_text(recipe):
+        names = text_columns(train_v, train_df) or ["text"]
+        train_x = _text_frame(train_v, train_df, recipe)
+        return train_x, _text_frame(eval_v, eval_df, recipe), names
+    texts = text_columns(train_v, train_df)
+    if train_v.modality == "text" or texts:
+        return _joint_text_features(train_v, train_df, eval_v, eval_df, texts)
+    if train_v.modality != "tabular":
+        return version_features(train_v, train_df), version_features(eval_v, eval_df), []
+    features = feature_columns(train_v, train_df)
+    if not features:
+        raise InputError(
+            f"{train_v.ref} has no numeric feature columns and no free-text column (tags, id, "
+            "label and provenance columns are not features); import numeric features, or "
+            "name the column that holds the texts 'text', to train a recipe."
+        )
+    _check_eval_columns(train_v, eval_v, eval_df, features)
+    return train_df[features], eval_df[features], features
+
+
+def _check_eval_columns(
+    train_v: DatasetVersion, eval_v: DatasetVersion, eval_df: pd.DataFrame, columns: list[str]
+) -> None:
+    missing = [c for c in columns if c not in eval_df.columns]
+    if missing:
+        raise InputError(
+            f"the evaluation set {eval_v.ref} lacks feature columns of {train_v.ref}: "
+            f"{', '.join(missing[:20])}; evaluate on a set with the same features."
+        )
+
+
+def _joint_text_features(
+    train_v: DatasetVersion,
+    train_df: pd.DataFrame,
+    eval_v: DatasetVersion,
+    eval_df: pd.DataFrame,
+    texts: list[str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    tabular = train_v.modality == "tabular"
+    numeric = feature_columns(train_v, train_df) if tabular else []
+    _check_eval_columns(train_v, eval_v, eval_df, numeric + (texts if tabular else []))
+    train_texts = version_texts(train_v, train_df, texts if tabular else None)
+    eval_texts = version_texts(eval_v, eval_df, texts if tabular else None)
+    embedded = _text_features(train_texts + eval_texts, fit_on=len(train_texts))
+    n = len(train_texts)
+    parts = []
+    for frame, rows in ((train_df, embedded[:n]), (eval_df, embedded[n:])):
+        values = frame[numeric].to_numpy(dtype=np.float64) if numeric else np.zeros((len(rows), 0))
+        parts.append(np.hstack([values, rows]))
+    return parts[0], parts[1], numeric + (texts or ["text"])
 
 
 def _check_matrix(arr: np.ndarray, n_rows: int, where: str) -> np.ndarray:
@@ -217,8 +452,8 @@ def metadata_frame(
 ) -> pd.DataFrame:
     """The columns that describe slices for :func:`assay.train.find_slices`.
 
-    By default: the tag columns, any other non-numeric column that is not a role, and the
-    numeric feature columns when there are at most :data:`MAX_NUMERIC_METADATA` of them
+    By default: the tag columns, any other non-numeric column that is neither a role nor
+    free text (:func:`text_columns`), and the numeric feature columns when there are at most :data:`MAX_NUMERIC_METADATA` of them
     (``find_slices`` bins them); raw signals such as 64 pixel columns are left out.
     """
     if columns is not None:
@@ -231,10 +466,11 @@ def metadata_frame(
         return frame[list(columns)]
     roles = _role_columns(version)
     numeric = feature_columns(version, frame)
+    texts = set(text_columns(version, frame)) | {"text"}
     chosen = [
         c
         for c in frame.columns
-        if c not in roles and (c in version.roles.tags or c not in numeric) and c != "text"
+        if c not in roles and (c in version.roles.tags or c not in numeric) and c not in texts
     ]
     if len(numeric) <= MAX_NUMERIC_METADATA:
         chosen += numeric

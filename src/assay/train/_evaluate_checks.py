@@ -15,6 +15,7 @@ __all__ = [
     "check_eval_classes",
     "check_leakage",
     "check_not_augmented",
+    "find_id_collisions",
     "find_leakage",
     "row_hashes",
 ]
@@ -81,6 +82,75 @@ def row_hashes(X: Any) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
+def _ids_and_digests(ids: Any, digests: Any, side: str) -> tuple[np.ndarray, np.ndarray | None]:
+    arr = np.asarray(ids, dtype=object)
+    if digests is None:
+        return arr, None
+    dig = np.asarray(digests, dtype=object)
+    if dig.shape != arr.shape:
+        raise InputError(
+            f"{side}_digests has shape {dig.shape} but {side}_ids has shape {arr.shape}; "
+            f"give one content digest per {side} id, in the same order."
+        )
+    return arr, dig
+
+
+def _same_item(
+    t_ids: np.ndarray, t_dig: np.ndarray, e_ids: np.ndarray, e_dig: np.ndarray
+) -> np.ndarray:
+    """Evaluation rows whose (id, digest) pair is a training row's."""
+    pairs = set(zip(t_ids.tolist(), t_dig.tolist(), strict=True))
+    return np.array(
+        [(i, d) in pairs for i, d in zip(e_ids.tolist(), e_dig.tolist(), strict=True)],
+        dtype=bool,
+    ).reshape(e_ids.shape)
+
+
+def _leakage_masks(
+    train_ids: Any,
+    eval_ids: Any,
+    *,
+    X_train: Any,
+    X_eval: Any,
+    train_parent_ids: Any,
+    train_digests: Any,
+    eval_digests: Any,
+) -> dict[str, np.ndarray]:
+    """One boolean mask over the evaluation rows per kind of leakage found."""
+    if (train_digests is None) != (eval_digests is None):
+        raise InputError(
+            "find_leakage needs both train_digests and eval_digests, or neither; "
+            "give the content digests of both sides."
+        )
+    masks: dict[str, np.ndarray] = {}
+    if train_ids is not None and eval_ids is not None:
+        t_ids, t_dig = _ids_and_digests(train_ids, train_digests, "train")
+        e_ids, e_dig = _ids_and_digests(eval_ids, eval_digests, "eval")
+        if t_dig is None or e_dig is None:
+            masks["by id"] = np.asarray(pd.Index(e_ids).isin(t_ids), dtype=bool)
+        else:  # an id names the same item only when the content is the same too
+            same = _same_item(t_ids, t_dig, e_ids, e_dig)
+            masks["by id and content"] = same
+            masks["as identical content under another id"] = (
+                np.asarray(pd.Index(e_dig).isin(t_dig), dtype=bool) & ~same
+            )
+    if X_train is not None and X_eval is not None:
+        masks["with identical features"] = np.isin(row_hashes(X_eval), row_hashes(X_train))
+    if train_parent_ids is not None and eval_ids is not None:
+        parents = pd.Series(np.asarray(train_parent_ids, dtype=object)).dropna().to_numpy()
+        copied = np.asarray(pd.Index(np.asarray(eval_ids, dtype=object)).isin(parents), dtype=bool)
+        if train_ids is not None and train_digests is not None:
+            # the parent is a training item: it is this evaluation item unless that
+            # training item has other content (a parent no longer in training counts)
+            copied &= ~find_id_collisions(train_ids, eval_ids, train_digests, eval_digests)
+        masks["as an augmented copy"] = copied
+    if not masks:
+        raise InputError(
+            "find_leakage needs train_ids and eval_ids, or X_train and X_eval; give one pair."
+        )
+    return masks
+
+
 def find_leakage(
     train_ids: Any = None,
     eval_ids: Any = None,
@@ -88,38 +158,70 @@ def find_leakage(
     X_train: Any = None,
     X_eval: Any = None,
     train_parent_ids: Any = None,
+    train_digests: Any = None,
+    eval_digests: Any = None,
 ) -> np.ndarray:
     """Mark evaluation rows that also sit in the training data.
 
     Parameters
     ----------
     train_ids, eval_ids : array-like of shape (n_train,) and (n_eval,), optional
-        Item ids; an evaluation id that is also a training id leaks.
+        Item ids; an evaluation id that is also a training id leaks (unless content
+        digests show that the two are different items, see ``train_digests``).
     X_train, X_eval : feature tables of shape (n_train, ...) and (n_eval, ...), optional
         Features only (no id or provenance columns); an evaluation row whose content
         equals a training row's content leaks (an exact duplicate under another id).
-    train_parent_ids : array-like of shape (n_train,), optional
+    train_parent_ids : array-like of shape (n_parents,), optional
         The ``parent_id`` provenance of training rows (None / NaN for original rows); an
         evaluation item whose augmented copy sits in the training data leaks.
+    train_digests, eval_digests : array-like of shape (n_train,) and (n_eval,), optional
+        A content digest per item (e.g. the SHA-256 of a media file), aligned with
+        ``train_ids`` and ``eval_ids``. With them, ids are confirmed by content: the same
+        id with the same digest leaks, the same id with another digest does not (two
+        corpora that both hold ``cat/001.png``, see :func:`find_id_collisions`), and the
+        same digest under any id leaks. An augmented copy leaks unless its parent is a
+        training item with another digest.
 
     Returns
     -------
     ndarray of shape (n_eval,), bool
         True where the evaluation row leaks.
     """
-    masks = []
-    if train_ids is not None and eval_ids is not None:
-        masks.append(pd.Index(np.asarray(eval_ids)).isin(np.asarray(train_ids)))
-    if X_train is not None and X_eval is not None:
-        masks.append(np.isin(row_hashes(X_eval), row_hashes(X_train)))
-    if train_parent_ids is not None and eval_ids is not None:
-        parents = pd.Series(np.asarray(train_parent_ids, dtype=object)).dropna()
-        masks.append(pd.Index(np.asarray(eval_ids)).isin(parents.to_numpy()))
-    if not masks:
-        raise InputError(
-            "find_leakage needs train_ids and eval_ids, or X_train and X_eval; give one pair."
-        )
-    return np.logical_or.reduce(masks)
+    masks = _leakage_masks(
+        train_ids,
+        eval_ids,
+        X_train=X_train,
+        X_eval=X_eval,
+        train_parent_ids=train_parent_ids,
+        train_digests=train_digests,
+        eval_digests=eval_digests,
+    )
+    return np.logical_or.reduce(list(masks.values()))
+
+
+def find_id_collisions(
+    train_ids: Any, eval_ids: Any, train_digests: Any, eval_digests: Any
+) -> np.ndarray:
+    """Mark evaluation items that share an id with a training item but not its content.
+
+    Parameters
+    ----------
+    train_ids, eval_ids : array-like of shape (n_train,) and (n_eval,)
+    train_digests, eval_digests : array-like of shape (n_train,) and (n_eval,)
+        Content digests aligned with the ids.
+
+    Returns
+    -------
+    ndarray of shape (n_eval,), bool
+        True where the id is a training id but no training item with that id has the
+        evaluation item's content: different items that happen to share a name.
+    """
+    t_ids, t_dig = _ids_and_digests(train_ids, train_digests, "train")
+    e_ids, e_dig = _ids_and_digests(eval_ids, eval_digests, "eval")
+    if t_dig is None or e_dig is None:
+        raise InputError("find_id_collisions needs train_digests and eval_digests.")
+    same_id = np.asarray(pd.Index(e_ids).isin(t_ids), dtype=bool)
+    return same_id & ~_same_item(t_ids, t_dig, e_ids, e_dig)
 
 
 def check_leakage(
@@ -129,17 +231,27 @@ def check_leakage(
     X_train: Any = None,
     X_eval: Any = None,
     train_parent_ids: Any = None,
+    train_digests: Any = None,
+    eval_digests: Any = None,
 ) -> None:
     """Raise :class:`InputError` listing the evaluation rows that leak (see find_leakage)."""
-    mask = find_leakage(
-        train_ids, eval_ids, X_train=X_train, X_eval=X_eval, train_parent_ids=train_parent_ids
+    masks = _leakage_masks(
+        train_ids,
+        eval_ids,
+        X_train=X_train,
+        X_eval=X_eval,
+        train_parent_ids=train_parent_ids,
+        train_digests=train_digests,
+        eval_digests=eval_digests,
     )
+    mask = np.logical_or.reduce(list(masks.values()))
     if mask.any():
         where = np.flatnonzero(mask)
         names = np.asarray(eval_ids)[where] if eval_ids is not None else where
+        how = ", ".join(f"{int(m.sum())} {kind}" for kind, m in masks.items() if m.any())
         raise InputError(
-            f"{int(mask.sum())} evaluation rows also sit in the training data (by id, "
-            f"identical features or as an augmented copy): {', '.join(map(str, names[:_MAX_LISTED]))}; remove them "
+            f"{int(mask.sum())} evaluation rows also sit in the training data ({how}): "
+            f"{', '.join(map(str, names[:_MAX_LISTED]))}; remove them "
             "from the training version (the evaluation set stays frozen)."
         )
 

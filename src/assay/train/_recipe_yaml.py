@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, is_classifier
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from assay.exceptions import InputError
@@ -24,8 +25,10 @@ from assay.exceptions import InputError
 __all__ = [
     "ALLOWED_ESTIMATORS",
     "FEATURIZERS",
+    "TEXT_FEATURIZERS",
     "YAML_KEYS",
     "ModalityFeaturizer",
+    "TextTfidfVectorizer",
     "build_from_yaml_spec",
     "check_seed",
     "read_yaml_source",
@@ -44,6 +47,10 @@ FEATURIZERS: dict[str, str | None] = {
     "minmax_scaler": "sklearn.preprocessing.MinMaxScaler",
     "tfidf": "sklearn.feature_extraction.text.TfidfVectorizer",
 }
+
+#: Featurizers that read raw texts, not a feature matrix: the workspace hands a recipe
+#: with one of them each row's text (:func:`assay.store.features.model_inputs`).
+TEXT_FEATURIZERS: frozenset[str] = frozenset({"tfidf"})
 
 YAML_KEYS = ("name", "featurizer", "featurizer_params", "estimator", "params", "seed")
 
@@ -205,6 +212,54 @@ class ModalityFeaturizer(TransformerMixin, BaseEstimator):
         return get_modality(self.modality, **(self.params or {})).featurize(items)
 
 
+def _documents(X: Any) -> Any:
+    """Raw texts as a 1-d sequence: a sequence of strings as it is, the single column of a
+    table (e.g. :func:`assay.store.features.model_inputs`) flattened."""
+    if isinstance(X, str):
+        raise InputError("featurizer 'tfidf' needs a sequence of texts, not one string.")
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1 or _is_feature_matrix(X):
+            raise InputError(
+                f"featurizer 'tfidf' reads raw texts, one text column; got a table of "
+                f"{X.shape[1]} columns ({', '.join(map(str, X.columns[:5]))}). Give the "
+                "texts, or use featurizer: standard_scaler for numeric features."
+            )
+        return X.iloc[:, 0].astype(str).tolist()
+    arr = X if isinstance(X, np.ndarray) else None
+    if arr is not None and arr.ndim == 2:
+        if arr.shape[1] != 1 or np.issubdtype(arr.dtype, np.number):
+            raise InputError(
+                f"featurizer 'tfidf' reads raw texts but got numbers of shape {arr.shape} "
+                "(features, e.g. embeddings); give the texts, or use featurizer: "
+                "standard_scaler for numeric features."
+            )
+        return arr[:, 0].astype(str).tolist()
+    return X
+
+
+class TextTfidfVectorizer(TfidfVectorizer):  # type: ignore[misc]
+    """scikit-learn's TfidfVectorizer that also reads texts given as a one-column table.
+
+    The featurizer of ``featurizer: tfidf`` recipes. A sequence of strings is read as
+    usual; a one-column DataFrame or (n, 1) array (what the workspace gives a recipe
+    that reads texts) is flattened first; a numeric matrix is an InputError saying that
+    TF-IDF needs the raw texts. Parameters are TfidfVectorizer's.
+    """
+
+    def fit(self, raw_documents: Any, y: Any = None) -> TextTfidfVectorizer:
+        """Learn the vocabulary and idf (see TfidfVectorizer.fit)."""
+        super().fit(_documents(raw_documents), y)
+        return self
+
+    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+        """Learn the vocabulary and idf; return the document-term matrix."""
+        return super().fit_transform(_documents(raw_documents), y)
+
+    def transform(self, raw_documents: Any) -> Any:
+        """The document-term matrix of new texts."""
+        return super().transform(_documents(raw_documents))
+
+
 def _modality_names() -> list[str]:
     try:
         from assay.modalities import available_modalities
@@ -214,6 +269,8 @@ def _modality_names() -> list[str]:
 
 
 def _resolve_featurizer(name: str, where: str) -> Any:
+    if name in TEXT_FEATURIZERS:
+        return TextTfidfVectorizer
     if name in FEATURIZERS:
         path = FEATURIZERS[name]
         return None if path is None else _resolve_class(path)

@@ -9,7 +9,9 @@ the same items can be compared pairwise (:func:`assay.train.evaluate.compare`).
 The evaluation set must stay honest across the loop, so the checks refuse:
 
 - training rows that are also evaluation rows, by id or by identical feature content
-  (:func:`check_leakage`);
+  (:func:`check_leakage`); given content digests (e.g. of media files), an id counts
+  only when the content is the same too, so two corpora that both hold a file named
+  ``cat/001.png`` do not collide (:func:`find_id_collisions` lists such names);
 - evaluation classes that never occur in training (:func:`check_eval_classes`);
 - augmented rows (an ``augmented`` column that is True, see :mod:`assay.train.augment`)
   in an evaluation set (:func:`check_not_augmented`).
@@ -36,6 +38,7 @@ from assay.train._evaluate_checks import (
     check_eval_classes,
     check_leakage,
     check_not_augmented,
+    find_id_collisions,
     find_leakage,
     row_hashes,
 )
@@ -66,6 +69,7 @@ __all__ = [
     "compare",
     "evaluate",
     "evaluate_predictions",
+    "find_id_collisions",
     "find_leakage",
     "fit_and_evaluate",
     "row_hashes",
@@ -270,6 +274,8 @@ def fit_and_evaluate(
     train_ids: Any = None,
     eval_ids: Any = None,
     train_parent_ids: Any = None,
+    train_digests: Any = None,
+    eval_digests: Any = None,
     tags: pd.DataFrame | Mapping[str, Any] | None = None,
     classes: Sequence[Any] | None = None,
     check_content: bool = True,
@@ -289,6 +295,10 @@ def fit_and_evaluate(
     train_parent_ids : array of shape (n_train,), optional
         The training rows' ``parent_id`` provenance: augmented copies of evaluation
         items in the training data are refused as leakage.
+    train_digests, eval_digests : arrays of shape (n_train,) and (n_eval,), optional
+        Content digests aligned with ``train_ids`` and ``eval_ids`` (e.g. SHA-256 of the
+        media files): ids then leak only with the same content, and the same content
+        leaks under any id (see :func:`find_leakage`).
     tags, classes, n_boot, seed
         As in :func:`evaluate`.
     check_content : bool, default=True
@@ -304,7 +314,13 @@ def fit_and_evaluate(
         check_not_augmented(X_eval, ids=eval_ids)
     check_eval_classes(y_train, y_eval)
     if eval_ids is not None and (train_ids is not None or train_parent_ids is not None):
-        check_leakage(train_ids, eval_ids, train_parent_ids=train_parent_ids)
+        check_leakage(
+            train_ids,
+            eval_ids,
+            train_parent_ids=train_parent_ids,
+            train_digests=train_digests,
+            eval_digests=eval_digests,
+        )
     if check_content:
         check_leakage(X_train=X_train, X_eval=X_eval, eval_ids=eval_ids)
     estimator = recipe.build() if hasattr(recipe, "build") else clone(recipe)

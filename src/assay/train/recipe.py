@@ -12,6 +12,7 @@ that every experiment records exactly which model was trained. A recipe comes fr
       name: digits-logreg            # optional, defaults to the estimator's class name
       featurizer: standard_scaler    # none | standard_scaler | minmax_scaler | tfidf
                                      # | a registered modality name (image, audio, ...)
+                                     # tfidf reads raw texts (Recipe.reads_text)
       featurizer_params: {}          # optional, parameters of the featurizer
       estimator: sklearn.linear_model.LogisticRegression
       params: {C: 1.0, max_iter: 2000}
@@ -45,6 +46,7 @@ from assay.train._recipe_import import (
 from assay.train._recipe_yaml import (
     ALLOWED_ESTIMATORS,
     FEATURIZERS,
+    TEXT_FEATURIZERS,
     YAML_KEYS,
     ModalityFeaturizer,
     build_from_yaml_spec,
@@ -135,6 +137,16 @@ class Recipe:
     def seed(self) -> int:
         """The seed given to every ``random_state`` parameter left unset."""
         return int(self.spec["seed"])
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether the model reads raw texts (``featurizer: tfidf``), not a feature matrix.
+
+        The workspace then gives it each row's text (a one-column table ``text``, see
+        :func:`assay.store.features.model_inputs`) instead of the text embeddings.
+        Import-path recipes read the feature matrix.
+        """
+        return self.spec["kind"] == "yaml" and self.spec.get("featurizer") in TEXT_FEATURIZERS
 
     @property
     def hash(self) -> str:
