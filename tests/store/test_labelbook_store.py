@@ -52,3 +52,13 @@ def test_check_classes_brings_definitions_to_one_form() -> None:
     ]:
         with pytest.raises(InputError, match=message):
             check_classes(bad, "book.yaml")
+
+
+def test_an_unquoted_rule_with_a_colon_is_refused_with_a_quoting_hint() -> None:
+    text = "classes:\n  cat:\n    rules:\n      - Unreadable: remove it\n"
+    with pytest.raises(InputError, match=r'quote the rule: - "Unreadable: remove it"'):
+        parse_labelbook(text, "book.yaml")
+    quoted = text.replace("- Unreadable: remove it", '- "Unreadable: remove it"')
+    assert parse_labelbook(quoted, "book.yaml")["cat"]["rules"] == ["Unreadable: remove it"]
+    with pytest.raises(InputError, match="description must be text"):
+        parse_labelbook("classes:\n  cat:\n    description: {a: b}\n", "book.yaml")

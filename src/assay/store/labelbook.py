@@ -118,11 +118,30 @@ def _check_class(name: Any, spec: Any, where: str) -> dict[str, Any]:
     for field, value in [("rules", spec.get("rules")), *examples.items()]:
         if isinstance(value, (str, dict)):
             raise InputError(f"{where}, class {name!r}: {field} must be a list, not {value!r}.")
+    for rule in spec.get("rules") or []:
+        if isinstance(rule, (dict, list)):
+            raise InputError(
+                f"{where}, class {name!r}: the rule {_as_yaml(rule)!r} was read as a "
+                f"{'mapping' if isinstance(rule, dict) else 'list'}, because YAML treats "
+                "': ' (or a leading '- ' / '[') as structure; quote the rule: "
+                f"- \"{_as_yaml(rule)}\"."
+            )
+    if isinstance(spec.get("description"), (dict, list)):
+        raise InputError(f"{where}, class {name!r}: the description must be text; quote it.")
     return {
         "description": str(spec.get("description", "")),
         "rules": [str(r) for r in spec.get("rules") or []],
         "examples": {k: [str(i) for i in v or []] for k, v in examples.items()},
     }
+
+
+def _as_yaml(value: Any) -> str:
+    """A rule that YAML parsed as structure, written back as the text the user typed."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_as_yaml(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(_as_yaml(v) for v in value) + "]"
+    return str(value)
 
 
 class LabelBookStore:

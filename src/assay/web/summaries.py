@@ -18,7 +18,7 @@ ANALYSIS_PAGES: dict[str, tuple[str, str, str]] = {
     "audit": ("audit", "Label quality (audit)", "assay audit DATASET"),
     "slices": ("slices", "Coverage (slices)", "assay slices DATASET"),
     "curve": ("curve", "Size (learning curve)", "assay curve DATASET"),
-    "experiments": ("experiment", "Experiments", "assay experiment run RECIPE DATASET"),
+    "experiments": ("experiment", "Experiments", "assay train DATASET --recipe RECIPE --eval EVALSET"),
 }
 _SCORECARD = [
     ("consistency", "agreement"),
