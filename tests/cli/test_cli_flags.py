@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
+import typer
 
 from assay._validation import check_in, check_number, param_error
-from assay.cli._common import cli_flags, flag_message
+from assay.cli._common import check_output_file, cli_flags, flag_message, in_range
 from assay.exceptions import InputError, NotFoundError
 
 FLAGS = {"n": "--n", "ci_width": "--ci-width", "method": "--method"}
@@ -41,3 +45,30 @@ def test_the_error_class_is_kept_and_untouched_errors_pass_through() -> None:
     with pytest.raises(InputError) as err, cli_flags(**FLAGS):
         raise original
     assert err.value is original
+
+
+def test_in_range_bounds_open_and_closed() -> None:
+    alpha = in_range(0, 1, low_open=True, hint="a weight")
+    assert alpha(1) == 1 and alpha(1e-6) == 1e-6 and alpha(None) is None
+    for bad in (0, -0.5, 1.0001, math.nan):
+        with pytest.raises(typer.BadParameter, match=r"in \(0, 1\] \(a weight\); got"):
+            alpha(bad)
+    drop = in_range(0, 1, low_open=True, high_open=True)
+    assert drop(0.05) == 0.05
+    with pytest.raises(typer.BadParameter, match=r"must be a number in \(0, 1\); got 1\.$"):
+        drop(1)
+    assert in_range(low=2)(math.inf) == math.inf
+    with pytest.raises(typer.BadParameter, match="must be a number >= 2; got 1.5"):
+        in_range(low=2)(1.5)
+    with pytest.raises(typer.BadParameter, match="must be a number < 3; got 3"):
+        in_range(high=3, high_open=True)(3)
+
+
+def test_check_output_file(tmp_path: Path) -> None:
+    assert check_output_file(tmp_path / "new" / "deeper" / "r.html", "--report").name == "r.html"
+    assert not (tmp_path / "new").exists()  # nothing is created by the check
+    with pytest.raises(InputError, match="^--report .* is a folder; give a file name such as"):
+        check_output_file(tmp_path, "--report")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(InputError, match="f.txt is a file, not a folder; choose another path"):
+        check_output_file(tmp_path / "f.txt" / "sub" / "r.html", "--out")

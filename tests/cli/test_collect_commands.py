@@ -311,3 +311,14 @@ def test_labelbook_edit_in_editor_refuses_a_stale_base(
     )
     code, out, _ = cli("labelbook", "edit", "pets", "-m", "mine", *w)
     assert code == 0 and "v3 (2 classes)" in out
+
+
+def test_agree_report_path_that_is_a_folder_exits_2_before_any_work(
+    cli, ws: Workspace, tmp_path: Path
+) -> None:
+    file = tmp_path / "ann.csv"
+    _annotations(30, 0.5, seed=2).to_csv(file, index=False)
+    assert cli("annotations", "import", "pets", str(file), "-w", ws.location)[0] == 0
+    code, _, err = cli("agree", "pets", "--report", str(tmp_path), "-w", ws.location)
+    assert code == 2 and "--report" in err and "is a folder" in err, err
+    assert ws.analyses("agreement") == []

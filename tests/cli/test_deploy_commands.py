@@ -142,8 +142,12 @@ def _drift(cli, tmp_path: Path, ref: pd.DataFrame, cur: pd.DataFrame, *extra: st
     ref.to_csv(tmp_path / "ref.csv", index=False)
     cur.to_csv(tmp_path / "cur.csv", index=False)
     return cli(
-        "drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"),
-        "--report", str(tmp_path / "d.html"), *extra,
+        "drift",
+        str(tmp_path / "ref.csv"),
+        str(tmp_path / "cur.csv"),
+        "--report",
+        str(tmp_path / "d.html"),
+        *extra,
     )
 
 
@@ -188,3 +192,60 @@ def test_drift_missing_and_new_columns(cli, tmp_path: Path) -> None:
     code, out, _ = _drift(cli, tmp_path, ref, _data(800, 13).assign(z=1.0), "--json")
     data = json.loads(out)
     assert code == 0 and data["drifted"] is False and data["schema"]["new"] == ["z"]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--n", "5", "--seed", "-1"], "'--seed'"),
+        (["--n", "0"], "'--n'"),
+        (["--n", "-3"], "'--n'"),
+        (["--n", "5", "--window", "0"], "'--window'"),
+    ],
+)
+def test_monitor_sample_bad_numbers_exit_2(
+    cli, ws: Workspace, tmp_path: Path, args: list[str], flag: str
+) -> None:
+    """A negative seed used to crash (exit 3); --n 0 named the Python parameter 'n'."""
+    w = ["-w", ws.location]
+    _data(100, 1).drop(columns=["y"]).to_csv(tmp_path / "batch.csv", index=False)
+    assert cli("monitor", "ingest", "m", str(tmp_path / "batch.csv"), *w)[0] == 0
+    code, out, err = cli("monitor", "sample", "m", *args, *w)
+    assert code == 2 and flag in err and out == "", err
+    assert "parameter of" not in err and "internal error" not in err
+    assert ws.review.count(status=None) == 0
+    assert cli("monitor", "sample", "m", "--n", "5", "--seed", "0", *w)[0] == 0
+    assert ws.review.count(status=None) == 5
+
+
+@pytest.mark.parametrize("drop", ["-1", "0", "1", "nan"])
+def test_monitor_add_accuracy_drop_out_of_range_exit_2(cli, ws: Workspace, drop: str) -> None:
+    w = ["-w", ws.location]
+    code, _, err = cli("monitor", "add", "m2", "--reference", "d@v1", "--accuracy-drop", drop, *w)
+    assert code == 2 and "'--accuracy-drop'" in err and "(0, 1)" in err, err
+    assert [m["name"] for m in ws.monitors.list()] == ["m"]
+    code, _, err = cli("monitor", "add", "m2", "--reference", "d@v1", "--accuracy-drop", "0.1",
+                       *w)
+    assert code == 2 and "accuracy_drop needs a recipe" in err, err
+    code, out, _ = cli("monitor", "add", "m2", "--reference", "d@v1", "--recipe", "lr",
+                       "--accuracy-drop", "0.1", "--json", *w)
+    assert code == 0 and json.loads(out)["config"]["alerts"]["accuracy_drop"] == 0.1
+
+
+def test_drift_bad_columns_and_report_exit_2(cli, tmp_path: Path) -> None:
+    _data(300, 4).to_csv(tmp_path / "ref.csv", index=False)
+    _data(300, 5).to_csv(tmp_path / "cur.csv", index=False)
+    files = [str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv")]
+    report = tmp_path / "d.html"
+    code, _, err = cli("drift", *files, "--columns", "a,nope", "--report", str(report))
+    assert code == 2 and "ref.csv has no column 'nope' (--columns)" in err
+    assert "its columns are: a, b, c, colour, y" in err
+    code, _, err = cli("drift", *files, "--columns", " , ", "--report", str(report))
+    assert code == 2 and "--columns" in err and "names no column" in err
+    assert not report.exists()
+    (tmp_path / "out").mkdir()
+    code, _, err = cli("drift", *files, "--report", str(tmp_path / "out"))
+    assert code == 2 and "--report" in err and "is a folder" in err
+    assert list((tmp_path / "out").iterdir()) == []
+    code, _, err = cli("drift", *files, "--columns", "a,a,b", "--report", str(report))
+    assert code in (0, 1) and report.exists(), err

@@ -72,6 +72,9 @@ def test_monitor_names_and_review_inputs(cli, ws: Workspace) -> None:
     assert cli("monitor", "add", "m", "--reference", "a@v1", *w)[0] == 0
     code, _, err = cli("monitor", "add", "m", "--reference", "a@v1", *w)
     assert code == 2 and "exists already" in err and "Traceback" not in err
+    code, _, err = cli("monitor", "add", " ", "--reference", "a@v1", *w)
+    assert code == 2 and "name is empty" in err
+    assert [m["name"] for m in ws.monitors.list()] == ["m"]
     ws.review.add(
         "a", pd.DataFrame({"item_id": ["0"], "score": [0.1], "reason": "?"}), source="label_issue"
     )

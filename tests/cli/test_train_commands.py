@@ -423,3 +423,68 @@ def test_audit_with_embeddings_file(cli, ws: Workspace, tmp_path: Path) -> None:
     )
     assert with_emb == json.loads(out)["checks"]["label"]["count"]  # same features, same result
     assert ws.analyses("audit")[1]["params"]["embeddings"].endswith("e.parquet")
+
+
+# ----------------------------------------------------------------- option ranges
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["audit", "digits", "--recipe", "lr", "--seed", "-1"], "'--seed'"),
+        (["slices", "digits", "--recipe", "lr", "--seed", "-1"], "'--seed'"),
+        (["curve", "digits", "--recipe", "lr", "--seed", "-1"], "'--seed'"),
+        (["slices", "digits", "--recipe", "lr", "--hlp", "1.5"], "'--hlp'"),
+        (["slices", "digits", "--recipe", "lr", "--hlp", "nan"], "'--hlp'"),
+        (["slices", "digits", "--recipe", "lr", "--find", "--alpha", "5"], "'--alpha'"),
+        (["slices", "digits", "--recipe", "lr", "--alpha", "0"], "'--alpha'"),
+        (["curve", "digits", "--recipe", "lr", "--repeats", "0"], "'--repeats'"),
+        (["curve", "digits", "--recipe", "lr", "--extra", "-5"], "'--extra'"),
+    ],
+)
+def test_numbers_out_of_range_exit_2(
+    cli, ws: Workspace, tmp_path: Path, args: list[str], flag: str
+) -> None:
+    """Refused while parsing, before any model is trained: the flag is named, not a
+    Python parameter, and nothing is recorded, queued or written."""
+    report = tmp_path / "a.html"
+    extra = ["--report", str(report)] if args[0] == "audit" else []
+    code, out, err = cli(*args, *extra, "-w", ws.location)
+    assert code == 2 and flag in err and out == "", err
+    assert "parameter of" not in err and "internal error" not in err
+    _nothing_written(ws, report)
+
+
+def test_in_range_numbers_still_run(cli, ws: Workspace, tmp_path: Path) -> None:
+    """The bounds themselves are accepted (alpha 1, hlp 0 and 1, seed 0)."""
+    path, _ = _planted_predictions(ws, tmp_path)
+    w = ["-w", ws.location]
+    for hlp in ("0", "1"):
+        code, _, err = cli(
+            "slices", "digits", "--predictions", str(path), "--find", "--alpha", "1",
+            "--hlp", hlp, "--seed", "0", *w,
+        )  # fmt: skip
+        assert code in (0, 1), err
+    assert [a["params"]["alpha"] for a in ws.analyses("slices")] == [1.0, 1.0]
+
+
+def test_slices_unknown_by_column_names_the_dataset_and_its_tags(cli, ws: Workspace) -> None:
+    code, _, err = cli(
+        "slices", "digits", "--recipe", "lr", "--by", "scanner,nope", "-w", ws.location
+    )
+    assert code == 2 and "digits@v1 has no column 'nope'" in err and "--by" in err
+    assert "tag columns are: ink, scanner" in err and "slice_table" not in err
+    assert ws.analyses() == []
+
+
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_audit_unwritable_report_exit_2_before_work(
+    cli, ws: Workspace, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    report = tmp_path / "folder" if where == "folder" else tmp_path / "file.txt" / "a.html"
+    code, _, err = cli(
+        "audit", "digits", "--recipe", "lr", "--report", str(report), "-w", ws.location
+    )
+    assert code == 2 and "--report" in err and "internal error" not in err, err
+    assert ws.analyses() == [] and ws.review.count(status=None) == 0
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == []

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from assay.deploy import drift, profile
+from assay.exceptions import InputError
 
 
 def _frame(n: int, seed: int, **columns: Any) -> pd.DataFrame:
@@ -129,3 +130,9 @@ def test_new_columns_are_reported_but_not_drift() -> None:
     assert report.schema_changes["new"] == ["brand_new"]
     assert "new column(s), not tested: brand_new" in report.summary()
     assert "new column(s), not tested" in report.to_html()
+
+
+def test_columns_missing_from_a_reference_frame_are_named_with_its_columns() -> None:
+    ref = pd.DataFrame({"a": np.arange(50.0), "b": np.arange(50.0)})
+    with pytest.raises(InputError, match=r"no column 'zz'; its columns are: a, b\."):
+        drift(ref, ref, columns=["a", "zz"])

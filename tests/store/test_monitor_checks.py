@@ -79,3 +79,21 @@ def test_window_missing_a_feature_is_checked_without_the_model(ws: Workspace) ->
     assert "prediction" not in {c["column"] for c in report["columns"]}
     scored = _check(ws, "scored", _data(300, 5).drop(columns=["y"]))
     assert scored["performance"] is not None and scored["schema"]["missing"] == []
+
+
+def test_monitor_alert_settings_are_checked(tmp_path) -> None:
+    import pandas as pd
+    import pytest
+
+    from assay.exceptions import InputError
+    from assay.store.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("d", pd.DataFrame({"x": range(40), "label": [0, 1] * 20}), label="label")
+    for alerts, message in [({"accuracy_drop": 2.0}, "between 0 and 1"),
+                            ({"recall_drop": 0.1}, "unknown alert"),
+                            ({"accuracy_drop": 0.1}, "needs a recipe")]:
+        with pytest.raises(InputError, match=message):
+            ws.monitors.add("m", "d@v1", alerts=alerts)
+    assert ws.monitors.list() == []
+    assert ws.monitors.add("m", "d@v1")["config"]["alerts"] == {"accuracy_drop": 0.05}

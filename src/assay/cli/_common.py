@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from assay._json import jsonable
-from assay.exceptions import AssayError
+from assay.exceptions import AssayError, InputError
 from assay.store.workspace import Workspace
 
 __all__ = [
     "JsonOption",
     "WorkspaceOption",
+    "check_output_file",
     "cli_flags",
     "emit_json",
     "err_console",
     "flag_message",
+    "in_range",
     "open_workspace",
     "out_console",
     "progress",
@@ -137,3 +140,83 @@ def cli_flags(**flags: str) -> Iterator[None]:
         if message == str(exc):
             raise
         raise type(exc)(message) from exc
+
+
+def in_range(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> Callable[[Any], Any]:
+    """A Typer option callback refusing a number outside an interval, and NaN.
+
+    ``typer.Option(0.9, "--alpha", callback=in_range(0, 1, low_open=True))``: the value
+    is checked while the command line is parsed, before any work, so a bad number exits
+    2 with nothing written. Use it for open intervals and for floats (``min=``/``max=``
+    of Typer accept NaN); ``None`` (an option not given) passes.
+
+    Parameters
+    ----------
+    low, high : float, optional
+        The bounds; ``None`` leaves that side unbounded.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+    hint : str
+        What the number means, appended to the message (e.g. ``"an accuracy drop"``).
+    """
+    interval = _interval(low, high, low_open, high_open)
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        number = float(value)
+        below = low is not None and (number <= low if low_open else number < low)
+        above = high is not None and (number >= high if high_open else number > high)
+        if math.isnan(number) or below or above:
+            raise typer.BadParameter(
+                f"must be a number{interval}{f' ({hint})' if hint else ''}; got {value}."
+            )
+        return value
+
+    return check
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    """`` in (0, 1]``, `` >= 1``, `` < 10`` or ``""`` (no bound)."""
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def check_output_file(path: Path, flag: str) -> Path:
+    """Refuse an output file that cannot be written, before any work is done.
+
+    Nothing is created: the path must not be a folder, and its nearest existing parent
+    must be a writable folder (missing folders are created when the file is written).
+
+    Raises
+    ------
+    InputError
+        Naming ``flag``, the path and what to give instead.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(
+            f"{flag} {target} is a folder; give a file name such as {target / 'report.html'}."
+        )
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{flag} {target}: {parent} is a file, not a folder; choose another path.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{flag} {target}: the folder {parent} is not writable; choose another path."
+        )
+    return target

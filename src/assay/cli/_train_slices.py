@@ -20,8 +20,10 @@ import typer
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    cli_flags,
     emit_json,
     err_console,
+    in_range,
     open_workspace,
     out_console,
     progress,
@@ -99,6 +101,23 @@ def _hlp(
     return rows, f"annotator agreement on {n} multiply-labelled items"
 
 
+def _check_by(version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str]) -> None:
+    """Refuse ``--by`` columns the version does not have, listing its tag columns."""
+    missing = [c for c in by if c not in frame.columns]
+    if not missing:
+        return
+    tags = list(version.roles.tags)
+    others = [str(c) for c in frame.columns if c not in tags]
+    listed = ", ".join(others[:10]) + (
+        f" ... ({len(others) - 10} more)" if len(others) > 10 else ""
+    )
+    raise InputError(
+        f"{version.ref} has no column {', '.join(map(repr, missing))} to slice by (--by); "
+        f"its tag columns are: {', '.join(tags) if tags else 'none'} (other columns: {listed}). "
+        "Name one of them in --by."
+    )
+
+
 def _latest_label_flags(
     ws: Workspace, version: DatasetVersion, frame: pd.DataFrame
 ) -> np.ndarray | None:
@@ -142,6 +161,7 @@ def run_slices(
     tags = list(by) if by else list(version.roles.tags)
     if not tags:
         raise InputError(f"{version.ref} has no tag columns; name some with --by COL1,COL2.")
+    _check_by(version, frame, tags)
     hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
     meta = metadata_frame(version, frame, metadata) if find else None
     y_true = frame[version.roles.label].to_numpy()
@@ -234,7 +254,8 @@ def _pct(value: Any, fmt: str = ".2%") -> str:
 
 
 def _split(text: str | None) -> list[str] | None:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+    """``"a, b,a"`` -> ``["a", "b"]`` (each name once, in order); ``None`` stays None."""
+    return list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip())) if text else None
 
 
 def slices_cmd(
@@ -244,25 +265,36 @@ def slices_cmd(
     predictions: Path = typer.Option(
         None, "--predictions", help="Predictions: .npy labels/probabilities, or .csv/.parquet."
     ),
-    hlp: float = typer.Option(None, "--hlp", help="Human-level performance for every tag."),
+    hlp: float = typer.Option(
+        None,
+        "--hlp",
+        callback=in_range(0, 1, hint="an accuracy"),
+        help="Human-level performance (an accuracy in [0, 1]) for every tag.",
+    ),
     hlp_from_annotations: bool = typer.Option(
         False, "--hlp-from-annotations", help="HLP per tag from annotator agreement."
     ),
     find: bool = typer.Option(False, "--find", help="Also discover slices (SliceLine)."),
-    alpha: float = typer.Option(0.9, "--alpha", help="SliceLine's error weight in (0, 1]."),
+    alpha: float = typer.Option(
+        0.9,
+        "--alpha",
+        callback=in_range(0, 1, low_open=True, hint="SliceLine's weight of the error term"),
+        help="SliceLine's error weight in (0, 1].",
+    ),
     metadata: str = typer.Option(
         None, "--metadata", help="Columns for --find (default: tags and few numeric columns)."
     ),
     fail_on_slices: bool = typer.Option(
         False, "--fail-on-slices", help="Exit 1 when a significant weak slice is found."
     ),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model, bootstrap, slices."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Error analysis: accuracy per tag against HLP, weak slices, recommendations."""
     ws = open_workspace(workspace)
-    with progress(f"Analysing errors of {name}"):
+    flags = cli_flags(by="--by", hlp="--hlp", alpha="--alpha", metadata="--metadata", seed="--seed")
+    with progress(f"Analysing errors of {name}"), flags:
         run = run_slices(
             ws,
             name,
@@ -376,15 +408,18 @@ def run_curve(
 def curve_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     recipe: str = typer.Option(..., "--recipe", help="A registered recipe (held fixed)."),
-    repeats: int = typer.Option(3, "--repeats", help="Train/test splits per curve."),
-    extra: int = typer.Option(None, "--extra", help="Examples to collect (default: double)."),
-    seed: int = typer.Option(0, "--seed"),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Train/test splits per curve."),
+    extra: int = typer.Option(
+        None, "--extra", min=1, help="Examples to collect (default: as many as there are)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the splits and the noise."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Clean vs collect: is fixing the labels worth more than more data?"""
     ws = open_workspace(workspace)
-    with progress(f"Learning curves of {name}"):
+    flags = cli_flags(repeats="--repeats", extra="--extra", seed="--seed")
+    with progress(f"Learning curves of {name}"), flags:
         run = run_curve(ws, name, recipe=recipe, repeats=repeats, extra=extra, seed=seed)
     result = run["result"]
     analysis = ws.record_analysis(

@@ -13,6 +13,7 @@ from assay._validation import check_columns
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    check_output_file,
     cli_flags,
     emit_json,
     err_console,
@@ -150,6 +151,7 @@ def agree(
     as_json: bool = JsonOption,
 ) -> None:
     """Measure labeler consistency and show the classes whose instructions need revision."""
+    check_output_file(report, "--report")
     frame, ws, dataset = _load_for_agree(source, workspace, allow_new)
     if text:
         raise typer.Exit(_agree_text(frame, report, as_json))

@@ -11,8 +11,11 @@ from rich.markup import escape
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    check_output_file,
+    cli_flags,
     emit_json,
     err_console,
+    in_range,
     open_workspace,
     out_console,
     progress,
@@ -51,12 +54,11 @@ def drift_cmd(
     A reference column missing from CURRENT, or a numeric one whose values arrive as
     text, is schema drift and makes the dataset drifted; new columns are only listed.
     """
+    check_output_file(report, "--report")
+    ref_frame, cur_frame = _frame(reference), _frame(current)
+    names = _drift_columns(columns, list(ref_frame.columns), reference)
     with progress("Testing for drift"):
-        result = drift(
-            _frame(reference),
-            _frame(current),
-            columns=[c.strip() for c in columns.split(",")] if columns else None,
-        )
+        result = drift(ref_frame, cur_frame, columns=names)
     write_page(report, f"Drift: {current.name} vs {reference.name}", result.to_html())
     if as_json:
         frame = result.columns.reset_index().rename(columns={"index": "column"})
@@ -77,6 +79,23 @@ def drift_cmd(
     raise typer.Exit(1 if result.drifted else 0)
 
 
+def _drift_columns(text: str | None, available: list[str], reference: Path) -> list[str] | None:
+    """The ``--columns`` list, each a column of the reference file (None: all columns)."""
+    if text is None:
+        return None
+    names = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    if not names:
+        raise InputError(f"--columns {text!r} names no column; give e.g. --columns a,b.")
+    missing = [c for c in names if c not in available]
+    if missing:
+        more = f" ... ({len(available) - 20} more)" if len(available) > 20 else ""
+        raise InputError(
+            f"{reference} has no column {', '.join(map(repr, missing))} (--columns); its "
+            f"columns are: {', '.join(map(str, available[:20]))}{more}."
+        )
+    return names
+
+
 @monitor_app.command("add")
 def monitor_add(
     name: str = typer.Argument(..., help="The monitor's name."),
@@ -92,13 +111,19 @@ def monitor_add(
         "--threshold",
         help="Per-column drift threshold COLUMN=EFFECT (repeatable), e.g. price=0.2.",
     ),
-    accuracy_drop: float = typer.Option(
-        0.05, "--accuracy-drop", help="Alert when accuracy falls this far below the reference."
+    accuracy_drop: float | None = typer.Option(
+        None,
+        "--accuracy-drop",
+        callback=in_range(0, 1, low_open=True, high_open=True, hint="a fall in accuracy"),
+        help="Alert when accuracy falls this far below the reference, in (0, 1); "
+        "default 0.05. Needs --recipe.",
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a monitor: profile the reference once (and calibrate the recipe's model)."""
+    if not name.strip():
+        raise InputError("the monitor's name is empty; give a name, e.g. `assay monitor add prod`.")
     ws = open_workspace(workspace)
     with progress(f"Profiling {reference}"):
         info = ws.monitors.add(
@@ -106,7 +131,7 @@ def monitor_add(
             reference,
             recipe=recipe,
             split=split,
-            alerts={"accuracy_drop": accuracy_drop},
+            alerts={} if accuracy_drop is None else {"accuracy_drop": accuracy_drop},
             column_thresholds=_parse_thresholds(threshold),
         )
     if as_json:
@@ -217,15 +242,21 @@ def monitor_status(
 @monitor_app.command("sample")
 def monitor_sample(
     name: str = typer.Argument(..., help="The monitor."),
-    n: int = typer.Option(..., "--n", help="How many production items to send for labeling."),
-    window: int = typer.Option(None, "--window", help="Which window (default: the latest)."),
-    seed: int = typer.Option(0, "--seed"),
+    n: int = typer.Option(
+        ..., "--n", min=1, help="How many production items to send for labeling."
+    ),
+    window: int = typer.Option(
+        None, "--window", min=1, help="Which window, 1, 2, ... (default: the latest)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random share."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Send production items to the review queue: drifted and low-confidence ones first,
     plus a random share for unbiased estimates."""
-    picked = open_workspace(workspace).monitors.sample(name, n=n, window=window, seed=seed)
+    ws = open_workspace(workspace)
+    with cli_flags(n="--n", window="--window", seed="--seed"):
+        picked = ws.monitors.sample(name, n=n, window=window, seed=seed)
     if as_json:
         emit_json(
             picked[["item_id", "score", "reason", "suggested_label"]].to_dict(orient="records")

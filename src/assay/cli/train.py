@@ -27,6 +27,7 @@ from assay._json import jsonable
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    check_output_file,
     emit_json,
     err_console,
     open_workspace,
@@ -306,11 +307,11 @@ def record_audit(
             "warnings": run.warnings,
         }
     )
-    queued = queue_audit(ws, run) if queue else {}
-    result["queued"] = queued
-    if report_path is not None:
+    if report_path is not None:  # the file first: a failing write leaves the queue as it was
         write_audit_page(run, report_path)
         result["report"] = str(report_path)
+    queued = queue_audit(ws, run) if queue else {}
+    result["queued"] = queued
     analysis = ws.record_analysis(
         "audit",
         result,
@@ -389,12 +390,13 @@ def audit_cmd(
     ),
     queue: bool = typer.Option(True, "--queue/--no-queue", help="Enter flagged items."),
     report: Path = typer.Option(Path("audit.html"), "--report", help="The HTML report."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the cross-validation splits."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Find label errors, outliers and duplicates; queue them for review."""
     rules = [parse_threshold(t) for t in fail_on or []]
+    check_output_file(report, "--report")
     ws = open_workspace(workspace)
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     with progress(f"Auditing {name}"):

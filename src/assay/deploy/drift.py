@@ -117,7 +117,13 @@ def _reference_profile(reference: Any, columns: Sequence[str] | None,
     if isinstance(reference, pd.DataFrame) and len(reference) == 0:
         raise InputError("the reference data has no rows; give a reference with rows.")
     if columns is not None and isinstance(reference, pd.DataFrame):
-        columns = [c for c in columns if c in reference.columns]
+        missing = [c for c in columns if c not in reference.columns]
+        if missing:
+            raise InputError(
+                f"the reference has no column {', '.join(map(repr, missing))}; its columns "
+                f"are: {', '.join(map(str, list(reference.columns)[:20]))}"
+                f"{' ...' if len(reference.columns) > 20 else ''}."
+            )
     return profile(reference, columns=columns, column_types=column_types, seed=seed,
                    max_text_sample=max(embedding_sample, 2))
 

@@ -88,7 +88,7 @@ class MonitorStore:
             "columns": drift_cols,
             "features": features,
             "split": split,
-            "alerts": {**DEFAULT_ALERTS, **(alerts or {})},
+            "alerts": _check_alerts(alerts or {}, recipe),
             "column_thresholds": _check_thresholds(column_thresholds or {}, drift_cols),
         }
         if recipe is not None:
@@ -286,6 +286,22 @@ class MonitorStore:
         return config.get("detector")
 
 
+def _check_alerts(alerts: dict[str, float], recipe: str | None) -> dict[str, float]:
+    """Alert thresholds merged over the defaults; an accuracy drop is a share in (0, 1)."""
+    unknown = sorted(set(alerts) - set(DEFAULT_ALERTS))
+    if unknown:
+        raise InputError(f"unknown alert(s) {', '.join(map(repr, unknown))}; "
+                         f"alerts can be set for {', '.join(DEFAULT_ALERTS)}.")
+    drop = alerts.get("accuracy_drop")
+    if drop is not None and not 0 < float(drop) < 1:
+        raise InputError(f"accuracy_drop must be between 0 and 1 (e.g. 0.05 = 5 points), "
+                         f"got {drop!r}.")
+    if drop is not None and recipe is None:
+        raise InputError("accuracy_drop needs a recipe: without a model there is no accuracy "
+                         "to watch; give a recipe or leave the accuracy alert out.")
+    return {**DEFAULT_ALERTS, **{k: float(v) for k, v in alerts.items()}}
+
+
 def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[str, float]:
     unknown = sorted(set(thresholds) - set(columns))
     if unknown:
@@ -296,7 +312,8 @@ def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[
     bad = [c for c, v in thresholds.items() if not 0 < float(v) < 10]
     if bad:
         raise InputError(
-            f"the threshold of {', '.join(bad)} must be a positive effect size (e.g. 0.2)."
+            f"the threshold of {', '.join(bad)} must be an effect size above 0 and below 10 "
+            "(e.g. 0.2: a shift of a fifth of a standard deviation)."
         )
     return {c: float(v) for c, v in thresholds.items()}
 
