@@ -322,3 +322,173 @@ def test_agree_report_path_that_is_a_folder_exits_2_before_any_work(
     code, _, err = cli("agree", "pets", "--report", str(tmp_path), "-w", ws.location)
     assert code == 2 and "--report" in err and "is a folder" in err, err
     assert ws.analyses("agreement") == []
+
+
+def _ls_export(tasks: list[dict], choose) -> list[dict]:
+    """What Label Studio exports after labelling imported tasks: its own ids 1..N."""
+    return [
+        {"id": i, "data": task["data"], "annotations": [{
+            "completed_by": {"id": 2, "email": "second@lab.org"},
+            "result": [{"from_name": "label", "to_name": "text", "type": "choices",
+                        "value": {"choices": [choose(task)]}}]}]}
+        for i, task in enumerate(tasks, start=1)
+    ]
+
+
+@pytest.mark.parametrize("ids", [list(range(1000, 1060)), [f"img-{j:03d}" for j in range(60)]])
+def test_label_studio_round_trip_labels_the_sampled_items(cli, tmp_path: Path, ids) -> None:
+    rng = np.random.default_rng(1)
+    ws = Workspace.init(tmp_path / "ws")
+    frame = pd.DataFrame({"id": ids, "x": rng.normal(size=60),
+                          "label": rng.choice(["cat", "dog"], 60)})
+    ws.import_dataset("pets", frame, label="label", id="id")
+    w = ["-w", ws.location]
+    tasks_file = tmp_path / "tasks.json"
+    code, _, err = cli("plan-sample", "pets", "--n", "12", "--out", str(tmp_path / "s.csv"),
+                       "--label-studio", str(tasks_file), *w)
+    assert code == 0, err
+    tasks = json.loads(tasks_file.read_text())
+    sampled = [t["data"]["item"] for t in tasks]
+    assert set(sampled) <= set(ids) and all(type(i) is type(ids[0]) for i in sampled)
+    truth = dict(zip(frame["id"], frame["label"], strict=True))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(_ls_export(tasks, lambda t: truth[t["data"]["item"]])))
+    code, out, err = cli("annotations", "import", "pets", str(export), "--json", *w)
+    assert code == 0, err
+    stored = ws.annotations.load("pets")
+    assert sorted(stored["item"]) == sorted(map(str, sampled))
+    assert all(truth[type(ids[0])(i)] == lab for i, lab in zip(stored["item"], stored["label"],
+                                                              strict=True))
+
+
+def test_label_studio_item_key_and_unknown_items(cli, tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("pets", pd.DataFrame({"id": [1000, 1001, 1002], "label": ["a", "b", "a"]}),
+                      label="label", id="id")
+    w = ["-w", ws.location]
+    tasks = [{"data": {"image_id": i, "text": "t"}} for i in (1000, 1002)]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(_ls_export(tasks, lambda t: "a")))
+    # no data.item: the task ids 1, 2 are taken (with a warning) and are not items of pets
+    code, out, err = cli("annotations", "import", "pets", str(export), *w)
+    assert code == 2 and out == ""
+    assert "task ids were taken as the item ids" in err and "--item-key KEY" in err
+    assert "2 item(s) are not in pets@v1, e.g. 1, 2" in err and "item_key=" not in err
+    code, _, err = cli("annotations", "import", "pets", str(export), "--item-key", "img", *w)
+    assert code == 2 and "2 task(s) have no item id under data['img']" in err
+    assert "their data keys: 'image_id', 'text'" in err and "--item-key KEY" in err
+    assert ws.annotations.load("pets").empty
+    code, _, err = cli("annotations", "import", "pets", str(export), "--item-key", "image_id", *w)
+    assert code == 0, err
+    assert sorted(ws.annotations.load("pets")["item"]) == ["1000", "1002"]
+    strays = [{"data": {"item": i}} for i in (1000, 5, 1002, 9.0, "x")]
+    export.write_text(json.dumps(_ls_export(strays, lambda t: "b")))
+    code, _, err = cli("annotations", "import", "pets", str(export), *w)
+    assert code == 2 and "3 item(s) are not in pets@v1, e.g. 5, 9.0, x" in err
+    assert len(ws.annotations.load("pets")) == 2  # nothing of the refused file was stored
+
+
+def test_agree_checks_each_batch_against_its_labelbook_version(
+    cli, tmp_path: Path
+) -> None:
+    """docs/labelbook.md: v2 removes class 9; round 1 (v1) used it, round 2 (v2) does not."""
+    rng = np.random.default_rng(3)
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("digits", pd.DataFrame({"x": rng.normal(size=40),
+                                              "label": rng.choice([1, 7, 8, 9], 40)}),
+                      label="label")
+    w = ["-w", ws.location]
+    book = tmp_path / "book.yaml"
+    for classes in ('"1": one\n  "7": seven\n  "8": eight\n  "9": nine\n',
+                    '"1": one\n  "7": seven\n  "8": eight\n'):
+        book.write_text(f"classes:\n  {classes}")
+        assert cli("labelbook", "edit", "digits", "--file", str(book), *w)[0] == 0
+    rounds = {}
+    for version, labels in ((1, [1, 7, 8, 9]), (2, [1, 7, 8])):
+        rounds[version] = tmp_path / f"round{version}.csv"
+        pd.DataFrame({"item": np.tile(np.arange(40), 2), "annotator": np.repeat(["a", "b"], 40),
+                      "label": rng.choice(labels, 80)}).to_csv(rounds[version], index=False)
+    code, _, err = cli("annotations", "import", "digits", str(rounds[1]), *w)  # latest: v2
+    assert code == 2 and "label book v2 (the latest version): 9;" in err
+    assert "--labelbook-version N" in err and ws.annotations.load("digits").empty
+    for version, file in rounds.items():
+        code, _, err = cli("annotations", "import", "digits", str(file),
+                           "--labelbook-version", str(version), *w)
+        assert code == 0, err
+    code, out, err = cli("agree", "digits", "--by-labelbook", "--json", *w)
+    assert code == 0, err
+    table = json.loads(out)
+    assert set(table) == {"v1", "v2"} and "9" not in map(str, table["v2"]["per_class"])
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"item": [0, 0], "annotator": ["c", "d"], "label": [9, 1],
+                  "labelbook_version": [2, 2]}).to_csv(bad, index=False)
+    assert cli("annotations", "import", "digits", str(bad), "--allow-new", *w)[0] == 0
+    code, _, err = cli("agree", "digits", "--report", str(tmp_path / "a.html"), *w)
+    assert code == 2 and "1 annotation(s) (batch 3) have labels outside" in err
+    assert "label book v2 (the version they followed): 9;" in err
+    assert not (tmp_path / "a.html").exists()
+
+
+def test_collect_messages_speak_cli(cli, ws: Workspace, tmp_path: Path) -> None:
+    """Plain values, CLI flags and commands; no Python names or numpy reprs."""
+    w = ["-w", ws.location]
+    ints = tmp_path / "ints.csv"
+    pd.DataFrame({"item": [0, 0], "annotator": ["a", "b"], "label": [1, 3]}).to_csv(
+        ints, index=False
+    )
+    (tmp_path / "book.yaml").write_text('classes:\n  "1": one\n  "2": two\n')
+    assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "book.yaml"), *w)[0] == 0
+    code, _, err = cli("annotations", "import", "pets", str(ints), *w)
+    assert code == 2 and "label book v1 (the latest version): 3;" in err
+    assert "--allow-new" in err and "np." not in err and "allow_new" not in err
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"item": [1, 2], "annotator": ["a", "b"], "label": ["x", "y"]}).to_csv(
+        one, index=False
+    )
+    code, _, err = cli("agree", str(one), "--report", str(tmp_path / "a.html"))
+    assert code == 2 and "(see `assay plan-sample`)" in err and "plan_sample" not in err
+    two = tmp_path / "two.csv"
+    pd.DataFrame({"item": [1, 1, 2, 2], "annotator": ["a", "b", "a", "b"],
+                  "label": ["x", "y", "x", "x"]}).to_csv(two, index=False)
+    code, _, err = cli("agree", str(two), "--level", "interval", "--report",
+                       str(tmp_path / "a.html"))
+    assert code == 2 and "--level interval needs numeric labels" in err
+    assert "Use --level nominal, or --level ordinal" in err
+    assert "classes=" not in err and "level=" not in err
+    assert not (tmp_path / "a.html").exists()
+
+
+def test_agree_ordinal_follows_the_labelbook_order(cli, ws: Workspace, tmp_path: Path) -> None:
+    """low < mid < high as the label book lists them, not alphabetically (high < low < mid)."""
+    w = ["-w", ws.location]
+    (tmp_path / "book.yaml").write_text("classes:\n  low: l\n  mid: m\n  high: h\n")
+    assert cli("labelbook", "edit", "pets", "--file", str(tmp_path / "book.yaml"), *w)[0] == 0
+    file = tmp_path / "ann.csv"
+    first = ["low", "mid", "high"] * 10
+    second = ["mid", "high", "high"] * 10  # one step apart, never low vs high
+    pd.DataFrame({"item": list(range(30)) * 2, "annotator": ["a"] * 30 + ["b"] * 30,
+                  "label": first + second}).to_csv(file, index=False)
+    assert cli("annotations", "import", "pets", str(file), *w)[0] == 0
+    alphas = {}
+    for level in ("ordinal", "nominal"):
+        code, out, err = cli("agree", "pets", "--level", level, "--json", "--report",
+                             str(tmp_path / f"{level}.html"), *w)
+        assert code == 0, err
+        alphas[level] = json.loads(out)["krippendorff_alpha"]
+        assert json.loads(out)["classes"][:3] == (["low", "mid", "high"] if level == "ordinal"
+                                                  else ["high", "low", "mid"])
+    assert alphas["ordinal"] > alphas["nominal"]
+
+
+def test_labelbook_scalar_examples_are_refused(cli, ws: Workspace, tmp_path: Path) -> None:
+    w = ["-w", ws.location]
+    for text, message in (
+        ('classes: {"1": {examples: {positive: 5}}}\n', "positive must be a list, not 5; "
+                                                        "write positive: [5]."),
+        ('classes: {"1": {rules: 5}}\n', "rules must be a list, not 5"),
+        ('classes: {"1": {examples: 5}}\n', "examples must be a mapping"),
+    ):
+        (tmp_path / "b.yaml").write_text(text)
+        code, out, err = cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)
+        assert code == 2 and out == "" and message in err, err
+    assert ws.labelbook.versions("pets") == []

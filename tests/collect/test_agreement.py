@@ -299,3 +299,70 @@ def test_confusion_heatmap_is_sequential_and_kappa_stays_diverging() -> None:
     assert kappa[0][0] != kappa[1][0]  # green for high, red for low
     with pytest.raises(InputError, match="'scale' parameter"):
         heatmap_html(shares, title="t", scale="rainbow")
+
+
+def _crowd_design(seed: int, n_items: int = 3000, accuracy: float = 0.7,
+                  n_classes: int = 3) -> pd.DataFrame:
+    """A sparse crowd: 8 regular annotators and 200 occasional ones, 3 labels per item.
+
+    Most of the ~3,600 annotator pairs share one or two items; annotators are right with
+    probability ``accuracy``, else uniform, so every pair's kappa is the same number.
+    """
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_classes, n_items)
+    regular = rng.random((n_items, 3)) < 0.5
+    who = np.where(regular, rng.integers(0, 8, (n_items, 3)), 8 + rng.integers(0, 200, (n_items, 3)))
+    right = rng.random((n_items, 3)) < accuracy
+    label = np.where(right, truth[:, None], rng.integers(0, n_classes, (n_items, 3)))
+    df = pd.DataFrame({"item": np.repeat(np.arange(n_items), 3),
+                       "annotator": [f"w{w}" for w in who.ravel()], "label": label.ravel()})
+    return df.drop_duplicates(["item", "annotator"]).reset_index(drop=True)
+
+
+def test_mean_cohen_kappa_lies_in_its_interval_on_adultcontent2(crowd) -> None:
+    """825 annotators, most pairs sharing a handful of items (the CLI's defaults)."""
+    df = crowd("AdultContent2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # items with a single label
+        rep = agreement(df)
+    lo, hi = rep.ci["cohen_kappa"]
+    assert lo <= rep.mean_cohen_kappa <= hi
+    assert rep.cohen_min_shared == 10 and 0 < rep.n_cohen_pairs < len(rep.pairs)
+    assert f"mean over {rep.n_cohen_pairs} pairs sharing >= 10 items" in rep.summary()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mean_cohen_kappa_and_interval_on_a_sparse_design(seed: int) -> None:
+    accuracy, k = 0.7, 3
+    p_agree = accuracy**2 + 2 * accuracy * (1 - accuracy) / k + (1 - accuracy) ** 2 / k
+    true_kappa = (p_agree - 1 / k) / (1 - 1 / k)
+    with pytest.warns(UserWarning, match="single label"):
+        rep = agreement(_crowd_design(seed, accuracy=accuracy, n_classes=k), seed=seed)
+    lo, hi = rep.ci["cohen_kappa"]
+    assert lo <= rep.mean_cohen_kappa <= hi
+    assert lo <= true_kappa <= hi
+    # the estimator, recomputed from the pairs table: shared-item weights, n >= 10
+    pairs = rep.pairs[(rep.pairs["n_items"] >= 10) & rep.pairs["cohen_kappa"].notna()]
+    expected = np.average(pairs["cohen_kappa"], weights=pairs["n_items"])
+    assert rep.mean_cohen_kappa == pytest.approx(expected, abs=TOL)
+    assert rep.n_cohen_pairs == len(pairs) < len(rep.pairs) / 10
+
+
+def test_min_shared_falls_back_to_the_best_covered_pairs() -> None:
+    """A small complete design keeps every pair; the threshold is a checked parameter."""
+    df = pd.DataFrame({"item": np.repeat(np.arange(6), 3), "annotator": list("abc") * 6,
+                       "label": [0, 0, 1, 1, 1, 1, 0, 1, 0, 2, 2, 2, 1, 0, 1, 0, 0, 0]})
+    rep = agreement(df, ci=False)
+    assert (rep.cohen_min_shared, rep.n_cohen_pairs) == (6, 3)
+    kappas = [cohen_kappa_score(df.label[df.annotator == a], df.label[df.annotator == b])
+              for a, b in itertools.combinations("abc", 2)]
+    assert rep.mean_cohen_kappa == pytest.approx(np.mean(kappas), abs=TOL)
+    assert rep.to_dict()["cohen_min_shared"] == 6
+    with pytest.raises(InputError, match="'min_shared' parameter of agreement"):
+        agreement(df, min_shared=0)
+
+
+def test_no_pair_message_names_the_python_function() -> None:
+    one_each = pd.DataFrame({"item": [1, 2], "annotator": ["a", "b"], "label": ["x", "y"]})
+    with pytest.raises(InputError, match=r"\(see assay\.plan_sample\)"):
+        agreement(one_each)

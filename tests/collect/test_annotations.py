@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -130,15 +131,59 @@ def test_parse_label_studio_choices(tmp_path: Path) -> None:
     path.write_text(json.dumps(_ls_export()), encoding="utf-8")
     with pytest.warns(UserWarning, match="left out 2 cancelled"):
         out = parse_label_studio(path)
-    assert out["item"].tolist() == [11, 11, 12]
+    assert out["item"].tolist() == ["s1", "s1", "s2"]  # data.item, not Label Studio's ids
     assert out["annotator"].tolist() == [1, "b@x.org", 1]
     assert out["label"].tolist() == ["Positive", "Negative", "Negative"]
     assert out["time"].iloc[0] == pd.Timestamp("2026-11-01T10:05:00Z")
     with pytest.warns(UserWarning):
-        by_key = parse_label_studio(json.dumps(_ls_export()).encode(), item_key="item")
-    assert by_key["item"].tolist() == ["s1", "s1", "s2"]
+        by_key = parse_label_studio(json.dumps(_ls_export()).encode(), item_key="text")
+    assert by_key["item"].tolist() == ["good", "good", "bad"]
     with pytest.warns(UserWarning), pytest.raises(InputError, match="'Negative'"):
         parse_label_studio(path, classes=["Positive"])
+
+
+def test_label_studio_item_ids_keep_their_type_and_the_fallback_warns() -> None:
+    export = _ls_export()
+    for task, item in zip(export, [1168, 1159], strict=True):
+        task["data"]["item"] = item
+    with pytest.warns(UserWarning, match="left out"):
+        out = parse_label_studio(json.dumps(export).encode())
+    assert out["item"].tolist() == [1168, 1168, 1159]
+    assert all(type(i) is int for i in out["item"].tolist())
+    for task in export:
+        del task["data"]["item"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fallback = parse_label_studio(json.dumps(export).encode())
+    assert any("no task has data['item'], so Label Studio's task ids were taken"
+               in str(w.message) for w in caught)
+    assert fallback["item"].tolist() == [11, 11, 12]
+    export[1]["data"]["item"] = "s2"  # one task has it, the other does not
+    with pytest.raises(InputError, match=r"1 task\(s\) have no item id under data\['item'\] "
+                       r"\(task ids 11; their data keys: 'text'\); pass item_key=KEY"):
+        parse_label_studio(json.dumps(export).encode())
+    with pytest.raises(InputError, match=r"2 task\(s\) have no item id under data\['image'\]"):
+        parse_label_studio(json.dumps(export).encode(), item_key="image")
+
+
+def test_read_annotations_item_key_names_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "ann.csv"
+    pd.DataFrame({"image_id": ["p", "q"], "item": [1, 2], "annotator": ["a", "b"],
+                  "label": ["x", "y"]}).to_csv(path, index=False)
+    out = read_annotations(path, item_key="image_id")
+    assert out["item"].tolist() == ["p", "q"]
+    with pytest.raises(InputError, match="ann.csv has no column 'img' .*image_id, item"):
+        read_annotations(path, item_key="img")
+
+
+def test_label_outside_the_classes_is_shown_as_a_plain_value() -> None:
+    import numpy as np
+
+    df = pd.DataFrame({"item": [1, 1], "annotator": ["a", "b"],
+                       "label": np.array([1, 3], dtype=np.int64)})
+    with pytest.raises(InputError, match=r"classes: 3; .*pass allow_new=True\.$") as err:
+        normalize_annotations(df, classes=[1, 2])
+    assert "np." not in str(err.value)
 
 
 def test_parse_label_studio_bad_files(tmp_path: Path) -> None:

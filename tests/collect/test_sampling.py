@@ -95,6 +95,19 @@ def test_plan_sample_bad_input() -> None:
         plan_sample(items.drop(columns="label"), ci_width=0.2, by=["tag"])
 
 
+def test_label_studio_tasks_keep_the_item_id_type() -> None:
+    """iterrows would upcast a row of an int id and a float feature to floats (9.0)."""
+    sample = pd.DataFrame({"item": np.array([9, 1168], dtype=np.int64), "x": [0.5, -1.25],
+                           "name": ["a", None]})
+    tasks = to_label_studio_tasks(sample[["item", "x"]])
+    assert [t["data"]["item"] for t in tasks] == [9, 1168]
+    assert all(type(t["data"]["item"]) is int for t in tasks)
+    assert json.dumps(tasks[0]["data"]) == '{"item": 9, "x": 0.5}'
+    assert [t["data"]["name"] for t in to_label_studio_tasks(sample)] == ["a", None]
+    text = to_label_studio_tasks(sample.assign(item=["007", "b-2"]), data_cols=["x"])
+    assert [t["data"]["item"] for t in text] == ["007", "b-2"]
+
+
 def test_label_studio_tasks_round_trip(tmp_path) -> None:
     plan = plan_sample(_items(200), n=10, seed=0)
     tasks = to_label_studio_tasks(plan.sample, data_cols=["text"])
@@ -113,3 +126,4 @@ def test_label_studio_tasks_round_trip(tmp_path) -> None:
     path.write_text(json.dumps(export))
     back = parse_label_studio(path, item_key="item")
     assert back["item"].tolist() == plan.sample["item"].tolist()
+    assert parse_label_studio(path)["item"].tolist() == plan.sample["item"].tolist()

@@ -48,6 +48,12 @@ def test_check_classes_brings_definitions_to_one_form() -> None:
         ({"cat": {"examples": {"positive": "a1"}}}, "positive must be a list"),
         ({"cat": {"examples": {"typical": ["a1"]}}}, "example kinds must be"),
         ({"cat": ["a list"]}, "a definition is a mapping"),
+        ({"cat": {"examples": {"positive": 5}}}, r"positive must be a list, not 5; write positive: \[5\]"),
+        ({"cat": {"examples": {"negative": 2.5}}}, "negative must be a list, not 2.5"),
+        ({"cat": {"examples": {"borderline": True}}}, "borderline must be a list, not True"),
+        ({"cat": {"rules": 5}}, "rules must be a list, not 5"),
+        ({"cat": {"examples": 5}}, "examples must be a mapping of borderline, negative"),
+        ({"cat": {"examples": {"positive": [[1, 2]]}}}, "positive must list item ids"),
         (["cat"], "'classes:' mapping"),
     ]:
         with pytest.raises(InputError, match=message):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -17,6 +21,7 @@ from assay.cli._common import (
     cli_flags,
     emit_json,
     err_console,
+    flag_message,
     open_workspace,
     out_console,
     table,
@@ -33,13 +38,51 @@ from assay.collect import (
     to_label_studio_tasks,
     transcript_agreement,
 )
-from assay.exceptions import InputError, NotFoundError
+from assay.exceptions import AssayError, InputError, NotFoundError
 from assay.report.pages import write_page
 from assay.store.workspace import Workspace
 
 __all__ = ["register"]
 
 annotations_app = typer.Typer(help="Import annotations (several labels per item) for a dataset.")
+
+
+#: Library wording that a CLI user cannot act on, and what to say instead.
+_CLI_WORDING = {
+    "pass allow_new=True": "pass --allow-new",
+    "(see assay.plan_sample)": "(see `assay plan-sample`)",
+    "level='interval'": "--level interval",
+    "Use level='nominal', or level='ordinal' with classes= in their order.": (
+        "Use --level nominal, or --level ordinal, which orders the classes as the label "
+        "book lists them (sorted when there is no label book)."
+    ),
+}
+
+
+def _cli_text(message: str, flags: dict[str, str]) -> str:
+    for python, cli in _CLI_WORDING.items():
+        message = message.replace(python, cli)
+    return flag_message(message, flags)
+
+
+@contextmanager
+def _cli_wording(**flags: str) -> Iterator[None]:
+    """Like :func:`~assay.cli._common.cli_flags`, for warnings too and for the phrases in
+    ``_CLI_WORDING`` (``allow_new=True`` -> ``--allow-new``, ``assay.plan_sample`` ->
+    ``assay plan-sample``)."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    except AssayError as exc:
+        message = _cli_text(str(exc), flags)
+        if message == str(exc):
+            raise
+        raise type(exc)(message) from exc
+    finally:
+        for w in caught:
+            warnings.warn(_cli_text(str(w.message), flags), w.category, stacklevel=1)
 
 
 def _labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:
@@ -60,6 +103,56 @@ def _typed(classes: list[str] | None, labels: pd.Series) -> list[Any] | None:
     return classes
 
 
+def _class_name(label: Any) -> str:
+    """A label as the label book names classes: text, ``3`` for 3 and 3.0."""
+    if isinstance(label, (float, np.floating)) and float(label).is_integer():
+        return str(int(label))
+    return str(label.item() if isinstance(label, np.generic) else label)
+
+
+def _followed(frame: pd.DataFrame, default: int | None) -> pd.Series:
+    """The label-book version each annotation followed (-1: not said, the latest)."""
+    stated = (
+        pd.to_numeric(frame["labelbook_version"], errors="coerce")
+        if "labelbook_version" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    if default is not None:
+        stated = stated.fillna(default)
+    return stated.fillna(-1).astype(np.int64)
+
+
+def _check_labelbook(
+    ws: Workspace, dataset: str, frame: pd.DataFrame, default: int | None, where: str,
+    hint: str,
+) -> None:
+    """Refuse labels outside the label-book version each annotation was labelled under.
+
+    A row's ``labelbook_version`` decides, else ``default`` (``--labelbook-version``),
+    else the latest version; without a label book nothing is checked.
+    """
+    for number, rows in frame.groupby(_followed(frame, default), sort=True):
+        try:
+            book = ws.labelbook.get(dataset, None if number < 0 else int(number))
+        except NotFoundError:
+            if number < 0:
+                return  # no label book at all
+            raise
+        names = rows["label"].map(_class_name)
+        bad = rows[~names.isin(book.classes)]
+        if bad.empty:
+            continue
+        unknown = sorted(set(names[bad.index]))
+        followed = "the latest version" if number < 0 else "the version they followed"
+        batches = sorted(set(bad["batch"])) if "batch" in bad.columns else []
+        which = f" (batch {', '.join(map(str, batches))})" if batches else ""
+        raise InputError(
+            f"{where}: {len(bad)} annotation(s){which} have labels outside the classes of "
+            f"{dataset}'s label book v{book.number} ({followed}): "
+            f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}; {hint}"
+        )
+
+
 @annotations_app.command("import")
 def annotations_import(
     name: str = typer.Argument(..., help="The dataset whose items were annotated."),
@@ -72,18 +165,34 @@ def annotations_import(
     allow_new: bool = typer.Option(
         False, "--allow-new", help="Accept labels that the label book does not define."
     ),
+    item_key: str = typer.Option(
+        None,
+        "--item-key",
+        help="Where the item ids are: the key of a Label Studio task's data (default: "
+        "'item', as `assay plan-sample` writes it, else the task id), or a table's column "
+        "(default: item).",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Store annotations for the items of dataset NAME."""
+    """Store annotations for the items of dataset NAME.
+
+    Labels are checked against the label-book version the annotators followed
+    (--labelbook-version, or a labelbook_version column; else the latest).
+    """
     ws = open_workspace(workspace)
-    frame = read_annotations(file)
-    classes = _typed(_labelbook_classes(ws, name), frame["label"])
-    if classes is not None:
-        frame = read_annotations(file, classes=classes, allow_new=allow_new)
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError (exit 2) when it does not exist
-    batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=str(file))
+    with _cli_wording(item_key="--item-key"):
+        frame = read_annotations(file, item_key=item_key)
+    if not allow_new:
+        _check_labelbook(
+            ws, name, frame, labelbook_version, file.name,
+            "fix the labels; if the annotators followed another label-book version, give it "
+            "with --labelbook-version N; or pass --allow-new.",
+        )
+    where = f"{file} (item ids from {_item_source(file, item_key)})"
+    batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=where)
     info = {
         "dataset": name,
         "batch": batch,
@@ -100,6 +209,14 @@ def annotations_import(
     )
 
 
+def _item_source(file: Path, item_key: str | None) -> str:
+    if file.suffix.lower() != ".json":
+        return f"column {item_key or 'item'!r}"
+    if item_key is not None:
+        return f"data[{item_key!r}]; check --item-key"
+    return "data['item'], else the task ids; pass --item-key KEY for another data key"
+
+
 def _load_for_agree(
     source: str, workspace: Path | None, allow_new: bool
 ) -> tuple[pd.DataFrame, Workspace | None, str | None]:
@@ -114,15 +231,20 @@ def _load_for_agree(
         raise InputError(
             f"dataset {source!r} has no annotations; import some with `assay annotations import {source} FILE`."
         )
-    classes = _typed(_labelbook_classes(ws, source), frame["label"])
-    if classes is not None and not allow_new:
-        unknown = sorted(set(frame["label"]) - set(classes), key=str)
-        if unknown:
-            raise InputError(
-                f"labels {', '.join(map(str, unknown[:10]))} are not in {source}'s label book; "
-                "add them to the label book or pass --allow-new."
-            )
+    if not allow_new:
+        _check_labelbook(
+            ws, source, frame, None, f"the annotations of {source}",
+            "add the classes to the label book, or pass --allow-new to measure agreement "
+            "anyway.",
+        )
     return frame, ws, source
+
+
+def _ordinal_classes(
+    frame: pd.DataFrame, ws: Workspace | None, dataset: str | None
+) -> list[Any] | None:
+    """The label book's class order (the latest version), for --level ordinal."""
+    return _typed(_labelbook_classes(ws, dataset), frame["label"])
 
 
 def agree(
@@ -157,8 +279,12 @@ def agree(
         raise typer.Exit(_agree_text(frame, report, as_json))
     if by_labelbook:
         raise typer.Exit(_agree_by_labelbook(frame, as_json))
-    with cli_flags(level="--level"):
-        result = agreement(frame.drop(columns=["batch", "time"], errors="ignore"), level=level)
+    order = _ordinal_classes(frame, ws, dataset) if level == "ordinal" else None
+    with _cli_wording(level="--level"):
+        result = agreement(
+            frame.drop(columns=["batch", "time"], errors="ignore"), level=level,
+            classes=order, allow_new=True,
+        )
     revise = classes_to_revise(result, k=5).rename_axis("class")
     write_page(report, f"Agreement: {source}", result.to_html())
     if ws is not None and dataset is not None:

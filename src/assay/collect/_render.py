@@ -31,9 +31,17 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _cohen_name(report: AgreementReport) -> str:
+    pairs = f"{report.n_cohen_pairs} pair{'s' if report.n_cohen_pairs != 1 else ''}"
+    if report.cohen_min_shared > 1:
+        pairs += f" sharing >= {report.cohen_min_shared} items"
+    return f"Cohen's kappa (mean over {pairs})"
+
+
 def _stat_lines(report: AgreementReport) -> list[tuple[str, str]]:
     rows = []
-    for key, name in _STATS:
+    for key, label in _STATS:
+        name = _cohen_name(report) if key == "mean_cohen_kappa" else label
         val = _fmt(getattr(report, key))
         ci = report.ci.get(_CI_KEY.get(key, key))
         rows.append((name, f"{val} [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else val))

@@ -6,7 +6,7 @@
   annotator pairs that agree, ``P_i = sum_c n_ic (n_ic - 1) / (n_i (n_i - 1))``;
 * ``cohen_kappa``: Cohen's kappa for every pair of annotators on the items they share
   (``cohen_n`` holds the number of shared items; ``mean_cohen_kappa`` is their mean
-  weighted by that number);
+  weighted by that number, over the pairs sharing at least ``min_shared`` items);
 * ``fleiss_kappa``: Fleiss' kappa, generalised to items with different numbers of labels
   (see :func:`agreement`);
 * ``krippendorff_alpha``: Krippendorff's alpha (nominal, ordinal or interval);
@@ -50,7 +50,9 @@ class AgreementReport:
     ----------
     percent_agreement, fleiss_kappa, krippendorff_alpha : float
     mean_cohen_kappa : float
-        Pairwise Cohen's kappas averaged with the number of shared items as weights.
+        Pairwise Cohen's kappas averaged with the number of shared items as weights, over
+        the ``n_cohen_pairs`` annotator pairs that share at least ``cohen_min_shared``
+        items (see :func:`agreement`).
     hlp : float
         Human-level performance: the mean agreement of an annotation with the majority
         of the other annotations of its item (ties give fractional credit).
@@ -75,6 +77,10 @@ class AgreementReport:
         Bootstrap 95% intervals of ``percent_agreement``, ``fleiss_kappa``,
         ``krippendorff_alpha`` and ``cohen_kappa`` (the mean pairwise kappa); empty when
         ``ci=False``.
+    cohen_min_shared : int
+        The shared items a pair needed to enter ``mean_cohen_kappa``.
+    n_cohen_pairs : int
+        The annotator pairs in ``mean_cohen_kappa``.
     """
 
     level: str
@@ -96,6 +102,8 @@ class AgreementReport:
     disagreements: pd.DataFrame
     annotators: pd.DataFrame
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    cohen_min_shared: int = 1
+    n_cohen_pairs: int = 0
 
     @property
     def hlp_per_class(self) -> pd.Series:
@@ -117,7 +125,7 @@ class AgreementReport:
         """The scalar statistics and intervals, JSON-serialisable."""
         keys = ("level", "n_items", "n_annotations", "n_annotators", "n_single",
                 "percent_agreement", "fleiss_kappa", "krippendorff_alpha",
-                "mean_cohen_kappa", "hlp")
+                "mean_cohen_kappa", "hlp", "cohen_min_shared", "n_cohen_pairs")
         out: dict[str, Any] = {k: _plain(getattr(self, k)) for k in keys}
         out["classes"] = [_plain(c) for c in self.classes]
         out["ci"] = {k: [float(lo), float(hi)] for k, (lo, hi) in self.ci.items()}
@@ -145,11 +153,25 @@ def _class_values(classes: pd.Index, level: str) -> np.ndarray | None:
 
 def _bootstrap(
     enc: EncodedAnnotations, counts: Any, p_item: np.ndarray, n_item: np.ndarray,
-    pairs: _stats.Pairs, level: str, values: np.ndarray | None, n_boot: int, seed: int,
+    pairs: _stats.Pairs, cohen_pairs: np.ndarray, level: str, values: np.ndarray | None,
+    n_boot: int, seed: int,
 ) -> dict[str, tuple[float, float]]:
-    present, inv = _stats.pair_index(pairs, len(enc.annotators))
-    feats = item_features(counts, p_item, n_item, pairs, inv, len(present))
+    _, inv = _stats.pair_index(pairs, len(enc.annotators))
+    position = np.full(len(cohen_pairs), -1, dtype=np.int64)
+    position[cohen_pairs] = np.arange(int(cohen_pairs.sum()))
+    feats = item_features(counts, p_item, n_item, pairs, position[inv], int(cohen_pairs.sum()))
     return bootstrap_intervals(feats, level, values, n_boot, seed)
+
+
+def _cohen_pairs(conf: np.ndarray, min_shared: int) -> tuple[np.ndarray, int]:
+    """The annotator pairs in the mean Cohen's kappa, and the threshold that chose them.
+
+    Pairs sharing at least ``min_shared`` items; when no pair shares that many, the
+    pairs sharing the most items (so a small complete design keeps every pair).
+    """
+    n = conf.sum(axis=(1, 2))
+    threshold = int(min(min_shared, n.max())) if len(n) else int(min_shared)
+    return n >= threshold, threshold
 
 
 def _pairwise_frames(
@@ -171,8 +193,9 @@ def _pairwise_frames(
             pd.DataFrame(cnt, index=names, columns=names), pair_df, conf)
 
 
-def _check_params(level: str, n_boot: int, seed: int) -> None:
+def _check_params(level: str, n_boot: int, seed: int, min_shared: int) -> None:
     check_in(level, LEVELS, name="level", func="agreement")
+    check_number(min_shared, name="min_shared", func="agreement", low=1, integer=True)
     check_number(n_boot, name="n_boot", func="agreement", low=1, integer=True)
     check_number(seed, name="seed", func="agreement", low=0, integer=True)
 
@@ -188,6 +211,7 @@ def agreement(
     seed: int = 0,
     n_examples: int = 3,
     max_disagreements: int = 1000,
+    min_shared: int = 10,
 ) -> AgreementReport:
     """Measure how consistently annotators label the same items.
 
@@ -212,6 +236,10 @@ def agreement(
         Example items per class in :attr:`AgreementReport.per_class`.
     max_disagreements : int, default 1000
         Rows of :attr:`AgreementReport.disagreements` (the most disagreed-on items).
+    min_shared : int, default 10
+        Annotator pairs sharing fewer items are left out of ``mean_cohen_kappa`` and of
+        its interval (they stay in ``cohen_kappa`` and ``pairs``); when no pair shares
+        that many items, the pairs sharing the most items are used.
 
     Returns
     -------
@@ -227,8 +255,18 @@ def agreement(
     item has the same number of labels this is exactly Fleiss (1971) (statsmodels'
     ``fleiss_kappa``). Items with a single label are left out of every statistic (with a
     warning that counts them).
+
+    **Mean Cohen's kappa in sparse designs.** With many annotators who each label a few
+    items (crowdsourcing), most annotator pairs share a handful of items, and a pair's
+    kappa on ``n`` items is biased towards 0 by about ``1/n`` (its chance agreement is
+    estimated from those same items). ``mean_cohen_kappa`` therefore averages, weighted
+    by shared items, the pairs that share at least ``min_shared`` items, and its
+    bootstrap interval averages over exactly the same pairs in every replicate (see
+    :mod:`assay.collect._bootstrap`), so the point estimate and the interval come from
+    one estimator. On a complete design every pair shares all items and nothing is left
+    out.
     """
-    _check_params(level, n_boot, seed)
+    _check_params(level, n_boot, seed, min_shared)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     counts = enc.counts()
     p_item, n_item = _stats.item_agreement(counts)
@@ -236,7 +274,7 @@ def agreement(
     if n_single == enc.n_items:
         raise InputError(
             "no item has labels from two annotators, so agreement is undefined; "
-            "have a second annotator label a sample (see plan_sample)."
+            "have a second annotator label a sample (see assay.plan_sample)."
         )
     if n_single:
         warn(f"{n_single} item(s) have a single label and are left out of agreement.")
@@ -244,6 +282,7 @@ def agreement(
     scal = _stats.scalar_stats(counts, p_item, n_item, np.ones(enc.n_items), level, values)
     pairs = _stats.annotation_pairs(enc.item, enc.annotator, enc.label)
     kappa_df, n_df, pair_df, conf = _pairwise_frames(enc, pairs)
+    cohen_pairs, min_shared = _cohen_pairs(conf, min_shared)
     dense = counts.toarray()
     credit, cw, ch = _stats.leave_one_out(dense, enc.item, enc.label)
     total = conf.sum(axis=0)
@@ -254,13 +293,15 @@ def agreement(
         n_annotators=len(enc.annotators), n_single=n_single, classes=list(enc.classes),
         percent_agreement=scal["percent_agreement"], fleiss_kappa=scal["fleiss_kappa"],
         krippendorff_alpha=scal["krippendorff_alpha"],
-        mean_cohen_kappa=weighted_mean_kappa(conf), hlp=float(np.nanmean(credit)),
+        mean_cohen_kappa=weighted_mean_kappa(conf[cohen_pairs]),
+        hlp=float(np.nanmean(credit)),
         cohen_kappa=kappa_df, cohen_n=n_df, pairs=pair_df, per_class=per_class,
         confusion=confusion,
         disagreements=disagreement_table(enc, dense, p_item, max_disagreements),
         annotators=annotator_table(enc, pairs, pair_df, credit),
-        ci=_bootstrap(enc, counts, p_item, n_item, pairs, level, values, n_boot, seed)
-        if ci else {},
+        ci=_bootstrap(enc, counts, p_item, n_item, pairs, cohen_pairs, level, values, n_boot,
+                      seed) if ci else {},
+        cohen_min_shared=min_shared, n_cohen_pairs=int(cohen_pairs.sum()),
     )
 
 

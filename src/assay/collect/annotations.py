@@ -121,11 +121,17 @@ def _resolve_classes(
     new = _order_classes(unknown)
     if allow_new:
         return index.append(pd.Index(new))
-    shown = ", ".join(map(repr, new[:20])) + (" ..." if len(new) > 20 else "")
+    shown = ", ".join(repr(_plain(v)) for v in new[:20]) + (" ..." if len(new) > 20 else "")
     raise InputError(
         f"{where} has {len(unknown)} label(s) outside the label book's classes: {shown}; "
         "fix the labels, add the classes to the label book, or pass allow_new=True."
     )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages show ``3``, not
+    ``np.int64(3)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

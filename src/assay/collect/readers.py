@@ -19,6 +19,10 @@ from assay.exceptions import InputError
 
 __all__ = ["parse_label_studio", "read_annotations"]
 
+#: The key of a task's ``data`` that holds the item id by default; ``assay plan-sample``
+#: and :func:`~assay.collect.sampling.to_label_studio_tasks` write it.
+DEFAULT_ITEM_KEY = "item"
+
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".tab": "\t"}
 
 
@@ -50,6 +54,7 @@ def read_annotations(
     classes: Sequence[Any] | None = None,
     allow_new: bool = False,
     names: Sequence[str] | None = None,
+    item_key: str | None = None,
 ) -> pd.DataFrame:
     """Read an annotation table from CSV, TSV, Parquet or a Label Studio JSON export.
 
@@ -65,6 +70,10 @@ def read_annotations(
     names : sequence of str, optional
         Column names for a CSV/TSV file *without* a header row, e.g.
         ``["annotator", "item", "label"]`` for Get-Another-Label's ``labels.txt``.
+    item_key : str, optional
+        Where the item ids are: for a Label Studio export the key of the tasks' ``data``
+        (default ``"item"``, see :func:`parse_label_studio`), for a table the column
+        (default ``item``, or crowd-kit's ``task``).
 
     Returns
     -------
@@ -76,9 +85,21 @@ def read_annotations(
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file; check the path.")
     if path.suffix.lower() == ".json":
-        return parse_label_studio(path, classes=classes, allow_new=allow_new)
+        return parse_label_studio(path, item_key=item_key, classes=classes, allow_new=allow_new)
     df = _read_table(path, names)
+    if item_key is not None:
+        df = _item_column(df, item_key, path.name)
     return normalize_annotations(df, classes=classes, allow_new=allow_new, where=path.name)
+
+
+def _item_column(df: pd.DataFrame, item_key: str, where: str) -> pd.DataFrame:
+    if item_key not in df.columns:
+        raise InputError(
+            f"{where} has no column {item_key!r} (item_key); its columns are "
+            f"{', '.join(map(str, df.columns))}. Name the column that holds the item ids."
+        )
+    others = [c for c in ("item", "task") if c != item_key and c in df.columns]
+    return df.drop(columns=others).rename(columns={item_key: "item"})
 
 
 def _load_json(source: bytes | str | Path) -> tuple[Any, str]:
@@ -126,12 +147,7 @@ def _choice(result: list[dict[str, Any]], from_name: str | None) -> Any:
 def _task_rows(
     task: dict[str, Any], item_key: str | None, from_name: str | None, name: str
 ) -> list[dict[str, Any]]:
-    if not isinstance(task, dict) or "annotations" not in task:
-        raise InputError(
-            f"{name}: a task has no 'annotations' list; give a Label Studio JSON export "
-            "(Export > JSON), not JSON-MIN or CSV."
-        )
-    item = task.get("data", {}).get(item_key) if item_key else task.get("id")
+    item = task["data"][item_key] if item_key else task.get("id")
     rows = []
     for ann in task["annotations"]:
         if ann.get("was_cancelled"):
@@ -145,6 +161,45 @@ def _task_rows(
              "label": label, "time": pd.Timestamp(time) if time else pd.NaT}
         )
     return rows
+
+
+def _check_task(task: Any, name: str) -> None:
+    if not isinstance(task, dict) or not isinstance(task.get("annotations"), list):
+        raise InputError(
+            f"{name}: a task has no 'annotations' list; give a Label Studio JSON export "
+            "(Export > JSON), not JSON-MIN or CSV."
+        )
+
+
+def _data(task: Any) -> dict[str, Any]:
+    data = task.get("data") if isinstance(task, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _resolve_item_key(tasks: list[Any], item_key: str | None, name: str) -> str | None:
+    """The data key that holds the item ids (see :func:`parse_label_studio`), or None for
+    Label Studio's task ids."""
+    key = item_key
+    if key is None:
+        if not any(DEFAULT_ITEM_KEY in _data(t) for t in tasks):
+            warn(
+                f"{name}: no task has data[{DEFAULT_ITEM_KEY!r}], so Label Studio's task ids "
+                "were taken as the item ids; if the item ids are under another data key, "
+                "pass item_key=KEY."
+            )
+            return None
+        key = DEFAULT_ITEM_KEY
+    lacking = [t for t in tasks if _data(t).get(key) is None]
+    if lacking:
+        ids = ", ".join(str(t.get("id", "?")) if isinstance(t, dict) else "?"
+                        for t in lacking[:5])
+        keys = ", ".join(map(repr, _data(lacking[0]))) or "none"
+        raise InputError(
+            f"{name}: {len(lacking)} task(s) have no item id under data[{key!r}] (task ids "
+            f"{ids}; their data keys: {keys}); pass item_key=KEY with the data key that holds "
+            "the item ids of every task."
+        )
+    return key
 
 
 def parse_label_studio(
@@ -162,8 +217,12 @@ def parse_label_studio(
     source : bytes, str or Path
         The export's bytes, or the path of the ``.json`` file.
     item_key : str, optional
-        A key of ``task["data"]`` that identifies the item (e.g. ``"item"``); by default
-        the Label Studio task id.
+        The key of ``task["data"]`` that holds the item id; every task must have it. By
+        default ``"item"`` (what :func:`~assay.collect.sampling.to_label_studio_tasks`
+        and ``assay plan-sample`` write) when any task has it; when no task does, Label
+        Studio's own task ``id`` is taken as the item id, with a warning (right only for
+        a project whose task ids *are* the item ids). The id keeps its JSON type (an
+        integer stays an integer).
     from_name : str, optional
         The name of the ``<Choices>`` control to read when a task has several.
     classes : sequence, optional
@@ -183,7 +242,10 @@ def parse_label_studio(
         data = [data]
     if not isinstance(data, list):
         raise InputError(f"{name}: expected a list of tasks; give a Label Studio JSON export.")
-    rows = [row for task in data for row in _task_rows(task, item_key, from_name, name)]
+    for task in data:
+        _check_task(task, name)
+    key = _resolve_item_key(data, item_key, name)
+    rows = [row for task in data for row in _task_rows(task, key, from_name, name)]
     if not rows:
         raise InputError(
             f"{name} has no completed choice annotations; label some tasks, or pass "

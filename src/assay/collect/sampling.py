@@ -204,6 +204,8 @@ def plan_sample(
 
 
 def _json_value(v: Any) -> Any:
+    if v is pd.NA or v is pd.NaT:
+        return None
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and math.isnan(v):
@@ -229,8 +231,10 @@ def to_label_studio_tasks(
     ----------
     sample_df : DataFrame of shape (n_items, n_columns)
     item_col : str, default "item"
-        Stored as ``data[item_col]`` so that the export can be matched back
-        (``parse_label_studio(..., item_key=item_col)``).
+        Stored as ``data[item_col]``, with its type (an integer id stays an integer, a
+        text id text), so that the export can be matched back: the importer reads
+        ``data["item"]`` by default (``parse_label_studio(..., item_key=item_col)`` for
+        another name).
     data_cols : sequence of str, optional
         Columns copied into ``data`` (what the labeler sees, e.g. ``text`` or ``image``);
         default: every column except ``label_col``.
@@ -252,13 +256,16 @@ def to_label_studio_tasks(
         c for c in sample_df.columns if c != label_col]
     check_columns(sample_df, [item_col, *cols] + ([label_col] if label_col else []),
                   where="the sample")
+    # column by column: iterrows would upcast a row of int ids and float features to float
+    columns = {str(c): [_json_value(v) for v in sample_df[c].tolist()]
+               for c in dict.fromkeys([item_col, *cols])}
+    labels = sample_df[label_col].tolist() if label_col is not None else None
     tasks = []
-    for _, row in sample_df.iterrows():
-        data = {str(c): _json_value(row[c]) for c in dict.fromkeys([item_col, *cols])}
-        task: dict[str, Any] = {"data": data}
-        if label_col is not None:
+    for i in range(len(sample_df)):
+        task: dict[str, Any] = {"data": {c: values[i] for c, values in columns.items()}}
+        if labels is not None:
             result = {"from_name": from_name, "to_name": to_name, "type": "choices",
-                      "value": {"choices": [str(_json_value(row[label_col]))]}}
+                      "value": {"choices": [str(_json_value(labels[i]))]}}
             task["predictions"] = [{"model_version": model_version, "result": [result]}]
         tasks.append(task)
     return tasks

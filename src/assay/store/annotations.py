@@ -49,7 +49,8 @@ class AnnotationStore:
         Raises
         ------
         InputError
-            When items are not in the dataset's latest version (nothing is stored).
+            When items are not in the dataset's latest version (nothing is stored); ids
+            are compared as text, so ``9.0`` does not match an item ``9``.
         """
         version = self.ws.dataset(dataset)
         known = set(version.to_pandas([version.roles.id])[version.roles.id].astype(str))
@@ -59,7 +60,8 @@ class AnnotationStore:
             raise InputError(
                 f"{where}: {len(unknown)} item(s) are not in {version.ref}, e.g. "
                 f"{', '.join(unknown[:5])}; annotate items of the dataset (ids from its "
-                f"{version.roles.id!r} column)."
+                f"{version.roles.id!r} column){_decimal_hint(unknown, known)}. Nothing was "
+                "stored."
             )
         with self.ws.session() as s:
             ds = self.ws._dataset_row(s, version.name)
@@ -98,6 +100,17 @@ class AnnotationStore:
             ]
         columns = ["item", "annotator", "label", "labelbook_version", "time", "batch"]
         return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _decimal_hint(unknown: list[str], known: set[str]) -> str:
+    """A hint when ids such as ``9.0`` stand for the dataset's ``9``."""
+    whole = [u for u in unknown if u.endswith(".0") and u[:-2] in known]
+    if not whole:
+        return ""
+    return (
+        f"; ids such as {whole[0]} were written as decimals (for {whole[0][:-2]}): write "
+        "them as whole numbers (tasks written by an older `assay plan-sample` have this)"
+    )
 
 
 def _row(dataset_id: int, batch: int, record: dict[str, Any], lb: int | None) -> dict[str, Any]:

@@ -111,13 +111,17 @@ def _check_class(name: Any, spec: Any, where: str) -> dict[str, Any]:
             f"use {', '.join(sorted(_CLASS_KEYS))}."
         )
     examples = spec.get("examples") or {}
-    if not isinstance(examples, dict) or set(examples) - _EXAMPLE_KEYS:
+    if not isinstance(examples, dict):
+        raise InputError(
+            f"{where}, class {name!r}: examples must be a mapping of "
+            f"{', '.join(sorted(_EXAMPLE_KEYS))} to lists of item ids, not {examples!r}."
+        )
+    if set(examples) - _EXAMPLE_KEYS:
         raise InputError(
             f"{where}, class {name!r}: example kinds must be {', '.join(sorted(_EXAMPLE_KEYS))}."
         )
     for field, value in [("rules", spec.get("rules")), *examples.items()]:
-        if isinstance(value, (str, dict)):
-            raise InputError(f"{where}, class {name!r}: {field} must be a list, not {value!r}.")
+        _check_list(name, field, value, where)
     for rule in spec.get("rules") or []:
         if isinstance(rule, (dict, list)):
             raise InputError(
@@ -133,6 +137,22 @@ def _check_class(name: Any, spec: Any, where: str) -> dict[str, Any]:
         "rules": [str(r) for r in spec.get("rules") or []],
         "examples": {k: [str(i) for i in v or []] for k, v in examples.items()},
     }
+
+
+def _check_list(name: Any, field: str, value: Any, where: str) -> None:
+    """``rules`` and each example kind: a list (or nothing), never a single value."""
+    if value is None or isinstance(value, (list, tuple)):
+        if field != "rules" and any(isinstance(v, (dict, list, tuple)) for v in value or []):
+            raise InputError(
+                f"{where}, class {name!r}: {field} must list item ids (text or numbers), "
+                f"not {value!r}."
+            )
+        return
+    example = f"[{value}]" if isinstance(value, (int, float, str)) else "[...]"
+    raise InputError(
+        f"{where}, class {name!r}: {field} must be a list, not {value!r}; write "
+        f"{field}: {example}."
+    )
 
 
 def _as_yaml(value: Any) -> str:
