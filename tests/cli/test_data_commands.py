@@ -84,14 +84,14 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "not utf-8": (["latin1.csv"], "cannot be read as CSV"),
         "duplicate ids": (
             ["dups.csv", "--id", "uid"],
-            "duplicate values (2 rows), e.g. 'p1' at rows 1 and 3",
+            "duplicate values (2 rows), e.g. 'p1' at lines 2 and 4",
         ),
         "all labels missing": (["nolabels.csv"], "every value of the label column 'y' is missing"),
-        "missing label column": (
+        "another label column": (
             ["dups.csv", "--label", "target"],
-            "has no column 'target' (given as --label)",
+            "labels are in column 'y', not 'target'; use --label y",
         ),
-        "missing id column": (["dups.csv", "--id", "key"], "has no column 'key' (given as --id)"),
+        "another id column": (["dups.csv", "--id", "key"], "identifies its items by column 'uid'"),
     }
 
 

@@ -163,3 +163,63 @@ def test_analyses_are_recorded_with_their_version(workspace: Workspace) -> None:
     assert [a["id"] for a in audits] == [first]
     assert audits[0]["version"] == "pets@v1" and audits[0]["result"] == {"issues": 3}
     assert len(workspace.analyses(dataset="pets")) == 2
+
+
+def test_reimport_keeps_the_roles_of_the_first_import(sqlite_workspace: Workspace) -> None:
+    frame = _frame().assign(part=lambda d: np.where(d.index % 4 == 0, "test", "train"))
+    sqlite_workspace.import_dataset(
+        "pets", frame, label="y", id="uid", tags=["colour"], split="part"
+    )
+    v2 = sqlite_workspace.import_dataset("pets", frame.assign(x=frame["x"] + 1))
+    assert v2.roles == sqlite_workspace.dataset("pets@v1").roles
+    assert v2.roles.split == "part" and v2.roles.tags == ("colour",) and v2.roles.label == "y"
+    with pytest.raises(InputError, match="has no column 'part'; dataset 'pets' takes each row"):
+        sqlite_workspace.import_dataset("pets", frame.drop(columns="part"))
+    with pytest.raises(InputError, match="slices by tag column\\(s\\) 'colour'"):
+        sqlite_workspace.import_dataset("pets", frame, tags=["x"])
+    with pytest.raises(InputError, match="has no column 'colour'; dataset 'pets' slices by"):
+        sqlite_workspace.import_dataset("pets", frame.drop(columns="colour"))
+    assert [v.ref for v in sqlite_workspace.log("pets")] == ["pets@v2", "pets@v1"]
+
+
+def test_a_folder_cannot_become_a_version_of_a_table(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    root = tmp_path / "texts"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        (root / label / "1.txt").write_text(f"text {label}")
+    sqlite_workspace.import_dataset("t", pd.DataFrame({"label": ["a", "b"], "x": [1, 2]}))
+    with pytest.raises(InputError, match="imported from a table, not a folder"):
+        sqlite_workspace.import_dataset("t", root)
+
+
+def test_diff_lists_columns_added_and_removed(sqlite_workspace: Workspace) -> None:
+    frame = _frame()
+    sqlite_workspace.import_dataset("pets", frame, label="y", id="uid")
+    v2 = sqlite_workspace.import_dataset("pets", frame.drop(columns="x").assign(w=1))
+    assert v2.summary["columns_added"] == ["w"] and v2.summary["columns_removed"] == ["x"]
+    delta = sqlite_workspace.diff("pets@v1", "pets@v2")
+    assert delta.columns_added == ["w"] and delta.columns_removed == ["x"]
+    assert delta.counts["changed"] == 0
+    assert delta.summary().endswith("0 with changed features; 1 column added (w), 1 removed (x)")
+
+
+def test_os_errors_creating_a_workspace_are_input_errors() -> None:
+    with pytest.raises(InputError, match="cannot create a workspace at /proc/assay-x: No such"):
+        Workspace.init("/proc/assay-x")
+
+
+def test_row_names_follow_the_file(tmp_path: Path) -> None:
+    from assay.store.readers import RowNames, read_source
+
+    (tmp_path / "a.csv").write_text('k,v\n1,"two\nlines"\n\n2,x\n3,y\n')
+    _, info = read_source(tmp_path / "a.csv")
+    assert info["rows"](1) == "line 5" and info["rows"].many([0, 2]) == "lines 2 and 6"
+    (tmp_path / "a.jsonl").write_text('{"k": 1}\n\n{"k": 2}\n')
+    table, info = read_source(tmp_path / "a.jsonl")
+    assert table.num_rows == 2 and info["rows"](1) == "line 3"
+    frame = pd.DataFrame({"k": range(7)}, index=list("abcdefg"))
+    names = read_source(frame)[1]["rows"]
+    assert names.many(list(range(7))) == "index labels 'a', 'b', 'c', 'd', 'e' ..."
+    assert RowNames("row").many([0, 9]) == "rows 1 and 10"

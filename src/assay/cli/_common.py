@@ -10,16 +10,18 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperArgument
 
 from assay._json import jsonable
 from assay.exceptions import AssayError, InputError
-from assay.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
 
 __all__ = [
     "JsonOption",
@@ -32,6 +34,7 @@ __all__ = [
     "in_range",
     "open_workspace",
     "out_console",
+    "plain_help",
     "progress",
     "table",
 ]
@@ -47,6 +50,53 @@ WorkspaceOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 
 
+class _PlainArgument(TyperArgument):
+    """An argument shown as ``NAME`` (required) or ``[NAME]`` in the usage line."""
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        return name if self.required else f"[{name}]"
+
+
+def plain_help(command: Any) -> Any:
+    """Make the help of ``command`` and of every command under it read plainly.
+
+    Typer 0.29 renders every boolean flag with a value type, ``--json <bool>``,
+    although a flag takes no value (``--json true`` is refused), and names arguments
+    ``{name}`` (required) or ``[name]`` in the usage line, bracketing a metavar that
+    has its brackets already into ``[[WORKSPACE]]``. Here a flag shows no type and an
+    argument is ``NAME`` or ``[NAME]``, as in a Unix usage line; missing-argument
+    errors name it the same way (``Missing argument 'NAME'``). Older Typer versions
+    render the same way already and are left as they are.
+
+    Parameters
+    ----------
+    command : click.Command
+        The command tree built by ``typer.main.get_command``; changed in place.
+
+    Returns
+    -------
+    click.Command
+        ``command``.
+    """
+    pending = [command]
+    while pending:
+        current = pending.pop()
+        pending.extend(getattr(current, "commands", {}).values())
+        params = list(current.params)
+        if getattr(current, "add_help_option", False):
+            params.append(current.get_help_option(typer.Context(current)))
+        for param in filter(None, params):
+            if isinstance(param, TyperArgument):
+                name = (param.metavar or param.name or "").strip("[]{}").upper()
+                param.metavar = name + ("..." if param.nargs != 1 else "")
+                if type(param) is TyperArgument:
+                    param.__class__ = _PlainArgument
+            elif getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+    return command
+
+
 def out_console() -> Console:
     """A console on the current standard output (created per call, for testability)."""
     return Console(file=sys.stdout, soft_wrap=True, highlight=False)
@@ -59,6 +109,8 @@ def err_console() -> Console:
 
 def open_workspace(path: Path | None) -> Workspace:
     """Open the workspace at ``path``, ``$ASSAY_WORKSPACE`` or the current folder."""
+    from assay.store.workspace import Workspace
+
     return Workspace(path if path is not None else os.environ.get("ASSAY_WORKSPACE", "."))
 
 
@@ -83,6 +135,8 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
 
     Yields a callable ``advance(n=1)``.
     """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     console = err_console()
     if not console.is_terminal:
         yield lambda n=1: None

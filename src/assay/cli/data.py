@@ -15,6 +15,8 @@ from assay.cli._common import (
     progress,
     table,
 )
+from assay.store.datasets import DatasetVersion
+from assay.store.diff import describe_columns
 from assay.store.workspace import Workspace
 
 __all__ = ["register"]
@@ -40,7 +42,12 @@ def import_(
     source: Path = typer.Argument(
         ..., help="CSV, Parquet, JSONL file, or a folder root/<class>/<file>."
     ),
-    label: str = typer.Option("label", "--label", help="The label column."),
+    label: str = typer.Option(
+        None,
+        "--label",
+        help="The label column (default: label; a new version keeps the dataset's).",
+        show_default=False,
+    ),
     id: str = typer.Option(
         None, "--id", help="A column of unique item ids (default: row numbers)."
     ),
@@ -50,7 +57,11 @@ def import_(
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a file or folder as a new version of dataset NAME."""
+    """Import a file or folder as a new version of dataset NAME.
+
+    The column roles (--label, --id, --tags, --split) are set by the dataset's first
+    import; a new version keeps them, so they may be left out.
+    """
     ws = open_workspace(workspace)
     tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None
     with progress(f"Importing {source}"):
@@ -60,11 +71,29 @@ def import_(
     if as_json:
         emit_json(version.to_dict())
         return
+    out_console().print(_import_summary(version))
+
+
+def _import_summary(version: DatasetVersion) -> str:
+    """``NAME@vN: 40 rows (...)``, with column changes and how the file was read."""
     s = version.summary
-    out_console().print(
+    text = (
         f"{version.ref}: {version.n_rows} rows ({s.get('added', 0)} added, "
-        f"{s.get('removed', 0)} removed, {s.get('relabeled', 0)} relabeled)."
+        f"{s.get('removed', 0)} removed, {s.get('relabeled', 0)} relabeled"
     )
+    if version.parent_number is not None:
+        text += f", {s.get('changed', 0)} with changed features"
+    text += ")."
+    for kind in ("added", "removed"):
+        names = s.get(f"columns_{kind}") or []
+        if names:
+            text += f" {'Column' if len(names) == 1 else 'Columns'} {kind}: {', '.join(names)}."
+    separator = version.provenance.get("separator")
+    if separator:
+        shown = "tab" if separator == "\t" else repr(separator)
+        decimal = " and ',' as decimal mark" if version.provenance.get("decimal") else ""
+        text += f" The file was read with {shown} as separator{decimal}."
+    return text
 
 
 def log(
@@ -94,10 +123,14 @@ def log(
 
 
 def _counts(summary: dict) -> str:
-    return " ".join(
+    text = " ".join(
         f"{sign}{summary.get(key, 0)}"
         for sign, key in (("+", "added"), ("-", "removed"), ("~", "relabeled"), ("*", "changed"))
     )
+    columns = describe_columns(
+        summary.get("columns_added") or [], summary.get("columns_removed") or []
+    )
+    return f"{text}; {columns}" if columns else text
 
 
 def show(

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assay.exceptions import InputError
+from assay.store.readers import RowNames
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["DatasetVersion", "Roles", "validate_table"]
+__all__ = ["DatasetVersion", "Roles", "resolve_roles", "validate_table"]
 
 GENERATED_ID = "item_id"
 
@@ -123,28 +124,86 @@ def _require_columns(table: pa.Table, names: Sequence[str | None], where: str, f
             )
 
 
-def _check_ids(table: pa.Table, id_column: str, where: str) -> None:
-    ids = table.column(id_column)
-    if ids.null_count:
-        row = int(np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False))[0])
+def _check_role_overlap(roles: Roles, where: str) -> None:
+    """The split and tag columns must be other columns than the label and the id."""
+    for column, role in ((roles.label, "label"), (roles.id, "id")):
+        if roles.split == column:
+            raise InputError(
+                f"{where}: --split {column!r} is the {role} column; give the column that "
+                "names each row's split (e.g. train / test), or leave out --split."
+            )
+        if column in roles.tags:
+            raise InputError(
+                f"{where}: --tags names {column!r}, the {role} column; tags are other "
+                "columns to slice by (e.g. source, region): leave it out of --tags."
+            )
+
+
+def _missing(column: pa.ChunkedArray) -> np.ndarray:
+    """Which values are missing: null, NaN, or text that is empty or blank."""
+    missing = column.is_null(nan_is_null=True)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+        missing = pc.or_kleene(missing, pc.fill_null(blank, False))
+    return np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _check_labels(table: pa.Table, label: str, where: str, rows: RowNames) -> None:
+    missing = _missing(table.column(label))
+    if missing.all():
         raise InputError(
-            f"{where}: id column {id_column!r} is empty at row {row + 1}; give every row an id."
+            f"{where}: every value of the label column {label!r} is missing; "
+            "check --label names the column that holds the labels."
+        )
+    if missing.any():
+        positions = np.flatnonzero(missing)
+        count = f"{len(positions)} row{'s' if len(positions) > 1 else ''}"
+        raise InputError(
+            f"{where}: the label column {label!r} is empty on {count}: "
+            f"{rows.many(positions)}; give every row a label, or remove those rows."
+        )
+
+
+def _check_ids(table: pa.Table, id_column: str, where: str, rows: RowNames) -> None:
+    ids = table.column(id_column)
+    own = id_column == GENERATED_ID  # the file's own column, named like generated ids
+    empty = _missing(ids)
+    if empty.any():
+        position = int(np.flatnonzero(empty)[0])
+        raise InputError(
+            f"{where}: id column {id_column!r} is empty at {rows(position)}; "
+            + (_OWN_ID_HINT if own else "give every row an id.")
         )
     values = pd.Series(ids.to_numpy(zero_copy_only=False))
     dup = values.duplicated(keep=False).to_numpy()
     if dup.any():
-        rows = np.flatnonzero(dup)
-        first = values.iloc[rows[0]]
+        positions = np.flatnonzero(dup)
+        first = values.iloc[positions[0]]
         shown = repr(first) if isinstance(first, str) else str(first)
-        same = rows[values.iloc[rows].to_numpy() == first][:2] + 1
+        same = positions[values.iloc[positions].to_numpy() == first][:2]
         raise InputError(
             f"{where}: id column {id_column!r} has duplicate values ({int(dup.sum())} rows), "
-            f"e.g. {shown} at rows {same[0]} and {same[1]}; make the ids unique, "
-            "or leave out --id to number the rows."
+            f"e.g. {shown} at {rows.many(same)}; "
+            + (
+                _OWN_ID_HINT
+                if own
+                else "make the ids unique, or leave out --id to number the rows."
+            )
         )
 
 
-def validate_table(table: pa.Table, roles: Roles, where: str) -> pa.Table:
+#: The hint when a file's own ``item_id`` column (the name of generated ids) is bad.
+_OWN_ID_HINT = (
+    f"a column named {GENERATED_ID!r} is always taken as the item ids ({GENERATED_ID!r} is "
+    "also the name assay gives generated row numbers, so it cannot number the rows); make "
+    f"its values unique and complete (--id {GENERATED_ID} then says so), or rename the column "
+    "(e.g. to source_id) to have the rows numbered."
+)
+
+
+def validate_table(
+    table: pa.Table, roles: Roles, where: str, rows: RowNames | None = None
+) -> pa.Table:
     """Check an imported table against its roles and add generated ids if needed.
 
     Parameters
@@ -156,29 +215,154 @@ def validate_table(table: pa.Table, roles: Roles, where: str) -> pa.Table:
         ``0 .. n-1`` (row numbers) are added as the first column.
     where : str
         The source's name (file path), for messages.
+    rows : RowNames, optional
+        How messages name a row (a file's lines, a DataFrame's index labels); by
+        default its 0-based position, as ``index N``.
+
+    Raises
+    ------
+    InputError
+        No rows; a role column that is absent, or that is both the split or a tag and
+        the label or the id; a missing label; missing or duplicate ids.
     """
+    rows = rows if rows is not None else RowNames("index")
     if table.num_rows == 0:
         raise InputError(f"{where} has no rows; give a file with at least one data row.")
+    _check_role_overlap(roles, where)
     _require_columns(table, [roles.label], where, "--label")
     _require_columns(table, list(roles.tags), where, "--tags")
     _require_columns(table, [roles.split], where, "--split")
-    label = table.column(roles.label)
-    if label.null_count == table.num_rows or _all_blank(label):
-        raise InputError(
-            f"{where}: every value of the label column {roles.label!r} is missing; "
-            "check --label names the column that holds the labels."
-        )
+    _check_labels(table, roles.label, where, rows)
     if roles.id == GENERATED_ID and GENERATED_ID not in table.column_names:
-        table = table.add_column(0, GENERATED_ID, pa.array(np.arange(table.num_rows)))
-    else:
-        _require_columns(table, [roles.id], where, "--id")
-    _check_ids(table, roles.id, where)
+        return table.add_column(0, GENERATED_ID, pa.array(np.arange(table.num_rows)))
+    _require_columns(table, [roles.id], where, "--id")
+    _check_ids(table, roles.id, where, rows)
     return table
 
 
-def _all_blank(column: pa.ChunkedArray) -> bool:
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        return False
-    stripped = pc.utf8_trim_whitespace(column)
-    empty = pc.equal(pc.utf8_length(stripped), 0)
-    return bool(pc.all(pc.or_kleene(empty, pc.is_null(column))).as_py())
+def resolve_roles(
+    name: str,
+    base: Roles | None,
+    table: pa.Table,
+    where: str,
+    *,
+    label: str | None,
+    id: str | None,
+    tags: Sequence[str] | None,
+    split: str | None,
+    media: str | None,
+) -> Roles:
+    """The column roles of an import: set at a dataset's first import, kept after.
+
+    Parameters
+    ----------
+    name : str
+        The dataset.
+    base : Roles or None
+        The dataset's roles, or None for its first import.
+    table : pyarrow.Table
+        The imported rows (a re-import must have every role column of the dataset).
+    where : str
+        The source's name, for messages.
+    label, id, tags, split, media : optional
+        The roles this import names (None: not given). At a first import ``label``
+        defaults to ``"label"`` and ``id`` to generated row numbers.
+
+    Raises
+    ------
+    InputError
+        A re-import that names other roles than the dataset's, or lacks one of its
+        role columns: the message says what the dataset uses and what to do.
+    """
+    given_tags = tuple(dict.fromkeys(tags)) if tags is not None else None
+    if base is None:
+        return Roles(
+            label=label or "label",
+            id=id or GENERATED_ID,
+            tags=given_tags or (),
+            split=split,
+            media=media,
+        )
+    _refuse_role_changes(name, base, label, id, given_tags, split, media)
+    _require_role_columns(name, base, table, where)
+    return base
+
+
+def _refuse_role_changes(
+    name: str,
+    base: Roles,
+    label: str | None,
+    id: str | None,
+    tags: tuple[str, ...] | None,
+    split: str | None,
+    media: str | None,
+) -> None:
+    fixed = "a dataset's column roles are fixed at its first import"
+    if label is not None and label != base.label:
+        raise InputError(
+            f"dataset {name!r} labels are in column {base.label!r}, not {label!r}; use "
+            f"--label {base.label} (or leave --label out), or import under another name."
+        )
+    if id is not None and id != base.id:
+        raise InputError(_id_change_message(name, base.id, id))
+    if split is not None and split != base.split:
+        if base.split is None:
+            raise InputError(
+                f"dataset {name!r} has no split column (its first import had no --split), "
+                f"and {fixed}; import without --split, or import under another name to "
+                f"take each row's split from {split!r}."
+            )
+        raise InputError(
+            f"dataset {name!r} takes each row's split from column {base.split!r} (set at "
+            f"its first import); this import names {split!r}: use --split {base.split} (or "
+            "leave --split out), or import under another name."
+        )
+    if tags is not None and set(tags) != set(base.tags):
+        if not base.tags:
+            raise InputError(
+                f"dataset {name!r} has no tag columns (its first import had no --tags), and "
+                f"{fixed}; import without --tags, or import under another name to slice by "
+                f"{', '.join(map(repr, tags))}."
+            )
+        raise InputError(
+            f"dataset {name!r} slices by tag column(s) {', '.join(map(repr, base.tags))} (set "
+            f"at its first import); this import names {', '.join(map(repr, tags)) or 'none'}: "
+            f"use --tags {','.join(base.tags)} (or leave --tags out), or import under "
+            "another name."
+        )
+    if media is not None and base.media is None:
+        raise InputError(
+            f"dataset {name!r} was imported from a table, not a folder of media files, and "
+            f"{fixed}; import the folder under another name."
+        )
+
+
+def _require_role_columns(name: str, base: Roles, table: pa.Table, where: str) -> None:
+    uses = [
+        (None if base.id == GENERATED_ID else base.id, "identifies its items by that column"),
+        (base.label, "takes its labels from that column"),
+        (base.split, "takes each row's split from that column"),
+        *((tag, "slices by that tag column") for tag in base.tags),
+        (base.media, "finds its media files by the paths in that column"),
+    ]
+    for column, use in uses:
+        if column is not None and column not in table.column_names:
+            raise InputError(
+                f"{where} has no column {column!r}; dataset {name!r} {use} (set at its first "
+                "import), so every version needs it: add the column, or import under "
+                "another name."
+            )
+
+
+def _id_change_message(name: str, old: str, new: str) -> str:
+    """Why a new version may not change the id column, and what to do instead."""
+    if old == GENERATED_ID:
+        how = "by row number (its first import had no --id)"
+        fix = "import without --id, or import under another name to key items by " + repr(new)
+    else:
+        how = f"by column {old!r} (set at its first import)"
+        fix = f"use --id {old}, or import under another name"
+    return (
+        f"dataset {name!r} identifies its items {how}, so versions can be compared item "
+        f"by item; this import would identify them by {new!r}: {fix}."
+    )

@@ -2,6 +2,8 @@
 
 Items are matched by id. A changed label counts as *relabeled*; any other changed
 column counts as a *changed feature*. Missing values compare equal to each other.
+Columns only one version has are listed as columns added or removed (their values
+are not compared item by item).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["DatasetDiff", "diff_tables"]
+__all__ = ["DatasetDiff", "describe_columns", "diff_tables"]
 
 
 @dataclass
@@ -27,7 +29,10 @@ class DatasetDiff:
     relabeled : DataFrame
         Columns ``item_id``, ``old_label``, ``new_label``.
     changed : DataFrame
-        Columns ``item_id`` and ``columns`` (the changed non-label columns).
+        Columns ``item_id`` and ``columns`` (the changed non-label columns that both
+        versions have).
+    columns_added, columns_removed : list of str
+        Columns of ``b`` that ``a`` lacks, and the reverse.
     """
 
     a: str
@@ -37,6 +42,8 @@ class DatasetDiff:
     relabeled: pd.DataFrame
     changed: pd.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)
+    columns_added: list[str] = field(default_factory=list)
+    columns_removed: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -64,15 +71,33 @@ class DatasetDiff:
             "removed": [str(v) for v in _head(self.removed["item_id"], limit)],
             "relabeled": rows(self.relabeled),
             "changed": rows(self.changed),
+            "columns_added": list(self.columns_added),
+            "columns_removed": list(self.columns_removed),
         }
 
     def summary(self) -> str:
-        """One line: ``+added -removed ~relabeled *changed``."""
+        """One line: items added, removed, relabeled, changed; columns added, removed."""
         c = self.counts
-        return (
+        text = (
             f"{self.a} -> {self.b}: {c['added']} added, {c['removed']} removed, "
             f"{c['relabeled']} relabeled, {c['changed']} with changed features"
         )
+        columns = describe_columns(self.columns_added, self.columns_removed)
+        return f"{text}; {columns}" if columns else text
+
+
+def describe_columns(added: list[str], removed: list[str]) -> str:
+    """``1 column added (extra), 2 removed (a, b)``, or ``""`` when none changed."""
+    parts = [
+        (len(names), f"{kind} ({', '.join(names[:10])}{' ...' if len(names) > 10 else ''})")
+        for kind, names in (("added", added), ("removed", removed))
+        if names
+    ]
+    if not parts:
+        return ""
+    (n, first), rest = parts[0], parts[1:]
+    head = f"{n} column{'s' if n != 1 else ''} {first}"
+    return ", ".join([head, *(f"{m} {text}" for m, text in rest)])
 
 
 def _head(values: pd.Series, limit: int | None) -> pd.Series:
@@ -134,7 +159,16 @@ def diff_tables(
     if id_column != "item_id":
         for frame in (added, removed):
             frame.insert(0, "item_id", frame.pop(id_column))
-    return DatasetDiff(names[0], names[1], added, removed, relabeled, changed)
+    return DatasetDiff(
+        names[0],
+        names[1],
+        added,
+        removed,
+        relabeled,
+        changed,
+        columns_added=[c for c in b.column_names if c not in a.column_names],
+        columns_removed=[c for c in a.column_names if c not in b.column_names],
+    )
 
 
 def _relabeled(

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from assay.exceptions import InputError, NotFoundError
 from assay.store import models as m
 from assay.store.monitor_checks import reference_rows
+from assay.store.readers import RowNames
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -158,14 +159,27 @@ class MonitorStore:
             names = s.scalars(select(m.Monitor.name).order_by(m.Monitor.name)).all()
         return [self.get(n) for n in names]
 
-    def ingest(self, name: str, batch: pd.DataFrame, *, source: str = "batch") -> dict[str, Any]:
-        """Check one production batch as the next window; store it and its findings."""
+    def ingest(
+        self,
+        name: str,
+        batch: pd.DataFrame,
+        *,
+        source: str = "batch",
+        rows: RowNames | None = None,
+    ) -> dict[str, Any]:
+        """Check one production batch as the next window; store it and its findings.
+
+        ``source`` names the batch in messages; ``rows`` how they name its rows (by
+        default the lines of the file ``source`` names, else the batch's index labels).
+        """
         from assay.store.monitor_checks import check_window
 
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
         _check_schema(batch, info["config"]["columns"], source)
         profile = self._profile(name)
+        rows = rows if rows is not None else RowNames.for_source(source, batch)
+        _check_numbers(profile, batch, info["config"]["columns"], source, rows)
         _check_values(profile, batch, info["config"]["columns"], source)
         model = self._model(info, reference) if info["recipe"] else None
         state = self._detector_state(name, info["config"])
@@ -269,8 +283,13 @@ class MonitorStore:
 
     def _model(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
         config = info["config"]
-        key = (str(self.ws.location), reference.id, self.ws.recipes.get(info["recipe"]).hash,
-               str(config.get("split")), tuple(config["features"]))
+        key = (
+            str(self.ws.location),
+            reference.id,
+            self.ws.recipes.get(info["recipe"]).hash,
+            str(config.get("split")),
+            tuple(config["features"]),
+        )
         if key not in _MODELS:
             frame = reference_rows(reference, info["config"].get("split"))
             model = self.ws.recipes.get(info["recipe"]).build()
@@ -290,15 +309,20 @@ def _check_alerts(alerts: dict[str, float], recipe: str | None) -> dict[str, flo
     """Alert thresholds merged over the defaults; an accuracy drop is a share in (0, 1)."""
     unknown = sorted(set(alerts) - set(DEFAULT_ALERTS))
     if unknown:
-        raise InputError(f"unknown alert(s) {', '.join(map(repr, unknown))}; "
-                         f"alerts can be set for {', '.join(DEFAULT_ALERTS)}.")
+        raise InputError(
+            f"unknown alert(s) {', '.join(map(repr, unknown))}; "
+            f"alerts can be set for {', '.join(DEFAULT_ALERTS)}."
+        )
     drop = alerts.get("accuracy_drop")
     if drop is not None and not 0 < float(drop) < 1:
-        raise InputError(f"accuracy_drop must be between 0 and 1 (e.g. 0.05 = 5 points), "
-                         f"got {drop!r}.")
+        raise InputError(
+            f"accuracy_drop must be between 0 and 1 (e.g. 0.05 = 5 points), got {drop!r}."
+        )
     if drop is not None and recipe is None:
-        raise InputError("accuracy_drop needs a recipe: without a model there is no accuracy "
-                         "to watch; give a recipe or leave the accuracy alert out.")
+        raise InputError(
+            "accuracy_drop needs a recipe: without a model there is no accuracy "
+            "to watch; give a recipe or leave the accuracy alert out."
+        )
     return {**DEFAULT_ALERTS, **{k: float(v) for k, v in alerts.items()}}
 
 
@@ -316,6 +340,25 @@ def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[
             "(e.g. 0.2: a shift of a fifth of a standard deviation)."
         )
     return {c: float(v) for c, v in thresholds.items()}
+
+
+def _check_numbers(
+    profile: Any, batch: pd.DataFrame, columns: list[str], source: str, rows: RowNames
+) -> None:
+    """Refuse text in a numeric column, naming the first such row as the source does."""
+    for name in columns:
+        column = profile.columns.get(name)
+        if column is None or column.kind != "numeric":
+            continue
+        values = batch[name]
+        parsed = pd.to_numeric(values.astype(object), errors="coerce")
+        bad = parsed.isna().to_numpy() & values.notna().to_numpy()
+        if bad.any():
+            position = int(np.argmax(bad))
+            raise InputError(
+                f"{source}: column {name!r} {rows(position)} holds {values.iloc[position]!r}, "
+                "not a number; send numbers (or null) in numeric columns."
+            )
 
 
 def _check_values(profile: Any, batch: pd.DataFrame, columns: list[str], source: str) -> None:

@@ -2,15 +2,27 @@
 
 Supported sources: CSV / TSV, Parquet, JSONL (one JSON object a line), a pandas
 DataFrame, and a folder of media files whose class is the name of their subfolder
-(``root/<class>/<file>``: images png/jpg, audio wav, text txt).
+(``root/<class>/<file>``: images png/jpg, audio wav, text txt). A CSV file's separator
+(``,``, ``;``, tab or ``|``) is detected from its first lines, with ``,`` as decimal
+mark when another separator is used and the numbers need it.
+
+Messages name rows as ``docs/architecture.md`` (Errors and exit codes) says: a text
+file's rows by their 1-based line in the file, header included (:class:`RowNames`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import itertools
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -19,7 +31,14 @@ import pyarrow.parquet as pq
 
 from assay.exceptions import InputError
 
-__all__ = ["MEDIA_EXTENSIONS", "read_source", "scan_media_folder", "write_table"]
+__all__ = [
+    "MEDIA_EXTENSIONS",
+    "RowNames",
+    "os_reason",
+    "read_source",
+    "scan_media_folder",
+    "write_table",
+]
 
 MEDIA_EXTENSIONS = {
     ".png": "image",
@@ -37,6 +56,121 @@ _FORMATS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+#: Separators tried, after ",", when a CSV file's rows do not split evenly on ",".
+_SEPARATORS = ";\t|"
+_SAMPLE_LINES = 50
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+class RowNames:
+    """How messages name the rows of a source, by their position in the table.
+
+    ``line`` rows are named by their 1-based line in a text file, the header line
+    counted (what an editor shows; a quoted value spanning lines is followed);
+    ``row`` rows (Parquet) by their 1-based number; ``index`` rows (a DataFrame) by
+    their index label; ``file`` rows (a media folder) by their file.
+
+    Parameters
+    ----------
+    kind : {"line", "row", "index", "file"}
+    labels : sequence, optional
+        The index labels (``index``) or file paths (``file``), by position.
+    path : path, optional
+        The text file, for ``line``; ``header`` says whether its first line is a header
+        and ``separator`` how its values are separated.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        labels: Sequence[Any] | pd.Index | None = None,
+        path: Path | None = None,
+        header: bool = True,
+        separator: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.labels = labels
+        self.path = path
+        self.header = header
+        self.separator = separator
+
+    @classmethod
+    def for_frame(cls, frame: pd.DataFrame) -> RowNames:
+        """Rows of a DataFrame, named by their index labels."""
+        return cls("index", labels=frame.index)
+
+    @classmethod
+    def for_source(cls, source: Any, frame: pd.DataFrame) -> RowNames:
+        """The rows of ``frame`` read from ``source``: a file's lines, else index labels."""
+        path = Path(os.fspath(source)) if isinstance(source, (str, os.PathLike)) else None
+        fmt = _FORMATS.get(path.suffix.lower()) if path is not None else None
+        if path is None or fmt is None or not path.is_file():
+            return cls.for_frame(frame)
+        separator = _sniff(path, "," + _SEPARATORS)[0] if fmt == "csv" else "\t"
+        return _row_names(path, fmt, separator)
+
+    def __call__(self, position: int) -> str:
+        """``line 5``, ``row 4``, ``index 'a'`` or ``file 'cat/1.png'``."""
+        return self.many([position])
+
+    def many(self, positions: Sequence[int] | np.ndarray, limit: int = 5) -> str:
+        """``lines 4 and 7`` / ``lines 2, 3, 9, 11, 12 ...``: the first ``limit`` rows."""
+        shown = [int(p) for p in positions[:limit]]
+        if self.kind == "line":
+            names = [str(n) for n in self._lines(shown)]
+        elif self.kind == "row":
+            names = [str(p + 1) for p in shown]
+        else:
+            labels = self.labels if self.labels is not None else range(max(shown, default=0) + 1)
+            names = [repr(_plain(labels[p])) for p in shown]
+        if len(positions) == 1:
+            return f"{self.kind} {names[0]}"
+        noun = "index labels" if self.kind == "index" else f"{self.kind}s"
+        if len(positions) > limit:
+            return f"{noun} {', '.join(names)} ..."
+        return f"{noun} {', '.join(names[:-1])} and {names[-1]}"
+
+    def _lines(self, positions: list[int]) -> list[int]:
+        """The line on which each data row starts (quoted values may span lines)."""
+        first = 2 if self.header else 1
+        if self.path is None:
+            return [p + first for p in positions]
+        starts: dict[int, int] = {}
+        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            if self.separator is None:  # JSON lines: one record a non-blank line
+                records = ((n, [line]) for n, line in enumerate(fh, start=1) if line.strip())
+            else:
+                records = _csv_records(fh, self.separator)
+            for position, (line, _) in enumerate(records, start=-1 if self.header else 0):
+                if position in positions:
+                    starts[position] = line
+                if len(starts) == len(set(positions)):
+                    break
+        return [starts.get(p, p + first) for p in positions]
+
+
+def _csv_records(fh: Any, separator: str) -> Any:
+    """(first line, values) of each non-blank CSV record."""
+    reader = csv.reader(fh, delimiter=separator)
+    line = 1
+    for record in reader:
+        if record:
+            yield line, record
+        line = reader.line_num + 1
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values, for ``repr`` in messages."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _row_names(path: Path, fmt: str, separator: str) -> RowNames:
+    if fmt in ("csv", "tsv"):
+        return RowNames("line", path=path, separator=separator)
+    if fmt == "jsonl":
+        return RowNames("line", path=path, header=False)
+    return RowNames("row")
 
 
 def _format_of(path: Path) -> str:
@@ -50,48 +184,139 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+def os_reason(exc: OSError) -> str:
+    """The reason of an OS error in words (``Permission denied``), without file names."""
+    if exc.errno:  # Arrow's errors carry the errno and a long text with temporary names
+        return os.strerror(exc.errno)
+    return exc.strerror or _first_line(exc)
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_file(path: Path, fmt: str) -> pa.Table:
+def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty; give a file with a header and at least one row.")
+    separator, decimal = ",", False
     try:
         if fmt in ("csv", "tsv"):
-            parse = pcsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            return _check_utf8(pcsv.read_csv(path, parse_options=parse), path, fmt)
-        if fmt == "parquet":
-            return pq.read_table(path)
-        return pjson.read_json(path)
+            separator, decimal = _sniff(path, "," + _SEPARATORS if fmt == "csv" else "\t")
+            table = pcsv.read_csv(
+                path,
+                parse_options=pcsv.ParseOptions(delimiter=separator),
+                convert_options=pcsv.ConvertOptions(decimal_point="," if decimal else "."),
+            )
+        elif fmt == "parquet":
+            table = pq.read_table(path)
+        else:
+            table = pjson.read_json(path)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        hint = _separator_hint(path, separator) if fmt == "csv" else ""
         raise InputError(
             f"{path} cannot be read as {fmt.upper()}: {_first_line(exc)}. "
-            "Check that the file is complete, UTF-8 and of that format."
+            + (hint or "Check that the file is complete, UTF-8 and of that format.")
         ) from exc
+    rows = _row_names(path, fmt, separator)
+    if fmt in ("csv", "tsv"):
+        _check_one_column(table, path, separator)
+        _check_utf8(table, path, fmt, rows)
+    info: dict[str, Any] = {"format": fmt, "rows": rows}
+    if fmt == "csv" and separator != ",":
+        info["separator"] = separator
+    if decimal:
+        info["decimal"] = ","
+    return table, info
 
 
-def _check_utf8(table: pa.Table, path: Path, fmt: str) -> pa.Table:
+def _sample(path: Path) -> tuple[str, bool]:
+    """The first lines of a text file, and whether there are more."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        lines = list(itertools.islice(fh, _SAMPLE_LINES + 1))
+    return "".join(lines[:_SAMPLE_LINES]), len(lines) > _SAMPLE_LINES
+
+
+def _sniff(path: Path, separators: str) -> tuple[str, bool]:
+    """The separator of a delimited text file and whether its numbers use a decimal comma.
+
+    ``separators[0]`` is kept whenever the sampled lines split evenly on it into more
+    than one value; otherwise :class:`csv.Sniffer`'s guess, then the other separators,
+    are tried, and the first that splits every sampled line evenly is used.
+    """
+    sample, truncated = _sample(path)
+    candidates = [separators[0]]
+    with contextlib.suppress(csv.Error):  # no guess: try each separator in turn
+        candidates.append(csv.Sniffer().sniff(sample, delimiters=separators).delimiter)
+    for separator in dict.fromkeys([*candidates, *separators]):
+        records = [r for r in csv.reader(io.StringIO(sample), delimiter=separator) if r]
+        if truncated and len(records) > 1:
+            records = records[:-1]  # the last sampled record may be cut
+        if records and len(records[0]) > 1 and all(len(r) == len(records[0]) for r in records):
+            decimal = separator != "," and any(
+                _DECIMAL_COMMA.match(value) for r in records[1:] for value in r
+            )
+            return separator, decimal
+    return separators[0], False
+
+
+def _uneven_line(path: Path, separator: str) -> tuple[int, int, int] | None:
+    """(line, values, header values) of the first record that splits unlike the header."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        records = _csv_records(fh, separator)
+        first = next(records, None)
+        for line, record in records:
+            if first is not None and len(record) != len(first[1]):
+                return line, len(record), len(first[1])
+    return None
+
+
+def _semicolon_detail(path: Path, separator: str) -> str:
+    """Why a file read with ``separator`` looks like it uses ';' instead, or ''."""
+    header = _sample(path)[0].partition("\n")[0]
+    if separator != "," or ";" not in header or "," in header:
+        return ""
+    uneven = _uneven_line(path, ";")
+    where = f" (line {uneven[0]} has {uneven[1]} values, the header {uneven[2]})" if uneven else ""
+    return (
+        f"its lines do not all split into the same number of values on ';'{where}, so it "
+        "was not read that way; fix those lines, or save the file with ',' as separator."
+    )
+
+
+def _separator_hint(path: Path, separator: str) -> str:
+    detail = _semicolon_detail(path, separator)
+    return f"The file seems to use ';' as separator: {detail}" if detail else ""
+
+
+def _check_one_column(table: pa.Table, path: Path, separator: str) -> None:
+    name = table.column_names[0]
+    if table.num_columns == 1 and ";" in name:
+        detail = _semicolon_detail(path, separator) or "save it with ',' as separator."
+        raise InputError(
+            f"{path}: the file seems to use ';' as separator: it reads as one column named "
+            f"{name!r}; {detail}"
+        )
+
+
+def _check_utf8(table: pa.Table, path: Path, fmt: str, rows: RowNames) -> None:
     """Arrow reads text that is not UTF-8 as binary; say so instead of importing bytes."""
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-            row = _first_non_utf8(column)
             raise InputError(
                 f"{path} cannot be read as {fmt.upper()}: column {name!r} is not UTF-8 text "
-                f"(first at data row {row}). Re-save the file as UTF-8."
+                f"(first at {rows(_first_non_utf8(column))}). Re-save the file as UTF-8."
             )
-    return table
 
 
 def _first_non_utf8(column: pa.ChunkedArray) -> int:
-    for row, value in enumerate(column.to_pylist(), start=1):
+    for position, value in enumerate(column.to_pylist()):
         if value is not None:
             try:
                 value.decode("utf-8")
             except UnicodeDecodeError:
-                return row
-    return 1
+                return position
+    return 0
 
 
 def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
@@ -105,20 +330,24 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
     -------
     table : pyarrow.Table
     info : dict
-        ``format``, and for folders ``media_root``, ``media_column`` and ``modality``.
+        ``format``; ``rows``, a :class:`RowNames` naming the rows in messages; for a
+        CSV file read with another separator than ',' its ``separator`` (and
+        ``decimal``: ``","`` when numbers were read with a decimal comma); for folders
+        ``media_root``, ``media_column`` and ``modality``.
     """
     if isinstance(source, pd.DataFrame):
+        rows = RowNames.for_frame(source)
         frame = source.reset_index(drop=True)
-        return pa.Table.from_pandas(frame, preserve_index=False), {"format": "dataframe"}
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return table, {"format": "dataframe", "rows": rows}
     if isinstance(source, pa.Table):
-        return source, {"format": "arrow"}
+        return source, {"format": "arrow", "rows": RowNames("index")}
     path = Path(os.fspath(source)).expanduser()
     if not path.exists():
         raise InputError(f"{path} does not exist; check the path (it is relative to {Path.cwd()}).")
     if path.is_dir():
         return scan_media_folder(path)
-    fmt = _format_of(path)
-    return _read_file(path, fmt), {"format": fmt}
+    return _read_file(path, _format_of(path))
 
 
 def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
@@ -159,6 +388,7 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
         )
     info = {
         "format": "folder",
+        "rows": RowNames("file", labels=[row["path"] for row in rows]),
         "media_root": str(root.resolve()),
         "media_column": "path",
         "modality": modalities.pop(),
@@ -195,6 +425,8 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
         else:
             table.to_pandas().to_json(tmp, orient="records", lines=True)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {os_reason(exc)}; choose another path.") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target

@@ -25,7 +25,7 @@ from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import analyses
 from assay.store import models as m
 from assay.store.annotations import AnnotationStore
-from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles, validate_table
+from assay.store.datasets import DatasetVersion, Roles, resolve_roles, validate_table
 from assay.store.db import connect, describe_url, ensure_schema
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
@@ -34,7 +34,7 @@ from assay.store.monitors import MonitorStore
 if TYPE_CHECKING:
     from assay.store.experiments import ExperimentStore
 from assay.store.objects import ObjectStore
-from assay.store.readers import read_source, write_table
+from assay.store.readers import os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, parse_ref
 from assay.store.review import ReviewQueue
@@ -124,10 +124,16 @@ class Workspace:
             engine = connect(db)
             ensure_schema(engine, describe_url(db))
             engine.dispose()
-        (root / _DIR / "objects").mkdir(parents=True, exist_ok=True)
-        tmp = config.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"db": db, "format": 1}, indent=2))
-        os.replace(tmp, config)
+        try:
+            (root / _DIR / "objects").mkdir(parents=True, exist_ok=True)
+            tmp = config.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"db": db, "format": 1}, indent=2))
+            os.replace(tmp, config)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create a workspace at {root}: {os_reason(exc)}; choose a folder "
+                "you can write to."
+            ) from exc
         return cls(root)
 
     @property
@@ -236,7 +242,7 @@ class Workspace:
         name: str,
         source: Any,
         *,
-        label: str,
+        label: str | None = None,
         id: str | None = None,
         tags: Sequence[str] | None = None,
         split: str | None = None,
@@ -245,34 +251,50 @@ class Workspace:
     ) -> DatasetVersion:
         """Import a file, folder or DataFrame as a new version of dataset ``name``.
 
+        A dataset's column roles (label, id, tags, split, media paths) are set at its
+        first import and kept: a later import may leave them out, must have their
+        columns, and may not name other ones.
+
         Parameters
         ----------
         name : str
             The dataset; created on first import, else a new version is added.
         source : path or DataFrame
             CSV, Parquet, JSONL, a folder ``root/<class>/<file>``, or a DataFrame.
-        label : str
-            The label column (``"label"`` for folders).
+        label : str, optional
+            The label column; ``"label"`` at a first import (and for folders) when
+            left out, the dataset's label column after.
         id : str, optional
             A column of unique item ids; by default rows are numbered ``0 .. n-1``.
         tags : list of str, optional
             Metadata columns used for slicing (error analysis).
         split : str, optional
             A column naming each row's split (e.g. train / test).
+
+        Raises
+        ------
+        InputError
+            A source that cannot be read, a missing label or id, a role column that
+            is absent or is another role's, or a re-import that changes the roles.
         """
         check_name(name)
         table, info = read_source(source)
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
-        id = id or self._existing_id_column(name, table, where)
-        roles = Roles(
+        base = self._latest_or_none(name)
+        roles = resolve_roles(
+            name,
+            base.roles if base is not None else None,
+            table,
+            where,
             label=label,
-            id=id or GENERATED_ID,
-            tags=tuple(tags or ()),
+            id=id,
+            tags=tags,
             split=split,
             media=info.get("media_column"),
         )
-        table = validate_table(table, roles, where)
+        table = validate_table(table, roles, where, info.get("rows"))
         provenance = {"source": where, "format": info["format"]}
+        provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
         text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
         return self._commit(name, table, roles, info, text, author, provenance, parent=None)
 
@@ -294,8 +316,8 @@ class Workspace:
         writes that must land together with it (e.g. marking review decisions applied).
         """
         base = self.dataset(parent or name)
-        table, _ = read_source(data)
-        table = validate_table(table, base.roles, f"the new version of {name}")
+        table, read = read_source(data)
+        table = validate_table(table, base.roles, f"the new version of {name}", read.get("rows"))
         info = {"modality": base.modality, "media_root": base.media_root}
         return self._commit(
             name,
@@ -322,13 +344,6 @@ class Workspace:
         on_commit: Callable[[Session, m.Version], None] | None = None,
     ) -> DatasetVersion:
         base = self._latest_or_none(name) if parent is None else self.dataset(parent)
-        if base is not None and base.roles.label != roles.label:
-            raise InputError(
-                f"dataset {name!r} labels are in column {base.roles.label!r}, not "
-                f"{roles.label!r}; import under another name or use --label {base.roles.label}."
-            )
-        if base is not None and base.roles.id != roles.id:
-            raise InputError(_id_change_message(name, base.roles.id, roles.id))
         summary = self._summary(base, table, roles)
         digest = self.objects.put_table(table)  # object first ...
         _fault_point("before_commit")
@@ -365,18 +380,6 @@ class Workspace:
             ) from exc
         return version
 
-    def _existing_id_column(self, name: str, table: pa.Table, where: str) -> str | None:
-        """A dataset keeps the id column of its first import; a new version must have it."""
-        base = self._latest_or_none(name)
-        if base is None or base.roles.id == GENERATED_ID:
-            return None
-        if base.roles.id not in table.column_names:
-            raise InputError(
-                f"{where} has no column {base.roles.id!r}; dataset {name!r} identifies its items "
-                f"by that column (set at its first import), so every version needs it."
-            )
-        return base.roles.id
-
     def _latest_or_none(self, name: str) -> DatasetVersion | None:
         try:
             return self.dataset(name)
@@ -404,7 +407,7 @@ class Workspace:
 
     def _summary(
         self, base: DatasetVersion | None, table: pa.Table, roles: Roles
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         if base is None:
             return {
                 "rows": table.num_rows,
@@ -420,7 +423,12 @@ class Workspace:
             label_column=roles.label,
             names=(base.ref, "new"),
         )
-        return {"rows": table.num_rows, **delta.counts}
+        summary: dict[str, Any] = {"rows": table.num_rows, **delta.counts}
+        if delta.columns_added:
+            summary["columns_added"] = delta.columns_added
+        if delta.columns_removed:
+            summary["columns_removed"] = delta.columns_removed
+        return summary
 
     def diff(self, a: str, b: str) -> DatasetDiff:
         """Item-level differences between two versions (``NAME@vA``, ``NAME@vB``)."""
@@ -529,15 +537,3 @@ def _fault_point(name: str) -> None:
         import time
 
         time.sleep(float(spec.split(":", 1)[1]))
-
-
-def _id_change_message(name: str, old: str, new: str) -> str:
-    """Why a new version may not change the id column, and what to do instead."""
-    if old == GENERATED_ID:
-        how = "by row number (its first import had no --id)"
-        fix = "import without --id, or import under another name to key items by " + repr(new)
-    else:
-        how = f"by column {old!r} (set at its first import)"
-        fix = f"use --id {old}, or import under another name"
-    return (f"dataset {name!r} identifies its items {how}, so versions can be compared item "
-            f"by item; this import would identify them by {new!r}: {fix}.")
