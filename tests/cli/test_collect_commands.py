@@ -492,3 +492,28 @@ def test_labelbook_scalar_examples_are_refused(cli, ws: Workspace, tmp_path: Pat
         code, out, err = cli("labelbook", "edit", "pets", "--file", str(tmp_path / "b.yaml"), *w)
         assert code == 2 and out == "" and message in err, err
     assert ws.labelbook.versions("pets") == []
+
+
+def test_label_studio_from_name_picks_the_choices_control(cli, tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("pets", pd.DataFrame({"id": [1, 2], "label": ["a", "b"]}),
+                      label="label", id="id")
+    w = ["-w", ws.location]
+
+    def task(i: int, quality: str, species: str) -> dict:
+        return {"id": 10 + i, "data": {"item": i}, "annotations": [{
+            "completed_by": {"id": 1},
+            "result": [{"from_name": "quality", "type": "choices",
+                        "value": {"choices": [quality]}},
+                       {"from_name": "species", "type": "choices",
+                        "value": {"choices": [species]}}]}]}
+
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task(1, "blurry", "a"), task(2, "sharp", "b")]))
+    code, _, err = cli("annotations", "import", "pets", str(export), "--from-name", "nope", *w)
+    assert code == 2 and "--from-name NAME" in err and "from_name=" not in err, err
+    code, _, err = cli("annotations", "import", "pets", str(export), "--from-name", "species",
+                       *w)
+    assert code == 0, err
+    stored = ws.annotations.load("pets").sort_values("item")
+    assert list(stored["label"]) == ["a", "b"]

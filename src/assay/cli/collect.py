@@ -50,6 +50,7 @@ annotations_app = typer.Typer(help="Import annotations (several labels per item)
 #: Library wording that a CLI user cannot act on, and what to say instead.
 _CLI_WORDING = {
     "pass allow_new=True": "pass --allow-new",
+    "pass from_name= to select": "pass --from-name NAME to select",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
     "Use level='nominal', or level='ordinal' with classes= in their order.": (
@@ -172,6 +173,10 @@ def annotations_import(
         "'item', as `assay plan-sample` writes it, else the task id), or a table's column "
         "(default: item).",
     ),
+    from_name: str = typer.Option(
+        None, "--from-name",
+        help="Label Studio: the name of the Choices control to read when tasks have several.",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -183,8 +188,8 @@ def annotations_import(
     ws = open_workspace(workspace)
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError (exit 2) when it does not exist
-    with _cli_wording(item_key="--item-key"):
-        frame = read_annotations(file, item_key=item_key)
+    with _cli_wording(item_key="--item-key", from_name="--from-name"):
+        frame = read_annotations(file, item_key=item_key, from_name=from_name)
     if not allow_new:
         _check_labelbook(
             ws, name, frame, labelbook_version, file.name,

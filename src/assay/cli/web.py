@@ -41,7 +41,7 @@ def is_loopback(host: str) -> bool:
 
 def ui(
     workspace_arg: Path = typer.Argument(
-        None, metavar="[WORKSPACE]", help="The workspace folder (default: --workspace or .)."
+        None, metavar="WORKSPACE", help="The workspace folder (default: --workspace or .)."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on."),
     port: int = typer.Option(8000, "--port", help="The port to listen on."),

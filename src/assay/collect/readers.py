@@ -55,6 +55,7 @@ def read_annotations(
     allow_new: bool = False,
     names: Sequence[str] | None = None,
     item_key: str | None = None,
+    from_name: str | None = None,
 ) -> pd.DataFrame:
     """Read an annotation table from CSV, TSV, Parquet or a Label Studio JSON export.
 
@@ -74,6 +75,9 @@ def read_annotations(
         Where the item ids are: for a Label Studio export the key of the tasks' ``data``
         (default ``"item"``, see :func:`parse_label_studio`), for a table the column
         (default ``item``, or crowd-kit's ``task``).
+    from_name : str, optional
+        Label Studio only: the name of the ``<Choices>`` control to read when a task has
+        several.
 
     Returns
     -------
@@ -85,7 +89,8 @@ def read_annotations(
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file; check the path.")
     if path.suffix.lower() == ".json":
-        return parse_label_studio(path, item_key=item_key, classes=classes, allow_new=allow_new)
+        return parse_label_studio(path, item_key=item_key, from_name=from_name,
+                                  classes=classes, allow_new=allow_new)
     df = _read_table(path, names)
     if item_key is not None:
         df = _item_column(df, item_key, path.name)

@@ -28,7 +28,8 @@ def _change(ws: Workspace, exp: Experiment) -> str:
     version = ws.dataset(exp.data)
     if version.parent_number is None:
         return f"{version.n_rows} rows imported"
-    counts = {k: v for k, v in version.summary.items() if k != "rows" and v}
+    counts = {k: v for k, v in version.summary.items()
+              if k != "rows" and v and not isinstance(v, list)}  # column lists: not counts
     text = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no item changed"
     return f"{text} (from v{version.parent_number}): {version.message}"
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -46,7 +47,12 @@ MIN_PASSWORD = 8
 _HASHER = PasswordHasher()
 # A real argon2 hash to verify against when the user does not exist, so that a
 # failed sign-in takes the same time whether or not the name is known.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+# Computed on first use: hashing costs ~0.2 s, which every CLI start would pay.
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,7 @@ def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
     """The user when ``password`` is right, else None (in constant-ish time)."""
     with ws.session() as s:
         row = s.scalar(select(m.User).where(m.User.name == name))
-        stored = row.password_hash if row is not None else _DUMMY_HASH
+        stored = row.password_hash if row is not None else _dummy_hash()
         try:
             _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
