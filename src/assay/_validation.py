@@ -4,7 +4,8 @@ Parameter errors follow scikit-learn's wording::
 
     The 'cv' parameter of cross_val_predict_proba must be an int >= 2. Got 1 instead.
 
-Data errors name the place (file, row, column) and the fix.
+Data errors name the place (file, row, column) and the fix; rows are named as
+docs/architecture.md ("Naming rows in messages") says, by :func:`name_rows`.
 """
 
 from __future__ import annotations
@@ -25,13 +26,72 @@ __all__ = [
     "check_non_empty",
     "check_number",
     "check_pred_probs",
+    "index_of",
+    "name_rows",
     "param_error",
+    "plain_value",
 ]
 
 #: Tolerance on ``|row sum - 1|`` of predicted probabilities. Published files such as
 #: the MNIST/CIFAR-10 ``*_pyx.npy`` arrays have rows that sum to 1.00002 through float
 #: rounding; such rows are renormalised, larger deviations are rejected.
 PROBA_SUM_TOLERANCE = 1e-4
+
+
+def index_of(data: Any) -> pd.Index | None:
+    """The index of a pandas Series or DataFrame (its rows' names), else None."""
+    return data.index if isinstance(data, (pd.Series, pd.DataFrame)) else None
+
+
+def name_rows(
+    positions: int | Sequence[int] | np.ndarray,
+    labels: Sequence[Any] | pd.Index | None = None,
+    *,
+    kind: str = "index",
+    limit: int = 5,
+) -> str:
+    """Name rows in a message by the convention of docs/architecture.md.
+
+    Parameters
+    ----------
+    positions : int or sequence of int
+        The rows' 0-based positions.
+    labels : sequence or pandas.Index, optional
+        What names the row at each position: a DataFrame's index labels (``kind``
+        ``"index"``), or e.g. the lines of a file (``kind="line"``). Without labels,
+        rows are named by their position, 0-based (an array).
+    kind : str, default "index"
+        The noun: ``index`` (labels shown with ``repr``), ``line``, ``row``, ``task`` ...
+    limit : int, default 5
+        At most this many rows are named, then ``...``.
+
+    Returns
+    -------
+    str
+        ``index 'a'``, ``index labels 3 and 7``, ``line 5``, ``lines 2, 3, 9, 11, 12 ...``,
+        ``position 4 (0-based)``, ``positions 3 and 7 (0-based)``.
+    """
+    if isinstance(positions, (int, np.integer)):
+        positions = [positions]
+    pos = [int(p) for p in positions]
+    shown = pos[:limit]
+    if labels is None:
+        kind, names, suffix = "position", [str(p) for p in shown], " (0-based)"
+    elif kind == "index":
+        names, suffix = [repr(plain_value(labels[p])) for p in shown], ""
+    else:
+        names, suffix = [str(plain_value(labels[p])) for p in shown], ""
+    if len(pos) == 1:
+        return f"{kind} {names[0]}{suffix}"
+    noun = "index labels" if kind == "index" else f"{kind}s"
+    if len(pos) > limit:
+        return f"{noun} {', '.join(names)} ...{suffix}"
+    return f"{noun} {', '.join(names[:-1])} and {names[-1]}{suffix}"
+
+
+def plain_value(value: Any) -> Any:
+    """For messages: a numpy scalar as the Python value it holds (``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def param_error(name: str, func: str, expected: str, got: Any) -> InputError:
@@ -96,7 +156,11 @@ def check_non_empty(n_rows: int, *, where: str = "the input") -> None:
 
 
 def check_pred_probs(
-    pred_probs: Any, *, n_samples: int | None = None, func: str = "find_label_issues"
+    pred_probs: Any,
+    *,
+    n_samples: int | None = None,
+    func: str = "find_label_issues",
+    where: str = "pred_probs",
 ) -> np.ndarray:
     """Validate predicted probabilities and return them as float64, rows summing to 1.
 
@@ -108,6 +172,9 @@ def check_pred_probs(
         The expected number of rows (the number of labels).
     func : str
         The public function name, for the message.
+    where : str, default "pred_probs"
+        How messages name the probabilities (e.g. the file they were read from); rows
+        are named by index label (a DataFrame) or 0-based position (:func:`name_rows`).
 
     Returns
     -------
@@ -119,26 +186,27 @@ def check_pred_probs(
         raise param_error("pred_probs", func, "a 2-d array (n_samples, n_classes)", arr.shape)
     if n_samples is not None and arr.shape[0] != n_samples:
         raise InputError(
-            f"pred_probs has {arr.shape[0]} rows but there are {n_samples} labels; "
+            f"{where} has {arr.shape[0]} rows but there are {n_samples} labels; "
             "give one row of probabilities per labelled example, in the same order."
         )
+    labels = index_of(pred_probs)
     finite = np.isfinite(arr)
     if not finite.all():
         row = int(np.argmin(finite.all(axis=1)))
         raise InputError(
-            f"pred_probs row {row} contains NaN or inf; "
+            f"{where} {name_rows(row, labels)} contains NaN or inf; "
             "recompute the probabilities or drop that example."
         )
     if (arr < 0).any():
         row = int(np.argmax((arr < 0).any(axis=1)))
-        raise InputError(f"pred_probs row {row} has a negative probability.")
+        raise InputError(f"{where} {name_rows(row, labels)} has a negative probability.")
     sums = arr.sum(axis=1)
     bad = np.abs(sums - 1.0) > PROBA_SUM_TOLERANCE
     if bad.any():
         row = int(np.argmax(bad))
         raise InputError(
-            f"pred_probs row {row} sums to {sums[row]:.6g}, not 1; give probabilities "
-            "(e.g. softmax outputs), not logits or scores."
+            f"{where} {name_rows(row, labels)} sums to {sums[row]:.6g}, not 1; give "
+            "probabilities (e.g. softmax outputs), not logits or scores."
         )
     if np.any(sums != 1.0):
         arr = arr / sums[:, None]
@@ -168,7 +236,10 @@ def check_labels(
         raise InputError("there are no labels; give at least one labelled example.")
     if values.isna().any():
         row = int(np.argmax(values.isna().to_numpy()))
-        raise InputError(f"label at row {row} is missing; every example needs a label.")
+        raise InputError(
+            f"the label at {name_rows(row, index_of(labels))} is missing; every example "
+            "needs a label."
+        )
     if classes is None:
         if pd.api.types.is_integer_dtype(values):
             if (values < 0).any():

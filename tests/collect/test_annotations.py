@@ -37,10 +37,33 @@ def test_optional_columns_kept_and_others_dropped() -> None:
 
 
 def test_missing_annotator_is_an_error_naming_rows() -> None:
-    df = _df()
-    df.loc[2, "annotator"] = None
-    with pytest.raises(InputError, match=r"'annotator' is missing in 1 row\(s\) \(rows 2\)"):
+    df = _df().set_axis(["w", "x", "y", "z"])  # index labels differ from positions
+    df.loc["y", "annotator"] = None
+    with pytest.raises(InputError, match=r"'annotator' is missing in 1 row\(s\) \(index 'y'\)"):
         normalize_annotations(df)
+    df.loc[["w", "z"], "label"] = None
+    with pytest.raises(InputError, match=r"'label' is missing in 2 row\(s\) \(index labels 'w' and 'z'\)"):
+        normalize_annotations(df.assign(annotator="a"))
+
+
+def test_missing_values_in_a_file_are_named_by_line_or_row(tmp_path: Path) -> None:
+    csv = tmp_path / "ann.csv"  # a quoted value spans lines 3-4, line 6 is blank
+    csv.write_text('item,annotator,label\nx,a,cat\n"y\nz",b,dog\nx,,dog\n\ny,a,\n',
+                   encoding="utf-8")
+    assert len(pd.read_csv(csv)) == 4
+    with pytest.raises(InputError, match=r"ann.csv: column 'annotator' is missing in 1 row\(s\) \(line 5\)"):
+        read_annotations(csv)
+    csv.write_text(csv.read_text(encoding="utf-8").replace("x,,dog", "x,c,dog"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"'label' is missing in 1 row\(s\) \(line 7\)"):
+        read_annotations(csv)
+    no_header = tmp_path / "labels.txt"
+    no_header.write_text("a\tx\tcat\nb\tx\t\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"'label' is missing in 1 row\(s\) \(line 2\)"):
+        read_annotations(no_header, names=["annotator", "item", "label"])
+    parquet = tmp_path / "ann.parquet"
+    _df().assign(label=["cat", None, "dog", None]).to_parquet(parquet)
+    with pytest.raises(InputError, match=r"'label' is missing in 2 row\(s\) \(rows 2 and 4\)"):
+        read_annotations(parquet)
 
 
 def test_missing_column_is_an_error() -> None:
@@ -140,6 +163,15 @@ def test_parse_label_studio_choices(tmp_path: Path) -> None:
     assert by_key["item"].tolist() == ["good", "good", "bad"]
     with pytest.warns(UserWarning), pytest.raises(InputError, match="'Negative'"):
         parse_label_studio(path, classes=["Positive"])
+
+
+def test_label_studio_rows_are_named_by_their_task() -> None:
+    export = _ls_export()
+    export[1]["annotations"][0]["completed_by"] = None
+    with pytest.warns(UserWarning), pytest.raises(
+        InputError, match=r"'annotator' is missing in 1 row\(s\) \(task 12\)"
+    ):
+        parse_label_studio(json.dumps(export).encode())
 
 
 def test_label_studio_item_ids_keep_their_type_and_the_fallback_warns() -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from assay.deploy import ConfidenceEstimator, realised_performance, wilson_interval
@@ -34,6 +35,15 @@ def test_realised_performance_per_window() -> None:
         realised_performance(truth, pred[:3])
     with pytest.raises(InputError, match="one window label per row"):
         realised_performance(truth, pred, window=[1, 2])
+
+
+def test_missing_truth_is_named_by_index_label_or_position() -> None:
+    truth = pd.Series([0, 1, None, 0], index=[40, 41, 42, 43], dtype="float")
+    pred = np.array([0, 1, 1, 0])
+    with pytest.raises(InputError, match=r"y_true index 42 is missing; drop unlabelled rows"):
+        realised_performance(truth, pred)
+    with pytest.raises(InputError, match=r"y_true position 2 \(0-based\) is missing"):
+        realised_performance(truth.to_numpy(), pred)
 
 
 @pytest.mark.parametrize("method", ["isotonic", "temperature"])

@@ -183,9 +183,12 @@ def test_schema_problems_name_the_column_and_row() -> None:
     assert schema_problems(prof, _frame(20)) == []
     bad = _frame(20).drop(columns=["k"]).assign(extra=1)
     bad["x"] = bad["x"].astype(object)
-    bad.loc[3, "x"] = "oops"
+    bad.index = [f"r{i}" for i in range(100, 120)]  # labels differ from positions
+    bad.iloc[3, bad.columns.get_loc("x")] = "oops"
     problems = schema_problems(prof, bad)
     assert any("missing columns 'k'" in p for p in problems)
     assert any("unknown columns 'extra'" in p for p in problems)
-    assert any("'x' row 3 holds 'oops'" in p for p in problems)
+    assert any("'x' index 'r103' holds 'oops'" in p for p in problems), problems
+    named = schema_problems(prof, bad, rows=lambda position: f"line {position + 2}")
+    assert any("'x' line 5 holds 'oops'" in p for p in named), named
     assert schema_problems(prof, _frame(20).iloc[:0])[0].startswith("the batch has no rows")

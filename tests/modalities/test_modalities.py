@@ -126,8 +126,11 @@ def test_tabular_one_hot_and_escaping() -> None:
     assert X.shape == (3, 4)  # x + blue, red, <missing>
     np.testing.assert_array_equal(X[:, 0], [1, 2, 3])
     np.testing.assert_array_equal(X[:, 1:].sum(axis=1), 1)
-    with pytest.raises(InputError, match="'x'.*row 1"):
+    with pytest.raises(InputError, match="'x' is missing a value at index 1;"):
         get_modality("tabular").featurize(pd.DataFrame({"x": [1.0, np.nan]}))
+    labelled = pd.DataFrame({"x": [1.0, 2.0, np.nan]}, index=["a", "b", "c"])
+    with pytest.raises(InputError, match="'x' is missing a value at index 'c';"):
+        get_modality("tabular").featurize(labelled)
     page = get_modality("tabular").render_html({"a<b": "<script>"})
     assert "<script>" not in page and "&lt;script&gt;" in page and "a&lt;b" in page
 

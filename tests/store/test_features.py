@@ -20,6 +20,7 @@ from assay.store.features import (
     feature_columns,
     item_agreement,
     load_embeddings,
+    load_pred_probs,
     metadata_frame,
     model_inputs,
     text_columns,
@@ -88,8 +89,29 @@ def test_embeddings_npy_and_parquet_aligned_by_id(version, tmp_path: Path) -> No
         load_embeddings(tmp_path / "bad.npy", version, frame)
     emb[5, 1] = np.nan
     np.save(tmp_path / "nan.npy", emb)
-    with pytest.raises(InputError, match="row 5 contains NaN"):
+    with pytest.raises(InputError, match=r"nan.npy position 5 \(0-based\) contains NaN"):
         load_embeddings(tmp_path / "nan.npy", version, frame)
+
+
+def test_bad_embeddings_are_named_where_the_file_shows_them(version, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frame = version.to_pandas()
+    emb = pd.DataFrame(np.random.default_rng(2).normal(size=(len(frame), 3)), columns=list("pqr"))
+    emb.iloc[5, 1] = np.nan  # the item at position 5 of the version
+    by_id = emb.assign(id=frame["id"]).iloc[::-1]  # reversed: item 5 is the file's row 35
+    by_id.to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(InputError, match=r"e.parquet row 35 contains NaN"):
+        load_embeddings(tmp_path / "e.parquet", version, frame)
+    by_id.to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(InputError, match=r"e.csv line 36 contains NaN"):  # header: line 1
+        load_embeddings(tmp_path / "e.csv", version, frame)
+    emb.drop(columns="q").to_csv(tmp_path / "plain.csv", index=False)
+    assert np.array_equal(load_embeddings(tmp_path / "plain.csv", version, frame),
+                          emb[["p", "r"]].to_numpy())
+    labelled = emb.set_axis([f"k{i}" for i in range(len(emb))])
+    with pytest.raises(InputError, match=r"embeddings index 'k5' contains NaN"):
+        version_features(version, frame, embeddings=labelled)
+    with pytest.raises(InputError, match=r"embeddings position 5 \(0-based\) contains NaN"):
+        version_features(version, frame, embeddings=labelled.to_numpy())
 
 
 def test_metadata_frame(sqlite_workspace: Workspace, version) -> None:  # type: ignore[no-untyped-def]
@@ -261,3 +283,16 @@ def test_train_and_eval_text_features_share_one_space(sqlite_workspace: Workspac
     if not _no_minilm():  # sentence embeddings do not depend on the other texts
         alone = get_modality("text").featurize(held.to_pandas()["review"].tolist())
         np.testing.assert_allclose(X_eval[:, 1:], alone, atol=1e-5)
+
+
+def test_bad_pred_probs_files_name_the_file_and_position(tmp_path: Path) -> None:
+    labels = np.arange(12) % 3
+    probs = np.full((12, 3), 1 / 3)
+    probs[7] = [0.5, 0.5, 0.5]
+    np.save(tmp_path / "p.npy", probs)
+    with pytest.raises(InputError, match=r"p.npy position 7 \(0-based\) sums to 1.5, not 1"):
+        load_pred_probs(tmp_path / "p.npy", labels)
+    np.save(tmp_path / "two.npy", np.full((12, 2), 0.5))
+    with pytest.raises(InputError, match=r"the label 2 at position 2 \(0-based\) is outside "
+                                         r"the 2 classes of two.npy"):
+        load_pred_probs(tmp_path / "two.npy", labels)

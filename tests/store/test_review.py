@@ -85,8 +85,17 @@ def test_bulk_csv_is_all_or_nothing(queued: Workspace, tmp_path: Path) -> None:
     ids = queued.review.list("d")["id"].tolist()
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"id": [ids[0], ids[1]], "decision": ["keep", "explode"]}).to_csv(bad, index=False)
-    with pytest.raises(InputError, match="row 3, column 'decision'"):
+    with pytest.raises(InputError, match="bad.csv line 3, column 'decision'"):
         queued.review.decide_from_csv(str(bad))
+    assert queued.review.count("d") == 4
+    noted = tmp_path / "noted.csv"  # a note spanning two lines moves the next row down
+    noted.write_text(f'id,decision,note\n{ids[0]},keep,"two\nlines"\n{ids[1]},relabel,\n')
+    with pytest.raises(InputError, match="noted.csv line 4, column 'label': a relabel"):
+        queued.review.decide_from_csv(str(noted))
+    parquet = tmp_path / "bad.parquet"
+    pd.DataFrame({"id": [str(ids[0]), "x"], "decision": ["keep", "keep"]}).to_parquet(parquet)
+    with pytest.raises(InputError, match="bad.parquet row 2, column 'id': 'x'"):
+        queued.review.decide_from_csv(str(parquet))
     assert queued.review.count("d") == 4
     good = tmp_path / "good.csv"
     pd.DataFrame({"id": ids[:2], "decision": ["keep", "relabel"], "label": [None, 1]}).to_csv(good, index=False)

@@ -121,6 +121,14 @@ def test_smote_keeps_integer_columns_integer(digits_frame: pd.DataFrame) -> None
     assert out["p20"].dtype == digits_frame["p20"].dtype
 
 
+def test_missing_numeric_value_is_named_by_column_and_index_label() -> None:
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "z": [1.0, 2.0, np.nan, 4.0],
+                          "label": ["a", "a", "b", "b"]}, index=[10, 20, 30, 40])
+    with pytest.raises(InputError, match="column 'z' of the dataset is missing a value at "
+                                         "index 30; impute it before augmenting"):
+        augment(frame, modality="tabular", label="label", seed=0)
+
+
 def test_smote_needs_two_rows_of_a_class() -> None:
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0], "label": ["a", "a", "b"]})
     with pytest.raises(InputError, match="class 'b' has a single row"):

@@ -262,13 +262,13 @@ def _bad(proba: np.ndarray, row: int, value: float) -> np.ndarray:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda p: _bad(p, 17, p[17, 0] + 0.01), "row 17 sums to"),
-        (lambda p: _bad(p, 5, np.nan), "row 5 contains NaN or inf"),
-        (lambda p: _bad(p, 9, np.inf), "row 9 contains NaN or inf"),
-        (lambda p: _bad(p, 3, -0.1), "row 3 has a negative"),
+        (lambda p: _bad(p, 17, p[17, 0] + 0.01), r"position 17 \(0-based\) sums to"),
+        (lambda p: _bad(p, 5, np.nan), r"position 5 \(0-based\) contains NaN or inf"),
+        (lambda p: _bad(p, 9, np.inf), r"position 9 \(0-based\) contains NaN or inf"),
+        (lambda p: _bad(p, 3, -0.1), r"position 3 \(0-based\) has a negative"),
         (lambda p: p[:-1], "99 rows but there are 100 labels"),
         (lambda p: p[:, 0], "2-d array"),
-        (lambda p: p * 3, "row 0 sums to 3"),
+        (lambda p: p * 3, r"position 0 \(0-based\) sums to 3"),
     ],
 )
 def test_bad_pred_probs(edit: object, message: str) -> None:
@@ -280,7 +280,7 @@ def test_bad_pred_probs(edit: object, message: str) -> None:
 def test_bad_row_far_into_a_large_array_is_named() -> None:
     labels, proba = _noisy(50_000, 3, 16)
     proba[43_210] = [0.5, 0.5, 0.5]
-    with pytest.raises(InputError, match="row 43210 sums to 1.5"):
+    with pytest.raises(InputError, match=r"position 43210 \(0-based\) sums to 1.5"):
         find_label_issues(labels, proba)
 
 
@@ -339,7 +339,7 @@ def test_bad_parameters(kwargs: dict[str, object], message: str) -> None:
 def test_empty_and_missing_labels() -> None:
     with pytest.raises(InputError, match="no labels"):
         find_label_issues(np.array([], dtype=int), np.empty((0, 3)))
-    with pytest.raises(InputError, match="row 1 is missing"):
+    with pytest.raises(InputError, match=r"position 1 \(0-based\) is missing"):
         find_label_issues(["a", None, "b"], np.full((3, 2), 0.5))
 
 

@@ -119,7 +119,7 @@ def test_missing_label_is_an_error(wine: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = wine
     labels = pd.Series(y.astype(float))
     labels[7] = np.nan
-    with pytest.raises(InputError, match="row 7 is missing"):
+    with pytest.raises(InputError, match=r"position 7 \(0-based\) is missing"):
         cross_val_predict_proba(_logreg(), X, labels.to_numpy())
 
 

@@ -159,6 +159,22 @@ def test_bad_input_raises_clear_errors() -> None:
         find_slices(df, np.r_[1, np.zeros(49)], embeddings=np.zeros((3, 2)))
 
 
+def test_bad_rows_are_named_by_index_label_or_position() -> None:
+    df = pd.DataFrame({"a": ["x", "y"] * 25})
+    errors = pd.Series(np.r_[np.zeros(7), -1.0, np.zeros(42)], index=range(100, 150))
+    with pytest.raises(InputError, match=r"errors index 107 is -1.0; errors must be finite"):
+        find_slices(df, errors)
+    with pytest.raises(InputError, match=r"errors position 7 \(0-based\) is -1.0;"):
+        find_slices(df, errors.to_numpy())
+    emb = np.zeros((50, 2))
+    emb[9, 1] = np.inf
+    with pytest.raises(InputError, match=r"embeddings position 9 \(0-based\) contains NaN or inf"):
+        find_slices(df, np.r_[1, np.zeros(49)], embeddings=emb)
+    labelled = pd.DataFrame(emb, index=[f"e{i}" for i in range(50)])
+    with pytest.raises(InputError, match=r"embeddings index 'e9' contains NaN or inf"):
+        find_slices(df, np.r_[1, np.zeros(49)], embeddings=labelled)
+
+
 def test_min_support_is_respected() -> None:
     df, err, _ = _planted(1500, seed=4)
     report = find_slices(df, err, min_support=200, k=10)

@@ -127,6 +127,12 @@ def test_parameter_errors() -> None:
         slice_table(df, y, pred[:5], by="noise")
     with pytest.raises(InputError, match="0/1"):
         slice_table(df, y, pred, by="noise", hlp=np.full(len(df), 0.5))
+    hlp = np.r_[np.ones(3), 0.5, np.zeros(len(df) - 4)]
+    with pytest.raises(InputError, match=r"hlp position 3 \(0-based\) is 0.5; per-row HLP"):
+        slice_table(df, y, pred, by="noise", hlp=hlp)
+    labelled = pd.Series(hlp, index=[f"h{i}" for i in range(len(df))])
+    with pytest.raises(InputError, match=r"hlp index 'h3' is 0.5; per-row HLP"):
+        slice_table(df, y, pred, by="noise", hlp=labelled)
 
 
 def test_recommend_rules_collect_and_add_features() -> None:

@@ -69,3 +69,19 @@ def test_rejections_say_why_and_store_nothing(client) -> None:
     bad_token = {"Authorization": "Bearer nope"}
     assert http.post("/api/monitors/m/ingest", json=[{"a": 1, "b": 1, "c": 1}], headers=bad_token).status_code == 401
     assert ws.monitors.windows("m") == []
+
+
+def test_rejections_name_the_ndjson_line_or_json_index(client) -> None:
+    http, token, ws = client
+    auth = {"Authorization": f"Bearer {token}"}
+    good = json.dumps({"a": 1.0, "b": 2.0, "c": 3.0})
+    bad = json.dumps({"a": 1.0, "b": "lots", "c": 3.0})
+    body = "\n".join([good, "", good, bad, good]).encode()  # line 2 is blank
+    answer = http.post("/api/monitors/m/ingest", content=body,
+                       headers={**auth, "Content-Type": "application/x-ndjson"})
+    assert answer.status_code == 400, answer.text
+    assert "column 'b' line 4 holds 'lots'" in answer.text, answer.text
+    answer = http.post("/api/monitors/m/ingest", json=[json.loads(good), json.loads(bad)],
+                       headers=auth)
+    assert answer.status_code == 400 and "column 'b' index 1 holds 'lots'" in answer.text
+    assert ws.monitors.windows("m") == []

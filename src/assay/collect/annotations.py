@@ -12,7 +12,7 @@ Reading files (:func:`~assay.collect.readers.read_annotations`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from assay._validation import check_columns, check_non_empty, warn
+from assay._validation import check_columns, check_non_empty, name_rows, warn
 from assay.exceptions import InputError
 
 __all__ = [
@@ -87,14 +87,18 @@ def _rename_aliases(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns=renames) if renames else df
 
 
-def _check_missing(df: pd.DataFrame, where: str) -> None:
+#: Names rows by their 0-based positions in messages (see :func:`normalize_annotations`).
+RowNamer = Callable[[Sequence[int]], str]
+
+
+def _check_missing(df: pd.DataFrame, where: str, rows: RowNamer | None) -> None:
     for col in ANNOTATION_COLUMNS:
         missing = df[col].isna().to_numpy()
         if missing.any():
-            rows = np.flatnonzero(missing)
-            shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+            positions = np.flatnonzero(missing).tolist()
+            shown = rows(positions) if rows is not None else name_rows(positions, df.index)
             raise InputError(
-                f"{where}: column {col!r} is missing in {len(rows)} row(s) (rows {shown}); "
+                f"{where}: column {col!r} is missing in {len(positions)} row(s) ({shown}); "
                 f"fill in the {col} or drop those rows."
             )
 
@@ -157,13 +161,13 @@ def _duplicate_mask(item: np.ndarray, annotator: np.ndarray, n_annotators: int) 
     return ~keep
 
 
-def _prepare(df: pd.DataFrame, where: str) -> pd.DataFrame:
+def _prepare(df: pd.DataFrame, where: str, rows: RowNamer | None = None) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{where} must be a pandas DataFrame, got {type(df).__name__}.")
     df = _rename_aliases(df)
     check_columns(df, ANNOTATION_COLUMNS, where=where)
     check_non_empty(len(df), where=where)
-    _check_missing(df, where)
+    _check_missing(df, where, rows)
     return df
 
 
@@ -225,6 +229,7 @@ def normalize_annotations(
     classes: Sequence[Any] | None = None,
     allow_new: bool = False,
     where: str = "the annotations",
+    rows: RowNamer | None = None,
 ) -> pd.DataFrame:
     """Return a checked annotation table in the canonical long format.
 
@@ -239,6 +244,9 @@ def normalize_annotations(
         Accept labels outside ``classes``.
     where : str
         How to name the table in messages.
+    rows : callable, optional
+        Names rows, given their 0-based positions, in messages (``lines 3 and 7`` of the
+        file ``df`` was read from); by default their index labels (``index 'a'``).
 
     Returns
     -------
@@ -246,7 +254,7 @@ def normalize_annotations(
         Repeated (item, annotator) pairs keep their last row (with a warning); the index
         is a fresh RangeIndex.
     """
-    df = _prepare(df, where)
+    df = _prepare(df, where, rows)
     _resolve_classes(df["label"], classes, allow_new, where)
     cols = [*ANNOTATION_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in df.columns)]
     out = df[cols]

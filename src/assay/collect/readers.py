@@ -6,6 +6,7 @@ return goes through :func:`~assay.collect.annotations.normalize_annotations`.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from assay._validation import warn
-from assay.collect.annotations import normalize_annotations
+from assay._validation import name_rows, warn
+from assay.collect.annotations import RowNamer, normalize_annotations
 from assay.exceptions import InputError
 
 __all__ = ["parse_label_studio", "read_annotations"]
@@ -94,7 +95,39 @@ def read_annotations(
     df = _read_table(path, names)
     if item_key is not None:
         df = _item_column(df, item_key, path.name)
-    return normalize_annotations(df, classes=classes, allow_new=allow_new, where=path.name)
+    return normalize_annotations(
+        df, classes=classes, allow_new=allow_new, where=path.name, rows=_row_namer(path, names)
+    )
+
+
+def _row_namer(path: Path, names: Sequence[str] | None) -> RowNamer:
+    """Rows of an annotation file in messages: ``line L`` (CSV / TSV: the 1-based line,
+    a header counted, as an editor shows it) or ``row N`` (Parquet, 1-based)."""
+    separator = _READERS.get(path.suffix.lower())
+    if separator is None:
+        return lambda positions: name_rows(positions, range(1, max(positions) + 2), kind="row")
+    header = names is None
+
+    def lines(positions: Sequence[int]) -> str:
+        starts = _record_lines(path, separator, header)
+        first = 2 if header else 1
+        found = [starts[p] if p < len(starts) else p + first for p in positions]
+        return name_rows(range(len(found)), found, kind="line")
+
+    return lines
+
+
+def _record_lines(path: Path, separator: str, header: bool) -> list[int]:
+    """The line on which each data record of a CSV file starts (blank lines skipped,
+    a quoted value spanning lines followed), as pandas reads the records."""
+    starts, line = [], 1
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=separator)
+        for record in reader:
+            if record:
+                starts.append(line)
+            line = reader.line_num + 1
+    return starts[1:] if header else starts
 
 
 def _item_column(df: pd.DataFrame, item_key: str, where: str) -> pd.DataFrame:
@@ -250,7 +283,12 @@ def parse_label_studio(
     for task in data:
         _check_task(task, name)
     key = _resolve_item_key(data, item_key, name)
-    rows = [row for task in data for row in _task_rows(task, key, from_name, name)]
+    rows: list[dict[str, Any]] = []
+    tasks: list[Any] = []  # the task id of each row, to name rows in messages
+    for task in data:
+        found = _task_rows(task, key, from_name, name)
+        rows += found
+        tasks += [task.get("id", "?")] * len(found)
     if not rows:
         raise InputError(
             f"{name} has no completed choice annotations; label some tasks, or pass "
@@ -260,5 +298,12 @@ def parse_label_studio(
     if skipped:
         warn(f"{name}: left out {skipped} cancelled or choice-less annotation(s).")
     return normalize_annotations(
-        pd.DataFrame(rows), classes=classes, allow_new=allow_new, where=name
+        pd.DataFrame(rows), classes=classes, allow_new=allow_new, where=name,
+        rows=lambda positions: _tasks_of(tasks, positions),
     )
+
+
+def _tasks_of(tasks: list[Any], positions: Sequence[int]) -> str:
+    """``task 12`` / ``tasks 12 and 15``: the tasks that hold the rows at ``positions``."""
+    ids = list(dict.fromkeys(tasks[p] for p in positions))
+    return name_rows(range(len(ids)), ids, kind="task")

@@ -23,7 +23,14 @@ from scipy import optimize, stats
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
-from assay._validation import check_in, check_labels, check_number, check_pred_probs
+from assay._validation import (
+    check_in,
+    check_labels,
+    check_number,
+    check_pred_probs,
+    index_of,
+    name_rows,
+)
 from assay.exceptions import InputError
 
 __all__ = ["ConfidenceEstimator", "realised_performance", "wilson_interval"]
@@ -94,8 +101,8 @@ def realised_performance(y_true: ArrayLike, y_pred: ArrayLike, *,
     if len(truth) == 0:
         raise InputError("realised_performance got no labelled rows; wait for labels.")
     if pd.isna(truth).any():
-        raise InputError(f"y_true row {int(np.argmax(pd.isna(truth)))} is missing; drop "
-                         "unlabelled rows first.")
+        where = name_rows(int(np.argmax(pd.isna(truth))), index_of(y_true))
+        raise InputError(f"y_true {where} is missing; drop unlabelled rows first.")
     frame = pd.DataFrame({"window": _windows(window, len(truth)), "t": truth, "p": pred})
     rows = []
     for key, group in frame.groupby("window", sort=True):

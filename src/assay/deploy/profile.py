@@ -19,14 +19,14 @@ Profiles serialise to JSON-safe dicts (:meth:`Profile.to_dict`), never with pick
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_number
+from assay._validation import check_number, name_rows
 from assay.deploy import _partial as part
 from assay.deploy._columns import resolve_kinds
 from assay.exceptions import InputError
@@ -329,7 +329,9 @@ def _profile_dask(ddf: Any, columns: Sequence[str] | None,
     return _finalize(state, params)
 
 
-def schema_problems(reference: Profile, batch: pd.DataFrame) -> list[str]:
+def schema_problems(
+    reference: Profile, batch: pd.DataFrame, *, rows: Callable[[int], str] | None = None
+) -> list[str]:
     """List what makes ``batch`` unfit for comparison with ``reference`` (empty: fine).
 
     Meant for rejecting ingested batches with a reason (e.g. an HTTP 422): no rows,
@@ -339,6 +341,9 @@ def schema_problems(reference: Profile, batch: pd.DataFrame) -> list[str]:
     ----------
     reference : Profile
     batch : pandas DataFrame of shape (n_rows, n_columns)
+    rows : callable, optional
+        Names the row at a 0-based position in messages (e.g. ``line 5`` of the file the
+        batch was read from); by default its index label (``index 'a'``).
 
     Returns
     -------
@@ -365,6 +370,7 @@ def schema_problems(reference: Profile, batch: pd.DataFrame) -> list[str]:
         bad = parsed.isna().to_numpy() & values.notna().to_numpy()
         if bad.any():
             row = int(np.argmax(bad))
-            problems.append(f"column {name!r} row {row} holds {values.iloc[row]!r}, not a "
+            where = rows(row) if rows is not None else name_rows(row, batch.index)
+            problems.append(f"column {name!r} {where} holds {values.iloc[row]!r}, not a "
                             "number; send numbers (or null) in numeric columns.")
     return problems

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import OneHotEncoder
 
+from assay._validation import name_rows
 from assay.exceptions import InputError
 
 __all__ = ["TabularModality"]
@@ -87,6 +88,6 @@ def _check_missing(numeric: pd.DataFrame) -> None:
     if missing.any():
         row, col = np.argwhere(missing)[0]
         raise InputError(
-            f"column {numeric.columns[col]!r} is missing a value at row {row}; "
+            f"column {numeric.columns[col]!r} is missing a value at {name_rows(row, numeric.index)}; "
             "impute or drop missing values before the audit."
         )

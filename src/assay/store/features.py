@@ -25,14 +25,14 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_labels, check_pred_probs
+from assay._validation import check_labels, check_pred_probs, index_of, name_rows
 from assay.exceptions import InputError
 
 if TYPE_CHECKING:
@@ -248,7 +248,9 @@ def version_features(
     if embeddings is not None:
         if isinstance(embeddings, (str, Path)):
             return load_embeddings(embeddings, version, frame)
-        return _check_matrix(np.asarray(embeddings, dtype=np.float64), len(frame), "embeddings")
+        arr = np.asarray(embeddings, dtype=np.float64)
+        labels = index_of(embeddings)
+        return _check_matrix(arr, len(frame), "embeddings", lambda p: name_rows(p, labels))
     if version.modality == "text" or text_columns(version, frame):
         return _with_numeric(version, frame, _text_features(version_texts(version, frame)))
     if version.modality in _MEDIA:
@@ -387,7 +389,10 @@ def _joint_text_features(
     return parts[0], parts[1], numeric + (texts or ["text"])
 
 
-def _check_matrix(arr: np.ndarray, n_rows: int, where: str) -> np.ndarray:
+def _check_matrix(
+    arr: np.ndarray, n_rows: int, where: str, rows: Callable[[int], str]
+) -> np.ndarray:
+    """Check the shape and values of embeddings; ``rows`` names a row by its position."""
     if arr.ndim != 2 or arr.shape[0] != n_rows:
         raise InputError(
             f"{where} has shape {arr.shape} but the dataset has {n_rows} rows; give one row "
@@ -396,7 +401,7 @@ def _check_matrix(arr: np.ndarray, n_rows: int, where: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
-        raise InputError(f"{where} row {row} contains NaN or inf; fix or drop that item.")
+        raise InputError(f"{where} {rows(row)} contains NaN or inf; fix or drop that item.")
     return arr
 
 
@@ -421,30 +426,37 @@ def load_embeddings(path: str | Path, version: DatasetVersion, frame: pd.DataFra
         raise InputError(f"{file} does not exist; give a .npy, .parquet or .csv file.")
     suffix = file.suffix.lower()
     if suffix == ".npy":
-        arr = np.load(file, allow_pickle=False)
-        return _check_matrix(np.asarray(arr, dtype=np.float64), len(frame), str(file))
+        arr = np.asarray(np.load(file, allow_pickle=False), dtype=np.float64)
+        return _check_matrix(arr, len(frame), str(file), name_rows)
     if suffix not in (".parquet", ".csv"):
         raise InputError(f"{file}: cannot read {suffix!r} embeddings; use .npy, .parquet or .csv.")
+    from assay.store.readers import RowNames
+
     data = pd.read_parquet(file) if suffix == ".parquet" else pd.read_csv(file)
+    names = RowNames("row") if suffix == ".parquet" else RowNames("line", path=file, separator=",")
+    order = np.arange(len(data))  # the file's row at each position of the matrix
     id_col = version.roles.id
     if id_col in data.columns:
-        data = _align_by_id(data, frame[id_col], id_col, file)
-    numeric = data.select_dtypes("number")
-    return _check_matrix(numeric.to_numpy(dtype=np.float64), len(frame), str(file))
+        order = _align_by_id(data, frame[id_col], id_col, file)
+        data = data.drop(columns=[id_col])
+    numeric = data.select_dtypes("number").iloc[order]
+    arr = numeric.to_numpy(dtype=np.float64)
+    return _check_matrix(arr, len(frame), str(file), lambda p: names(int(order[p])))
 
 
-def _align_by_id(data: pd.DataFrame, ids: pd.Series, id_col: str, file: Path) -> pd.DataFrame:
-    keyed = data.assign(**{id_col: data[id_col].astype(str)}).set_index(id_col)
-    if not keyed.index.is_unique:
+def _align_by_id(data: pd.DataFrame, ids: pd.Series, id_col: str, file: Path) -> np.ndarray:
+    """The position in ``data`` of the row of each of ``ids``."""
+    keyed = pd.Index(data[id_col].astype(str))
+    if not keyed.is_unique:
         raise InputError(f"{file}: column {id_col!r} has duplicate ids; give one row per item.")
     wanted = pd.Index(ids.astype(str))
-    missing = wanted.difference(keyed.index)
+    missing = wanted.difference(keyed)
     if len(missing):
         raise InputError(
             f"{file} has no row for item {missing[0]!r} ({len(missing)} items missing); "
             "give embeddings for every item of the version."
         )
-    return keyed.loc[wanted].reset_index(drop=True)
+    return keyed.get_indexer(wanted)
 
 
 def metadata_frame(
@@ -535,7 +547,7 @@ def load_pred_probs(path: Path, labels: np.ndarray) -> np.ndarray:
         raw = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise InputError(f"{path} is not a numeric .npy array ({exc}).") from None
-    probs = check_pred_probs(raw, n_samples=len(labels), func="assay audit")
+    probs = check_pred_probs(raw, n_samples=len(labels), func="assay audit", where=path.name)
     _, classes = check_labels(labels, func="assay audit")
     k = probs.shape[1]
     if pd.api.types.is_integer_dtype(pd.Series(labels)):
@@ -543,8 +555,8 @@ def load_pred_probs(path: Path, labels: np.ndarray) -> np.ndarray:
         if outside.any():
             row = int(np.argmax(outside))
             raise InputError(
-                f"label {labels[row]!r} at row {row} is outside the {k} classes of {path.name} "
-                f"(columns 0..{k - 1}); give one probability column per class."
+                f"the label {int(labels[row])} at {name_rows(row)} is outside the {k} classes "
+                f"of {path.name} (columns 0..{k - 1}); give one probability column per class."
             )
     integer = pd.api.types.is_integer_dtype(pd.Series(labels))
     if k < len(classes) or (k > len(classes) and not integer):

@@ -27,6 +27,7 @@ from assay.store.models import utcnow
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
+    from assay.store.readers import RowNames
     from assay.store.workspace import Workspace
 
 __all__ = [
@@ -318,13 +319,13 @@ class ReviewQueue:
         """
         from assay.store.readers import read_source
 
-        table, _ = read_source(path)
+        table, info = read_source(path)
         frame = table.to_pandas()
         if "id" not in frame.columns or "decision" not in frame.columns:
             raise InputError(
                 f"{path} needs columns 'id' (the review entry) and 'decision'; it has {', '.join(frame.columns)}."
             )
-        plan = _validate_bulk(self, frame, path)
+        plan = _validate_bulk(self, frame, path, info["rows"])
         with self.ws.session() as s:  # one transaction: all rows or none
             for entry_id, action, label, note in plan:
                 self._decide_in(s, entry_id, action, label, note, user or _user(), None)
@@ -372,32 +373,32 @@ def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:
 
 
 def _validate_bulk(
-    queue: ReviewQueue, frame: pd.DataFrame, path: str
+    queue: ReviewQueue, frame: pd.DataFrame, path: str, rows: RowNames
 ) -> list[tuple[int, str, Any, Any]]:
+    """Check every decision of a bulk file; rows are named as the file shows them."""
     plan = []
-    for row_number, row in enumerate(frame.to_dict(orient="records"), start=2):
+    for position, row in enumerate(frame.to_dict(orient="records")):
+        where = f"{path} {rows(position)}"
         action = str(row["decision"]).strip().lower()
         if action not in ACTIONS:
             raise InputError(
-                f"{path} row {row_number}, column 'decision': {row['decision']!r} is not one of {', '.join(ACTIONS)}."
+                f"{where}, column 'decision': {row['decision']!r} is not one of {', '.join(ACTIONS)}."
             )
         try:
             entry = queue.get(int(row["id"]))
         except (TypeError, ValueError) as exc:
             raise InputError(
-                f"{path} row {row_number}, column 'id': {row['id']!r} is not a review entry number."
+                f"{where}, column 'id': {row['id']!r} is not a review entry number."
             ) from exc
         except NotFoundError as exc:
-            raise InputError(f"{path} row {row_number}: {exc}") from exc
+            raise InputError(f"{where}: {exc}") from exc
         if entry["status"] != "open":
             raise ConflictError(
-                f"{path} row {row_number}: review entry #{entry['id']} was already decided by {entry['decided_by']}."
+                f"{where}: review entry #{entry['id']} was already decided by {entry['decided_by']}."
             )
         label = row.get("label")
         if action == "relabel" and (label is None or pd.isna(label)):
-            raise InputError(
-                f"{path} row {row_number}, column 'label': a relabel decision needs a label."
-            )
+            raise InputError(f"{where}, column 'label': a relabel decision needs a label.")
         note = row.get("note")
         plan.append(
             (int(row["id"]), action, label, None if note is None or pd.isna(note) else str(note))

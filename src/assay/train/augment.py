@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_in, check_number, param_error
+from assay._validation import check_columns, check_in, check_number, name_rows, param_error
 from assay.exceptions import InputError
 from assay.train._augment_tabular import numeric_columns, smote_rows
 from assay.train._augment_text import TEXT_TRANSFORMS, augment_texts
@@ -187,6 +187,7 @@ def augment(
         "mask": mask,
         "parents": parents,
         "id_column": id_column,
+        "index": df.index,
     }
     new, described = _DISPATCH[modality](base, new, seeds, options)
     return _with_provenance(df, new, parents, seeds, described, id_column)
@@ -224,8 +225,11 @@ def _tabular(
         )
     X = base[cols].to_numpy(dtype=np.float64)
     if np.isnan(X).any():
-        row = int(np.argmax(np.isnan(X).any(axis=1)))
-        raise InputError(f"row {row} has a missing numeric value; impute it before augmenting.")
+        row, col = np.argwhere(np.isnan(X))[0]
+        raise InputError(
+            f"column {cols[col]!r} of the dataset is missing a value at "
+            f"{name_rows(row, opt['index'])}; impute it before augmenting."
+        )
     labels = base[opt["label"]].to_numpy()
     new_X, neighbours, u = smote_rows(
         X, labels, opt["mask"], opt["parents"], seeds, k_neighbors=opt["k_neighbors"]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
+from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
 from assay.train._slice_stats import error_rate_pvalues, wilson_interval
 from assay.train.sliceline import encode_metadata
@@ -30,7 +31,8 @@ def _check_embeddings(embeddings: object, n: int) -> np.ndarray:
         )
     if not np.isfinite(emb).all():
         row = int(np.argmin(np.isfinite(emb).all(axis=1)))
-        raise InputError(f"embeddings row {row} contains NaN or inf; recompute or drop it.")
+        where = name_rows(row, index_of(embeddings))
+        raise InputError(f"embeddings {where} contains NaN or inf; recompute or drop it.")
     return emb
 
 

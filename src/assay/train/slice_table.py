@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from assay._validation import check_columns, check_number, param_error
+from assay._validation import check_columns, check_number, index_of, name_rows, param_error
 from assay.exceptions import InputError
 from assay.train._slice_stats import TableReport, wilson_interval
 
@@ -213,7 +213,8 @@ def _hlp_rows(hlp: Any, n: int) -> np.ndarray | None:
     values = arr.to_numpy(dtype=np.float64)
     bad = np.isfinite(values) & ~np.isin(values, (0.0, 1.0))
     if bad.any():
-        raise InputError(f"hlp row {int(np.argmax(bad))} is {values[bad][0]}; per-row HLP "
+        where = name_rows(int(np.argmax(bad)), index_of(hlp))
+        raise InputError(f"hlp {where} is {values[bad][0]}; per-row HLP "
                          "must be 0/1 (annotator agreed with the consensus) or NaN.")
     return values
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_number, param_error
+from assay._validation import check_number, index_of, name_rows, param_error, plain_value
 from assay.exceptions import InputError
 from assay.train._slice_stats import TableReport, bh_adjust, error_rate_pvalues, wilson_interval
 from assay.train.recommend import recommend
@@ -114,8 +114,9 @@ def _check_errors(errors: Any, n: int) -> np.ndarray:
         raise InputError("errors must be numbers: 0/1, booleans or non-negative losses.") from exc
     bad = ~np.isfinite(out) | (out < 0)
     if bad.any():
+        row = int(np.argmax(bad))
         raise InputError(
-            f"errors row {int(np.argmax(bad))} is {arr[int(np.argmax(bad))]!r}; errors must "
+            f"errors {name_rows(row, index_of(errors))} is {plain_value(arr[row])!r}; errors must "
             "be finite and non-negative (1 = wrong, 0 = right, or a loss)."
         )
     return out
