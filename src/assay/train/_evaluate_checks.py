@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._validation import name_rows
 from assay.exceptions import InputError
 
 __all__ = [
@@ -49,10 +50,11 @@ def check_not_augmented(data: Any, *, ids: Sequence[Any] | None = None) -> None:
             )
     if mask.any():
         where = np.flatnonzero(mask)
-        listed = (np.asarray(names)[where] if names is not None else where)[:_MAX_LISTED]
+        listed = (", ".join(map(str, np.asarray(names)[where][:_MAX_LISTED]))
+                  if names is not None else name_rows(where, limit=_MAX_LISTED))
         raise InputError(
             f"the evaluation set holds {int(mask.sum())} augmented rows "
-            f"({', '.join(map(str, listed))}); augmented rows never enter evaluation sets, "
+            f"({listed}); augmented rows never enter evaluation sets, "
             "evaluate on original items only."
         )
 
@@ -247,11 +249,12 @@ def check_leakage(
     mask = np.logical_or.reduce(list(masks.values()))
     if mask.any():
         where = np.flatnonzero(mask)
-        names = np.asarray(eval_ids)[where] if eval_ids is not None else where
+        names = (", ".join(map(str, np.asarray(eval_ids)[where][:_MAX_LISTED]))
+                 if eval_ids is not None else name_rows(where, limit=_MAX_LISTED))
         how = ", ".join(f"{int(m.sum())} {kind}" for kind, m in masks.items() if m.any())
         raise InputError(
             f"{int(mask.sum())} evaluation rows also sit in the training data ({how}): "
-            f"{', '.join(map(str, names[:_MAX_LISTED]))}; remove them "
+            f"{names}; remove them "
             "from the training version (the evaluation set stays frozen)."
         )
 

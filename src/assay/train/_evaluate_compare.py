@@ -206,7 +206,7 @@ def _paired_codes(
     if differ.any():
         raise InputError(
             f"{int(differ.sum())} items have different true labels in A and B (first at "
-            f"position {int(np.argmax(differ))}); compare evaluations on the same frozen "
+            f"position {int(np.argmax(differ))}, 0-based); compare evaluations on the same frozen "
             "evaluation set, with the same labels."
         )
     return t, pa, pb, classes
