@@ -119,3 +119,10 @@ def test_audio_recipe_on_an_audio_folder(cli, tmp_path: Path, shared_data: Path)
         *w,
     )
     assert code == 0, err
+
+
+def test_recipe_whose_yaml_name_differs_is_refused(cli, ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("name: other\n" + RECIPE)
+    code, _, err = cli("recipe", "add", "r", str(tmp_path / "r.yaml"), "-w", ws.location)
+    assert code == 2 and "other" in err, err
+    assert ws.recipes.list() == []

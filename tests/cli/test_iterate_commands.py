@@ -146,7 +146,8 @@ def test_bad_recipes_exit_2(cli, ws: Workspace, tmp_path: Path) -> None:
     code, _, err = cli("train", "d", "--recipe", "no_such_pkg.models:make", "--eval", "t", *w)
     assert code == 2 and "importing module 'no_such_pkg.models' failed" in err
     bad = tmp_path / "bad.yaml"
-    bad.write_text(RECIPE.replace("max_iter: 300", "max_iter: 300, colour: red"))
+    bad.write_text(RECIPE.replace("max_iter: 300", "max_iter: 300, colour: red")
+                   .replace("name: lr", "name: r3"))
     code, _, err = cli("recipe", "add", "r3", str(bad), *w)
     assert code == 2 and "colour" in err
     code, _, err = cli("train", "d", "--recipe", "unregistered", "--eval", "t", *w)

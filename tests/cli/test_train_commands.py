@@ -152,8 +152,8 @@ def _bad_probs(kind: str) -> np.ndarray:
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("sum", "row 7 sums to 1.01"),
-        ("nan", "row 3 contains NaN"),
+        ("sum", "position 7 (0-based) sums to 1.01"),
+        ("nan", "position 3 (0-based) contains NaN"),
         ("shape", f"has {N - 1} rows but there are {N} labels"),
         ("classes", "outside the 5 classes"),
     ],
@@ -237,6 +237,13 @@ def test_fewer_examples_than_folds_warns_and_goes_on(cli, ws: Workspace, tmp_pat
         (["--recipe", "lr", "--pred-probs", "p.npy"], "either --recipe or --pred-probs"),
         (["--recipe", "lr", "--fail-on", "label_issue>>5"], "cannot read the threshold"),
         (["--recipe", "lr", "--checks", "label,typo"], "unknown check 'typo'"),
+        (
+            ["--recipe", "lr", "--fail-on", "label_issues>5%"],
+            "unknown check 'label_issues' in --fail-on 'label_issues>5%' (did you mean "
+            "'label_issue'?); the checks are: label, outlier, near_duplicate,",
+        ),
+        (["--checks", "outlyer"], "unknown check 'outlyer' in --checks (did you mean 'outlier'?)"),
+        (["--checks", "label", "--fail-on", "outlier>1"], "the checks to run are label;"),
         (["--recipe", "lr", "--fail-on", "leakage_issue>1"], "did not run"),
         (["--recipe", "nope"], "nope"),
     ],
@@ -250,6 +257,23 @@ def test_bad_options_exit_2(
     code, _, err = cli("audit", "digits", *extra, "--report", str(report), "-w", ws.location)
     assert code == 2 and message in err
     _nothing_written(ws, report)
+
+
+def test_check_names_are_validated_before_any_work(cli, ws: Workspace, tmp_path: Path) -> None:
+    """A misspelt check fails before the dataset is even read (QA: it trained first)."""
+    report = tmp_path / "a.html"
+    code, _, err = cli(
+        "audit", "no-such-dataset", "--recipe", "lr", "--fail-on", "label_issues>5%",
+        "--report", str(report), "-w", ws.location,
+    )  # fmt: skip
+    assert code == 2 and "unknown check 'label_issues'" in err and "no-such-dataset" not in err
+    _nothing_written(ws, report)
+    code, out, err = cli(
+        "audit", "digits", "--checks", "label_issue,outlier", "--fail-on", "label>90%",
+        "--no-queue", "--report", str(report), "--json", "-w", ws.location,
+    )  # fmt: skip
+    assert code == 0, err  # NAME_issue names the check NAME in --checks too
+    assert set(json.loads(out)["checks"]) == {"label", "outlier"}
 
 
 # ----------------------------------------------------------------- slices
@@ -384,45 +408,31 @@ def test_curve_and_report_sections(cli, ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_audit_with_embeddings_file(cli, ws: Workspace, tmp_path: Path) -> None:
+    """Embeddings are searched as they are (cosine); the same numbers as columns are tabular
+    features, robustly standardised (euclidean)."""
     frame = ws.dataset("digits").to_pandas()
     emb = frame[[f"pixel_{i}" for i in range(64)]].to_numpy(dtype=float)
     pd.DataFrame(emb, columns=[f"e{i}" for i in range(64)]).assign(item_id=frame["item_id"]).iloc[
         ::-1
     ].to_parquet(tmp_path / "e.parquet")
+    common = ["--recipe", "lr", "--checks", "label,outlier", "--no-queue", "--json"]
     code, out, err = cli(
-        "audit",
-        "digits",
-        "--recipe",
-        "lr",
-        "--embeddings",
-        str(tmp_path / "e.parquet"),
-        "--checks",
-        "label",
-        "--no-queue",
-        "--report",
-        str(tmp_path / "a.html"),
-        "--json",
-        "-w",
-        ws.location,
-    )
+        "audit", "digits", *common, "--embeddings", str(tmp_path / "e.parquet"),
+        "--report", str(tmp_path / "a.html"), "-w", ws.location,
+    )  # fmt: skip
     assert code == 0, err
-    with_emb = json.loads(out)["checks"]["label"]["count"]
+    with_emb = json.loads(out)["checks"]
     code, out, _ = cli(
-        "audit",
-        "digits",
-        "--recipe",
-        "lr",
-        "--checks",
-        "label",
-        "--no-queue",
-        "--report",
-        str(tmp_path / "b.html"),
-        "--json",
-        "-w",
-        ws.location,
+        "audit", "digits", *common, "--report", str(tmp_path / "b.html"), "-w", ws.location
     )
-    assert with_emb == json.loads(out)["checks"]["label"]["count"]  # same features, same result
+    tabular = json.loads(out)["checks"]
+    assert (with_emb["outlier"]["space"], with_emb["outlier"]["metric"]) == ("embedding", "cosine")
+    assert (tabular["outlier"]["space"], tabular["outlier"]["metric"]) == ("tabular", "euclidean")
     assert ws.analyses("audit")[1]["params"]["embeddings"].endswith("e.parquet")
+    # the model reads the same pixels either way: its flags agree on the planted errors
+    flipped = set(ws.flipped.tolist())  # type: ignore[attr-defined]
+    for checks in (with_emb, tabular):
+        assert checks["label"]["count"] >= 0.8 * len(flipped)
 
 
 # ----------------------------------------------------------------- option ranges

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -385,10 +385,16 @@ def test_rows_within_tolerance_are_renormalised(tiny: tuple[pd.DataFrame, np.nda
     [
         (
             lambda p: p * np.where(np.arange(60) == 5, 1.01, 1.0)[:, None],
-            r"row 5 sums to 1\.01, not 1; give probabilities",
+            r"position 5 \(0-based\) sums to 1\.01, not 1; give probabilities",
         ),
-        (lambda p: np.where(np.arange(60)[:, None] == 7, np.nan, p), "row 7 contains NaN or inf"),
-        (lambda p: np.where(np.arange(60)[:, None] == 9, np.inf, p), "row 9 contains NaN or inf"),
+        (
+            lambda p: np.where(np.arange(60)[:, None] == 7, np.nan, p),
+            r"position 7 \(0-based\) contains NaN or inf",
+        ),
+        (
+            lambda p: np.where(np.arange(60)[:, None] == 9, np.inf, p),
+            r"position 9 \(0-based\) contains NaN or inf",
+        ),
         (lambda p: p[:50], "pred_probs has 50 rows but there are 60 labels"),
         (lambda p: p[:, 0], r"'pred_probs' parameter of audit must be a 2-d array"),
         (
@@ -415,3 +421,51 @@ def test_labels_outside_the_classes_are_input_errors(tiny: tuple[pd.DataFrame, n
         audit(df.assign(y=np.arange(60) % 4), label="y", pred_probs=probs)
     with pytest.raises(InputError, match="pass label=<column> too"):
         audit(df, label=None, pred_probs=probs)
+
+
+# ----------------------------------------------------------------- tabular features
+def _frame(loader: Any) -> pd.DataFrame:
+    data = loader(as_frame=True)
+    return data.frame.rename(columns={"target": "label"})
+
+
+@pytest.mark.parametrize("loader", [load_wine, load_breast_cancer])
+def test_tabular_audit_does_not_depend_on_units(loader: Any) -> None:
+    """QA: on raw wine, cosine distance let proline decide: 16 outliers and 12 near
+    duplicates, all in class 0. Robustly standardised columns: none of those, and
+    rescaling a column changes nothing."""
+    df = _frame(loader)
+    checks = ["outlier", "near_duplicate"]
+    report = audit(df, label="label", checks=checks)
+    rescaled = df.assign(
+        **{df.columns[0]: df.iloc[:, 0] * 1000.0, df.columns[3]: df.iloc[:, 3] / 7}
+    )
+    again = audit(rescaled, label="label", checks=checks)
+    assert report.summary["near_duplicate"]["count"] == 0
+    assert report.summary["outlier"]["space"] == "tabular"
+    assert report.summary["outlier"]["metric"] == "euclidean"
+    pd.testing.assert_frame_equal(report.issues, again.issues, rtol=1e-9)
+    flagged = df["label"][report.issues["is_outlier_issue"]]
+    assert flagged.nunique() > 1  # a tail of every class, not one class's units
+
+
+def test_embeddings_keep_cleanlabs_metric() -> None:
+    X, y = load_digits(return_X_y=True)
+    df = pd.DataFrame({"y": y[:300]})
+    report = audit(df, label="y", embeddings=X[:300], checks=["outlier"])
+    assert (report.summary["outlier"]["space"], report.summary["outlier"]["metric"]) == (
+        "embedding",
+        "cosine",
+    )
+
+
+@pytest.mark.parametrize(("loader", "space"), [(load_digits, "raw"), (load_wine, "tabular")])
+def test_label_votes_use_the_space_that_explains_the_labels(loader: Any, space: str) -> None:
+    """Pixels share one unit (their spread is the signal): votes as they are; wine's
+    columns do not: votes on standardised columns. Chosen by the given labels' log-loss."""
+    df = _frame(loader)
+    df["label"] = _noisy(df["label"].to_numpy(), 0.1, 0)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
+    report = audit(df, label="label", model=model, checks={"label": {"n_repeats": 1}})
+    assert report.summary["label"]["label_knn_space"] == space
+    assert report.summary["label"]["label_knn_weight"] > 0

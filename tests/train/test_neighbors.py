@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
@@ -123,7 +125,9 @@ def test_near_duplicates_and_outliers_match_cleanlab(digits: tuple[np.ndarray, n
     np.testing.assert_allclose(out["outlier_score"], ref["outlier_score"], atol=1e-6)
 
 
-def test_near_duplicate_sets_pair_the_injected_copies(digits: tuple[np.ndarray, np.ndarray]) -> None:
+def test_near_duplicate_sets_pair_the_injected_copies(
+    digits: tuple[np.ndarray, np.ndarray],
+) -> None:
     X = _with_near_copies(digits[0], 1)
     result = nb.find_near_duplicates(X)
     sets = result.issues["near_duplicate_set"].to_numpy()
@@ -182,3 +186,100 @@ def test_knn_label_distribution_counts_neighbour_labels() -> None:
         np.testing.assert_allclose(dist[i], expected)
     smoothed = nb.knn_label_distribution(graph, codes, 3)
     np.testing.assert_allclose(smoothed.sum(axis=1), 1.0)
+
+
+# ----------------------------------------------------------------- tabular space
+def test_robust_scale_is_unit_free_and_guards_flat_columns() -> None:
+    rng = np.random.default_rng(6)
+    X = np.c_[
+        rng.normal(5, 2, 400),  # ordinary
+        rng.lognormal(8, 1, 400),  # heavy-tailed, large units
+        np.full(400, 3.0),  # constant
+        (rng.random(400) < 0.05).astype(float),  # a rare 0/1 flag (IQR 0)
+        np.where(rng.random(400) < 0.1, rng.integers(5, 50, 400), 0.0),  # sparse count
+    ]
+    Z = nb.robust_scale(X)
+    assert np.isfinite(Z).all()
+    np.testing.assert_allclose(np.median(Z[:, :2], axis=0), 0.0, atol=1e-12)
+    iqr = np.subtract(*np.percentile(Z[:, :2], [75, 25], axis=0))
+    np.testing.assert_allclose(iqr, 1.0)
+    np.testing.assert_array_equal(Z[:, 2], 0.0)
+    np.testing.assert_array_equal(np.unique(Z[:, 3]), [0.0, 1.0])  # the flag stays 0/1
+    count = X[:, 4] > 0  # measured in its typical non-zero size: neither tiny nor huge
+    assert np.median(Z[count, 4]) == pytest.approx(1.0)
+    units = X * np.array([1000.0, 1e-3, 7.0, 2.0, -3.0]) + np.array([1.0, -5.0, 2.0, 0.0, 9.0])
+    np.testing.assert_allclose(nb.robust_scale(units) * [1, 1, 1, 1, -1], Z, atol=1e-9)
+
+
+def test_tabular_graph_does_not_depend_on_column_units() -> None:
+    X = load_wine().data
+    rescaled = X * np.where(np.arange(X.shape[1]) == 12, 1e-3, 1.0)  # proline in g/L
+    rescaled[:, 4] *= 100.0  # magnesium in other units
+    a = nb.knn_graph(X, k=10, space="tabular")
+    b = nb.knn_graph(rescaled, k=10, space="tabular")
+    assert (a.space, a.metric) == ("tabular", "euclidean")
+    np.testing.assert_allclose(a.distances, b.distances, rtol=1e-9)
+    assert (a.indices == b.indices).mean() > 0.999
+    raw = nb.knn_graph(X, k=10, space="embedding")  # as before: cosine on the raw rows
+    assert raw.metric == "cosine" and (raw.indices != a.indices).any()
+
+
+@pytest.mark.parametrize("loader", [load_wine, load_breast_cancer, load_digits, load_iris])
+def test_tabular_checks_keep_planted_findings_only(loader: Any) -> None:
+    """On real tables, near duplicates are the planted copies (and the data's own exact
+    duplicates) and the planted data-entry errors are outliers."""
+    X = loader().data.astype(np.float64)
+    n = X.shape[0]
+    rng = np.random.default_rng(7)
+    iqr = np.subtract(*np.percentile(X, [75, 25], axis=0))
+    errors = X[rng.choice(n, 3, replace=False)].copy()
+    for row, col in enumerate(rng.choice(np.flatnonzero(iqr > 0), 3, replace=False)):
+        errors[row, col] = X[:, col].max() + 10 * iqr[col]  # a value typed 10 IQRs too high
+    originals = rng.choice(n, 4, replace=False)
+    copies = X[originals] + rng.normal(0, 1e-3, size=(4, X.shape[1])) * iqr
+    full = np.vstack([X, errors, copies])
+    graph = nb.knn_graph(full, k=10, space="tabular")
+    near = set(
+        np.flatnonzero(nb.find_near_duplicates(graph=graph).issues["is_near_duplicate_issue"])
+    )
+    exact = set(np.flatnonzero(nb.find_exact_duplicates(X).issues["is_exact_duplicate_issue"]))
+    assert near == set(originals) | set(range(n + 3, n + 7)) | exact
+    outliers = nb.find_outliers(graph=graph).issues["is_outlier_issue"].to_numpy()
+    assert outliers[n : n + 3].all()
+    assert outliers[:n].mean() < 0.07  # ordinary rows: a tail, not a class or a column
+
+
+def test_split_leakage_in_tabular_space() -> None:
+    X = load_wine().data.copy()
+    split = np.where(np.arange(len(X)) % 3 == 0, "test", "train")
+    X[3] = X[4] * (1 + 1e-6)  # row 3 (test) is a near copy of row 4 (train)
+    result = nb.find_split_leakage(X, split, space="tabular")
+    flagged = set(np.flatnonzero(result.issues["is_leakage_issue"].to_numpy()))
+    assert flagged == {3, 4}
+    assert result.summary["count"] == 2
+
+
+# ----------------------------------------------------------------- exact search
+def _low_dim(n: int, seed: int) -> np.ndarray:
+    """n rows of 12 columns driven by 3 latent factors (a k-d tree prunes well)."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)) @ rng.normal(size=(3, 12)) + 0.01 * rng.normal(size=(n, 12))
+
+
+def test_kd_tree_search_is_exact_and_chosen_only_when_it_prunes() -> None:
+    X = _low_dim(6000, 8)
+    X[100:110] = X[99]  # a group of 11 identical rows: self must still be excluded
+    graph = nb.knn_graph(X, k=5, metric="euclidean")
+    assert graph.search == "kd_tree"
+    ref_d, _ = NearestNeighbors(n_neighbors=5, algorithm="brute").fit(X).kneighbors()
+    np.testing.assert_allclose(graph.distances, ref_d, atol=1e-9)
+    assert not (graph.indices == np.arange(len(X))[:, None]).any()
+    dense = np.random.default_rng(9).normal(size=(6000, 30))  # 30 independent columns
+    assert nb.knn_graph(dense, k=5, metric="euclidean").search == "brute"
+
+
+def test_nearest_distance_matches_brute_force() -> None:
+    X = _low_dim(8000, 10)
+    fit, queries = X[:6000], X[6000:]
+    ref = cdist(queries, fit).min(axis=1)
+    np.testing.assert_allclose(nb.nearest_distance(fit, queries), ref, atol=1e-9)

@@ -304,3 +304,15 @@ def test_tfidf_recipes_read_raw_texts_also_as_one_column_table() -> None:
         recipe.build().fit(rng.normal(size=(40, 8)), y)  # embeddings, not texts
     with pytest.raises(InputError, match="one text column"):
         recipe.build().fit(pd.DataFrame({"a": texts, "b": texts}), y)
+
+
+def test_a_yaml_name_that_differs_from_the_registered_name_is_refused(tmp_path: Path) -> None:
+    """QA: `recipe add lr file.yaml` with `name: other` gave one model a second hash."""
+    body = "estimator: sklearn.linear_model.LogisticRegression\nparams: {C: 0.5}\n"
+    path = tmp_path / "r.yaml"
+    path.write_text("name: other\n" + body)
+    with pytest.raises(InputError, match=r"names the recipe 'other' but it is registered as 'lr'"):
+        load_recipe(path, name="lr")
+    assert load_recipe(path, name="other").name == "other"
+    path.write_text(body)  # no name in the file: the hash does not depend on NAME
+    assert load_recipe(path, name="lr").hash == load_recipe(path, name="lr2").hash

@@ -32,7 +32,7 @@ def recipe_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a recipe (refused if the name exists with another spec)."""
-    record = open_workspace(workspace).recipes.add(name, load_recipe(source, seed=seed))
+    record = open_workspace(workspace).recipes.add(name, load_recipe(source, seed=seed, name=name))
     if as_json:
         emit_json(record)
         return

@@ -37,7 +37,7 @@ from assay.cli._common import (
 )
 from assay.exceptions import InputError
 from assay.store.features import load_pred_probs, model_inputs, text_columns, version_features
-from assay.train.audit import AuditReport, audit, parse_threshold
+from assay.train.audit import AuditReport, audit, check_thresholds, resolve_check
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -183,11 +183,13 @@ def run_audit(
             probs, found = text_recipe_probs(spec, version, frame, seed=seed, n_jobs=n_jobs)
             classes = list(found)
             model, source = None, f"recipe {recipe} on the raw texts"
+        tabular = isinstance(features, pd.DataFrame)  # arrays are embeddings (text, media)
         report = audit(
             frame,
             label=version.roles.label,
             classes=classes,
-            features=features,
+            features=features if tabular else None,
+            embeddings=None if tabular else features,
             model=model,
             pred_probs=probs,
             checks=list(checks) if checks else None,
@@ -395,10 +397,11 @@ def audit_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Find label errors, outliers and duplicates; queue them for review."""
-    rules = [parse_threshold(t) for t in fail_on or []]
+    names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    names = [resolve_check(c, where="--checks") for c in names] if names else None
+    rules = check_thresholds(fail_on or [], names, source="--fail-on")  # before any work
     check_output_file(report, "--report")
     ws = open_workspace(workspace)
-    names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     with progress(f"Auditing {name}"):
         run = run_audit(
             ws,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from assay.exceptions import InputError
+from assay.train._checks import resolve_check
 from assay.train._result import CheckResult
 from assay.train._thresholds import Threshold, parse_threshold
 
@@ -73,11 +74,13 @@ class AuditReport:
         return list(self.results)
 
     def _result(self, check: str) -> CheckResult:
-        if check not in self.results:
+        name = resolve_check(check)  # an unknown name is an InputError that lists the checks
+        if name not in self.results:
             raise InputError(
-                f"the check {check!r} did not run; the report has: {', '.join(self.results)}."
+                f"the check {name!r} did not run (its inputs were missing or --checks left it "
+                f"out); the report has: {', '.join(self.results)}."
             )
-        return self.results[check]
+        return self.results[name]
 
     def worst(self, check: str, k: int = 10) -> pd.DataFrame:
         """The ``k`` examples with the lowest score for ``check``, flagged ones first.
@@ -152,11 +155,12 @@ class AuditReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary: rows, and per check count, rate and mean score."""
-        keep = ("count", "rate", "score_mean")
+        """A JSON-ready summary: rows, and per check count, rate and mean score (and the
+        neighbour checks' ``space`` and ``metric``)."""
+        keep = ("count", "rate", "score_mean", "space", "metric")
         return {
             "n_rows": len(self.issues),
-            "checks": {n: {k: s[k] for k in keep} for n, s in self.summary.items()},
+            "checks": {n: {k: s[k] for k in keep if k in s} for n, s in self.summary.items()},
         }
 
     def to_html(self, k: int = 10, render_item: RenderItem | None = None) -> str:

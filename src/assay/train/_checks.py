@@ -8,6 +8,7 @@ the audit runs every registered check whose needs are met (or the ones named).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ __all__ = [
     "available_checks",
     "get_check",
     "register_check",
+    "resolve_check",
 ]
 
 
@@ -44,6 +46,9 @@ class AuditContext:
     seed : int
     n_jobs : int or None
     modality : str
+    space : {"embedding", "tabular"}
+        How the neighbour checks see ``features``: tabular features are robustly
+        standardised and compared by euclidean distance (see :mod:`assay.train._knn`).
     k : int
         Neighbours per example in the shared k-NN graph.
     knn_backend : {"auto", "sklearn", "hnswlib"}
@@ -60,6 +65,7 @@ class AuditContext:
     seed: int = 0
     n_jobs: int | None = None
     modality: str = "tabular"
+    space: str = "embedding"
     k: int = 10
     knn_backend: str = "auto"
     cache: dict[str, Any] = field(default_factory=dict)
@@ -72,14 +78,28 @@ class AuditContext:
             )
         return getattr(self, need) is not None
 
-    def graph(self) -> nb.KnnGraph:
-        """The k-NN graph of the features, computed once and shared by the checks."""
-        if "graph" not in self.cache:
-            self.cache["graph"] = nb.knn_graph(
-                self.features, k=self.k, backend=self.knn_backend, n_jobs=self.n_jobs,
+    def graph(self, space: str | None = None) -> nb.KnnGraph:
+        """The k-NN graph of the features, computed once and shared by the checks.
+
+        Parameters
+        ----------
+        space : {"embedding", "tabular", "raw"}, optional
+            Default: the context's ``space``. ``"raw"``: the features as they are with
+            euclidean distance (a candidate of the label check's neighbour votes).
+        """
+        space = space or self.space
+        key = f"graph:{space}"
+        if key not in self.cache:
+            self.cache[key] = nb.knn_graph(
+                self.features,
+                k=self.k,
+                metric="euclidean" if space == "raw" else "auto",
+                space="embedding" if space == "raw" else space,
+                backend=self.knn_backend,
+                n_jobs=self.n_jobs,
                 seed=self.seed,
             )
-        graph: nb.KnnGraph = self.cache["graph"]
+        graph: nb.KnnGraph = self.cache[key]
         return graph
 
 
@@ -117,14 +137,38 @@ def available_checks() -> list[str]:
     return list(_REGISTRY)
 
 
+def resolve_check(name: str, *, where: str = "") -> str:
+    """The registered check that ``name`` (``NAME`` or ``NAME_issue``) refers to.
+
+    Parameters
+    ----------
+    name : str
+        A check's name, with or without the ``_issue`` suffix of its flag column.
+    where : str, optional
+        Where the name was given (e.g. ``"--fail-on 'label_issues>5%'"``), for the message.
+
+    Raises
+    ------
+    InputError
+        For an unknown name: lists the checks and suggests the closest one.
+    """
+    base = name[: -len("_issue")] if name.endswith("_issue") else name
+    if base in _REGISTRY:
+        return base
+    suffix = "_issue" if "_issue" in name else ""
+    candidates = {f"{c}{suffix}": c for c in _REGISTRY} | {c: c for c in _REGISTRY}
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    place = f" in {where}" if where else ""
+    raise InputError(
+        f"unknown check {name!r}{place}{hint}; the checks are: {', '.join(_REGISTRY)} "
+        "(each also as NAME_issue, e.g. label_issue)."
+    )
+
+
 def get_check(name: str, **params: Any) -> Check:
-    """Instantiate the registered check ``name`` with ``params``."""
-    if name not in _REGISTRY:
-        raise InputError(
-            f"unknown check {name!r}; the checks are: {', '.join(_REGISTRY)}. "
-            "Register new ones with assay.train.audit.register_check."
-        )
-    return _REGISTRY[name](**params)
+    """Instantiate the registered check ``name`` (or ``name_issue``) with ``params``."""
+    return _REGISTRY[resolve_check(name)](**params)
 
 
 @register_check
@@ -137,11 +181,11 @@ class LabelCheck(Check):
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Flag label issues with confident learning on the audit's best probabilities."""
-        from assay.train._label_probs import audit_label_probs
+        from assay.train._audit_label import label_check_probs
         from assay.train.label_issues import find_label_issues
 
         assert ctx.labels is not None and ctx.classes is not None
-        probs = audit_label_probs(ctx, **self.params)
+        probs = label_check_probs(ctx, **self.params)
         table = find_label_issues(ctx.classes[ctx.labels], probs, classes=list(ctx.classes))
         result = make_result(
             "label",

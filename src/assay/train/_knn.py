@@ -1,8 +1,24 @@
 """The k-nearest-neighbour graph that the feature checks share.
 
-The k-nearest-neighbour graph comes from scikit-learn's ``NearestNeighbors`` (exact,
-brute force through its chunked, multithreaded ``ArgKmin`` reduction) or, for large data
-when the optional ``hnswlib`` package is installed, from an HNSW index. Cosine distance is
+**Space.** Embeddings (image, text, audio) are searched as they are, with cleanlab's
+``"auto"`` metric (cosine above 3 dimensions). Tabular features (``space="tabular"``)
+are first robustly standardised column by column (:func:`robust_scale`: minus the
+median, divided by the interquartile range) and searched with the euclidean distance:
+on raw columns the one with the largest units decides every distance (proline, in the
+hundreds, against hues near 1 in sklearn's wine), and cosine distance ignores how far
+a row lies from the others along its own direction, which is what makes an outlier.
+Cleanlab's Datalab does not scale features itself (it picks cosine above 3 columns);
+its tabular tutorial standardises the numeric columns and passes a euclidean k-NN
+graph, which is what ``space="tabular"`` does inside.
+
+**Search.** Exact neighbours come from a k-d tree when the data's intrinsic dimension
+is low enough for one to prune (decided on a probe of :data:`TREE_PROBE_ROWS` rows:
+the tree must visit under :data:`TREE_MAX_VISITS` of the rows per query), else from
+scikit-learn's brute force (``NearestNeighbors``, its chunked ``ArgKmin`` reduction).
+On 50,000 rows, single thread, a k-d tree took 0.3-2 s where the rows have 3 latent
+dimensions (3 to 30 columns) against 5-8 s brute force, but 35 s against 6 s on 14
+independent gaussian columns, hence the probe. For large data when the optional
+``hnswlib`` package is installed and no tree is cheap, an HNSW index is used. Cosine distance is
 half the squared euclidean distance between L2-normalised rows, so one euclidean search
 serves both metrics. The choice is by measurement (``benchmarks/knn.py``, results in
 ``benchmarks/results/knn.md``, 50,000 digits-like rows x 64 features, k=10): on a quiet
@@ -17,18 +33,31 @@ used at every size.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KDTree, NearestNeighbors
 
 from assay._validation import check_in, check_number
 from assay.exceptions import InputError
 
-__all__ = ["BACKENDS", "HNSW_MIN_ROWS", "KnnGraph", "check_features", "knn_graph"]
+__all__ = [
+    "BACKENDS",
+    "HNSW_MIN_ROWS",
+    "SPACES",
+    "KnnGraph",
+    "check_features",
+    "knn_graph",
+    "nearest_distance",
+    "neighbor_space",
+    "robust_scale",
+]
 
 METRICS = ("auto", "euclidean", "cosine")
+#: ``"embedding"``: rows as they are; ``"tabular"``: robustly standardised columns.
+SPACES = ("embedding", "tabular")
 EPS = 100 * np.finfo(np.float64).eps
 
 
@@ -44,11 +73,17 @@ class KnnGraph:
         Row indices of the neighbours.
     metric : str
         ``"euclidean"`` or ``"cosine"``.
+    space : str
+        ``"embedding"`` or ``"tabular"`` (searched on :func:`robust_scale` of the rows).
+    search : str
+        How the neighbours were found: ``"kd_tree"``, ``"brute"`` or ``"hnswlib"``.
     """
 
     distances: np.ndarray
     indices: np.ndarray
     metric: str
+    space: str = "embedding"
+    search: str = "brute"
 
     @property
     def median_nn_distance(self) -> float:
@@ -89,11 +124,50 @@ def check_features(X: Any, *, name: str = "features", n_samples: int | None = No
     return arr + 0.0  # turns -0.0 into 0.0 so that equal rows hash equally
 
 
-def _resolve_metric(metric: str, n_features: int) -> str:
+def _resolve_metric(metric: str, n_features: int, space: str = "embedding") -> str:
     check_in(metric, METRICS, name="metric", func="knn_graph")
-    if metric == "auto":  # cleanlab's rule: cosine for more than 3 dimensions
-        return "cosine" if n_features > 3 else "euclidean"
+    if metric == "auto":  # cleanlab's rule for embeddings: cosine above 3 dimensions
+        return "cosine" if n_features > 3 and space == "embedding" else "euclidean"
     return metric
+
+
+def robust_scale(X: np.ndarray) -> np.ndarray:
+    """Centre every column on its median and divide it by its interquartile range.
+
+    A column whose interquartile range is zero (over half of its values equal, e.g. a
+    rare flag, a one-hot category or a mostly-zero count) is divided instead by the
+    median distance of its other values to the median: a 0/1 flag stays 0/1 and a
+    sparse count is measured in its typical non-zero size, neither blown up by its rarity
+    (as by the standard deviation) nor squashed by one huge value (as by the range). A
+    constant column becomes 0. The result does not depend on the columns' units: it is
+    the same for ``a x + b`` (``a > 0``) and only changes sign for ``a < 0``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+    """
+    q1, median, q3 = np.percentile(X, [25, 50, 75], axis=0)
+    noise = 1e-12 * np.abs(X).max(axis=0)  # differences below this are float rounding
+    scale = q3 - q1
+    flat = np.flatnonzero(scale <= noise)
+    if flat.size:
+        off = np.abs(X[:, flat] - median[flat])
+        off = np.where(off > noise[flat], off, np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: a constant column
+            typical = np.nanmedian(off, axis=0)
+        scale[flat] = np.where(np.isnan(typical), 1.0, typical)
+    return (X - median) / scale + 0.0
+
+
+def neighbor_space(X: np.ndarray, space: str) -> np.ndarray:
+    """The rows as the neighbour search sees them: :func:`robust_scale` for tabular data."""
+    check_in(space, SPACES, name="space", func="knn_graph")
+    return robust_scale(X) if space == "tabular" else X
 
 
 def prepare(X: np.ndarray, metric: str) -> np.ndarray:
@@ -110,6 +184,13 @@ def to_metric(dist: np.ndarray, metric: str) -> np.ndarray:
 BACKENDS = ("auto", "sklearn", "hnswlib")
 #: From this many rows on, ``backend="auto"`` uses hnswlib when it is installed.
 HNSW_MIN_ROWS = 20_000
+#: From this many rows on, a k-d tree is tried (below, brute force takes under 0.3 s).
+TREE_MIN_ROWS = 5_000
+#: Query rows of the probe that decides between the k-d tree and brute force.
+TREE_PROBE_ROWS = 200
+#: The tree is used when a probe query computes distances to fewer than this share of
+#: the rows (a tree's distance costs about 8x brute force's, so this leaves a margin).
+TREE_MAX_VISITS = 0.05
 
 
 def knn_graph(
@@ -117,6 +198,7 @@ def knn_graph(
     *,
     k: int = 10,
     metric: str = "auto",
+    space: str = "embedding",
     backend: str = "auto",
     n_jobs: int | None = None,
     seed: int = 0,
@@ -130,16 +212,21 @@ def knn_graph(
     k : int, default=10
         Neighbours per example; reduced to ``n_samples - 1`` on tiny data.
     metric : {"auto", "euclidean", "cosine"}, default="auto"
-        ``"auto"`` is cosine above 3 features, else euclidean (as cleanlab).
+        ``"auto"``: for embeddings cosine above 3 features, else euclidean (as
+        cleanlab); for tabular features euclidean.
+    space : {"embedding", "tabular"}, default="embedding"
+        ``"tabular"`` searches :func:`robust_scale` of the rows, so that no column
+        dominates the distances by its units; ``"embedding"`` the rows as they are.
     backend : {"auto", "sklearn", "hnswlib"}, default="auto"
-        ``"sklearn"``: exact brute force. ``"hnswlib"``: approximate HNSW index (optional
-        dependency; recall 0.9999 on digits-like data in ``benchmarks/knn.py``).
-        ``"auto"``: hnswlib from :data:`HNSW_MIN_ROWS` rows on when installed, else sklearn.
+        ``"sklearn"``: exact, a k-d tree when a probe shows it prunes well, else brute
+        force. ``"hnswlib"``: approximate HNSW index (optional dependency; recall 0.9999
+        on digits-like data in ``benchmarks/knn.py``). ``"auto"``: exact, except from
+        :data:`HNSW_MIN_ROWS` rows on when no tree is cheap and hnswlib is installed.
     n_jobs : int, optional
         Threads for the neighbour search. hnswlib's graph is reproducible for a given
         ``seed`` only with ``n_jobs=1``.
     seed : int, default=0
-        Seed of the HNSW index's random levels.
+        Seed of the tree probe's rows and of the HNSW index's random levels.
 
     Returns
     -------
@@ -151,15 +238,63 @@ def knn_graph(
     check_in(backend, BACKENDS, name="backend", func="knn_graph")
     if arr.shape[0] < 2:
         raise InputError("knn_graph needs at least 2 rows to find neighbours.")
-    resolved = _resolve_metric(metric, arr.shape[1])
+    resolved = _resolve_metric(metric, arr.shape[1], space)
     k = min(int(k), arr.shape[0] - 1)
-    Z = prepare(arr, resolved)
-    if _use_hnsw(backend, arr.shape[0]):
+    Z = prepare(neighbor_space(arr, space), resolved)
+    tree = None if backend == "hnswlib" else _cheap_tree(Z, Z, k + 1, seed)
+    if tree is not None:
+        dist, ind = _drop_self(*tree.query(Z, k=k + 1))
+        search = "kd_tree"
+    elif _use_hnsw(backend, arr.shape[0]):
         dist, ind = _hnsw_kneighbors(Z, k, n_jobs, seed)
+        search = "hnswlib"
     else:
         nn = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=n_jobs).fit(Z)
         dist, ind = nn.kneighbors()
-    return KnnGraph(to_metric(dist, resolved), ind, resolved)
+        search = "brute"
+    return KnnGraph(to_metric(dist, resolved), ind, resolved, space, search)
+
+
+def _cheap_tree(fit: np.ndarray, queries: np.ndarray, k: int, seed: int) -> KDTree | None:
+    """A k-d tree of ``fit`` if a probe of ``queries`` shows that it prunes well, else None.
+
+    The probe counts the distances a tree query computes (deterministic, unlike timing);
+    the tree wins when that is under :data:`TREE_MAX_VISITS` of the rows, i.e. when the
+    data's intrinsic dimension is low, whatever its number of columns.
+    """
+    n = fit.shape[0]
+    if n < TREE_MIN_ROWS or queries.shape[0] == 0:
+        return None
+    tree = KDTree(fit)
+    rng = np.random.default_rng(seed)
+    probe = rng.choice(queries.shape[0], min(TREE_PROBE_ROWS, queries.shape[0]), replace=False)
+    tree.reset_n_calls()
+    tree.query(queries[probe], k=min(k, n))
+    visits = tree.get_n_calls() / probe.shape[0]
+    return tree if visits < TREE_MAX_VISITS * n else None
+
+
+def _drop_self(dist: np.ndarray, ind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each row itself from its k + 1 neighbours (the farthest when it is absent)."""
+    n, k1 = ind.shape
+    keep = ind != np.arange(n)[:, None]
+    keep[keep.all(axis=1), -1] = False  # self not returned (many ties): drop the farthest
+    return dist[keep].reshape(n, k1 - 1), ind[keep].reshape(n, k1 - 1).astype(np.int64)
+
+
+def nearest_distance(
+    fit: np.ndarray, queries: np.ndarray, *, n_jobs: int | None = None, seed: int = 0
+) -> np.ndarray:
+    """Exact euclidean distance from every row of ``queries`` to its nearest row of ``fit``.
+
+    Uses a k-d tree when a probe shows that it prunes well, else brute force.
+    """
+    tree = _cheap_tree(fit, queries, 1, seed)
+    if tree is not None:
+        dist: np.ndarray = tree.query(queries, k=1)[0][:, 0]
+        return dist
+    nn = NearestNeighbors(n_neighbors=1, algorithm="brute", n_jobs=n_jobs).fit(fit)
+    return np.asarray(nn.kneighbors(queries)[0][:, 0])
 
 
 def _use_hnsw(backend: str, n_rows: int) -> bool:
@@ -191,8 +326,5 @@ def _hnsw_kneighbors(
     index.add_items(data, np.arange(n), num_threads=threads)
     index.set_ef(max(40, 2 * k + 2))
     ind, sq = index.knn_query(data, k=k + 1, num_threads=threads)
-    keep = ind != np.arange(n)[:, None]
-    keep[keep.all(axis=1), -1] = False  # self not returned (many ties): drop the farthest
-    ind = ind[keep].reshape(n, k).astype(np.int64)
-    dist = np.sqrt(np.maximum(sq[keep].reshape(n, k).astype(np.float64), 0.0))
+    dist, ind = _drop_self(np.sqrt(np.maximum(sq.astype(np.float64), 0.0)), ind)
     return dist, ind

@@ -11,7 +11,8 @@ The checks live in a registry (:func:`register_check`, see :mod:`assay.train._ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from assay.train._checks import (
     available_checks,
     get_check,
     register_check,
+    resolve_check,
 )
 from assay.train._result import CheckResult, make_result
 from assay.train._thresholds import Threshold, parse_threshold
@@ -38,12 +40,57 @@ __all__ = [
     "Threshold",
     "audit",
     "available_checks",
+    "check_thresholds",
     "make_result",
     "parse_threshold",
     "register_check",
+    "resolve_check",
 ]
 
 ChecksArg = Sequence[str | Check] | Mapping[str, Mapping[str, Any]] | None
+
+
+def check_thresholds(
+    thresholds: Iterable[str | Threshold],
+    checks: Sequence[str] | None = None,
+    *,
+    source: str = "the threshold",
+) -> list[Threshold]:
+    """Parse gating rules and check their names against the registry, before any work.
+
+    Parameters
+    ----------
+    thresholds : iterable of str or Threshold
+        E.g. ``["label_issue>5%"]``.
+    checks : sequence of str, optional
+        The checks that will run (``NAME`` or ``NAME_issue``); a rule on another check
+        is an error. None: any registered check.
+    source : str, default="the threshold"
+        What to call a rule in messages (the CLI says ``--fail-on``).
+
+    Returns
+    -------
+    list of Threshold
+        With registered check names (``"label"`` for ``label_issue``).
+
+    Raises
+    ------
+    InputError
+        For an unreadable rule, an unknown check (with the list and the closest name) or
+        a check that ``checks`` leaves out.
+    """
+    chosen = None if checks is None else [resolve_check(c, where="--checks") for c in checks]
+    rules = []
+    for item in thresholds:
+        rule = parse_threshold(item) if isinstance(item, str) else item
+        name = resolve_check(rule.check, where=f"{source} {str(item)!r}")
+        if chosen is not None and name not in chosen:
+            raise InputError(
+                f"{source} {str(item)!r} is on the check {name!r}, but the checks to run are "
+                f"{', '.join(chosen)}; add {name} to them or drop the threshold."
+            )
+        rules.append(replace(rule, check=name))
+    return rules
 
 
 def _column_or_array(df: pd.DataFrame, value: Any, what: str) -> np.ndarray | None:
@@ -59,23 +106,28 @@ def _column_or_array(df: pd.DataFrame, value: Any, what: str) -> np.ndarray | No
 
 
 def _features(
-    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str]
-) -> np.ndarray | None:
-    """The matrix the neighbour checks and the model use."""
+    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str], modality: str
+) -> tuple[np.ndarray | None, str]:
+    """The matrix the neighbour checks and the model use, and its neighbour space.
+
+    Embeddings are searched as they are; tabular features (columns of ``df``, or an
+    array given as ``features`` of tabular data) on robustly standardised columns.
+    """
     if embeddings is not None:
-        return check_features(embeddings, name="embeddings", n_samples=len(df))
+        return check_features(embeddings, name="embeddings", n_samples=len(df)), "embedding"
     if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
         check_columns(df, list(features), where="the data")
         features = df[list(features)]
     elif features is None:
         features = df.drop(columns=[c for c in skip if c in df.columns])
         if features.shape[1] == 0:
-            return None
+            return None, "tabular"
     if isinstance(features, pd.DataFrame):
         from assay.modalities import get_modality
 
-        features = get_modality("tabular").featurize(features)
-    return check_features(features, n_samples=len(df))
+        features, modality = get_modality("tabular").featurize(features), "tabular"
+    space = "tabular" if modality == "tabular" else "embedding"
+    return check_features(features, n_samples=len(df)), space
 
 
 def _integer_classes(values: np.ndarray, n_columns: int) -> np.ndarray | None:
@@ -202,7 +254,11 @@ def audit(
         examples gives a warning and the audit goes on.
     features : list of str, DataFrame or array of shape (n_samples, n_features), optional
         Defaults to every column but ``label`` and ``split``, numeric as they are and
-        categoricals one-hot encoded (the tabular modality).
+        categoricals one-hot encoded (the tabular modality). The neighbour checks
+        (outliers, near duplicates, leakage, the label check's neighbour votes) compare
+        tabular features on robustly standardised columns with euclidean distance, so
+        that no column dominates by its units; an array is taken as tabular features
+        unless ``modality`` is ``"image"``, ``"text"`` or ``"audio"``.
     model : scikit-learn classifier, optional
         Held fixed; the audit computes out-of-sample probabilities with it, averaged over
         repeated CV splits. Without ``model`` and ``pred_probs`` the modality's default
@@ -211,7 +267,8 @@ def audit(
         Precomputed out-of-sample probabilities, one column per class in ``classes``
         order. Rows must sum to 1 within 1e-4 (they are renormalised) and be finite.
     embeddings : array of shape (n_samples, n_dims), optional
-        Used instead of ``features`` (e.g. text or image embeddings).
+        Used instead of ``features`` (e.g. text or image embeddings), as they are:
+        cosine distance above 3 dimensions, as cleanlab.
     checks : list of names or Check instances, or dict name -> params, optional
         Defaults to every registered check whose inputs are available.
     split : str or array of shape (n_samples,), optional
@@ -243,7 +300,7 @@ def audit(
         raise InputError("pred_probs= and classes= describe labels; pass label=<column> too.")
     ctx.split = _column_or_array(df, split, "split")
     skip = [label] + ([split] if isinstance(split, str) else [])
-    ctx.features = _features(df, features, embeddings, [c for c in skip if c])
+    ctx.features, ctx.space = _features(df, features, embeddings, [c for c in skip if c], modality)
     chosen = _select_checks(checks, ctx)
     if ctx.labels is not None and ctx.classes is not None:
         needs = [c.name for c in chosen if "probs" in c.requires]

@@ -5,8 +5,11 @@ Every ``find_*`` function works on features or embeddings, an array of shape
 row per example with ``is_<name>_issue`` and ``<name>_score`` (in [0, 1], low =
 suspicious), plus a summary with ``count`` and ``rate``.
 
-The shared k-nearest-neighbour graph (exact scikit-learn, or hnswlib for large data) is
-built by :func:`knn_graph`; see :mod:`assay.train._knn` for the measured choice.
+The shared k-nearest-neighbour graph (exact: a k-d tree or brute force; or hnswlib for
+large data) is built by :func:`knn_graph`; see :mod:`assay.train._knn` for the measured
+choice. Tabular features belong in ``space="tabular"``: columns robustly standardised,
+euclidean distance, so that no column dominates by its units (the audit does this for
+tabular data by itself); embeddings in the default ``space="embedding"``.
 
 Thresholds follow cleanlab's Datalab defaults, so that results can be compared:
 near duplicates lie closer than ``0.13 x`` the median nearest-neighbour distance;
@@ -20,7 +23,6 @@ from typing import Any
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sklearn.neighbors import NearestNeighbors
 
 from assay._validation import check_number
 from assay.exceptions import InputError
@@ -29,7 +31,10 @@ from assay.train._knn import (
     KnnGraph,
     check_features,
     knn_graph,
+    nearest_distance,
+    neighbor_space,
     prepare,
+    robust_scale,
     to_metric,
 )
 from assay.train._result import CheckResult, make_result
@@ -44,6 +49,8 @@ __all__ = [
     "find_split_leakage",
     "knn_graph",
     "knn_label_distribution",
+    "nearest_distance",
+    "robust_scale",
 ]
 
 
@@ -95,12 +102,12 @@ def find_exact_duplicates(X: Any) -> CheckResult:
     )
 
 
-def _graph_or_compute(X: Any, graph: KnnGraph | None, k: int, metric: str) -> KnnGraph:
+def _graph_or_compute(X: Any, graph: KnnGraph | None, k: int, metric: str, space: str) -> KnnGraph:
     if graph is not None:
         return graph
     if X is None:
         raise InputError("give features X or a precomputed graph= (from knn_graph).")
-    return knn_graph(X, k=k, metric=metric)
+    return knn_graph(X, k=k, metric=metric, space=space)
 
 
 def find_near_duplicates(
@@ -110,6 +117,7 @@ def find_near_duplicates(
     threshold: float = 0.13,
     k: int = 10,
     metric: str = "auto",
+    space: str = "embedding",
 ) -> CheckResult:
     """Find examples that lie atypically close to another example.
 
@@ -125,8 +133,9 @@ def find_near_duplicates(
         A precomputed neighbour graph (shared between checks).
     threshold : float, default=0.13
         Radius as a fraction of the median nearest-neighbour distance.
-    k, metric
-        Passed to :func:`knn_graph` when ``graph`` is not given.
+    k, metric, space
+        Passed to :func:`knn_graph` when ``graph`` is not given (``space="tabular"`` for
+        tabular features).
 
     Returns
     -------
@@ -135,7 +144,7 @@ def find_near_duplicates(
         ``near_duplicate_set`` (-1 when the example is in no set).
     """
     check_number(threshold, name="threshold", func="find_near_duplicates", low=0)
-    g = _graph_or_compute(X, graph, k, metric)
+    g = _graph_or_compute(X, graph, k, metric, space)
     n = g.distances.shape[0]
     median = g.median_nn_distance
     close = g.distances < threshold * median
@@ -153,7 +162,12 @@ def find_near_duplicates(
         member,
         scores,
         extra={"near_duplicate_set": sets},
-        info={"n_sets": int(sets.max() + 1), "threshold": threshold, "metric": g.metric},
+        info={
+            "n_sets": int(sets.max() + 1),
+            "threshold": threshold,
+            "metric": g.metric,
+            "space": g.space,
+        },
     )
 
 
@@ -164,6 +178,7 @@ def find_outliers(
     threshold: float = 0.37037,
     k: int = 10,
     metric: str = "auto",
+    space: str = "embedding",
 ) -> CheckResult:
     """Find examples far from their nearest neighbours.
 
@@ -176,8 +191,9 @@ def find_outliers(
     threshold : float in (0, 1], default=0.37037
         An example is an outlier when its mean k-NN distance exceeds
         ``Q3 + (1 / threshold - 1) x IQR`` of all mean distances (cleanlab's rule).
-    k, metric
-        Passed to :func:`knn_graph` when ``graph`` is not given.
+    k, metric, space
+        Passed to :func:`knn_graph` when ``graph`` is not given (``space="tabular"`` for
+        tabular features).
 
     Returns
     -------
@@ -185,7 +201,7 @@ def find_outliers(
         ``outlier_score = exp(-mean distance / median mean distance)``.
     """
     check_number(threshold, name="threshold", func="find_outliers", low=1e-12, high=1)
-    g = _graph_or_compute(X, graph, k, metric)
+    g = _graph_or_compute(X, graph, k, metric, space)
     avg = g.distances.mean(axis=1)
     q1, q3 = np.percentile(avg, [25, 75])
     limit = q3 + (1.0 / threshold - 1.0) * (q3 - q1)
@@ -194,7 +210,12 @@ def find_outliers(
         "outlier",
         avg > limit,
         np.exp(-avg / scale),
-        info={"threshold": threshold, "distance_limit": float(limit), "metric": g.metric},
+        info={
+            "threshold": threshold,
+            "distance_limit": float(limit),
+            "metric": g.metric,
+            "space": g.space,
+        },
     )
 
 
@@ -242,11 +263,8 @@ def _cross_split_distance(Z: np.ndarray, split: np.ndarray, n_jobs: int | None) 
     out = np.full(Z.shape[0], np.inf)
     for value in np.unique(split):
         inside = split == value
-        if inside.all():
-            continue
-        nn = NearestNeighbors(n_neighbors=1, algorithm="brute", n_jobs=n_jobs)
-        nn.fit(Z[~inside])
-        out[inside] = nn.kneighbors(Z[inside])[0][:, 0]
+        if not inside.all():
+            out[inside] = nearest_distance(Z[~inside], Z[inside], n_jobs=n_jobs)
     return out
 
 
@@ -257,6 +275,7 @@ def find_split_leakage(
     graph: KnnGraph | None = None,
     threshold: float = 0.13,
     metric: str = "auto",
+    space: str = "embedding",
     n_jobs: int | None = None,
 ) -> CheckResult:
     """Find examples with an exact or near duplicate in another split (train/test leakage).
@@ -273,6 +292,8 @@ def find_split_leakage(
         As in :func:`find_near_duplicates`: closer than ``threshold x`` the median
         nearest-neighbour distance counts as a duplicate.
     metric : {"auto", "euclidean", "cosine"}, default="auto"
+    space : {"embedding", "tabular"}, default="embedding"
+        As in :func:`knn_graph`; with ``graph`` given, the graph's space is used.
     n_jobs : int, optional
         Threads for scikit-learn's neighbour search.
 
@@ -290,10 +311,10 @@ def find_split_leakage(
             "give one split name per example."
         )
     check_number(threshold, name="threshold", func="find_split_leakage", low=0)
-    g = graph if graph is not None else knn_graph(arr, k=1, metric=metric, n_jobs=n_jobs)
-    groups = _row_groups(arr)
-    exact = _groups_spanning(groups, split_arr)
-    dist = to_metric(_cross_split_distance(prepare(arr, g.metric), split_arr, n_jobs), g.metric)
+    g = graph or knn_graph(arr, k=1, metric=metric, space=space, n_jobs=n_jobs)
+    exact = _groups_spanning(_row_groups(arr), split_arr)
+    Z = prepare(neighbor_space(arr, g.space), g.metric)
+    dist = to_metric(_cross_split_distance(Z, split_arr, n_jobs), g.metric)
     median = g.median_nn_distance
     scores = np.where(exact, 0.0, 1.0 - np.exp(-dist / median))
     return make_result(

@@ -81,8 +81,12 @@ class Recipe:
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def from_yaml(cls, path_or_text: str | Path) -> Recipe:
-        """Read a recipe from a YAML file or a YAML string (see the module docstring)."""
+    def from_yaml(cls, path_or_text: str | Path, *, name: str | None = None) -> Recipe:
+        """Read a recipe from a YAML file or a YAML string (see the module docstring).
+
+        ``name``: the name it is registered under; a different ``name:`` in the file is
+        refused (the name is part of the hash, so one model would get two hashes).
+        """
         text, where = read_yaml_source(path_or_text)
         try:
             data = yaml.safe_load(text)
@@ -92,6 +96,13 @@ class Recipe:
             raise InputError(
                 f"{where} must be a YAML mapping with keys {', '.join(YAML_KEYS)}; "
                 f"got {type(data).__name__}."
+            )
+        given = data.get("name")
+        if name is not None and given is not None and str(given) != name:
+            raise InputError(
+                f"{where} names the recipe {str(given)!r} but it is registered as {name!r}; "
+                "the name is part of the recipe's hash, so one model would get two hashes. "
+                f"Write 'name: {name}' in the file, or register it as {str(given)!r}."
             )
         return cls.from_spec(dict(data), where=where)
 
@@ -172,7 +183,9 @@ class Recipe:
         return str(yaml.safe_dump(self.spec, sort_keys=False))
 
 
-def load_recipe(source: str | Path | Mapping[str, Any] | Recipe, *, seed: int = 0) -> Recipe:
+def load_recipe(
+    source: str | Path | Mapping[str, Any] | Recipe, *, seed: int = 0, name: str | None = None
+) -> Recipe:
     """Load a recipe from whatever the user gave.
 
     Parameters
@@ -182,6 +195,9 @@ def load_recipe(source: str | Path | Mapping[str, Any] | Recipe, *, seed: int = 
         spec mapping; or a Recipe (returned as is).
     seed : int, default=0
         Seed for import-path recipes (YAML recipes carry their own).
+    name : str, optional
+        The name the recipe is registered under: a YAML recipe that names itself
+        differently is refused (see :meth:`Recipe.from_yaml`).
     """
     if isinstance(source, Recipe):
         return source
@@ -191,7 +207,7 @@ def load_recipe(source: str | Path | Mapping[str, Any] | Recipe, *, seed: int = 
     looks_like_import = ":" in text and "\n" not in text and " " not in text
     if looks_like_import and not Path(text).exists() and not text.endswith((".yml", ".yaml")):
         return Recipe.from_import_path(text, seed=seed)
-    return Recipe.from_yaml(source)
+    return Recipe.from_yaml(source, name=name)
 
 
 def _seed_estimator(estimator: BaseEstimator, seed: int) -> BaseEstimator:
