@@ -179,8 +179,7 @@ class MonitorStore:
         _check_schema(batch, info["config"]["columns"], source)
         profile = self._profile(name)
         rows = rows if rows is not None else RowNames.for_source(source, batch)
-        _check_numbers(profile, batch, info["config"]["columns"], source, rows)
-        _check_values(profile, batch, info["config"]["columns"], source)
+        _check_values(profile, batch, info["config"]["columns"], source, rows)
         model = self._model(info, reference) if info["recipe"] else None
         state = self._detector_state(name, info["config"])
         scored, report = check_window(batch, profile, reference, info["config"], model, state)
@@ -342,33 +341,17 @@ def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[
     return {c: float(v) for c, v in thresholds.items()}
 
 
-def _check_numbers(
+def _check_values(
     profile: Any, batch: pd.DataFrame, columns: list[str], source: str, rows: RowNames
 ) -> None:
-    """Refuse text in a numeric column, naming the first such row as the source does."""
-    for name in columns:
-        column = profile.columns.get(name)
-        if column is None or column.kind != "numeric":
-            continue
-        values = batch[name]
-        parsed = pd.to_numeric(values.astype(object), errors="coerce")
-        bad = parsed.isna().to_numpy() & values.notna().to_numpy()
-        if bad.any():
-            position = int(np.argmax(bad))
-            raise InputError(
-                f"{source}: column {name!r} {rows(position)} holds {values.iloc[position]!r}, "
-                "not a number; send numbers (or null) in numeric columns."
-            )
-
-
-def _check_values(profile: Any, batch: pd.DataFrame, columns: list[str], source: str) -> None:
-    """Refuse a batch whose monitored columns cannot be compared with the reference."""
+    """Refuse a batch whose monitored columns cannot be compared with the reference
+    (e.g. text in a numeric column), naming rows as the source does."""
     from dataclasses import replace
 
     from assay.deploy import schema_problems
 
     monitored = replace(profile, columns={c: profile.columns[c] for c in columns})
-    problems = schema_problems(monitored, batch[columns])
+    problems = schema_problems(monitored, batch[columns], rows=rows)
     if problems:
         raise InputError(f"{source}: " + " ".join(problems))
 
