@@ -179,18 +179,29 @@ def flag_message(message: str, flags: Mapping[str, str]) -> str:
     return out
 
 
+def cli_message(message: str, flags: Mapping[str, str],
+                phrases: Mapping[str, str] | None = None) -> str:
+    """``message`` with ``phrases`` (library wording -> CLI wording) replaced, then
+    parameter names turned into flags by :func:`flag_message`."""
+    for python, cli in (phrases or {}).items():
+        message = message.replace(python, cli)
+    return flag_message(message, flags)
+
+
 @contextmanager
-def cli_flags(**flags: str) -> Iterator[None]:
+def cli_flags(*, phrases: Mapping[str, str] | None = None, **flags: str) -> Iterator[None]:
     """Translate the library's parameter names into CLI flags in errors raised inside.
 
     ``with cli_flags(n="--n", ci_width="--ci-width"): plan_sample(...)``: an
     :class:`~assay.exceptions.AssayError` leaves with the same class and its message
-    rewritten by :func:`flag_message`; library messages stay right for Python users.
+    rewritten by :func:`cli_message` (``phrases`` replaces whole library phrases a CLI
+    user cannot act on, e.g. ``"pass allow_new=True"``); library messages stay right
+    for Python users.
     """
     try:
         yield
     except AssayError as exc:
-        message = flag_message(str(exc), flags)
+        message = cli_message(str(exc), flags, phrases)
         if message == str(exc):
             raise
         raise type(exc)(message) from exc

@@ -19,9 +19,9 @@ from assay.cli._common import (
     WorkspaceOption,
     check_output_file,
     cli_flags,
+    cli_message,
     emit_json,
     err_console,
-    flag_message,
     open_workspace,
     out_console,
     table,
@@ -38,7 +38,7 @@ from assay.collect import (
     to_label_studio_tasks,
     transcript_agreement,
 )
-from assay.exceptions import AssayError, InputError, NotFoundError
+from assay.exceptions import InputError, NotFoundError
 from assay.report.pages import write_page
 from assay.store.workspace import Workspace
 
@@ -60,30 +60,21 @@ _CLI_WORDING = {
 }
 
 
-def _cli_text(message: str, flags: dict[str, str]) -> str:
-    for python, cli in _CLI_WORDING.items():
-        message = message.replace(python, cli)
-    return flag_message(message, flags)
-
-
 @contextmanager
 def _cli_wording(**flags: str) -> Iterator[None]:
-    """Like :func:`~assay.cli._common.cli_flags`, for warnings too and for the phrases in
-    ``_CLI_WORDING`` (``allow_new=True`` -> ``--allow-new``, ``assay.plan_sample`` ->
-    ``assay plan-sample``)."""
+    """:func:`~assay.cli._common.cli_flags` with the phrases of ``_CLI_WORDING``
+    (``allow_new=True`` -> ``--allow-new``, ``assay.plan_sample`` -> ``assay
+    plan-sample``), for the library's warnings as well as its errors."""
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            yield
-    except AssayError as exc:
-        message = _cli_text(str(exc), flags)
-        if message == str(exc):
-            raise
-        raise type(exc)(message) from exc
-    finally:
+            with cli_flags(phrases=_CLI_WORDING, **flags):
+                yield
+    finally:  # outside catch_warnings, so that the translated warnings are shown
         for w in caught:
-            warnings.warn(_cli_text(str(w.message), flags), w.category, stacklevel=1)
+            text = cli_message(str(w.message), flags, _CLI_WORDING)
+            warnings.warn(text, w.category, stacklevel=1)
 
 
 def _labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:
