@@ -155,5 +155,11 @@ def apply_decisions(
 
     provenance = {"review_entries": ids, "decisions": dict(done), "sources": dict(reasons)}
     return ws.commit(
-        dataset, frame, message=text, author=user, provenance=provenance, on_commit=mark_applied
+        dataset,
+        frame,
+        message=text,
+        author=user,
+        parent=base.ref,
+        provenance=provenance,
+        on_commit=mark_applied,
     )

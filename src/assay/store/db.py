@@ -35,12 +35,26 @@ def describe_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (``_sqlite_begin``), not the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Start write transactions with ``BEGIN IMMEDIATE``.
+
+    A deferred transaction that reads, then writes after another writer committed,
+    fails at once with "database is locked" (the busy timeout does not apply to it);
+    an immediate one takes the write lock first and waits its turn. Sessions opened
+    with the execution option ``assay_readonly`` stay deferred, so readers never wait.
+    """
+    readonly = conn.get_execution_options().get("assay_readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def connect(url: str) -> Engine:
@@ -57,6 +71,7 @@ def connect(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:

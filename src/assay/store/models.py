@@ -128,7 +128,63 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    decision_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewDecision(Base):
+    """One decision on a review entry, as an immutable fact.
+
+    Deciding, undoing and deciding again each add a row; the entry's ``decision_id``
+    points at the one in force (None after an undo). ``applied_version_id`` is set in
+    the transaction that commits the version the decision was applied to.
+    """
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_entry", "entry_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))  # relabel, remove, keep, undo
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+
+
+class ObjectLease(Base):
+    """An object a running write may still commit: gc leaves it alone until it expires."""
+
+    __tablename__ = "object_leases"
+    __table_args__ = (Index("ix_object_leases_digest", "digest"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Lock(Base):
+    """A named lock with an expiry (e.g. ``apply:<dataset id>``): one holder at a time."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser session; signing out deletes the row, ending the session."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the nonce
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):

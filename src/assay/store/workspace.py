@@ -100,6 +100,9 @@ class Workspace:
         self.engine: Engine = connect(self.url)
         ensure_schema(self.engine, self.location)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(assay_readonly=True), expire_on_commit=False
+        )
 
     @classmethod
     def init(cls, path: str | os.PathLike[str] = ".", *, db: str | None = None) -> Workspace:
@@ -155,15 +158,20 @@ class Workspace:
         return f"<Workspace {self.location}>"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on error."""
-        with self._sessions.begin() as session:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error.
+
+        On SQLite a transaction takes the write lock when it begins (``BEGIN
+        IMMEDIATE``), so a read-then-write never fails half way; ``readonly=True``
+        opens a transaction that only reads and never waits for writers.
+        """
+        with (self._read_sessions if readonly else self._sessions).begin() as session:
             yield session
 
     # ------------------------------------------------------------------ datasets
     def datasets(self) -> list[DatasetVersion]:
         """The latest version of every dataset, by name."""
-        with self.session() as s:
+        with self.session(readonly=True) as s:
             names = s.scalars(select(m.Dataset.name).order_by(m.Dataset.name)).all()
         return [self.dataset(name) for name in names]
 
@@ -222,13 +230,13 @@ class Workspace:
     def dataset(self, ref: str | Ref) -> DatasetVersion:
         """A version by reference: ``"digits"`` (latest) or ``"digits@v2"``."""
         parsed = ref if isinstance(ref, Ref) else parse_ref(ref)
-        with self.session() as s:
+        with self.session(readonly=True) as s:
             ds = self._dataset_row(s, parsed.name)
             return self._make_version(s, ds, self._version_row(s, ds, parsed.number))
 
     def log(self, name: str) -> list[DatasetVersion]:
         """Every version of dataset ``name``, newest first."""
-        with self.session() as s:
+        with self.session(readonly=True) as s:
             ds = self._dataset_row(s, parse_ref(name).name)
             rows = s.scalars(
                 select(m.Version)
@@ -296,7 +304,7 @@ class Workspace:
         provenance = {"source": where, "format": info["format"]}
         provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
         text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
-        return self._commit(name, table, roles, info, text, author, provenance, parent=None)
+        return self._commit(name, table, roles, info, text, author, provenance, base=base)
 
     def commit(
         self,
@@ -311,7 +319,10 @@ class Workspace:
     ) -> DatasetVersion:
         """Store a changed table (DataFrame or Arrow) as a new version of ``name``.
 
-        The dataset's column roles are kept; ``parent`` defaults to the latest version.
+        The dataset's column roles are kept. ``parent`` names the version the change
+        was computed from (default: the latest); it must still be the latest when the
+        version is written (compare-and-swap), else nothing is written and
+        :class:`~assay.exceptions.ConflictError` says the dataset moved.
         ``on_commit(session, version_row)`` runs inside the version's transaction, for
         writes that must land together with it (e.g. marking review decisions applied).
         """
@@ -327,7 +338,7 @@ class Workspace:
             message,
             author,
             provenance or {},
-            parent=base.ref,
+            base=base,
             on_commit=on_commit,
         )
 
@@ -340,22 +351,21 @@ class Workspace:
         message: str,
         author: str | None,
         provenance: dict[str, Any],
-        parent: str | None,
+        base: DatasetVersion | None,
         on_commit: Callable[[Session, m.Version], None] | None = None,
     ) -> DatasetVersion:
-        base = self._latest_or_none(name) if parent is None else self.dataset(parent)
+        """Write ``table`` as the version after ``base`` (None: the first version)."""
         summary = self._summary(base, table, roles)
         digest = self.objects.put_table(table)  # object first ...
         _fault_point("before_commit")
         try:
             with self.session() as s:  # ... then one transaction
                 ds = self._get_or_create(s, name, roles, info)
-                number = (
-                    s.scalar(
-                        select(func.max(m.Version.number)).where(m.Version.dataset_id == ds.id)
-                    )
-                    or 0
-                ) + 1
+                head = s.scalar(
+                    select(func.max(m.Version.number)).where(m.Version.dataset_id == ds.id)
+                )
+                _check_head(name, base, head)
+                number = (head or 0) + 1
                 row = m.Version(
                     dataset_id=ds.id,
                     number=number,
@@ -373,10 +383,10 @@ class Workspace:
                 if on_commit is not None:  # more writes in the same transaction
                     on_commit(s, row)
                 version = self._make_version(s, ds, row)
-        except IntegrityError as exc:
+        except IntegrityError as exc:  # a concurrent writer took the same number
             raise ConflictError(
-                f"another process added a version of {name!r} at the same time; run the "
-                "command again."
+                f"{name} moved (another process added a version at the same time) while "
+                "you worked; nothing was written: run the command again."
             ) from exc
         return version
 
@@ -528,6 +538,28 @@ class Workspace:
     def gc(self, *, grace_s: float = 0.0) -> list[str]:
         """Delete objects that no version, analysis or monitor refers to."""
         return self.objects.gc(self.referenced_objects(), grace_s=grace_s)
+
+
+def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> None:
+    """Compare-and-swap: the version a change was computed from must still be the latest.
+
+    Raises
+    ------
+    ConflictError
+        When another writer added a version of ``name`` since ``base`` was read.
+    """
+    seen = base.number if base is not None else None
+    if head == seen:
+        return
+    if seen is None:
+        raise ConflictError(
+            f"{name} was created (as v{head}) by someone else while you worked; nothing was "
+            f"written: compare with `assay show {name}` and run the command again."
+        )
+    raise ConflictError(
+        f"{name} moved to v{head} while you worked (your change was computed from "
+        f"{name}@v{seen}); nothing was written: rerun it on {name}@v{head}."
+    )
 
 
 def _fault_point(name: str) -> None:
