@@ -1,17 +1,31 @@
-"""Apply review decisions: accepted relabels, removals and additions become a version."""
+"""Apply review decisions: accepted relabels, removals and additions become a version.
+
+Nothing is lost when applies, imports and reviewers race: one apply runs at a time per
+dataset (a lock row), the version is a compare-and-swap on the dataset's head, and the
+entries move to "applied" only where the decision in force is still the one the version
+was computed from; otherwise the whole transaction rolls back and the apply computes
+the version again.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assay.exceptions import InputError
+from assay.exceptions import ConflictError, InputError
 from assay.store import models as m
+from assay.store.models import utcnow
 from assay.store.review import coerce_label, decode_label
 
 if TYPE_CHECKING:
@@ -107,25 +121,70 @@ def _new_rows(extra: pd.DataFrame, ids: pd.Series, id_col: str) -> pd.DataFrame:
     return extra
 
 
+APPLY_ATTEMPTS = 3
+"""How many times an apply computes its version again when the dataset or a decision
+moved while it worked, before it gives up with a ConflictError."""
+LOCK_TTL = timedelta(minutes=30)
+"""How long an apply's lock lasts without renewal: a killed apply blocks no longer."""
+_CHUNK = 2000  # ids per IN (...) list, below every database's parameter limit
+
+
+class _Moved(ConflictError):
+    """A decision read by the apply changed before its version was written."""
+
+
+class _LockLost(ConflictError):
+    """The apply's lock expired and another apply took it over."""
+
+
 def apply_decisions(
     ws: Workspace, dataset: str, *, user: str, message: str | None = None
 ) -> DatasetVersion:
-    """Make a new version of ``dataset`` from its decided, unapplied review entries.
+    """Make a new version of ``dataset`` from the review decisions in force.
 
-    The version and the marking of its entries as applied are one transaction.
+    One apply runs at a time per dataset (a lock in the ``locks`` table). The version,
+    the marking of exactly the decisions it applied and of their entries are one
+    transaction, which is refused when the dataset got a new version or an entry got
+    another decision meanwhile; the apply then computes the version again on what is
+    there now (at most :data:`APPLY_ATTEMPTS` times), so the version always agrees
+    with the entries and no row or decision is lost.
 
     Raises
     ------
     InputError
         When no decision is waiting (an empty queue writes nothing).
+    ConflictError
+        When another apply of ``dataset`` is running (naming who and since when), or
+        the dataset kept moving for every attempt; nothing is written.
     """
+    with _apply_lock(ws, dataset, user) as lock:
+        moved: ConflictError | None = None
+        for _ in range(APPLY_ATTEMPTS):
+            try:
+                return _apply_once(ws, dataset, user, message, lock)
+            except _LockLost:
+                raise
+            except ConflictError as exc:  # the head or a decision moved: compute again
+                moved = exc
+        raise ConflictError(
+            f"{dataset} kept changing while its decisions were applied ({APPLY_ATTEMPTS} "
+            f"attempts, the last: {moved}); run `assay review apply {dataset}` again."
+        ) from moved
+
+
+def _apply_once(
+    ws: Workspace, dataset: str, user: str, message: str | None, lock: tuple[str, str]
+) -> DatasetVersion:
+    """Compute the version from the head and the decisions in force, then commit it."""
+    with ws.session() as s:
+        _renew(s, *lock)
+    base = ws.dataset(dataset)
     items = _pending(ws, dataset)
     if not items:
         raise InputError(
             f"no decided review entries for {dataset!r} to apply; decide some with "
             "`assay review decide` first."
         )
-    base = ws.dataset(dataset)
     frame, done = _apply_to_frame(base.to_pandas(), items, base)
     reasons = Counter(item.source for item in items)
     text = message or (
@@ -136,24 +195,26 @@ def apply_decisions(
         + ")"
     )
     ids = [item.id for item in items]
+    decisions = [int(item.decision_id) for item in items if item.decision_id is not None]
 
     def mark_applied(s: Session, row: m.Version) -> None:
-        s.execute(
-            update(m.ReviewItem)
-            .where(m.ReviewItem.id.in_(ids), m.ReviewItem.status == "decided")
-            .values(status="applied", applied_version_id=row.id)
-            .execution_options(synchronize_session=False)
-        )
+        _renew(s, *lock)  # fencing: still ours, and held until this transaction ends
+        _mark_applied(s, dataset, decisions, row.id)
         s.add(
             m.AuditLog(
                 actor=user,
                 action="review.apply",
                 target=f"{dataset}@v{row.number}",
-                detail={"entries": len(ids), **done},
+                detail={"entries": len(ids), "decisions": decisions, **done},
             )
         )
 
-    provenance = {"review_entries": ids, "decisions": dict(done), "sources": dict(reasons)}
+    provenance = {
+        "review_entries": ids,
+        "review_decisions": decisions,
+        "decisions": dict(done),
+        "sources": dict(reasons),
+    }
     return ws.commit(
         dataset,
         frame,
@@ -163,3 +224,127 @@ def apply_decisions(
         provenance=provenance,
         on_commit=mark_applied,
     )
+
+
+def _mark_applied(s: Session, dataset: str, decisions: list[int], version_id: int) -> None:
+    """Compare-and-set: move to "applied" only entries whose decision is still the one read.
+
+    Raises
+    ------
+    _Moved
+        When an entry was undone or decided again since it was read (the caller's
+        transaction then rolls back, version included).
+    """
+    moved = 0
+    for start in range(0, len(decisions), _CHUNK):
+        chunk = decisions[start : start + _CHUNK]
+        result = s.execute(
+            update(m.ReviewItem)
+            .where(m.ReviewItem.decision_id.in_(chunk), m.ReviewItem.status == "decided")
+            .values(
+                status="applied",
+                applied_version_id=version_id,
+                revision=m.ReviewItem.revision + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount  # type: ignore[attr-defined]
+        s.execute(
+            update(m.ReviewDecision)
+            .where(m.ReviewDecision.id.in_(chunk), m.ReviewDecision.applied_version_id.is_(None))
+            .values(applied_version_id=version_id)
+            .execution_options(synchronize_session=False)
+        )
+    if moved != len(decisions):
+        raise _Moved(
+            f"{len(decisions) - moved} review decision(s) of {dataset} were undone or "
+            "changed while they were applied; nothing was written."
+        )
+
+
+@contextmanager
+def _apply_lock(ws: Workspace, dataset: str, user: str) -> Iterator[tuple[str, str]]:
+    """Hold ``apply:<dataset id>`` in the ``locks`` table: one apply per dataset.
+
+    The lock is taken with an INSERT that fails when the name is held; a lock past its
+    expiry (its apply was killed) is taken over. Yields ``(name, holder)``.
+    """
+    with ws.session(readonly=True) as s:
+        name = f"apply:{ws._dataset_row(s, dataset).id}"
+    holder = f"{user} pid {os.getpid()} {secrets.token_hex(4)}"
+    _acquire(ws, dataset, name, holder)
+    try:
+        yield name, holder
+    finally:
+        with ws.session() as s:
+            s.execute(delete(m.Lock).where(m.Lock.name == name, m.Lock.holder == holder))
+
+
+def _acquire(ws: Workspace, dataset: str, name: str, holder: str) -> None:
+    """Insert the lock row, after removing an expired one; else say who holds it."""
+    now = utcnow()
+    try:
+        with ws.session() as s:
+            current = s.get(m.Lock, name)
+            if current is not None and _aware(current.expires_at) <= now:
+                s.execute(
+                    delete(m.Lock).where(
+                        m.Lock.name == name,
+                        m.Lock.holder == current.holder,
+                        m.Lock.expires_at == current.expires_at,
+                    )
+                )
+            elif current is not None:
+                raise _held(dataset, current)
+            s.expunge_all()
+            s.add(m.Lock(name=name, holder=holder, acquired_at=now, expires_at=now + LOCK_TTL))
+            s.flush()
+    except IntegrityError as exc:  # another apply inserted it first
+        with ws.session(readonly=True) as s:
+            current = s.get(m.Lock, name)
+            if current is None:
+                raise ConflictError(
+                    f"another apply of {dataset} started at the same moment; run "
+                    f"`assay review apply {dataset}` again if decisions are left."
+                ) from exc
+            raise _held(dataset, current) from exc
+
+
+def _renew(s: Session, name: str, holder: str) -> None:
+    """Extend the lock; inside the commit transaction this also fences it.
+
+    Raises
+    ------
+    _LockLost
+        When the lock expired and another apply took it over.
+    """
+    result = s.execute(
+        update(m.Lock)
+        .where(m.Lock.name == name, m.Lock.holder == holder)
+        .values(expires_at=utcnow() + LOCK_TTL)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _LockLost(
+            f"this apply's lock {name} expired (after {LOCK_TTL}) and another apply took "
+            "it over; nothing was written: run `assay review apply` again if decisions "
+            "are left."
+        )
+
+
+def _held(dataset: str, lock: m.Lock) -> ConflictError:
+    """The refusal naming the apply that holds the lock, and since when."""
+    who, _, rest = lock.holder.rpartition(" pid ")
+    shown = f"{who} (pid {rest.split()[0]})" if who and rest else lock.holder
+    since = _aware(lock.acquired_at)
+    until = _aware(lock.expires_at)
+    return ConflictError(
+        f"{dataset} is already being applied by {shown} since {since:%Y-%m-%d %H:%M:%S} UTC "
+        f"(lock {lock.name}, expires {until:%H:%M:%S} UTC); wait for it to finish, then run "
+        f"`assay review apply {dataset}` again if decisions are left."
+    )
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives naive datetimes back: they are UTC."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

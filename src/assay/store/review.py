@@ -4,14 +4,18 @@ Every entry has a ``source`` (the analysis: ``label_issue``, ``disagreement``,
 ``slice_sample``, ``drift_sample`` ...), a ``reason`` in words and a ``score`` in
 [0, 1] where **low means most suspicious**; the queue is reviewed lowest score first.
 A decision (``relabel``, ``remove`` or ``keep``) records who, when, why and the label
-book version. Decisions use optimistic concurrency: each names the ``revision`` it saw,
-and a decision on an entry that someone else changed first raises
-:class:`~assay.exceptions.ConflictError`, so no decision is silently lost.
-:meth:`ReviewQueue.apply` turns the accepted decisions into a new dataset version.
+book version. Decisions are immutable facts: deciding, undoing and deciding again each
+add a ``review_decisions`` row, and the entry's ``decision_id`` points at the one in
+force (its ``decision*`` columns are a copy of it, for the queue pages). Decisions use
+optimistic concurrency: each names the ``revision`` it saw, and a decision on an entry
+that someone else changed first raises :class:`~assay.exceptions.ConflictError`, so no
+decision is silently lost. :meth:`ReviewQueue.apply` turns the decisions in force into a
+new dataset version (see :mod:`assay.store.apply`).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +60,7 @@ ENTRY_COLUMNS = [
     "decided_at",
     "note",
     "revision",
+    "decision_id",
 ]
 
 
@@ -243,6 +248,7 @@ class ReviewQueue:
                 raise ConflictError(
                     f"review entry #{entry_id} changed since you loaded it; reload it."
                 )
+            _record(s, entry_id, "undo", who, label=None, note=None, labelbook=None)
             values = {
                 "status": "open",
                 "decision": None,
@@ -250,6 +256,7 @@ class ReviewQueue:
                 "note": None,
                 "decided_by": None,
                 "decided_at": None,
+                "decision_id": None,
                 "revision": item.revision + 1,
             }
             _guarded_update(s, item, values)
@@ -257,6 +264,43 @@ class ReviewQueue:
                 m.AuditLog(actor=who, action="review.undo", target=f"review:{entry_id}", detail={})
             )
         return self.get(entry_id)
+
+    def history(self, entry_id: int) -> builtins.list[dict[str, Any]]:
+        """Every decision and undo on an entry, oldest first.
+
+        Returns
+        -------
+        list of dict
+            ``id``, ``action`` (relabel, remove, keep or undo), ``label`` (decoded),
+            ``note``, ``actor``, ``at``, ``labelbook_version``, ``in_force`` (the
+            entry's current decision) and ``applied_to`` (``NAME@vN`` or None).
+        """
+        d, v = m.ReviewDecision, m.Version
+        query = (
+            select(d, m.Dataset.name, v.number)
+            .outerjoin(v, v.id == d.applied_version_id)
+            .outerjoin(m.Dataset, m.Dataset.id == v.dataset_id)
+            .where(d.entry_id == entry_id)
+            .order_by(d.id)
+        )
+        with self.ws.session(readonly=True) as s:
+            item = s.get(m.ReviewItem, entry_id)
+            if item is None:
+                raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+            return [
+                {
+                    "id": fact.id,
+                    "action": fact.action,
+                    "label": decode_label(fact.label),
+                    "note": fact.note,
+                    "actor": fact.actor,
+                    "at": fact.at,
+                    "labelbook_version": fact.labelbook_version,
+                    "in_force": fact.id == item.decision_id,
+                    "applied_to": None if number is None else f"{name}@v{number}",
+                }
+                for fact, name, number in s.execute(query).all()
+            ]
 
     def _decide_in(
         self,
@@ -273,14 +317,18 @@ class ReviewQueue:
             raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
         _check_fresh(item, revision)
         typed = self._typed_label(s, item.dataset_id, label) if action == "relabel" else None
+        book = _labelbook_version(s, item.dataset_id)
+        fact = _record(s, entry_id, action, who, label=encode_label(typed), note=note,
+                       labelbook=book)
         values = {
             "status": "decided",
             "decision": action,
-            "decision_label": encode_label(typed),
+            "decision_label": fact.label,
             "note": note,
             "decided_by": who,
-            "decided_at": utcnow(),
-            "labelbook_version": _labelbook_version(s, item.dataset_id),
+            "decided_at": fact.at,
+            "labelbook_version": book,
+            "decision_id": fact.id,
             "revision": item.revision + 1,
         }
         _guarded_update(s, item, values)
@@ -431,6 +479,31 @@ def _check_fresh(item: m.ReviewItem, revision: int | None) -> None:
         raise ConflictError(f"review entry #{item.id} is already applied to a version.")
 
 
+def _record(
+    s: Session,
+    entry_id: int,
+    action: str,
+    who: str,
+    *,
+    label: str | None,
+    note: str | None,
+    labelbook: int | None,
+) -> m.ReviewDecision:
+    """Add a decision (or an undo) as an immutable row and return it, with its id."""
+    fact = m.ReviewDecision(
+        entry_id=entry_id,
+        action=action,
+        label=label,
+        note=note,
+        actor=who,
+        at=utcnow(),
+        labelbook_version=labelbook,
+    )
+    s.add(fact)
+    s.flush()
+    return fact
+
+
 def _guarded_update(s: Session, item: m.ReviewItem, values: dict[str, Any]) -> None:
     """Compare-and-set on ``revision``: the database decides who was first."""
     result = s.execute(
@@ -471,6 +544,7 @@ def entry_record(item: m.ReviewItem, dataset: str, *, payload: bool = False) -> 
         "decided_at": item.decided_at,
         "note": item.note,
         "revision": item.revision,
+        "decision_id": item.decision_id,
     }
     if payload:
         record["payload"] = item.payload or {}
