@@ -121,8 +121,9 @@ def test_unknown_version_and_dataset(workspace: Workspace) -> None:
 
 def test_gc_removes_only_orphans(sqlite_workspace: Workspace) -> None:
     version = sqlite_workspace.import_dataset("pets", _frame(), label="y", id="uid")
-    orphan = sqlite_workspace.objects.put_table(version.to_arrow().slice(0, 5))
-    removed = sqlite_workspace.gc()
+    with sqlite_workspace.writing_object(version.to_arrow().slice(0, 5)) as obj:
+        orphan = obj.digest  # released unreferenced, as by a write that failed
+    removed = sqlite_workspace.gc(grace_s=0)
     assert removed == [orphan]
     assert sqlite_workspace.objects.exists(version.object_hash)
 

@@ -219,7 +219,11 @@ def export(
 
 def gc(
     grace: float = typer.Option(
-        0.0, "--grace", help="Keep unreferenced objects younger than this many seconds."
+        3600.0,
+        "--grace",
+        min=0,
+        help="Keep unreferenced objects younger than this many seconds (objects being "
+        "written are always kept).",
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,

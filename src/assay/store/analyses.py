@@ -7,6 +7,7 @@ reports and the web app read them back.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -50,23 +51,27 @@ def record_analysis(
     int
         The analysis id.
     """
-    digest = ws.objects.put_table(table) if table is not None else None
     version = ws.dataset(dataset) if dataset is not None else None
-    with ws.session() as s:
-        ds = ws._dataset_row(s, version.name) if version is not None else None
-        row = m.Analysis(
-            kind=kind,
-            dataset_id=ds.id if ds else None,
-            version_id=version.id if version else None,
-            recipe_hash=recipe_hash,
-            params=params or {},
-            result=result,
-            object_hash=digest,
-            duration_s=duration_s,
-        )
-        s.add(row)
-        s.flush()
-        return row.id
+    with ExitStack() as stack:
+        obj = stack.enter_context(ws.writing_object(table)) if table is not None else None
+        with ws.session() as s:
+            ds = ws._dataset_row(s, version.name) if version is not None else None
+            row = m.Analysis(
+                kind=kind,
+                dataset_id=ds.id if ds else None,
+                version_id=version.id if version else None,
+                recipe_hash=recipe_hash,
+                params=params or {},
+                result=result,
+                object_hash=obj.digest if obj is not None else None,
+                duration_s=duration_s,
+            )
+            s.add(row)
+            s.flush()
+            if obj is not None:
+                obj.release(s)  # referenced from this commit on
+            number = row.id
+    return number
 
 
 def list_analyses(
@@ -82,7 +87,7 @@ def list_analyses(
         query = query.where(m.Analysis.kind == kind)
     if dataset is not None:
         query = query.where(m.Dataset.name == parse_ref(dataset).name)
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         rows = s.execute(query.order_by(m.Analysis.id.desc())).all()
     return [
         {

@@ -1,27 +1,272 @@
-"""Content-addressed, immutable Parquet objects.
+"""Content-addressed, immutable Parquet objects, verified on read, leased while written.
 
 An object is a Parquet file named by the SHA-256 of its bytes, under
-``<root>/<first two hex digits>/<hash>.parquet``. Writes go to a temporary file in the
-same folder and are renamed into place, so a reader never sees a half-written object
-and a killed writer leaves only a ``.tmp-*`` file that :meth:`ObjectStore.gc` removes.
+``<root>/<first two hex digits>/<hash>.parquet``. Writes go to a temporary file in
+``<root>/tmp`` and are renamed into place, so a reader never sees a half-written object.
+
+**Leases keep gc away from writes in progress.** A writer takes a lease (a row of
+``object_leases``, in its own short transaction) *before* it writes, binds it to the
+object's hash once the bytes are hashed, and releases it in the transaction that
+makes a version (or analysis, window) refer to the object, so that "referenced" and
+"leased" never have a gap between them. :meth:`ObjectStore.gc` deletes only objects that
+are neither referenced nor leased, and older than a grace period (by file mtime); a
+lease expires after its TTL, or at once when its holder is a process of this host
+that no longer runs. gc moves a doomed object aside, checks leases and references once
+more, and puts it back when a writer took it meanwhile.
+
+**Reads are verified.** The first read of an object in a process hashes its bytes and
+compares the hash with its name (cached by path, mtime and size): a damaged object is
+reported as damage, never read as data.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import errno
 import hashlib
 import os
+import socket
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.exceptions import NotFoundError, StoreError
 
-__all__ = ["ObjectStore"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+__all__ = [
+    "DEFAULT_GRACE_S",
+    "LEASE_TTL_S",
+    "Lease",
+    "LeaseBook",
+    "ObjectStore",
+    "PendingObject",
+]
 
 _HASH_CHUNK = 1 << 22
+#: How long a lease protects an object being written (renewed when its hash is bound).
+LEASE_TTL_S = 3600.0
+#: gc keeps unreferenced files younger than this (a second line of defence).
+DEFAULT_GRACE_S = 3600.0
+#: Files (path, mtime_ns, size) whose hash this process already checked.
+_VERIFIED: set[tuple[str, int, int]] = set()
+#: The errors of a full or read-only disk, said in words with how to fix them.
+_DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission is denied",
+    errno.EPERM: "permission is denied",
+}
+
+
+def _fault(point: str) -> None:
+    """Raise the OS error ``ASSAY_FAULT=point:ENOSPC`` names (fault-injection tests).
+
+    A documented test hook: ``ASSAY_FAULT=object_write:ENOSPC`` makes the next object
+    write fail as a full disk would, in any process (e.g. a real ``assay import``).
+    """
+    spec = os.environ.get("ASSAY_FAULT", "")
+    if spec.startswith(point + ":"):
+        code = getattr(errno, spec.split(":", 1)[1], errno.EIO)
+        raise OSError(code, os.strerror(code))
+
+
+def _holder(token: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{token}"
+
+
+def _alive(holder: str) -> bool:
+    """Whether a lease's holder may still run (False only for a dead local process)."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine: only the expiry tells
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists
+        return True
+    return True
+
+
+def _mtimes(paths: Iterable[Path], key: Callable[[Path], str]) -> dict[str, float]:
+    """``{key(path): mtime}`` of the files that still exist (others vanish meanwhile)."""
+    found: dict[str, float] = {}
+    for path in paths:
+        try:
+            found[key(path)] = path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class Lease:
+    """A row of ``object_leases``: ``token`` also names the writer's temporary file."""
+
+    id: int
+    token: str
+    digest: str
+    holder: str
+    expires_at: datetime
+
+    def live(self, now: datetime) -> bool:
+        """Not expired, and not held by a process of this host that has ended."""
+        return _aware(self.expires_at) > now and _alive(self.holder)
+
+
+class LeaseBook:
+    """Object leases in the workspace database.
+
+    Parameters
+    ----------
+    begin : callable
+        Opens a transaction (``Workspace.session``).
+    ttl_s : float
+        How long a lease lasts unless renewed.
+    """
+
+    def __init__(
+        self, begin: Callable[[], AbstractContextManager[Session]], ttl_s: float = LEASE_TTL_S
+    ) -> None:
+        self.begin = begin
+        self.ttl_s = ttl_s
+
+    def _expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.ttl_s)
+
+    def take(self) -> Lease:
+        """A new lease, committed before the object it protects is written."""
+        from assay.store import models as m
+
+        token = uuid.uuid4().hex
+        row = m.ObjectLease(
+            digest=f"pending-{token}", holder=_holder(token), expires_at=self._expiry()
+        )
+        with self.begin() as s:
+            s.add(row)
+            s.flush()
+            return Lease(row.id, token, row.digest, row.holder, row.expires_at)
+
+    def bind(self, lease: Lease, digest: str) -> None:
+        """Name the object the lease protects (and renew it), before it is published."""
+        from sqlalchemy import update
+
+        from assay.store import models as m
+
+        lease.digest, lease.expires_at = digest, self._expiry()
+        with self.begin() as s:
+            s.execute(
+                update(m.ObjectLease)
+                .where(m.ObjectLease.id == lease.id)
+                .values(digest=digest, expires_at=lease.expires_at)
+            )
+
+    def renew(self, lease: Lease) -> None:
+        """Extend a lease by the TTL (for writes that take longer than it)."""
+        self.bind(lease, lease.digest)
+
+    def release(self, lease: Lease, session: Session | None = None) -> bool:
+        """Delete the lease, in ``session`` (the referencing transaction) or its own one.
+
+        Returns whether the lease was still there (gc purges expired leases).
+        """
+        from sqlalchemy import delete
+
+        from assay.store import models as m
+
+        query = delete(m.ObjectLease).where(m.ObjectLease.id == lease.id)
+        if session is not None:
+            return bool(session.execute(query).rowcount)  # type: ignore[attr-defined]
+        with self.begin() as s:
+            return bool(s.execute(query).rowcount)  # type: ignore[attr-defined]
+
+    def live(self) -> builtins.list[Lease]:
+        """The leases in force now (read before the references, see :meth:`ObjectStore.gc`)."""
+        from sqlalchemy import select
+
+        from assay.store import models as m
+
+        now = datetime.now(UTC)
+        with self.begin() as s:
+            rows = s.scalars(select(m.ObjectLease)).all()
+            leases = [
+                Lease(r.id, r.holder.rpartition(":")[2], r.digest, r.holder, r.expires_at)
+                for r in rows
+            ]
+        return [lease for lease in leases if lease.live(now)]
+
+    def purge(self) -> int:
+        """Delete expired leases and those of ended local processes; returns how many."""
+        from sqlalchemy import delete, select
+
+        from assay.store import models as m
+
+        now = datetime.now(UTC)
+        with self.begin() as s:
+            rows = s.scalars(select(m.ObjectLease)).all()
+            dead = [
+                r.id
+                for r in rows
+                if not Lease(r.id, "", r.digest, r.holder, r.expires_at).live(now)
+            ]
+            if dead:
+                s.execute(delete(m.ObjectLease).where(m.ObjectLease.id.in_(dead)))
+        return len(dead)
+
+
+class PendingObject:
+    """An object just written and still leased: refer to it, then :meth:`release`."""
+
+    def __init__(self, digest: str, lease: Lease | None, book: LeaseBook | None) -> None:
+        self.digest = digest
+        self.lease = lease
+        self.book = book
+        self.done = False
+
+    def release(self, session: Session) -> None:
+        """Drop the lease in the transaction that makes a row refer to the object.
+
+        Raises
+        ------
+        StoreError
+            When the lease was purged (the write outlived it), so gc may have removed
+            the object: the transaction must not commit a reference to it.
+        """
+        if self.lease is None or self.book is None or self.done:
+            return
+        if not self.book.release(self.lease, session):
+            raise StoreError(
+                f"the write of object {self.digest} took longer than its lease "
+                f"({self.book.ttl_s:.0f} s) and gc may have removed it; nothing was written: "
+                "run the command again."
+            )
+        self.done = True
+
+    def keep(self) -> None:
+        """Leave the lease to expire by itself (for callers that cannot release it)."""
+        self.done = True
+
+    def renew(self) -> None:
+        """Extend the lease by its TTL."""
+        if self.lease is not None and self.book is not None:
+            self.book.renew(self.lease)
 
 
 class ObjectStore:
@@ -31,56 +276,134 @@ class ObjectStore:
     ----------
     root : path
         The folder that holds the objects; created on first write.
+    leases : LeaseBook, optional
+        Where writes take leases (the workspace database); without it writes are not
+        protected from a concurrent gc.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], leases: LeaseBook | None = None) -> None:
         self.root = Path(root)
+        self.leases = leases
 
     def path(self, digest: str) -> Path:
         """The file of object ``digest``."""
         return self.root / digest[:2] / f"{digest}.parquet"
 
     def put_table(self, table: pa.Table) -> str:
-        """Write ``table`` as an object and return its hash (idempotent)."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f".tmp-{os.getpid()}-{time.monotonic_ns()}.parquet"
+        """Write ``table`` as an object and return its hash (idempotent).
+
+        The object's lease is kept until it expires; callers that refer to the object
+        in a transaction should use :meth:`writing` and release it there.
+        """
+        with self.writing(table) as pending:
+            pending.keep()
+            return pending.digest
+
+    @contextmanager
+    def writing(self, table: pa.Table) -> Iterator[PendingObject]:
+        """Write ``table`` as an object under a lease; yield it to be referred to.
+
+        Use as ``with store.writing(table) as obj: ... obj.release(session)`` inside the
+        transaction that refers to ``obj.digest``. On an error (in the write or in the
+        block) the lease is dropped and no temporary file is left; the object, if
+        published, is an orphan for gc.
+
+        Raises
+        ------
+        StoreError
+            When the disk is full or cannot be written (nothing is left behind).
+        """
+        lease = self.leases.take() if self.leases is not None else None
+        pending = None
         try:
+            digest = self._write(table, lease)
+            pending = PendingObject(digest, lease, self.leases)
+            yield pending
+        except BaseException:
+            if lease is not None and self.leases is not None and not (pending and pending.done):
+                with contextlib.suppress(Exception):
+                    self.leases.release(lease)
+            raise
+        if lease is not None and self.leases is not None and not pending.done:
+            self.leases.release(lease)  # the block committed its reference already
+
+    def _write(self, table: pa.Table, lease: Lease | None) -> str:
+        token = lease.token if lease is not None else uuid.uuid4().hex
+        tmp = self.root / "tmp" / f".tmp-{token}.parquet"
+        try:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            _fault("object_write")
             pq.write_table(table, tmp, compression="zstd", row_group_size=512_000)
             digest = self.file_hash(tmp, sync=True)
-        except BaseException:
+            if lease is not None and self.leases is not None:
+                self.leases.bind(lease, digest)  # leased before it becomes visible
+            self._publish(tmp, digest)
+        except OSError as exc:
+            raise self._disk_error(exc) from exc
+        finally:
             tmp.unlink(missing_ok=True)
-            raise
-        final = self.path(digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            tmp.unlink()
-        else:
-            os.replace(tmp, final)
         return digest
 
-    def get_table(self, digest: str, columns: list[str] | None = None) -> pa.Table:
-        """Read object ``digest`` (optionally only some columns)."""
+    def _publish(self, tmp: Path, digest: str) -> None:
+        """Move ``tmp`` into place; an existing copy gets a fresh mtime instead."""
+        final = self.path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.utime(final)  # already there: it is as new as this write, for the grace
+            return
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, final)
+
+    def _disk_error(self, exc: OSError) -> StoreError:
+        what = _DISK_ERRORS.get(exc.errno or 0, os.strerror(exc.errno) if exc.errno else str(exc))
+        return StoreError(
+            f"cannot write row data to {self.root}: {what}; nothing was written "
+            "(free space or fix the permissions of that folder, then run the command again)."
+        )
+
+    def _checked(self, digest: str, what: str | None) -> Path:
+        """The object's file, after checking (once per process) that it matches its hash."""
         path = self.path(digest)
-        if not path.exists():
+        owner = f"object {digest} of {what}" if what else f"object {digest}"
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             raise NotFoundError(
-                f"object {digest} is missing from {self.root}; the workspace is damaged "
-                "(restore the objects folder from a backup)."
+                f"{owner} is missing from {self.root}; the workspace is damaged "
+                "(restore .assay/objects from a backup)."
+            ) from None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key in _VERIFIED:
+            return path
+        try:
+            actual = self.file_hash(path)
+        except OSError as exc:
+            raise StoreError(f"{owner} cannot be read: {exc.strerror or exc}.") from exc
+        if actual != digest:
+            raise StoreError(
+                f"{owner} does not match its hash; the workspace is damaged "
+                "(restore .assay/objects from a backup)."
             )
+        _VERIFIED.add(key)
+        return path
+
+    def get_table(
+        self, digest: str, columns: builtins.list[str] | None = None, *, what: str | None = None
+    ) -> pa.Table:
+        """Read object ``digest`` (optionally only some columns), checking its hash.
+
+        ``what`` names the object's owner in messages (e.g. ``digits@v3``).
+        """
+        path = self._checked(digest, what)
         try:
             return pq.read_table(path, columns=columns)
         except (OSError, pa.ArrowInvalid) as exc:
             raise StoreError(f"object {path} cannot be read ({exc}); it may be corrupt.") from exc
 
-    def schema(self, digest: str) -> pa.Schema:
-        """The column names and types of object ``digest`` (reads only the footer)."""
-        path = self.path(digest)
-        if not path.exists():
-            raise NotFoundError(
-                f"object {digest} is missing from {self.root}; the workspace is damaged "
-                "(restore the objects folder from a backup)."
-            )
-        return pq.read_schema(path)
+    def schema(self, digest: str, *, what: str | None = None) -> pa.Schema:
+        """The column names and types of object ``digest`` (checked as by :meth:`get_table`)."""
+        return pq.read_schema(self._checked(digest, what))
 
     def exists(self, digest: str) -> bool:
         """Whether object ``digest`` exists."""
@@ -93,34 +416,102 @@ class ObjectStore:
         for path in self.root.glob("??/*.parquet"):
             yield path.stem
 
-    def gc(self, keep: Iterable[str], *, grace_s: float = 0.0) -> list[str]:
-        """Delete objects not in ``keep`` and stale temporary files.
+    def list(self) -> builtins.list[str]:
+        """Every stored object's hash, as a list."""
+        return builtins.list(self.digests())
+
+    def gc(
+        self,
+        referenced: Callable[[], set[str]] | Iterable[str],
+        *,
+        grace_s: float = DEFAULT_GRACE_S,
+    ) -> builtins.list[str]:
+        """Delete objects nobody refers to or is writing, and stale temporary files.
 
         Parameters
         ----------
-        keep : iterable of str
-            Hashes still referenced by the metadata.
+        referenced : callable or iterable of str
+            The hashes the metadata refers to; a callable is asked after the files
+            were listed and the leases read (so a write that commits meanwhile is
+            seen either as leased or as referenced), and again before deleting.
         grace_s : float
-            Only files older than this many seconds are deleted, so that an import
-            running concurrently (object written, SQL not yet committed) is safe.
+            Only files older than this many seconds (by mtime) are deleted.
 
         Returns
         -------
         list of str
             The deleted objects' hashes (temporary files are not listed).
         """
-        keep_set = set(keep)
+        if callable(referenced):
+            refs = referenced
+        else:
+            fixed = set(referenced)
+            refs = lambda: fixed  # noqa: E731
+        self._restore_stranded()
         cutoff = time.time() - grace_s
-        removed = []
-        for digest in list(self.digests()):
-            path = self.path(digest)
-            if digest not in keep_set and path.stat().st_mtime <= cutoff:
-                path.unlink(missing_ok=True)
-                removed.append(digest)
-        for tmp in (self.root / "tmp").glob(".tmp-*"):
-            if tmp.stat().st_mtime <= cutoff:
-                tmp.unlink(missing_ok=True)
+        objects = _mtimes(self.root.glob("??/*.parquet"), lambda p: p.stem)
+        temps = _mtimes((self.root / "tmp").glob(".tmp-*"), lambda p: p.name)
+        leased, tokens = self._leased()
+        keep = leased | refs()
+        doomed = [d for d, mtime in objects.items() if d not in keep and mtime <= cutoff]
+        removed = self._remove(doomed, refs)
+        for name, mtime in temps.items():
+            token = name.removeprefix(".tmp-").removesuffix(".parquet")
+            if token not in tokens and mtime <= cutoff:
+                (self.root / "tmp" / name).unlink(missing_ok=True)
+        if self.leases is not None:
+            self.leases.purge()
         return removed
+
+    def _leased(self) -> tuple[set[str], set[str]]:
+        """The hashes and temporary-file tokens of the leases in force."""
+        if self.leases is None:
+            return set(), set()
+        live = self.leases.live()
+        return {lease.digest for lease in live}, {lease.token for lease in live}
+
+    def _remove(
+        self, doomed: builtins.list[str], refs: Callable[[], set[str]]
+    ) -> builtins.list[str]:
+        """Move the doomed aside, look again, delete those still unwanted, restore the rest."""
+        aside: dict[str, Path] = {}
+        for digest in doomed:
+            moved = self.root / "tmp" / f".gc-{os.getpid()}-{digest}.parquet"
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(self.path(digest), moved)
+            except FileNotFoundError:
+                continue
+            aside[digest] = moved
+        leased, _ = self._leased()
+        keep = leased | refs()
+        removed = []
+        for digest, moved in aside.items():
+            if digest in keep:  # a writer took it meanwhile: put it back
+                self._put_back(moved, digest)
+            else:
+                moved.unlink(missing_ok=True)
+                removed.append(digest)
+        return sorted(removed)
+
+    def _put_back(self, moved: Path, digest: str) -> None:
+        if self.path(digest).exists():  # the writer published its own copy
+            moved.unlink(missing_ok=True)
+        else:
+            os.replace(moved, self.path(digest))
+
+    def _restore_stranded(self) -> None:
+        """Objects a killed gc had moved aside go back (the next check decides on them)."""
+        for moved in (self.root / "tmp").glob(".gc-*-*.parquet"):
+            pid, _, digest = moved.stem.removeprefix(".gc-").partition("-")
+            if (
+                pid.isdigit()
+                and int(pid) != os.getpid()
+                and _alive(f"{socket.gethostname()}:{pid}:")
+            ):
+                continue  # another gc is running
+            with contextlib.suppress(FileNotFoundError):
+                self._put_back(moved, digest)
 
     def file_hash(self, path: Path, *, sync: bool = False) -> str:
         """SHA-256 of a file, read in chunks; ``sync`` also flushes it to disk first."""

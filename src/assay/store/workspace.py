@@ -12,7 +12,7 @@ import getpass
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from assay.store.monitors import MonitorStore
 
 if TYPE_CHECKING:
     from assay.store.experiments import ExperimentStore
-from assay.store.objects import ObjectStore
+from assay.store.objects import DEFAULT_GRACE_S, LeaseBook, ObjectStore, PendingObject
 from assay.store.readers import os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, parse_ref
@@ -96,7 +96,7 @@ class Workspace:
             settings = json.loads(config.read_text())
             self.url = settings.get("db") or f"sqlite:///{self.root / _DIR / 'assay.db'}"
             object_dir = Path(objects) if objects is not None else self.root / _DIR / "objects"
-        self.objects = ObjectStore(object_dir)
+        self.objects = ObjectStore(object_dir, leases=LeaseBook(self.session))
         self.engine: Engine = connect(self.url)
         ensure_schema(self.engine, self.location)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -356,10 +356,31 @@ class Workspace:
     ) -> DatasetVersion:
         """Write ``table`` as the version after ``base`` (None: the first version)."""
         summary = self._summary(base, table, roles)
-        digest = self.objects.put_table(table)  # object first ...
-        _fault_point("before_commit")
+        with self.writing_object(table) as obj:  # object first (leased) ...
+            _fault_point("before_commit")
+            version = self._add_version(
+                name, obj, table, roles, info, message, author, summary, provenance, base,
+                on_commit,
+            )
+        return version
+
+    def _add_version(
+        self,
+        name: str,
+        obj: PendingObject,
+        table: pa.Table,
+        roles: Roles,
+        info: dict[str, Any],
+        message: str,
+        author: str | None,
+        summary: dict[str, Any],
+        provenance: dict[str, Any],
+        base: DatasetVersion | None,
+        on_commit: Callable[[Session, m.Version], None] | None,
+    ) -> DatasetVersion:
+        """One transaction: the version row, ``on_commit``'s writes, the lease released."""
         try:
-            with self.session() as s:  # ... then one transaction
+            with self.session() as s:
                 ds = self._get_or_create(s, name, roles, info)
                 head = s.scalar(
                     select(func.max(m.Version.number)).where(m.Version.dataset_id == ds.id)
@@ -370,7 +391,7 @@ class Workspace:
                     dataset_id=ds.id,
                     number=number,
                     parent_id=base.id if base else None,
-                    object_hash=digest,
+                    object_hash=obj.digest,
                     n_rows=table.num_rows,
                     columns=table.column_names,
                     message=message,
@@ -382,6 +403,7 @@ class Workspace:
                 s.flush()
                 if on_commit is not None:  # more writes in the same transaction
                     on_commit(s, row)
+                obj.release(s)  # referenced from now on: the lease goes in the same commit
                 version = self._make_version(s, ds, row)
         except IntegrityError as exc:  # a concurrent writer took the same number
             raise ConflictError(
@@ -459,9 +481,24 @@ class Workspace:
         """Write a version to CSV, Parquet or JSONL (by extension), atomically."""
         return write_table(self.dataset(ref).to_arrow(), path)
 
+    def writing_object(self, table: pa.Table) -> AbstractContextManager[PendingObject]:
+        """Write ``table`` as an object that gc leaves alone until it is referred to.
+
+        Use it for every row that refers to a new object::
+
+            with ws.writing_object(table) as obj:
+                with ws.session() as s:
+                    s.add(Row(object_hash=obj.digest))
+                    obj.release(s)  # in the same transaction as the reference
+
+        The lease is taken before the object is written; an error in the block drops it
+        (the object, if published, is an orphan for gc after the grace period).
+        """
+        return self.objects.writing(table)
+
     def referenced_objects(self) -> set[str]:
         """Every object hash that some metadata row points at."""
-        with self.session() as s:
+        with self.session(readonly=True) as s:
             refs = set(s.scalars(select(m.Version.object_hash)).all())
             refs |= {h for h in s.scalars(select(m.Analysis.object_hash)).all() if h}
             refs |= {h for h in s.scalars(select(m.Monitor.profile_hash)).all() if h}
@@ -535,9 +572,13 @@ class Workspace:
         """The versioned label books."""
         return LabelBookStore(self)
 
-    def gc(self, *, grace_s: float = 0.0) -> list[str]:
-        """Delete objects that no version, analysis or monitor refers to."""
-        return self.objects.gc(self.referenced_objects(), grace_s=grace_s)
+    def gc(self, *, grace_s: float = DEFAULT_GRACE_S) -> list[str]:
+        """Delete objects that no version, analysis or monitor refers to.
+
+        Objects a running write holds a lease on are kept, and so is every file younger
+        than ``grace_s`` seconds (default one hour): gc can run beside imports.
+        """
+        return self.objects.gc(self.referenced_objects, grace_s=grace_s)
 
 
 def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> None:
