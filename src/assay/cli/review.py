@@ -99,9 +99,10 @@ def review_show(
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show one entry with the item's data."""
+    """Show one entry with the item's data and its decisions (who, when, applied where)."""
     ws = open_workspace(workspace)
     record = ws.review.get(entry)
+    record["history"] = ws.review.history(entry)
     version = ws.dataset(record["dataset"])
     frame = version.to_pandas()
     row = frame[frame[version.roles.id].astype(str) == record["item_id"]]
@@ -115,6 +116,24 @@ def review_show(
     if record["item"]:
         shown = {k: v for k, v in list(record["item"].items())[:20]}
         console.print(f"{'item':>16}: {shown}")
+    console.print(f"{'history':>16}: {len(record['history'])} decision(s), oldest first")
+    for fact in record["history"]:
+        console.print(" " * 18 + _fact_line(fact), markup=False, highlight=False)
+
+
+def _fact_line(fact: dict[str, object]) -> str:
+    """One decision of an entry's history, in a line."""
+    what = str(fact["action"]) if fact["label"] is None else f"{fact['action']} {fact['label']}"
+    when = fact["at"].strftime("%Y-%m-%d %H:%M:%S") if hasattr(fact["at"], "strftime") else ""
+    where = f"applied to {fact['applied_to']}" if fact["applied_to"] else "not applied"
+    if fact["action"] == "undo":
+        where = ""
+    parts = [f"#{fact['id']}", when, str(fact["actor"]), what, where]
+    if fact["in_force"]:
+        parts.append("(in force)")
+    if fact["note"]:
+        parts.append(f"note: {fact['note']}")
+    return "  ".join(p for p in parts if p)
 
 
 @review_app.command("decide")
