@@ -24,6 +24,7 @@ from assay.cli._common import (
 from assay.deploy import drift, render_summary
 from assay.exceptions import InputError
 from assay.report.pages import write_page
+from assay.store.json_depth import check_file_depth
 from assay.store.readers import read_source
 
 __all__ = ["register"]
@@ -179,6 +180,8 @@ def monitor_ingest(
 ) -> None:
     """Check one production batch as the monitor's next window."""
     ws = open_workspace(workspace)
+    if file.suffix.lower() in (".jsonl", ".ndjson", ".json") and file.is_file():
+        check_file_depth(file)  # the JSON reader would crash on deep nesting
     batch = _frame(file)
     with progress(f"Checking {file.name}"):
         window = ws.monitors.ingest(name, batch, source=str(file))

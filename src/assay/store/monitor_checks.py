@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,20 @@ from assay.exceptions import InputError
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
 
-__all__ = ["check_window", "reference_rows", "sample_window"]
+__all__ = [
+    "check_window",
+    "model_problem",
+    "nested_problem",
+    "reference_rows",
+    "sample_window",
+    "value_problem",
+]
+
+#: The 64-bit integer range: beyond it a value is stored as neither int64 nor exactly.
+_INT64 = (-(2**63), 2**63 - 1)
+#: How messages name the kinds of value a column can hold.
+_KIND_NAMES = {"number": "a number", "text": "text", "bool": "true/false"}
+_PLURALS = {"number": "numbers", "text": "text", "bool": "true/false"}
 
 
 def reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:
@@ -29,6 +43,169 @@ def reference_rows(version: DatasetVersion, split: str | None) -> pd.DataFrame:
         values = ", ".join(map(str, frame[version.roles.split].unique()[:10]))
         raise InputError(f"{version.ref} has no rows in split {split!r}; its splits are: {values}.")
     return rows.reset_index(drop=True)
+
+
+def _kind(value: Any) -> str | None:
+    """What a cell holds: number, text, bool, list, object, big (int), another type,
+    or None (missing)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "number" if _INT64[0] <= value <= _INT64[1] else "big"
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple | np.ndarray):
+        return "list"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _object_columns(batch: pd.DataFrame) -> list[Any]:
+    """The columns whose cells may hold values of different kinds (object dtype)."""
+    return [c for c in batch.columns if batch[c].dtype == object]
+
+
+def nested_problem(batch: pd.DataFrame, where: Callable[[int], str]) -> str | None:
+    """A value no column can hold: a list or object, an integer beyond 64 bits (None:
+    there is none). ``where`` names the row at a 0-based position."""
+    for column in _object_columns(batch):
+        for position, value in enumerate(batch[column].tolist()):
+            kind = _kind(value)
+            if kind in ("list", "object"):
+                return (
+                    f"column {column!r} {where(position)} holds "
+                    f"{'a list' if kind == 'list' else 'an object'}; a value is a number, "
+                    "text, true/false or null: put nested values in columns of their own."
+                )
+            if kind == "big":
+                return (
+                    f"column {column!r} {where(position)} holds an integer of "
+                    f"{len(str(abs(value)))} digits, beyond the 64-bit range (about ±9.2e18); "
+                    "send it as a float (e.g. 1e+40) or as text."
+                )
+    return None
+
+
+def _mixed(batch: pd.DataFrame, where: Callable[[int], str]) -> str | None:
+    """A column holding values of two kinds (e.g. numbers and text): not storable."""
+    for column in _object_columns(batch):
+        first: dict[str, int] = {}
+        for position, value in enumerate(batch[column].tolist()):
+            kind = _kind(value)
+            if kind is None:
+                continue
+            first.setdefault(kind, position)
+            if len(first) > 1:
+                other, at = next(iter(first.items()))
+                return (
+                    f"column {column!r} {where(position)} holds {value!r} "
+                    f"({_KIND_NAMES.get(kind, kind)}) but {where(at)} holds "
+                    f"{_KIND_NAMES.get(other, other)}; send one type of value per column "
+                    "(null where a value is missing)."
+                )
+    return None
+
+
+def _booleans(batch: pd.DataFrame, numeric: list[str], where: Callable[[int], str]) -> str | None:
+    """true/false in a column the reference holds numbers in."""
+    for column in numeric:
+        if batch[column].dtype == bool or batch[column].dtype == object:
+            kinds = [_kind(v) for v in batch[column].tolist()]
+            if "bool" in kinds:
+                position = kinds.index("bool")
+                return (
+                    f"column {column!r} {where(position)} holds "
+                    f"{batch[column].iloc[position]!r}, not a number; send numbers (or null) "
+                    "in numeric columns."
+                )
+    return None
+
+
+def _labels(
+    batch: pd.DataFrame, label: str, classes: list[Any], where: Callable[[int], str]
+) -> str | None:
+    """Labels of another kind than the reference's (``'1'`` for ``1``): never equal."""
+    if label not in batch.columns or not classes:
+        return None
+    expected = {_kind(c) for c in classes}
+    want = expected.pop() if len(expected) == 1 else None
+    if want is None:
+        return None
+    kinds = [_kind(v) for v in batch[label].tolist()]
+    wrong = [i for i, k in enumerate(kinds) if k is not None and k != want]
+    if not wrong:
+        return None
+    shown = ", ".join(map(repr, classes[:5]))
+    return (
+        f"column {label!r} {where(wrong[0])} holds {batch[label].iloc[wrong[0]]!r}, but the "
+        f"reference's labels are {_PLURALS.get(want, want)} ({shown}): send labels of "
+        "that kind."
+    )
+
+
+def value_problem(
+    batch: pd.DataFrame,
+    numeric: list[str],
+    config: dict[str, Any],
+    label: str | None,
+    where: Callable[[int], str],
+) -> str | None:
+    """Why a batch's values cannot be checked or stored (None: they can).
+
+    Refused: nested values, integers beyond 64 bits, true/false in the ``numeric``
+    columns, columns mixing kinds of value (numbers and text), labels of another kind
+    than the reference's. Missing values and infinities are data (the drift report
+    counts them); whether a model can score them is :func:`model_problem`'s question.
+    ``where`` names the row at a 0-based position. The text of numbers in numeric
+    columns is :func:`assay.deploy.schema_problems`'s question (asked before this).
+    """
+    problem = _booleans(batch, numeric, where) or _mixed(batch, where)
+    if problem is None and label is not None and config.get("classes"):
+        problem = _labels(batch, label, config["classes"], where)
+    return problem
+
+
+def model_problem(
+    model: Any,
+    batch: pd.DataFrame,
+    features: list[str],
+    where: Callable[[int], str],
+    name: str = "the model",
+) -> str | None:
+    """Why ``model`` (``name`` in messages) cannot score ``batch`` (None: it can).
+
+    An infinite feature value cannot be scored by any scikit-learn model; a missing one
+    by many (e.g. logistic regression) but not all (histogram gradient boosting
+    handles them): the model is asked on the rows that miss a value.
+    """
+    values = batch[features].apply(pd.to_numeric, errors="coerce")
+    infinite = np.isinf(values.to_numpy(dtype=float))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        return (
+            f"column {features[col]!r} {where(int(row))} holds {values.iat[row, col]}; {name} "
+            "cannot score infinite values: send a finite number."
+        )
+    missing = values.isna().to_numpy()
+    if not missing.any():
+        return None
+    lacking = missing.any(axis=1)
+    try:
+        model.predict_proba(batch.loc[lacking, features])
+    except ValueError as exc:
+        if "NaN" not in str(exc):
+            raise
+        row, col = np.argwhere(missing)[0]
+        return (
+            f"column {features[col]!r} {where(int(row))} is missing (null) and {name} "
+            f"cannot score a row without it ({int(lacking.sum())} row(s) miss a feature); "
+            f"send a value in every feature column ({', '.join(features[:8])}), or use a "
+            "recipe whose model handles missing values."
+        )
+    return None
 
 
 def _predict(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import func, select
 
-from assay.exceptions import InputError, NotFoundError
+from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.monitor_checks import reference_rows
 from assay.store.readers import RowNames
@@ -124,8 +125,9 @@ class MonitorStore:
             s.flush()
         return self.get(name)
 
-    def _row(self, s: Any, name: str) -> m.Monitor:
-        row = s.scalar(select(m.Monitor).where(m.Monitor.name == name))
+    def _row(self, s: Any, name: str, *, lock: bool = False) -> m.Monitor:
+        query = select(m.Monitor).where(m.Monitor.name == name)
+        row = s.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise NotFoundError(f"no monitor named {name!r}; create one with `assay monitor add`.")
         return row
@@ -172,40 +174,56 @@ class MonitorStore:
         ``source`` names the batch in messages; ``rows`` how they name its rows (by
         default the lines of the file ``source`` names, else the batch's index labels).
         """
-        from assay.store.monitor_checks import check_window
+        from assay.store.monitor_checks import check_window, model_problem
 
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
         _check_schema(batch, info["config"]["columns"], source)
         profile = self._profile(name)
         rows = rows if rows is not None else RowNames.for_source(source, batch)
-        _check_values(profile, batch, info["config"]["columns"], source, rows)
+        _check_values(profile, batch, info["config"], reference.roles.label, source, rows)
         model = self._model(info, reference) if info["recipe"] else None
-        state = self._detector_state(name, info["config"])
-        scored, report = check_window(batch, profile, reference, info["config"], model, state)
+        if model is not None:
+            problem = model_problem(
+                model, batch, info["config"]["features"], rows, f"recipe {info['recipe']!r}"
+            )
+            if problem:
+                raise InputError(f"{source}: {problem}")
+        with _lock(self.ws, name):  # one window at a time: each continues the last
+            state, head = self._detector_state(name, info["config"])
+            scored, report = check_window(batch, profile, reference, info["config"], model, state)
+            report["source"] = source
+            number = self._store(name, scored, report, head)
+        return {"monitor": name, "window": number, **report}
+
+    def _store(self, name: str, scored: pd.DataFrame, report: dict[str, Any], head: int) -> int:
+        """Store a checked window as number ``head + 1``: object first, then one
+        transaction (which fails, storing nothing, when another window came first)."""
+        from assay.store.workspace import _fault_point
+
+        _fault_point("monitor_before_store")
         digest = self.ws.objects.put_table(pa.Table.from_pandas(scored, preserve_index=False))
         with self.ws.session() as s:
-            row = self._row(s, name)
-            number = (
-                s.scalar(
-                    select(func.max(m.MonitorWindow.number)).where(
-                        m.MonitorWindow.monitor_id == row.id
-                    )
+            row = self._row(s, name, lock=True)
+            latest = s.scalar(
+                select(func.max(m.MonitorWindow.number)).where(m.MonitorWindow.monitor_id == row.id)
+            )
+            if (latest or 0) != head:
+                raise ConflictError(
+                    f"monitor {name!r} got window {latest} from another process while this "
+                    "batch was checked; nothing was stored: send the batch again."
                 )
-                or 0
-            ) + 1
-            report["source"] = source
             s.add(
                 m.MonitorWindow(
                     monitor_id=row.id,
-                    number=number,
+                    number=head + 1,
                     object_hash=digest,
                     n_rows=len(scored),
                     report=report,
                     alerts=report["alerts"],
                 )
             )
-        return {"monitor": name, "window": number, **report}
+        return head + 1
 
     def windows(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every window of a monitor, oldest first."""
@@ -296,12 +314,16 @@ class MonitorStore:
             _MODELS[key] = model
         return _MODELS[key]
 
-    def _detector_state(self, name: str, config: dict[str, Any]) -> dict[str, Any] | None:
-        """The Page-Hinkley state after the last window (else after the reference)."""
+    def _detector_state(
+        self, name: str, config: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, int]:
+        """The Page-Hinkley state after the last window (else after the reference), and
+        the last window's number (0: none yet)."""
         windows = self.windows(name)
+        head = windows[-1]["window"] if windows else 0
         if windows and windows[-1]["report"].get("detector"):
-            return windows[-1]["report"]["detector"]
-        return config.get("detector")
+            return windows[-1]["report"]["detector"], head
+        return config.get("detector"), head
 
 
 def _check_alerts(alerts: dict[str, float], recipe: str | None) -> dict[str, float]:
@@ -342,18 +364,43 @@ def _check_thresholds(thresholds: dict[str, float], columns: list[str]) -> dict[
 
 
 def _check_values(
-    profile: Any, batch: pd.DataFrame, columns: list[str], source: str, rows: RowNames
+    profile: Any,
+    batch: pd.DataFrame,
+    config: dict[str, Any],
+    label: str | None,
+    source: str,
+    rows: RowNames,
 ) -> None:
-    """Refuse a batch whose monitored columns cannot be compared with the reference
-    (e.g. text in a numeric column), naming rows as the source does."""
+    """Refuse a batch whose values cannot be compared with the reference (e.g. text in a
+    numeric column) or stored (nested values, mixed kinds), naming rows as the source
+    does and the column. Missing values and infinities are data: drift counts them."""
     from dataclasses import replace
 
     from assay.deploy import schema_problems
+    from assay.store.monitor_checks import nested_problem, value_problem
 
+    columns = config["columns"]
+    problem = nested_problem(batch, rows)
+    if problem:
+        raise InputError(f"{source}: {problem}")
     monitored = replace(profile, columns={c: profile.columns[c] for c in columns})
     problems = schema_problems(monitored, batch[columns], rows=rows)
     if problems:
         raise InputError(f"{source}: " + " ".join(problems))
+    numeric = [c for c in columns if profile.columns[c].kind == "numeric"]
+    problem = value_problem(batch, numeric, config, label, rows)
+    if problem:
+        raise InputError(f"{source}: {problem}")
+
+
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(workspace: Workspace, name: str) -> threading.Lock:
+    """The lock of monitor ``name`` in this process (ingests run in worker threads)."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((str(workspace.location), name), threading.Lock())
 
 
 def _check_schema(batch: pd.DataFrame, columns: list[str], source: str) -> None:

@@ -3,29 +3,42 @@
 ``POST /api/monitors/NAME/ingest`` with an API token (``Authorization: Bearer ...``)
 and a body of JSON (an array of row objects, or ``{"rows": [...]}``) or NDJSON
 (``Content-Type: application/x-ndjson``, one row object a line). The batch is checked
-against the reference schema (400 with the reason when it does not fit; the reason names
-NDJSON rows by their line in the body, JSON rows by their index in the array), then checked
-for drift as the monitor's next window. A 2xx answer means the window is stored
-(object first, then one transaction): it is durable. Bodies are limited to the app's
-``max_body_bytes`` (1 MiB by default; 413 beyond).
+against the reference schema and every value is checked before any work (400 with the
+reason when it does not fit; the reason names NDJSON rows by their line in the body,
+JSON rows by their index in the array, and the column), then checked for drift as the
+monitor's next window. Refused: ``NaN`` and ``Infinity`` (not JSON: send ``null``),
+numbers beyond 64 bits, nesting deeper than :data:`MAX_DEPTH`, and what
+:meth:`assay.store.monitors.MonitorStore.ingest` refuses. A 2xx answer means the window
+is stored (object first, then one transaction): it is durable; a refused batch leaves
+nothing. Bodies are limited to the app's ``max_body_bytes`` (1 MiB by default; 413
+beyond). The work runs in a worker thread: other requests are served meanwhile.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from assay.exceptions import InputError
+from assay.store.json_depth import MAX_DEPTH, too_deep_line
 from assay.store.readers import RowNames
 from assay.web.deps import Auth, require
 from assay.web.render import json_response
 
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
+
+__all__ = ["MAX_DEPTH", "MAX_ROWS", "router"]
+
 router = APIRouter(prefix="/api")
 MAX_ROWS = 100_000
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class _BodyLines(RowNames):
@@ -39,28 +52,82 @@ class _BodyLines(RowNames):
         return [int(self.labels[p]) for p in positions]
 
 
+class _Unfit(str):
+    """A JSON number or constant no column can hold, kept as its text."""
+
+    def problem(self) -> str:
+        """What is wrong with it, and the fix."""
+        if self in ("NaN", "Infinity", "-Infinity"):
+            fix = "" if self == "NaN" else "a finite number, or "
+            return f"holds {self}, which is not JSON; send {fix}null for a missing value."
+        digits = self.lstrip("-")
+        if digits.isdigit():
+            return (
+                f"holds an integer of {len(digits)} digits, beyond the 64-bit range "
+                "(about ±9.2e18); send it as a float (e.g. 1e+40) or as text."
+            )
+        return (
+            f"holds {self}, beyond the range of a 64-bit float (about ±1.8e308); "
+            "send a smaller number, or null."
+        )
+
+
+def _int(text: str) -> int | _Unfit:
+    if len(text.lstrip("-")) <= 19:  # longer: beyond int64 (JSON has no leading zeros)
+        value = int(text)
+        if _INT64[0] <= value <= _INT64[1]:
+            return value
+    return _Unfit(text)
+
+
+def _float(text: str) -> float | _Unfit:
+    value = float(text)
+    return value if math.isfinite(value) else _Unfit(text)
+
+
+def _loads(text: str) -> Any:
+    """Parse JSON, keeping what no column can hold as :class:`_Unfit` markers."""
+    return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_Unfit)
+
+
+def _check_depth(body: bytes, ndjson: bool) -> None:
+    line = too_deep_line(body, per_line=ndjson)
+    if line is not None:
+        where = f"NDJSON line {line}" if ndjson else f"line {line} of the request body"
+        raise InputError(
+            f"{where} nests arrays or objects deeper than {MAX_DEPTH} levels; send flat "
+            'row objects: {"column": value, ...}.'
+        )
+
+
+def _ndjson_rows(text: str) -> tuple[list[Any], RowNames]:
+    rows, lines = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(_loads(line))
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"NDJSON line {number} is not valid JSON: {exc}.") from exc
+            lines.append(number)
+    return rows, _BodyLines(lines)
+
+
 def _rows_from_body(body: bytes, content_type: str) -> tuple[list[dict[str, Any]], RowNames | None]:
     """The row objects of a request body, and how messages name them (None: by index)."""
+    ndjson = "ndjson" in content_type or "jsonl" in content_type
+    _check_depth(body, ndjson)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError("the request body is not UTF-8 text; send JSON or NDJSON.") from exc
     rows: Any
     names: RowNames | None = None
-    if "ndjson" in content_type or "jsonl" in content_type:
-        rows, lines = [], []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as exc:
-                    raise InputError(f"NDJSON line {number} is not valid JSON: {exc}.") from exc
-                lines.append(number)
-        names = _BodyLines(lines)
+    if ndjson:
+        rows, names = _ndjson_rows(text)
     else:
         try:
-            data = json.loads(text)
-        except ValueError as exc:
+            data = _loads(text)
+        except (ValueError, RecursionError) as exc:
             raise InputError(f"the request body is not valid JSON: {exc}.") from exc
         rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
@@ -69,7 +136,32 @@ def _rows_from_body(body: bytes, content_type: str) -> tuple[list[dict[str, Any]
         raise InputError("the batch has no rows; send at least one row.")
     if len(rows) > MAX_ROWS:
         raise InputError(f"at most {MAX_ROWS} rows per request; got {len(rows)}. Split the batch.")
+    _check_unfit(rows, names)
     return rows, names
+
+
+def _check_unfit(rows: list[dict[str, Any]], names: RowNames | None) -> None:
+    """Refuse the first value no column can hold, naming its row and column."""
+    for position, row in enumerate(rows):
+        for column, value in row.items():
+            if isinstance(value, _Unfit):
+                where = names(position) if names is not None else f"index {position}"
+                raise InputError(f"column {column!r} {where} {value.problem()}")
+
+
+def _ingest(ws: Workspace, name: str, body: bytes, content_type: str, user: str) -> dict[str, Any]:
+    """Parse, check and store one batch (in a worker thread): the answer's JSON."""
+    rows, names = _rows_from_body(body, content_type)
+    window = ws.monitors.ingest(
+        name, pd.DataFrame.from_records(rows), source=f"HTTP batch from {user}", rows=names
+    )
+    return {
+        "monitor": name,
+        "window": window["window"],
+        "rows": len(rows),
+        "drifted": window["drifted"],
+        "alerts": window["alerts"],
+    }
 
 
 @router.post("/monitors/{name}/ingest")
@@ -79,20 +171,13 @@ async def ingest_batch(
     """Check one production batch as the monitor's next window (token clients)."""
     if auth.via == "session":
         raise InputError("use an API token (Authorization: Bearer ...) to send production batches.")
-    rows, names = _rows_from_body(await request.body(), request.headers.get("content-type", ""))
-    window = request.app.state.web.ws.monitors.ingest(
+    body = await request.body()
+    answer = await run_in_threadpool(
+        _ingest,
+        request.app.state.web.ws,
         name,
-        pd.DataFrame.from_records(rows),
-        source=f"HTTP batch from {auth.user.name}",
-        rows=names,
+        body,
+        request.headers.get("content-type", ""),
+        auth.user.name,
     )
-    return json_response(
-        {
-            "monitor": name,
-            "window": window["window"],
-            "rows": len(rows),
-            "drifted": window["drifted"],
-            "alerts": window["alerts"],
-        },
-        status=201,
-    )
+    return json_response(answer, status=201)
