@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
+from assay.store.readers import decode_text, os_reason
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -237,7 +238,11 @@ class LabelBookStore:
         file = Path(path)
         if not file.exists():
             raise InputError(f"{file} does not exist; give a YAML or JSON label book.")
-        classes = parse_labelbook(file.read_text(encoding="utf-8"), str(file))
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {file}: {os_reason(exc)}; check the path.") from exc
+        classes = parse_labelbook(decode_text(data, str(file)), str(file))
         return self.save(dataset, classes, message=message or f"edit from {file.name}")
 
     def get(self, dataset: str, number: int | None = None) -> LabelBook:

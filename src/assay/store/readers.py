@@ -12,6 +12,7 @@ file's rows by their 1-based line in the file, header included (:class:`RowNames
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -29,11 +30,15 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
+from assay._validation import warn
 from assay.exceptions import InputError
 
 __all__ = [
     "MEDIA_EXTENSIONS",
     "RowNames",
+    "check_unique_columns",
+    "decode_text",
+    "file_encoding",
     "os_reason",
     "read_source",
     "scan_media_folder",
@@ -59,7 +64,80 @@ _FORMATS = {
 #: Separators tried, after ",", when a CSV file's rows do not split evenly on ",".
 _SEPARATORS = ";\t|"
 _SAMPLE_LINES = 50
+_SAMPLE_CHARS = 1 << 20
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+#: Byte-order marks and the codec that reads (and drops) them; UTF-32 before UTF-16,
+#: whose little-endian mark is the start of UTF-32's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "jsonl": "JSONL", "parquet": "Parquet"}
+
+
+def _encoding_of(head: bytes) -> str:
+    """The codec of text starting with ``head``: by its byte-order mark, else UTF-8."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    return "utf-8"
+
+
+def file_encoding(path: Path) -> str:
+    """The codec of a text file: ``utf-8``, or the one its byte-order mark names."""
+    with path.open("rb") as fh:
+        return _encoding_of(fh.read(4))
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """Text from bytes: UTF-8, or UTF-8 / UTF-16 / UTF-32 with a byte-order mark.
+
+    Raises
+    ------
+    InputError
+        When the bytes are not text in that encoding (the message names the byte).
+    """
+    codec = _encoding_of(data[:4])
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        name = "UTF-8" if codec == "utf-8" else codec.upper().replace("-SIG", "")
+        raise InputError(
+            f"{where} is not {name} text ({exc.reason} at byte {exc.start}); re-save it as "
+            "UTF-8 (UTF-16 with a byte-order mark is read too)."
+        ) from exc
+
+
+def check_unique_columns(names: Sequence[Any], where: str, kind: str = "positions") -> None:
+    """Refuse a table whose columns repeat a name, saying which and where.
+
+    Parameters
+    ----------
+    names : sequence
+        The column names, in order.
+    where : str
+        The source, e.g. ``"data.csv, line 1 (the header)"``.
+    kind : {"positions", "columns"}
+        ``positions``: 0-based (a DataFrame); ``columns``: 1-based (a file's header).
+    """
+    seen: dict[Any, list[int]] = {}
+    for position, name in enumerate(names):
+        seen.setdefault(name, []).append(position)
+    repeated = [(name, at) for name, at in seen.items() if len(at) > 1]
+    if not repeated:
+        return
+    name, at = repeated[0]
+    shown = [p + 1 for p in at] if kind == "columns" else at
+    listed = ", ".join(map(str, shown[:-1])) + f" and {shown[-1]}"
+    more = f" ({len(repeated) - 1} more names repeat)" if len(repeated) > 1 else ""
+    base = " (0-based)" if kind == "positions" else ""
+    raise InputError(
+        f"{where}: column name {name!r} appears {len(at)} times ({kind} {listed}{base}){more}; "
+        "give every column a unique name."
+    )
 
 
 class RowNames:
@@ -137,16 +215,18 @@ class RowNames:
         if self.path is None:
             return [p + first for p in positions]
         starts: dict[int, int] = {}
-        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        encoding = file_encoding(self.path)
+        with self.path.open(encoding=encoding, errors="replace", newline="") as fh:
             if self.separator is None:  # JSON lines: one record a non-blank line
                 records = ((n, [line]) for n, line in enumerate(fh, start=1) if line.strip())
             else:
                 records = _csv_records(fh, self.separator)
-            for position, (line, _) in enumerate(records, start=-1 if self.header else 0):
-                if position in positions:
-                    starts[position] = line
-                if len(starts) == len(set(positions)):
-                    break
+            with contextlib.suppress(csv.Error):  # not CSV after all: rows are numbered
+                for position, (line, _) in enumerate(records, start=-1 if self.header else 0):
+                    if position in positions:
+                        starts[position] = line
+                    if len(starts) == len(set(positions)):
+                        break
         return [starts.get(p, p + first) for p in positions]
 
 
@@ -199,24 +279,26 @@ def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty; give a file with a header and at least one row.")
     separator, decimal = ",", False
+    if fmt != "parquet":
+        _check_text(path, fmt)
+    if fmt in ("csv", "tsv"):
+        separator, decimal = _sniff(path, "," + _SEPARATORS if fmt == "csv" else "\t")
     try:
-        if fmt in ("csv", "tsv"):
-            separator, decimal = _sniff(path, "," + _SEPARATORS if fmt == "csv" else "\t")
-            table = pcsv.read_csv(
-                path,
-                parse_options=pcsv.ParseOptions(delimiter=separator),
-                convert_options=pcsv.ConvertOptions(decimal_point="," if decimal else "."),
-            )
-        elif fmt == "parquet":
-            table = pq.read_table(path)
-        else:
-            table = pjson.read_json(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        table = _parse(path, fmt, separator, decimal)
+    except (pa.ArrowException, OSError, UnicodeError, csv.Error) as exc:
         hint = _separator_hint(path, separator) if fmt == "csv" else ""
         raise InputError(
             f"{path} cannot be read as {fmt.upper()}: {_first_line(exc)}. "
             + (hint or "Check that the file is complete, UTF-8 and of that format.")
         ) from exc
+    header = f"{path}, line 1 (the header)" if fmt in ("csv", "tsv") else str(path)
+    try:
+        names = table.column_names
+    except UnicodeDecodeError as exc:  # Arrow keeps header bytes that are not UTF-8
+        raise InputError(
+            f"{header}: the column names are not UTF-8 text; re-save the file as UTF-8."
+        ) from exc
+    check_unique_columns(names, header, "columns")
     rows = _row_names(path, fmt, separator)
     if fmt in ("csv", "tsv"):
         _check_one_column(table, path, separator)
@@ -229,11 +311,47 @@ def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
     return table, info
 
 
+def _parse(path: Path, fmt: str, separator: str, decimal: bool) -> pa.Table:
+    """The file read by Arrow; text with a UTF-16 / UTF-32 byte-order mark transcoded."""
+    encoding = file_encoding(path) if fmt != "parquet" else "utf-8"
+    utf8 = encoding in ("utf-8", "utf-8-sig")  # Arrow skips a UTF-8 byte-order mark
+    if fmt in ("csv", "tsv"):
+        return pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(encoding="utf8" if utf8 else encoding),
+            parse_options=pcsv.ParseOptions(delimiter=separator),
+            convert_options=pcsv.ConvertOptions(decimal_point="," if decimal else "."),
+        )
+    if fmt == "parquet":
+        return pq.read_table(path)
+    if utf8:
+        return pjson.read_json(path)
+    text = decode_text(path.read_bytes(), str(path))
+    return pjson.read_json(io.BytesIO(text.encode("utf-8")))
+
+
+def _check_text(path: Path, fmt: str) -> None:
+    """Refuse a file of binary data (an image, an archive) named like a text table."""
+    sample = _sample(path)[0]
+    if "\x00" not in sample:
+        return
+    line = sample[: sample.index("\x00")].count("\n") + 1
+    name = _FORMAT_NAMES[fmt]
+    known = ", ".join(sorted(_FORMATS))
+    raise InputError(
+        f"{path} is not a readable {name} (it holds binary data, not text: a NUL byte on "
+        f"line {line}); give a {name} text file (UTF-8, or UTF-16 with a byte-order mark), "
+        f"or name a file of another format by its type ({known})."
+    )
+
+
 def _sample(path: Path) -> tuple[str, bool]:
-    """The first lines of a text file, and whether there are more."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        lines = list(itertools.islice(fh, _SAMPLE_LINES + 1))
-    return "".join(lines[:_SAMPLE_LINES]), len(lines) > _SAMPLE_LINES
+    """The first lines of a text file (at most ``_SAMPLE_CHARS``), and whether there are more."""
+    with path.open(encoding=file_encoding(path), errors="replace", newline="") as fh:
+        text = fh.read(_SAMPLE_CHARS)
+    lines = list(itertools.islice(io.StringIO(text, newline=""), _SAMPLE_LINES + 1))
+    more = len(lines) > _SAMPLE_LINES or len(text) == _SAMPLE_CHARS
+    return "".join(lines[:_SAMPLE_LINES]), more
 
 
 def _sniff(path: Path, separators: str) -> tuple[str, bool]:
@@ -248,7 +366,10 @@ def _sniff(path: Path, separators: str) -> tuple[str, bool]:
     with contextlib.suppress(csv.Error):  # no guess: try each separator in turn
         candidates.append(csv.Sniffer().sniff(sample, delimiters=separators).delimiter)
     for separator in dict.fromkeys([*candidates, *separators]):
-        records = [r for r in csv.reader(io.StringIO(sample), delimiter=separator) if r]
+        try:
+            records = [r for r in csv.reader(io.StringIO(sample), delimiter=separator) if r]
+        except csv.Error:  # e.g. a stray carriage return: not this separator
+            continue
         if truncated and len(records) > 1:
             records = records[:-1]  # the last sampled record may be cut
         if records and len(records[0]) > 1 and all(len(r) == len(records[0]) for r in records):
@@ -261,7 +382,10 @@ def _sniff(path: Path, separators: str) -> tuple[str, bool]:
 
 def _uneven_line(path: Path, separator: str) -> tuple[int, int, int] | None:
     """(line, values, header values) of the first record that splits unlike the header."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+    with (
+        path.open(encoding=file_encoding(path), errors="replace", newline="") as fh,
+        contextlib.suppress(csv.Error),
+    ):
         records = _csv_records(fh, separator)
         first = next(records, None)
         for line, record in records:
@@ -336,11 +460,13 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
         ``media_root``, ``media_column`` and ``modality``.
     """
     if isinstance(source, pd.DataFrame):
+        check_unique_columns(list(source.columns), "the DataFrame")
         rows = RowNames.for_frame(source)
         frame = source.reset_index(drop=True)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         return table, {"format": "dataframe", "rows": rows}
     if isinstance(source, pa.Table):
+        check_unique_columns(source.column_names, "the Arrow table")
         return source, {"format": "arrow", "rows": RowNames("index")}
     path = Path(os.fspath(source)).expanduser()
     if not path.exists():
@@ -353,7 +479,9 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
 def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
     """List ``root/<class>/<file>`` media files as a table of relative paths.
 
-    Hidden folders and files (a leading dot, e.g. ``.assay-augmented/``) are skipped.
+    Hidden folders and files (a leading dot, e.g. ``.assay-augmented/``) are skipped, and
+    so, with a warning naming them, are files whose real path (symlinks followed) is
+    outside ``root``: their content would otherwise show in reports and the web app.
 
     Returns
     -------
@@ -365,6 +493,8 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
     """
     rows: list[dict[str, str]] = []
     modalities: set[str] = set()
+    real_root = root.resolve()
+    outside: list[str] = []
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for file in sorted(class_dir.rglob("*")):
             kind = MEDIA_EXTENSIONS.get(file.suffix.lower())
@@ -372,11 +502,16 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
             if kind is None or hidden or not file.is_file():
                 continue
             rel = file.relative_to(root).as_posix()
+            if not file.resolve().is_relative_to(real_root):
+                outside.append(rel)
+                continue
             row = {"item_id": rel, "path": rel, "label": class_dir.name}
             if kind == "text":
                 row["text"] = _read_text(file)
             rows.append(row)
             modalities.add(kind)
+    if outside:
+        _warn_outside(root, outside)
     if not rows:
         raise InputError(
             f"{root} has no media files in class subfolders; lay it out as "
@@ -394,6 +529,14 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
         "modality": modalities.pop(),
     }
     return pa.Table.from_pylist(rows), info
+
+
+def _warn_outside(root: Path, files: list[str]) -> None:
+    shown = ", ".join(map(repr, files[:5])) + (" ..." if len(files) > 5 else "")
+    warn(
+        f"skipped {len(files)} file(s) of {root} that are symlinks to places outside it: "
+        f"{shown}; copy those files into the folder to import them."
+    )
 
 
 def _read_text(file: Path) -> str:
