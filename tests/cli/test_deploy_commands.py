@@ -249,3 +249,54 @@ def test_drift_bad_columns_and_report_exit_2(cli, tmp_path: Path) -> None:
     assert list((tmp_path / "out").iterdir()) == []
     code, _, err = cli("drift", *files, "--columns", "a,a,b", "--report", str(report))
     assert code in (0, 1) and report.exists(), err
+
+
+def test_values_the_model_cannot_score_exit_2_naming_line_and_column(
+    cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """A missing or infinite feature value: exit 2, one line naming where; nothing stored.
+    A monitor without a recipe takes the same files: missing values are drift data."""
+    w = ["-w", ws.location]
+    good = "a,b,c,colour\n0.1,0.2,0.3,red\n"
+    (tmp_path / "empty.csv").write_text(good + "0.1,,0.3,red\n")
+    (tmp_path / "inf.csv").write_text(good + "0.1,0.2,inf,red\n")
+    (tmp_path / "null.jsonl").write_text(
+        '{"a": 0.1, "b": 0.2, "c": 0.3, "colour": "red"}\n{"a": null, "b": 0.2, "c": 0.3}\n'
+    )
+    pd.DataFrame(
+        {"a": [0.1, np.nan], "b": [0.2, 0.2], "c": [0.3, 0.3], "colour": ["red", "blue"]}
+    ).to_parquet(tmp_path / "nan.parquet")
+    for file, expected in (
+        ("empty.csv", "column 'b' line 3 is missing (null) and recipe 'lr' cannot score"),
+        ("inf.csv", "column 'c' line 3 holds inf; recipe 'lr' cannot score infinite values"),
+        ("null.jsonl", "column 'a' line 2 is missing"),
+        ("nan.parquet", "column 'a' row 2 is missing"),
+    ):
+        code, out, err = cli("monitor", "ingest", "m", str(tmp_path / file), *w)
+        assert code == 2, (file, out, err)
+        assert expected in " ".join(err.split()), (file, err)
+        assert "send a" in err and "Traceback" not in err
+    assert ws.monitors.status("m")["windows"] == 0
+    assert cli("monitor", "add", "plain", "--reference", "d@v1", *w)[0] == 0
+    for file in ("empty.csv", "inf.csv", "null.jsonl", "nan.parquet"):
+        code, _, err = cli("monitor", "ingest", "plain", str(tmp_path / file), "--json", *w)
+        assert code == 0, (file, err)
+    assert ws.monitors.status("plain")["windows"] == 4
+
+
+def test_deeply_nested_jsonl_exits_2_not_a_crash(ws: Workspace, tmp_path: Path) -> None:
+    """pyarrow's JSON reader crashes the process on deep nesting: measured first.
+    (A subprocess, so that a crash fails this test rather than the test run.)"""
+    import subprocess
+    import sys
+
+    deep = '{"a": ' + "[" * 50_000 + "]" * 50_000 + ', "b": 1, "c": 1, "colour": "red"}'
+    (tmp_path / "deep.jsonl").write_text(deep + "\n")
+    run = subprocess.run(
+        [sys.executable, "-c", "from assay.cli.main import main; raise SystemExit(main())",
+         "monitor", "ingest", "m", str(tmp_path / "deep.jsonl"), "-w", str(ws.location)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    assert "line 1 nests arrays or objects deeper than 64 levels" in " ".join(run.stderr.split())
+    assert ws.monitors.status("m")["windows"] == 0
