@@ -1,4 +1,5 @@
-"""Store benchmark: import a 1M x 20 Parquet file as a version, diff two 1M-row versions.
+"""Store benchmark: import a 1M x 20 Parquet file as a version, diff two 1M-row versions,
+read a version (its object's hash verified on the first read of a process).
 
 Targets (issue 2): import <= 3x pyarrow's own read + write of the same file (the anchor,
 measured in the same run); diff of two versions differing in 1% of labels <= 2 s; peak
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import markdown_table, median_time, write_results  # noqa: E402
 
+from assay.store import objects  # noqa: E402
 from assay.store.workspace import Workspace  # noqa: E402
 
 
@@ -50,6 +52,22 @@ def peak_rss_of_import(ws: Path, source: Path) -> int:
     return int(subprocess.check_output([sys.executable, "-c", code]).decode().split()[-1])
 
 
+def read_costs(ws: Workspace, ref: str, repeats: int) -> tuple[float, float, float]:
+    """Reading a version: pyarrow's plain read of its object, assay's first (verified:
+    the object's SHA-256 is checked) and later (the check cached) reads."""
+    version = ws.dataset(ref)
+    path = ws.objects.path(version.object_hash)
+    t_plain, _ = median_time(lambda: pq.read_table(path), repeats)
+
+    def first() -> pa.Table:
+        objects._VERIFIED.clear()  # as in a new process
+        return version.to_arrow()
+
+    t_first, _ = median_time(first, repeats)
+    t_cached, _ = median_time(version.to_arrow, repeats)
+    return t_plain, t_first, t_cached
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -73,6 +91,7 @@ def main() -> None:
         v2 = ws.commit(v1.name, frame, message="relabel 1%")
         t_diff, delta = median_time(lambda: ws.diff(v1.ref, v2.ref), repeats)
         assert len(delta.relabeled) == n // 100
+        t_plain, t_first, t_cached = read_costs(ws, v1.ref, repeats)
         peak = peak_rss_of_import(tmp / "ws", tmp / "data.parquet")
     in_memory = table.nbytes
     rows = [
@@ -80,6 +99,11 @@ def main() -> None:
          f"{t_import / t_anchor:.2f}x", "<= 3x", "yes" if t_import <= 3 * t_anchor else "NO"],
         [f"diff two {n:,}-row versions (1% relabeled)", f"{t_diff:.2f} s", "-", "-", "<= 2 s",
          "yes" if t_diff <= 2 else "NO"],
+        [f"first read of a {n:,} x 20 version (SHA-256 verified)", f"{t_first:.2f} s",
+         f"{t_plain:.2f} s (pyarrow read)", f"{t_first / t_plain:.2f}x", "<= 2x",
+         "yes" if t_first <= 2 * t_plain else "NO"],
+        ["later reads (verification cached)", f"{t_cached:.2f} s", f"{t_plain:.2f} s",
+         f"{t_cached / t_plain:.2f}x", "<= 1.1x", "yes" if t_cached <= 1.1 * t_plain else "NO"],
         ["peak memory of import", f"{peak / 2**20:.0f} MiB",
          f"{in_memory / 2**20:.0f} MiB (table in memory)", f"{peak / in_memory:.2f}x", "<= 3x",
          "yes" if peak <= 3 * in_memory else "NO"],

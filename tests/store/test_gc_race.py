@@ -57,7 +57,9 @@ def test_gc_leaves_the_object_of_a_running_import(workspace: Workspace, tmp_path
     workspace.import_dataset("big", _parquet(tmp_path / "a.parquet", 3000, seed=0), label="y")
     before = _objects(workspace)
     proc = _import(
-        workspace, "big", _parquet(tmp_path / "b.parquet", 3000, seed=1),
+        workspace,
+        "big",
+        _parquet(tmp_path / "b.parquet", 3000, seed=1),
         ASSAY_FAULT_SLEEP="before_commit:4",
     )
     new = _wait_for_new_object(workspace, before, proc)

@@ -63,13 +63,13 @@ class DatasetVersion:
     def to_arrow(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The rows as a pyarrow Table."""
         return self.workspace.objects.get_table(
-            self.object_hash, list(columns) if columns is not None else None
+            self.object_hash, list(columns) if columns is not None else None, what=self.ref
         )
 
     @property
     def schema(self) -> pa.Schema:
         """Column names and Arrow types, without reading the rows."""
-        return self.workspace.objects.schema(self.object_hash)
+        return self.workspace.objects.schema(self.object_hash, what=self.ref)
 
     @property
     def label_type(self) -> pa.DataType:

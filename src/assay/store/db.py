@@ -8,6 +8,7 @@ and is refused rather than modified.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from assay.exceptions import StoreError
 
-__all__ = ["connect", "describe_url", "ensure_schema", "head_revision"]
+__all__ = ["connect", "database_error", "describe_url", "ensure_schema", "head_revision"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -84,12 +85,101 @@ def connect(url: str) -> Engine:
             pass
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreError(
-            f"cannot reach the database at {describe_url(url)}: {reason}. Check that the "
-            "server is running and that the URL (host, port, database, user) is right."
-        ) from exc
+        raise database_error(exc, url) from exc
     return engine
+
+
+#: SQLite's words for a failure, and what it means for the workspace (``{db}``: the file).
+_SQLITE_FAILURES = (
+    (
+        ("attempt to write a readonly database", "readonly database"),
+        "the workspace database {db} is read-only ({reason}): the file or its folder "
+        "cannot be written; make both writable (chmod u+w, or remount the file system "
+        "read-write), or copy the workspace somewhere you can write",
+    ),
+    (
+        ("unable to open database file",),
+        "cannot open the workspace database {db} ({reason}): the file or its folder "
+        "cannot be read or written (SQLite also creates {db}-wal and {db}-shm beside it); "
+        "check that the folder exists and that you may write to it (chmod u+w)",
+    ),
+    (
+        ("file is not a database", "database disk image is malformed"),
+        "the workspace database {db} is damaged ({reason}); restore .assay/assay.db from "
+        "a backup (it is not a SQLite database any more)",
+    ),
+    (
+        ("database or disk is full",),
+        "the disk holding the workspace database {db} is full ({reason}); nothing was "
+        "written: free some space and run the command again",
+    ),
+    (
+        ("database is locked",),
+        "the workspace database {db} stayed locked by another process for 30 s "
+        "({reason}); wait for it to finish and run the command again",
+    ),
+)
+#: PostgreSQL error classes (SQLSTATE) that are not "the server cannot be reached".
+_PG_FAILURES = {
+    "53100": "the database server's disk is full ({reason}); nothing was written: free "
+    "space on the server and run the command again",
+    "25006": "the database at {db} is read-only ({reason}); connect to a writable server "
+    "(not a standby), or ask its administrator",
+    "42501": "the database user lacks a permission at {db} ({reason}); grant it (e.g. "
+    "GRANT ALL ON SCHEMA) or use another user in the URL",
+    "22003": "a number is out of range for the database ({reason}); use a smaller number",
+}
+
+
+def database_error(exc: DBAPIError, url: str) -> StoreError:
+    """Name a database failure for what it is, with how to fix it.
+
+    A read-only, damaged or full SQLite file, a locked database and PostgreSQL's
+    disk-full, read-only and permission errors each get their own message; anything
+    else is taken for a database that cannot be reached.
+    """
+    reason = _first_line(exc)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database or url
+        lowered = reason.lower()
+        if "unable to open" in lowered and _read_only(Path(db).parent):
+            lowered = "readonly database"  # SQLite cannot create its -wal/-shm files there
+        for needles, text in _SQLITE_FAILURES:
+            if any(needle in lowered for needle in needles):
+                return StoreError(text.format(db=db, reason=reason) + ".")
+    else:
+        known = _PG_FAILURES.get(sqlstate(exc))
+        if known is not None:
+            return StoreError(known.format(db=describe_url(url), reason=reason) + ".")
+    return StoreError(
+        f"cannot reach the database at {describe_url(url)}: {reason}. Check that the "
+        "server is running and that the URL (host, port, database, user) is right."
+    )
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` exists and cannot be written (permissions or a read-only mount)."""
+    try:
+        mounted_ro = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+    return mounted_ro or not os.access(folder, os.W_OK)
+
+
+def sqlstate(exc: DBAPIError) -> str:
+    """The SQLSTATE of a PostgreSQL error ("" for SQLite and unknown drivers)."""
+    return str(getattr(exc.orig, "sqlstate", None) or "")
+
+
+def known_failure(exc: DBAPIError) -> bool:
+    """Whether :func:`database_error` has a message of its own for ``exc``."""
+    return sqlstate(exc) in _PG_FAILURES
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def _alembic_config() -> Config:
@@ -115,6 +205,13 @@ def ensure_schema(engine: Engine, location: str) -> None:
     location : str
         Where the workspace is, for the message.
     """
+    try:
+        _migrate(engine, location)
+    except (OperationalError, DBAPIError) as exc:
+        raise database_error(exc, engine.url.render_as_string(hide_password=False)) from exc
+
+
+def _migrate(engine: Engine, location: str) -> None:
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
     with engine.connect() as conn:

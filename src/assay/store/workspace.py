@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
@@ -26,7 +26,7 @@ from assay.store import analyses
 from assay.store import models as m
 from assay.store.annotations import AnnotationStore
 from assay.store.datasets import DatasetVersion, Roles, resolve_roles, validate_table
-from assay.store.db import connect, describe_url, ensure_schema
+from assay.store.db import connect, database_error, describe_url, ensure_schema, known_failure
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
 from assay.store.monitors import MonitorStore
@@ -165,8 +165,15 @@ class Workspace:
         IMMEDIATE``), so a read-then-write never fails half way; ``readonly=True``
         opens a transaction that only reads and never waits for writers.
         """
-        with (self._read_sessions if readonly else self._sessions).begin() as session:
-            yield session
+        try:
+            with (self._read_sessions if readonly else self._sessions).begin() as session:
+                yield session
+        except OperationalError as exc:  # the file, disk, lock or server failed
+            raise database_error(exc, self.url) from exc
+        except DatabaseError as exc:  # damaged file; read-only server, permissions
+            if type(exc) is not DatabaseError and not known_failure(exc):
+                raise  # e.g. IntegrityError: the caller's to handle
+            raise database_error(exc, self.url) from exc
 
     # ------------------------------------------------------------------ datasets
     def datasets(self) -> list[DatasetVersion]:
