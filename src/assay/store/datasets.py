@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assay.exceptions import InputError
-from assay.store.readers import RowNames
+from assay.store.readers import RowNames, check_unique_columns
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -192,6 +192,24 @@ def _check_ids(table: pa.Table, id_column: str, where: str, rows: RowNames) -> N
         )
 
 
+def _check_finite(table: pa.Table, where: str, rows: RowNames) -> None:
+    """Refuse inf / -inf in a numeric column (NaN, a missing value, is kept)."""
+    for name in table.column_names:
+        column = table.column(name)
+        if not pa.types.is_floating(column.type):
+            continue
+        infinite = pc.fill_null(pc.is_inf(column), False)
+        if not pc.any(infinite).as_py():
+            continue
+        positions = np.flatnonzero(np.asarray(infinite.to_numpy(zero_copy_only=False), bool))
+        count = f"{len(positions)} row{'s' if len(positions) > 1 else ''}"
+        raise InputError(
+            f"{where}: column {name!r} holds an infinite value (inf or -inf) on {count}: "
+            f"{rows.many(positions)}; replace it with a finite number, or leave the cell "
+            "empty to mark the value missing."
+        )
+
+
 #: The hint when a file's own ``item_id`` column (the name of generated ids) is bad.
 _OWN_ID_HINT = (
     f"a column named {GENERATED_ID!r} is always taken as the item ids ({GENERATED_ID!r} is "
@@ -222,17 +240,20 @@ def validate_table(
     Raises
     ------
     InputError
-        No rows; a role column that is absent, or that is both the split or a tag and
-        the label or the id; a missing label; missing or duplicate ids.
+        No rows; a column name given twice; a role column that is absent, or that is
+        both the split or a tag and the label or the id; a missing label; missing or
+        duplicate ids; an infinite number (NaN, a missing value, is kept).
     """
     rows = rows if rows is not None else RowNames("index")
     if table.num_rows == 0:
         raise InputError(f"{where} has no rows; give a file with at least one data row.")
+    check_unique_columns(table.column_names, where)
     _check_role_overlap(roles, where)
     _require_columns(table, [roles.label], where, "--label")
     _require_columns(table, list(roles.tags), where, "--tags")
     _require_columns(table, [roles.split], where, "--split")
     _check_labels(table, roles.label, where, rows)
+    _check_finite(table, where, rows)
     if roles.id == GENERATED_ID and GENERATED_ID not in table.column_names:
         return table.add_column(0, GENERATED_ID, pa.array(np.arange(table.num_rows)))
     _require_columns(table, [roles.id], where, "--id")
