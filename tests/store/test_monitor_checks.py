@@ -97,3 +97,72 @@ def test_monitor_alert_settings_are_checked(tmp_path) -> None:
             ws.monitors.add("m", "d@v1", alerts=alerts)
     assert ws.monitors.list() == []
     assert ws.monitors.add("m", "d@v1")["config"]["alerts"] == {"accuracy_drop": 0.05}
+
+
+def test_batches_of_values_no_window_can_hold_are_refused_whole(ws: Workspace) -> None:
+    """Through the library: the DataFrame's index names rows; nothing is stored."""
+    from assay.exceptions import InputError
+
+    before = ws.monitors.status("plain")["windows"], len(list(ws.objects.digests()))
+    base = _data(5, 6).drop(columns=["y"]).astype(object)
+    cases = [
+        ("a", [1.0, 2.0], "column 'a' index 2 holds a list"),
+        ("note", {"k": 1}, "column 'note' index 2 holds an object"),
+        ("e", 10**40, "column 'e' index 2 holds an integer of 41 digits"),
+        ("b", True, "column 'b' index 2 holds True, not a number"),
+        ("note", "text", "column 'note' index 2 holds 'text' (text) but index 0 holds a number"),
+    ]
+    for column, value, expected in cases:
+        batch = base.copy()
+        if column not in batch:
+            batch[column] = pd.Series([1] * 5, dtype=object)
+        batch.at[2, column] = value
+        with pytest.raises(InputError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            ws.monitors.ingest("plain", batch, source="batch")
+    assert (ws.monitors.status("plain")["windows"], len(list(ws.objects.digests()))) == before
+
+
+def test_a_window_from_another_writer_first_stores_nothing(ws: Workspace) -> None:
+    """The window number is taken in the storing transaction: a stale one is refused."""
+    from assay.exceptions import ConflictError
+
+    ws.monitors.ingest("plain", _data(50, 7).drop(columns=["y"]))
+    windows = ws.monitors.windows("plain")
+    report = dict(windows[-1]["report"])
+    with pytest.raises(ConflictError, match="send the batch again"):
+        ws.monitors._store("plain", _data(50, 8), report, head=len(windows) - 1)
+    assert ws.monitors.windows("plain") == windows
+
+
+@pytest.mark.parametrize(("text", "per_line", "line"), [
+    (b'[{"a": 1}]', False, None),
+    (b"[" * 65 + b"]" * 65, False, 1),
+    (b"[" * 64 + b"]" * 64, False, None),
+    (b'["' + b"[" * 500 + b'"]', False, None),  # brackets in a string are text
+    (b'["\\"' + b"[" * 500 + b'"]', False, None),  # an escaped quote does not end it
+    (b"[\n" * 70, False, 65),  # one document over lines: the line where it gets too deep
+    (b"[\n" * 70, True, None),  # NDJSON: each line on its own
+    (b"]" * 100 + b"\n" + b"[" * 100, True, 2),  # closing brackets do not lend depth
+    (b'{"a": "' + b"[" * 100 + b"\n" + b"[" * 100, True, 2),  # unterminated: ends at the line
+])
+def test_nesting_depth_is_measured_outside_strings(
+    text: bytes, per_line: bool, line: int | None
+) -> None:
+    from assay.store.json_depth import too_deep_line
+
+    assert too_deep_line(text, per_line=per_line) == line
+
+
+def test_depth_scan_is_linear_on_hostile_strings() -> None:
+    """Quotes and escapes that make a naive string pattern quadratic."""
+    import time
+
+    from assay.store.json_depth import too_deep_line
+
+    small, large = b'"\\' * 20_000, b'"\\' * 400_000
+    start = time.perf_counter()
+    too_deep_line(small, per_line=False)
+    quick = time.perf_counter() - start
+    start = time.perf_counter()
+    assert too_deep_line(large, per_line=False) is None
+    assert time.perf_counter() - start < max(1.0, quick * 200)  # 20x the text, not 400x
