@@ -36,7 +36,8 @@ __all__ = ["apply_decisions"]
 
 
 def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
-    with ws.session() as s:
+    """The decided, unapplied entries, with the decision in force (``decision_id``)."""
+    with ws.session(readonly=True) as s:
         ds = ws._dataset_row(s, dataset)
         return list(
             s.scalars(
@@ -205,7 +206,7 @@ def _apply_once(
                 actor=user,
                 action="review.apply",
                 target=f"{dataset}@v{row.number}",
-                detail={"entries": len(ids), "decisions": decisions, **done},
+                detail={"entries": len(ids), **done},
             )
         )
 
