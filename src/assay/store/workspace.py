@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 from assay.store.objects import DEFAULT_GRACE_S, LeaseBook, ObjectStore, PendingObject
 from assay.store.readers import os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
-from assay.store.refs import Ref, check_name, parse_ref
+from assay.store.refs import Ref, check_name, check_sql_int, parse_ref
 from assay.store.review import ReviewQueue
 
 __all__ = ["Workspace", "current_user"]
@@ -194,6 +194,8 @@ class Workspace:
 
     def _version_row(self, s: Session, ds: m.Dataset, number: int | None) -> m.Version:
         query = select(m.Version).where(m.Version.dataset_id == ds.id)
+        if number is not None:
+            check_sql_int(number, f"the version number of {ds.name}")
         if number is None:
             row = s.scalar(query.order_by(m.Version.number.desc()).limit(1))
         else:
