@@ -19,6 +19,7 @@ from assay.cli._common import (
     WorkspaceOption,
     cli_flags,
     emit_json,
+    in_range,
     open_workspace,
     out_console,
     progress,
@@ -27,6 +28,7 @@ from assay.cli._common import (
 from assay.exceptions import InputError
 from assay.store.augmentation import augment_version
 from assay.store.experiments import Experiment, ExperimentStore
+from assay.train.augment import MAX_FACTOR
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -165,7 +167,12 @@ def augment_cmd(
     slice_: str = typer.Option(
         ..., "--slice", help="A pandas query over columns and tags, e.g. \"ink == 'light'\"."
     ),
-    factor: float = typer.Option(1.0, "--factor", help="Copies per item of the slice (> 0)."),
+    factor: float = typer.Option(
+        1.0,
+        "--factor",
+        callback=in_range(0, MAX_FACTOR, low_open=True, hint="copies per item of the slice"),
+        help=f"Copies per item of the slice, in (0, {MAX_FACTOR:g}].",
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the transforms."),
     message: str = typer.Option(None, "--message", "-m", help="The version message."),
     workspace: Path = WorkspaceOption,

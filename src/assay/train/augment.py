@@ -28,6 +28,7 @@ parents one more, so ``factor=0.5`` augments half of the slice once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,34 @@ from assay.train._augment_tabular import numeric_columns, smote_rows
 from assay.train._augment_text import TEXT_TRANSFORMS, augment_texts
 from assay.train._evaluate_checks import AUGMENTED_COLUMN
 
-__all__ = ["MODALITIES", "PROVENANCE_COLUMNS", "augment", "choose_parents"]
+__all__ = [
+    "MAX_FACTOR",
+    "MODALITIES",
+    "PROVENANCE_COLUMNS",
+    "augment",
+    "check_factor",
+    "choose_parents",
+]
 
 #: Supported modalities.
 MODALITIES = ("tabular", "text", "image", "audio")
 #: Columns added to every augmented row.
 PROVENANCE_COLUMNS = ("parent_id", "transform", "seed", AUGMENTED_COLUMN)
 _DEFAULT_COLUMN = {"text": "text", "image": "image", "audio": "audio"}
+#: Most copies per selected row: more is no longer augmentation but duplication.
+MAX_FACTOR = 100.0
+
+
+def check_factor(factor: Any, func: str = "augment") -> float:
+    """``factor`` as a float in (0, :data:`MAX_FACTOR`]; NaN and inf are refused."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
+        raise param_error("factor", func, f"a number in (0, {MAX_FACTOR:g}]", factor)
+    value = float(factor)
+    if not math.isfinite(value) or not 0 < value <= MAX_FACTOR:
+        raise param_error(
+            "factor", func, f"a number in (0, {MAX_FACTOR:g}] (copies per selected row)", value
+        )
+    return value
 
 
 def choose_parents(n_selected: int, factor: float, seed: int) -> np.ndarray:
@@ -128,7 +150,7 @@ def augment(
     label : str
         The label column (copied; tabular interpolation stays within a class).
     factor : float, default=1.0
-        Copies per selected row, > 0.
+        Copies per selected row, in (0, :data:`MAX_FACTOR`].
     seed : int, default=0
     slice_mask : array of shape (n_samples,), bool, optional
         The rows to augment; all original rows when not given. Rows already marked
@@ -164,10 +186,8 @@ def augment(
     if not isinstance(df, pd.DataFrame):
         raise param_error("df", func, "a pandas DataFrame", type(df).__name__)
     check_in(modality, MODALITIES, name="modality", func=func)
-    check_number(factor, name="factor", func=func, low=0.0)
+    factor = check_factor(factor, func)
     check_number(seed, name="seed", func=func, low=0, integer=True)
-    if factor == 0:
-        raise param_error("factor", func, "a number > 0", factor)
     check_columns(df, [label], where="the dataset")
     base = df.reset_index(drop=True)
     mask = _selected(df, slice_mask)
