@@ -122,10 +122,14 @@ def test_batches_of_values_no_window_can_hold_are_refused_whole(ws: Workspace) -
     assert (ws.monitors.status("plain")["windows"], len(list(ws.objects.digests()))) == before
 
 
-def test_a_window_from_another_writer_first_stores_nothing(ws: Workspace) -> None:
-    """The window number is taken in the storing transaction: a stale one is refused."""
+def test_a_window_from_another_writer_first_stores_nothing(workspace: Workspace) -> None:
+    """The window number is taken in the storing transaction (the monitor's row locked
+    on PostgreSQL): a stale one is refused."""
     from assay.exceptions import ConflictError
 
+    ws = workspace
+    ws.import_dataset("d", _data(200, 0), label="y")
+    ws.monitors.add("plain", "d@v1")
     ws.monitors.ingest("plain", _data(50, 7).drop(columns=["y"]))
     windows = ws.monitors.windows("plain")
     report = dict(windows[-1]["report"])

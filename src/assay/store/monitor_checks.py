@@ -64,8 +64,15 @@ def _kind(value: Any) -> str | None:
 
 
 def _object_columns(batch: pd.DataFrame) -> list[Any]:
-    """The columns whose cells may hold values of different kinds (object dtype)."""
-    return [c for c in batch.columns if batch[c].dtype == object]
+    """The columns whose cells may hold values of different kinds, or nested ones
+    (object dtype, unless pandas finds them all text, all floats or all true/false)."""
+    uniform = {"string", "floating", "boolean", "empty"}
+    return [
+        c
+        for c in batch.columns
+        if batch[c].dtype == object
+        and pd.api.types.infer_dtype(batch[c], skipna=True) not in uniform
+    ]
 
 
 def nested_problem(batch: pd.DataFrame, where: Callable[[int], str]) -> str | None:
