@@ -246,6 +246,7 @@ class MonitorWindow(Base):
     """One ingested production batch and the drift/performance findings on it."""
 
     __tablename__ = "monitor_windows"
+    __table_args__ = (UniqueConstraint("monitor_id", "number", name="uq_monitor_windows_number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)

@@ -1,4 +1,5 @@
-"""Decisions as immutable rows, object leases for gc, named locks, server-side sessions.
+"""Decisions as immutable rows, object leases for gc, named locks, server-side sessions,
+one window per number.
 
 Revision ID: 0003
 Revises: 0002
@@ -65,6 +66,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_web_sessions_user", "web_sessions", ["user_id"])
+    with op.batch_alter_table("monitor_windows") as batch:
+        batch.create_unique_constraint("uq_monitor_windows_number", ["monitor_id", "number"])
 
 
 def _backfill_decisions() -> None:
@@ -88,6 +91,8 @@ def _backfill_decisions() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("monitor_windows") as batch:
+        batch.drop_constraint("uq_monitor_windows_number", type_="unique")
     op.drop_index("ix_web_sessions_user", table_name="web_sessions")
     op.drop_table("web_sessions")
     op.drop_table("locks")
