@@ -150,3 +150,32 @@ def test_parallel_cli_applies_make_one_version(digits: Workspace) -> None:
             assert "already being applied" in err or "no decided review entries" in err, err
     assert [v.ref for v in digits.log("digits")] == ["digits@v2", "digits@v1"]
     assert digits.review.count("digits", status="applied") == 2
+
+
+def _wait_for_objects(ws: Workspace, proc: subprocess.Popen[str], seen: set[str], n: int) -> None:
+    """Wait until ``n`` objects not in ``seen`` exist (while the apply is running)."""
+    deadline = time.monotonic() + 60
+    while len(_objects(ws) - seen) < n:
+        assert proc.poll() is None, f"apply ended early: {proc.communicate()}"
+        assert time.monotonic() < deadline, "apply did not reach its commit"
+        time.sleep(0.05)
+
+
+def test_apply_gives_up_when_the_dataset_keeps_moving(digits: Workspace, tmp_path: Path) -> None:
+    digits.review.decide(_entry(digits, "127"), "relabel", label="3", user="ann")
+    base = pd.read_csv(tmp_path / "rows.csv")
+    proc = _slow_apply(digits, sleep=4)
+    for extra in (1, 2, 3):  # a new version during each of the apply's attempts
+        grown = pd.concat([base, base.head(extra).assign(item_id=lambda f: f.item_id + 900)])
+        grown.to_csv(tmp_path / f"grown{extra}.csv", index=False)
+        seen = _objects(digits)
+        imported = _assay(digits, "import", "digits", str(tmp_path / f"grown{extra}.csv"))
+        assert imported.wait(60) == 0, imported.communicate()
+        if extra < 3:  # the import's object, then the apply's next one
+            _wait_for_objects(digits, proc, seen, 2)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "kept changing while its decisions were applied" in err
+    assert "3 attempts" in err and len(err.strip().splitlines()) == 1
+    assert [v.message for v in digits.log("digits")][0] == "import grown3.csv"
+    assert digits.review.get(_entry(digits, "127"))["status"] == "decided"  # still waiting
+    assert digits.review.apply("digits", user="ann").parent_number == 4
