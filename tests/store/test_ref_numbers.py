@@ -31,9 +31,7 @@ def test_the_largest_version_is_simply_absent(digits: Workspace) -> None:
     assert parse_ref(f"digits@v{SQL_INT_MAX}").number == SQL_INT_MAX
 
 
-def test_the_cli_refuses_in_one_line(
-    digits: Workspace, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_cli_refuses_in_one_line(digits: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("show", "export"):
         extra = [str(digits.root / "out.csv")] if command == "export" else []
         code = main([command, "digits@v99999999999999999999", *extra, "-w", str(digits.root)])

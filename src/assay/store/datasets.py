@@ -18,7 +18,7 @@ from assay.store.readers import RowNames, check_unique_columns
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["DatasetVersion", "Roles", "resolve_roles", "validate_table"]
+__all__ = ["DatasetVersion", "Roles", "conform_role_types", "resolve_roles", "validate_table"]
 
 GENERATED_ID = "item_id"
 
@@ -387,3 +387,97 @@ def _id_change_message(name: str, old: str, new: str) -> str:
         f"dataset {name!r} identifies its items {how}, so versions can be compared item "
         f"by item; this import would identify them by {new!r}: {fix}."
     )
+
+
+def conform_role_types(
+    name: str,
+    table: pa.Table,
+    schema: pa.Schema,
+    roles: Roles,
+    where: str,
+    rows: RowNames | None = None,
+    text: Any = None,
+) -> pa.Table:
+    """Give the id and label columns the types the dataset's first import fixed.
+
+    A re-imported export must identify the same items by the same ids: ids (and labels)
+    that were text stay text even when a CSV file makes them look like numbers, and
+    numbers stay numbers.
+
+    Parameters
+    ----------
+    name : str
+        The dataset, for messages.
+    table : pyarrow.Table
+        The rows of the new version.
+    schema : pyarrow.Schema
+        The schema of the dataset's latest version.
+    roles : Roles
+        The dataset's roles.
+    where, rows
+        The source and how to name its rows, for messages.
+    text : callable, optional
+        ``text(column)`` reads a column of the source again as text, exactly as written
+        (for CSV files, whose reader turns ``007`` into the number 7).
+
+    Raises
+    ------
+    InputError
+        When a value cannot be read as the column's type: the message names its row
+        and value.
+    """
+    rows = rows if rows is not None else RowNames("index")
+    for column, role in ((roles.id, "id"), (roles.label, "label")):
+        if column not in table.column_names or column not in schema.names:
+            continue
+        want, have = schema.field(column).type, table.schema.field(column).type
+        if have == want:
+            continue
+        values = table.column(column)
+        if _is_text(want) and not _is_text(have) and text is not None:
+            values = text(column)
+        cast = _cast_column(values, want, f"{where}: the {role} column {column!r}", rows, name)
+        table = table.set_column(table.column_names.index(column), column, cast)
+    return table
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _cast_column(
+    values: pa.ChunkedArray, want: pa.DataType, what: str, rows: RowNames, name: str
+) -> pa.ChunkedArray:
+    """``values`` as type ``want``, or an InputError naming the first value that is not."""
+    try:
+        return values.cast(want, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for position, value in enumerate(values.to_pylist()):
+        try:
+            pa.array([value]).cast(want, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            kind = "text" if _is_text(want) else f"{want} values"
+            raise InputError(
+                f"{what} holds {kind} in dataset {name!r} (fixed at its first import, so "
+                f"versions compare item by item), but {rows(position)} has {value!r}; give "
+                f"values of that type, or import under another name."
+            ) from None
+    raise InputError(f"{what} cannot be read as {want}; import under another name.")
+
+
+def csv_text_column(path: Any, separator: str) -> Any:
+    """A reader of one column of a CSV/TSV file as text, exactly as written."""
+    import pyarrow.csv as pcsv
+
+    def read(column: str) -> pa.ChunkedArray:
+        table = pcsv.read_csv(
+            path,
+            parse_options=pcsv.ParseOptions(delimiter=separator),
+            convert_options=pcsv.ConvertOptions(
+                column_types={column: pa.string()}, include_columns=[column]
+            ),
+        )
+        return table.column(column)
+
+    return read

@@ -129,6 +129,22 @@ def _matching(ids_a: np.ndarray, ids_b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return index_a.get_indexer(ids_b), index_b.get_indexer(ids_a)
 
 
+def _same_types(a: pa.Table, b: pa.Table, columns: list[str]) -> tuple[pa.Table, pa.Table]:
+    """Ids (and labels) of different types compare as text: ``7`` and ``"7"`` match.
+
+    Versions imported since their types are fixed at the first import always agree;
+    older histories may hold ids read back as numbers from an exported CSV file.
+    """
+    for name in columns:
+        if name not in a.column_names or name not in b.column_names:
+            continue
+        kind_a, kind_b = a.schema.field(name).type, b.schema.field(name).type
+        if kind_a != kind_b:
+            a = a.set_column(a.column_names.index(name), name, a.column(name).cast(pa.string()))
+            b = b.set_column(b.column_names.index(name), name, b.column(name).cast(pa.string()))
+    return a, b
+
+
 def diff_tables(
     a: pa.Table, b: pa.Table, *, id_column: str, label_column: str, names: tuple[str, str]
 ) -> DatasetDiff:
@@ -143,6 +159,7 @@ def diff_tables(
     names : (str, str)
         The versions' references, for display.
     """
+    a, b = _same_types(a, b, [id_column, label_column])
     ids_a = _column(a, id_column, None)
     ids_b = _column(b, id_column, None)
     a_of_b, b_of_a = _matching(ids_a, ids_b)

@@ -25,7 +25,14 @@ from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import analyses
 from assay.store import models as m
 from assay.store.annotations import AnnotationStore
-from assay.store.datasets import DatasetVersion, Roles, resolve_roles, validate_table
+from assay.store.datasets import (
+    DatasetVersion,
+    Roles,
+    conform_role_types,
+    csv_text_column,
+    resolve_roles,
+    validate_table,
+)
 from assay.store.db import connect, database_error, describe_url, ensure_schema, known_failure
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
@@ -309,6 +316,10 @@ class Workspace:
             split=split,
             media=info.get("media_column"),
         )
+        if base is not None:  # ids and labels keep the types of the first import
+            table = conform_role_types(
+                name, table, base.schema, roles, where, info.get("rows"), _text_of(source, info)
+            )
         table = validate_table(table, roles, where, info.get("rows"))
         provenance = {"source": where, "format": info["format"]}
         provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
@@ -337,6 +348,9 @@ class Workspace:
         """
         base = self.dataset(parent or name)
         table, read = read_source(data)
+        table = conform_role_types(
+            name, table, base.schema, base.roles, f"the new version of {name}", read.get("rows")
+        )
         table = validate_table(table, base.roles, f"the new version of {name}", read.get("rows"))
         info = {"modality": base.modality, "media_root": base.media_root}
         return self._commit(
@@ -588,6 +602,17 @@ class Workspace:
         than ``grace_s`` seconds (default one hour): gc can run beside imports.
         """
         return self.objects.gc(self.referenced_objects, grace_s=grace_s)
+
+
+def _text_of(source: Any, info: dict[str, Any]) -> Callable[[str], pa.ChunkedArray] | None:
+    """For a CSV/TSV file, a reader of a column as written (``007`` stays ``"007"``)."""
+    if info.get("format") not in ("csv", "tsv"):
+        return None
+    default = "," if info["format"] == "csv" else "\t"
+    reader: Callable[[str], pa.ChunkedArray] = csv_text_column(
+        Path(os.fspath(source)).expanduser(), info.get("separator", default)
+    )
+    return reader
 
 
 def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> None:
