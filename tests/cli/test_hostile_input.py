@@ -147,8 +147,9 @@ def test_utf16_csv_names_its_lines(ws: Workspace, tmp_path: Path) -> None:
 def test_bad_factor_is_refused_before_any_work(cli, ws: Workspace, factor: str) -> None:
     code, _, err = cli("augment", "t", "--slice", "ink == 'light'", f"--factor={factor}",
                        "-w", ws.location)
-    assert code == 2, err  # a usage error, found while the command line is parsed
-    assert "internal error" not in err and "Invalid value for '--factor'" in err
+    assert code == 2, err
+    _one_line(err)
+    assert "--factor must be a number in (0, 100]" in err
     assert [v.ref for v in ws.log("t")] == ["t@v1"]
 
 

@@ -8,6 +8,7 @@ data diff that explains them, and ``assay loop`` runs one whole turn: train, aud
 
 from __future__ import annotations
 
+import keyword
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,6 @@ from assay.cli._common import (
     WorkspaceOption,
     cli_flags,
     emit_json,
-    in_range,
     open_workspace,
     out_console,
     progress,
@@ -28,7 +28,7 @@ from assay.cli._common import (
 from assay.exceptions import InputError
 from assay.store.augmentation import augment_version
 from assay.store.experiments import Experiment, ExperimentStore
-from assay.train.augment import MAX_FACTOR
+from assay.train.augment import MAX_FACTOR, check_factor
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -165,13 +165,13 @@ def compare_cmd(
 def augment_cmd(
     ref: str = typer.Argument(..., help="The version to augment, NAME@vN."),
     slice_: str = typer.Option(
-        ..., "--slice", help="A pandas query over columns and tags, e.g. \"ink == 'light'\"."
+        ...,
+        "--slice",
+        help="Column comparisons joined by and / or / not, e.g. \"ink == 'light' and label "
+        "in [3, 5]\" (==, !=, <, <=, >, >=, in [..]; `quoted name` for other names).",
     ),
     factor: float = typer.Option(
-        1.0,
-        "--factor",
-        callback=in_range(0, MAX_FACTOR, low_open=True, hint="copies per item of the slice"),
-        help=f"Copies per item of the slice, in (0, {MAX_FACTOR:g}].",
+        1.0, "--factor", help=f"Copies per item of the slice, in (0, {MAX_FACTOR:g}]."
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the transforms."),
     message: str = typer.Option(None, "--message", "-m", help="The version message."),
@@ -179,6 +179,8 @@ def augment_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Add augmented copies of a slice's items as a new version (never evaluation rows)."""
+    with cli_flags(factor="--factor"):  # NaN, inf, <= 0: refused before any work
+        check_factor(factor)
     ws = open_workspace(workspace)
     with progress(f"Augmenting {ref}"), cli_flags(factor="--factor", seed="--seed"):
         version = augment_version(
@@ -199,11 +201,13 @@ def augment_cmd(
 def _tag_predicate(tag: str, frame: pd.DataFrame) -> str:
     """``ink=light`` -> ``ink == 'light'`` (a predicate for ``assay augment``)."""
     column, _, value = tag.partition("=")
+    plain = column.isidentifier() and not keyword.iskeyword(column)
+    name = column if plain else f"`{column}`"  # the slice language's quoted column name
     if not value:
-        return f"{column} == True"
+        return f"{name} == True"
     if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]):
-        return f"{column} == {value}"
-    return f"{column} == {value!r}"
+        return f"{name} == {value}"
+    return f"{name} == {value!r}"
 
 
 def _slice_advice(ws: Workspace, exp: Experiment) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Augmentation as a new dataset version: a slice's items, copied with provenance.
 
-``augment_version`` selects a slice with a pandas query predicate, makes augmented
+``augment_version`` selects a slice with a predicate of the slice language
+(:mod:`assay.train._augment_slice`: column comparisons, never code), makes augmented
 copies with :func:`assay.train.augment.augment` (SMOTE-style rows for tables; new
 image / audio files under ``<media root>/.assay-augmented/``), and commits them as the
 next version. Augmented rows carry ``parent_id``, ``transform``, ``seed`` and
@@ -36,13 +37,14 @@ def slice_mask(
     where: str = "the dataset",
     hint: list[str] | None = None,
 ) -> np.ndarray:
-    """Rows of ``df`` that satisfy a pandas-query ``predicate`` (e.g. ``"ink == 'light'"``).
+    """Rows of ``df`` where ``predicate`` holds (e.g. ``"ink == 'light'"``).
 
     Parameters
     ----------
     df : DataFrame of shape (n_samples, n_columns)
     predicate : str
-        A boolean pandas expression over the columns.
+        Column comparisons joined by and / or / not (see
+        :func:`assay.train._augment_slice.evaluate_slice`); never evaluated as code.
     where : str
         The data's name, for messages.
     hint : list of str, optional
@@ -55,26 +57,18 @@ def slice_mask(
     Raises
     ------
     InputError
-        When the predicate does not parse, names unknown columns or is not boolean.
+        When the predicate does not parse, names unknown columns, uses anything but
+        comparisons, or is not a true/false condition.
     """
+    from assay.train._augment_slice import evaluate_slice
+
     frame = df.reset_index(drop=True)
     columns = ", ".join(map(str, hint if hint else list(frame.columns[:12])))
     how = (
-        f"Write a boolean pandas query over the columns of {where} (e.g. {columns}), "
-        "such as \"ink == 'light'\" or \"label == 3 and width == 'narrow'\"."
+        f"Write comparisons of the columns of {where} (e.g. {columns}) with values, such "
+        "as \"ink == 'light'\" or \"label in [3, 5] and not width == 'narrow'\"."
     )
-    try:
-        result = frame.eval(str(predicate), engine="python")
-    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds; all are bad input
-        raise InputError(
-            f"the slice predicate {predicate!r} is not valid: {type(exc).__name__}: {exc}. {how}"
-        ) from None
-    if not isinstance(result, pd.Series) or not pd.api.types.is_bool_dtype(result.dtype):
-        got = type(result).__name__ if not isinstance(result, pd.Series) else str(result.dtype)
-        raise InputError(
-            f"the slice predicate {predicate!r} is not a true/false condition (it gives {got}). {how}"
-        )
-    mask = result.fillna(False).to_numpy(dtype=bool)
+    mask = evaluate_slice(frame, str(predicate), how)
     if not mask.any():
         raise InputError(f"the slice predicate {predicate!r} selects no rows of {where}; widen it.")
     return mask
