@@ -73,6 +73,19 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     yield from _pg_schema_url()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """As ``db_url``, but one per module and backend (for an expensive shared setup)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if PG_URL is None:
+        if IN_CI:
+            raise AssertionError("CI must set ASSAY_TEST_DATABASE_URL to test PostgreSQL")
+        pytest.skip("ASSAY_TEST_DATABASE_URL is not set")
+    yield from _pg_schema_url()
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, db_url: str | None) -> Iterator[Workspace]:
     """A new, empty workspace on each database backend."""

@@ -1,0 +1,353 @@
+"""The concurrency storm: real writer processes, random ``kill -9``, then invariants.
+
+:func:`run_storm` sets up a workspace (dataset ``d`` with review entries, dataset ``c``
+for CLI imports, monitor ``m``), then runs waves of writer processes at once: library
+workers (``_concurrency_worker.py``, many operations each, one acknowledgement line per
+operation) and ``assay`` CLI commands. A seeded ``random.Random`` picks which processes
+are killed and when (after a random number of acknowledged operations, or a random
+delay). The ``check_*`` functions return the problems they find, as sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from assay.exceptions import NotFoundError
+from assay.store import models as m
+from assay.store.workspace import Workspace
+
+PYTHON = sys.executable
+EXE = str(Path(sys.executable).with_name("assay"))
+WORKER = str(Path(__file__).with_name("_concurrency_worker.py"))
+N_ITEMS = 200  # rows of d@v1
+N_ENTRIES = 120  # review entries, one per item 0..119 (an item never gets two)
+HANG_S = 150.0  # a process still running after this long is killed and reported
+
+
+@dataclass
+class Proc:
+    """A writer process, what it printed, and whether the storm killed it."""
+
+    name: str
+    kind: str  # "worker" or "cli"
+    role: str
+    argv: list[str]
+    env: dict[str, str]
+    popen: subprocess.Popen[str] | None = None
+    lines: list[str] = field(default_factory=list)
+    stderr: str = ""
+    killed: bool = False
+    hung: bool = False
+    kill_after_ops: int | None = None  # workers: kill once this many operations ended
+    kill_at: float | None = None  # seconds after start (CLI), or after kill_after_ops
+    started: float = 0.0
+    reached_at: float | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status (negative: killed by that signal)."""
+        return None if self.popen is None else self.popen.returncode
+
+    def ops_done(self) -> int:
+        """Operations that ended with an outcome line (workers)."""
+        return sum(1 for line in self.lines if line.split(" ", 1)[0] in OUTCOMES)
+
+    def start(self) -> None:
+        """Spawn the process and threads that collect its output."""
+        self.popen = subprocess.Popen(
+            self.argv,
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.started = time.monotonic()
+        self._threads = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _read_out(self) -> None:
+        assert self.popen is not None and self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _read_err(self) -> None:
+        assert self.popen is not None and self.popen.stderr is not None
+        self.stderr = self.popen.stderr.read()
+
+    def kill(self) -> None:
+        """SIGKILL, if it still runs."""
+        assert self.popen is not None
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.killed = True
+
+    def join(self) -> None:
+        """Wait for the exit and the end of its output."""
+        assert self.popen is not None
+        self.popen.wait()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+OUTCOMES = ("ACK", "CONFLICT", "REFUSED")
+
+
+@dataclass
+class Storm:
+    """What ran, for the checks and the summary."""
+
+    backend: str
+    seed: int
+    root: Path
+    procs: list[Proc]
+    seconds: float
+
+    def summary(self) -> str:
+        """One line: operations, kills, outcomes."""
+        outcomes: Counter[str] = Counter()
+        for p in self.procs:
+            if p.kind == "worker":
+                for line in p.lines:
+                    head = line.split(" ", 2)
+                    if head[0] in OUTCOMES:
+                        outcomes[f"{head[0].lower()} {head[1]}"] += 1
+            else:
+                outcomes[f"cli {p.role} exit {p.returncode}"] += 1
+        kills = sum(p.killed for p in self.procs)
+        shown = ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items()))
+        return (
+            f"[{self.backend} seed {self.seed}] {self.operations()} operations in "
+            f"{len(self.procs)} processes, {kills} killed (-9), {self.seconds:.0f} s; {shown}"
+        )
+
+    def operations(self) -> int:
+        """Operations that ended, plus the one each killed process was in."""
+        done = sum(p.ops_done() for p in self.procs if p.kind == "worker")
+        cli = sum(1 for p in self.procs if p.kind == "cli")
+        in_flight = sum(1 for p in self.procs if p.kind == "worker" and p.killed)
+        return done + cli + in_flight
+
+    def kills(self) -> int:
+        """How many processes were killed by the storm."""
+        return sum(p.killed for p in self.procs)
+
+    def workspace(self) -> Workspace:
+        """The workspace, opened afresh."""
+        return Workspace(self.root)
+
+
+# ---------------------------------------------------------------- setting up
+def setup_workspace(root: Path, db: str | None, seed: int) -> None:
+    """``d`` (200 rows, entries for items 0..119), ``c`` (for CLI imports), monitor ``m``."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(N_ITEMS, dtype=np.int64),
+            "f0": rng.normal(size=N_ITEMS),
+            "f1": rng.normal(size=N_ITEMS),
+            "y": rng.integers(0, 4, size=N_ITEMS),
+        }
+    )
+    with Workspace.init(root, db=db) as ws:
+        ws.import_dataset("d", frame, label="y", id="id")
+        entries = pd.DataFrame(
+            {
+                "item_id": frame["id"][:N_ENTRIES].astype(str),
+                "reason": "suspicious",
+                "score": rng.uniform(size=N_ENTRIES),
+                "given_label": frame["y"][:N_ENTRIES].astype(int).tolist(),
+            }
+        )
+        ws.review.add("d", entries, source="label_issue")
+        ws.import_dataset("c", frame.iloc[:50], label="y", id="id")
+        ws.monitors.add("m", "d@v1")
+    for k in range(4):
+        frame.sample(n=60, random_state=seed + k).to_csv(root / f"c{k}.csv", index=False)
+    frame[["f0", "f1"]].iloc[:40].to_csv(root / "batch.csv", index=False)
+
+
+def worker(root: Path, role: str, wid: int, seed: int, n: int, env: dict[str, str]) -> Proc:
+    """A library worker doing ``n`` operations of ``role``."""
+    argv = [PYTHON, WORKER, str(root), role, str(wid), str(seed), str(n)]
+    return Proc(f"worker {wid} ({role})", "worker", role, argv, env)
+
+
+def cli(root: Path, name: str, role: str, args: list[str], actor: str) -> Proc:
+    """An ``assay`` command acting as ``actor`` (ASSAY_USER), printing JSON."""
+    argv = [EXE, *args, "-w", str(root), "--json"]
+    return Proc(name, "cli", role, argv, {"ASSAY_USER": actor})
+
+
+# ---------------------------------------------------------------- running
+WAVE_ROLES = ("commit", "commit", "review", "review", "apply", "gc", "ingest")
+FAULTS = {
+    "commit": "before_commit:0.03",
+    "apply": "before_commit:0.05",
+    "ingest": "monitor_before_store:0.05",
+}
+
+
+def plan_wave(root: Path, wave: int, rng: random.Random, n_ops: int, kills: int) -> list[Proc]:
+    """The processes of one wave; ``kills`` of the workers and one command get killed."""
+    procs = []
+    for j, role in enumerate(WAVE_ROLES):
+        wid = wave * 10 + j
+        env = {"ASSAY_FAULT_SLEEP": FAULTS[role]} if role in FAULTS and rng.random() < 0.5 else {}
+        procs.append(worker(root, role, wid, rng.getrandbits(31), n_ops, env))
+    for p in rng.sample(procs, kills):
+        p.kill_after_ops = rng.randint(1, n_ops // 2)
+        p.kill_at = rng.uniform(0.0, 0.3)
+    commands = _wave_commands(root, wave, rng)
+    victim = rng.choice(commands)
+    victim.kill_at = rng.uniform(0.5, 3.0)
+    return procs + commands
+
+
+def _wave_commands(root: Path, wave: int, rng: random.Random) -> list[Proc]:
+    """Three CLI writers per wave (import, apply or decide, gc or monitor ingest)."""
+    entry = rng.randint(1, N_ENTRIES)
+    second = (
+        cli(root, f"cli apply {wave}", "apply", ["review", "apply", "d"], f"cli{wave}-apply")
+        if wave % 2 == 0
+        else cli(root, f"cli decide {wave}", "decide", ["review", "decide", str(entry), "--keep"],
+                 f"cli{wave}-decide")
+    )
+    third = (
+        cli(root, f"cli gc {wave}", "gc", ["gc", "--grace", "0"], f"cli{wave}-gc")
+        if wave % 2 == 0
+        else cli(root, f"cli ingest {wave}", "ingest",
+                 ["monitor", "ingest", "m", str(root / "batch.csv")], f"cli{wave}-ingest")
+    )
+    csv = str(root / f"c{wave % 4}.csv")
+    first = cli(root, f"cli import {wave}", "import", ["import", "c", csv], f"cli{wave}-import")
+    return [first, second, third]
+
+
+def run_wave(procs: list[Proc]) -> None:
+    """Start every process, kill the chosen ones when their moment comes, wait for all."""
+    for p in procs:
+        p.start()
+    while any(p.popen is not None and p.popen.poll() is None for p in procs):
+        now = time.monotonic()
+        for p in procs:
+            _maybe_kill(p, now)
+        time.sleep(0.01)
+    for p in procs:
+        p.join()
+
+
+def _maybe_kill(p: Proc, now: float) -> None:
+    assert p.popen is not None
+    if p.popen.poll() is not None:
+        return
+    if now - p.started > HANG_S:
+        p.hung = True
+        p.kill()
+        return
+    if p.kill_at is None:
+        return
+    if p.kill_after_ops is not None:
+        if p.reached_at is None and p.ops_done() >= p.kill_after_ops:
+            p.reached_at = now
+        if p.reached_at is not None and now - p.reached_at >= p.kill_at:
+            p.kill()
+    elif now - p.started >= p.kill_at:
+        p.kill()
+
+
+def run_storm(root: Path, db: str | None, backend: str, seed: int, waves: int = 3,
+              n_ops: int = 25, kills: int = 3) -> Storm:
+    """Set up, run ``waves`` waves of writers with kills; return what ran."""
+    rng = random.Random(seed)
+    setup_workspace(root, db, seed)
+    started = time.monotonic()
+    procs: list[Proc] = []
+    for wave in range(waves):
+        planned = plan_wave(root, wave, rng, n_ops, kills)
+        run_wave(planned)
+        procs += planned
+    return Storm(backend, seed, root, procs, time.monotonic() - started)
+
+
+# ---------------------------------------------------------------- reading the store
+def acks(storm: Storm) -> list[tuple[Proc, list[str]]]:
+    """Every worker acknowledgement, split into words, with its process."""
+    return [
+        (p, line.split(" ")[1:])
+        for p in storm.procs
+        if p.kind == "worker"
+        for line in p.lines
+        if line.startswith("ACK ") and not line.startswith("ACK skip")
+    ]
+
+
+def versions(ws: Workspace, name: str) -> list[m.Version]:
+    """Every version row of dataset ``name``, by number."""
+    with ws.session(readonly=True) as s:
+        ds = s.scalar(select(m.Dataset).where(m.Dataset.name == name))
+        assert ds is not None
+        return list(
+            s.scalars(
+                select(m.Version).where(m.Version.dataset_id == ds.id).order_by(m.Version.number)
+            )
+        )
+
+
+def rows_of(ws: Workspace, table: type[m.Base]) -> list[Any]:
+    """Every row of a table."""
+    with ws.session(readonly=True) as s:
+        return list(s.scalars(select(table)))
+
+
+def label_map(ws: Workspace, digest: str) -> dict[int, int]:
+    """id -> label of an object of dataset ``d``."""
+    table = ws.objects.get_table(digest, ["id", "y"])
+    return dict(zip(table.column("id").to_pylist(), table.column("y").to_pylist(), strict=True))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cli_json(p: Proc) -> Any:
+    """The JSON a CLI command printed (exit 0), else None."""
+    if p.returncode != 0:
+        return None
+    try:
+        return json.loads("\n".join(p.lines))
+    except ValueError:
+        return None
+
+
+def find_version(ws: Workspace, ref: str) -> Any:
+    """The version ``ref``, or None when it does not exist."""
+    try:
+        return ws.dataset(ref)
+    except NotFoundError:
+        return None
