@@ -53,6 +53,7 @@ _CLI_WORDING = {
     "pass from_name= to select": "pass --from-name NAME to select",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
+    "(transcript_agreement)": "(assay agree --text)",
     "Use level='nominal', or level='ordinal' with classes= in their order.": (
         "Use --level nominal, or --level ordinal, which orders the classes as the label "
         "book lists them (sorted when there is no label book)."

@@ -37,9 +37,37 @@ from assay.collect._tables import (
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
 from assay.exceptions import InputError
 
-__all__ = ["AgreementReport", "agreement", "classes_to_revise"]
+__all__ = ["MAX_MEMORY", "AgreementReport", "agreement", "classes_to_revise", "memory_needed"]
 
 LEVELS = ("nominal", "ordinal", "interval")
+#: The most memory (bytes) the statistics may need; more is refused before any is used.
+MAX_MEMORY = 4 * 2**30
+
+
+def memory_needed(n_items: int, n_classes: int, n_pairs: int) -> int:
+    """Bytes the agreement statistics need at their peak, about.
+
+    Each of the ``n_pairs`` annotator pairs that share an item gets a ``k x k``
+    confusion matrix (counted twice: built, then converted), the items a dense
+    ``n_items x k`` count table, and Krippendorff's coincidences, distances and the
+    class confusion a few ``k x k`` tables (``k = n_classes``), all float64.
+    """
+    k2 = n_classes * n_classes
+    return 8 * (2 * n_pairs * k2 + n_items * n_classes + 6 * k2)
+
+
+def _check_memory(n_items: int, n_classes: int, pairs: _stats.Pairs, n_annotators: int) -> None:
+    n_pairs = len(np.unique(pairs.ann_a.astype(np.int64) * n_annotators + pairs.ann_b))
+    need = memory_needed(n_items, n_classes, n_pairs)
+    if need <= MAX_MEMORY:
+        return
+    raise InputError(
+        f"agreement over {n_classes} classes needs about {need / 2**30:.1f} GiB of memory (a "
+        f"{n_classes} x {n_classes} table for each of {n_pairs} annotator pair(s)), over the "
+        f"limit of {MAX_MEMORY / 2**30:g} GiB; check that the label column holds classes: "
+        "labels that are free text (transcriptions) need text agreement "
+        "(transcript_agreement), and rare classes can be merged."
+    )
 
 
 @dataclass
@@ -245,6 +273,13 @@ def agreement(
     -------
     AgreementReport
 
+    Raises
+    ------
+    InputError
+        Bad parameters or annotations; no item with two labels; or so many classes that
+        the statistics would need more than :data:`MAX_MEMORY` (see
+        :func:`memory_needed`), refused before any of it is used.
+
     Notes
     -----
     **Fleiss' kappa with varying numbers of labels.** With ``n_i`` labels on item ``i``
@@ -278,9 +313,10 @@ def agreement(
         )
     if n_single:
         warn(f"{n_single} item(s) have a single label and are left out of agreement.")
+    pairs = _stats.annotation_pairs(enc.item, enc.annotator, enc.label)
+    _check_memory(enc.n_items, enc.n_classes, pairs, len(enc.annotators))
     values = _class_values(enc.classes, level)
     scal = _stats.scalar_stats(counts, p_item, n_item, np.ones(enc.n_items), level, values)
-    pairs = _stats.annotation_pairs(enc.item, enc.annotator, enc.label)
     kappa_df, n_df, pair_df, conf = _pairwise_frames(enc, pairs)
     cohen_pairs, min_shared = _cohen_pairs(conf, min_shared)
     dense = counts.toarray()
