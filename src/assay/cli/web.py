@@ -1,4 +1,5 @@
-"""Commands for the web app: ``assay ui``, ``assay user add|list``, ``assay token add``."""
+"""Commands for the web app: ``assay ui``, ``assay user add|list|passwd|rm``,
+``assay token add|list|rm``, ``assay session list|rm``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,13 +22,25 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
-from assay.store.users import ROLES, add_token, add_user, list_users
+from assay.store.users import (
+    ROLES,
+    add_token,
+    add_user,
+    end_sessions,
+    list_sessions,
+    list_tokens,
+    list_users,
+    remove_token,
+    remove_user,
+    set_password,
+)
 from assay.store.workspace import current_user
 
-__all__ = ["is_loopback", "register"]
+__all__ = ["is_loopback", "register", "uvicorn_options"]
 
 user_app = typer.Typer(help="Manage the people who sign in to `assay ui`.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens for machine clients.", no_args_is_help=True)
+session_app = typer.Typer(help="See and end signed-in browser sessions.", no_args_is_help=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -49,16 +63,33 @@ def ui(
     keyfile: Path = typer.Option(None, "--tls-key", help="TLS private key (PEM)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes (one per core). Each process keeps its own sign-in "
                               "failure counts, so N processes allow up to N times the limit."),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Addresses of reverse proxies whose X-Forwarded-For/-Proto to believe "
+        "(comma-separated IPs or networks, or '*'). Default: none, not even loopback.",
+    ),
+    secure_cookies: bool = typer.Option(
+        None,
+        "--secure-cookies/--no-secure-cookies",
+        help="Mark the session cookie Secure (behind a TLS proxy). Default: "
+        "$ASSAY_SECURE_COOKIES, else on with --tls-cert.",
+        show_default=False,
+    ),
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""
     _check_port(host, port)
     import uvicorn
 
-    from assay.web.app import create_app
+    from assay.web.app import create_app, secure_cookies_from_env
 
-    ws = open_workspace(workspace_arg or workspace)
+    trusted = _trusted_proxies(forwarded_allow_ips)
     tls = certfile is not None and keyfile is not None
+    if secure_cookies is None:
+        from_env = secure_cookies_from_env()
+        secure_cookies = tls if from_env is None else from_env
+    ws = open_workspace(workspace_arg or workspace)
     if not is_loopback(host) and not tls:
         err_console().print(
             f"[yellow]warning:[/yellow] serving on {host} without TLS: passwords and session "
@@ -71,25 +102,68 @@ def ui(
         )
     scheme = "https" if tls else "http"
     err_console().print(f"assay ui: {scheme}://{host}:{port}/  (workspace {ws.location})")
-    from assay.web.serve import HTTP_PROTOCOL
-
-    options: dict = {
-        "host": host,
-        "port": port,
-        "log_level": "warning",
-        "http": HTTP_PROTOCOL,
-        "ssl_certfile": str(certfile) if tls else None,
-        "ssl_keyfile": str(keyfile) if tls else None,
-    }
+    options = uvicorn_options(
+        host,
+        port,
+        certfile=certfile if tls else None,
+        keyfile=keyfile if tls else None,
+        forwarded_allow_ips=trusted,
+    )
     if workers == 1:
-        uvicorn.run(create_app(ws, secure_cookies=tls), **options)
+        uvicorn.run(create_app(ws, secure_cookies=secure_cookies), **options)
         return
     if ws.root is None:
         raise InputError("--workers needs a workspace folder (its key file signs sessions).")
     create_app(ws)  # creates the shared session key before the workers start
     os.environ["ASSAY_WORKSPACE"] = str(ws.root)
-    os.environ["ASSAY_SECURE_COOKIES"] = "1" if tls else "0"
+    os.environ["ASSAY_SECURE_COOKIES"] = "1" if secure_cookies else "0"
     uvicorn.run("assay.web.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def uvicorn_options(
+    host: str,
+    port: int,
+    *,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    forwarded_allow_ips: str | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``uvicorn.run`` / ``uvicorn.Config`` for ``assay ui``.
+
+    Proxy headers are believed only from ``forwarded_allow_ips``; without it they are
+    off, overriding uvicorn's default of trusting loopback (and ``$FORWARDED_ALLOW_IPS``),
+    so a client cannot pick its address for the sign-in back-off.
+    """
+    from assay.web.serve import HTTP_PROTOCOL
+
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "http": HTTP_PROTOCOL,
+        "ssl_certfile": str(certfile) if certfile is not None else None,
+        "ssl_keyfile": str(keyfile) if keyfile is not None else None,
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or "",
+    }
+
+
+def _trusted_proxies(value: str | None) -> str | None:
+    """``--forwarded-allow-ips`` checked and normalised (None: trust no proxy)."""
+    if value is None or not value.strip():
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    for part in parts:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError as exc:
+            raise InputError(
+                f"--forwarded-allow-ips: {part!r} is not an IP address or network; give the "
+                "proxy's addresses, e.g. 127.0.0.1 or 10.0.0.0/8, comma-separated (or '*')."
+            ) from exc
+    return ",".join(parts)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -155,6 +229,107 @@ def token_add(
     )
 
 
+@user_app.command("passwd")
+def user_passwd(
+    name: str = typer.Argument(..., help="The user whose password to change."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from standard input."
+    ),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a user's password; their signed-in sessions end."""
+    ws = open_workspace(workspace)
+    ended = set_password(ws, name, _read_password(password_stdin), actor=current_user())
+    if as_json:
+        emit_json({"name": name, "sessions_ended": ended})
+        return
+    out_console().print(f"Changed the password of {name}; ended {_sessions_text(ended)}.")
+
+
+@user_app.command("rm")
+def user_rm(
+    name: str = typer.Argument(..., help="The user to delete."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a user with their API tokens and sessions (their decisions keep the name)."""
+    counts = remove_user(open_workspace(workspace), name, actor=current_user())
+    if as_json:
+        emit_json({"name": name, **counts})
+        return
+    out_console().print(
+        f"Deleted {name}, {counts['tokens']} API token(s) and {_sessions_text(counts['sessions'])}."
+    )
+
+
+def _sessions_text(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
+
+
+@token_app.command("list")
+def token_list(
+    user: str = typer.Option(None, "--user", help="Only this user's tokens."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List API tokens: id, name, user, creation time (never the token)."""
+    tokens = list_tokens(open_workspace(workspace), user)
+    if as_json:
+        emit_json(tokens)
+        return
+    rows = [[t["id"], t["name"], t["user"], f"{t['created_at']:%Y-%m-%d %H:%M}"] for t in tokens]
+    out_console().print(table("API tokens", ["id", "name", "user", "created"], rows))
+
+
+@token_app.command("rm")
+def token_rm(
+    token: str = typer.Argument(..., metavar="NAME|ID", help="The token's name or id."),
+    user: str = typer.Option(None, "--user", help="The token's user (when names repeat)."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Revoke an API token at once (see the ids with `assay token list`)."""
+    info = remove_token(open_workspace(workspace), token, user=user, actor=current_user())
+    if as_json:
+        emit_json(info)
+        return
+    out_console().print(f"Revoked API token {info['name']!r} (id {info['id']}) of {info['user']}.")
+
+
+@session_app.command("list")
+def session_list(
+    user: str = typer.Option(None, "--user", help="Only this user's sessions."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List signed-in browser sessions: user, address, since, until."""
+    sessions = list_sessions(open_workspace(workspace), user)
+    if as_json:
+        emit_json(sessions)
+        return
+    rows = [
+        [x["user"], x["address"], f"{x['created_at']:%Y-%m-%d %H:%M}",
+         f"{x['expires_at']:%Y-%m-%d %H:%M}"]
+        for x in sessions
+    ]
+    out_console().print(table("sessions", ["user", "address", "since", "until"], rows))
+
+
+@session_app.command("rm")
+def session_rm(
+    user: str = typer.Argument(..., help="The user whose sessions to end."),
+    workspace: Path = WorkspaceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Sign a user out everywhere: all their browser sessions end (API tokens stay)."""
+    ended = end_sessions(open_workspace(workspace), user, actor=current_user())
+    if as_json:
+        emit_json({"user": user, "sessions_ended": ended})
+        return
+    out_console().print(f"Ended {_sessions_text(ended)} of {user}.")
+
+
 def _check_port(host: str, port: int) -> None:
     """Refuse a port out of range or already taken, before uvicorn starts."""
     import socket
@@ -178,3 +353,4 @@ def register(app: typer.Typer) -> None:
     app.command()(ui)
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
+    app.add_typer(session_app, name="session")

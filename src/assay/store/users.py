@@ -1,10 +1,12 @@
-"""Users of the web app: roles, argon2 password hashes and API tokens.
+"""Users of the web app: roles, argon2 password hashes, API tokens and sessions.
 
 Roles are ordered: a ``viewer`` reads, a ``reviewer`` also decides review entries and
 applies them, an ``admin`` also manages users. Passwords are hashed with argon2id
 (argon2-cffi); API tokens are random 32-byte strings of which only the SHA-256 is
-stored, so a leaked database does not leak usable tokens. Every change is written to
-the audit log with who did it.
+stored, so a leaked database does not leak usable tokens. Browser sessions are rows
+of ``web_sessions`` keyed by the SHA-256 of the random secret in the session cookie:
+signing out deletes the row, and so do a changed password, a deleted user and
+``assay session rm``. Every change is written to the audit log with who did it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import Delete, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,10 +37,18 @@ __all__ = [
     "add_user",
     "add_token",
     "authenticate",
+    "end_session",
+    "end_sessions",
     "get_user",
     "has_role",
+    "list_sessions",
+    "list_tokens",
     "list_users",
+    "remove_token",
+    "remove_user",
+    "session_user",
     "set_password",
+    "start_session",
     "user_for_token",
 ]
 
@@ -131,13 +142,36 @@ def add_user(ws: Workspace, name: str, *, role: str, password: str, actor: str =
     return info
 
 
-def set_password(ws: Workspace, name: str, password: str, *, actor: str = "cli") -> None:
-    """Replace a user's password (which signs out their existing sessions)."""
+def set_password(ws: Workspace, name: str, password: str, *, actor: str = "cli") -> int:
+    """Replace a user's password and end their sessions; return how many ended."""
     _check_password(password)
     with ws.session() as s:
         row = _row(s, name)
         row.password_hash = _HASHER.hash(password)
-        s.add(m.AuditLog(actor=actor, action="user.password", target=f"user:{name}", detail={}))
+        ended = _end_sessions(s, row.id)
+        s.add(
+            m.AuditLog(
+                actor=actor,
+                action="user.password",
+                target=f"user:{name}",
+                detail={"sessions_ended": ended},
+            )
+        )
+    return ended
+
+
+def remove_user(ws: Workspace, name: str, *, actor: str = "cli") -> dict[str, int]:
+    """Delete a user with their API tokens and sessions; return how many of each.
+
+    Their decisions and audit records keep their name.
+    """
+    with ws.session() as s:
+        row = _row(s, name)
+        tokens = _deleted(s, delete(m.ApiToken).where(m.ApiToken.user_id == row.id))
+        counts = {"tokens": tokens, "sessions": _end_sessions(s, row.id)}
+        s.delete(row)
+        s.add(m.AuditLog(actor=actor, action="user.rm", target=f"user:{name}", detail=counts))
+    return counts
 
 
 def _row(s: Session, name: str) -> m.User:
@@ -218,3 +252,151 @@ def user_for_token(ws: Workspace, token: str) -> UserInfo | None:
         if row is None or not hmac.compare_digest(row[1], digest):
             return None
         return _info(row[0])
+
+
+def list_tokens(ws: Workspace, user: str | None = None) -> list[dict[str, object]]:
+    """Every API token (of ``user``): id, name, user and creation time, never the hash."""
+    query = (
+        select(m.ApiToken.id, m.ApiToken.name, m.User.name, m.ApiToken.created_at)
+        .join(m.User, m.User.id == m.ApiToken.user_id)
+        .order_by(m.ApiToken.id)
+    )
+    with ws.session() as s:
+        if user is not None:
+            query = query.where(m.ApiToken.user_id == _row(s, user).id)
+        rows = s.execute(query).all()
+    return [{"id": i, "name": n, "user": u, "created_at": c} for i, n, u, c in rows]
+
+
+def _token_row(s: Session, ref: str, user: str | None) -> m.ApiToken:
+    """The one token named ``ref`` (of ``user``), or with id ``ref``."""
+    query = select(m.ApiToken).order_by(m.ApiToken.id)
+    if user is not None:
+        query = query.where(m.ApiToken.user_id == _row(s, user).id)
+    rows = list(s.scalars(query.where(m.ApiToken.name == ref)).all())
+    if not rows and ref.isdigit() and int(ref) < 2**31:
+        rows = list(s.scalars(query.where(m.ApiToken.id == int(ref))).all())
+    if not rows:
+        owner = f" of {user!r}" if user is not None else ""
+        raise NotFoundError(
+            f"no API token{owner} named or numbered {ref!r}; see `assay token list`."
+        )
+    if len(rows) > 1:
+        ids = ", ".join(str(r.id) for r in rows)
+        raise InputError(
+            f"{len(rows)} API tokens are named {ref!r} (ids {ids}); give the id, or the user "
+            "with --user, to say which."
+        )
+    return rows[0]
+
+
+def remove_token(
+    ws: Workspace, ref: str, *, user: str | None = None, actor: str = "cli"
+) -> dict[str, object]:
+    """Delete an API token named ``ref`` (of ``user``) or with id ``ref``; it stops at once.
+
+    Raises
+    ------
+    NotFoundError
+        When no token matches.
+    InputError
+        When several tokens have that name (the message lists their ids).
+    """
+    with ws.session() as s:
+        row = _token_row(s, ref, user)
+        owner = s.get(m.User, row.user_id)
+        info: dict[str, object] = {
+            "id": row.id,
+            "name": row.name,
+            "user": owner.name if owner else None,
+        }
+        s.delete(row)
+        s.add(
+            m.AuditLog(
+                actor=actor,
+                action="token.rm",
+                target=f"user:{info['user']}",
+                detail={"token": row.name, "id": row.id},
+            )
+        )
+    return info
+
+
+def session_id(secret: str) -> str:
+    """The row id of a session: the SHA-256 (hex) of its cookie's secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(
+    ws: Workspace, user_id: int, secret: str, *, address: str, seconds: float
+) -> None:
+    """Record a signed-in session for ``seconds``; purge expired ones."""
+    now = m.utcnow()
+    with ws.session() as s:
+        s.execute(delete(m.WebSession).where(m.WebSession.expires_at <= now))
+        s.add(
+            m.WebSession(
+                id=session_id(secret),
+                user_id=user_id,
+                address=address[:100],
+                created_at=now,
+                expires_at=now + timedelta(seconds=seconds),
+            )
+        )
+
+
+def session_user(ws: Workspace, secret: str) -> UserInfo | None:
+    """The user of a live session, or None (signed out, ended, expired, user gone)."""
+    with ws.session() as s:
+        row = s.scalar(
+            select(m.User)
+            .join(m.WebSession, m.WebSession.user_id == m.User.id)
+            .where(m.WebSession.id == session_id(secret), m.WebSession.expires_at > m.utcnow())
+        )
+        return _info(row) if row is not None else None
+
+
+def end_session(ws: Workspace, secret: str) -> None:
+    """End one session (signing out)."""
+    with ws.session() as s:
+        s.execute(delete(m.WebSession).where(m.WebSession.id == session_id(secret)))
+
+
+def _deleted(s: Session, statement: Delete) -> int:
+    """Run a DELETE; return how many rows it deleted."""
+    result = s.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _end_sessions(s: Session, user_id: int) -> int:
+    return _deleted(s, delete(m.WebSession).where(m.WebSession.user_id == user_id))
+
+
+def end_sessions(ws: Workspace, name: str, *, actor: str = "cli") -> int:
+    """End every session of user ``name``; return how many were live or expired."""
+    with ws.session() as s:
+        row = _row(s, name)
+        ended = _end_sessions(s, row.id)
+        s.add(
+            m.AuditLog(
+                actor=actor, action="session.end", target=f"user:{name}", detail={"sessions": ended}
+            )
+        )
+    return ended
+
+
+def list_sessions(ws: Workspace, user: str | None = None) -> list[dict[str, object]]:
+    """Live sessions (of ``user``): user, address, start and expiry; never the id."""
+    query = (
+        select(m.User.name, m.WebSession.address, m.WebSession.created_at, m.WebSession.expires_at)
+        .join(m.User, m.User.id == m.WebSession.user_id)
+        .where(m.WebSession.expires_at > m.utcnow())
+        .order_by(m.User.name, m.WebSession.created_at)
+    )
+    with ws.session() as s:
+        if user is not None:
+            query = query.where(m.WebSession.user_id == _row(s, user).id)
+        rows = s.execute(query).all()
+    return [
+        {"user": u, "address": a, "created_at": c, "expires_at": e} for u, a, c, e in rows
+    ]

@@ -2,10 +2,11 @@
 
 Pages are server-rendered (Jinja2, autoescaped) and every page also answers as JSON
 (``?format=json`` or ``Accept: application/json``). Sign-in uses argon2 password
-hashes and signed HttpOnly, SameSite=Lax session cookies; every state-changing request
-needs a CSRF token (or an API token); bodies over :data:`MAX_BODY_BYTES` get 413.
-Failed sign-ins and unknown API tokens are throttled per account and per client
-address (:mod:`assay.web.ratelimit`, in-process counters: one server process).
+hashes and signed HttpOnly, SameSite=Lax session cookies whose secret names a row of
+``web_sessions`` (signing out deletes it); every state-changing request needs a CSRF
+token (or an API token); bodies over :data:`MAX_BODY_BYTES` get 413. Failed sign-ins
+back off exponentially per account and client address, unknown API tokens per address
+(:mod:`assay.web.ratelimit`, in-process counters).
 """
 
 from __future__ import annotations
@@ -30,13 +31,24 @@ from assay.exceptions import ConflictError, InputError, NotFoundError, StoreErro
 from assay.store.workspace import Workspace
 from assay.web.cache import TableCache, TtlCache
 from assay.web.deps import AuthRequired, Forbidden
-from assay.web.ratelimit import FailureLimiter, TooManyAttempts
+from assay.web.params import describe_validation
+from assay.web.ratelimit import BackoffLimiter, TooManyAttempts
 from assay.web.render import make_env, render, wants_json
 from assay.web.security import MAX_BODY_BYTES, BodyLimitMiddleware, SessionSigner
 
-__all__ = ["MAX_BODY_BYTES", "WebState", "app_from_env", "create_app"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "SESSION_CACHE_SECONDS",
+    "WebState",
+    "app_from_env",
+    "create_app",
+    "secure_cookies_from_env",
+]
 
 STATIC = Path(__file__).with_name("static")
+#: How long a process trusts a session it looked up: sign-out in the same process
+#: takes effect at once, an ended session elsewhere (another worker, the CLI) within this.
+SESSION_CACHE_SECONDS = 2.0
 _CSP = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
     "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
@@ -47,15 +59,16 @@ _CSP = (
 @dataclass
 class WebState:
     """What every request needs: the workspace, the signer, templates, a table cache,
-    the failure counters of sign-ins and API tokens."""
+    the failure counters of sign-ins and API tokens, the sessions looked up lately."""
 
     ws: Workspace
     signer: SessionSigner
     env: Environment
     secure_cookies: bool = False
-    limiter: FailureLimiter = field(default_factory=FailureLimiter)
+    limiter: BackoffLimiter = field(default_factory=BackoffLimiter)
     cache: TableCache = field(default_factory=TableCache)
-    users: TtlCache = field(default_factory=TtlCache)
+    sessions: TtlCache = field(default_factory=lambda: TtlCache(SESSION_CACHE_SECONDS))
+    address_free_failures: int = 10
 
 
 def _secret_key(ws: Workspace, secret_key: str | bytes | None) -> bytes:
@@ -102,8 +115,8 @@ def create_app(
     secret_key: str | bytes | None = None,
     secure_cookies: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
-    login_max_failures: int = 5,
-    login_window_seconds: float = 900.0,
+    login_backoff_cap: float = 900.0,
+    address_free_failures: int = 10,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """Build the web app over ``workspace``.
@@ -119,15 +132,17 @@ def create_app(
         Mark the session cookie ``Secure`` (set it when serving over TLS).
     max_body_bytes : int, default 1 MiB
         Larger request bodies get 413.
-    login_max_failures : int, default 5
-        Failed sign-ins (or unknown API tokens) allowed per account and per client
-        address within ``login_window_seconds``; further attempts get 429 with
-        ``Retry-After`` until the oldest failure leaves the window. The counters are
-        kept in this process (``assay ui`` runs one; see :mod:`assay.web.ratelimit`).
-    login_window_seconds : float, default 900
-        The window of ``login_max_failures`` (15 minutes).
+    login_backoff_cap : float, default 900
+        After each failed sign-in for an account from an address, that pair waits
+        1, 2, 4, ... seconds (at most this) before the next attempt; earlier ones get
+        429 with ``Retry-After``. Other addresses are not affected. The counters are
+        kept in this process (see :mod:`assay.web.ratelimit`).
+    address_free_failures : int, default 10
+        Failures from one address over all accounts and unknown API tokens before
+        that address backs off too. A valid API token is never refused.
     clock : callable, default time.monotonic
-        The time in seconds for the failure counters (tests pass a fake clock).
+        The time in seconds for the failure counters and the session cache (tests
+        pass a fake clock).
     """
     from assay.web.routes import (
         analyses,
@@ -143,11 +158,19 @@ def create_app(
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     app = FastAPI(title="assay", docs_url=None, redoc_url=None, openapi_url=None)
     try:
-        limiter = FailureLimiter(login_max_failures, login_window_seconds, clock=clock)
+        limiter = BackoffLimiter(login_backoff_cap, clock=clock)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    if address_free_failures < 0:
+        raise InputError(f"address_free_failures must be 0 or more; got {address_free_failures}.")
     app.state.web = WebState(
-        ws, SessionSigner(_secret_key(ws, secret_key)), make_env(), secure_cookies, limiter=limiter
+        ws,
+        SessionSigner(_secret_key(ws, secret_key)),
+        make_env(),
+        secure_cookies,
+        limiter=limiter,
+        sessions=TtlCache(SESSION_CACHE_SECONDS, clock=clock),
+        address_free_failures=address_free_failures,
     )
     for module in (auth, overview, datasets, review, labelbook, analyses, api, ingest):
         app.include_router(module.router)
@@ -199,7 +222,8 @@ def _add_handlers(app: FastAPI) -> None:
         return _error(request, exc.status_code, str(exc.detail))
 
     async def bad_request(request: Request, exc: Exception) -> Response:
-        return _error(request, 400, f"bad request: {exc}")
+        assert isinstance(exc, RequestValidationError)
+        return _error(request, 400, f"bad request: {describe_validation(list(exc.errors()))}")
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, bad_request)
@@ -217,6 +241,25 @@ def app_from_env() -> FastAPI:
     Each worker keeps its own sign-in failure counters (see :mod:`assay.web.ratelimit`).
     """
     return create_app(
-        os.environ.get("ASSAY_WORKSPACE", "."),
-        secure_cookies=os.environ.get("ASSAY_SECURE_COOKIES") == "1",
+        os.environ.get("ASSAY_WORKSPACE", "."), secure_cookies=bool(secure_cookies_from_env())
+    )
+
+
+def secure_cookies_from_env() -> bool | None:
+    """``$ASSAY_SECURE_COOKIES`` as a bool (1/true/yes or 0/false/no), None when unset.
+
+    Raises
+    ------
+    InputError
+        For any other value.
+    """
+    value = os.environ.get("ASSAY_SECURE_COOKIES", "").strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise InputError(
+        f"ASSAY_SECURE_COOKIES={value!r} is not a yes/no value; set it to 1 or 0 (or unset it)."
     )

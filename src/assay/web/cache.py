@@ -92,18 +92,22 @@ class TableCache:
 
 
 class TtlCache:
-    """Remember values for ``seconds`` (e.g. the signed-in user, read on every request).
+    """Remember values for ``seconds`` (e.g. the signed-in session, read on every request).
 
-    A deleted user or a changed password takes effect within ``seconds``.
+    A change made elsewhere (another process, the CLI) takes effect within ``seconds``;
+    :meth:`forget` makes one in this process take effect at once.
     """
 
-    def __init__(self, seconds: float = 5.0) -> None:
+    def __init__(
+        self, seconds: float = 2.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
+        self.clock = clock
         self._items: dict[Hashable, tuple[float, Any]] = {}
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         """The cached value of ``key``, or ``load()`` when absent or older than the TTL."""
-        now = time.monotonic()
+        now = self.clock()
         hit = self._items.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
@@ -112,3 +116,7 @@ class TtlCache:
             self._items.clear()
         self._items[key] = (now + self.seconds, value)
         return value
+
+    def forget(self, key: Hashable) -> None:
+        """Drop ``key`` (the next :meth:`get` loads it again)."""
+        self._items.pop(key, None)

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from assay.store.users import UserInfo, get_user, has_role, user_for_token
-from assay.web.ratelimit import address_key
+from assay.store.users import UserInfo, has_role, session_user, user_for_token
+from assay.web.ratelimit import Rule, address_key
 from assay.web.security import COOKIE, Session
 
 __all__ = ["Auth", "AuthRequired", "Forbidden", "client_address", "payload", "require"]
@@ -37,33 +37,50 @@ class Auth:
 
 def client_address(request: Request) -> str:
     """The client's address as the server sees it (behind a proxy: the proxy's, unless
-    uvicorn is told to trust its ``X-Forwarded-For`` with ``--forwarded-allow-ips``)."""
+    ``assay ui --forwarded-allow-ips`` names the proxy, whose ``X-Forwarded-For`` is
+    then believed; by default no address is trusted, loopback included)."""
     return request.client.host if request.client else "unknown"
 
 
+def address_rule(request: Request) -> Rule:
+    """The back-off rule of the client's address (failures over all accounts/tokens)."""
+    web = request.app.state.web
+    return Rule(address_key(client_address(request)), web.address_free_failures)
+
+
 def _from_token(request: Request) -> Auth | None:
-    """The token's user; unknown tokens count as failures of the client's address."""
+    """The token's user. A valid token always passes; unknown ones count as failures
+    of the client's address, which backs off after its free failures (429)."""
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return None
     web = request.app.state.web
-    address = address_key(client_address(request))
-    web.limiter.check(address, what="API-token or sign-in attempts")
     user = user_for_token(web.ws, header[7:].strip())
-    if user is None:
-        web.limiter.fail(address)
-        raise AuthRequired("unknown API token")
-    return Auth(user, "token")
+    if user is not None:
+        return Auth(user, "token")
+    rule = address_rule(request)
+    web.limiter.check(rule, what="API-token or sign-in attempts")
+    web.limiter.fail(rule.key)
+    raise AuthRequired("unknown API token")
+
+
+def signed_in_user(request: Request, session: Session | None) -> UserInfo | None:
+    """The user of a signed-in ``session`` whose row is live, else None."""
+    if session is None or session.user_id is None:
+        return None
+    web = request.app.state.web
+    user = web.sessions.get(session.nonce, lambda: session_user(web.ws, session.nonce))
+    if user is None or user.id != session.user_id:
+        return None  # signed out, ended, expired, or the user is gone
+    return user  # type: ignore[no-any-return]
 
 
 def _from_cookie(request: Request) -> Auth | None:
     web = request.app.state.web
     session = web.signer.loads(request.cookies.get(COOKIE))
-    if session is None or session.user_id is None:
+    user = signed_in_user(request, session)
+    if user is None or session is None:
         return None
-    user = web.users.get(session.user_id, lambda: get_user(web.ws, session.user_id))
-    if user is None or user.fingerprint != session.fingerprint:
-        return None  # deleted user or changed password: the session is over
     return Auth(user, "session", session, web.signer.csrf_token(session))
 
 

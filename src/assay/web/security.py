@@ -1,9 +1,13 @@
 """Sessions, CSRF tokens, request-size limits and the signed-in user.
 
 A session is a cookie ``assay_session`` holding ``base64(json).hmac``: the user id, a
-fingerprint of their password hash (a changed password ends old sessions), a random
-nonce and an expiry, signed with HMAC-SHA256 under the app's secret key. The cookie
-is HttpOnly and SameSite=Lax (Secure when the app is served over TLS). The CSRF token
+random 256-bit nonce (the session's secret) and an expiry, signed with HMAC-SHA256
+under the app's secret key. A signed-in session is also a row of ``web_sessions``
+keyed by the SHA-256 of the nonce (:func:`assay.store.users.start_session`): only a
+cookie whose row exists and has not expired signs anyone in, so signing out, a
+changed password, a deleted user or ``assay session rm`` end it, copies included.
+The cookie is HttpOnly and SameSite=Lax (Secure when the app is served over TLS or
+``assay ui --secure-cookies``). The CSRF token
 of a session is ``HMAC(secret, "csrf:" + nonce)``; every state-changing request made
 with a session cookie must carry it in the form field ``csrf_token`` or the header
 ``X-CSRF-Token``, else it gets 403. Requests authenticated by an API token
@@ -74,7 +78,7 @@ class SessionSigner:
     def new(self, user_id: int | None = None, fingerprint: str | None = None) -> Session:
         """A fresh session (a new nonce, so a new CSRF token) valid for 12 hours."""
         return Session(
-            secrets.token_urlsafe(16), user_id, fingerprint, time.time() + SESSION_SECONDS
+            secrets.token_urlsafe(32), user_id, fingerprint, time.time() + SESSION_SECONDS
         )
 
     def dumps(self, session: Session) -> str:

@@ -2,9 +2,11 @@
 
 The sign-in form is itself CSRF-protected: a visitor first gets an anonymous session
 (a nonce, no user) whose CSRF token the form carries. Signing in starts a new session
-with a new nonce, so a session id planted before sign-in is worthless after it.
-Failed sign-ins are throttled per account and per client address
-(:mod:`assay.web.ratelimit`): too many get 429 with ``Retry-After``.
+with a new nonce, so a session id planted before sign-in is worthless after it; the
+new session is a row of ``web_sessions`` (the browser's previous one is ended), and
+signing out deletes the row, so a copied cookie stops working too. Failed sign-ins
+back off exponentially per account and client address, and per address over all
+accounts (:mod:`assay.web.ratelimit`): early attempts get 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assay.store.users import authenticate
-from assay.web.deps import Forbidden, client_address, payload
-from assay.web.ratelimit import TooManyAttempts, account_key, address_key
+from assay.store.users import authenticate, end_session, start_session
+from assay.web.deps import Auth, Forbidden, address_rule, client_address, payload
+from assay.web.ratelimit import Rule, TooManyAttempts, pair_key
 from assay.web.render import render
 from assay.web.security import COOKIE, SESSION_SECONDS, Session
 
@@ -65,9 +67,10 @@ async def login(request: Request) -> Response:
     assert session is not None
     name, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
-    account, address = account_key(name), address_key(client_address(request))
+    pair = Rule(pair_key(name, client_address(request)), 0, "for this account from this address")
+    address = address_rule(request)
     try:
-        stamp = web.limiter.attempt(account, address, what="sign-ins")
+        stamp = web.limiter.attempt(pair, address, what="sign-ins")
     except TooManyAttempts as exc:
         response = _form_again(request, session, target, str(exc), 429)
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -77,10 +80,28 @@ async def login(request: Request) -> Response:
     user = await run_in_threadpool(authenticate, web.ws, name, password)
     if user is None:  # the failure stays counted
         return _form_again(request, session, target, "wrong user name or password.", 401)
-    web.limiter.succeeded(stamp, clear=(account,), refund=(address,))
+    web.limiter.succeeded(stamp, clear=(pair.key,), refund=(address.key,))
     response = RedirectResponse(target, status_code=303)
-    set_session(request, response, web.signer.new(user.id, user.fingerprint))
+    new = web.signer.new(user.id)
+    await run_in_threadpool(_replace_session, request, session, new)
+    set_session(request, response, new)
     return response
+
+
+def _replace_session(request: Request, old: Session, new: Session) -> None:
+    """Record ``new`` as a row; end the browser's signed-in session ``old``, if any."""
+    web = request.app.state.web
+    if old.user_id is not None:
+        end_session(web.ws, old.nonce)
+        web.sessions.forget(old.nonce)
+    assert new.user_id is not None
+    start_session(
+        web.ws,
+        new.user_id,
+        new.nonce,
+        address=client_address(request),
+        seconds=SESSION_SECONDS,
+    )
 
 
 def _form_again(
@@ -93,7 +114,12 @@ def _form_again(
 
 @router.post("/logout")
 def logout(request: Request, fields: dict = Depends(payload("viewer"))) -> Response:
-    """End the session."""
+    """End the session: its row is deleted, so copies of the cookie stop working too."""
+    auth: Auth = request.state.auth
+    if auth.session is not None:
+        web = request.app.state.web
+        end_session(web.ws, auth.session.nonce)
+        web.sessions.forget(auth.session.nonce)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
