@@ -7,12 +7,14 @@ so reviewers who start at different places do not collide.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from assay.exceptions import InputError
 from assay.store import models as m
 from assay.store.review import decode_label, encode_label, entry_record
 from assay.store.workspace import Workspace
@@ -30,6 +32,7 @@ __all__ = [
     "next_entry",
     "queue_page",
     "queue_summary",
+    "text_field",
 ]
 
 
@@ -44,17 +47,25 @@ class QueueFilter:
 
     @classmethod
     def from_params(cls, params: Any) -> QueueFilter:
-        """From query parameters; empty values mean no filter."""
-        score = params.get("max_score") or None
+        """From query parameters or form/JSON fields; empty values mean no filter.
+
+        Raises
+        ------
+        InputError
+            When a filter is not a single text or number (e.g. a JSON list).
+        """
+        score = text_field(params, "max_score")
         try:
             max_score = float(score) if score is not None else None
         except ValueError:
             max_score = None
+        if max_score is not None and not math.isfinite(max_score):
+            max_score = None
         return cls(
-            source=params.get("source") or None,
-            label=params.get("label") or None,
+            source=text_field(params, "source"),
+            label=text_field(params, "label"),
             max_score=max_score,
-            q=params.get("q") or None,
+            q=text_field(params, "q"),
         )
 
     def to_query(self) -> str:
@@ -77,6 +88,16 @@ class QueueFilter:
         if self.q:
             query = query.where(r.reason.contains(self.q, autoescape=True))
         return query
+
+
+def text_field(params: Any, name: str) -> str | None:
+    """The field ``name`` as text (None when empty); lists and objects are refused."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(f"the field {name!r} must be a text or a number; got {value!r}.")
+    return str(value)
 
 
 def entry(item: m.ReviewItem, dataset: str) -> dict[str, Any]:
@@ -184,6 +205,22 @@ def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
             select(m.ReviewItem, m.Dataset.name).join(m.Dataset).where(m.ReviewItem.id == entry_id)
         ).first()
         return entry(row[0], row[1]) if row is not None else None
+
+
+def entry_datasets(ws: Workspace, entry_ids: list[int]) -> dict[int, str]:
+    """The dataset of each of ``entry_ids`` that exists (absent ids are left out)."""
+    out: dict[int, str] = {}
+    unique = sorted(set(entry_ids))
+    with ws.session() as s:
+        for start in range(0, len(unique), 1000):
+            chunk = unique[start : start + 1000]
+            rows = s.execute(
+                select(m.ReviewItem.id, m.Dataset.name)
+                .join(m.Dataset, m.Dataset.id == m.ReviewItem.dataset_id)
+                .where(m.ReviewItem.id.in_(chunk))
+            ).all()
+            out.update({int(i): str(n) for i, n in rows})
+    return out
 
 
 def entry_page(

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from assay.exceptions import NotFoundError
 from assay.web import queries
 from assay.web.deps import Auth, require
+from assay.web.params import Number
 from assay.web.render import render
 from assay.web.summaries import ANALYSIS_PAGES, drift_series, headline
 
@@ -20,7 +21,7 @@ router = APIRouter()
 
 @router.get("/analyses/{slug}")
 def analysis_page(
-    request: Request, slug: str, id: int | None = None, auth: Auth = Depends(require("viewer"))
+    request: Request, slug: str, id: Number = None, auth: Auth = Depends(require("viewer"))
 ) -> Response:
     """The newest analysis of a kind (or the one named by ``id``) and the list of runs."""
     if slug not in ANALYSIS_PAGES:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from assay.exceptions import InputError, NotFoundError
+from assay.exceptions import NotFoundError
 from assay.web import queries
 from assay.web.deps import Auth, require
 from assay.web.items import item_view, label_history, media_file
+from assay.web.params import Number, Offset
 from assay.web.render import render
 
 router = APIRouter()
@@ -30,13 +31,13 @@ def _rows(request: Request, name: str, number: int | None, offset: int) -> dict[
     version = web.ws.dataset(f"{name}@v{number}" if number else name)
     table = web.cache.get(version).table
     shown = [c for c in version.columns if not c.startswith("pixel_")][:10]
-    page = table.slice(max(offset, 0), PAGE).select(shown).to_pylist()
+    page = table.slice(offset, PAGE).select(shown).to_pylist()
     counts = table.column(version.roles.label).value_counts().to_pylist()
     return {
         "version": version.to_dict(),
         "columns": shown,
         "rows": page,
-        "offset": max(offset, 0),
+        "offset": offset,
         "page": PAGE,
         "label_counts": sorted(
             ({"label": c["values"], "count": c["counts"]} for c in counts),
@@ -49,8 +50,8 @@ def _rows(request: Request, name: str, number: int | None, offset: int) -> dict[
 def dataset(
     request: Request,
     name: str,
-    version: int | None = None,
-    offset: int = 0,
+    version: Number = None,
+    offset: Offset = 0,
     auth: Auth = Depends(require("viewer")),
 ) -> Response:
     """A dataset: its log (newest first), label counts and a page of rows."""
@@ -64,9 +65,9 @@ def dataset(
 def diff(
     request: Request,
     name: str,
-    a: int | None = None,
-    b: int | None = None,
-    limit: int = 500,
+    a: Number = None,
+    b: Number = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 500,
     auth: Auth = Depends(require("viewer")),
 ) -> Response:
     """Item-level differences between versions ``a`` and ``b`` (default: the last two)."""
@@ -74,8 +75,6 @@ def diff(
     log = ws.log(name)
     b = b or log[0].number
     a = a or (log[1].number if len(log) > 1 else b)
-    if limit < 1 or limit > 100_000:
-        raise InputError("limit must be between 1 and 100000.")
     delta = ws.diff(f"{name}@v{a}", f"{name}@v{b}")
     context = {
         "name": name,
@@ -93,7 +92,7 @@ def item(
     request: Request,
     name: str,
     item_id: str,
-    version: int | None = None,
+    version: Number = None,
     auth: Auth = Depends(require("viewer")),
 ) -> Response:
     """One item: its modality rendered, its labels across versions, its decisions."""

@@ -28,6 +28,7 @@ from assay.web.labelbook_form import (
     same_classes,
     submitted_rows,
 )
+from assay.web.params import Number, parse_int
 from assay.web.render import json_response, render, wants_json
 
 router = APIRouter()
@@ -96,7 +97,7 @@ def _examples(request: Request, name: str, classes: dict[str, Any]) -> dict[str,
 
 @router.get("/labelbook/{name}")
 def labelbook(
-    request: Request, name: str, version: int | None = None, auth: Auth = Depends(require("viewer"))
+    request: Request, name: str, version: Number = None, auth: Auth = Depends(require("viewer"))
 ) -> Response:
     """One version (default: the latest): its classes, their rules and examples."""
     ws = request.app.state.web.ws
@@ -147,17 +148,12 @@ def edit_form(request: Request, name: str, auth: Auth = Depends(require("reviewe
 
 
 def _base(fields: dict[str, Any]) -> int:
-    value = fields.get("base")
-    try:
-        base = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"base must be the label-book version the edit started from (0 for none); "
-            f"got {value!r}."
-        ) from exc
-    if base < 0:
-        raise InputError(f"base must be 0 or a label-book version number; got {base}.")
-    return base
+    return parse_int(
+        fields.get("base"),
+        "base",
+        minimum=0,
+        hint="the label-book version the edit started from, 0 for none",
+    )
 
 
 def _message(fields: dict[str, Any]) -> str:
@@ -302,8 +298,8 @@ def _display_diff(delta: dict[str, Any], store: Any, name: str) -> dict[str, Any
 def diff(
     request: Request,
     name: str,
-    a: int | None = None,
-    b: int | None = None,
+    a: Number = None,
+    b: Number = None,
     auth: Auth = Depends(require("viewer")),
 ) -> Response:
     """What changed between versions ``a`` and ``b`` (default: the last two)."""

@@ -7,9 +7,9 @@ no decision is silently lost. Decisions are audit-logged with the signed-in user
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
@@ -17,6 +17,7 @@ from assay.store.review import ACTIONS
 from assay.web import queries
 from assay.web.deps import Auth, payload, require
 from assay.web.items import item_view
+from assay.web.params import MAX_INT, Id, Offset, parse_int
 from assay.web.queries import QueueFilter
 from assay.web.render import json_response, render, wants_json
 
@@ -41,12 +42,12 @@ def review_home(request: Request, auth: Auth = Depends(require("viewer"))) -> Re
 
 @router.get("/review/{name}")
 def review_list(
-    request: Request, name: str, offset: int = 0, auth: Auth = Depends(require("viewer"))
+    request: Request, name: str, offset: Offset = 0, auth: Auth = Depends(require("viewer"))
 ) -> Response:
     """Open entries of a dataset matching the filters, most suspicious first."""
     ws = request.app.state.web.ws
     flt = QueueFilter.from_params(request.query_params)
-    entries, total = queries.queue_page(ws, name, flt, offset=max(offset, 0))
+    entries, total = queries.queue_page(ws, name, flt, offset=offset)
     summary = next((q for q in queries.queue_summary(ws) if q["dataset"] == name), {})
     context = {
         "dataset": name,
@@ -54,7 +55,7 @@ def review_list(
         "filter_query": flt.to_query(),
         "facets": queries.facets(ws, name),
         "total": total,
-        "offset": max(offset, 0),
+        "offset": offset,
         "entries": entries,
         "decided": summary.get("decided", 0),
         "applied": summary.get("applied", 0),
@@ -65,7 +66,10 @@ def review_list(
 
 @router.get("/review/{name}/next")
 def review_next(
-    request: Request, name: str, after: int | None = None, auth: Auth = Depends(require("viewer"))
+    request: Request,
+    name: str,
+    after: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    auth: Auth = Depends(require("viewer")),
 ) -> Response:
     """Go to the next open entry after ``after`` (or the first one)."""
     flt = QueueFilter.from_params(request.query_params)
@@ -99,7 +103,7 @@ def _classes(labels: list[Any], book: dict[str, Any] | None) -> list[dict[str, A
 
 @router.get("/review/entry/{entry_id}")
 def review_entry(
-    request: Request, entry_id: int, auth: Auth = Depends(require("viewer"))
+    request: Request, entry_id: Id, auth: Auth = Depends(require("viewer"))
 ) -> Response:
     """One entry: the item, the label book beside it, and the decision buttons."""
     web = request.app.state.web
@@ -130,10 +134,7 @@ def _revision(fields: dict[str, Any]) -> int | None:
     value = fields.get("revision")
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"revision must be an integer; got {value!r}.") from exc
+    return parse_int(value, "revision", minimum=0, hint="the entry's revision you saw")
 
 
 def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFilter) -> Response:
@@ -145,22 +146,23 @@ def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFil
 @router.post("/review/entry/{entry_id}/decide")
 def decide(
     request: Request,
-    entry_id: int,
+    entry_id: Id,
     fields: dict = Depends(payload("reviewer")),
 ) -> Response:
     """Record relabel / remove / keep on an entry, then go to the next one."""
     web = request.app.state.web
     auth: Auth = request.state.auth
     flt = QueueFilter.from_params(fields)
-    action, label = str(fields.get("action", "")), fields.get("label") or None
+    action, label = str(fields.get("action", "")), queries.text_field(fields, "label")
     if fields.get("relabel") not in (None, ""):  # a class button of the review page
-        action, label = "relabel", fields["relabel"]
+        action, label = "relabel", queries.text_field(fields, "relabel")
+    note = queries.text_field(fields, "note")
     try:
         done = web.ws.review.decide(
             entry_id,
             action,
             label=label,
-            note=fields.get("note") or None,
+            note=note,
             user=auth.user.name,
             revision=_revision(fields),
         )
@@ -197,16 +199,40 @@ def _bulk_targets(fields: dict[str, Any]) -> list[tuple[int, int | None]]:
     raw = fields.get("entries[]", fields.get("entries", []))
     raw = raw if isinstance(raw, list) else [raw]
     out = []
+    hint = "bulk entries are ID:REVISION, as the review list sends them"
     for value in raw:
-        text = str(value)
-        entry_id, _, revision = text.partition(":")
-        try:
-            out.append((int(entry_id), int(revision) if revision else None))
-        except ValueError as exc:
-            raise InputError(f"bulk entries are ID:REVISION; got {text!r}.") from exc
+        entry_id, _, revision = str(value).partition(":")
+        out.append(
+            (
+                parse_int(entry_id, "entry id", hint=hint),
+                parse_int(revision, "revision", minimum=0, hint=hint) if revision else None,
+            )
+        )
     if not out:
         raise InputError("select at least one entry for a bulk action.")
     return out
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(f"#{i}" for i in ids[:10])
+    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+def _check_owner(ws: Any, name: str, entry_ids: list[int]) -> None:
+    """Refuse the whole bulk action when an entry is absent or of another dataset."""
+    owners = queries.entry_datasets(ws, entry_ids)
+    missing = [i for i in dict.fromkeys(entry_ids) if i not in owners]
+    if missing:
+        raise NotFoundError(
+            f"no review entries {_ids(missing)}; nothing was decided (reload the list)."
+        )
+    foreign = [i for i in dict.fromkeys(entry_ids) if owners[i] != name]
+    if foreign:
+        where = ", ".join(sorted({repr(owners[i]) for i in foreign}))
+        raise InputError(
+            f"entries {_ids(foreign)} belong to dataset {where}, not {name!r}; nothing was "
+            f"decided. Send them to that dataset's queue (/review/DATASET/bulk)."
+        )
 
 
 @router.post("/review/{name}/bulk")
@@ -217,13 +243,16 @@ def bulk(request: Request, name: str, fields: dict = Depends(payload("reviewer")
     action = str(fields.get("action", ""))
     if action not in ACTIONS:
         raise InputError(f"bulk action must be one of {', '.join(ACTIONS)}; got {action!r}.")
+    label = queries.text_field(fields, "label")
+    targets = _bulk_targets(fields)
+    _check_owner(web.ws, name, [entry_id for entry_id, _ in targets])
     done, conflicts = [], []
-    for entry_id, revision in _bulk_targets(fields):
+    for entry_id, revision in targets:
         try:
             web.ws.review.decide(
                 entry_id,
                 action,
-                label=fields.get("label") or None,
+                label=label,
                 user=auth.user.name,
                 revision=revision,
             )
