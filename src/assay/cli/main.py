@@ -48,7 +48,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["audit", "slices", "curve"], "train"),
     **dict.fromkeys(["train", "experiments", "compare", "augment", "loop"], "iterate"),
     **dict.fromkeys(["drift", "monitor"], "deploy"),
-    **dict.fromkeys(["ui", "user", "token"], "web"),
+    **dict.fromkeys(["ui", "user", "token", "session"], "web"),
     "demo": "demo",
 }
 _HELP = "Data-centric AI: hold the model fixed and improve the data."

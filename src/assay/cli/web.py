@@ -66,6 +66,7 @@ def ui(
     forwarded_allow_ips: str = typer.Option(
         None,
         "--forwarded-allow-ips",
+        metavar="IPS",
         help="Addresses of reverse proxies whose X-Forwarded-For/-Proto to believe "
         "(comma-separated IPs or networks, or '*'). Default: none, not even loopback.",
     ),
