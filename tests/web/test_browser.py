@@ -189,3 +189,31 @@ def test_labelbook_edit_in_the_browser(page: object, server: str, sqlite_workspa
     assert changed == ["7"]  # only what rob changed back, not every class
     assert "a round zero" in p.inner_text("#proposed")  # type: ignore[attr-defined]
     assert [b.number for b in sqlite_workspace.labelbook.versions("digits")] == [1, 2, 3]
+
+
+def test_sign_out_in_the_browser_ends_a_copied_session(
+    page: object, server: str, sqlite_workspace: Workspace
+) -> None:
+    """Sign in, copy the session cookie into a second browser context, sign out in the
+    first: the copy is signed out too (the session's row is gone)."""
+    p = page
+    p.goto(f"{server}/login")  # type: ignore[attr-defined]
+    p.fill("input[name=username]", "rita")  # type: ignore[attr-defined]
+    p.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    p.click("button[type=submit]")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{server}/")  # type: ignore[attr-defined]
+    cookies = p.context.cookies()  # type: ignore[attr-defined]
+    other = p.context.browser.new_context()  # type: ignore[attr-defined]
+    other.add_cookies(cookies)
+    copy = other.new_page()
+    copy.goto(f"{server}/review")
+    assert "/login" not in copy.url
+    with sqlite_workspace.session() as s:
+        assert s.query(m.WebSession).count() == 1
+    p.click("form.who button")  # type: ignore[attr-defined]
+    p.wait_for_url(f"{server}/login")  # type: ignore[attr-defined]
+    copy.goto(f"{server}/review")
+    assert "/login" in copy.url
+    with sqlite_workspace.session() as s:
+        assert s.query(m.WebSession).count() == 0
+    other.close()
