@@ -40,16 +40,72 @@ N_ENTRIES = 120  # review entries, one per item 0..119 (an item never gets two)
 HANG_S = 150.0  # a process still running after this long is killed and reported
 
 
+class Launcher:
+    """The forking server (``_concurrency_worker.py --serve``) and what it reported."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.pids: dict[str, int] = {}
+        self.exits: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self.popen = subprocess.Popen(
+            [PYTHON, WORKER, "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(folder / "launcher.err").open("w"),
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            kind, name, number = line.split()
+            with self._changed:
+                (self.pids if kind == "PID" else self.exits)[name] = int(number)
+                self._changed.notify_all()
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> int:
+        """Fork a worker running ``argv``; its output goes to ``folder/name.out|err``."""
+        assert self.popen.stdin is not None
+        request = {"name": name, "argv": argv, "env": env,
+                   "out": str(self.folder / f"{name}.out"),
+                   "err": str(self.folder / f"{name}.err")}
+        self.popen.stdin.write(json.dumps(request) + "\n")
+        self.popen.stdin.flush()
+        with self._changed:
+            if not self._changed.wait_for(lambda: name in self.pids, timeout=120):
+                raise AssertionError(f"the launcher did not start {name}: "
+                                     f"{(self.folder / 'launcher.err').read_text()}")
+        return self.pids[name]
+
+    def close(self) -> None:
+        """Let the launcher end once its children have."""
+        assert self.popen.stdin is not None
+        self.popen.stdin.close()
+        self.popen.wait(timeout=HANG_S)
+        self._reader.join(timeout=10)
+
+
 @dataclass
 class Proc:
-    """A writer process, what it printed, and whether the storm killed it."""
+    """A writer process, what it printed, and whether the storm killed it.
+
+    A ``worker`` is forked by the :class:`Launcher`; a ``cli`` command is an ``assay``
+    process of its own. Both print to files (``folder/name.out``, ``.err``).
+    """
 
     name: str
     kind: str  # "worker" or "cli"
     role: str
     argv: list[str]
     env: dict[str, str]
-    popen: subprocess.Popen[str] | None = None
+    folder: Path = Path()
+    launcher: Launcher | None = None
+    popen: subprocess.Popen[bytes] | None = None
+    pid: int = 0
     lines: list[str] = field(default_factory=list)
     stderr: str = ""
     killed: bool = False
@@ -58,56 +114,58 @@ class Proc:
     kill_at: float | None = None  # seconds after start (CLI), or after kill_after_ops
     started: float = 0.0
     reached_at: float | None = None
-    _threads: list[threading.Thread] = field(default_factory=list)
 
     @property
     def returncode(self) -> int | None:
-        """The exit status (negative: killed by that signal)."""
-        return None if self.popen is None else self.popen.returncode
+        """The exit status (negative: killed by that signal); None while it runs."""
+        if self.launcher is not None:
+            return self.launcher.exits.get(self.name)
+        return None if self.popen is None else self.popen.poll()
 
     def ops_done(self) -> int:
         """Operations that ended with an outcome line (workers)."""
         return sum(1 for line in self.lines if line.split(" ", 1)[0] in OUTCOMES)
 
-    def start(self) -> None:
-        """Spawn the process and threads that collect its output."""
-        self.popen = subprocess.Popen(
-            self.argv,
-            env={**os.environ, **self.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    def start(self, launcher: Launcher) -> None:
+        """Fork (worker) or spawn (cli) the process."""
+        self.folder = launcher.folder
         self.started = time.monotonic()
-        self._threads = [
-            threading.Thread(target=self._read_out, daemon=True),
-            threading.Thread(target=self._read_err, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        if self.kind == "worker":
+            self.launcher = launcher
+            self.pid = launcher.spawn(self.name, self.argv, self.env)
+            return
+        with (self.folder / f"{self.name}.out").open("wb") as out, (
+            self.folder / f"{self.name}.err"
+        ).open("wb") as err:
+            self.popen = subprocess.Popen(self.argv, env={**os.environ, **self.env},
+                                          stdout=out, stderr=err)
+        self.pid = self.popen.pid
 
-    def _read_out(self) -> None:
-        assert self.popen is not None and self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def _read_err(self) -> None:
-        assert self.popen is not None and self.popen.stderr is not None
-        self.stderr = self.popen.stderr.read()
+    def read(self) -> None:
+        """Collect what it printed so far (whole lines)."""
+        text = (self.folder / f"{self.name}.out").read_text(errors="replace")
+        self.lines = text.split("\n")[:-1]
 
     def kill(self) -> None:
         """SIGKILL, if it still runs."""
-        assert self.popen is not None
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
-            self.killed = True
+        if self.killed or self.returncode is not None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended (and was reaped) just now
+            return
+        self.killed = True
 
     def join(self) -> None:
-        """Wait for the exit and the end of its output."""
-        assert self.popen is not None
-        self.popen.wait()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        """Wait for the exit; collect its output."""
+        deadline = time.monotonic() + HANG_S
+        while self.returncode is None:
+            if time.monotonic() > deadline and not self.hung:
+                self.hung = True
+                self.kill()
+            time.sleep(0.01)
+        self.read()
+        self.stderr = (self.folder / f"{self.name}.err").read_text(errors="replace")
 
 
 OUTCOMES = ("ACK", "CONFLICT", "REFUSED")
@@ -188,19 +246,19 @@ def setup_workspace(root: Path, db: str | None, seed: int) -> None:
 
 
 def worker(root: Path, role: str, wid: int, seed: int, n: int, env: dict[str, str]) -> Proc:
-    """A library worker doing ``n`` operations of ``role``."""
-    argv = [PYTHON, WORKER, str(root), role, str(wid), str(seed), str(n)]
-    return Proc(f"worker {wid} ({role})", "worker", role, argv, env)
+    """A library worker doing ``n`` operations of ``role`` (forked by the launcher)."""
+    argv = [str(root), role, str(wid), str(seed), str(n)]
+    return Proc(f"w{wid:02d}-{role}", "worker", role, argv, env)
 
 
-def cli(root: Path, name: str, role: str, args: list[str], actor: str) -> Proc:
-    """An ``assay`` command acting as ``actor`` (ASSAY_USER), printing JSON."""
+def cli(root: Path, name: str, role: str, args: list[str]) -> Proc:
+    """An ``assay`` command acting as ``name`` (ASSAY_USER), printing JSON."""
     argv = [EXE, *args, "-w", str(root), "--json"]
-    return Proc(name, "cli", role, argv, {"ASSAY_USER": actor})
+    return Proc(name, "cli", role, argv, {"ASSAY_USER": name})
 
 
 # ---------------------------------------------------------------- running
-WAVE_ROLES = ("commit", "commit", "review", "review", "apply", "gc", "ingest")
+WAVE_ROLES = ("commit", "commit", "review", "review", "apply", "apply", "gc", "ingest")
 FAULTS = {
     "commit": "before_commit:0.03",
     "apply": "before_commit:0.05",
@@ -208,47 +266,47 @@ FAULTS = {
 }
 
 
-def plan_wave(root: Path, wave: int, rng: random.Random, n_ops: int, kills: int) -> list[Proc]:
+def plan_wave(
+    root: Path, wave: int, rng: random.Random, n_ops: int, kills: int, *, last: bool
+) -> list[Proc]:
     """The processes of one wave; ``kills`` of the workers and one command get killed."""
     procs = []
     for j, role in enumerate(WAVE_ROLES):
         wid = wave * 10 + j
         env = {"ASSAY_FAULT_SLEEP": FAULTS[role]} if role in FAULTS and rng.random() < 0.5 else {}
         procs.append(worker(root, role, wid, rng.getrandbits(31), n_ops, env))
-    for p in rng.sample(procs, kills):
+    # An apply killed while it holds its dataset's lock blocks every apply until the lock
+    # expires (30 min; issue 12 finding 1): appliers are killed in the last wave only, so
+    # that the waves before it apply decisions while the others write.
+    killable = procs if last else [p for p in procs if p.role != "apply"]
+    for p in rng.sample(killable, kills):
         p.kill_after_ops = rng.randint(1, n_ops // 2)
         p.kill_at = rng.uniform(0.0, 0.3)
     commands = _wave_commands(root, wave, rng)
-    victim = rng.choice(commands)
-    victim.kill_at = rng.uniform(0.5, 3.0)
+    rng.choice(commands).kill_at = rng.uniform(0.3, 3.0)
     return procs + commands
 
 
 def _wave_commands(root: Path, wave: int, rng: random.Random) -> list[Proc]:
-    """Three CLI writers per wave (import, apply or decide, gc or monitor ingest)."""
-    entry = rng.randint(1, N_ENTRIES)
-    second = (
-        cli(root, f"cli apply {wave}", "apply", ["review", "apply", "d"], f"cli{wave}-apply")
-        if wave % 2 == 0
-        else cli(root, f"cli decide {wave}", "decide", ["review", "decide", str(entry), "--keep"],
-                 f"cli{wave}-decide")
-    )
-    third = (
-        cli(root, f"cli gc {wave}", "gc", ["gc", "--grace", "0"], f"cli{wave}-gc")
-        if wave % 2 == 0
-        else cli(root, f"cli ingest {wave}", "ingest",
-                 ["monitor", "ingest", "m", str(root / "batch.csv")], f"cli{wave}-ingest")
-    )
+    """Two ``assay`` writers per wave: an import of ``c``, then by turns an apply, a gc
+    with no grace, a decision and a monitor ingest."""
     csv = str(root / f"c{wave % 4}.csv")
-    first = cli(root, f"cli import {wave}", "import", ["import", "c", csv], f"cli{wave}-import")
-    return [first, second, third]
+    first = cli(root, f"cli{wave}-import", "import", ["import", "c", csv])
+    entry = str(rng.randint(1, N_ENTRIES))
+    role, args = [
+        ("apply", ["review", "apply", "d"]),
+        ("gc", ["gc", "--grace", "0"]),
+        ("decide", ["review", "decide", entry, "--keep"]),
+        ("ingest", ["monitor", "ingest", "m", str(root / "batch.csv")]),
+    ][wave % 4]
+    return [first, cli(root, f"cli{wave}-{role}", role, args)]
 
 
-def run_wave(procs: list[Proc]) -> None:
+def run_wave(procs: list[Proc], launcher: Launcher) -> None:
     """Start every process, kill the chosen ones when their moment comes, wait for all."""
     for p in procs:
-        p.start()
-    while any(p.popen is not None and p.popen.poll() is None for p in procs):
+        p.start(launcher)
+    while any(p.returncode is None for p in procs):
         now = time.monotonic()
         for p in procs:
             _maybe_kill(p, now)
@@ -258,8 +316,7 @@ def run_wave(procs: list[Proc]) -> None:
 
 
 def _maybe_kill(p: Proc, now: float) -> None:
-    assert p.popen is not None
-    if p.popen.poll() is not None:
+    if p.returncode is not None:
         return
     if now - p.started > HANG_S:
         p.hung = True
@@ -268,25 +325,31 @@ def _maybe_kill(p: Proc, now: float) -> None:
     if p.kill_at is None:
         return
     if p.kill_after_ops is not None:
-        if p.reached_at is None and p.ops_done() >= p.kill_after_ops:
-            p.reached_at = now
+        if p.reached_at is None:
+            p.read()
+            if p.ops_done() >= p.kill_after_ops:
+                p.reached_at = now
         if p.reached_at is not None and now - p.reached_at >= p.kill_at:
             p.kill()
     elif now - p.started >= p.kill_at:
         p.kill()
 
 
-def run_storm(root: Path, db: str | None, backend: str, seed: int, waves: int = 3,
+def run_storm(root: Path, db: str | None, backend: str, seed: int, waves: int = 4,
               n_ops: int = 25, kills: int = 3) -> Storm:
     """Set up, run ``waves`` waves of writers with kills; return what ran."""
     rng = random.Random(seed)
-    setup_workspace(root, db, seed)
-    started = time.monotonic()
+    launcher = Launcher(root.parent / "out")  # imports while the workspace is set up
     procs: list[Proc] = []
-    for wave in range(waves):
-        planned = plan_wave(root, wave, rng, n_ops, kills)
-        run_wave(planned)
-        procs += planned
+    try:
+        setup_workspace(root, db, seed)
+        started = time.monotonic()
+        for wave in range(waves):
+            planned = plan_wave(root, wave, rng, n_ops, kills, last=wave == waves - 1)
+            run_wave(planned, launcher)
+            procs += planned
+    finally:
+        launcher.close()
     return Storm(backend, seed, root, procs, time.monotonic() - started)
 
 

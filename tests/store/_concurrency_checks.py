@@ -7,11 +7,6 @@ import signal
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
-
-from assay.store import models as m
-from assay.store.workspace import Workspace
-
 from _concurrency import (  # beside this file, on sys.path (see the test module)
     Storm,
     acks,
@@ -22,6 +17,10 @@ from _concurrency import (  # beside this file, on sys.path (see the test module
     rows_of,
     versions,
 )
+from sqlalchemy import select
+
+from assay.store import models as m
+from assay.store.workspace import Workspace
 
 
 def check_exit_codes(storm: Storm) -> list[str]:
@@ -254,4 +253,6 @@ def check_gc_after(ws: Workspace) -> list[str]:
     problems = [f"gc removed referenced object {d[:12]}" for d in sorted(refs - present)]
     problems += [f"gc left unreferenced object {d[:12]}" for d in sorted(present - refs)]
     left = list((ws.objects.root / "tmp").glob(".tmp-*"))
-    return problems + [f"temporary file {p.name} left behind" for p in left]
+    problems += [f"temporary file {p.name} left behind" for p in left]
+    leases = rows_of(ws, m.ObjectLease)
+    return problems + [f"lease {lease.id} of {lease.holder} outlived its writer" for lease in leases]

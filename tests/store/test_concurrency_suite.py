@@ -21,11 +21,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, update
 
+from assay.store import models as m
 from assay.store.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helpers beside this file
-from _concurrency import EXE, Storm, run_storm, setup_workspace  # noqa: E402
+from _concurrency import EXE, Proc, Storm, run_storm, setup_workspace  # noqa: E402
 from _concurrency_checks import (  # noqa: E402
     check_acknowledged,
     check_decisions,
@@ -95,6 +97,43 @@ def test_gc_after_the_storm_keeps_exactly_the_referenced_objects(storm: Storm) -
     _verdict(storm, check_gc_after)  # runs last: it changes the workspace
 
 
+def test_the_checks_catch_damage(tmp_path: Path) -> None:
+    """Every invariant check can fail: damage a workspace one way per check."""
+    root = tmp_path / "ws"
+    setup_workspace(root, None, seed=3)
+    with Workspace(root) as ws:
+        frame = ws.dataset("d").to_pandas()
+        v2 = ws.commit("d", frame[frame["id"] != 150], message="drops item 150")
+        ws.review.decide(2, "relabel", label=str((int(frame["y"][2]) + 1) % 4), user="bob")
+        v3 = ws.review.apply("d", user="bob")
+        assert any("lost ids [150]" in p for p in check_nothing_lost(ws))
+        with ws.session() as s:
+            s.execute(update(m.Version).where(m.Version.id == v3.id).values(parent_id=None))
+            s.execute(update(m.ReviewDecision).values(applied_version_id=None))
+        assert any("d@v3 has parent id None" in p for p in check_linear(ws))
+        assert any("not marked applied" in p for p in check_decisions(ws))
+        with ws.objects.path(v2.object_hash).open("ab") as handle:
+            handle.write(b"x")
+        assert any("does not match its hash" in p for p in check_objects(ws))
+        ws.objects.path(v2.object_hash).unlink()
+        assert any("is missing" in p for p in check_objects(ws))
+        crashed = _finished(tmp_path, [sys.executable, "-c", "raise SystemExit(3)"])
+        crashed.lines = ["ACK commit d 9 abc 1 1", "ACK decide 5 nobody keep -"]
+        fake = Storm("sqlite", 0, root, [crashed], 0.0)
+        assert check_exit_codes(fake) == [f"{crashed.name} exited 3: "]
+        problems = check_acknowledged(fake, ws)
+        assert any("d@v9 does not exist" in p for p in problems), problems
+        assert any("decide 5 nobody keep - is not in the history" in p for p in problems)
+
+
+def _finished(folder: Path, argv: list[str]) -> Proc:
+    """A process that ran to its end, as the storm records it."""
+    proc = Proc("crash", "worker", "commit", argv, {}, folder=folder)
+    proc.popen = subprocess.Popen(argv)
+    proc.popen.wait()
+    return proc
+
+
 def test_a_killed_apply_does_not_block_the_next(tmp_path: Path, db_url: str | None) -> None:
     """An apply killed while it holds the dataset's apply lock must not refuse the next
     apply until the lock expires (its holder is a dead process of this host)."""
@@ -116,10 +155,6 @@ def test_a_killed_apply_does_not_block_the_next(tmp_path: Path, db_url: str | No
 
 
 def _wait_for_lock(root: Path, proc: subprocess.Popen[bytes]) -> None:
-    from sqlalchemy import func, select
-
-    from assay.store import models as m
-
     deadline = time.monotonic() + 60
     with Workspace(root) as ws:
         while True:
