@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.readers import decode_text, os_reason
+from assay.store.refs import check_sql_int
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -253,7 +254,11 @@ class LabelBookStore:
             if number is None:
                 row = s.scalar(query.order_by(m.LabelBookVersion.number.desc()).limit(1))
             else:
-                row = s.scalar(query.where(m.LabelBookVersion.number == number))
+                row = s.scalar(
+                    query.where(
+                        m.LabelBookVersion.number == check_sql_int(number, "label-book version")
+                    )
+                )
             if row is None:
                 which = "any version" if number is None else f"version {number}"
                 raise NotFoundError(

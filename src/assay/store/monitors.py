@@ -112,17 +112,18 @@ class MonitorStore:
             )
             drift_cols = [*drift_cols, "prediction"]
         prof = profile(frame[drift_cols], seed=seed)
-        digest = self.ws.objects.put_table(pa.table({"profile": [json.dumps(prof.to_dict())]}))
-        with self.ws.session() as s:
+        table = pa.table({"profile": [json.dumps(prof.to_dict())]})
+        with self.ws.writing_object(table) as obj, self.ws.session() as s:
             row = m.Monitor(
                 name=name,
                 reference_version_id=version.id,
                 recipe_name=recipe,
-                profile_hash=digest,
+                profile_hash=obj.digest,
                 config=config,
             )
             s.add(row)
             s.flush()
+            obj.release(s)
         return self.get(name)
 
     def _row(self, s: Any, name: str, *, lock: bool = False) -> m.Monitor:
@@ -202,8 +203,8 @@ class MonitorStore:
         from assay.store.workspace import _fault_point
 
         _fault_point("monitor_before_store")
-        digest = self.ws.objects.put_table(pa.Table.from_pandas(scored, preserve_index=False))
-        with self.ws.session() as s:
+        table = pa.Table.from_pandas(scored, preserve_index=False)
+        with self.ws.writing_object(table) as obj, self.ws.session() as s:
             row = self._row(s, name, lock=True)
             latest = s.scalar(
                 select(func.max(m.MonitorWindow.number)).where(m.MonitorWindow.monitor_id == row.id)
@@ -217,12 +218,13 @@ class MonitorStore:
                 m.MonitorWindow(
                     monitor_id=row.id,
                     number=head + 1,
-                    object_hash=digest,
+                    object_hash=obj.digest,
                     n_rows=len(scored),
                     report=report,
                     alerts=report["alerts"],
                 )
             )
+            obj.release(s)
         return head + 1
 
     def windows(self, name: str) -> builtins.list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.models import utcnow
+from assay.store.refs import check_sql_int
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -192,7 +193,7 @@ class ReviewQueue:
             row = s.execute(
                 select(m.ReviewItem, m.Dataset.name)
                 .join(m.Dataset)
-                .where(m.ReviewItem.id == entry_id)
+                .where(m.ReviewItem.id == check_sql_int(entry_id, "review entry id", low=1))
             ).first()
             if row is None:
                 raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
@@ -237,7 +238,7 @@ class ReviewQueue:
         """Reopen a decided (not yet applied) entry."""
         who = user or _user()
         with self.ws.session() as s:
-            item = s.get(m.ReviewItem, entry_id)
+            item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
             if item is None:
                 raise NotFoundError(f"no review entry #{entry_id}.")
             if item.status != "decided":
@@ -284,7 +285,7 @@ class ReviewQueue:
             .order_by(d.id)
         )
         with self.ws.session(readonly=True) as s:
-            item = s.get(m.ReviewItem, entry_id)
+            item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
             if item is None:
                 raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
             return [
@@ -312,7 +313,7 @@ class ReviewQueue:
         who: str,
         revision: int | None,
     ) -> None:
-        item = s.get(m.ReviewItem, entry_id)
+        item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
         if item is None:
             raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
         _check_fresh(item, revision)
