@@ -60,10 +60,9 @@ def _pg_schema_url() -> Iterator[str]:
         engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+def _backend_url(backend: str) -> Iterator[str | None]:
     """``None`` for embedded SQLite, else a PostgreSQL URL with a private schema."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield None
         return
     if PG_URL is None:
@@ -71,19 +70,18 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
             raise AssertionError("CI must set ASSAY_TEST_DATABASE_URL to test PostgreSQL")
         pytest.skip("ASSAY_TEST_DATABASE_URL is not set")
     yield from _pg_schema_url()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``None`` for embedded SQLite, else a PostgreSQL URL with a private schema."""
+    yield from _backend_url(request.param)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """As ``db_url``, but one per module and backend (for an expensive shared setup)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    if PG_URL is None:
-        if IN_CI:
-            raise AssertionError("CI must set ASSAY_TEST_DATABASE_URL to test PostgreSQL")
-        pytest.skip("ASSAY_TEST_DATABASE_URL is not set")
-    yield from _pg_schema_url()
+    yield from _backend_url(request.param)
 
 
 @pytest.fixture
