@@ -83,11 +83,21 @@ class TabularModality:
         return f"<table><tr>{head}</tr><tr>{cells}</tr></table>"
 
 
-def _check_missing(numeric: pd.DataFrame) -> None:
+def _check_missing(
+    numeric: pd.DataFrame,
+    *,
+    where: str = "",
+    fix: str = "impute or drop missing values before the audit.",
+) -> None:
+    """Refuse the first missing value of ``numeric``, naming its column and row.
+
+    ``where`` (e.g. ``" of the training data"``) follows the column's name; ``fix``
+    ends the message. Also used by :mod:`assay.train._evaluate_missing`.
+    """
     missing = numeric.isna().to_numpy()
     if missing.any():
         row, col = np.argwhere(missing)[0]
         raise InputError(
-            f"column {numeric.columns[col]!r} is missing a value at {name_rows(row, numeric.index)}; "
-            "impute or drop missing values before the audit."
+            f"column {numeric.columns[col]!r}{where} is missing a value at "
+            f"{name_rows(row, numeric.index)}; {fix}"
         )

@@ -227,9 +227,11 @@ def clean_vs_collect(
     -------
     CleanVsCollect
     """
+    from assay.train._evaluate_missing import check_missing_accepted
     from assay.train.curves import learning_curve
     from assay.train.label_issues import estimate_noise, find_label_issues
 
+    check_missing_accepted(model, X, where="the data")
     y_arr = np.asarray(y)
     n = len(y_arr)
     extra = (

@@ -38,6 +38,7 @@ from assay.train._curve_fit import (
     splits,
     stratified_order,
 )
+from assay.train._evaluate_missing import check_missing_accepted
 from assay.train._slice_stats import TableReport
 from assay.train.clean_collect import CleanVsCollect, clean_vs_collect
 
@@ -255,6 +256,7 @@ def learning_curve(
     LearningCurve
     """
     y_arr, mask = _check_inputs(X, y, train_mask)
+    check_missing_accepted(model, X, where="the data")
     check_number(repeats, name="repeats", func=_FUNC, low=1, integer=True)
     check_number(test_size, name="test_size", func=_FUNC, low=0.05, high=0.9)
     check_number(n_boot, name="n_boot", func=_FUNC, low=0, integer=True)

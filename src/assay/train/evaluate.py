@@ -43,6 +43,7 @@ from assay.train._evaluate_checks import (
     row_hashes,
 )
 from assay.train._evaluate_compare import Comparison, compare
+from assay.train._evaluate_missing import check_missing_accepted
 from assay.train._evaluate_result import (
     _TAG_COLUMNS,
     METRICS,
@@ -118,6 +119,7 @@ def evaluate(
     """
     if isinstance(X_eval, pd.DataFrame):
         check_not_augmented(X_eval)
+    check_missing_accepted(estimator, X_eval, where="the evaluation data")
     y_pred = np.asarray(estimator.predict(X_eval))
     return evaluate_predictions(
         y_eval, y_pred, tags=tags, ids=ids, classes=classes, n_boot=n_boot, seed=seed
@@ -324,6 +326,8 @@ def fit_and_evaluate(
     if check_content:
         check_leakage(X_train=X_train, X_eval=X_eval, eval_ids=eval_ids)
     estimator = recipe.build() if hasattr(recipe, "build") else clone(recipe)
+    check_missing_accepted(estimator, X_train, where="the training data")
+    check_missing_accepted(estimator, X_eval, where="the evaluation data")
     start = time.perf_counter()
     estimator.fit(X_train, np.asarray(y_train))
     fit_seconds = time.perf_counter() - start
