@@ -410,7 +410,7 @@ def consensus_cmd(
         raise InputError(
             f"dataset {name!r} has no annotations; import some with `assay annotations import`."
         )
-    with cli_flags(method="--method"):
+    with cli_flags(phrases=_CLI_WORDING, method="--method"):
         result = consensus(frame[["item", "annotator", "label"]], method=method)
     version = _commit_consensus(ws, name, result.labels, method) if commit else None
     if as_json:

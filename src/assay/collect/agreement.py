@@ -27,6 +27,7 @@ import pandas as pd
 from assay._validation import check_in, check_number, warn
 from assay.collect import _stats
 from assay.collect._bootstrap import bootstrap_intervals, item_features
+from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
 from assay.collect._render import report_html, report_summary
 from assay.collect._tables import (
     annotator_table,
@@ -40,8 +41,6 @@ from assay.exceptions import InputError
 __all__ = ["MAX_MEMORY", "AgreementReport", "agreement", "classes_to_revise", "memory_needed"]
 
 LEVELS = ("nominal", "ordinal", "interval")
-#: The most memory (bytes) the statistics may need; more is refused before any is used.
-MAX_MEMORY = 4 * 2**30
 
 
 def memory_needed(n_items: int, n_classes: int, n_pairs: int) -> int:
@@ -58,15 +57,12 @@ def memory_needed(n_items: int, n_classes: int, n_pairs: int) -> int:
 
 def _check_memory(n_items: int, n_classes: int, pairs: _stats.Pairs, n_annotators: int) -> None:
     n_pairs = len(np.unique(pairs.ann_a.astype(np.int64) * n_annotators + pairs.ann_b))
-    need = memory_needed(n_items, n_classes, n_pairs)
-    if need <= MAX_MEMORY:
-        return
-    raise InputError(
-        f"agreement over {n_classes} classes needs about {need / 2**30:.1f} GiB of memory (a "
-        f"{n_classes} x {n_classes} table for each of {n_pairs} annotator pair(s)), over the "
-        f"limit of {MAX_MEMORY / 2**30:g} GiB; check that the label column holds classes: "
-        "labels that are free text (transcriptions) need text agreement "
-        "(transcript_agreement), and rare classes can be merged."
+    check_memory(
+        memory_needed(n_items, n_classes, n_pairs),
+        limit=MAX_MEMORY,
+        what=f"agreement over {n_classes} classes",
+        why=f"a {n_classes} x {n_classes} table for each of {n_pairs} annotator pair(s)",
+        fix=CLASSES_FIX,
     )
 
 

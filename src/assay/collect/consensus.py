@@ -27,6 +27,7 @@ from scipy import sparse
 from assay._validation import check_in, check_number, check_pred_probs, warn
 from assay.collect import _stats
 from assay.collect._dawid_skene import INFERENCE, DSFit, fit_dawid_skene
+from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
 from assay.exceptions import InputError
 
@@ -98,6 +99,34 @@ class ConsensusResult:
             raise InputError(f"no annotator {annotator!r}; pick one of result.annotators.index.")
         cls = self.priors.index
         return pd.DataFrame(self.confusion[pos], index=cls, columns=cls)
+
+
+def memory_needed(n_items: int, n_classes: int, n_voters: int, method: str) -> int:
+    """Bytes consensus needs at its peak, about (measured with tracemalloc, rounded up).
+
+    Both methods keep a ``k x k`` confusion matrix per voter (``k = n_classes``; the
+    annotators, and the model when ``pred_probs`` is given) and dense ``n_items x k``
+    tables (vote counts, posteriors, the probabilities returned), all float64, and a
+    few arrays per annotation; Dawid-Skene keeps several copies of the confusion
+    matrices through an iteration.
+    """
+    k, k2, n_labels = n_classes, n_classes * n_classes, n_items * n_voters
+    if method == "majority":  # + leave-one-out agreement, in chunks of 4M item x class cells
+        return 8 * (2 * n_voters * k2 + 5 * n_items * k + 16 * n_labels
+                    + 3 * min(n_labels * k, 4_000_000))
+    return 8 * (8 * n_voters * k2 + 9 * n_items * k + 40 * n_labels + 2 * k2)
+
+
+def _check_memory(enc: EncodedAnnotations, n_voters: int, method: str) -> None:
+    k, m = enc.n_classes, n_voters
+    check_memory(
+        memory_needed(enc.n_items, k, m, method),
+        limit=MAX_MEMORY,
+        what=f"consensus ({method}) over {k} classes",
+        why=f"a {k} x {k} confusion matrix for each of {m} annotator(s) and "
+        f"{enc.n_items} x {k} tables of items by class",
+        fix=CLASSES_FIX,
+    )
 
 
 def _priority(enc: EncodedAnnotations) -> np.ndarray:
@@ -321,6 +350,7 @@ def consensus(
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)
     gold_rows, gold_codes = _gold_codes(gold, enc)
+    _check_memory(enc, len(enc.annotators) + (probs is not None), method)
     counts = enc.counts().toarray().astype(np.float64)
     if method == "majority":
         return _majority(enc, counts, probs, gold_rows, gold_codes, smoothing)
