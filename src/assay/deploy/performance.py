@@ -23,6 +23,7 @@ from scipy import optimize, stats
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
+from assay import _stats
 from assay._validation import (
     check_in,
     check_labels,
@@ -38,7 +39,7 @@ __all__ = ["ConfidenceEstimator", "realised_performance", "wilson_interval"]
 
 def wilson_interval(successes: Any, n: Any, *, confidence: float = 0.95
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion.
+    """Wilson score interval of a binomial proportion (see :mod:`assay._stats`).
 
     Parameters
     ----------
@@ -52,16 +53,8 @@ def wilson_interval(successes: Any, n: Any, *, confidence: float = 0.95
     low, high : ndarray of shape (n_windows,)
     """
     check_number(confidence, name="confidence", func="wilson_interval", low=0.0, high=1.0)
-    k = np.asarray(successes, dtype=np.float64)
-    total = np.asarray(n, dtype=np.float64)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    safe = np.where(total > 0, total, 1.0)
-    p = k / safe
-    centre = (p + z**2 / (2 * safe)) / (1 + z**2 / safe)
-    half = z * np.sqrt(p * (1 - p) / safe + z**2 / (4 * safe**2)) / (1 + z**2 / safe)
-    low = np.where(total > 0, np.clip(centre - half, 0, 1), 0.0)
-    high = np.where(total > 0, np.clip(centre + half, 0, 1), 1.0)
-    return low, high
+    low, high = _stats.wilson_interval(successes, n, confidence=confidence)
+    return np.asarray(low), np.asarray(high)
 
 
 def _windows(window: Any, n: int) -> np.ndarray:

@@ -15,16 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._stats import bootstrap_indices, percentile_interval
 from assay._validation import check_number
 from assay.exceptions import InputError
 from assay.train._evaluate_result import METRICS, Evaluation, _py, _records
 from assay.train._evaluate_stats import (
     balanced_accuracy_from_confusion,
-    bootstrap_indices,
     confusions,
     macro_f1_from_confusion,
     mcnemar,
-    percentile_interval,
 )
 
 __all__ = ["Comparison", "compare"]

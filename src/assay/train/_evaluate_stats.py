@@ -1,52 +1,23 @@
 """Interval and test statistics behind :mod:`assay.train.evaluate`.
 
-- Wilson score intervals for proportions (``scipy.stats.binomtest(...).proportion_ci``).
-- Percentile bootstrap intervals for macro F1 and balanced accuracy. Both depend on the
-  items only through the confusion matrix, so each bootstrap resample is reduced to its
-  confusion matrix with one ``bincount`` and the metrics are computed for all resamples
-  at once; resampling is done in chunks to bound memory.
+- Macro F1 and balanced accuracy of many bootstrap resamples at once. Both depend on
+  the items only through the confusion matrix, so each resample (drawn by
+  :func:`assay._stats.bootstrap_indices`) is reduced to its confusion matrix with one
+  ``bincount``. Wilson and percentile intervals live in :mod:`assay._stats`.
 - McNemar's exact test (and its mid-p variant) on paired correctness.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import numpy as np
 from scipy import stats
 
 __all__ = [
     "balanced_accuracy_from_confusion",
-    "bootstrap_indices",
     "confusions",
     "macro_f1_from_confusion",
     "mcnemar",
-    "percentile_interval",
-    "wilson_interval",
 ]
-
-_CHUNK_ELEMENTS = 2_000_000
-
-
-def wilson_interval(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion; ``(nan, nan)`` when ``n == 0``."""
-    if n == 0:
-        return float("nan"), float("nan")
-    ci = stats.binomtest(int(successes), int(n)).proportion_ci(
-        confidence_level=level, method="wilson"
-    )
-    return float(ci.low), float(ci.high)
-
-
-def bootstrap_indices(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
-    """Yield arrays of shape (chunk, n) of resampled item indices, ``n_boot`` rows in all."""
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _CHUNK_ELEMENTS // max(n, 1))
-    done = 0
-    while done < n_boot:
-        size = min(chunk, n_boot - done)
-        yield rng.integers(0, n, size=(size, n))
-        done += size
 
 
 def confusions(y_true: np.ndarray, y_pred: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
@@ -91,16 +62,6 @@ def balanced_accuracy_from_confusion(cm: np.ndarray, labels: np.ndarray) -> np.n
     recall = np.divide(tp, support, out=np.full(tp.shape, np.nan), where=support > 0)
     with np.errstate(all="ignore"):
         return np.asarray(np.nanmean(recall, axis=-1))
-
-
-def percentile_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of bootstrap ``values`` (NaNs ignored)."""
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return float("nan"), float("nan")
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return float(low), float(high)
 
 
 def mcnemar(only_a: int, only_b: int) -> tuple[float, float]:

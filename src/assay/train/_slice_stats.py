@@ -1,7 +1,8 @@
 """Small statistics shared by the error-analysis modules (slices, tag table, curves).
 
-Wilson intervals for proportions, one-sided tests of a slice's error rate against the
-overall rate, and the Benjamini-Hochberg step-up adjustment.
+One-sided tests of a slice's error rate against the overall rate and the
+Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._stats`
+(re-exported here for older imports).
 """
 
 from __future__ import annotations
@@ -14,39 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from assay._stats import wilson_interval
+
 __all__ = ["TableReport", "bh_adjust", "error_rate_pvalues", "wilson_interval"]
-
-
-def wilson_interval(
-    successes: np.ndarray | float, n: np.ndarray | float, *, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion.
-
-    Parameters
-    ----------
-    successes : array-like of shape (n_slices,)
-        Number of successes (may be fractional for weighted counts).
-    n : array-like of shape (n_slices,)
-        Number of trials; where ``n == 0`` the interval is ``(nan, nan)``.
-    confidence : float
-        Two-sided confidence level.
-
-    Returns
-    -------
-    low, high : ndarrays of shape (n_slices,)
-    """
-    k = np.asarray(successes, dtype=np.float64)
-    m = np.asarray(n, dtype=np.float64)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / m
-        denom = 1 + z**2 / m
-        centre = (p + z**2 / (2 * m)) / denom
-        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / denom
-        low = np.clip(centre - half, 0.0, 1.0)
-        high = np.clip(centre + half, 0.0, 1.0)
-    bad = ~(m > 0)
-    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
 
 
 def error_rate_pvalues(

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
+from assay._stats import wilson_interval
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
-from assay.train._slice_stats import error_rate_pvalues, wilson_interval
+from assay.train._slice_stats import error_rate_pvalues
 from assay.train.sliceline import encode_metadata
 
 __all__ = ["describe_cluster", "embedding_slices"]

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import precision_recall_fscore_support
 
+from assay._stats import bootstrap_indices, percentile_interval, wilson_interval
 from assay._validation import check_labels, check_number
 from assay.exceptions import InputError
 from assay.train._evaluate_checks import (
@@ -52,11 +53,8 @@ from assay.train._evaluate_result import (
 )
 from assay.train._evaluate_stats import (
     balanced_accuracy_from_confusion,
-    bootstrap_indices,
     confusions,
     macro_f1_from_confusion,
-    percentile_interval,
-    wilson_interval,
 )
 
 __all__ = [

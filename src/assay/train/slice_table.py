@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from assay._stats import wilson_interval
 from assay._validation import check_columns, check_number, index_of, name_rows, param_error
 from assay.exceptions import InputError
-from assay.train._slice_stats import TableReport, wilson_interval
+from assay.train._slice_stats import TableReport
 
 __all__ = ["SliceTable", "slice_table"]
 

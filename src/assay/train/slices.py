@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._stats import wilson_interval
 from assay._validation import check_number, index_of, name_rows, param_error, plain_value
 from assay.exceptions import InputError
-from assay.train._slice_stats import TableReport, bh_adjust, error_rate_pvalues, wilson_interval
+from assay.train._slice_stats import TableReport, bh_adjust, error_rate_pvalues
 from assay.train.recommend import recommend
 from assay.train.slice_table import SliceTable, slice_table
 from assay.train.sliceline import EncodedMetadata, encode_metadata, sliceline_search
