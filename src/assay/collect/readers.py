@@ -30,7 +30,7 @@ _READERS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".tab": "\t"}
 def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
+        return _read_parquet(path)
     if suffix not in _READERS:
         raise InputError(
             f"{path.name}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file "
@@ -46,6 +46,19 @@ def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
         raise InputError(
             f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start}); "
             "re-save it as UTF-8."
+        ) from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{path.name} cannot be read as Parquet: {reason}. Check that the file is "
+            "complete and of that format."
         ) from None
 
 

@@ -106,6 +106,34 @@ def chapters() -> list[Chapter]:
     return story
 
 
+#: The file in ``.assay`` that marks a workspace built by the demo (only those are replaced).
+DEMO_MARKER = "demo"
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a path the system cannot use is bad input."""
+    from assay.exceptions import InputError
+
+    try:
+        return path.exists()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"cannot use {path.parent} for the demo: {reason}.") from None
+
+
+def _remove_old_demo(root: Path) -> None:
+    """Remove what an earlier demo made at ``root``; refuse any other workspace."""
+    from assay.exceptions import InputError
+
+    if not (root / ".assay" / DEMO_MARKER).exists():
+        raise InputError(
+            f"{root} holds a workspace that `assay demo` did not make; it is left alone. "
+            "Give the demo a new folder (default: assay-demo)."
+        )
+    shutil.rmtree(root / ".assay")
+    (root / "report.html").unlink(missing_ok=True)
+
+
 def run_demo(path: str | Path, console: Console, *, fresh: bool = True) -> DemoResult:
     """Build the demo workspace at ``path`` and write its report.
 
@@ -117,9 +145,10 @@ def run_demo(path: str | Path, console: Console, *, fresh: bool = True) -> DemoR
         Where the story is told.
     """
     root = Path(path).resolve()
-    if fresh and (root / ".assay").exists():
-        shutil.rmtree(root)
+    if fresh and _exists(root / ".assay"):
+        _remove_old_demo(root)
     ws = Workspace.init(root)
+    (root / ".assay" / DEMO_MARKER).write_text("made by `assay demo`; it may replace it\n")
     result = DemoResult(workspace=root, report=root / "report.html")
     try:
         for chapter in chapters():
