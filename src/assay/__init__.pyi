@@ -1,0 +1,77 @@
+"""The public API of assay: the one list of its names, by lifecycle phase.
+
+Both the type checkers and the runtime read this file: ``assay/__init__.py`` hands it to
+``lazy_loader.attach_stub``, which derives ``assay.__all__`` and loads each name from the
+module named here on first use. To export a name, add it here (``NAME as NAME``) and
+nowhere else; ``tests/test_public_api.py`` pins the result.
+"""
+
+# ruff: noqa: I001 - one statement per module, each name as NAME (PEP 484 re-export)
+from .collect import (
+    AgreementReport as AgreementReport,
+    ConsensusResult as ConsensusResult,
+    ConventionReport as ConventionReport,
+    SamplePlan as SamplePlan,
+    TranscriptAgreement as TranscriptAgreement,
+    agreement as agreement,
+    agreement_by as agreement_by,
+    classes_to_revise as classes_to_revise,
+    compare_classes as compare_classes,
+    consensus as consensus,
+    convention_report as convention_report,
+    normalize_annotations as normalize_annotations,
+    parse_label_studio as parse_label_studio,
+    plan_sample as plan_sample,
+    read_annotations as read_annotations,
+    sample_size_for_kappa as sample_size_for_kappa,
+    to_label_studio_tasks as to_label_studio_tasks,
+    transcript_agreement as transcript_agreement,
+)
+from .deploy import (
+    ConfidenceEstimator as ConfidenceEstimator,
+    DriftReport as DriftReport,
+    PageHinkley as PageHinkley,
+    Profile as Profile,
+    adwin as adwin,
+    drift as drift,
+    page_hinkley as page_hinkley,
+    profile as profile,
+    realised_performance as realised_performance,
+    sample_for_labeling as sample_for_labeling,
+)
+from .exceptions import (
+    AssayError as AssayError,
+    ConflictError as ConflictError,
+    InputError as InputError,
+    NotFoundError as NotFoundError,
+    StoreError as StoreError,
+)
+from .store.datasets import DatasetVersion as DatasetVersion
+from .store.diff import DatasetDiff as DatasetDiff
+from .store.workspace import Workspace as Workspace
+from .train import (
+    AuditReport as AuditReport,
+    CleanVsCollect as CleanVsCollect,
+    Comparison as Comparison,
+    Evaluation as Evaluation,
+    LearningCurve as LearningCurve,
+    NoiseEstimate as NoiseEstimate,
+    Recipe as Recipe,
+    SliceReport as SliceReport,
+    SliceTable as SliceTable,
+    audit as audit,
+    augment as augment,
+    clean_vs_collect as clean_vs_collect,
+    compare as compare,
+    cross_val_predict_proba as cross_val_predict_proba,
+    estimate_noise as estimate_noise,
+    evaluate as evaluate,
+    find_label_issues as find_label_issues,
+    find_slices as find_slices,
+    fit_and_evaluate as fit_and_evaluate,
+    learning_curve as learning_curve,
+    recommend as recommend,
+    slice_table as slice_table,
+)
+
+__version__: str
