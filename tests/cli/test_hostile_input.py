@@ -291,3 +291,28 @@ def test_nan_features_import_and_the_audit_says_what_to_do(cli, ws: Workspace,
     code, _, err = cli("import", "n", str(tmp_path / "nan.csv"), "--id", "id", "-w", ws.location)
     assert code == 0, err
     assert np.isnan(ws.dataset("n").to_pandas()["g"].iloc[4])
+
+
+# -- 9. deeply nested JSON Lines ------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("open_close", [("[", "]"), ('{"b": ', "}")])
+def test_deeply_nested_jsonl_is_refused_not_a_segfault(
+    ws: Workspace, tmp_path: Path, encoding: str, open_close: tuple[str, str]
+) -> None:
+    """pyarrow's JSON reader crashed the process (SIGSEGV) on 100,000 nested levels; the
+    import runs in a subprocess so that a crash fails only this test."""
+    import subprocess
+    import sys
+
+    opening, closing = open_close
+    deep = f'{{"a": {opening * 100_000}1{closing * 100_000}, "label": 1}}\n'
+    (tmp_path / "deep.jsonl").write_bytes(deep.encode(encoding))
+    done = subprocess.run(
+        [sys.executable, "-c", "from assay.cli.main import _entry; _entry()", "import",
+         "deep", str(tmp_path / "deep.jsonl"), "-w", ws.location],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2, (done.returncode, done.stderr[-500:])
+    _one_line(done.stderr)
+    assert "deep.jsonl line 1 " in done.stderr and "64 levels" in done.stderr
+    assert [d.name for d in ws.datasets()] == ["t"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from assay.exceptions import InputError
 
-__all__ = ["MAX_DEPTH", "check_file_depth", "too_deep_line"]
+__all__ = ["MAX_DEPTH", "check_file_depth", "check_text_depth", "too_deep_line"]
 
 #: Deepest nesting of arrays and objects accepted in a production batch (a row object
 #: holding flat values nests 2 deep; ``{"rows": [...]}`` 3).
@@ -45,6 +45,20 @@ def too_deep_line(data: bytes, *, per_line: bool, limit: int = MAX_DEPTH) -> int
     return int(np.count_nonzero(newline[: over[0]])) + 1
 
 
+def _too_deep(path: Path, line: int, limit: int) -> InputError:
+    return InputError(
+        f"{path} line {line} nests arrays or objects deeper than {limit} levels; "
+        f"send one flat object a line: {{\"column\": value, ...}}."
+    )
+
+
+def check_text_depth(data: bytes, path: Path, *, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON Lines ``data`` (UTF-8, read from ``path``) with a line nested too deep."""
+    line = too_deep_line(data, per_line=True, limit=limit)
+    if line is not None:
+        raise _too_deep(path, line, limit)
+
+
 def check_file_depth(path: Path, *, limit: int = MAX_DEPTH) -> None:
     """Refuse a JSON Lines file with a line nested deeper than ``limit`` (read in chunks)."""
     first_line = 1
@@ -57,10 +71,7 @@ def check_file_depth(path: Path, *, limit: int = MAX_DEPTH) -> None:
             whole, rest = data[:cut], data[cut:]
             line = too_deep_line(whole, per_line=True, limit=limit)
             if line is not None:
-                raise InputError(
-                    f"{path} line {first_line + line - 1} nests arrays or objects deeper than "
-                    f"{limit} levels; send one flat object a line: {{\"column\": value, ...}}."
-                )
+                raise _too_deep(path, first_line + line - 1, limit)
             first_line += whole.count(b"\n")
             if not block:
                 return

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from assay._validation import warn
 from assay.exceptions import InputError
+from assay.store.json_depth import check_file_depth, check_text_depth
 
 __all__ = [
     "MEDIA_EXTENSIONS",
@@ -324,10 +325,12 @@ def _parse(path: Path, fmt: str, separator: str, decimal: bool) -> pa.Table:
         )
     if fmt == "parquet":
         return pq.read_table(path)
-    if utf8:
+    if utf8:  # pyarrow's JSON reader crashes the process on deep nesting: measure first
+        check_file_depth(path)
         return pjson.read_json(path)
-    text = decode_text(path.read_bytes(), str(path))
-    return pjson.read_json(io.BytesIO(text.encode("utf-8")))
+    data = decode_text(path.read_bytes(), str(path)).encode("utf-8")
+    check_text_depth(data, path)
+    return pjson.read_json(io.BytesIO(data))
 
 
 def _check_text(path: Path, fmt: str) -> None:
