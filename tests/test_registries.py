@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 from pathlib import Path
+
+import typer
 
 import assay
 
@@ -52,3 +55,33 @@ def test_the_package_init_does_not_list_names_again() -> None:
         for a in n.names
     }
     assert not (public & (literals | imported)), public & (literals | imported)
+
+
+def _cli_modules() -> list[str]:
+    """The modules of ``assay.cli`` that declare commands (define ``register``)."""
+    import assay.cli
+
+    found = []
+    for info in pkgutil.iter_modules(assay.cli.__path__):
+        if not info.name.startswith("_") and info.name != "main":
+            module = importlib.import_module(f"assay.cli.{info.name}")
+            if hasattr(module, "register"):
+                found.append(info.name)
+    return found
+
+
+def _registered(module: str) -> list[str]:
+    """The top-level commands that ``assay.cli.MODULE.register`` adds."""
+    app = typer.Typer()
+    app.callback()(lambda: None)  # a group even when the module adds one command
+    importlib.import_module(f"assay.cli.{module}").register(app)
+    return list(typer.main.get_group(app).commands)
+
+
+def test_the_command_table_is_the_index_of_what_the_modules_register() -> None:
+    from assay.cli.main import COMMAND_MODULES, MODULES
+
+    assert set(MODULES) == set(_cli_modules()), "list each command module in COMMAND_MODULES"
+    expected = {name: module for module in MODULES for name in _registered(module)}
+    rows = "\n".join(f"    {name!r}: {module!r}," for name, module in expected.items())
+    assert expected == COMMAND_MODULES, f"COMMAND_MODULES should be:\n{{\n{rows}\n}}"

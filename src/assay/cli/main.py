@@ -24,21 +24,11 @@ from assay.exceptions import AssayError
 
 __all__ = ["COMMAND_MODULES", "MODULES", "app", "command_tree", "main"]  # noqa: F822 (app: lazy)
 
-#: The command modules, in the order ``assay --help`` lists their commands.
-MODULES = (
-    "data",
-    "collect",
-    "labelbook",
-    "review",
-    "recipe",
-    "train",
-    "iterate",
-    "deploy",
-    "web",
-    "demo",
-)
-#: The module that registers each top-level command. Only a shortcut: a command not
-#: listed loads every module (tests/cli/test_help.py checks the table is complete).
+#: The index of the commands: the module that registers each top-level command, in the
+#: order ``assay --help`` lists them. Each command is declared once, in its module's
+#: ``register``; this table only lets ``assay NAME`` import that module alone.
+#: tests/test_registries.py rebuilds it from the modules and prints the right table when
+#: it drifts (a command not listed would load every module).
 COMMAND_MODULES = {
     **dict.fromkeys(["init", "import", "log", "show", "diff", "export", "gc"], "data"),
     **dict.fromkeys(["annotations", "agree", "consensus", "plan-sample"], "collect"),
@@ -51,6 +41,8 @@ COMMAND_MODULES = {
     **dict.fromkeys(["ui", "user", "token", "session"], "web"),
     "demo": "demo",
 }
+#: The command modules, in the order ``assay --help`` lists their commands.
+MODULES = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 _HELP = "Data-centric AI: hold the model fixed and improve the data."
 
 
