@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._charts import paired_bars
+
 __all__ = ["DriftReport", "render_summary", "schema_changes"]
 
 #: Columns of :attr:`DriftReport.columns` shown in the HTML table.
@@ -213,17 +215,4 @@ def _svg(chart: dict[str, Any]) -> str:
     """Inline SVG bars: reference (grey) behind current (orange)."""
     if not chart:
         return ""
-    ref, cur = chart["ref"], chart["cur"]
-    top = max(max(ref, default=0), max(cur, default=0)) or 1.0
-    width = CHART_W / max(len(ref), 1)
-    bars = []
-    for i, (r, c) in enumerate(zip(ref, cur, strict=True)):
-        x = i * width
-        for share, color, inset in ((r, "#9e9e9e", 0.0), (c, "#f28e2b", width * 0.3)):
-            h = CHART_H * share / top
-            bars.append(f'<rect x="{x + inset:.1f}" y="{CHART_H - h:.1f}" '
-                        f'width="{max(width * 0.7 - 0.5, 0.5):.1f}" height="{h:.1f}" '
-                        f'fill="{color}"/>')
-    title = "reference (grey) vs current (orange)"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_W}" height="{CHART_H}">'
-            f"<title>{title}</title>{''.join(bars)}</svg>")
+    return paired_bars(chart["ref"], chart["cur"], width=CHART_W, height=CHART_H)

@@ -6,8 +6,8 @@ import html
 import re
 from typing import Any
 
+from assay._charts import LineSeries, line_chart
 from assay.report.build import register_section
-from assay.report.svg import LineSeries, line_chart
 from assay.store.experiments import Experiment, ExperimentStore
 from assay.store.workspace import Workspace
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from assay._charts import LineSeries, line_chart
 from assay.report.build import register_section
-from assay.report.svg import LineSeries, line_chart
 from assay.store.workspace import Workspace
 
 if TYPE_CHECKING:

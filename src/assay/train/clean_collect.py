@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from assay._charts import line_chart
 from assay._validation import check_number
 from assay.train._curve_fit import power_law
 from assay.train._slice_stats import TableReport
@@ -113,8 +114,6 @@ class CleanVsCollect(TableReport):
 
     def to_svg(self) -> str:
         """Both curves (accuracy vs training examples, clean vs noisy) as inline SVG."""
-        from assay.report.svg import line_chart
-
         up_to = self.n_ + self.extra_
         return line_chart(
             self.clean_.series(up_to, "#2ca02c") + self.noisy_.series(up_to, "#d62728"),

@@ -27,6 +27,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
+from assay._charts import LineSeries, line_chart
 from assay._validation import check_number, param_error
 from assay.exceptions import InputError
 from assay.train._curve_fit import (
@@ -139,8 +140,6 @@ class LearningCurve(TableReport):
 
     def series(self, up_to: float | None = None, color: str | None = None) -> list[Any]:
         """Chart series: the measured means (markers) and the fit with its band."""
-        from assay.report.svg import LineSeries
-
         grid = np.geomspace(self.sizes_[0], max(up_to or 0, self.sizes_[-1]), 40)
         pred = self.predict(grid)
         return [
@@ -152,8 +151,6 @@ class LearningCurve(TableReport):
 
     def to_svg(self, *, up_to: float | None = None) -> str:
         """The curve as an inline SVG chart."""
-        from assay.report.svg import line_chart
-
         return line_chart(self.series(up_to), title=self.title, log_x=True,
                           x_label="number of training examples", y_label="accuracy")
 
