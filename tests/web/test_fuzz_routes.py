@@ -85,7 +85,7 @@ def _app_routes(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for route in routes:
         if isinstance(route, APIRoute):
-            out |= {(m, prefix + route.path) for m in route.methods}
+            out |= {(m, prefix + route.path) for m in route.methods or ()}
         elif (inner := getattr(route, "original_router", None)) is not None:
             context = getattr(route, "include_context", None)
             out |= _app_routes(inner.routes, prefix + getattr(context, "prefix", ""))
@@ -144,7 +144,7 @@ def _body(rng: random.Random, csrf: str) -> dict[str, Any]:
         payload: Any = {f: hostile_json(rng) for f in fields}
         if rng.random() < 0.2:
             payload = hostile_json(rng)
-        raw = json.dumps(payload, allow_nan=True)
+        raw: str | bytes = json.dumps(payload, allow_nan=True)
     elif kind < 0.95:
         raw = np.random.default_rng(rng.randrange(10**6)).bytes(rng.randrange(0, 3000))
     else:
