@@ -143,7 +143,8 @@ class Proc:
 
     def read(self) -> None:
         """Collect what it printed so far (whole lines)."""
-        text = (self.folder / f"{self.name}.out").read_text(errors="replace")
+        path = self.folder / f"{self.name}.out"
+        text = path.read_text(errors="replace") if path.exists() else ""  # killed at birth
         self.lines = text.split("\n")[:-1]
 
     def kill(self) -> None:
@@ -165,7 +166,8 @@ class Proc:
                 self.kill()
             time.sleep(0.01)
         self.read()
-        self.stderr = (self.folder / f"{self.name}.err").read_text(errors="replace")
+        err = self.folder / f"{self.name}.err"
+        self.stderr = err.read_text(errors="replace") if err.exists() else ""
 
 
 OUTCOMES = ("ACK", "CONFLICT", "REFUSED")
@@ -274,13 +276,14 @@ def plan_wave(
     for j, role in enumerate(WAVE_ROLES):
         wid = wave * 10 + j
         env = {"ASSAY_FAULT_SLEEP": FAULTS[role]} if role in FAULTS and rng.random() < 0.5 else {}
-        procs.append(worker(root, role, wid, rng.getrandbits(31), n_ops, env))
+        n = n_ops // 2 if role == "ingest" else n_ops  # the costliest operation
+        procs.append(worker(root, role, wid, rng.getrandbits(31), n, env))
     # An apply killed while it holds its dataset's lock blocks every apply until the lock
     # expires (30 min; issue 12 finding 1): appliers are killed in the last wave only, so
     # that the waves before it apply decisions while the others write.
     killable = procs if last else [p for p in procs if p.role != "apply"]
     for p in rng.sample(killable, kills):
-        p.kill_after_ops = rng.randint(1, n_ops // 2)
+        p.kill_after_ops = rng.randint(1, int(p.argv[-1]) // 2)
         p.kill_at = rng.uniform(0.0, 0.3)
     commands = _wave_commands(root, wave, rng)
     rng.choice(commands).kill_at = rng.uniform(0.3, 3.0)
@@ -336,7 +339,7 @@ def _maybe_kill(p: Proc, now: float) -> None:
 
 
 def run_storm(root: Path, db: str | None, backend: str, seed: int, waves: int = 4,
-              n_ops: int = 25, kills: int = 3) -> Storm:
+              n_ops: int = 15, kills: int = 3) -> Storm:
     """Set up, run ``waves`` waves of writers with kills; return what ran."""
     rng = random.Random(seed)
     launcher = Launcher(root.parent / "out")  # imports while the workspace is set up
