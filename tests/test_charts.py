@@ -77,3 +77,15 @@ def test_drift_report_draws_its_histograms_with_paired_bars() -> None:
     chart = {"ref": [0.25, 0.75], "cur": [0.6, 0.4]}
     report = DriftReport.build(table, {"x": chart}, [], 0.5, {})
     assert _charts.paired_bars(chart["ref"], chart["cur"]) in report.to_html()
+
+
+@pytest.mark.parametrize("draw", [
+    lambda label: _charts.index_lines({label: [0.1, 0.3]}),
+    lambda label: _charts.bar_chart([(label, 3)]),
+    lambda label: _charts.heat_map([[1, 2], [3, 4]], [label, "b"]),
+])
+def test_long_labels_are_cut_before_escaping(draw: object) -> None:
+    label = "a'b\"c<d>e&f" * 4  # every cut falls next to a character that needs escaping
+    svg = draw(label)  # type: ignore[operator]
+    shown = [t for t in _texts(svg) if t and label.startswith(t)]  # parses: no broken entity
+    assert shown and all(len(t) in (6, 10, 22, 24) for t in shown if t != label)

@@ -310,7 +310,7 @@ def index_lines(series: dict[str, Sequence[Any]], *, width: int = 480, height: i
         )
         parts.append(
             f'<text x="{width - 4}" y="{14 + 13 * k}" text-anchor="end" font-size="11" '
-            f'fill="{colour}">{escape(name)[:24]}</text>'
+            f'fill="{colour}">{escape(str(name)[:24])}</text>'
         )
     parts.append(
         f'<text x="2" y="14" font-size="10">{short_number(hi)}</text>'
@@ -344,7 +344,7 @@ def bar_chart(pairs: Sequence[tuple[Any, Any]], *, width: int = 420, bar: int = 
         y = k * (bar + 4)
         parts.append(
             f'<text x="{pad - 6}" y="{y + bar * 0.75}" text-anchor="end" font-size="12">'
-            f"{escape(name)[:22]}</text>"
+            f"{escape(str(name)[:22])}</text>"
             f'<rect x="{pad}" y="{y}" width="{length:.1f}" height="{bar}" fill="#4a78c2"/>'
             f'<text x="{pad + length + 4:.1f}" y="{y + bar * 0.75}" font-size="12">'
             f"{escape(short_number(amount))}</text>"
@@ -420,11 +420,11 @@ def heat_map(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], *, cell: in
     for k, name in enumerate(labels[:n]):
         parts.append(
             f'<text x="{pad - 4}" y="{pad + k * cell + cell * 0.65}" text-anchor="end" '
-            f'font-size="11">{escape(name)[:10]}</text>'
+            f'font-size="11">{escape(str(name)[:10])}</text>'
         )
         parts.append(
             f'<text x="{pad + k * cell + cell / 2}" y="{pad - 6}" text-anchor="middle" '
-            f'font-size="11">{escape(name)[:6]}</text>'
+            f'font-size="11">{escape(str(name)[:6])}</text>'
         )
     size = pad + n * cell + 4
     return f'<svg class="chart" role="img" width="{size}" height="{size}">{"".join(parts)}</svg>'
