@@ -50,3 +50,17 @@ def test_demo_refuses_a_path_whose_name_is_too_long(cli, tmp_path: Path) -> None
     code, _, err = cli("demo", str(tmp_path / ("n" * 300)))
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and "too long" in err.lower(), err
+
+
+@pytest.mark.parametrize("source", ["%s%n{0}", "a: [1,\n  b: 2\n: :"])
+def test_recipe_add_names_a_yaml_syntax_error_in_one_line(cli, ws: Workspace,
+                                                         tmp_path: Path, source: str) -> None:
+    """PyYAML's error text spans several lines (context, snippet, caret); it used to be
+    printed as it is."""
+    file = tmp_path / "r.yaml"
+    file.write_text(source)
+    for given in (source, str(file)):
+        code, _, err = cli("recipe", "add", "x", given, "-w", ws.location)
+        assert code == 2, err
+        assert len(err.strip().splitlines()) == 1, err
+        assert "line " in err and "column " in err, err

@@ -91,7 +91,8 @@ class Recipe:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InputError(f"{where} is not valid YAML: {exc}. Fix the syntax.") from None
+            problem = _yaml_problem(exc)
+            raise InputError(f"{where} is not valid YAML: {problem}. Fix the syntax.") from None
         if not isinstance(data, Mapping):
             raise InputError(
                 f"{where} must be a YAML mapping with keys {', '.join(YAML_KEYS)}; "
@@ -181,6 +182,15 @@ class Recipe:
     def to_yaml(self) -> str:
         """The spec as YAML text (for ``recipe show``)."""
         return str(yaml.safe_dump(self.spec, sort_keys=False))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error in one line: the problem and its 1-based line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def load_recipe(
