@@ -269,7 +269,7 @@ FAULTS = {
 
 
 def plan_wave(
-    root: Path, wave: int, rng: random.Random, n_ops: int, kills: int, *, last: bool
+    root: Path, wave: int, rng: random.Random, n_ops: int, kills: int
 ) -> list[Proc]:
     """The processes of one wave; ``kills`` of the workers and one command get killed."""
     procs = []
@@ -278,11 +278,7 @@ def plan_wave(
         env = {"ASSAY_FAULT_SLEEP": FAULTS[role]} if role in FAULTS and rng.random() < 0.5 else {}
         n = n_ops // 2 if role == "ingest" else n_ops  # the costliest operation
         procs.append(worker(root, role, wid, rng.getrandbits(31), n, env))
-    # An apply killed while it holds its dataset's lock blocks every apply until the lock
-    # expires (30 min; issue 12 finding 1): appliers are killed in the last wave only, so
-    # that the waves before it apply decisions while the others write.
-    killable = procs if last else [p for p in procs if p.role != "apply"]
-    for p in rng.sample(killable, kills):
+    for p in rng.sample(procs, kills):
         p.kill_after_ops = rng.randint(1, int(p.argv[-1]) // 2)
         p.kill_at = rng.uniform(0.0, 0.3)
     commands = _wave_commands(root, wave, rng)
@@ -348,7 +344,7 @@ def run_storm(root: Path, db: str | None, backend: str, seed: int, waves: int = 
         setup_workspace(root, db, seed)
         started = time.monotonic()
         for wave in range(waves):
-            planned = plan_wave(root, wave, rng, n_ops, kills, last=wave == waves - 1)
+            planned = plan_wave(root, wave, rng, n_ops, kills)
             run_wave(planned, launcher)
             procs += planned
     finally:

@@ -134,13 +134,6 @@ def _finished(folder: Path, argv: list[str]) -> Proc:
     return proc
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 finding 1: an apply killed with SIGKILL leaves its apply:<dataset> "
-    "lock row, and every later apply of the dataset is refused (ConflictError naming the "
-    "dead pid) until the lock expires 30 min later (apply.LOCK_TTL); object leases check "
-    "that a local holder still runs, the apply lock does not",
-)
 def test_a_killed_apply_does_not_block_the_next(tmp_path: Path, db_url: str | None) -> None:
     """An apply killed while it holds the dataset's apply lock must not refuse the next
     apply until the lock expires (its holder is a dead process of this host)."""

@@ -9,7 +9,6 @@ the version again.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from assay.exceptions import ConflictError, InputError
 from assay.store import models as m
+from assay.store._process import holder_alive, holder_id, holder_parts
 from assay.store.models import utcnow
 from assay.store.review import coerce_label, decode_label
 
@@ -268,11 +268,12 @@ def _apply_lock(ws: Workspace, dataset: str, user: str) -> Iterator[tuple[str, s
     """Hold ``apply:<dataset id>`` in the ``locks`` table: one apply per dataset.
 
     The lock is taken with an INSERT that fails when the name is held; a lock past its
-    expiry (its apply was killed) is taken over. Yields ``(name, holder)``.
+    expiry, or whose holder process on this machine is gone (killed), is taken over.
+    Yields ``(name, holder)``.
     """
     with ws.session(readonly=True) as s:
         name = f"apply:{ws._dataset_row(s, dataset).id}"
-    holder = f"{user} pid {os.getpid()} {secrets.token_hex(4)}"
+    holder = holder_id(f"{user} {secrets.token_hex(4)}")
     _acquire(ws, dataset, name, holder)
     try:
         yield name, holder
@@ -287,7 +288,7 @@ def _acquire(ws: Workspace, dataset: str, name: str, holder: str) -> None:
     try:
         with ws.session() as s:
             current = s.get(m.Lock, name)
-            if current is not None and _aware(current.expires_at) <= now:
+            if current is not None and _stale(current, now):
                 s.execute(
                     delete(m.Lock).where(
                         m.Lock.name == name,
@@ -333,10 +334,16 @@ def _renew(s: Session, name: str, holder: str) -> None:
         )
 
 
+def _stale(lock: m.Lock, now: datetime) -> bool:
+    """A lock past its expiry, or held by a process of this machine that is gone."""
+    return _aware(lock.expires_at) <= now or not holder_alive(lock.holder)
+
+
 def _held(dataset: str, lock: m.Lock) -> ConflictError:
     """The refusal naming the apply that holds the lock, and since when."""
-    who, _, rest = lock.holder.rpartition(" pid ")
-    shown = f"{who} (pid {rest.split()[0]})" if who and rest else lock.holder
+    host, pid, label = holder_parts(lock.holder)
+    who = label.rpartition(" ")[0] or label
+    shown = f"{who} (pid {pid} on {host})" if pid else lock.holder
     since = _aware(lock.acquired_at)
     until = _aware(lock.expires_at)
     return ConflictError(

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assay.exceptions import NotFoundError, StoreError
+from assay.store._process import holder_alive, holder_id
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -82,25 +83,6 @@ def _fault(point: str) -> None:
         raise OSError(code, os.strerror(code))
 
 
-def _holder(token: str) -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{token}"
-
-
-def _alive(holder: str) -> bool:
-    """Whether a lease's holder may still run (False only for a dead local process)."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True  # another machine: only the expiry tells
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. EPERM: it exists
-        return True
-    return True
-
-
 def _mtimes(paths: Iterable[Path], key: Callable[[Path], str]) -> dict[str, float]:
     """``{key(path): mtime}`` of the files that still exist (others vanish meanwhile)."""
     found: dict[str, float] = {}
@@ -128,7 +110,7 @@ class Lease:
 
     def live(self, now: datetime) -> bool:
         """Not expired, and not held by a process of this host that has ended."""
-        return _aware(self.expires_at) > now and _alive(self.holder)
+        return _aware(self.expires_at) > now and holder_alive(self.holder)
 
 
 class LeaseBook:
@@ -157,7 +139,7 @@ class LeaseBook:
 
         token = uuid.uuid4().hex
         row = m.ObjectLease(
-            digest=f"pending-{token}", holder=_holder(token), expires_at=self._expiry()
+            digest=f"pending-{token}", holder=holder_id(token), expires_at=self._expiry()
         )
         with self.begin() as s:
             s.add(row)
@@ -507,7 +489,7 @@ class ObjectStore:
             if (
                 pid.isdigit()
                 and int(pid) != os.getpid()
-                and _alive(f"{socket.gethostname()}:{pid}:")
+                and holder_alive(f"{socket.gethostname()}:{pid}:")
             ):
                 continue  # another gc is running
             with contextlib.suppress(FileNotFoundError):
