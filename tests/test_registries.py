@@ -85,3 +85,16 @@ def test_the_command_table_is_the_index_of_what_the_modules_register() -> None:
     expected = {name: module for module in MODULES for name in _registered(module)}
     rows = "\n".join(f"    {name!r}: {module!r}," for name, module in expected.items())
     assert expected == COMMAND_MODULES, f"COMMAND_MODULES should be:\n{{\n{rows}\n}}"
+
+
+def test_every_route_module_is_listed_once() -> None:
+    import assay.web.routes
+    from assay.web.app import ROUTE_MODULES
+
+    found = set()
+    for info in pkgutil.iter_modules(assay.web.routes.__path__):
+        module = importlib.import_module(f"assay.web.routes.{info.name}")
+        if hasattr(module, "router"):
+            found.add(info.name)
+    assert len(ROUTE_MODULES) == len(set(ROUTE_MODULES)), ROUTE_MODULES
+    assert set(ROUTE_MODULES) == found, "list each route module once in ROUTE_MODULES"

@@ -11,6 +11,7 @@ back off exponentially per account and client address, unknown API tokens per ad
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import time
@@ -38,6 +39,7 @@ from assay.web.security import MAX_BODY_BYTES, BodyLimitMiddleware, SessionSigne
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "ROUTE_MODULES",
     "SESSION_CACHE_SECONDS",
     "WebState",
     "app_from_env",
@@ -46,6 +48,10 @@ __all__ = [
 ]
 
 STATIC = Path(__file__).with_name("static")
+#: The modules of :mod:`assay.web.routes` whose ``router`` the app includes, in the order
+#: requests are matched against them: a new route module is listed here, once
+#: (tests/test_registries.py checks that every module with a router is).
+ROUTE_MODULES = ("auth", "overview", "datasets", "review", "labelbook", "analyses", "api", "ingest")
 #: How long a process trusts a session it looked up: sign-out in the same process
 #: takes effect at once, an ended session elsewhere (another worker, the CLI) within this.
 SESSION_CACHE_SECONDS = 2.0
@@ -144,17 +150,6 @@ def create_app(
         The time in seconds for the failure counters and the session cache (tests
         pass a fake clock).
     """
-    from assay.web.routes import (
-        analyses,
-        api,
-        auth,
-        datasets,
-        ingest,
-        labelbook,
-        overview,
-        review,
-    )
-
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     app = FastAPI(title="assay", docs_url=None, redoc_url=None, openapi_url=None)
     try:
@@ -172,8 +167,8 @@ def create_app(
         sessions=TtlCache(SESSION_CACHE_SECONDS, clock=clock),
         address_free_failures=address_free_failures,
     )
-    for module in (auth, overview, datasets, review, labelbook, analyses, api, ingest):
-        app.include_router(module.router)
+    for name in ROUTE_MODULES:
+        app.include_router(importlib.import_module(f"assay.web.routes.{name}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
