@@ -37,3 +37,4 @@ def test_versions_monitors_windows_and_analyses_release_their_leases(
     assert len(referenced) == 4  # version, profile, window, analysis table
     assert ws.gc(grace_s=0) == []
     assert all(ws.objects.exists(digest) for digest in referenced)
+

@@ -98,9 +98,10 @@ class MonitorStore:
             probs = cross_val_predict_proba(
                 model, frame[features], frame[version.roles.label], seed=seed
             )
-            classes = np.unique(frame[version.roles.label].to_numpy())
+            labels = frame[version.roles.label].to_numpy()
+            classes = np.unique(labels)  # the column order of probs
             frame["prediction"] = classes[probs.argmax(axis=1)]
-            calibrator = ConfidenceEstimator().fit(probs, frame[version.roles.label])
+            calibrator = ConfidenceEstimator().fit(probs, np.searchsorted(classes, labels))
             errors = (frame["prediction"] != frame[version.roles.label]).to_numpy(dtype=float)
             detector = PageHinkley()
             detector.update(errors)  # warm up on the reference's out-of-sample errors
