@@ -101,15 +101,8 @@ DEMO_REFUSES = ["<garbage>", "<file-as-dir>", "<nul-in-path>", "<long-name>"]
 COUNTED = ["datasets", "versions", "review_items", "review_decisions", "annotations",
            "labelbook_versions", "recipes", "analyses", "monitors", "monitor_windows",
            "users", "api_tokens"]
-_LONG_NAME = ("-w with a 300-character folder name: Workspace.__init__ "
-              "(store/workspace.py, config.exists()) raises OSError ENAMETOOLONG: exit 3")
-#: Known failures, by test id: each is reported in the issue and fixed elsewhere.
-XFAIL: dict[str, str] = {
-    **dict.fromkeys(["curve-2", "export-2", "monitor list-2", "recipe add-3", "recipe add-4",
-                     "session list-5"], _LONG_NAME),
-    "ui-0": "--host 'a\\x00b': the port check in cli/web.py binds a socket, which raises "
-            "TypeError (host name must not contain null character): exit 3",
-}
+#: Known failures, by test id (each reported in the issue, with its reason).
+XFAIL: dict[str, str] = {}
 
 
 def _commands() -> dict[str, Any]:

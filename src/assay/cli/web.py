@@ -337,6 +337,10 @@ def _check_port(host: str, port: int) -> None:
 
     if not 1 <= port <= 65535:
         raise InputError(f"--port {port} is not a TCP port; give a number from 1 to 65535.")
+    if not host or any(not c.isprintable() or c.isspace() for c in host):
+        raise InputError(
+            f"--host {host!r} is not a host name or address; give e.g. 127.0.0.1 or 0.0.0.0."
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

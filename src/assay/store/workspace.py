@@ -95,7 +95,7 @@ class Workspace:
         else:
             self.root = Path(text).expanduser().resolve()
             config = self.root / _DIR / "config.json"
-            if not config.exists():
+            if not _exists(config):
                 raise NotFoundError(
                     f"no assay workspace at {self.root}; create one with `assay init {text}` "
                     "(or pass --workspace / set ASSAY_WORKSPACE)."
@@ -119,10 +119,10 @@ class Workspace:
         so a URL that cannot be reached leaves no folder behind.
         """
         root = Path(path).expanduser().resolve()
-        if root.exists() and not root.is_dir():
+        if _exists(root) and not root.is_dir():
             raise InputError(f"{root} is a file; give a folder for the workspace.")
         config = root / _DIR / "config.json"
-        if config.exists():
+        if _exists(config):
             existing = json.loads(config.read_text()).get("db")
             if db is not None and db != existing:
                 raise InputError(
@@ -613,6 +613,17 @@ def _text_of(source: Any, info: dict[str, Any]) -> Callable[[str], pa.ChunkedArr
         Path(os.fspath(source)).expanduser(), info.get("separator", default)
     )
     return reader
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a path the system refuses (too long, ...) is an input error."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise InputError(
+            f"cannot use {path}: {os_reason(exc)}; give another workspace folder "
+            "(e.g. a shorter path)."
+        ) from exc
 
 
 def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,16 +129,28 @@ def payload(role: str) -> Callable[..., Awaitable[dict[str, Any]]]:
     return dependency
 
 
+def _json_fields(body: bytes) -> dict[str, Any]:
+    """The fields of a JSON body; bodies nested too deep are refused before parsing
+    (the json module recurses, so they would raise RecursionError: a 500)."""
+    from assay.exceptions import InputError
+    from assay.store.json_depth import MAX_DEPTH, too_deep_line
+
+    if too_deep_line(body, per_line=False) is not None:
+        raise InputError(
+            f"the request body nests arrays or objects deeper than {MAX_DEPTH} levels; "
+            "send an object of fields."
+        )
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise InputError(f"the request body is not valid JSON: {exc}.") from exc
+    return dict(data) if isinstance(data, dict) else {"items": data}
+
+
 async def _read_fields(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "")
     if kind.startswith("application/json"):
-        try:
-            data = await request.json()
-        except ValueError as exc:
-            from assay.exceptions import InputError
-
-            raise InputError(f"the request body is not valid JSON: {exc}.") from exc
-        return dict(data) if isinstance(data, dict) else {"items": data}
+        return _json_fields(await request.body())
     form = await request.form()
     out: dict[str, Any] = {}
     for key in form:
