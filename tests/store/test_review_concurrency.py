@@ -73,24 +73,30 @@ def test_apply_records_the_decisions_it_applied(queued: Workspace) -> None:
         assert s.scalars(select(m.Lock)).all() == []
 
 
+#: A lock held by a process on another machine: only its expiry can end it.
+ELSEWHERE = "elsewhere:41:bob ab12"
+
+
 def test_a_held_lock_refuses_with_its_holder(queued: Workspace) -> None:
     queued.review.decide(_ids(queued)["0"], "remove", user="ann")
     now = m.utcnow()
     with queued.session() as s:
-        s.add(m.Lock(name=_lock_name(queued), holder="bob pid 41 ab12", acquired_at=now,
+        s.add(m.Lock(name=_lock_name(queued), holder=ELSEWHERE, acquired_at=now,
                      expires_at=now + timedelta(minutes=5)))
-    with pytest.raises(ConflictError, match=r"already being applied by bob \(pid 41\) since"):
+    with pytest.raises(
+        ConflictError, match=r"already being applied by bob \(pid 41 on elsewhere\) since"
+    ):
         queued.review.apply("d", user="ann")
     assert [v.ref for v in queued.log("d")] == ["d@v1"]
     with queued.session() as s:  # the holder's lock is left alone
-        assert s.scalars(select(m.Lock.holder)).all() == ["bob pid 41 ab12"]
+        assert s.scalars(select(m.Lock.holder)).all() == [ELSEWHERE]
 
 
 def test_an_expired_lock_is_taken_over(queued: Workspace) -> None:
     queued.review.decide(_ids(queued)["0"], "remove", user="ann")
     then = m.utcnow() - timedelta(hours=2)
     with queued.session() as s:  # a killed apply left its lock behind
-        s.add(m.Lock(name=_lock_name(queued), holder="bob pid 41 ab12", acquired_at=then,
+        s.add(m.Lock(name=_lock_name(queued), holder=ELSEWHERE, acquired_at=then,
                      expires_at=then + timedelta(minutes=30)))
     assert queued.review.apply("d", user="ann").ref == "d@v2"
     with queued.session() as s:
