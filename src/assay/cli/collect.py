@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import typer
 
-from assay._validation import check_columns
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -26,21 +23,18 @@ from assay.cli._common import (
     out_console,
     table,
 )
-from assay.collect import (
-    agreement,
-    agreement_by,
-    classes_to_revise,
-    compare_classes,
-    consensus,
-    convention_report,
-    plan_sample,
-    read_annotations,
-    to_label_studio_tasks,
-    transcript_agreement,
+from assay.exceptions import InputError
+from assay.workflows.agreement import (
+    NoAnnotationsError,
+    agreement_by_labelbook,
+    import_annotations,
+    load_for_agreement,
+    measure_agreement,
+    records,
+    text_agreement,
 )
-from assay.exceptions import InputError, NotFoundError
-from assay.report.pages import write_page
-from assay.store.workspace import Workspace
+from assay.workflows.consensus import ConsensusOutcome, run_consensus
+from assay.workflows.sampling import plan_double_labeling
 
 __all__ = ["register"]
 
@@ -78,74 +72,6 @@ def _cli_wording(**flags: str) -> Iterator[None]:
             warnings.warn(text, w.category, stacklevel=1)
 
 
-def _labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:
-    if ws is None or dataset is None:
-        return None
-    try:
-        return list(ws.labelbook.get(dataset).classes)
-    except NotFoundError:
-        return None
-
-
-def _typed(classes: list[str] | None, labels: pd.Series) -> list[Any] | None:
-    """Label-book class names are text; match them to the labels' type."""
-    if classes is None:
-        return None
-    if pd.api.types.is_integer_dtype(labels) and all(c.lstrip("-").isdigit() for c in classes):
-        return [int(c) for c in classes]
-    return classes
-
-
-def _class_name(label: Any) -> str:
-    """A label as the label book names classes: text, ``3`` for 3 and 3.0."""
-    if isinstance(label, (float, np.floating)) and float(label).is_integer():
-        return str(int(label))
-    return str(label.item() if isinstance(label, np.generic) else label)
-
-
-def _followed(frame: pd.DataFrame, default: int | None) -> pd.Series:
-    """The label-book version each annotation followed (-1: not said, the latest)."""
-    stated = (
-        pd.to_numeric(frame["labelbook_version"], errors="coerce")
-        if "labelbook_version" in frame.columns
-        else pd.Series(np.nan, index=frame.index)
-    )
-    if default is not None:
-        stated = stated.fillna(default)
-    return stated.fillna(-1).astype(np.int64)
-
-
-def _check_labelbook(
-    ws: Workspace, dataset: str, frame: pd.DataFrame, default: int | None, where: str,
-    hint: str,
-) -> None:
-    """Refuse labels outside the label-book version each annotation was labelled under.
-
-    A row's ``labelbook_version`` decides, else ``default`` (``--labelbook-version``),
-    else the latest version; without a label book nothing is checked.
-    """
-    for number, rows in frame.groupby(_followed(frame, default), sort=True):
-        try:
-            book = ws.labelbook.get(dataset, None if number < 0 else int(number))
-        except NotFoundError:
-            if number < 0:
-                return  # no label book at all
-            raise
-        names = rows["label"].map(_class_name)
-        bad = rows[~names.isin(book.classes)]
-        if bad.empty:
-            continue
-        unknown = sorted(set(names[bad.index]))
-        followed = "the latest version" if number < 0 else "the version they followed"
-        batches = sorted(set(bad["batch"])) if "batch" in bad.columns else []
-        which = f" (batch {', '.join(map(str, batches))})" if batches else ""
-        raise InputError(
-            f"{where}: {len(bad)} annotation(s){which} have labels outside the classes of "
-            f"{dataset}'s label book v{book.number} ({followed}): "
-            f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}; {hint}"
-        )
-
-
 @annotations_app.command("import")
 def annotations_import(
     name: str = typer.Argument(..., help="The dataset whose items were annotated."),
@@ -178,70 +104,32 @@ def annotations_import(
     (--labelbook-version, or a labelbook_version column; else the latest).
     """
     ws = open_workspace(workspace)
-    if labelbook_version is not None:
-        ws.labelbook.get(name, labelbook_version)  # NotFoundError (exit 2) when it does not exist
-    with _cli_wording(item_key="--item-key", from_name="--from-name"):
-        frame = read_annotations(file, item_key=item_key, from_name=from_name)
-    if not allow_new:
-        _check_labelbook(
-            ws, name, frame, labelbook_version, file.name,
-            "fix the labels; if the annotators followed another label-book version, give it "
-            "with --labelbook-version N; or pass --allow-new.",
+    with _cli_wording(item_key="--item-key", from_name="--from-name",
+                      labelbook_version="--labelbook-version"):
+        batch = import_annotations(
+            ws, name, file, labelbook_version=labelbook_version, allow_new=allow_new,
+            item_key=item_key, from_name=from_name,
         )
-    where = f"{file} (item ids from {_item_source(file, item_key)})"
-    batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=where)
-    info = {
-        "dataset": name,
-        "batch": batch,
-        "annotations": len(frame),
-        "items": int(frame["item"].nunique()),
-        "annotators": int(frame["annotator"].nunique()),
-    }
     if as_json:
-        emit_json(info)
+        emit_json(batch.to_dict())
         return
     out_console().print(
-        f"Stored {info['annotations']} annotations of {info['items']} items by "
-        f"{info['annotators']} annotators as batch {batch} of {name}."
+        f"Stored {batch.annotations} annotations of {batch.items} items by "
+        f"{batch.annotators} annotators as batch {batch.batch} of {name}."
     )
 
 
-def _item_source(file: Path, item_key: str | None) -> str:
-    if file.suffix.lower() != ".json":
-        return f"column {item_key or 'item'!r}"
-    if item_key is not None:
-        return f"data[{item_key!r}]; check --item-key"
-    return "data['item'], else the task ids; pass --item-key KEY for another data key"
-
-
-def _load_for_agree(
-    source: str, workspace: Path | None, allow_new: bool
-) -> tuple[pd.DataFrame, Workspace | None, str | None]:
-    path = Path(source)
-    if path.is_file():
-        return read_annotations(path, allow_new=True), None, None
-    if path.suffix and not path.exists():
-        raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
-    ws = open_workspace(workspace)
-    frame = ws.annotations.load(source)
-    if frame.empty:
+@contextmanager
+def _no_annotations(command: str) -> Iterator[None]:
+    """Say which command imports annotations when a dataset has none (``command`` may
+    name the dataset as ``{name}``)."""
+    try:
+        yield
+    except NoAnnotationsError as exc:
         raise InputError(
-            f"dataset {source!r} has no annotations; import some with `assay annotations import {source} FILE`."
-        )
-    if not allow_new:
-        _check_labelbook(
-            ws, source, frame, None, f"the annotations of {source}",
-            "add the classes to the label book, or pass --allow-new to measure agreement "
-            "anyway.",
-        )
-    return frame, ws, source
-
-
-def _ordinal_classes(
-    frame: pd.DataFrame, ws: Workspace | None, dataset: str | None
-) -> list[Any] | None:
-    """The label book's class order (the latest version), for --level ordinal."""
-    return _typed(_labelbook_classes(ws, dataset), frame["label"])
+            f"dataset {exc.dataset!r} has no annotations; import some with "
+            f"`{command.format(name=exc.dataset)}`."
+        ) from exc
 
 
 def agree(
@@ -271,49 +159,31 @@ def agree(
 ) -> None:
     """Measure labeler consistency and show the classes whose instructions need revision."""
     check_output_file(report, "--report")
-    frame, ws, dataset = _load_for_agree(source, workspace, allow_new)
+    with cli_flags(phrases=_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
+        source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new)
     if text:
-        raise typer.Exit(_agree_text(frame, report, as_json))
+        raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
-        raise typer.Exit(_agree_by_labelbook(frame, as_json))
-    order = _ordinal_classes(frame, ws, dataset) if level == "ordinal" else None
+        raise typer.Exit(_agree_by_labelbook(source_.frame, as_json))
     with _cli_wording(level="--level"):
-        result = agreement(
-            frame.drop(columns=["batch", "time"], errors="ignore"), level=level,
-            classes=order, allow_new=True,
-        )
-    revise = classes_to_revise(result, k=5).rename_axis("class")
-    write_page(report, f"Agreement: {source}", result.to_html())
-    if ws is not None and dataset is not None:
-        ws.record_analysis(
-            "agreement",
-            {**result.to_dict(), "revise": _records(revise)},
-            dataset=dataset,
-            params={"level": level},
-        )
-    failed = min_alpha is not None and not result.krippendorff_alpha >= min_alpha
+        outcome = measure_agreement(source_, level=level, report=report,
+                                    title=f"Agreement: {source}")
+    alpha = outcome.report.krippendorff_alpha
+    failed = min_alpha is not None and not alpha >= min_alpha
     if as_json:
-        emit_json(
-            {
-                **result.to_dict(),
-                "revise": _records(revise),
-                "report": str(report),
-                "min_alpha": min_alpha,
-                "passed": not failed,
-            }
-        )
+        emit_json({**outcome.to_dict(), "report": str(report), "min_alpha": min_alpha,
+                   "passed": not failed})
     else:
-        _print_agreement(result, revise, report)
+        _print_agreement(outcome.report, outcome.revise, report)
         if failed:
             err_console().print(
-                f"Krippendorff's alpha {result.krippendorff_alpha:.3f} is below --min-alpha {min_alpha}."
+                f"Krippendorff's alpha {alpha:.3f} is below --min-alpha {min_alpha}."
             )
     raise typer.Exit(1 if failed else 0)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = frame.reset_index()
-    return json.loads(out.to_json(orient="records", default_handler=str))
+#: Library wording of loading annotations for `assay agree`, and what to say instead.
+_LOAD_WORDING = {"pass allow_new=True": "pass --allow-new"}
 
 
 def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
@@ -341,25 +211,17 @@ def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
 
 
 def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
-    if "labelbook_version" not in frame.columns or frame["labelbook_version"].isna().all():
-        raise InputError(
-            "no annotation says which label-book version it followed; import with --labelbook-version N."
-        )
-    rated = frame.dropna(subset=["labelbook_version"]).astype({"labelbook_version": int})
-    reports = agreement_by(rated[["item", "annotator", "label", "labelbook_version"]], ci=False)
-    per_version = {
-        f"v{v}": {"alpha": r.krippendorff_alpha, "per_class": r.per_class["agreement"].to_dict()}
-        for v, r in reports.items()
-    }
+    with cli_flags(phrases={"import with labelbook_version=N": "import with --labelbook-version N"}):
+        result = agreement_by_labelbook(frame)
     if as_json:
-        emit_json(per_version)
+        emit_json(result.per_version())
         return 0
-    classes = compare_classes({f"v{v}": r for v, r in reports.items()})
+    classes = result.classes()
     rows = [
         [c, *(_fmt(v) for v in row)]
         for c, row in zip(classes.index, classes.to_numpy(), strict=True)
     ]
-    alphas = [float(report.krippendorff_alpha) for report in reports.values()]
+    alphas = result.alphas
     change = [_fmt(alphas[-1] - alphas[0])] if len(classes.columns) > len(alphas) else []
     rows.append(["alpha (all)", *map(_fmt, alphas), *change])
     columns = ["class", *map(str, classes.columns)]
@@ -372,26 +234,13 @@ def _fmt(value: Any) -> str:
 
 
 def _agree_text(frame: pd.DataFrame, report: Path, as_json: bool) -> int:
-    texts = frame[["item", "annotator", "label"]].astype({"label": str})
-    result = transcript_agreement(texts)
-    conventions = convention_report(texts)
-    write_page(
-        report,
-        "Transcription agreement",
-        f"<pre>{_escape(result.summary())}\n\n{_escape(conventions.summary())}</pre>",
-    )
+    result = text_agreement(frame, report)
     if as_json:
-        emit_json({"agreement": result.to_dict(), "conventions": conventions.to_dict()})
+        emit_json(result.to_dict())
         return 0
-    out_console().print(result.summary())
-    out_console().print(conventions.summary())
+    out_console().print(result.result.summary())
+    out_console().print(result.conventions.summary())
     return 0
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def consensus_cmd(
@@ -405,56 +254,37 @@ def consensus_cmd(
 ) -> None:
     """Combine several labels per item into one consensus label with a quality score."""
     ws = open_workspace(workspace)
-    frame = ws.annotations.load(name)
-    if frame.empty:
-        raise InputError(
-            f"dataset {name!r} has no annotations; import some with `assay annotations import`."
-        )
-    with cli_flags(phrases=_CLI_WORDING, method="--method"):
-        result = consensus(frame[["item", "annotator", "label"]], method=method)
-    version = _commit_consensus(ws, name, result.labels, method) if commit else None
+    with _no_annotations("assay annotations import"), cli_flags(
+        phrases=_CLI_WORDING, method="--method"
+    ):
+        outcome = run_consensus(ws, name, method=method, commit=commit)
     if as_json:
         emit_json(
             {
                 "method": method,
-                "labels": _records(result.labels.head(1000)),
-                "annotators": _records(result.annotators),
-                "version": version,
+                "labels": records(outcome.labels.head(1000)),
+                "annotators": records(outcome.annotators),
+                "version": outcome.version,
             }
         )
         return
+    _print_consensus(outcome)
+
+
+def _print_consensus(outcome: ConsensusOutcome) -> None:
     console = out_console()
-    labels = result.labels
+    labels = outcome.labels
     console.print(
         f"{len(labels)} items; mean quality {labels['quality'].mean():.3f}; "
         f"{int((labels['quality'] < 0.8).sum())} items below 0.8."
     )
     rows = [
         [a, int(r.n_annotations), f"{r.agreement:.3f}", f"{r.quality:.3f}"]
-        for a, r in result.annotators.iterrows()
+        for a, r in outcome.annotators.iterrows()
     ]
     console.print(table("annotators", ["annotator", "labels", "agreement", "quality"], rows))
-    if version:
-        console.print(f"Consensus labels written as {version}.")
-
-
-def _commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
-    base = ws.dataset(name)
-    frame = base.to_pandas()
-    ids = frame[base.roles.id].astype(str)
-    new = ids.map(labels["label"].rename(index=str))
-    changed = new.notna()
-    column = frame[base.roles.label]
-    if pd.api.types.is_integer_dtype(column):
-        new = pd.to_numeric(new, errors="coerce")
-    frame.loc[changed, base.roles.label] = new[changed].astype(column.dtype)
-    version = ws.commit(
-        name,
-        frame,
-        message=f"consensus labels ({method}) for {int(changed.sum())} items",
-        provenance={"consensus": method},
-    )
-    return version.ref
+    if outcome.version:
+        console.print(f"Consensus labels written as {outcome.version}.")
 
 
 def plan_sample_cmd(
@@ -475,47 +305,18 @@ def plan_sample_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Draw a stratified sample of items for a second labeler."""
-    if (n is None) == (ci_width is None):
-        raise InputError(
-            "give the sample size as exactly one of --n (items) and --ci-width (the target "
-            "width of kappa's 95% interval), e.g. --n 200 or --ci-width 0.2."
+    ws = open_workspace(workspace)
+    columns = [c.strip() for c in by.split(",")] if by else None
+    with cli_flags(phrases={"(by)": "(--by)"}, n="--n", ci_width="--ci-width", seed="--seed"):
+        plan = plan_double_labeling(
+            ws, name, out=out, n=n, ci_width=ci_width, by=columns,
+            label_studio=label_studio, seed=seed,
         )
-    version = open_workspace(workspace).dataset(name)
-    frame = version.to_pandas()
-    columns = (
-        [c.strip() for c in by.split(",")] if by else [version.roles.label, *version.roles.tags]
-    )
-    check_columns(frame, columns, where=f"{version.ref} (--by)")
-    prevalence = frame[version.roles.label].value_counts(normalize=True).tolist()
-    if ci_width is not None and not prevalence:
-        raise InputError(
-            f"--ci-width needs the class shares but {version.ref} has no labels in column "
-            f"{version.roles.label!r}; give the sample size with --n instead."
-        )
-    with cli_flags(n="--n", ci_width="--ci-width", seed="--seed"):
-        plan = plan_sample(
-            frame, n=n, ci_width=ci_width, by=columns, prevalence=prevalence, seed=seed
-        )
-    sample = plan.sample.rename(columns={version.roles.id: "item"})
-    sample.to_csv(out, index=False)
-    if label_studio is not None:
-        # the second labeler must not see the first label: independence is the point
-        shown = [c for c in ("text", "path") if c in sample.columns]
-        data_cols = shown or [c for c in sample.columns if c not in ("item", version.roles.label)]
-        tasks = to_label_studio_tasks(sample, item_col="item", data_cols=data_cols)
-        label_studio.write_text(json.dumps(tasks, indent=2, default=str))
-    info = {
-        "n": plan.n,
-        "expected_ci_width": plan.expected_ci_width,
-        "by": columns,
-        "out": str(out),
-        "label_studio": str(label_studio) if label_studio else None,
-    }
     if as_json:
-        emit_json(info)
+        emit_json(plan.to_dict())
         return
     out_console().print(
-        f"Sampled {plan.n} items of {version.ref} stratified by {', '.join(columns)} "
+        f"Sampled {plan.n} items of {plan.ref} stratified by {', '.join(plan.by)} "
         f"(expected 95% CI width on kappa: {plan.expected_ci_width:.3f}) -> {out}"
     )
 

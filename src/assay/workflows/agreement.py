@@ -1,0 +1,340 @@
+"""Labeler consistency: import annotations under a label book, measure agreement.
+
+Each use case takes a workspace (or annotations) and typed parameters and returns a
+dataclass; messages name parameters the way the library does (``allow_new=True``,
+``labelbook_version=N``), which the faces translate into their own wording.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.collect import (
+    AgreementReport,
+    agreement,
+    agreement_by,
+    classes_to_revise,
+    compare_classes,
+    convention_report,
+    read_annotations,
+    transcript_agreement,
+)
+from assay.exceptions import InputError, NotFoundError
+from assay.report.pages import write_page
+from assay.store.workspace import Workspace
+
+__all__ = [
+    "AgreementOutcome",
+    "AgreementSource",
+    "AnnotationBatch",
+    "LabelbookAgreement",
+    "NoAnnotationsError",
+    "TextAgreement",
+    "agreement_by_labelbook",
+    "check_labelbook",
+    "followed_versions",
+    "import_annotations",
+    "labelbook_classes",
+    "load_for_agreement",
+    "measure_agreement",
+    "records",
+    "text_agreement",
+    "typed_classes",
+]
+
+
+class NoAnnotationsError(InputError):
+    """A dataset without stored annotations; ``dataset`` names it."""
+
+    def __init__(self, dataset: str) -> None:
+        super().__init__(
+            f"dataset {dataset!r} has no annotations; add some with "
+            f"Workspace.annotations.add({dataset!r}, FRAME)."
+        )
+        self.dataset = dataset
+
+
+@dataclass(frozen=True)
+class AnnotationBatch:
+    """One stored batch of annotations."""
+
+    dataset: str
+    batch: int
+    annotations: int
+    items: int
+    annotators: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch as JSON-ready values."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class AgreementSource:
+    """Annotations to measure, and the workspace and dataset they came from (if any)."""
+
+    frame: pd.DataFrame
+    ws: Workspace | None = None
+    dataset: str | None = None
+
+
+@dataclass(frozen=True)
+class AgreementOutcome:
+    """Agreement of one set of annotations, and the classes to revise first."""
+
+    report: AgreementReport
+    revise: pd.DataFrame
+    report_path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's JSON with the classes to revise."""
+        return {**self.report.to_dict(), "revise": records(self.revise)}
+
+
+@dataclass(frozen=True)
+class LabelbookAgreement:
+    """Agreement per label-book version: alpha and per-class agreement of each."""
+
+    reports: dict[int, AgreementReport]
+
+    def per_version(self) -> dict[str, dict[str, Any]]:
+        """``{"v1": {"alpha": ..., "per_class": {...}}, ...}``."""
+        return {
+            f"v{v}": {"alpha": r.krippendorff_alpha, "per_class": r.per_class["agreement"].to_dict()}
+            for v, r in self.reports.items()
+        }
+
+    def classes(self) -> pd.DataFrame:
+        """Agreement per class (rows) and version (columns), with the change."""
+        return compare_classes({f"v{v}": r for v, r in self.reports.items()})
+
+    @property
+    def alphas(self) -> list[float]:
+        """Krippendorff's alpha of each version, oldest first."""
+        return [float(r.krippendorff_alpha) for r in self.reports.values()]
+
+
+@dataclass(frozen=True)
+class TextAgreement:
+    """Agreement of free-text labels (transcriptions) and their conventions."""
+
+    result: Any
+    conventions: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """Both reports as JSON-ready values."""
+        return {"agreement": self.result.to_dict(), "conventions": self.conventions.to_dict()}
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` (index included) as JSON-ready records."""
+    out = frame.reset_index()
+    return json.loads(out.to_json(orient="records", default_handler=str))
+
+
+def labelbook_classes(ws: Workspace | None, dataset: str | None) -> list[str] | None:
+    """The classes of the dataset's latest label book; None without one."""
+    if ws is None or dataset is None:
+        return None
+    try:
+        return list(ws.labelbook.get(dataset).classes)
+    except NotFoundError:
+        return None
+
+
+def typed_classes(classes: list[str] | None, labels: pd.Series) -> list[Any] | None:
+    """Label-book class names are text; match them to the labels' type."""
+    if classes is None:
+        return None
+    if pd.api.types.is_integer_dtype(labels) and all(c.lstrip("-").isdigit() for c in classes):
+        return [int(c) for c in classes]
+    return classes
+
+
+def _class_name(label: Any) -> str:
+    """A label as the label book names classes: text, ``3`` for 3 and 3.0."""
+    if isinstance(label, (float, np.floating)) and float(label).is_integer():
+        return str(int(label))
+    return str(label.item() if isinstance(label, np.generic) else label)
+
+
+def followed_versions(frame: pd.DataFrame, default: int | None) -> pd.Series:
+    """The label-book version each annotation followed (-1: not said, the latest)."""
+    stated = (
+        pd.to_numeric(frame["labelbook_version"], errors="coerce")
+        if "labelbook_version" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    if default is not None:
+        stated = stated.fillna(default)
+    return stated.fillna(-1).astype(np.int64)
+
+
+def check_labelbook(
+    ws: Workspace, dataset: str, frame: pd.DataFrame, default: int | None, where: str,
+    hint: str,
+) -> None:
+    """Refuse labels outside the label-book version each annotation was labelled under.
+
+    A row's ``labelbook_version`` decides, else ``default``, else the latest version;
+    without a label book nothing is checked.
+
+    Raises
+    ------
+    InputError
+        ``where``, the labels and the version, then ``hint`` (how to fix it).
+    """
+    for number, rows in frame.groupby(followed_versions(frame, default), sort=True):
+        try:
+            book = ws.labelbook.get(dataset, None if number < 0 else int(number))
+        except NotFoundError:
+            if number < 0:
+                return  # no label book at all
+            raise
+        names = rows["label"].map(_class_name)
+        bad = rows[~names.isin(book.classes)]
+        if bad.empty:
+            continue
+        unknown = sorted(set(names[bad.index]))
+        followed = "the latest version" if number < 0 else "the version they followed"
+        batches = sorted(set(bad["batch"])) if "batch" in bad.columns else []
+        which = f" (batch {', '.join(map(str, batches))})" if batches else ""
+        raise InputError(
+            f"{where}: {len(bad)} annotation(s){which} have labels outside the classes of "
+            f"{dataset}'s label book v{book.number} ({followed}): "
+            f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}; {hint}"
+        )
+
+
+def _item_source(file: Path, item_key: str | None) -> str:
+    if file.suffix.lower() != ".json":
+        return f"column {item_key or 'item'!r}"
+    if item_key is not None:
+        return f"data[{item_key!r}]; check item_key"
+    return "data['item'], else the task ids; pass item_key=KEY for another data key"
+
+
+def import_annotations(
+    ws: Workspace,
+    name: str,
+    file: Path,
+    *,
+    labelbook_version: int | None = None,
+    allow_new: bool = False,
+    item_key: str | None = None,
+    from_name: str | None = None,
+) -> AnnotationBatch:
+    """Read an annotation file and store it as the next batch of dataset ``name``.
+
+    Labels are checked against the label-book version the annotators followed
+    (``labelbook_version``, or a ``labelbook_version`` column; else the latest)
+    unless ``allow_new``.
+    """
+    if labelbook_version is not None:
+        ws.labelbook.get(name, labelbook_version)  # NotFoundError when it does not exist
+    frame = read_annotations(file, item_key=item_key, from_name=from_name)
+    if not allow_new:
+        check_labelbook(
+            ws, name, frame, labelbook_version, file.name,
+            "fix the labels; if the annotators followed another label-book version, give it "
+            "with labelbook_version=N; or pass allow_new=True.",
+        )
+    where = f"{file} (item ids from {_item_source(file, item_key)})"
+    batch = ws.annotations.add(name, frame, labelbook_version=labelbook_version, where=where)
+    return AnnotationBatch(
+        dataset=name,
+        batch=batch,
+        annotations=len(frame),
+        items=int(frame["item"].nunique()),
+        annotators=int(frame["annotator"].nunique()),
+    )
+
+
+def stored_annotations(ws: Workspace, name: str) -> pd.DataFrame:
+    """The annotations stored for dataset ``name``; :class:`NoAnnotationsError` if none."""
+    frame = ws.annotations.load(name)
+    if frame.empty:
+        raise NoAnnotationsError(name)
+    return frame
+
+
+def load_for_agreement(
+    source: str, open_workspace: Callable[[], Workspace], allow_new: bool
+) -> AgreementSource:
+    """The annotations of a file, or those stored for a dataset named ``source``.
+
+    The workspace is opened (``open_workspace()``) only for a dataset name; stored
+    annotations are checked against the label book unless ``allow_new``.
+    """
+    path = Path(source)
+    if path.is_file():
+        return AgreementSource(read_annotations(path, allow_new=True))
+    if path.suffix and not path.exists():
+        raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
+    ws = open_workspace()
+    frame = stored_annotations(ws, source)
+    if not allow_new:
+        check_labelbook(
+            ws, source, frame, None, f"the annotations of {source}",
+            "add the classes to the label book, or pass allow_new=True to measure agreement "
+            "anyway.",
+        )
+    return AgreementSource(frame, ws, source)
+
+
+def measure_agreement(
+    source: AgreementSource, *, level: str = "nominal", report: Path, title: str
+) -> AgreementOutcome:
+    """Agreement of ``source`` at ``level``; the report is written to ``report``.
+
+    For ``level="ordinal"`` the classes are ordered as the dataset's latest label book
+    lists them. Stored annotations record an ``agreement`` analysis.
+    """
+    order = None
+    if level == "ordinal":
+        order = typed_classes(labelbook_classes(source.ws, source.dataset), source.frame["label"])
+    result = agreement(
+        source.frame.drop(columns=["batch", "time"], errors="ignore"), level=level,
+        classes=order, allow_new=True,
+    )
+    revise = classes_to_revise(result, k=5).rename_axis("class")
+    write_page(report, title, result.to_html())
+    outcome = AgreementOutcome(result, revise, report)
+    if source.ws is not None and source.dataset is not None:
+        source.ws.record_analysis(
+            "agreement", outcome.to_dict(), dataset=source.dataset, params={"level": level}
+        )
+    return outcome
+
+
+def agreement_by_labelbook(frame: pd.DataFrame) -> LabelbookAgreement:
+    """Agreement of the annotations of each label-book version, and per class."""
+    if "labelbook_version" not in frame.columns or frame["labelbook_version"].isna().all():
+        raise InputError(
+            "no annotation says which label-book version it followed; import with "
+            "labelbook_version=N."
+        )
+    rated = frame.dropna(subset=["labelbook_version"]).astype({"labelbook_version": int})
+    reports = agreement_by(rated[["item", "annotator", "label", "labelbook_version"]], ci=False)
+    return LabelbookAgreement(dict(reports))
+
+
+def text_agreement(frame: pd.DataFrame, report: Path) -> TextAgreement:
+    """Edit-distance agreement and conventions of free-text labels; report written."""
+    texts = frame[["item", "annotator", "label"]].astype({"label": str})
+    result = transcript_agreement(texts)
+    conventions = convention_report(texts)
+    write_page(
+        report,
+        "Transcription agreement",
+        f"<pre>{html.escape(result.summary())}\n\n{html.escape(conventions.summary())}</pre>",
+    )
+    return TextAgreement(result, conventions)
