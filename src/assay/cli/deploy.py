@@ -21,22 +21,24 @@ from assay.cli._common import (
     progress,
     table,
 )
-from assay.deploy import drift, render_summary
+from assay.deploy import render_summary
 from assay.exceptions import InputError
-from assay.report.pages import write_page
-from assay.store.json_depth import check_file_depth
-from assay.store.readers import read_source
+from assay.workflows.monitor import (
+    MonitorStatus,
+    add_monitor,
+    file_drift,
+    ingest_file,
+    sample_for_review,
+)
+from assay.workflows.monitor import (
+    monitor_status as status_of,
+)
 
 __all__ = ["register"]
 
 monitor_app = typer.Typer(
     help="Production monitors: drift, performance, feedback to the review queue."
 )
-
-
-def _frame(path: Path) -> Any:
-    table_, _ = read_source(path)
-    return table_.to_pandas()
 
 
 def drift_cmd(
@@ -56,44 +58,24 @@ def drift_cmd(
     text, is schema drift and makes the dataset drifted; new columns are only listed.
     """
     check_output_file(report, "--report")
-    ref_frame, cur_frame = _frame(reference), _frame(current)
-    names = _drift_columns(columns, list(ref_frame.columns), reference)
-    with progress("Testing for drift"):
-        result = drift(ref_frame, cur_frame, columns=names)
-    write_page(report, f"Drift: {current.name} vs {reference.name}", result.to_html())
+    names = _drift_columns(columns)
+    with progress("Testing for drift"), cli_flags(phrases={"(columns)": "(--columns)"}):
+        outcome = file_drift(reference, current, columns=names, report=report)
     if as_json:
-        frame = result.columns.reset_index().rename(columns={"index": "column"})
-        emit_json(
-            {
-                "drifted": result.drifted,
-                "rule": result.rule,
-                "report": str(report),
-                "schema": result.schema_changes,
-                "columns": frame.astype(object)
-                .where(frame.notna(), None)
-                .to_dict(orient="records"),
-            }
-        )
+        emit_json(outcome.to_dict())
     else:
-        out_console().print(render_summary(result), markup=False)
+        out_console().print(render_summary(outcome.result), markup=False)
         out_console().print(f"Report: {report}", markup=False)
-    raise typer.Exit(1 if result.drifted else 0)
+    raise typer.Exit(1 if outcome.result.drifted else 0)
 
 
-def _drift_columns(text: str | None, available: list[str], reference: Path) -> list[str] | None:
-    """The ``--columns`` list, each a column of the reference file (None: all columns)."""
+def _drift_columns(text: str | None) -> list[str] | None:
+    """The ``--columns`` list (None: all columns)."""
     if text is None:
         return None
     names = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
     if not names:
         raise InputError(f"--columns {text!r} names no column; give e.g. --columns a,b.")
-    missing = [c for c in names if c not in available]
-    if missing:
-        more = f" ... ({len(available) - 20} more)" if len(available) > 20 else ""
-        raise InputError(
-            f"{reference} has no column {', '.join(map(repr, missing))} (--columns); its "
-            f"columns are: {', '.join(map(str, available[:20]))}{more}."
-        )
     return names
 
 
@@ -126,22 +108,21 @@ def monitor_add(
     if not name.strip():
         raise InputError("the monitor's name is empty; give a name, e.g. `assay monitor add prod`.")
     ws = open_workspace(workspace)
+    thresholds = _parse_thresholds(threshold)
     with progress(f"Profiling {reference}"):
-        info = ws.monitors.add(
-            name,
-            reference,
-            recipe=recipe,
-            split=split,
-            alerts={} if accuracy_drop is None else {"accuracy_drop": accuracy_drop},
-            column_thresholds=_parse_thresholds(threshold),
+        info = add_monitor(
+            ws, name, reference, recipe=recipe, split=split,
+            accuracy_drop=accuracy_drop, column_thresholds=thresholds,
         )
-    if as_json:
-        emit_json(info)
-        return
+    emit_json(info) if as_json else _print_monitor(info)
+
+
+def _print_monitor(info: dict[str, Any]) -> None:
     acc = info["config"].get("reference_accuracy")
     extra = f"; reference accuracy (out of sample) {acc:.3f}" if acc is not None else ""
     out_console().print(
-        f"Monitor {name} watches {len(info['config']['columns'])} columns of {info['reference']}{extra}."
+        f"Monitor {info['name']} watches {len(info['config']['columns'])} columns of "
+        f"{info['reference']}{extra}."
     )
 
 
@@ -180,15 +161,9 @@ def monitor_ingest(
 ) -> None:
     """Check one production batch as the monitor's next window."""
     ws = open_workspace(workspace)
-    if file.suffix.lower() in (".jsonl", ".ndjson", ".json") and file.is_file():
-        check_file_depth(file)  # the JSON reader would crash on deep nesting
-    batch = _frame(file)
     with progress(f"Checking {file.name}"):
-        window = ws.monitors.ingest(name, batch, source=str(file))
-    if as_json:
-        emit_json(window)
-        return
-    _print_window(window)
+        checked = ingest_file(ws, name, file)
+    emit_json(checked.window) if as_json else _print_window(checked.window)
 
 
 def _print_window(window: dict[str, Any]) -> None:
@@ -225,21 +200,23 @@ def monitor_status(
     as_json: bool = JsonOption,
 ) -> None:
     """Show the latest window of each monitor; exit 1 while any alert is active."""
-    ws = open_workspace(workspace)
-    names = [name] if name else [m["name"] for m in ws.monitors.list()]
-    statuses = [ws.monitors.status(n) for n in names]
-    active = any(s["alerts"] for s in statuses)
+    status = status_of(open_workspace(workspace), name)
+    active = status.alerts_active
     if as_json:
-        emit_json({"monitors": statuses, "alerts_active": active})
+        emit_json({"monitors": status.statuses, "alerts_active": active})
     else:
-        rows = [
-            [s["monitor"], s["windows"], len(s["alerts"]), "; ".join(s["alerts"]) or "ok"]
-            for s in statuses
-        ]
-        out_console().print(table("monitors", ["monitor", "windows", "alerts", "detail"], rows))
-        if active:
-            err_console().print("Alerts are active.")
+        _print_status(status)
     raise typer.Exit(1 if active else 0)
+
+
+def _print_status(status: MonitorStatus) -> None:
+    rows = [
+        [s["monitor"], s["windows"], len(s["alerts"]), "; ".join(s["alerts"]) or "ok"]
+        for s in status.statuses
+    ]
+    out_console().print(table("monitors", ["monitor", "windows", "alerts", "detail"], rows))
+    if status.alerts_active:
+        err_console().print("Alerts are active.")
 
 
 @monitor_app.command("sample")
@@ -259,7 +236,7 @@ def monitor_sample(
     plus a random share for unbiased estimates."""
     ws = open_workspace(workspace)
     with cli_flags(n="--n", window="--window", seed="--seed"):
-        picked = ws.monitors.sample(name, n=n, window=window, seed=seed)
+        picked = sample_for_review(ws, name, n=n, window=window, seed=seed)
     if as_json:
         emit_json(
             picked[["item_id", "score", "reason", "suggested_label"]].to_dict(orient="records")

@@ -17,6 +17,7 @@ from scipy.ndimage import gaussian_filter
 from assay.demo.data import PIXELS
 from assay.demo.recipes import ensure_recipe
 from assay.store.workspace import Workspace
+from assay.workflows.monitor import add_monitor, ingest_frame, sample_for_review
 
 __all__ = ["CHAPTERS", "degrade"]
 
@@ -41,16 +42,17 @@ def chapter_deploy(ws: Workspace, console: Console, result) -> None:  # type: ig
     """Monitor two production windows of held-out digits; queue items for labeling."""
     recipe = ensure_recipe(ws)
     reference = ws.dataset("digits")
-    ws.monitors.add("digits-prod", reference.ref, recipe=recipe)
+    add_monitor(ws, "digits-prod", reference.ref, recipe=recipe)
     test = ws.dataset("digits-test").to_pandas()
-    clean = ws.monitors.ingest(
-        "digits-prod", test.drop(columns=["label", "item_id"]), source="window 1 (as collected)"
-    )
+    clean = ingest_frame(
+        ws, "digits-prod", test.drop(columns=["label", "item_id"]),
+        source="window 1 (as collected)",
+    ).window
     shifted = degrade(_shifted_mix(test, seed=3), blur=0.6, noise=1.0, seed=3)
-    bad = ws.monitors.ingest(
-        "digits-prod", shifted.drop(columns=["item_id"]), source="window 2 (new scanner)"
-    )
-    picked = ws.monitors.sample("digits-prod", n=30, seed=0)
+    bad = ingest_frame(
+        ws, "digits-prod", shifted.drop(columns=["item_id"]), source="window 2 (new scanner)"
+    ).window
+    picked = sample_for_review(ws, "digits-prod", n=30, seed=0)
     drifted = sum(1 for c in bad["columns"] if c.get("drifted"))
     perf = bad.get("performance") or {}
     real = (perf.get("realised") or {}).get("accuracy")

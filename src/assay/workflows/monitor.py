@@ -1,0 +1,150 @@
+"""Production monitoring: drift between two files, monitors, windows, feedback sampling.
+
+The CLI (files) and the web app (JSON bodies) ingest through the same use case:
+:func:`ingest_file` and :func:`ingest_json` parse, then :func:`ingest_frame` checks the
+batch as the monitor's next window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assay.deploy import DriftReport, drift
+from assay.exceptions import InputError
+from assay.report.pages import write_page
+from assay.store.readers import RowNames
+from assay.store.workspace import Workspace
+from assay.workflows.batches import json_rows, read_batch_file, read_table_file
+
+__all__ = [
+    "FileDrift",
+    "MonitorStatus",
+    "Window",
+    "add_monitor",
+    "file_drift",
+    "ingest_file",
+    "ingest_frame",
+    "ingest_json",
+    "monitor_status",
+    "sample_for_review",
+]
+
+
+@dataclass(frozen=True)
+class FileDrift:
+    """Drift of a current file against a reference file; the report's path."""
+
+    result: DriftReport
+    report: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """Verdict, rule, schema changes and one record per column (JSON-ready)."""
+        frame = self.result.columns.reset_index().rename(columns={"index": "column"})
+        return {
+            "drifted": self.result.drifted,
+            "rule": self.result.rule,
+            "report": str(self.report),
+            "schema": self.result.schema_changes,
+            "columns": frame.astype(object).where(frame.notna(), None).to_dict(orient="records"),
+        }
+
+
+@dataclass(frozen=True)
+class Window:
+    """One checked production window: the store's report (``window["alerts"]`` ...)
+    and the number of rows of the batch."""
+
+    window: dict[str, Any]
+    rows: int
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """The latest window of each monitor, and whether any alert is active."""
+
+    statuses: list[dict[str, Any]]
+
+    @property
+    def alerts_active(self) -> bool:
+        """Whether the latest window of any monitor raised an alert."""
+        return any(s["alerts"] for s in self.statuses)
+
+
+def _check_columns(names: list[str] | None, available: list[str], reference: Path) -> None:
+    missing = [c for c in names or [] if c not in available]
+    if missing:
+        more = f" ... ({len(available) - 20} more)" if len(available) > 20 else ""
+        raise InputError(
+            f"{reference} has no column {', '.join(map(repr, missing))} (columns); its "
+            f"columns are: {', '.join(map(str, available[:20]))}{more}."
+        )
+
+
+def file_drift(
+    reference: Path, current: Path, *, columns: list[str] | None = None, report: Path
+) -> FileDrift:
+    """Test ``columns`` (default: all) of ``current`` for drift from ``reference``;
+    the HTML report is written to ``report``."""
+    ref_frame, cur_frame = read_table_file(reference), read_table_file(current)
+    _check_columns(columns, list(ref_frame.columns), reference)
+    result = drift(ref_frame, cur_frame, columns=columns)
+    write_page(report, f"Drift: {current.name} vs {reference.name}", result.to_html())
+    return FileDrift(result, report)
+
+
+def add_monitor(
+    ws: Workspace,
+    name: str,
+    reference: str,
+    *,
+    recipe: str | None = None,
+    split: str | None = None,
+    accuracy_drop: float | None = None,
+    column_thresholds: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Create monitor ``name`` on the reference version ``reference`` (``DATASET@vN``):
+    profile it once and, with ``recipe``, calibrate the recipe's model."""
+    return ws.monitors.add(
+        name,
+        reference,
+        recipe=recipe,
+        split=split,
+        alerts={} if accuracy_drop is None else {"accuracy_drop": accuracy_drop},
+        column_thresholds=column_thresholds or {},
+    )
+
+
+def ingest_frame(
+    ws: Workspace, name: str, batch: pd.DataFrame, *, source: str, rows: RowNames | None = None
+) -> Window:
+    """Check ``batch`` as the next window of monitor ``name`` and store it."""
+    return Window(ws.monitors.ingest(name, batch, source=source, rows=rows), len(batch))
+
+
+def ingest_file(ws: Workspace, name: str, path: Path) -> Window:
+    """Read a production batch file and check it as the monitor's next window."""
+    return ingest_frame(ws, name, read_batch_file(path), source=str(path))
+
+
+def ingest_json(ws: Workspace, name: str, body: bytes, *, ndjson: bool, source: str) -> Window:
+    """Parse a JSON (or NDJSON) batch and check it as the monitor's next window."""
+    rows, names = json_rows(body, ndjson=ndjson)
+    return ingest_frame(ws, name, pd.DataFrame.from_records(rows), source=source, rows=names)
+
+
+def monitor_status(ws: Workspace, name: str | None = None) -> MonitorStatus:
+    """The status of monitor ``name`` (default: of every monitor)."""
+    names = [name] if name else [m["name"] for m in ws.monitors.list()]
+    return MonitorStatus([ws.monitors.status(n) for n in names])
+
+
+def sample_for_review(
+    ws: Workspace, name: str, *, n: int, window: int | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Send ``n`` production items of a window (default: the latest) to the review
+    queue: drifted and low-confidence ones first, plus a random share."""
+    return ws.monitors.sample(name, n=n, window=window, seed=seed)
