@@ -16,7 +16,7 @@ and F1 of the flags against the flipped labels, for:
   ``filter.find_label_issues`` defaults;
 * assay single pass: ``find_label_issues`` on the same probabilities;
 * assay audit: ``audit(df, label=..., model=...)``: 3 repeated CV passes averaged and the
-  neighbour-vote blend (see ``assay.train._label_probs``).
+  neighbour-vote blend (see ``assay.train.audit._label_probs``).
 
 Run: ``.venv/bin/python benchmarks/audit.py [--quick]``.
 """
@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from assay.train.audit import audit
-from assay.train.label_issues import find_label_issues
+from assay.train.labels import find_label_issues
 
 CHECKS = ["label", "outlier", "near_duplicate", "class_imbalance"]
 NOTES = """

@@ -105,7 +105,7 @@ def detect_assay(X: np.ndarray, y: np.ndarray, seed: int) -> Detection:
 
 
 def detect_assay_single(X: np.ndarray, y: np.ndarray, seed: int) -> Detection:
-    from assay.train.label_issues import find_label_issues
+    from assay.train.labels import find_label_issues
     from assay.train.predict import cross_val_predict_proba
 
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_digits
 
-from assay.train.neighbors import knn_graph
+from assay.train.audit.neighbors import knn_graph
 
 K = 10
 

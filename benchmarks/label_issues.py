@@ -43,7 +43,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
-from assay.train.label_issues import find_label_issues
+from assay.train.labels import find_label_issues
 from assay.train.predict import cross_val_predict_proba, default_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -118,7 +118,7 @@ def test_each_phase_package_exports_exactly_what_it_imports(package: str) -> Non
 
 
 def test_every_audit_check_class_is_registered_by_its_decorator() -> None:
-    from assay.train import _checks
+    from assay.train.audit import _checks
 
     defined = [
         value.name

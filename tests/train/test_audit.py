@@ -17,8 +17,6 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train._checks import AuditContext
-from assay.train._label_probs import blend_with_neighbors, repeated_cv_probs
 from assay.train.audit import (
     Check,
     CheckResult,
@@ -28,6 +26,8 @@ from assay.train.audit import (
     parse_threshold,
     register_check,
 )
+from assay.train.audit._checks import AuditContext
+from assay.train.audit._label_probs import blend_with_neighbors, repeated_cv_probs
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -237,7 +237,7 @@ def test_registered_custom_check_runs(small: pd.DataFrame) -> None:
         )
         assert report.issues["is_constant_row_issue"].all()
     finally:
-        from assay.train import _checks
+        from assay.train.audit import _checks
 
         _checks._REGISTRY.pop("constant_row")
 

@@ -14,9 +14,9 @@ from scipy.io import wavfile
 from sklearn.datasets import load_digits
 
 from assay.exceptions import InputError
-from assay.train._augment_audio import augment_audio_array, car_noise, mix_at_snr
-from assay.train._augment_text import char_noise, swap_adjacent, word_dropout
 from assay.train.augment import PROVENANCE_COLUMNS, augment, choose_parents
+from assay.train.augment._audio import augment_audio_array, car_noise, mix_at_snr
+from assay.train.augment._text import char_noise, swap_adjacent, word_dropout
 
 
 @pytest.fixture(scope="module")

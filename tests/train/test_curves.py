@@ -13,8 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
 from assay.report.svg import LineSeries, line_chart, nice_ticks
-from assay.train._curve_fit import fit_power_law, power_law, stratified_order
 from assay.train.curves import clean_vs_collect, correct_for_noise, learning_curve
+from assay.train.curves._fit import fit_power_law, power_law, stratified_order
 
 
 @pytest.fixture(autouse=True)

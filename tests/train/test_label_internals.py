@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assay.train._label_joint import round_preserving_row_totals
-from assay.train._label_prune import _select_sorted, _select_top, class_members, prune_counts
-from assay.train.label_issues import estimate_noise, find_label_issues
+from assay.train.labels import estimate_noise, find_label_issues
+from assay.train.labels._joint import round_preserving_row_totals
+from assay.train.labels._prune import _select_sorted, _select_top, class_members, prune_counts
 
 
 def _naive_select(groups: np.ndarray, values: np.ndarray, quota: np.ndarray) -> np.ndarray:
@@ -95,8 +95,8 @@ def _imbalanced_confidence(seed: int, n: int = 3000) -> tuple[np.ndarray, np.nda
 
 
 def test_whole_class_fallback_equals_cleanlab() -> None:
-    from assay.train import label_issues as li
-    from assay.train._label_prune import _quota
+    from assay.train.labels import _issues as li
+    from assay.train.labels._prune import _quota
 
     cl_filter = pytest.importorskip("cleanlab.filter")
     labels, proba = _imbalanced_confidence(0)
@@ -116,8 +116,8 @@ def test_whole_class_fallback_equals_cleanlab() -> None:
 
 @pytest.mark.parametrize("num", [1, 7, 150, 900, 5000])
 def test_top_margins_equal_a_full_ranking(num: int) -> None:
-    from assay.train import label_issues as li
-    from assay.train._label_prune import _top_margins
+    from assay.train.labels import _issues as li
+    from assay.train.labels._prune import _top_margins
 
     labels, proba = _imbalanced_confidence(1)
     ctx, _ = li._confident_learning(labels, proba, None, func="test")
@@ -181,7 +181,7 @@ def test_joint_and_masks_equal_cleanlab_when_the_argmax_misses(make: Any) -> Non
 
 @pytest.mark.parametrize("per_group", [2, 300])  # the sort branch, the histogram branch
 def test_kth_largest_equals_a_full_sort(per_group: int) -> None:
-    from assay.train._label_prune import _kth_largest
+    from assay.train.labels._prune import _kth_largest
 
     rng = np.random.default_rng(per_group)
     n_groups = 40
@@ -198,7 +198,7 @@ def test_kth_largest_equals_a_full_sort(per_group: int) -> None:
 
 @pytest.mark.parametrize("confident", [0.2, 0.9])  # whole-block argmax, partial argmax
 def test_scan_chunk_equals_numpy(confident: float) -> None:
-    from assay.train._label_stats import _scan_chunk
+    from assay.train.labels._stats import _scan_chunk
 
     rng = np.random.default_rng(7)
     n, k = 2000, 6

@@ -1,4 +1,4 @@
-"""Tests of confident learning and label-quality scores (assay.train.label_issues)."""
+"""Tests of confident learning and label-quality scores (assay.train.labels)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train.label_issues import (
+from assay.train.labels import (
     NoiseEstimate,
     estimate_noise,
     find_label_issues,

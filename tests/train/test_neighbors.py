@@ -14,7 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train import neighbors as nb
+from assay.train.audit import neighbors as nb
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from assay.exceptions import InputError
-from assay.train._augment_slice import MAX_LENGTH, evaluate_slice
+from assay.train.augment._slice import MAX_LENGTH, evaluate_slice
 
 
 @pytest.fixture

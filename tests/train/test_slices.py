@@ -12,9 +12,9 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError
-from assay.train._slice_stats import bh_adjust, error_rate_pvalues, wilson_interval
-from assay.train.sliceline import encode_metadata, sliceline_search
 from assay.train.slices import find_slices
+from assay.train.slices._stats import bh_adjust, error_rate_pvalues, wilson_interval
+from assay.train.slices.sliceline import encode_metadata, sliceline_search
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from assay.cli._train_slices import run_curve, run_slices
-from assay.cli.train import record_audit, run_audit
 from assay.demo.recipes import ensure_recipe
 from assay.exceptions import InputError
 from assay.store.workspace import Workspace
-from assay.train.clean_collect import equivalence_text
+from assay.train.curves import equivalence_text
+from assay.workflows.audit import record_audit, run_audit
+from assay.workflows.curve import record_curve, run_curve
+from assay.workflows.slices import record_slices, run_slices
 
 __all__ = ["CHAPTERS", "flag_quality"]
 
@@ -52,7 +53,7 @@ def chapter_audit(ws: Workspace, console: Console, result) -> None:  # type: ign
     label = run.report.issues
     flagged = run.item_ids[label["is_label_issue"].to_numpy(dtype=bool)]
     score = flag_quality(flagged, _wrong_ids(ws, ref, result.truth))
-    queued = record["queued"]
+    queued = record.queued
     console.print(
         f"[bold]Train[/bold]  audit of {ref} with recipe {recipe}: {score['flagged']} labels "
         f"flagged as likely wrong; against the {score['wrong']} known errors precision "
@@ -60,7 +61,7 @@ def chapter_audit(ws: Workspace, console: Console, result) -> None:  # type: ign
         f"entered the review queue ({', '.join(f'{k} {v}' for k, v in queued.items())}); the "
         "report shows the worst as images."
     )
-    result.facts["audit"] = {**score, "queued": queued, "analysis": record["analysis"]}
+    result.facts["audit"] = {**score, "queued": queued, "analysis": record.analysis}
     result.next_steps.append(f"assay review list digits --source label_issue -w {ws.location}")
 
 
@@ -72,28 +73,13 @@ def chapter_errors(ws: Workspace, console: Console, result) -> None:  # type: ig
         run = run_slices(ws, ref, recipe=recipe, hlp_from_annotations=True, find=True)
     except InputError:  # no double labels (the collect chapter did not run)
         run = run_slices(ws, ref, recipe=recipe, find=True)
-    res = run["result"]
-    ws.record_analysis(
-        "slices",
-        res,
-        dataset=ref,
-        params=run["params"],
-        recipe_hash=run["recipe_hash"],
-        table=run["table"],
-        duration_s=run["duration_s"],
-    )
+    record_slices(ws, run)
+    res = run.result
     top = res["tag_table"]["rows"][0]
     found = (res.get("slices") or {}).get("rows", [])
     curve = run_curve(ws, ref, recipe=recipe, repeats=3, seed=0, n_jobs=1)
-    cur = curve["result"]
-    ws.record_analysis(
-        "curve",
-        cur,
-        dataset=ref,
-        params=curve["params"],
-        recipe_hash=curve["recipe_hash"],
-        duration_s=curve["duration_s"],
-    )
+    record_curve(ws, curve)
+    cur = curve.result
     est, low, high = (np.inf if v is None else v for v in cur["equivalent_extra"])
     console.print(
         f"        error analysis: accuracy {res['accuracy']:.3f}; the tag with the most to "

@@ -92,7 +92,7 @@ def _check_missing(
     """Refuse the first missing value of ``numeric``, naming its column and row.
 
     ``where`` (e.g. ``" of the training data"``) follows the column's name; ``fix``
-    ends the message. Also used by :mod:`assay.train._evaluate_missing`.
+    ends the message. Also used by :mod:`assay.train.evaluate._missing`.
     """
     missing = numeric.isna().to_numpy()
     if missing.any():

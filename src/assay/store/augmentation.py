@@ -1,7 +1,7 @@
 """Augmentation as a new dataset version: a slice's items, copied with provenance.
 
 ``augment_version`` selects a slice with a predicate of the slice language
-(:mod:`assay.train._augment_slice`: column comparisons, never code), makes augmented
+(:mod:`assay.train.augment._slice`: column comparisons, never code), makes augmented
 copies with :func:`assay.train.augment.augment` (SMOTE-style rows for tables; new
 image / audio files under ``<media root>/.assay-augmented/``), and commits them as the
 next version. Augmented rows carry ``parent_id``, ``transform``, ``seed`` and
@@ -44,7 +44,7 @@ def slice_mask(
     df : DataFrame of shape (n_samples, n_columns)
     predicate : str
         Column comparisons joined by and / or / not (see
-        :func:`assay.train._augment_slice.evaluate_slice`); never evaluated as code.
+        :func:`assay.train.augment._slice.evaluate_slice`); never evaluated as code.
     where : str
         The data's name, for messages.
     hint : list of str, optional
@@ -60,7 +60,7 @@ def slice_mask(
         When the predicate does not parse, names unknown columns, uses anything but
         comparisons, or is not a true/false condition.
     """
-    from assay.train._augment_slice import evaluate_slice
+    from assay.train.augment._slice import evaluate_slice
 
     frame = df.reset_index(drop=True)
     columns = ", ".join(map(str, hint if hint else list(frame.columns[:12])))

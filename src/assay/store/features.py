@@ -495,7 +495,7 @@ def item_agreement(annotations: pd.DataFrame, item_ids: Sequence[Any]) -> np.nda
     For each item labelled by two or more annotators, the first annotator (by name) is
     compared with the most frequent label among the others (ties: agreed when the label
     is among the most frequent ones). This is the per-row human-level performance that
-    :func:`assay.train.slice_table` turns into a per-slice HLP with a Wilson interval.
+    :func:`assay.train.slices._table` turns into a per-slice HLP with a Wilson interval.
 
     Parameters
     ----------

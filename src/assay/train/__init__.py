@@ -18,7 +18,7 @@ from assay.train.evaluate import (
     evaluate_predictions,
     fit_and_evaluate,
 )
-from assay.train.label_issues import (
+from assay.train.labels import (
     NoiseEstimate,
     estimate_noise,
     find_label_issues,

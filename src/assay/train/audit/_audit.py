@@ -4,7 +4,7 @@
 >>> report.summary["label"]["rate"], report.worst("label", 5)        # doctest: +SKIP
 >>> report.exceeds(["label_issue>5%"])                               # doctest: +SKIP
 
-The checks live in a registry (:func:`register_check`, see :mod:`assay.train._checks`):
+The checks live in a registry (:func:`register_check`, see :mod:`assay.train.audit._checks`):
 ``label``, ``outlier``, ``near_duplicate``, ``exact_duplicate``, ``class_imbalance`` and
 ``leakage``. Each returns cleanlab's issue contract; the report joins them into one table.
 """
@@ -20,8 +20,8 @@ import pandas as pd
 
 from assay._validation import check_columns, check_labels, check_non_empty, check_pred_probs
 from assay.exceptions import InputError
-from assay.train._audit_report import AuditReport
-from assay.train._checks import (
+from assay.modalities import get_modality
+from assay.train.audit._checks import (
     AuditContext,
     Check,
     available_checks,
@@ -29,9 +29,10 @@ from assay.train._checks import (
     register_check,
     resolve_check,
 )
-from assay.train._result import CheckResult, make_result
-from assay.train._thresholds import Threshold, parse_threshold
-from assay.train.neighbors import check_features
+from assay.train.audit._report import AuditReport
+from assay.train.audit._result import CheckResult, make_result
+from assay.train.audit._thresholds import Threshold, parse_threshold
+from assay.train.audit.neighbors import check_features
 
 __all__ = [
     "AuditReport",
@@ -123,8 +124,6 @@ def _features(
         if features.shape[1] == 0:
             return None, "tabular"
     if isinstance(features, pd.DataFrame):
-        from assay.modalities import get_modality
-
         features, modality = get_modality("tabular").featurize(features), "tabular"
     space = "tabular" if modality == "tabular" else "embedding"
     return check_features(features, n_samples=len(df)), space
@@ -278,7 +277,7 @@ def audit(
         Chooses the default model and, in the report, how items render.
     n_jobs : int, optional
     knn_backend : {"auto", "sklearn", "hnswlib"}, default="auto"
-        The neighbour search (see :func:`assay.train.neighbors.knn_graph`): exact below
+        The neighbour search (see :func:`assay.train.audit.neighbors.knn_graph`): exact below
         20,000 rows, hnswlib above when it is installed.
 
     Returns

@@ -1,4 +1,4 @@
-"""HTML for an :class:`~assay.train._audit_report.AuditReport` (every value escaped)."""
+"""HTML for an :class:`~assay.train.audit._report.AuditReport` (every value escaped)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assay.train._audit_report import AuditReport
+    from assay.train.audit._report import AuditReport
 
 __all__ = ["report_html"]
 

@@ -1,6 +1,6 @@
 """The label check's probabilities: the model's, blended with neighbour votes.
 
-For embeddings this is :func:`assay.train._label_probs.audit_label_probs` as it is. For
+For embeddings this is :func:`assay.train.audit._label_probs.audit_label_probs` as it is. For
 tabular features the neighbour votes have two candidate spaces: the robustly
 standardised columns that the other neighbour checks use (no column dominates by its
 units) and the columns as they are, with euclidean distance. The second is better when
@@ -15,19 +15,15 @@ sample of that many, so that the second full graph is only computed when it is u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from assay.train._label_probs import (
+from assay.train.audit._context import AuditContext
+from assay.train.audit._label_probs import (
     _base_probs,
     audit_label_probs,
     blend_with_neighbors,
 )
-from assay.train.neighbors import KnnGraph, knn_graph, knn_label_distribution
-
-if TYPE_CHECKING:
-    from assay.train._checks import AuditContext
+from assay.train.audit.neighbors import KnnGraph, knn_graph, knn_label_distribution
 
 __all__ = ["DECIDE_ROWS", "label_check_probs"]
 

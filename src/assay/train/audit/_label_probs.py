@@ -18,15 +18,14 @@ audit knows more, and uses it (measured in ``benchmarks/audit.py``, results in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from assay._validation import check_number, check_pred_probs
-from assay.train.neighbors import knn_label_distribution
-
-if TYPE_CHECKING:
-    from assay.train._checks import AuditContext
+from assay.train.audit._context import AuditContext
+from assay.train.audit.neighbors import knn_label_distribution
+from assay.train.predict import cross_val_predict_proba, default_model, fold_count
 
 __all__ = ["audit_label_probs", "blend_with_neighbors", "repeated_cv_probs"]
 
@@ -69,8 +68,6 @@ def repeated_cv_probs(
     -------
     ndarray of shape (n_samples, n_classes)
     """
-    from assay.train.predict import cross_val_predict_proba, fold_count
-
     check_number(n_repeats, name="n_repeats", func="audit", low=1, integer=True)
     names = np.arange(int(codes.max()) + 1) if classes is None else np.asarray(classes)
     cv = fold_count(codes, names, cv)  # checks, and warns once for all repeats
@@ -126,8 +123,6 @@ def _base_probs(ctx: AuditContext, n_repeats: int) -> np.ndarray:
         return check_pred_probs(ctx.pred_probs, n_samples=ctx.labels.shape[0], func="audit")
     model = ctx.model
     if model is None:
-        from assay.train.predict import default_model
-
         model = default_model(ctx.modality)
         ctx.cache["label_probs_source"] = f"default_model({ctx.modality!r})"
     else:

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from assay.exceptions import InputError
-from assay.train._checks import resolve_check
-from assay.train._result import CheckResult
-from assay.train._thresholds import Threshold, parse_threshold
+from assay.train.audit._checks import resolve_check
+from assay.train.audit._html import report_html
+from assay.train.audit._result import CheckResult
+from assay.train.audit._thresholds import Threshold, parse_threshold
 
 __all__ = ["AuditReport", "RenderItem"]
 
@@ -165,8 +166,6 @@ class AuditReport:
 
     def to_html(self, k: int = 10, render_item: RenderItem | None = None) -> str:
         """An HTML fragment: the summary table and the ``k`` worst examples per check."""
-        from assay.train._audit_html import report_html
-
         return report_html(self, k, render_item or self.render_item or self._render_row)
 
     def _repr_html_(self) -> str:

@@ -1,12 +1,12 @@
 """Feature checks from hashes and k-nearest neighbours: duplicates, outliers, leakage.
 
 Every ``find_*`` function works on features or embeddings, an array of shape
-(n_samples, n_features), and returns a :class:`~assay.train._result.CheckResult`: one
+(n_samples, n_features), and returns a :class:`~assay.train.audit._result.CheckResult`: one
 row per example with ``is_<name>_issue`` and ``<name>_score`` (in [0, 1], low =
 suspicious), plus a summary with ``count`` and ``rate``.
 
 The shared k-nearest-neighbour graph (exact: a k-d tree or brute force; or hnswlib for
-large data) is built by :func:`knn_graph`; see :mod:`assay.train._knn` for the measured
+large data) is built by :func:`knn_graph`; see :mod:`assay.train.audit._knn` for the measured
 choice. Tabular features belong in ``space="tabular"``: columns robustly standardised,
 euclidean distance, so that no column dominates by its units (the audit does this for
 tabular data by itself); embeddings in the default ``space="embedding"``.
@@ -24,9 +24,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from assay._validation import check_number
+from assay._validation import check_labels, check_number
 from assay.exceptions import InputError
-from assay.train._knn import (
+from assay.train.audit._knn import (
     EPS,
     KnnGraph,
     check_features,
@@ -37,7 +37,7 @@ from assay.train._knn import (
     robust_scale,
     to_metric,
 )
-from assay.train._result import CheckResult, make_result
+from assay.train.audit._result import CheckResult, make_result
 
 __all__ = [
     "KnnGraph",
@@ -240,8 +240,6 @@ def find_class_imbalance(
         ``class_imbalance_score = min(1, fraction x n_classes)``; the summary lists the
         rare classes and the fraction of each class.
     """
-    from assay._validation import check_labels
-
     check_number(threshold, name="threshold", func="find_class_imbalance", low=0, high=1)
     codes, cls = check_labels(labels, classes, func="find_class_imbalance")
     frac = np.bincount(codes, minlength=len(cls)) / max(codes.shape[0], 1)

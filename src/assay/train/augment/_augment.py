@@ -38,9 +38,10 @@ import pandas as pd
 
 from assay._validation import check_columns, check_in, check_number, name_rows, param_error
 from assay.exceptions import InputError
-from assay.train._augment_tabular import numeric_columns, smote_rows
-from assay.train._augment_text import TEXT_TRANSFORMS, augment_texts
-from assay.train._evaluate_checks import AUGMENTED_COLUMN
+from assay.train.augment import _image as img
+from assay.train.augment._tabular import numeric_columns, smote_rows
+from assay.train.augment._text import TEXT_TRANSFORMS, augment_texts
+from assay.train.evaluate import AUGMENTED_COLUMN
 
 __all__ = [
     "MAX_FACTOR",
@@ -169,8 +170,8 @@ def augment(
     sample_rate : int, optional
         Audio arrays' sample rate in Hz (needed when the column holds arrays).
     transforms : optional
-        Text / audio: names to use (:data:`~assay.train._augment_text.TEXT_TRANSFORMS`,
-        :data:`~assay.train._augment_audio.AUDIO_TRANSFORMS`); image: an albumentations
+        Text / audio: names to use (:data:`~assay.train.augment._text.TEXT_TRANSFORMS`,
+        :data:`~assay.train.augment._audio.AUDIO_TRANSFORMS`); image: an albumentations
         transform or Compose.
     snr_db : (float, float), default=(0, 20)
         Audio: range of the car noise's signal-to-noise ratio.
@@ -297,8 +298,6 @@ def _output_dir(opt: dict[str, Any], modality: str) -> Path:
 def _image(
     base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
 ) -> tuple[pd.DataFrame, list[str]]:
-    from assay.train import _augment_image as img
-
     column = opt["column"]
     check_columns(base, [column], where="the dataset")
     pipeline = opt["transforms"]
@@ -320,7 +319,7 @@ def _image(
 def _audio(
     base: pd.DataFrame, new: pd.DataFrame, seeds: np.ndarray, opt: dict[str, Any]
 ) -> tuple[pd.DataFrame, list[str]]:
-    from assay.train import _augment_audio as aud
+    from assay.train.augment import _audio as aud
 
     column = opt["column"]
     check_columns(base, [column], where="the dataset")

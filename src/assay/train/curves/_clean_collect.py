@@ -16,20 +16,21 @@ Validated by ``benchmarks/curves.py`` (digits, 12% noise, both actions actually 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay._charts import line_chart
 from assay._validation import check_number
-from assay.train._curve_fit import power_law
-from assay.train._slice_stats import TableReport
+from assay.train._table_report import TableReport
+from assay.train.curves._fit import power_law
+from assay.train.curves._learning import LearningCurve, learning_curve
+from assay.train.evaluate._missing import check_missing_accepted
+from assay.train.labels import estimate_noise, find_label_issues
+from assay.train.predict import cross_val_predict_proba
 
-if TYPE_CHECKING:
-    from assay.train.curves import LearningCurve
-
-__all__ = ["CleanVsCollect", "clean_vs_collect"]
+__all__ = ["CleanVsCollect", "clean_vs_collect", "equivalence_text"]
 
 
 class CleanVsCollect(TableReport):
@@ -162,16 +163,7 @@ def equivalence_text(extra: Sequence[float | None], n: int) -> str:
 def _out_of_sample_probs(
     model: Any, X: Any, y: np.ndarray, cv: int, seed: int, n_jobs: int | None
 ) -> np.ndarray:
-    """Out-of-sample predicted probabilities (assay's cross_val_predict_proba if present)."""
-    try:
-        from assay.train.predict import cross_val_predict_proba
-    except ImportError:
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-        folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-        return np.asarray(
-            cross_val_predict(model, X, y, cv=folds, method="predict_proba", n_jobs=n_jobs)
-        )
+    """Out-of-sample predicted probabilities (:func:`~assay.train.predict.cross_val_predict_proba`)."""
     return np.asarray(cross_val_predict_proba(model, X, y, cv=cv, n_jobs=n_jobs, seed=seed))
 
 
@@ -226,10 +218,6 @@ def clean_vs_collect(
     -------
     CleanVsCollect
     """
-    from assay.train._evaluate_missing import check_missing_accepted
-    from assay.train.curves import learning_curve
-    from assay.train.label_issues import estimate_noise, find_label_issues
-
     check_missing_accepted(model, X, where="the data")
     y_arr = np.asarray(y)
     n = len(y_arr)

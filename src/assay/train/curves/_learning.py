@@ -12,7 +12,7 @@ percentiles covered 80-90% instead of 95% in ``benchmarks/curves.py``), optional
 widened by the binomial noise of a test set of ``n_test`` examples (a prediction
 interval for an accuracy you will measure).
 
-:func:`clean_vs_collect` (in :mod:`assay.train.clean_collect`, re-exported here) compares
+:func:`clean_vs_collect` (in :mod:`assay.train.curves._clean_collect`) compares
 cleaning the estimated label noise with collecting more data.
 """
 
@@ -30,7 +30,8 @@ from scipy import stats
 from assay._charts import LineSeries, line_chart
 from assay._validation import check_number, param_error
 from assay.exceptions import InputError
-from assay.train._curve_fit import (
+from assay.train._table_report import TableReport
+from assay.train.curves._fit import (
     bootstrap_params,
     default_sizes,
     fit_power_law,
@@ -39,11 +40,9 @@ from assay.train._curve_fit import (
     splits,
     stratified_order,
 )
-from assay.train._evaluate_missing import check_missing_accepted
-from assay.train._slice_stats import TableReport
-from assay.train.clean_collect import CleanVsCollect, clean_vs_collect
+from assay.train.evaluate._missing import check_missing_accepted
 
-__all__ = ["correct_for_noise", "CleanVsCollect", "LearningCurve", "clean_vs_collect", "learning_curve", "power_law"]
+__all__ = ["LearningCurve", "correct_for_noise", "learning_curve"]
 
 _FUNC = "learning_curve"
 

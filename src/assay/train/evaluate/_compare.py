@@ -18,8 +18,8 @@ import pandas as pd
 from assay._stats import bootstrap_indices, percentile_interval
 from assay._validation import check_number
 from assay.exceptions import InputError
-from assay.train._evaluate_result import METRICS, Evaluation, _py, _records
-from assay.train._evaluate_stats import (
+from assay.train.evaluate._result import METRICS, Evaluation, _py, _records
+from assay.train.evaluate._stats import (
     balanced_accuracy_from_confusion,
     confusions,
     macro_f1_from_confusion,

@@ -34,7 +34,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from assay._stats import bootstrap_indices, percentile_interval, wilson_interval
 from assay._validation import check_labels, check_number
 from assay.exceptions import InputError
-from assay.train._evaluate_checks import (
+from assay.train.evaluate._checks import (
     AUGMENTED_COLUMN,
     check_eval_classes,
     check_leakage,
@@ -43,15 +43,15 @@ from assay.train._evaluate_checks import (
     find_leakage,
     row_hashes,
 )
-from assay.train._evaluate_compare import Comparison, compare
-from assay.train._evaluate_missing import check_missing_accepted
-from assay.train._evaluate_result import (
+from assay.train.evaluate._compare import Comparison, compare
+from assay.train.evaluate._missing import check_missing_accepted
+from assay.train.evaluate._result import (
     _TAG_COLUMNS,
     METRICS,
     Evaluation,
     _py,
 )
-from assay.train._evaluate_stats import (
+from assay.train.evaluate._stats import (
     balanced_accuracy_from_confusion,
     confusions,
     macro_f1_from_confusion,

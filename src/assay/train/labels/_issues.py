@@ -20,10 +20,10 @@ import pandas as pd
 
 from assay._validation import check_in, check_number
 from assay.exceptions import InputError
-from assay.train._label_joint import calibrate_joint, confident_joint, warn_empty_classes
-from assay.train._label_prune import PRUNE_RULES, PruneContext, off_diagonals
-from assay.train._label_scores import NEEDS, SCORES
-from assay.train._label_stats import check_shape, encode_labels, scan_pred_probs
+from assay.train.labels._joint import calibrate_joint, confident_joint, warn_empty_classes
+from assay.train.labels._prune import PRUNE_RULES, PruneContext, off_diagonals
+from assay.train.labels._scores import NEEDS, SCORES
+from assay.train.labels._stats import check_shape, encode_labels, scan_pred_probs
 
 __all__ = ["NoiseEstimate", "estimate_noise", "find_label_issues", "summarize_label_issues"]
 

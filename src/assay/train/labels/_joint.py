@@ -4,7 +4,7 @@ The confident joint ``C[i, j]`` counts the examples given label ``i`` whose pred
 probability of class ``j`` reaches class ``j``'s threshold (the mean self-confidence of
 the examples labelled ``j``). The rules follow cleanlab 2.x exactly, so that the counts can
 be checked against it, but they are computed with ``bincount`` from the row statistics
-of :mod:`assay.train._label_stats`.
+of :mod:`assay.train.labels._stats`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from assay._validation import warn
-from assay.train._label_stats import RowStats
+from assay.train.labels._stats import RowStats
 
 __all__ = [
     "calibrate_joint",

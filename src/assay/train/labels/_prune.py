@@ -16,8 +16,8 @@ from functools import cached_property
 
 import numpy as np
 
-from assay.train._label_joint import round_preserving_row_totals
-from assay.train._label_stats import FLOAT_SLACK, RowStats
+from assay.train.labels._joint import round_preserving_row_totals
+from assay.train.labels._stats import FLOAT_SLACK, RowStats
 
 __all__ = ["PRUNE_RULES", "PruneContext", "class_members", "prune_counts"]
 

@@ -1,7 +1,7 @@
 """Label-quality scores: one number in [0, 1] per example, low = likely mislabelled.
 
 The three classic scores (Kuan & Mueller, "Model-agnostic label quality scoring", 2022),
-computed from the row statistics of :mod:`assay.train._label_stats` with the same
+computed from the row statistics of :mod:`assay.train.labels._stats` with the same
 formulas as cleanlab's ``rank.get_label_quality_scores`` (so they can be checked against
 it), in :data:`SCORES`.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assay.train._label_stats import FLOAT_SLACK, RowStats
+from assay.train.labels._stats import FLOAT_SLACK, RowStats
 
 __all__ = ["NEEDS", "SCORES"]
 

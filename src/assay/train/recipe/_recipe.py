@@ -37,13 +37,13 @@ from sklearn.base import BaseEstimator
 
 from assay._validation import warn
 from assay.exceptions import InputError
-from assay.train._recipe_import import (
+from assay.train.recipe._import import (
     call_factory,
     check_factory,
     import_attribute,
     module_source_hash,
 )
-from assay.train._recipe_yaml import (
+from assay.train.recipe._yaml import (
     ALLOWED_ESTIMATORS,
     FEATURIZERS,
     TEXT_FEATURIZERS,

@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from assay.exceptions import InputError
+from assay.modalities import available_modalities, get_modality
 
 __all__ = [
     "ALLOWED_ESTIMATORS",
@@ -204,8 +205,6 @@ class ModalityFeaturizer(TransformerMixin, BaseEstimator):
         A numeric 2-d input is taken as features already extracted (the workspace
         featurizes image, audio and text datasets from their files) and passed through.
         """
-        from assay.modalities import get_modality
-
         if _is_feature_matrix(X):
             return np.asarray(X, dtype=np.float64)
         items = X if isinstance(X, pd.DataFrame) else list(X)
@@ -261,10 +260,6 @@ class TextTfidfVectorizer(TfidfVectorizer):  # type: ignore[misc]
 
 
 def _modality_names() -> list[str]:
-    try:
-        from assay.modalities import available_modalities
-    except ImportError:
-        return []
     return list(available_modalities())
 
 
@@ -283,8 +278,6 @@ def _resolve_featurizer(name: str, where: str) -> Any:
 
 
 def _check_modality_params(name: str, params: Any, where: str) -> dict[str, Any]:
-    from assay.modalities import get_modality
-
     if not isinstance(params, Mapping):
         raise InputError(f"{where} must be a mapping of parameter: value; got {params!r}.")
     valid = sorted(p for p in inspect.signature(type(get_modality(name))).parameters)

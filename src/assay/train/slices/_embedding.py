@@ -17,8 +17,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from assay._stats import wilson_interval
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
-from assay.train._slice_stats import error_rate_pvalues
-from assay.train.sliceline import encode_metadata
+from assay.train.slices._stats import error_rate_pvalues
+from assay.train.slices.sliceline import encode_metadata
 
 __all__ = ["describe_cluster", "embedding_slices"]
 

@@ -26,7 +26,9 @@ import pandas as pd
 
 from assay._validation import check_in, check_number
 from assay.exceptions import InputError
-from assay.train._slice_stats import TableReport
+from assay.train._table_report import TableReport
+from assay.train.slices._slices import SliceReport
+from assay.train.slices._table import SliceTable
 
 __all__ = ["Recommendations", "recommend"]
 
@@ -61,9 +63,6 @@ class Recommendations(TableReport):
 
 def _from_slices(slices: Any) -> tuple[pd.DataFrame, list[np.ndarray] | None, str]:
     """Common columns (slice, n, share, accuracy + interval, hlp, is_low_hlp, expected share)."""
-    from assay.train.slice_table import SliceTable
-    from assay.train.slices import SliceReport
-
     if isinstance(slices, SliceTable):
         t = slices.table
         per_col = t.groupby("column")["tag"].transform("count")

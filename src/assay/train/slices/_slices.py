@@ -1,6 +1,6 @@
 """Automatic slice discovery: where does the model err most?
 
-:func:`find_slices` runs SliceLine (:mod:`assay.train.sliceline`) over the metadata and,
+:func:`find_slices` runs SliceLine (:mod:`assay.train.slices.sliceline`) over the metadata and,
 when embeddings are given, clusters the error-weighted embeddings. Every slice comes
 with its size, error rate against the overall rate, score, a 95% Wilson interval, a
 one-sided p-value and a Benjamini-Hochberg q-value.
@@ -19,8 +19,8 @@ small sub-slices such as "source = s1 AND scanner = A" start to win) and is 0 at
 the published default, where the size penalty outweighs even a 4x error rate on 1/8 of
 the data and no slice scores above 0.
 
-The tag table (:func:`assay.train.slice_table.slice_table`) and the recommendations
-(:func:`assay.train.recommend.recommend`) are re-exported here.
+The tag table (:func:`assay.train.slices.slice_table`) and the recommendations
+(:func:`assay.train.slices.recommend`) are exported by the package.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ import pandas as pd
 from assay._stats import wilson_interval
 from assay._validation import check_number, index_of, name_rows, param_error, plain_value
 from assay.exceptions import InputError
-from assay.train._slice_stats import TableReport, bh_adjust, error_rate_pvalues
-from assay.train.recommend import recommend
-from assay.train.slice_table import SliceTable, slice_table
-from assay.train.sliceline import EncodedMetadata, encode_metadata, sliceline_search
+from assay.train._table_report import TableReport
+from assay.train.slices._embedding import embedding_slices
+from assay.train.slices._stats import bh_adjust, error_rate_pvalues
+from assay.train.slices.sliceline import EncodedMetadata, encode_metadata, sliceline_search
 
-__all__ = ["SliceReport", "SliceTable", "find_slices", "recommend", "slice_table"]
+__all__ = ["SliceReport", "find_slices"]
 
 _FUNC = "find_slices"
 DEFAULT_ALPHA = 0.9
@@ -255,8 +255,6 @@ def find_slices(
         masks.append(m)
         pvals.append(p)
     if embeddings is not None:
-        from assay.train.embedding_slices import embedding_slices
-
         t, m, p = embedding_slices(embeddings, err, df, n_clusters=n_clusters, alpha=alpha,
                                    min_support=support, seed=seed, binary=binary)
         tables.append(t)

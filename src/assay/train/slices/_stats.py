@@ -1,4 +1,4 @@
-"""Small statistics shared by the error-analysis modules (slices, tag table, curves).
+"""Small statistics of the slice modules (discovered slices, embedding clusters).
 
 One-sided tests of a slice's error rate against the overall rate and the
 Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._stats`
@@ -7,17 +7,12 @@ Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._sta
 
 from __future__ import annotations
 
-import html
-import json
-from typing import Any
-
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from assay._stats import wilson_interval
 
-__all__ = ["TableReport", "bh_adjust", "error_rate_pvalues", "wilson_interval"]
+__all__ = ["bh_adjust", "error_rate_pvalues", "wilson_interval"]
 
 
 def error_rate_pvalues(
@@ -89,39 +84,3 @@ def bh_adjust(pvalues: np.ndarray) -> np.ndarray:
     adjusted[order] = np.minimum(q, 1.0)
     out[ok] = adjusted
     return out
-
-
-class TableReport:
-    """Base of the report objects of error analysis: a DataFrame plus text and HTML.
-
-    Subclasses set ``table`` (a DataFrame) and ``title`` and implement ``summary()``.
-    """
-
-    title: str = "report"
-    table: pd.DataFrame
-
-    def summary(self) -> str:  # pragma: no cover - overridden
-        """One paragraph of plain text, for the CLI."""
-        return f"{self.title}: {len(self.table)} rows"
-
-    def to_html(self) -> str:
-        """The report as an HTML fragment: a heading, the summary and the table."""
-        summary = html.escape(self.summary()).replace("\n", "<br>")
-        body = self.table.to_html(index=False, escape=True, float_format=_fmt, na_rep="")
-        return f"<div class='assay-report'><h3>{html.escape(self.title)}</h3>" \
-            f"<p>{summary}</p>{body}</div>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready content: title, summary and the table's rows (NaN as None)."""
-        rows = json.loads(self.table.to_json(orient="records", default_handler=str))
-        return {"title": self.title, "summary": self.summary(), "rows": rows}
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {len(self.table)} rows>\n{self.summary()}"
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"

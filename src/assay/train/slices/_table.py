@@ -31,7 +31,7 @@ from sklearn import metrics as skm
 from assay._stats import wilson_interval
 from assay._validation import check_columns, check_number, index_of, name_rows, param_error
 from assay.exceptions import InputError
-from assay.train._slice_stats import TableReport
+from assay.train._table_report import TableReport
 
 __all__ = ["SliceTable", "slice_table"]
 

@@ -1,0 +1,87 @@
+"""What the checks of one audit share: the inputs and the k-NN graph, computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay.train.audit import neighbors as nb
+
+__all__ = ["AuditContext"]
+
+
+@dataclass
+class AuditContext:
+    """What the checks of one audit share: inputs and lazily computed intermediates.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,) or None
+        Given labels as integer codes into ``classes``.
+    classes : ndarray of shape (n_classes,) or None
+    features : ndarray of shape (n_samples, n_features) or None
+        Features or embeddings used by the neighbour checks (and to fit ``model``).
+    pred_probs : ndarray of shape (n_samples, n_classes) or None
+        Out-of-sample probabilities given by the user, or computed from ``model``.
+    model : scikit-learn classifier or None
+    split : ndarray of shape (n_samples,) or None
+    seed : int
+    n_jobs : int or None
+    modality : str
+    space : {"embedding", "tabular"}
+        How the neighbour checks see ``features``: tabular features are robustly
+        standardised and compared by euclidean distance (see :mod:`assay.train.audit._knn`).
+    k : int
+        Neighbours per example in the shared k-NN graph.
+    knn_backend : {"auto", "sklearn", "hnswlib"}
+    cache : dict
+        Intermediates shared between checks (the graph) and facts for the summary.
+    """
+
+    labels: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    features: np.ndarray | None = None
+    pred_probs: np.ndarray | None = None
+    model: Any = None
+    split: np.ndarray | None = None
+    seed: int = 0
+    n_jobs: int | None = None
+    modality: str = "tabular"
+    space: str = "embedding"
+    k: int = 10
+    knn_backend: str = "auto"
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def has(self, need: str) -> bool:
+        """Whether the input a check needs is available."""
+        if need == "probs":
+            return self.labels is not None and (
+                self.pred_probs is not None or self.model is not None or self.features is not None
+            )
+        return getattr(self, need) is not None
+
+    def graph(self, space: str | None = None) -> nb.KnnGraph:
+        """The k-NN graph of the features, computed once and shared by the checks.
+
+        Parameters
+        ----------
+        space : {"embedding", "tabular", "raw"}, optional
+            Default: the context's ``space``. ``"raw"``: the features as they are with
+            euclidean distance (a candidate of the label check's neighbour votes).
+        """
+        space = space or self.space
+        key = f"graph:{space}"
+        if key not in self.cache:
+            self.cache[key] = nb.knn_graph(
+                self.features,
+                k=self.k,
+                metric="euclidean" if space == "raw" else "auto",
+                space="embedding" if space == "raw" else space,
+                backend=self.knn_backend,
+                n_jobs=self.n_jobs,
+                seed=self.seed,
+            )
+        graph: nb.KnnGraph = self.cache[key]
+        return graph

@@ -1,0 +1,39 @@
+"""Evaluate a fixed recipe on a frozen evaluation set, compare two evaluations.
+
+Modules: ``_evaluate`` (:func:`evaluate`, :func:`fit_and_evaluate`,
+:func:`evaluate_predictions`), ``_checks`` (leakage and augmented-row refusals),
+``_compare`` (paired comparison), ``_result`` (:class:`Evaluation`), ``_stats`` and
+``_missing`` (does a model accept missing values).
+"""
+
+from __future__ import annotations
+
+from assay.train.evaluate._checks import (
+    AUGMENTED_COLUMN,
+    check_eval_classes,
+    check_leakage,
+    check_not_augmented,
+    find_id_collisions,
+    find_leakage,
+    row_hashes,
+)
+from assay.train.evaluate._compare import Comparison, compare
+from assay.train.evaluate._evaluate import evaluate, evaluate_predictions, fit_and_evaluate
+from assay.train.evaluate._result import METRICS, Evaluation
+
+__all__ = [
+    "AUGMENTED_COLUMN",
+    "METRICS",
+    "Comparison",
+    "Evaluation",
+    "check_eval_classes",
+    "check_leakage",
+    "check_not_augmented",
+    "compare",
+    "evaluate",
+    "evaluate_predictions",
+    "find_id_collisions",
+    "find_leakage",
+    "fit_and_evaluate",
+    "row_hashes",
+]
