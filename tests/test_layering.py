@@ -1,11 +1,15 @@
 """Imports flow one way (docs/architecture.md): algorithms (collect, train, deploy) never
 import the store, the report, the CLI or the web app; the ground modules (statistics,
-charts, validation, errors, JSON) import nothing of assay above them."""
+charts, validation, errors, JSON) import nothing of assay above them; the use cases
+(workflows) import no face; the faces (cli, web, demo) never import each other; the
+store imports no workflow or face."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "assay"
 ALGORITHMS = ("collect", "train", "deploy", "modalities")
@@ -13,6 +17,10 @@ FORBIDDEN = ("assay.store", "assay.cli", "assay.web", "assay.report", "assay.dem
 GROUND = ("_stats", "_charts", "_validation", "exceptions", "_json")
 UPPER = tuple(f"assay.{layer}" for layer in
               ("collect", "train", "deploy", "store", "report", "web", "cli", "demo"))
+FACES = ("cli", "web", "demo")
+#: The commands that start another face: ``assay demo`` runs the demo, ``assay ui``
+#: serves the web app. No other module of a face may import another face.
+LAUNCHERS = {"cli/demo.py": "demo", "cli/web.py": "web"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -24,6 +32,34 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return names
+
+
+def _imported(path: Path) -> set[str]:
+    """:func:`_imports` plus ``module.name`` of each ``from module import name`` (so that
+    ``from assay import cli`` counts as importing ``assay.cli``)."""
+    names = _imports(path)
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def _within(name: str, package: str) -> bool:
+    """Whether the imported ``name`` is ``assay.<package>`` or inside it."""
+    full = f"assay.{package}"
+    return name == full or name.startswith(f"{full}.")
+
+
+def _offenders(layer: str, forbidden: tuple[str, ...], root: Path = PACKAGE) -> list[str]:
+    """``path imports name`` for every import of a ``forbidden`` package in ``layer``
+    (the launcher commands excepted: see ``LAUNCHERS``)."""
+    return [
+        f"{path.relative_to(root)} imports {name}"
+        for path in sorted((root / layer).rglob("*.py"))
+        for name in sorted(_imported(path))
+        if any(_within(name, package) for package in forbidden)
+        and LAUNCHERS.get(path.relative_to(root).as_posix()) != name.split(".")[1]
+    ]
 
 
 def test_algorithms_do_not_import_io_layers() -> None:
@@ -51,3 +87,52 @@ def test_the_layering_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     assert {n for n in _imports(path) if n.startswith(FORBIDDEN)} == {"assay.report.svg"}
     assert {n for n in _imports(path) if n.startswith(UPPER)} == {
         "assay.report.svg", "assay.train.curves"}
+
+
+def test_workflows_import_no_face() -> None:
+    assert (PACKAGE / "workflows").is_dir()
+    assert not _offenders("workflows", FACES), _offenders("workflows", FACES)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_faces_never_import_each_other(face: str) -> None:
+    others = tuple(f for f in FACES if f != face)
+    assert not _offenders(face, others), _offenders(face, others)
+
+
+@pytest.mark.parametrize("engine", ALGORITHMS)
+def test_engines_import_neither_store_nor_workflows(engine: str) -> None:
+    found = _offenders(engine, ("store", "workflows", *FACES))
+    assert not found, found
+
+
+def test_store_imports_no_workflow_or_face() -> None:
+    found = _offenders("store", ("workflows", *FACES))
+    assert not found, found
+
+
+def test_the_face_rule_sees_the_demo_import_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    path.write_text("from assay import cli\nfrom assay.workflows.audit import run_audit\n"
+                    "import assay.cliff\n")
+    names = _imported(path)
+    assert {n for n in names if _within(n, "cli")} == {"assay.cli"}
+    assert {n for n in names if _within(n, "workflows")} == {
+        "assay.workflows.audit", "assay.workflows.audit.run_audit"}
+
+
+def test_only_the_launcher_commands_may_import_another_face(tmp_path: Path) -> None:
+    """The exception is per module: another CLI module importing the demo is refused,
+    and so is the demo importing the CLI."""
+    for name, text in {
+        "cli/demo.py": "from assay.demo import run_demo\n",
+        "cli/train.py": "def f():\n    from assay.demo import run_demo\n",
+        "demo/train.py": "from assay.cli.train import run_audit\n",
+        "demo/iterate.py": "from assay.workflows.audit import run_audit\n",
+    }.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _offenders("cli", ("web", "demo"), tmp_path) == [
+        "cli/train.py imports assay.demo", "cli/train.py imports assay.demo.run_demo"]
+    assert _offenders("demo", ("cli", "web"), tmp_path) == [
+        "demo/train.py imports assay.cli.train", "demo/train.py imports assay.cli.train.run_audit"]

@@ -238,13 +238,14 @@ def test_compare_and_loop_refusals_exit_2(cli, ws: Workspace, tmp_path: Path) ->
 
 
 def test_next_steps_turn_a_weak_slice_into_an_augment_command(ws: Workspace) -> None:
-    from assay.cli.iterate import _tag_predicate, next_steps
+    from assay.cli.iterate import next_steps
     from assay.store.experiments import ExperimentStore
+    from assay.workflows.loop import tag_predicate
 
     exp = ExperimentStore(ws).run("d", recipe="lr", eval_set="t")
     frame = ws.dataset("d").to_pandas()
-    predicate = _tag_predicate("ink=light", frame)
-    assert predicate == "ink == 'light'" and _tag_predicate("label=3", frame) == "label == 3"
+    predicate = tag_predicate("ink=light", frame)
+    assert predicate == "ink == 'light'" and tag_predicate("label=3", frame) == "label == 3"
     rec = {
         "slice": "ink=light",
         "action": "collect / augment",

@@ -1,20 +1,15 @@
 """``assay slices`` and ``assay curve``: error analysis and clean vs collect.
 
-Registered by :mod:`assay.cli.train`. The ``run_*`` functions do the work without
-printing or recording (the demo calls them); the commands record the analysis and print.
+Registered by :mod:`assay.cli.train`. The commands parse their options, run
+:func:`assay.workflows.slices.run_slices` / :func:`assay.workflows.curve.run_curve`,
+record the analysis and print it.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
 import typer
 
 from assay.cli._common import (
@@ -29,197 +24,29 @@ from assay.cli._common import (
     progress,
     table,
 )
-from assay.cli.train import collected_warnings, jsonable, recipe_model, single_class_error
-from assay.exceptions import InputError
-from assay.store.features import load_predictions, model_inputs
+from assay.workflows.curve import CurveRun, record_curve, run_curve
+from assay.workflows.slices import SlicesRun, record_slices, run_slices
 
-if TYPE_CHECKING:
-    from assay.store.datasets import DatasetVersion
-    from assay.store.workspace import Workspace
-
-__all__ = ["curve_cmd", "recipe_predictions", "run_curve", "run_slices", "slices_cmd"]
+__all__ = ["curve_cmd", "slices_cmd"]
 
 
-# ----------------------------------------------------------------- predictions
-def recipe_predictions(
-    ws: Workspace,
-    version: DatasetVersion,
-    frame: pd.DataFrame,
-    recipe: str | None,
-    *,
-    embeddings: Path | None = None,
-    seed: int = 0,
-    n_jobs: int | None = 1,
-) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """Out-of-sample predictions of the recipe (or the modality's default model).
-
-    Returns
-    -------
-    y_pred : ndarray of shape (n_rows,)
-    pred_probs : ndarray of shape (n_rows, n_classes), columns in sorted class order
-    recipe_hash : str or None
-    """
-    from assay.train.predict import cross_val_predict_proba
-
-    labels = frame[version.roles.label].to_numpy()
-    single_class_error(version, labels)
-    model, recipe_hash = recipe_model(ws, recipe)
-    spec = ws.recipes.get(recipe) if recipe is not None else None
-    caught: list[str] = []
-    with collected_warnings(caught):
-        X = model_inputs(version, frame, spec, embeddings=embeddings)
-        modality = "tabular" if isinstance(X, pd.DataFrame) else "embeddings"
-        probs = cross_val_predict_proba(
-            model, X, labels, n_jobs=n_jobs, seed=seed, modality=modality
-        )
-    for text in caught:
-        warnings.warn(text, UserWarning, stacklevel=2)
-    return np.unique(labels)[np.argmax(probs, axis=1)], probs, recipe_hash
-
-
-# ----------------------------------------------------------------- slices
-def _hlp(
-    ws: Workspace,
-    version: DatasetVersion,
-    frame: pd.DataFrame,
-    hlp: float | None,
-    from_annotations: bool,
-) -> tuple[Any, str]:
-    from assay.store.features import item_agreement
-
-    if hlp is not None and from_annotations:
-        raise InputError("give either --hlp or --hlp-from-annotations, not both.")
-    if not from_annotations:
-        return hlp, "none (gap to perfect accuracy)" if hlp is None else f"given: {hlp}"
-    rows = item_agreement(ws.annotations.load(version.name), frame[version.roles.id].tolist())
-    n = int(np.isfinite(rows).sum())
-    if n == 0:
-        raise InputError(
-            f"{version.name} has no item labelled by two or more annotators; import them with "
-            f"`assay annotations import {version.name} FILE`, or give --hlp X."
-        )
-    return rows, f"annotator agreement on {n} multiply-labelled items"
-
-
-def _check_by(version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str]) -> None:
-    """Refuse ``--by`` columns the version does not have, listing its tag columns."""
-    missing = [c for c in by if c not in frame.columns]
-    if not missing:
-        return
-    tags = list(version.roles.tags)
-    others = [str(c) for c in frame.columns if c not in tags]
-    listed = ", ".join(others[:10]) + (
-        f" ... ({len(others) - 10} more)" if len(others) > 10 else ""
-    )
-    raise InputError(
-        f"{version.ref} has no column {', '.join(map(repr, missing))} to slice by (--by); "
-        f"its tag columns are: {', '.join(tags) if tags else 'none'} (other columns: {listed}). "
-        "Name one of them in --by."
-    )
-
-
-def _latest_label_flags(
-    ws: Workspace, version: DatasetVersion, frame: pd.DataFrame
-) -> np.ndarray | None:
-    """``is_label_issue`` per row from the latest audit of this version, if any."""
-    for record in ws.analyses("audit", dataset=version.name):
-        if record["version"] != version.ref:
-            continue
-        stored = ws.analysis_table(record)
-        if stored is None or "is_label_issue" not in stored.column_names:
-            return None
-        issues = stored.to_pandas()
-        flags = issues.set_index(issues["item_id"].astype(str))["is_label_issue"]
-        return flags.reindex(frame[version.roles.id].astype(str)).fillna(False).to_numpy(bool)
-    return None
-
-
-def run_slices(
-    ws: Workspace,
-    ref: str,
-    *,
-    by: Sequence[str] | None = None,
-    recipe: str | None = None,
-    predictions: Path | None = None,
-    hlp: float | None = None,
-    hlp_from_annotations: bool = False,
-    find: bool = True,
-    alpha: float = 0.9,
-    metadata: Sequence[str] | None = None,
-    seed: int = 0,
-    n_jobs: int | None = 1,
-) -> dict[str, Any]:
-    """Tag table, discovered slices and recommendations for a version (not yet recorded)."""
-    from assay.store.features import metadata_frame
-    from assay.train.slices import find_slices, recommend, slice_table
-
-    if recipe is not None and predictions is not None:
-        raise InputError("give either --recipe or --predictions, not both.")
-    start = time.perf_counter()
-    version = ws.dataset(ref)
-    frame = version.to_pandas()
-    tags = list(by) if by else list(version.roles.tags)
-    if not tags:
-        raise InputError(f"{version.ref} has no tag columns; name some with --by COL1,COL2.")
-    _check_by(version, frame, tags)
-    hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
-    meta = metadata_frame(version, frame, metadata) if find else None
-    y_true = frame[version.roles.label].to_numpy()
-    recipe_hash = None
-    if predictions is not None:
-        y_pred = load_predictions(predictions, version, frame)
-    else:
-        y_pred, _, recipe_hash = recipe_predictions(
-            ws, version, frame, recipe, seed=seed, n_jobs=n_jobs
-        )
-    modality = version.modality if version.modality in ("image", "audio", "text") else "tabular"
-    flags = _latest_label_flags(ws, version, frame)
-    tag_table = slice_table(frame, y_true, y_pred, by=tags, hlp=hlp_value, seed=seed)
-    result: dict[str, Any] = {
-        "dataset": version.ref,
-        "by": tags,
-        "hlp_source": hlp_source,
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "tag_table": tag_table.to_dict(),
-        "tag_recommendations": recommend(
-            tag_table, label_issue_rate=flags, modality=modality
-        ).to_dict(),
-    }
-    if meta is not None and meta.shape[1]:
-        found = find_slices(meta, (y_true != y_pred).astype(float), alpha=alpha, seed=seed)
-        result["slices"] = found.to_dict()
-        result["slice_recommendations"] = recommend(
-            found, label_issue_rate=flags, modality=modality
-        ).to_dict()
-    table_ = pa.table(
-        {
-            "item_id": frame[version.roles.id].to_numpy(),
-            "y_true": pd.Series(y_true).astype(str).to_numpy(),
-            "y_pred": pd.Series(y_pred).astype(str).to_numpy(),
-            "error": y_true != y_pred,
-        }
-    )
-    params = {
-        "by": tags,
-        "recipe": recipe,
-        "alpha": alpha,
-        "find": find,
-        "seed": seed,
-        "predictions": str(predictions) if predictions else None,
-        "metadata": list(meta.columns) if meta is not None else None,
-    }
+def _slices_phrases(name: str) -> dict[str, str]:
+    """The slices workflow's wording -> the command line's (parameters become flags)."""
+    dataset = name.split("@")[0]
     return {
-        "result": jsonable(result),
-        "params": params,
-        "recipe_hash": recipe_hash,
-        "table": table_,
-        "duration_s": time.perf_counter() - start,
+        "give either recipe= or predictions= but not both": "give either --recipe or "
+        "--predictions, not both",
+        "give either hlp= or hlp_from_annotations=True but not both": "give either --hlp or "
+        "--hlp-from-annotations, not both",
+        f"import the annotations of {dataset} first": "import them with "
+        f"`assay annotations import {dataset} FILE`",
+        "by=[COL1, COL2]": "--by COL1,COL2",
     }
 
 
-def _print_slices(result: dict[str, Any]) -> None:
-    console = out_console()
-    rows = [
+def _tag_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """The tag table's rows as printed: tag, n, accuracy, HLP, gain, flag, note."""
+    return [
         [
             r["tag"],
             r["n"],
@@ -231,13 +58,19 @@ def _print_slices(result: dict[str, Any]) -> None:
         ]
         for r in result["tag_table"]["rows"]
     ]
+
+
+def _print_slices(result: dict[str, Any]) -> None:
+    console = out_console()
     console.print(
         f"{result['dataset']}: accuracy {result['accuracy']:.3f} (out of sample); "
         f"HLP: {result['hlp_source']}"
     )
     console.print(
         table(
-            "tags by potential gain", ["tag", "n", "accuracy", "HLP", "gain", "flag", "note"], rows
+            "tags by potential gain",
+            ["tag", "n", "accuracy", "HLP", "gain", "flag", "note"],
+            _tag_rows(result),
         )
     )
     found = result.get("slices")
@@ -293,7 +126,14 @@ def slices_cmd(
 ) -> None:
     """Error analysis: accuracy per tag against HLP, weak slices, recommendations."""
     ws = open_workspace(workspace)
-    flags = cli_flags(by="--by", hlp="--hlp", alpha="--alpha", metadata="--metadata", seed="--seed")
+    flags = cli_flags(
+        phrases=_slices_phrases(name),
+        by="--by",
+        hlp="--hlp",
+        alpha="--alpha",
+        metadata="--metadata",
+        seed="--seed",
+    )
     with progress(f"Analysing errors of {name}"), flags:
         run = run_slices(
             ws,
@@ -308,23 +148,16 @@ def slices_cmd(
             metadata=_split(metadata),
             seed=seed,
         )
-    result = run["result"]
-    analysis = ws.record_analysis(
-        "slices",
-        result,
-        dataset=result["dataset"],
-        params=run["params"],
-        recipe_hash=run["recipe_hash"],
-        table=run["table"],
-        duration_s=run["duration_s"],
-    )
-    significant = [
-        r["slice"] for r in (result.get("slices") or {}).get("rows", []) if r.get("is_significant")
-    ]
+    _finish_slices(record_slices(ws, run), run, as_json, fail_on_slices)
+
+
+def _finish_slices(analysis: int, run: SlicesRun, as_json: bool, fail_on_slices: bool) -> None:
+    """Print the analysis (or its JSON); exit 1 on a significant weak slice if asked."""
+    significant = run.significant
     if as_json:
-        emit_json({"analysis": analysis, **result, "significant": significant})
+        emit_json({"analysis": analysis, **run.result, "significant": significant})
     else:
-        _print_slices(result)
+        _print_slices(run.result)
     failed = fail_on_slices and bool(significant)
     if failed:
         err_console().print(
@@ -335,76 +168,6 @@ def slices_cmd(
 
 
 # ----------------------------------------------------------------- curve
-def _series_json(report: Any) -> list[dict[str, Any]]:
-    up_to = report.n_ + report.extra_
-    lines = report.clean_.series(up_to, "#2ca02c") + report.noisy_.series(up_to, "#d62728")
-    return [
-        {
-            "label": s.label,
-            "color": s.color,
-            "dashed": s.dashed,
-            "markers": s.markers,
-            **{
-                k: None if getattr(s, k) is None else np.asarray(getattr(s, k), float).tolist()
-                for k in ("x", "y", "low", "high")
-            },
-        }
-        for s in lines
-    ]
-
-
-def run_curve(
-    ws: Workspace,
-    ref: str,
-    *,
-    recipe: str,
-    repeats: int = 3,
-    extra: int | None = None,
-    embeddings: Path | None = None,
-    seed: int = 0,
-    n_jobs: int | None = 1,
-) -> dict[str, Any]:
-    """Clean vs collect for a version with the recipe (not yet recorded)."""
-    from assay.train.curves import clean_vs_collect
-
-    start = time.perf_counter()
-    version = ws.dataset(ref)
-    frame = version.to_pandas()
-    labels = frame[version.roles.label].to_numpy()
-    single_class_error(version, labels)
-    spec = ws.recipes.get(recipe)
-    caught: list[str] = []
-    with collected_warnings(caught):
-        X = model_inputs(version, frame, spec, embeddings=embeddings)
-        report = clean_vs_collect(
-            spec.build(), X, labels, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs
-        )
-    rows = report.table.to_dict(orient="records")
-    verdict = "clean" if rows[1]["accuracy"] >= rows[2]["accuracy"] else "collect"
-    result = jsonable(
-        {
-            "dataset": version.ref,
-            "recipe": recipe,
-            "n": report.n_,
-            "extra": report.extra_,
-            "noise_rate": report.noise_rate_,
-            "table": rows,
-            "equivalent_extra": list(report.equivalent_extra_),
-            "verdict": verdict,
-            "summary": report.summary(),
-            "series": _series_json(report),
-            "warnings": caught,
-        }
-    )
-    params = {"recipe": recipe, "repeats": repeats, "extra": extra, "seed": seed}
-    return {
-        "result": result,
-        "params": params,
-        "recipe_hash": spec.hash,
-        "duration_s": time.perf_counter() - start,
-    }
-
-
 def curve_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     recipe: str = typer.Option(..., "--recipe", help="A registered recipe (held fixed)."),
@@ -421,22 +184,21 @@ def curve_cmd(
     flags = cli_flags(repeats="--repeats", extra="--extra", seed="--seed")
     with progress(f"Learning curves of {name}"), flags:
         run = run_curve(ws, name, recipe=recipe, repeats=repeats, extra=extra, seed=seed)
-    result = run["result"]
-    analysis = ws.record_analysis(
-        "curve",
-        result,
-        dataset=result["dataset"],
-        params=run["params"],
-        recipe_hash=run["recipe_hash"],
-        duration_s=run["duration_s"],
-    )
+    analysis = record_curve(ws, run)
     if as_json:
-        emit_json({"analysis": analysis, **{k: v for k, v in result.items() if k != "series"}})
+        result = {k: v for k, v in run.result.items() if k != "series"}
+        emit_json({"analysis": analysis, **result})
         return
+    _print_curve(run)
+
+
+def _print_curve(run: CurveRun) -> None:
+    """The curves' summary, what cleaning is worth in examples, and the verdict."""
+    from assay.train.curves import equivalence_text
+
+    result = run.result
     console = out_console()
     console.print("\n".join(result["summary"].splitlines()[:-1]))
-    from assay.train.clean_collect import equivalence_text
-
     console.print(equivalence_text(result["equivalent_extra"], result["n"]))
     rows = result["table"]
     console.print(

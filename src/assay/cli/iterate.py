@@ -8,11 +8,9 @@ data diff that explains them, and ``assay loop`` runs one whole turn: train, aud
 
 from __future__ import annotations
 
-import keyword
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
 from assay.cli._common import (
@@ -25,15 +23,15 @@ from assay.cli._common import (
     progress,
     table,
 )
-from assay.exceptions import InputError
 from assay.store.augmentation import augment_version
 from assay.store.experiments import Experiment, ExperimentStore
 from assay.train.augment import MAX_FACTOR, check_factor
+from assay.workflows.loop import LoopResult, check_latest, run_loop
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["format_interval", "next_steps", "register", "run_loop"]
+__all__ = ["format_interval", "next_steps", "register"]
 
 RecipeOption = typer.Option(
     ..., "--recipe", help="A registered recipe (assay recipe add), or a YAML file / import path."
@@ -78,40 +76,29 @@ def _print_experiment(exp: Experiment) -> None:
         console.print(f"note: {note}", markup=False)
     rows = [[k, format_interval(v)] for k, v in exp.evaluation.overall.items()]
     console.print(table("metrics (95% intervals)", ["metric", "value [interval]"], rows))
+    console.print(_weakest_classes(exp))
+    if len(exp.evaluation.per_tag):
+        console.print(_tag_accuracy(exp))
+
+
+def _weakest_classes(exp: Experiment) -> Any:
+    """The five classes with the lowest F1."""
     classes = exp.evaluation.per_class.sort_values("f1").head(5)
-    console.print(
-        table(
-            "weakest classes",
-            ["class", "precision", "recall", "F1", "support"],
-            [
-                [
-                    r["class"],
-                    f"{r['precision']:.3f}",
-                    f"{r['recall']:.3f}",
-                    f"{r['f1']:.3f}",
-                    r["support"],
-                ]
-                for r in classes.to_dict(orient="records")
-            ],
-        )
-    )
-    tags = exp.evaluation.per_tag
-    if len(tags):
-        console.print(
-            table(
-                "accuracy per tag",
-                ["tag", "value", "n", "accuracy [interval]"],
-                [
-                    [
-                        r["tag"],
-                        r["value"],
-                        r["n"],
-                        f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]",
-                    ]
-                    for r in tags.sort_values("accuracy").to_dict(orient="records")
-                ],
-            )
-        )
+    rows = [
+        [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"]]
+        for r in classes.to_dict(orient="records")
+    ]
+    return table("weakest classes", ["class", "precision", "recall", "F1", "support"], rows)
+
+
+def _tag_accuracy(exp: Experiment) -> Any:
+    """Accuracy per tag value with its interval, weakest first."""
+    tags = exp.evaluation.per_tag.sort_values("accuracy").to_dict(orient="records")
+    rows = [
+        [r["tag"], r["value"], r["n"], f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"]
+        for r in tags
+    ]
+    return table("accuracy per tag", ["tag", "value", "n", "accuracy [interval]"], rows)
 
 
 # ----------------------------------------------------------------- experiments
@@ -198,94 +185,6 @@ def augment_cmd(
 
 
 # ---------------------------------------------------------------------- loop
-def _tag_predicate(tag: str, frame: pd.DataFrame) -> str:
-    """``ink=light`` -> ``ink == 'light'`` (a predicate for ``assay augment``)."""
-    column, _, value = tag.partition("=")
-    plain = column.isidentifier() and not keyword.iskeyword(column)
-    name = column if plain else f"`{column}`"  # the slice language's quoted column name
-    if not value:
-        return f"{name} == True"
-    if column in frame.columns and pd.api.types.is_numeric_dtype(frame[column]):
-        return f"{name} == {value}"
-    return f"{name} == {value!r}"
-
-
-def _slice_advice(ws: Workspace, exp: Experiment) -> dict[str, Any]:
-    """Tag table and discovered slices of the experiment's errors on the eval set."""
-    from assay.train.slices import find_slices, recommend, slice_table
-
-    eval_v = ws.dataset(exp.eval_set)
-    tags = list(eval_v.roles.tags)
-    if not tags:
-        return {"tags": [], "slices": [], "recommendations": []}
-    frame = eval_v.to_pandas()
-    ev = exp.evaluation
-    meta = frame[tags].reset_index(drop=True)
-    tag_tab = slice_table(
-        meta, ev.y_true.astype(str), ev.y_pred.astype(str), by=tags, min_support=10, n_boot=200
-    )
-    found = find_slices(meta, ~ev.correct, k=5, min_support=10)
-    recs = recommend(
-        tag_tab,
-        modality=eval_v.modality if eval_v.modality in ("image", "text", "audio") else "tabular",
-    )
-    rec_rows = recs.table[recs.table["action"] != "no action"]
-    return {
-        "tags": _records(
-            tag_tab.table.head(5)[["tag", "n", "metric", "metric_low", "metric_high", "gain"]]
-        ),
-        "slices": _records(
-            found.table.head(3)[
-                ["slice", "size", "error_rate", "overall_error_rate", "q_value", "is_significant"]
-            ]
-        ),
-        "recommendations": [
-            {
-                "slice": r["slice"],
-                "action": r["action"],
-                "evidence": r["evidence"],
-                "predicate": _tag_predicate(str(r["slice"]), frame),
-            }
-            for _, r in rec_rows.head(3).iterrows()
-        ],
-    }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from assay.cli.train import jsonable
-
-    return list(jsonable(frame.to_dict(orient="records")))
-
-
-def run_loop(
-    ws: Workspace, name: str, *, recipe: str, eval_set: str, seed: int = 0, audit: bool = True
-) -> dict[str, Any]:
-    """One turn of the loop on the latest version of ``name``; returns what was found.
-
-    Trains and evaluates (an experiment), audits the version with the recipe and queues
-    the flagged items, tabulates the errors by tag and discovers slices, compares with
-    the previous comparable experiment, and lists the next steps.
-    """
-    store = ExperimentStore(ws)
-    exp = store.run(name, recipe=recipe, eval_set=eval_set, seed=seed)
-    out: dict[str, Any] = {"experiment": exp.to_dict(), "audit": None, "comparison": None}
-    if audit:
-        from assay.cli.train import record_audit, run_audit
-
-        run = run_audit(ws, exp.data, recipe=recipe, checks=["label"], seed=seed)
-        record = record_audit(ws, run, queue=True)
-        out["audit"] = {"checks": record["checks"], "queued": record["queued"]}
-    out["open_label_issues"] = int(
-        len(ws.review.list(exp.dataset, source="label_issue", status="open"))
-    )
-    out.update(_slice_advice(ws, exp))
-    prev = store.previous(exp)
-    if prev is not None:
-        out["comparison"] = store.compare(prev.id, exp.id, seed=seed).to_dict(limit=5)
-    out["next"] = next_steps(out, exp, ws)
-    return out
-
-
 def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[str]:
     """What to do next, most useful first, each with its evidence and command."""
     w = f" -w {ws.location}"
@@ -326,35 +225,48 @@ def _print_loop(found: dict[str, Any]) -> None:
     )
     for note in exp.get("notes", []):
         console.print(f"note: {note}", markup=False)
-    comparison = found.get("comparison")
-    if comparison:
-        m = comparison["comparison"]["metrics"]["accuracy"]
-        diff = comparison["diff"]
-        counts = ", ".join(f"{v} {k}" for k, v in diff["counts"].items() if v) if diff else ""
-        console.print(
-            f"vs {comparison['a']['id']} ({comparison['a']['data']}): accuracy "
-            f"{m['delta']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}], McNemar p = "
-            f"{comparison['comparison']['p_value']:.3g}" + (f"; data: {counts}" if counts else "")
-        )
-    if found.get("audit"):
-        label = found["audit"]["checks"].get("label", {})
-        console.print(
-            f"audit: {label.get('count', 0)} suspected label errors "
-            f"({label.get('rate', 0):.1%}); {sum(found['audit']['queued'].values())} newly queued"
-        )
-    for t in found.get("tags", [])[:2]:
-        console.print(
-            f"tag {t['tag']}: n={t['n']}, accuracy {t['metric']:.3f} "
-            f"[{t['metric_low']:.3f}, {t['metric_high']:.3f}]"
-        )
-    for s in found.get("slices", []):
-        console.print(
-            f"slice {s['slice']}: n={s['size']}, error {s['error_rate']:.1%} vs "
-            f"{s['overall_error_rate']:.1%} overall (q={s['q_value']:.2g})"
-        )
+    for line in _loop_findings(found):
+        console.print(line)
     console.print("[bold]Next:[/bold]")
     for step in found["next"]:
         console.print(f"  - {step}", markup=False)
+
+
+def _loop_findings(found: dict[str, Any]) -> list[str]:
+    """The comparison, the audit, the weakest tags and the slices, one line each."""
+    lines = []
+    comparison = found.get("comparison")
+    if comparison:
+        lines.append(_comparison_line(comparison))
+    if found.get("audit"):
+        label = found["audit"]["checks"].get("label", {})
+        lines.append(
+            f"audit: {label.get('count', 0)} suspected label errors "
+            f"({label.get('rate', 0):.1%}); {sum(found['audit']['queued'].values())} newly queued"
+        )
+    lines += [
+        f"tag {t['tag']}: n={t['n']}, accuracy {t['metric']:.3f} "
+        f"[{t['metric_low']:.3f}, {t['metric_high']:.3f}]"
+        for t in found.get("tags", [])[:2]
+    ]
+    lines += [
+        f"slice {s['slice']}: n={s['size']}, error {s['error_rate']:.1%} vs "
+        f"{s['overall_error_rate']:.1%} overall (q={s['q_value']:.2g})"
+        for s in found.get("slices", [])
+    ]
+    return lines
+
+
+def _comparison_line(comparison: dict[str, Any]) -> str:
+    """``vs E1 (d@v1): accuracy +0.0100 [...], McNemar p = 0.2; data: 5 relabeled``."""
+    m = comparison["comparison"]["metrics"]["accuracy"]
+    diff = comparison["diff"]
+    counts = ", ".join(f"{v} {k}" for k, v in diff["counts"].items() if v) if diff else ""
+    return (
+        f"vs {comparison['a']['id']} ({comparison['a']['data']}): accuracy "
+        f"{m['delta']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}], McNemar p = "
+        f"{comparison['comparison']['p_value']:.3g}" + (f"; data: {counts}" if counts else "")
+    )
 
 
 def loop_cmd(
@@ -366,19 +278,22 @@ def loop_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """One turn: train + evaluate, audit (queue flagged items), slices, what to do next."""
-    if "@" in name:
-        raise InputError(
-            f"assay loop works on a dataset's latest version; give {name.split('@')[0]}, "
-            "not a version."
-        )
+    check_latest(name)  # before the workspace is opened
     ws = open_workspace(workspace)
-    ws.recipes.get(recipe)  # the audit needs a registered recipe: fail before any work
     with progress(f"One turn of the loop on {name}"):
-        found = run_loop(ws, name, recipe=recipe, eval_set=eval_set, seed=seed)
+        result = run_loop(ws, name, recipe=recipe, eval_set=eval_set, seed=seed)
+    found = _with_next_steps(result, ws)
     if as_json:
         emit_json(found)
         return
     _print_loop(found)
+
+
+def _with_next_steps(result: LoopResult, ws: Workspace) -> dict[str, Any]:
+    """The loop's result as a dict, with ``next``: the steps worded as commands."""
+    found = result.to_dict()
+    found["next"] = next_steps(found, result.experiment, ws)
+    return found
 
 
 def register(app: typer.Typer) -> None:

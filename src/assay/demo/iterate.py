@@ -29,10 +29,10 @@ BATCH = 60
 
 def _audit_and_queue(ws: Workspace, recipe: str) -> int:
     """Audit the latest ``digits`` with the recipe (label check); queue the suspects."""
-    from assay.cli.train import record_audit, run_audit
+    from assay.workflows.audit import record_audit, run_audit
 
     run = run_audit(ws, "digits", recipe=recipe, checks=["label"], n_jobs=1)
-    return int(sum(record_audit(ws, run, queue=True)["queued"].values()))
+    return int(sum(record_audit(ws, run, queue=True).queued.values()))
 
 
 def oracle_review(ws: Workspace, truth: pd.Series, *, n: int) -> dict[str, int]:

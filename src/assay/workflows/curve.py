@@ -1,0 +1,135 @@
+"""Clean vs collect: is fixing the labels worth more than more data?
+
+:func:`run_curve` measures learning curves of a recipe on a version's labels as they
+are and as cleaned (:func:`assay.train.curves.clean_vs_collect`) and returns a
+:class:`CurveRun`; :func:`record_curve` records it as a ``curve`` analysis.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assay._json import jsonable
+from assay.store.features import model_inputs
+from assay.workflows._common import collected_warnings, single_class_error
+
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
+
+__all__ = ["CurveRun", "record_curve", "run_curve"]
+
+
+@dataclass
+class CurveRun:
+    """Clean vs collect for one version, before it is recorded.
+
+    ``result`` is the analysis's JSON result: ``dataset``, ``recipe``, ``n``,
+    ``extra``, ``noise_rate``, ``table`` (accuracy as is / after cleaning / after
+    collecting), ``equivalent_extra`` (estimate, low, high), ``verdict`` (``"clean"``
+    or ``"collect"``), ``summary``, ``series`` (the curves) and ``warnings``.
+    """
+
+    result: dict[str, Any]
+    params: dict[str, Any]
+    recipe_hash: str
+    duration_s: float
+
+
+def _series_json(report: Any) -> list[dict[str, Any]]:
+    """The clean and noisy curves as JSON lines (x, y, interval, style)."""
+    up_to = report.n_ + report.extra_
+    lines = report.clean_.series(up_to, "#2ca02c") + report.noisy_.series(up_to, "#d62728")
+    return [
+        {
+            "label": s.label,
+            "color": s.color,
+            "dashed": s.dashed,
+            "markers": s.markers,
+            **{
+                k: None if getattr(s, k) is None else np.asarray(getattr(s, k), float).tolist()
+                for k in ("x", "y", "low", "high")
+            },
+        }
+        for s in lines
+    ]
+
+
+def run_curve(
+    ws: Workspace,
+    ref: str,
+    *,
+    recipe: str,
+    repeats: int = 3,
+    extra: int | None = None,
+    embeddings: Path | None = None,
+    seed: int = 0,
+    n_jobs: int | None = 1,
+) -> CurveRun:
+    """Clean vs collect for a version with the recipe (not yet recorded).
+
+    Parameters
+    ----------
+    ws : Workspace
+    ref : str
+        The version, ``NAME`` or ``NAME@vN``.
+    recipe : str
+        A registered recipe, held fixed.
+    repeats : int
+        Train/test splits per curve.
+    extra : int, optional
+        Examples to collect (default: as many as there are).
+    embeddings : path, optional
+        Features to use instead of the version's own.
+    seed : int
+    n_jobs : int, optional
+    """
+    from assay.train.curves import clean_vs_collect
+
+    start = time.perf_counter()
+    version = ws.dataset(ref)
+    frame = version.to_pandas()
+    labels = frame[version.roles.label].to_numpy()
+    single_class_error(version, labels)
+    spec = ws.recipes.get(recipe)
+    caught: list[str] = []
+    with collected_warnings(caught):
+        X = model_inputs(version, frame, spec, embeddings=embeddings)
+        report = clean_vs_collect(
+            spec.build(), X, labels, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs
+        )
+    rows = report.table.to_dict(orient="records")
+    verdict = "clean" if rows[1]["accuracy"] >= rows[2]["accuracy"] else "collect"
+    result = jsonable(
+        {
+            "dataset": version.ref,
+            "recipe": recipe,
+            "n": report.n_,
+            "extra": report.extra_,
+            "noise_rate": report.noise_rate_,
+            "table": rows,
+            "equivalent_extra": list(report.equivalent_extra_),
+            "verdict": verdict,
+            "summary": report.summary(),
+            "series": _series_json(report),
+            "warnings": caught,
+        }
+    )
+    params = {"recipe": recipe, "repeats": repeats, "extra": extra, "seed": seed}
+    return CurveRun(result, params, spec.hash, time.perf_counter() - start)
+
+
+def record_curve(ws: Workspace, run: CurveRun) -> int:
+    """Record clean vs collect as a ``curve`` analysis; return its id."""
+    return ws.record_analysis(
+        "curve",
+        run.result,
+        dataset=run.result["dataset"],
+        params=run.params,
+        recipe_hash=run.recipe_hash,
+        duration_s=run.duration_s,
+    )
