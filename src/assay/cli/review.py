@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    cli_flags,
     emit_json,
     open_workspace,
     out_console,
@@ -16,6 +18,14 @@ from assay.cli._common import (
 )
 from assay.exceptions import InputError
 from assay.store.review import ENTRY_COLUMNS
+from assay.workflows.review import (
+    EntryList,
+    apply_decisions,
+    decide_entry,
+    decide_from_csv,
+    entry_details,
+    list_entries,
+)
 
 __all__ = ["register"]
 
@@ -38,22 +48,12 @@ def review_list(
 ) -> None:
     """List queue entries, most suspicious (lowest score) first."""
     ws = open_workspace(workspace)
-    if status not in ("open", "decided", "applied", "all"):
-        raise InputError(f"--status {status!r} is not one of open, decided, applied, all.")
-    if name is not None:
-        ws.dataset(name)  # NotFoundError (exit 2) for an unknown dataset
-    typed_label = _typed_label(ws, name, label) if label is not None else None
-    frame = ws.review.list(
-        name,
-        status=None if status == "all" else status,
-        source=source,
-        label=typed_label,
-        limit=limit,
-    )
-    if as_json:
-        emit_json(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
-        return
-    total = ws.review.count(name, status=None if status == "all" else status)
+    with cli_flags(status="--status"):
+        listed = list_entries(ws, name, status=status, source=source, label=label, limit=limit)
+    emit_json(listed.records()) if as_json else _print_entries(listed)
+
+
+def _print_entries(listed: EntryList) -> None:
     rows = [
         [
             r.id,
@@ -66,11 +66,11 @@ def review_list(
             _status(r.status, r.decision, r.decision_label),
             r.reason,
         ]
-        for r in frame.itertuples()
+        for r in listed.entries.itertuples()
     ]
     out_console().print(
         table(
-            f"review queue ({len(frame)} of {total} {status})",
+            f"review queue ({len(listed.entries)} of {listed.total} {listed.status})",
             ["#", "dataset", "item", "source", "score", "given", "suggested", "status", "reason"],
             rows,
         )
@@ -84,15 +84,6 @@ def _status(status: object, decision: object, label: object) -> str:
     return str(decision) if label is None else f"{decision!s} {label!s}"
 
 
-def _typed_label(ws, name, label):  # type: ignore[no-untyped-def]
-    if name is None:
-        return label
-    from assay.store.review import coerce_label
-
-    version = ws.dataset(name)
-    return coerce_label(label, version.label_type)
-
-
 @review_app.command("show")
 def review_show(
     entry: int = typer.Argument(..., help="The queue entry number (#)."),
@@ -100,16 +91,11 @@ def review_show(
     as_json: bool = JsonOption,
 ) -> None:
     """Show one entry with the item's data and its decisions (who, when, applied where)."""
-    ws = open_workspace(workspace)
-    record = ws.review.get(entry)
-    record["history"] = ws.review.history(entry)
-    version = ws.dataset(record["dataset"])
-    frame = version.to_pandas()
-    row = frame[frame[version.roles.id].astype(str) == record["item_id"]]
-    record["item"] = row.iloc[0].to_dict() if len(row) else record["payload"].get("row")
-    if as_json:
-        emit_json(record)
-        return
+    record = entry_details(open_workspace(workspace), entry)
+    emit_json(record) if as_json else _print_entry(record)
+
+
+def _print_entry(record: dict[str, Any]) -> None:
     console = out_console()
     for key in (k for k in ENTRY_COLUMNS if k != "decided_at"):
         console.print(f"{key:>16}: {record[key]}")
@@ -152,7 +138,7 @@ def review_decide(
     """Decide one entry (--relabel L | --remove | --keep), or many from --csv."""
     ws = open_workspace(workspace)
     if csv is not None:
-        count = ws.review.decide_from_csv(str(csv))
+        count = decide_from_csv(ws, csv)
         emit_json({"decided": count}) if as_json else out_console().print(
             f"Recorded {count} decisions."
         )
@@ -166,7 +152,7 @@ def review_decide(
         raise InputError(
             "give an entry number and exactly one of --relabel LABEL, --remove, --keep (or --csv FILE)."
         )
-    record = ws.review.decide(entry, chosen[0], label=relabel, note=note)
+    record = decide_entry(ws, entry, chosen[0], label=relabel, note=note)
     if as_json:
         emit_json(record)
         return
@@ -197,7 +183,7 @@ def review_apply(
     as_json: bool = JsonOption,
 ) -> None:
     """Turn the decided entries into a new dataset version."""
-    version = open_workspace(workspace).review.apply(name, message=message)
+    version = apply_decisions(open_workspace(workspace), name, message=message)
     if as_json:
         emit_json(version.to_dict())
         return

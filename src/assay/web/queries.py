@@ -207,22 +207,6 @@ def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
         return entry(row[0], row[1]) if row is not None else None
 
 
-def entry_datasets(ws: Workspace, entry_ids: list[int]) -> dict[int, str]:
-    """The dataset of each of ``entry_ids`` that exists (absent ids are left out)."""
-    out: dict[int, str] = {}
-    unique = sorted(set(entry_ids))
-    with ws.session() as s:
-        for start in range(0, len(unique), 1000):
-            chunk = unique[start : start + 1000]
-            rows = s.execute(
-                select(m.ReviewItem.id, m.Dataset.name)
-                .join(m.Dataset, m.Dataset.id == m.ReviewItem.dataset_id)
-                .where(m.ReviewItem.id.in_(chunk))
-            ).all()
-            out.update({int(i): str(n) for i, n in rows})
-    return out
-
-
 def entry_page(
     ws: Workspace, entry_id: int, flt: QueueFilter
 ) -> tuple[dict[str, Any], dict[str, Any] | None, int] | None:

@@ -20,6 +20,12 @@ from assay.web.items import item_view
 from assay.web.params import MAX_INT, Id, Offset, parse_int
 from assay.web.queries import QueueFilter
 from assay.web.render import json_response, render, wants_json
+from assay.workflows.review import (
+    apply_decisions,
+    check_bulk_action,
+    decide_bulk,
+    decide_entry,
+)
 
 router = APIRouter()
 
@@ -158,12 +164,8 @@ def decide(
         action, label = "relabel", queries.text_field(fields, "relabel")
     note = queries.text_field(fields, "note")
     try:
-        done = web.ws.review.decide(
-            entry_id,
-            action,
-            label=label,
-            note=note,
-            user=auth.user.name,
+        done = decide_entry(
+            web.ws, entry_id, action, label=label, note=note, user=auth.user.name,
             revision=_revision(fields),
         )
     except ConflictError as exc:
@@ -213,52 +215,16 @@ def _bulk_targets(fields: dict[str, Any]) -> list[tuple[int, int | None]]:
     return out
 
 
-def _ids(ids: list[int]) -> str:
-    shown = ", ".join(f"#{i}" for i in ids[:10])
-    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-
-
-def _check_owner(ws: Any, name: str, entry_ids: list[int]) -> None:
-    """Refuse the whole bulk action when an entry is absent or of another dataset."""
-    owners = queries.entry_datasets(ws, entry_ids)
-    missing = [i for i in dict.fromkeys(entry_ids) if i not in owners]
-    if missing:
-        raise NotFoundError(
-            f"no review entries {_ids(missing)}; nothing was decided (reload the list)."
-        )
-    foreign = [i for i in dict.fromkeys(entry_ids) if owners[i] != name]
-    if foreign:
-        where = ", ".join(sorted({repr(owners[i]) for i in foreign}))
-        raise InputError(
-            f"entries {_ids(foreign)} belong to dataset {where}, not {name!r}; nothing was "
-            f"decided. Send them to that dataset's queue (/review/DATASET/bulk)."
-        )
-
-
 @router.post("/review/{name}/bulk")
 def bulk(request: Request, name: str, fields: dict = Depends(payload("reviewer"))) -> Response:
     """The same decision on many entries; each is checked for conflicts on its own."""
-    web = request.app.state.web
     auth: Auth = request.state.auth
-    action = str(fields.get("action", ""))
-    if action not in ACTIONS:
-        raise InputError(f"bulk action must be one of {', '.join(ACTIONS)}; got {action!r}.")
-    label = queries.text_field(fields, "label")
-    targets = _bulk_targets(fields)
-    _check_owner(web.ws, name, [entry_id for entry_id, _ in targets])
-    done, conflicts = [], []
-    for entry_id, revision in targets:
-        try:
-            web.ws.review.decide(
-                entry_id,
-                action,
-                label=label,
-                user=auth.user.name,
-                revision=revision,
-            )
-            done.append(entry_id)
-        except ConflictError as exc:
-            conflicts.append({"id": entry_id, "error": str(exc)})
+    action = check_bulk_action(str(fields.get("action", "")))  # before the entries
+    outcome = decide_bulk(
+        request.app.state.web.ws, name, action, _bulk_targets(fields),
+        label=queries.text_field(fields, "label"), user=auth.user.name,
+    )
+    done, conflicts = outcome.decided, outcome.conflicts
     context = {"dataset": name, "action": action, "decided": done, "conflicts": conflicts}
     return render(request, "bulk.html", context, status=409 if conflicts and not done else 200)
 
@@ -268,7 +234,9 @@ def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"
     """Turn the decided entries into a new version, then show its diff."""
     web = request.app.state.web
     auth: Auth = request.state.auth
-    version = web.ws.review.apply(name, user=auth.user.name, message=fields.get("message") or None)
+    version = apply_decisions(
+        web.ws, name, user=auth.user.name, message=fields.get("message") or None
+    )
     if wants_json(request) or auth.via == "token":
         return json_response({"version": version.to_dict()})
     parent = version.parent_number or version.number
