@@ -18,9 +18,9 @@ from assay.cli._common import (
     out_console,
     table,
 )
-from assay.exceptions import InputError, NotFoundError
-from assay.store.labelbook import dumps_yaml, parse_labelbook
+from assay.store.labelbook import LabelBook
 from assay.store.workspace import Workspace
+from assay.workflows.labelbook import save_edited_text, start_edit
 
 __all__ = ["register"]
 
@@ -84,30 +84,18 @@ def labelbook_edit(
     )
 
 
-def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> Any:
-    try:
-        latest = ws.labelbook.get(name)
-        current, base = dumps_yaml(latest), latest.number
-    except NotFoundError:
-        base = 0
-        labels = ws.dataset(name).labels.unique()
-        current = "classes:\n" + "".join(
-            f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(labels, key=str)
-        )
+def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> LabelBook:
+    start = start_edit(ws, name)
     with tempfile.NamedTemporaryFile("w+", suffix=".yaml", delete=False) as fh:
-        fh.write(current)
+        fh.write(start.text)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         subprocess.run([editor, fh.name], check=True)
         text = Path(fh.name).read_text(encoding="utf-8")
     finally:
         os.unlink(fh.name)
-    if text == current:
-        raise InputError("the label book was not changed; nothing saved.")
-    # base: if someone saved a version while the editor was open, nothing is saved
-    return ws.labelbook.save(
-        name, parse_labelbook(text, "the edited label book"), message=message or "edit", base=base
-    )
+    # start.base: if someone saved a version while the editor was open, nothing is saved
+    return save_edited_text(ws, name, start, text, message=message)
 
 
 @labelbook_app.command("diff")

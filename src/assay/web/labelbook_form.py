@@ -13,6 +13,7 @@ from typing import Any
 
 from assay.exceptions import InputError
 from assay.store.labelbook import check_classes
+from assay.workflows.labelbook import EXAMPLE_KINDS, same_classes
 
 __all__ = [
     "EXAMPLE_KINDS",
@@ -23,7 +24,6 @@ __all__ = [
     "submitted_rows",
 ]
 
-EXAMPLE_KINDS = ("positive", "negative", "borderline")
 _TEXT_FIELDS = ("name", "description", "rules", *EXAMPLE_KINDS)
 #: The most rows a form may have.
 MAX_ROWS = 2000
@@ -98,20 +98,3 @@ def classes_from_form(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "examples": {k: _lines(row[k]) for k in EXAMPLE_KINDS if _lines(row[k])},
         }
     return check_classes(classes, "the label book")
-
-
-def _normal(classes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {
-        name: {
-            "description": str(spec.get("description") or "").replace("\r\n", "\n").strip(),
-            "rules": list(spec.get("rules") or []),
-            "examples": {k: v for k, v in (spec.get("examples") or {}).items() if v},
-        }
-        for name, spec in classes.items()
-    }
-
-
-def same_classes(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> bool:
-    """Whether two definitions say the same (empty example lists and surrounding
-    blanks of descriptions aside)."""
-    return _normal(a) == _normal(b)

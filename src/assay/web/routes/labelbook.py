@@ -25,11 +25,11 @@ from assay.web.labelbook_form import (
     blank_rows,
     classes_from_form,
     form_rows,
-    same_classes,
     submitted_rows,
 )
 from assay.web.params import Number, parse_int
 from assay.web.render import json_response, render, wants_json
+from assay.workflows.labelbook import check_edit, display_diff, version_rows
 
 router = APIRouter()
 #: Example items rendered per class and kind (the JSON lists every id).
@@ -48,19 +48,6 @@ def _book_or_none(request: Request, name: str, number: int | None = None) -> Lab
         return None
 
 
-def _version_rows(books: list[LabelBook]) -> list[dict[str, Any]]:
-    return [
-        {
-            "version": b.number,
-            "message": b.message,
-            "author": b.author,
-            "created_at": b.created_at,
-            "classes": len(b.classes),
-        }
-        for b in reversed(books)
-    ]
-
-
 @router.get("/labelbook")
 def labelbooks(request: Request, auth: Auth = Depends(require("viewer"))) -> Response:
     """Every dataset and the latest version of its label book."""
@@ -68,7 +55,7 @@ def labelbooks(request: Request, auth: Auth = Depends(require("viewer"))) -> Res
     rows = []
     for version in ws.datasets():
         books = ws.labelbook.versions(version.name)
-        latest = _version_rows(books[-1:])
+        latest = version_rows(books[-1:])
         rows.append(
             {
                 "dataset": version.name,
@@ -107,7 +94,7 @@ def labelbook(
         "dataset": name,
         "book": book.to_dict() if book else None,
         "latest": books[-1].number if books else 0,
-        "versions": _version_rows(books),
+        "versions": version_rows(books),
         "examples": _examples(request, name, book.classes) if book else {},
         "max_shown": MAX_SHOWN_EXAMPLES,
         "can_edit": has_role(auth.user.role, "reviewer"),
@@ -165,40 +152,15 @@ def _message(fields: dict[str, Any]) -> str:
     return message
 
 
-def _new_examples_exist(
-    request: Request, name: str, classes: dict[str, Any], before: dict[str, Any]
-) -> None:
-    """Example ids added by this edit must be items of the dataset's latest version."""
-    web = request.app.state.web
-    version = web.ws.dataset(name)
-    ids = web.cache.get(version).ids
-    for cls, spec in classes.items():
-        old = before.get(cls, {}).get("examples", {})
-        for kind, items in spec["examples"].items():
-            missing = [i for i in items if i not in set(old.get(kind, [])) and i not in ids]
-            if missing:
-                raise InputError(
-                    f"class {cls!r}, {kind} examples: no item {missing[0]!r} in {version.ref}; "
-                    "give item ids of the dataset (one a line)."
-                )
-
-
 def _proposed(request: Request, name: str, fields: dict[str, Any], base: int) -> dict[str, Any]:
     """The checked classes of an edit; InputError when they are wrong or unchanged."""
     if isinstance(fields.get("classes"), dict):  # a JSON client
         classes = check_classes(fields["classes"], "the label book")
     else:
         classes = classes_from_form(fields)
-    if not classes:
-        raise InputError("a label book needs at least one class; give it a name.")
-    try:
-        old = request.app.state.web.ws.labelbook.get(name, base).classes if base else {}
-    except NotFoundError:  # saving will say that the base version does not exist
-        old = {}
-    if same_classes(classes, old):
-        raise InputError(f"nothing changed from version {base}; nothing saved.")
-    _new_examples_exist(request, name, classes, old)
-    return classes
+    web = request.app.state.web
+    ids = web.cache.get(web.ws.dataset(name)).ids if classes else set()
+    return check_edit(web.ws, name, classes, base, ids)
 
 
 @router.post("/labelbook/{name}/edit")
@@ -239,10 +201,10 @@ def _conflict(
     """409: who saved what since ``base``, and the edit that was not saved."""
     store = request.app.state.web.ws.labelbook
     latest = _book_or_none(request, name)
-    since = [b for b in _version_rows(store.versions(name)) if b["version"] > base]
+    since = [b for b in version_rows(store.versions(name)) if b["version"] > base]
     changes = None
     if latest is not None and 1 <= base < latest.number:
-        changes = _display_diff(store.diff(name, base, latest.number), store, name)
+        changes = display_diff(request.app.state.web.ws, name, base, latest.number)
     context = {
         "error": str(exc),
         "status": 409,
@@ -255,43 +217,6 @@ def _conflict(
         "proposed_yaml": yaml.safe_dump({"classes": classes}, sort_keys=False, allow_unicode=True),
     }
     return render(request, "labelbook_conflict.html", context, status=409)
-
-
-def _list_change(old: Any, new: Any) -> dict[str, list[Any]]:
-    old, new = list(old or []), list(new or [])
-    return {"removed": [x for x in old if x not in new], "added": [x for x in new if x not in old]}
-
-
-def _class_changes(cls: str, was: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
-    """What changed in one class: description (old/new), rules and examples
-    (removed/added); empty when only the form of the definition differs."""
-    entry: dict[str, Any] = {}
-    if (was.get("description") or "") != (now.get("description") or ""):
-        entry["description"] = {"old": was.get("description"), "new": now.get("description")}
-    if (was.get("rules") or []) != (now.get("rules") or []):
-        entry["rules"] = _list_change(was.get("rules"), now.get("rules"))
-    old_ex, new_ex = was.get("examples") or {}, now.get("examples") or {}
-    examples = {
-        kind: _list_change(old_ex.get(kind), new_ex.get(kind))
-        for kind in EXAMPLE_KINDS
-        if (old_ex.get(kind) or []) != (new_ex.get(kind) or [])
-    }
-    if examples:
-        entry["examples"] = examples
-    return {"class": cls, **entry} if entry else {}
-
-
-def _display_diff(delta: dict[str, Any], store: Any, name: str) -> dict[str, Any]:
-    """The store's diff for display: list fields as removed / added entries, the
-    definitions of added and removed classes."""
-    old, new = store.get(name, delta["from"]).classes, store.get(name, delta["to"]).classes
-    changed = [_class_changes(c, old[c], new[c]) for c in delta["changed"]]
-    return {
-        **delta,
-        "added": [{"class": c, **new[c]} for c in delta["added"]],
-        "removed": [{"class": c, **old[c]} for c in delta["removed"]],
-        "changed": [c for c in changed if c],
-    }
 
 
 @router.get("/labelbook/{name}/diff")
@@ -316,6 +241,6 @@ def diff(
         "a": a,
         "b": b,
         "versions": numbers[::-1],
-        "diff": _display_diff(store.diff(name, a, b), store, name),
+        "diff": display_diff(request.app.state.web.ws, name, a, b),
     }
     return render(request, "labelbook_diff.html", context)
