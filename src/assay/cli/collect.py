@@ -25,6 +25,8 @@ from assay.cli._common import (
 )
 from assay.exceptions import InputError
 from assay.workflows.agreement import (
+    AgreementOutcome,
+    AnnotationBatch,
     NoAnnotationsError,
     agreement_by_labelbook,
     import_annotations,
@@ -110,12 +112,13 @@ def annotations_import(
             ws, name, file, labelbook_version=labelbook_version, allow_new=allow_new,
             item_key=item_key, from_name=from_name,
         )
-    if as_json:
-        emit_json(batch.to_dict())
-        return
+    emit_json(batch.to_dict()) if as_json else _print_batch(batch)
+
+
+def _print_batch(batch: AnnotationBatch) -> None:
     out_console().print(
         f"Stored {batch.annotations} annotations of {batch.items} items by "
-        f"{batch.annotators} annotators as batch {batch.batch} of {name}."
+        f"{batch.annotators} annotators as batch {batch.batch} of {batch.dataset}."
     )
 
 
@@ -168,8 +171,14 @@ def agree(
     with _cli_wording(level="--level"):
         outcome = measure_agreement(source_, level=level, report=report,
                                     title=f"Agreement: {source}")
+    raise typer.Exit(_show_agreement(outcome, min_alpha, as_json))
+
+
+def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json: bool) -> int:
+    """Print the agreement (JSON or tables); 1 when alpha is below ``min_alpha``."""
     alpha = outcome.report.krippendorff_alpha
     failed = min_alpha is not None and not alpha >= min_alpha
+    report = outcome.report_path
     if as_json:
         emit_json({**outcome.to_dict(), "report": str(report), "min_alpha": min_alpha,
                    "passed": not failed})
@@ -179,7 +188,7 @@ def agree(
             err_console().print(
                 f"Krippendorff's alpha {alpha:.3f} is below --min-alpha {min_alpha}."
             )
-    raise typer.Exit(1 if failed else 0)
+    return 1 if failed else 0
 
 
 #: Library wording of loading annotations for `assay agree`, and what to say instead.

@@ -9,6 +9,8 @@ under v2 shows the agreement of class 1 rising.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from rich.console import Console
@@ -64,6 +66,21 @@ def _simulate(sample: pd.DataFrame, confusing: bool, seed: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def _record_rounds(ws: Workspace, ref: str, reports: list[Any]) -> None:
+    """One agreement analysis per label-book version (1, 2, ...), for the report."""
+    for number, rep in enumerate(reports, start=1):
+        ws.record_analysis(
+            "agreement",
+            {
+                **rep.to_dict(),
+                "labelbook_version": number,
+                "per_class": rep.per_class["agreement"].to_dict(),
+            },
+            dataset=ref,
+            params={"labelbook_version": number},
+        )
+
+
 def chapter_collect(ws: Workspace, console: Console, result) -> None:  # type: ignore[no-untyped-def]
     """Double-label two samples, revise the label book in between, compare agreement."""
     version = ws.dataset("digits")
@@ -87,17 +104,7 @@ def chapter_collect(ws: Workspace, console: Console, result) -> None:  # type: i
     before, after = report1.per_class.loc[cls, "agreement"], report2.per_class.loc[cls, "agreement"]
     both = pd.concat([round1, round2])
     agreed = consensus(both, method="dawid_skene")
-    for number, rep in ((1, report1), (2, report2)):
-        ws.record_analysis(
-            "agreement",
-            {
-                **rep.to_dict(),
-                "labelbook_version": number,
-                "per_class": rep.per_class["agreement"].to_dict(),
-            },
-            dataset=version.ref,
-            params={"labelbook_version": number},
-        )
+    _record_rounds(ws, version.ref, [report1, report2])
     console.print(
         f"[bold]Collect[/bold]  two labelers on 400 digits: Krippendorff's alpha "
         f"{report1.krippendorff_alpha:.3f}; class {cls} agrees least ({before:.2f}, confused "

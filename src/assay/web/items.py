@@ -70,6 +70,12 @@ def item_view(
         "text": None,
         "pixels": pixel_values(row),
     }
+    _add_media(view, version, row)
+    return view
+
+
+def _add_media(view: dict[str, Any], version: DatasetVersion, row: dict[str, Any]) -> None:
+    """The media link (served from the dataset's media root) and text of the item."""
     media = version.roles.media
     if media and isinstance(row.get(media), str) and version.media_root:
         path = row[media]
@@ -77,7 +83,6 @@ def item_view(
         view["media_kind"] = MEDIA_EXTENSIONS.get(Path(path).suffix.lower())
     if isinstance(row.get("text"), str):
         view["text"] = row["text"]
-    return view
 
 
 def label_history(versions: list[DatasetVersion], item_id: str) -> list[dict[str, Any]]:
