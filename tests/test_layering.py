@@ -7,6 +7,7 @@ store imports no workflow or face."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ FACES = ("cli", "web", "demo")
 #: The commands that start another face: ``assay demo`` runs the demo, ``assay ui``
 #: serves the web app. No other module of a face may import another face.
 LAUNCHERS = {"cli/demo.py": "demo", "cli/web.py": "web"}
+FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 
 
 def _imports(path: Path) -> set[str]:
@@ -136,3 +138,33 @@ def test_only_the_launcher_commands_may_import_another_face(tmp_path: Path) -> N
         "cli/train.py imports assay.demo", "cli/train.py imports assay.demo.run_demo"]
     assert _offenders("demo", ("cli", "web"), tmp_path) == [
         "demo/train.py imports assay.cli.train", "demo/train.py imports assay.cli.train.run_audit"]
+
+
+def _flag_strings_and_prints(path: Path) -> list[str]:
+    """String constants that name a CLI flag (``--recipe``) and calls of ``print``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [f"{path.name}: {m}" for m in FLAG.findall(node.value)]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+            found.append(f"{path.name}: print()")
+    return found
+
+
+def test_workflows_never_print_nor_name_a_flag() -> None:
+    found = [f for p in sorted((PACKAGE / "workflows").glob("*.py"))
+             for f in _flag_strings_and_prints(p)]
+    assert not found, found
+    consoles = [
+        f"{path.name} imports {name}"
+        for path in sorted((PACKAGE / "workflows").glob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in ("typer", "rich", "click", "fastapi", "starlette")
+    ]
+    assert not consoles, consoles
+
+
+def test_the_flag_check_sees_a_flag_and_a_print(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    path.write_text('def f():\n    print("x")\n    raise ValueError("give --recipe X, not a_b--c")\n')
+    assert sorted(_flag_strings_and_prints(path)) == ["x.py: --recipe", "x.py: print()"]

@@ -30,6 +30,26 @@ from assay.workflows.slices import SlicesRun, record_slices, run_slices
 __all__ = ["curve_cmd", "slices_cmd"]
 
 
+PredictionsOption = typer.Option(
+    None, "--predictions", help="Predictions: .npy labels/probabilities, or .csv/.parquet."
+)
+HlpOption = typer.Option(
+    None,
+    "--hlp",
+    callback=in_range(0, 1, hint="an accuracy"),
+    help="Human-level performance (an accuracy in [0, 1]) for every tag.",
+)
+AlphaOption = typer.Option(
+    0.9,
+    "--alpha",
+    callback=in_range(0, 1, low_open=True, hint="SliceLine's weight of the error term"),
+    help="SliceLine's error weight in (0, 1].",
+)
+MetadataOption = typer.Option(
+    None, "--metadata", help="Columns for --find (default: tags and few numeric columns)."
+)
+
+
 def _slices_phrases(name: str) -> dict[str, str]:
     """The slices workflow's wording -> the command line's (parameters become flags)."""
     dataset = name.split("@")[0]
@@ -95,28 +115,14 @@ def slices_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     by: str = typer.Option(None, "--by", help="Comma-separated tag columns (default: tags)."),
     recipe: str = typer.Option(None, "--recipe", help="A registered recipe (its model)."),
-    predictions: Path = typer.Option(
-        None, "--predictions", help="Predictions: .npy labels/probabilities, or .csv/.parquet."
-    ),
-    hlp: float = typer.Option(
-        None,
-        "--hlp",
-        callback=in_range(0, 1, hint="an accuracy"),
-        help="Human-level performance (an accuracy in [0, 1]) for every tag.",
-    ),
+    predictions: Path = PredictionsOption,
+    hlp: float = HlpOption,
     hlp_from_annotations: bool = typer.Option(
         False, "--hlp-from-annotations", help="HLP per tag from annotator agreement."
     ),
     find: bool = typer.Option(False, "--find", help="Also discover slices (SliceLine)."),
-    alpha: float = typer.Option(
-        0.9,
-        "--alpha",
-        callback=in_range(0, 1, low_open=True, hint="SliceLine's weight of the error term"),
-        help="SliceLine's error weight in (0, 1].",
-    ),
-    metadata: str = typer.Option(
-        None, "--metadata", help="Columns for --find (default: tags and few numeric columns)."
-    ),
+    alpha: float = AlphaOption,
+    metadata: str = MetadataOption,
     fail_on_slices: bool = typer.Option(
         False, "--fail-on-slices", help="Exit 1 when a significant weak slice is found."
     ),
