@@ -85,7 +85,7 @@ def serve(path: str, port: int, workers: int) -> None:
     from assay.cli.web import ui
 
     ui(Path(path), host="127.0.0.1", port=port, certfile=None, keyfile=None,
-       workers=workers, workspace=None)
+       workers=workers, forwarded_allow_ips=None, secure_cookies=None, workspace=None)
 
 
 def _free_port() -> int:

@@ -344,3 +344,31 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
                                              "csrf_token": token})
         assert signed.status_code in (200, 303)
     assert [r.address for r in _sessions(sqlite_workspace)] == [seen]
+
+
+def test_a_team_signing_in_at_once_from_one_address_is_let_in(
+    app: object, web_ws: Workspace
+) -> None:
+    """Attempts in flight count against their account only: 14 people behind one NAT
+    signing in at the same moment are not taken for a password sprayer (with the address
+    counting attempts before their outcome, the 11th and later were refused)."""
+    from assay.store.users import add_user
+
+    names = [f"teammate{i}" for i in range(14)]
+    for name in names:
+        add_user(web_ws, name, role="reviewer", password=PASSWORD)
+    codes: list[int] = []
+    start = threading.Barrier(len(names))
+
+    def sign_in_now(name: str) -> None:
+        client = _from(app, "10.0.0.80")
+        client.get("/login")
+        start.wait()
+        codes.append(_attempt(client, name, PASSWORD).status_code)  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=sign_in_now, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [303] * len(names)

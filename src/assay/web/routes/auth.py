@@ -69,8 +69,10 @@ async def login(request: Request) -> Response:
     target = _safe_next(str(form.get("next", "/")))
     pair = Rule(pair_key(name, client_address(request)), 0, "for this account from this address")
     address = address_rule(request)
-    try:
-        stamp = web.limiter.attempt(pair, address, what="sign-ins")
+    try:  # the account's attempt counts at once (no parallel guessing); the address
+        # counts only failures, so a team signing in at once behind one address is let in
+        web.limiter.check(pair, address, what="sign-ins")  # the longest wait is said
+        stamp = web.limiter.attempt(pair, what="sign-ins")
     except TooManyAttempts as exc:
         response = _form_again(request, session, target, str(exc), 429)
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -78,9 +80,10 @@ async def login(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     user = await run_in_threadpool(authenticate, web.ws, name, password)
-    if user is None:  # the failure stays counted
+    if user is None:  # the account's failure stays counted; the address's is added
+        web.limiter.fail(address.key)
         return _form_again(request, session, target, "wrong user name or password.", 401)
-    web.limiter.succeeded(stamp, clear=(pair.key,), refund=(address.key,))
+    web.limiter.succeeded(stamp, clear=(pair.key,), refund=())
     response = RedirectResponse(target, status_code=303)
     new = web.signer.new(user.id)
     await run_in_threadpool(_replace_session, request, session, new)
