@@ -1,8 +1,9 @@
 """``assay review apply`` racing real processes: nothing is lost, one apply wins.
 
-A slow apply is made with ``ASSAY_FAULT_SLEEP=before_commit:N``: it writes its object,
-then sleeps before the version's transaction; the test acts while it sleeps (it knows
-the apply got there when a new object appears). Runs on SQLite and PostgreSQL.
+A held apply is made with ``ASSAY_FAULT_GATE=before_commit:FOLDER``: it writes its
+object, then waits before the version's transaction until the test opens the gate, so
+the test acts at a known point, whatever the machine's load. Runs on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -49,12 +50,10 @@ def _objects(ws: Workspace) -> set[str]:
     return {p.stem for p in (Path(ws.location) / ".assay" / "objects").glob("??/*.parquet")}
 
 
-def _assay(
-    ws: Workspace, *args: str, sleep: float | None = None
-) -> subprocess.Popen[str]:
+def _assay(ws: Workspace, *args: str, gate: Path | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "ASSAY_USER": "slow"}
-    if sleep is not None:
-        env["ASSAY_FAULT_SLEEP"] = f"before_commit:{sleep}"
+    if gate is not None:
+        env["ASSAY_FAULT_GATE"] = f"before_commit:{gate}"
     return subprocess.Popen(
         [EXE, *args, "-w", ws.location],
         env=env,
@@ -64,25 +63,47 @@ def _assay(
     )
 
 
-def _slow_apply(ws: Workspace, sleep: float) -> subprocess.Popen[str]:
-    """Start ``assay review apply digits`` and return once it sleeps before its commit."""
-    before = _objects(ws)
-    proc = _assay(ws, "review", "apply", "digits", sleep=sleep)
-    deadline = time.monotonic() + 60
-    while _objects(ws) == before:
-        assert proc.poll() is None, f"apply ended early: {proc.communicate()}"
-        assert time.monotonic() < deadline, "apply did not reach its commit"
-        time.sleep(0.05)
-    return proc
+class HeldApply:
+    """``assay review apply digits``, held before each commit until the test says go."""
+
+    def __init__(self, ws: Workspace, gate: Path) -> None:
+        gate.mkdir()
+        self.gate = gate
+        self.proc = _assay(ws, "review", "apply", "digits", gate=gate)
+
+    def reached(self, attempt: int) -> None:
+        """Wait until the apply holds before the commit of its ``attempt``-th try."""
+        deadline = time.monotonic() + 120
+        while not (self.gate / f"reached.{attempt}").exists():
+            assert self.proc.poll() is None, f"apply ended early: {self.proc.communicate()}"
+            assert time.monotonic() < deadline, "apply did not reach its commit"
+            time.sleep(0.02)
+
+    def go(self, attempt: int) -> None:
+        (self.gate / f"go.{attempt}").touch()
+
+    def finish(self) -> tuple[int, str]:
+        """Let every further attempt through; the exit code and stderr."""
+        for attempt in range(1, 10):
+            self.go(attempt)
+        _, err = self.proc.communicate(timeout=120)
+        return self.proc.returncode, err
+
+
+def _held_apply(ws: Workspace, gate: Path) -> HeldApply:
+    """Start an apply and return once it holds before its first commit."""
+    held = HeldApply(ws, gate)
+    held.reached(1)
+    return held
 
 
 def test_apply_recomputes_on_a_version_imported_meanwhile(digits: Workspace, tmp_path: Path) -> None:
     digits.review.decide(_entry(digits, "127"), "relabel", label="3", user="ann")
-    proc = _slow_apply(digits, sleep=3)
+    held = _held_apply(digits, tmp_path / "gate")
     imported = _assay(digits, "import", "digits", str(tmp_path / "more_rows.csv"))
     assert imported.wait(60) == 0, imported.communicate()
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    code, err = held.finish()
+    assert code == 0, err
     assert [v.ref for v in digits.log("digits")] == ["digits@v3", "digits@v2", "digits@v1"]
     latest = digits.dataset("digits")
     assert latest.parent_number == 2  # computed again on the import, not on v1
@@ -92,14 +113,16 @@ def test_apply_recomputes_on_a_version_imported_meanwhile(digits: Workspace, tmp
     assert digits.review.get(_entry(digits, "127"))["status"] == "applied"
 
 
-def test_undo_and_redecide_during_an_apply_is_not_lost(digits: Workspace) -> None:
+def test_undo_and_redecide_during_an_apply_is_not_lost(
+    digits: Workspace, tmp_path: Path
+) -> None:
     entry = _entry(digits, "127")
     digits.review.decide(entry, "relabel", label="3", user="ann")
-    proc = _slow_apply(digits, sleep=3)
+    held = _held_apply(digits, tmp_path / "gate")
     digits.review.undo(entry, user="bob")
     digits.review.decide(entry, "relabel", label="5", user="bob")
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    code, err = held.finish()
+    assert code == 0, err
     latest = digits.dataset("digits")
     assert latest.ref == "digits@v2"
     assert latest.to_pandas().set_index("item_id").loc[127, "y"] == 5  # the version agrees
@@ -116,26 +139,28 @@ def test_undo_and_redecide_during_an_apply_is_not_lost(digits: Workspace) -> Non
         digits.review.apply("digits", user="ann")
 
 
-def test_undo_during_an_apply_leaves_nothing_to_apply(digits: Workspace) -> None:
+def test_undo_during_an_apply_leaves_nothing_to_apply(
+    digits: Workspace, tmp_path: Path
+) -> None:
     entry = _entry(digits, "127")
     digits.review.decide(entry, "remove", user="ann")
-    proc = _slow_apply(digits, sleep=3)
+    held = _held_apply(digits, tmp_path / "gate")
     digits.review.undo(entry, user="bob")
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and "no decided review entries" in err
+    code, err = held.finish()
+    assert code == 2 and "no decided review entries" in err
     assert [v.ref for v in digits.log("digits")] == ["digits@v1"]
     assert digits.review.get(entry)["status"] == "open"
 
 
-def test_a_second_apply_names_the_one_running(digits: Workspace) -> None:
+def test_a_second_apply_names_the_one_running(digits: Workspace, tmp_path: Path) -> None:
     digits.review.decide(_entry(digits, "127"), "relabel", label="3", user="ann")
-    proc = _slow_apply(digits, sleep=4)
+    held = _held_apply(digits, tmp_path / "gate")
     second = _assay(digits, "review", "apply", "digits")
     out, err = second.communicate(timeout=60)
     assert second.returncode == 2, err
     assert "already being applied by slow" in err and "since" in err
     assert len(err.strip().splitlines()) == 1
-    assert proc.wait(120) == 0
+    assert held.finish()[0] == 0
     assert [v.ref for v in digits.log("digits")] == ["digits@v2", "digits@v1"]
 
 
@@ -152,29 +177,20 @@ def test_parallel_cli_applies_make_one_version(digits: Workspace) -> None:
     assert digits.review.count("digits", status="applied") == 2
 
 
-def _wait_for_objects(ws: Workspace, proc: subprocess.Popen[str], seen: set[str], n: int) -> None:
-    """Wait until ``n`` objects not in ``seen`` exist (while the apply is running)."""
-    deadline = time.monotonic() + 60
-    while len(_objects(ws) - seen) < n:
-        assert proc.poll() is None, f"apply ended early: {proc.communicate()}"
-        assert time.monotonic() < deadline, "apply did not reach its commit"
-        time.sleep(0.05)
-
-
 def test_apply_gives_up_when_the_dataset_keeps_moving(digits: Workspace, tmp_path: Path) -> None:
     digits.review.decide(_entry(digits, "127"), "relabel", label="3", user="ann")
     base = pd.read_csv(tmp_path / "rows.csv")
-    proc = _slow_apply(digits, sleep=4)
+    held = _held_apply(digits, tmp_path / "gate")
     for extra in (1, 2, 3):  # a new version during each of the apply's attempts
         grown = pd.concat([base, base.head(extra).assign(item_id=lambda f: f.item_id + 900)])
         grown.to_csv(tmp_path / f"grown{extra}.csv", index=False)
-        seen = _objects(digits)
         imported = _assay(digits, "import", "digits", str(tmp_path / f"grown{extra}.csv"))
         assert imported.wait(60) == 0, imported.communicate()
-        if extra < 3:  # the import's object, then the apply's next one
-            _wait_for_objects(digits, proc, seen, 2)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and "kept changing while its decisions were applied" in err
+        held.go(extra)
+        if extra < 3:
+            held.reached(extra + 1)
+    code, err = held.finish()
+    assert code == 2 and "kept changing while its decisions were applied" in err
     assert "3 attempts" in err and len(err.strip().splitlines()) == 1
     assert [v.message for v in digits.log("digits")][0] == "import grown3.csv"
     assert digits.review.get(_entry(digits, "127"))["status"] == "decided"  # still waiting

@@ -649,9 +649,26 @@ def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> Non
 
 
 def _fault_point(name: str) -> None:
-    """Sleep here when ``ASSAY_FAULT_SLEEP`` names this point (crash-safety tests)."""
+    """Test hooks at named points of a write (crash-safety and race tests).
+
+    ``ASSAY_FAULT_SLEEP=NAME:SECONDS`` sleeps there. ``ASSAY_FAULT_GATE=NAME:FOLDER``
+    makes the process, on its k-th arrival, create ``FOLDER/reached.k`` and wait (at
+    most 5 minutes) until ``FOLDER/go.k`` exists: a test acts while a write is held
+    at a known point, with no timing to guess.
+    """
+    import time
+
     spec = os.environ.get("ASSAY_FAULT_SLEEP", "")
     if spec.startswith(name + ":"):
-        import time
-
         time.sleep(float(spec.split(":", 1)[1]))
+    gate = os.environ.get("ASSAY_FAULT_GATE", "")
+    if gate.startswith(name + ":"):
+        folder = Path(gate.split(":", 1)[1])
+        _GATE_ARRIVALS[name] = arrival = _GATE_ARRIVALS.get(name, 0) + 1
+        (folder / f"reached.{arrival}").touch()
+        deadline = time.monotonic() + 300
+        while not (folder / f"go.{arrival}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+_GATE_ARRIVALS: dict[str, int] = {}
