@@ -67,7 +67,7 @@ def monitoring(request: Request, auth: Auth = Depends(require("viewer"))) -> Res
         "status": "ok" if monitors else "not run yet",
         "hint": None
         if monitors
-        else "run `assay monitor create NAME --reference DATASET@vN`, then `assay monitor ingest`",
+        else "run `assay monitor add NAME --reference DATASET@vN`, then `assay monitor ingest`",
         "monitors": monitors,
         "pages": {k: v[1] for k, v in ANALYSIS_PAGES.items()},
     }

@@ -28,7 +28,7 @@ def _production(request: Request) -> dict[str, Any]:
         return {
             **tile,
             "status": "not run yet",
-            "hint": "run `assay monitor create NAME --reference DATASET@vN`, then ingest",
+            "hint": "run `assay monitor add NAME --reference DATASET@vN`, then ingest",
         }
     last = [(m["name"], m["windows"][-1] if m["windows"] else None) for m in monitors]
     alerts = [a for _, w in last if w for a in (w["alerts"] or [])]
