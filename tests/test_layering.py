@@ -113,6 +113,60 @@ def test_store_imports_no_workflow_or_face() -> None:
     assert not found, found
 
 
+def test_only_faces_and_workflows_import_the_report() -> None:
+    layers = ("store", "tasks", *ALGORITHMS)
+    found = [o for layer in layers if (PACKAGE / layer).exists()
+             for o in _offenders(layer, ("report",))]
+    found += [f"{m}.py imports {n}" for m in GROUND
+              for n in _imports(PACKAGE / f"{m}.py") if _within(n, "report")]
+    assert not found, found
+
+
+#: User-interface libraries: a workflow returns data, the faces present it.
+UI_LIBRARIES = ("typer", "click", "fastapi", "starlette", "rich", "jinja2", "uvicorn")
+
+
+def test_workflows_import_no_user_interface_library() -> None:
+    found = [f"{path.relative_to(PACKAGE)} imports {name}"
+             for path in sorted((PACKAGE / "workflows").rglob("*.py"))
+             for name in sorted(_imports(path))
+             if name.split(".")[0] in UI_LIBRARIES]
+    assert not found, found
+
+
+#: The most lines a function body of a face may have (signature and docstring aside):
+#: a face parses input, calls a workflow and renders; more is orchestration to move.
+FACE_BODY_LINES = 40
+
+
+def _long_bodies(path: Path, limit: int = FACE_BODY_LINES) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:] or body
+            lines = (node.end_lineno or node.lineno) - body[0].lineno + 1
+            if lines > limit:
+                found.append(f"{path.name}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_face_functions_are_short() -> None:
+    found = [long for face in ("cli", "web") for path in sorted((PACKAGE / face).rglob("*.py"))
+             for long in _long_bodies(path)]
+    assert not found, found
+
+
+def test_the_length_check_sees_a_long_function(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    body = "\n".join(f"    x{i} = {i}" for i in range(FACE_BODY_LINES + 1))
+    path.write_text(f'def f() -> None:\n    """Doc."""\n{body}\n')
+    assert _long_bodies(path) == [f"x.py:1 f ({FACE_BODY_LINES + 1} lines)"]
+    path.write_text(f'def f() -> None:\n    """Doc."""\n{body.rsplit(chr(10), 1)[0]}\n')
+    assert _long_bodies(path) == []
+
+
 def test_the_face_rule_sees_the_demo_import_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "x.py"
     path.write_text("from assay import cli\nfrom assay.workflows.audit import run_audit\n"

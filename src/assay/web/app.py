@@ -180,48 +180,56 @@ def _error(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"error": message, "status": status}, status=status)
 
 
+#: The status each error a user can cause answers with.
+_STATUSES: dict[type[Exception], int] = {
+    Forbidden: 403,
+    NotFoundError: 404,
+    InputError: 400,
+    ConflictError: 409,
+    StoreError: 503,
+}
+
+
+async def _auth_required(request: Request, exc: Exception) -> Response:
+    """HTML pages go to the sign-in page; JSON and form posts get 401."""
+    if wants_json(request) or request.method != "GET":
+        return _error(request, 401, "sign in first (session cookie or Bearer API token).")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+
+def _answer_with(status: int) -> Any:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return _error(request, status, str(exc))
+
+    return handle
+
+
+async def _too_many(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyAttempts)
+    response = _error(request, 429, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(request, exc.status_code, str(exc.detail))
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return _error(request, 400, f"bad request: {describe_validation(list(exc.errors()))}")
+
+
 def _add_handlers(app: FastAPI) -> None:
-    async def auth_required(request: Request, exc: Exception) -> Response:
-        if wants_json(request) or request.method != "GET":
-            return _error(request, 401, "sign in first (session cookie or Bearer API token).")
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
-
-    statuses: dict[type[Exception], int] = {
-        Forbidden: 403,
-        NotFoundError: 404,
-        InputError: 400,
-        ConflictError: 409,
-        StoreError: 503,
-    }
-
-    def handler(status: int) -> Any:
-        async def handle(request: Request, exc: Exception) -> Response:
-            return _error(request, status, str(exc))
-
-        return handle
-
-    async def too_many(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, TooManyAttempts)
-        response = _error(request, 429, str(exc))
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    app.add_exception_handler(AuthRequired, auth_required)
-    app.add_exception_handler(TooManyAttempts, too_many)
-    for kind, status in statuses.items():
-        app.add_exception_handler(kind, handler(status))
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return _error(request, exc.status_code, str(exc.detail))
-
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return _error(request, 400, f"bad request: {describe_validation(list(exc.errors()))}")
-
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, bad_request)
+    """Every error a user can cause answers as a page or JSON with its status."""
+    app.add_exception_handler(AuthRequired, _auth_required)
+    app.add_exception_handler(TooManyAttempts, _too_many)
+    for kind, status in _STATUSES.items():
+        app.add_exception_handler(kind, _answer_with(status))
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
 
 
 def _quote(text: str) -> str:
