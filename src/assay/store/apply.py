@@ -26,7 +26,6 @@ from assay.exceptions import ConflictError, InputError
 from assay.store import models as m
 from assay.store._process import holder_alive, holder_id, holder_parts
 from assay.store.models import utcnow
-from assay.store.review import coerce_label, decode_label
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -53,7 +52,7 @@ def _apply_to_frame(
 ) -> tuple[pd.DataFrame, Counter[str]]:
     """Relabel, remove and append rows; return the new frame and what was done."""
     id_col, label_col = version.roles.id, version.roles.label
-    label_type = version.label_type
+    label_type, task = version.label_type, version.task
     ids = frame[id_col].astype(str)
     position = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
     _check_items_exist(items, position.index, version)
@@ -62,19 +61,19 @@ def _apply_to_frame(
     labels = frame[label_col].to_numpy(dtype=object).copy()
     appended: list[dict[str, Any]] = []
     for item in items:
-        new_label = decode_label(item.decision_label)
+        new_label = task.decode_label(item.decision_label)
         if item.item_id in position.index:
             row = int(position[item.item_id])
             if item.decision == "remove":
                 keep[row] = False
             elif item.decision == "relabel":
-                labels[row] = coerce_label(new_label, label_type)
+                labels[row] = task.coerce_label(new_label, label_type)
         elif item.decision == "relabel" and item.payload.get("row"):
             appended.append(
                 {
                     **item.payload["row"],
                     id_col: item.item_id,
-                    label_col: coerce_label(new_label, label_type),
+                    label_col: task.coerce_label(new_label, label_type),
                 }
             )
             done["appended"] += 1

@@ -14,13 +14,33 @@ import pyarrow.compute as pc
 
 from assay.exceptions import InputError
 from assay.store.readers import RowNames, check_unique_columns
+from assay.tasks import Task, get_task
+from assay.tasks.base import missing_values
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
 
-__all__ = ["DatasetVersion", "Roles", "conform_role_types", "resolve_roles", "validate_table"]
+__all__ = [
+    "DatasetVersion",
+    "Roles",
+    "conform_role_types",
+    "dataset_task",
+    "resolve_roles",
+    "validate_table",
+]
 
 GENERATED_ID = "item_id"
+
+
+def dataset_task(name: str | None = None) -> Task:
+    """The :class:`~assay.tasks.Task` of dataset ``name``: the one place the store
+    resolves a dataset's kind of label.
+
+    Every dataset is single-label classification today (no kind is stored); issue 14
+    stores the kind fixed at the first import in a column ``datasets.task`` (migration
+    0004, default ``"classification"``) and reads it here.
+    """
+    return get_task()
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,11 @@ class DatasetVersion:
         return self.to_arrow(columns).to_pandas()
 
     @property
+    def task(self) -> Task:
+        """What a label of this dataset is (see :func:`dataset_task`)."""
+        return dataset_task(self.name)
+
+    @property
     def labels(self) -> pd.Series:
         """The label of each item, indexed by item id."""
         frame = self.to_pandas([self.roles.id, self.roles.label])
@@ -139,29 +164,13 @@ def _check_role_overlap(roles: Roles, where: str) -> None:
             )
 
 
-def _missing(column: pa.ChunkedArray) -> np.ndarray:
-    """Which values are missing: null, NaN, or text that is empty or blank."""
-    missing = column.is_null(nan_is_null=True)
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
-        missing = pc.or_kleene(missing, pc.fill_null(blank, False))
-    return np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+_missing = missing_values
 
 
-def _check_labels(table: pa.Table, label: str, where: str, rows: RowNames) -> None:
-    missing = _missing(table.column(label))
-    if missing.all():
-        raise InputError(
-            f"{where}: every value of the label column {label!r} is missing; "
-            "check --label names the column that holds the labels."
-        )
-    if missing.any():
-        positions = np.flatnonzero(missing)
-        count = f"{len(positions)} row{'s' if len(positions) > 1 else ''}"
-        raise InputError(
-            f"{where}: the label column {label!r} is empty on {count}: "
-            f"{rows.many(positions)}; give every row a label, or remove those rows."
-        )
+def _check_labels(
+    table: pa.Table, label: str, where: str, rows: RowNames, task: Task | None = None
+) -> None:
+    (task or get_task()).check_labels(table.column(label), name=label, where=where, rows=rows.many)
 
 
 def _check_ids(table: pa.Table, id_column: str, where: str, rows: RowNames) -> None:
@@ -220,7 +229,11 @@ _OWN_ID_HINT = (
 
 
 def validate_table(
-    table: pa.Table, roles: Roles, where: str, rows: RowNames | None = None
+    table: pa.Table,
+    roles: Roles,
+    where: str,
+    rows: RowNames | None = None,
+    task: Task | None = None,
 ) -> pa.Table:
     """Check an imported table against its roles and add generated ids if needed.
 
@@ -236,6 +249,9 @@ def validate_table(
     rows : RowNames, optional
         How messages name a row (a file's lines, a DataFrame's index labels); by
         default its 0-based position, as ``index N``.
+    task : Task, optional
+        What a label is (its :meth:`~assay.tasks.Task.check_labels` checks the label
+        column); default the dataset's task, :func:`dataset_task`.
 
     Raises
     ------
@@ -252,7 +268,7 @@ def validate_table(
     _require_columns(table, [roles.label], where, "--label")
     _require_columns(table, list(roles.tags), where, "--tags")
     _require_columns(table, [roles.split], where, "--split")
-    _check_labels(table, roles.label, where, rows)
+    _check_labels(table, roles.label, where, rows, task)
     _check_finite(table, where, rows)
     if roles.id == GENERATED_ID and GENERATED_ID not in table.column_names:
         return table.add_column(0, GENERATED_ID, pa.array(np.arange(table.num_rows)))

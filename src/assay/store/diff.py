@@ -1,7 +1,8 @@
 """Item-level differences between two versions of a dataset.
 
-Items are matched by id. A changed label counts as *relabeled*; any other changed
-column counts as a *changed feature*. Missing values compare equal to each other.
+Items are matched by id. A changed label counts as *relabeled* (the dataset's task
+compares labels: :meth:`assay.tasks.Task.same_labels`); any other changed column counts
+as a *changed feature*. Missing values compare equal to each other.
 Columns only one version has are listed as columns added or removed (their values
 are not compared item by item).
 """
@@ -14,6 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from assay.tasks import Task, get_task
+from assay.tasks.base import both_missing
 
 __all__ = ["DatasetDiff", "describe_columns", "diff_tables"]
 
@@ -108,8 +112,7 @@ def _equal(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Element-wise equality where two missing values are equal."""
     with np.errstate(invalid="ignore"):
         same = np.asarray(left == right, dtype=bool)
-    both_missing = np.asarray(pd.isna(left), dtype=bool) & np.asarray(pd.isna(right), dtype=bool)
-    return same | both_missing
+    return same | both_missing(left, right)
 
 
 def _column(table: pa.Table, name: str, take: np.ndarray | None) -> np.ndarray:
@@ -146,7 +149,13 @@ def _same_types(a: pa.Table, b: pa.Table, columns: list[str]) -> tuple[pa.Table,
 
 
 def diff_tables(
-    a: pa.Table, b: pa.Table, *, id_column: str, label_column: str, names: tuple[str, str]
+    a: pa.Table,
+    b: pa.Table,
+    *,
+    id_column: str,
+    label_column: str,
+    names: tuple[str, str],
+    task: Task | None = None,
 ) -> DatasetDiff:
     """Compare two versions' tables item by item.
 
@@ -158,6 +167,8 @@ def diff_tables(
         The columns that identify an item and hold its label.
     names : (str, str)
         The versions' references, for display.
+    task : Task, optional
+        Decides whether a label changed (default: single-label classification).
     """
     a, b = _same_types(a, b, [id_column, label_column])
     ids_a = _column(a, id_column, None)
@@ -168,7 +179,7 @@ def diff_tables(
     in_b = np.flatnonzero(a_of_b >= 0)
     in_a = a_of_b[in_b]
     ids = ids_b[in_b]
-    relabeled = _relabeled(a, b, label_column, in_a, in_b, ids)
+    relabeled = _relabeled(a, b, label_column, in_a, in_b, ids, task or get_task())
     shared = [
         c for c in b.column_names if c in a.column_names and c not in (id_column, label_column)
     ]
@@ -189,11 +200,17 @@ def diff_tables(
 
 
 def _relabeled(
-    a: pa.Table, b: pa.Table, label: str, in_a: np.ndarray, in_b: np.ndarray, ids: np.ndarray
+    a: pa.Table,
+    b: pa.Table,
+    label: str,
+    in_a: np.ndarray,
+    in_b: np.ndarray,
+    ids: np.ndarray,
+    task: Task,
 ) -> pd.DataFrame:
     old = _column(a, label, in_a)
     new = _column(b, label, in_b)
-    moved = ~_equal(old, new)
+    moved = ~task.same_labels(old, new)
     return pd.DataFrame({"item_id": ids[moved], "old_label": old[moved], "new_label": new[moved]})
 
 

@@ -16,10 +16,8 @@ new dataset version (see :mod:`assay.store.apply`).
 from __future__ import annotations
 
 import builtins
-import json
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import func, select, update
@@ -27,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
+from assay.store.datasets import dataset_task
 from assay.store.models import utcnow
 from assay.store.refs import check_sql_int
+from assay.tasks import Task, get_task
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -65,34 +65,21 @@ ENTRY_COLUMNS = [
 ]
 
 
-def encode_label(value: Any) -> str | None:
-    """Labels are stored as JSON text so that ints and strings keep their type."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    return json.dumps(value)
+def encode_label(value: Any, task: Task | None = None) -> str | None:
+    """Labels are stored as JSON text so that ints and strings keep their type
+    (:meth:`assay.tasks.Task.encode_label` of ``task``, default classification)."""
+    return (task or get_task()).encode_label(value)
 
 
-def decode_label(text: str | None) -> Any:
+def decode_label(text: str | None, task: Task | None = None) -> Any:
     """The inverse of :func:`encode_label`."""
-    return None if text is None else json.loads(text)
+    return (task or get_task()).decode_label(text)
 
 
-def coerce_label(value: Any, label_type: pa.DataType) -> Any:
-    """Convert a label typed by a person (a string) to the dataset's label type."""
-    if pa.types.is_integer(label_type):
-        try:
-            return int(value)
-        except (TypeError, ValueError) as exc:
-            raise InputError(
-                f"label {value!r} is not an integer; this dataset's labels are integers."
-            ) from exc
-    if pa.types.is_floating(label_type):
-        return float(value)
-    if pa.types.is_boolean(label_type):
-        return str(value).lower() in ("1", "true", "yes")
-    return str(value)
+def coerce_label(value: Any, label_type: pa.DataType, task: Task | None = None) -> Any:
+    """Convert a label typed by a person (a string) to the dataset's label type
+    (:meth:`assay.tasks.Task.coerce_label` of ``task``, default classification)."""
+    return (task or get_task()).coerce_label(value, label_type)
 
 
 class ReviewQueue:
@@ -351,7 +338,8 @@ class ReviewQueue:
             .order_by(m.Version.number.desc())
             .limit(1)
         )
-        typed = coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
+        task = dataset_task(ds.name)
+        typed = task.coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
         allowed = _allowed_labels(self.ws, s, dataset_id, str(digest), ds.label_column)
         if str(typed) not in allowed:
             shown = ", ".join(sorted(allowed, key=lambda v: (len(v), v))[:20])

@@ -30,6 +30,7 @@ from assay.store.datasets import (
     Roles,
     conform_role_types,
     csv_text_column,
+    dataset_task,
     resolve_roles,
     validate_table,
 )
@@ -320,7 +321,7 @@ class Workspace:
             table = conform_role_types(
                 name, table, base.schema, roles, where, info.get("rows"), _text_of(source, info)
             )
-        table = validate_table(table, roles, where, info.get("rows"))
+        table = validate_table(table, roles, where, info.get("rows"), dataset_task(name))
         provenance = {"source": where, "format": info["format"]}
         provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
         text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
@@ -351,7 +352,9 @@ class Workspace:
         table = conform_role_types(
             name, table, base.schema, base.roles, f"the new version of {name}", read.get("rows")
         )
-        table = validate_table(table, base.roles, f"the new version of {name}", read.get("rows"))
+        table = validate_table(
+            table, base.roles, f"the new version of {name}", read.get("rows"), base.task
+        )
         info = {"modality": base.modality, "media_root": base.media_root}
         return self._commit(
             name,
@@ -477,6 +480,7 @@ class Workspace:
             id_column=roles.id,
             label_column=roles.label,
             names=(base.ref, "new"),
+            task=base.task,
         )
         summary: dict[str, Any] = {"rows": table.num_rows, **delta.counts}
         if delta.columns_added:
@@ -498,6 +502,7 @@ class Workspace:
             id_column=vb.roles.id,
             label_column=vb.roles.label,
             names=(va.ref, vb.ref),
+            task=vb.task,
         )
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> Path:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.datasets import DatasetVersion
-from assay.store.review import ACTIONS, coerce_label
+from assay.store.review import ACTIONS
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -80,7 +80,8 @@ def list_entries(
         ws.dataset(dataset)  # NotFoundError for an unknown dataset
     typed = label
     if label is not None and dataset is not None:
-        typed = coerce_label(label, ws.dataset(dataset).label_type)
+        version = ws.dataset(dataset)
+        typed = version.task.coerce_label(label, version.label_type)
     wanted = None if status == "all" else status
     frame = ws.review.list(dataset, status=wanted, source=source, label=typed, limit=limit)
     return EntryList(frame, ws.review.count(dataset, status=wanted), status)

@@ -1,0 +1,152 @@
+"""The :class:`Task` protocol: what a label is, for one kind of label.
+
+A task is the one place that knows a kind of label (one class per item, a number, a
+set of classes, boxes): how a column of labels is checked, how a label typed by a
+person becomes a stored value, how two labels compare, and *which* engine functions
+measure agreement, reach consensus, find label issues, score a model and test the
+labels for drift. The engines stay pure functions; the store, the workflows and the
+faces ask the dataset's task instead of branching on its kind.
+
+A new kind of label is a new module under :mod:`assay.tasks` with a :class:`Task`
+subclass registered by :func:`assay.tasks.register_task`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Interval", "RowNamer", "Task", "both_missing", "missing_values"]
+
+#: ``{"value": v, "low": lo, "high": hi, ...}``: a metric with its 95% interval.
+Interval = Mapping[str, Any]
+#: Names 0-based row positions in a message (``lines 4 and 7``), see
+#: :class:`assay.store.readers.RowNames` and :func:`assay._validation.name_rows`.
+RowNamer = Callable[[np.ndarray], str]
+
+
+def missing_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Which values are missing: null, NaN, or text that is empty or blank."""
+    missing = column.is_null(nan_is_null=True)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+        missing = pc.or_kleene(missing, pc.fill_null(blank, False))
+    return np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def both_missing(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Element-wise: both values are missing (None or NaN)."""
+    return np.asarray(pd.isna(left), dtype=bool) & np.asarray(pd.isna(right), dtype=bool)
+
+
+class Task(ABC):
+    """One kind of label, and the engine functions that apply to it.
+
+    Attributes
+    ----------
+    kind : str
+        The registry key, e.g. ``"classification"`` (stored per dataset).
+    review_widget : str
+        The name the review pages switch on to decide a label (``"choice"``: pick a
+        class; a number field or a box editor for other kinds).
+    agreement_statistics : tuple of str
+        The statistics :attr:`agreement` reports, by the names of its result.
+    consensus_method : str
+        The default ``method`` of :attr:`consensus`.
+    metrics : tuple of str
+        The names :meth:`score` returns, the headline metric first.
+    greater_is_better : bool
+        Whether a larger headline metric is a better model (accuracy: yes; MAE: no).
+    """
+
+    kind: ClassVar[str]
+    review_widget: ClassVar[str]
+    agreement_statistics: ClassVar[tuple[str, ...]]
+    consensus_method: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]]
+    greater_is_better: ClassVar[bool] = True
+
+    # -- what a label is ------------------------------------------------------------
+
+    @abstractmethod
+    def check_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> None:
+        """Refuse a column of labels this kind cannot hold (one line, naming the rows).
+
+        Raises
+        ------
+        InputError
+        """
+
+    @abstractmethod
+    def coerce_label(self, value: Any, label_type: pa.DataType) -> Any:
+        """One label typed by a person (often text), as a value of the column's type.
+
+        Raises
+        ------
+        InputError
+            The value is not a label of this kind.
+        """
+
+    def encode_label(self, value: Any) -> str | None:
+        """A label as stored in SQL (review queue, annotations): JSON text, None if missing."""
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, np.generic):
+            value = value.item()
+        return json.dumps(value)
+
+    def decode_label(self, text: str | None) -> Any:
+        """The inverse of :meth:`encode_label`."""
+        return None if text is None else json.loads(text)
+
+    @abstractmethod
+    def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Element-wise: the label did not change (two missing labels are the same).
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            False where a diff counts the item as relabeled.
+        """
+
+    # -- which engine functions apply ----------------------------------------------
+
+    @property
+    @abstractmethod
+    def agreement(self) -> Callable[..., Any]:
+        """The engine function measuring agreement of long-format annotations."""
+
+    @property
+    @abstractmethod
+    def consensus(self) -> Callable[..., Any]:
+        """The engine function estimating one label per item from several annotators."""
+
+    @abstractmethod
+    def find_label_issues(
+        self, labels: Any, predictions: Any, *, classes: Any = None
+    ) -> pd.DataFrame:
+        """Likely label errors from out-of-sample ``predictions`` (the task's model output).
+
+        Returns
+        -------
+        DataFrame, one row per label
+            ``is_label_issue`` (bool), ``label_quality`` (lower = more suspicious),
+            ``given_label``, ``suggested_label``.
+        """
+
+    @abstractmethod
+    def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
+        """Every name of :attr:`metrics` with its value and 95% interval."""
+
+    @abstractmethod
+    def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
+        """Whether the labels of ``current`` drifted from ``reference`` (a drift report)."""

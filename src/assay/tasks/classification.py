@@ -1,0 +1,121 @@
+"""Single-label classification: one class per item, from a fixed set of classes.
+
+The first :class:`~assay.tasks.base.Task`, and the kind of every dataset today. Each
+member delegates to the engine function that already does the job; the engines are
+imported when first used, so that an engine may import :mod:`assay.tasks` in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from assay.exceptions import InputError
+from assay.tasks.base import Interval, RowNamer, Task, both_missing, missing_values
+
+__all__ = ["ClassificationTask"]
+
+
+class ClassificationTask(Task):
+    """One label per item from a set of classes (integers, text or booleans)."""
+
+    kind = "classification"
+    review_widget = "choice"
+    agreement_statistics = (
+        "percent_agreement", "fleiss_kappa", "krippendorff_alpha", "mean_cohen_kappa", "hlp",
+    )
+    consensus_method = "majority"
+    metrics = ("accuracy", "macro_f1", "balanced_accuracy")
+    greater_is_better = True
+
+    def check_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> None:
+        """Every row has a label (null, NaN and blank text are missing).
+
+        Raises
+        ------
+        InputError
+            Every label is missing, or some are (naming those rows).
+        """
+        missing = missing_values(column)
+        if missing.all():
+            raise InputError(
+                f"{where}: every value of the label column {name!r} is missing; "
+                "check --label names the column that holds the labels."
+            )
+        if missing.any():
+            positions = np.flatnonzero(missing)
+            count = f"{len(positions)} row{'s' if len(positions) > 1 else ''}"
+            raise InputError(
+                f"{where}: the label column {name!r} is empty on {count}: "
+                f"{rows(positions)}; give every row a label, or remove those rows."
+            )
+
+    def coerce_label(self, value: Any, label_type: pa.DataType) -> Any:
+        """Convert a label typed by a person (a string) to the dataset's label type."""
+        if pa.types.is_integer(label_type):
+            try:
+                return int(value)
+            except (TypeError, ValueError) as exc:
+                raise InputError(
+                    f"label {value!r} is not an integer; this dataset's labels are integers."
+                ) from exc
+        if pa.types.is_floating(label_type):
+            return float(value)
+        if pa.types.is_boolean(label_type):
+            return str(value).lower() in ("1", "true", "yes")
+        return str(value)
+
+    def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Equality, where two missing labels are the same."""
+        with np.errstate(invalid="ignore"):
+            same = np.asarray(old == new, dtype=bool)
+        return same | both_missing(old, new)
+
+    @property
+    def agreement(self) -> Callable[..., Any]:
+        """:func:`assay.collect.agreement` (kappas, Krippendorff's alpha, HLP)."""
+        from assay.collect.agreement import agreement
+
+        return agreement
+
+    @property
+    def consensus(self) -> Callable[..., Any]:
+        """:func:`assay.collect.consensus` (majority vote or Dawid-Skene)."""
+        from assay.collect.consensus import consensus
+
+        return consensus
+
+    def find_label_issues(
+        self, labels: Any, predictions: Any, *, classes: Any = None
+    ) -> pd.DataFrame:
+        """Confident learning (:func:`assay.train.labels.find_label_issues`) on the
+        out-of-sample probabilities ``predictions`` of shape (n, n_classes)."""
+        from assay.train.labels import find_label_issues
+
+        return find_label_issues(
+            labels, predictions, classes=None if classes is None else list(classes)
+        )
+
+    def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
+        """Accuracy (Wilson interval), macro F1 and balanced accuracy (bootstrap)."""
+        from assay.train.evaluate import evaluate_predictions
+
+        return dict(evaluate_predictions(y_true, y_pred, seed=seed).overall)
+
+    def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
+        """The labels as a categorical column of :func:`assay.deploy.drift` (chi-square,
+        Jensen-Shannon distance)."""
+        from assay.deploy.drift import drift
+
+        name = str(reference.name) if reference.name is not None else "label"
+        return drift(
+            pd.DataFrame({name: reference.to_numpy()}),
+            pd.DataFrame({name: current.to_numpy()}),
+            column_types={name: "categorical"},
+        )
