@@ -24,13 +24,30 @@ class AssayError(Exception):
     """Base class of every error that assay raises on purpose."""
 
     exit_code: int = 2
+    #: The Python parameter the error is about, when there is one (see InputError).
+    param: str | None = None
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
 class InputError(AssayError, ValueError):
-    """Bad input: a missing or corrupt file, a wrong column, an invalid parameter."""
+    """Bad input: a missing or corrupt file, a wrong column, an invalid parameter.
+
+    Parameters
+    ----------
+    *args
+        The message (one line), as for any exception.
+    param : str, optional
+        The name of the Python parameter that was given a bad value (set by
+        :func:`assay._validation.validate_params` and the parameter checks), so that a
+        face can name its own spelling of it (the CLI its flag) without reading the
+        message.
+    """
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
 
 
 class StoreError(AssayError):

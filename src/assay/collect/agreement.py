@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_in, check_number, warn
+from assay._validation import Integral, Interval, Options, validate_params, warn
 from assay.collect import _stats
 from assay.collect._bootstrap import bootstrap_intervals, item_features
 from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
@@ -217,13 +217,12 @@ def _pairwise_frames(
             pd.DataFrame(cnt, index=names, columns=names), pair_df, conf)
 
 
-def _check_params(level: str, n_boot: int, seed: int, min_shared: int) -> None:
-    check_in(level, LEVELS, name="level", func="agreement")
-    check_number(min_shared, name="min_shared", func="agreement", low=1, integer=True)
-    check_number(n_boot, name="n_boot", func="agreement", low=1, integer=True)
-    check_number(seed, name="seed", func="agreement", low=0, integer=True)
-
-
+@validate_params({
+    "level": [Options(LEVELS)],
+    "min_shared": [Interval(Integral, 1, None)],
+    "n_boot": [Interval(Integral, 1, None)],
+    "seed": [Interval(Integral, 0, None)],
+})
 def agreement(
     df: pd.DataFrame,
     *,
@@ -297,7 +296,6 @@ def agreement(
     one estimator. On a complete design every pair shares all items and nothing is left
     out.
     """
-    _check_params(level, n_boot, seed, min_shared)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     counts = enc.counts()
     p_item, n_item = _stats.item_agreement(counts)
@@ -337,6 +335,7 @@ def agreement(
     )
 
 
+@validate_params({"k": [Interval(Integral, 1, None)]})
 def classes_to_revise(report: AgreementReport, k: int = 5) -> pd.DataFrame:
     """The classes whose labeling instructions most need revision.
 
@@ -353,7 +352,6 @@ def classes_to_revise(report: AgreementReport, k: int = 5) -> pd.DataFrame:
         item with two labels), with ``n_labels``, ``agreement``, ``confused_with``,
         ``hlp`` and ``examples``, lowest agreement first.
     """
-    check_number(k, name="k", func="classes_to_revise", low=1, integer=True)
     pc = report.per_class
     cols = ["n_labels", "agreement", "confused_with", "hlp", "examples"]
     ranked = pc[pc["agreement"].notna()].sort_values(["agreement", "n_labels"],

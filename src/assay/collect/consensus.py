@@ -24,7 +24,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from assay._validation import check_in, check_number, check_pred_probs, warn
+from assay._validation import (
+    Integral,
+    Interval,
+    Options,
+    Real,
+    check_pred_probs,
+    validate_params,
+    warn,
+)
 from assay.collect import _stats
 from assay.collect._dawid_skene import INFERENCE, DSFit, fit_dawid_skene
 from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
@@ -210,12 +218,9 @@ def _check_pred_probs(pred_probs: Any, enc: EncodedAnnotations) -> np.ndarray | 
     return arr
 
 
-def _check_strength(value: Any) -> float | None:
-    """``None`` for ``"auto"`` (estimate it), else a number >= 0."""
-    if isinstance(value, str):
-        check_in(value, ("auto",), name="pool_strength", func="consensus")
-        return None
-    return float(check_number(value, name="pool_strength", func="consensus", low=0))
+def _strength(value: Any) -> float | None:
+    """``None`` for ``"auto"`` (estimate it), else the number (declared >= 0)."""
+    return None if isinstance(value, str) else float(value)
 
 
 def _result(
@@ -274,6 +279,14 @@ def _majority(
     return _result(enc, counts, code, post, conf, prior, "majority", None, False)
 
 
+@validate_params({
+    "method": [Options(METHODS)],
+    "smoothing": [Interval(Real, 0, None)],
+    "pool_strength": [Options(("auto",)), Interval(Real, 0, None)],
+    "max_iter": [Interval(Integral, 1, None)],
+    "tol": [Interval(Real, 0, None)],
+    "inference": [Options(INFERENCE)],
+})
 def consensus(
     df: pd.DataFrame,
     method: str = "majority",
@@ -341,12 +354,7 @@ def consensus(
     -------
     ConsensusResult
     """
-    check_in(method, METHODS, name="method", func="consensus")
-    check_number(smoothing, name="smoothing", func="consensus", low=0)
-    check_number(max_iter, name="max_iter", func="consensus", low=1, integer=True)
-    check_number(tol, name="tol", func="consensus", low=0)
-    check_in(inference, INFERENCE, name="inference", func="consensus")
-    strength = _check_strength(pool_strength)
+    strength = _strength(pool_strength)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)
     gold_rows, gold_codes = _gold_codes(gold, enc)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_number
+from assay._validation import Integral, Interval, check_columns, validate_params
 from assay.collect._stats import annotation_pairs
 from assay.collect.annotations import encode_annotations
 
@@ -138,6 +138,7 @@ def _disagreeing_pairs(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return out, len(p.item)
 
 
+@validate_params({"n_examples": [Interval(Integral, 0, None)]})
 def convention_report(
     df: pd.DataFrame, *, fillers: Sequence[str] = DEFAULT_FILLERS, n_examples: int = 3
 ) -> ConventionReport:
@@ -156,7 +157,6 @@ def convention_report(
     -------
     ConventionReport
     """
-    check_number(n_examples, name="n_examples", func="convention_report", low=0, integer=True)
     pairs, n_pairs = _disagreeing_pairs(df)
     texts = list(zip(pairs["text_a"], pairs["text_b"], strict=True))
     sets = [_smallest_sets(a, b, fillers) for a, b in texts]

@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_number, param_error, warn
+from assay._validation import (
+    Integral,
+    Interval,
+    Real,
+    check_columns,
+    param_error,
+    validate_params,
+    warn,
+)
 from assay.exceptions import InputError
 
 __all__ = [
@@ -123,14 +131,12 @@ def _resolve_n(n: int | None, ci_width: float | None, kappa: float,
         raise param_error("n", "plan_sample", "given, or else ci_width (exactly one)",
                           (n, ci_width))
     if n is not None:
-        check_number(n, name="n", func="plan_sample", low=1, integer=True)
         want = int(n)
     else:
         assert ci_width is not None
-        check_number(ci_width, name="ci_width", func="plan_sample", low=1e-6, high=2)
         if prevalence is None:
             raise InputError("ci_width= needs class prevalences: give a 'label' column in "
-                             "the items table or pass prevalence=.")
+                             "the items table or pass prevalence=.", param="ci_width")
         want = sample_size_for_kappa(float(ci_width), kappa, prevalence)
     if want > population:
         warn(f"the plan needs {want} items but there are only {population}; "
@@ -138,6 +144,13 @@ def _resolve_n(n: int | None, ci_width: float | None, kappa: float,
     return min(want, population)
 
 
+@validate_params({
+    "n": [None, Interval(Integral, 1, None)],
+    "ci_width": [None, Interval(Real, 1e-6, 2)],
+    "expected_kappa": [Interval(Real, 0, 0.999)],
+    "min_per_stratum": [Interval(Integral, 0, None)],
+    "seed": [Interval(Integral, 0, None)],
+})
 def plan_sample(
     df_items: pd.DataFrame,
     n: int | None = None,
@@ -177,10 +190,6 @@ def plan_sample(
     SamplePlan
     """
     check_columns(df_items, list(by), where="the items table")
-    check_number(expected_kappa, name="expected_kappa", func="plan_sample", low=0, high=0.999)
-    check_number(min_per_stratum, name="min_per_stratum", func="plan_sample", low=0,
-                 integer=True)
-    check_number(seed, name="seed", func="plan_sample", low=0, integer=True)
     if len(df_items) == 0:
         raise InputError("the items table has no rows; give at least one item.")
     prev = np.asarray(prevalence, dtype=np.float64) if prevalence is not None else (

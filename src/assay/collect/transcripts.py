@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_number
+from assay._validation import Integral, Interval, validate_params
 from assay.collect._levenshtein import batch_levenshtein, encode_sequences
 from assay.collect._stats import Pairs, annotation_pairs
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
@@ -152,6 +152,7 @@ def _pair_table(enc_ann: pd.Index, pairs: Pairs, lev_c: np.ndarray, dist: np.nda
     return out.drop(columns=["lev_w", "ref"])
 
 
+@validate_params({"max_value_pairs": [Interval(Integral, 1, None)]})
 def transcript_agreement(
     df: pd.DataFrame, *, max_value_pairs: int = 20_000, seed: int = 0
 ) -> TranscriptAgreement:
@@ -171,8 +172,6 @@ def transcript_agreement(
     -------
     TranscriptAgreement
     """
-    check_number(max_value_pairs, name="max_value_pairs", func="transcript_agreement",
-                 low=1, integer=True)
     if "label" in df.columns:  # texts as str; missing stay missing (and are reported)
         df = df.assign(label=df["label"].map(str, na_action="ignore"))
     enc = encode_annotations(df)

@@ -102,7 +102,8 @@ def resolve_kinds(
     """Return ``{column: kind}``, honouring user overrides in ``column_types``."""
     overrides = dict(column_types or {})
     for name, kind in overrides.items():
-        check_in(kind, KINDS[:4], name=f"column_types[{name!r}]", func=func)
+        check_in(kind, KINDS[:4], name=f"column_types[{name!r}]", func=func,
+                 param="column_types")
     return {
         c: overrides.get(c) or infer_kind(df[c], categorical_threshold=categorical_threshold)
         for c in columns

@@ -73,7 +73,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_in, check_number
+from assay._validation import (
+    Integral,
+    Interval,
+    Options,
+    Real,
+    check_in,
+    check_number,
+    validate_params,
+)
 from assay.deploy import _stats
 from assay.deploy._checks import CheckOptions, check_column, schema_row
 from assay.deploy._columns import infer_kind
@@ -97,15 +105,14 @@ TABLE_COLUMNS = [
 ]
 
 
-def _check_params(alpha: float, correction: str, drift_share: float,
-                  thresholds: Mapping[str, float] | None) -> dict[str, float]:
-    check_number(alpha, name="alpha", func=FUNC, low=0.0, high=1.0)
-    check_in(correction, ["bh", "holm", "none"], name="correction", func=FUNC)
-    check_number(drift_share, name="drift_share", func=FUNC, low=0.0, high=1.0)
+def _limits(thresholds: Mapping[str, float] | None) -> dict[str, float]:
+    """:data:`DEFAULT_THRESHOLDS` with ``thresholds`` (checked key by key) applied."""
     merged = dict(DEFAULT_THRESHOLDS)
     for key, value in (thresholds or {}).items():
-        check_in(key, list(DEFAULT_THRESHOLDS), name="thresholds key", func=FUNC)
-        merged[key] = check_number(value, name=f"thresholds[{key!r}]", func=FUNC, low=0.0)
+        check_in(key, list(DEFAULT_THRESHOLDS), name="thresholds key", func=FUNC,
+                 param="thresholds")
+        merged[key] = check_number(value, name=f"thresholds[{key!r}]", func=FUNC, low=0.0,
+                                   param="thresholds")
     return merged
 
 
@@ -139,6 +146,12 @@ def _check_current(current: Any) -> pd.DataFrame:
     return current
 
 
+@validate_params({
+    "alpha": [Interval(Real, 0.0, 1.0)],
+    "correction": [Options(("bh", "holm", "none"))],
+    "drift_share": [Interval(Real, 0.0, 1.0)],
+    "n_jobs": [Interval(Integral, 1, None)],
+})
 def drift(
     reference: pd.DataFrame | Profile,
     current: pd.DataFrame,
@@ -202,8 +215,7 @@ def drift(
     -------
     DriftReport
     """
-    limits = _check_params(alpha, correction, drift_share, thresholds)
-    check_number(n_jobs, name="n_jobs", func=FUNC, low=1, integer=True)
+    limits = _limits(thresholds)
     current = _check_current(current)
     predictions = [prediction] if isinstance(prediction, str) else list(prediction or [])
     ref = _reference_profile(reference, columns, column_types, seed, embedding_sample)

@@ -26,7 +26,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from assay._validation import check_number
+from assay._validation import Integral, Interval, Real, validate_params
 from assay.exceptions import InputError
 
 __all__ = ["domain_classifier_scores", "horvitz_thompson_mean", "sample_for_labeling"]
@@ -90,6 +90,10 @@ def _systematic(pi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(order[hits[hits < len(pi)]])
 
 
+@validate_params({
+    "n": [Interval(Integral, 1, None)],
+    "random_share": [Interval(Real, 0.0, 1.0)],
+})
 def sample_for_labeling(batch_df: pd.DataFrame, *, n: int, drift_scores: Any = None,
                         confidence: Any = None, random_share: float = 0.2,
                         seed: int = 0) -> pd.DataFrame:
@@ -117,9 +121,6 @@ def sample_for_labeling(batch_df: pd.DataFrame, *, n: int, drift_scores: Any = N
         low_confidence), ``score`` (priority), ``random`` (bool) and
         ``inclusion_probability``; targeted rows first, by decreasing score.
     """
-    func = "sample_for_labeling"
-    check_number(n, name="n", func=func, low=1, integer=True)
-    check_number(random_share, name="random_share", func=func, low=0.0, high=1.0)
     if not isinstance(batch_df, pd.DataFrame) or len(batch_df) == 0:
         raise InputError("sample_for_labeling needs a non-empty DataFrame batch.")
     score, reason = _priority(_component(batch_df, drift_scores, "drift_scores"),

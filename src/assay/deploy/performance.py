@@ -25,18 +25,22 @@ from sklearn.metrics import f1_score
 
 from assay import _stats
 from assay._validation import (
-    check_in,
+    Interval,
+    Options,
+    Real,
     check_labels,
-    check_number,
     check_pred_probs,
     index_of,
     name_rows,
+    validate_parameter_constraints,
+    validate_params,
 )
 from assay.exceptions import InputError
 
 __all__ = ["ConfidenceEstimator", "realised_performance", "wilson_interval"]
 
 
+@validate_params({"confidence": [Interval(Real, 0.0, 1.0)]})
 def wilson_interval(successes: Any, n: Any, *, confidence: float = 0.95
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial proportion (see :mod:`assay._stats`).
@@ -52,7 +56,6 @@ def wilson_interval(successes: Any, n: Any, *, confidence: float = 0.95
     -------
     low, high : ndarray of shape (n_windows,)
     """
-    check_number(confidence, name="confidence", func="wilson_interval", low=0.0, high=1.0)
     low, high = _stats.wilson_interval(successes, n, confidence=confidence)
     return np.asarray(low), np.asarray(high)
 
@@ -67,6 +70,8 @@ def _windows(window: Any, n: int) -> np.ndarray:
     return arr
 
 
+@validate_params({"confidence": [Interval(Real, 0.0, 1.0)]},
+                 prefer_skip_nested_validation=True)
 def realised_performance(y_true: ArrayLike, y_pred: ArrayLike, *,
                          window: ArrayLike | None = None,
                          confidence: float = 0.95) -> pd.DataFrame:
@@ -123,6 +128,12 @@ class ConfidenceEstimator:
         Level of the reported intervals.
     """
 
+    #: Checked by :meth:`fit` (scikit-learn's convention: the constructor only stores).
+    _parameter_constraints: dict[str, list[Any]] = {
+        "method": [Options(("isotonic", "temperature"))],
+        "confidence": [Interval(Real, 0.0, 1.0)],
+    }
+
     def __init__(self, method: str = "isotonic", confidence: float = 0.95) -> None:
         self.method = method
         self.confidence = confidence
@@ -138,8 +149,8 @@ class ConfidenceEstimator:
             Integer class indices in the column order of ``pred_probs``.
         """
         func = "ConfidenceEstimator.fit"
-        check_in(self.method, ["isotonic", "temperature"], name="method", func=func)
-        check_number(self.confidence, name="confidence", func=func, low=0.0, high=1.0)
+        params = {"method": self.method, "confidence": self.confidence}
+        validate_parameter_constraints(self._parameter_constraints, params, func)
         probs = check_pred_probs(pred_probs, func=func)
         codes, _ = check_labels(labels, classes=range(probs.shape[1]), func=func)
         correct = (probs.argmax(axis=1) == codes).astype(np.float64)

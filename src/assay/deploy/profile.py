@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_number, name_rows
+from assay._validation import Integral, Interval, name_rows, validate_params
 from assay.deploy import _partial as part
 from assay.deploy._columns import resolve_kinds
 from assay.exceptions import InputError
@@ -166,13 +166,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _check_params(max_sample: int, categorical_threshold: int, chunksize: int,
-                  max_text_sample: int, func: str) -> None:
-    check_number(max_sample, name="max_sample", func=func, low=1, integer=True)
-    check_number(categorical_threshold, name="categorical_threshold", func=func, low=0,
-                 integer=True)
-    check_number(chunksize, name="chunksize", func=func, low=1, integer=True)
-    check_number(max_text_sample, name="max_text_sample", func=func, low=2, integer=True)
+#: The parameters :func:`profile` and :func:`profile_parquet` share.
+_PROFILE_PARAMS = {
+    "max_sample": [Interval(Integral, 1, None)],
+    "categorical_threshold": [Interval(Integral, 0, None)],
+    "chunksize": [Interval(Integral, 1, None)],
+    "max_text_sample": [Interval(Integral, 2, None)],
+}
 
 
 def _select_columns(available: Sequence[str], columns: Sequence[str] | None,
@@ -188,6 +188,7 @@ def _select_columns(available: Sequence[str], columns: Sequence[str] | None,
     return list(columns)
 
 
+@validate_params(_PROFILE_PARAMS)
 def profile(
     data: Any,
     *,
@@ -225,7 +226,6 @@ def profile(
     Profile
     """
     func = "profile"
-    _check_params(max_sample, categorical_threshold, chunksize, max_text_sample, func)
     if type(data).__module__.startswith("dask"):
         return _profile_dask(data, columns, column_types, max_sample, max_text_sample,
                              categorical_threshold, seed)
@@ -264,6 +264,7 @@ def _finalize(state: dict[str, dict[str, Any]], params: dict[str, Any]) -> Profi
     return Profile(columns, n_rows, params)
 
 
+@validate_params(_PROFILE_PARAMS)
 def profile_parquet(
     path: str,
     *,
@@ -289,7 +290,6 @@ def profile_parquet(
     import pyarrow.parquet as pq
 
     func = "profile_parquet"
-    _check_params(max_sample, categorical_threshold, chunksize, max_text_sample, func)
     try:
         file = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:

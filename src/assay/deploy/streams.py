@@ -29,7 +29,13 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.signal import lfilter
 
-from assay._validation import check_in, check_number
+from assay._validation import (
+    Integral,
+    Interval,
+    Options,
+    Real,
+    validate_parameter_constraints,
+)
 from assay.exceptions import InputError
 
 __all__ = ["ADWIN", "PageHinkley", "StreamAlarms", "adwin", "page_hinkley"]
@@ -90,6 +96,14 @@ class _Detector:
 
     _params: tuple[str, ...] = ()
     _state: tuple[str, ...] = ()
+    #: What each parameter may be, checked when data arrives (:meth:`_validate`).
+    _parameter_constraints: dict[str, list[Any]] = {}
+
+    def _validate(self) -> None:
+        """Raise :class:`~assay.exceptions.InputError` for a bad parameter."""
+        params = {k: getattr(self, k) for k in self._params}
+        validate_parameter_constraints(self._parameter_constraints, params,
+                                       type(self).__name__)
 
     def to_dict(self) -> dict[str, Any]:
         """Parameters and learned state as a JSON-safe dict."""
@@ -132,6 +146,13 @@ class PageHinkley(_Detector):
     """
 
     _params = ("min_instances", "delta", "threshold", "alpha", "mode")
+    _parameter_constraints = {  # noqa: RUF012 - read only
+        "min_instances": [Interval(Integral, 1, None)],
+        "delta": [Interval(Real, 0.0, None)],
+        "threshold": [Interval(Real, 0.0, None)],
+        "alpha": [Interval(Real, 0.0, 1.0)],
+        "mode": [Options(("both", "up", "down"))],
+    }
     _state = ("state_", "n_seen_")
 
     def __init__(self, min_instances: int = 30, delta: float = 0.005, threshold: float = 50.0,
@@ -141,14 +162,6 @@ class PageHinkley(_Detector):
         self.threshold = threshold
         self.alpha = alpha
         self.mode = mode
-
-    def _validate(self) -> None:
-        func = "PageHinkley"
-        check_number(self.min_instances, name="min_instances", func=func, low=1, integer=True)
-        check_number(self.delta, name="delta", func=func, low=0.0)
-        check_number(self.threshold, name="threshold", func=func, low=0.0)
-        check_number(self.alpha, name="alpha", func=func, low=0.0, high=1.0)
-        check_in(self.mode, ["both", "up", "down"], name="mode", func=func)
 
     def _fresh(self) -> dict[str, float]:
         return {"n": 0, "total": 0.0, "inc": 0.0, "min_inc": np.inf, "dec": 0.0,
@@ -225,6 +238,13 @@ class ADWIN(_Detector):
     """
 
     _params = ("delta", "clock", "max_buckets", "min_window_length", "grace_period")
+    _parameter_constraints = {  # noqa: RUF012 - read only
+        "delta": [Interval(Real, 1e-12, 1.0)],
+        "clock": [Interval(Integral, 1, None)],
+        "max_buckets": [Interval(Integral, 2, None)],
+        "min_window_length": [Interval(Integral, 1, None)],
+        "grace_period": [Interval(Integral, 0, None)],
+    }
     _state = ("window_", "n_seen_")
 
     def __init__(self, delta: float = 0.002, clock: int = 32, max_buckets: int = 5,
@@ -234,15 +254,6 @@ class ADWIN(_Detector):
         self.max_buckets = max_buckets
         self.min_window_length = min_window_length
         self.grace_period = grace_period
-
-    def _validate(self) -> None:
-        func = "ADWIN"
-        check_number(self.delta, name="delta", func=func, low=1e-12, high=1.0)
-        check_number(self.clock, name="clock", func=func, low=1, integer=True)
-        check_number(self.max_buckets, name="max_buckets", func=func, low=2, integer=True)
-        check_number(self.min_window_length, name="min_window_length", func=func, low=1,
-                     integer=True)
-        check_number(self.grace_period, name="grace_period", func=func, low=0, integer=True)
 
     def update(self, values: ArrayLike,
                timestamps: Any = None) -> StreamAlarms:

@@ -25,7 +25,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 
-from assay._validation import check_in, check_labels, check_number, param_error, warn
+from assay._validation import (
+    Integral,
+    Interval,
+    Satisfies,
+    check_in,
+    check_labels,
+    check_number,
+    param_error,
+    validate_params,
+    warn,
+)
 from assay.exceptions import InputError
 
 __all__ = ["MODALITIES", "cross_val_predict_proba", "default_model", "fold_count"]
@@ -56,14 +66,15 @@ def default_model(modality: str = "tabular", *, seed: int = 0) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
 
 
-def _check_model(model: Any) -> None:
-    if not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
-        raise param_error(
-            "model",
-            "cross_val_predict_proba",
-            "a scikit-learn classifier with predict_proba (e.g. SVC(probability=True))",
-            model,
-        )
+def _is_classifier(model: Any) -> bool:
+    return hasattr(model, "fit") and hasattr(model, "predict_proba")
+
+
+#: A model assay can get out-of-sample probabilities from.
+CLASSIFIER = Satisfies(
+    _is_classifier, "a scikit-learn classifier with predict_proba (e.g. SVC(probability=True))",
+    bad=[3.5],
+)
 
 
 def fold_count(codes: np.ndarray, classes: np.ndarray, cv: int = 5) -> int:
@@ -146,6 +157,12 @@ def _progress_hook(progress: bool | ProgressHook, total: int) -> tuple[ProgressH
     return (lambda done, total: bar.update(task, completed=done)), bar
 
 
+@validate_params({
+    "model": [None, CLASSIFIER],
+    "cv": [Interval(Integral, 2, None),
+           Satisfies(lambda cv: hasattr(cv, "split"), "a cross-validation splitter")],
+    "seed": [Interval(Integral, None, None)],
+})
 def cross_val_predict_proba(
     model: Any = None,
     X: Any = None,
@@ -192,9 +209,7 @@ def cross_val_predict_proba(
     func = "cross_val_predict_proba"
     if X is None or y is None:
         raise InputError(f"{func} needs X (features) and y (labels).")
-    check_number(seed, name="seed", func=func, integer=True)
     model = default_model(modality, seed=seed) if model is None else model
-    _check_model(model)
     raw = _check_shapes(X, y)
     codes, classes = check_labels(raw, list(_sorted_classes(raw)), func=func)
     folds = list(_folds(codes, classes, cv, seed).split(np.zeros(len(codes)), codes))

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_labels, check_non_empty, check_pred_probs
+from assay._validation import (
+    Options,
+    check_columns,
+    check_labels,
+    check_non_empty,
+    check_pred_probs,
+    validate_params,
+)
 from assay.exceptions import InputError
 from assay.modalities import get_modality
 from assay.train.audit._checks import (
@@ -29,6 +36,7 @@ from assay.train.audit._checks import (
     register_check,
     resolve_check,
 )
+from assay.train.audit._knn import BACKENDS
 from assay.train.audit._report import AuditReport
 from assay.train.audit._result import CheckResult, make_result
 from assay.train.audit._thresholds import Threshold, parse_threshold
@@ -219,6 +227,7 @@ _HOW = {
 }
 
 
+@validate_params({"knn_backend": [Options(BACKENDS)]})
 def audit(
     df: pd.DataFrame,
     *,

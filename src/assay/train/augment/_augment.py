@@ -36,7 +36,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_columns, check_in, check_number, name_rows, param_error
+from assay._validation import (
+    Constraint,
+    InstanceOf,
+    Integral,
+    Interval,
+    Options,
+    check_columns,
+    check_in,
+    name_rows,
+    param_error,
+    validate_parameter_constraints,
+    validate_params,
+)
 from assay.exceptions import InputError
 from assay.train.augment import _image as img
 from assay.train.augment._tabular import numeric_columns, smote_rows
@@ -61,16 +73,34 @@ _DEFAULT_COLUMN = {"text": "text", "image": "image", "audio": "audio"}
 MAX_FACTOR = 100.0
 
 
+class _Factor(Constraint):
+    """Copies per selected row: a finite number in (0, :data:`MAX_FACTOR`]."""
+
+    def matches_type(self, value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(
+            value, (int, float, np.integer, np.floating))
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return self.matches_type(value) and math.isfinite(value) and 0 < value <= MAX_FACTOR
+
+    def describe(self, value: Any) -> str:
+        bounds = f"a number in (0, {MAX_FACTOR:g}]"
+        return f"{bounds} (copies per selected row)" if self.matches_type(value) else bounds
+
+    def got(self, value: Any) -> str:
+        return repr(float(value)) if self.matches_type(value) else repr(value)
+
+    def bad_values(self) -> list[Any]:
+        return ["1", 0, -1.0, math.nan, math.inf, MAX_FACTOR + 1]
+
+
+FACTOR = _Factor()
+
+
 def check_factor(factor: Any, func: str = "augment") -> float:
     """``factor`` as a float in (0, :data:`MAX_FACTOR`]; NaN and inf are refused."""
-    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
-        raise param_error("factor", func, f"a number in (0, {MAX_FACTOR:g}]", factor)
-    value = float(factor)
-    if not math.isfinite(value) or not 0 < value <= MAX_FACTOR:
-        raise param_error(
-            "factor", func, f"a number in (0, {MAX_FACTOR:g}] (copies per selected row)", value
-        )
-    return value
+    validate_parameter_constraints({"factor": [FACTOR]}, {"factor": factor}, func)
+    return float(factor)
 
 
 def choose_parents(n_selected: int, factor: float, seed: int) -> np.ndarray:
@@ -124,6 +154,12 @@ def _selected(df: pd.DataFrame, slice_mask: Any) -> np.ndarray:
     return mask
 
 
+@validate_params({
+    "df": [InstanceOf(pd.DataFrame, "a pandas DataFrame")],
+    "modality": [Options(MODALITIES)],
+    "factor": [FACTOR],
+    "seed": [Interval(Integral, 0, None)],
+})
 def augment(
     df: pd.DataFrame,
     *,
@@ -183,12 +219,7 @@ def augment(
     DataFrame of shape (n_new, n_columns + 4)
         The new rows only, with the provenance columns.
     """
-    func = "augment"
-    if not isinstance(df, pd.DataFrame):
-        raise param_error("df", func, "a pandas DataFrame", type(df).__name__)
-    check_in(modality, MODALITIES, name="modality", func=func)
-    factor = check_factor(factor, func)
-    check_number(seed, name="seed", func=func, low=0, integer=True)
+    factor = float(factor)
     check_columns(df, [label], where="the dataset")
     base = df.reset_index(drop=True)
     mask = _selected(df, slice_mask)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from assay._charts import line_chart
-from assay._validation import check_number
+from assay._validation import Integral, Interval, Real, validate_params
 from assay.train._table_report import TableReport
 from assay.train.curves._fit import power_law
 from assay.train.curves._learning import LearningCurve, learning_curve
@@ -167,6 +167,13 @@ def _out_of_sample_probs(
     return np.asarray(cross_val_predict_proba(model, X, y, cv=cv, n_jobs=n_jobs, seed=seed))
 
 
+@validate_params({
+    "extra": [None, Interval(Integral, 1, None)],
+    "repeats": [Interval(Integral, 1, None)],
+    "test_size": [Interval(Real, 0.05, 0.9)],
+    "cv": [Interval(Integral, 2, None)],
+    "n_boot": [Interval(Integral, 0, None)],
+})
 def clean_vs_collect(
     model: Any,
     X: Any,
@@ -221,11 +228,7 @@ def clean_vs_collect(
     check_missing_accepted(model, X, where="the data")
     y_arr = np.asarray(y)
     n = len(y_arr)
-    extra = (
-        n
-        if extra is None
-        else int(check_number(extra, name="extra", func="clean_vs_collect", low=1, integer=True))
-    )
+    extra = n if extra is None else int(extra)
     classes = np.unique(y_arr)
     probs = (
         _out_of_sample_probs(model, X, y_arr, cv, seed, n_jobs)

@@ -28,7 +28,7 @@ from joblib import Parallel, delayed
 from scipy import stats
 
 from assay._charts import LineSeries, line_chart
-from assay._validation import check_number, param_error
+from assay._validation import Integral, Interval, Real, param_error, validate_params
 from assay.exceptions import InputError
 from assay.train._table_report import TableReport
 from assay.train.curves._fit import (
@@ -199,6 +199,12 @@ def _check_inputs(X: Any, y: Any, train_mask: Any) -> tuple[np.ndarray, np.ndarr
     return y_arr, mask
 
 
+@validate_params({
+    "repeats": [Interval(Integral, 1, None)],
+    "test_size": [Interval(Real, 0.05, 0.9)],
+    "noise_rate": [None, Interval(Real, 0.0, 0.99)],
+    "n_boot": [Interval(Integral, 0, None)],
+})
 def learning_curve(
     model: Any,
     X: Any,
@@ -253,9 +259,6 @@ def learning_curve(
     """
     y_arr, mask = _check_inputs(X, y, train_mask)
     check_missing_accepted(model, X, where="the data")
-    check_number(repeats, name="repeats", func=_FUNC, low=1, integer=True)
-    check_number(test_size, name="test_size", func=_FUNC, low=0.05, high=0.9)
-    check_number(n_boot, name="n_boot", func=_FUNC, low=0, integer=True)
     folds = splits(y_arr, repeats, test_size, seed)
     rng = np.random.default_rng(seed)
     orders = [tr[stratified_order(y_arr[tr], rng)] for tr, _ in folds]
@@ -285,7 +288,6 @@ def _noise_transform(noise_rate: float | None, n: int, n_classes: int
     """Per bootstrap replicate, correct with a noise rate resampled as Binomial(n, rate) / n."""
     if noise_rate is None:
         return None
-    check_number(noise_rate, name="noise_rate", func=_FUNC, low=0.0, high=0.99)
 
     def transform(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return correct_for_noise(scores, rng.binomial(n, noise_rate) / n, n_classes)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from assay._stats import bootstrap_indices, percentile_interval
-from assay._validation import check_number
+from assay._validation import Integral, Interval, Real, validate_params
 from assay.exceptions import InputError
 from assay.train.evaluate._result import METRICS, Evaluation, _py, _records
 from assay.train.evaluate._stats import (
@@ -117,6 +117,7 @@ class Comparison:
         }
 
 
+@validate_params({"n_boot": [Interval(Integral, 1, None)], "alpha": [Interval(Real, 0.0, 1.0)]})
 def compare(
     eval_a: Evaluation,
     eval_b: Evaluation,
@@ -146,8 +147,6 @@ def compare(
     -------
     Comparison
     """
-    check_number(n_boot, name="n_boot", func="compare", low=1, integer=True)
-    check_number(alpha, name="alpha", func="compare", low=0.0, high=1.0)
     t, pa, pb, classes = _paired_codes(eval_a, eval_b)
     ca, cb = pa == t, pb == t
     only_a, only_b = int((ca & ~cb).sum()), int((cb & ~ca).sum())

@@ -32,7 +32,7 @@ from sklearn.base import clone
 from sklearn.metrics import precision_recall_fscore_support
 
 from assay._stats import bootstrap_indices, percentile_interval, wilson_interval
-from assay._validation import check_labels, check_number
+from assay._validation import Integral, Interval, check_labels, validate_params
 from assay.exceptions import InputError
 from assay.train.evaluate._checks import (
     AUGMENTED_COLUMN,
@@ -76,6 +76,11 @@ __all__ = [
 
 
 # -- evaluation ---------------------------------------------------------------------
+#: The bootstrap parameters of :func:`evaluate` and :func:`fit_and_evaluate`.
+_BOOT_PARAMS = {"n_boot": [Interval(Integral, 1, None)], "seed": [Interval(Integral, 0, None)]}
+
+
+@validate_params(_BOOT_PARAMS, prefer_skip_nested_validation=True)
 def evaluate(
     estimator: Any,
     X_eval: Any,
@@ -124,6 +129,7 @@ def evaluate(
     )
 
 
+@validate_params(_BOOT_PARAMS, name="evaluate")
 def evaluate_predictions(
     y_true: Any,
     y_pred: Any,
@@ -142,8 +148,6 @@ def evaluate_predictions(
         True and predicted labels.
     """
     func = "evaluate"
-    check_number(n_boot, name="n_boot", func=func, low=1, integer=True)
-    check_number(seed, name="seed", func=func, low=0, integer=True)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
         raise InputError(
@@ -264,6 +268,7 @@ def _per_tag(
 
 
 # -- train and evaluate -------------------------------------------------------------
+@validate_params(_BOOT_PARAMS, prefer_skip_nested_validation=True)
 def fit_and_evaluate(
     recipe: Any,
     X_train: Any,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_in, check_number
+from assay._validation import Integral, Interval, Options, validate_params
 from assay.exceptions import InputError
 from assay.train.labels._joint import calibrate_joint, confident_joint, warn_empty_classes
 from assay.train.labels._prune import PRUNE_RULES, PruneContext, off_diagonals
@@ -55,6 +55,11 @@ def _confident_learning(
     return ctx, found
 
 
+@validate_params({
+    "method": [Options(PRUNE_RULES)],
+    "score": [Options(SCORES)],
+    "min_examples_per_class": [Interval(Integral, 0, None)],
+})
 def find_label_issues(
     labels: Any,
     pred_probs: Any,
@@ -127,11 +132,6 @@ def find_label_issues(
         A class without examples only warns.
     """
     func = "find_label_issues"
-    check_in(method, PRUNE_RULES, name="method", func=func)
-    check_in(score, SCORES, name="score", func=func)
-    check_number(
-        min_examples_per_class, name="min_examples_per_class", func=func, low=0, integer=True
-    )
     ctx, found = _confident_learning(
         labels,
         pred_probs,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_in, check_number
+from assay._validation import InstanceOf, Interval, Options, Real, validate_params
 from assay.exceptions import InputError
 from assay.train._table_report import TableReport
 from assay.train.slices._slices import SliceReport
@@ -133,6 +133,11 @@ def _decide(r: pd.Series, modality: str, low_hlp: float) -> tuple[str, str]:
     return "add features", f"{acc}; {hlp}; {share}: already well represented"
 
 
+@validate_params({
+    "hlp": [None, InstanceOf(dict, "a dict by slice"), Interval(Real, 0.0, 1.0)],
+    "modality": [Options(_MODALITIES)],
+    "low_hlp": [Interval(Real, 0.0, 1.0)],
+})
 def recommend(
     slices: Any,
     *,
@@ -160,13 +165,11 @@ def recommend(
     -------
     Recommendations
     """
-    check_in(modality, _MODALITIES, name="modality", func=_FUNC)
-    check_number(low_hlp, name="low_hlp", func=_FUNC, low=0.0, high=1.0)
     frame, masks, _ = _from_slices(slices)
     if isinstance(hlp, dict):
         frame["hlp"] = frame["slice"].map(lambda s: hlp.get(s, np.nan)).astype(float)
     elif hlp is not None:
-        frame["hlp"] = float(check_number(hlp, name="hlp", func=_FUNC, low=0.0, high=1.0))
+        frame["hlp"] = float(hlp)
     rates, overall = _issue_rates(label_issue_rate, frame, masks)
     frame["label_issue_rate"], frame["overall_label_issue_rate"] = rates, overall
     decided = [_decide(r, modality, low_hlp) for _, r in frame.iterrows()]

@@ -32,7 +32,16 @@ import numpy as np
 import pandas as pd
 
 from assay._stats import wilson_interval
-from assay._validation import check_number, index_of, name_rows, param_error, plain_value
+from assay._validation import (
+    InstanceOf,
+    Integral,
+    Interval,
+    Real,
+    index_of,
+    name_rows,
+    plain_value,
+    validate_params,
+)
 from assay.exceptions import InputError
 from assay.train._table_report import TableReport
 from assay.train.slices._embedding import embedding_slices
@@ -124,7 +133,6 @@ def _check_errors(errors: Any, n: int) -> np.ndarray:
 
 
 def _resolve_support(min_support: float, n: int) -> int:
-    check_number(min_support, name="min_support", func=_FUNC, low=0)
     if isinstance(min_support, float) and min_support < 1:
         return max(10, math.ceil(min_support * n)) if n >= 20 else max(1, math.ceil(n / 2))
     return max(1, int(min_support))
@@ -188,6 +196,15 @@ def _distinct_top(order: list[int], res: Any, k: int) -> list[int]:
     return chosen
 
 
+@validate_params({
+    "df": [InstanceOf(pd.DataFrame, "a pandas DataFrame of metadata")],
+    "max_predicates": [Interval(Integral, 1, None)],
+    "alpha": [Interval(Real, 1e-9, 1.0)],
+    "min_support": [Interval(Real, 0, None)],
+    "k": [Interval(Integral, 1, None)],
+    "n_bins": [Interval(Integral, 1, None)],
+    "fdr": [Interval(Real, 0.0, 1.0)],
+})
 def find_slices(
     df: pd.DataFrame,
     errors: Any,
@@ -231,12 +248,6 @@ def find_slices(
     -------
     SliceReport
     """
-    if not isinstance(df, pd.DataFrame):
-        raise param_error("df", _FUNC, "a pandas DataFrame of metadata", type(df).__name__)
-    check_number(alpha, name="alpha", func=_FUNC, low=1e-9, high=1.0)
-    for name, val in (("k", k), ("max_predicates", max_predicates), ("n_bins", n_bins)):
-        check_number(val, name=name, func=_FUNC, low=1, integer=True)
-    check_number(fdr, name="fdr", func=_FUNC, low=0.0, high=1.0)
     err = _check_errors(errors, len(df))
     n = len(err)
     support = _resolve_support(min_support, n)

@@ -29,7 +29,18 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from assay._stats import wilson_interval
-from assay._validation import check_columns, check_number, index_of, name_rows, param_error
+from assay._validation import (
+    InstanceOf,
+    Integral,
+    Interval,
+    Real,
+    Satisfies,
+    check_columns,
+    index_of,
+    name_rows,
+    param_error,
+    validate_params,
+)
 from assay.exceptions import InputError
 from assay.train._table_report import TableReport
 
@@ -107,11 +118,14 @@ class SliceTable(TableReport):
 
 
 def _metric_func(metric: str | Callable[..., float]) -> tuple[str, Callable[..., float]]:
+    """The metric's name and function (``metric`` is declared on :func:`slice_table`)."""
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric
-    if metric in _METRICS:
-        return metric, _METRICS[metric]
-    raise param_error("metric", _FUNC, f"a callable or one of {sorted(_METRICS)}", metric)
+    return metric, _METRICS[metric]
+
+
+def _non_empty_tags(by: Any) -> bool:
+    return isinstance(by, str) or len(list(by)) > 0
 
 
 def _column_tags(col: pd.Series, name: str, sep: str | None) -> list[_Tag]:
@@ -272,6 +286,15 @@ def _percentiles(draws: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+@validate_params({
+    "df": [InstanceOf(pd.DataFrame, "a pandas DataFrame")],
+    "by": [Satisfies(_non_empty_tags, "a non-empty list of tag columns", bad=[[]])],
+    "metric": [Satisfies(lambda m: callable(m) or m in _METRICS,
+                         f"a callable or one of {sorted(_METRICS)}", bad=["no-such-metric"])],
+    "min_support": [Interval(Integral, 0, None)],
+    "low_hlp": [Interval(Real, 0.0, 1.0)],
+    "n_boot": [Interval(Integral, 0, None)],
+})
 def slice_table(
     df: pd.DataFrame,
     y_true: Any,
@@ -321,15 +344,8 @@ def slice_table(
     -------
     SliceTable
     """
-    if not isinstance(df, pd.DataFrame):
-        raise param_error("df", _FUNC, "a pandas DataFrame", type(df).__name__)
     by_list = [by] if isinstance(by, str) else list(by)
-    if not by_list:
-        raise param_error("by", _FUNC, "a non-empty list of tag columns", by)
     check_columns(df, by_list, where="the slice_table input")
-    check_number(min_support, name="min_support", func=_FUNC, low=0, integer=True)
-    check_number(n_boot, name="n_boot", func=_FUNC, low=0, integer=True)
-    check_number(low_hlp, name="low_hlp", func=_FUNC, low=0.0, high=1.0)
     name, func = _metric_func(metric)
     yt = _resolve_vector(y_true, df, "y_true")
     yp = _resolve_vector(y_pred, df, "y_pred")
