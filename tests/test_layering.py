@@ -108,6 +108,15 @@ def test_engines_import_neither_store_nor_workflows(engine: str) -> None:
     assert not found, found
 
 
+def test_tasks_import_only_the_ground_and_the_engines() -> None:
+    """``tasks`` (what a label is, per kind) sits under the store: it may name engine
+    functions (collect, train, deploy, modalities) and use the ground modules, never the
+    store, the workflows or a face."""
+    assert (PACKAGE / "tasks").is_dir()
+    found = _offenders("tasks", ("store", "workflows", "report", *FACES))
+    assert not found, found
+
+
 def test_store_imports_no_workflow_or_face() -> None:
     found = _offenders("store", ("workflows", *FACES))
     assert not found, found

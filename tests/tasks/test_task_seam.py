@@ -1,0 +1,251 @@
+"""The task seam (issue 13, item 6): a second kind of label plugs in without edits.
+
+``RegressionTask`` below is a test-only double (numeric labels, absolute-difference
+comparison with a tolerance, MAE, residual-based label issues); it is registered
+through the public registry and run through the store's code paths that ask a task.
+A contract suite then checks every registered task's members (river-style).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from assay._stats import bootstrap_indices, percentile_interval
+from assay.exceptions import InputError
+from assay.store.datasets import Roles, dataset_task, validate_table
+from assay.store.diff import diff_tables
+from assay.store.review import coerce_label, decode_label, encode_label
+from assay.tasks import DEFAULT_KIND, Task, get_task, register_task, registered_tasks
+from assay.tasks.base import RowNamer, both_missing, missing_values
+
+ISSUE_COLUMNS = {"is_label_issue", "label_quality", "given_label", "suggested_label"}
+
+
+def _mean_absolute_difference(df: pd.DataFrame) -> float:
+    """Mean |a - b| over pairs of annotations of the same item (the double's agreement)."""
+    spread = df.groupby("item")["label"].agg(lambda v: np.abs(np.subtract.outer(v, v)).mean())
+    return float(spread.mean())
+
+
+def _median_consensus(df: pd.DataFrame) -> pd.Series:
+    return df.groupby("item")["label"].median()
+
+
+@register_task
+class RegressionTask(Task):
+    """A numeric label per item (the skeleton of issue 14's regression task)."""
+
+    kind = "regression"
+    review_widget = "number"
+    agreement_statistics = ("mean_absolute_difference",)
+    consensus_method = "median"
+    metrics = ("mae",)
+    greater_is_better = False
+    tolerance = 1e-9
+
+    def check_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> None:
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            raise InputError(f"{where}: the label column {name!r} is {column.type}, not numbers.")
+        missing = missing_values(column)
+        if missing.any():
+            raise InputError(f"{where}: label {name!r} is missing on {rows(np.flatnonzero(missing))}.")
+
+    def coerce_label(self, value: Any, label_type: pa.DataType) -> Any:
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"label {value!r} is not a number; this dataset's labels are.") from exc
+
+    def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            close = np.abs(old.astype(float) - new.astype(float)) <= self.tolerance
+        return close | both_missing(old, new)
+
+    @property
+    def agreement(self) -> Callable[..., Any]:
+        return _mean_absolute_difference
+
+    @property
+    def consensus(self) -> Callable[..., Any]:
+        return _median_consensus
+
+    def find_label_issues(self, labels: Any, predictions: Any, *, classes: Any = None) -> pd.DataFrame:
+        """Residuals beyond the median plus 10 MADs are issues; quality decays with them."""
+        y, pred = np.asarray(labels, dtype=float), np.asarray(predictions, dtype=float)
+        residual = np.abs(y - pred)
+        mad = float(np.median(np.abs(residual - np.median(residual)))) or 1.0
+        return pd.DataFrame({
+            "is_label_issue": residual > np.median(residual) + 10 * mad,
+            "label_quality": np.exp(-residual / (mad * 3)),
+            "given_label": y,
+            "suggested_label": pred,
+        })
+
+    def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Any]:
+        errors = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
+        chunks = bootstrap_indices(len(errors), 200, seed)  # (chunk, n) index arrays
+        boot = np.concatenate([errors[i].mean(axis=1) for i in chunks])
+        low, high = percentile_interval(boot)
+        return {"mae": {"value": float(errors.mean()), "low": low, "high": high}}
+
+    def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
+        from assay.deploy.drift import drift
+
+        return drift(pd.DataFrame({"y": reference.to_numpy()}), pd.DataFrame({"y": current.to_numpy()}),
+                     column_types={"y": "numeric"})
+
+
+def _rows(positions: np.ndarray) -> str:
+    return "positions " + ", ".join(str(int(p)) for p in positions)
+
+
+# -- the registry ----------------------------------------------------------------
+
+
+def test_every_dataset_is_classification_until_a_kind_is_stored() -> None:
+    assert DEFAULT_KIND == "classification"
+    assert get_task().kind == "classification"
+    assert dataset_task("anything") is get_task("classification")
+
+
+def test_the_double_is_registered_through_the_public_registry() -> None:
+    assert isinstance(get_task("regression"), RegressionTask)
+    assert {"classification", "regression"} <= set(registered_tasks())
+
+
+def test_an_unknown_kind_is_one_line_naming_the_known_ones() -> None:
+    with pytest.raises(InputError, match=r"unknown task 'boxes'; give one of: .*classification"):
+        get_task("boxes")
+
+
+def test_only_task_subclasses_register() -> None:
+    with pytest.raises(TypeError, match="Task subclass"):
+        register_task(dict)  # type: ignore[type-var]
+
+
+# -- the double through the store's code paths ----------------------------------------
+
+
+def test_a_relabel_typed_by_a_person_is_coerced_by_the_task() -> None:
+    regression = get_task("regression")
+    assert coerce_label("3.25", pa.float64(), regression) == 3.25
+    with pytest.raises(InputError, match="'tall' is not a number"):
+        coerce_label("tall", pa.float64(), regression)
+    assert coerce_label("3", pa.int64()) == 3  # the default task: classification
+    assert decode_label(encode_label(np.float64(3.25), regression), regression) == 3.25
+
+
+def test_the_diff_counts_relabels_by_the_tasks_comparison() -> None:
+    a = pa.table({"item_id": [1, 2, 3], "y": [1.0, 2.0, 5.0]})
+    b = pa.table({"item_id": [1, 2, 3], "y": [1.0 + 1e-12, 2.5, 5.0]})
+    kwargs: dict[str, Any] = {"id_column": "item_id", "label_column": "y", "names": ("a", "b")}
+    as_classes = diff_tables(a, b, **kwargs)
+    as_numbers = diff_tables(a, b, **kwargs, task=get_task("regression"))
+    assert as_classes.counts["relabeled"] == 2  # equality: 1.0 != 1.0 + 1e-12
+    assert as_numbers.counts["relabeled"] == 1  # within the tolerance
+    assert as_numbers.relabeled.to_dict("records") == [
+        {"item_id": 2, "old_label": 2.0, "new_label": 2.5}]
+
+
+def test_the_import_check_of_the_label_column_is_the_tasks() -> None:
+    table = pa.table({"item_id": [1, 2], "y": ["low", "high"]})
+    assert validate_table(table, Roles(label="y", id="item_id"), "t.csv").num_rows == 2
+    with pytest.raises(InputError, match=r"t.csv: the label column 'y' is string, not numbers"):
+        validate_table(table, Roles(label="y", id="item_id"), "t.csv", task=get_task("regression"))
+
+
+def test_the_tasks_choose_their_label_issue_method_and_metrics() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.normal(10, 2, 200)
+    y = truth.copy()
+    y[:5] += 15  # five wrong labels
+    pred = truth + rng.normal(0, 0.3, 200)
+    issues = get_task("regression").find_label_issues(y, pred)
+    assert set(np.flatnonzero(issues["is_label_issue"])) == {0, 1, 2, 3, 4}
+    mae = get_task("regression").score(y, pred)["mae"]
+    assert mae["low"] <= mae["value"] <= mae["high"]
+    labels = np.where(truth > 10, "high", "low")
+    probs = np.column_stack([(truth > 10) * 0.9 + 0.05, (truth <= 10) * 0.9 + 0.05])
+    table = get_task().find_label_issues(labels, probs, classes=["high", "low"])
+    assert not table["is_label_issue"].any()
+    assert get_task().score(labels, labels)["accuracy"]["value"] == 1.0
+
+
+# -- the contract of every registered task --------------------------------------------
+
+#: Per kind: (a label column, the same labels with one changed, model output for
+#: find_label_issues, predictions for score, an annotation table).
+SAMPLES: dict[str, dict[str, Any]] = {
+    "classification": {
+        "labels": np.array(["a", "b", "a", "b", "a", "b"] * 5, dtype=object),
+        "changed": ("a", "b"),
+        "typed": ("b", pa.string(), "b"),
+        "predictions": np.tile([[0.9, 0.1], [0.2, 0.8]], (15, 1)),
+        "classes": ["a", "b"],
+    },
+    "regression": {
+        "labels": np.linspace(0.0, 3.0, 30),
+        "changed": (1.0, 2.0),
+        "typed": ("2.5", pa.float64(), 2.5),
+        "predictions": np.linspace(0.0, 3.0, 30) + 0.01,
+        "classes": None,
+    },
+}
+
+
+@pytest.fixture(params=sorted(registered_tasks()))
+def task_and_sample(request: pytest.FixtureRequest) -> tuple[Task, dict[str, Any]]:
+    kind = request.param
+    assert kind in SAMPLES, f"give the contract suite sample labels of task {kind!r}"
+    return registered_tasks()[kind], SAMPLES[kind]
+
+
+def test_members_have_the_documented_types(task_and_sample: tuple[Task, dict[str, Any]]) -> None:
+    task, _ = task_and_sample
+    assert get_task(task.kind) is task
+    assert isinstance(task.review_widget, str) and task.review_widget
+    assert isinstance(task.consensus_method, str) and task.consensus_method
+    for names in (task.agreement_statistics, task.metrics):
+        assert isinstance(names, tuple) and names and all(isinstance(n, str) for n in names)
+    assert isinstance(task.greater_is_better, bool)
+    assert callable(task.agreement) and callable(task.consensus)
+
+
+def test_labels_check_coerce_encode_and_compare(task_and_sample: tuple[Task, dict[str, Any]]) -> None:
+    task, sample = task_and_sample
+    labels = sample["labels"]
+    task.check_labels(pa.chunked_array([pa.array(list(labels))]), name="y", where="f", rows=_rows)
+    with pytest.raises(InputError, match="positions 1"):
+        task.check_labels(pa.chunked_array([pa.array([labels[0], None])]), name="y", where="f",
+                          rows=_rows)
+    text, kind, expected = sample["typed"]
+    assert task.coerce_label(text, kind) == expected
+    assert task.decode_label(task.encode_label(labels[0])) == labels[0]
+    assert task.encode_label(None) is None and task.decode_label(None) is None
+    old, new = sample["changed"]
+    same = task.same_labels(np.array([old, old, None], dtype=object),
+                            np.array([old, new, None], dtype=object))
+    assert same.dtype == bool and same.tolist() == [True, False, True]
+
+
+def test_engines_return_the_documented_shapes(task_and_sample: tuple[Task, dict[str, Any]]) -> None:
+    task, sample = task_and_sample
+    labels = sample["labels"]
+    issues = task.find_label_issues(labels, sample["predictions"], classes=sample["classes"])
+    assert isinstance(issues, pd.DataFrame) and len(issues) == len(labels)
+    assert set(issues.columns) >= ISSUE_COLUMNS
+    assert issues["is_label_issue"].dtype == bool
+    scores = task.score(labels, labels, seed=0)
+    assert list(scores) == list(task.metrics)
+    for interval in scores.values():
+        assert interval["low"] <= interval["value"] <= interval["high"]
+    series = pd.Series(labels, name="y")
+    assert task.label_drift(series, series).drifted is False
