@@ -16,7 +16,6 @@ from assay.train.audit import neighbors as nb
 from assay.train.audit._context import AuditContext
 from assay.train.audit._label_check import label_check_probs
 from assay.train.audit._result import CheckResult, make_result
-from assay.train.labels import find_label_issues
 
 __all__ = [
     "AuditContext",
@@ -108,7 +107,7 @@ class LabelCheck(Check):
         """Flag label issues with confident learning on the audit's best probabilities."""
         assert ctx.labels is not None and ctx.classes is not None
         probs = label_check_probs(ctx, **self.params)
-        table = find_label_issues(ctx.classes[ctx.labels], probs, classes=list(ctx.classes))
+        table = ctx.task.find_label_issues(ctx.classes[ctx.labels], probs, classes=ctx.classes)
         result = make_result(
             "label",
             table["is_label_issue"].to_numpy(),

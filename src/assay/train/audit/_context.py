@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from assay.tasks import Task, get_task
 from assay.train.audit import neighbors as nb
 
 __all__ = ["AuditContext"]
@@ -38,6 +39,9 @@ class AuditContext:
     knn_backend : {"auto", "sklearn", "hnswlib"}
     cache : dict
         Intermediates shared between checks (the graph) and facts for the summary.
+    task : Task
+        What a label is; the label check runs its ``find_label_issues`` (default:
+        single-label classification).
     """
 
     labels: np.ndarray | None = None
@@ -53,6 +57,7 @@ class AuditContext:
     k: int = 10
     knn_backend: str = "auto"
     cache: dict[str, Any] = field(default_factory=dict)
+    task: Task = field(default_factory=get_task)
 
     def has(self, need: str) -> bool:
         """Whether the input a check needs is available."""
