@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from assay.exceptions import InputError
 from assay.store import models as m
-from assay.store.review import decode_label, encode_label
+from assay.store.datasets import dataset_task
+from assay.tasks import Task
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
@@ -72,7 +73,8 @@ class AnnotationStore:
                 or 0
             ) + 1
             rows = [
-                _row(ds.id, batch, {str(k): v for k, v in r.items()}, labelbook_version)
+                _row(ds.id, batch, {str(k): v for k, v in r.items()}, labelbook_version,
+                     version.task)
                 for r in annotations.to_dict("records")
             ]
             s.bulk_insert_mappings(m.Annotation, rows)  # type: ignore[arg-type]
@@ -80,7 +82,8 @@ class AnnotationStore:
 
     def load(self, dataset: str, *, batch: int | None = None) -> pd.DataFrame:
         """The stored annotations: ``item``, ``annotator``, ``label``, ``labelbook_version``,
-        ``time``, ``batch``."""
+        ``time``, ``batch``; labels decoded by the dataset's task."""
+        task = dataset_task(dataset)
         query = select(m.Annotation).join(m.Dataset).where(m.Dataset.name == dataset)
         if batch is not None:
             query = query.where(m.Annotation.batch == batch)
@@ -91,7 +94,7 @@ class AnnotationStore:
                 {
                     "item": a.item_id,
                     "annotator": a.annotator,
-                    "label": decode_label(a.label),
+                    "label": task.decode_label(a.label),
                     "labelbook_version": a.labelbook_version,
                     "time": a.annotated_at,
                     "batch": a.batch,
@@ -113,7 +116,9 @@ def _decimal_hint(unknown: list[str], known: set[str]) -> str:
     )
 
 
-def _row(dataset_id: int, batch: int, record: dict[str, Any], lb: int | None) -> dict[str, Any]:
+def _row(
+    dataset_id: int, batch: int, record: dict[str, Any], lb: int | None, task: Task
+) -> dict[str, Any]:
     version = record.get("labelbook_version")
     when = record.get("time")
     return {
@@ -121,7 +126,7 @@ def _row(dataset_id: int, batch: int, record: dict[str, Any], lb: int | None) ->
         "batch": batch,
         "item_id": str(record["item"]),
         "annotator": str(record["annotator"]),
-        "label": encode_label(record["label"]),
+        "label": task.encode_label(record["label"]),
         "labelbook_version": int(version) if version is not None and pd.notna(version) else lb,
         "annotated_at": pd.Timestamp(when).to_pydatetime()
         if when is not None and pd.notna(when)

@@ -111,6 +111,7 @@ class ReviewQueue:
             How many entries were added.
         """
         frame = _normalise_entries(entries, source)
+        task = dataset_task(dataset)
         with self.ws.session() as s:
             ds_id = self._dataset_id(s, dataset)
             open_keys = set(
@@ -127,8 +128,8 @@ class ReviewQueue:
                     source=r.source,
                     reason=r.reason,
                     score=float(r.score),  # type: ignore[arg-type]
-                    given_label=encode_label(r.given_label),
-                    suggested_label=encode_label(r.suggested_label),
+                    given_label=task.encode_label(r.given_label),
+                    suggested_label=task.encode_label(r.suggested_label),
                     payload=r.payload or {},
                 )
                 for r in frame.itertuples(index=False)
@@ -147,7 +148,11 @@ class ReviewQueue:
         limit: int | None = None,
         offset: int = 0,
     ) -> pd.DataFrame:
-        """Queue entries, lowest score (most suspicious) first, as a DataFrame."""
+        """Queue entries, lowest score (most suspicious) first, as a DataFrame.
+
+        Labels are decoded by each entry's dataset's task; ``label`` is encoded by
+        ``dataset``'s task (the default task across datasets).
+        """
         query = select(m.ReviewItem, m.Dataset.name).join(m.Dataset)
         if dataset is not None:
             query = query.where(m.Dataset.name == dataset)
@@ -156,12 +161,17 @@ class ReviewQueue:
         if source is not None:
             query = query.where(m.ReviewItem.source == source)
         if label is not None:
-            query = query.where(m.ReviewItem.given_label == encode_label(label))
+            task = dataset_task(dataset) if dataset is not None else get_task()
+            query = query.where(m.ReviewItem.given_label == task.encode_label(label))
         query = query.order_by(m.ReviewItem.score, m.ReviewItem.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         with self.ws.session() as s:
-            records = [entry_record(item, name) for item, name in s.execute(query).all()]
+            tasks: dict[str, Task] = {}
+            records = [
+                entry_record(item, name, task=tasks.setdefault(name, dataset_task(name)))
+                for item, name in s.execute(query).all()
+            ]
         return pd.DataFrame.from_records(records, columns=ENTRY_COLUMNS)
 
     def count(self, dataset: str | None = None, *, status: str | None = "open") -> int:
@@ -275,11 +285,12 @@ class ReviewQueue:
             item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
             if item is None:
                 raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+            task = _task_of(s, item.dataset_id)
             return [
                 {
                     "id": fact.id,
                     "action": fact.action,
-                    "label": decode_label(fact.label),
+                    "label": task.decode_label(fact.label),
                     "note": fact.note,
                     "actor": fact.actor,
                     "at": fact.at,
@@ -306,8 +317,8 @@ class ReviewQueue:
         _check_fresh(item, revision)
         typed = self._typed_label(s, item.dataset_id, label) if action == "relabel" else None
         book = _labelbook_version(s, item.dataset_id)
-        fact = _record(s, entry_id, action, who, label=encode_label(typed), note=note,
-                       labelbook=book)
+        label_text = _task_of(s, item.dataset_id).encode_label(typed)
+        fact = _record(s, entry_id, action, who, label=label_text, note=note, labelbook=book)
         values = {
             "status": "decided",
             "decision": action,
@@ -515,8 +526,22 @@ def _labelbook_version(s: Session, dataset_id: int) -> int | None:
     )
 
 
-def entry_record(item: m.ReviewItem, dataset: str, *, payload: bool = False) -> dict[str, Any]:
-    """A queue entry as a JSON-safe dict (labels decoded), optionally with its payload."""
+def _task_of(s: Session, dataset_id: int) -> Task:
+    """The task of the dataset with row id ``dataset_id``."""
+    ds = s.get(m.Dataset, dataset_id)
+    assert ds is not None
+    return dataset_task(ds.name)
+
+
+def entry_record(
+    item: m.ReviewItem, dataset: str, *, payload: bool = False, task: Task | None = None
+) -> dict[str, Any]:
+    """A queue entry as a JSON-safe dict, optionally with its payload.
+
+    Labels are decoded by ``task`` (default: the task of ``dataset``,
+    :func:`assay.store.datasets.dataset_task`).
+    """
+    task = task or dataset_task(dataset)
     record = {
         "id": item.id,
         "dataset": dataset,
@@ -524,11 +549,11 @@ def entry_record(item: m.ReviewItem, dataset: str, *, payload: bool = False) -> 
         "source": item.source,
         "reason": item.reason,
         "score": item.score,
-        "given_label": decode_label(item.given_label),
-        "suggested_label": decode_label(item.suggested_label),
+        "given_label": task.decode_label(item.given_label),
+        "suggested_label": task.decode_label(item.suggested_label),
         "status": item.status,
         "decision": item.decision,
-        "decision_label": decode_label(item.decision_label),
+        "decision_label": task.decode_label(item.decision_label),
         "decided_by": item.decided_by,
         "decided_at": item.decided_at,
         "note": item.note,

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from assay.exceptions import InputError
 from assay.store import models as m
-from assay.store.review import decode_label, encode_label, entry_record
+from assay.store.datasets import dataset_task
+from assay.store.review import entry_record
 from assay.store.workspace import Workspace
+from assay.tasks import Task, get_task
 
 __all__ = [
     "QueueFilter",
@@ -74,14 +76,18 @@ class QueueFilter:
 
         return urlencode({k: v for k, v in asdict(self).items() if v is not None})
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        """Add the filters to a query over ``review_items``."""
+    def apply(self, query: Select[Any], task: Task | None = None) -> Select[Any]:
+        """Add the filters to a query over ``review_items`` (the class filter matches
+        the label as typed or as ``task`` stores it; default task: classification)."""
         r = m.ReviewItem
         if self.source:
             query = query.where(r.source == self.source)
         if self.label:
             query = query.where(
-                or_(r.given_label == self.label, r.given_label == encode_label(self.label))
+                or_(
+                    r.given_label == self.label,
+                    r.given_label == (task or get_task()).encode_label(self.label),
+                )
             )
         if self.max_score is not None:
             query = query.where(r.score <= self.max_score)
@@ -121,9 +127,12 @@ def queue_page(
     r = m.ReviewItem
     with ws.session() as s:
         ds_id = _dataset_id(s, ws, dataset)
-        query = flt.apply(_open(ds_id))
+        task = dataset_task(dataset)
+        query = flt.apply(_open(ds_id), task)
         total = s.scalar(
-            flt.apply(select(func.count(r.id)).where(r.dataset_id == ds_id, r.status == "open"))
+            flt.apply(
+                select(func.count(r.id)).where(r.dataset_id == ds_id, r.status == "open"), task
+            )
         )
         rows = s.scalars(query.order_by(r.score, r.id).limit(limit).offset(offset)).all()
         return [entry(row, dataset) for row in rows], int(total or 0)
@@ -139,7 +148,9 @@ def next_entry(
     """
     r = m.ReviewItem
     ds_id = select(m.Dataset.id).where(m.Dataset.name == dataset).scalar_subquery()
-    query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"))
+    query = flt.apply(
+        select(r.id).where(r.dataset_id == ds_id, r.status == "open"), dataset_task(dataset)
+    )
     ordered = query.order_by(r.score, r.id).limit(1)
     with ws.session() as s:
         if after is not None:
@@ -172,10 +183,11 @@ def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
         labels = s.execute(
             select(r.given_label, func.count()).where(*where).group_by(r.given_label)
         ).all()
+    task = dataset_task(dataset)
     return {
         "sources": {str(k): int(n) for k, n in sorted(sources, key=lambda t: str(t[0]))},
         "labels": {
-            str(decode_label(k)): int(n)
+            str(task.decode_label(k)): int(n)
             for k, n in sorted(labels, key=lambda t: str(t[0]))
             if k is not None
         },
@@ -222,7 +234,8 @@ def entry_page(
         )
         remaining = s.scalar(
             flt.apply(
-                select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open")
+                select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open"),
+                dataset_task(name),
             )
         )
         book_dict = (

@@ -19,7 +19,6 @@ import pandas as pd
 
 from assay.collect import (
     AgreementReport,
-    agreement,
     agreement_by,
     classes_to_revise,
     compare_classes,
@@ -29,7 +28,9 @@ from assay.collect import (
 )
 from assay.exceptions import InputError, NotFoundError
 from assay.report.pages import write_page
+from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
+from assay.tasks import Task, get_task
 
 __all__ = [
     "AgreementOutcome",
@@ -84,6 +85,11 @@ class AgreementSource:
     frame: pd.DataFrame
     ws: Workspace | None = None
     dataset: str | None = None
+
+    @property
+    def task(self) -> Task:
+        """The dataset's task; the default task for a file with no dataset."""
+        return get_task() if self.dataset is None else dataset_task(self.dataset)
 
 
 @dataclass(frozen=True)
@@ -296,12 +302,14 @@ def measure_agreement(
     """Agreement of ``source`` at ``level``; the report is written to ``report``.
 
     For ``level="ordinal"`` the classes are ordered as the dataset's latest label book
-    lists them. Stored annotations record an ``agreement`` analysis.
+    lists them. The source's task supplies the agreement engine
+    (:attr:`assay.tasks.Task.agreement`). Stored annotations record an ``agreement``
+    analysis.
     """
     order = None
     if level == "ordinal":
         order = typed_classes(labelbook_classes(source.ws, source.dataset), source.frame["label"])
-    result = agreement(
+    result = source.task.agreement(
         source.frame.drop(columns=["batch", "time"], errors="ignore"), level=level,
         classes=order, allow_new=True,
     )

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from assay.collect import consensus
+from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
+from assay.tasks import Task
 from assay.workflows.agreement import stored_annotations
 
 __all__ = ["ConsensusOutcome", "commit_consensus", "run_consensus"]
@@ -25,12 +26,29 @@ class ConsensusOutcome:
 
 
 def run_consensus(
-    ws: Workspace, name: str, *, method: str = "dawid_skene", commit: bool = False
+    ws: Workspace,
+    name: str,
+    *,
+    method: str = "dawid_skene",
+    commit: bool = False,
+    task: Task | None = None,
 ) -> ConsensusOutcome:
-    """Combine the annotations stored for dataset ``name`` (``method``: majority or
-    dawid_skene); with ``commit``, write the labels as a new version of ``name``."""
+    """Combine the annotations stored for dataset ``name``; with ``commit``, write the
+    labels as a new version of ``name``.
+
+    Parameters
+    ----------
+    method : str
+        A method of the task's consensus engine (classification: majority or
+        dawid_skene).
+    task : Task, optional
+        Whose :attr:`~assay.tasks.Task.consensus` engine combines the labels (default:
+        the dataset's task, :func:`assay.store.datasets.dataset_task`). The engine
+        returns ``labels`` (indexed by item, a ``label`` column) and ``annotators``.
+    """
     frame = stored_annotations(ws, name)
-    result = consensus(frame[["item", "annotator", "label"]], method=method)
+    engine = (task or dataset_task(name)).consensus
+    result = engine(frame[["item", "annotator", "label"]], method=method)
     version = commit_consensus(ws, name, result.labels, method) if commit else None
     return ConsensusOutcome(method, result.labels, result.annotators, version)
 

@@ -111,7 +111,8 @@ def _classes(labels: list[Any], book: dict[str, Any] | None) -> list[dict[str, A
 def review_entry(
     request: Request, entry_id: Id, auth: Auth = Depends(require("viewer"))
 ) -> Response:
-    """One entry: the item, the label book beside it, and the decision buttons."""
+    """One entry: the item, the label book beside it, and the decision widget the
+    dataset's task names (``widget``: ``templates/widgets/<widget>.html``)."""
     web = request.app.state.web
     flt = QueueFilter.from_params(request.query_params)
     page = queries.entry_page(web.ws, entry_id, flt)
@@ -127,6 +128,7 @@ def review_entry(
             version, web.cache, found["item_id"], fallback=found["payload"].get("row")
         ),
         "classes": _classes(web.cache.get(version).classes(), book),
+        "widget": version.task.review_widget,
         "labelbook": book,
         "filters": flt.__dict__,
         "filter_query": flt.to_query(),
