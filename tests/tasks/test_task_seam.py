@@ -9,6 +9,7 @@ A contract suite then checks every registered task's members (river-style).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,12 @@ from assay._stats import bootstrap_indices, percentile_interval
 from assay.exceptions import InputError
 from assay.store.datasets import Roles, dataset_task, validate_table
 from assay.store.diff import diff_tables
-from assay.store.review import coerce_label, decode_label, encode_label
+from assay.store import models as m
+from assay.store.review import coerce_label, decode_label, encode_label, entry_record
+from assay.store.workspace import Workspace
 from assay.tasks import DEFAULT_KIND, Task, get_task, register_task, registered_tasks
 from assay.tasks.base import RowNamer, both_missing, missing_values
+from assay.workflows.consensus import run_consensus
 
 ISSUE_COLUMNS = {"is_label_issue", "label_quality", "given_label", "suggested_label"}
 
@@ -33,8 +37,21 @@ def _mean_absolute_difference(df: pd.DataFrame) -> float:
     return float(spread.mean())
 
 
-def _median_consensus(df: pd.DataFrame) -> pd.Series:
-    return df.groupby("item")["label"].median()
+@dataclass(frozen=True)
+class _Consensus:
+    """What a consensus engine returns: one label per item, a row per annotator."""
+
+    labels: pd.DataFrame
+    annotators: pd.DataFrame
+
+
+def _median_consensus(df: pd.DataFrame, method: str = "median") -> _Consensus:
+    if method != "median":
+        raise InputError(f"method must be 'median'; got {method!r}.")
+    labels = df.groupby("item")["label"].median().to_frame("label")
+    error = (df["label"] - df["item"].map(labels["label"])).abs()
+    annotators = error.groupby(df["annotator"]).mean().to_frame("mean_absolute_error")
+    return _Consensus(labels, annotators)
 
 
 @register_task
@@ -57,6 +74,13 @@ class RegressionTask(Task):
         missing = missing_values(column)
         if missing.any():
             raise InputError(f"{where}: label {name!r} is missing on {rows(np.flatnonzero(missing))}.")
+
+    def encode_label(self, value: Any) -> str | None:
+        """Stored as a float's shortest repr (not JSON), so that decoding says whose it is."""
+        return None if value is None or pd.isna(value) else repr(float(value))
+
+    def decode_label(self, text: str | None) -> Any:
+        return None if text is None else float(text)
 
     def coerce_label(self, value: Any, label_type: pa.DataType) -> Any:
         try:
@@ -153,6 +177,35 @@ def test_the_diff_counts_relabels_by_the_tasks_comparison() -> None:
     assert as_numbers.counts["relabeled"] == 1  # within the tolerance
     assert as_numbers.relabeled.to_dict("records") == [
         {"item_id": 2, "old_label": 2.0, "new_label": 2.5}]
+
+
+def test_a_review_entry_decodes_its_labels_with_the_task() -> None:
+    item = m.ReviewItem(id=1, item_id="7", source="label_issue", reason="r", score=0.1,
+                        given_label="7", suggested_label="7.5", decision_label=None,
+                        status="open", revision=0)
+    as_classes = entry_record(item, "houses")  # the dataset's task: classification
+    as_numbers = entry_record(item, "houses", task=get_task("regression"))
+    assert type(as_classes["given_label"]) is int and as_classes["given_label"] == 7
+    assert type(as_numbers["given_label"]) is float and as_numbers["given_label"] == 7.0
+    assert as_numbers["suggested_label"] == 7.5 and as_numbers["decision_label"] is None
+
+
+def test_the_consensus_workflow_runs_the_tasks_engine(workspace: Workspace) -> None:
+    houses = pd.DataFrame({"item_id": [0, 1, 2], "x": [1.0, 2.0, 3.0], "price": [1.0, 2.0, 3.0]})
+    workspace.import_dataset("houses", houses, label="price", id="item_id")
+    workspace.annotations.add("houses", pd.DataFrame({
+        "item": [0, 0, 0, 1, 1, 1],
+        "annotator": ["a", "b", "c"] * 2,
+        "label": [10.0, 11.0, 30.0, 20.0, 22.0, 21.0],
+    }))
+    with pytest.raises(InputError, match="method"):  # classification has no median
+        run_consensus(workspace, "houses", method="median")
+    done = run_consensus(workspace, "houses", method="median", commit=True,
+                         task=get_task("regression"))
+    assert done.labels["label"].to_dict() == {"0": 11.0, "1": 21.0}
+    assert done.annotators["mean_absolute_error"].idxmax() == "c"
+    committed = workspace.dataset(done.version or "").labels
+    assert committed.tolist() == [11.0, 21.0, 3.0]
 
 
 def test_the_import_check_of_the_label_column_is_the_tasks() -> None:
