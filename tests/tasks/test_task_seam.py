@@ -19,9 +19,9 @@ import pytest
 
 from assay._stats import bootstrap_indices, percentile_interval
 from assay.exceptions import InputError
+from assay.store import models as m
 from assay.store.datasets import Roles, dataset_task, validate_table
 from assay.store.diff import diff_tables
-from assay.store import models as m
 from assay.store.review import coerce_label, decode_label, encode_label, entry_record
 from assay.store.workspace import Workspace
 from assay.tasks import DEFAULT_KIND, Task, get_task, register_task, registered_tasks
