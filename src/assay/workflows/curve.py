@@ -8,6 +8,7 @@ are and as cleaned (:func:`assay.train.curves.clean_vs_collect`) and returns a
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from assay.workflows._common import collected_warnings, single_class_error
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
+    from assay.tasks import Task
 
 __all__ = ["CurveRun", "record_curve", "run_curve"]
 
@@ -57,6 +59,14 @@ def _series_json(report: Any) -> list[dict[str, Any]]:
         }
         for s in lines
     ]
+
+
+def _verdict(task: Task, cleaned: Mapping[Any, Any], collected: Mapping[Any, Any]) -> str:
+    """``clean`` when cleaning scores at least as well as collecting on the task's
+    headline metric (its first, in its direction), else ``collect``."""
+    metric = task.metrics[0]
+    a, b = float(cleaned[metric]), float(collected[metric])
+    return "clean" if (a >= b if task.greater_is_better else a <= b) else "collect"
 
 
 def run_curve(
@@ -103,7 +113,7 @@ def run_curve(
             spec.build(), X, labels, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs
         )
     rows = report.table.to_dict(orient="records")
-    verdict = "clean" if rows[1]["accuracy"] >= rows[2]["accuracy"] else "collect"
+    verdict = _verdict(version.task, rows[1], rows[2])
     result = jsonable(
         {
             "dataset": version.ref,
