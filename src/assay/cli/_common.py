@@ -153,6 +153,10 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
 def flag_message(message: str, flags: Mapping[str, str]) -> str:
     """Rewrite a library message for CLI users: Python parameter names become flags.
 
+    Superseded by :func:`cli_flags`, which names a parameter by the error's ``param``
+    (and translates prose by explicit ``phrases``); this guess from the text is kept
+    for callers of the old helper and is used by no command.
+
     Parameters
     ----------
     message : str
@@ -179,32 +183,72 @@ def flag_message(message: str, flags: Mapping[str, str]) -> str:
     return out
 
 
+def _named_param(exc: AssayError) -> str | None:
+    """The parameter ``exc`` is about: its ``param``, else the one its message's
+    scikit-learn head names (``The 'n' parameter of f must ...``, an error raised
+    without ``param``)."""
+    if exc.param is not None:
+        return exc.param
+    head = "The '"
+    text = str(exc)
+    name, sep, rest = text[len(head):].partition("' parameter of ")
+    return name if text.startswith(head) and sep and " must" in rest else None
+
+
+def param_message(message: str, param: str | None, flags: Mapping[str, str]) -> str:
+    """``message`` about Python parameter ``param`` worded with its flag, if it has one.
+
+    The library words a parameter error ``The 'n' parameter of plan_sample must be
+    ...`` (from :func:`assay._validation.validate_params`) or, in prose, ``ci_width=
+    needs ...``; the CLI says ``--n must be ...`` and ``--ci-width needs ...``. The
+    parameter comes from :attr:`~assay.exceptions.InputError.param`, never from
+    matching names in the text; other parameters named in prose are translated by a
+    command's ``phrases``.
+    """
+    flag = flags.get(param) if param is not None else None
+    if flag is None:
+        return message
+    head = f"The '{param}' parameter of "
+    if message.startswith(head):
+        _, sep, rest = message[len(head):].partition(" must")
+        if sep:
+            return f"{flag} must{rest}"
+    keyword = f"{param}="
+    if message.startswith(keyword):  # "ci_width= needs ...", "status='x' is not ..."
+        return f"{flag} {message[len(keyword):].lstrip(' ')}"
+    return message
+
+
 def cli_message(message: str, flags: Mapping[str, str],
-                phrases: Mapping[str, str] | None = None) -> str:
-    """``message`` with ``phrases`` (library wording -> CLI wording) replaced, then
-    parameter names turned into flags by :func:`flag_message`."""
+                phrases: Mapping[str, str] | None = None, *, param: str | None = None) -> str:
+    """``message`` with ``phrases`` (library wording -> CLI wording) replaced, then the
+    parameter ``param`` named by its flag (:func:`param_message`)."""
     for python, cli in (phrases or {}).items():
         message = message.replace(python, cli)
-    return flag_message(message, flags)
+    return param_message(message, param, flags)
 
 
 @contextmanager
 def cli_flags(*, phrases: Mapping[str, str] | None = None, **flags: str) -> Iterator[None]:
-    """Translate the library's parameter names into CLI flags in errors raised inside.
+    """Name the library's parameters by their CLI flags in errors raised inside.
 
     ``with cli_flags(n="--n", ci_width="--ci-width"): plan_sample(...)``: an
-    :class:`~assay.exceptions.AssayError` leaves with the same class and its message
-    rewritten by :func:`cli_message` (``phrases`` replaces whole library phrases a CLI
-    user cannot act on, e.g. ``"pass allow_new=True"``); library messages stay right
-    for Python users.
+    :class:`~assay.exceptions.AssayError` about parameter ``n`` (its ``param``) leaves
+    with the same class and ``--n`` in its message (:func:`cli_message`); ``phrases``
+    replaces whole library phrases a CLI user cannot act on, e.g. ``"pass
+    allow_new=True"``, and parameters named in prose. Library messages stay right for
+    Python users.
     """
     try:
         yield
     except AssayError as exc:
-        message = cli_message(str(exc), flags, phrases)
+        param = _named_param(exc)
+        message = cli_message(str(exc), flags, phrases, param=param)
         if message == str(exc):
             raise
-        raise type(exc)(message) from exc
+        new = type(exc)(message)
+        new.param = param
+        raise new from exc
 
 
 def in_range(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,26 @@ _CLI_WORDING = {
 }
 
 
+#: ``assay annotations import``: its flags named in the prose of the library's messages.
+_IMPORT_WORDING = {
+    **_CLI_WORDING,
+    "with labelbook_version=N": "with --labelbook-version N",
+    "pass item_key=KEY": "pass --item-key KEY",
+    "; check item_key": "; check --item-key",
+}
+#: ``assay plan-sample``: its flags named in the prose of the library's messages.
+_PLAN_WORDING = {
+    "(by)": "(--by)",
+    "exactly one of n= (items) and ci_width= (": "exactly one of --n (items) and --ci-width (",
+    "e.g. n=200 or ci_width=0.2": "e.g. --n 200 or --ci-width 0.2",
+    "ci_width= needs": "--ci-width needs",
+    "with n= instead": "with --n instead",
+    "or else ci_width (exactly one)": "or else --ci-width (exactly one)",
+}
+
+
 @contextmanager
-def _cli_wording(**flags: str) -> Iterator[None]:
+def _cli_wording(phrases: Mapping[str, str] = _CLI_WORDING, **flags: str) -> Iterator[None]:
     """:func:`~assay.cli._common.cli_flags` with the phrases of ``_CLI_WORDING``
     (``allow_new=True`` -> ``--allow-new``, ``assay.plan_sample`` -> ``assay
     plan-sample``), for the library's warnings as well as its errors."""
@@ -66,11 +84,11 @@ def _cli_wording(**flags: str) -> Iterator[None]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with cli_flags(phrases=_CLI_WORDING, **flags):
+            with cli_flags(phrases=phrases, **flags):
                 yield
     finally:  # outside catch_warnings, so that the translated warnings are shown
         for w in caught:
-            text = cli_message(str(w.message), flags, _CLI_WORDING)
+            text = cli_message(str(w.message), flags, phrases)
             warnings.warn(text, w.category, stacklevel=1)
 
 
@@ -106,7 +124,7 @@ def annotations_import(
     (--labelbook-version, or a labelbook_version column; else the latest).
     """
     ws = open_workspace(workspace)
-    with _cli_wording(item_key="--item-key", from_name="--from-name",
+    with _cli_wording(_IMPORT_WORDING, item_key="--item-key", from_name="--from-name",
                       labelbook_version="--labelbook-version"):
         batch = import_annotations(
             ws, name, file, labelbook_version=labelbook_version, allow_new=allow_new,
@@ -316,7 +334,7 @@ def plan_sample_cmd(
     """Draw a stratified sample of items for a second labeler."""
     ws = open_workspace(workspace)
     columns = [c.strip() for c in by.split(",")] if by else None
-    with cli_flags(phrases={"(by)": "(--by)"}, n="--n", ci_width="--ci-width", seed="--seed"):
+    with cli_flags(phrases=_PLAN_WORDING, n="--n", ci_width="--ci-width", seed="--seed"):
         plan = plan_double_labeling(
             ws, name, out=out, n=n, ci_width=ci_width, by=columns,
             label_studio=label_studio, seed=seed,

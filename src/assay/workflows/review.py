@@ -75,7 +75,8 @@ def list_entries(
     :data:`STATUSES`), from analysis ``source``, whose given label is ``label`` (text,
     read as the dataset's label type)."""
     if status not in STATUSES:
-        raise InputError(f"status={status!r} is not one of {', '.join(STATUSES)}.")
+        raise InputError(f"status={status!r} is not one of {', '.join(STATUSES)}.",
+                         param="status")
     if dataset is not None:
         ws.dataset(dataset)  # NotFoundError for an unknown dataset
     typed = label

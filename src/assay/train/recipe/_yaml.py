@@ -88,7 +88,8 @@ def read_yaml_source(path_or_text: str | Path) -> tuple[str, str]:
 def check_seed(seed: Any, func: str) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(
-            f"The 'seed' parameter of {func} must be an int >= 0. Got {seed!r} instead."
+            f"The 'seed' parameter of {func} must be an int >= 0. Got {seed!r} instead.",
+            param="seed",
         )
 
 
