@@ -87,7 +87,7 @@ class AnnotationStore:
         query = select(m.Annotation).join(m.Dataset).where(m.Dataset.name == dataset)
         if batch is not None:
             query = query.where(m.Annotation.batch == batch)
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             self.ws._dataset_row(s, dataset)
             rows = s.scalars(query.order_by(m.Annotation.id)).all()
             records = [

@@ -248,7 +248,7 @@ class LabelBookStore:
 
     def get(self, dataset: str, number: int | None = None) -> LabelBook:
         """A version (default: the latest)."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             ds = self.ws._dataset_row(s, dataset)
             query = select(m.LabelBookVersion).where(m.LabelBookVersion.dataset_id == ds.id)
             if number is None:
@@ -269,7 +269,7 @@ class LabelBookStore:
 
     def versions(self, dataset: str) -> list[LabelBook]:
         """Every version, oldest first."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             ds = self.ws._dataset_row(s, dataset)
             rows = s.scalars(
                 select(m.LabelBookVersion)

@@ -136,7 +136,7 @@ class MonitorStore:
 
     def get(self, name: str) -> dict[str, Any]:
         """A monitor's settings and its reference."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             row = self._row(s, name)
             version = s.get(m.Version, row.reference_version_id)
             ds = s.get(m.Dataset, version.dataset_id) if version else None
@@ -159,7 +159,7 @@ class MonitorStore:
 
     def list(self) -> list[dict[str, Any]]:
         """Every monitor."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             names = s.scalars(select(m.Monitor.name).order_by(m.Monitor.name)).all()
         return [self.get(n) for n in names]
 
@@ -230,7 +230,7 @@ class MonitorStore:
 
     def windows(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every window of a monitor, oldest first."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             row = self._row(s, name)
             rows = s.scalars(
                 select(m.MonitorWindow)
@@ -294,7 +294,7 @@ class MonitorStore:
     def _profile(self, name: str) -> Any:
         from assay.deploy import Profile
 
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             digest = self._row(s, name).profile_hash
         if digest is None:
             raise InputError(f"monitor {name!r} has no stored profile; create it again.")

@@ -166,7 +166,7 @@ class ReviewQueue:
         query = query.order_by(m.ReviewItem.score, m.ReviewItem.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             tasks: dict[str, Task] = {}
             records = [
                 entry_record(item, name, task=tasks.setdefault(name, dataset_task(name)))
@@ -181,12 +181,12 @@ class ReviewQueue:
             query = query.where(m.Dataset.name == dataset)
         if status is not None:
             query = query.where(m.ReviewItem.status == status)
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             return int(s.scalar(query) or 0)
 
     def get(self, entry_id: int) -> dict[str, Any]:
         """One entry, with its payload."""
-        with self.ws.session() as s:
+        with self.ws.session(readonly=True) as s:
             row = s.execute(
                 select(m.ReviewItem, m.Dataset.name)
                 .join(m.Dataset)

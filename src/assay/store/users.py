@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Delete, delete, select
+from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,7 +183,7 @@ def _row(s: Session, name: str) -> m.User:
 
 def list_users(ws: Workspace) -> list[dict[str, object]]:
     """Every user: name, role, creation time and how many API tokens."""
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         users = s.scalars(select(m.User).order_by(m.User.name)).all()
         tokens = s.scalars(select(m.ApiToken.user_id)).all()
     return [
@@ -199,25 +199,33 @@ def list_users(ws: Workspace) -> list[dict[str, object]]:
 
 def get_user(ws: Workspace, user_id: int) -> UserInfo | None:
     """The user with this id, or None."""
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         row = s.get(m.User, user_id)
         return _info(row) if row is not None else None
 
 
 def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
-    """The user when ``password`` is right, else None (in constant-ish time)."""
-    with ws.session() as s:
+    """The user when ``password`` is right, else None (in constant-ish time).
+
+    The hash is checked outside any transaction (argon2 takes ~0.2 s: holding SQLite's
+    write lock that long would queue every other writer behind each sign-in).
+    """
+    with ws.session(readonly=True) as s:
         row = s.scalar(select(m.User).where(m.User.name == name))
+        info = _info(row) if row is not None else None
         stored = row.password_hash if row is not None else _dummy_hash()
-        try:
-            _HASHER.verify(stored, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
-        if row is None:
-            return None
-        if _HASHER.check_needs_rehash(stored):
-            row.password_hash = _HASHER.hash(password)
-        return _info(row)
+    try:
+        _HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if info is not None and _HASHER.check_needs_rehash(stored):
+        with ws.session() as s:
+            s.execute(
+                update(m.User)
+                .where(m.User.id == info.id, m.User.password_hash == stored)
+                .values(password_hash=_HASHER.hash(password))
+            )
+    return info
 
 
 def _token_hash(token: str) -> str:
@@ -243,7 +251,7 @@ def add_token(ws: Workspace, name: str, *, user: str, actor: str = "cli") -> str
 def user_for_token(ws: Workspace, token: str) -> UserInfo | None:
     """The user owning an API token, or None when the token is unknown."""
     digest = _token_hash(token)
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         row = s.execute(
             select(m.User, m.ApiToken.token_hash)
             .join(m.ApiToken, m.ApiToken.user_id == m.User.id)
@@ -261,7 +269,7 @@ def list_tokens(ws: Workspace, user: str | None = None) -> list[dict[str, object
         .join(m.User, m.User.id == m.ApiToken.user_id)
         .order_by(m.ApiToken.id)
     )
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         if user is not None:
             query = query.where(m.ApiToken.user_id == _row(s, user).id)
         rows = s.execute(query).all()
@@ -347,7 +355,7 @@ def start_session(
 
 def session_user(ws: Workspace, secret: str) -> UserInfo | None:
     """The user of a live session, or None (signed out, ended, expired, user gone)."""
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         row = s.scalar(
             select(m.User)
             .join(m.WebSession, m.WebSession.user_id == m.User.id)
@@ -393,7 +401,7 @@ def list_sessions(ws: Workspace, user: str | None = None) -> list[dict[str, obje
         .where(m.WebSession.expires_at > m.utcnow())
         .order_by(m.User.name, m.WebSession.created_at)
     )
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         if user is not None:
             query = query.where(m.WebSession.user_id == _row(s, user).id)
         rows = s.execute(query).all()

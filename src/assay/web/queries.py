@@ -125,7 +125,7 @@ def queue_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of open entries matching ``flt``, and how many match in all."""
     r = m.ReviewItem
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         ds_id = _dataset_id(s, ws, dataset)
         task = dataset_task(dataset)
         query = flt.apply(_open(ds_id), task)
@@ -152,7 +152,7 @@ def next_entry(
         select(r.id).where(r.dataset_id == ds_id, r.status == "open"), dataset_task(dataset)
     )
     ordered = query.order_by(r.score, r.id).limit(1)
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         if after is not None:
             here = select(r.score, r.id).where(r.id == after).subquery()
             later = ordered.where(
@@ -176,7 +176,7 @@ def next_entry(
 def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
     """Open entries counted by source and by given label (for the filter menus)."""
     r = m.ReviewItem
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         ds_id = _dataset_id(s, ws, dataset)
         where = (r.dataset_id == ds_id, r.status == "open")
         sources = s.execute(select(r.source, func.count()).where(*where).group_by(r.source)).all()
@@ -197,7 +197,7 @@ def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
 def queue_summary(ws: Workspace) -> list[dict[str, Any]]:
     """For each dataset: open, decided (waiting for apply) and applied entry counts."""
     r = m.ReviewItem
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         rows = s.execute(
             select(m.Dataset.name, r.status, func.count(r.id))
             .join(m.Dataset, m.Dataset.id == r.dataset_id)
@@ -212,7 +212,7 @@ def queue_summary(ws: Workspace) -> list[dict[str, Any]]:
 
 def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
     """One entry, or None."""
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         row = s.execute(
             select(m.ReviewItem, m.Dataset.name).join(m.Dataset).where(m.ReviewItem.id == entry_id)
         ).first()
@@ -224,7 +224,7 @@ def entry_page(
 ) -> tuple[dict[str, Any], dict[str, Any] | None, int] | None:
     """For the review page, in one transaction: the entry, its label book, open count."""
     r, lb = m.ReviewItem, m.LabelBookVersion
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         row = s.execute(select(r, m.Dataset.name).join(m.Dataset).where(r.id == entry_id)).first()
         if row is None:
             return None
@@ -255,7 +255,7 @@ def entry_page(
 def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:
     """The most recent decided (not applied) entry of ``user`` in ``dataset``."""
     r = m.ReviewItem
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         ds_id = _dataset_id(s, ws, dataset)
         row = s.scalar(
             select(r)
@@ -269,7 +269,7 @@ def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | Non
 def item_entries(ws: Workspace, dataset: str, item_id: str) -> list[dict[str, Any]]:
     """Every queue entry (open, decided, applied) of one item, oldest first."""
     r = m.ReviewItem
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         ds_id = _dataset_id(s, ws, dataset)
         rows = s.scalars(
             select(r).where(r.dataset_id == ds_id, r.item_id == item_id).order_by(r.id)
@@ -280,7 +280,7 @@ def item_entries(ws: Workspace, dataset: str, item_id: str) -> list[dict[str, An
 def monitors(ws: Workspace, *, windows: int = 20) -> list[dict[str, Any]]:
     """Every monitor with its last ``windows`` windows (newest last)."""
     w = m.MonitorWindow
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         out = []
         for mon in s.scalars(select(m.Monitor).order_by(m.Monitor.name)).all():
             rows = s.scalars(
@@ -310,7 +310,7 @@ def monitors(ws: Workspace, *, windows: int = 20) -> list[dict[str, Any]]:
 def audit_log(ws: Workspace, *, limit: int = 200) -> list[dict[str, Any]]:
     """The newest audit-log records."""
     a = m.AuditLog
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         rows = s.scalars(select(a).order_by(a.id.desc()).limit(limit)).all()
         return [
             {

@@ -128,7 +128,7 @@ def entry_datasets(ws: Workspace, entry_ids: list[int]) -> dict[int, str]:
     """The dataset of each of ``entry_ids`` that exists (absent ids are left out)."""
     out: dict[int, str] = {}
     unique = sorted(set(entry_ids))
-    with ws.session() as s:
+    with ws.session(readonly=True) as s:
         for start in range(0, len(unique), 1000):
             chunk = unique[start : start + 1000]
             rows = s.execute(
