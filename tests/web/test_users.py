@@ -104,3 +104,15 @@ def test_ui_binds_loopback_by_default_and_warns_elsewhere(
     assert main(["ui", str(ws_path), "--host", "0.0.0.0", "--port", "8123"]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
     assert "without TLS" in capsys.readouterr().err
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(workspace: Workspace) -> None:
+    add_user(workspace, "ada", role="admin", password="s3cret-enough")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash("s3cret-enough")
+    with workspace.session() as s:
+        s.execute(m.User.__table__.update().values(password_hash=weak))
+    assert authenticate(workspace, "ada", "s3cret-enough") is not None
+    with workspace.session(readonly=True) as s:
+        stored = s.scalar(select(m.User.password_hash))
+    assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
+    assert authenticate(workspace, "ada", "s3cret-enough") is not None
