@@ -106,13 +106,16 @@ def test_ui_binds_loopback_by_default_and_warns_elsewhere(
     assert "without TLS" in capsys.readouterr().err
 
 
-def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(workspace: Workspace) -> None:
+def test_a_hash_made_with_other_parameters_is_rehashed_at_sign_in(workspace: Workspace) -> None:
+    from assay.store.users import _HASHER
+
     add_user(workspace, "ada", role="admin", password="s3cret-enough")
-    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash("s3cret-enough")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=2).hash("s3cret-enough")
+    assert _HASHER.check_needs_rehash(weak)
     with workspace.session() as s:
         s.execute(m.User.__table__.update().values(password_hash=weak))
     assert authenticate(workspace, "ada", "s3cret-enough") is not None
     with workspace.session(readonly=True) as s:
         stored = s.scalar(select(m.User.password_hash))
-    assert stored != weak and not PasswordHasher().check_needs_rehash(stored)
+    assert stored != weak and not _HASHER.check_needs_rehash(stored)
     assert authenticate(workspace, "ada", "s3cret-enough") is not None
