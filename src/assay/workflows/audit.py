@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from assay._json import jsonable
 from assay.store.features import load_pred_probs, model_inputs, text_columns, version_features
-from assay.train.audit import AuditReport, audit
+from assay.train.audit import AuditReport, audit, queue_sources
 from assay.workflows._common import collected_warnings, exclusive, single_class_error
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIT_CV_REPEATS",
-    "QUEUE_SOURCES",
     "AuditRecord",
     "AuditRun",
     "issues_table",
@@ -46,16 +45,6 @@ __all__ = [
 
 #: Differently seeded cross-validations averaged by the audit's label check (its default).
 AUDIT_CV_REPEATS = 3
-
-#: Review-queue source per audit check (class imbalance flags whole classes, not items).
-QUEUE_SOURCES = {
-    "label": "label_issue",
-    "outlier": "outlier",
-    "near_duplicate": "near_duplicate",
-    "exact_duplicate": "exact_duplicate",
-    "leakage": "leakage",
-}
-
 
 @dataclass
 class AuditRun:
@@ -229,13 +218,14 @@ def _audit_modality(version: DatasetVersion, frame: pd.DataFrame) -> str:
 def queue_entries(run: AuditRun) -> pd.DataFrame:
     """The flagged items as review-queue entries (item_id, source, reason, score, labels)."""
     items = run.report.review_items()
-    items = items[items["check"].isin(list(QUEUE_SOURCES))]
+    sources = queue_sources()
+    items = items[items["check"].isin(list(sources))]
     labels = run.frame[run.version.roles.label].to_numpy()
     rows = items["row"].to_numpy(dtype=np.int64)
     return pd.DataFrame(
         {
             "item_id": run.item_ids[rows],
-            "source": items["check"].map(QUEUE_SOURCES).to_numpy(),
+            "source": items["check"].map(sources).to_numpy(),
             "reason": items["reason"].to_numpy(),
             "score": items["score"].to_numpy(dtype=np.float64),
             "given_label": pd.Series(labels[rows], dtype=object).to_numpy(),

@@ -9,7 +9,13 @@ check registry), ``_label_check`` and ``_label_probs`` (the label check's probab
 from __future__ import annotations
 
 from assay.train.audit._audit import audit, check_thresholds
-from assay.train.audit._checks import Check, available_checks, register_check, resolve_check
+from assay.train.audit._checks import (
+    Check,
+    available_checks,
+    queue_sources,
+    register_check,
+    resolve_check,
+)
 from assay.train.audit._report import AuditReport
 from assay.train.audit._result import CheckResult, make_result
 from assay.train.audit._thresholds import Threshold, parse_threshold
@@ -24,6 +30,7 @@ __all__ = [
     "check_thresholds",
     "make_result",
     "parse_threshold",
+    "queue_sources",
     "register_check",
     "resolve_check",
 ]

@@ -36,6 +36,12 @@ class Check:
     name: ClassVar[str] = ""
     requires: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    #: Why an example is flagged, as the report says it: a template over ``{given}``,
+    #: ``{suggested}`` and ``{set}`` (empty: "flagged by the NAME check").
+    reason: ClassVar[str] = ""
+    #: The review-queue source of the flagged examples (None: not queued item by item,
+    #: e.g. a class imbalance flags a whole class).
+    queue_source: ClassVar[str | None] = None
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -54,6 +60,17 @@ def register_check(cls: type[Check]) -> type[Check]:
         raise InputError(f"a check needs a name that is an identifier; got {cls.name!r}.")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def check_reason(name: str) -> str:
+    """The report's reason template of check ``name`` (a generic one when it has none)."""
+    cls = _REGISTRY.get(name)
+    return (cls.reason if cls is not None else "") or f"flagged by the {name} check"
+
+
+def queue_sources() -> dict[str, str]:
+    """Check name -> review-queue source, for the checks whose flags are queued."""
+    return {name: cls.queue_source for name, cls in _REGISTRY.items() if cls.queue_source}
 
 
 def available_checks() -> list[str]:
@@ -102,6 +119,8 @@ class LabelCheck(Check):
     name = "label"
     requires = ("labels", "probs")
     description = "given label disagrees with out-of-sample predictions and neighbours"
+    reason = "given label {given!r} looks wrong; the model and neighbours suggest {suggested!r}"
+    queue_source = "label_issue"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Flag label issues with confident learning on the audit's best probabilities."""
@@ -129,6 +148,8 @@ class OutlierCheck(Check):
     name = "outlier"
     requires = ("features",)
     description = "far from its nearest neighbours"
+    reason = "far from its nearest neighbours"
+    queue_source = "outlier"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Score every example by its mean k-NN distance."""
@@ -142,6 +163,8 @@ class NearDuplicateCheck(Check):
     name = "near_duplicate"
     requires = ("features",)
     description = "nearly identical to another example"
+    reason = "nearly identical to example(s) in near-duplicate set {set}"
+    queue_source = "near_duplicate"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Group examples closer than a fraction of the median nearest-neighbour distance."""
@@ -155,6 +178,8 @@ class ExactDuplicateCheck(Check):
     name = "exact_duplicate"
     requires = ("features",)
     description = "identical to another example"
+    reason = "identical to example(s) in duplicate set {set}"
+    queue_source = "exact_duplicate"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Group identical rows by hashing."""
@@ -168,6 +193,7 @@ class ClassImbalanceCheck(Check):
     name = "class_imbalance"
     requires = ("labels",)
     description = "its class is much rarer than a uniform share"
+    reason = "its class is much rarer than a uniform share"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Flag the examples of rare classes."""
@@ -185,6 +211,8 @@ class LeakageCheck(Check):
     name = "leakage"
     requires = ("features", "split")
     description = "duplicated in another split (train/test leakage)"
+    reason = "has an (almost) identical copy in another split"
+    queue_source = "leakage"
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Find examples with an exact or near copy in another split."""

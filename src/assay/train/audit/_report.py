@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from assay.exceptions import InputError
-from assay.train.audit._checks import resolve_check
+from assay.train.audit._checks import check_reason, resolve_check
 from assay.train.audit._html import report_html
 from assay.train.audit._result import CheckResult
 from assay.train.audit._thresholds import Threshold, parse_threshold
@@ -20,16 +20,6 @@ __all__ = ["AuditReport", "RenderItem"]
 
 #: Renders the example at a row position as an HTML fragment (escaped by the renderer).
 RenderItem = Callable[[int], str]
-
-_REASONS = {
-    "label": "given label {given!r} looks wrong; the model and neighbours suggest {suggested!r}",
-    "outlier": "far from its nearest neighbours",
-    "near_duplicate": "nearly identical to example(s) in near-duplicate set {set}",
-    "exact_duplicate": "identical to example(s) in duplicate set {set}",
-    "class_imbalance": "its class is much rarer than a uniform share",
-    "leakage": "has an (almost) identical copy in another split",
-}
-
 
 @dataclass
 class AuditReport:
@@ -185,7 +175,7 @@ class AuditReport:
 
 
 def _reason(check: str, row: pd.Series) -> str:
-    template = _REASONS.get(check, f"flagged by the {check} check")
+    template = check_reason(check)
     fields = {
         "given": _plain(row.get("given_label")),
         "suggested": _plain(row.get("suggested_label")),
