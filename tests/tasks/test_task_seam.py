@@ -22,10 +22,12 @@ from assay.exceptions import InputError
 from assay.store import models as m
 from assay.store.datasets import Roles, dataset_task, validate_table
 from assay.store.diff import diff_tables
+from assay.store.experiments import Experiment, ExperimentComparison
 from assay.store.review import coerce_label, decode_label, encode_label, entry_record
 from assay.store.workspace import Workspace
 from assay.tasks import DEFAULT_KIND, Task, get_task, register_task, registered_tasks
 from assay.tasks.base import RowNamer, both_missing, missing_values
+from assay.train.evaluate import Comparison, Evaluation
 from assay.workflows.consensus import run_consensus
 
 ISSUE_COLUMNS = {"is_label_issue", "label_quality", "given_label", "suggested_label"}
@@ -230,6 +232,44 @@ def test_the_tasks_choose_their_label_issue_method_and_metrics() -> None:
     table = get_task().find_label_issues(labels, probs, classes=["high", "low"])
     assert not table["is_label_issue"].any()
     assert get_task().score(labels, labels)["accuracy"]["value"] == 1.0
+
+
+def _experiment(number: int, overall: dict[str, Any], kind: str | None) -> Experiment:
+    evaluation = Evaluation.from_dict({"classes": [], "overall": overall, "per_class": [],
+                                       "per_tag": [], "confusion": [], "y_true": [], "y_pred": []})
+    return Experiment(id=f"E{number}", number=number, analysis_id=number, data=f"houses@v{number}",
+                      data_hash=str(number), recipe="r", recipe_hash="h", eval_set="test@v1",
+                      eval_hash="e", evaluation=evaluation, task_kind=kind)
+
+
+def _experiment_comparison(a: Experiment, b: Experiment) -> ExperimentComparison:
+    paired = Comparison(names=(a.id, b.id), n=0, only_a=0, only_b=0, p_value=1.0, p_mid=1.0,
+                        metrics={}, per_class=pd.DataFrame(), per_tag=pd.DataFrame())
+    return ExperimentComparison(a, b, paired, None)
+
+
+def test_the_verdict_follows_the_tasks_direction() -> None:
+    """The same headline values: lower is better for MAE, higher for accuracy."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(10, 2, 200)
+    close, far = y + rng.normal(0, 0.1, 200), y + rng.normal(0, 1.0, 200)
+    regression = get_task("regression")
+    tight, loose = regression.score(y, close), regression.score(y, far)
+    assert tight["mae"]["value"] < loose["mae"]["value"]
+    assert regression.verdict(loose, tight) == "better"
+    assert regression.verdict(tight, loose) == "worse"
+    assert regression.verdict(tight, tight) == "same"
+    a, b = _experiment(1, loose, "regression"), _experiment(2, tight, "regression")
+    assert b.headline.metric == "mae" and b.headline.value == tight["mae"]["value"]
+    assert b.headline.interval is b.evaluation.overall["mae"]
+    assert _experiment_comparison(a, b).verdict == "better"
+    assert _experiment_comparison(b, a).verdict == "worse"
+    low, high = ({"accuracy": {"value": v, "low": v - 0.1, "high": v + 0.1}} for v in (0.7, 0.9))
+    assert get_task().verdict(low, high) == "better"  # classification: higher accuracy
+    c, d = _experiment(1, low, None), _experiment(2, high, None)  # the dataset's task
+    assert d.headline == ("accuracy", 0.9, d.accuracy) and d.task is get_task()
+    assert _experiment_comparison(c, d).verdict == "better"
+    assert _experiment_comparison(d, c).verdict == "worse"
 
 
 # -- the contract of every registered task --------------------------------------------

@@ -36,7 +36,7 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError, NotFoundError
-from assay.store.datasets import DatasetVersion
+from assay.store.datasets import DatasetVersion, dataset_task
 from assay.store.features import train_eval_inputs
 from assay.train.evaluate import (
     AUGMENTED_COLUMN,
@@ -53,6 +53,8 @@ from assay.train.evaluate import (
 if TYPE_CHECKING:
     from assay.store.diff import DatasetDiff
     from assay.store.workspace import Workspace
+    from assay.tasks import Task
+    from assay.tasks.base import Headline, Verdict
     from assay.train.recipe import Recipe
 
 __all__ = [
@@ -112,6 +114,9 @@ class Experiment:
     notes : list of str
         What the checks found but did not refuse (e.g. evaluation files that share a
         name with a training file but not its content).
+    task_kind : str or None
+        The kind of label (a registered :class:`~assay.tasks.Task`); None: the training
+        dataset's task (see :func:`assay.store.datasets.dataset_task`).
     """
 
     id: str
@@ -131,6 +136,7 @@ class Experiment:
     created_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
     eval_content: str | None = None
+    task_kind: str | None = None
 
     @property
     def dataset(self) -> str:
@@ -138,8 +144,23 @@ class Experiment:
         return self.data.split("@")[0]
 
     @property
+    def task(self) -> Task:
+        """What a label of the experiment's data is; it names the headline metric."""
+        if self.task_kind is None:
+            return dataset_task(self.dataset)
+        from assay.tasks import get_task
+
+        return get_task(self.task_kind)
+
+    @property
+    def headline(self) -> Headline:
+        """``(metric, value, interval)`` of the task's headline metric (accuracy for
+        classification), from the evaluation's metric table."""
+        return self.task.headline(self.evaluation.overall)
+
+    @property
     def accuracy(self) -> dict[str, Any]:
-        """``{"value", "low", "high", "method"}`` of the accuracy."""
+        """``{"value", "low", "high", "method"}`` of the accuracy (classification)."""
         return dict(self.evaluation.overall["accuracy"])
 
     def to_dict(self, *, predictions: bool = False) -> dict[str, Any]:
@@ -196,6 +217,13 @@ class ExperimentComparison:
     b: Experiment
     comparison: Comparison
     diff: DatasetDiff | None
+
+    @property
+    def verdict(self) -> Verdict:
+        """``"better"``, ``"worse"`` or ``"same"``: B against A on the headline metric of
+        A's task, in its direction (higher accuracy, lower MAE). A point comparison:
+        :attr:`comparison` says whether the difference is more than noise."""
+        return self.a.task.verdict(self.a.evaluation.overall, self.b.evaluation.overall)
 
     def to_dict(self, *, limit: int = 20) -> dict[str, Any]:
         """A JSON-safe dict with up to ``limit`` changed items of each kind."""

@@ -16,20 +16,32 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Interval", "RowNamer", "Task", "both_missing", "missing_values"]
+__all__ = [
+    "Headline", "Interval", "RowNamer", "Task", "Verdict", "both_missing", "missing_values",
+]
 
 #: ``{"value": v, "low": lo, "high": hi, ...}``: a metric with its 95% interval.
 Interval = Mapping[str, Any]
 #: Names 0-based row positions in a message (``lines 4 and 7``), see
 #: :class:`assay.store.readers.RowNames` and :func:`assay._validation.name_rows`.
 RowNamer = Callable[[np.ndarray], str]
+#: How B's headline metric compares with A's, in the task's direction.
+Verdict = Literal["better", "worse", "same"]
+
+
+class Headline(NamedTuple):
+    """A model's headline: the task's first metric, its value and its interval."""
+
+    metric: str
+    value: float
+    interval: Interval
 
 
 def missing_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -117,6 +129,30 @@ class Task(ABC):
         ndarray of bool, shape (n,)
             False where a diff counts the item as relabeled.
         """
+
+    # -- which model is better ------------------------------------------------------
+
+    def headline(self, overall: Mapping[str, Interval]) -> Headline:
+        """The headline metric (the first of :attr:`metrics`) of a metric table.
+
+        Parameters
+        ----------
+        overall : mapping
+            ``{metric: {"value", "low", "high", ...}}``, e.g. :meth:`score`'s result or
+            :attr:`assay.train.evaluate.Evaluation.overall`.
+        """
+        metric = self.metrics[0]
+        interval = overall[metric]
+        return Headline(metric, float(interval["value"]), interval)
+
+    def verdict(self, a: Mapping[str, Interval], b: Mapping[str, Interval]) -> Verdict:
+        """Whether metric table ``b`` is better than ``a`` on the headline metric, in the
+        direction of :attr:`greater_is_better` (a point comparison: the intervals and the
+        paired test say whether the difference is more than noise)."""
+        va, vb = self.headline(a).value, self.headline(b).value
+        if va == vb:
+            return "same"
+        return "better" if (vb > va) == self.greater_is_better else "worse"
 
     # -- which engine functions apply ----------------------------------------------
 
