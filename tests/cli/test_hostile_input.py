@@ -316,3 +316,22 @@ def test_deeply_nested_jsonl_is_refused_not_a_segfault(
     _one_line(done.stderr)
     assert "deep.jsonl line 1 " in done.stderr and "64 levels" in done.stderr
     assert [d.name for d in ws.datasets()] == ["t"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fields"),
+    [
+        ('a,b,label\n1,2,x\n3,"multi\nline",y\n4,5\n6,7,z\n', 5, 2),  # after a quoted break
+        ("a,b,label\n1,2,x\n3,4,y,extra\n", 3, 4),
+    ],
+)
+def test_a_row_with_another_field_count_is_named_by_its_line(
+    cli, ws: Workspace, tmp_path: Path, text: str, line: int, fields: int
+) -> None:
+    (tmp_path / "ragged.csv").write_text(text)
+    code, _, err = cli("import", "r", str(tmp_path / "ragged.csv"), "-w", ws.location)
+    assert code == 2, err
+    _one_line(err)
+    assert f"ragged.csv cannot be read as CSV: line {line} has {fields} fields where the " \
+        "header has 3" in err
+    assert [d.name for d in ws.datasets()] == ["t"]

@@ -276,6 +276,23 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _ragged_line(path: Path, separator: str) -> tuple[int, int, int] | None:
+    """``(line, fields, header fields)`` of the first row whose field count differs from
+    the header's (the line it starts on, quoted line breaks followed), or None."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, delimiter=separator)
+            width = len(next(reader, []))
+            start = reader.line_num + 1
+            for row in reader:
+                if row and len(row) != width:
+                    return start, len(row), width
+                start = reader.line_num + 1
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
 def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty; give a file with a header and at least one row.")
@@ -287,6 +304,14 @@ def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
     try:
         table = _parse(path, fmt, separator, decimal)
     except (pa.ArrowException, OSError, UnicodeError, csv.Error) as exc:
+        ragged = _ragged_line(path, separator) if fmt in ("csv", "tsv") else None
+        if ragged is not None:
+            line, fields, width = ragged
+            raise InputError(
+                f"{path} cannot be read as {fmt.upper()}: line {line} has {fields} "
+                f"field{'s' if fields != 1 else ''} where the header has {width}; give every "
+                "row the header's columns (a missing value is an empty field)."
+            ) from exc
         hint = _separator_hint(path, separator) if fmt == "csv" else ""
         raise InputError(
             f"{path} cannot be read as {fmt.upper()}: {_first_line(exc)}. "
