@@ -13,7 +13,7 @@ from assay.store.workspace import Workspace
 from assay.web import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helpers module beside this file
-from webhelpers import fill, sign_in  # noqa: E402
+from webhelpers import FakeClock, fill, sign_in  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +52,8 @@ def client_for(app: object) -> Iterator[Callable[[str], tuple[TestClient, str]]]
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

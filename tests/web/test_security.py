@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
-from webhelpers import PASSWORD, csrf_of, sign_in
+from webhelpers import PASSWORD, FakeClock, csrf_of, sign_in
 
 from assay.store import models as m
 from assay.store.users import add_token
@@ -245,26 +245,11 @@ def test_only_admins_manage_users(client_for, web_ws: Workspace) -> None:
     assert [x.actor for x in logged] == ["ada"]
 
 
-class FakeClock:
-    """Time that moves only when a test says so (no sleeps)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _attempt(client: TestClient, name: str, password: str) -> object:
     """One sign-in through the form (a fresh CSRF token each time)."""
     token = csrf_of(client.get("/login").text)
     return client.post("/login", data={"username": name, "password": password,
                                        "csrf_token": token}, follow_redirects=False)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from webhelpers import PASSWORD, csrf_of, sign_in
+from webhelpers import PASSWORD, FakeClock, csrf_of, sign_in
 
 from assay.cli.main import main
 from assay.store import models as m
@@ -29,19 +29,6 @@ from assay.web import create_app
 from assay.web.app import SESSION_CACHE_SECONDS
 from assay.web.ratelimit import address_key, pair_key
 from assay.web.security import COOKIE
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

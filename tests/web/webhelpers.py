@@ -71,3 +71,13 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)
+
+
+class FakeClock:
+    """Time that moves only when a test says so (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
