@@ -57,10 +57,10 @@ def _median_consensus(df: pd.DataFrame, method: str = "median") -> _Consensus:
 
 
 @register_task
-class RegressionTask(Task):
+class ToyRegressionTask(Task):
     """A numeric label per item (the skeleton of issue 14's regression task)."""
 
-    kind = "regression"
+    kind = "toy_regression"
     review_widget = "number"
     agreement_statistics = ("mean_absolute_difference",)
     consensus_method = "median"
@@ -143,8 +143,8 @@ def test_every_dataset_is_classification_until_a_kind_is_stored() -> None:
 
 
 def test_the_double_is_registered_through_the_public_registry() -> None:
-    assert isinstance(get_task("regression"), RegressionTask)
-    assert {"classification", "regression"} <= set(registered_tasks())
+    assert isinstance(get_task("toy_regression"), ToyRegressionTask)
+    assert {"classification", "toy_regression"} <= set(registered_tasks())
 
 
 def test_an_unknown_kind_is_one_line_naming_the_known_ones() -> None:
@@ -161,7 +161,7 @@ def test_only_task_subclasses_register() -> None:
 
 
 def test_a_relabel_typed_by_a_person_is_coerced_by_the_task() -> None:
-    regression = get_task("regression")
+    regression = get_task("toy_regression")
     assert coerce_label("3.25", pa.float64(), regression) == 3.25
     with pytest.raises(InputError, match="'tall' is not a number"):
         coerce_label("tall", pa.float64(), regression)
@@ -174,7 +174,7 @@ def test_the_diff_counts_relabels_by_the_tasks_comparison() -> None:
     b = pa.table({"item_id": [1, 2, 3], "y": [1.0 + 1e-12, 2.5, 5.0]})
     kwargs: dict[str, Any] = {"id_column": "item_id", "label_column": "y", "names": ("a", "b")}
     as_classes = diff_tables(a, b, **kwargs)
-    as_numbers = diff_tables(a, b, **kwargs, task=get_task("regression"))
+    as_numbers = diff_tables(a, b, **kwargs, task=get_task("toy_regression"))
     assert as_classes.counts["relabeled"] == 2  # equality: 1.0 != 1.0 + 1e-12
     assert as_numbers.counts["relabeled"] == 1  # within the tolerance
     assert as_numbers.relabeled.to_dict("records") == [
@@ -186,7 +186,7 @@ def test_a_review_entry_decodes_its_labels_with_the_task() -> None:
                         given_label="7", suggested_label="7.5", decision_label=None,
                         status="open", revision=0)
     as_classes = entry_record(item, "houses")  # the dataset's task: classification
-    as_numbers = entry_record(item, "houses", task=get_task("regression"))
+    as_numbers = entry_record(item, "houses", task=get_task("toy_regression"))
     assert type(as_classes["given_label"]) is int and as_classes["given_label"] == 7
     assert type(as_numbers["given_label"]) is float and as_numbers["given_label"] == 7.0
     assert as_numbers["suggested_label"] == 7.5 and as_numbers["decision_label"] is None
@@ -203,7 +203,7 @@ def test_the_consensus_workflow_runs_the_tasks_engine(workspace: Workspace) -> N
     with pytest.raises(InputError, match="method"):  # classification has no median
         run_consensus(workspace, "houses", method="median")
     done = run_consensus(workspace, "houses", method="median", commit=True,
-                         task=get_task("regression"))
+                         task=get_task("toy_regression"))
     assert done.labels["label"].to_dict() == {"0": 11.0, "1": 21.0}
     assert done.annotators["mean_absolute_error"].idxmax() == "c"
     committed = workspace.dataset(done.version or "").labels
@@ -214,7 +214,7 @@ def test_the_import_check_of_the_label_column_is_the_tasks() -> None:
     table = pa.table({"item_id": [1, 2], "y": ["low", "high"]})
     assert validate_table(table, Roles(label="y", id="item_id"), "t.csv").num_rows == 2
     with pytest.raises(InputError, match=r"t.csv: the label column 'y' is string, not numbers"):
-        validate_table(table, Roles(label="y", id="item_id"), "t.csv", task=get_task("regression"))
+        validate_table(table, Roles(label="y", id="item_id"), "t.csv", task=get_task("toy_regression"))
 
 
 def test_the_tasks_choose_their_label_issue_method_and_metrics() -> None:
@@ -223,9 +223,9 @@ def test_the_tasks_choose_their_label_issue_method_and_metrics() -> None:
     y = truth.copy()
     y[:5] += 15  # five wrong labels
     pred = truth + rng.normal(0, 0.3, 200)
-    issues = get_task("regression").find_label_issues(y, pred)
+    issues = get_task("toy_regression").find_label_issues(y, pred)
     assert set(np.flatnonzero(issues["is_label_issue"])) == {0, 1, 2, 3, 4}
-    mae = get_task("regression").score(y, pred)["mae"]
+    mae = get_task("toy_regression").score(y, pred)["mae"]
     assert mae["low"] <= mae["value"] <= mae["high"]
     labels = np.where(truth > 10, "high", "low")
     probs = np.column_stack([(truth > 10) * 0.9 + 0.05, (truth <= 10) * 0.9 + 0.05])
@@ -253,13 +253,13 @@ def test_the_verdict_follows_the_tasks_direction() -> None:
     rng = np.random.default_rng(0)
     y = rng.normal(10, 2, 200)
     close, far = y + rng.normal(0, 0.1, 200), y + rng.normal(0, 1.0, 200)
-    regression = get_task("regression")
+    regression = get_task("toy_regression")
     tight, loose = regression.score(y, close), regression.score(y, far)
     assert tight["mae"]["value"] < loose["mae"]["value"]
     assert regression.verdict(loose, tight) == "better"
     assert regression.verdict(tight, loose) == "worse"
     assert regression.verdict(tight, tight) == "same"
-    a, b = _experiment(1, loose, "regression"), _experiment(2, tight, "regression")
+    a, b = _experiment(1, loose, "toy_regression"), _experiment(2, tight, "toy_regression")
     assert b.headline.metric == "mae" and b.headline.value == tight["mae"]["value"]
     assert b.headline.interval is b.evaluation.overall["mae"]
     assert _experiment_comparison(a, b).verdict == "better"
@@ -284,7 +284,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "predictions": np.tile([[0.9, 0.1], [0.2, 0.8]], (15, 1)),
         "classes": ["a", "b"],
     },
-    "regression": {
+    "toy_regression": {
         "labels": np.linspace(0.0, 3.0, 30),
         "changed": (1.0, 2.0),
         "typed": ("2.5", pa.float64(), 2.5),

@@ -15,6 +15,8 @@ from typing import TypeVar
 from assay.exceptions import InputError
 from assay.tasks.base import Task
 from assay.tasks.classification import ClassificationTask
+from assay.tasks.multilabel import MultilabelTask
+from assay.tasks.regression import RegressionTask
 
 __all__ = ["DEFAULT_KIND", "Task", "get_task", "register_task", "registered_tasks"]
 
@@ -58,3 +60,5 @@ def registered_tasks() -> dict[str, Task]:
 
 
 register_task(ClassificationTask)
+register_task(RegressionTask)
+register_task(MultilabelTask)

@@ -1,0 +1,128 @@
+"""Regression: one number per item (a price, a duration, a score, a severity).
+
+Each member delegates to the engine function for numeric labels; the engines are
+imported when first used (see :mod:`assay.tasks.classification`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from assay.exceptions import InputError
+from assay.tasks.base import Interval, RowNamer, Task, both_missing, missing_values
+
+__all__ = ["RegressionTask"]
+
+
+class RegressionTask(Task):
+    """A finite number per item; two labels are the same when they are equal."""
+
+    kind = "regression"
+    review_widget = "number"
+    agreement_statistics = (
+        "krippendorff_alpha", "icc", "mean_absolute_difference",
+    )
+    consensus_method = "em"
+    metrics = ("mae", "rmse", "r2")
+    greater_is_better = False
+
+    def check_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> None:
+        """Every row has a finite number.
+
+        Raises
+        ------
+        InputError
+            The column is not numeric, or some labels are missing, NaN or infinite.
+        """
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            raise InputError(
+                f"{where}: the label column {name!r} holds {column.type}, not numbers; "
+                "a regression label must be numeric (check --label and --task)."
+            )
+        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
+        bad = missing_values(column) | ~np.isfinite(values)
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            count = f"{len(positions)} row{'s' if len(positions) > 1 else ''}"
+            raise InputError(
+                f"{where}: the label column {name!r} is missing, NaN or infinite on "
+                f"{count}: {rows(positions)}; give every row a finite number, or remove "
+                "those rows."
+            )
+
+    def coerce_label(self, value: Any, label_type: pa.DataType) -> Any:
+        """A number typed by a person, as the column's type (int or float)."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"label {value!r} is not a number; this dataset's labels are numbers."
+            ) from exc
+        if not np.isfinite(number):
+            raise InputError(f"label {value!r} is not a finite number.")
+        if pa.types.is_integer(label_type):
+            if number != round(number):
+                raise InputError(
+                    f"label {value!r} is not a whole number; this dataset's labels are "
+                    "integers."
+                )
+            return int(round(number))
+        return number
+
+    def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Numeric equality, where two missing labels are the same."""
+        with np.errstate(invalid="ignore"):
+            same = np.asarray(
+                pd.to_numeric(pd.Series(old), errors="coerce").to_numpy(dtype=float)
+                == pd.to_numeric(pd.Series(new), errors="coerce").to_numpy(dtype=float),
+                dtype=bool,
+            )
+        return same | both_missing(old, new)
+
+    @property
+    def agreement(self) -> Callable[..., Any]:
+        """:func:`assay.collect.agreement_numeric.numeric_agreement` (interval alpha, ICC,
+        Bland-Altman, annotator bias)."""
+        from assay.collect.agreement_numeric import numeric_agreement
+
+        return numeric_agreement
+
+    @property
+    def consensus(self) -> Callable[..., Any]:
+        """:func:`assay.collect.consensus_numeric.numeric_consensus` (EM with annotator
+        bias and noise, or mean, or median)."""
+        from assay.collect.consensus_numeric import numeric_consensus
+
+        return numeric_consensus
+
+    def find_label_issues(
+        self, labels: Any, predictions: Any, *, classes: Any = None
+    ) -> pd.DataFrame:
+        """Residual-based label issues from out-of-sample ``predictions`` of shape (n,)."""
+        from assay.train.labels._regression import find_regression_issues
+
+        return find_regression_issues(labels, predictions)
+
+    def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
+        """MAE, RMSE and R² with bootstrap intervals."""
+        from assay.train.evaluate._regression import score_regression
+
+        return score_regression(y_true, y_pred, seed=seed)
+
+    def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
+        """The labels as a numeric column of :func:`assay.deploy.drift`."""
+        from assay.deploy.drift import drift
+
+        name = str(reference.name) if reference.name is not None else "label"
+        return drift(
+            pd.DataFrame({name: pd.to_numeric(reference).to_numpy(dtype=float)}),
+            pd.DataFrame({name: pd.to_numeric(current).to_numpy(dtype=float)}),
+            column_types={name: "numeric"},
+        )
