@@ -11,8 +11,8 @@ from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_limits
 
+from assay._charts import LineSeries, line_chart, nice_ticks
 from assay.exceptions import InputError
-from assay.report.svg import LineSeries, line_chart, nice_ticks
 from assay.train.curves import clean_vs_collect, correct_for_noise, learning_curve
 from assay.train.curves._fit import fit_power_law, power_law, stratified_order
 

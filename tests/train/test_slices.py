@@ -11,9 +11,10 @@ import pytest
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from assay._stats import wilson_interval
 from assay.exceptions import InputError
 from assay.train.slices import find_slices
-from assay.train.slices._stats import bh_adjust, error_rate_pvalues, wilson_interval
+from assay.train.slices._stats import bh_adjust, error_rate_pvalues
 from assay.train.slices.sliceline import encode_metadata, sliceline_search
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ __all__ = [
     "cli_flags",
     "emit_json",
     "err_console",
-    "flag_message",
     "in_range",
     "open_workspace",
     "out_console",
@@ -148,39 +146,6 @@ def progress(description: str, total: float | None = None) -> Iterator[Any]:
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
-
-
-def flag_message(message: str, flags: Mapping[str, str]) -> str:
-    """Rewrite a library message for CLI users: Python parameter names become flags.
-
-    Superseded by :func:`cli_flags`, which names a parameter by the error's ``param``
-    (and translates prose by explicit ``phrases``); this guess from the text is kept
-    for callers of the old helper and is used by no command.
-
-    Parameters
-    ----------
-    message : str
-        The message of an :class:`~assay.exceptions.AssayError` raised by the library,
-        whose wording is right for Python callers (``The 'n' parameter of plan_sample
-        must be ...``, ``ci_width= needs ...``).
-    flags : mapping of str to str
-        Python parameter name -> the CLI flag that sets it, e.g. ``{"n": "--n"}``.
-
-    Returns
-    -------
-    str
-        ``--n must be ...``; a parameter is replaced where it is quoted (``'n'``), written
-        as a keyword (``n=``) or, for names with an underscore, as a bare word.
-    """
-    out = message
-    for name, flag in flags.items():
-        key = re.escape(name)
-        out = re.sub(rf"\bThe '{key}' parameter of \w+ must\b", f"{flag} must", out)
-        out = re.sub(rf"'{key}'(?= parameter)", flag, out)
-        out = re.sub(rf"(?<![\w-]){key}=(?!=) ?", f"{flag} ", out)
-        if "_" in name:
-            out = re.sub(rf"(?<![\w-]){key}\b", flag, out)
-    return out
 
 
 def _named_param(exc: AssayError) -> str | None:

@@ -1,8 +1,7 @@
 """Small statistics of the slice modules (discovered slices, embedding clusters).
 
 One-sided tests of a slice's error rate against the overall rate and the
-Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._stats`
-(re-exported here for older imports).
+Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._stats`.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from assay._stats import wilson_interval
-
-__all__ = ["bh_adjust", "error_rate_pvalues", "wilson_interval"]
+__all__ = ["bh_adjust", "error_rate_pvalues"]
 
 
 def error_rate_pvalues(
