@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from assay.exceptions import NotFoundError
@@ -57,12 +58,13 @@ def item_view(
     present = row is not None
     if row is None:
         row = dict(fallback or {})
+    label = row.get(version.roles.label)
     row = {str(k): _safe(v) for k, v in row.items()}
     view: dict[str, Any] = {
         "item_id": item_id,
         "in_version": present,
         "version": version.ref,
-        "label": row.get(version.roles.label),
+        "label": _safe(label) if not isinstance(label, list) else [_safe(v) for v in label],
         "modality": version.modality,
         "row": row,
         "media_url": None,
@@ -93,6 +95,8 @@ def label_history(versions: list[DatasetVersion], item_id: str) -> list[dict[str
         ids = pd.Index(frame[v.roles.id].astype(str))
         pos = int(ids.get_indexer(pd.Index([item_id]))[0])
         label: Any = frame[v.roles.label].iloc[pos] if pos >= 0 else None
+        if isinstance(label, np.ndarray):  # a set of labels (a list column)
+            label = label.tolist()
         out.append(
             {
                 "version": v.ref,

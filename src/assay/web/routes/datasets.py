@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from assay.exceptions import NotFoundError
+from assay.tasks import Task
 from assay.web import queries
 from assay.web.deps import Auth, require
 from assay.web.items import item_view, label_history, media_file
 from assay.web.params import Number, Offset
 from assay.web.render import render
+from assay.web.widgets import widget_for
 
 router = APIRouter()
 PAGE = 50
@@ -32,17 +34,17 @@ def _rows(request: Request, name: str, number: int | None, offset: int) -> dict[
     table = web.cache.get(version).table
     shown = [c for c in version.columns if not c.startswith("pixel_")][:10]
     page = table.slice(offset, PAGE).select(shown).to_pylist()
-    counts = table.column(version.roles.label).value_counts().to_pylist()
+    widget = widget_for(version.task)
+    label = version.roles.label
     return {
         "version": version.to_dict(),
+        "kind": version.task.kind,
         "columns": shown,
         "rows": page,
+        "labels": [widget.show(r.get(label)) for r in page],
         "offset": offset,
         "page": PAGE,
-        "label_counts": sorted(
-            ({"label": c["values"], "count": c["counts"]} for c in counts),
-            key=lambda c: str(c["label"]),
-        ),
+        "label_counts": widget.counts(table.column(label)),
     }
 
 
@@ -76,13 +78,19 @@ def diff(
     b = b or log[0].number
     a = a or (log[1].number if len(log) > 1 else b)
     delta = ws.diff(f"{name}@v{a}", f"{name}@v{b}")
+    found = delta.to_dict(limit=limit)
+    widget = widget_for(ws.dataset(f"{name}@v{b}").task)
     context = {
         "name": name,
         "a": a,
         "b": b,
         "versions": [v.number for v in log],
         "summary": delta.summary(),
-        "diff": delta.to_dict(limit=limit),
+        "diff": found,
+        "relabeled": [
+            {"old": widget.show(r["old_label"]), "new": widget.show(r["new_label"], r["old_label"])}
+            for r in found.get("relabeled", [])
+        ],
     }
     return render(request, "diff.html", context)
 
@@ -104,11 +112,30 @@ def item(
         raise NotFoundError(f"no item {item_id!r} in any version of {name!r}.")
     context = {
         "name": name,
+        "kind": shown.task.kind,
         "item": view,
+        "label": widget_for(shown.task).show(view["label"]),
         "history": history,
         "decisions": queries.item_entries(web.ws, name, item_id),
     }
+    _add_views(shown.task, context)
     return render(request, "item.html", context)
+
+
+def _add_views(task: Task, context: dict[str, Any]) -> None:
+    """Each label of the item page as its widget shows it: a version's label against
+    the version before, a decision's labels against the given one."""
+    widget = widget_for(task)
+    history = context["history"]
+    for h, older in zip(history, history[1:] + [None], strict=True):
+        before = older["label"] if older and older["present"] else None
+        h["shown"] = widget.show(h["label"], before)
+    for e in context["decisions"]:
+        e["shown"] = {
+            "given": widget.show(e["given_label"]),
+            "suggested": widget.show(e["suggested_label"], e["given_label"]),
+            "decision": widget.show(e["decision_label"], e["given_label"]),
+        }
 
 
 @router.get("/media/{name}/{path:path}")

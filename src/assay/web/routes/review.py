@@ -20,6 +20,7 @@ from assay.web.items import item_view
 from assay.web.params import MAX_INT, Id, Offset, parse_int
 from assay.web.queries import QueueFilter
 from assay.web.render import json_response, render, wants_json
+from assay.web.widgets import widget_for
 from assay.workflows.review import (
     apply_decisions,
     check_bulk_action,
@@ -87,24 +88,46 @@ def review_next(
     return _redirect(_with(f"/review/entry/{found}", flt))
 
 
-def _classes(labels: list[Any], book: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The classes for relabeling, each with its shortcut key and label-book entry."""
-    defined = (book or {}).get("content", {}).get("classes") or {}
-    names = list(defined) if isinstance(defined, dict) and defined else labels
-    digits = all(len(str(n)) == 1 and str(n).isdigit() for n in names)
-    out = []
-    for i, cls in enumerate(names[:30]):
-        key = str(cls) if digits else (str((i + 1) % 10) if i < 10 else "")
-        info = defined.get(str(cls), {}) if isinstance(defined, dict) else {}
-        out.append(
-            {
-                "label": cls,
-                "key": key,
-                "description": info.get("description") if isinstance(info, dict) else None,
-                "rules": info.get("rules", []) if isinstance(info, dict) else [],
-            }
-        )
-    return out
+def _entry_response(
+    request: Request,
+    entry_id: int,
+    flt: QueueFilter,
+    *,
+    error: str | None = None,
+    typed: Any = None,
+    status: int = 200,
+) -> Response:
+    """The review page of one entry; with ``error``, shown again over what was posted."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    page = queries.entry_page(web.ws, entry_id, flt)
+    if page is None:
+        raise NotFoundError(f"no review entry #{entry_id}.")
+    found, book, remaining = page
+    version = web.ws.dataset(found["dataset"])
+    widget = widget_for(version.task)
+    decide = widget.decide(found, web.cache.get(version), book, typed)
+    context = {
+        "entry": found,
+        "dataset": found["dataset"],
+        "kind": version.task.kind,
+        "item": item_view(
+            version, web.cache, found["item_id"], fallback=found["payload"].get("row")
+        ),
+        "given": widget.show(found["given_label"]),
+        "suggested": widget.show(found["suggested_label"], found["given_label"]),
+        "decided": widget.show(found["decision_label"], found["given_label"]),
+        "classes": decide.pop("classes"),
+        "widget": widget.name,
+        "decide": decide,
+        "error": error,
+        "labelbook": book,
+        "filters": flt.__dict__,
+        "filter_query": flt.to_query(),
+        "remaining": remaining,
+        "can_decide": auth.user.role in ("reviewer", "admin"),
+    }
+    return render(request, "review_entry.html", context, status=status)
 
 
 @router.get("/review/entry/{entry_id}")
@@ -113,29 +136,7 @@ def review_entry(
 ) -> Response:
     """One entry: the item, the label book beside it, and the decision widget the
     dataset's task names (``widget``: ``templates/widgets/<widget>.html``)."""
-    web = request.app.state.web
-    flt = QueueFilter.from_params(request.query_params)
-    page = queries.entry_page(web.ws, entry_id, flt)
-    if page is None:
-        raise NotFoundError(f"no review entry #{entry_id}.")
-    found, book, remaining = page
-    name = found["dataset"]
-    version = web.ws.dataset(name)
-    context = {
-        "entry": found,
-        "dataset": name,
-        "item": item_view(
-            version, web.cache, found["item_id"], fallback=found["payload"].get("row")
-        ),
-        "classes": _classes(web.cache.get(version).classes(), book),
-        "widget": version.task.review_widget,
-        "labelbook": book,
-        "filters": flt.__dict__,
-        "filter_query": flt.to_query(),
-        "remaining": remaining,
-        "can_decide": auth.user.role in ("reviewer", "admin"),
-    }
-    return render(request, "review_entry.html", context)
+    return _entry_response(request, entry_id, QueueFilter.from_params(request.query_params))
 
 
 def _revision(fields: dict[str, Any]) -> int | None:
@@ -151,27 +152,52 @@ def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFil
     return render(request, "conflict.html", context, status=409)
 
 
+def _posted_label(fields: dict[str, Any]) -> Any:
+    """The new label a widget posted: ``relabel[]`` (the members of a set, a hidden
+    empty value keeps an empty set), else ``relabel`` (a class button, a number field),
+    else ``label`` (API clients; a JSON list for a set); the task coerces it."""
+    if "relabel[]" in fields:
+        members = fields["relabel[]"]
+        members = members if isinstance(members, list) else [members]
+        return [queries.text_field({"m": v}, "m") for v in members if v not in (None, "")]
+    relabel = queries.text_field(fields, "relabel")
+    if relabel is not None:
+        return relabel
+    label = fields.get("label")
+    if isinstance(label, list) and all(isinstance(v, str) for v in label):
+        return label
+    return queries.text_field(fields, "label")
+
+
 @router.post("/review/entry/{entry_id}/decide")
 def decide(
     request: Request,
     entry_id: Id,
     fields: dict = Depends(payload("reviewer")),
 ) -> Response:
-    """Record relabel / remove / keep on an entry, then go to the next one."""
+    """Record relabel / remove / keep on an entry, then go to the next one.
+
+    A label the dataset's task refuses (not a number, an unknown tag, outside the
+    label book's range) shows the page again with the one-line error; nothing is written.
+    """
     web = request.app.state.web
     auth: Auth = request.state.auth
     flt = QueueFilter.from_params(fields)
-    action, label = str(fields.get("action", "")), queries.text_field(fields, "label")
-    if fields.get("relabel") not in (None, ""):  # a class button of the review page
-        action, label = "relabel", queries.text_field(fields, "relabel")
+    action, label = str(fields.get("action", "")), _posted_label(fields)
+    if action == "" and label is not None:  # a class button of the review page
+        action = "relabel"
     note = queries.text_field(fields, "note")
     try:
         done = decide_entry(
-            web.ws, entry_id, action, label=label, note=note, user=auth.user.name,
-            revision=_revision(fields),
+            web.ws, entry_id, action, label=label if action == "relabel" else None,
+            note=note, user=auth.user.name, revision=_revision(fields),
         )
     except ConflictError as exc:
         return _conflict(request, entry_id, exc, flt)
+    except InputError as exc:
+        if wants_json(request) or auth.via == "token":
+            raise
+        return _entry_response(request, entry_id, flt, error=str(exc), typed=label, status=400)
     if wants_json(request) or auth.via == "token":
         found = queries.next_entry(web.ws, done["dataset"], flt, after=entry_id)
         return json_response({"entry": done, "next": found})

@@ -1,0 +1,317 @@
+"""The review widgets: how the pages decide and show a label of each kind.
+
+A task names its widget (:attr:`assay.tasks.Task.review_widget`); the review page
+includes ``templates/widgets/<name>.html`` in its decision form, filled with the
+context :meth:`Widget.decide` builds. The same widget shows labels of its kind on the
+item pages (:meth:`Widget.show`: text, or chips of a set with the differences marked)
+and counts them for the dataset page (:meth:`Widget.counts`). Routes look a widget up
+by name (:func:`widget_for`) and never branch on the kind of label; a new kind that
+needs a new widget adds a class here and its template.
+
+Every widget posts the new label in the field ``relabel`` (one value) or ``relabel[]``
+(several values, the members of a set); the task coerces it (``Task.coerce_label``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assay.tasks import Task
+from assay.web.cache import CachedTable
+
+__all__ = ["WIDGETS", "Widget", "format_number", "label_view", "widget_for"]
+
+#: Significant digits of a number shown on a page (and pre-filled in the number field).
+DIGITS = 8
+
+
+def format_number(value: Any, digits: int = DIGITS) -> str:
+    """A number as people read it: ``3.2``, ``151``, ``0.000012345`` (no exponent, at
+    most ``digits`` significant digits, no trailing zeros); other values as text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return "" if value is None else str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    number = float(value)
+    if not math.isfinite(number):
+        return str(number)
+    text = np.format_float_positional(
+        number, precision=digits, unique=False, fractional=False, trim="-"
+    )
+    return "0" if text in ("-0", "0.") else text
+
+
+def _book_content(book: Mapping[str, Any] | None) -> dict[str, Any]:
+    content = (book or {}).get("content") or {}
+    return content if isinstance(content, dict) else {}
+
+
+def _book_classes(book: Mapping[str, Any] | None) -> dict[str, Any]:
+    defined = _book_content(book).get("classes") or {}
+    return defined if isinstance(defined, dict) else {}
+
+
+def _definition(defined: Mapping[str, Any], name: Any) -> dict[str, Any]:
+    info = defined.get(str(name), {})
+    if not isinstance(info, dict):
+        return {"description": str(info) if info else None, "rules": []}
+    return {"description": info.get("description"), "rules": info.get("rules", [])}
+
+
+class Widget:
+    """How the pages decide and show a label of one kind (see the module docstring)."""
+
+    name: ClassVar[str]
+    #: The keys the review page lists beside the label book.
+    keys: ClassVar[str]
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        """The template context of the decision widget.
+
+        Parameters
+        ----------
+        entry : mapping
+            The queue entry (``given_label``, ``suggested_label`` decoded).
+        table : CachedTable
+            The dataset's latest version (the labels in use).
+        book : mapping or None
+            The newest label book version (``content``).
+        typed : optional
+            What the reviewer posted, when the page is shown again with an error.
+
+        Returns
+        -------
+        dict
+            ``classes`` (the label book aside: label, key, description, rules),
+            ``keys`` (the shortcuts in words) and the widget's own values.
+        """
+        raise NotImplementedError
+
+    def show(self, value: Any, against: Any = None) -> dict[str, Any]:
+        """A label as the pages show it: ``{"text", "chips", "delta"}``.
+
+        ``chips`` is None for a single value, else one ``{"name", "state"}`` per member
+        of a set, ``state`` one of ``kept``, ``added``, ``removed`` against ``against``
+        (``same`` when there is nothing to compare with); ``delta`` says how a number
+        moved from ``against``.
+        """
+        return {"text": "" if value is None else str(value), "chips": None, "delta": None}
+
+    def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
+        """The dataset page's label distribution: ``[{"label", "count"}]``."""
+        counts = column.value_counts().to_pylist()
+        return sorted(
+            ({"label": c["values"], "count": c["counts"]} for c in counts),
+            key=lambda c: str(c["label"]),
+        )
+
+
+def _choices(labels: list[Any], book: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The classes, each with its shortcut key and label-book entry (at most 30)."""
+    defined = _book_classes(book)
+    names = list(defined) if defined else labels
+    digits = all(len(str(n)) == 1 and str(n).isdigit() for n in names)
+    out = []
+    for i, cls in enumerate(names[:30]):
+        key = str(cls) if digits else (str((i + 1) % 10) if i < 10 else "")
+        out.append({"label": cls, "key": key, **_definition(defined, cls)})
+    return out
+
+
+class ChoiceWidget(Widget):
+    """One class per item: a button per class (its number key relabels)."""
+
+    name = "choice"
+    keys = "number = relabel · k keep · r remove · n next · u undo"
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        return {"classes": _choices(table.classes(), book), "keys": self.keys}
+
+
+class NumberWidget(Widget):
+    """A number per item: a field pre-filled with the suggestion (Enter accepts it)."""
+
+    name = "number"
+    keys = "Enter = accept the value · type a number to change it · Esc leaves the field · " \
+        "k keep · r remove · n next · u undo"
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        given, suggested = entry.get("given_label"), entry.get("suggested_label")
+        value = typed if typed is not None else format_number(suggested)
+        return {
+            "classes": [],
+            "keys": self.keys,
+            "given": format_number(given),
+            "suggested": None if suggested is None else format_number(suggested),
+            "delta": _delta(suggested, given),
+            "value": "" if value is None else str(value),
+            "scale": _scale(_book_content(book)),
+        }
+
+    def show(self, value: Any, against: Any = None) -> dict[str, Any]:
+        return {"text": format_number(value), "chips": None, "delta": _delta(value, against)}
+
+    def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
+        """A histogram (at most 20 bins) of the finite values, labelled by bin."""
+        values = np.asarray(column.drop_null().to_numpy(), dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            return []
+        edges = np.histogram_bin_edges(values, bins=min(20, max(1, len(np.unique(values)))))
+        counts, edges = np.histogram(values, bins=edges)
+        return [
+            {"label": f"{format_number(lo, 4)} – {format_number(hi, 4)}", "count": int(n)}
+            for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True)
+        ]
+
+
+def _delta(value: Any, against: Any) -> str | None:
+    """``+0.8`` / ``-1.5``: how ``value`` moved from ``against`` (None if either is missing)."""
+    try:
+        moved = float(value) - float(against)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(moved) or moved == 0:
+        return None
+    return ("+" if moved > 0 else "") + format_number(moved)
+
+
+def _scale(content: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Units, range and rounding of numeric labels from the label book, if it has them
+    (``numeric: {units, min, max, decimals}``, or the same keys at the top)."""
+    spec = content.get("numeric")
+    spec = spec if isinstance(spec, dict) else content
+    low, high = spec.get("min"), spec.get("max")
+    if isinstance(spec.get("range"), (list, tuple)) and len(spec["range"]) == 2:
+        low, high = spec["range"]
+    units = spec.get("units", spec.get("unit"))
+    decimals = spec.get("decimals", spec.get("rounding"))
+    found = {"units": units, "min": low, "max": high, "decimals": decimals}
+    return found if any(v is not None for v in found.values()) else None
+
+
+class TagsWidget(Widget):
+    """A set of labels per item: a toggle per label, pre-set to the suggested set."""
+
+    name = "tags"
+    keys = "number = toggle that label · Enter = accept the set · k keep · r remove · " \
+        "n next · u undo"
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        given = set(_members(entry.get("given_label")))
+        suggested = entry.get("suggested_label")
+        chosen = set(_members(typed if typed is not None else suggested))
+        if typed is None and suggested is None:
+            chosen = set(given)
+        defined = _book_classes(book)
+        names = _ordered(set(defined) | set(_names_in(table)) | given | chosen)
+        tags = [
+            {
+                "label": name,
+                "key": str((i + 1) % 10) if i < 10 else "",
+                "checked": name in chosen,
+                "given": name in given,
+                "state": _state(name in chosen, name in given),
+                **_definition(defined, name),
+            }
+            for i, name in enumerate(names)
+        ]
+        return {
+            "classes": tags,
+            "tags": tags,
+            "keys": self.keys,
+            "given": self.show(entry.get("given_label")),
+            "suggested": None if suggested is None else self.show(suggested, given),
+        }
+
+    def show(self, value: Any, against: Any = None) -> dict[str, Any]:
+        members = _members(value)
+        base = None if against is None else set(_members(against))
+        chips = [
+            {"name": n, "state": "same" if base is None else _state(True, n in base)}
+            for n in members
+        ]
+        chips += [{"name": n, "state": "removed"} for n in _ordered((base or set()) - set(members))]
+        text = "{" + ", ".join(members) + "}" if value is not None else ""
+        return {"text": text, "chips": chips, "delta": None}
+
+    def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
+        """How many items carry each label."""
+        counts = pc.list_flatten(column).value_counts().to_pylist()
+        return sorted(
+            ({"label": c["values"], "count": c["counts"]} for c in counts),
+            key=lambda c: str(c["label"]),
+        )
+
+
+def _members(value: Any) -> list[str]:
+    """The members of a label set (a list, or None), as sorted text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return sorted({str(v) for v in value})
+
+
+def _ordered(names: set[str]) -> list[str]:
+    return sorted(names, key=lambda n: (n.casefold(), n))
+
+
+def _state(chosen: bool, given: bool) -> str:
+    if chosen and given:
+        return "kept"
+    if chosen:
+        return "added"
+    return "removed" if given else "off"
+
+
+def _names_in(table: CachedTable) -> list[str]:
+    """The label names a list column uses (every member of every set)."""
+    column = table.table.column(table.label_column)
+    if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+        return [str(v) for v in table.classes()]
+    return [str(v) for v in pc.unique(pc.list_flatten(column)).to_pylist() if v is not None]
+
+
+#: Widget name (``Task.review_widget``) -> widget.
+WIDGETS: dict[str, Widget] = {w.name: w for w in (ChoiceWidget(), NumberWidget(), TagsWidget())}
+
+
+def widget_for(task: Task) -> Widget:
+    """The widget the task names (``Task.review_widget``)."""
+    return WIDGETS[task.review_widget]
+
+
+def label_view(task: Task, value: Any, against: Any = None) -> dict[str, Any]:
+    """``value`` as the pages show a label of ``task`` (see :meth:`Widget.show`)."""
+    return widget_for(task).show(value, against)
