@@ -89,6 +89,17 @@ class Launcher:
         self._reader.join(timeout=10)
 
 
+def labelled_parquet(path: Path, n: int, seed: int, *, n_features: int = 8,
+                     n_classes: int = 5) -> Path:
+    """A seeded Parquet file of ``n`` rows: ``n_features`` normal columns and a label ``y``."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, n_features)),
+                         columns=[f"f{i}" for i in range(n_features)])
+    frame["y"] = rng.integers(0, n_classes, size=n)
+    frame.to_parquet(path)
+    return path
+
+
 @dataclass
 class Proc:
     """A writer process, what it printed, and whether the storm killed it.

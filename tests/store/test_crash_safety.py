@@ -10,20 +10,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from assay.store.workspace import Workspace
 
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers beside this file
+from _concurrency import labelled_parquet  # noqa: E402
+
 EXE = str(Path(sys.executable).with_name("assay"))
-
-
-def _big_parquet(path: Path, n: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(rng.normal(size=(n, 8)), columns=[f"f{i}" for i in range(8)])
-    frame["y"] = rng.integers(0, 5, size=n)
-    frame.to_parquet(path)
-    return path
 
 
 def _objects(ws_path: Path) -> set[str]:
@@ -41,10 +35,10 @@ def _import(ws_path: Path, source: Path, env: dict[str, str]) -> subprocess.Pope
 
 def test_kill_between_object_and_commit(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
-    source = _big_parquet(tmp_path / "a.parquet", 2000, seed=0)
+    source = labelled_parquet(tmp_path / "a.parquet", 2000, seed=0)
     ws.import_dataset("big", source, label="y")
     before = _objects(tmp_path / "ws")
-    changed = _big_parquet(tmp_path / "b.parquet", 2000, seed=1)
+    changed = labelled_parquet(tmp_path / "b.parquet", 2000, seed=1)
     proc = _import(tmp_path / "ws", changed, {"ASSAY_FAULT_SLEEP": "before_commit:60"})
     deadline = time.monotonic() + 60
     while _objects(tmp_path / "ws") == before:
@@ -63,7 +57,7 @@ def test_kill_between_object_and_commit(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_at_random_moments_keeps_invariants(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
-    source = _big_parquet(tmp_path / "a.parquet", 300_000, seed=2)
+    source = labelled_parquet(tmp_path / "a.parquet", 300_000, seed=2)
     rng = np.random.default_rng(0)
     for delay in rng.uniform(0.3, 2.5, size=4):
         proc = _import(tmp_path / "ws", source, {})

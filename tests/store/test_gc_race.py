@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from assay.store.workspace import Workspace
 
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers beside this file
+from _concurrency import labelled_parquet  # noqa: E402
+
+_table = functools.partial(labelled_parquet, n_features=6, n_classes=4)
+
 EXE = str(Path(sys.executable).with_name("assay"))
-
-
-def _parquet(path: Path, n: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"f{i}" for i in range(6)])
-    frame["y"] = rng.integers(0, 4, size=n)
-    frame.to_parquet(path)
-    return path
 
 
 def _objects(ws: Workspace) -> set[str]:
@@ -54,12 +51,12 @@ def _gc(ws: Workspace, grace: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_gc_leaves_the_object_of_a_running_import(workspace: Workspace, tmp_path: Path) -> None:
-    workspace.import_dataset("big", _parquet(tmp_path / "a.parquet", 3000, seed=0), label="y")
+    workspace.import_dataset("big", _table(tmp_path / "a.parquet", 3000, seed=0), label="y")
     before = _objects(workspace)
     proc = _import(
         workspace,
         "big",
-        _parquet(tmp_path / "b.parquet", 3000, seed=1),
+        _table(tmp_path / "b.parquet", 3000, seed=1),
         ASSAY_FAULT_SLEEP="before_commit:4",
     )
     new = _wait_for_new_object(workspace, before, proc)
@@ -84,7 +81,7 @@ def _leases(ws: Workspace) -> int:
 
 
 def test_gc_loop_beside_concurrent_imports(workspace: Workspace, tmp_path: Path) -> None:
-    sources = [_parquet(tmp_path / f"s{i}.parquet", 20_000, seed=10 + i) for i in range(6)]
+    sources = [_table(tmp_path / f"s{i}.parquet", 20_000, seed=10 + i) for i in range(6)]
     procs = [_import(workspace, f"d{i}", src) for i, src in enumerate(sources)]
     sweeps = 0
     while any(p.poll() is None for p in procs) or sweeps == 0:
@@ -100,9 +97,9 @@ def test_gc_loop_beside_concurrent_imports(workspace: Workspace, tmp_path: Path)
 
 
 def test_an_old_orphan_a_new_version_reuses_is_kept(workspace: Workspace, tmp_path: Path) -> None:
-    source = _parquet(tmp_path / "a.parquet", 3000, seed=3)
+    source = _table(tmp_path / "a.parquet", 3000, seed=3)
     workspace.import_dataset("first", source, label="y")
-    workspace.import_dataset("big", _parquet(tmp_path / "b.parquet", 50, seed=4), label="y")
+    workspace.import_dataset("big", _table(tmp_path / "b.parquet", 50, seed=4), label="y")
     # the object "big" v2 will be: written once by an import that failed before its commit
     with_orphan = Workspace(workspace.root)
     try:
