@@ -136,10 +136,10 @@ def _rows(positions: np.ndarray) -> str:
 # -- the registry ----------------------------------------------------------------
 
 
-def test_every_dataset_is_classification_until_a_kind_is_stored() -> None:
+def test_the_default_kind_is_classification(workspace: Workspace) -> None:
     assert DEFAULT_KIND == "classification"
     assert get_task().kind == "classification"
-    assert dataset_task("anything") is get_task("classification")
+    assert dataset_task("no such dataset", workspace) is get_task("classification")
 
 
 def test_the_double_is_registered_through_the_public_registry() -> None:
@@ -194,7 +194,7 @@ def test_a_review_entry_decodes_its_labels_with_the_task() -> None:
 
 def test_the_consensus_workflow_runs_the_tasks_engine(workspace: Workspace) -> None:
     houses = pd.DataFrame({"item_id": [0, 1, 2], "x": [1.0, 2.0, 3.0], "price": [1.0, 2.0, 3.0]})
-    workspace.import_dataset("houses", houses, label="price", id="item_id")
+    workspace.import_dataset("houses", houses, label="price", id="item_id", task="classification")
     workspace.annotations.add("houses", pd.DataFrame({
         "item": [0, 0, 0, 1, 1, 1],
         "annotator": ["a", "b", "c"] * 2,
@@ -274,6 +274,13 @@ def test_the_verdict_follows_the_tasks_direction() -> None:
 
 # -- the contract of every registered task --------------------------------------------
 
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array (of lists), as a label column reads."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 #: Per kind: (a label column, the same labels with one changed, model output for
 #: find_label_issues, predictions for score, an annotation table).
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -282,6 +289,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "changed": ("a", "b"),
         "typed": ("b", pa.string(), "b"),
         "predictions": np.tile([[0.9, 0.1], [0.2, 0.8]], (15, 1)),
+        "classes": ["a", "b"],
+    },
+    "regression": {
+        "labels": np.linspace(3.0, 8.0, 30),
+        "changed": (3.2, 4.0),
+        "typed": ("4.5", pa.float64(), 4.5),
+        "predictions": np.linspace(3.0, 8.0, 30) + 0.05,
+        "classes": None,
+    },
+    "multilabel": {
+        "labels": _objects([["a"], ["a", "b"], [], ["b"], ["a", "b"], ["a"]] * 5),
+        "changed": (("a",), ("a", "b")),
+        "typed": ("b, a", pa.list_(pa.string()), ["a", "b"]),
+        "predictions": np.tile(
+            [[0.9, 0.1], [0.9, 0.8], [0.1, 0.2], [0.2, 0.9], [0.8, 0.9], [0.9, 0.2]], (5, 1)
+        ),
         "classes": ["a", "b"],
     },
     "toy_regression": {
@@ -309,7 +332,11 @@ def test_members_have_the_documented_types(task_and_sample: tuple[Task, dict[str
     for names in (task.agreement_statistics, task.metrics):
         assert isinstance(names, tuple) and names and all(isinstance(n, str) for n in names)
     assert isinstance(task.greater_is_better, bool)
-    assert callable(task.agreement) and callable(task.consensus)
+    try:
+        engines = (task.agreement, task.consensus)
+    except ModuleNotFoundError as exc:
+        pytest.skip(f"engine module {exc.name} of task {task.kind!r} has not landed yet")
+    assert all(callable(engine) for engine in engines)
 
 
 def test_labels_check_coerce_encode_and_compare(task_and_sample: tuple[Task, dict[str, Any]]) -> None:
@@ -332,6 +359,7 @@ def test_labels_check_coerce_encode_and_compare(task_and_sample: tuple[Task, dic
 def test_engines_return_the_documented_shapes(task_and_sample: tuple[Task, dict[str, Any]]) -> None:
     task, sample = task_and_sample
     labels = sample["labels"]
+    _skip_unlanded_engines(task, sample)
     issues = task.find_label_issues(labels, sample["predictions"], classes=sample["classes"])
     assert isinstance(issues, pd.DataFrame) and len(issues) == len(labels)
     assert set(issues.columns) >= ISSUE_COLUMNS
@@ -342,3 +370,12 @@ def test_engines_return_the_documented_shapes(task_and_sample: tuple[Task, dict[
         assert interval["low"] <= interval["value"] <= interval["high"]
     series = pd.Series(labels, name="y")
     assert task.label_drift(series, series).drifted is False
+
+
+def _skip_unlanded_engines(task: Task, sample: dict[str, Any]) -> None:
+    """Skip (naming the module) while an engine of issue 14 is still being written."""
+    try:
+        task.find_label_issues(sample["labels"], sample["predictions"], classes=sample["classes"])
+        task.score(sample["labels"], sample["labels"], seed=0)
+    except ModuleNotFoundError as exc:
+        pytest.skip(f"engine module {exc.name} of task {task.kind!r} has not landed yet")

@@ -45,7 +45,21 @@ def import_(
     label: str = typer.Option(
         None,
         "--label",
-        help="The label column (default: label; a new version keeps the dataset's).",
+        help="The label column (default: label; a new version keeps the dataset's); "
+        "A,B,C names 0/1 columns of a multi-label set.",
+        show_default=False,
+    ),
+    task: str = typer.Option(
+        None,
+        "--task",
+        help="The kind of label: classification, regression or multilabel (default: "
+        "detected at the first import: float labels are regression, lists multilabel).",
+        show_default=False,
+    ),
+    label_sep: str = typer.Option(
+        None,
+        "--label-sep",
+        help="Split a text label column on this separator into label sets (e.g. '|').",
         show_default=False,
     ),
     id: str = typer.Option(
@@ -59,19 +73,46 @@ def import_(
 ) -> None:
     """Import a file or folder as a new version of dataset NAME.
 
-    The column roles (--label, --id, --tags, --split) are set by the dataset's first
-    import; a new version keeps them, so they may be left out.
+    The column roles (--label, --id, --tags, --split) and the kind of label (--task)
+    are set by the dataset's first import; a new version keeps them, so they may be
+    left out.
     """
     ws = open_workspace(workspace)
     tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None
+    labels = _label_option(label)
     with progress(f"Importing {source}"):
         version = ws.import_dataset(
-            name, source, label=label, id=id, tags=tag_list, split=split, message=message
+            name,
+            source,
+            label=labels,
+            id=id,
+            tags=tag_list,
+            split=split,
+            message=message,
+            task=task,
+            label_sep=label_sep,
         )
     if as_json:
         emit_json(version.to_dict())
         return
     out_console().print(_import_summary(version))
+
+
+def _label_option(label: str | None) -> str | list[str] | None:
+    """``--label y`` is one column; ``--label A,B,C`` several 0/1 columns."""
+    if label is None or "," not in label:
+        return label
+    return [part.strip() for part in label.split(",") if part.strip()]
+
+
+def _kind(version: DatasetVersion) -> str:
+    """``regression labels in 'quality'`` / ``multilabel labels in 'labels' (a, b, c)``."""
+    text = f"{version.task.kind} labels in {version.roles.label!r}"
+    names = version.label_names
+    if names:
+        shown = ", ".join(names[:10]) + (f" ... ({len(names)} in all)" if len(names) > 10 else "")
+        text += f" ({shown})"
+    return text
 
 
 def _import_summary(version: DatasetVersion) -> str:
@@ -83,7 +124,7 @@ def _import_summary(version: DatasetVersion) -> str:
     )
     if version.parent_number is not None:
         text += f", {s.get('changed', 0)} with changed features"
-    text += ")."
+    text += f"). {_kind(version)[0].upper()}{_kind(version)[1:]}."
     for kind in ("added", "removed"):
         names = s.get(f"columns_{kind}") or []
         if names:
@@ -117,8 +158,9 @@ def log(
         ]
         for v in versions
     ]
+    title = f"{name} ({versions[0].task.kind})" if versions else name
     out_console().print(
-        table(f"{name}", ["version", "time", "author", "rows", "change", "message"], rows)
+        table(title, ["version", "time", "author", "rows", "change", "message"], rows)
     )
 
 
@@ -142,10 +184,10 @@ def show(
     """Show a version: metadata, label counts and the first rows."""
     version = open_workspace(workspace).dataset(ref)
     frame = version.to_pandas()
-    counts = frame[version.roles.label].value_counts(dropna=False).sort_index()
+    labels = version.task.describe_labels(frame[version.roles.label])
     if as_json:
         info = version.to_dict()
-        info["label_counts"] = {str(k): int(v) for k, v in counts.items()}
+        info["label_counts"] = labels.rows
         info["head"] = (
             frame.head(rows)
             .astype(object)
@@ -164,7 +206,8 @@ def show(
     console.print(
         f"label: {version.roles.label}   id: {version.roles.id}   tags: {', '.join(version.roles.tags) or '-'}"
     )
-    console.print(table("labels", ["label", "count"], [[k, v] for k, v in counts.items()]))
+    console.print(f"task: {_kind(version)}")
+    console.print(table("labels", list(labels.columns), [list(r) for r in labels.rows.items()]))
     head = frame.head(rows)
     shown = list(head.columns[:12])
     console.print(table("first rows", shown, head[shown].astype(str).values.tolist()))
@@ -186,7 +229,14 @@ def diff(
     console.print(delta.summary())
     if len(delta.relabeled):
         head = delta.relabeled.head(limit)
-        console.print(table("relabeled", ["item", "old", "new"], head.values.tolist()))
+        changes = delta.label_changes(limit)
+        console.print(
+            table(
+                "relabeled",
+                ["item", "change"],
+                [[item, change] for item, change in zip(head["item_id"], changes, strict=True)],
+            )
+        )
     if len(delta.changed):
         head = delta.changed.head(limit)
         console.print(

@@ -83,7 +83,7 @@ class AnnotationStore:
     def load(self, dataset: str, *, batch: int | None = None) -> pd.DataFrame:
         """The stored annotations: ``item``, ``annotator``, ``label``, ``labelbook_version``,
         ``time``, ``batch``; labels decoded by the dataset's task."""
-        task = dataset_task(dataset)
+        task = dataset_task(dataset, self.ws)
         query = select(m.Annotation).join(m.Dataset).where(m.Dataset.name == dataset)
         if batch is not None:
             query = query.where(m.Annotation.batch == batch)

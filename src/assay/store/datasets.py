@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from assay.exceptions import InputError
+from assay.store import models as m
 from assay.store.readers import RowNames, check_unique_columns
 from assay.tasks import Task, get_task
 from assay.tasks.base import missing_values
@@ -32,15 +35,28 @@ __all__ = [
 GENERATED_ID = "item_id"
 
 
-def dataset_task(name: str | None = None) -> Task:
+def dataset_task(name: str, where: Session | Workspace) -> Task:
     """The :class:`~assay.tasks.Task` of dataset ``name``: the one place the store
     resolves a dataset's kind of label.
 
-    Every dataset is single-label classification today (no kind is stored); issue 14
-    stores the kind fixed at the first import in a column ``datasets.task`` (migration
-    0004, default ``"classification"``) and reads it here.
+    The kind is stored per dataset (``datasets.task``, fixed at its first import;
+    ``"classification"`` for every dataset imported before issue 14).
+
+    Parameters
+    ----------
+    name : str
+        The dataset; a name no dataset has yet gets the default task.
+    where : Session or Workspace
+        An open transaction to read the kind in, or the workspace (a short read-only
+        transaction is opened).
     """
-    return get_task()
+    query = select(m.Dataset.task).where(m.Dataset.name == name)
+    if isinstance(where, Session):
+        kind = where.scalar(query)
+    else:
+        with where.session(readonly=True) as s:
+            kind = s.scalar(query)
+    return get_task(kind)
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,8 @@ class DatasetVersion:
     roles: Roles
     modality: str
     media_root: str | None
+    task_kind: str = "classification"
+    label_names: tuple[str, ...] | None = None
 
     @property
     def ref(self) -> str:
@@ -102,8 +120,9 @@ class DatasetVersion:
 
     @property
     def task(self) -> Task:
-        """What a label of this dataset is (see :func:`dataset_task`)."""
-        return dataset_task(self.name)
+        """What a label of this dataset is: the kind fixed at its first import
+        (``ds.task.kind``; see :func:`dataset_task`)."""
+        return get_task(self.task_kind)
 
     @property
     def labels(self) -> pd.Series:
@@ -130,6 +149,8 @@ class DatasetVersion:
             "tag_columns": list(self.roles.tags),
             "split_column": self.roles.split,
             "modality": self.modality,
+            "task": self.task_kind,
+            "label_names": None if self.label_names is None else list(self.label_names),
             "object": self.object_hash,
         }
 

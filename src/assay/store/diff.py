@@ -1,7 +1,8 @@
 """Item-level differences between two versions of a dataset.
 
 Items are matched by id. A changed label counts as *relabeled* (the dataset's task
-compares labels: :meth:`assay.tasks.Task.same_labels`); any other changed column counts
+compares labels, :meth:`assay.tasks.Task.same_labels`, and says how one changed,
+:meth:`assay.tasks.Task.describe_change`); any other changed column counts
 as a *changed feature*. Missing values compare equal to each other.
 Columns only one version has are listed as columns added or removed (their values
 are not compared item by item).
@@ -31,7 +32,8 @@ class DatasetDiff:
     added, removed : DataFrame
         Rows of ``b`` (resp. ``a``) whose id is not in the other version.
     relabeled : DataFrame
-        Columns ``item_id``, ``old_label``, ``new_label``.
+        Columns ``item_id``, ``old_label``, ``new_label`` (:meth:`label_changes` says
+        each change in words).
     changed : DataFrame
         Columns ``item_id`` and ``columns`` (the changed non-label columns that both
         versions have).
@@ -48,6 +50,17 @@ class DatasetDiff:
     extra: dict[str, Any] = field(default_factory=dict)
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
+    task: Task | None = None
+
+    def label_changes(self, limit: int | None = None) -> list[str]:
+        """Each relabel in words, by the dataset's task (in the order of
+        :attr:`relabeled`): ``relabeled 3.2 -> 4.0``, ``added tag x; removed tag y``."""
+        task = self.task or get_task()
+        head = self.relabeled if limit is None else self.relabeled.head(limit)
+        return [
+            task.describe_change(old, new)
+            for old, new in zip(head["old_label"], head["new_label"], strict=True)
+        ]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -74,6 +87,7 @@ class DatasetDiff:
             "added": [str(v) for v in _head(self.added["item_id"], limit)],
             "removed": [str(v) for v in _head(self.removed["item_id"], limit)],
             "relabeled": rows(self.relabeled),
+            "label_changes": self.label_changes(limit),
             "changed": rows(self.changed),
             "columns_added": list(self.columns_added),
             "columns_removed": list(self.columns_removed),
@@ -196,6 +210,7 @@ def diff_tables(
         changed,
         columns_added=[c for c in b.column_names if c not in a.column_names],
         columns_removed=[c for c in a.column_names if c not in b.column_names],
+        task=task,
     )
 
 
@@ -211,7 +226,29 @@ def _relabeled(
     old = _column(a, label, in_a)
     new = _column(b, label, in_b)
     moved = ~task.same_labels(old, new)
-    return pd.DataFrame({"item_id": ids[moved], "old_label": old[moved], "new_label": new[moved]})
+    before = [_plain(v) for v in old[moved]]
+    after = [_plain(v) for v in new[moved]]
+    nested = _nested(before, after)
+    return pd.DataFrame({
+        "item_id": ids[moved],
+        "old_label": _objects(before) if nested else old[moved],
+        "new_label": _objects(after) if nested else new[moved],
+    })
+
+
+def _plain(value: Any) -> Any:
+    """A label as a Python value: a list for a list label (Arrow reads numpy arrays)."""
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _nested(*columns: list[Any]) -> bool:
+    return any(isinstance(v, list) for column in columns for v in column)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _changed(

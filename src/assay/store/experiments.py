@@ -36,13 +36,13 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from assay.exceptions import InputError, NotFoundError
-from assay.store.datasets import DatasetVersion, dataset_task
+from assay.store.datasets import DatasetVersion
 from assay.store.features import train_eval_inputs
+from assay.tasks import get_task
 from assay.train.evaluate import (
     AUGMENTED_COLUMN,
     Comparison,
     Evaluation,
-    check_eval_classes,
     check_leakage,
     check_not_augmented,
     compare,
@@ -115,8 +115,8 @@ class Experiment:
         What the checks found but did not refuse (e.g. evaluation files that share a
         name with a training file but not its content).
     task_kind : str or None
-        The kind of label (a registered :class:`~assay.tasks.Task`); None: the training
-        dataset's task (see :func:`assay.store.datasets.dataset_task`).
+        The kind of label (a registered :class:`~assay.tasks.Task`); None: an experiment
+        recorded before datasets had kinds (classification).
     """
 
     id: str
@@ -146,11 +146,9 @@ class Experiment:
     @property
     def task(self) -> Task:
         """What a label of the experiment's data is; it names the headline metric."""
-        if self.task_kind is None:
-            return dataset_task(self.dataset)
         from assay.tasks import get_task
 
-        return get_task(self.task_kind)
+        return get_task(self.task_kind)  # None: recorded before kinds, classification
 
     @property
     def headline(self) -> Headline:
@@ -312,6 +310,7 @@ class ExperimentStore:
                 check_content=False,
                 n_boot=n_boot,
                 seed=seed,
+                task=train_v.task,
             )
         n_aug = int(_augmented_mask(train_df).sum())
         return self._record(
@@ -371,6 +370,7 @@ class ExperimentStore:
             "n_augmented": n_augmented,
             "features": features,
             "notes": notes,
+            "task": train_v.task.kind,
             "evaluation": summary,
         }
         analysis_id = self.ws.record_analysis(
@@ -453,7 +453,7 @@ class ExperimentStore:
             recipe_hash=result["recipe_hash"],
             eval_set=result["eval_set"],
             eval_hash=result["eval_hash"],
-            evaluation=Evaluation.from_dict(data),
+            evaluation=get_task(result.get("task")).evaluation_from_dict(data),
             n_train=int(result.get("n_train") or 0),
             n_augmented=int(result.get("n_augmented") or 0),
             features=list(result.get("features") or []),
@@ -461,6 +461,7 @@ class ExperimentStore:
             created_at=record.get("created_at"),
             notes=list(result.get("notes") or []),
             eval_content=result.get("eval_content"),
+            task_kind=result.get("task"),
         )
 
     # --------------------------------------------------------------- comparing
@@ -562,7 +563,7 @@ def _check_honest(
         eval_digests=None if train_digests is None else eval_digests,
     )
     check_leakage(X_train=_numeric(matrices[0]), X_eval=_numeric(matrices[1]), eval_ids=eval_ids)
-    check_eval_classes(
+    train_v.task.check_eval_labels(
         train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
     )
     if eval_digests is None:

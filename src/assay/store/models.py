@@ -47,6 +47,12 @@ class Dataset(Base):
     media_root: Mapped[str | None] = mapped_column(Text, nullable=True)
     modality: Mapped[str] = mapped_column(String(40), default="tabular")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The kind of label (a registered task), fixed at the first import.
+    task: Mapped[str] = mapped_column(
+        String(40), default="classification", server_default="classification"
+    )
+    #: A multi-label dataset's label names, in order; None for other kinds.
+    label_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Version(Base):

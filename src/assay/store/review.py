@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
@@ -111,7 +111,7 @@ class ReviewQueue:
             How many entries were added.
         """
         frame = _normalise_entries(entries, source)
-        task = dataset_task(dataset)
+        task = dataset_task(dataset, self.ws)
         with self.ws.session() as s:
             ds_id = self._dataset_id(s, dataset)
             open_keys = set(
@@ -161,17 +161,13 @@ class ReviewQueue:
         if source is not None:
             query = query.where(m.ReviewItem.source == source)
         if label is not None:
-            task = dataset_task(dataset) if dataset is not None else get_task()
+            task = dataset_task(dataset, self.ws) if dataset is not None else get_task()
             query = query.where(m.ReviewItem.given_label == task.encode_label(label))
         query = query.order_by(m.ReviewItem.score, m.ReviewItem.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         with self.ws.session(readonly=True) as s:
-            tasks: dict[str, Task] = {}
-            records = [
-                entry_record(item, name, task=tasks.setdefault(name, dataset_task(name)))
-                for item, name in s.execute(query).all()
-            ]
+            records = [entry_record(item, name) for item, name in s.execute(query).all()]
         return pd.DataFrame.from_records(records, columns=ENTRY_COLUMNS)
 
     def count(self, dataset: str | None = None, *, status: str | None = "open") -> int:
@@ -349,7 +345,7 @@ class ReviewQueue:
             .order_by(m.Version.number.desc())
             .limit(1)
         )
-        task = dataset_task(ds.name)
+        task = dataset_task(ds.name, s)
         typed = task.coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
         allowed = _allowed_labels(self.ws, s, dataset_id, str(digest), ds.label_column)
         if str(typed) not in allowed:
@@ -530,7 +526,13 @@ def _task_of(s: Session, dataset_id: int) -> Task:
     """The task of the dataset with row id ``dataset_id``."""
     ds = s.get(m.Dataset, dataset_id)
     assert ds is not None
-    return dataset_task(ds.name)
+    return get_task(ds.task)
+
+
+def _item_task(item: m.ReviewItem) -> Task:
+    """The task of an entry's dataset, read in the entry's session (default if detached)."""
+    session = object_session(item)
+    return get_task() if session is None else _task_of(session, item.dataset_id)
 
 
 def entry_record(
@@ -538,10 +540,10 @@ def entry_record(
 ) -> dict[str, Any]:
     """A queue entry as a JSON-safe dict, optionally with its payload.
 
-    Labels are decoded by ``task`` (default: the task of ``dataset``,
-    :func:`assay.store.datasets.dataset_task`).
+    Labels are decoded by ``task`` (default: the task of the entry's dataset, read in
+    the session ``item`` belongs to).
     """
-    task = task or dataset_task(dataset)
+    task = task or _item_task(item)
     record = {
         "id": item.id,
         "dataset": dataset,

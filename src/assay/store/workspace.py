@@ -30,7 +30,6 @@ from assay.store.datasets import (
     Roles,
     conform_role_types,
     csv_text_column,
-    dataset_task,
     resolve_roles,
     validate_table,
 )
@@ -41,11 +40,13 @@ from assay.store.monitors import MonitorStore
 
 if TYPE_CHECKING:
     from assay.store.experiments import ExperimentStore
+from assay.store.label_import import PreparedLabels, check_allowed_names, prepare_labels
 from assay.store.objects import DEFAULT_GRACE_S, LeaseBook, ObjectStore, PendingObject
-from assay.store.readers import os_reason, read_source, write_table
+from assay.store.readers import RowNames, os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, check_sql_int, parse_ref
 from assay.store.review import ReviewQueue
+from assay.tasks import DEFAULT_KIND, Task, get_task
 
 __all__ = ["Workspace", "current_user"]
 
@@ -226,6 +227,8 @@ class Workspace:
             media=ds.media_column,
         )
         return DatasetVersion(
+            task_kind=ds.task,
+            label_names=None if ds.label_names is None else tuple(ds.label_names),
             workspace=self,
             name=ds.name,
             number=v.number,
@@ -267,18 +270,20 @@ class Workspace:
         name: str,
         source: Any,
         *,
-        label: str | None = None,
+        label: str | Sequence[str] | None = None,
         id: str | None = None,
         tags: Sequence[str] | None = None,
         split: str | None = None,
         message: str | None = None,
         author: str | None = None,
+        task: str | None = None,
+        label_sep: str | None = None,
     ) -> DatasetVersion:
         """Import a file, folder or DataFrame as a new version of dataset ``name``.
 
-        A dataset's column roles (label, id, tags, split, media paths) are set at its
-        first import and kept: a later import may leave them out, must have their
-        columns, and may not name other ones.
+        A dataset's column roles (label, id, tags, split, media paths) and its kind of
+        label (``task``) are set at its first import and kept: a later import may leave
+        them out, must have their columns, and may not name other ones.
 
         Parameters
         ----------
@@ -286,32 +291,57 @@ class Workspace:
             The dataset; created on first import, else a new version is added.
         source : path or DataFrame
             CSV, Parquet, JSONL, a folder ``root/<class>/<file>``, or a DataFrame.
-        label : str, optional
+        label : str or list of str, optional
             The label column; ``"label"`` at a first import (and for folders) when
-            left out, the dataset's label column after.
+            left out, the dataset's label column after. Several names (``["a", "b"]``)
+            are 0/1 columns of a multi-label set, stored as one list column
+            ``labels`` in that label order.
         id : str, optional
             A column of unique item ids; by default rows are numbered ``0 .. n-1``.
         tags : list of str, optional
             Metadata columns used for slicing (error analysis).
         split : str, optional
             A column naming each row's split (e.g. train / test).
+        task : {"classification", "regression", "multilabel"}, optional
+            The kind of label. At a first import it is detected when left out: a float
+            label column is a regression, a list column (Parquet/JSONL lists, a CSV
+            column of JSON lists, several 0/1 columns, ``label_sep``) multi-label, any
+            other (integers, text) classification. Fixed after the first import.
+        label_sep : str, optional
+            Split a text label column on this separator into label sets (``"a|c"``).
 
         Raises
         ------
         InputError
             A source that cannot be read, a missing label or id, a role column that
-            is absent or is another role's, or a re-import that changes the roles.
+            is absent or is another role's, a re-import that changes the roles or the
+            kind, labels that are not of the kind (not finite numbers; not lists; a
+            list naming a label outside the label book or the dataset's label list).
         """
         check_name(name)
         table, info = read_source(source)
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
+        rows = info.get("rows") or RowNames("index")
         base = self._latest_or_none(name)
+        prepared = prepare_labels(
+            table,
+            dataset=name,
+            label=label,
+            task=task,
+            label_sep=label_sep,
+            base_kind=base.task_kind if base is not None else None,
+            base_label=base.roles.label if base is not None else None,
+            base_names=base.label_names if base is not None else None,
+            where=where,
+            rows=rows,
+        )
+        table = prepared.table
         roles = resolve_roles(
             name,
             base.roles if base is not None else None,
             table,
             where,
-            label=label,
+            label=prepared.label if prepared.label is not None else _one(label),
             id=id,
             tags=tags,
             split=split,
@@ -321,11 +351,80 @@ class Workspace:
             table = conform_role_types(
                 name, table, base.schema, roles, where, info.get("rows"), _text_of(source, info)
             )
-        table = validate_table(table, roles, where, info.get("rows"), dataset_task(name))
+        kind = get_task(prepared.kind)
+        table = validate_table(table, roles, where, info.get("rows"), kind)
+        names = self._label_names(name, base, kind, table.column(roles.label), prepared)
+        self._check_label_names(name, base, kind, table, roles, names, where, rows)
+        info = {**info, "task": prepared.kind, "label_names": names}
         provenance = {"source": where, "format": info["format"]}
         provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
+        if prepared.label_columns:
+            provenance["label_columns"] = list(prepared.label_columns)
+        if label_sep is not None:
+            provenance["label_sep"] = label_sep
         text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
         return self._commit(name, table, roles, info, text, author, provenance, base=base)
+
+    def _label_names(
+        self,
+        name: str,
+        base: DatasetVersion | None,
+        task: Task,
+        column: pa.ChunkedArray,
+        prepared: PreparedLabels,
+    ) -> list[str] | None:
+        """The label list recorded at a first import: the 0/1 columns in their order, or
+        the names the labels use (kinds with a list of names); kept after."""
+        if base is not None:
+            return None if base.label_names is None else list(base.label_names)
+        if prepared.label_columns:
+            return list(prepared.label_columns)
+        return task.label_names(column)
+
+    def _check_label_names(
+        self,
+        name: str,
+        base: DatasetVersion | None,
+        task: Task,
+        table: pa.Table,
+        roles: Roles,
+        names: Sequence[str] | None,
+        where: str,
+        rows: RowNames,
+    ) -> None:
+        """Refuse labels outside the label book, else outside the dataset's label list."""
+        allowed, source = self.allowed_label_names(name, names)
+        if base is None and source != "the label book":
+            return  # a first import defines the label list
+        check_allowed_names(
+            task, table.column(roles.label), allowed, name=roles.label, where=where,
+            rows=rows, source=source,
+        )
+
+    def allowed_label_names(
+        self, name: str, names: Sequence[str] | None = None
+    ) -> tuple[list[str] | None, str]:
+        """The label names a dataset's labels may use, and where they come from.
+
+        The latest label book's classes when the dataset has one, else the dataset's
+        label list (``names``, default the one recorded at its first import), else
+        None (any name).
+        """
+        with self.session(readonly=True) as s:
+            ds = s.scalar(select(m.Dataset).where(m.Dataset.name == name))
+            if ds is None:
+                return (None if names is None else list(names)), "the dataset's label list"
+            book = s.scalar(
+                select(m.LabelBookVersion.content)
+                .where(m.LabelBookVersion.dataset_id == ds.id)
+                .order_by(m.LabelBookVersion.number.desc())
+                .limit(1)
+            )
+            recorded = ds.label_names
+        if book and book.get("classes"):
+            return [str(c) for c in book["classes"]], "the label book"
+        listed = names if names is not None else recorded
+        return (None if listed is None else list(listed)), f"dataset {name!r}'s label list"
 
     def commit(
         self,
@@ -352,8 +451,17 @@ class Workspace:
         table = conform_role_types(
             name, table, base.schema, base.roles, f"the new version of {name}", read.get("rows")
         )
-        table = validate_table(
-            table, base.roles, f"the new version of {name}", read.get("rows"), base.task
+        where = f"the new version of {name}"
+        rows = read.get("rows") or RowNames("index")
+        label = base.roles.label
+        if label in table.column_names:
+            stored = base.task.stored_labels(
+                table.column(label), name=label, where=where, rows=rows.many
+            )
+            table = table.set_column(table.column_names.index(label), label, stored)
+        table = validate_table(table, base.roles, where, read.get("rows"), base.task)
+        self._check_label_names(
+            name, base, base.task, table, base.roles, base.label_names, where, rows
         )
         info = {"modality": base.modality, "media_root": base.media_root}
         return self._commit(
@@ -458,6 +566,8 @@ class Workspace:
                 media_column=roles.media,
                 media_root=info.get("media_root"),
                 modality=info.get("modality", "tabular"),
+                task=info.get("task") or DEFAULT_KIND,
+                label_names=info.get("label_names"),
             )
             s.add(ds)
             s.flush()
@@ -607,6 +717,13 @@ class Workspace:
         than ``grace_s`` seconds (default one hour): gc can run beside imports.
         """
         return self.objects.gc(self.referenced_objects, grace_s=grace_s)
+
+
+def _one(label: str | Sequence[str] | None) -> str | None:
+    """A single label column's name (``["y"]`` is ``"y"``)."""
+    if label is None or isinstance(label, str):
+        return label
+    return str(label[0]) if len(label) == 1 else None
 
 
 def _text_of(source: Any, info: dict[str, Any]) -> Callable[[str], pa.ChunkedArray] | None:

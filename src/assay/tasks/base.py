@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "Headline", "Interval", "RowNamer", "Task", "Verdict", "both_missing", "missing_values",
+    "Headline", "Interval", "LabelSummary", "RowNamer", "Task", "Verdict", "both_missing",
+    "missing_values",
 ]
 
 #: ``{"value": v, "low": lo, "high": hi, ...}``: a metric with its 95% interval.
@@ -34,6 +35,26 @@ Interval = Mapping[str, Any]
 RowNamer = Callable[[np.ndarray], str]
 #: How B's headline metric compares with A's, in the task's direction.
 Verdict = Literal["better", "worse", "same"]
+
+
+class LabelSummary(NamedTuple):
+    """A two-column table describing a column of labels (see :meth:`Task.describe_labels`).
+
+    ``columns`` names the two columns (``("label", "count")``); ``rows`` maps the first
+    column's values to the second's (JSON-safe keys).
+    """
+
+    columns: tuple[str, str]
+    rows: dict[str, Any]
+
+
+def _key(value: Any) -> str:
+    """A label as a JSON key (``str``; missing as ``"None"``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return "None"
+    return str(value)
 
 
 class Headline(NamedTuple):
@@ -56,6 +77,15 @@ def missing_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 def both_missing(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Element-wise: both values are missing (None or NaN)."""
     return np.asarray(pd.isna(left), dtype=bool) & np.asarray(pd.isna(right), dtype=bool)
+
+
+def _shown(value: Any) -> str:
+    """A label in a message: numbers plain, text quoted, missing as ``missing``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 class Task(ABC):
@@ -130,6 +160,45 @@ class Task(ABC):
             False where a diff counts the item as relabeled.
         """
 
+    # -- import, allowed labels, diffs -----------------------------------------------
+
+    def detects(self, label_type: pa.DataType) -> bool:
+        """Whether a label column of ``label_type`` is of this kind when no kind is named
+        at a dataset's first import (the default kind takes every type no other claims)."""
+        return False
+
+    def stored_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> pa.ChunkedArray:
+        """The label column in the type this kind stores (default: unchanged).
+
+        A column this kind cannot hold is returned unchanged, for
+        :meth:`check_labels` to refuse with its message.
+        """
+        return column
+
+    def label_names(self, column: pa.ChunkedArray) -> list[str] | None:
+        """The label names a column uses, when this kind's labels are names from a fixed
+        list that a dataset records (multi-label); None for other kinds."""
+        return None
+
+    def unknown_labels(
+        self, column: pa.ChunkedArray, allowed: Sequence[str]
+    ) -> tuple[int, str] | None:
+        """The first ``(row position, label)`` naming a label outside ``allowed``, or None
+        (kinds whose labels are not checked against a list of names: always None)."""
+        return None
+
+    def describe_labels(self, values: pd.Series) -> LabelSummary:
+        """What a version's labels look like, for ``assay show``: rows per label (missing
+        labels counted as ``None``), in label order."""
+        counts = values.value_counts(dropna=False).sort_index()
+        return LabelSummary(("label", "count"), {_key(k): int(v) for k, v in counts.items()})
+
+    def describe_change(self, old: Any, new: Any) -> str:
+        """One label's change in words, for diffs: ``relabeled 'cat' -> 'dog'``."""
+        return f"relabeled {_shown(old)} -> {_shown(new)}"
+
     # -- which model is better ------------------------------------------------------
 
     def headline(self, overall: Mapping[str, Interval]) -> Headline:
@@ -186,3 +255,63 @@ class Task(ABC):
     @abstractmethod
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Whether the labels of ``current`` drifted from ``reference`` (a drift report)."""
+
+    # -- evaluating and comparing models -------------------------------------------
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """What an estimator is fitted on, from a column of labels, and the classes
+        that order its output columns (None: the output is one value per item).
+
+        Returns
+        -------
+        y : array of shape (n,) or (n, n_labels)
+        classes : list or None
+        """
+        return np.asarray(labels), None
+
+    def check_eval_labels(self, y_train: Any, y_eval: Any) -> None:
+        """Refuse an evaluation set the training labels cannot answer (e.g. a class
+        never seen in training); the default accepts any."""
+        return None
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """An evaluation of predictions (``overall`` in :attr:`metrics`, ``per_tag``,
+        ``item_errors``, ``tables()``, ``summary()``, ``to_dict()``).
+
+        Raises
+        ------
+        InputError
+            This kind has no model evaluation.
+        """
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no model evaluation.")
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """The inverse of the evaluation's ``to_dict`` (a stored experiment)."""
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no model evaluation.")
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """The task's paired test of two evaluations of the same items (an object
+        with ``p_value``, ``metrics`` ``{name: {a, b, delta, low, high}}``,
+        ``summary()`` and ``to_dict()``)."""
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no paired comparison.")
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """The headline metric's point value (no interval; learning curves)."""
+        return float(self.score(y_true, y_pred, seed=0)[self.metrics[0]]["value"])
+
+    def human_level(self, report: Any) -> float | None:
+        """Human-level performance in the headline metric's terms from an agreement
+        report of :attr:`agreement` (None when the report cannot tell)."""
+        return None

@@ -9,15 +9,16 @@ used (see :mod:`assay.tasks.classification`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assay.exceptions import InputError
-from assay.tasks.base import Interval, RowNamer, Task
+from assay.tasks.base import Interval, LabelSummary, RowNamer, Task
 
 __all__ = ["MultilabelTask", "as_label_set"]
 
@@ -46,6 +47,21 @@ def as_label_set(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
         return tuple(sorted({str(v) for v in value}))
     raise InputError(f"label {value!r} is not a list of labels.")
+
+
+def _is_list(label_type: pa.DataType) -> bool:
+    return bool(pa.types.is_list(label_type) or pa.types.is_large_list(label_type))
+
+
+def _name(value: Any) -> str:
+    """A label name as text (``1`` and ``1.0`` from numeric lists name label ``1``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _shown(labels: tuple[str, ...] | None) -> str:
+    return "missing" if labels is None else "[" + ", ".join(labels) + "]"
 
 
 def _sets(values: Iterable[Any]) -> list[tuple[str, ...] | None]:
@@ -103,6 +119,88 @@ class MultilabelTask(Task):
     def decode_label(self, text: str | None) -> Any:
         return None if text is None else list(json.loads(text))
 
+    def detects(self, label_type: pa.DataType) -> bool:
+        """A list column is a multi-label column."""
+        return bool(_is_list(label_type))
+
+    def stored_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> pa.ChunkedArray:
+        """Lists of names as ``list<string>``, each sorted with no repeats.
+
+        Raises
+        ------
+        InputError
+            A list holds a missing value or a nested list.
+        """
+        if not _is_list(column.type):
+            return column
+        value_type = column.type.value_type
+        if _is_list(value_type) or pa.types.is_struct(value_type):
+            raise InputError(
+                f"{where}: the label column {name!r} holds lists of {value_type}, not lists "
+                "of label names; give each row a flat list of names."
+            )
+        flat = pc.list_flatten(column)
+        if flat.null_count:
+            parents = pc.list_parent_indices(column).to_numpy()
+            nulls = np.asarray(flat.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            position = int(parents[np.flatnonzero(nulls)[0]])
+            raise InputError(
+                f"{where}: the label column {name!r} has a missing label inside a list at "
+                f"{rows(np.array([position]))}; list only label names ([] for none)."
+            )
+        sets = [None if v is None else sorted({_name(x) for x in v}) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(sets, type=pa.list_(pa.string()))])
+
+    def label_names(self, column: pa.ChunkedArray) -> list[str] | None:
+        """Every label name the column uses, sorted."""
+        if not _is_list(column.type):
+            return None
+        return sorted({str(v) for v in pc.unique(pc.list_flatten(column)).to_pylist()
+                       if v is not None})
+
+    def unknown_labels(
+        self, column: pa.ChunkedArray, allowed: Sequence[str]
+    ) -> tuple[int, str] | None:
+        """The first row naming a label outside ``allowed``, and that label."""
+        if not _is_list(column.type):
+            return None
+        flat = pc.list_flatten(column).cast(pa.string())
+        outside = pc.invert(pc.is_in(flat, value_set=pa.array(list(allowed), pa.string())))
+        mask = np.asarray(pc.fill_null(outside, False).to_numpy(zero_copy_only=False), bool)
+        if not mask.any():
+            return None
+        first = int(np.flatnonzero(mask)[0])
+        parents = pc.list_parent_indices(column).to_numpy()
+        return int(parents[first]), str(flat[first].as_py())
+
+    def describe_labels(self, values: pd.Series) -> LabelSummary:
+        """Rows carrying each label (a row counts once per label it has), by label; rows
+        with no label as ``(none)``."""
+        sets = _sets(values)
+        counts: dict[str, int] = {}
+        for labels in sets:
+            for name in labels or ():
+                counts[name] = counts.get(name, 0) + 1
+        rows: dict[str, Any] = dict(sorted(counts.items()))
+        empty = sum(1 for labels in sets if labels == ())
+        if empty:
+            rows["(none)"] = empty
+        return LabelSummary(("label", "rows"), rows)
+
+    def describe_change(self, old: Any, new: Any) -> str:
+        """``added tag x, removed tag y`` (or ``relabeled`` from/to a missing set)."""
+        before, after = as_label_set(old), as_label_set(new)
+        if before is None or after is None:
+            return f"relabeled {_shown(before)} -> {_shown(after)}"
+        added = [t for t in after if t not in before]
+        removed = [t for t in before if t not in after]
+        parts = [f"added tag{'s' if len(added) > 1 else ''} {', '.join(added)}"] if added else []
+        if removed:
+            parts.append(f"removed tag{'s' if len(removed) > 1 else ''} {', '.join(removed)}")
+        return "; ".join(parts) or "unchanged"
+
     def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Set equality, where two missing labels are the same."""
         return np.array([a == b for a, b in zip(_sets(old), _sets(new), strict=True)],
@@ -136,6 +234,78 @@ class MultilabelTask(Task):
         from assay.train.evaluate._multilabel import score_multilabel
 
         return score_multilabel(y_true, y_pred, seed=seed)
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """The label sets as an (n, n_labels) 0/1 matrix over their sorted names (what
+        scikit-learn's multi-label estimators fit), and those names."""
+        from assay.train.evaluate._multilabel import label_matrix
+
+        sets = _sets(labels)
+        names = sorted({name for s in sets if s is not None for name in s})
+        return label_matrix(labels, names), names
+
+    def check_eval_labels(self, y_train: Any, y_eval: Any) -> None:
+        """Refuse an evaluation label that no training item has (no model can learn it).
+
+        Raises
+        ------
+        InputError
+        """
+        seen = {name for s in _sets(y_train) if s is not None for name in s}
+        unseen = sorted({n for s in _sets(y_eval) if s is not None for n in s} - seen)
+        if unseen:
+            raise InputError(
+                f"evaluation labels {', '.join(map(repr, unseen[:5]))} never occur in the "
+                "training data; a model cannot predict a label it never saw. Add training "
+                "items with them, or remove them from the evaluation set."
+            )
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """:func:`assay.train.evaluate._multilabel.evaluate_multilabel` (micro and macro
+        F1, Hamming loss, per label, micro F1 per tag)."""
+        from assay.train.evaluate._multilabel import evaluate_multilabel
+
+        return evaluate_multilabel(
+            y_true, y_pred, classes=classes, tags=tags, ids=ids, hlp=hlp, n_boot=n_boot,
+            seed=seed,
+        )
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """:meth:`MultilabelEvaluation.from_dict`."""
+        from assay.train.evaluate._multilabel import MultilabelEvaluation
+
+        return MultilabelEvaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """McNemar per label (Holm-adjusted) and a paired bootstrap on micro F1
+        (:func:`assay.train.evaluate._multilabel.compare_multilabel`)."""
+        from assay.train.evaluate._multilabel import compare_multilabel
+
+        return compare_multilabel(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """Micro F1 (0/1 matrices of the same shape)."""
+        t, p = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+        tp, wrong = float((t & p).sum()), float((t ^ p).sum())
+        return 2 * tp / (2 * tp + wrong) if tp + wrong > 0 else 0.0
+
+    def human_level(self, report: Any) -> float | None:
+        """1 - the MASI-based disagreement between annotators (their mean MASI
+        similarity), from the agreement report's ``masi_disagreement`` (or a number)."""
+        value = getattr(report, "masi_disagreement", report)
+        try:
+            number = 1.0 - float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if 0.0 <= number <= 1.0 else None
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Whether each label's frequency drifted (:func:`assay.deploy.drift_sets.set_drift`)."""

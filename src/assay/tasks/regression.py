@@ -6,7 +6,7 @@ imported when first used (see :mod:`assay.tasks.classification`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,30 @@ import pandas as pd
 import pyarrow as pa
 
 from assay.exceptions import InputError
-from assay.tasks.base import Interval, RowNamer, Task, both_missing, missing_values
+from assay.tasks.base import (
+    Interval,
+    LabelSummary,
+    RowNamer,
+    Task,
+    both_missing,
+    missing_values,
+)
 
 __all__ = ["RegressionTask"]
+
+
+def _number(value: Any) -> str:
+    """A label in a message: ``4.0``, ``12``, ``0.3`` (10 significant digits); ``missing``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    if isinstance(value, (int, bool)):
+        return str(int(value))
+    try:
+        return repr(float(f"{float(value):.10g}"))
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class RegressionTask(Task):
@@ -76,6 +97,32 @@ class RegressionTask(Task):
             return int(round(number))
         return number
 
+    def detects(self, label_type: pa.DataType) -> bool:
+        """A float column is a regression label (integers stay classes unless named)."""
+        return bool(pa.types.is_floating(label_type))
+
+    def stored_labels(
+        self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
+    ) -> pa.ChunkedArray:
+        """Integer labels stored as float64, so that a relabel may be any number."""
+        if pa.types.is_integer(column.type):
+            return column.cast(pa.float64())
+        return column
+
+    def describe_labels(self, values: pd.Series) -> LabelSummary:
+        """Count, missing, mean, standard deviation, minimum, quartiles and maximum."""
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        stats = numbers.describe()
+        rows: dict[str, Any] = {"count": int(stats["count"]), "missing": int(numbers.isna().sum())}
+        for key in ("mean", "std", "min", "25%", "50%", "75%", "max"):
+            value = float(stats[key]) if key in stats and pd.notna(stats[key]) else None
+            rows["median" if key == "50%" else key] = value
+        return LabelSummary(("statistic", "value"), rows)
+
+    def describe_change(self, old: Any, new: Any) -> str:
+        """``relabeled 3.2 -> 4.0`` (numbers as numbers, ``missing`` for none)."""
+        return f"relabeled {_number(old)} -> {_number(new)}"
+
     def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Numeric equality, where two missing labels are the same."""
         with np.errstate(invalid="ignore"):
@@ -115,6 +162,55 @@ class RegressionTask(Task):
         from assay.train.evaluate._regression import score_regression
 
         return score_regression(y_true, y_pred, seed=seed)
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """The labels as floats; a regressor predicts one number per item."""
+        return np.asarray(labels, dtype=np.float64), None
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """:func:`assay.train.evaluate._regression.evaluate_regression` (MAE, RMSE, R²,
+        residuals, absolute and squared error per tag)."""
+        from assay.train.evaluate._regression import evaluate_regression
+
+        return evaluate_regression(
+            y_true, y_pred, tags=tags, ids=ids, hlp=hlp, n_boot=n_boot, seed=seed
+        )
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """:meth:`RegressionEvaluation.from_dict`."""
+        from assay.train.evaluate._regression import RegressionEvaluation
+
+        return RegressionEvaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """A paired bootstrap on the absolute errors (the MAE difference's interval and
+        p-value; :func:`assay.train.evaluate._regression.compare_regression`)."""
+        from assay.train.evaluate._regression import compare_regression
+
+        return compare_regression(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """The mean absolute error."""
+        diff = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
+        return float(np.mean(np.abs(diff)))
+
+    def human_level(self, report: Any) -> float | None:
+        """The mean absolute difference between annotators (an MAE people reach)."""
+        value = getattr(report, "mean_absolute_difference", report)
+        value = value.get("value", float("nan")) if isinstance(value, Mapping) else value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if np.isfinite(number) else None
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """The labels as a numeric column of :func:`assay.deploy.drift`."""

@@ -127,7 +127,7 @@ def queue_page(
     r = m.ReviewItem
     with ws.session(readonly=True) as s:
         ds_id = _dataset_id(s, ws, dataset)
-        task = dataset_task(dataset)
+        task = dataset_task(dataset, s)
         query = flt.apply(_open(ds_id), task)
         total = s.scalar(
             flt.apply(
@@ -149,7 +149,7 @@ def next_entry(
     r = m.ReviewItem
     ds_id = select(m.Dataset.id).where(m.Dataset.name == dataset).scalar_subquery()
     query = flt.apply(
-        select(r.id).where(r.dataset_id == ds_id, r.status == "open"), dataset_task(dataset)
+        select(r.id).where(r.dataset_id == ds_id, r.status == "open"), dataset_task(dataset, ws)
     )
     ordered = query.order_by(r.score, r.id).limit(1)
     with ws.session(readonly=True) as s:
@@ -183,7 +183,7 @@ def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
         labels = s.execute(
             select(r.given_label, func.count()).where(*where).group_by(r.given_label)
         ).all()
-    task = dataset_task(dataset)
+    task = dataset_task(dataset, ws)
     return {
         "sources": {str(k): int(n) for k, n in sorted(sources, key=lambda t: str(t[0]))},
         "labels": {
@@ -235,7 +235,7 @@ def entry_page(
         remaining = s.scalar(
             flt.apply(
                 select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open"),
-                dataset_task(name),
+                dataset_task(name, s),
             )
         )
         book_dict = (

@@ -89,7 +89,9 @@ class AgreementSource:
     @property
     def task(self) -> Task:
         """The dataset's task; the default task for a file with no dataset."""
-        return get_task() if self.dataset is None else dataset_task(self.dataset)
+        if self.dataset is None or self.ws is None:
+            return get_task()
+        return dataset_task(self.dataset, self.ws)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def run_consensus(
         returns ``labels`` (indexed by item, a ``label`` column) and ``annotators``.
     """
     frame = stored_annotations(ws, name)
-    engine = (task or dataset_task(name)).consensus
+    engine = (task or dataset_task(name, ws)).consensus
     result = engine(frame[["item", "annotator", "label"]], method=method)
     version = commit_consensus(ws, name, result.labels, method) if commit else None
     return ConsensusOutcome(method, result.labels, result.annotators, version)
