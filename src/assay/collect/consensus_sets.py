@@ -9,7 +9,9 @@ gives ``P(l in set_i)`` for every item and label.
 
 **The joint set** of an item is the labels whose posterior is at least 0.5 (the set
 that maximises the posterior under per-label independence, and the Bayes decision
-under Hamming loss); it may be empty. Its posterior probability, reported as
+under Hamming loss); it may be empty. At exactly 0.5 (a tie, e.g. one yes and one no
+under majority vote) the per-label engine's tie-break decides: the answer given more
+often to that label over all items wins (usually *no*). Its posterior probability, reported as
 ``quality``, is the product over all labels of ``p`` for a chosen label and ``1 - p``
 for a left-out one: the probability that the whole set is exactly right, under the
 model's assumption that the labels are decided independently given the annotators.
@@ -177,6 +179,7 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _Fits:
     probas: np.ndarray  # (n_items, n_labels)
+    chosen: np.ndarray  # (n_items, n_labels) bool: the per-label consensus says yes
     sens: np.ndarray  # (n_annotators, n_labels)
     spec: np.ndarray
     results: dict[str, ConsensusResult]
@@ -188,6 +191,7 @@ def _fit_labels(
 ) -> _Fits:
     base = frame[["item", "annotator"]]
     probas = np.empty((len(items), len(names)))
+    chosen = np.empty((len(items), len(names)), dtype=bool)
     sens = np.empty((len(annotators), len(names)))
     spec = np.empty_like(sens)
     results: dict[str, ConsensusResult] = {}
@@ -195,18 +199,19 @@ def _fit_labels(
         res = consensus(base.assign(label=yes[:, j]), method, classes=[False, True],
                         **options)
         probas[:, j] = res.probas[True].reindex(items).to_numpy()
+        chosen[:, j] = res.labels["label"].reindex(items).to_numpy(dtype=bool)
         pos = res.annotators.index.get_indexer(annotators)
         sens[:, j] = res.confusion[pos, 1, 1]
         spec[:, j] = res.confusion[pos, 0, 0]
         results[name] = res
-    return _Fits(probas, sens, spec, results)
+    return _Fits(probas, chosen, sens, spec, results)
 
 
 def _result(
     frame: pd.DataFrame, yes: np.ndarray, names: list[str], fits: _Fits, method: str,
     items: pd.Index, annotators: pd.Index,
 ) -> SetConsensusResult:
-    chosen = fits.probas >= 0.5
+    chosen = fits.chosen
     quality = np.where(chosen, fits.probas, 1.0 - fits.probas).prod(axis=1)
     item = items.get_indexer(pd.Index(frame["item"]))
     ann = annotators.get_indexer(pd.Index(frame["annotator"]))
@@ -215,7 +220,7 @@ def _result(
     n_a = np.bincount(ann, minlength=len(annotators))
     arr = np.asarray(names, dtype=object)
     labels = pd.DataFrame(
-        {"label": [list(arr[row]) for row in chosen], "quality": quality,
+        {"label": [sorted(arr[row]) for row in chosen], "quality": quality,
          "n_annotations": n_i.astype(np.int64),
          "agreement": np.bincount(item, jac, len(items)) / n_i},
         index=items,
