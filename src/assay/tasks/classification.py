@@ -7,7 +7,7 @@ imported when first used, so that an engine may import :mod:`assay.tasks` in tur
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -107,6 +107,47 @@ class ClassificationTask(Task):
         from assay.train.evaluate import evaluate_predictions
 
         return dict(evaluate_predictions(y_true, y_pred, seed=seed).overall)
+
+    def check_eval_labels(self, y_train: Any, y_eval: Any) -> None:
+        """Refuse evaluation classes never seen in training
+        (:func:`assay.train.evaluate.check_eval_classes`)."""
+        from assay.train.evaluate import check_eval_classes
+
+        check_eval_classes(y_train, y_eval)
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """:func:`assay.train.evaluate.evaluate_predictions` (accuracy, macro F1,
+        balanced accuracy, per class and per tag; ``hlp`` is the slice table's)."""
+        from assay.train.evaluate import evaluate_predictions
+
+        return evaluate_predictions(
+            y_true, y_pred, tags=tags, ids=ids, classes=classes, n_boot=n_boot, seed=seed
+        )
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """:meth:`assay.train.evaluate.Evaluation.from_dict`."""
+        from assay.train.evaluate import Evaluation
+
+        return Evaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """McNemar's exact test and paired bootstrap deltas
+        (:class:`assay.train.evaluate.Comparison`)."""
+        from assay.train.evaluate._compare import compare_classification
+
+        return compare_classification(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """Accuracy."""
+        return float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """The labels as a categorical column of :func:`assay.deploy.drift` (chi-square,

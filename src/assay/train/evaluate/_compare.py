@@ -26,7 +26,7 @@ from assay.train.evaluate._stats import (
     mcnemar,
 )
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["Comparison", "compare", "compare_classification"]
 
 
 @dataclass
@@ -126,7 +126,7 @@ def compare(
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
-) -> Comparison:
+) -> Any:
     """Compare two evaluations of the same evaluation items.
 
     Parameters
@@ -145,8 +145,35 @@ def compare(
 
     Returns
     -------
-    Comparison
+    Comparison or PairedComparison
+        The paired test of the evaluations' task (their ``kind``): for classification a
+        :class:`Comparison`; for regression and multi-label a
+        :class:`~assay.train.evaluate._paired.PairedComparison`.
     """
+    from assay.tasks import get_task
+
+    kinds = {getattr(e, "kind", "classification") for e in (eval_a, eval_b)}
+    if len(kinds) > 1:
+        raise InputError(
+            f"the evaluations are of different kinds ({' and '.join(sorted(kinds))}); "
+            "compare two evaluations of the same task."
+        )
+    return get_task(kinds.pop()).compare(
+        eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+    )
+
+
+def compare_classification(
+    eval_a: Evaluation,
+    eval_b: Evaluation,
+    *,
+    names: tuple[str, str] = ("A", "B"),
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> Comparison:
+    """McNemar's exact test and paired bootstrap deltas of two classification
+    evaluations (see :func:`compare`)."""
     t, pa, pb, classes = _paired_codes(eval_a, eval_b)
     ca, cb = pa == t, pb == t
     only_a, only_b = int((ca & ~cb).sum()), int((cb & ~ca).sum())

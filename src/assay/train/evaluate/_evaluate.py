@@ -32,8 +32,9 @@ from sklearn.base import clone
 from sklearn.metrics import precision_recall_fscore_support
 
 from assay._stats import bootstrap_indices, percentile_interval, wilson_interval
-from assay._validation import Integral, Interval, check_labels, validate_params
+from assay._validation import Integral, Interval, Satisfies, check_labels, validate_params
 from assay.exceptions import InputError
+from assay.tasks import Task, get_task, registered_tasks
 from assay.train.evaluate._checks import (
     AUGMENTED_COLUMN,
     check_eval_classes,
@@ -77,7 +78,18 @@ __all__ = [
 
 # -- evaluation ---------------------------------------------------------------------
 #: The bootstrap parameters of :func:`evaluate` and :func:`fit_and_evaluate`.
-_BOOT_PARAMS = {"n_boot": [Interval(Integral, 1, None)], "seed": [Interval(Integral, 0, None)]}
+_BOOT_PARAMS: dict[str, list[Any]] = {
+    "n_boot": [Interval(Integral, 1, None)],
+    "seed": [Interval(Integral, 0, None)],
+    "task": [None, Satisfies(lambda t: isinstance(t, Task) or t in registered_tasks(),
+                             "a Task or a registered task kind", bad=["no-such-task"])],
+}
+_PREDICTION_PARAMS = {k: v for k, v in _BOOT_PARAMS.items() if k != "task"}
+
+
+def _task(task: Task | str | None) -> Task:
+    """The task (default: classification) from a Task or its kind."""
+    return task if isinstance(task, Task) else get_task(task)
 
 
 @validate_params(_BOOT_PARAMS, prefer_skip_nested_validation=True)
@@ -91,8 +103,9 @@ def evaluate(
     classes: Sequence[Any] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
-) -> Evaluation:
-    """Evaluate a fitted classifier on an evaluation set.
+    task: Task | str | None = None,
+) -> Any:
+    """Evaluate a fitted model on an evaluation set, in its task's metrics.
 
     Parameters
     ----------
@@ -115,21 +128,27 @@ def evaluate(
         Bootstrap resamples for the macro F1 and balanced-accuracy intervals.
     seed : int, default=0
         Seed of the bootstrap.
+    task : Task or str, optional
+        The kind of label (default ``"classification"``): ``"regression"`` (a regressor,
+        ``y_eval`` numbers: MAE, RMSE, R²) or ``"multilabel"`` (``y_eval`` label sets or an
+        (n, k) 0/1 matrix, the estimator predicting (n, k) 0/1 with columns in ``classes``
+        order: micro / macro F1, Hamming loss).
 
     Returns
     -------
-    Evaluation
+    Evaluation, RegressionEvaluation or MultilabelEvaluation
+        The task's evaluation (:meth:`assay.tasks.Task.evaluate_predictions`).
     """
     if isinstance(X_eval, pd.DataFrame):
         check_not_augmented(X_eval)
     check_missing_accepted(estimator, X_eval, where="the evaluation data")
     y_pred = np.asarray(estimator.predict(X_eval))
-    return evaluate_predictions(
+    return _task(task).evaluate_predictions(
         y_eval, y_pred, tags=tags, ids=ids, classes=classes, n_boot=n_boot, seed=seed
     )
 
 
-@validate_params(_BOOT_PARAMS, name="evaluate")
+@validate_params(_PREDICTION_PARAMS, name="evaluate")
 def evaluate_predictions(
     y_true: Any,
     y_pred: Any,
@@ -286,7 +305,8 @@ def fit_and_evaluate(
     check_content: bool = True,
     n_boot: int = 1000,
     seed: int = 0,
-) -> Evaluation:
+    task: Task | str | None = None,
+) -> Any:
     """Check the evaluation set, fit the recipe (timed), and evaluate it.
 
     Parameters
@@ -304,8 +324,9 @@ def fit_and_evaluate(
         Content digests aligned with ``train_ids`` and ``eval_ids`` (e.g. SHA-256 of the
         media files): ids then leak only with the same content, and the same content
         leaks under any id (see :func:`find_leakage`).
-    tags, classes, n_boot, seed
-        As in :func:`evaluate`.
+    tags, classes, n_boot, seed, task
+        As in :func:`evaluate` (the task also says what the estimator is fitted on:
+        :meth:`assay.tasks.Task.fit_targets`, e.g. a 0/1 matrix for multi-label).
     check_content : bool, default=True
         Also refuse evaluation rows whose features equal a training row's.
 
@@ -315,9 +336,10 @@ def fit_and_evaluate(
         With ``duration_s`` (fit seconds) and ``info`` holding ``recipe_hash``,
         ``n_train`` and ``predict_seconds``.
     """
+    kind = _task(task)
     if isinstance(X_eval, pd.DataFrame):
         check_not_augmented(X_eval, ids=eval_ids)
-    check_eval_classes(y_train, y_eval)
+    kind.check_eval_labels(y_train, y_eval)
     if eval_ids is not None and (train_ids is not None or train_parent_ids is not None):
         check_leakage(
             train_ids,
@@ -331,8 +353,9 @@ def fit_and_evaluate(
     estimator = recipe.build() if hasattr(recipe, "build") else clone(recipe)
     check_missing_accepted(estimator, X_train, where="the training data")
     check_missing_accepted(estimator, X_eval, where="the evaluation data")
+    y_fit, fit_classes = kind.fit_targets(y_train)
     start = time.perf_counter()
-    estimator.fit(X_train, np.asarray(y_train))
+    estimator.fit(X_train, y_fit)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     result = evaluate(
@@ -341,14 +364,15 @@ def fit_and_evaluate(
         y_eval,
         tags=tags,
         ids=eval_ids,
-        classes=classes,
+        classes=fit_classes if classes is None else classes,
         n_boot=n_boot,
         seed=seed,
+        task=kind,
     )
     result.duration_s = fit_seconds
     result.info.update(
         recipe_hash=getattr(recipe, "hash", None),
-        n_train=int(np.asarray(y_train).shape[0]),
+        n_train=len(y_train),
         predict_seconds=time.perf_counter() - start,
     )
     return result

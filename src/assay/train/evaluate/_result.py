@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,9 @@ class Evaluation:
     duration_s: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
+    #: The task whose evaluation this is (see :meth:`assay.tasks.Task.evaluate_predictions`).
+    kind: ClassVar[str] = "classification"
+
     @property
     def n(self) -> int:
         """The number of evaluation items."""
@@ -83,6 +86,25 @@ class Evaluation:
     def correct(self) -> np.ndarray:
         """Boolean array of shape (n_samples,): True where the prediction is right."""
         return np.asarray(self.y_true == self.y_pred, dtype=bool)
+
+    @property
+    def item_errors(self) -> np.ndarray:
+        """0/1 float array of shape (n_samples,): 1 where the prediction is wrong."""
+        return (~self.correct).astype(np.float64)
+
+    def tables(self) -> list[tuple[str, list[str], list[list[Any]]]]:
+        """What a face shows beside the metrics: (title, header, rows) per table."""
+        worst = self.per_class.sort_values("f1").head(5).to_dict(orient="records")
+        rows = [[r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
+                 r["support"]] for r in worst]
+        out = [("weakest classes", ["class", "precision", "recall", "F1", "support"], rows)]
+        if len(self.per_tag):
+            tags = self.per_tag.sort_values("accuracy").to_dict(orient="records")
+            tag_rows = [[r["tag"], r["value"], r["n"],
+                         f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"] for r in tags]
+            out.append(("accuracy per tag", ["tag", "value", "n", "accuracy [interval]"],
+                        tag_rows))
+        return out
 
     def summary(self) -> str:
         """A few lines of plain text: overall metrics with intervals, weakest classes."""

@@ -18,7 +18,7 @@ that every experiment records exactly which model was trained. A recipe comes fr
       params: {C: 1.0, max_iter: 2000}
       seed: 0
 
-Only scikit-learn classifiers (and the classes in :data:`ALLOWED_ESTIMATORS`) may be
+Only scikit-learn classifiers and regressors (and :data:`ALLOWED_ESTIMATORS`) may be
 named, nothing is unpickled, and unknown keys or estimator parameters are refused with
 the list of valid ones. :meth:`Recipe.build` returns a fresh, seeded, unfitted estimator.
 """

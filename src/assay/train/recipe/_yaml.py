@@ -1,8 +1,11 @@
 """YAML recipes: the schema, its validation and the estimator it builds.
 
-See :mod:`assay.train.recipe` for the schema. Only scikit-learn classifiers (and
-:data:`ALLOWED_ESTIMATORS`) may be named; unknown keys and parameters are refused with
-the list of valid ones.
+See :mod:`assay.train.recipe` for the schema. Only scikit-learn classifiers and
+regressors (and :data:`ALLOWED_ESTIMATORS`) may be named; unknown keys and parameters
+are refused with the list of valid ones. A multi-label recipe names a classifier that
+fits a 0/1 label matrix natively (e.g. ``sklearn.ensemble.RandomForestClassifier``,
+``sklearn.neighbors.KNeighborsClassifier``), or is an import path returning e.g.
+``MultiOutputClassifier(LogisticRegression())``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+    is_classifier,
+    is_regressor,
+)
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
@@ -150,12 +160,22 @@ def _resolve_estimator_class(dotted: str, where: str) -> type:
             f"{where}: estimator '{dotted}' cannot be imported ({exc}); check the spelling, "
             "e.g. sklearn.linear_model.LogisticRegression."
         ) from None
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and _is_classifier(cls)):
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and _is_model(cls)):
         raise InputError(
-            f"{where}: '{dotted}' is not a scikit-learn classifier class; name one, "
-            "e.g. sklearn.ensemble.RandomForestClassifier."
+            f"{where}: '{dotted}' is not a scikit-learn classifier or regressor class; name "
+            "one, e.g. sklearn.ensemble.RandomForestClassifier or sklearn.linear_model.Ridge."
         )
     return cls
+
+
+def _is_model(cls: type) -> bool:
+    """A classifier (single- or multi-label) or a regressor (numeric labels)."""
+    if _is_classifier(cls) or issubclass(cls, RegressorMixin):
+        return True
+    try:
+        return bool(is_regressor(cls()))
+    except Exception:  # needs constructor arguments (meta-estimators)
+        return False
 
 
 def _is_classifier(cls: type) -> bool:
