@@ -1,0 +1,275 @@
+"""Estimated regression performance without labels: direct loss estimation (DLE).
+
+A regression model's error cannot be read off its output the way a classifier's
+confidence estimates its accuracy, so DLE (as NannyML does) learns it: on a labelled
+reference window (out-of-sample predictions, e.g. a holdout or cross-validation),
+:class:`LossEstimator` fits one gradient-boosting model of the absolute error and one
+of the squared error, from the features and the model's prediction. On a production
+window without labels, the estimated MAE is the mean predicted absolute error, and the
+estimated RMSE the root of the mean predicted squared error.
+
+The loss models use scikit-learn's ``HistGradientBoostingRegressor`` with the Poisson
+loss (a log link: predictions stay positive, and their mean on the training rows
+equals the mean loss) and early stopping on a held-out tenth.
+
+Intervals and alerts follow NannyML: the **sampling error** of a window of ``n`` rows
+is the reference's standard deviation of the loss divided by ``sqrt(n)`` (delta method
+for the RMSE); the band is ``estimate +- z * sampling error`` at ``confidence``. A
+window **alerts** when its estimated MAE or RMSE rises above the reference's value by
+more than ``alert_sigma`` sampling errors (3, NannyML's default threshold): what the
+reference itself varies by in windows of that size.
+
+DLE assumes the error given the inputs does not change (no concept drift): it follows
+covariate shift, not a new relation between features and target. Realised performance
+(:meth:`assay.tasks.regression.RegressionTask.realised_performance`) should follow
+once labels arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.preprocessing import OrdinalEncoder
+
+from assay._validation import (
+    Integral,
+    Interval,
+    Real,
+    index_of,
+    name_rows,
+    validate_parameter_constraints,
+)
+from assay.exceptions import InputError
+
+__all__ = ["LossEstimator"]
+
+#: The losses modelled, and the metric each one estimates.
+LOSSES = ("abs", "sq")
+
+
+def _finite_vector(values: Any, name: str, func: str) -> np.ndarray:
+    """A 1-d float array without NaN or infinity (refused naming the first rows)."""
+    arr = np.asarray(values, dtype=object if isinstance(values, list) else None)
+    try:
+        out = np.asarray(pd.to_numeric(pd.Series(arr.ravel()), errors="raise"), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{func}: {name} must hold numbers ({exc}).") from None
+    if arr.ndim != 1:
+        raise InputError(f"{func}: {name} must be one number per row, got shape {arr.shape}.")
+    bad = ~np.isfinite(out)
+    if bad.any():
+        where = name_rows(np.flatnonzero(bad), index_of(values))
+        raise InputError(f"{func}: {name} is NaN or infinite at {where}; give a finite "
+                         "number per row, or drop those rows.")
+    return out
+
+
+class LossEstimator:
+    """Direct loss estimation (DLE) of a regression model's MAE and RMSE without labels.
+
+    Parameters
+    ----------
+    confidence : float
+        Level of the reported bands.
+    alert_sigma : float
+        A window alerts when its estimate exceeds the reference metric by more than this
+        many sampling errors.
+    max_iter : int
+        Boosting iterations of each loss model (early stopping usually ends sooner).
+    learning_rate : float
+    seed : int
+    """
+
+    #: Checked by :meth:`fit` (scikit-learn's convention: the constructor only stores).
+    _parameter_constraints: dict[str, list[Any]] = {
+        "confidence": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "alert_sigma": [Interval(Real, 0.0, None)],
+        "max_iter": [Interval(Integral, 1, None)],
+        "learning_rate": [Interval(Real, 0.0, 1.0, closed="right")],
+        "seed": [Interval(Integral, 0, None)],
+    }
+
+    def __init__(self, confidence: float = 0.95, alert_sigma: float = 3.0,
+                 max_iter: int = 500, learning_rate: float = 0.05, seed: int = 0) -> None:
+        self.confidence = confidence
+        self.alert_sigma = alert_sigma
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    # -- inputs ---------------------------------------------------------------------
+
+    def _design(self, features: Any, y_pred: np.ndarray, func: str) -> np.ndarray:
+        """Features (numeric as floats, others as ordinal codes) and the prediction."""
+        frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(
+            np.asarray(features))
+        if frame.ndim != 2 or len(frame) != len(y_pred):
+            raise InputError(f"{func}: features have {len(frame)} rows and y_pred "
+                             f"{len(y_pred)}; give one row of features per prediction.")
+        frame = frame.reset_index(drop=True)
+        if not hasattr(self, "columns_"):
+            self.columns_ = [str(c) for c in frame.columns]
+            self.categorical_ = [str(c) for c in frame.columns
+                                 if not pd.api.types.is_numeric_dtype(frame[c])
+                                 or pd.api.types.is_bool_dtype(frame[c])]
+            if self.categorical_:
+                self.encoder_ = OrdinalEncoder(handle_unknown="use_encoded_value",
+                                               unknown_value=np.nan,
+                                               encoded_missing_value=np.nan)
+                self.encoder_.fit(frame[self.categorical_].astype(str))
+        frame.columns = [str(c) for c in frame.columns]
+        missing = [c for c in self.columns_ if c not in frame.columns]
+        if missing:
+            raise InputError(f"{func}: features lack column(s) {', '.join(missing[:8])} "
+                             "the estimator was fitted on.")
+        numeric = [c for c in self.columns_ if c not in self.categorical_]
+        parts = [frame[numeric].apply(pd.to_numeric, errors="coerce").to_numpy(float)]
+        if self.categorical_:
+            parts.append(self.encoder_.transform(frame[self.categorical_].astype(str)))
+        x = np.column_stack([*parts, y_pred])
+        if np.isinf(x).any():
+            row = int(np.argwhere(np.isinf(x))[0, 0])
+            raise InputError(f"{func}: features hold an infinite value at "
+                             f"{name_rows(row, index_of(features))}; send finite numbers.")
+        return x
+
+    def _model(self) -> HistGradientBoostingRegressor:
+        n_num = len(self.columns_) - len(self.categorical_)
+        mask = [False] * n_num + [True] * len(self.categorical_) + [False]
+        return HistGradientBoostingRegressor(
+            loss="poisson", learning_rate=self.learning_rate, max_iter=self.max_iter,
+            early_stopping=True, validation_fraction=0.1, n_iter_no_change=20,
+            categorical_features=mask if any(mask) else None, random_state=self.seed)
+
+    # -- fitting --------------------------------------------------------------------
+
+    def fit(self, features: Any, y_pred: ArrayLike, y_true: ArrayLike) -> LossEstimator:
+        """Learn the absolute and squared error on labelled reference data.
+
+        Parameters
+        ----------
+        features : DataFrame or array of shape (n_samples, n_features)
+            The model's inputs (numbers; text columns are encoded as categories).
+        y_pred : array-like of shape (n_samples,)
+            The model's out-of-sample predictions on these rows.
+        y_true : array-like of shape (n_samples,)
+            The true targets.
+        """
+        func = "LossEstimator.fit"
+        params = {k: getattr(self, k) for k in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, params, func)
+        pred = _finite_vector(y_pred, "y_pred", func)
+        truth = _finite_vector(y_true, "y_true", func)
+        if len(pred) != len(truth):
+            raise InputError(f"{func}: y_pred has {len(pred)} values and y_true "
+                             f"{len(truth)}; give one prediction per label.")
+        if len(pred) < 20:
+            raise InputError(f"{func}: {len(pred)} reference rows are too few to learn the "
+                             "loss; give at least 20 labelled rows.")
+        for key in ("columns_", "categorical_", "encoder_"):
+            self.__dict__.pop(key, None)
+        x = self._design(features, pred, func)
+        error = truth - pred
+        self.models_: dict[str, Any] = {}
+        for loss, target in zip(LOSSES, (np.abs(error), error**2), strict=True):
+            self.models_[loss] = (self._model().fit(x, target) if target.sum() > 0
+                                  else float(target.mean()))
+        self.n_reference_ = len(pred)
+        self.reference_mae_ = float(np.abs(error).mean())
+        self.reference_rmse_ = float(np.sqrt((error**2).mean()))
+        self.abs_std_ = float(np.abs(error).std(ddof=1))
+        self.sq_std_ = float((error**2).std(ddof=1))
+        return self
+
+    def predict_loss(self, features: Any, y_pred: ArrayLike) -> pd.DataFrame:
+        """Predicted absolute and squared error per row.
+
+        Returns
+        -------
+        pandas DataFrame of shape (n_samples, 2)
+            abs_error, squared_error (indexed like ``features`` when it is a DataFrame).
+        """
+        func = "LossEstimator.estimate"
+        if not hasattr(self, "models_"):
+            raise InputError("this LossEstimator is not fitted; call fit(features, y_pred, "
+                             "y_true) on labelled reference data first.")
+        pred = _finite_vector(y_pred, "y_pred", func)
+        if len(pred) == 0:
+            raise InputError(f"{func}: no rows; give at least one prediction.")
+        x = self._design(features, pred, func)
+        out = {}
+        for loss in LOSSES:
+            model = self.models_[loss]
+            out[loss] = (np.full(len(x), model) if isinstance(model, float)
+                         else np.clip(model.predict(x), 0.0, None))
+        return pd.DataFrame({"abs_error": out["abs"], "squared_error": out["sq"]},
+                            index=index_of(features))
+
+    def estimate(self, features: Any, y_pred: ArrayLike, *,
+                 window: ArrayLike | None = None) -> pd.DataFrame:
+        """Estimated MAE and RMSE per window, with bands and alerts.
+
+        Parameters
+        ----------
+        features : DataFrame or array of shape (n_samples, n_features)
+        y_pred : array-like of shape (n_samples,)
+        window : array-like of shape (n_samples,), optional
+            Window label per row (batch id, month, ...); default one window.
+
+        Returns
+        -------
+        pandas DataFrame indexed by window
+            n, estimated_mae, estimated_mae_low, estimated_mae_high, estimated_rmse,
+            estimated_rmse_low, estimated_rmse_high, reference_mae, mae_threshold,
+            reference_rmse, rmse_threshold, alert.
+        """
+        loss = self.predict_loss(features, y_pred)
+        keys = np.zeros(len(loss), dtype=np.int64) if window is None else np.asarray(window)
+        if len(keys) != len(loss):
+            raise InputError(f"window has {len(keys)} values for {len(loss)} rows; give one "
+                             "window label per row (e.g. a batch id or a day).")
+        grouped = pd.DataFrame({"w": keys, "a": loss["abs_error"].to_numpy(),
+                                "s": loss["squared_error"].to_numpy()}).groupby("w", sort=True)
+        out = grouped.agg(n=("a", "size"), estimated_mae=("a", "mean"), mse=("s", "mean"))
+        out.index.name = "window"
+        return self._bands(out)
+
+    def _bands(self, out: pd.DataFrame) -> pd.DataFrame:
+        z = float(stats.norm.ppf(0.5 + self.confidence / 2))
+        root_n = np.sqrt(out["n"].to_numpy(dtype=float))
+        mae = out["estimated_mae"].to_numpy()
+        rmse = np.sqrt(out["mse"].to_numpy())
+        se_mae = self.abs_std_ / root_n
+        se_rmse = self.sq_std_ / root_n / (2 * np.maximum(rmse, 1e-12))
+        ref_se_rmse = self.sq_std_ / root_n / (2 * max(self.reference_rmse_, 1e-12))
+        result = pd.DataFrame({
+            "n": out["n"],
+            "estimated_mae": mae,
+            "estimated_mae_low": np.clip(mae - z * se_mae, 0.0, None),
+            "estimated_mae_high": mae + z * se_mae,
+            "estimated_rmse": rmse,
+            "estimated_rmse_low": np.clip(rmse - z * se_rmse, 0.0, None),
+            "estimated_rmse_high": rmse + z * se_rmse,
+            "reference_mae": self.reference_mae_,
+            "mae_threshold": self.reference_mae_ + self.alert_sigma * se_mae,
+            "reference_rmse": self.reference_rmse_,
+            "rmse_threshold": self.reference_rmse_ + self.alert_sigma * ref_se_rmse,
+        }, index=out.index)
+        result["alert"] = ((result["estimated_mae"] > result["mae_threshold"])
+                           | (result["estimated_rmse"] > result["rmse_threshold"]))
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters and reference statistics, JSON-safe (the loss models are not
+        serialised: refit them from the reference, which is deterministic)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in self._parameter_constraints}
+        for key in ("n_reference_", "reference_mae_", "reference_rmse_", "abs_std_",
+                    "sq_std_"):
+            if hasattr(self, key):
+                out[key] = getattr(self, key)
+        return out
