@@ -84,7 +84,8 @@ class SetDriftReport(DriftReport):
             elif label in self.frequencies.index:
                 ref, cur = self.frequencies.loc[label, ["ref", "cur"]]
                 lines.append(f"  {label[:40]}: frequency {ref:.1%} -> {cur:.1%}")
-        for (a, b), row in self.cooccurrence[self.cooccurrence["drifted"]].iterrows():
+        for pair, row in self.cooccurrence[self.cooccurrence["drifted"]].iterrows():
+            a, b = str(pair[0]), str(pair[1])  # type: ignore[index]
             lines.append(f"  {str(a)[:24]} & {str(b)[:24]}: phi "
                          f"{row['phi_ref']:.2f} -> {row['phi_cur']:.2f}")
         return "\n".join(lines)
@@ -98,7 +99,8 @@ class SetDriftReport(DriftReport):
         ]
         out["pairs"] = [
             {"a": str(a), "b": str(b), **{k: _json_value(v) for k, v in r.items()}}
-            for (a, b), r in self.cooccurrence.iterrows()
+            for (a, b), r in zip(self.cooccurrence.index.tolist(),
+                                 self.cooccurrence.to_dict("records"), strict=True)
         ]
         return out
 
