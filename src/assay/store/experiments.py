@@ -38,11 +38,11 @@ from threadpoolctl import threadpool_limits
 from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
 from assay.store.features import train_eval_inputs
+from assay.tasks import get_task
 from assay.train.evaluate import (
     AUGMENTED_COLUMN,
     Comparison,
     Evaluation,
-    check_eval_classes,
     check_leakage,
     check_not_augmented,
     compare,
@@ -310,6 +310,7 @@ class ExperimentStore:
                 check_content=False,
                 n_boot=n_boot,
                 seed=seed,
+                task=train_v.task,
             )
         n_aug = int(_augmented_mask(train_df).sum())
         return self._record(
@@ -369,6 +370,7 @@ class ExperimentStore:
             "n_augmented": n_augmented,
             "features": features,
             "notes": notes,
+            "task": train_v.task.kind,
             "evaluation": summary,
         }
         analysis_id = self.ws.record_analysis(
@@ -451,7 +453,7 @@ class ExperimentStore:
             recipe_hash=result["recipe_hash"],
             eval_set=result["eval_set"],
             eval_hash=result["eval_hash"],
-            evaluation=Evaluation.from_dict(data),
+            evaluation=get_task(result.get("task")).evaluation_from_dict(data),
             n_train=int(result.get("n_train") or 0),
             n_augmented=int(result.get("n_augmented") or 0),
             features=list(result.get("features") or []),
@@ -459,6 +461,7 @@ class ExperimentStore:
             created_at=record.get("created_at"),
             notes=list(result.get("notes") or []),
             eval_content=result.get("eval_content"),
+            task_kind=result.get("task"),
         )
 
     # --------------------------------------------------------------- comparing
@@ -560,7 +563,7 @@ def _check_honest(
         eval_digests=None if train_digests is None else eval_digests,
     )
     check_leakage(X_train=_numeric(matrices[0]), X_eval=_numeric(matrices[1]), eval_ids=eval_ids)
-    check_eval_classes(
+    train_v.task.check_eval_labels(
         train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
     )
     if eval_digests is None:

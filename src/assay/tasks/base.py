@@ -255,3 +255,63 @@ class Task(ABC):
     @abstractmethod
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Whether the labels of ``current`` drifted from ``reference`` (a drift report)."""
+
+    # -- evaluating and comparing models -------------------------------------------
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """What an estimator is fitted on, from a column of labels, and the classes
+        that order its output columns (None: the output is one value per item).
+
+        Returns
+        -------
+        y : array of shape (n,) or (n, n_labels)
+        classes : list or None
+        """
+        return np.asarray(labels), None
+
+    def check_eval_labels(self, y_train: Any, y_eval: Any) -> None:
+        """Refuse an evaluation set the training labels cannot answer (e.g. a class
+        never seen in training); the default accepts any."""
+        return None
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """An evaluation of predictions (``overall`` in :attr:`metrics`, ``per_tag``,
+        ``item_errors``, ``tables()``, ``summary()``, ``to_dict()``).
+
+        Raises
+        ------
+        InputError
+            This kind has no model evaluation.
+        """
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no model evaluation.")
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """The inverse of the evaluation's ``to_dict`` (a stored experiment)."""
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no model evaluation.")
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """The task's paired test of two evaluations of the same items (an object
+        with ``p_value``, ``metrics`` ``{name: {a, b, delta, low, high}}``,
+        ``summary()`` and ``to_dict()``)."""
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no paired comparison.")
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """The headline metric's point value (no interval; learning curves)."""
+        return float(self.score(y_true, y_pred, seed=0)[self.metrics[0]]["value"])
+
+    def human_level(self, report: Any) -> float | None:
+        """Human-level performance in the headline metric's terms from an agreement
+        report of :attr:`agreement` (None when the report cannot tell)."""
+        return None

@@ -9,7 +9,7 @@ used (see :mod:`assay.tasks.classification`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -234,6 +234,78 @@ class MultilabelTask(Task):
         from assay.train.evaluate._multilabel import score_multilabel
 
         return score_multilabel(y_true, y_pred, seed=seed)
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """The label sets as an (n, n_labels) 0/1 matrix over their sorted names (what
+        scikit-learn's multi-label estimators fit), and those names."""
+        from assay.train.evaluate._multilabel import label_matrix
+
+        sets = _sets(labels)
+        names = sorted({name for s in sets if s is not None for name in s})
+        return label_matrix(labels, names), names
+
+    def check_eval_labels(self, y_train: Any, y_eval: Any) -> None:
+        """Refuse an evaluation label that no training item has (no model can learn it).
+
+        Raises
+        ------
+        InputError
+        """
+        seen = {name for s in _sets(y_train) if s is not None for name in s}
+        unseen = sorted({n for s in _sets(y_eval) if s is not None for n in s} - seen)
+        if unseen:
+            raise InputError(
+                f"evaluation labels {', '.join(map(repr, unseen[:5]))} never occur in the "
+                "training data; a model cannot predict a label it never saw. Add training "
+                "items with them, or remove them from the evaluation set."
+            )
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """:func:`assay.train.evaluate._multilabel.evaluate_multilabel` (micro and macro
+        F1, Hamming loss, per label, micro F1 per tag)."""
+        from assay.train.evaluate._multilabel import evaluate_multilabel
+
+        return evaluate_multilabel(
+            y_true, y_pred, classes=classes, tags=tags, ids=ids, hlp=hlp, n_boot=n_boot,
+            seed=seed,
+        )
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """:meth:`MultilabelEvaluation.from_dict`."""
+        from assay.train.evaluate._multilabel import MultilabelEvaluation
+
+        return MultilabelEvaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """McNemar per label (Holm-adjusted) and a paired bootstrap on micro F1
+        (:func:`assay.train.evaluate._multilabel.compare_multilabel`)."""
+        from assay.train.evaluate._multilabel import compare_multilabel
+
+        return compare_multilabel(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """Micro F1 (0/1 matrices of the same shape)."""
+        t, p = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+        tp, wrong = float((t & p).sum()), float((t ^ p).sum())
+        return 2 * tp / (2 * tp + wrong) if tp + wrong > 0 else 0.0
+
+    def human_level(self, report: Any) -> float | None:
+        """1 - the MASI-based disagreement between annotators (their mean MASI
+        similarity), from the agreement report's ``masi_disagreement`` (or a number)."""
+        value = getattr(report, "masi_disagreement", report)
+        try:
+            number = 1.0 - float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if 0.0 <= number <= 1.0 else None
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Whether each label's frequency drifted (:func:`assay.deploy.drift_sets.set_drift`)."""

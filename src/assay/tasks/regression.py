@@ -6,7 +6,7 @@ imported when first used (see :mod:`assay.tasks.classification`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -162,6 +162,55 @@ class RegressionTask(Task):
         from assay.train.evaluate._regression import score_regression
 
         return score_regression(y_true, y_pred, seed=seed)
+
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """The labels as floats; a regressor predicts one number per item."""
+        return np.asarray(labels, dtype=np.float64), None
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """:func:`assay.train.evaluate._regression.evaluate_regression` (MAE, RMSE, R²,
+        residuals, absolute and squared error per tag)."""
+        from assay.train.evaluate._regression import evaluate_regression
+
+        return evaluate_regression(
+            y_true, y_pred, tags=tags, ids=ids, hlp=hlp, n_boot=n_boot, seed=seed
+        )
+
+    def evaluation_from_dict(self, data: Mapping[str, Any]) -> Any:
+        """:meth:`RegressionEvaluation.from_dict`."""
+        from assay.train.evaluate._regression import RegressionEvaluation
+
+        return RegressionEvaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """A paired bootstrap on the absolute errors (the MAE difference's interval and
+        p-value; :func:`assay.train.evaluate._regression.compare_regression`)."""
+        from assay.train.evaluate._regression import compare_regression
+
+        return compare_regression(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """The mean absolute error."""
+        diff = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
+        return float(np.mean(np.abs(diff)))
+
+    def human_level(self, report: Any) -> float | None:
+        """The mean absolute difference between annotators (an MAE people reach)."""
+        value = getattr(report, "mean_absolute_difference", report)
+        value = value.get("value", float("nan")) if isinstance(value, Mapping) else value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if np.isfinite(number) else None
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """The labels as a numeric column of :func:`assay.deploy.drift`."""
