@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from assay import _charts
 
-__all__ = ["bar_svg", "heatmap_svg", "line_svg", "pixel_svg", "pixel_values"]
+__all__ = ["bar_svg", "heatmap_svg", "line_svg", "metric_svg", "pixel_svg", "pixel_values"]
 
 
 def pixel_values(row: dict[str, Any]) -> list[float] | None:
@@ -57,3 +57,19 @@ def bar_svg(
 def line_svg(series: dict[str, Sequence[Any]], *, width: int = 480, height: int = 180) -> Markup:
     """One polyline per named series over its index (see :func:`assay._charts.index_lines`)."""
     return Markup(_charts.index_lines(series, width=width, height=height))
+
+
+def metric_svg(
+    metric: str, points: Sequence[dict[str, Any]], *, width: int = 560, height: int = 260
+) -> Markup:
+    """A metric over runs with its 95% interval as a band (``{"run", "value", "low",
+    "high"}`` each; see :func:`assay.web.summaries.headline_series`)."""
+    def column(key: str) -> list[float]:
+        return [float("nan") if p.get(key) is None else float(p[key]) for p in points]
+
+    series = _charts.LineSeries(
+        x=list(range(1, len(points) + 1)), y=column("value"), label=metric,
+        low=column("low"), high=column("high"), markers=True,
+    )
+    return Markup(_charts.line_chart([series], x_label="run (oldest first)", y_label=metric,
+                                     width=width, height=height))

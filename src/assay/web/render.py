@@ -45,6 +45,7 @@ def make_env() -> Environment:
         heatmap_svg=charts.heatmap_svg,
         bar_svg=charts.bar_svg,
         line_svg=charts.line_svg,
+        metric_svg=charts.metric_svg,
     )
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["sequence"] = lambda v: isinstance(v, (list, tuple))

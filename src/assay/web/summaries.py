@@ -7,9 +7,15 @@ those of a top-level ``summary``); sections with nothing recorded say how to run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ANALYSIS_PAGES", "drift_series", "headline", "latest", "scorecard_section"]
+from assay.tasks import Task
+
+__all__ = [
+    "ANALYSIS_PAGES", "drift_series", "headline", "headline_series", "latest",
+    "scorecard_section",
+]
 
 #: Page slug -> (analysis kind, title, the command that records it).
 ANALYSIS_PAGES: dict[str, tuple[str, str, str]] = {
@@ -152,3 +158,35 @@ def drift_series(windows: list[dict[str, Any]]) -> dict[str, list[float | None]]
         per_window.append(found)
     names = sorted({c for w in per_window for c in w})
     return {c: [w.get(c) for w in per_window] for c in names[:12]}
+
+
+def headline_series(
+    analyses: list[dict[str, Any]], task_of: Callable[[str | None], Task | None]
+) -> dict[str, list[dict[str, Any]]]:
+    """The headline metric of each run, oldest first, per metric name.
+
+    A run counts when its result holds a metric table (``evaluation.overall``, as an
+    experiment's does) with the headline metric of its dataset's task
+    (``task_of(dataset)``, :meth:`assay.tasks.Task.headline`): accuracy for
+    classification, the task's first metric for another kind.
+
+    Returns
+    -------
+    dict
+        ``{metric: [{"run", "dataset", "value", "low", "high"}, ...]}``.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for run in reversed(analyses):
+        overall = (run["result"].get("evaluation") or {}).get("overall")
+        task = task_of(run["dataset"])
+        if not isinstance(overall, dict) or task is None or task.metrics[0] not in overall:
+            continue
+        found = task.headline(overall)
+        out.setdefault(found.metric, []).append({
+            "run": run["id"],
+            "dataset": run["version"] or run["dataset"],
+            "value": found.value,
+            "low": found.interval.get("low"),
+            "high": found.interval.get("high"),
+        })
+    return out

@@ -24,7 +24,7 @@ PAGE = 50
 def datasets(request: Request, auth: Auth = Depends(require("viewer"))) -> Response:
     """Every dataset's latest version."""
     ws = request.app.state.web.ws
-    rows = [v.to_dict() for v in ws.datasets()]
+    rows = [{**v.to_dict(), "task": v.task.kind} for v in ws.datasets()]
     return render(request, "datasets.html", {"datasets": rows})
 
 

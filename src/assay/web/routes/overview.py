@@ -55,6 +55,7 @@ def overview(request: Request, auth: Auth = Depends(require("viewer"))) -> Respo
             "latest": v.ref,
             "rows": v.n_rows,
             "modality": v.modality,
+            "task": v.task.kind,
             "created_at": v.created_at,
         }
         for v in ws.datasets()

@@ -153,20 +153,15 @@ def _conflict(request: Request, entry_id: int, exc: ConflictError, flt: QueueFil
 
 
 def _posted_label(fields: dict[str, Any]) -> Any:
-    """The new label a widget posted: ``relabel[]`` (the members of a set, a hidden
-    empty value keeps an empty set), else ``relabel`` (a class button, a number field),
-    else ``label`` (API clients; a JSON list for a set); the task coerces it."""
-    if "relabel[]" in fields:
-        members = fields["relabel[]"]
+    """The new label a widget posted: ``relabel[]`` (the members of a set; a hidden
+    empty value keeps an empty set) or a list in ``relabel`` (JSON), else ``relabel``
+    (a class button, a number field), else ``label`` (API clients); the task coerces it."""
+    members = fields.get("relabel[]", fields.get("relabel"))
+    if "relabel[]" in fields or isinstance(members, list):
         members = members if isinstance(members, list) else [members]
         return [queries.text_field({"m": v}, "m") for v in members if v not in (None, "")]
     relabel = queries.text_field(fields, "relabel")
-    if relabel is not None:
-        return relabel
-    label = fields.get("label")
-    if isinstance(label, list) and all(isinstance(v, str) for v in label):
-        return label
-    return queries.text_field(fields, "label")
+    return relabel if relabel is not None else queries.text_field(fields, "label")
 
 
 @router.post("/review/entry/{entry_id}/decide")
