@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay.store.datasets import DatasetVersion
 from assay.tasks import Task
 from assay.web.cache import CachedTable
 
@@ -74,6 +75,7 @@ class Widget:
     def decide(
         self,
         entry: Mapping[str, Any],
+        version: DatasetVersion,
         table: CachedTable,
         book: Mapping[str, Any] | None,
         typed: Any = None,
@@ -84,8 +86,10 @@ class Widget:
         ----------
         entry : mapping
             The queue entry (``given_label``, ``suggested_label`` decoded).
+        version : DatasetVersion
+            The dataset's latest version (its task and recorded label names).
         table : CachedTable
-            The dataset's latest version (the labels in use).
+            That version's rows (the labels in use).
         book : mapping or None
             The newest label book version (``content``).
         typed : optional
@@ -139,6 +143,7 @@ class ChoiceWidget(Widget):
     def decide(
         self,
         entry: Mapping[str, Any],
+        version: DatasetVersion,
         table: CachedTable,
         book: Mapping[str, Any] | None,
         typed: Any = None,
@@ -156,6 +161,7 @@ class NumberWidget(Widget):
     def decide(
         self,
         entry: Mapping[str, Any],
+        version: DatasetVersion,
         table: CachedTable,
         book: Mapping[str, Any] | None,
         typed: Any = None,
@@ -224,6 +230,7 @@ class TagsWidget(Widget):
     def decide(
         self,
         entry: Mapping[str, Any],
+        version: DatasetVersion,
         table: CachedTable,
         book: Mapping[str, Any] | None,
         typed: Any = None,
@@ -234,7 +241,7 @@ class TagsWidget(Widget):
         if typed is None and suggested is None:
             chosen = set(given)
         defined = _book_classes(book)
-        names = _ordered(set(defined) | set(_names_in(table)) | given | chosen)
+        names = _ordered(set(defined) | set(_names_in(version, table)) | given | chosen)
         tags = [
             {
                 "label": name,
@@ -295,12 +302,12 @@ def _state(chosen: bool, given: bool) -> str:
     return "removed" if given else "off"
 
 
-def _names_in(table: CachedTable) -> list[str]:
-    """The label names a list column uses (every member of every set)."""
-    column = table.table.column(table.label_column)
-    if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
-        return [str(v) for v in table.classes()]
-    return [str(v) for v in pc.unique(pc.list_flatten(column)).to_pylist() if v is not None]
+def _names_in(version: DatasetVersion, table: CachedTable) -> list[str]:
+    """The label names of the dataset: those recorded at its first import, else every
+    name its label column uses (:meth:`assay.tasks.Task.label_names`)."""
+    if version.label_names:
+        return list(version.label_names)
+    return version.task.label_names(table.table.column(table.label_column)) or []
 
 
 #: Widget name (``Task.review_widget``) -> widget.

@@ -45,7 +45,14 @@ def _rows(request: Request, name: str, number: int | None, offset: int) -> dict[
         "offset": offset,
         "page": PAGE,
         "label_counts": widget.counts(table.column(label)),
+        "label_summary": _summary(version.task, table.column(label)),
     }
+
+
+def _summary(task: Task, column: Any) -> dict[str, Any]:
+    """The task's description of the labels (e.g. mean and quartiles of numbers)."""
+    found = task.describe_labels(column.to_pandas())
+    return {"columns": list(found.columns), "rows": found.rows}
 
 
 @router.get("/datasets/{name}")
@@ -79,7 +86,8 @@ def diff(
     a = a or (log[1].number if len(log) > 1 else b)
     delta = ws.diff(f"{name}@v{a}", f"{name}@v{b}")
     found = delta.to_dict(limit=limit)
-    widget = widget_for(ws.dataset(f"{name}@v{b}").task)
+    task = ws.dataset(f"{name}@v{b}").task
+    widget = widget_for(task)
     context = {
         "name": name,
         "a": a,
@@ -88,7 +96,11 @@ def diff(
         "summary": delta.summary(),
         "diff": found,
         "relabeled": [
-            {"old": widget.show(r["old_label"]), "new": widget.show(r["new_label"], r["old_label"])}
+            {
+                "old": widget.show(r["old_label"]),
+                "new": widget.show(r["new_label"], r["old_label"]),
+                "change": task.describe_change(r["old_label"], r["new_label"]),
+            }
             for r in found.get("relabeled", [])
         ],
     }

@@ -106,7 +106,7 @@ def _entry_response(
     found, book, remaining = page
     version = web.ws.dataset(found["dataset"])
     widget = widget_for(version.task)
-    decide = widget.decide(found, web.cache.get(version), book, typed)
+    decide = widget.decide(found, version, web.cache.get(version), book, typed)
     context = {
         "entry": found,
         "dataset": found["dataset"],
