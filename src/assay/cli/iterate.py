@@ -8,6 +8,7 @@ data diff that explains them, and ``assay loop`` runs one whole turn: train, aud
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ EvalOption = typer.Option(
 )
 
 
-def format_interval(metric: dict[str, Any]) -> str:
+def format_interval(metric: Mapping[str, Any]) -> str:
     """``0.9315 [0.9070, 0.9499]`` from ``{"value", "low", "high"}``."""
     return f"{metric['value']:.4f} [{metric['low']:.4f}, {metric['high']:.4f}]"
 
@@ -76,29 +77,8 @@ def _print_experiment(exp: Experiment) -> None:
         console.print(f"note: {note}", markup=False)
     rows = [[k, format_interval(v)] for k, v in exp.evaluation.overall.items()]
     console.print(table("metrics (95% intervals)", ["metric", "value [interval]"], rows))
-    console.print(_weakest_classes(exp))
-    if len(exp.evaluation.per_tag):
-        console.print(_tag_accuracy(exp))
-
-
-def _weakest_classes(exp: Experiment) -> Any:
-    """The five classes with the lowest F1."""
-    classes = exp.evaluation.per_class.sort_values("f1").head(5)
-    rows = [
-        [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"]]
-        for r in classes.to_dict(orient="records")
-    ]
-    return table("weakest classes", ["class", "precision", "recall", "F1", "support"], rows)
-
-
-def _tag_accuracy(exp: Experiment) -> Any:
-    """Accuracy per tag value with its interval, weakest first."""
-    tags = exp.evaluation.per_tag.sort_values("accuracy").to_dict(orient="records")
-    rows = [
-        [r["tag"], r["value"], r["n"], f"{r['accuracy']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"]
-        for r in tags
-    ]
-    return table("accuracy per tag", ["tag", "value", "n", "accuracy [interval]"], rows)
+    for title, header, body in exp.evaluation.tables():  # the task's tables
+        console.print(table(title, header, body))
 
 
 # ----------------------------------------------------------------- experiments
@@ -108,18 +88,20 @@ def experiments_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """List the experiments trained on a dataset."""
-    found = ExperimentStore(open_workspace(workspace)).list(name)
+    ws = open_workspace(workspace)
+    found = ExperimentStore(ws).list(name)
     if as_json:
         emit_json([e.to_dict() for e in found])
         return
+    first, second = (found[0].task if found else ws.dataset(name).task).metrics[:2]
     rows = [
         [
             e.id,
             e.data,
             e.recipe,
             e.eval_set,
-            format_interval(e.accuracy),
-            f"{e.evaluation.overall['macro_f1']['value']:.4f}",
+            format_interval(e.headline.interval),
+            f"{e.evaluation.overall[second]['value']:.4f}",
             None if e.created_at is None else f"{e.created_at:%Y-%m-%d %H:%M}",
         ]
         for e in found
@@ -127,7 +109,7 @@ def experiments_cmd(
     out_console().print(
         table(
             f"experiments on {name} ({len(found)})",
-            ["id", "data", "recipe", "eval set", "accuracy [95%]", "macro F1", "time"],
+            ["id", "data", "recipe", "eval set", f"{first} [95%]", second, "time"],
             rows,
         )
     )
@@ -218,10 +200,10 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
 def _print_loop(found: dict[str, Any]) -> None:
     console = out_console()
     exp = found["experiment"]
-    acc = exp["evaluation"]["overall"]["accuracy"]
+    head = exp["headline"]
     console.print(
-        f"[bold]{exp['id']}[/bold]: {exp['recipe']} on {exp['data']} -> accuracy "
-        f"{format_interval(acc)} on {exp['eval_set']}"
+        f"[bold]{exp['id']}[/bold]: {exp['recipe']} on {exp['data']} -> {head['metric']} "
+        f"{format_interval(head)} on {exp['eval_set']}"
     )
     for note in exp.get("notes", []):
         console.print(f"note: {note}", markup=False)
@@ -244,8 +226,9 @@ def _loop_findings(found: dict[str, Any]) -> list[str]:
             f"audit: {label.get('count', 0)} suspected label errors "
             f"({label.get('rate', 0):.1%}); {sum(found['audit']['queued'].values())} newly queued"
         )
+    metric = found["experiment"]["headline"]["metric"]
     lines += [
-        f"tag {t['tag']}: n={t['n']}, accuracy {t['metric']:.3f} "
+        f"tag {t['tag']}: n={t['n']}, {metric} {t['metric']:.3f} "
         f"[{t['metric_low']:.3f}, {t['metric_high']:.3f}]"
         for t in found.get("tags", [])[:2]
     ]
@@ -258,14 +241,16 @@ def _loop_findings(found: dict[str, Any]) -> list[str]:
 
 
 def _comparison_line(comparison: dict[str, Any]) -> str:
-    """``vs E1 (d@v1): accuracy +0.0100 [...], McNemar p = 0.2; data: 5 relabeled``."""
-    m = comparison["comparison"]["metrics"]["accuracy"]
+    """``vs E1 (d@v1): accuracy +0.0100 [...], McNemar exact p = 0.2; data: 5 relabeled``
+    (the task's headline metric and paired test)."""
+    paired = comparison["comparison"]
+    m = paired["metrics"][paired["headline"]]
     diff = comparison["diff"]
     counts = ", ".join(f"{v} {k}" for k, v in diff["counts"].items() if v) if diff else ""
     return (
-        f"vs {comparison['a']['id']} ({comparison['a']['data']}): accuracy "
-        f"{m['delta']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}], McNemar p = "
-        f"{comparison['comparison']['p_value']:.3g}" + (f"; data: {counts}" if counts else "")
+        f"vs {comparison['a']['id']} ({comparison['a']['data']}): {paired['headline']} "
+        f"{m['delta']:+.4f} [{m['low']:+.4f}, {m['high']:+.4f}], {paired['test']} p = "
+        f"{paired['p_value']:.3g}" + (f"; data: {counts}" if counts else "")
     )
 
 

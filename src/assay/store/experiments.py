@@ -185,6 +185,9 @@ class Experiment:
             "duration_s": self.duration_s,
             "created_at": None if self.created_at is None else self.created_at.isoformat(),
             "notes": list(self.notes),
+            "task": self.task.kind,
+            "headline": {"metric": self.headline.metric,
+                         **evaluation["overall"][self.headline.metric]},
             "evaluation": evaluation,
         }
 

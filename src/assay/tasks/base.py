@@ -311,6 +311,13 @@ class Task(ABC):
         """The headline metric's point value (no interval; learning curves)."""
         return float(self.score(y_true, y_pred, seed=0)[self.metrics[0]]["value"])
 
+    def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
+        """``(y_true, y_pred, metric)`` of an evaluation for
+        :func:`assay.train.slices.slice_table` (a metric name or ``f(y_true, y_pred)``
+        named after the headline metric); the table's direction is
+        :attr:`greater_is_better`."""
+        return evaluation.y_true, evaluation.y_pred, self.headline_score
+
     def human_level(self, report: Any) -> float | None:
         """Human-level performance in the headline metric's terms from an agreement
         report of :attr:`agreement` (None when the report cannot tell)."""

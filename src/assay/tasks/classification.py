@@ -149,6 +149,11 @@ class ClassificationTask(Task):
         """Accuracy."""
         return float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
 
+    def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
+        """Labels as text (one dtype across stored experiments) and accuracy."""
+        y_true, y_pred = np.asarray(evaluation.y_true), np.asarray(evaluation.y_pred)
+        return y_true.astype(str), y_pred.astype(str), "accuracy"
+
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """The labels as a categorical column of :func:`assay.deploy.drift` (chi-square,
         Jensen-Shannon distance)."""

@@ -307,6 +307,12 @@ class MultilabelTask(Task):
             return None
         return number if 0.0 <= number <= 1.0 else None
 
+    def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
+        """The label sets and micro F1 over the evaluation's labels."""
+        from assay.train.evaluate._multilabel import micro_f1_of
+
+        return evaluation.y_true, evaluation.y_pred, micro_f1_of(evaluation.classes)
+
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Whether each label's frequency drifted (:func:`assay.deploy.drift_sets.set_drift`)."""
         from assay.deploy.drift_sets import set_drift

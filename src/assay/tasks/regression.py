@@ -212,6 +212,12 @@ class RegressionTask(Task):
             return None
         return number if np.isfinite(number) else None
 
+    def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
+        """The numbers and the MAE (lower is better)."""
+        from assay.train.evaluate._regression import mae
+
+        return np.asarray(evaluation.y_true, float), np.asarray(evaluation.y_pred, float), mae
+
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """The labels as a numeric column of :func:`assay.deploy.drift`."""
         from assay.deploy.drift import drift

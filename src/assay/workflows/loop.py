@@ -103,12 +103,14 @@ def _slice_advice(ws: Workspace, exp: Experiment) -> dict[str, Any]:
     if not tags:
         return {"tags": [], "slices": [], "recommendations": []}
     frame = eval_v.to_pandas()
-    ev = exp.evaluation
+    ev, task = exp.evaluation, exp.task
     meta = frame[tags].reset_index(drop=True)
+    y_true, y_pred, metric = task.slice_inputs(ev)  # the task's headline metric
     tag_tab = slice_table(
-        meta, ev.y_true.astype(str), ev.y_pred.astype(str), by=tags, min_support=10, n_boot=200
+        meta, y_true, y_pred, by=tags, metric=metric, greater_is_better=task.greater_is_better,
+        min_support=10, n_boot=200,
     )
-    found = find_slices(meta, ~ev.correct, k=5, min_support=10)
+    found = find_slices(meta, ev.item_errors, k=5, min_support=10)
     recs = recommend(tag_tab, modality=modality_of(eval_v))
     rec_rows = recs.table[recs.table["action"] != "no action"]
     return {

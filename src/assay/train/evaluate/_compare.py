@@ -104,6 +104,8 @@ class Comparison:
         return {
             "names": list(self.names),
             "n": self.n,
+            "test": "McNemar exact",
+            "headline": METRICS[0],
             "only_a": self.only_a,
             "only_b": self.only_b,
             "p_value": self.p_value,

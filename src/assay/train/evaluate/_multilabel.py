@@ -230,6 +230,17 @@ def score_multilabel(
     return _score(t, p, int(n_boot), int(seed))[0]
 
 
+def micro_f1_of(classes: Sequence[Any]) -> Any:
+    """``micro_f1(y_true, y_pred)`` over ``classes`` (a metric for
+    :func:`assay.train.slices.slice_table`, named after the headline metric)."""
+    names = [str(c) for c in classes]
+
+    def micro_f1(y_true: Any, y_pred: Any) -> float:
+        return _point(label_matrix(y_true, names), label_matrix(y_pred, names))["micro_f1"]
+
+    return micro_f1
+
+
 def set_errors(y_true: Any, y_pred: Any, *, classes: Sequence[Any] | None = None) -> np.ndarray:
     """Per item, the Jaccard distance between the given and the predicted label set.
 

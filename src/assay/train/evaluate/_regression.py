@@ -134,6 +134,11 @@ def score_regression(
     return out
 
 
+def mae(y_true: Any, y_pred: Any) -> float:
+    """The mean absolute error (a metric for :func:`assay.train.slices.slice_table`)."""
+    return float(mean_absolute_error(y_true, y_pred))
+
+
 def residual_summary(y_true: Any, y_pred: Any) -> dict[str, float]:
     """How the model errs: bias, spread and tail of the residuals ``y_pred - y_true``.
 

@@ -7,7 +7,8 @@ Rules (each recommendation carries its evidence as text and numbers):
   is at least twice the overall rate and 5 points above it: people disagree on these
   labels, so more data of the same kind would carry the same confusion.
 - **collect / augment** when the slice is significantly worse than overall (its 95%
-  interval excludes the overall accuracy), HLP is high or unknown, and the slice is
+  interval excludes the overall metric, in the table's direction: an error such as
+  the MAE is worse when higher), HLP is high or unknown, and the slice is
   under-represented (less than half of an even share of its tag column, or under 5% of
   the data for discovered slices); for unstructured data (image, text, audio) a weak
   slice gets this recommendation whatever its share.
@@ -71,6 +72,7 @@ def _from_slices(slices: Any) -> tuple[pd.DataFrame, list[np.ndarray] | None, st
             "accuracy_low": t["metric_low"], "accuracy_high": t["metric_high"],
             "overall_accuracy": slices.overall["metric"], "hlp": t["hlp"],
             "is_low_hlp": t["is_low_hlp"], "even_share": 1.0 / per_col,
+            "_metric": slices.metric, "_greater": slices.greater_is_better,
         })
         return frame, [slices.masks[s] for s in t["tag"]], "tag"
     if isinstance(slices, SliceReport):
@@ -81,7 +83,7 @@ def _from_slices(slices: Any) -> tuple[pd.DataFrame, list[np.ndarray] | None, st
             "accuracy_low": 1 - t["error_rate_high"].astype(float),
             "accuracy_high": 1 - t["error_rate_low"].astype(float),
             "overall_accuracy": 1 - t["overall_error_rate"].astype(float), "hlp": np.nan,
-            "is_low_hlp": False, "even_share": 0.1,
+            "is_low_hlp": False, "even_share": 0.1, "_metric": "accuracy", "_greater": True,
         })
         return frame, [slices.mask(i) for i in range(len(t))], "slice"
     raise InputError(
@@ -111,20 +113,23 @@ def _issue_rates(label_issue_rate: Any, frame: pd.DataFrame,
 
 def _decide(r: pd.Series, modality: str, low_hlp: float) -> tuple[str, str]:
     """The action and its evidence for one slice."""
-    acc = (f"accuracy {r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}] "
-           f"vs {r['overall_accuracy']:.3f} overall")
+    acc = (f"{r['_metric']} {r['accuracy']:.3f} [{r['accuracy_low']:.3f}, "
+           f"{r['accuracy_high']:.3f}] vs {r['overall_accuracy']:.3f} overall")
     share = f"{r['share']:.1%} of the data"
     hlp = f"HLP {r['hlp']:.3f}" if np.isfinite(r["hlp"]) else "HLP unknown"
     rate, overall = r["label_issue_rate"], r["overall_label_issue_rate"]
     issues = np.isfinite(rate) and np.isfinite(overall) and rate >= max(2 * overall,
                                                                         overall + 0.05)
-    if bool(r["is_low_hlp"]) or (np.isfinite(r["hlp"]) and r["hlp"] < low_hlp) or issues:
+    low = bool(r["_greater"]) and np.isfinite(r["hlp"]) and r["hlp"] < low_hlp  # scores only
+    if bool(r["is_low_hlp"]) or low or issues:
         why = [hlp + (f" < {low_hlp}" if r["hlp"] < low_hlp else " (below overall)")
                ] if np.isfinite(r["hlp"]) else []
         if issues:
             why.append(f"label issues {rate:.1%} vs {overall:.1%} overall")
         return "clarify labels", "; ".join(why + [acc])
-    if not r["accuracy_high"] < r["overall_accuracy"]:
+    worse = (r["accuracy_high"] < r["overall_accuracy"] if r["_greater"]
+             else r["accuracy_low"] > r["overall_accuracy"])  # an error: higher is worse
+    if not worse:
         return "no action", f"{acc}: not significantly worse"
     under = r["share"] < 0.5 * r["even_share"]
     if under or modality != "tabular":
@@ -175,5 +180,6 @@ def recommend(
     decided = [_decide(r, modality, low_hlp) for _, r in frame.iterrows()]
     frame.insert(1, "action", [d[0] for d in decided])
     frame.insert(2, "evidence", [d[1] for d in decided])
-    frame["gap"] = frame["hlp"] - frame["accuracy"]
-    return Recommendations(frame.drop(columns=["is_low_hlp", "even_share"]))
+    frame["gap"] = np.where(frame["_greater"], frame["hlp"] - frame["accuracy"],
+                            frame["accuracy"] - frame["hlp"])
+    return Recommendations(frame.drop(columns=["is_low_hlp", "even_share", "_metric", "_greater"]))

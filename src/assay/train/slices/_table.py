@@ -94,9 +94,11 @@ class SliceTable(TableReport):
     title = "Tag table: performance against human-level performance"
 
     def __init__(self, table: pd.DataFrame, metric: str, overall: dict[str, float],
-                 masks: dict[str, np.ndarray], notes: list[str]) -> None:
+                 masks: dict[str, np.ndarray], notes: list[str],
+                 greater_is_better: bool = True) -> None:
         self.table = table
         self.metric = metric
+        self.greater_is_better = greater_is_better
         self.overall = overall
         self.masks = masks
         self.notes = notes
@@ -106,13 +108,14 @@ class SliceTable(TableReport):
         lines = [f"overall {self.metric} {self.overall['metric']:.3f}"
                  + (f", HLP {self.overall['hlp']:.3f}" if np.isfinite(self.overall["hlp"])
                     else "")] + list(self.notes)
+        fmt = ".2%" if self.greater_is_better else ".3g"  # accuracy points, or error units
         for _, r in self.table.head(5).iterrows():
             flag = " [low HLP: clarify labels]" if r["is_low_hlp"] else ""
             note = f" ({r['note']})" if r["note"] else ""
             lines.append(
                 f"- {r['tag']}: n={int(r['n'])}, {self.metric} {r['metric']:.3f}, "
-                f"HLP {r['hlp']:.3f}, gain {r['gain']:.2%} "
-                f"[{r['gain_low']:.2%}, {r['gain_high']:.2%}]{flag}{note}"
+                f"HLP {r['hlp']:.3f}, gain {r['gain']:{fmt}} "
+                f"[{r['gain_low']:{fmt}}, {r['gain_high']:{fmt}}]{flag}{note}"
             )
         return "\n".join(lines)
 
@@ -213,10 +216,10 @@ def _slice_hlp(tag: _Tag, hlp: Any, hlp_rows: np.ndarray | None) -> _Hlp:
     return _Hlp(float(hlp) if hlp is not None else np.nan)
 
 
-def _hlp_rows(hlp: Any, n: int) -> np.ndarray | None:
+def _hlp_rows(hlp: Any, n: int, greater: bool = True) -> np.ndarray | None:
     """Per-row 0/1 agreement as float (NaN = not multiply annotated), or None."""
     if hlp is None or isinstance(hlp, (int, float, dict)):
-        if isinstance(hlp, (int, float)) and not 0 <= hlp <= 1:
+        if isinstance(hlp, (int, float)) and not (0 <= hlp <= (1 if greater else np.inf)):
             raise param_error("hlp", _FUNC, "a number in [0, 1]", hlp)
         return None
     arr = pd.to_numeric(pd.Series(np.asarray(hlp, dtype=object)), errors="coerce")
@@ -250,7 +253,8 @@ def _draw_metric(func: Callable[..., float], name: str, yt: np.ndarray, yp: np.n
 
 
 def _row(tag: _Tag, yt: np.ndarray, yp: np.ndarray, func: Callable[..., float], name: str,
-         hlp: _Hlp, n_boot: int, rng: np.random.Generator) -> dict[str, Any]:
+         hlp: _Hlp, n_boot: int, rng: np.random.Generator, greater: bool = True
+         ) -> dict[str, Any]:
     """All the numbers of one tag row."""
     m = tag.mask
     n, n_all = int(m.sum()), len(m)
@@ -263,17 +267,20 @@ def _row(tag: _Tag, yt: np.ndarray, yp: np.ndarray, func: Callable[..., float], 
     else:
         draws = _draw_metric(func, name, yt[m], yp[m], value, n_boot, rng)
         low, high = _percentiles(draws)
-    ceiling = hlp.value if np.isfinite(hlp.value) or hlp.note else 1.0
+    # the best reachable value: HLP, else perfect (1 for a score, 0 for an error)
+    ceiling = hlp.value if np.isfinite(hlp.value) or hlp.note else float(greater)
+    sign = 1.0 if greater else -1.0
     h_draws = (rng.binomial(int(hlp.n), hlp.value, len(draws)) / hlp.n
                if np.isfinite(hlp.n) else np.full(len(draws), ceiling))
-    gain_low, gain_high = _percentiles((h_draws - draws) * n / n_all)
+    gain_low, gain_high = _percentiles(sign * (h_draws - draws) * n / n_all)
     notes = [tag.note, note, hlp.note] + ([] if errs else ["no errors in this slice"])
     return {
         "tag": tag.name, "column": tag.column, "value": tag.value, "n": n,
         "share": n / n_all, "errors": errs, "error_share": errs / max(int(wrong.sum()), 1),
         "metric": value, "metric_low": low, "metric_high": high, "hlp": hlp.value,
-        "hlp_low": hlp.low, "hlp_high": hlp.high, "gap": ceiling - value,
-        "gain": (ceiling - value) * n / n_all, "gain_low": gain_low, "gain_high": gain_high,
+        "hlp_low": hlp.low, "hlp_high": hlp.high, "gap": sign * (ceiling - value),
+        "gain": sign * (ceiling - value) * n / n_all, "gain_low": gain_low,
+        "gain_high": gain_high,
         "note": "; ".join(x for x in notes if x),
     }
 
@@ -294,6 +301,7 @@ def _percentiles(draws: np.ndarray) -> tuple[float, float]:
     "min_support": [Interval(Integral, 0, None)],
     "low_hlp": [Interval(Real, 0.0, 1.0)],
     "n_boot": [Interval(Integral, 0, None)],
+    "greater_is_better": [InstanceOf(bool, "True or False")],
 })
 def slice_table(
     df: pd.DataFrame,
@@ -308,6 +316,7 @@ def slice_table(
     low_hlp: float = 0.8,
     n_boot: int = 500,
     seed: int = 0,
+    greater_is_better: bool = True,
 ) -> SliceTable:
     """Tabulate the metric per tag value against human-level performance.
 
@@ -339,6 +348,11 @@ def slice_table(
         Bootstrap replicates for the gain interval (and non-accuracy metrics).
     seed : int
         Seed of the bootstrap.
+    greater_is_better : bool, default=True
+        Whether a larger ``metric`` is better (accuracy, F1). False for an error such as
+        the mean absolute error: the gap is then ``metric - HLP`` (HLP: an error people
+        reach, default 0), the gain the share of the overall error closing it removes,
+        and no slice is flagged for low HLP.
 
     Returns
     -------
@@ -349,14 +363,17 @@ def slice_table(
     name, func = _metric_func(metric)
     yt = _resolve_vector(y_true, df, "y_true")
     yp = _resolve_vector(y_pred, df, "y_pred")
-    hlp_rows = _hlp_rows(hlp, len(df))
+    hlp_rows = _hlp_rows(hlp, len(df), greater_is_better)
     rng = np.random.default_rng(seed)
     tags = [t for col in by_list for t in _column_tags(df[col], str(col), sep)]
-    rows = [_row(t, yt, yp, func, name, _slice_hlp(t, hlp, hlp_rows), n_boot, rng) for t in tags]
+    rows = [_row(t, yt, yp, func, name, _slice_hlp(t, hlp, hlp_rows), n_boot, rng,
+                 greater_is_better) for t in tags]
     overall = _overall(yt, yp, func, name, hlp, hlp_rows)
-    table = _finish(pd.DataFrame(rows), overall, hlp_rows is not None, min_support, low_hlp)
-    notes = _table_notes(yt, yp, hlp)
-    return SliceTable(table, name, overall, {t.name: t.mask for t in tags}, notes)
+    table = _finish(pd.DataFrame(rows), overall, hlp_rows is not None, min_support,
+                    low_hlp if greater_is_better else -np.inf)
+    notes = _table_notes(yt, yp, hlp, greater_is_better)
+    return SliceTable(table, name, overall, {t.name: t.mask for t in tags}, notes,
+                      greater_is_better)
 
 
 def _overall(yt: np.ndarray, yp: np.ndarray, func: Callable[..., float], name: str, hlp: Any,
@@ -384,10 +401,11 @@ def _finish(table: pd.DataFrame, overall: dict[str, float], per_row: bool, min_s
     return table.drop(columns="_small").reset_index(drop=True)
 
 
-def _table_notes(yt: np.ndarray, yp: np.ndarray, hlp: Any) -> list[str]:
+def _table_notes(yt: np.ndarray, yp: np.ndarray, hlp: Any, greater: bool = True) -> list[str]:
     notes = []
     if hlp is None:
-        notes.append("no HLP given: gap and gain are measured against perfect accuracy (1.0)")
+        notes.append("no HLP given: gap and gain are measured against perfect accuracy (1.0)"
+                     if greater else "no HLP given: gap and gain are measured against no error")
     if not (yt != yp).any():
         notes.append("the model makes no errors: every gap is zero")
     return notes
