@@ -32,6 +32,7 @@ from assay.tasks.base import missing_values
 __all__ = [
     "LABEL_SET_COLUMN",
     "PreparedLabels",
+    "as_stored_labels",
     "check_allowed_names",
     "detect_kind",
     "prepare_labels",
@@ -114,6 +115,7 @@ def prepare_labels(
         0/1 column holding another value, text that is not a list, a column mixing
         lists and single values.
     """
+    original = table
     if task is not None:
         get_task(task)  # an unknown kind is refused, naming the known ones
     if base_kind is not None and task is not None and task != base_kind:
@@ -144,7 +146,18 @@ def prepare_labels(
         )
     if column in table.column_names:
         table = _stored_type(table, column, get_task(kind), where, rows)
-    return PreparedLabels(table, label if isinstance(label, str) else None, kind, columns)
+    return PreparedLabels(
+        _retyped(original, table), label if isinstance(label, str) else None, kind, columns
+    )
+
+
+def _retyped(original: pa.Table, table: pa.Table) -> pa.Table:
+    """``table`` without the pandas metadata of ``original`` when a column changed type
+    (the metadata would rebuild a label-set column as text)."""
+    if table.schema.metadata and table.schema != original.schema:
+        metadata = {k: v for k, v in table.schema.metadata.items() if k != b"pandas"}
+        return table.replace_schema_metadata(metadata or None)
+    return table
 
 
 def _label_list(label: str | Sequence[str] | None) -> list[str] | None:
@@ -309,6 +322,15 @@ def _json_lists(
             )
         out.append(sorted({str(v) for v in parsed}))
     return out
+
+
+def as_stored_labels(
+    table: pa.Table, column: str, task: Task, where: str, rows: RowNames
+) -> pa.Table:
+    """``table`` with its label column in the stored type of ``task`` (a new version)."""
+    if column not in table.column_names:
+        return table
+    return _retyped(table, _stored_type(table, column, task, where, rows))
 
 
 def _stored_type(

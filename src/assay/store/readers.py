@@ -312,6 +312,9 @@ def _read_file(path: Path, fmt: str) -> tuple[pa.Table, dict[str, Any]]:
                 f"field{'s' if fields != 1 else ''} where the header has {width}; give every "
                 "row the header's columns (a missing value is an empty field)."
             ) from exc
+        mixed = _json_mixed(path, exc) if fmt == "jsonl" else None
+        if mixed is not None:
+            raise InputError(mixed) from exc
         hint = _separator_hint(path, separator) if fmt == "csv" else ""
         raise InputError(
             f"{path} cannot be read as {fmt.upper()}: {_first_line(exc)}. "
@@ -491,7 +494,10 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
         check_unique_columns(list(source.columns), "the DataFrame")
         rows = RowNames.for_frame(source)
         frame = source.reset_index(drop=True)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(_frame_problem(frame, rows, exc)) from exc
         return table, {"format": "dataframe", "rows": rows}
     if isinstance(source, pa.Table):
         check_unique_columns(source.column_names, "the Arrow table")
@@ -502,6 +508,84 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
     if path.is_dir():
         return scan_media_folder(path)
     return _read_file(path, _format_of(path))
+
+
+def _value_kind(value: Any) -> str | None:
+    """``list``, ``number``, ``text`` or another type name; None for a missing value."""
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return "list"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, (int, float, np.number)):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _frame_problem(frame: pd.DataFrame, rows: RowNames, exc: Exception) -> str:
+    """Why Arrow cannot store a DataFrame: a column mixing lists and single values."""
+    for position, name in enumerate(frame.columns):
+        column = frame.iloc[:, position]
+        if column.dtype != object:
+            continue
+        kinds = [_value_kind(v) for v in column.tolist()]
+        present = [(i, k) for i, k in enumerate(kinds) if k is not None]
+        listed = [i for i, k in present if k == "list"]
+        single = [i for i, k in present if k != "list"]
+        if listed and single:
+            return (
+                f"the DataFrame: column {name!r} mixes lists and single values "
+                f"({rows(listed[0])} holds a list, {rows(single[0])} a {kinds[single[0]]}); "
+                "give every row a list (multi-label) or every row one value."
+            )
+        if len({k for _, k in present}) > 1:
+            first, other = present[0], next(p for p in present if p[1] != present[0][1])
+            return (
+                f"the DataFrame: column {name!r} mixes kinds of value ({rows(first[0])} holds a "
+                f"{first[1]}, {rows(other[0])} a {other[1]}); give one kind per column."
+            )
+    return f"the DataFrame cannot be stored: {_first_line(exc)}; give columns of one type each."
+
+
+def _json_mixed(path: Path, exc: Exception) -> str | None:
+    """For Arrow's 'Column(/y) changed from number to array in row N': the line at which a
+    JSONL column changes kind, and what to do; None for other errors."""
+    match = re.search(r"Column\(/([^)]*)\) changed from (\w+) to (\w+)", str(exc))
+    if match is None:
+        return None
+    column, before, after = match.groups()
+    line = _json_kind_change(path, column)
+    at = f" at line {line}" if line is not None else ""
+    kinds = {"array": "lists", "number": "numbers", "string": "text", "boolean": "booleans"}
+    return (
+        f"{path}: column {column!r} mixes kinds of value ({kinds.get(before, before)}, then "
+        f"{kinds.get(after, after)}{at}); give every row a list (multi-label) or every row "
+        "one value."
+    )
+
+
+def _json_kind_change(path: Path, column: str) -> int | None:
+    """The first line whose value of ``column`` is of another kind than the first one."""
+    import json
+
+    first: str | None = None
+    with path.open(encoding=file_encoding(path), errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line).get(column)
+            except (ValueError, AttributeError):
+                return None
+            kind = _value_kind(value)
+            if kind is None:
+                continue
+            if first is None:
+                first = kind
+            elif kind != first:
+                return number
+    return None
 
 
 def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:

@@ -40,7 +40,12 @@ from assay.store.monitors import MonitorStore
 
 if TYPE_CHECKING:
     from assay.store.experiments import ExperimentStore
-from assay.store.label_import import PreparedLabels, check_allowed_names, prepare_labels
+from assay.store.label_import import (
+    PreparedLabels,
+    as_stored_labels,
+    check_allowed_names,
+    prepare_labels,
+)
 from assay.store.objects import DEFAULT_GRACE_S, LeaseBook, ObjectStore, PendingObject
 from assay.store.readers import RowNames, os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
@@ -453,12 +458,7 @@ class Workspace:
         )
         where = f"the new version of {name}"
         rows = read.get("rows") or RowNames("index")
-        label = base.roles.label
-        if label in table.column_names:
-            stored = base.task.stored_labels(
-                table.column(label), name=label, where=where, rows=rows.many
-            )
-            table = table.set_column(table.column_names.index(label), label, stored)
+        table = as_stored_labels(table, base.roles.label, base.task, where, rows)
         table = validate_table(table, base.roles, where, read.get("rows"), base.task)
         self._check_label_names(
             name, base, base.task, table, base.roles, base.label_names, where, rows

@@ -26,6 +26,23 @@ from assay.tasks.base import (
 __all__ = ["RegressionTask"]
 
 
+def _what(column: pa.ChunkedArray, rows: RowNamer) -> str:
+    """What a column that is not numeric holds: ``text (line 5 has 'high')``, ``lists``."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = pd.Series(column.to_pylist(), dtype=object)
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+        if len(bad):
+            return f"text ({rows(bad[:1])} has {values.iloc[int(bad[0])]!r})"
+        return "text"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return "lists (a multi-label column: give --task multilabel)"
+    if pa.types.is_boolean(kind):
+        return "booleans"
+    return str(kind)
+
+
 def _number(value: Any) -> str:
     """A label in a message: ``4.0``, ``12``, ``0.3`` (10 significant digits); ``missing``."""
     if isinstance(value, np.generic):
@@ -64,7 +81,7 @@ class RegressionTask(Task):
         """
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             raise InputError(
-                f"{where}: the label column {name!r} holds {column.type}, not numbers; "
+                f"{where}: the label column {name!r} holds {_what(column, rows)}, not numbers; "
                 "a regression label must be numeric (check --label and --task)."
             )
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)

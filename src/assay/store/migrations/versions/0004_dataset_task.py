@@ -22,19 +22,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("datasets") as batch:
-        batch.add_column(
-            sa.Column(
-                "task",
-                sa.String(length=40),
-                nullable=False,
-                server_default="classification",
-            )
-        )
-        batch.add_column(sa.Column("label_names", sa.JSON(), nullable=True))
+    # Plain ALTER TABLE ... ADD COLUMN on both backends: SQLite's batch mode would copy
+    # the table, and dropping the old one cascades to every version (foreign keys on).
+    op.add_column(
+        "datasets",
+        sa.Column("task", sa.String(length=40), nullable=False, server_default="classification"),
+    )
+    op.add_column("datasets", sa.Column("label_names", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("datasets") as batch:
-        batch.drop_column("label_names")
-        batch.drop_column("task")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), for the same reason: no table copy.
+    op.execute("ALTER TABLE datasets DROP COLUMN label_names")
+    op.execute("ALTER TABLE datasets DROP COLUMN task")
