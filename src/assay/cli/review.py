@@ -25,6 +25,7 @@ from assay.workflows.review import (
     decide_from_csv,
     entry_details,
     list_entries,
+    relabel_value,
 )
 
 __all__ = ["register"]
@@ -125,7 +126,26 @@ def _fact_line(fact: dict[str, object]) -> str:
 @review_app.command("decide")
 def review_decide(
     entry: int = typer.Argument(None, help="The queue entry number (#)."),
-    relabel: str = typer.Option(None, "--relabel", help="Give the item this label."),
+    relabel: str = typer.Option(
+        None,
+        "--relabel",
+        help="Give the item this label (a number; a set as 'a,b' or a JSON list).",
+    ),
+    accept: bool = typer.Option(
+        False, "--accept", help="Relabel the item to the entry's suggested label."
+    ),
+    add_tag: list[str] = typer.Option(
+        None,
+        "--add-tag",
+        help="Label sets: add this label to the given set (repeat, or 'a,b').",
+        show_default=False,
+    ),
+    remove_tag: list[str] = typer.Option(
+        None,
+        "--remove-tag",
+        help="Label sets: remove this label from the given set (repeat, or 'a,b').",
+        show_default=False,
+    ),
     remove: bool = typer.Option(False, "--remove", help="Remove the item from the dataset."),
     keep: bool = typer.Option(False, "--keep", help="Keep the item as it is."),
     note: str = typer.Option(None, "--note", help="Why."),
@@ -135,7 +155,8 @@ def review_decide(
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Decide one entry (--relabel L | --remove | --keep), or many from --csv."""
+    """Decide one entry (--relabel L | --accept | --add-tag/--remove-tag | --remove |
+    --keep), or many from --csv."""
     ws = open_workspace(workspace)
     if csv is not None:
         count = decide_from_csv(ws, csv)
@@ -143,16 +164,22 @@ def review_decide(
             f"Recorded {count} decisions."
         )
         return
+    adds, removes = _names(add_tag), _names(remove_tag)
+    relabels = relabel is not None or accept or bool(adds) or bool(removes)
     chosen = [
-        name
-        for name, on in (("relabel", relabel is not None), ("remove", remove), ("keep", keep))
-        if on
+        name for name, on in (("relabel", relabels), ("remove", remove), ("keep", keep)) if on
     ]
     if entry is None or len(chosen) != 1:
         raise InputError(
-            "give an entry number and exactly one of --relabel LABEL, --remove, --keep (or --csv FILE)."
+            "give an entry number and exactly one of --relabel LABEL (or --accept, "
+            "--add-tag/--remove-tag), --remove, --keep (or --csv FILE)."
         )
-    record = decide_entry(ws, entry, chosen[0], label=relabel, note=note)
+    label = (
+        relabel_value(ws, entry, label=relabel, accept=accept, add=adds, remove=removes)
+        if chosen[0] == "relabel"
+        else None
+    )
+    record = decide_entry(ws, entry, chosen[0], label=label, note=note)
     if as_json:
         emit_json(record)
         return
@@ -160,6 +187,11 @@ def review_decide(
     out_console().print(
         f"#{entry} ({record['dataset']} item {record['item_id']}): {what}, by {record['decided_by']}."
     )
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated label names, in order, without blanks."""
+    return [n.strip() for v in values or () for n in v.split(",") if n.strip()]
 
 
 @review_app.command("undo")

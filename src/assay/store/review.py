@@ -345,13 +345,15 @@ class ReviewQueue:
             .order_by(m.Version.number.desc())
             .limit(1)
         )
-        task = dataset_task(ds.name, s)
+        task = get_task(ds.task)
         typed = task.coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
-        allowed = _allowed_labels(self.ws, s, dataset_id, str(digest), ds.label_column)
-        if str(typed) not in allowed:
+        allowed = _allowed_labels(self.ws, s, ds, str(digest), task)
+        unknown = task.unknown_names(typed, allowed)
+        if unknown:
             shown = ", ".join(sorted(allowed, key=lambda v: (len(v), v))[:20])
+            what = repr(typed) if unknown == [str(typed)] else ", ".join(map(repr, unknown))
             raise InputError(
-                f"{typed!r} is not a class of {ds.name} ({shown}); add it to the label book "
+                f"{what} is not a class of {ds.name} ({shown}); add it to the label book "
                 f"first (`assay labelbook edit {ds.name}`) to introduce a new class."
             )
         return typed
@@ -388,24 +390,28 @@ _LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}
 _LABEL_VALUES: dict[tuple[str, str], set[str]] = {}
 
 
-def _allowed_labels(
-    ws: Workspace, s: Session, dataset_id: int, digest: str, column: str
-) -> set[str]:
-    """The classes a relabel may use: the label book's, else the labels in use (as text)."""
+def _allowed_labels(ws: Workspace, s: Session, ds: m.Dataset, digest: str, task: Task) -> set[str]:
+    """The classes a relabel may use: the label book's, the dataset's label list and the
+    labels in use (as text; a label set's names, by the task's
+    :meth:`~assay.tasks.Task.label_names`)."""
     book = s.scalar(
         select(m.LabelBookVersion.content)
-        .where(m.LabelBookVersion.dataset_id == dataset_id)
+        .where(m.LabelBookVersion.dataset_id == ds.id)
         .order_by(m.LabelBookVersion.number.desc())
         .limit(1)
     )
+    column = ds.label_column
     key = (digest, column)
     if key not in _LABEL_VALUES:
         import pyarrow.compute as pc
 
-        values = pc.unique(ws.objects.get_table(digest, [column]).column(column).drop_null())
-        _LABEL_VALUES[key] = {str(v) for v in values.to_pylist()}
+        values = ws.objects.get_table(digest, [column]).column(column)
+        names = task.label_names(values)
+        if names is None:
+            names = [str(v) for v in pc.unique(values.drop_null()).to_pylist()]
+        _LABEL_VALUES[key] = set(names)
     classes = set(book.get("classes", {})) if book else set()
-    return classes | _LABEL_VALUES[key]
+    return classes | set(ds.label_names or ()) | _LABEL_VALUES[key]
 
 
 def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:

@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay.exceptions import InputError
+
 __all__ = [
     "Headline", "Interval", "LabelSummary", "RowNamer", "Task", "Verdict", "both_missing",
     "missing_values",
@@ -188,6 +190,25 @@ class Task(ABC):
         """The first ``(row position, label)`` naming a label outside ``allowed``, or None
         (kinds whose labels are not checked against a list of names: always None)."""
         return None
+
+    def unknown_names(self, value: Any, allowed: set[str]) -> list[str]:
+        """The names in one decided label that are not ``allowed`` (the label book's
+        classes, else the labels in use): a relabel naming one is refused. Default: the
+        label itself, when it is not a known class."""
+        return [] if str(value) in allowed else [str(value)]
+
+    def edit_label(self, current: Any, *, add: Sequence[str], remove: Sequence[str]) -> Any:
+        """``current`` with labels added and removed (label sets only).
+
+        Raises
+        ------
+        InputError
+            This kind's labels are not sets.
+        """
+        raise InputError(
+            f"--add-tag/--remove-tag edit a set of labels; this dataset's labels are {self.kind}: "
+            "give the new label with --relabel."
+        )
 
     def describe_labels(self, values: pd.Series) -> LabelSummary:
         """What a version's labels look like, for ``assay show``: rows per label (missing

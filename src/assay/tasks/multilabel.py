@@ -175,6 +175,26 @@ class MultilabelTask(Task):
         parents = pc.list_parent_indices(column).to_numpy()
         return int(parents[first]), str(flat[first].as_py())
 
+    def unknown_names(self, value: Any, allowed: set[str]) -> list[str]:
+        """The labels of the set that are not ``allowed``."""
+        return [name for name in as_label_set(value) or () if name not in allowed]
+
+    def edit_label(self, current: Any, *, add: Sequence[str], remove: Sequence[str]) -> Any:
+        """``current`` with the labels ``add`` added and ``remove`` removed, sorted.
+
+        Raises
+        ------
+        InputError
+            A label is both added and removed.
+        """
+        both = sorted(set(add) & set(remove))
+        if both:
+            raise InputError(
+                f"--add-tag and --remove-tag both name {', '.join(both)}; name each label once."
+            )
+        labels = set(as_label_set(current) or ())
+        return sorted((labels | {str(a) for a in add}) - {str(r) for r in remove})
+
     def describe_labels(self, values: pd.Series) -> LabelSummary:
         """Rows carrying each label (a row counts once per label it has), by label; rows
         with no label as ``(none)``."""

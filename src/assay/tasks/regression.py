@@ -126,6 +126,11 @@ class RegressionTask(Task):
             return column.cast(pa.float64())
         return column
 
+    def unknown_names(self, value: Any, allowed: set[str]) -> list[str]:
+        """Numbers are not names: any finite number may be decided (the label book's
+        range, when it has one, is checked by the store)."""
+        return []
+
     def describe_labels(self, values: pd.Series) -> LabelSummary:
         """Count, missing, mean, standard deviation, minimum, quartiles and maximum."""
         numbers = pd.to_numeric(values, errors="coerce").astype(float)

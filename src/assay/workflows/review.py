@@ -7,6 +7,7 @@ someone else decided first (bulk decisions collect the conflicts per entry).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "entry_datasets",
     "entry_details",
     "list_entries",
+    "relabel_value",
 ]
 
 #: The statuses a listing can filter on (``all``: no filter).
@@ -117,6 +119,45 @@ def decide_entry(
     """Record ``action`` (relabel, remove or keep) on one entry; with ``revision``,
     only if the entry is still at the revision the reviewer saw."""
     return ws.review.decide(entry_id, action, label=label, note=note, user=user, revision=revision)
+
+
+def relabel_value(
+    ws: Workspace,
+    entry_id: int,
+    *,
+    label: Any = None,
+    accept: bool = False,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> Any:
+    """The label a relabel decision gives: ``label`` as typed, the entry's suggested
+    label (``accept``), or its given label with labels added and removed (label sets,
+    :meth:`~assay.tasks.Task.edit_label`).
+
+    Raises
+    ------
+    InputError
+        None or more than one of the three ways, ``accept`` on an entry with no
+        suggestion, ``add``/``remove`` on a dataset whose labels are not sets.
+    """
+    ways = [w for w, on in (("label", label is not None), ("accept", accept),
+                            ("edit", bool(add) or bool(remove))) if on]
+    if len(ways) != 1:
+        raise InputError(
+            "give the new label in exactly one way: --relabel LABEL, --accept (the "
+            "suggested label) or --add-tag/--remove-tag."
+        )
+    if ways[0] == "label":
+        return label
+    record = ws.review.get(entry_id)
+    if accept:
+        if record["suggested_label"] is None:
+            raise InputError(
+                f"review entry #{entry_id} has no suggested label; give --relabel LABEL."
+            )
+        return record["suggested_label"]
+    task = ws.dataset(record["dataset"]).task
+    return task.edit_label(record["given_label"], add=list(add), remove=list(remove))
 
 
 def decide_from_csv(ws: Workspace, path: Path, *, user: str | None = None) -> int:
