@@ -71,7 +71,8 @@ def is_set_column(labels: pd.Series) -> bool:
     Looks at the distinct types only (and, for text, whether every value starts with
     ``[``), so it is cheap on a million rows.
     """
-    if labels.dtype != object and not isinstance(labels.dtype, pd.ArrowDtype):
+    if not (labels.dtype == object or pd.api.types.is_string_dtype(labels)
+            or isinstance(labels.dtype, pd.ArrowDtype)):
         return False
     sample = labels.dropna()
     if not len(sample):
