@@ -261,7 +261,7 @@ def _convert_text(
                 f"{where}: --label-sep splits text, but the label column {column!r} holds "
                 f"{values.type}; leave out --label-sep (lists are read as label sets)."
             )
-        sets = _split(values, sep)
+        sets: list[list[str] | None] | None = _split(values, sep)
     elif text and kind in (None, "multilabel"):
         sets = _json_lists(values, column, kind, where, rows)
         if sets is None:
