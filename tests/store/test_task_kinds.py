@@ -218,3 +218,15 @@ def test_a_set_naming_an_unknown_label_is_refused(workspace: Workspace, yeast: p
     with pytest.raises(InputError, match=r"names 'd' at index 1, which is not in the label book"):
         workspace.import_dataset("tags", lists.assign(tags=[["a"], ["d"], []]))
     assert _versions(workspace) == ["tags@v2", "tags@v1", "yeast@v1"]
+
+
+def test_a_production_batch_mixing_lists_and_single_values_is_refused() -> None:
+    from assay.workflows.batches import json_rows
+
+    rows, _ = json_rows(b'[{"x": 1, "pred": ["a", "b"]}, {"x": 2, "pred": []}]', ndjson=False)
+    assert [r["pred"] for r in rows] == [["a", "b"], []]
+    with pytest.raises(InputError, match=r"^column 'pred' mixes lists and single values \(line 1 "
+                                         r"holds a list, line 3 a single value\)"):
+        json_rows(b'{"x": 1, "pred": ["a"]}\n\n{"x": 2, "pred": 3.5}\n', ndjson=True)
+    with pytest.raises(InputError, match=r"\(index 1 holds a list, index 0 a single value\)"):
+        json_rows(b'[{"pred": 2}, {"pred": ["a"]}]', ndjson=False)

@@ -142,6 +142,7 @@ def json_rows(body: bytes, *, ndjson: bool) -> tuple[list[dict[str, Any]], RowNa
     if len(rows) > MAX_ROWS:
         raise InputError(f"at most {MAX_ROWS} rows per request; got {len(rows)}. Split the batch.")
     _check_unfit(rows, names)
+    _check_mixed(rows, names)
     return rows, names
 
 
@@ -152,3 +153,23 @@ def _check_unfit(rows: list[dict[str, Any]], names: RowNames | None) -> None:
             if isinstance(value, _Unfit):
                 where = names(position) if names is not None else f"index {position}"
                 raise InputError(f"column {column!r} {where} {value.problem()}")
+
+
+def _check_mixed(rows: list[dict[str, Any]], names: RowNames | None) -> None:
+    """Refuse a column holding lists (label sets) on some rows and single values on
+    others, naming a row of each."""
+    first: dict[str, tuple[int, bool]] = {}
+    for position, row in enumerate(rows):
+        for column, value in row.items():
+            if value is None:
+                continue
+            listed = isinstance(value, list)
+            seen = first.setdefault(column, (position, listed))
+            if seen[1] != listed:
+                where = names or RowNames("index")
+                lists, single = (seen[0], position) if seen[1] else (position, seen[0])
+                raise InputError(
+                    f"column {column!r} mixes lists and single values ({where(lists)} holds a "
+                    f"list, {where(single)} a single value); send every row a list (label "
+                    "sets) or every row one value."
+                )
