@@ -236,3 +236,19 @@ def test_review_refuses_bad_numbers_and_unknown_tags(cli, w: list[str], wine: Pa
     ws = Workspace(w[1])
     assert ws.review.count(status="open") == 2
     ws.close()
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+def test_an_export_imports_back_as_the_same_kind(cli, w: list[str], yeast: Path, tmp_path: Path,
+                                                 ext: str) -> None:
+    assert cli("import", "yeast", str(yeast), "--label", YEAST, *w)[0] == 0
+    target = tmp_path / f"yeast.{ext}"
+    assert cli("export", "yeast", str(target), *w)[0] == 0
+    code, out, _ = cli("import", "again", str(target), "--label", "labels", "--json", *w)
+    assert code == 0 and json.loads(out)["task"] == "multilabel"
+    code, out, _ = cli("import", "yeast", str(target), *w)  # a new version of the same sets
+    assert code == 0 and "0 relabeled" in out
+    ws = Workspace(w[1])
+    assert ws.dataset("again").labels.map(list).tolist() == ws.dataset("yeast").labels.map(
+        list).tolist()
+    ws.close()

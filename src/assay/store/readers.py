@@ -658,8 +658,20 @@ def _read_text(file: Path) -> str:
         raise InputError(f"{file} is not UTF-8 text ({exc.reason}); re-save it as UTF-8.") from exc
 
 
+def _lists_as_json(table: pa.Table) -> pa.Table:
+    """List columns (label sets) as JSON text, which an import reads back as lists."""
+    import json
+
+    for position, field in enumerate(table.schema):
+        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            text = [None if v is None else json.dumps(v) for v in table.column(position).to_pylist()]
+            table = table.set_column(position, field.name, pa.array(text, pa.string()))
+    return table.replace_schema_metadata(None)
+
+
 def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
-    """Write ``table`` to CSV, Parquet or JSONL by extension, atomically."""
+    """Write ``table`` to CSV, Parquet or JSONL by extension, atomically (in CSV, list
+    columns as JSON lists: ``["a", "b"]``)."""
     target = Path(path)
     fmt = _format_of(target)
     if target.is_dir():
@@ -675,7 +687,7 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
         if fmt == "parquet":
             pq.write_table(table, tmp)
         elif fmt in ("csv", "tsv"):
-            frame = table.to_pandas()
+            frame = _lists_as_json(table).to_pandas()
             frame.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
         else:
             table.to_pandas().to_json(tmp, orient="records", lines=True)
