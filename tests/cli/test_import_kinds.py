@@ -225,11 +225,12 @@ def test_review_refuses_bad_numbers_and_unknown_tags(cli, w: list[str], wine: Pa
         (("1", "--relabel", "nan"), "label 'nan' is not a finite number"),
         (("1", "--relabel", "inf"), "label 'inf' is not a finite number"),
         (("1", "--relabel", "tall"), "label 'tall' is not a number"),
-        (("1", "--accept"), "review entry #1 has no suggested label"),
-        (("1", "--add-tag", "x"), "--add-tag/--remove-tag edit a set of labels; this dataset's "
-                                  "labels are regression"),
+        (("1", "--accept"), "review entry #1 has no suggested label; give --relabel LABEL."),
+        (("1", "--accept", "--relabel", "4"), "exactly one way: --relabel LABEL, --accept"),
+        (("1", "--add-tag", "x"), "adding and removing labels edits a set of labels; this "
+                                  "dataset's labels are regression"),
         (("2", "--add-tag", "Class99"), "'Class99' is not a class of yeast"),
-        (("2", "--add-tag", "Class2", "--remove-tag", "Class2"), "both name Class2"),
+        (("2", "--add-tag", "Class2", "--remove-tag", "Class2"), "Class2 would be both added and removed"),
     ]:
         err = _one_line_refusal(cli, w, "review", "decide", *args)
         assert message in err, err

@@ -174,11 +174,10 @@ def review_decide(
             "give an entry number and exactly one of --relabel LABEL (or --accept, "
             "--add-tag/--remove-tag), --remove, --keep (or --csv FILE)."
         )
-    label = (
-        relabel_value(ws, entry, label=relabel, accept=accept, add=adds, remove=removes)
-        if chosen[0] == "relabel"
-        else None
-    )
+    label = None
+    if chosen[0] == "relabel":
+        with cli_flags(phrases=_RELABEL_PHRASES):
+            label = relabel_value(ws, entry, label=relabel, accept=accept, add=adds, remove=removes)
     record = decide_entry(ws, entry, chosen[0], label=label, note=note)
     if as_json:
         emit_json(record)
@@ -187,6 +186,16 @@ def review_decide(
     out_console().print(
         f"#{entry} ({record['dataset']} item {record['item_id']}): {what}, by {record['decided_by']}."
     )
+
+
+#: The workflow's words for the ways of giving a new label, as flags.
+_RELABEL_PHRASES = {
+    "label=, accept=True (the suggested label), or add=/remove= (labels to add to and "
+    "remove from a set)": "--relabel LABEL, --accept (the suggested label), or "
+    "--add-tag/--remove-tag (labels to add to and remove from a set)",
+    "has no suggested label; give the new label.": "has no suggested label; give "
+    "--relabel LABEL.",
+}
 
 
 def _names(values: list[str] | None) -> list[str]:

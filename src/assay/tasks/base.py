@@ -206,8 +206,8 @@ class Task(ABC):
             This kind's labels are not sets.
         """
         raise InputError(
-            f"--add-tag/--remove-tag edit a set of labels; this dataset's labels are {self.kind}: "
-            "give the new label with --relabel."
+            f"adding and removing labels edits a set of labels; this dataset's labels are "
+            f"{self.kind}: give the new label instead."
         )
 
     def describe_labels(self, values: pd.Series) -> LabelSummary:

@@ -190,7 +190,7 @@ class MultilabelTask(Task):
         both = sorted(set(add) & set(remove))
         if both:
             raise InputError(
-                f"--add-tag and --remove-tag both name {', '.join(both)}; name each label once."
+                f"{', '.join(both)} would be both added and removed; name each label once."
             )
         labels = set(as_label_set(current) or ())
         return sorted((labels | {str(a) for a in add}) - {str(r) for r in remove})

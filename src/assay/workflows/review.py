@@ -144,8 +144,8 @@ def relabel_value(
                             ("edit", bool(add) or bool(remove))) if on]
     if len(ways) != 1:
         raise InputError(
-            "give the new label in exactly one way: --relabel LABEL, --accept (the "
-            "suggested label) or --add-tag/--remove-tag."
+            "give the new label in exactly one way: label=, accept=True (the suggested "
+            "label), or add=/remove= (labels to add to and remove from a set)."
         )
     if ways[0] == "label":
         return label
@@ -153,7 +153,7 @@ def relabel_value(
     if accept:
         if record["suggested_label"] is None:
             raise InputError(
-                f"review entry #{entry_id} has no suggested label; give --relabel LABEL."
+                f"review entry #{entry_id} has no suggested label; give the new label."
             )
         return record["suggested_label"]
     task = ws.dataset(record["dataset"]).task
