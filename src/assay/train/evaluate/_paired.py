@@ -14,6 +14,7 @@ as the observed one (``(1 + count) / (1 + n_boot)``, never 0).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -238,7 +239,8 @@ class PairedComparison:
                 f"  {name:<13} {m['a']:.4f} -> {m['b']:.4f}  {m['delta']:+.4f} "
                 f"[{m['low']:+.4f}, {m['high']:+.4f}]"
             )
-        lines += [f"  {note}" for note in self.notes]
+        for note in self.notes:
+            lines += textwrap.wrap(note, 80, initial_indent="  ", subsequent_indent="    ")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
