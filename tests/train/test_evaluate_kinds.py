@@ -174,12 +174,16 @@ def test_regression_bad_input_is_one_line() -> None:
 
 
 def test_human_level_from_agreement_reports() -> None:
-    class Report:
-        mean_absolute_difference = 0.4
-        masi_disagreement = 0.25
-
-    assert get_task("regression").human_level(Report()) == 0.4
-    assert get_task("multilabel").human_level(Report()) == 0.75
+    """From the engines' own reports: MAD between annotators; 1 - MASI disagreement."""
+    numeric = pd.DataFrame({"item": [1, 1, 2, 2, 3, 3], "annotator": list("ababab"),
+                            "label": [1.0, 1.5, 2.0, 2.0, 3.0, 4.0]})
+    report = get_task("regression").agreement(numeric)
+    assert get_task("regression").human_level(report) == pytest.approx(0.5)
+    sets = pd.DataFrame({"item": [1, 1, 2, 2], "annotator": list("abab"),
+                         "label": [["x"], ["x"], ["x", "y"], ["x"]]})
+    report = get_task("multilabel").agreement(sets)
+    masi = 1 - (1 / 2) * (2 / 3)  # nltk's MASI distance of {x, y} vs {x}: 1 - J * M
+    assert get_task("multilabel").human_level(report) == pytest.approx(1 - masi / 2)
     assert get_task("regression").human_level(object()) is None
     ev = evaluate_regression([1.0, 2.0, 3.0], [1.5, 2.5, 2.0], tags={"t": ["a", "a", "b"]},
                              hlp=0.4, n_boot=50)

@@ -318,11 +318,12 @@ class MultilabelTask(Task):
         return 2 * tp / (2 * tp + wrong) if tp + wrong > 0 else 0.0
 
     def human_level(self, report: Any) -> float | None:
-        """1 - the MASI-based disagreement between annotators (their mean MASI
-        similarity), from the agreement report's ``masi_disagreement`` (or a number)."""
-        value = getattr(report, "masi_disagreement", report)
+        """1 - the MASI-based disagreement between annotators: the report's
+        ``mean_masi_agreement`` (:func:`assay.collect.agreement_sets.set_agreement`), or
+        a number given as that agreement."""
+        value = getattr(report, "mean_masi_agreement", report)
         try:
-            number = 1.0 - float(value)
+            number = float(value)
         except (TypeError, ValueError):
             return None
         return number if 0.0 <= number <= 1.0 else None
