@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,3 +84,98 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+#: The labels of the multi-label dataset, in the order the tags widget lists them (its
+#: digit keys 1, 2, ...).
+TAGS = ["billing", "bug", "feature", "ui", "urgent"]
+
+
+def kinds_frames(n: int = 30) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A regression frame (scikit-learn's diabetes: ten features, the disease
+    progression ``target`` as a float) and a multi-label frame (tickets with a list of
+    tags from :data:`TAGS`), ``n`` rows each."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    prices = x.head(n).copy()
+    prices.insert(0, "item_id", [f"p{i}" for i in range(n)])
+    prices["target"] = y.head(n).astype(float) + 0.25
+    rng = np.random.default_rng(0)
+    tags = [sorted(rng.choice(TAGS, size=int(rng.integers(0, 3)), replace=False).tolist())
+            for _ in range(n)]
+    tags[0], tags[1] = ["bug", "ui"], []
+    tickets = pd.DataFrame({"item_id": [f"t{i}" for i in range(n)],
+                            "text": [f"ticket number {i}" for i in range(n)], "tags": tags})
+    return prices, tickets
+
+
+def fill_kinds(ws: Workspace, n_queued: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Import ``diabetes`` (regression) and ``tickets`` (multi-label) and queue the first
+    ``n_queued`` items of each with a suggested label (the digits and users come from
+    :func:`fill`, called first)."""
+    prices, tickets = kinds_frames()
+    ws.import_dataset("diabetes", prices, label="target", id="item_id", task="regression")
+    ws.import_dataset("tickets", tickets, label="tags", id="item_id", task="multilabel")
+    head = prices.head(n_queued)
+    ws.review.add("diabetes", pd.DataFrame({
+        "item_id": head["item_id"], "reason": "large residual",
+        "score": np.linspace(0.01, 0.2, n_queued), "given_label": head["target"],
+        "suggested_label": head["target"] + 12.5}), source="label_issue")
+    head = tickets.head(n_queued)
+    suggested = [sorted((set(t) - {"ui"}) | {"urgent"}) for t in head["tags"]]
+    ws.review.add("tickets", pd.DataFrame({
+        "item_id": head["item_id"], "reason": "tags disagree with the model",
+        "score": np.linspace(0.01, 0.2, n_queued), "given_label": head["tags"],
+        "suggested_label": suggested}), source="label_issue")
+    return prices, tickets
+
+
+@contextlib.contextmanager
+def serving(ws: Workspace, secret_key: str = "b" * 32) -> Iterator[str]:
+    """The app over ``ws`` on a free loopback port (uvicorn in a thread); yields its URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from assay.web import create_app
+    from assay.web.serve import HTTP_PROTOCOL
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(create_app(ws, secret_key=secret_key), host="127.0.0.1",
+                            port=port, log_level="warning", http=HTTP_PROTOCOL)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start within 15 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium_page(executable: str) -> Iterator[Any]:
+    """A Playwright page in Debian's headless chromium at ``executable``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        tab.set_default_timeout(15_000)
+        try:
+            yield tab
+        finally:
+            browser.close()
