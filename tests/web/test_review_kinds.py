@@ -272,3 +272,27 @@ def test_analysis_pages_show_the_kind_summary_and_headline_metric(
     kinds = {d["name"]: d["task"] for d in overview["datasets"]}
     assert kinds == {"digits": "classification", "diabetes": "regression",
                      "tickets": "multilabel"}
+
+
+def _numeric_book(ws: Workspace, numeric: dict) -> None:
+    with ws.session() as s:
+        ds = s.query(m.Dataset).filter_by(name="diabetes").one()
+        s.add(m.LabelBookVersion(dataset_id=ds.id, number=1,
+                                 content={"classes": {}, "numeric": numeric},
+                                 message="progression scale", author="test"))
+
+
+def test_number_widget_follows_the_label_books_conventions(
+    client_for, kinds_ws: Workspace
+) -> None:
+    _numeric_book(kinds_ws, {"units": "points", "range": [25, 346], "rounding": {"step": 0.5}})
+    client, _ = client_for("rita")
+    entry = _first(kinds_ws, "diabetes")  # suggested 163.75: not a multiple of 0.5 from 25
+    data = client.get(f"/review/entry/{entry['id']}?format=json").json()
+    assert data["decide"]["scale"] == {"units": "points", "min": "25", "max": "346",
+                                       "step": "0.5", "decimals": None}
+    expected = 25 + round((entry["suggested_label"] - 25) / 0.5) * 0.5
+    assert data["decide"]["value"] == format_number(expected)
+    assert data["decide"]["suggested"] == format_number(entry["suggested_label"])
+    html = client.get(f"/review/entry/{entry['id']}").text
+    assert "in points · from 25 to 346 · in steps of 0.5" in html

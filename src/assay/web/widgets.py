@@ -167,7 +167,9 @@ class NumberWidget(Widget):
         typed: Any = None,
     ) -> dict[str, Any]:
         given, suggested = entry.get("given_label"), entry.get("suggested_label")
-        value = typed if typed is not None else format_number(suggested)
+        content = _book_content(book)
+        scale = _scale(content)
+        value = typed if typed is not None else format_number(_rounded(suggested, scale, content))
         return {
             "classes": [],
             "keys": self.keys,
@@ -175,7 +177,7 @@ class NumberWidget(Widget):
             "suggested": None if suggested is None else format_number(suggested),
             "delta": _delta(suggested, given),
             "value": "" if value is None else str(value),
-            "scale": _scale(_book_content(book)),
+            "scale": scale,
         }
 
     def show(self, value: Any, against: Any = None) -> dict[str, Any]:
@@ -207,17 +209,37 @@ def _delta(value: Any, against: Any) -> str | None:
 
 
 def _scale(content: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Units, range and rounding of numeric labels from the label book, if it has them
-    (``numeric: {units, min, max, decimals}``, or the same keys at the top)."""
+    """The label book's conventions of numeric labels, as the widget shows them:
+    ``numeric: {units, range: [min, max], rounding: {step} | {decimals}}``."""
     spec = content.get("numeric")
-    spec = spec if isinstance(spec, dict) else content
-    low, high = spec.get("min"), spec.get("max")
+    if not isinstance(spec, dict) or not spec:
+        return None
+    low = high = None
     if isinstance(spec.get("range"), (list, tuple)) and len(spec["range"]) == 2:
-        low, high = spec["range"]
-    units = spec.get("units", spec.get("unit"))
-    decimals = spec.get("decimals", spec.get("rounding"))
-    found = {"units": units, "min": low, "max": high, "decimals": decimals}
-    return found if any(v is not None for v in found.values()) else None
+        low, high = (format_number(v) for v in spec["range"])
+    rounding = spec.get("rounding")
+    rounding = rounding if isinstance(rounding, dict) else {}
+    return {
+        "units": spec.get("units"),
+        "min": low,
+        "max": high,
+        "step": None if rounding.get("step") is None else format_number(rounding["step"]),
+        "decimals": rounding.get("decimals"),
+    }
+
+
+def _rounded(value: Any, scale: Mapping[str, Any] | None, book: Mapping[str, Any]) -> Any:
+    """``value`` by the label book's rounding (a step from the range's minimum, or
+    decimals), so that accepting a suggestion gives a value the book allows."""
+    if scale is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    rounding = book["numeric"].get("rounding") or {}
+    if rounding.get("decimals") is not None:
+        return round(float(value), int(rounding["decimals"]))
+    if rounding.get("step"):
+        step, base = float(rounding["step"]), float((book["numeric"].get("range") or [0])[0])
+        return base + round((float(value) - base) / step) * step
+    return value
 
 
 class TagsWidget(Widget):
