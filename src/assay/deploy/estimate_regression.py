@@ -10,14 +10,19 @@ estimated RMSE the root of the mean predicted squared error.
 
 The loss models use scikit-learn's ``HistGradientBoostingRegressor`` with the Poisson
 loss (a log link: predictions stay positive, and their mean on the training rows
-equals the mean loss) and early stopping on a held-out tenth.
+equals the mean loss), shallow trees (depth 3) and a fixed number of iterations: loss
+targets are noisy, and early stopping on them stopped too soon and left the estimate
+biased toward the reference's loss in the tails of a shifted window.
 
-Intervals and alerts follow NannyML: the **sampling error** of a window of ``n`` rows
-is the reference's standard deviation of the loss divided by ``sqrt(n)`` (delta method
-for the RMSE); the band is ``estimate +- z * sampling error`` at ``confidence``. A
-window **alerts** when its estimated MAE or RMSE rises above the reference's value by
-more than ``alert_sigma`` sampling errors (3, NannyML's default threshold): what the
-reference itself varies by in windows of that size.
+Bands and alerts follow NannyML's construction: the **sampling error** of a window of
+``n`` rows is the standard deviation of the loss divided by ``sqrt(n)`` (delta method
+for the RMSE); the band is ``estimate +- z * sampling error`` at ``confidence``. NannyML
+takes the reference's standard deviation; here it is the window's, predicted by the
+two loss models (``sqrt(mean sq - mean abs^2)``), so that a window whose errors spread
+more gets a wider band. A window **alerts** when its estimated MAE or RMSE rises above
+the reference's value by more than ``alert_sigma`` of the reference's sampling errors
+(3, NannyML's default threshold): what the reference itself varies by in windows of
+that size.
 
 DLE assumes the error given the inputs does not change (no concept drift): it follows
 covariate shift, not a new relation between features and target. Realised performance
@@ -80,8 +85,10 @@ class LossEstimator:
         A window alerts when its estimate exceeds the reference metric by more than this
         many sampling errors.
     max_iter : int
-        Boosting iterations of each loss model (early stopping usually ends sooner).
+        Boosting iterations of each loss model.
     learning_rate : float
+    max_depth : int
+        Depth of each tree (shallow trees extrapolate the loss more smoothly).
     seed : int
     """
 
@@ -91,15 +98,18 @@ class LossEstimator:
         "alert_sigma": [Interval(Real, 0.0, None)],
         "max_iter": [Interval(Integral, 1, None)],
         "learning_rate": [Interval(Real, 0.0, 1.0, closed="right")],
+        "max_depth": [Interval(Integral, 1, None)],
         "seed": [Interval(Integral, 0, None)],
     }
 
     def __init__(self, confidence: float = 0.95, alert_sigma: float = 3.0,
-                 max_iter: int = 500, learning_rate: float = 0.05, seed: int = 0) -> None:
+                 max_iter: int = 300, learning_rate: float = 0.05, max_depth: int = 3,
+                 seed: int = 0) -> None:
         self.confidence = confidence
         self.alert_sigma = alert_sigma
         self.max_iter = max_iter
         self.learning_rate = learning_rate
+        self.max_depth = max_depth
         self.seed = seed
 
     # -- inputs ---------------------------------------------------------------------
@@ -143,7 +153,7 @@ class LossEstimator:
         mask = [False] * n_num + [True] * len(self.categorical_) + [False]
         return HistGradientBoostingRegressor(
             loss="poisson", learning_rate=self.learning_rate, max_iter=self.max_iter,
-            early_stopping=True, validation_fraction=0.1, n_iter_no_change=20,
+            max_depth=self.max_depth, early_stopping=False,
             categorical_features=mask if any(mask) else None, random_state=self.seed)
 
     # -- fitting --------------------------------------------------------------------
@@ -243,9 +253,15 @@ class LossEstimator:
         z = float(stats.norm.ppf(0.5 + self.confidence / 2))
         root_n = np.sqrt(out["n"].to_numpy(dtype=float))
         mae = out["estimated_mae"].to_numpy()
-        rmse = np.sqrt(out["mse"].to_numpy())
-        se_mae = self.abs_std_ / root_n
-        se_rmse = self.sq_std_ / root_n / (2 * np.maximum(rmse, 1e-12))
+        mse = out["mse"].to_numpy()
+        rmse = np.sqrt(mse)
+        spread = np.sqrt(np.clip(mse - mae**2, 0.0, None))  # the window's std of |error|
+        spread = np.where(spread > 0, spread, self.abs_std_)
+        se_mae = spread / root_n
+        # the reference's spread of squared errors, scaled to the window's MSE (same shape)
+        sq_spread = self.sq_std_ * mse / max(self.reference_rmse_**2, 1e-12)
+        se_rmse = sq_spread / root_n / (2 * np.maximum(rmse, 1e-12))
+        ref_se_mae = self.abs_std_ / root_n
         ref_se_rmse = self.sq_std_ / root_n / (2 * max(self.reference_rmse_, 1e-12))
         result = pd.DataFrame({
             "n": out["n"],
@@ -256,7 +272,7 @@ class LossEstimator:
             "estimated_rmse_low": np.clip(rmse - z * se_rmse, 0.0, None),
             "estimated_rmse_high": rmse + z * se_rmse,
             "reference_mae": self.reference_mae_,
-            "mae_threshold": self.reference_mae_ + self.alert_sigma * se_mae,
+            "mae_threshold": self.reference_mae_ + self.alert_sigma * ref_se_mae,
             "reference_rmse": self.reference_rmse_,
             "rmse_threshold": self.reference_rmse_ + self.alert_sigma * ref_se_rmse,
         }, index=out.index)

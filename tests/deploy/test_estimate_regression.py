@@ -1,0 +1,113 @@
+"""Direct loss estimation (DLE): estimated MAE / RMSE without labels, bands, alerts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import cross_val_predict
+
+from assay.deploy.estimate_regression import LossEstimator
+from assay.exceptions import InputError
+
+
+def _pool(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """y = x @ w + noise whose spread grows with |x0| (heteroscedastic), and a text
+    column whose level 'hi' doubles the noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 3))
+    group = np.where(rng.random(n) < 0.3, "hi", "lo")
+    spread = (0.3 + np.abs(x[:, 0])) * np.where(group == "hi", 2.0, 1.0)
+    y = x @ np.array([1.0, 2.0, -1.0]) + rng.normal(0, 1, n) * spread
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "g": group}), y
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[LossEstimator, LinearRegression]:
+    features, y = _pool(3_000, 0)
+    numeric = features[["a", "b", "c"]]
+    model = LinearRegression().fit(numeric, y)
+    oos = cross_val_predict(LinearRegression(), numeric, y, cv=5)
+    return LossEstimator().fit(features, oos, y), model
+
+
+def test_dle_follows_a_covariate_shift_within_its_band(fitted) -> None:
+    est, model = fitted
+    features, y = _pool(40_000, 1)
+    rng = np.random.default_rng(2)
+    covered, errors, naive = 0, [], []
+    for k in range(10):  # windows leaning more and more towards large |x0| and 'hi'
+        tilt = k / 3
+        weight = np.exp(tilt * np.abs(features["a"].to_numpy())) * np.where(
+            features["g"] == "hi", 1 + tilt, 1.0)
+        rows = rng.choice(len(y), 800, replace=False, p=weight / weight.sum())
+        pred = model.predict(features.loc[rows, ["a", "b", "c"]])
+        realised = float(np.abs(y[rows] - pred).mean())
+        out = est.estimate(features.loc[rows], pred).iloc[0]
+        covered += out["estimated_mae_low"] <= realised <= out["estimated_mae_high"]
+        errors.append(abs(out["estimated_mae"] - realised))
+        naive.append(abs(est.reference_mae_ - realised))
+        if k == 9:
+            assert out["alert"], out.to_dict()
+            rmse = float(np.sqrt(((y[rows] - pred) ** 2).mean()))
+            assert out["estimated_rmse"] == pytest.approx(rmse, rel=0.15)
+    assert covered >= 7, (covered, errors)
+    assert np.mean(errors) < 0.3 * np.mean(naive), (errors, naive)
+
+
+def test_no_alert_and_band_on_reference_like_windows(fitted) -> None:
+    est, model = fitted
+    features, y = _pool(4_000, 3)
+    pred = model.predict(features[["a", "b", "c"]])
+    window = np.repeat(np.arange(4), 1_000)
+    out = est.estimate(features, pred, window=window)
+    assert out.index.tolist() == [0, 1, 2, 3] and (out["n"] == 1_000).all()
+    assert not out["alert"].any(), out
+    realised = pd.Series(np.abs(y - pred)).groupby(window).mean().to_numpy()
+    inside = (out["estimated_mae_low"] <= realised) & (realised <= out["estimated_mae_high"])
+    assert inside.sum() >= 3
+    assert (out["estimated_mae_low"] < out["estimated_mae"]).all()
+    assert (out["mae_threshold"] > out["reference_mae"]).all()
+
+
+def test_predict_loss_and_to_dict(fitted) -> None:
+    est, model = fitted
+    features, _ = _pool(50, 4)
+    loss = est.predict_loss(features, model.predict(features[["a", "b", "c"]]))
+    assert loss.columns.tolist() == ["abs_error", "squared_error"] and len(loss) == 50
+    assert (loss.to_numpy() >= 0).all()
+    data = json.loads(json.dumps(est.to_dict()))
+    assert data["n_reference_"] == 3_000 and data["reference_mae_"] > 0
+
+
+def test_bad_input_is_refused(fitted) -> None:
+    est, model = fitted
+    features, y = _pool(100, 5)
+    pred = model.predict(features[["a", "b", "c"]])
+    bad = pred.copy()
+    bad[[3, 8]] = np.nan
+    with pytest.raises(InputError, match=r"y_pred is NaN or infinite at positions 3 and 8"):
+        est.estimate(features, bad)
+    with pytest.raises(InputError, match=r"y_true is NaN .* index 2"):
+        LossEstimator().fit(features, pred, pd.Series(np.where(np.arange(100) == 2, np.nan, y)))
+    with pytest.raises(InputError, match="one prediction per label"):
+        LossEstimator().fit(features, pred, y[:50])
+    with pytest.raises(InputError, match="one row of features per prediction"):
+        est.estimate(features.iloc[:10], pred)
+    with pytest.raises(InputError, match="one window label per row"):
+        est.estimate(features, pred, window=[1, 2])
+    with pytest.raises(InputError, match="lack column"):
+        est.estimate(features.drop(columns="b"), pred)
+    inf = features.copy()
+    inf.loc[4, "a"] = np.inf
+    with pytest.raises(InputError, match="infinite value at index 4"):
+        est.estimate(inf, pred)
+    with pytest.raises(InputError, match="not fitted"):
+        LossEstimator().estimate(features, pred)
+    with pytest.raises(InputError, match="confidence"):
+        LossEstimator(confidence=1.5).fit(features, pred, y)
+    with pytest.raises(InputError, match="at least 20"):
+        LossEstimator().fit(features.iloc[:5], pred[:5], y[:5])
