@@ -296,3 +296,20 @@ def test_number_widget_follows_the_label_books_conventions(
     assert data["decide"]["suggested"] == format_number(entry["suggested_label"])
     html = client.get(f"/review/entry/{entry['id']}").text
     assert "in points · from 25 to 346 · in steps of 0.5" in html
+
+
+@pytest.mark.xfail(strict=True, reason="the review store does not yet check a relabel against "
+                   "the label book's range (store/labelbook.check_label_against_book, issue 14); "
+                   "remove this mark when it does")
+def test_a_number_outside_the_label_books_range_is_refused_inline(
+    client_for, kinds_ws: Workspace
+) -> None:
+    _numeric_book(kinds_ws, {"units": "points", "range": [25, 346]})
+    client, token = client_for("rita")
+    entry = _first(kinds_ws, "diabetes")
+    before = _decisions(kinds_ws)
+    page = _decide(client, token, entry, {"action": "relabel", "relabel": "400"})
+    assert page.status_code == 400
+    line = _error_line(page.text)
+    assert "400" in line and "346" in line and "\n" not in line, line
+    assert _decisions(kinds_ws) == before
