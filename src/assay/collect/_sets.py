@@ -113,8 +113,8 @@ def _parse_text(labels: pd.Series) -> np.ndarray:
     return values
 
 
-def _flat_names(labels: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """Row lengths and the flattened names of every row's set (repeats not yet removed)."""
+def _flat_names(labels: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Row lengths, and each flattened name as a code into the distinct names."""
     list_type = pa.list_(pa.string())
     try:
         values = _parse_text(labels)  # text is never read as a sequence of characters
@@ -126,27 +126,31 @@ def _flat_names(labels: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise _bad_row(labels, where) from None
     if arr.null_count:
         raise _bad_row(labels, where)
-    offsets = arr.offsets.to_numpy()
-    return np.diff(offsets), arr.flatten().to_numpy(zero_copy_only=False)
+    encoded = arr.flatten().dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.diff(arr.offsets.to_numpy()), codes, [str(x) for x in encoded.dictionary.to_pylist()]
 
 
-def _label_index(names: np.ndarray, labels: Sequence[Any] | None, allow_new: bool,
-                 rows: np.ndarray, index: pd.Index, where: str) -> tuple[np.ndarray, pd.Index]:
-    names = names.astype(str)
-    found = [str(x) for x in np.unique(names)]
-    book = pd.Index([str(x) for x in labels]) if labels is not None else pd.Index(found)
-    unknown = [x for x, i in zip(found, book.get_indexer(pd.Index(found)), strict=True) if i < 0]
+def _label_index(codes: np.ndarray, found: list[str], labels: Sequence[Any] | None,
+                 allow_new: bool, rows: np.ndarray, index: pd.Index,
+                 where: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the names into the label book (the found names, sorted, without one)."""
+    book = pd.Index([str(x) for x in labels]) if labels is not None else pd.Index(sorted(found))
+    position = book.get_indexer(pd.Index(found))
+    unknown = sorted(x for x, i in zip(found, position, strict=True) if i < 0)
     if unknown:
         if not allow_new:
-            first = int(rows[np.flatnonzero(names == unknown[0])[0]])
+            first_code = found.index(unknown[0])
+            first = int(rows[np.flatnonzero(codes == first_code)[0]])
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
             raise InputError(
                 f"{where}: {len(unknown)} label(s) outside the label book: {shown} (first "
                 f"{unknown[0]!r} at {name_rows([first], index)}); fix the labels, add them "
                 "to the label book, or pass allow_new=True."
             )
-        book = book.append(pd.Index(sorted(unknown)))
-    return book.get_indexer(pd.Index(names)), book
+        book = book.append(pd.Index(unknown))
+        position = book.get_indexer(pd.Index(found))
+    return position[codes] if len(codes) else codes, book
 
 
 def _set_words(member: sparse.csr_matrix) -> np.ndarray:
@@ -183,9 +187,9 @@ def encode_sets(
     SetAnnotations
     """
     df = _prepare(df, where)
-    lengths, names = _flat_names(df["label"], where)
+    lengths, flat, found = _flat_names(df["label"], where)
     rows = np.repeat(np.arange(len(df)), lengths)
-    codes, book = _label_index(names, labels, allow_new, rows, df.index, where)
+    codes, book = _label_index(flat, found, labels, allow_new, rows, df.index, where)
     member = sparse.csr_matrix((np.ones(len(codes)), (rows, codes)), shape=(len(df), len(book)))
     member.sum_duplicates()
     member.data[:] = 1.0
