@@ -116,6 +116,9 @@ class Task(ABC):
     consensus_method: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]]
     greater_is_better: ClassVar[bool] = True
+    #: The keyword options :meth:`find_label_issues` passes on to its engine (e.g.
+    #: ``method`` for classification, ``features`` for regression).
+    label_issue_options: ClassVar[tuple[str, ...]] = ()
 
     # -- what a label is ------------------------------------------------------------
 
@@ -258,9 +261,11 @@ class Task(ABC):
 
     @abstractmethod
     def find_label_issues(
-        self, labels: Any, predictions: Any, *, classes: Any = None
+        self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
         """Likely label errors from out-of-sample ``predictions`` (the task's model output).
+
+        ``options`` are the engine's keyword options, named in :attr:`label_issue_options`.
 
         Returns
         -------

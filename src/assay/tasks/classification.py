@@ -31,6 +31,7 @@ class ClassificationTask(Task):
     consensus_method = "majority"
     metrics = ("accuracy", "macro_f1", "balanced_accuracy")
     greater_is_better = True
+    label_issue_options = ("method", "score", "min_examples_per_class")
 
     def check_labels(
         self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
@@ -92,14 +93,14 @@ class ClassificationTask(Task):
         return consensus
 
     def find_label_issues(
-        self, labels: Any, predictions: Any, *, classes: Any = None
+        self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
         """Confident learning (:func:`assay.train.labels.find_label_issues`) on the
         out-of-sample probabilities ``predictions`` of shape (n, n_classes)."""
-        from assay.train.labels import find_label_issues
+        from assay.train.labels._issues import find_classification_issues
 
-        return find_label_issues(
-            labels, predictions, classes=None if classes is None else list(classes)
+        return find_classification_issues(
+            labels, predictions, classes=None if classes is None else list(classes), **options
         )
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:

@@ -242,12 +242,13 @@ class MultilabelTask(Task):
         return set_consensus
 
     def find_label_issues(
-        self, labels: Any, predictions: Any, *, classes: Any = None
+        self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Per-label confident learning on ``predictions`` of shape (n, n_labels)."""
+        """Per-label confident learning on ``predictions`` of shape (n, n_labels)
+        (:func:`assay.train.labels._multilabel.find_multilabel_issues`)."""
         from assay.train.labels._multilabel import find_multilabel_issues
 
-        return find_multilabel_issues(labels, predictions, classes=classes)
+        return find_multilabel_issues(labels, predictions, classes=classes, **options)
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
         """Micro and macro F1 and Hamming loss with bootstrap intervals."""

@@ -68,6 +68,7 @@ class RegressionTask(Task):
     consensus_method = "em"
     metrics = ("mae", "rmse", "r2")
     greater_is_better = False
+    label_issue_options = ("features", "neighbors", "n_neighbors", "knn_weights")
 
     def check_labels(
         self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
@@ -172,12 +173,14 @@ class RegressionTask(Task):
         return numeric_consensus
 
     def find_label_issues(
-        self, labels: Any, predictions: Any, *, classes: Any = None
+        self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Residual-based label issues from out-of-sample ``predictions`` of shape (n,)."""
+        """Residual- and neighbour-based label issues from out-of-sample ``predictions``
+        of shape (n,) (:func:`assay.train.labels._regression.find_regression_issues`;
+        ``classes`` is ignored)."""
         from assay.train.labels._regression import find_regression_issues
 
-        return find_regression_issues(labels, predictions)
+        return find_regression_issues(labels, predictions, **options)
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
         """MAE, RMSE and R² with bootstrap intervals."""

@@ -1,6 +1,7 @@
 """Label errors by confident learning, and label-quality scores.
 
-Modules: ``_issues`` (the public functions), ``_stats`` (per-row statistics of the
+Modules: ``_issues`` (the public functions; ``task=`` hands regression and multi-label
+off to ``_regression`` and ``_multilabel``), ``_stats`` (per-row statistics of the
 predicted probabilities), ``_joint`` (the confident joint), ``_prune`` (the pruning
 rules) and ``_scores`` (label-quality scores).
 """
@@ -13,5 +14,14 @@ from assay.train.labels._issues import (
     find_label_issues,
     summarize_label_issues,
 )
+from assay.train.labels._multilabel import find_multilabel_issues
+from assay.train.labels._regression import find_regression_issues
 
-__all__ = ["NoiseEstimate", "estimate_noise", "find_label_issues", "summarize_label_issues"]
+__all__ = [
+    "NoiseEstimate",
+    "estimate_noise",
+    "find_label_issues",
+    "find_multilabel_issues",
+    "find_regression_issues",
+    "summarize_label_issues",
+]

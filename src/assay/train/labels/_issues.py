@@ -20,12 +20,19 @@ import pandas as pd
 
 from assay._validation import Integral, Interval, Options, validate_params
 from assay.exceptions import InputError
+from assay.tasks import get_task, registered_tasks
 from assay.train.labels._joint import calibrate_joint, confident_joint, warn_empty_classes
 from assay.train.labels._prune import PRUNE_RULES, PruneContext, off_diagonals
 from assay.train.labels._scores import NEEDS, SCORES
 from assay.train.labels._stats import check_shape, encode_labels, scan_pred_probs
 
-__all__ = ["NoiseEstimate", "estimate_noise", "find_label_issues", "summarize_label_issues"]
+__all__ = [
+    "NoiseEstimate",
+    "estimate_noise",
+    "find_classification_issues",
+    "find_label_issues",
+    "summarize_label_issues",
+]
 
 
 def _confident_learning(
@@ -55,10 +62,19 @@ def _confident_learning(
     return ctx, found
 
 
+#: The classification options of :func:`find_label_issues` and their defaults.
+_CLASSIFICATION_DEFAULTS: dict[str, Any] = {
+    "method": "prune_by_noise_rate",
+    "score": "self_confidence",
+    "min_examples_per_class": 1,
+}
+
+
 @validate_params({
     "method": [Options(PRUNE_RULES)],
     "score": [Options(SCORES)],
     "min_examples_per_class": [Interval(Integral, 0, None)],
+    "task": [Options(registered_tasks())],
 })
 def find_label_issues(
     labels: Any,
@@ -68,8 +84,54 @@ def find_label_issues(
     method: str = "prune_by_noise_rate",
     score: str = "self_confidence",
     min_examples_per_class: int = 1,
+    task: str = "classification",
 ) -> pd.DataFrame:
-    """Flag likely label errors and score the quality of every label.
+    """Flag likely label errors and score the quality of every label, for any task.
+
+    ``task`` names the kind of label (:func:`assay.tasks.get_task`) whose engine runs:
+    ``"classification"`` (default, below), ``"regression"`` (``pred_probs`` are the
+    model's out-of-sample predictions, shape (n,):
+    :func:`assay.train.labels._regression.find_regression_issues`) or ``"multilabel"``
+    (``labels`` an (n, k) 0/1 array or a list of label sets, ``pred_probs`` (n, k):
+    :func:`assay.train.labels._multilabel.find_multilabel_issues`). Every task returns
+    the same table contract; ``method``, ``score`` and ``min_examples_per_class`` are
+    options of classification only.
+
+    Raises
+    ------
+    InputError
+        Bad input (see below and the task's engine), or a classification option given
+        to a task that does not take it.
+    """
+    chosen = get_task(task)
+    given = {"method": method, "score": score, "min_examples_per_class": min_examples_per_class}
+    options = {k: v for k, v in given.items() if v != _CLASSIFICATION_DEFAULTS[k]}
+    refused = sorted(set(options) - set(chosen.label_issue_options))
+    if refused:
+        takes = ", ".join(chosen.label_issue_options) or "no options"
+        named = ", ".join(f"{name}=" for name in refused)
+        raise InputError(
+            f"{named} is an option of classification; {task} label issues take {takes}. "
+            "Leave it out."
+        )
+    return chosen.find_label_issues(labels, pred_probs, classes=classes, **options)
+
+
+@validate_params({
+    "method": [Options(PRUNE_RULES)],
+    "score": [Options(SCORES)],
+    "min_examples_per_class": [Interval(Integral, 0, None)],
+}, name="find_label_issues")
+def find_classification_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    classes: Sequence[Any] | None = None,
+    method: str = "prune_by_noise_rate",
+    score: str = "self_confidence",
+    min_examples_per_class: int = 1,
+) -> pd.DataFrame:
+    """Flag likely label errors and score the quality of every label (one class per item).
 
     Confident learning (Northcutt, Jiang & Chuang, JAIR 2021): a class's threshold is
     the mean predicted probability of that class over the examples labelled with it;

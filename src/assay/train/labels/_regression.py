@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
@@ -177,6 +176,11 @@ def _choose(
     return best[1], best[2], best[3], best[4]
 
 
+def _halfnorm_logpdf(z2: np.ndarray, scale: float) -> np.ndarray:
+    """Log-density of a half-normal of ``scale`` at ``z`` (given ``z**2``)."""
+    return 0.5 * np.log(2 / np.pi) - np.log(scale) - z2 / (2 * scale**2)
+
+
 def mixture_cut(z: np.ndarray, *, n_iter: int = 50) -> tuple[float, float]:
     """The z-score where a wide half-normal (errors) overtakes the core (correct labels).
 
@@ -194,15 +198,16 @@ def mixture_cut(z: np.ndarray, *, n_iter: int = 50) -> tuple[float, float]:
     tail = z[z > MIN_CUT]
     if tail.shape[0] == 0:
         return float("inf"), 0.0
+    z2 = z**2
     s0, s1 = 1.0, max(float(np.sqrt(np.mean(tail**2))), 2 * MIN_CUT)
     pi = min(max(tail.shape[0] / z.shape[0], 1e-4), 0.5)
     for _ in range(n_iter):
-        log0 = np.log1p(-pi) + sps.halfnorm.logpdf(z, scale=s0)
-        log1 = np.log(pi) + sps.halfnorm.logpdf(z, scale=s1)
+        log0 = np.log1p(-pi) + _halfnorm_logpdf(z2, s0)
+        log1 = np.log(pi) + _halfnorm_logpdf(z2, s1)
         post = np.exp(log1 - np.logaddexp(log0, log1))
         pi = float(np.clip(post.mean(), 1e-6, 0.5))
-        s0 = max(float(np.sqrt(np.sum((1 - post) * z**2) / max(np.sum(1 - post), _TINY))), _TINY)
-        s1 = max(float(np.sqrt(np.sum(post * z**2) / max(np.sum(post), _TINY))), s0 * 1.01)
+        s0 = max(float(np.sqrt(np.sum((1 - post) * z2) / max(np.sum(1 - post), _TINY))), _TINY)
+        s1 = max(float(np.sqrt(np.sum(post * z2) / max(np.sum(post), _TINY))), s0 * 1.01)
     # log-density ratio is quadratic in z: solve pi*f1(z) = (1-pi)*f0(z)
     a = 0.5 * (1 / s0**2 - 1 / s1**2)
     c = np.log((1 - pi) / pi) + np.log(s1 / s0)
