@@ -38,7 +38,15 @@ from assay._validation import (
 )
 from assay.exceptions import InputError
 
-__all__ = ["MODALITIES", "cross_val_predict_proba", "default_model", "fold_count"]
+__all__ = [
+    "MODALITIES",
+    "cross_val_predict_multilabel",
+    "cross_val_predict_proba",
+    "cross_val_predict_values",
+    "default_model",
+    "default_regressor",
+    "fold_count",
+]
 
 #: Modalities with a default model recipe.
 MODALITIES = ("tabular", "embeddings", "text", "image", "audio")
@@ -276,4 +284,79 @@ def _run_folds(
     finally:
         if bar is not None:
             bar.stop()
+    return out
+
+
+def default_regressor(modality: str = "tabular", *, seed: int = 0) -> Any:
+    """The default regressor recipe for a modality (unfitted): gradient boosting for
+    tabular features, a standardised ridge for embeddings and extracted features."""
+    check_in(modality, MODALITIES, name="modality", func="default_regressor")
+    if modality == "tabular":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        return HistGradientBoostingRegressor(random_state=seed)
+    from sklearn.linear_model import RidgeCV
+
+    return make_pipeline(StandardScaler(), RidgeCV())
+
+
+def cross_val_predict_values(
+    model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0, n_jobs: int | None = None
+) -> np.ndarray:
+    """Out-of-sample predictions of a regressor by shuffled, seeded K-fold.
+
+    Parameters
+    ----------
+    model : scikit-learn regressor
+        Cloned for every fold.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Finite numbers.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    if not (hasattr(model, "fit") and hasattr(model, "predict")):
+        raise InputError(f"model must be a scikit-learn regressor; got {type(model).__name__}.")
+    target = np.asarray(y, dtype=np.float64)
+    folds = KFold(n_splits=min(cv, len(target)), shuffle=True, random_state=seed)
+    pred = cross_val_predict(clone(model), X, target, cv=folds, n_jobs=n_jobs)
+    return np.asarray(pred, dtype=np.float64)
+
+
+def cross_val_predict_multilabel(
+    model: Any, X: Any, Y: Any, *, cv: int = 5, seed: int = 0, n_jobs: int | None = None
+) -> np.ndarray:
+    """Out-of-sample probability of every label, one binary classifier per label.
+
+    Each column of ``Y`` is its own stratified cross-validation
+    (:func:`cross_val_predict_proba`); a label too rare to stratify (fewer than 2
+    items carry it, or lack it) gets its share in the data as its probability.
+
+    Parameters
+    ----------
+    model : scikit-learn classifier
+        Cloned for every label and fold.
+    X : array-like of shape (n_samples, n_features)
+    Y : array of shape (n_samples, n_labels) of 0/1
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_labels)
+    """
+    matrix = np.asarray(Y)
+    out = np.empty(matrix.shape, dtype=np.float64)
+    for j in range(matrix.shape[1]):
+        column = matrix[:, j].astype(np.int64)
+        positives = int(column.sum())
+        if min(positives, len(column) - positives) < 2:
+            out[:, j] = positives / max(len(column), 1)
+            continue
+        folds = min(cv, positives, len(column) - positives)
+        out[:, j] = cross_val_predict_proba(
+            model, X, column, cv=folds, seed=seed, n_jobs=n_jobs
+        )[:, 1]
     return out

@@ -189,6 +189,7 @@ def run_audit(
             seed=seed,
             n_jobs=n_jobs,
             modality=_audit_modality(version, frame),
+            task=version.task.kind,
         )
     params = {
         "recipe": recipe,

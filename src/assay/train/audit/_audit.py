@@ -28,6 +28,8 @@ from assay._validation import (
 )
 from assay.exceptions import InputError
 from assay.modalities import get_modality
+from assay.tasks import get_task, registered_tasks
+from assay.train.audit import _label_kinds  # noqa: F401  (registers the label check's kinds)
 from assay.train.audit._checks import (
     AuditContext,
     Check,
@@ -41,6 +43,8 @@ from assay.train.audit._report import AuditReport
 from assay.train.audit._result import CheckResult, make_result
 from assay.train.audit._thresholds import Threshold, parse_threshold
 from assay.train.audit.neighbors import check_features
+from assay.train.labels._multilabel import label_matrix
+from assay.train.labels._regression import numeric_labels
 
 __all__ = [
     "AuditReport",
@@ -200,15 +204,24 @@ def _check_two_classes(
 
 
 def _select_checks(checks: ChecksArg, ctx: AuditContext) -> list[Check]:
-    """Instantiate the requested checks; by default every check whose needs are met."""
+    """Instantiate the requested checks; by default every check that applies to the
+    task's labels and whose needs are met."""
+    kind = ctx.task.kind
     if checks is None:
-        chosen = [get_check(n) for n in available_checks()]
-        return [c for c in chosen if all(ctx.has(r) for r in c.requires)]
+        chosen = [get_check(n, kind) for n in available_checks()]
+        return [
+            c for c in chosen if c.applies_to(kind) and all(ctx.has(r) for r in c.requires)
+        ]
     if isinstance(checks, Mapping):
-        chosen = [get_check(n, **dict(p)) for n, p in checks.items()]
+        chosen = [get_check(n, kind, **dict(p)) for n, p in checks.items()]
     else:
-        chosen = [c if isinstance(c, Check) else get_check(c) for c in checks]
+        chosen = [c if isinstance(c, Check) else get_check(c, kind) for c in checks]
     for check in chosen:
+        if not check.applies_to(kind):
+            raise InputError(
+                f"the {check.name!r} check applies to {', '.join(check.tasks)} labels, not "
+                f"{kind}; leave it out of the checks."
+            )
         missing = [r for r in check.requires if not ctx.has(r)]
         if missing:
             raise InputError(
@@ -227,11 +240,73 @@ _HOW = {
 }
 
 
-@validate_params({"knn_backend": [Options(BACKENDS)]})
+def _label_kind(df: pd.DataFrame, label: str | Sequence[str], task: str | None) -> str:
+    """The kind of label: ``task``, else multi-label for several 0/1 columns or a column
+    of lists, regression for a float column, classification otherwise."""
+    if task is not None:
+        return task
+    if not isinstance(label, str):
+        return "multilabel"
+    column = df[label]
+    if pd.api.types.is_float_dtype(column.dtype):
+        return "regression"
+    first = column.dropna().head(1).tolist()
+    return "multilabel" if first and isinstance(first[0], (list, tuple, np.ndarray)) else (
+        "classification"
+    )
+
+
+def _label_columns(df: pd.DataFrame, label: str | Sequence[str]) -> list[str]:
+    columns = [label] if isinstance(label, str) else list(label)
+    check_columns(df, columns, where="the data")
+    return columns
+
+
+def _classification_labels(
+    ctx: AuditContext, df: pd.DataFrame, label: Any, classes: Any, pred_probs: Any
+) -> None:
+    if not isinstance(label, str):
+        raise InputError("a classification audit takes one label column; give label='col'.")
+    ctx.labels, ctx.classes, ctx.pred_probs = _label_inputs(
+        label, df[label].to_numpy(), classes, pred_probs
+    )
+
+
+def _regression_labels(
+    ctx: AuditContext, df: pd.DataFrame, label: Any, classes: Any, pred_probs: Any
+) -> None:
+    if not isinstance(label, str):
+        raise InputError("a regression audit takes one label column; give label='col'.")
+    ctx.labels = numeric_labels(df[label].to_numpy(), f"label column {label!r}")
+    if pred_probs is not None:
+        ctx.pred_probs = numeric_labels(pred_probs, "pred_probs (the predictions)", len(df))
+
+
+def _multilabel_labels(
+    ctx: AuditContext, df: pd.DataFrame, label: Any, classes: Any, pred_probs: Any
+) -> None:
+    values = df[label].to_numpy() if isinstance(label, str) else df[list(label)]
+    ctx.labels, ctx.label_names = label_matrix(values, classes)
+    if pred_probs is not None:
+        ctx.pred_probs = np.asarray(pred_probs, dtype=np.float64)
+
+
+#: How each kind of label is read from the table into the audit's context.
+_LABEL_READERS = {
+    "classification": _classification_labels,
+    "regression": _regression_labels,
+    "multilabel": _multilabel_labels,
+}
+
+
+@validate_params({
+    "knn_backend": [Options(BACKENDS)],
+    "task": [None, Options(registered_tasks())],
+})
 def audit(
     df: pd.DataFrame,
     *,
-    label: str | None,
+    label: str | Sequence[str] | None,
     classes: Sequence[Any] | None = None,
     features: Any = None,
     model: Any = None,
@@ -243,6 +318,7 @@ def audit(
     modality: str = "tabular",
     n_jobs: int | None = None,
     knn_backend: str = "auto",
+    task: str | None = None,
 ) -> AuditReport:
     """Run the data checks on a labelled table and return one report.
 
@@ -250,8 +326,12 @@ def audit(
     ----------
     df : DataFrame of shape (n_samples, n_columns)
         One row per example.
-    label : str or None
-        The column of given labels (None: label-based checks are skipped). The label
+    label : str, list of str, or None
+        The column of given labels (None: label-based checks are skipped). A float
+        column is audited as a regression, a list of 0/1 columns (or a column of lists
+        of names) as a multi-label task, anything else as a classification (or as
+        ``task`` says). Checks that only make sense for classes (class imbalance) are
+        skipped for the other kinds. The label
         check needs at least two classes (else an InputError). With ``model``, a class
         with fewer examples than the 5 folds lowers the folds to its count (one
         warning); a class with a single example is an InputError.
@@ -288,6 +368,11 @@ def audit(
     knn_backend : {"auto", "sklearn", "hnswlib"}, default="auto"
         The neighbour search (see :func:`assay.train.audit.neighbors.knn_graph`): exact below
         20,000 rows, hnswlib above when it is installed.
+    task : {"classification", "regression", "multilabel"}, optional
+        The kind of label (default: read from ``label``, see above). For a regression,
+        ``model`` is a regressor and ``pred_probs`` the out-of-sample predictions of
+        shape (n_samples,); for multi-label, ``model`` a classifier fitted per label
+        and ``pred_probs`` of shape (n_samples, n_labels).
 
     Returns
     -------
@@ -300,18 +385,23 @@ def audit(
         seed=seed, n_jobs=n_jobs, modality=modality, model=model, knn_backend=knn_backend
     )
     if label is not None:
-        check_columns(df, [label], where="the data")
-        ctx.labels, ctx.classes, ctx.pred_probs = _label_inputs(
-            label, df[label].to_numpy(), classes, pred_probs
-        )
+        columns = _label_columns(df, label)
+        kind = _label_kind(df, label, task)
+        ctx.task = get_task(kind)
+        reader = _LABEL_READERS.get(kind)
+        if reader is None:
+            raise InputError(f"audit cannot read labels of the task {kind!r} yet.")
+        reader(ctx, df, label, classes, pred_probs)
     elif pred_probs is not None or classes is not None:
         raise InputError("pred_probs= and classes= describe labels; pass label=<column> too.")
+    else:
+        columns = []
     ctx.split = _column_or_array(df, split, "split")
-    skip = [label] + ([split] if isinstance(split, str) else [])
+    skip = columns + ([split] if isinstance(split, str) else [])
     ctx.features, ctx.space = _features(df, features, embeddings, [c for c in skip if c], modality)
     chosen = _select_checks(checks, ctx)
     if ctx.labels is not None and ctx.classes is not None:
         needs = [c.name for c in chosen if "probs" in c.requires]
-        _check_two_classes(label, ctx.labels, ctx.classes, needs)
+        _check_two_classes(str(label), ctx.labels, ctx.classes, needs)
     results = {c.name: c.run(ctx) for c in chosen}
     return AuditReport.from_results(results, data=df, modality=modality)

@@ -21,6 +21,7 @@ __all__ = [
     "AuditContext",
     "Check",
     "available_checks",
+    "check_class",
     "get_check",
     "register_check",
     "resolve_check",
@@ -42,6 +43,15 @@ class Check:
     #: The review-queue source of the flagged examples (None: not queued item by item,
     #: e.g. a class imbalance flags a whole class).
     queue_source: ClassVar[str | None] = None
+    #: The kinds of label (:attr:`assay.tasks.Task.kind`) the check applies to; empty:
+    #: every kind. Several classes may share a ``name`` for different kinds (the label
+    #: check of classification, of regression, of multi-label).
+    tasks: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def applies_to(cls, kind: str) -> bool:
+        """Whether the check makes sense for labels of ``kind``."""
+        return not cls.tasks or kind in cls.tasks
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -52,14 +62,34 @@ class Check:
 
 
 _REGISTRY: dict[str, type[Check]] = {}
+#: (name, kind) -> the check class of that name for labels of that kind.
+_VARIANTS: dict[tuple[str, str], type[Check]] = {}
 
 
 def register_check(cls: type[Check]) -> type[Check]:
-    """Add a check class to the registry (usable as a class decorator)."""
+    """Add a check class to the registry (usable as a class decorator).
+
+    A class that declares ``tasks`` is the check of its name for those kinds of label;
+    the first class of a name stays its entry (reason, queue source) in the registry.
+    """
     if not cls.name or not cls.name.isidentifier():
         raise InputError(f"a check needs a name that is an identifier; got {cls.name!r}.")
+    if cls.tasks and cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        for kind in cls.tasks:
+            _VARIANTS[(cls.name, kind)] = cls
+        return cls
     _REGISTRY[cls.name] = cls
+    for kind in cls.tasks:
+        _VARIANTS[(cls.name, kind)] = cls
     return cls
+
+
+def check_class(name: str, kind: str | None = None) -> type[Check]:
+    """The class of check ``name`` (or ``name_issue``) for labels of ``kind``."""
+    base = resolve_check(name)
+    if kind is None:
+        return _REGISTRY[base]
+    return _VARIANTS.get((base, kind), _REGISTRY[base])
 
 
 def check_reason(name: str) -> str:
@@ -107,9 +137,10 @@ def resolve_check(name: str, *, where: str = "") -> str:
     )
 
 
-def get_check(name: str, **params: Any) -> Check:
-    """Instantiate the registered check ``name`` (or ``name_issue``) with ``params``."""
-    return _REGISTRY[resolve_check(name)](**params)
+def get_check(name: str, kind: str | None = None, **params: Any) -> Check:
+    """Instantiate the registered check ``name`` (or ``name_issue``) with ``params``, in
+    its variant for labels of ``kind`` when it has one."""
+    return check_class(name, kind)(**params)
 
 
 @register_check
@@ -121,6 +152,7 @@ class LabelCheck(Check):
     description = "given label disagrees with out-of-sample predictions and neighbours"
     reason = "given label {given!r} looks wrong; the model and neighbours suggest {suggested!r}"
     queue_source = "label_issue"
+    tasks = ("classification",)
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Flag label issues with confident learning on the audit's best probabilities."""
@@ -194,6 +226,7 @@ class ClassImbalanceCheck(Check):
     requires = ("labels",)
     description = "its class is much rarer than a uniform share"
     reason = "its class is much rarer than a uniform share"
+    tasks = ("classification",)
 
     def run(self, ctx: AuditContext) -> CheckResult:
         """Flag the examples of rare classes."""

@@ -19,9 +19,13 @@ class AuditContext:
 
     Attributes
     ----------
-    labels : ndarray of shape (n_samples,) or None
-        Given labels as integer codes into ``classes``.
+    labels : ndarray of shape (n_samples,) or (n_samples, n_labels), or None
+        Given labels: integer codes into ``classes`` (classification), numbers
+        (regression) or a 0/1 matrix (multi-label), as ``task`` says.
     classes : ndarray of shape (n_classes,) or None
+        The classes of a classification (None for other kinds).
+    label_names : list or None
+        The label of each column of a multi-label ``labels`` matrix.
     features : ndarray of shape (n_samples, n_features) or None
         Features or embeddings used by the neighbour checks (and to fit ``model``).
     pred_probs : ndarray of shape (n_samples, n_classes) or None
@@ -46,6 +50,7 @@ class AuditContext:
 
     labels: np.ndarray | None = None
     classes: np.ndarray | None = None
+    label_names: list[Any] | None = None
     features: np.ndarray | None = None
     pred_probs: np.ndarray | None = None
     model: Any = None

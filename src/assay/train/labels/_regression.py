@@ -37,7 +37,7 @@ import pandas as pd
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
 
-__all__ = ["RegressionFit", "find_regression_issues"]
+__all__ = ["RegressionFit", "find_regression_issues", "mixture_cut", "numeric_labels"]
 
 #: Normal-consistent factor of the median absolute deviation.
 MAD_SCALE = 1.4826
@@ -72,8 +72,14 @@ class RegressionFit:
     error_share: float
 
 
-def _as_vector(values: Any, what: str, n: int | None = None) -> np.ndarray:
-    """A finite float vector (one line on NaN/inf, wrong shape or non-numbers)."""
+def numeric_labels(values: Any, what: str, n: int | None = None) -> np.ndarray:
+    """``values`` as a finite float vector of shape (n,).
+
+    Raises
+    ------
+    InputError
+        One line on NaN/inf, a wrong shape or length, or values that are not numbers.
+    """
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -260,10 +266,10 @@ def find_regression_issues(
         NaN/inf or non-numeric labels or predictions, mismatched lengths, fewer than 3
         labels, bad features or neighbours.
     """
-    y = _as_vector(labels, "labels")
+    y = numeric_labels(labels, "labels")
     if y.shape[0] < 3:
         raise InputError(f"finding label issues needs at least 3 labels; got {y.shape[0]}.")
-    pred = _as_vector(predictions, "predictions", y.shape[0])
+    pred = numeric_labels(predictions, "predictions", y.shape[0])
     knn_mean = None
     if neighbors is not None or features is not None:
         idx = (
