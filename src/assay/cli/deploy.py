@@ -118,8 +118,9 @@ def monitor_add(
 
 
 def _print_monitor(info: dict[str, Any]) -> None:
-    acc = info["config"].get("reference_accuracy")
-    extra = f"; reference accuracy (out of sample) {acc:.3f}" if acc is not None else ""
+    refs = [(k[len("reference_"):], v) for k, v in info["config"].items()
+            if k.startswith("reference_") and isinstance(v, float)]
+    extra = "".join(f"; reference {k} (out of sample) {v:.3f}" for k, v in refs)
     out_console().print(
         f"Monitor {info['name']} watches {len(info['config']['columns'])} columns of "
         f"{info['reference']}{extra}."
@@ -173,24 +174,34 @@ def _print_window(window: dict[str, Any]) -> None:
         f"window {window['window']} of {window['monitor']}: {len(drifted)} drifted column(s); "
         f"dataset drifted: {window['drifted']} ({window['rule']})"
     )
-    perf = window.get("performance") or {}
-    if perf.get("estimated"):
-        est = perf["estimated"]
-        console.print(
-            f"estimated accuracy {est['estimated_accuracy']:.3f} "
-            f"[{est['estimated_accuracy_low']:.3f}, {est['estimated_accuracy_high']:.3f}] "
-            f"(reference {perf['reference_accuracy']:.3f})"
-        )
-    if perf.get("realised"):
-        real = perf["realised"]
-        console.print(
-            f"realised accuracy {real['accuracy']:.3f} [{real['accuracy_low']:.3f}, {real['accuracy_high']:.3f}]"
-        )
+    for line in _performance_lines(window.get("performance") or {}):
+        console.print(line, markup=False)
     schema = window.get("schema") or {}
     if schema.get("new"):
         console.print(f"new column(s), not tested: {', '.join(schema['new'])}", markup=False)
     for alert in window["alerts"]:
         console.print(f"[red]ALERT[/red] {escape(alert)}")
+
+
+def _intervals(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any, Any]]:
+    """(metric, value, low, high) of every ``<prefix><metric>`` with ``_low``/``_high``."""
+    return [
+        (key[len(prefix):], values[key], values[f"{key}_low"], values[f"{key}_high"])
+        for key in values
+        if key.startswith(prefix) and f"{key}_low" in values and f"{key}_high" in values
+    ]
+
+
+def _performance_lines(perf: dict[str, Any]) -> list[str]:
+    """Estimated and realised metrics of a window, whatever the task's metrics are."""
+    lines = []
+    for metric, value, low, high in _intervals(perf.get("estimated") or {}, "estimated_"):
+        ref = perf.get(f"reference_{metric}")
+        extra = f" (reference {ref:.3f})" if ref is not None else ""
+        lines.append(f"estimated {metric} {value:.3f} [{low:.3f}, {high:.3f}]{extra}")
+    for metric, value, low, high in _intervals(perf.get("realised") or {}):
+        lines.append(f"realised {metric} {value:.3f} [{low:.3f}, {high:.3f}]")
+    return lines
 
 
 @monitor_app.command("status")

@@ -13,7 +13,7 @@ set-size tests, and again over the label pairs:
   coefficient (Pearson correlation of the two 0/1 columns) in the reference and the
   current batch, compared with Fisher's z test; a pair is flagged when its adjusted
   p-value is below ``alpha`` and the correlation moved by at least
-  ``cooccurrence_threshold`` (0.1). This isolates a change of which labels go together
+  ``cooccurrence_threshold`` (0.2). This isolates a change of which labels go together
   from a change of how often each label occurs.
 
 The column is drifted when any label, the set size or any pair is flagged.
@@ -191,7 +191,7 @@ def _cooccurrence(ref: np.ndarray, cur: np.ndarray, labels: list[str], alpha: fl
 }, prefer_skip_nested_validation=True)
 def set_drift(reference: Any, current: Any, *, name: str | None = None, alpha: float = 0.05,
               correction: str = "bh", threshold: float = 0.1,
-              cooccurrence_threshold: float = 0.1, seed: int = 0) -> SetDriftReport:
+              cooccurrence_threshold: float = 0.2, seed: int = 0) -> SetDriftReport:
     """Test a column of label sets for drift: label frequencies, set size, co-occurrence.
 
     Parameters

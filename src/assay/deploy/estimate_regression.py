@@ -49,9 +49,10 @@ from assay._validation import (
     name_rows,
     validate_parameter_constraints,
 )
+from assay.deploy.performance import PerformanceWatch
 from assay.exceptions import InputError
 
-__all__ = ["LossEstimator"]
+__all__ = ["LossEstimator", "RegressionWatch"]
 
 #: The losses modelled, and the metric each one estimates.
 LOSSES = ("abs", "sq")
@@ -289,3 +290,69 @@ class LossEstimator:
             if hasattr(self, key):
                 out[key] = getattr(self, key)
         return out
+
+
+class RegressionWatch(PerformanceWatch):
+    """A regression model in production: DLE of MAE / RMSE, realised MAE / RMSE / R²
+    (:meth:`assay.tasks.Task.score`) when labels arrive; the ``prediction`` column is a
+    number, tested for drift like any numeric column."""
+
+    metric = "mae"
+
+    def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
+                  seed: int = 0) -> tuple[Any, dict[str, Any]]:
+        from sklearn.model_selection import KFold, cross_val_predict
+
+        truth = _finite_vector(labels, "the reference labels", "monitor")
+        folds = KFold(min(5, len(truth)), shuffle=True, random_state=seed)
+        oos = np.asarray(cross_val_predict(model, features, truth, cv=folds), dtype=float)
+        est = LossEstimator(seed=seed).fit(features, oos, truth)
+        return oos, {"reference_predictions": oos.tolist(), "reference_mae": est.reference_mae_,
+                     "reference_rmse": est.reference_rmse_, "estimator": est.to_dict()}
+
+    def needs_reference(self) -> bool:
+        return True
+
+    def estimator(self, state: dict[str, Any], features: pd.DataFrame,
+                  labels: pd.Series) -> Any:
+        params = {k: v for k, v in state["estimator"].items() if not k.endswith("_")}
+        return LossEstimator(**params).fit(features, state["reference_predictions"], labels)
+
+    def predict(self, model: Any, features: pd.DataFrame,
+                state: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+        pred = np.asarray(model.predict(features), dtype=float)
+        return pred, {}, pred
+
+    def performance(self, estimator: Any, state: dict[str, Any], features: pd.DataFrame,
+                    outputs: Any, predictions: Any, labels: pd.Series | None,
+                    detector: dict[str, Any] | None) -> dict[str, Any]:
+        from assay.deploy.performance import realised_scores
+        from assay.tasks import get_task
+
+        out: dict[str, Any] = {"estimated": estimator.estimate(features, outputs).iloc[0]
+                               .to_dict(), "reference_mae": state["reference_mae"],
+                               "reference_rmse": state["reference_rmse"]}
+        if labels is not None and labels.notna().any():
+            known = labels.notna().to_numpy()
+            truth = pd.to_numeric(labels[known]).to_numpy(dtype=float)
+            realised = realised_scores(get_task("regression").score, truth,
+                                       np.asarray(outputs)[known]).iloc[0].to_dict()
+            n = float(known.sum())
+            realised["mae_threshold"] = (estimator.reference_mae_ + estimator.alert_sigma
+                                         * estimator.abs_std_ / np.sqrt(n))
+            out["realised"] = realised
+        return out
+
+    def alerts(self, perf: dict[str, Any], state: dict[str, Any],
+               limits: dict[str, float]) -> list[str]:
+        alerts = []
+        est = perf["estimated"]
+        if est.get("alert"):
+            alerts.append(f"estimated MAE {est['estimated_mae']:.4g} is above the reference "
+                          f"band {est['mae_threshold']:.4g} (reference "
+                          f"{perf['reference_mae']:.4g})")
+        real = perf.get("realised")
+        if real and real["mae"] > real["mae_threshold"]:
+            alerts.append(f"realised MAE {real['mae']:.4g} is above the reference band "
+                          f"{real['mae_threshold']:.4g}")
+        return alerts

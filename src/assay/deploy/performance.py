@@ -37,7 +37,10 @@ from assay._validation import (
 )
 from assay.exceptions import InputError
 
-__all__ = ["ConfidenceEstimator", "realised_performance", "wilson_interval"]
+__all__ = [
+    "ClassificationWatch", "ConfidenceEstimator", "PerformanceWatch", "realised_performance",
+    "realised_scores", "wilson_interval",
+]
 
 
 @validate_params({"confidence": [Interval(Real, 0.0, 1.0)]})
@@ -241,3 +244,162 @@ def _fit_temperature(probs: np.ndarray, codes: np.ndarray) -> float:
 
     result = optimize.minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(result.x))
+
+
+# -- the task's realised performance, and what a monitor does with a model --------------
+
+
+def realised_scores(score: Any, y_true: Any, y_pred: Any, *,
+                    window: ArrayLike | None = None, seed: int = 0) -> pd.DataFrame:
+    """A task's metrics with intervals per window, once labels arrive.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(y_true, y_pred, seed=...) -> {metric: {"value", "low", "high", ...}}``,
+        e.g. :meth:`assay.tasks.Task.score` (MAE / RMSE / R² for a regression, micro and
+        macro F1 / Hamming loss for multi-label).
+    y_true, y_pred : sequence of length n_samples
+        Labels and predictions in the task's form (numbers, label sets, ...).
+    window : array-like of shape (n_samples,), optional
+    seed : int
+
+    Returns
+    -------
+    pandas DataFrame indexed by window
+        n, and ``<metric>``, ``<metric>_low``, ``<metric>_high`` per metric.
+    """
+    truth, pred = list(y_true), list(y_pred)
+    if len(truth) != len(pred):
+        raise InputError(f"y_true has {len(truth)} values and y_pred {len(pred)}; give one "
+                         "prediction per label.")
+    if not truth:
+        raise InputError("realised performance got no labelled rows; wait for labels.")
+    keys = _windows(window, len(truth))
+    rows = []
+    for key in pd.unique(pd.Series(keys)):
+        at = np.flatnonzero(keys == key)
+        metrics = score([truth[i] for i in at], [pred[i] for i in at], seed=seed)
+        row: dict[str, Any] = {"window": key, "n": len(at)}
+        for name, value in metrics.items():
+            row.update({name: value["value"], f"{name}_low": value["low"],
+                        f"{name}_high": value["high"]})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("window").sort_index()
+
+
+class PerformanceWatch:
+    """What a production monitor does with a model of one kind of task.
+
+    A task's :attr:`~assay.tasks.Task.performance_watch` gives one; the monitor (store)
+    calls these steps without knowing the kind. ``state`` is the JSON-safe dict
+    :meth:`reference` returns, stored in the monitor's configuration.
+
+    Attributes
+    ----------
+    metric : str
+        The metric watched (its estimate and realised value raise the alerts).
+    prediction_profiled : bool
+        Whether the ``prediction`` column is profiled and tested for drift like any
+        column (a class, a number); set-valued predictions are tested by the watch.
+    """
+
+    metric = "accuracy"
+    prediction_profiled = True
+
+    def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
+                  seed: int = 0) -> tuple[Any, dict[str, Any]]:
+        """Out-of-sample predictions on the reference and the calibrated state."""
+        raise NotImplementedError
+
+    def estimator(self, state: dict[str, Any], features: pd.DataFrame,
+                  labels: pd.Series) -> Any:
+        """The fitted performance estimator from ``state`` (and the reference rows)."""
+        raise NotImplementedError
+
+    def needs_reference(self) -> bool:
+        """Whether :meth:`estimator` reads the reference rows (else it takes none)."""
+        return False
+
+    def predict(self, model: Any, features: pd.DataFrame,
+                state: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+        """(the ``prediction`` column, extra columns to store, the model's raw outputs)."""
+        raise NotImplementedError
+
+    def performance(self, estimator: Any, state: dict[str, Any], features: pd.DataFrame,
+                    outputs: Any, predictions: Any, labels: pd.Series | None,
+                    detector: dict[str, Any] | None) -> dict[str, Any]:
+        """Estimated (and, with labels, realised) performance of one window."""
+        raise NotImplementedError
+
+    def alerts(self, perf: dict[str, Any], state: dict[str, Any],
+               limits: dict[str, float]) -> list[str]:
+        """The performance alerts of one window."""
+        raise NotImplementedError
+
+
+class ClassificationWatch(PerformanceWatch):
+    """Single-label classification: CBPE of accuracy, realised accuracy, Page-Hinkley on
+    the error stream."""
+
+    metric = "accuracy"
+
+    def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
+                  seed: int = 0) -> tuple[Any, dict[str, Any]]:
+        from assay.deploy.streams import PageHinkley
+        from assay.train.predict import cross_val_predict_proba
+
+        probs = cross_val_predict_proba(model, features, labels, seed=seed)
+        values = labels.to_numpy()
+        classes = np.unique(values)  # the column order of probs
+        predicted = classes[probs.argmax(axis=1)]
+        calibrator = ConfidenceEstimator().fit(probs, np.searchsorted(classes, values))
+        errors = (predicted != values).astype(float)
+        detector = PageHinkley()
+        detector.update(errors)  # warm up on the reference's out-of-sample errors
+        return predicted, {"classes": classes.tolist(), "calibrator": calibrator.to_dict(),
+                           "reference_accuracy": float(1.0 - errors.mean()),
+                           "detector": detector.to_dict()}
+
+    def estimator(self, state: dict[str, Any], features: pd.DataFrame,
+                  labels: pd.Series) -> Any:
+        return ConfidenceEstimator.from_dict(state["calibrator"])
+
+    def predict(self, model: Any, features: pd.DataFrame,
+                state: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+        probs = model.predict_proba(features)
+        classes = np.asarray(model.classes_)
+        return classes[probs.argmax(axis=1)], {"confidence": probs.max(axis=1)}, probs
+
+    def performance(self, estimator: Any, state: dict[str, Any], features: pd.DataFrame,
+                    outputs: Any, predictions: Any, labels: pd.Series | None,
+                    detector: dict[str, Any] | None) -> dict[str, Any]:
+        from assay.deploy.streams import PageHinkley
+
+        out: dict[str, Any] = {"estimated": estimator.estimate(outputs).iloc[0].to_dict(),
+                               "reference_accuracy": state["reference_accuracy"]}
+        if labels is not None and labels.notna().any():
+            known = labels.notna().to_numpy()
+            y_true, y_pred = labels.to_numpy()[known], np.asarray(predictions)[known]
+            out["realised"] = realised_performance(y_true, y_pred).iloc[0].to_dict()
+            stream = PageHinkley.from_dict(detector) if detector else PageHinkley()
+            alarms = stream.update((y_true != y_pred).astype(float))
+            out["concept_alarms"] = [int(a) for a in alarms.indices]
+            out["detector"] = stream.to_dict()
+        return out
+
+    def alerts(self, perf: dict[str, Any], state: dict[str, Any],
+               limits: dict[str, float]) -> list[str]:
+        alerts = []
+        floor = perf["reference_accuracy"] - limits["accuracy_drop"]
+        est = perf["estimated"].get("estimated_accuracy")
+        if est is not None and est < floor:
+            alerts.append(f"estimated accuracy {est:.3f} is below {floor:.3f} (reference - drop)")
+        realised = perf.get("realised", {}).get("accuracy")
+        if realised is not None and realised < floor:
+            alerts.append(f"realised accuracy {realised:.3f} is below {floor:.3f}")
+        if perf.get("concept_alarms"):
+            alerts.append(
+                f"concept drift: Page-Hinkley alarm at row(s) {perf['concept_alarms'][:5]}"
+            )
+        return alerts

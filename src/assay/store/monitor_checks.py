@@ -201,7 +201,7 @@ def model_problem(
         return None
     lacking = missing.any(axis=1)
     try:
-        model.predict_proba(batch.loc[lacking, features])
+        model.predict(batch.loc[lacking, features])
     except ValueError as exc:
         if "NaN" not in str(exc):
             raise
@@ -215,42 +215,9 @@ def model_problem(
     return None
 
 
-def _predict(
-    model: Any, batch: pd.DataFrame, config: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    probs = model.predict_proba(batch[config["features"]])
-    classes = np.asarray(model.classes_)
-    return classes[probs.argmax(axis=1)], probs
-
-
-def _performance(
-    batch: pd.DataFrame,
-    probs: np.ndarray,
-    reference: DatasetVersion,
-    config: dict[str, Any],
-    state: dict[str, Any] | None,
-) -> dict[str, Any]:
-    from assay.deploy import ConfidenceEstimator, PageHinkley, realised_performance
-
-    estimator = ConfidenceEstimator.from_dict(config["calibrator"])
-    estimate = estimator.estimate(probs).iloc[0].to_dict()
-    out: dict[str, Any] = {
-        "estimated": estimate,
-        "reference_accuracy": config["reference_accuracy"],
-    }
-    label = reference.roles.label
-    if label in batch.columns and batch[label].notna().any():
-        known = batch[label].notna().to_numpy()
-        y_true, y_pred = batch[label].to_numpy()[known], batch["prediction"].to_numpy()[known]
-        out["realised"] = realised_performance(y_true, y_pred).iloc[0].to_dict()
-        detector = PageHinkley.from_dict(state) if state else PageHinkley()
-        alarms = detector.update((y_true != y_pred).astype(float))
-        out["concept_alarms"] = [int(a) for a in alarms.indices]
-        out["detector"] = detector.to_dict()
-    return out
-
-
-def _alerts(report: Any, perf: dict[str, Any] | None, config: dict[str, Any]) -> list[str]:
+def _alerts(
+    report: Any, perf: dict[str, Any] | None, config: dict[str, Any], watch: Any
+) -> list[str]:
     alerts = []
     drifted = report.columns.index[report.columns["drifted"]].tolist()
     if report.drifted:
@@ -260,17 +227,7 @@ def _alerts(report: Any, perf: dict[str, Any] | None, config: dict[str, Any]) ->
     elif "prediction" in drifted:
         alerts.append("prediction drift: the model's outputs changed")
     if perf is not None:
-        floor = perf["reference_accuracy"] - config["alerts"]["accuracy_drop"]
-        est = perf["estimated"].get("estimated_accuracy")
-        if est is not None and est < floor:
-            alerts.append(f"estimated accuracy {est:.3f} is below {floor:.3f} (reference - drop)")
-        realised = perf.get("realised", {}).get("accuracy")
-        if realised is not None and realised < floor:
-            alerts.append(f"realised accuracy {realised:.3f} is below {floor:.3f}")
-        if perf.get("concept_alarms"):
-            alerts.append(
-                f"concept drift: Page-Hinkley alarm at row(s) {perf['concept_alarms'][:5]}"
-            )
+        alerts += watch.alerts(perf, config, config["alerts"])
     return alerts
 
 
@@ -318,6 +275,8 @@ def check_window(
     config: dict[str, Any],
     model: Any,
     state: dict[str, Any] | None,
+    *,
+    estimator: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score one batch; return the stored rows and the JSON report (with alerts).
 
@@ -331,11 +290,21 @@ def check_window(
 
     scored = batch.copy()
     perf = None
+    watch = reference.task.performance_watch if model is not None else None
     unscored = _unscorable(scored, config["features"]) if model is not None else None
-    if model is not None and unscored is None:
-        scored["prediction"], probs = _predict(model, scored, config)
-        scored["confidence"] = probs.max(axis=1)
-        perf = _performance(scored, probs, reference, config, state)
+    if watch is not None and unscored is None:
+        features = scored[config["features"]]
+        predictions, extra, outputs = watch.predict(model, features, config)
+        scored["prediction"] = predictions
+        for column, values in extra.items():
+            scored[column] = values
+        label = reference.roles.label
+        labels = scored[label] if label in scored.columns else None
+        if estimator is None:  # one stored in the configuration (no reference rows)
+            estimator = watch.estimator(config, pd.DataFrame(), pd.Series(dtype=float))
+        perf = watch.performance(
+            estimator, config, features, outputs, predictions, labels, state
+        )
     if unscored is not None:  # no predictions to compare: the alert says why
         profile = replace(
             profile, columns={k: v for k, v in profile.columns.items() if k != "prediction"}
@@ -361,7 +330,9 @@ def check_window(
         # carried over when this window has no labels or was not scored
         "detector": (perf or {}).get("detector", state),
     }
-    report_json["alerts"] = _schema_alerts(changes, unscored) + _alerts(report, perf, config)
+    report_json["alerts"] = _schema_alerts(changes, unscored) + _alerts(
+        report, perf, config, watch
+    )
     return scored, report_json
 
 

@@ -16,7 +16,6 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import func, select
@@ -78,8 +77,7 @@ class MonitorStore:
         a per-column effect-size threshold for drift (overriding the defaults of
         :data:`assay.deploy.DEFAULT_THRESHOLDS` for those columns).
         """
-        from assay.deploy import ConfidenceEstimator, PageHinkley, profile
-        from assay.train.predict import cross_val_predict_proba
+        from assay.deploy import profile
 
         if any(m_["name"] == name for m_ in self.list()):
             raise InputError(f"a monitor named {name!r} exists already; choose another name.")
@@ -94,24 +92,16 @@ class MonitorStore:
             "column_thresholds": _check_thresholds(column_thresholds or {}, drift_cols),
         }
         if recipe is not None:
+            # the task's watch: out-of-sample predictions and the calibrated estimator
+            watch = version.task.performance_watch
             model = self.ws.recipes.get(recipe).build()
-            probs = cross_val_predict_proba(
+            predicted, state = watch.reference(
                 model, frame[features], frame[version.roles.label], seed=seed
             )
-            labels = frame[version.roles.label].to_numpy()
-            classes = np.unique(labels)  # the column order of probs
-            frame["prediction"] = classes[probs.argmax(axis=1)]
-            calibrator = ConfidenceEstimator().fit(probs, np.searchsorted(classes, labels))
-            errors = (frame["prediction"] != frame[version.roles.label]).to_numpy(dtype=float)
-            detector = PageHinkley()
-            detector.update(errors)  # warm up on the reference's out-of-sample errors
-            config.update(
-                classes=classes.tolist(),
-                calibrator=calibrator.to_dict(),
-                reference_accuracy=float(1.0 - errors.mean()),
-                detector=detector.to_dict(),
-            )
-            drift_cols = [*drift_cols, "prediction"]
+            config.update(state, seed=seed)
+            if watch.prediction_profiled:
+                frame["prediction"] = predicted
+                drift_cols = [*drift_cols, "prediction"]
         prof = profile(frame[drift_cols], seed=seed)
         table = pa.table({"profile": [json.dumps(prof.to_dict())]})
         with self.ws.writing_object(table) as obj, self.ws.session() as s:
@@ -181,6 +171,9 @@ class MonitorStore:
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
         _check_schema(batch, info["config"]["columns"], source)
+        label = reference.roles.label
+        if label is not None and label in batch.columns:  # as the task stores labels
+            batch = batch.assign(**{label: reference.task.batch_labels(batch[label])})
         profile = self._profile(name)
         rows = rows if rows is not None else RowNames.for_source(source, batch)
         _check_values(profile, batch, info["config"], reference.roles.label, source, rows)
@@ -193,7 +186,10 @@ class MonitorStore:
                 raise InputError(f"{source}: {problem}")
         with _lock(self.ws, name):  # one window at a time: each continues the last
             state, head = self._detector_state(name, info["config"])
-            scored, report = check_window(batch, profile, reference, info["config"], model, state)
+            estimator = self._estimator(info, reference) if model is not None else None
+            scored, report = check_window(
+                batch, profile, reference, info["config"], model, state, estimator=estimator
+            )
             report["source"] = source
             number = self._store(name, scored, report, head)
         return {"monitor": name, "window": number, **report}
@@ -313,8 +309,25 @@ class MonitorStore:
         if key not in _MODELS:
             frame = reference_rows(reference, info["config"].get("split"))
             model = self.ws.recipes.get(info["recipe"]).build()
-            model.fit(frame[info["config"]["features"]], frame[reference.roles.label])
+            targets, _ = reference.task.fit_targets(frame[reference.roles.label])
+            model.fit(frame[info["config"]["features"]], targets)
             _MODELS[key] = model
+        return _MODELS[key]
+
+    def _estimator(self, info: dict[str, Any], reference: DatasetVersion) -> Any:
+        """The task's fitted performance estimator (refitted on the reference when it
+        needs its rows, e.g. direct loss estimation; cached in the process)."""
+        watch = reference.task.performance_watch
+        config = info["config"]
+        if not watch.needs_reference():
+            return watch.estimator(config, pd.DataFrame(), pd.Series(dtype=float))
+        key = (str(self.ws.location), reference.id, "estimator:" + info["name"],
+               str(config.get("split")), tuple(config["features"]))
+        if key not in _MODELS:
+            frame = reference_rows(reference, config.get("split"))
+            _MODELS[key] = watch.estimator(
+                config, frame[config["features"]], frame[reference.roles.label]
+            )
         return _MODELS[key]
 
     def _detector_state(

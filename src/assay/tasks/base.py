@@ -348,3 +348,33 @@ class Task(ABC):
         """Human-level performance in the headline metric's terms from an agreement
         report of :attr:`agreement` (None when the report cannot tell)."""
         return None
+
+    # -- deploy: production monitors ------------------------------------------------
+
+    @property
+    def performance_watch(self) -> Any:
+        """What a production monitor does with a model of this kind: predict, estimate
+        performance without labels, realised performance, alerts
+        (an :class:`assay.deploy.performance.PerformanceWatch`).
+
+        Raises
+        ------
+        InputError
+            This kind has no model monitoring.
+        """
+        from assay.exceptions import InputError
+
+        raise InputError(f"the {self.kind} task has no model monitoring.")
+
+    def realised_performance(
+        self, y_true: Any, y_pred: Any, *, window: Any = None, seed: int = 0
+    ) -> pd.DataFrame:
+        """The task's metrics with intervals per window once labels arrive
+        (:func:`assay.deploy.performance.realised_scores` over :meth:`score`)."""
+        from assay.deploy.performance import realised_scores
+
+        return realised_scores(self.score, y_true, y_pred, window=window, seed=seed)
+
+    def batch_labels(self, values: pd.Series) -> pd.Series:
+        """Labels of a production batch as a monitor stores them (default: as sent)."""
+        return values

@@ -166,3 +166,19 @@ class ClassificationTask(Task):
             pd.DataFrame({name: current.to_numpy()}),
             column_types={name: "categorical"},
         )
+
+    @property
+    def performance_watch(self) -> Any:
+        """:class:`assay.deploy.performance.ClassificationWatch` (CBPE of accuracy)."""
+        from assay.deploy.performance import ClassificationWatch
+
+        return ClassificationWatch()
+
+    def realised_performance(
+        self, y_true: Any, y_pred: Any, *, window: Any = None, seed: int = 0
+    ) -> pd.DataFrame:
+        """:func:`assay.deploy.realised_performance` (accuracy with Wilson intervals,
+        error rate, macro F1 per window)."""
+        from assay.deploy.performance import realised_performance
+
+        return realised_performance(y_true, y_pred, window=window)

@@ -68,6 +68,11 @@ def _sets(values: Iterable[Any]) -> list[tuple[str, ...] | None]:
     return [as_label_set(v) for v in values]
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (a label set not yet given)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 class MultilabelTask(Task):
     """A set of labels per item, from a fixed list of labels."""
 
@@ -340,3 +345,18 @@ class MultilabelTask(Task):
         from assay.deploy.drift_sets import set_drift
 
         return set_drift(reference, current)
+
+    @property
+    def performance_watch(self) -> Any:
+        """:class:`assay.deploy.estimate_multilabel.MultilabelWatch` (per-label CBPE of
+        micro / macro F1; predicted sets tested by set_drift)."""
+        from assay.deploy.estimate_multilabel import MultilabelWatch
+
+        return MultilabelWatch()
+
+    def batch_labels(self, values: pd.Series) -> pd.Series:
+        """Label sets of a production batch as canonical JSON text (a batch's cells hold
+        no lists); missing stays missing."""
+        sets = [as_label_set(v) if not _missing(v) else None for v in values]
+        return pd.Series([None if s is None else json.dumps(list(s)) for s in sets],
+                         index=values.index, dtype=object)

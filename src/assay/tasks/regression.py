@@ -253,3 +253,11 @@ class RegressionTask(Task):
             pd.DataFrame({name: pd.to_numeric(current).to_numpy(dtype=float)}),
             column_types={name: "numeric"},
         )
+
+    @property
+    def performance_watch(self) -> Any:
+        """:class:`assay.deploy.estimate_regression.RegressionWatch` (direct loss
+        estimation of MAE / RMSE)."""
+        from assay.deploy.estimate_regression import RegressionWatch
+
+        return RegressionWatch()
