@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -24,6 +25,8 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
+from assay.store.datasets import dataset_task
+from assay.tasks import get_task
 from assay.workflows.agreement import (
     AgreementOutcome,
     AnnotationBatch,
@@ -32,10 +35,9 @@ from assay.workflows.agreement import (
     import_annotations,
     load_for_agreement,
     measure_agreement,
-    records,
     text_agreement,
 )
-from assay.workflows.consensus import ConsensusOutcome, run_consensus
+from assay.workflows.consensus import ConsensusOutcome, file_consensus, run_consensus
 from assay.workflows.sampling import plan_double_labeling
 
 __all__ = ["register"]
@@ -49,6 +51,8 @@ _CLI_WORDING = {
     "pass from_name= to select": "pass --from-name NAME to select",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
+    "level='ratio'": "--level ratio",
+    "; leave out the level.": "; leave out --level.",
     "(transcript_agreement)": "(assay agree --text)",
     "Use level='nominal', or level='ordinal' with classes= in their order.": (
         "Use --level nominal, or --level ordinal, which orders the classes as the label "
@@ -164,7 +168,13 @@ def agree(
         None, "--min-alpha", help="Exit 1 when Krippendorff's alpha is below this."
     ),
     level: str = typer.Option(
-        "nominal", "--level", help="nominal, ordinal or interval (numeric labels)."
+        None, "--level",
+        help="nominal (default for classes), ordinal, interval (default for numbers: "
+        "decimal labels or a regression dataset) or ratio. Label sets use MASI.",
+    ),
+    label_sep: str = typer.Option(
+        None, "--label-sep",
+        help='A file\'s text labels are label sets joined by this, e.g. "|".',
     ),
     text: bool = typer.Option(
         False, "--text", help="Free-text labels (transcriptions): edit distance and WER."
@@ -181,7 +191,8 @@ def agree(
     """Measure labeler consistency and show the classes whose instructions need revision."""
     check_output_file(report, "--report")
     with cli_flags(phrases=_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
-        source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new)
+        source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new,
+                                     label_sep)
     if text:
         raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
@@ -216,6 +227,9 @@ _LOAD_WORDING = {"pass allow_new=True": "pass --allow-new"}
 def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
     console = out_console()
     console.print(result.summary())
+    if "confused_with" not in revise.columns:  # numbers, label sets: the summary has it all
+        console.print(f"Report: {report}")
+        return
     rows = [
         [
             idx,
@@ -271,8 +285,19 @@ def _agree_text(frame: pd.DataFrame, report: Path, as_json: bool) -> int:
 
 
 def consensus_cmd(
-    name: str = typer.Argument(..., help="The dataset whose stored annotations to combine."),
-    method: str = typer.Option("dawid_skene", "--method", help="majority or dawid_skene."),
+    name: str = typer.Argument(
+        ..., help="A dataset NAME with stored annotations, or an annotation file."
+    ),
+    method: str = typer.Option(
+        None, "--method",
+        help="classification: dawid_skene (default) or majority; regression: em "
+        "(default), mean or median; multilabel: dawid_skene (default) or majority.",
+    ),
+    task: str = typer.Option(
+        None, "--task",
+        help="The kind of label of an annotation file: classification (default), "
+        "regression or multilabel (a dataset's kind is stored).",
+    ),
     commit: bool = typer.Option(
         False, "--commit", help="Write the consensus labels as a new dataset version."
     ),
@@ -280,22 +305,42 @@ def consensus_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Combine several labels per item into one consensus label with a quality score."""
-    ws = open_workspace(workspace)
     with _no_annotations("assay annotations import"), cli_flags(
         phrases=_CLI_WORDING, method="--method"
     ):
-        outcome = run_consensus(ws, name, method=method, commit=commit)
+        outcome = _consensus_outcome(name, method, task, commit, workspace)
     if as_json:
-        emit_json(
-            {
-                "method": method,
-                "labels": records(outcome.labels.head(1000)),
-                "annotators": records(outcome.annotators),
-                "version": outcome.version,
-            }
-        )
+        emit_json(outcome.to_dict())
         return
     _print_consensus(outcome)
+
+
+def _consensus_outcome(
+    source: str, method: str | None, task: str | None, commit: bool, workspace: Path
+) -> ConsensusOutcome:
+    """Consensus of a dataset's stored annotations, or of an annotation file."""
+    path = Path(source)
+    if path.is_file():
+        if commit:
+            raise InputError(
+                f"--commit writes a dataset version; {source} is a file: import it with "
+                "`assay annotations import NAME FILE`, then run `assay consensus NAME --commit`."
+            )
+        return file_consensus(path, get_task(task), method=method)
+    if path.suffix and not path.exists():
+        raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
+    ws = open_workspace(workspace)
+    kind = dataset_task(source, ws)
+    if task is not None and get_task(task).kind != kind.kind:
+        raise InputError(
+            f"dataset {source!r} holds {kind.kind} labels (fixed at its first import), "
+            f"not {task}; leave out --task."
+        )
+    return run_consensus(ws, source, method=method, commit=commit)
+
+
+#: Column headers of the annotator table (other columns keep their names).
+_ANNOTATOR_HEADERS = {"n_annotations": "labels", "noise_sd": "noise sd"}
 
 
 def _print_consensus(outcome: ConsensusOutcome) -> None:
@@ -305,13 +350,22 @@ def _print_consensus(outcome: ConsensusOutcome) -> None:
         f"{len(labels)} items; mean quality {labels['quality'].mean():.3f}; "
         f"{int((labels['quality'] < 0.8).sum())} items below 0.8."
     )
+    frame = outcome.annotators
     rows = [
-        [a, int(r.n_annotations), f"{r.agreement:.3f}", f"{r.quality:.3f}"]
-        for a, r in outcome.annotators.iterrows()
+        [a, *(_cell(v) for v in r)]
+        for a, r in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
-    console.print(table("annotators", ["annotator", "labels", "agreement", "quality"], rows))
+    headers = ["annotator", *(_ANNOTATOR_HEADERS.get(c, c) for c in frame.columns)]
+    console.print(table("annotators", headers, rows))
     if outcome.version:
         console.print(f"Consensus labels written as {outcome.version}.")
+
+
+def _cell(value: Any) -> str:
+    """An annotator-table cell: whole numbers as they are, other numbers to 3 decimals."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return "-" if pd.isna(value) else f"{value:.3f}"
 
 
 def plan_sample_cmd(

@@ -42,14 +42,31 @@ def labelbook_show(
     elif markdown:
         print(book.to_markdown())
     else:
-        rows = [[c, s["description"], "; ".join(s["rules"])] for c, s in book.classes.items()]
-        out_console().print(
-            table(
-                f"{name} label book v{book.number}: {book.message}",
-                ["class", "description", "rules"],
-                rows,
-            )
-        )
+        _print_book(name, book)
+
+
+def _print_book(name: str, book: LabelBook) -> None:
+    """The numeric conventions (if any), then a table of the classes, with the
+    co-occurrence rules of label sets when the book has some."""
+    console = out_console()
+    title = f"{name} label book v{book.number}: {book.message}"
+    if book.numeric:
+        console.print(title, markup=False)
+        for line in book.describe_numeric():
+            console.print(f"  {line}", markup=False)
+        if not book.classes:
+            return
+    headers = ["class", "description", "rules"]
+    rules = any(spec.get(k) for spec in book.classes.values() for k in ("requires", "excludes"))
+    if rules:
+        headers += ["requires", "excludes"]
+    rows = []
+    for cls, spec in book.classes.items():
+        row = [cls, spec.get("description", ""), "; ".join(spec.get("rules", []))]
+        if rules:
+            row += [", ".join(spec.get("requires", [])), ", ".join(spec.get("excludes", []))]
+        rows.append(row)
+    console.print(table(title, headers, rows))
 
 
 @labelbook_app.command("edit")
@@ -68,7 +85,9 @@ def labelbook_edit(
 
     The file is YAML or JSON with a 'classes:' mapping; per class name:
     description (text), rules (a list of text) and examples (positive,
-    negative and borderline lists of item ids). Each edit adds the next version.
+    negative and borderline lists of item ids); for label sets also requires and
+    excludes (other class names). Numeric labels: units, range [min, max] and
+    rounding (a step, or {decimals: d}) at the top. Each edit adds the next version.
     The format, with a complete example: docs/labelbook.md.
     """
     ws = open_workspace(workspace)
@@ -117,6 +136,8 @@ def labelbook_diff(
         f"removed {', '.join(delta['removed']) or '-'}",
         markup=False,
     )
+    for key, change in delta.get("numeric", {}).items():
+        console.print(f"  {key}: {change['old']!r} -> {change['new']!r}", markup=False)
     for cls, fields in delta["changed"].items():
         for field_name, change in sorted(fields.items()):
             for line in _field_change(field_name, change["old"], change["new"]):

@@ -7,6 +7,8 @@ the only file access is in :mod:`assay.collect.readers`.
 from __future__ import annotations
 
 from assay.collect.agreement import AgreementReport, agreement, classes_to_revise
+from assay.collect.agreement_numeric import NumericAgreementReport, numeric_agreement
+from assay.collect.agreement_sets import SetAgreementReport, set_agreement
 from assay.collect.annotations import (
     ANNOTATION_COLUMNS,
     EncodedAnnotations,
@@ -14,6 +16,8 @@ from assay.collect.annotations import (
     normalize_annotations,
 )
 from assay.collect.consensus import ConsensusResult, consensus
+from assay.collect.consensus_numeric import NumericConsensusResult, numeric_consensus
+from assay.collect.consensus_sets import SetConsensusResult, set_consensus
 from assay.collect.conventions import ConventionReport, convention_report, normalize_text
 from assay.collect.readers import parse_label_studio, read_annotations
 from assay.collect.sampling import (
@@ -37,7 +41,11 @@ __all__ = [
     "ConsensusResult",
     "ConventionReport",
     "EncodedAnnotations",
+    "NumericAgreementReport",
+    "NumericConsensusResult",
     "SamplePlan",
+    "SetAgreementReport",
+    "SetConsensusResult",
     "TranscriptAgreement",
     "agreement",
     "agreement_by",
@@ -50,10 +58,14 @@ __all__ = [
     "kappa_ci_width",
     "normalize_annotations",
     "normalize_text",
+    "numeric_agreement",
+    "numeric_consensus",
     "parse_label_studio",
     "plan_sample",
     "read_annotations",
     "sample_size_for_kappa",
+    "set_agreement",
+    "set_consensus",
     "to_label_studio_tasks",
     "transcript_agreement",
     "word_error_rate",

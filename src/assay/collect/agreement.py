@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import Integral, Interval, Options, validate_params, warn
+from assay._validation import Integral, Interval, Options, param_error, validate_params, warn
 from assay.collect import _stats
 from assay.collect._bootstrap import bootstrap_intervals, item_features
 from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
@@ -38,9 +38,36 @@ from assay.collect._tables import (
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
 from assay.exceptions import InputError
 
-__all__ = ["MAX_MEMORY", "AgreementReport", "agreement", "classes_to_revise", "memory_needed"]
+__all__ = [
+    "MAX_MEMORY", "AgreementReport", "agreement", "classes_to_revise", "label_kind",
+    "memory_needed",
+]
 
-LEVELS = ("nominal", "ordinal", "interval")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+#: The kinds of label :func:`agreement` dispatches on (``task=``), see :func:`label_kind`.
+TASKS = ("classification", "regression", "multilabel")
+
+
+def label_kind(labels: pd.Series, level: str | None, task: str | None = None) -> str:
+    """Which agreement engine a label column needs: the task's, or one read from the data.
+
+    ``task`` decides when given. Otherwise lists (or JSON lists as text) are label sets
+    (``"multilabel"``); ``level="ratio"`` on numeric labels, or floating-point labels
+    at ``level="interval"`` or no level given, are numbers (``"regression"``); anything else, integer ratings at the
+    interval level included, is classes (``"classification"``), which keeps the class
+    tables (per-class agreement, confusion) for ratings on a short scale.
+    """
+    from assay.collect._sets import is_set_column
+
+    if task is not None:
+        return task
+    if is_set_column(labels):
+        return "multilabel"
+    numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
+    if (level == "ratio" and numeric) or (
+            level in (None, "interval") and pd.api.types.is_float_dtype(labels)):
+        return "regression"
+    return "classification"
 
 
 def memory_needed(n_items: int, n_classes: int, n_pairs: int) -> int:
@@ -145,6 +172,10 @@ class AgreementReport:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def to_revise(self, k: int = 5) -> pd.DataFrame:
+        """The classes whose instructions most need revision (:func:`classes_to_revise`)."""
+        return classes_to_revise(self, k=k).rename_axis("class")
+
     def to_dict(self) -> dict[str, Any]:
         """The scalar statistics and intervals, JSON-serialisable."""
         keys = ("level", "n_items", "n_annotations", "n_annotators", "n_single",
@@ -218,15 +249,16 @@ def _pairwise_frames(
 
 
 @validate_params({
-    "level": [Options(LEVELS)],
+    "level": [Options(LEVELS), None],
     "min_shared": [Interval(Integral, 1, None)],
     "n_boot": [Interval(Integral, 1, None)],
     "seed": [Interval(Integral, 0, None)],
+    "task": [Options(TASKS), None],
 })
 def agreement(
     df: pd.DataFrame,
     *,
-    level: str = "nominal",
+    level: str | None = None,
     classes: Sequence[Any] | None = None,
     allow_new: bool = False,
     ci: bool = True,
@@ -235,7 +267,8 @@ def agreement(
     n_examples: int = 3,
     max_disagreements: int = 1000,
     min_shared: int = 10,
-) -> AgreementReport:
+    task: str | None = None,
+) -> Any:
     """Measure how consistently annotators label the same items.
 
     Parameters
@@ -243,10 +276,13 @@ def agreement(
     df : DataFrame of shape (n_annotations, >= 3)
         Long format: ``item``, ``annotator``, ``label`` (or ``task``, ``worker``,
         ``label``). An annotator who labelled an item twice counts once (the last row).
-    level : {"nominal", "ordinal", "interval"}, default "nominal"
-        Level of measurement for Krippendorff's alpha. Ordinal uses the order of
+    level : {"nominal", "ordinal", "interval", "ratio"}, optional
+        Level of measurement for Krippendorff's alpha: by default nominal for classes
+        and interval for floating-point labels. Ordinal uses the order of
         ``classes`` (else the sorted labels); interval needs numeric labels. Cohen's and
-        Fleiss' kappa are always nominal (unweighted).
+        Fleiss' kappa are always nominal (unweighted). ``"ratio"``, and ``"interval"``
+        on floating-point labels, measure numeric labels with
+        :func:`~assay.collect.agreement_numeric.numeric_agreement`.
     classes : sequence, optional
         The label book's classes; labels outside them raise unless ``allow_new``.
     allow_new : bool, default False
@@ -263,10 +299,20 @@ def agreement(
         Annotator pairs sharing fewer items are left out of ``mean_cohen_kappa`` and of
         its interval (they stay in ``cohen_kappa`` and ``pairs``); when no pair shares
         that many items, the pairs sharing the most items are used.
+    task : {"classification", "regression", "multilabel"}, optional
+        The kind of label, which chooses the engine (see :func:`label_kind`); by default
+        read from the labels: lists (or JSON lists) are label sets, measured by
+        :func:`~assay.collect.agreement_sets.set_agreement` (``classes`` is then the
+        label book's labels); floating-point labels at ``level="interval"`` (and any
+        labels at ``"ratio"``) are numbers, measured by
+        :func:`~assay.collect.agreement_numeric.numeric_agreement`.
 
     Returns
     -------
-    AgreementReport
+    AgreementReport, NumericAgreementReport or SetAgreementReport
+        Each has ``krippendorff_alpha``, ``summary()``, ``to_dict()``, ``to_html()``
+        and ``to_revise(k)``; the :class:`AgreementReport` of classes unless the labels
+        or ``task`` say otherwise.
 
     Raises
     ------
@@ -296,6 +342,17 @@ def agreement(
     one estimator. On a complete design every pair shares all items and nothing is left
     out.
     """
+    if isinstance(df, pd.DataFrame) and "label" in df.columns:
+        kind = label_kind(df["label"], level, task)
+    else:
+        kind = task or "classification"
+    if kind != "classification":
+        return _other_kind(df, kind, level=level, classes=classes, allow_new=allow_new, ci=ci,
+                           n_boot=n_boot, seed=seed, min_shared=min_shared)
+    level = level or "nominal"
+    if level == "ratio":
+        raise param_error("level", "agreement", "one of 'nominal', 'ordinal', 'interval' "
+                          "for labels that are classes ('ratio' needs numeric labels)", level)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     counts = enc.counts()
     p_item, n_item = _stats.item_agreement(counts)
@@ -333,6 +390,23 @@ def agreement(
                       seed) if ci else {},
         cohen_min_shared=min_shared, n_cohen_pairs=int(cohen_pairs.sum()),
     )
+
+
+def _other_kind(df: pd.DataFrame, kind: str, *, level: str | None, classes: Sequence[Any] | None,
+                allow_new: bool, ci: bool, n_boot: int, seed: int, min_shared: int) -> Any:
+    """Agreement of numbers or label sets, by the engine of that kind."""
+    common: dict[str, Any] = {"ci": ci, "n_boot": n_boot, "seed": seed,
+                              "min_shared": min_shared}
+    if kind == "regression":
+        from assay.collect.agreement_numeric import numeric_agreement
+
+        return numeric_agreement(df, level=level or "interval", **common)
+    if level is not None:
+        raise InputError(f"level={level!r} does not apply to label sets (measured with the "
+                         "MASI distance); leave out the level.")
+    from assay.collect.agreement_sets import set_agreement
+
+    return set_agreement(df, labels=classes, allow_new=allow_new, **common)
 
 
 @validate_params({"k": [Interval(Integral, 1, None)]})

@@ -255,7 +255,8 @@ def normalize_annotations(
         is a fresh RangeIndex.
     """
     df = _prepare(df, where, rows)
-    _resolve_classes(df["label"], classes, allow_new, where)
+    if classes is not None:  # without a label book any label (a number, a set) is kept
+        _resolve_classes(df["label"], classes, allow_new, where)
     cols = [*ANNOTATION_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in df.columns)]
     out = df[cols]
     dup = out.duplicated(subset=["item", "annotator"], keep="last").to_numpy()

@@ -29,6 +29,7 @@ from assay._validation import (
     Interval,
     Options,
     Real,
+    check_in,
     check_pred_probs,
     validate_params,
     warn,
@@ -279,8 +280,48 @@ def _majority(
     return _result(enc, counts, code, post, conf, prior, "majority", None, False)
 
 
+#: Arguments of :func:`consensus` that only single-label classification takes, with
+#: their defaults: another task's engine is handed ``method`` (and ``max_iter`` /
+#: ``tol`` when given) only.
+_CLASSIFICATION_ONLY = {
+    "classes": None, "allow_new": False, "gold": None, "pred_probs": None,
+    "smoothing": 0.01, "pool_strength": "auto", "inference": "variational",
+}
+
+
+def _hand_off(
+    task: str, df: pd.DataFrame, method: str | None, given: dict[str, Any],
+    max_iter: int, tol: float,
+) -> Any:
+    """Run the consensus engine of ``task`` (not this function), or None if it is this."""
+    from assay.tasks import get_task
+
+    kind = get_task(task)
+    engine = kind.consensus
+    if engine is consensus:
+        return None
+    extra = [k for k, v in given.items() if not _same(v, _CLASSIFICATION_ONLY[k])]
+    if extra:
+        raise InputError(
+            f"{', '.join(f'{k}=' for k in extra)} apply to single-label classification, "
+            f"not to task={task!r}; call its engine ({engine.__module__}.{engine.__name__}) "
+            "for its own options."
+        )
+    options: dict[str, Any] = {"method": method or kind.consensus_method}
+    if max_iter != 100:
+        options["max_iter"] = max_iter
+    if tol != 1e-5:
+        options["tol"] = tol
+    return engine(df, **options)
+
+
+def _same(value: Any, default: Any) -> bool:
+    return value is default or (isinstance(value, (str, bool, float)) and value == default)
+
+
 @validate_params({
-    "method": [Options(METHODS)],
+    "method": [str, None],
+    "task": [str, None],
     "smoothing": [Interval(Real, 0, None)],
     "pool_strength": [Options(("auto",)), Interval(Real, 0, None)],
     "max_iter": [Interval(Integral, 1, None)],
@@ -289,8 +330,9 @@ def _majority(
 })
 def consensus(
     df: pd.DataFrame,
-    method: str = "majority",
+    method: str | None = None,
     *,
+    task: str | None = None,
     classes: Sequence[Any] | None = None,
     allow_new: bool = False,
     gold: pd.Series | dict[Any, Any] | None = None,
@@ -300,14 +342,16 @@ def consensus(
     max_iter: int = 100,
     tol: float = 1e-5,
     inference: Literal["variational", "point"] = "variational",
-) -> ConsensusResult:
+) -> Any:
     """Estimate one label per item from several annotators.
 
     Parameters
     ----------
     df : DataFrame of shape (n_annotations, >= 3)
         ``item``, ``annotator``, ``label`` (or crowd-kit's ``task``, ``worker``).
-    method : {"majority", "dawid_skene"}, default "majority"
+    method : {"majority", "dawid_skene"}, optional
+        Default ``"majority"`` (for another ``task``: its engine's methods, default its
+        :attr:`~assay.tasks.Task.consensus_method`).
         ``"majority"``: the most frequent label; ``quality`` is its posterior under a
         one-coin model (every annotator right with one shared accuracy, estimated as the
         mean leave-one-out agreement). ``"dawid_skene"``: EM over per-annotator confusion
@@ -349,11 +393,32 @@ def consensus(
         ``pool_strength=0`` and a tiny ``smoothing`` it is classic Dawid-Skene, step for
         step crowd-kit's ``DawidSkene``. The default was chosen without gold labels, on
         semi-synthetic data (benchmarks/consensus_selection.py).
+    task : str, optional
+        The kind of label (:func:`assay.tasks.get_task`); default single-label
+        classification. Another kind hands ``df`` to that task's consensus engine:
+        ``"regression"`` (numbers) runs
+        :func:`assay.collect.consensus_numeric.numeric_consensus` (``method`` "em",
+        "mean" or "median"), ``"multilabel"`` (lists of label names) runs
+        :func:`assay.collect.consensus_sets.set_consensus` (Dawid-Skene or majority per
+        label). Only ``method``, ``max_iter`` and ``tol`` are passed on; the arguments
+        of classification (``classes``, ``gold``, ``pred_probs``, ...) are refused.
 
     Returns
     -------
     ConsensusResult
+        For another ``task``, its engine's result (e.g. ``NumericConsensusResult``,
+        ``SetConsensusResult``): ``labels`` indexed by item with ``label``,
+        ``quality``, ``n_annotations``, ``agreement``, and ``annotators``.
     """
+    if task is not None:
+        given = {"classes": classes, "allow_new": allow_new, "gold": gold,
+                 "pred_probs": pred_probs, "smoothing": smoothing,
+                 "pool_strength": pool_strength, "inference": inference}
+        handed = _hand_off(task, df, method, given, max_iter, tol)
+        if handed is not None:
+            return handed
+    method = check_in("majority" if method is None else method, METHODS, name="method",
+                      func="consensus")
     strength = _strength(pool_strength)
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)

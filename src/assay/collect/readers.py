@@ -31,9 +31,11 @@ def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path)
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(path)
     if suffix not in _READERS:
         raise InputError(
-            f"{path.name}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file "
+            f"{path.name}: unknown file type {suffix!r}; give a .csv, .tsv, .jsonl or .parquet file "
             "(or a Label Studio .json export)."
         )
     try:
@@ -46,6 +48,17 @@ def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
         raise InputError(
             f"{path.name} is not UTF-8 ({exc.reason} at byte {exc.start}); "
             "re-save it as UTF-8."
+        ) from None
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    """One JSON object per line (labels may be lists: label sets)."""
+    try:
+        return pd.read_json(path, lines=True, dtype=False)
+    except ValueError as exc:
+        raise InputError(
+            f"{path.name} is not JSON Lines ({str(exc).splitlines()[0]}); write one JSON "
+            'object per line, e.g. {"item": 1, "annotator": "a", "label": ["x", "y"]}.'
         ) from None
 
 

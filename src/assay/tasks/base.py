@@ -103,7 +103,9 @@ class Task(ABC):
     agreement_statistics : tuple of str
         The statistics :attr:`agreement` reports, by the names of its result.
     consensus_method : str
-        The default ``method`` of :attr:`consensus`.
+        The ``method`` of :attr:`consensus` that the workflows and faces run when none
+        is given (``assay consensus``; classification: ``dawid_skene``, while the
+        Python function :func:`assay.consensus` keeps its own default, majority).
     metrics : tuple of str
         The names :meth:`score` returns, the headline metric first.
     greater_is_better : bool

@@ -28,7 +28,7 @@ class ClassificationTask(Task):
     agreement_statistics = (
         "percent_agreement", "fleiss_kappa", "krippendorff_alpha", "mean_cohen_kappa", "hlp",
     )
-    consensus_method = "majority"
+    consensus_method = "dawid_skene"  # what `assay consensus` runs by default
     metrics = ("accuracy", "macro_f1", "balanced_accuracy")
     greater_is_better = True
     label_issue_options = ("method", "score", "min_examples_per_class")

@@ -8,6 +8,7 @@ dataclass; messages name parameters the way the library does (``allow_new=True``
 from __future__ import annotations
 
 import html
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,17 +21,18 @@ import pandas as pd
 from assay.collect import (
     AgreementReport,
     agreement_by,
-    classes_to_revise,
     compare_classes,
     convention_report,
     read_annotations,
     transcript_agreement,
 )
+from assay.collect._sets import is_set_column
 from assay.exceptions import InputError, NotFoundError
 from assay.report.pages import write_page
 from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task, get_task
+from assay.tasks.multilabel import as_label_set
 
 __all__ = [
     "AgreementOutcome",
@@ -47,6 +49,7 @@ __all__ = [
     "load_for_agreement",
     "measure_agreement",
     "records",
+    "split_label_sets",
     "text_agreement",
     "typed_classes",
 ]
@@ -96,9 +99,10 @@ class AgreementSource:
 
 @dataclass(frozen=True)
 class AgreementOutcome:
-    """Agreement of one set of annotations, and the classes to revise first."""
+    """Agreement of one set of annotations, and what to revise first (the classes, labels
+    or annotators that the report's ``to_revise`` ranks first)."""
 
-    report: AgreementReport
+    report: Any
     revise: pd.DataFrame
     report_path: Path
 
@@ -207,11 +211,17 @@ def check_labelbook(
             if number < 0:
                 return  # no label book at all
             raise
-        names = rows["label"].map(_class_name)
-        bad = rows[~names.isin(book.classes)]
+        if not book.classes:
+            continue  # a label book without classes (numeric labels) names none
+        labels = rows["label"]
+        if is_set_column(labels):  # a label set names several classes
+            labels = labels.map(lambda v: list(as_label_set(v) or ())).explode().dropna()
+        names = labels.map(_class_name)
+        outside = ~names.isin(book.classes)
+        bad = rows.loc[names.index[outside].unique()]
         if bad.empty:
             continue
-        unknown = sorted(set(names[bad.index]))
+        unknown = sorted(set(names[outside]))
         followed = "the latest version" if number < 0 else "the version they followed"
         batches = sorted(set(bad["batch"])) if "batch" in bad.columns else []
         which = f" (batch {', '.join(map(str, batches))})" if batches else ""
@@ -274,17 +284,28 @@ def stored_annotations(ws: Workspace, name: str) -> pd.DataFrame:
     return frame
 
 
+def split_label_sets(frame: pd.DataFrame, separator: str) -> pd.DataFrame:
+    """Text labels such as ``"a|b"`` as label sets (``["a", "b"]``; blank: no label)."""
+    def split(value: Any) -> list[str]:
+        return [p.strip() for p in str(value).split(separator) if p.strip()]
+
+    return frame.assign(label=frame["label"].map(split))
+
+
 def load_for_agreement(
-    source: str, open_workspace: Callable[[], Workspace], allow_new: bool
+    source: str, open_workspace: Callable[[], Workspace], allow_new: bool,
+    label_sep: str | None = None,
 ) -> AgreementSource:
     """The annotations of a file, or those stored for a dataset named ``source``.
 
     The workspace is opened (``open_workspace()``) only for a dataset name; stored
-    annotations are checked against the label book unless ``allow_new``.
+    annotations are checked against the label book unless ``allow_new``. With
+    ``label_sep``, a file's text labels are label sets joined by that separator.
     """
     path = Path(source)
     if path.is_file():
-        return AgreementSource(read_annotations(path, allow_new=True))
+        frame = read_annotations(path, allow_new=True)
+        return AgreementSource(frame if label_sep is None else split_label_sets(frame, label_sep))
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
     ws = open_workspace()
@@ -298,29 +319,41 @@ def load_for_agreement(
     return AgreementSource(frame, ws, source)
 
 
+def _engine_options(engine: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The options ``engine`` takes; a level it does not take is refused."""
+    accepted = inspect.signature(engine).parameters
+    if options.get("level") is not None and "level" not in accepted:
+        raise InputError(
+            f"level={options['level']!r} does not apply to these labels (label sets are "
+            "measured with the MASI distance); leave out the level."
+        )
+    return {k: v for k, v in options.items() if k in accepted and v is not None}
+
+
 def measure_agreement(
-    source: AgreementSource, *, level: str = "nominal", report: Path, title: str
+    source: AgreementSource, *, level: str | None = None, report: Path, title: str
 ) -> AgreementOutcome:
     """Agreement of ``source`` at ``level``; the report is written to ``report``.
 
-    For ``level="ordinal"`` the classes are ordered as the dataset's latest label book
-    lists them. The source's task supplies the agreement engine
-    (:attr:`assay.tasks.Task.agreement`). Stored annotations record an ``agreement``
-    analysis.
+    The source's task supplies the agreement engine (:attr:`assay.tasks.Task.agreement`;
+    for a file, :func:`assay.collect.agreement` reads the kind from the labels), and
+    ``level`` defaults to that engine's. For ``level="ordinal"`` the classes are
+    ordered as the dataset's latest label book lists them. Stored annotations record an
+    ``agreement`` analysis.
     """
     order = None
     if level == "ordinal":
         order = typed_classes(labelbook_classes(source.ws, source.dataset), source.frame["label"])
-    result = source.task.agreement(
-        source.frame.drop(columns=["batch", "time"], errors="ignore"), level=level,
-        classes=order, allow_new=True,
-    )
-    revise = classes_to_revise(result, k=5).rename_axis("class")
+    engine = source.task.agreement
+    options = _engine_options(engine, {"level": level, "classes": order, "allow_new": True})
+    result = engine(source.frame.drop(columns=["batch", "time"], errors="ignore"), **options)
+    revise = result.to_revise(k=5)
     write_page(report, title, result.to_html())
     outcome = AgreementOutcome(result, revise, report)
     if source.ws is not None and source.dataset is not None:
         source.ws.record_analysis(
-            "agreement", outcome.to_dict(), dataset=source.dataset, params={"level": level}
+            "agreement", outcome.to_dict(), dataset=source.dataset,
+            params={"level": getattr(result, "level", level)},
         )
     return outcome
 

@@ -2,34 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from assay.collect.readers import read_annotations
 from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task
-from assay.workflows.agreement import stored_annotations
+from assay.workflows.agreement import records, stored_annotations
 
-__all__ = ["ConsensusOutcome", "commit_consensus", "run_consensus"]
+__all__ = ["ConsensusOutcome", "commit_consensus", "file_consensus", "run_consensus"]
 
 
 @dataclass(frozen=True)
 class ConsensusOutcome:
     """Consensus labels with a quality score per item, annotator qualities, and the
-    version the labels were committed as (None when not committed)."""
+    version the labels were committed as (None when not committed).
+
+    ``result`` is the engine's own result (``summary()``, ``to_dict()`` when it has
+    them) and ``kind`` the task's kind, so that a face shows any kind alike.
+    """
 
     method: str
     labels: pd.DataFrame
     annotators: pd.DataFrame
     version: str | None = None
+    kind: str = "classification"
+    result: Any = field(default=None, compare=False, repr=False)
+
+    def to_dict(self, max_items: int = 1000) -> dict[str, Any]:
+        """JSON-ready: method, kind, the first ``max_items`` labels, annotators, version."""
+        return {
+            "method": self.method,
+            "kind": self.kind,
+            "labels": records(self.labels.head(max_items)),
+            "annotators": records(self.annotators),
+            "version": self.version,
+        }
+
+
+def _combine(frame: pd.DataFrame, task: Task, method: str | None) -> ConsensusOutcome:
+    """Run ``task``'s consensus engine (``method`` default: the task's
+    :attr:`~assay.tasks.Task.consensus_method`)."""
+    chosen = method if method is not None else task.consensus_method
+    result = task.consensus(frame[["item", "annotator", "label"]], method=chosen)
+    return ConsensusOutcome(chosen, result.labels, result.annotators, None, task.kind, result)
 
 
 def run_consensus(
     ws: Workspace,
     name: str,
     *,
-    method: str = "dawid_skene",
+    method: str | None = None,
     commit: bool = False,
     task: Task | None = None,
 ) -> ConsensusOutcome:
@@ -38,19 +65,29 @@ def run_consensus(
 
     Parameters
     ----------
-    method : str
+    method : str, optional
         A method of the task's consensus engine (classification: majority or
-        dawid_skene).
+        dawid_skene; regression: em, mean or median; multilabel: dawid_skene or
+        majority per label); default the task's
+        :attr:`~assay.tasks.Task.consensus_method`.
     task : Task, optional
         Whose :attr:`~assay.tasks.Task.consensus` engine combines the labels (default:
         the dataset's task, :func:`assay.store.datasets.dataset_task`). The engine
         returns ``labels`` (indexed by item, a ``label`` column) and ``annotators``.
     """
     frame = stored_annotations(ws, name)
-    engine = (task or dataset_task(name, ws)).consensus
-    result = engine(frame[["item", "annotator", "label"]], method=method)
-    version = commit_consensus(ws, name, result.labels, method) if commit else None
-    return ConsensusOutcome(method, result.labels, result.annotators, version)
+    outcome = _combine(frame, task or dataset_task(name, ws), method)
+    if not commit:
+        return outcome
+    version = commit_consensus(ws, name, outcome.labels, outcome.method)
+    return ConsensusOutcome(outcome.method, outcome.labels, outcome.annotators, version,
+                            outcome.kind, outcome.result)
+
+
+def file_consensus(path: Path, task: Task, *, method: str | None = None) -> ConsensusOutcome:
+    """Combine the annotations of a file (CSV, TSV, Parquet, Label Studio JSON) as
+    labels of ``task``'s kind; nothing is stored."""
+    return _combine(read_annotations(path, allow_new=True), task, method)
 
 
 def commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:

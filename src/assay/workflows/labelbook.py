@@ -11,8 +11,10 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from assay.exceptions import InputError, NotFoundError
-from assay.store.labelbook import LabelBook, dumps_yaml, parse_labelbook
+from assay.store.labelbook import LabelBook, dumps_yaml, parse_labelbook_content
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -45,11 +47,22 @@ def start_edit(ws: Workspace, name: str) -> EditStart:
         latest = ws.labelbook.get(name)
         return EditStart(dumps_yaml(latest), latest.number)
     except NotFoundError:
-        labels = ws.dataset(name).labels.unique()
-        text = "classes:\n" + "".join(
-            f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(labels, key=str)
-        )
-        return EditStart(text, 0)
+        return EditStart(_skeleton(ws, name), 0)
+
+
+def _skeleton(ws: Workspace, name: str) -> str:
+    """A first label book: the label names in use (label sets: their recorded names), or,
+    for numbers that are not all whole, the numeric conventions with the labels' range."""
+    version = ws.dataset(name)
+    labels = version.labels
+    if version.label_names is None and pd.api.types.is_float_dtype(labels):
+        lo, hi = float(labels.min()), float(labels.max())
+        return (f"units: ''\nrange: [{lo:g}, {hi:g}]\n# rounding: 0.5   (a step), or "
+                "{decimals: 1}\nclasses: {}\n")
+    names = version.label_names if version.label_names is not None else labels.unique()
+    return "classes:\n" + "".join(
+        f"  {lab!r}:\n    description: ''\n    rules: []\n" for lab in sorted(names, key=str)
+    )
 
 
 def save_edited_text(
@@ -59,8 +72,9 @@ def save_edited_text(
     unchanged, or when someone saved a version after ``start.base``."""
     if text == start.text:
         raise InputError("the label book was not changed; nothing saved.")
-    classes = parse_labelbook(text, "the edited label book")
-    return ws.labelbook.save(name, classes, message=message or "edit", base=start.base)
+    classes, numeric = parse_labelbook_content(text, "the edited label book")
+    return ws.labelbook.save(name, classes, message=message or "edit", base=start.base,
+                             numeric=numeric)
 
 
 def _new_examples_exist(
