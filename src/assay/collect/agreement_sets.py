@@ -10,7 +10,7 @@ and the label pairs that annotators swap (one gives ``x`` without ``y``, the oth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from scipy import sparse
 
 from assay._validation import Integral, Interval, validate_params, warn
 from assay.collect._kind_render import fmt, frame_records, html_page, text_table, with_ci
+from assay.collect._masi_lattice import compact_masks, expected_masi_lattice, lattice_fits
 from assay.collect._resample import bootstrap_interval
 from assay.collect._sets import SetAnnotations, encode_sets, masi
 from assay.collect._stats import Pairs, annotation_pairs, pair_index
@@ -151,6 +152,22 @@ def _expected(enc: SetAnnotations, counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _expected_fn(enc: SetAnnotations, total: float, store: bool
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+    """``counts (b, n_sets) -> n D n``: on the subset lattice when few labels are in use
+    (:mod:`assay.collect._masi_lattice`), else over the pairs of distinct sets (the
+    distances kept in memory, float32, when ``store`` and there are few sets)."""
+    compact = compact_masks(enc.sets, len(enc.labels))
+    if compact is not None and lattice_fits(compact[1], len(enc.sets), 2.0 * total):
+        masks, n_used = compact
+        return lambda counts: expected_masi_lattice(masks, n_used, counts)
+    k = len(enc.sets)
+    if not store or k > _MAX_STORED_SETS:
+        return lambda counts: _expected(enc, counts)
+    stored = _distance_block(enc, 0, k).astype(np.float32)
+    return lambda counts: np.einsum("bj,bj->b", counts, counts @ stored)
+
+
 def _alpha_from(n: np.ndarray, within: np.ndarray, expected: np.ndarray,
                 n_distinct: np.ndarray) -> np.ndarray:
     """nltk's alpha: 1 when a single set is used throughout, else ``1 - D_o / D_e``."""
@@ -174,19 +191,16 @@ def _masi_alpha(
                                shape=(len(keep), k))
     total = np.asarray(counts.sum(axis=0)).ravel()
     n = float(total.sum())
+    expected = _expected_fn(enc, n, store=ci)
     alpha = float(_alpha_from(np.array([n]), np.array([within.sum()]),
-                              _expected(enc, total[None, :]),
-                              np.array([(total > 0).sum()]))[0])
+                              expected(total[None, :]), np.array([(total > 0).sum()]))[0])
     if not ci:
         return alpha, {}
-    stored = _distance_block(enc, 0, k).astype(np.float32) if k <= _MAX_STORED_SETS else None
     feats = sparse.hstack([sparse.csr_matrix(np.column_stack([m[keep], within])), counts]).tocsr()
 
     def statistic(sums: np.ndarray) -> np.ndarray:
         c = sums[:, 2:]
-        expected = (np.einsum("bj,bj->b", c, c @ stored) if stored is not None
-                    else _expected(enc, c))
-        return _alpha_from(sums[:, 0], sums[:, 1], expected, (c > 0).sum(axis=1))
+        return _alpha_from(sums[:, 0], sums[:, 1], expected(c), (c > 0).sum(axis=1))
 
     interval = bootstrap_interval(len(keep), lambda lo, hi: feats[lo:hi], statistic,
                                   n_boot=n_boot, seed=seed, width=feats.shape[1])
