@@ -9,20 +9,34 @@ from pathlib import Path
 import typer
 
 from assay.cli._common import JsonOption, emit_json, out_console
-from assay.demo import run_demo
+from assay.demo.kinds import check_task, default_path, run_task_demo
 
 __all__ = ["register"]
 
 
 def demo(
-    path: Path = typer.Argument(Path("assay-demo"), help="Where to build the demo workspace."),
+    path: Path | None = typer.Argument(
+        None,
+        help="Where to build the demo workspace (default: assay-demo, or "
+        "assay-demo-TASK with --task).",
+        show_default=False,
+    ),
+    task: str = typer.Option(
+        "classification",
+        "--task",
+        help="The kind of label: classification (digits), regression (diabetes) or "
+        "multilabel (digits with tags).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build a demo workspace from scikit-learn's digits and write its HTML report."""
+    """Build a demo workspace from data that ships with scikit-learn and write its
+    HTML report (digits; --task regression: diabetes; --task multilabel: tagged digits)."""
+    check_task(task)  # before any work
+    where = default_path(task) if path is None else path
     console = out_console()
     if not as_json:
-        console.print(f"Building the assay demo in {path.resolve()} ...")
-    result = run_demo(path, console if not as_json else out_console_quiet())
+        console.print(f"Building the assay {_what(task)}demo in {where.resolve()} ...")
+    result = run_task_demo(task, where, console if not as_json else out_console_quiet())
     if as_json:
         emit_json(
             {
@@ -40,6 +54,11 @@ def demo(
         console.print(f"  source {exe / 'activate'}   # puts `assay` on your PATH")
     for step in result.next_steps:
         console.print(f"  {step}")
+
+
+def _what(task: str) -> str:
+    """``regression `` for the demos of other kinds, nothing for the digits demo."""
+    return "" if task == "classification" else f"{task} "
 
 
 def out_console_quiet():  # type: ignore[no-untyped-def]

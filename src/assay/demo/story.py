@@ -29,6 +29,9 @@ class DemoResult:
     #: The true label of each ``digits`` item (by item id): the demo plays the oracle
     #: reviewer and the simulated labelers with it. assay itself never sees it.
     truth: pd.Series | None = None
+    #: Which items' labels the demo planted wrong (by item id), when it planted errors
+    #: (``assay demo --task``); scores the audit against them.
+    wrong: pd.Series | None = None
 
 
 Chapter = Callable[[Workspace, Console, DemoResult], None]
