@@ -121,6 +121,9 @@ class Task(ABC):
     #: The keyword options :meth:`find_label_issues` passes on to its engine (e.g.
     #: ``method`` for classification, ``features`` for regression).
     label_issue_options: ClassVar[tuple[str, ...]] = ()
+    #: Whether a label is one class per item: learning curves then stratify their
+    #: splits by it and may correct accuracy for (symmetric) class noise.
+    class_targets: ClassVar[bool] = False
 
     # -- what a label is ------------------------------------------------------------
 
@@ -338,6 +341,36 @@ class Task(ABC):
     def headline_score(self, y_true: Any, y_pred: Any) -> float:
         """The headline metric's point value (no interval; learning curves)."""
         return float(self.score(y_true, y_pred, seed=0)[self.metrics[0]]["value"])
+
+    def out_of_sample(
+        self, model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0,
+        n_jobs: int | None = None, modality: str = "tabular",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-sample output of ``model`` by seeded cross-validation, and the
+        predictions it implies (what :meth:`find_label_issues` and the error analysis
+        read).
+
+        Parameters
+        ----------
+        model : scikit-learn estimator or None
+            Cloned per fold; None: the modality's default model of this kind.
+        X : array-like of shape (n, n_features)
+        y : fit targets of shape (n,) or (n, n_labels) (:meth:`fit_targets`)
+
+        Returns
+        -------
+        output : ndarray
+            The model's output per item (class probabilities, numbers, per-label
+            probabilities).
+        y_pred : ndarray, shaped like ``y``
+            The predicted labels.
+
+        Raises
+        ------
+        InputError
+            This kind has no out-of-sample predictions.
+        """
+        raise InputError(f"the {self.kind} task has no out-of-sample predictions.")
 
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """``(y_true, y_pred, metric)`` of an evaluation for

@@ -32,6 +32,7 @@ class ClassificationTask(Task):
     metrics = ("accuracy", "macro_f1", "balanced_accuracy")
     greater_is_better = True
     label_issue_options = ("method", "score", "min_examples_per_class")
+    class_targets = True
 
     def check_labels(
         self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
@@ -149,6 +150,20 @@ class ClassificationTask(Task):
     def headline_score(self, y_true: Any, y_pred: Any) -> float:
         """Accuracy."""
         return float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
+
+    def out_of_sample(
+        self, model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0,
+        n_jobs: int | None = None, modality: str = "tabular",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities (n, n_classes) in sorted class order
+        (:func:`assay.train.predict.cross_val_predict_proba`) and the most probable
+        class."""
+        from assay.train.predict import cross_val_predict_proba
+
+        labels = np.asarray(y)
+        probs = np.asarray(cross_val_predict_proba(
+            model, X, labels, cv=cv, seed=seed, n_jobs=n_jobs, modality=modality))
+        return probs, np.unique(labels)[np.argmax(probs, axis=1)]
 
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """Labels as text (one dtype across stored experiments) and accuracy."""

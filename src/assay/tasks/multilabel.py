@@ -334,6 +334,20 @@ class MultilabelTask(Task):
             return None
         return number if 0.0 <= number <= 1.0 else None
 
+    def out_of_sample(
+        self, model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0,
+        n_jobs: int | None = None, modality: str = "tabular",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-sample probability of every label (n, n_labels), one binary
+        classifier per label (:func:`assay.train.predict.cross_val_predict_multilabel`;
+        default model: the modality's classifier), and the labels at probability 0.5
+        or more as a 0/1 matrix."""
+        from assay.train.predict import cross_val_predict_multilabel, default_model
+
+        estimator = default_model(modality, seed=seed) if model is None else model
+        probs = cross_val_predict_multilabel(estimator, X, y, cv=cv, seed=seed, n_jobs=n_jobs)
+        return probs, (probs >= 0.5).astype(np.int64)
+
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """The label sets and micro F1 over the evaluation's labels."""
         from assay.train.evaluate._multilabel import micro_f1_of

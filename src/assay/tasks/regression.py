@@ -237,6 +237,18 @@ class RegressionTask(Task):
             return None
         return number if np.isfinite(number) else None
 
+    def out_of_sample(
+        self, model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0,
+        n_jobs: int | None = None, modality: str = "tabular",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-sample numbers (n,) of the regressor (default: the modality's,
+        :func:`assay.train.predict.default_regressor`); they are the predictions."""
+        from assay.train.predict import cross_val_predict_values, default_regressor
+
+        estimator = default_regressor(modality, seed=seed) if model is None else model
+        values = cross_val_predict_values(estimator, X, y, cv=cv, seed=seed, n_jobs=n_jobs)
+        return values, values
+
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """The numbers and the MAE (lower is better)."""
         from assay.train.evaluate._regression import mae

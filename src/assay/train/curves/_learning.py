@@ -228,10 +228,10 @@ def _check_inputs(X: Any, y: Any, mask: Any, name: str = "train_mask", *,
         rows = " (a row of 0/1 labels)" if matrix else ""
         raise InputError(f"y has shape {y_arr.shape} for {len(X)} rows of X; give one label"
                          f"{rows} per row of X.")
-    rows = np.ones(len(y_arr), bool) if mask is None else np.asarray(mask, bool)
-    if rows.shape != (len(y_arr),):
-        raise InputError(f"{name} has shape {rows.shape}; give one bool per row of X.")
-    return y_arr, rows
+    keep = np.ones(len(y_arr), bool) if mask is None else np.asarray(mask, bool)
+    if keep.shape != (len(y_arr),):
+        raise InputError(f"{name} has shape {keep.shape}; give one bool per row of X.")
+    return y_arr, keep
 
 
 def _task(task: Task | str | None) -> Task:
