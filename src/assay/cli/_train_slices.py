@@ -67,14 +67,17 @@ def _slices_phrases(name: str) -> dict[str, str]:
 
 
 def _tag_rows(result: dict[str, Any]) -> list[list[Any]]:
-    """The tag table's rows as printed: tag, n, accuracy, HLP, gain, flag, note."""
+    """The tag table's rows as printed: tag, n, metric, HLP, gain, flag, note (a gain in
+    percentage points of a proportion metric, else in the metric's units)."""
+    gain = ".2%" if result.get("greater_is_better", True) else ".3f"
     return [
         [
             r["tag"],
             r["n"],
             _pct(r["metric"], ".3f"),
             _pct(r["hlp"], ".3f"),
-            f"{_pct(r['gain'])} [{_pct(r['gain_low'])}, {_pct(r['gain_high'])}]",
+            f"{_pct(r['gain'], gain)} [{_pct(r['gain_low'], gain)}, "
+            f"{_pct(r['gain_high'], gain)}]",
             "clarify labels (low HLP)" if r["is_low_hlp"] else "",
             r["note"],
         ]
@@ -84,14 +87,15 @@ def _tag_rows(result: dict[str, Any]) -> list[list[Any]]:
 
 def _print_slices(result: dict[str, Any]) -> None:
     console = out_console()
+    metric = result.get("metric", "accuracy")
     console.print(
-        f"{result['dataset']}: accuracy {result['accuracy']:.3f} (out of sample); "
+        f"{result['dataset']}: {metric} {result[metric]:.3f} (out of sample); "
         f"HLP: {result['hlp_source']}"
     )
     console.print(
         table(
             "tags by potential gain",
-            ["tag", "n", "accuracy", "HLP", "gain", "flag", "note"],
+            ["tag", "n", metric, "HLP", "gain", "flag", "note"],
             _tag_rows(result),
         )
     )
@@ -132,7 +136,7 @@ def slices_cmd(
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Error analysis: accuracy per tag against HLP, weak slices, recommendations."""
+    """Error analysis: the task's metric per tag against HLP, weak slices, advice."""
     ws = open_workspace(workspace)
     flags = cli_flags(
         phrases=_slices_phrases(name),
@@ -208,8 +212,8 @@ def _print_curve(run: CurveRun) -> None:
     console = out_console()
     console.print("\n".join(result["summary"].splitlines()[:-1]))
     console.print(equivalence_text(result["equivalent_extra"], result["n"]))
-    rows = result["table"]
+    rows, metric = result["table"], result.get("metric", "accuracy")
     console.print(
-        f"verdict: {result['verdict']} (after cleaning {rows[1]['accuracy']:.3f} vs "
-        f"after collecting {result['extra']} more {rows[2]['accuracy']:.3f})"
+        f"verdict: {result['verdict']} ({metric} after cleaning {rows[1][metric]:.3f} vs "
+        f"after collecting {result['extra']} more {rows[2][metric]:.3f})"
     )

@@ -233,8 +233,8 @@ def _loop_findings(found: dict[str, Any]) -> list[str]:
         for t in found.get("tags", [])[:2]
     ]
     lines += [
-        f"slice {s['slice']}: n={s['size']}, error {s['error_rate']:.1%} vs "
-        f"{s['overall_error_rate']:.1%} overall (q={s['q_value']:.2g})"
+        f"slice {s['slice']}: n={s['size']}, mean item error {s['error_rate']:.3g} vs "
+        f"{s['overall_error_rate']:.3g} overall (q={s['q_value']:.2g})"
         for s in found.get("slices", [])
     ]
     return lines

@@ -8,7 +8,6 @@ are and as cleaned (:func:`assay.train.curves.clean_vs_collect`) and returns a
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ from assay.workflows._common import collected_warnings, single_class_error
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
-    from assay.tasks import Task
 
 __all__ = ["CurveRun", "record_curve", "run_curve"]
 
@@ -30,10 +28,12 @@ __all__ = ["CurveRun", "record_curve", "run_curve"]
 class CurveRun:
     """Clean vs collect for one version, before it is recorded.
 
-    ``result`` is the analysis's JSON result: ``dataset``, ``recipe``, ``n``,
-    ``extra``, ``noise_rate``, ``table`` (accuracy as is / after cleaning / after
-    collecting), ``equivalent_extra`` (estimate, low, high), ``verdict`` (``"clean"``
-    or ``"collect"``), ``summary``, ``series`` (the curves) and ``warnings``.
+    ``result`` is the analysis's JSON result: ``dataset``, ``recipe``, ``task``,
+    ``metric`` (the task's headline metric), ``greater_is_better``, ``n``, ``extra``,
+    ``noise_rate``, ``table`` (the metric as is / after cleaning / after collecting,
+    a column named after the metric), ``equivalent_extra`` (estimate, low, high),
+    ``verdict`` (``"clean"`` or ``"collect"``, in the metric's direction),
+    ``summary``, ``series`` (the curves) and ``warnings``.
     """
 
     result: dict[str, Any]
@@ -59,14 +59,6 @@ def _series_json(report: Any) -> list[dict[str, Any]]:
         }
         for s in lines
     ]
-
-
-def _verdict(task: Task, cleaned: Mapping[Any, Any], collected: Mapping[Any, Any]) -> str:
-    """``clean`` when cleaning scores at least as well as collecting on the task's
-    headline metric (its first, in its direction), else ``collect``."""
-    metric = task.metrics[0]
-    a, b = float(cleaned[metric]), float(collected[metric])
-    return "clean" if (a >= b if task.greater_is_better else a <= b) else "collect"
 
 
 def run_curve(
@@ -103,27 +95,33 @@ def run_curve(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
+    task = version.task
     labels = frame[version.roles.label].to_numpy()
-    single_class_error(version, labels)
+    if task.class_targets:
+        single_class_error(version, labels)
+    targets, classes = task.fit_targets(labels)
     spec = ws.recipes.get(recipe)
     caught: list[str] = []
     with collected_warnings(caught):
         X = model_inputs(version, frame, spec, embeddings=embeddings)
         report = clean_vs_collect(
-            spec.build(), X, labels, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs
+            spec.build(), X, targets, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs,
+            task=task, classes=classes,
         )
     rows = report.table.to_dict(orient="records")
-    verdict = _verdict(version.task, rows[1], rows[2])
     result = jsonable(
         {
             "dataset": version.ref,
             "recipe": recipe,
+            "task": task.kind,
+            "metric": report.metric_,
+            "greater_is_better": report.greater_is_better_,
             "n": report.n_,
             "extra": report.extra_,
             "noise_rate": report.noise_rate_,
             "table": rows,
             "equivalent_extra": list(report.equivalent_extra_),
-            "verdict": verdict,
+            "verdict": report.verdict,
             "summary": report.summary(),
             "series": _series_json(report),
             "warnings": caught,

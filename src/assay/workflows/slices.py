@@ -1,14 +1,19 @@
-"""Error analysis of a version: accuracy per tag against HLP, weak slices, advice.
+"""Error analysis of a version: the task's metric per tag against HLP, weak slices, advice.
 
 :func:`run_slices` tabulates the out-of-sample errors of a recipe (or given
 predictions) per tag against human-level performance, optionally discovers weak
 slices (SliceLine) and recommends what to do for each; :func:`record_slices` records
-it as a ``slices`` analysis.
+it as a ``slices`` analysis. Everything that depends on the kind of label is asked of
+the dataset's task: out-of-sample predictions (:meth:`Task.out_of_sample`), the
+evaluation and its per-item errors (accuracy / absolute error / set error), and the
+metric of the tag table (:meth:`Task.slice_inputs`, in the task's direction).
 """
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +26,7 @@ import pyarrow as pa
 from assay._json import jsonable
 from assay.exceptions import InputError
 from assay.store.features import load_predictions
-from assay.workflows._common import exclusive, modality_of, recipe_predictions
+from assay.workflows._common import exclusive, modality_of
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -35,9 +40,11 @@ class SlicesRun:
     """An error analysis of one version, before it is recorded.
 
     ``result`` is the analysis's JSON result (``dataset``, ``by``, ``hlp_source``,
-    ``accuracy``, ``tag_table``, ``tag_recommendations`` and, when slices were
-    searched, ``slices`` and ``slice_recommendations``); ``table`` holds one row per
-    item (item_id, y_true, y_pred, error).
+    ``task``, ``metric`` (the task's headline metric), ``score`` (its value out of
+    sample, also under the metric's name, e.g. ``accuracy``), ``greater_is_better``,
+    ``tag_table``, ``tag_recommendations`` and, when slices were searched, ``slices``
+    and ``slice_recommendations``); ``table`` holds one row per item (item_id, y_true,
+    y_pred as text, error: the task's per-item error).
     """
 
     result: dict[str, Any]
@@ -65,7 +72,7 @@ def _hlp(
 
     exclusive(hlp=hlp, hlp_from_annotations=from_annotations)
     if not from_annotations:
-        return hlp, "none (gap to perfect accuracy)" if hlp is None else f"given: {hlp}"
+        return hlp, "none (gap to a perfect score)" if hlp is None else f"given: {hlp}"
     rows = item_agreement(ws.annotations.load(version.name), frame[version.roles.id].tolist())
     n = int(np.isfinite(rows).sum())
     if n == 0:
@@ -170,18 +177,17 @@ def run_slices(
     tags = _tags(version, frame, by)
     hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
     meta = metadata_frame(version, frame, metadata) if find else None
-    y_true = frame[version.roles.label].to_numpy()
+    y_true, classes = version.task.fit_targets(frame[version.roles.label].to_numpy())
     recipe_hash = None
     if predictions is not None:
         y_pred = load_predictions(predictions, version, frame)
     else:
-        y_pred, _, recipe_hash = recipe_predictions(
-            ws, version, frame, recipe, seed=seed, n_jobs=n_jobs
-        )
-    result = {"dataset": version.ref, "by": tags, "hlp_source": hlp_source}
-    result.update(
-        _analyse(ws, version, frame, y_true, y_pred, tags, hlp_value, meta, alpha, seed)
+        y_pred, recipe_hash = _predictions(ws, version, frame, y_true, recipe, seed, n_jobs)
+    evaluation = version.task.evaluate_predictions(
+        y_true, y_pred, classes=classes, n_boot=200, seed=seed
     )
+    result = {"dataset": version.ref, "by": tags, "hlp_source": hlp_source}
+    result.update(_analyse(ws, version, frame, evaluation, tags, hlp_value, meta, alpha, seed))
     params = {
         "by": tags,
         "recipe": recipe,
@@ -191,37 +197,78 @@ def run_slices(
         "predictions": str(predictions) if predictions else None,
         "metadata": list(meta.columns) if meta is not None else None,
     }
-    table = _error_table(version, frame, y_true, y_pred)
+    table = _error_table(version, frame, evaluation)
     return SlicesRun(jsonable(result), params, recipe_hash, table, time.perf_counter() - start)
+
+
+def _predictions(
+    ws: Workspace,
+    version: DatasetVersion,
+    frame: pd.DataFrame,
+    y_true: np.ndarray,
+    recipe: str | None,
+    seed: int,
+    n_jobs: int | None,
+) -> tuple[np.ndarray, str | None]:
+    """Out-of-sample predictions of the recipe (default: the modality's default model
+    of the task's kind) and the recipe's hash."""
+    from assay.store.features import model_inputs
+    from assay.workflows._common import collected_warnings, recipe_model, single_class_error
+
+    task = version.task
+    if task.class_targets:
+        single_class_error(version, frame[version.roles.label].to_numpy())
+    model, recipe_hash = recipe_model(ws, recipe)
+    spec = ws.recipes.get(recipe) if recipe is not None else None
+    caught: list[str] = []
+    with collected_warnings(caught):
+        X = model_inputs(version, frame, spec)
+        modality = "tabular" if isinstance(X, pd.DataFrame) else "embeddings"
+        _, y_pred = task.out_of_sample(model, X, y_true, seed=seed, n_jobs=n_jobs,
+                                       modality=modality)
+    for text in caught:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return y_pred, recipe_hash
 
 
 def _analyse(
     ws: Workspace,
     version: DatasetVersion,
     frame: pd.DataFrame,
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
+    evaluation: Any,
     tags: list[str],
     hlp: Any,
     meta: pd.DataFrame | None,
     alpha: float,
     seed: int,
 ) -> dict[str, Any]:
-    """Accuracy, the tag table and, with ``meta``, the discovered slices, each advised."""
+    """The task's metric, the tag table and, with ``meta``, the discovered slices of the
+    per-item errors, each advised."""
     from assay.train.slices import find_slices, recommend, slice_table
 
+    task = version.task
     modality = modality_of(version)
     flags = latest_label_flags(ws, version, frame)
-    tag_table = slice_table(frame, y_true, y_pred, by=tags, hlp=hlp, seed=seed)
+    y_true, y_pred, metric = task.slice_inputs(evaluation)
+    tag_table = slice_table(
+        frame, y_true, y_pred, by=tags, hlp=hlp, metric=metric,
+        greater_is_better=task.greater_is_better, seed=seed,
+    )
+    name = task.metrics[0]
+    score = float(evaluation.overall[name]["value"])
     out: dict[str, Any] = {
-        "accuracy": float(np.mean(y_true == y_pred)),
+        "task": task.kind,
+        "metric": name,
+        "greater_is_better": task.greater_is_better,
+        "score": score,
+        name: score,
         "tag_table": tag_table.to_dict(),
         "tag_recommendations": recommend(
             tag_table, label_issue_rate=flags, modality=modality
         ).to_dict(),
     }
     if meta is not None and meta.shape[1]:
-        found = find_slices(meta, (y_true != y_pred).astype(float), alpha=alpha, seed=seed)
+        found = find_slices(meta, evaluation.item_errors, alpha=alpha, seed=seed)
         out["slices"] = found.to_dict()
         out["slice_recommendations"] = recommend(
             found, label_issue_rate=flags, modality=modality
@@ -229,16 +276,20 @@ def _analyse(
     return out
 
 
-def _error_table(
-    version: DatasetVersion, frame: pd.DataFrame, y_true: np.ndarray, y_pred: np.ndarray
-) -> pa.Table:
-    """One row per item: item_id, y_true, y_pred (as text) and whether it is an error."""
+def _text(values: Any) -> np.ndarray:
+    """Labels as text, one per item (a label set as its JSON list)."""
+    return np.array([json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else str(v)
+                     for v in values], dtype=object)
+
+
+def _error_table(version: DatasetVersion, frame: pd.DataFrame, evaluation: Any) -> pa.Table:
+    """One row per item: item_id, y_true, y_pred (as text) and the task's item error."""
     return pa.table(
         {
             "item_id": frame[version.roles.id].to_numpy(),
-            "y_true": pd.Series(y_true).astype(str).to_numpy(),
-            "y_pred": pd.Series(y_pred).astype(str).to_numpy(),
-            "error": y_true != y_pred,
+            "y_true": _text(evaluation.y_true),
+            "y_pred": _text(evaluation.y_pred),
+            "error": np.asarray(evaluation.item_errors, dtype=np.float64),
         }
     )
 
