@@ -298,9 +298,6 @@ def test_number_widget_follows_the_label_books_conventions(
     assert "in points · from 25 to 346 · in steps of 0.5" in html
 
 
-@pytest.mark.xfail(strict=True, reason="the review store does not yet check a relabel against "
-                   "the label book's range (store/labelbook.check_label_against_book, issue 14); "
-                   "remove this mark when it does")
 def test_a_number_outside_the_label_books_range_is_refused_inline(
     client_for, kinds_ws: Workspace
 ) -> None:

@@ -87,7 +87,7 @@ def labelbook_edit(
     description (text), rules (a list of text) and examples (positive,
     negative and borderline lists of item ids); for label sets also requires and
     excludes (other class names). Numeric labels: units, range [min, max] and
-    rounding (a step, or {decimals: d}) at the top. Each edit adds the next version.
+    rounding (a step, or "decimals: d") at the top. Each edit adds the next version.
     The format, with a complete example: docs/labelbook.md.
     """
     ws = open_workspace(workspace)

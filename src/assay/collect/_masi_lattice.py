@@ -29,7 +29,8 @@ MAX_LATTICE_LABELS = 20
 _WORD_BITS = 62
 
 
-def compact_masks(sets: np.ndarray, n_labels: int) -> tuple[np.ndarray, int] | None:
+def compact_masks(sets: np.ndarray, n_labels: int, max_used: int = MAX_LATTICE_LABELS
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct sets as bit masks over the labels in use, or None if too many.
 
     Parameters
@@ -37,24 +38,25 @@ def compact_masks(sets: np.ndarray, n_labels: int) -> tuple[np.ndarray, int] | N
     sets : ndarray of shape (n_sets, n_words), int64
         Label ``j`` is bit ``j % 62`` of word ``j // 62``.
     n_labels : int
+    max_used : int, default :data:`MAX_LATTICE_LABELS` (at most 62)
 
     Returns
     -------
-    (masks, n_used) or None
-        ``masks`` of shape (n_sets,), int64, bit ``r`` for the ``r``-th label in use;
-        None when more than :data:`MAX_LATTICE_LABELS` labels are in use.
+    (masks, used) or None
+        ``masks`` of shape (n_sets,), int64, bit ``r`` for label ``used[r]``; ``used``
+        the labels in use, ascending. None when more than ``max_used`` are in use.
     """
-    used = []
+    found: list[int] = []
     for w in range(sets.shape[1]):
         word = int(np.bitwise_or.reduce(sets[:, w])) if len(sets) else 0
-        used += [w * _WORD_BITS + b for b in range(_WORD_BITS) if (word >> b) & 1]
-    used = [j for j in used if j < n_labels]
-    if len(used) > MAX_LATTICE_LABELS:
+        found += [w * _WORD_BITS + b for b in range(_WORD_BITS) if (word >> b) & 1]
+    used = np.array([j for j in found if j < n_labels], dtype=np.int64)
+    if len(used) > max_used:
         return None
     masks = np.zeros(len(sets), dtype=np.int64)
-    for r, j in enumerate(used):
+    for r, j in enumerate(used.tolist()):
         masks |= ((sets[:, j // _WORD_BITS] >> (j % _WORD_BITS)) & 1) << r
-    return masks, len(used)
+    return masks, used
 
 
 def lattice_fits(n_used: int, n_sets: int, total: float) -> bool:

@@ -113,17 +113,39 @@ def _parse_text(labels: pd.Series) -> np.ndarray:
     return values
 
 
-def _flat_names(labels: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Row lengths, and each flattened name as a code into the distinct names."""
+def _lists_of_names(labels: pd.Series) -> pa.Array | None:
+    """The labels as Arrow list<string> when none is text and Arrow reads them, else None.
+
+    Text (JSON lists) must be parsed first, or Arrow would read it as characters; a
+    column without text converts in one pass (the types are looked at, not each value).
+    """
+    values = labels.to_numpy(dtype=object)
+    if any(issubclass(kind, str) for kind in set(map(type, values))):
+        return None
+    try:
+        return pa.array(values, type=pa.list_(pa.string()), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+
+
+def _parsed_lists(labels: pd.Series, where: str) -> pa.Array:
+    """The labels as Arrow list<string>, text parsed as JSON lists, other values checked."""
     list_type = pa.list_(pa.string())
     try:
         values = _parse_text(labels)  # text is never read as a sequence of characters
         try:
-            arr = pa.array(list(values), type=list_type)
+            return pa.array(list(values), type=list_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-            arr = pa.array([as_label_set(v) for v in values], type=list_type)
+            return pa.array([as_label_set(v) for v in values], type=list_type)
     except InputError:
         raise _bad_row(labels, where) from None
+
+
+def _flat_names(labels: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Row lengths, and each flattened name as a code into the distinct names."""
+    arr = _lists_of_names(labels)
+    if arr is None:
+        arr = _parsed_lists(labels, where)
     if arr.null_count:
         raise _bad_row(labels, where)
     encoded = arr.flatten().dictionary_encode()

@@ -22,6 +22,7 @@ from assay._validation import Integral, Interval, validate_params, warn
 from assay.collect._kind_render import fmt, frame_records, html_page, text_table, with_ci
 from assay.collect._masi_lattice import compact_masks, expected_masi_lattice, lattice_fits
 from assay.collect._resample import bootstrap_interval
+from assay.collect._set_pairs import pair_label_counts
 from assay.collect._sets import SetAnnotations, encode_sets, masi
 from assay.collect._stats import Pairs, annotation_pairs, pair_index
 from assay.exceptions import InputError
@@ -158,8 +159,8 @@ def _expected_fn(enc: SetAnnotations, total: float, store: bool
     (:mod:`assay.collect._masi_lattice`), else over the pairs of distinct sets (the
     distances kept in memory, float32, when ``store`` and there are few sets)."""
     compact = compact_masks(enc.sets, len(enc.labels))
-    if compact is not None and lattice_fits(compact[1], len(enc.sets), 2.0 * total):
-        masks, n_used = compact
+    if compact is not None and lattice_fits(len(compact[1]), len(enc.sets), 2.0 * total):
+        masks, n_used = compact[0], len(compact[1])
         return lambda counts: expected_masi_lattice(masks, n_used, counts)
     k = len(enc.sets)
     if not store or k > _MAX_STORED_SETS:
@@ -235,17 +236,31 @@ def _per_label_items(enc: SetAnnotations) -> tuple[np.ndarray, ...]:
     return fleiss, alpha
 
 
-def _pair_tables(enc: SetAnnotations, pairs: Pairs, min_shared: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
-    """Mean pairwise Cohen's kappa, omissions and either-counts per label; swap counts."""
+def _sparse_pair_counts(enc: SetAnnotations, pairs: Pairs, inv: np.ndarray, p: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """``n11, na, nb`` (p, n_labels) and the swaps, by sparse products over the pairs."""
     a = enc.member[pairs.lab_a]
     b = enc.member[pairs.lab_b]
     both = a.multiply(b).tocsr()
-    present, inv = pair_index(pairs, len(enc.annotators))
-    p = len(present)
     agg = sparse.csr_matrix((np.ones(len(inv)), (inv, np.arange(len(inv)))),
                             shape=(p, len(inv)))
     n11, na, nb = (np.asarray((agg @ mat).todense()) for mat in (both, a, b))
+    only_a, only_b = (a - both).tocsr(), (b - both).tocsr()
+    return n11, na, nb, (only_a.T @ only_b).tocsr()
+
+
+def _pair_tables(enc: SetAnnotations, pairs: Pairs, min_shared: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """Mean pairwise Cohen's kappa, omissions and either-counts per label; swap counts."""
+    present, inv = pair_index(pairs, len(enc.annotators))
+    p = len(present)
+    counts = pair_label_counts(enc.sets, len(enc.labels), enc.set_code[pairs.lab_a],
+                               enc.set_code[pairs.lab_b], inv, p)
+    if counts is None:
+        n11, na, nb, swaps = _sparse_pair_counts(enc, pairs, inv, p)
+    else:
+        n11, na, nb = counts[:3]
+        swaps = sparse.csr_matrix(counts[3])
     n_p = np.bincount(inv, minlength=p).astype(np.float64)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         po = (n_p - na - nb + 2 * n11) / n_p
@@ -255,11 +270,9 @@ def _pair_tables(enc: SetAnnotations, pairs: Pairs, min_shared: int
     use = np.isfinite(kappa) & (n_p >= threshold)
     with np.errstate(invalid="ignore", divide="ignore"):
         cohen = np.where(use, kappa * n_p, 0).sum(axis=0) / np.where(use, n_p, 0).sum(axis=0)
-    ones_a, ones_b, ones_both = (np.asarray(mat.sum(axis=0)).ravel() for mat in (a, b, both))
+    ones_a, ones_b, ones_both = (mat.sum(axis=0) for mat in (na, nb, n11))
     omitted = ones_a + ones_b - 2 * ones_both
     either = ones_a + ones_b - ones_both
-    only_a, only_b = (a - both).tocsr(), (b - both).tocsr()
-    swaps = (only_a.T @ only_b).tocsr()
     return cohen, omitted, either, swaps + swaps.T
 
 

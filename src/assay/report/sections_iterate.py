@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from assay._charts import LineSeries, line_chart
@@ -34,42 +35,53 @@ def _change(ws: Workspace, exp: Experiment) -> str:
     return f"{text} (from v{version.parent_number}): {version.message}"
 
 
-def _cell(metric: dict[str, Any]) -> str:
+def _cell(metric: Mapping[str, Any]) -> str:
     return f"{metric['value']:.3f} <span class='muted'>[{metric['low']:.3f}, {metric['high']:.3f}]</span>"
 
 
+def _metric_name(metric: str) -> str:
+    """``macro F1`` for ``macro_f1``: a column heading."""
+    return metric.replace("_f1", " F1").replace("_", " ")
+
+
 def _table(ws: Workspace, group: list[Experiment]) -> str:
+    """The group's experiments with the task's first two metrics (classification:
+    accuracy and macro F1)."""
     rows = []
     prev: Experiment | None = None
+    first, second = group[0].task.metrics[:2]
     for exp in group:
-        acc = exp.accuracy
-        delta = "" if prev is None else f"{acc['value'] - prev.accuracy['value']:+.3f}"
+        head = exp.headline
+        delta = "" if prev is None else f"{head.value - prev.headline.value:+.3f}"
         rows.append(
             f"<tr><td>{exp.id}</td><td>{html.escape(exp.data)}</td>"
             f"<td>{html.escape(_change(ws, exp))}</td>"
-            f"<td class='num'>{exp.n_train}</td><td class='num'>{_cell(acc)}</td>"
+            f"<td class='num'>{exp.n_train}</td><td class='num'>{_cell(head.interval)}</td>"
             f"<td class='num'>{delta}</td>"
-            f"<td class='num'>{_cell(exp.evaluation.overall['macro_f1'])}</td></tr>"
+            f"<td class='num'>{_cell(exp.evaluation.overall[second])}</td></tr>"
         )
         prev = exp
     return (
         "<table><tr><th>experiment</th><th>data version</th><th>data change</th>"
-        "<th>training rows</th><th>accuracy [95%]</th><th>change</th><th>macro F1 [95%]</th>"
-        "</tr>" + "".join(rows) + "</table>"
+        f"<th>training rows</th><th>{_metric_name(first)} [95%]</th><th>change</th>"
+        f"<th>{_metric_name(second)} [95%]</th></tr>" + "".join(rows) + "</table>"
     )
 
 
 def _chart(group: list[Experiment], title: str) -> str:
     versions = [float(_version_number(e.data)) for e in group]
+    heads = [e.headline for e in group]
+    metric = heads[0].metric
+    method = "Wilson" if heads[0].interval.get("method") == "wilson" else "bootstrap"
     series = LineSeries(
         x=versions,
-        y=[e.accuracy["value"] for e in group],
-        low=[e.accuracy["low"] for e in group],
-        high=[e.accuracy["high"] for e in group],
-        label="accuracy (95% Wilson interval)",
+        y=[h.value for h in heads],
+        low=[h.interval["low"] for h in heads],
+        high=[h.interval["high"] for h in heads],
+        label=f"{_metric_name(metric)} (95% {method} interval)",
         markers=True,
     )
-    svg = line_chart([series], title=title, x_label="data version", y_label="accuracy", height=320)
+    svg = line_chart([series], title=title, x_label="data version", y_label=metric, height=320)
     return _version_ticks(svg)
 
 
@@ -104,7 +116,8 @@ def experiments_section(ws: Workspace) -> dict[str, Any] | None:
         title = f"{dataset} with recipe {group[0].recipe}, evaluated on {eval_set}"
         parts.append(f"<h3>{html.escape(title)}</h3>" + _table(ws, group))
         if len(group) > 1:
-            parts.append(_chart(group, f"accuracy on {eval_set} per version of {dataset}"))
+            metric = _metric_name(group[0].task.metrics[0])
+            parts.append(_chart(group, f"{metric} on {eval_set} per version of {dataset}"))
     return {
         "title": "Iterate: the data changes, the recipe stays",
         "intro": "Each experiment trains the same recipe on one data version and measures it "

@@ -35,6 +35,8 @@ from assay.store.readers import decode_text, os_reason
 from assay.store.refs import check_sql_int
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assay.store.workspace import Workspace
 
 __all__ = [
@@ -521,6 +523,21 @@ def _stale_message(dataset: str, base: int, latest: int) -> str:
         f"version {base}, and version {latest} is the latest now. Nothing was saved; "
         "reload the latest version and apply your change to it."
     )
+
+
+def latest_book(s: Session, dataset: m.Dataset) -> LabelBook | None:
+    """The latest label-book version of ``dataset`` read in session ``s`` (None: no book).
+
+    For checks inside another write transaction (a review decision), where opening a
+    second session would wait on the first.
+    """
+    row = s.scalar(
+        select(m.LabelBookVersion)
+        .where(m.LabelBookVersion.dataset_id == dataset.id)
+        .order_by(m.LabelBookVersion.number.desc())
+        .limit(1)
+    )
+    return None if row is None else _book(dataset.name, row)
 
 
 def _book(dataset: str, row: m.LabelBookVersion) -> LabelBook:

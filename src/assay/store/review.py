@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, object_session
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.datasets import dataset_task
+from assay.store.labelbook import check_label_against_book, latest_book
 from assay.store.models import utcnow
 from assay.store.refs import check_sql_int
 from assay.tasks import Task, get_task
@@ -356,6 +357,7 @@ class ReviewQueue:
                 f"{what} is not a class of {ds.name} ({shown}); add it to the label book "
                 f"first (`assay labelbook edit {ds.name}`) to introduce a new class."
             )
+        check_label_against_book(latest_book(s, ds), typed, what="relabel")
         return typed
 
     def decide_from_csv(self, path: str, *, user: str | None = None) -> int:

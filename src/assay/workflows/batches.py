@@ -169,7 +169,7 @@ def _check_mixed(rows: list[dict[str, Any]], names: RowNames | None) -> None:
                 where = names or RowNames("index")
                 lists, single = (seen[0], position) if seen[1] else (position, seen[0])
                 raise InputError(
-                    f"column {column!r} mixes lists and single values ({where(lists)} holds a "
-                    f"list, {where(single)} a single value); send every row a list (label "
-                    "sets) or every row one value."
+                    f"column {column!r} {where(lists)} holds a list but {where(single)} a "
+                    "single value: the column mixes lists and single values; send every row "
+                    "a list (label sets) or every row one value."
                 )
