@@ -225,9 +225,8 @@ def _check_inputs(X: Any, y: Any, mask: Any, name: str = "train_mask", *,
     """``y`` as an array (2-D only if ``matrix``) and ``mask`` as bools, one per row."""
     y_arr = np.asarray(y)
     if y_arr.ndim not in ((1, 2) if matrix else (1,)) or len(y_arr) != len(X):
-        rows = " (a row of 0/1 labels)" if matrix else ""
-        raise InputError(f"y has shape {y_arr.shape} for {len(X)} rows of X; give one label"
-                         f"{rows} per row of X.")
+        raise InputError(f"y has shape {y_arr.shape} for {len(X)} rows of X; give one label "
+                         "per row of X.")
     keep = np.ones(len(y_arr), bool) if mask is None else np.asarray(mask, bool)
     if keep.shape != (len(y_arr),):
         raise InputError(f"{name} has shape {keep.shape}; give one bool per row of X.")
