@@ -36,8 +36,10 @@ def _sets(n: int = 60, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
 
 
-def _no_wide_lines(text: str) -> None:
-    assert max(len(line) for line in text.splitlines()) <= 80
+def _no_wide_lines(text: str, *paths: str) -> None:
+    """Every line fits 80 columns, except where it names a file the user chose."""
+    lines = [line for line in text.splitlines() if not any(p in line for p in paths)]
+    assert max(len(line) for line in lines) <= 80
 
 
 def test_agree_numeric_csv(cli: Cli, tmp_path: Path) -> None:
@@ -82,7 +84,7 @@ def test_agree_label_sets_jsonl_parquet_and_separator(cli: Cli, tmp_path: Path) 
         assert data["krippendorff_alpha"] == pytest.approx(expected, abs=1e-12)
     code, out, err = cli("agree", str(jsonl), "--report", report)
     assert code == 0, err
-    _no_wide_lines(out)
+    _no_wide_lines(out, report)
     assert "MASI" in out and "most swapped label pairs" in out
 
 
