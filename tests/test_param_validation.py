@@ -62,6 +62,11 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
     "slice_table": (assay.slice_table, {"df": DF, "y_true": None, "y_pred": None, "by": "tag"},
                     "slice_table"),
     "transcript_agreement": (assay.transcript_agreement, {"df": DF}, "transcript_agreement"),
+    "numeric_agreement": (assay.numeric_agreement, {"df": DF}, "numeric_agreement"),
+    "set_agreement": (assay.set_agreement, {"df": DF}, "set_agreement"),
+    "numeric_consensus": (assay.numeric_consensus, {"df": DF}, "numeric_consensus"),
+    "set_consensus": (assay.set_consensus, {"df": DF}, "set_consensus"),
+    "set_drift": (assay.set_drift, {"reference": [["a"]], "current": [["a"]]}, "set_drift"),
 }
 
 
@@ -79,6 +84,13 @@ CLASS_CALLS: dict[str, tuple[type, Callable[..., Any], str]] = {
     "page_hinkley": (assay.PageHinkley, lambda **p: assay.page_hinkley([0.0, 1.0], **p),
                      "PageHinkley"),
     "adwin": (ADWIN, lambda **p: assay.adwin([0.0, 1.0], **p), "ADWIN"),
+    "LossEstimator": (assay.LossEstimator,
+                      lambda **p: assay.LossEstimator(**p).fit(None, None, None),
+                      "LossEstimator.fit"),
+    "MultilabelConfidenceEstimator": (
+        assay.MultilabelConfidenceEstimator,
+        lambda **p: assay.MultilabelConfidenceEstimator(**p).fit(None, None),
+        "MultilabelConfidenceEstimator.fit"),
 }
 
 DATA = "data: its type, shape and values are checked in the body against the other inputs"
@@ -88,6 +100,7 @@ UNCHECKED = (
     "calls that work today"
 )
 SEED = "a seed: passed to numpy / scikit-learn, which refuse a bad one"
+TASK = "a task kind or Task, refused by the task registry (assay.tasks.get_task)"
 FORWARDED = "forwarded to another public function that declares it"
 #: Parameters a public function does not declare, and why.
 EXEMPT: dict[str, dict[str, str]] = {
@@ -105,7 +118,8 @@ EXEMPT: dict[str, dict[str, str]] = {
     "classes_to_revise": {"report": DATA},
     "clean_vs_collect": {"model": DATA, "X": DATA, "y": DATA, "pred_probs": DATA,
                          "sizes": "checked against the training part of each split (data)",
-                         "n_test": UNCHECKED, "seed": SEED, "n_jobs": FREE},
+                         "n_test": UNCHECKED, "seed": SEED, "n_jobs": FREE,
+                         "task": TASK, "classes": DATA},
     "compare": {"eval_a": DATA, "eval_b": DATA, "names": FREE, "seed": SEED},
     "consensus": {"df": DATA, "classes": DATA, "allow_new": FREE, "gold": DATA,
                   "pred_probs": DATA},
@@ -129,7 +143,8 @@ EXEMPT: dict[str, dict[str, str]] = {
                          "check_content": FREE},
     "learning_curve": {"model": DATA, "X": DATA, "y": DATA, "train_mask": DATA,
                        "sizes": "checked against the training part of each split (data)",
-                       "seed": SEED, "n_jobs": FREE, "label": FREE},
+                       "seed": SEED, "n_jobs": FREE, "label": FREE, "task": TASK,
+                       "eval_mask": DATA},
     "plan_sample": {"df_items": DATA, "by": DATA, "prevalence": DATA},
     "profile": {"data": DATA, "columns": DATA,
                 "column_types": "kinds checked one by one (param='column_types')",
@@ -140,6 +155,12 @@ EXEMPT: dict[str, dict[str, str]] = {
                             "seed": SEED},
     "slice_table": {"y_true": DATA, "y_pred": DATA, "hlp": DATA, "sep": FREE, "seed": SEED},
     "transcript_agreement": {"df": DATA, "seed": SEED},
+    "numeric_agreement": {"df": DATA, "ci": FREE},
+    "set_agreement": {"df": DATA, "labels": DATA, "allow_new": FREE, "ci": FREE},
+    "numeric_consensus": {"df": DATA},
+    "set_consensus": {"df": DATA, "labels": DATA, "allow_new": FREE,
+                      "options": "the per-label engine's options, checked by consensus"},
+    "set_drift": {"reference": DATA, "current": DATA, "name": FREE, "seed": SEED},
     # functions with nothing to declare: every parameter is data or free
     "agreement_by": {"df": DATA, "column": DATA, "kwargs": FORWARDED},
     "compare_classes": {"reports": DATA},
@@ -162,7 +183,8 @@ EXEMPT: dict[str, dict[str, str]] = {
 EXEMPT_CLASSES = {
     "AgreementReport", "AuditReport", "CleanVsCollect", "Comparison", "ConsensusResult",
     "ConventionReport", "DatasetDiff", "DatasetVersion", "DriftReport", "Evaluation",
-    "LearningCurve", "NoiseEstimate", "Profile", "Recipe", "SamplePlan", "SliceReport",
+    "LearningCurve", "NoiseEstimate", "NumericAgreementReport", "NumericConsensusResult",
+    "SetAgreementReport", "SetConsensusResult", "SetDriftReport", "Profile", "Recipe", "SamplePlan", "SliceReport",
     "SliceTable", "TranscriptAgreement", "Workspace",
 }
 

@@ -7,12 +7,20 @@ CLI and HTTP ingestion build on these functions.
 from __future__ import annotations
 
 from assay.deploy.drift import DEFAULT_THRESHOLDS, drift
+from assay.deploy.drift_sets import SetDriftReport, set_drift
+from assay.deploy.estimate_multilabel import MultilabelConfidenceEstimator
+from assay.deploy.estimate_regression import LossEstimator
 from assay.deploy.feedback import (
     domain_classifier_scores,
     horvitz_thompson_mean,
     sample_for_labeling,
 )
-from assay.deploy.performance import ConfidenceEstimator, realised_performance, wilson_interval
+from assay.deploy.performance import (
+    ConfidenceEstimator,
+    realised_performance,
+    realised_scores,
+    wilson_interval,
+)
 from assay.deploy.profile import (
     ColumnProfile,
     Profile,
@@ -29,8 +37,11 @@ __all__ = [
     "ColumnProfile",
     "ConfidenceEstimator",
     "DriftReport",
+    "LossEstimator",
+    "MultilabelConfidenceEstimator",
     "PageHinkley",
     "Profile",
+    "SetDriftReport",
     "StreamAlarms",
     "adwin",
     "domain_classifier_scores",
@@ -40,8 +51,10 @@ __all__ = [
     "profile",
     "profile_parquet",
     "realised_performance",
+    "realised_scores",
     "render_summary",
     "sample_for_labeling",
     "schema_problems",
+    "set_drift",
     "wilson_interval",
 ]
