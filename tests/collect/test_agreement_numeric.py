@@ -59,6 +59,29 @@ def test_alpha_equals_krippendorff_on_incomplete_designs(seed: int, level: str) 
     assert rep.n_single > 0
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ratio_alpha_on_continuous_values_with_zeros_equals_krippendorff(seed: int) -> None:
+    kd = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(seed)
+    df = simulate(rng.gamma(1.5, 3.0, 80), n_annotators=5, per_item=3, seed=seed, noise=2.0)
+    df["label"] = np.where(df["label"] < 1.0, 0.0, df["label"])  # zeros, no negatives
+    df = df.sample(frac=0.85, random_state=seed)
+    rep = _quiet(numeric_agreement, df, level="ratio", ci=False)
+    ref = kd.alpha(reliability_data=_wide(df), level_of_measurement="ratio")
+    assert (df["label"] == 0).sum() > 5
+    assert rep.krippendorff_alpha == pytest.approx(ref, abs=TOL)
+
+
+def test_ratio_alpha_without_and_with_the_bootstrap_agree() -> None:
+    """The point estimate from value totals equals the one from per-item features."""
+    rng = np.random.default_rng(4)
+    df = simulate(rng.gamma(2.0, 10.0, 3000), n_annotators=6, per_item=3, seed=4)
+    df["label"] = df["label"].abs()
+    fast = numeric_agreement(df, level="ratio", ci=False).krippendorff_alpha
+    full = numeric_agreement(df, level="ratio", n_boot=5).krippendorff_alpha
+    assert fast == pytest.approx(full, abs=1e-12)
+
+
 def test_alpha_on_real_targets_equals_krippendorff() -> None:
     kd = pytest.importorskip("krippendorff")
     wine = DATA / "wine-quality" / "winequality-red.csv"

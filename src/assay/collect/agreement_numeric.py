@@ -21,6 +21,7 @@ from assay._validation import Integral, Interval, Options, validate_params, warn
 from assay.collect import _numeric
 from assay.collect._icc import complete_block, icc_table
 from assay.collect._kind_render import fmt, frame_records, html_page, text_table, with_ci
+from assay.collect._ratio import ratio_totals
 from assay.collect._resample import bootstrap_interval
 from assay.collect._stats import annotation_pairs, pair_index
 from assay.exceptions import InputError
@@ -192,6 +193,9 @@ def _annotator_bias(enc: _numeric.NumericAnnotations) -> pd.DataFrame:
 
 def _alpha(enc: _numeric.NumericAnnotations, level: str, pairs: Any, ci: bool, n_boot: int,
            seed: int) -> tuple[float, dict[str, tuple[float, float]]]:
+    if level == "ratio" and not ci:  # no per-item integration columns needed
+        totals = ratio_totals(enc, (pairs.lab_a, pairs.lab_b))
+        return float(_numeric.alpha_from_sums(totals[None, :], level)[0]), {}
     keep, features = _numeric.item_features(enc, level, (pairs.lab_a, pairs.lab_b))
     m = len(keep)
     width = features(0, 1).shape[1]
