@@ -192,3 +192,77 @@ def test_bootstrap_summary_and_json() -> None:
     assert out["kind"] == "multilabel" and len(out["per_label"]) == len(rep.labels)
     assert "<table" in rep.to_html()
     assert rep.to_revise(2).index[0] == rep.per_label["alpha"].idxmin()
+
+
+@pytest.mark.parametrize("n_labels", [1, 4, 9])
+def test_lattice_expected_disagreement_equals_the_sum_over_pairs(n_labels: int) -> None:
+    from assay.collect._masi_lattice import compact_masks, expected_masi_lattice
+
+    rng = np.random.default_rng(n_labels)
+    k = min(2**n_labels, 60)
+    masks = np.r_[0, 1 + rng.choice(2**n_labels - 1, k - 1, replace=False)]  # empty too
+    words = (masks << 3)[:, None]  # labels 3.. in use: compacted to 0..
+    counts = rng.integers(0, 40, (4, k)).astype(np.float64)
+    compact = compact_masks(words, n_labels + 3)
+    assert compact is not None and list(compact[1]) == list(range(3, 3 + n_labels))
+    got = expected_masi_lattice(compact[0], len(compact[1]), counts)
+    size = np.bitwise_count(words).sum(axis=1).astype(np.float64)
+    dist = masi(words, size, np.arange(k)[:, None], np.arange(k)[None, :])
+    ref = np.einsum("bi,ij,bj->b", counts, dist, counts)
+    assert np.abs(got - ref).max() <= 1e-12 * ref.max()
+
+
+@pytest.mark.parametrize("path", ["lattice", "pairs"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_masi_alpha_equals_nltk_on_both_expected_paths(monkeypatch, path: str,
+                                                       seed: int) -> None:
+    from assay.collect import agreement_sets
+
+    monkeypatch.setattr(agreement_sets, "lattice_fits", lambda *a: path == "lattice")
+    names = [f"t{j}" for j in range(11)]
+    df = simulate(_random_truth(250, names, seed), names, n_annotators=6, per_item=4,
+                  drop=0.3, add=0.5, seed=seed).sample(frac=0.9, random_state=seed)
+    df = df[df["label"].map(len) > 0]
+    rep = _quiet(set_agreement, df, ci=False)
+    assert rep.krippendorff_alpha == pytest.approx(_nltk_alpha(df), abs=TOL)
+    boot = _quiet(set_agreement, df, n_boot=50, seed=1).ci["krippendorff_alpha"]
+    monkeypatch.setattr(agreement_sets, "lattice_fits", lambda *a: path != "lattice")
+    other = _quiet(set_agreement, df, n_boot=50, seed=1).ci["krippendorff_alpha"]
+    assert boot == pytest.approx(other, abs=1e-6)  # the pairs path keeps float32 distances
+
+
+def test_many_distinct_sets_take_the_lattice() -> None:
+    from assay.collect._masi_lattice import compact_masks, lattice_fits
+
+    rng = np.random.default_rng(3)
+    names = [f"t{j:02d}" for j in range(14)]
+    flags = rng.random((6000, 14)) < 0.4
+    df = pd.DataFrame({"item": np.repeat(np.arange(3000), 2), "annotator": ["a", "b"] * 3000,
+                       "label": [list(np.array(names)[f]) for f in flags]})
+    enc = encode_sets(df)
+    compact = compact_masks(enc.sets, len(enc.labels))
+    assert compact is not None and len(enc.sets) > 2500
+    assert lattice_fits(len(compact[1]), len(enc.sets), float(len(df)))
+
+
+@pytest.mark.parametrize("n_labels", [5, 70])
+def test_pair_tables_from_masks_equal_the_sparse_products(n_labels: int) -> None:
+    from assay.collect._set_pairs import pair_label_counts
+    from assay.collect._stats import annotation_pairs, pair_index
+    from assay.collect.agreement_sets import _sparse_pair_counts
+
+    names = [f"t{j:02d}" for j in range(n_labels)]
+    df = simulate(_random_truth(400, names, 2), names, n_annotators=7, per_item=4, seed=2)
+    enc = encode_sets(df, labels=names)
+    pairs = annotation_pairs(enc.item, enc.annotator, np.arange(len(enc.item)))
+    present, inv = pair_index(pairs, len(enc.annotators))
+    got = pair_label_counts(enc.sets, len(enc.labels), enc.set_code[pairs.lab_a],
+                            enc.set_code[pairs.lab_b], inv, len(present))
+    ref = _sparse_pair_counts(enc, pairs, inv, len(present))
+    if (np.asarray(enc.member.sum(axis=0)).ravel() > 0).sum() > 62:
+        assert got is None  # more than 62 labels in use: the sparse products
+        return
+    assert got is not None
+    for mine, theirs in zip(got, ref, strict=True):
+        theirs = theirs.toarray() if hasattr(theirs, "toarray") else theirs
+        assert np.array_equal(mine, theirs)

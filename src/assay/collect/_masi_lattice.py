@@ -117,7 +117,8 @@ def expected_masi_lattice(masks: np.ndarray, n_used: int, counts: np.ndarray) ->
     Parameters
     ----------
     masks : ndarray of shape (n_sets,), int64
-        Distinct sets as bit masks over ``n_used`` labels (see :func:`compact_masks`).
+        Distinct sets (no mask twice) as bit masks over ``n_used`` labels (see
+        :func:`compact_masks`).
     n_used : int
     counts : ndarray of shape (b, n_sets)
         Whole-number weights of the sets (annotation counts, or bootstrap re-weightings).
