@@ -34,6 +34,7 @@ __all__ = [
     "out_console",
     "plain_help",
     "progress",
+    "shown",
     "table",
 ]
 
@@ -117,13 +118,26 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(jsonable(payload), indent=2) + "\n")
 
 
+def shown(value: Any) -> str:
+    """A cell of a terminal table: empty for None and NaN, long floats to six
+    significant digits (a suggested 2593.352555833292 reads 2593.35), else ``str``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if len(repr(value)) > 8:
+            return f"{value:.6g}"
+    return str(value)
+
+
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
-    """A Rich table with the given header and rows (values are str()-ed)."""
+    """A Rich table with the given header and rows (values shown by :func:`shown`)."""
     out = Table(title=title, title_justify="left", header_style="bold")
     for name in columns:
         out.add_column(name)
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(shown(v) for v in row))
     return out
 
 

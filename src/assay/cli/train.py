@@ -23,6 +23,7 @@ from assay.cli._common import (
     open_workspace,
     out_console,
     progress,
+    shown,
     table,
 )
 from assay.train.audit import check_thresholds, resolve_check
@@ -55,7 +56,7 @@ def _worst_table(worst: list[dict[str, Any]]) -> Any:
     rows = [
         [
             w["item_id"],
-            f"{w['given_label']} -> {w['suggested_label']}",
+            f"{shown(w['given_label'])} -> {shown(w['suggested_label'])}",
             f"{w['label_quality']:.3f}",
         ]
         for w in worst

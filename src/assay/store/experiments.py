@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -201,6 +202,11 @@ class Experiment:
         return head + "\n" + self.evaluation.summary()
 
 
+def _short(label: Any) -> str:
+    """A label in a one-line summary: floats to six significant digits."""
+    return f"{label:.6g}" if isinstance(label, float) else str(label)
+
+
 @dataclass
 class ExperimentComparison:
     """Two experiments compared on the same evaluation items, with the data diff.
@@ -243,13 +249,12 @@ class ExperimentComparison:
             moved = self.diff.relabeled.head(limit)
             if len(moved):
                 parts = [
-                    f"{r.item_id}: {r.old_label} -> {r.new_label}"
+                    f"{r.item_id}: {_short(r.old_label)} -> {_short(r.new_label)}"
                     for r in moved.itertuples(index=False)
                 ]
                 more = len(self.diff.relabeled) - len(moved)
-                lines.append(
-                    "  relabeled: " + ", ".join(parts) + (f", ... ({more} more)" if more else "")
-                )
+                text = "relabeled: " + ", ".join(parts) + (f", ... ({more} more)" if more else "")
+                lines += textwrap.wrap(text, 80, initial_indent="  ", subsequent_indent="    ")
         lines.append(self.comparison.summary())
         return "\n".join(lines)
 
