@@ -31,17 +31,29 @@ def _bits(masks: np.ndarray, n_used: int) -> np.ndarray:
 
 def _per_group(group: np.ndarray, n_groups: int, masks: np.ndarray, n_used: int) -> np.ndarray:
     """``sum`` of the label rows of ``masks`` within each group, shape (n_groups, n_used)."""
+    if n_groups << n_used <= _MAX_DENSE:  # every possible mask a column: no hashing
+        table = np.bincount((group << n_used) | masks, minlength=n_groups << n_used)
+        every = np.arange(1 << n_used, dtype=np.int64)
+        return table.reshape(n_groups, -1).astype(np.float64) @ _bits(every, n_used)
     codes, uniques = pd.factorize(masks)
     u = len(uniques)
     if n_groups * u <= _MAX_DENSE:
         table = np.bincount(group * u + codes, minlength=n_groups * u).reshape(n_groups, u)
         return table.astype(np.float64) @ _bits(np.asarray(uniques), n_used)
-    table = sparse.csr_matrix((np.ones(len(codes)), (group, codes)), shape=(n_groups, u))
-    return np.asarray(table @ _bits(np.asarray(uniques), n_used))
+    sums = sparse.csr_matrix((np.ones(len(codes)), (group, codes)), shape=(n_groups, u))
+    return np.asarray(sums @ _bits(np.asarray(uniques), n_used))
 
 
 def _swaps(only_a: np.ndarray, only_b: np.ndarray, n_used: int) -> np.ndarray:
     """``sum over pairs of outer(only_a, only_b)``, shape (n_used, n_used)."""
+    both = (only_a != 0) & (only_b != 0)  # the other pairs swap nothing
+    only_a, only_b = only_a[both], only_b[both]
+    if 2 * n_used <= _MAX_BITS:  # one key per (only_a, only_b), counted once
+        codes, keys = pd.factorize((only_a << n_used) | only_b)
+        keys = np.asarray(keys)
+        count = np.bincount(codes, minlength=len(keys)).astype(np.float64)
+        low = (np.int64(1) << n_used) - 1
+        return (_bits(keys >> n_used, n_used) * count[:, None]).T @ _bits(keys & low, n_used)
     ca, ua = pd.factorize(only_a)
     cb, ub = pd.factorize(only_b)
     table = sparse.csr_matrix((np.ones(len(ca)), (ca, cb)), shape=(len(ua), len(ub)))
