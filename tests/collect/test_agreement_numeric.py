@@ -72,6 +72,23 @@ def test_ratio_alpha_on_continuous_values_with_zeros_equals_krippendorff(seed: i
     assert rep.krippendorff_alpha == pytest.approx(ref, abs=TOL)
 
 
+@pytest.mark.parametrize("kind", ["gamma", "lognormal", "rounded", "one value"])
+def test_ratio_node_sums_equal_the_full_exponential(kind: str) -> None:
+    from assay.collect._numeric import _log_nodes
+    from assay.collect._ratio import _node_sums
+
+    rng = np.random.default_rng(5)
+    x = {"gamma": rng.gamma(2.0, 10.0, 5000), "lognormal": rng.lognormal(0.0, 4.0, 5000),
+         "rounded": np.round(rng.gamma(2.0, 10.0, 5000), 1) + 0.1,
+         "one value": np.full(10, 3.0)}[kind]
+    uniq, count = np.unique(x, return_counts=True)
+    v = uniq / uniq[-1]
+    nodes = _log_nodes(v)
+    ref = (v * count) @ np.exp(-np.outer(v, nodes)) * nodes
+    got = _node_sums(x)
+    assert np.abs(got - ref).max() <= 1e-13 * ref.max()
+
+
 def test_ratio_alpha_without_and_with_the_bootstrap_agree() -> None:
     """The point estimate from value totals equals the one from per-item features."""
     rng = np.random.default_rng(4)
