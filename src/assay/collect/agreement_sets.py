@@ -351,7 +351,12 @@ def set_agreement(
     -----
     Alpha is nltk's ``AnnotationTask(data, distance=masi_distance).alpha()`` (1 when a
     single set is used throughout, as there), computed from the distinct sets:
-    ``O(n_pairs)`` for the observed and ``O(n_sets^2)`` for the expected disagreement.
+    ``O(n_pairs)`` for the observed disagreement; the expected one on the subset lattice
+    of the ``L`` labels in use, ``O(L^2 2^L)`` with exact integer pair counts (see
+    :mod:`assay.collect._masi_lattice`), when ``L <= 20`` and that is cheaper than
+    ``O(n_sets^2)`` over every pair of distinct sets. The per-label tables are counts by
+    (annotator pair, set bit mask) when at most 62 labels are in use
+    (:mod:`assay.collect._set_pairs`), else sparse products over the pairs.
     """
     enc = encode_sets(df, labels=labels, allow_new=allow_new)
     m = np.bincount(enc.item, minlength=enc.n_items)
