@@ -34,17 +34,28 @@ def register_section(name: str) -> Callable[[Callable[[Workspace], dict[str, Any
     return wrap
 
 
+def _count(value: Any) -> Any:
+    """A value of a label summary as shown: integers as they are, other numbers to four
+    significant digits, missing as ``-``."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return int(value) if isinstance(value, float) else value
+
+
 def _dataset_context(ws: Workspace) -> list[dict[str, Any]]:
     out = []
     for latest in ws.datasets():
         versions = ws.log(latest.name)
-        counts = latest.to_pandas([latest.roles.label])[latest.roles.label].value_counts()
+        labels = latest.to_pandas([latest.roles.label])[latest.roles.label]
+        summary = latest.task.describe_labels(labels)  # counts per class; numbers: statistics
         out.append(
             {
                 "name": latest.name,
                 "latest": latest.to_dict(),
                 "versions": [v.to_dict() for v in versions],
-                "label_counts": {str(k): int(v) for k, v in counts.sort_index().items()},
+                "label_counts": {k: _count(v) for k, v in summary.rows.items()},
                 "review_open": ws.review.count(latest.name),
             }
         )
