@@ -392,13 +392,13 @@ class MultilabelWatch(PerformanceWatch):
         alerts = []
         est = perf["estimated"]
         if est.get("alert"):
-            alerts.append(f"estimated micro F1 {est['estimated_micro_f1']:.3f} is below the "
-                          f"reference band {est['micro_f1_threshold']:.3f} (reference "
-                          f"{perf['reference_micro_f1']:.3f})")
+            alerts.append(f"estimated micro F1 {est['estimated_micro_f1']:.4f} is below the "
+                          f"reference band {est['micro_f1_threshold']:.4f} (reference "
+                          f"{perf['reference_micro_f1']:.4f})")
         real = perf.get("realised")
         if real and real["micro_f1"] < est["micro_f1_threshold"]:
-            alerts.append(f"realised micro F1 {real['micro_f1']:.3f} is below the reference "
-                          f"band {est['micro_f1_threshold']:.3f}")
+            alerts.append(f"realised micro F1 {real['micro_f1']:.4f} is below the reference "
+                          f"band {est['micro_f1_threshold']:.4f}")
         drift = perf.get("prediction_drift") or {}
         if drift.get("drifted"):
             shown = [c.split(":", 1)[1] for c in drift["columns"][:6]]
