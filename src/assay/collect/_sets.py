@@ -176,15 +176,22 @@ def _label_index(codes: np.ndarray, found: list[str], labels: Sequence[Any] | No
 
 
 def _set_words(member: sparse.csr_matrix) -> np.ndarray:
-    """Each row of a 0/1 matrix as 62-bit words, shape (n_rows, n_words)."""
+    """Each row of a 0/1 matrix as 62-bit words, shape (n_rows, n_words).
+
+    Per word, two sparse products with the columns' powers of two (31 bits each, so
+    the float64 sums are exact).
+    """
     n_labels = member.shape[1]
     words = max(1, -(-n_labels // _BITS))
-    coo = member.tocoo()
+    col = np.arange(n_labels)
+    bit, half = col % _BITS, _BITS // 2
     out = np.zeros((member.shape[0], words), dtype=np.int64)
-    bits = np.left_shift(np.int64(1), (coo.col % _BITS).astype(np.int64))
+    rows = sparse.csr_matrix(member)
     for w in range(words):
-        sel = coo.col // _BITS == w
-        np.add.at(out[:, w], coo.row[sel], bits[sel])
+        mine = col // _BITS == w
+        low = np.where(mine & (bit < half), np.exp2(np.minimum(bit, half - 1)), 0.0)
+        high = np.where(mine & (bit >= half), np.exp2(np.maximum(bit - half, 0)), 0.0)
+        out[:, w] = (rows @ low).astype(np.int64) | ((rows @ high).astype(np.int64) << half)
     return out
 
 
