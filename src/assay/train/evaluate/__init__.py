@@ -3,7 +3,8 @@
 Modules: ``_evaluate`` (:func:`evaluate`, :func:`fit_and_evaluate`,
 :func:`evaluate_predictions`), ``_checks`` (leakage and augmented-row refusals),
 ``_compare`` (paired comparison), ``_result`` (:class:`Evaluation`), ``_stats`` and
-``_missing`` (does a model accept missing values).
+``_missing`` (does a model accept missing values), ``_detection`` (COCO-style mAP of
+boxes, :func:`mean_average_precision`; intervals in ``_detection_boot``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from assay.train.evaluate._checks import (
     row_hashes,
 )
 from assay.train.evaluate._compare import Comparison, compare
+from assay.train.evaluate._detection import DetectionMAP, mean_average_precision
 from assay.train.evaluate._evaluate import evaluate, evaluate_predictions, fit_and_evaluate
 from assay.train.evaluate._result import METRICS, Evaluation
 
@@ -25,6 +27,7 @@ __all__ = [
     "AUGMENTED_COLUMN",
     "METRICS",
     "Comparison",
+    "DetectionMAP",
     "Evaluation",
     "check_eval_classes",
     "check_leakage",
@@ -34,6 +37,7 @@ __all__ = [
     "evaluate_predictions",
     "find_id_collisions",
     "find_leakage",
+    "mean_average_precision",
     "fit_and_evaluate",
     "row_hashes",
 ]
