@@ -517,3 +517,33 @@ def test_label_studio_from_name_picks_the_choices_control(cli, tmp_path: Path) -
     assert code == 0, err
     stored = ws.annotations.load("pets").sort_values("item")
     assert list(stored["label"]) == ["a", "b"]
+
+
+CROWD = Path(__file__).resolve().parents[3] / "shared/data/crowd"
+
+
+def test_headerless_crowd_file_is_read_as_worker_item_label(cli, tmp_path: Path) -> None:
+    """Get-Another-Label's labels.txt (worker, item, label; no header) on a real crowd set."""
+    source = CROWD / "BarzanMozafari/labels.txt"
+    raw = pd.read_csv(source, sep="\t", header=None, names=["annotator", "item", "label"])
+    code, out, err = cli("agree", str(source), "--json", "--report", str(tmp_path / "a.html"))
+    assert code == 0
+    assert "no header row: its 3 columns are read as annotator, item, label" in err
+    assert "name them with --columns" in err
+    assert json.loads(out)["n_items"] == raw["item"].nunique()
+
+
+def test_columns_names_a_headerless_file(cli, ws: Workspace, tmp_path: Path) -> None:
+    frame = _annotations(60, 0.5, seed=2)[["task", "label", "worker"]]
+    file = tmp_path / "ann.tsv"
+    frame.to_csv(file, sep="\t", header=False, index=False)
+    w = ["-w", ws.location]
+    code, out, _ = cli("annotations", "import", "pets", str(file), "--allow-new",
+                       "--columns", "item,label,annotator", "--json", *w)
+    assert code == 0 and json.loads(out)["annotators"] == 2
+    stored = ws.annotations.load("pets")
+    assert sorted(stored["annotator"].unique()) == ["w1", "w2"]
+    code, out, _ = cli("consensus", str(file), "--columns", "item,label,annotator", "--json")
+    assert code == 0 and len(json.loads(out)["labels"]) == 60
+    code, _, err = cli("agree", str(file), "--columns", "item,,label")
+    assert code == 2 and "--columns 'item,,label' must name each column once" in err

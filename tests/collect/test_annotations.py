@@ -243,8 +243,14 @@ def test_read_headerless_crowd_file(tmp_path: Path) -> None:
     out = read_annotations(path, names=["annotator", "item", "label"])
     assert out[["item", "annotator", "label"]].values.tolist() == [
         ["x", "w1", "G"], ["x", "w2", "P"], ["y", "w1", "G"]]
+    with pytest.warns(UserWarning, match="no header row: its 3 columns are read as annotator"):
+        sniffed = read_annotations(path)  # no cell names a column: worker, item, label
+    pd.testing.assert_frame_equal(sniffed, out)
+    path.write_text("worker\ttask\tlabel\nw1\tx\tG\n")  # a header: read as one
+    assert read_annotations(path)["label"].tolist() == ["G"]
+    path.write_text("w1\tx\tG\t3\nw2\tx\tP\t4\n")  # 4 columns: no layout to assume
     with pytest.raises(InputError, match="no column 'item'"):
-        read_annotations(path)  # the first row is taken as a header
+        read_annotations(path)
 
 
 def test_mixed_annotator_id_types_are_encoded() -> None:

@@ -42,6 +42,26 @@ from assay.workflows.sampling import plan_double_labeling
 
 __all__ = ["register"]
 
+#: ``--columns`` of the commands that read an annotation file.
+ColumnsOption = typer.Option(
+    None, "--columns",
+    help="A headerless file's columns in order, e.g. annotator,item,label (a 3-column "
+    "file with no header is read so by default).",
+)
+
+
+def _column_names(columns: str | None) -> list[str] | None:
+    """``--columns a,b,c`` as a list of names (None when not given)."""
+    if columns is None:
+        return None
+    names = [c.strip() for c in columns.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise InputError(
+            f"--columns {columns!r} must name each column once, separated by commas, "
+            "e.g. --columns annotator,item,label."
+        )
+    return names
+
 annotations_app = typer.Typer(help="Import annotations (several labels per item) for a dataset.")
 
 
@@ -51,6 +71,7 @@ _CLI_WORDING = {
     "pass from_name= to select": "pass --from-name NAME to select",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
+    "name them with names=": "name them with --columns",
     "level='ratio'": "--level ratio",
     "; leave out the level.": "; leave out --level.",
     "(transcript_agreement)": "(assay agree --text)",
@@ -119,6 +140,7 @@ def annotations_import(
         None, "--from-name",
         help="Label Studio: the name of the Choices control to read when tasks have several.",
     ),
+    columns: str = ColumnsOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -132,7 +154,7 @@ def annotations_import(
                       labelbook_version="--labelbook-version"):
         batch = import_annotations(
             ws, name, file, labelbook_version=labelbook_version, allow_new=allow_new,
-            item_key=item_key, from_name=from_name,
+            item_key=item_key, from_name=from_name, names=_column_names(columns),
         )
     emit_json(batch.to_dict()) if as_json else _print_batch(batch)
 
@@ -185,14 +207,15 @@ def agree(
     allow_new: bool = typer.Option(
         False, "--allow-new", help="Accept labels outside the label book."
     ),
+    columns: str = ColumnsOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Measure labeler consistency and show the classes whose instructions need revision."""
     check_output_file(report, "--report")
-    with cli_flags(phrases=_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
+    with _cli_wording(_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
         source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new,
-                                     label_sep)
+                                     label_sep, names=_column_names(columns))
     if text:
         raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
@@ -221,7 +244,10 @@ def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json:
 
 
 #: Library wording of loading annotations for `assay agree`, and what to say instead.
-_LOAD_WORDING = {"pass allow_new=True": "pass --allow-new"}
+_LOAD_WORDING = {
+    "pass allow_new=True": "pass --allow-new",
+    "name them with names=": "name them with --columns",
+}
 
 
 def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
@@ -301,14 +327,14 @@ def consensus_cmd(
     commit: bool = typer.Option(
         False, "--commit", help="Write the consensus labels as a new dataset version."
     ),
+    columns: str = ColumnsOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Combine several labels per item into one consensus label with a quality score."""
-    with _no_annotations("assay annotations import"), cli_flags(
-        phrases=_CLI_WORDING, method="--method"
-    ):
-        outcome = _consensus_outcome(name, method, task, commit, workspace)
+    with _no_annotations("assay annotations import"), _cli_wording(method="--method"):
+        outcome = _consensus_outcome(name, method, task, commit, workspace,
+                                     _column_names(columns))
     if as_json:
         emit_json(outcome.to_dict())
         return
@@ -316,7 +342,8 @@ def consensus_cmd(
 
 
 def _consensus_outcome(
-    source: str, method: str | None, task: str | None, commit: bool, workspace: Path
+    source: str, method: str | None, task: str | None, commit: bool, workspace: Path,
+    names: list[str] | None = None,
 ) -> ConsensusOutcome:
     """Consensus of a dataset's stored annotations, or of an annotation file."""
     path = Path(source)
@@ -326,7 +353,7 @@ def _consensus_outcome(
                 f"--commit writes a dataset version; {source} is a file: import it with "
                 "`assay annotations import NAME FILE`, then run `assay consensus NAME --commit`."
             )
-        return file_consensus(path, get_task(task), method=method)
+        return file_consensus(path, get_task(task), method=method, names=names)
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
     ws = open_workspace(workspace)

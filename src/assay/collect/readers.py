@@ -15,16 +15,46 @@ from typing import Any
 import pandas as pd
 
 from assay._validation import name_rows, warn
-from assay.collect.annotations import RowNamer, normalize_annotations
+from assay.collect.annotations import (
+    ALIASES,
+    ANNOTATION_COLUMNS,
+    OPTIONAL_COLUMNS,
+    RowNamer,
+    normalize_annotations,
+)
 from assay.exceptions import InputError
 
-__all__ = ["parse_label_studio", "read_annotations"]
+__all__ = ["HEADERLESS_LAYOUT", "parse_label_studio", "read_annotations"]
 
 #: The key of a task's ``data`` that holds the item id by default; ``assay plan-sample``
 #: and :func:`~assay.collect.sampling.to_label_studio_tasks` write it.
 DEFAULT_ITEM_KEY = "item"
 
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".tab": "\t"}
+#: Column names that mark a first line as a header row.
+_HEADER_NAMES = frozenset({*ANNOTATION_COLUMNS, *OPTIONAL_COLUMNS, *ALIASES})
+#: How headerless crowd files lay out their three columns (Get-Another-Label's
+#: ``labels.txt``, the CrowdFlower and MTurk sets, crowd-kit's examples): worker, item,
+#: label.
+HEADERLESS_LAYOUT = ("annotator", "item", "label")
+
+
+def _sniff_names(path: Path, separator: str) -> Sequence[str] | None:
+    """``HEADERLESS_LAYOUT`` when the first line of a 3-column table names no column."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            first = next(csv.reader(f, delimiter=separator), [])
+    except (UnicodeDecodeError, OSError):
+        return None  # the reader says what is wrong with the file
+    cells = {c.strip().lower() for c in first}
+    if len(first) != len(HEADERLESS_LAYOUT) or cells & _HEADER_NAMES:
+        return None
+    warn(
+        f"{path.name} has no header row: its {len(first)} columns are read as "
+        f"{', '.join(HEADERLESS_LAYOUT)} (the layout of Get-Another-Label and crowd "
+        "exports); name them with names= to read them otherwise."
+    )
+    return HEADERLESS_LAYOUT
 
 
 def _read_table(path: Path, names: Sequence[str] | None) -> pd.DataFrame:
@@ -97,7 +127,9 @@ def read_annotations(
         Accept labels outside ``classes``.
     names : sequence of str, optional
         Column names for a CSV/TSV file *without* a header row, e.g.
-        ``["annotator", "item", "label"]`` for Get-Another-Label's ``labels.txt``.
+        ``["annotator", "item", "label"]``. Without them, a 3-column file whose first
+        line names no known column is read in :data:`HEADERLESS_LAYOUT` (annotator,
+        item, label, as Get-Another-Label's ``labels.txt``), with a warning.
     item_key : str, optional
         Where the item ids are: for a Label Studio export the key of the tasks' ``data``
         (default ``"item"``, see :func:`parse_label_studio`), for a table the column
@@ -118,6 +150,8 @@ def read_annotations(
     if path.suffix.lower() == ".json":
         return parse_label_studio(path, item_key=item_key, from_name=from_name,
                                   classes=classes, allow_new=allow_new)
+    if names is None and path.suffix.lower() in _READERS:
+        names = _sniff_names(path, _READERS[path.suffix.lower()])
     df = _read_table(path, names)
     if item_key is not None:
         df = _item_column(df, item_key, path.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,16 +249,17 @@ def import_annotations(
     allow_new: bool = False,
     item_key: str | None = None,
     from_name: str | None = None,
+    names: Sequence[str] | None = None,
 ) -> AnnotationBatch:
     """Read an annotation file and store it as the next batch of dataset ``name``.
 
     Labels are checked against the label-book version the annotators followed
     (``labelbook_version``, or a ``labelbook_version`` column; else the latest)
-    unless ``allow_new``.
+    unless ``allow_new``. ``names`` names the columns of a file without a header row.
     """
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError when it does not exist
-    frame = read_annotations(file, item_key=item_key, from_name=from_name)
+    frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names)
     if not allow_new:
         check_labelbook(
             ws, name, frame, labelbook_version, file.name,
@@ -294,17 +295,18 @@ def split_label_sets(frame: pd.DataFrame, separator: str) -> pd.DataFrame:
 
 def load_for_agreement(
     source: str, open_workspace: Callable[[], Workspace], allow_new: bool,
-    label_sep: str | None = None,
+    label_sep: str | None = None, names: Sequence[str] | None = None,
 ) -> AgreementSource:
     """The annotations of a file, or those stored for a dataset named ``source``.
 
     The workspace is opened (``open_workspace()``) only for a dataset name; stored
     annotations are checked against the label book unless ``allow_new``. With
-    ``label_sep``, a file's text labels are label sets joined by that separator.
+    ``label_sep``, a file's text labels are label sets joined by that separator;
+    ``names`` names the columns of a file without a header row.
     """
     path = Path(source)
     if path.is_file():
-        frame = read_annotations(path, allow_new=True)
+        frame = read_annotations(path, allow_new=True, names=names)
         return AgreementSource(frame if label_sep is None else split_label_sets(frame, label_sep))
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,12 @@ def run_consensus(
                             outcome.kind, outcome.result)
 
 
-def file_consensus(path: Path, task: Task, *, method: str | None = None) -> ConsensusOutcome:
+def file_consensus(
+    path: Path, task: Task, *, method: str | None = None, names: Sequence[str] | None = None
+) -> ConsensusOutcome:
     """Combine the annotations of a file (CSV, TSV, Parquet, Label Studio JSON) as
     labels of ``task``'s kind; nothing is stored."""
-    return _combine(read_annotations(path, allow_new=True), task, method)
+    return _combine(read_annotations(path, allow_new=True, names=names), task, method)
 
 
 def commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
