@@ -14,15 +14,19 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
 
 from .exceptions import InputError
 
 __all__ = [
     "BOX_COLUMNS",
     "BoxMatches",
+    "candidate_pairs",
     "check_boxes",
     "iou_matrix",
+    "iou_rows",
     "match_boxes",
     "match_pair",
 ]
@@ -139,6 +143,29 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return iou
 
 
+def iou_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of each box in ``a`` with the box in the same row of ``b``.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (n, 4)
+        Boxes as ``x, y, w, h``.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        IoU in [0, 1]; 0 where the two boxes do not overlap.
+    """
+    a = np.asarray(a, dtype=float).reshape(-1, 4)
+    b = np.asarray(b, dtype=float).reshape(-1, 4)
+    iw = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    ih = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
 def match_pair(
     a: np.ndarray, b: np.ndarray, *, min_iou: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,6 +221,12 @@ def match_boxes(
 ) -> BoxMatches:
     """Match two checked boxes frames image by image (and class by class).
 
+    The assignment is the one of :func:`match_pair` per group, solved per connected
+    component of the overlapping pairs: a box overlapping no other box of its group on
+    the other side has no partner; a component with a single box on one side takes its
+    best-overlapping partner; only components with two or more boxes on both sides go to
+    the Hungarian solver (the optimum of a group is the sum of its components' optima).
+
     Parameters
     ----------
     left, right : DataFrame
@@ -207,31 +240,164 @@ def match_boxes(
     Returns
     -------
     BoxMatches
-        Arrays of length n_pairs + n_unmatched_left + n_unmatched_right.
+        Arrays of length n_pairs + n_unmatched_left + n_unmatched_right: the pairs
+        (ordered by their left row), then the unmatched left rows, then the unmatched
+        right rows (each ascending).
     """
-    keys = ["image", "label"] if by_label else ["image"]
-    left_groups = left.groupby(keys, sort=False).indices
-    right_groups = right.groupby(keys, sort=False).indices
     lg = left[list(_GEOMETRY)].to_numpy(dtype=float)
     rg = right[list(_GEOMETRY)].to_numpy(dtype=float)
-    pairs_l: list[np.ndarray] = []
-    pairs_r: list[np.ndarray] = []
-    pairs_iou: list[np.ndarray] = []
-    for key, li in left_groups.items():
-        ri = right_groups.get(key)
-        if ri is None:
-            continue
-        rows, cols, ious = match_pair(lg[li], rg[ri], min_iou=min_iou)
-        pairs_l.append(li[rows])
-        pairs_r.append(ri[cols])
-        pairs_iou.append(ious)
-    matched_l = np.concatenate(pairs_l) if pairs_l else np.zeros(0, dtype=np.int64)
-    matched_r = np.concatenate(pairs_r) if pairs_r else np.zeros(0, dtype=np.int64)
-    ious = np.concatenate(pairs_iou) if pairs_iou else np.zeros(0)
-    only_l = np.setdiff1d(np.arange(len(left)), matched_l)
-    only_r = np.setdiff1d(np.arange(len(right)), matched_r)
+    lkey, rkey = _group_codes(left, right, by_label)
+    li, ri = candidate_pairs(lkey, rkey)
+    iou = iou_rows(lg[li], rg[ri])
+    pos = iou > 0
+    pl, pr, piou = _best_assignment(li[pos], ri[pos], iou[pos])
+    keep = piou >= min_iou
+    pl, pr, piou = pl[keep], pr[keep], piou[keep]
+    order = np.argsort(pl, kind="stable")
+    pl, pr, piou = pl[order], pr[order], piou[order]
+    only_l = _unpaired(len(left), pl)
+    only_r = _unpaired(len(right), pr)
     return BoxMatches(
-        left=np.concatenate([matched_l, only_l, np.full(only_r.size, -1)]).astype(np.int64),
-        right=np.concatenate([matched_r, np.full(only_l.size, -1), only_r]).astype(np.int64),
-        iou=np.concatenate([ious, np.zeros(only_l.size + only_r.size)]),
+        left=np.concatenate([pl, only_l, np.full(only_r.size, -1)]).astype(np.int64),
+        right=np.concatenate([pr, np.full(only_l.size, -1), only_r]).astype(np.int64),
+        iou=np.concatenate([piou, np.zeros(only_l.size + only_r.size)]),
     )
+
+
+def _unpaired(n: int, paired: np.ndarray) -> np.ndarray:
+    free = np.ones(n, dtype=bool)
+    free[paired] = False
+    return np.flatnonzero(free)
+
+
+def _group_codes(
+    left: pd.DataFrame, right: pd.DataFrame, by_label: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per box naming its group (image, or image and class), shared codes."""
+    keys = ["image", "label"] if by_label else ["image"]
+    both = pd.concat([left[keys], right[keys]], ignore_index=True)
+    codes = both.groupby(keys, sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    return codes[: len(left)], codes[len(left):]
+
+
+def candidate_pairs(lkey: np.ndarray, rkey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (left, right) pair of boxes with the same group code, without a Python loop.
+
+    Parameters
+    ----------
+    lkey : ndarray of int, shape (n,)
+    rkey : ndarray of int, shape (m,)
+
+    Returns
+    -------
+    left, right : ndarray of int, shape (n_pairs,)
+        Row positions; ``n_pairs`` is the sum over groups of ``n_left * n_right``.
+    """
+    order = np.argsort(rkey, kind="stable")
+    sorted_keys = rkey[order]
+    start = np.searchsorted(sorted_keys, lkey, side="left")
+    counts = np.searchsorted(sorted_keys, lkey, side="right") - start
+    li = np.repeat(np.arange(len(lkey), dtype=np.int64), counts)
+    offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts)
+    return li, order[np.repeat(start, counts) + offsets].astype(np.int64)
+
+
+def _best_assignment(
+    li: np.ndarray, ri: np.ndarray, iou: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The largest-total-IoU one-to-one pairs among overlapping pairs, by component."""
+    if li.size == 0:
+        return li, ri, iou
+    nl = int(li.max()) + 1
+    graph = sparse.coo_matrix((np.ones(li.size), (li, nl + ri)),
+                              shape=(nl + int(ri.max()) + 1,) * 2)
+    _, comp = connected_components(graph, directed=False)
+    c = comp[li]
+    n_left = np.bincount(c, weights=np.r_[1.0, 0.0][_first_of(li)])
+    n_right = np.bincount(c, weights=np.r_[1.0, 0.0][_first_of(ri)])
+    star = (n_left[c] == 1) | (n_right[c] == 1)
+    # a component with one box on a side: its best edge (ties: the first)
+    best = np.zeros(li.size, dtype=bool)
+    s = np.flatnonzero(star)
+    if s.size:
+        order = s[np.lexsort((-iou[s], c[s]))]
+        first = np.r_[True, c[order][1:] != c[order][:-1]]
+        best[order[first]] = True
+    out = [(li[best], ri[best], iou[best])]
+    square = ~star & (n_left[c] == 2) & (n_right[c] == 2)
+    if square.any():
+        out.append(_two_by_two(li[square], ri[square], iou[square], c[square]))
+    hard = np.flatnonzero(~star & ~square)
+    if hard.size:
+        out.append(_hungarian_components(li[hard], ri[hard], iou[hard], c[hard]))
+    return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
+
+
+def _two_by_two(
+    li: np.ndarray, ri: np.ndarray, iou: np.ndarray, comp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Components of two boxes on each side: the better of the two pairings."""
+    order = np.lexsort((ri, li, comp))
+    li, ri, iou, comp = li[order], ri[order], iou[order], comp[order]
+    start = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
+    ends = np.r_[start[1:], comp.size]
+    first_l = li[start]
+    lefts = np.stack([first_l, np.maximum.reduceat(li, start)], axis=1)
+    rights = np.stack([np.minimum.reduceat(ri, start), np.maximum.reduceat(ri, start)], axis=1)
+    # IoU of (left i, right j) in each component, 0 where the boxes do not overlap
+    grid = np.zeros((start.size, 2, 2))
+    k = np.repeat(np.arange(start.size), ends - start)
+    grid[k, (li != lefts[k, 0]).astype(int), (ri != rights[k, 0]).astype(int)] = iou
+    straight = grid[:, 0, 0] + grid[:, 1, 1] >= grid[:, 0, 1] + grid[:, 1, 0]
+    col0 = np.where(straight, 0, 1)
+    pl = lefts.reshape(-1)
+    pr = np.stack([rights[np.arange(start.size), col0],
+                   rights[np.arange(start.size), 1 - col0]], axis=1).reshape(-1)
+    pi = np.stack([grid[np.arange(start.size), 0, col0],
+                   grid[np.arange(start.size), 1, 1 - col0]], axis=1).reshape(-1)
+    keep = pi > 0
+    return pl[keep], pr[keep], pi[keep]
+
+
+def _first_of(nodes: np.ndarray) -> np.ndarray:
+    """0 where ``nodes[k]`` appears for the first time, else 1 (to count distinct nodes)."""
+    flag = np.ones(nodes.size, dtype=np.int64)
+    flag[np.unique(nodes, return_index=True)[1]] = 0
+    return flag
+
+
+def _hungarian_components(
+    li: np.ndarray, ri: np.ndarray, iou: np.ndarray, comp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hungarian assignment inside each component, from its overlapping pairs."""
+    _, comp = np.unique(comp, return_inverse=True)
+    n_comp = int(comp.max()) + 1
+    l_nodes, l_start, lrow = _local_positions(comp, li, n_comp)
+    r_nodes, r_start, rcol = _local_positions(comp, ri, n_comp)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
+    rows_out, cols_out, iou_out = [], [], []
+    for c in range(n_comp):
+        e = order[bounds[c]: bounds[c + 1]]
+        matrix = np.zeros((l_start[c + 1] - l_start[c], r_start[c + 1] - r_start[c]))
+        matrix[lrow[e], rcol[e]] = iou[e]
+        rows, cols = linear_sum_assignment(matrix, maximize=True)
+        rows_out.append(l_nodes[l_start[c] + rows])
+        cols_out.append(r_nodes[r_start[c] + cols])
+        iou_out.append(matrix[rows, cols])
+    pl, pr, pi = (np.concatenate(x) for x in (rows_out, cols_out, iou_out))
+    keep = pi > 0
+    return pl[keep], pr[keep], pi[keep]
+
+
+def _local_positions(
+    comp: np.ndarray, node: np.ndarray, n_comp: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct nodes of each component (sorted by component), where each
+    component's nodes start, and each edge's node position inside its component."""
+    width = int(node.max()) + 1
+    key = comp.astype(np.int64) * width + node
+    distinct = np.unique(key)
+    start = np.searchsorted(distinct // width, np.arange(n_comp + 1))
+    return distinct % width, start, np.searchsorted(distinct, key) - start[comp]
