@@ -38,7 +38,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["audit", "slices", "curve"], "train"),
     **dict.fromkeys(["train", "experiments", "compare", "augment", "loop"], "iterate"),
     **dict.fromkeys(["drift", "monitor"], "deploy"),
-    **dict.fromkeys(["ui", "user", "token", "session"], "web"),
+    **dict.fromkeys(["ui", "report", "user", "token", "session"], "web"),
     "demo": "demo",
 }
 #: The command modules, in the order ``assay --help`` lists their commands.

@@ -15,6 +15,7 @@ import typer
 from assay.cli._common import (
     JsonOption,
     WorkspaceOption,
+    check_output_file,
     emit_json,
     err_console,
     open_workspace,
@@ -353,9 +354,22 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
+def report(
+    out: Path = typer.Option(Path("report.html"), "--out", help="Where to write the report."),
+    workspace: Path = WorkspaceOption,
+) -> None:
+    """Write the workspace report: one HTML page (offline) with a section per phase."""
+    from assay.report.build import write_report
+
+    check_output_file(out, "--out")
+    path = write_report(open_workspace(workspace), out)
+    out_console().print(f"Report: {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command()(ui)
+    app.command()(report)
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
     app.add_typer(session_app, name="session")

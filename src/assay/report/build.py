@@ -113,6 +113,7 @@ def write_report(ws: Workspace, path: str | os.PathLike[str]) -> Path:
     """Write the workspace report to ``path`` atomically."""
     target = Path(path)
     html = render_report(build_context(ws))
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, target)
