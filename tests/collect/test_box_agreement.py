@@ -206,6 +206,10 @@ def test_assignments_leave_unseen_images_out_and_count_empty_ones() -> None:
     assert box_agreement(boxes, assignments=only_a).overall["f1_50"] == pytest.approx(1.0)
     with pytest.raises(InputError, match="annotator 'a' drew boxes on image 'two'"):
         box_agreement(boxes, assignments=seen_both.iloc[[0, 1]])
+    apart = pd.DataFrame([_box("one", "a", 0), _box("two", "b", 0)])
+    with pytest.raises(InputError, match="no image was looked at by two labelers"):
+        box_agreement(apart, assignments=pd.DataFrame({"image": ["one", "two"],
+                                                       "annotator": ["a", "b"]}))
 
 
 # ---- bad input --------------------------------------------------------------------

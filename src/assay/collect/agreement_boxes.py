@@ -22,6 +22,7 @@ from assay._validation import Interval, Real, validate_params
 from assay.collect._box_kinds import disagreement_events, kinds_table, size_table
 from assay.collect._box_pairs import BoxSet, PairComparison, compare_pair, prepare
 from assay.collect._kind_render import fmt, frame_records, html_page, text_table
+from assay.exceptions import InputError
 
 __all__ = ["BoxAgreementReport", "box_agreement"]
 
@@ -267,11 +268,16 @@ def box_agreement(
     ------
     InputError
         A missing column (``annotator`` included), a box of zero or negative size, a
-        non-finite coordinate, or fewer than two labelers.
+        non-finite coordinate, fewer than two labelers, or no image that two labelers
+        looked at.
     """
     bs = prepare(boxes, assignments)
     comparisons = [compare_pair(bs, a, b, match_iou=match_iou, cover=cover)
                    for a, b in combinations(range(len(bs.annotators)), 2)]
+    if not any(p.shared.any() for p in comparisons):
+        raise InputError(
+            "no image was looked at by two labelers (see assignments), so box agreement "
+            "is undefined; have a second labeler box a sample of the images")
     events = disagreement_events(bs, comparisons, _matched_by(bs, comparisons))
     sizes, systematic = size_table(bs, comparisons, match_iou, size_tolerance)
     per_class = _Counts.zeros(len(bs.labels))

@@ -71,9 +71,10 @@ class BoxConsensusResult:
         """A few lines of plain text: boxes kept, their quality, the labelers."""
         kept = self.boxes
         lines = [
-            f"{len(kept)} consensus boxes from {len(self.members)} labelers' boxes "
-            f"({len(self.clusters) - len(kept)} candidates below support "
-            f"{self.min_support:g})",
+            f"{len(kept)} consensus boxes from {len(self.members)} boxes by "
+            f"{len(self.annotators)} labelers",
+            f"  ({len(self.clusters) - len(kept)} candidates below support "
+            f"{self.min_support:g} left out)",
             f"  mean support {kept['support'].mean():.3f}; mean IoU of the members with "
             f"the fused box {kept['mean_iou'].mean():.3f}",
             "labelers against the consensus (IoU 0.5):",
