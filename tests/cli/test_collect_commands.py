@@ -547,3 +547,18 @@ def test_columns_names_a_headerless_file(cli, ws: Workspace, tmp_path: Path) -> 
     assert code == 0 and len(json.loads(out)["labels"]) == 60
     code, _, err = cli("agree", str(file), "--columns", "item,,label")
     assert code == 2 and "--columns 'item,,label' must name each column once" in err
+
+
+def test_consensus_shows_the_least_reliable_annotators(cli) -> None:
+    """83 real crowd workers: ten rows, the lowest qualities of the JSON; --wide: all."""
+    source = str(CROWD / "BarzanMozafari/labels.txt")
+    code, out, _ = cli("consensus", source, "--json")
+    annotators = json.loads(out)["annotators"]
+    qualities = sorted(a["quality"] for a in annotators)
+    code, out, _ = cli("consensus", source)
+    assert code == 0 and "the 10 least reliable annotators" in out
+    shown = [float(line.split("│")[-2]) for line in out.splitlines() if line.count("│") == 5]
+    assert shown == pytest.approx(qualities[:10], abs=5e-4)
+    assert f"and {len(annotators) - 10} more annotators" in out
+    code, out, _ = cli("consensus", source, "--wide")
+    assert sum(line.count("│") == 5 for line in out.splitlines()) == len(annotators)

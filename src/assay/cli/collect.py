@@ -328,6 +328,7 @@ def consensus_cmd(
         False, "--commit", help="Write the consensus labels as a new dataset version."
     ),
     columns: str = ColumnsOption,
+    wide: bool = typer.Option(False, "--wide", help="List every annotator."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -338,7 +339,7 @@ def consensus_cmd(
     if as_json:
         emit_json(outcome.to_dict())
         return
-    _print_consensus(outcome)
+    _print_consensus(outcome, wide)
 
 
 def _consensus_outcome(
@@ -370,20 +371,41 @@ def _consensus_outcome(
 _ANNOTATOR_HEADERS = {"n_annotations": "labels", "noise_sd": "noise sd"}
 
 
-def _print_consensus(outcome: ConsensusOutcome) -> None:
+#: Annotators the consensus table shows without --wide: the least reliable first.
+_SHOWN_ANNOTATORS = 10
+
+
+def _worst_annotators(frame: pd.DataFrame, wide: bool) -> tuple[pd.DataFrame, str]:
+    """The annotator table, least reliable first (lowest quality or agreement, or the
+    noisiest), cut to :data:`_SHOWN_ANNOTATORS` rows unless ``wide``."""
+    for column, ascending in (("quality", True), ("agreement", True), ("noise_sd", False)):
+        if column in frame.columns:
+            frame = frame.sort_values(column, ascending=ascending, kind="stable")
+            break
+    if wide or len(frame) <= _SHOWN_ANNOTATORS:
+        return frame, "annotators"
+    return frame.head(_SHOWN_ANNOTATORS), f"the {_SHOWN_ANNOTATORS} least reliable annotators"
+
+
+def _print_consensus(outcome: ConsensusOutcome, wide: bool = False) -> None:
     console = out_console()
     labels = outcome.labels
     console.print(
         f"{len(labels)} items; mean quality {labels['quality'].mean():.3f}; "
         f"{int((labels['quality'] < 0.8).sum())} items below 0.8."
     )
-    frame = outcome.annotators
+    frame, title = _worst_annotators(outcome.annotators, wide)
     rows = [
         [a, *(_cell(v) for v in r)]
         for a, r in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
     headers = ["annotator", *(_ANNOTATOR_HEADERS.get(c, c) for c in frame.columns)]
-    console.print(table("annotators", headers, rows))
+    console.print(table(title, headers, rows))
+    if len(frame) < len(outcome.annotators):
+        console.print(
+            f"... and {len(outcome.annotators) - len(frame)} more annotators "
+            "(--wide lists all, --json gives every number)."
+        )
     if outcome.version:
         console.print(f"Consensus labels written as {outcome.version}.")
 
