@@ -9,6 +9,7 @@ train (mAP, box label issues) and deploy (box statistics) all read that frame th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -30,6 +31,10 @@ __all__ = [
     "match_boxes",
     "match_pair",
 ]
+
+#: Components up to this many boxes on each side are solved by trying every pairing.
+_SMALL = 4
+_PAIRINGS = np.array(list(itertools.permutations(range(_SMALL))))  # (24, 4)
 
 #: The columns every boxes frame has.
 BOX_COLUMNS = ("image", "label", "x", "y", "w", "h")
@@ -224,8 +229,9 @@ def match_boxes(
     The assignment is the one of :func:`match_pair` per group, solved per connected
     component of the overlapping pairs: a box overlapping no other box of its group on
     the other side has no partner; a component with a single box on one side takes its
-    best-overlapping partner; only components with two or more boxes on both sides go to
-    the Hungarian solver (the optimum of a group is the sum of its components' optima).
+    best-overlapping partner; components of up to 4 x 4 boxes try every pairing at once,
+    and only larger ones go to the Hungarian solver one by one (the optimum of a group is
+    the sum of its components' optima).
 
     Parameters
     ----------
@@ -325,39 +331,10 @@ def _best_assignment(
         first = np.r_[True, c[order][1:] != c[order][:-1]]
         best[order[first]] = True
     out = [(li[best], ri[best], iou[best])]
-    square = ~star & (n_left[c] == 2) & (n_right[c] == 2)
-    if square.any():
-        out.append(_two_by_two(li[square], ri[square], iou[square], c[square]))
-    hard = np.flatnonzero(~star & ~square)
+    hard = np.flatnonzero(~star)
     if hard.size:
-        out.append(_hungarian_components(li[hard], ri[hard], iou[hard], c[hard]))
+        out.append(_component_assignment(li[hard], ri[hard], iou[hard], c[hard]))
     return tuple(np.concatenate(part) for part in zip(*out, strict=True))  # type: ignore[return-value]
-
-
-def _two_by_two(
-    li: np.ndarray, ri: np.ndarray, iou: np.ndarray, comp: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Components of two boxes on each side: the better of the two pairings."""
-    order = np.lexsort((ri, li, comp))
-    li, ri, iou, comp = li[order], ri[order], iou[order], comp[order]
-    start = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
-    ends = np.r_[start[1:], comp.size]
-    first_l = li[start]
-    lefts = np.stack([first_l, np.maximum.reduceat(li, start)], axis=1)
-    rights = np.stack([np.minimum.reduceat(ri, start), np.maximum.reduceat(ri, start)], axis=1)
-    # IoU of (left i, right j) in each component, 0 where the boxes do not overlap
-    grid = np.zeros((start.size, 2, 2))
-    k = np.repeat(np.arange(start.size), ends - start)
-    grid[k, (li != lefts[k, 0]).astype(int), (ri != rights[k, 0]).astype(int)] = iou
-    straight = grid[:, 0, 0] + grid[:, 1, 1] >= grid[:, 0, 1] + grid[:, 1, 0]
-    col0 = np.where(straight, 0, 1)
-    pl = lefts.reshape(-1)
-    pr = np.stack([rights[np.arange(start.size), col0],
-                   rights[np.arange(start.size), 1 - col0]], axis=1).reshape(-1)
-    pi = np.stack([grid[np.arange(start.size), 0, col0],
-                   grid[np.arange(start.size), 1, 1 - col0]], axis=1).reshape(-1)
-    keep = pi > 0
-    return pl[keep], pr[keep], pi[keep]
 
 
 def _first_of(nodes: np.ndarray) -> np.ndarray:
@@ -367,28 +344,42 @@ def _first_of(nodes: np.ndarray) -> np.ndarray:
     return flag
 
 
-def _hungarian_components(
+def _component_assignment(
     li: np.ndarray, ri: np.ndarray, iou: np.ndarray, comp: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hungarian assignment inside each component, from its overlapping pairs."""
+    """The best assignment inside each component of two or more boxes on both sides:
+    small ones (up to 4 x 4) by trying every pairing at once, larger ones one by one."""
     _, comp = np.unique(comp, return_inverse=True)
     n_comp = int(comp.max()) + 1
     l_nodes, l_start, lrow = _local_positions(comp, li, n_comp)
     r_nodes, r_start, rcol = _local_positions(comp, ri, n_comp)
+    small = (np.diff(l_start) <= _SMALL) & (np.diff(r_start) <= _SMALL)
+    # IoU of every component's boxes, 0 where they do not overlap or for padding
+    k = np.flatnonzero(small)
+    slot = np.cumsum(small) - 1
+    e = small[comp]
+    grid = np.zeros((k.size, _SMALL, _SMALL))
+    grid[slot[comp[e]], lrow[e], rcol[e]] = iou[e]
+    best = _PAIRINGS[grid[:, np.arange(_SMALL), _PAIRINGS].sum(axis=2).argmax(axis=1)]
+    rows = np.broadcast_to(np.arange(_SMALL), best.shape)
+    value = np.take_along_axis(grid, best[:, :, None], axis=2)[:, :, 0]
+    got = value > 0
+    comp_of = np.broadcast_to(k[:, None], best.shape)[got]
+    out = [(l_nodes[l_start[comp_of] + rows[got]], r_nodes[r_start[comp_of] + best[got]],
+            value[got])]
+    large = np.flatnonzero(~small)
     order = np.argsort(comp, kind="stable")
     bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
-    rows_out, cols_out, iou_out = [], [], []
-    for c in range(n_comp):
-        e = order[bounds[c]: bounds[c + 1]]
+    for c in large:
+        edges = order[bounds[c]: bounds[c + 1]]
         matrix = np.zeros((l_start[c + 1] - l_start[c], r_start[c + 1] - r_start[c]))
-        matrix[lrow[e], rcol[e]] = iou[e]
-        rows, cols = linear_sum_assignment(matrix, maximize=True)
-        rows_out.append(l_nodes[l_start[c] + rows])
-        cols_out.append(r_nodes[r_start[c] + cols])
-        iou_out.append(matrix[rows, cols])
-    pl, pr, pi = (np.concatenate(x) for x in (rows_out, cols_out, iou_out))
-    keep = pi > 0
-    return pl[keep], pr[keep], pi[keep]
+        matrix[lrow[edges], rcol[edges]] = iou[edges]
+        r, q = linear_sum_assignment(matrix, maximize=True)
+        keep = matrix[r, q] > 0
+        out.append((l_nodes[l_start[c] + r[keep]], r_nodes[r_start[c] + q[keep]],
+                    matrix[r, q][keep]))
+    pl, pr, pi = (np.concatenate(x) for x in zip(*out, strict=True))
+    return pl, pr, pi
 
 
 def _local_positions(
