@@ -51,7 +51,7 @@ def test_help_has_no_rendering_artefacts(cli, monkeypatch, path: list[str]) -> N
 def test_help_shows_arguments_and_flags_plainly(cli, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     out = cli("import", "--help")[1]
-    assert "assay import [OPTIONS] NAME SOURCE" in out
+    assert "assay import [OPTIONS] NAME [SOURCE]" in out  # or --boxes FILE --format F
     assert "--json " in out and "--label" in out and "<str>" in out
     out = cli("ui", "--help")[1]
     assert "assay ui [OPTIONS] [WORKSPACE]" in out

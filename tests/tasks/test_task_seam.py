@@ -281,6 +281,9 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
+_BOX_A = {"label": "a", "x": 10.0, "y": 20.0, "w": 30.0, "h": 40.0}
+_BOX_B = {"label": "b", "x": 50.0, "y": 5.0, "w": 8.0, "h": 9.0}
+
 #: Per kind: (a label column, the same labels with one changed, model output for
 #: find_label_issues, predictions for score, an annotation table).
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -305,6 +308,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "predictions": np.tile(
             [[0.9, 0.1], [0.9, 0.8], [0.1, 0.2], [0.2, 0.9], [0.8, 0.9], [0.9, 0.2]], (5, 1)
         ),
+        "classes": ["a", "b"],
+    },
+    "detection": {
+        "labels": _objects([[_BOX_A], [_BOX_A, _BOX_B], [], [_BOX_B]] * 8),
+        "changed": ((_BOX_A,), ({**_BOX_A, "x": 12.0},)),
+        "typed": ('[["b", 1, 2, 3, 4]]', pa.list_(pa.struct([])),
+                  [{"label": "b", "x": 1.0, "y": 2.0, "w": 3.0, "h": 4.0}]),
+        "predictions": None,
         "classes": ["a", "b"],
     },
     "toy_regression": {
@@ -379,3 +390,7 @@ def _skip_unlanded_engines(task: Task, sample: dict[str, Any]) -> None:
         task.score(sample["labels"], sample["labels"], seed=0)
     except ModuleNotFoundError as exc:
         pytest.skip(f"engine module {exc.name} of task {task.kind!r} has not landed yet")
+    except InputError as exc:  # a task whose engines are written but not wired yet
+        if "not available for" not in str(exc):
+            raise
+        pytest.skip(str(exc))

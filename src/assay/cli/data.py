@@ -15,6 +15,7 @@ from assay.cli._common import (
     progress,
     table,
 )
+from assay.store.box_formats.dataset import box_import_source, export_boxes
 from assay.store.datasets import DatasetVersion
 from assay.store.diff import describe_columns
 from assay.store.workspace import Workspace
@@ -40,7 +41,7 @@ def init(
 def import_(
     name: str = typer.Argument(..., help="The dataset name."),
     source: Path = typer.Argument(
-        ..., help="CSV, Parquet, JSONL file, or a folder root/<class>/<file>."
+        None, help="CSV, Parquet, JSONL file, or a folder root/<class>/<file>.", show_default=False
     ),
     label: str = typer.Option(
         None,
@@ -68,6 +69,21 @@ def import_(
     tags: str = typer.Option(None, "--tags", help="Comma-separated metadata columns for slicing."),
     split: str = typer.Option(None, "--split", help="A column naming each row's split."),
     message: str = typer.Option(None, "--message", "-m", help="The version message."),
+    boxes: Path = typer.Option(
+        None, "--boxes", help="Box annotations (a file or folder) to import as a detection "
+        "dataset of images, instead of SOURCE.", show_default=False,
+    ),
+    box_format: str = typer.Option(
+        None, "--format", help="The format of --boxes: coco, yolo, voc or label-studio.",
+        show_default=False,
+    ),
+    images: Path = typer.Option(
+        None, "--images", help="The folder of the images of --boxes (default: beside them).",
+        show_default=False,
+    ),
+    drop_empty_boxes: bool = typer.Option(
+        False, "--drop-empty-boxes", help="Leave zero-area boxes out (else they are refused)."
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -75,11 +91,15 @@ def import_(
 
     The column roles (--label, --id, --tags, --split) and the kind of label (--task)
     are set by the dataset's first import; a new version keeps them, so they may be
-    left out.
+    left out. --boxes FILE_OR_DIR --format F imports box annotations: one item per
+    image, its label the list of its boxes (task detection).
     """
     ws = open_workspace(workspace)
     tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None
     labels = _label_option(label)
+    box_source = box_import_source(source, boxes, box_format, images, drop_empty_boxes, task)
+    if box_source is not None:
+        source, task = box_source, "detection"  # type: ignore[assignment]
     with progress(f"Importing {source}"):
         version = ws.import_dataset(
             name,
@@ -93,9 +113,12 @@ def import_(
             label_sep=label_sep,
         )
     if as_json:
-        emit_json(version.to_dict())
+        extra = {"dropped_boxes": len(box_source.dropped)} if box_source is not None else {}
+        emit_json({**version.to_dict(), **extra})
         return
     out_console().print(_import_summary(version))
+    if box_source is not None and len(box_source.dropped):
+        out_console().print(box_source.dropped_note())
 
 
 def _label_option(label: str | None) -> str | list[str] | None:
@@ -253,13 +276,28 @@ def diff(
 
 def export(
     ref: str = typer.Argument(..., help="NAME or NAME@vN."),
-    file: Path = typer.Argument(..., help="The output file: .csv, .parquet or .jsonl."),
+    file: Path = typer.Argument(
+        ..., help="The output file: .csv, .parquet or .jsonl (--format coco: a .json file; "
+        "yolo: a folder)."
+    ),
+    box_format: str = typer.Option(
+        None, "--format", help="Write a detection dataset's boxes as coco or yolo.",
+        show_default=False,
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Write a version to a file (atomically)."""
     ws = open_workspace(workspace)
     version = ws.dataset(ref)
+    if box_format is not None:
+        written, n_images, n_boxes = export_boxes(version, file, box_format)
+        if as_json:
+            emit_json({"ref": version.ref, "file": str(written), "rows": n_images, "boxes": n_boxes})
+            return
+        out_console().print(f"Wrote {version.ref} ({n_images} images, {n_boxes} boxes) as "
+                            f"{box_format} to {written}.")
+        return
     path = ws.export(version.ref, file)
     if as_json:
         emit_json({"ref": version.ref, "file": str(path), "rows": version.n_rows})

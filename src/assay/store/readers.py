@@ -479,7 +479,7 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
 
     Parameters
     ----------
-    source : str, path, pandas.DataFrame or pyarrow.Table
+    source : str, path, pandas.DataFrame, pyarrow.Table or box_formats.BoxSource
 
     Returns
     -------
@@ -490,6 +490,10 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
         ``decimal``: ``","`` when numbers were read with a decimal comma); for folders
         ``media_root``, ``media_column`` and ``modality``.
     """
+    from assay.store.box_formats.dataset import BoxSource
+
+    if isinstance(source, BoxSource):  # box annotations: one row per image
+        return source.read()
     if isinstance(source, pd.DataFrame):
         check_unique_columns(list(source.columns), "the DataFrame")
         rows = RowNames.for_frame(source)

@@ -15,6 +15,7 @@ from typing import TypeVar
 from assay.exceptions import InputError
 from assay.tasks.base import Task
 from assay.tasks.classification import ClassificationTask
+from assay.tasks.detection import DetectionTask
 from assay.tasks.multilabel import MultilabelTask
 from assay.tasks.regression import RegressionTask
 
@@ -61,4 +62,6 @@ def registered_tasks() -> dict[str, Task]:
 
 register_task(ClassificationTask)
 register_task(RegressionTask)
+# before multilabel: detection claims list<struct<label, x, y, w, h>>, multilabel any list
+register_task(DetectionTask)
 register_task(MultilabelTask)

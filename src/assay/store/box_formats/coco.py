@@ -67,14 +67,21 @@ def read_coco(
     return finish(records, image_rows, ordered, allowed=classes, drop_empty=drop_empty)
 
 
-def _categories(entries: list[Any], path: Path) -> dict[Any, str]:
-    names: dict[Any, str] = {}
+def _entries(entries: list[Any], path: Path, what: str, key: str) -> list[dict[str, Any]]:
+    """``entries`` (COCO categories or images) checked: objects with an ``id`` and
+    ``key``, no id twice."""
+    seen: set[Any] = set()
     for entry in entries:
-        if not isinstance(entry, dict) or "id" not in entry or "name" not in entry:
-            raise InputError(f"{path}: a category lacks its id or name ({entry!r}); fix it")
-        if entry["id"] in names:
-            raise InputError(f"{path}: category id {entry['id']} repeats; give each category its own id")
-        names[entry["id"]] = str(entry["name"])
+        if not isinstance(entry, dict) or "id" not in entry or key not in entry:
+            raise InputError(f"{path}: {what} {entry!r} lacks its id or {key}; fix it")
+        if entry["id"] in seen:
+            raise InputError(f"{path}: {what} id {entry['id']} repeats; give each {what} its own id")
+        seen.add(entry["id"])
+    return entries
+
+
+def _categories(entries: list[Any], path: Path) -> dict[Any, str]:
+    names = {e["id"]: str(e["name"]) for e in _entries(entries, path, "category", "name")}
     seen: dict[str, Any] = {}
     for key, name in names.items():
         if name in seen:
@@ -88,11 +95,7 @@ def _categories(entries: list[Any], path: Path) -> dict[Any, str]:
 def _images(entries: list[Any], path: Path, root: Path) -> tuple[list[dict[str, Any]], dict[Any, str]]:
     rows: list[dict[str, Any]] = []
     by_id: dict[Any, str] = {}
-    for entry in entries:
-        if not isinstance(entry, dict) or "id" not in entry or "file_name" not in entry:
-            raise InputError(f"{path}: an image lacks its id or file_name ({entry!r}); fix it")
-        if entry["id"] in by_id:
-            raise InputError(f"{path}: image id {entry['id']} repeats; give each image its own id")
+    for entry in _entries(entries, path, "image", "file_name"):
         where = f"{path} image id {entry['id']}"
         row = image_record(root, root / str(entry["file_name"]), where,
                            (entry.get("width"), entry.get("height")))
@@ -133,14 +136,7 @@ def _finite(value: Any) -> bool:
 
 
 def _unique_ids(annotations: list[Any], path: Path) -> None:
-    seen: set[Any] = set()
-    for ann in annotations:
-        key = ann.get("id")
-        if key is None:
-            continue
-        if key in seen:
-            raise InputError(f"{path}: annotation id {key} repeats; give each annotation its own id")
-        seen.add(key)
+    _entries([a for a in annotations if a.get("id") is not None], path, "annotation", "id")
 
 
 def coco_document(
@@ -215,5 +211,5 @@ def write_coco(
     if path.is_dir():
         raise InputError(f"{path} is a folder; give a file name such as {path / 'annotations.json'}")
     document = coco_document(boxes, images, classes)
-    write_atomic(path, json.dumps(document, indent=1))
+    write_atomic(path, json.dumps(document, separators=(",", ":")))  # the C encoder: no indent
     return path
