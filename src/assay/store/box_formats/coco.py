@@ -34,10 +34,8 @@ def read_coco(
     images : path, optional
         The folder the ``file_name`` of the images are relative to (default: the JSON
         file's folder). Every image must be there, with the size the file states.
-    classes : sequence of str, optional
-        Accepted classes; a box of another class is an error.
-    drop_empty : bool
-        Leave zero-area boxes out (``BoxSet.dropped``) instead of refusing them.
+    classes, drop_empty
+        As in :func:`assay.store.box_formats.read_boxes`.
 
     Returns
     -------
@@ -198,14 +196,11 @@ def write_coco(
 
     Parameters
     ----------
-    boxes : DataFrame, shape (n_boxes, >= 6)
-        The boxes frame.
-    images : DataFrame, shape (n_images, >= 3)
-        ``image``, ``width``, ``height`` of every image (images without boxes too).
+    boxes, images, classes
+        As in :func:`assay.store.box_formats.write_boxes` (category ids 1..k in the
+        order of ``classes``).
     path : path
         The JSON file to write.
-    classes : sequence of str, optional
-        The categories in order (ids 1..k); default the classes used, sorted.
     """
     path = Path(path)
     if path.is_dir():

@@ -40,10 +40,8 @@ def read_label_studio(
     images : path, optional
         The folder of the images (default: the JSON file's folder). A task's image is
         found there by the file name of its URL (upload prefix removed if needed).
-    classes : sequence of str, optional
-        Accepted classes; a box of another class is an error.
-    drop_empty : bool
-        Leave zero-area boxes out (``BoxSet.dropped``) instead of refusing them.
+    classes, drop_empty
+        As in :func:`assay.store.box_formats.read_boxes`.
     """
     path = Path(path)
     tasks = load_json(path)

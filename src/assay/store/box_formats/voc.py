@@ -36,10 +36,8 @@ def read_voc(
         The folder of the images (default: the ``<folder>`` the files name, beside the
         annotations folder, else ``JPEGImages``/``images`` there, else the annotations
         folder). Every file's image must be there, with the size the file states.
-    classes : sequence of str, optional
-        Accepted classes; a box of another class is an error.
-    drop_empty : bool
-        Leave zero-area boxes out (``BoxSet.dropped``) instead of refusing them.
+    classes, drop_empty
+        As in :func:`assay.store.box_formats.read_boxes`.
 
     Returns
     -------

@@ -51,8 +51,8 @@ def read_yolo(
     classes : path or sequence of str, optional
         The classes file, or the class names in id order (default: the first of
         classes.txt, obj.names, data.yaml found in the labels folder or above it).
-    drop_empty : bool
-        Leave zero-area boxes out (``BoxSet.dropped``) instead of refusing them.
+    drop_empty
+        As in :func:`assay.store.box_formats.read_boxes`.
     """
     labels_dir, images_dir = _folders(Path(path), images)
     names = _classes(classes, labels_dir)
@@ -191,14 +191,10 @@ def write_yolo(
 
     Parameters
     ----------
-    boxes : DataFrame, shape (n_boxes, >= 6)
-        The boxes frame.
-    images : DataFrame, shape (n_images, >= 3)
-        ``image``, ``width``, ``height`` of every image.
+    boxes, images, classes
+        As in :func:`assay.store.box_formats.write_boxes`.
     out : path
         The folder to write into.
-    classes : sequence of str, optional
-        The classes in id order; default the classes used, sorted.
     overwrite : bool
         Replace an existing ``out/labels`` (else it is an error).
     """
