@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from assay._levenshtein import batch_levenshtein, encode_sequences
 from assay.collect import (
     convention_report,
     edit_distance,
@@ -13,7 +14,6 @@ from assay.collect import (
     transcript_agreement,
     word_error_rate,
 )
-from assay.collect._levenshtein import batch_levenshtein, encode_sequences
 from assay.exceptions import InputError
 
 SEED_EXAMPLE = ["Um, today's weather", "Um today's weather", "Today's weather"]

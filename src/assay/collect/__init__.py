@@ -6,6 +6,7 @@ the only file access is in :mod:`assay.collect.readers`.
 
 from __future__ import annotations
 
+from assay._wer import character_error_rate, error_counts
 from assay.collect.agreement import AgreementReport, agreement, classes_to_revise
 from assay.collect.agreement_numeric import NumericAgreementReport, numeric_agreement
 from assay.collect.agreement_sets import SetAgreementReport, set_agreement
@@ -18,6 +19,7 @@ from assay.collect.annotations import (
 from assay.collect.consensus import ConsensusResult, consensus
 from assay.collect.consensus_numeric import NumericConsensusResult, numeric_consensus
 from assay.collect.consensus_sets import SetConsensusResult, set_consensus
+from assay.collect.consensus_transcripts import TranscriptConsensus, transcript_consensus
 from assay.collect.conventions import ConventionReport, convention_report, normalize_text
 from assay.collect.readers import parse_label_studio, read_annotations
 from assay.collect.sampling import (
@@ -47,14 +49,17 @@ __all__ = [
     "SetAgreementReport",
     "SetConsensusResult",
     "TranscriptAgreement",
+    "TranscriptConsensus",
     "agreement",
     "agreement_by",
+    "character_error_rate",
     "classes_to_revise",
     "compare_classes",
     "consensus",
     "convention_report",
     "edit_distance",
     "encode_annotations",
+    "error_counts",
     "kappa_ci_width",
     "normalize_annotations",
     "normalize_text",
@@ -68,5 +73,6 @@ __all__ = [
     "set_consensus",
     "to_label_studio_tasks",
     "transcript_agreement",
+    "transcript_consensus",
     "word_error_rate",
 ]

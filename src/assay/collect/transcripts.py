@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._levenshtein import batch_levenshtein, encode_sequences
 from assay._validation import Integral, Interval, validate_params
-from assay.collect._levenshtein import batch_levenshtein, encode_sequences
+from assay._wer import word_error_rate
 from assay.collect._stats import Pairs, annotation_pairs
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
 from assay.exceptions import InputError
@@ -35,17 +36,6 @@ def edit_distance(a: str, b: str) -> float:
     """Character Levenshtein distance divided by the longer length, in [0, 1]."""
     (d,) = batch_levenshtein(encode_sequences([a], "char"), encode_sequences([b], "char"))
     return float(d / max(len(a), len(b))) if max(len(a), len(b)) else 0.0
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance divided by the number of reference words.
-
-    An empty reference gives 0 when the hypothesis is empty too, else the number of
-    hypothesis words (every word is an insertion).
-    """
-    codes = encode_sequences([reference, hypothesis], "word")
-    (d,) = batch_levenshtein(codes[:1], codes[1:])
-    return float(d / max(len(codes[0]), 1))
 
 
 @dataclass
