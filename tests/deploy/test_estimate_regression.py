@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_val_predict
 
-from assay.deploy.estimate_regression import LossEstimator
+from assay.deploy.estimate_regression import LossEstimator, edge_model_error
 from assay.exceptions import InputError
 
 
@@ -54,7 +54,7 @@ def test_dle_follows_a_covariate_shift_within_its_band(fitted) -> None:
             assert out["alert"], out.to_dict()
             rmse = float(np.sqrt(((y[rows] - pred) ** 2).mean()))
             assert out["estimated_rmse"] == pytest.approx(rmse, rel=0.15)
-    assert covered >= 7, (covered, errors)
+    assert covered >= 9, (covered, errors)
     assert np.mean(errors) < 0.3 * np.mean(naive), (errors, naive)
 
 
@@ -73,6 +73,38 @@ def test_no_alert_and_band_on_reference_like_windows(fitted) -> None:
     assert (out["mae_threshold"] > out["reference_mae"]).all()
 
 
+def test_model_error_is_measured_on_held_out_edges(fitted) -> None:
+    est, _ = fitted
+    # the pool's loss grows with |a| and with 'hi': held-out edges are mis-estimated
+    assert 0.05 < est.model_error_ < 0.5
+    rng = np.random.default_rng(6)
+    x = rng.normal(0, 1, (3_000, 4))
+    flat = np.abs(rng.normal(0, 1, 3_000))  # a loss that no column moves
+    steep = flat * (0.2 + np.abs(x[:, 1]))  # one that grows towards both edges of x1
+
+    def mean(x: np.ndarray, t: np.ndarray) -> float:  # the "no change" loss model
+        return float(t.mean())
+
+    assert edge_model_error(x, flat, mean) < 0.03  # right on average: sampling noise only
+    assert edge_model_error(x, steep, mean) > 0.15  # blind to x1: wrong on its edges
+    assert edge_model_error(x[:, [1]], steep, mean) > 0.3  # ... on every chunk held out
+    assert edge_model_error(x[:40], flat[:40], mean) == 0.0  # too few rows to hold out
+
+
+def test_calibrated_band_is_wider_around_the_same_estimate(fitted) -> None:
+    est, model = fitted
+    features, y = _pool(3_000, 0)
+    oos = cross_val_predict(LinearRegression(), features[["a", "b", "c"]], y, cv=5)
+    plain = LossEstimator(calibrate=False).fit(features, oos, y)
+    assert plain.model_error_ == 0.0
+    new, _ = _pool(500, 7)
+    pred = model.predict(new[["a", "b", "c"]])
+    wide, narrow = est.estimate(new, pred).iloc[0], plain.estimate(new, pred).iloc[0]
+    assert wide["estimated_mae"] == pytest.approx(narrow["estimated_mae"])
+    assert (wide["estimated_mae_high"] - wide["estimated_mae_low"]
+            > 1.5 * (narrow["estimated_mae_high"] - narrow["estimated_mae_low"]))
+
+
 def test_predict_loss_and_to_dict(fitted) -> None:
     est, model = fitted
     features, _ = _pool(50, 4)
@@ -81,6 +113,10 @@ def test_predict_loss_and_to_dict(fitted) -> None:
     assert (loss.to_numpy() >= 0).all()
     data = json.loads(json.dumps(est.to_dict()))
     assert data["n_reference_"] == 3_000 and data["reference_mae_"] > 0
+    assert data["model_error_"] == est.model_error_
+    # what the monitor stores rebuilds the estimator (trailing-underscore keys are fitted)
+    params = {k: v for k, v in data.items() if not k.endswith("_")}
+    assert LossEstimator(**params).max_leaf_nodes == est.max_leaf_nodes
 
 
 def test_bad_input_is_refused(fitted) -> None:
