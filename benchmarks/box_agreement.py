@@ -196,8 +196,8 @@ def main() -> None:
         "medians on cores shared with other jobs (CPU time is the steadier). The "
         "matching pairs boxes per connected component of overlapping boxes "
         "(`assay._boxes.match_boxes`): a component with one box on a side takes its best "
-        "partner, 2 x 2 components are solved in bulk, only larger ones reach the "
-        "Hungarian solver. ensemble_boxes is not used at run time (a Python loop per "
+        "partner, components up to 4 x 4 boxes try all 24 pairings at once, only larger "
+        "ones reach the Hungarian solver. ensemble_boxes is not used at run time (a Python loop per "
         "box, fuses by score, lets one labeler's two boxes join a cluster, imports numba).",
     ])
     if args.quick:

@@ -145,14 +145,15 @@ def test_f1_and_iou_equal_brute_force(seed: int) -> None:
     assert report.per_class["n_unmatched"].sum() == len(boxes) - 2 * n_hit
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_match_boxes_components_equal_one_hungarian_per_group(seed: int) -> None:
+@pytest.mark.parametrize("span", [80, 400])  # dense (large components) and sparse
+@pytest.mark.parametrize("seed", range(12))
+def test_match_boxes_components_equal_one_hungarian_per_group(seed: int, span: int) -> None:
     rng = np.random.default_rng(seed)
 
     def frame(n: int) -> pd.DataFrame:
         return check_boxes(pd.DataFrame({
             "image": rng.integers(0, 3, n), "label": rng.integers(0, 2, n),
-            "x": rng.uniform(0, 80, n), "y": rng.uniform(0, 80, n),
+            "x": rng.uniform(0, span, n), "y": rng.uniform(0, span, n),
             "w": rng.uniform(5, 40, n), "h": rng.uniform(5, 40, n)}))
 
     left, right = frame(int(rng.integers(1, 40))), frame(int(rng.integers(1, 40)))
