@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay._levenshtein import text_edit_counts
+from assay._levenshtein import text_distances, text_edit_counts
 from assay._wer import character_error_rate, error_counts, word_error_rate
 from assay.exceptions import InputError
 
@@ -74,6 +74,7 @@ def test_numpy_fallback_equals_rapidfuzz(pairs) -> None:
         fast, n_fast = text_edit_counts(refs, hyps, unit)
         slow, n_slow = text_edit_counts(refs, hyps, unit, engine="numpy")
         np.testing.assert_array_equal(n_fast, n_slow)
+        np.testing.assert_array_equal(text_distances(refs, hyps, unit)[0], slow.distance)
         for field in ("distance", "substitutions", "deletions", "insertions"):
             np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field))
 

@@ -12,9 +12,10 @@ the alignments at that distance, the most substitutions ``s`` (the alignment jiw
 rapidfuzz report); deletions and insertions follow from ``d``, ``s`` and the lengths.
 
 With ``rapidfuzz`` (MIT) installed, :func:`text_edit_counts` hands the same weighted
-distance to its C++ ``cpdist`` (words become one character each), about 10x faster on
-words and 100x on characters; the numpy programme is the fallback and the reference the
-tests compare it with.
+distance to its C++ ``cpdist`` (words become one character each): at 100,000 transcript
+pairs its programme is about 10x faster on words and 100x on characters than the numpy
+one, which stays as the fallback and the reference the tests compare it with. Words are
+split and numbered by pyarrow (a dependency already), 5x faster than ``str.split``.
 
 Sequences are held *ragged*: one flat vector of integer codes with offsets, so encoding
 100,000 texts costs a few C-level passes instead of 100,000 small arrays.
@@ -30,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["EditCounts", "Ragged", "batch_edit_counts", "batch_levenshtein", "encode_ragged",
-           "encode_sequences", "text_edit_counts"]
+           "encode_sequences", "text_distances", "text_edit_counts"]
 
 _CHUNK = 4096
 
@@ -204,14 +205,39 @@ def _as_strings(r: Ragged) -> list[str]:
     return [big[o[i] : o[i + 1]] for i in range(len(o) - 1)]
 
 
-def _rapidfuzz_costs(a: list[str], b: list[str], k: int) -> np.ndarray | None:
+def _rapidfuzz_costs(
+    refs: Sequence[str], hyps: Sequence[str], unit: str, weighted: bool
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray] | None:
+    """``(cost, K, ref lengths, hyp lengths)`` by rapidfuzz, None when it is missing.
+
+    ``weighted``: the lexicographic costs ``K d - s`` (a generic O(n m) programme);
+    else plain distances (``K = 1``, rapidfuzz's bit-parallel programme).
+    """
     try:
         from rapidfuzz.distance import Levenshtein
         from rapidfuzz.process import cpdist
     except ImportError:
         return None
-    return np.asarray(cpdist(a, b, scorer=Levenshtein.distance, dtype=np.int64,
-                             scorer_kwargs={"weights": (k, k, k - 1)}), dtype=np.int64)
+    n = len(refs)
+    if unit == "char":
+        a, b = list(refs), list(hyps)
+        la = np.fromiter(map(len, a), dtype=np.int64, count=n)
+        lb = np.fromiter(map(len, b), dtype=np.int64, count=n)
+    else:
+        both = encode_ragged([*refs, *hyps], unit)
+        strings = _as_strings(both)
+        a, b, la, lb = strings[:n], strings[n:], both.lengths[:n], both.lengths[n:]
+    k = int(max(la.max(initial=0), lb.max(initial=0))) + 1 if weighted else 1
+    kwargs = {"weights": (k, k, k - 1)} if weighted else None
+    cost = cpdist(a, b, scorer=Levenshtein.distance, dtype=np.int64, scorer_kwargs=kwargs)
+    return np.asarray(cost, dtype=np.int64), k, la, lb
+
+
+def _numpy_counts(refs: Sequence[str], hyps: Sequence[str], unit: str) -> tuple[EditCounts, np.ndarray]:
+    n = len(refs)
+    both = encode_ragged([*refs, *hyps], unit)
+    a, b = Ragged(both.codes, both.offsets[: n + 1]), Ragged(both.codes, both.offsets[n:])
+    return batch_edit_counts(a, b), a.lengths
 
 
 def text_edit_counts(
@@ -233,21 +259,24 @@ def text_edit_counts(
     ref_lengths : ndarray of shape (n_pairs,), int64
         The number of units of every reference.
     """
-    n = len(refs)
-    if unit == "char" and engine == "auto":
-        la = np.fromiter(map(len, refs), dtype=np.int64, count=n)
-        lb = np.fromiter(map(len, hyps), dtype=np.int64, count=n)
-        k = int(max(la.max(initial=0), lb.max(initial=0))) + 1
-        cost = _rapidfuzz_costs(list(refs), list(hyps), k)
-        if cost is not None:
-            return EditCounts.from_costs(cost, k, la, lb), la
-    both = encode_ragged([*refs, *hyps], unit)
-    a, b = Ragged(both.codes, both.offsets[: n + 1]), Ragged(both.codes, both.offsets[n:])
-    la, lb = a.lengths, b.lengths
-    if unit == "word" and engine == "auto":
-        k = int(max(la.max(initial=0), lb.max(initial=0))) + 1
-        s = _as_strings(both)
-        cost = _rapidfuzz_costs(s[:n], s[n:], k)
-        if cost is not None:
-            return EditCounts.from_costs(cost, k, la, lb), la
-    return batch_edit_counts(a, b), la
+    found = _rapidfuzz_costs(refs, hyps, unit, weighted=True) if engine == "auto" else None
+    if found is None:
+        return _numpy_counts(refs, hyps, unit)
+    cost, k, la, lb = found
+    return EditCounts.from_costs(cost, k, la, lb), la
+
+
+def text_distances(
+    refs: Sequence[str], hyps: Sequence[str], unit: str, *, engine: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Levenshtein distances only (faster than :func:`text_edit_counts` with rapidfuzz).
+
+    Returns
+    -------
+    distance, ref_lengths : ndarrays of shape (n_pairs,), int64
+    """
+    found = _rapidfuzz_costs(refs, hyps, unit, weighted=False) if engine == "auto" else None
+    if found is None:
+        counts, la = _numpy_counts(refs, hyps, unit)
+        return counts.distance, la
+    return found[0], found[2]

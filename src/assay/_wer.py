@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._levenshtein import EditCounts, text_edit_counts
+from assay._levenshtein import EditCounts, text_distances, text_edit_counts
 from assay._validation import Options, index_of, name_rows, validate_params
 from assay.exceptions import InputError
 
@@ -67,16 +67,20 @@ def _pairs(reference: Any, hypothesis: Any) -> tuple[list[str], list[str]]:
     return refs, hyps
 
 
-def _counts(refs: list[str], hyps: list[str], unit: str) -> tuple[EditCounts, np.ndarray]:
+def _stripped(refs: list[str], hyps: list[str], unit: str) -> tuple[list[str], list[str]]:
     if unit == "char":
-        refs, hyps = [r.strip() for r in refs], [h.strip() for h in hyps]
-    return text_edit_counts(refs, hyps, unit)
+        return [r.strip() for r in refs], [h.strip() for h in hyps]
+    return refs, hyps
+
+
+def _counts(refs: list[str], hyps: list[str], unit: str) -> tuple[EditCounts, np.ndarray]:
+    return text_edit_counts(*_stripped(refs, hyps, unit), unit)
 
 
 def _rate(reference: Any, hypothesis: Any, unit: str) -> float:
     refs, hyps = _pairs(reference, hypothesis)
-    counts, n_ref = _counts(refs, hyps, unit)
-    return float(counts.distance.sum() / max(int(n_ref.sum()), 1))
+    distance, n_ref = text_distances(*_stripped(refs, hyps, unit), unit)
+    return float(distance.sum() / max(int(n_ref.sum()), 1))
 
 
 def word_error_rate(reference: str | Sequence[str], hypothesis: str | Sequence[str]) -> float:
