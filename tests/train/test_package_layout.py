@@ -78,7 +78,10 @@ def test_train_modules_and_seams_import_each_other_without_cycles() -> None:
         if _seam(name) != "__init__":
             seams.setdefault(_seam(name), set()).update(
                 _seam(d) for d in deps if _seam(d) not in ("__init__", _seam(name)))
-    assert {"labels", "audit", "slices", "evaluate", "curves", "augment", "recipe"} <= set(seams)
+    assert {"labels", "audit", "slices", "evaluate", "curves", "augment", "recipe",
+            "detect"} <= set(seams)
     graphlib.TopologicalSorter(modules).prepare()  # raises CycleError on a cycle
     graphlib.TopologicalSorter(seams).prepare()
     assert "audit" not in seams["labels"] and "curves" not in seams["slices"], seams
+    # The detector may score itself with evaluate's mAP, never the reverse.
+    assert seams["detect"] <= {"evaluate"} and "detect" not in seams["evaluate"], seams
