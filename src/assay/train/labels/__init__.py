@@ -9,6 +9,7 @@ recogniser's output), ``_stats`` (per-row statistics of the predicted probabilit
 
 from __future__ import annotations
 
+from assay.train.labels._boxes import box_issues_per_image, find_box_issues
 from assay.train.labels._issues import (
     NoiseEstimate,
     estimate_noise,
@@ -22,7 +23,9 @@ from assay.train.labels._transcripts import TranscriptFit, find_transcript_issue
 __all__ = [
     "NoiseEstimate",
     "TranscriptFit",
+    "box_issues_per_image",
     "estimate_noise",
+    "find_box_issues",
     "find_label_issues",
     "find_multilabel_issues",
     "find_regression_issues",
