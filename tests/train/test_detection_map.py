@@ -6,6 +6,7 @@ test dependency, never skipped) are in ``detection_boxes.py`` beside this file.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -191,3 +192,7 @@ def test_result_is_a_mapping_with_tables() -> None:
     assert list(result["per_size"].index) == ["small", "medium", "large"]
     assert result["per_size"]["n_labels"].sum() == len(labels)
     assert "map" in result.summary() and "weakest classes" in result.summary()
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["metrics"]["map"] == pytest.approx(result["map"])
+    assert data["metrics"]["map_small"] is None  # no small chess piece: NaN -> null
+    assert len(data["per_class"]) == 12 and data["per_class"][0]["class"] == "black-bishop"

@@ -35,6 +35,7 @@ from assay._boxes import check_boxes
 from assay._stats import percentile_interval
 from assay.exceptions import InputError
 from assay.train.evaluate._detection_boot import Matches, resampled_ap
+from assay.train.evaluate._result import _py, _records
 
 __all__ = ["AREA_RANGES", "DETECTION_METRICS", "DetectionMAP", "mean_average_precision"]
 
@@ -99,6 +100,18 @@ class DetectionMAP(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.metrics) + len(_TABLES)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (NaN as None); tables as lists of records with their index."""
+        return {
+            "metrics": {k: _py(v) for k, v in self.metrics.items()},
+            "intervals": {k: [_py(v) for v in band] for k, band in self.intervals.items()},
+            "per_class": _records(self.per_class.reset_index()),
+            "per_size": _records(self.per_size.reset_index()),
+            "by_tag": _records(self.by_tag.reset_index()) if len(self.by_tag) else [],
+            "n_images": self.n_images,
+            "info": {k: (v if isinstance(v, list) else _py(v)) for k, v in self.info.items()},
+        }
 
     def summary(self) -> str:
         """A few lines of plain text: the headline metrics with intervals, worst classes."""
