@@ -142,3 +142,15 @@ def test_bad_features_and_options() -> None:
     with pytest.raises(InputError, match="option of classification") as err:
         assay.find_label_issues(y, y, task="regression", method="both")
     assert "\n" not in str(err.value)
+
+
+def test_epistemic_variance_widens_only_where_the_estimates_disagree() -> None:
+    from assay.train.labels._regression import _with_epistemic
+
+    rng = np.random.default_rng(6)
+    epistemic = rng.exponential(0.01, 1000)
+    epistemic[:10] = 4.0  # the model and the neighbours disagree by a lot here
+    scale = _with_epistemic(np.ones(1000), epistemic)
+    assert (scale[:10] > 2).all()
+    assert np.median(scale) == pytest.approx(1.0, abs=0.01)  # the typical scale is kept
+    assert (scale >= 0.5).all() and np.all(np.diff(scale[np.argsort(epistemic)]) >= 0)

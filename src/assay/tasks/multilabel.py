@@ -249,7 +249,9 @@ class MultilabelTask(Task):
     def find_label_issues(
         self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Per-label confident learning on ``predictions`` of shape (n, n_labels)
+        """Set-level label issues from ``predictions`` of shape (n, n_labels): each label's
+        probability refined by the item's other labels, the worst label's self-confidence,
+        and a cut at the estimated number of wrong sets
         (:func:`assay.train.labels._multilabel.find_multilabel_issues`)."""
         from assay.train.labels._multilabel import find_multilabel_issues
 

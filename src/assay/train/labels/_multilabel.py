@@ -1,21 +1,26 @@
 """Label issues of a multi-label task: tags that were omitted or wrongly added.
 
-:func:`find_multilabel_issues` runs confident learning (:func:`find_label_issues`, the
-engine of single-label classification) on each label as its own binary task: label
-``j`` is given or not, and the model's probability of it is ``pred_probs[:, j]``. An item
-is flagged when any of its labels is; the labels flagged as absent-but-likely are its
-``missing_labels``, the ones flagged as present-but-unlikely its ``extra_labels``, and
-the suggested set toggles both.
+:func:`find_multilabel_issues` scores and cuts whole label sets (measured in
+``benchmarks/label_issues_kinds.py``, results in ``benchmarks/results/label_issues_kinds.md``):
 
-The item's ``label_quality`` is the minimum over its labels of the per-label
-self-confidence (``p_j`` where label ``j`` is given, ``1 - p_j`` where it is not): the
-one most doubtful decision. Chosen by measurement (``benchmarks/label_issues_kinds.py``):
-on MULAN yeast with 10% of the items given a dropped and/or an added tag, out-of-sample
-logistic-regression probabilities, AUPRC 0.202 against 0.162 for cleanlab's default
-(an exponential moving average of the sorted per-label scores, alpha 0.8), 0.149 for
-the product and 0.164 for a softmin (temperature 0.05). The flags are the same rule as
-cleanlab's ``multilabel_classification.filter.find_label_issues`` (prune by noise rate
-per label).
+1. **Probabilities that know the other tags.** Each label's out-of-sample probability
+   is re-estimated from the model's logit and the item's other given labels
+   (:func:`assay.train.labels._cooccur.refine_probs`, cross-fitted): a dropped or added
+   tag breaks the co-occurrence pattern of the set.
+2. **Set-level score.** ``label_quality`` is the minimum over the item's labels of the
+   self-confidence (``p_j`` where label ``j`` is given, ``1 - p_j`` where it is not)
+   under those probabilities: the one most doubtful decision. On MULAN yeast with 10%
+   of the items given a dropped and/or added tag, AUPRC 0.20 with the model's own
+   probabilities, about 0.8 with the refined ones; cleanlab's default (an exponential
+   moving average of the per-label scores) 0.16.
+3. **Set-level cut.** The number of wrong sets is estimated from the data: per label,
+   flip rates from the items the model is surest about, each entry's posterior
+   probability of being a flip, and their sum over items of P(at least one wrong entry)
+   (:func:`assay.train.labels._cooccur.expected_wrong_sets`). That many items, the
+   lowest by ``label_quality``, are flagged, so the review queue tracks the estimated
+   amount of noise (per-label confident learning flags every set with any doubtful
+   entry: about 70% of yeast). In a flagged set the most doubtful entry is toggled in
+   ``suggested_label``, and any other entry more likely wrong than right.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pandas as pd
 
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
-from assay.train.labels._issues import find_label_issues
+from assay.train.labels._cooccur import entry_doubt, expected_wrong_sets, refine_probs
 
 __all__ = ["find_multilabel_issues", "label_matrix"]
 
@@ -126,15 +131,21 @@ def _check_probs(pred_probs: Any, n: int, k: int) -> np.ndarray:
     return probs
 
 
-def _flags(matrix: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Per (item, label): confident learning on the label as a binary task."""
+def _flags(matrix: np.ndarray, refined: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Per (item, label): the entries to toggle, on the items of the set-level cut.
+
+    The ``round(expected_wrong_sets)`` items lowest by ``quality`` are flagged; in each,
+    the least self-confident entry and any entry with a flip posterior of 0.5 or more.
+    """
+    doubt = entry_doubt(matrix, refined)
+    n_flag = int(round(expected_wrong_sets(doubt)))
     flags = np.zeros(matrix.shape, dtype=bool)
-    for j in range(matrix.shape[1]):
-        given = matrix[:, j]
-        if given.min() == given.max():  # one class only: nothing to learn the noise from
-            continue
-        binary = np.column_stack((1.0 - probs[:, j], probs[:, j]))
-        flags[:, j] = find_label_issues(given, binary)["is_label_issue"].to_numpy()
+    if n_flag == 0:
+        return flags
+    rows = np.argsort(quality, kind="stable")[:n_flag]
+    selfconf = np.where(matrix[rows] == 1, refined[rows], 1.0 - refined[rows])
+    flags[rows, np.argmin(selfconf, axis=1)] = True
+    flags[rows] |= doubt[rows] >= 0.5
     return flags
 
 
@@ -197,9 +208,10 @@ def find_multilabel_issues(
     if matrix.shape[0] == 0:
         raise InputError("there are no labels; give at least one labelled item.")
     probs = _check_probs(pred_probs, matrix.shape[0], matrix.shape[1])
-    flags = _flags(matrix, probs)
+    refined = refine_probs(matrix, probs)
     given = matrix.astype(bool)
-    quality = np.where(given, probs, 1.0 - probs).min(axis=1, initial=1.0)
+    quality = np.where(given, refined, 1.0 - refined).min(axis=1, initial=1.0)
+    flags = _flags(matrix, refined, quality)
     columns = np.asarray(names, dtype=object)
     return pd.DataFrame(
         {

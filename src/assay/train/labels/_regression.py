@@ -18,6 +18,14 @@ without ground truth (measured in ``benchmarks/label_issues_kinds.py``, results 
 3. ``w`` and the scale model are the pair with the lowest cross-fitted Laplace
    log-likelihood of the residuals (each half of every bin scaled by the other half;
    each item's term capped, so that the label errors themselves do not decide).
+4. **The estimate's own uncertainty.** Where the blend uses both estimates
+   (``0 < w < 1``), their disagreement says how sure the estimate is for this item: if
+   the two err independently and ``w`` weighs them optimally, the blend's error variance
+   is ``w (1 - w) (prediction - knn_mean)^2``. That per-item (epistemic) variance is added
+   to the scale's square, and its median taken off the shared part, so that the typical
+   scale stays the robust one and items where the two estimates disagree are judged
+   less harshly (wine-red AUPRC 0.508 -> 0.519, wine-white 0.518 -> 0.522; as
+   cleanlab's CleanLearning adds an epistemic term, there from bootstrap refits).
 
 ``label_quality = 1 / (1 + (z / cut)^2)`` of the robust z-score ``z = |residual| /
 scale``: in [0, 1], lower = more suspicious, and below 0.5 exactly for the flagged items.
@@ -182,6 +190,13 @@ def _choose(
     return best[1], best[2], best[3], best[4]
 
 
+def _with_epistemic(scale: np.ndarray, epistemic: np.ndarray) -> np.ndarray:
+    """Per-item scale whose square is the shared part (less the median per-item
+    variance, floored at a quarter) plus the per-item ``epistemic`` variance, shape (n,)."""
+    shared = np.maximum(scale**2 - float(np.median(epistemic)), scale**2 / 4)
+    return np.sqrt(shared + epistemic)
+
+
 def _halfnorm_logpdf(z2: np.ndarray, scale: float) -> np.ndarray:
     """Log-density of a half-normal of ``scale`` at ``z`` (given ``z**2``)."""
     return 0.5 * np.log(2 / np.pi) - np.log(scale) - z2 / (2 * scale**2)
@@ -278,6 +293,8 @@ def find_regression_issues(
         )
         knn_mean = y[idx].mean(axis=1)
     estimate, scale, weight, model = _choose(y, pred, knn_mean, tuple(knn_weights))
+    if knn_mean is not None and 0 < weight < 1:
+        scale = _with_epistemic(scale, weight * (1 - weight) * (pred - knn_mean) ** 2)
     z = np.abs(y - estimate) / scale
     cut, share = mixture_cut(z)
     quality = 1.0 / (1.0 + (z / (cut if np.isfinite(cut) else 2 * max(z.max(), MIN_CUT))) ** 2)
