@@ -7,10 +7,10 @@ when they hold the same boxes in any order; a change is described box by box, bo
 paired by IoU (:func:`assay._boxes.match_pair`): ``box added (raccoon), box 3 moved
 (IoU 0.62 with the old one), box 2 class changed RBC -> WBC``.
 
-The engines that measure box agreement, find box label issues and compute mAP take
-boxes frames (one row per box, ``assay._boxes``); they are not wired to this task yet,
-so :attr:`agreement`, :attr:`consensus`, :meth:`find_label_issues`, :meth:`score` and
-:meth:`label_drift` say so with an :class:`~assay.exceptions.InputError`.
+The engines that measure box agreement, fuse consensus boxes, find box label issues
+and compute mAP take boxes frames (one row per box, ``assay._boxes``); the adapters in
+:mod:`assay.tasks._detection_engines` and :mod:`assay.tasks._detection_model` translate
+between them and a column of box lists.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from assay._boxes import match_pair
 from assay.exceptions import InputError
 from assay.tasks.base import Interval, LabelSummary, RowNamer, Task
 
-__all__ = ["BOX_FIELDS", "BOX_LIST_TYPE", "DetectionTask", "as_boxes", "boxes_frame"]
+__all__ = [
+    "BOX_FIELDS", "BOX_LIST_TYPE", "DetectionTask", "as_boxes", "boxes_frame", "check_in_image",
+]
 
 BOX_FIELDS = ("label", "x", "y", "w", "h")
 #: The stored type of a detection label column.
@@ -113,6 +115,25 @@ def boxes_frame(images: Sequence[Any], labels: Iterable[Any]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=["image", *BOX_FIELDS])
 
 
+def check_in_image(boxes: Sequence[dict[str, Any]], width: float, height: float) -> None:
+    """Refuse a box that leaves its image (``width`` x ``height`` pixels).
+
+    Raises
+    ------
+    InputError
+        The first box that starts before 0 or ends past the image's edge.
+    """
+    for number, box in enumerate(boxes, start=1):
+        right, bottom = box["x"] + box["w"], box["y"] + box["h"]
+        if box["x"] < -_SAME_PIXELS or box["y"] < -_SAME_PIXELS or \
+                right > width + _SAME_PIXELS or bottom > height + _SAME_PIXELS:
+            raise InputError(
+                f"box {number} ({box['label']}) spans x {box['x']:g}-{right:g}, y "
+                f"{box['y']:g}-{bottom:g}: outside the image ({width:g} x {height:g} pixels); "
+                "draw it inside the image."
+            )
+
+
 def _geometry(boxes: list[dict[str, Any]]) -> np.ndarray:
     return np.array([[b[k] for k in BOX_FIELDS[1:]] for b in boxes], dtype=float).reshape(-1, 4)
 
@@ -129,13 +150,6 @@ def _is_box_list(label_type: pa.DataType) -> bool:
     inner = label_type.value_type
     return bool(pa.types.is_struct(inner)) and all(
         inner.get_field_index(name) >= 0 for name in BOX_FIELDS
-    )
-
-
-def _not_yet(what: str, engine: str) -> InputError:
-    return InputError(
-        f"{what} is not available for detection yet ({engine} is being written); use the "
-        "Python functions on boxes frames meanwhile (assay.tasks.detection.boxes_frame)."
     )
 
 
@@ -296,31 +310,49 @@ class DetectionTask(Task):
                   for j in sorted(set(range(len(after))) - set(cols.tolist()))]
         return ", ".join(parts) or "unchanged"
 
-    # -- engines: not wired yet -------------------------------------------------------
+    # -- engines --------------------------------------------------------------------
 
     @property
     def agreement(self) -> Callable[..., Any]:
-        """Box agreement between labelers: not wired yet (calling it says so)."""
-        return _unavailable("box agreement", "assay.collect.agreement_boxes.box_agreement")
+        """Box agreement of long-format annotations (item, annotator, list of boxes):
+        :func:`assay.tasks._detection_engines.detection_agreement` over
+        :func:`assay.collect.agreement_boxes.box_agreement`."""
+        from assay.tasks._detection_engines import detection_agreement
+
+        return detection_agreement
 
     @property
     def consensus(self) -> Callable[..., Any]:
-        """Consensus boxes: not wired yet (calling it says so)."""
-        return _unavailable("box consensus", "weighted box fusion")
+        """Consensus boxes per item by labeler-aware weighted box fusion:
+        :func:`assay.tasks._detection_engines.detection_consensus` over
+        :func:`assay.collect.consensus_boxes.box_consensus`."""
+        from assay.tasks._detection_engines import detection_consensus
+
+        return detection_consensus
 
     def find_label_issues(
         self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Raises: box label issues are not wired to the task yet."""
-        raise _not_yet("finding label issues", "assay.train.labels._boxes.find_box_issues")
+        """Overlooked, badly located, swapped and spurious boxes from a detector's scored
+        boxes, one row per image with the corrected boxes as ``suggested_label``
+        (:func:`assay.tasks._detection_model.detection_label_issues`; option ``ids``)."""
+        from assay.tasks._detection_model import detection_label_issues
+
+        return detection_label_issues(labels, predictions, classes=classes, **options)
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
-        """Raises: mAP is not wired to the task yet."""
-        raise _not_yet("scoring (mAP)", "assay.train.evaluate._detection.mean_average_precision")
+        """COCO mAP, AP50 and AP75 with bootstrap intervals over the images
+        (:func:`assay.tasks._detection_model.score_boxes`)."""
+        from assay.tasks._detection_model import score_boxes
+
+        return score_boxes(y_true, y_pred, seed=seed)
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
-        """Raises: drift of box statistics is not wired to the task yet."""
-        raise _not_yet("label drift", "drift of box statistics")
+        """Drift of boxes per image, box size, aspect and class mix
+        (:func:`assay.tasks._detection_model.box_label_drift`)."""
+        from assay.tasks._detection_model import box_label_drift
+
+        return box_label_drift(reference, current)
 
 
 def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: float) -> list[str]:
@@ -331,10 +363,3 @@ def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: flo
     if old["label"] != new["label"]:
         parts.append(f"box {number} class changed {old['label']} -> {new['label']}")
     return parts
-
-
-def _unavailable(what: str, engine: str) -> Callable[..., Any]:
-    def engine_not_wired(*args: Any, **kwargs: Any) -> Any:
-        raise _not_yet(what, engine)
-
-    return engine_not_wired

@@ -14,6 +14,8 @@ Every widget posts the new label in the field ``relabel`` (one value) or ``relab
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -22,8 +24,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
 from assay.tasks import Task
+from assay.tasks.detection import DetectionTask, as_boxes, check_in_image
 from assay.web.cache import CachedTable
 
 __all__ = ["WIDGETS", "Widget", "format_number", "label_view", "widget_for"]
@@ -112,6 +116,10 @@ class Widget:
         moved from ``against``.
         """
         return {"text": "" if value is None else str(value), "chips": None, "delta": None}
+
+    def check(self, label: Any, row: Mapping[str, Any] | None) -> None:
+        """Refuse (:class:`~assay.exceptions.InputError`) a posted label that the item
+        in ``row`` cannot hold; by default every label the task coerces is fine."""
 
     def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
         """The dataset page's label distribution: ``[{"label", "count"}]``."""
@@ -332,8 +340,106 @@ def _names_in(version: DatasetVersion, table: CachedTable) -> list[str]:
     return version.task.label_names(table.table.column(table.label_column)) or []
 
 
+class BoxesWidget(Widget):
+    """Boxes on an image: the given boxes to edit over the suggested ones (the page's
+    script draws, moves, deletes and reclasses them and posts the set as JSON)."""
+
+    name = "boxes"
+    keys = "click or Tab = select a box · 1-9 = its class · Delete removes it · drag " \
+        "a corner or edge to adjust · drag on the image = new box · s = start from the " \
+        "suggested boxes · Esc cancels · Enter = accept the set · k keep · r remove · " \
+        "n next · u undo"
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        version: DatasetVersion,
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        given = _boxes_or_none(entry.get("given_label")) or []
+        suggested = _boxes_or_none(entry.get("suggested_label"))
+        editing = given if typed is None else _boxes_or_none(typed, lenient=True) or []
+        defined = _book_classes(book)
+        used = {b["label"] for b in given + editing + (suggested or [])}
+        names = _ordered(set(defined) | set(_names_in(version, table)) | used)[:9]
+        row = table.row(str(entry.get("item_id"))) or {}
+        return {
+            "classes": [{"label": n, "key": str(i + 1), **_definition(defined, n)}
+                        for i, n in enumerate(names)],
+            "keys": self.keys,
+            "names": names,
+            "given": given,
+            "suggested": suggested,
+            "editing": editing,
+            "width": _size(row.get("width")),
+            "height": _size(row.get("height")),
+        }
+
+    def check(self, label: Any, row: Mapping[str, Any] | None) -> None:
+        """Every box inside the item's image (its ``width`` x ``height`` columns)."""
+        boxes = as_boxes(label)
+        width, height = _size((row or {}).get("width")), _size((row or {}).get("height"))
+        if boxes and width and height:
+            check_in_image(boxes, width, height)
+
+    def show(self, value: Any, against: Any = None) -> dict[str, Any]:
+        boxes = _boxes_or_none(value)
+        if boxes is None:
+            return super().show(value)
+        per_class: dict[str, int] = {}
+        for box in boxes:
+            per_class[box["label"]] = per_class.get(box["label"], 0) + 1
+        shown = ", ".join(f"{n} ×{k}" if k > 1 else n for n, k in sorted(per_class.items()))
+        text = f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}" + (f": {shown}" if shown else "")
+        delta = None
+        if against is not None and _boxes_or_none(against) is not None:
+            change = DetectionTask().describe_change(against, boxes)
+            delta = None if change == "unchanged" else change
+        return {"text": text, "chips": None, "delta": delta}
+
+    def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
+        """How many boxes of each class."""
+        classes = pc.struct_field(pc.list_flatten(column), "label")
+        return sorted(
+            ({"label": c["values"], "count": c["counts"]}
+             for c in classes.value_counts().to_pylist()),
+            key=lambda c: str(c["label"]),
+        )
+
+
+def _boxes_or_none(value: Any, lenient: bool = False) -> list[dict[str, Any]] | None:
+    """``value`` as boxes; None when it is not a list of boxes. ``lenient``: what a
+    reviewer posted, keeping the well-formed boxes of a refused set to show it again."""
+    try:
+        return as_boxes(value)
+    except InputError:
+        if not lenient or not isinstance(value, str):
+            return None
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError:
+        return None
+    kept = []
+    for item in items if isinstance(items, list) else []:
+        with contextlib.suppress(InputError):
+            kept.extend(as_boxes([item]) or [])
+    return kept
+
+
+def _size(value: Any) -> float | None:
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return None
+    return size if math.isfinite(size) and size > 0 else None
+
+
 #: Widget name (``Task.review_widget``) -> widget.
-WIDGETS: dict[str, Widget] = {w.name: w for w in (ChoiceWidget(), NumberWidget(), TagsWidget())}
+WIDGETS: dict[str, Widget] = {
+    w.name: w for w in (ChoiceWidget(), NumberWidget(), TagsWidget(), BoxesWidget())
+}
 
 
 def widget_for(task: Task) -> Widget:

@@ -164,6 +164,16 @@ def _posted_label(fields: dict[str, Any]) -> Any:
     return relabel if relabel is not None else queries.text_field(fields, "label")
 
 
+def _check_for_item(request: Request, entry_id: int, label: Any) -> None:
+    """The widget's check of a new label against its item (boxes inside the image)."""
+    web = request.app.state.web
+    found = queries.get_entry(web.ws, entry_id)
+    if found is None:
+        return  # decide_entry says the entry does not exist
+    version = web.ws.dataset(found["dataset"])
+    widget_for(version.task).check(label, web.cache.get(version).row(str(found["item_id"])))
+
+
 @router.post("/review/entry/{entry_id}/decide")
 def decide(
     request: Request,
@@ -183,6 +193,8 @@ def decide(
         action = "relabel"
     note = queries.text_field(fields, "note")
     try:
+        if action == "relabel" and label is not None:
+            _check_for_item(request, entry_id, label)
         done = decide_entry(
             web.ws, entry_id, action, label=label if action == "relabel" else None,
             note=note, user=auth.user.name, revision=_revision(fields),
