@@ -7,10 +7,10 @@ when they hold the same boxes in any order; a change is described box by box, bo
 paired by IoU (:func:`assay._boxes.match_pair`): ``box added (raccoon), box 3 moved
 (IoU 0.62 with the old one), box 2 class changed RBC -> WBC``.
 
-The engines that measure box agreement, fuse consensus boxes, find box label issues
-and compute mAP take boxes frames (one row per box, ``assay._boxes``); the adapters in
-:mod:`assay.tasks._detection_engines` and :mod:`assay.tasks._detection_model` translate
-between them and a column of box lists.
+The engines that measure box agreement, find box label issues and compute mAP take
+boxes frames (one row per box, ``assay._boxes``); they are not wired to this task yet,
+so :attr:`agreement`, :attr:`consensus`, :meth:`find_label_issues`, :meth:`score` and
+:meth:`label_drift` say so with an :class:`~assay.exceptions.InputError`.
 """
 
 from __future__ import annotations
@@ -150,6 +150,13 @@ def _is_box_list(label_type: pa.DataType) -> bool:
     inner = label_type.value_type
     return bool(pa.types.is_struct(inner)) and all(
         inner.get_field_index(name) >= 0 for name in BOX_FIELDS
+    )
+
+
+def _not_yet(what: str, engine: str) -> InputError:
+    return InputError(
+        f"{what} is not available for detection yet ({engine} is being written); use the "
+        "Python functions on boxes frames meanwhile (assay.tasks.detection.boxes_frame)."
     )
 
 
@@ -310,49 +317,31 @@ class DetectionTask(Task):
                   for j in sorted(set(range(len(after))) - set(cols.tolist()))]
         return ", ".join(parts) or "unchanged"
 
-    # -- engines --------------------------------------------------------------------
+    # -- engines: not wired yet -------------------------------------------------------
 
     @property
     def agreement(self) -> Callable[..., Any]:
-        """Box agreement of long-format annotations (item, annotator, list of boxes):
-        :func:`assay.tasks._detection_engines.detection_agreement` over
-        :func:`assay.collect.agreement_boxes.box_agreement`."""
-        from assay.tasks._detection_engines import detection_agreement
-
-        return detection_agreement
+        """Box agreement between labelers: not wired yet (calling it says so)."""
+        return _unavailable("box agreement", "assay.collect.agreement_boxes.box_agreement")
 
     @property
     def consensus(self) -> Callable[..., Any]:
-        """Consensus boxes per item by labeler-aware weighted box fusion:
-        :func:`assay.tasks._detection_engines.detection_consensus` over
-        :func:`assay.collect.consensus_boxes.box_consensus`."""
-        from assay.tasks._detection_engines import detection_consensus
-
-        return detection_consensus
+        """Consensus boxes: not wired yet (calling it says so)."""
+        return _unavailable("box consensus", "weighted box fusion")
 
     def find_label_issues(
         self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Overlooked, badly located, swapped and spurious boxes from a detector's scored
-        boxes, one row per image with the corrected boxes as ``suggested_label``
-        (:func:`assay.tasks._detection_model.detection_label_issues`; option ``ids``)."""
-        from assay.tasks._detection_model import detection_label_issues
-
-        return detection_label_issues(labels, predictions, classes=classes, **options)
+        """Raises: box label issues are not wired to the task yet."""
+        raise _not_yet("finding label issues", "assay.train.labels._boxes.find_box_issues")
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
-        """COCO mAP, AP50 and AP75 with bootstrap intervals over the images
-        (:func:`assay.tasks._detection_model.score_boxes`)."""
-        from assay.tasks._detection_model import score_boxes
-
-        return score_boxes(y_true, y_pred, seed=seed)
+        """Raises: mAP is not wired to the task yet."""
+        raise _not_yet("scoring (mAP)", "assay.train.evaluate._detection.mean_average_precision")
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
-        """Drift of boxes per image, box size, aspect and class mix
-        (:func:`assay.tasks._detection_model.box_label_drift`)."""
-        from assay.tasks._detection_model import box_label_drift
-
-        return box_label_drift(reference, current)
+        """Raises: drift of box statistics is not wired to the task yet."""
+        raise _not_yet("label drift", "drift of box statistics")
 
 
 def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: float) -> list[str]:
@@ -363,3 +352,10 @@ def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: flo
     if old["label"] != new["label"]:
         parts.append(f"box {number} class changed {old['label']} -> {new['label']}")
     return parts
+
+
+def _unavailable(what: str, engine: str) -> Callable[..., Any]:
+    def engine_not_wired(*args: Any, **kwargs: Any) -> Any:
+        raise _not_yet(what, engine)
+
+    return engine_not_wired
