@@ -137,10 +137,9 @@ def test_boxes_frame_is_the_engines_input(bccd: dict) -> None:
     assert as_boxes(frame.drop(columns="image").to_dict("records")) is not None
 
 
-def test_unwired_engines_say_so(task: DetectionTask, bccd: dict) -> None:
+def test_model_evaluation_is_not_available_yet(task: DetectionTask, bccd: dict) -> None:
     labels = pd.Series([bccd[i] for i in list(bccd)[:5]])
-    for call in (lambda: task.agreement(pd.DataFrame()), lambda: task.consensus(pd.DataFrame()),
-                 lambda: task.find_label_issues(labels, labels), lambda: task.score(labels, labels),
-                 lambda: task.label_drift(labels, labels)):
-        with pytest.raises(InputError, match="not available for detection yet"):
+    for call in (lambda: task.evaluate_predictions(labels, labels),
+                 lambda: task.out_of_sample(None, None, labels)):
+        with pytest.raises(InputError, match="the detection task has no"):
             call()

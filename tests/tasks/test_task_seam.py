@@ -315,7 +315,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "changed": ((_BOX_A,), ({**_BOX_A, "x": 12.0},)),
         "typed": ('[["b", 1, 2, 3, 4]]', pa.list_(pa.struct([])),
                   [{"label": "b", "x": 1.0, "y": 2.0, "w": 3.0, "h": 4.0}]),
-        "predictions": None,
+        "predictions": [[{**_BOX_A, "score": 0.9}], [{**_BOX_A, "score": 0.8}], [],
+                        [{**_BOX_A, "score": 0.7}]] * 8,
         "classes": ["a", "b"],
     },
     "toy_regression": {
