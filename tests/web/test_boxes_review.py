@@ -128,6 +128,14 @@ def test_edit_boxes_accept_and_apply(page: tuple[Any, str], sqlite_workspace: Wo
     assert abs(px - 1.0) > 0.01
     tol = 1.5 * px + 0.1  # a mouse position is a whole screen pixel
 
+    p.focus("#note")
+    p.keyboard.press("Tab")  # from the note field, Tab walks the boxes
+    assert p.inner_text("#box-selected").startswith("box 1 (raccoon)")
+    p.keyboard.press("Tab")
+    assert p.inner_text("#box-selected").startswith("box 2 (raccoon)")
+    p.keyboard.press("Escape")
+    assert p.inner_text("#box-selected") == "no box selected"
+
     b1 = given[0]
     p.mouse.click(*_screen(p, b1["x"] + 40, b1["y"] + 40))  # select box 1
     assert p.locator("#boxes-svg rect.handle").count() == 8
@@ -172,6 +180,10 @@ def test_edit_boxes_accept_and_apply(page: tuple[Any, str], sqlite_workspace: Wo
     parts = words[0].split(": ", 1)[-1].split(", ")
     assert "box 1 moved" in parts[0] and "box 2 class changed raccoon -> dog" in parts
     assert "box 3 removed (raccoon)" in parts and "box added (raccoon)" in parts
+    p.goto(f"{url}/datasets/raccoon/items/raccoon-119.jpg")
+    assert "3 boxes: dog, raccoon ×2" in p.inner_text("main")
+    p.goto(f"{url}/datasets/raccoon")
+    assert p.locator("text=raccoon").count() > 0
     stored = ws.dataset("raccoon").to_pandas().set_index("item_id").loc["raccoon-119.jpg", "label"]
     assert as_boxes(stored) == posted
 

@@ -345,7 +345,8 @@ class BoxesWidget(Widget):
     script draws, moves, deletes and reclasses them and posts the set as JSON)."""
 
     name = "boxes"
-    keys = "click or Tab = select a box · 1-9 = its class · Delete removes it · drag " \
+    keys = "click, Tab or (none selected) its number = select a box · then 1-9 = its " \
+        "class · Delete removes it · drag " \
         "a corner or edge to adjust · drag on the image = new box · s = start from the " \
         "suggested boxes · Esc cancels · Enter = accept the set · k keep · r remove · " \
         "n next · u undo"
