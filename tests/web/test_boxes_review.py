@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 from webhelpers import PASSWORD, chromium_page, serving
 
+from assay.exceptions import InputError
 from assay.store.box_formats.dataset import BoxSource
 from assay.store.users import add_user
 from assay.store.workspace import Workspace
-from assay.tasks.detection import as_boxes
+from assay.tasks.detection import as_boxes, check_in_image
 from assay.workflows.review import apply_decisions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,6 +151,14 @@ def test_edit_boxes_accept_and_apply(page: tuple[Any, str], sqlite_workspace: Wo
     assert len(_posted(p)) == 2
 
     b2 = given[1]
+    kept = _posted(p)
+    p.mouse.move(*_screen(p, b2["x"] + 5, b2["y"] + 5))
+    p.mouse.down()
+    p.mouse.move(*_screen(p, b2["x"] + 60, b2["y"] - 50), steps=4)
+    assert _posted(p) != kept  # the box follows the mouse...
+    p.keyboard.press("Escape")  # ...until Esc puts it back
+    p.mouse.up()
+    assert _posted(p) == kept
     p.mouse.click(*_screen(p, b2["x"] + b2["w"] / 2, b2["y"] + b2["h"] / 2))
     p.keyboard.press("1")  # the first class of the label book: dog
     assert _posted(p)[1]["label"] == "dog"
@@ -208,3 +217,24 @@ def test_a_box_outside_the_image_or_of_zero_size_is_refused(
     p.wait_for_function("window.assayBoxes && window.assayBoxes.width > 0")
     shown = p.locator("#boxes-svg g.box rect.frame").count()
     assert shown == len(kept) + (1 if message == "outside the image" else 0)
+
+
+def test_s_starts_from_the_suggested_boxes(page: tuple[Any, str],
+                                           sqlite_workspace: Workspace) -> None:
+    p, url = page
+    entry = _open(p, url, sqlite_workspace, "raccoon-117.jpg")
+    p.keyboard.press("s")
+    assert _posted(p) == entry["suggested_label"]
+    assert p.inner_text("#box-changes") == "2 boxes: 2 added, 2 removed"
+    before = p.url
+    p.keyboard.press("Enter")
+    p.wait_for_url(lambda u: u != before)
+    assert sqlite_workspace.review.get(entry["id"])["decision_label"] == entry["suggested_label"]
+
+
+def test_check_in_image_edges() -> None:
+    inside = [{"label": "a", "x": 0.0, "y": 0.0, "w": 650.0, "h": 417.0}]
+    check_in_image(inside, 650, 417)  # touching every edge is inside
+    for x, y, w, h in ((-0.1, 0, 10, 10), (0, -0.1, 10, 10), (640.1, 0, 10, 10), (0, 407.1, 10, 10)):
+        with pytest.raises(InputError, match=r"^box 2 \(a\) spans .* outside the image \(650 x 417"):
+            check_in_image(inside + [{"label": "a", "x": x, "y": y, "w": w, "h": h}], 650, 417)
