@@ -28,6 +28,7 @@ from assay.cli._common import (
 )
 from assay.train.audit import check_thresholds, resolve_check
 from assay.workflows.audit import AuditRecord, AuditRun, record_audit, run_audit
+from assay.workflows.box_audit import BoxAudit, run_box_audit
 
 __all__ = ["audit_cmd", "register"]
 
@@ -81,6 +82,24 @@ def _print_audit(record: dict[str, Any], run: AuditRun) -> None:
         console.print(f"Report: {record['report']}")
 
 
+def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
+    """Print a box audit: images flagged, the worst images and their issues."""
+    if as_json:
+        emit_json(audit.to_dict())
+        return
+    result = audit.to_dict()
+    console = out_console()
+    kinds = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["issues"].items())
+    console.print(f"{audit.ref}: {result['n_flagged']} of {result['n_images']} images with "
+                  f"box label issues ({kinds}).")
+    rows = [[w["item_id"], w["issues"], f"{w['label_quality']:.3f}"] for w in result["worst"][:10]]
+    if rows:
+        console.print(table("most suspicious images", ["image", "issues", "quality"], rows))
+    if audit.queued:
+        console.print(f"Queued {audit.queued} images for review; see `assay review list "
+                      f"{audit.ref.split('@')[0]}`.")
+
+
 def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool) -> None:
     """Print the audit (or its JSON), its warnings and crossed thresholds; exit 1 on one."""
     if as_json:
@@ -112,10 +131,18 @@ def audit_cmd(
     queue: bool = typer.Option(True, "--queue/--no-queue", help="Enter flagged items."),
     report: Path = typer.Option(Path("audit.html"), "--report", help="The HTML report."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the cross-validation splits."),
+    predictions: Path = typer.Option(
+        None, "--predictions", help="A detection dataset: the detector's boxes (COCO result "
+        "JSON, or CSV/Parquet with image, label, x, y, w, h, score)."
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Find label errors, outliers and duplicates; queue them for review."""
+    if predictions is not None:
+        _print_box_audit(run_box_audit(open_workspace(workspace), name, predictions,
+                                       queue=queue), as_json)
+        return
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     names = [resolve_check(c, where="--checks") for c in names] if names else None
     rules = check_thresholds(fail_on or [], names, source="--fail-on")  # before any work

@@ -1,0 +1,108 @@
+"""The CLI loop on a detection dataset (raccoon, Pascal VOC): labelers' boxes imported as
+annotations, ``assay agree`` and ``assay consensus --commit`` with box-level diffs, and
+``assay audit --predictions`` with a detector's COCO results queueing per-image entries.
+The second and third labelers follow the stated simulation of tests/collect/box_labelers.py
+(looser boxes and omitted small objects; merged neighbours)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assay.store.workspace import Workspace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collect"))
+from box_labelers import load_raccoon, simulate_labelers  # noqa: E402
+
+GEOM = ["x", "y", "w", "h"]
+
+
+@pytest.fixture
+def w(tmp_path: Path, cli, db_url: str | None, shared_data: Path) -> list[str]:
+    args = ["init", str(tmp_path / "ws")] + (["--db", db_url] if db_url else [])
+    assert cli(*args)[0] == 0
+    w = ["-w", str(tmp_path / "ws")]
+    voc = shared_data / "detection" / "raccoon" / "annotations"
+    assert cli("import", "raccoon", "--boxes", str(voc), "--format", "voc", *w)[0] == 0
+    return w
+
+
+def _annotations(path: Path, images: list[str]) -> Path:
+    labelers = simulate_labelers(load_raccoon(), seed=2)
+    labelers = labelers[labelers["image"].isin(images)]
+    with path.open("w") as out:
+        for (name, image), _ in labelers.groupby(["annotator", "image"]):
+            own = labelers[(labelers["annotator"] == name) & (labelers["image"] == image)]
+            boxes = [{"label": r["label"], **{k: float(r[k]) for k in GEOM}}
+                     for r in own.to_dict("records")]
+            out.write(json.dumps({"item": image, "annotator": name, "label": boxes}) + "\n")
+    return path
+
+
+def test_agree_and_consensus_on_labelers_boxes(cli, w: list[str], tmp_path: Path) -> None:
+    images = sorted(load_raccoon()["image"].unique())[:60]
+    file = _annotations(tmp_path / "boxes.jsonl", images)
+    code, out, err = cli("annotations", "import", "raccoon", str(file), *w)
+    assert code == 0, err
+    code, out, err = cli("agree", "raccoon", "--report", str(tmp_path / "a.html"), *w)
+    assert code == 0, err
+    assert "box F1 at IoU 0.5" in out and "loose_tight" in out
+    assert all(len(line) <= 80 for line in out.splitlines())
+    code, out, err = cli("agree", "raccoon", "--json", "--report", str(tmp_path / "a.html"), *w)
+    assert json.loads(out)["kind"] == "detection"
+    code, out, err = cli("consensus", "raccoon", "--commit", *w)
+    assert code == 0, err
+    assert "60 items; mean quality" in out and "raccoon@v2" in out
+    assert all(len(line) <= 80 for line in out.splitlines())
+    code, out, _ = cli("diff", "raccoon@v1", "raccoon@v2", "--json", *w)
+    assert code == 0 and "moved (IoU" in out
+    ws = Workspace(w[1])
+    labels = ws.dataset("raccoon").to_pandas().set_index("item_id")["label"]
+    ws.close()
+    assert all(len(labels[i]) >= 1 for i in images)
+
+
+def _predictions(path: Path, seed: int) -> tuple[Path, set[str]]:
+    """A detector's COCO results (every real raccoon, 3% jitter, score 0.9), and 15
+    images whose label boxes the test then moves by half their width."""
+    rng = np.random.default_rng(seed)
+    true = load_raccoon()
+    rows = []
+    for r in true.to_dict("records"):
+        jitter = rng.normal(0, 0.03, 4) * np.array([r["w"], r["h"], r["w"], r["h"]])
+        rows.append({"image_id": r["image"], "category_id": "raccoon", "score": 0.9,
+                     "bbox": [r["x"] + jitter[0], r["y"] + jitter[1], r["w"], r["h"]]})
+    moved = set(rng.choice(sorted(true["image"].unique()), 15, replace=False))
+    path.write_text(json.dumps(rows))
+    return path, moved
+
+
+def test_audit_with_a_detectors_coco_results_queues_images(cli, w: list[str],
+                                                          tmp_path: Path) -> None:
+    preds, moved = _predictions(tmp_path / "preds.json", seed=0)
+    ws = Workspace(w[1])
+    frame = ws.dataset("raccoon").to_pandas()
+    ws.close()
+    shifted = frame.copy()
+    shifted["label"] = [
+        [{**b, "x": b["x"] + 0.5 * b["w"]} for b in boxes] if item in moved else list(boxes)
+        for item, boxes in zip(frame["item_id"], frame["label"], strict=True)]
+    ws = Workspace(w[1])
+    ws.commit("raccoon", shifted, message="shift 15 images' boxes by half their width")
+    ws.close()
+    code, out, err = cli("audit", "raccoon", "--predictions", str(preds), *w)
+    assert code == 0, err
+    assert "box label issues" in out and "Queued" in out
+    code, out, _ = cli("review", "list", "raccoon", "--json", *w)
+    entries = json.loads(out)
+    items = {e["item_id"] for e in (entries if isinstance(entries, list) else entries["items"])}
+    assert items == moved
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"image_id": "raccoon-1.jpg", "category_id": 1,
+                                "bbox": [1, 2, 3, 4], "score": 0.5}]))
+    code, _, err = cli("audit", "raccoon", "--predictions", str(bad), *w)
+    assert code == 2 and "category_id is a number" in err and err.count("\n") <= 1
