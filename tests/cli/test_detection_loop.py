@@ -106,3 +106,49 @@ def test_audit_with_a_detectors_coco_results_queues_images(cli, w: list[str],
                                 "bbox": [1, 2, 3, 4], "score": 0.5}]))
     code, _, err = cli("audit", "raccoon", "--predictions", str(bad), *w)
     assert code == 2 and "category_id is a number" in err and err.count("\n") <= 1
+
+
+def _label_studio(path: Path, sizes: dict[str, tuple[int, int]], images: list[str]) -> Path:
+    """The simulated labelers' boxes as a Label Studio export (percent coordinates)."""
+    labelers = simulate_labelers(load_raccoon(), seed=3)
+    tasks = []
+    for number, image in enumerate(images, start=1):
+        width, height = sizes[image]
+        annotations = []
+        for name in ("truth", "loose", "merger"):
+            own = labelers[(labelers["image"] == image) & (labelers["annotator"] == name)]
+            result = [{"type": "rectanglelabels", "from_name": "box", "to_name": "image",
+                       "original_width": width, "original_height": height,
+                       "value": {"rectanglelabels": [r["label"]],
+                                 "x": 100 * max(r["x"], 0) / width,
+                                 "y": 100 * max(r["y"], 0) / height,
+                                 "width": 100 * min(r["w"], width - max(r["x"], 0)) / width,
+                                 "height": 100 * min(r["h"], height - max(r["y"], 0)) / height}}
+                      for r in own.to_dict("records")]
+            annotations.append({"completed_by": {"email": f"{name}@lab"}, "result": result})
+        tasks.append({"id": number, "data": {"image": f"/data/upload/1/{image}"},
+                      "annotations": annotations})
+    path.write_text(json.dumps(tasks))
+    return path
+
+
+def test_label_studio_rectangles_of_several_labelers(cli, w: list[str], tmp_path: Path) -> None:
+    ws = Workspace(w[1])
+    frame = ws.dataset("raccoon").to_pandas()
+    ws.close()
+    sizes = {p: (int(a), int(b)) for p, a, b in zip(frame["path"], frame["width"],
+                                                      frame["height"], strict=True)}
+    images = sorted(sizes)[:40]
+    export = _label_studio(tmp_path / "ls.json", sizes, images)
+    code, out, err = cli("annotations", "import", "raccoon", str(export), *w)
+    assert code == 0, err
+    assert "by 3 annotators" in out
+    code, out, err = cli("agree", "raccoon", "--json", "--report", str(tmp_path / "a.html"), *w)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["n_annotators"] == 3 and set(result["annotators"]) == {
+        "truth@lab", "loose@lab", "merger@lab"}
+    assert 0.5 < result["overall"]["f1_50"] < 1.0
+    export.write_text(export.read_text().replace(images[0], "not-a-raccoon.jpg", 1))
+    code, _, err = cli("annotations", "import", "raccoon", str(export), *w)
+    assert code == 2 and "not-a-raccoon.jpg" in err

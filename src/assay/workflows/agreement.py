@@ -33,6 +33,7 @@ from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task, get_task
 from assay.tasks.multilabel import as_label_set
+from assay.workflows._box_annotations import read_box_annotations
 
 __all__ = [
     "AgreementOutcome",
@@ -259,7 +260,10 @@ def import_annotations(
     """
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError when it does not exist
-    frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names)
+    if file.suffix.lower() == ".json" and dataset_task(name, ws).kind == "detection":
+        frame = read_box_annotations(file, ws.dataset(name))
+    else:
+        frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names)
     if not allow_new:
         check_labelbook(
             ws, name, frame, labelbook_version, file.name,

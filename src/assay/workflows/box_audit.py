@@ -19,6 +19,7 @@ import pandas as pd
 
 from assay.exceptions import InputError
 from assay.store.workspace import Workspace
+from assay.workflows._box_annotations import item_names
 
 __all__ = ["BoxAudit", "read_box_predictions", "run_box_audit"]
 
@@ -122,17 +123,6 @@ def read_box_predictions(path: Path) -> pd.DataFrame:
     return frame[_COLUMNS]
 
 
-def _item_names(version: Any, frame: pd.DataFrame) -> dict[str, str]:
-    """Every name an image goes by (item id, media path, file name) -> its item id."""
-    ids = frame[version.roles.id].astype(str)
-    names = dict(zip(ids, ids, strict=True))
-    if version.roles.media is not None:
-        for path, item in zip(frame[version.roles.media].astype(str), ids, strict=True):
-            names.setdefault(path, item)
-            names.setdefault(Path(path).name, item)
-    return names
-
-
 def run_box_audit(ws: Workspace, ref: str, predictions: Path, *, queue: bool = True) -> BoxAudit:
     """Find box label issues in ``ref`` from a detector's ``predictions`` and queue the
     flagged images (source ``label_issue``); the run is recorded as a ``box_audit``
@@ -150,7 +140,7 @@ def run_box_audit(ws: Workspace, ref: str, predictions: Path, *, queue: bool = T
                          "detection dataset (give pred_probs for other kinds).")
     frame = version.to_pandas()
     preds = read_box_predictions(predictions)
-    names = _item_names(version, frame)
+    names = item_names(version, frame)
     preds = preds.assign(image=preds["image"].astype(str).map(lambda v: names.get(v, v)))
     ids = frame[version.roles.id].astype(str).to_numpy()
     table = version.task.find_label_issues(frame[version.roles.label], preds, ids=list(ids))

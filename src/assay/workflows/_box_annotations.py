@@ -1,0 +1,70 @@
+"""Labelers' boxes of a detection dataset as long-format annotations.
+
+A Label Studio export of rectangles names images, not item ids, and holds one result
+per labeler (``completed_by``); :func:`read_box_annotations` reads it with the
+dataset's images (:func:`assay.store.box_formats.read_label_studio`) and returns one
+row per (image, labeler) with the labeler's list of boxes, items named as the dataset
+names them. A labeler who opened an image and drew nothing leaves no box in the export,
+so such (image, labeler) pairs are not rows: agreement treats them as not looked at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assay.exceptions import InputError
+
+__all__ = ["item_names", "read_box_annotations"]
+
+_GEOMETRY = ["x", "y", "w", "h"]
+
+
+def item_names(version: Any, frame: pd.DataFrame) -> dict[str, str]:
+    """Every name an image goes by (item id, media path, file name) -> its item id."""
+    ids = frame[version.roles.id].astype(str)
+    names = dict(zip(ids, ids, strict=True))
+    if version.roles.media is not None:
+        for path, item in zip(frame[version.roles.media].astype(str), ids, strict=True):
+            names.setdefault(path, item)
+            names.setdefault(Path(path).name, item)
+    return names
+
+
+def read_box_annotations(path: Path, version: Any) -> pd.DataFrame:
+    """A Label Studio rectangles export as annotations of a detection dataset version.
+
+    Returns
+    -------
+    DataFrame, shape (n_annotations, 3)
+        ``item``, ``annotator``, ``label`` (the labeler's list of boxes on that image).
+
+    Raises
+    ------
+    InputError
+        A bad export (see :func:`read_label_studio`), an annotation without its labeler,
+        or an image that is not an item of the dataset.
+    """
+    from assay.store.box_formats import read_label_studio
+
+    root = version.media_root or path.parent
+    boxes = read_label_studio(path, images=root).boxes
+    if boxes.empty:
+        raise InputError(f"{path}: no rectangles; export the labelers' boxes as JSON.")
+    if "annotator" not in boxes.columns or boxes["annotator"].isna().any():
+        raise InputError(f"{path}: an annotation has no completed_by; export with the "
+                         "annotators so that each box has its labeler.")
+    names = item_names(version, version.to_pandas())
+    items = boxes["image"].astype(str).map(names)
+    if items.isna().any():
+        unknown = boxes["image"][items.isna()].iloc[0]
+        raise InputError(f"{path}: image {unknown} is not an item of {version.ref}; import "
+                         "the images first, or remove its tasks from the export.")
+    rows = [{"item": item, "annotator": str(annotator),
+             "label": [{"label": str(b["label"]), **{k: float(b[k]) for k in _GEOMETRY}}
+                       for b in group.to_dict("records")]}
+            for (item, annotator), group in boxes.assign(item=items).groupby(
+                ["item", "annotator"], sort=True)]
+    return pd.DataFrame(rows, columns=["item", "annotator", "label"])
