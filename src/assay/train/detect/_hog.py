@@ -1,11 +1,11 @@
 """HOG features of sliding windows: the window shape, the pyramid grid, crops.
 
 A window is ``rows x cols`` HOG cells; with 2x2-cell blocks its feature is the
-``(rows - 1) x (cols - 1)`` blocks it covers. skimage's ``hog(feature_vector=False)``
-(here vectorised with numpy, equal to scikit-image's) computed once per image and scale
-gives every window's feature as a slice of that block
-grid, so scoring a linear classifier over all windows is ``(rows-1)(cols-1)`` small
-matrix products instead of one HOG per window.
+``(rows - 1) x (cols - 1)`` blocks it covers. The block grid of
+``skimage.feature.hog(feature_vector=False)`` (here vectorised with numpy, tested equal)
+computed once per image and scale gives every window's feature as a slice of it, so
+scoring a linear classifier over all windows is ``(rows-1)(cols-1)`` small matrix
+products instead of one HOG per window.
 """
 
 from __future__ import annotations
