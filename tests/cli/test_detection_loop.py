@@ -46,6 +46,13 @@ def _annotations(path: Path, images: list[str]) -> Path:
 def test_agree_and_consensus_on_labelers_boxes(cli, w: list[str], tmp_path: Path) -> None:
     images = sorted(load_raccoon()["image"].unique())[:60]
     file = _annotations(tmp_path / "boxes.jsonl", images)
+    book = tmp_path / "book.yaml"
+    book.write_text("classes:\n  dog: a dog\n")
+    assert cli("labelbook", "edit", "raccoon", "--file", str(book), *w)[0] == 0
+    code, out, err = cli("annotations", "import", "raccoon", str(file), *w)
+    assert code == 2 and "raccoon" in err and "label book v1" in err
+    book.write_text("classes:\n  raccoon: the whole animal, occluded parts included\n")
+    assert cli("labelbook", "edit", "raccoon", "--file", str(book), *w)[0] == 0
     code, out, err = cli("annotations", "import", "raccoon", str(file), *w)
     assert code == 0, err
     code, out, err = cli("agree", "raccoon", "--report", str(tmp_path / "a.html"), *w)

@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from assay.exceptions import InputError
+from assay.tasks.detection import as_boxes
 
-__all__ = ["item_names", "read_box_annotations"]
+__all__ = ["box_classes", "item_names", "read_box_annotations"]
 
 _GEOMETRY = ["x", "y", "w", "h"]
 
@@ -68,3 +69,12 @@ def read_box_annotations(path: Path, version: Any) -> pd.DataFrame:
             for (item, annotator), group in boxes.assign(item=items).groupby(
                 ["item", "annotator"], sort=True)]
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
+
+
+def box_classes(labels: pd.Series) -> pd.Series | None:
+    """The class of every box when ``labels`` holds lists of boxes (one row per box,
+    indexed like the annotation it belongs to), else None."""
+    first = next((v for v in labels if isinstance(v, (list, tuple)) and len(v)), None)
+    if first is None or not isinstance(first[0], dict):
+        return None
+    return labels.map(lambda v: [b["label"] for b in as_boxes(v) or ()]).explode().dropna()

@@ -33,7 +33,7 @@ from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task, get_task
 from assay.tasks.multilabel import as_label_set
-from assay.workflows._box_annotations import read_box_annotations
+from assay.workflows._box_annotations import box_classes, read_box_annotations
 
 __all__ = [
     "AgreementOutcome",
@@ -215,7 +215,10 @@ def check_labelbook(
         if not book.classes:
             continue  # a label book without classes (numeric labels) names none
         labels = rows["label"]
-        if is_set_column(labels):  # a label set names several classes
+        boxes = box_classes(labels)  # a list of boxes names a class per box
+        if boxes is not None:
+            labels = boxes
+        elif is_set_column(labels):  # a label set names several classes
             labels = labels.map(lambda v: list(as_label_set(v) or ())).explode().dropna()
         names = labels.map(_class_name)
         outside = ~names.isin(book.classes)
