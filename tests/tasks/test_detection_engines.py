@@ -214,3 +214,27 @@ def test_predictions_naming_no_item_are_refused() -> None:
                            "score": 0.9}])
     with pytest.raises(InputError, match="names no item"):
         TASK.find_label_issues(labels, frame, ids=["one.jpg"])
+
+
+def test_evaluation_and_paired_comparison_of_two_detectors() -> None:
+    true = load_raccoon()
+    images = sorted(true["image"].unique())
+    truth = _lists(true, images)
+    good = _detector(true, np.random.default_rng(5))
+    worse = good.copy()
+    rng = np.random.default_rng(6)
+    worse[["x", "y"]] += rng.normal(0, 0.15, (len(worse), 2)) * worse[["w", "h"]].to_numpy()
+    ev_a = TASK.evaluate_predictions(truth, _lists(good, images), n_boot=200, seed=0)
+    ev_b = TASK.evaluate_predictions(truth, _lists(worse, images), n_boot=200, seed=0)
+    assert ev_a.overall["map"]["value"] == pytest.approx(mean_average_precision(true, good)["map"])
+    assert TASK.verdict(ev_a.overall, ev_b.overall) == "worse"
+    again = TASK.evaluation_from_dict(ev_a.to_dict())
+    assert again.overall == ev_a.overall and again.y_pred == ev_a.y_pred
+    paired = TASK.compare(ev_a, ev_b, n_boot=200, seed=0)
+    m = paired.metrics["map"]
+    assert m["delta"] < 0 and m["low"] <= m["delta"] <= m["high"] < 0 and paired.significant
+    same = TASK.compare(ev_a, ev_a, n_boot=200, seed=0)
+    assert same.metrics["map"]["delta"] == 0 and not same.significant
+    with pytest.raises(InputError, match="same images"):
+        TASK.compare(ev_a, TASK.evaluate_predictions(truth[:-1], ev_a.y_pred[:-1], n_boot=10))
+    assert all(len(line) <= 80 for line in paired.summary().splitlines())

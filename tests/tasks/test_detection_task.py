@@ -137,9 +137,9 @@ def test_boxes_frame_is_the_engines_input(bccd: dict) -> None:
     assert as_boxes(frame.drop(columns="image").to_dict("records")) is not None
 
 
-def test_model_evaluation_is_not_available_yet(task: DetectionTask, bccd: dict) -> None:
+def test_model_fitting_and_monitoring_are_not_available_yet(task: DetectionTask, bccd: dict) -> None:
     labels = pd.Series([bccd[i] for i in list(bccd)[:5]])
-    for call in (lambda: task.evaluate_predictions(labels, labels),
-                 lambda: task.out_of_sample(None, None, labels)):
+    for call in (lambda: task.out_of_sample(None, None, labels),
+                 lambda: task.performance_watch):
         with pytest.raises(InputError, match="the detection task has no"):
             call()

@@ -7,10 +7,10 @@ when they hold the same boxes in any order; a change is described box by box, bo
 paired by IoU (:func:`assay._boxes.match_pair`): ``box added (raccoon), box 3 moved
 (IoU 0.62 with the old one), box 2 class changed RBC -> WBC``.
 
-The engines that measure box agreement, find box label issues and compute mAP take
-boxes frames (one row per box, ``assay._boxes``); they are not wired to this task yet,
-so :attr:`agreement`, :attr:`consensus`, :meth:`find_label_issues`, :meth:`score` and
-:meth:`label_drift` say so with an :class:`~assay.exceptions.InputError`.
+The engines that measure box agreement, fuse consensus boxes, find box label issues
+and compute mAP take boxes frames (one row per box, ``assay._boxes``); the adapters in
+:mod:`assay.tasks._detection_engines` and :mod:`assay.tasks._detection_model` translate
+between them and a column of box lists.
 """
 
 from __future__ import annotations
@@ -150,13 +150,6 @@ def _is_box_list(label_type: pa.DataType) -> bool:
     inner = label_type.value_type
     return bool(pa.types.is_struct(inner)) and all(
         inner.get_field_index(name) >= 0 for name in BOX_FIELDS
-    )
-
-
-def _not_yet(what: str, engine: str) -> InputError:
-    return InputError(
-        f"{what} is not available for detection yet ({engine} is being written); use the "
-        "Python functions on boxes frames meanwhile (assay.tasks.detection.boxes_frame)."
     )
 
 
@@ -317,31 +310,76 @@ class DetectionTask(Task):
                   for j in sorted(set(range(len(after))) - set(cols.tolist()))]
         return ", ".join(parts) or "unchanged"
 
-    # -- engines: not wired yet -------------------------------------------------------
+    # -- engines --------------------------------------------------------------------
 
     @property
     def agreement(self) -> Callable[..., Any]:
-        """Box agreement between labelers: not wired yet (calling it says so)."""
-        return _unavailable("box agreement", "assay.collect.agreement_boxes.box_agreement")
+        """Box agreement of long-format annotations (item, annotator, list of boxes):
+        :func:`assay.tasks._detection_engines.detection_agreement` over
+        :func:`assay.collect.agreement_boxes.box_agreement`."""
+        from assay.tasks._detection_engines import detection_agreement
+
+        return detection_agreement
 
     @property
     def consensus(self) -> Callable[..., Any]:
-        """Consensus boxes: not wired yet (calling it says so)."""
-        return _unavailable("box consensus", "weighted box fusion")
+        """Consensus boxes per item by labeler-aware weighted box fusion:
+        :func:`assay.tasks._detection_engines.detection_consensus` over
+        :func:`assay.collect.consensus_boxes.box_consensus`."""
+        from assay.tasks._detection_engines import detection_consensus
+
+        return detection_consensus
 
     def find_label_issues(
         self, labels: Any, predictions: Any, *, classes: Any = None, **options: Any
     ) -> pd.DataFrame:
-        """Raises: box label issues are not wired to the task yet."""
-        raise _not_yet("finding label issues", "assay.train.labels._boxes.find_box_issues")
+        """Overlooked, badly located, swapped and spurious boxes from a detector's scored
+        boxes, one row per image with the corrected boxes as ``suggested_label``
+        (:func:`assay.tasks._detection_model.detection_label_issues`; option ``ids``)."""
+        from assay.tasks._detection_model import detection_label_issues
+
+        return detection_label_issues(labels, predictions, classes=classes, **options)
 
     def score(self, y_true: Any, y_pred: Any, *, seed: int = 0) -> dict[str, Interval]:
-        """Raises: mAP is not wired to the task yet."""
-        raise _not_yet("scoring (mAP)", "assay.train.evaluate._detection.mean_average_precision")
+        """COCO mAP, AP50 and AP75 with bootstrap intervals over the images
+        (:func:`assay.tasks._detection_model.score_boxes`)."""
+        from assay.tasks._detection_model import score_boxes
+
+        return score_boxes(y_true, y_pred, seed=seed)
+
+    def evaluate_predictions(
+        self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
+        ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
+    ) -> Any:
+        """mAP, AP50, AP75 with image-bootstrap intervals, per class and per tag
+        (:func:`assay.tasks._detection_eval.evaluate_detection`)."""
+        from assay.tasks._detection_eval import evaluate_detection
+
+        return evaluate_detection(y_true, y_pred, ids=ids, tags=tags, n_boot=n_boot, seed=seed)
+
+    def evaluation_from_dict(self, data: Any) -> Any:
+        """:meth:`DetectionEvaluation.from_dict`."""
+        from assay.tasks._detection_eval import DetectionEvaluation
+
+        return DetectionEvaluation.from_dict(data)
+
+    def compare(
+        self, eval_a: Any, eval_b: Any, *, names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    ) -> Any:
+        """Paired bootstrap over images on mAP
+        (:func:`assay.tasks._detection_eval.compare_detection`)."""
+        from assay.tasks._detection_eval import compare_detection
+
+        return compare_detection(eval_a, eval_b, names=names, n_boot=n_boot, seed=seed,
+                                 alpha=alpha)
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
-        """Raises: drift of box statistics is not wired to the task yet."""
-        raise _not_yet("label drift", "drift of box statistics")
+        """Drift of boxes per image, box size, aspect and class mix
+        (:func:`assay.tasks._detection_model.box_label_drift`)."""
+        from assay.tasks._detection_model import box_label_drift
+
+        return box_label_drift(reference, current)
 
 
 def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: float) -> list[str]:
@@ -352,10 +390,3 @@ def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: flo
     if old["label"] != new["label"]:
         parts.append(f"box {number} class changed {old['label']} -> {new['label']}")
     return parts
-
-
-def _unavailable(what: str, engine: str) -> Callable[..., Any]:
-    def engine_not_wired(*args: Any, **kwargs: Any) -> Any:
-        raise _not_yet(what, engine)
-
-    return engine_not_wired

@@ -1,0 +1,161 @@
+"""Evaluating a detector on a detection dataset and comparing two detectors on the same
+images: COCO mAP with image-bootstrap intervals, and a paired bootstrap over images on
+mAP (both detectors scored on the same resamples, so the interval of the difference
+carries the correlation of their errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.exceptions import InputError
+from assay.tasks._detection_engines import label_frame, scored_boxes
+from assay.tasks.base import Interval
+from assay.tasks.detection import as_boxes
+
+__all__ = ["DetectionEvaluation", "compare_detection", "evaluate_detection"]
+
+_METRICS = ("map", "map50", "map75")
+
+
+@dataclass
+class DetectionEvaluation:
+    """A detector's boxes against the label boxes of the same items.
+
+    Attributes
+    ----------
+    overall : dict
+        ``{"map" | "map50" | "map75": {"value", "low", "high", "method"}}``.
+    per_class : DataFrame indexed by class
+        ``ap``, ``ap50``, ``ap75``, ``ar100``, ``n_labels``, ``n_predictions``.
+    y_true, y_pred : list, length n
+        Each item's label boxes and predicted (scored) boxes.
+    ids : list or None
+        Item ids.
+    per_tag : DataFrame
+        AP by tag (empty without tags).
+    """
+
+    overall: dict[str, Interval]
+    per_class: pd.DataFrame
+    y_true: list[Any]
+    y_pred: list[Any]
+    ids: list[Any] | None = None
+    per_tag: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kind = "detection"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"per_class": self.per_class, "per_tag": self.per_tag}
+
+    def summary(self) -> str:
+        """Plain text (at most 80 columns): the metrics with intervals, weakest classes."""
+        lines = [f"{len(self.y_true)} images, {len(self.per_class)} classes"]
+        for name, m in self.overall.items():
+            lines.append(f"  {name:<6} {m['value']:.4f}  [{m['low']:.4f}, {m['high']:.4f}]")
+        worst = self.per_class["ap"].dropna().sort_values().head(3)
+        if len(worst):
+            lines.append("  weakest: " + ", ".join(f"{c} {v:.3f}" for c, v in worst.items()))
+        return "\n".join(line[:80] for line in lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; :func:`DetectionEvaluation.from_dict` reads it back."""
+        return {"kind": self.kind, "overall": {k: dict(v) for k, v in self.overall.items()},
+                "per_class": self.per_class.reset_index().to_dict("records"),
+                "y_true": self.y_true, "y_pred": self.y_pred, "ids": self.ids}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DetectionEvaluation:
+        per_class = pd.DataFrame(data["per_class"])
+        return cls(dict(data["overall"]), per_class.set_index(per_class.columns[0]),
+                   list(data["y_true"]), list(data["y_pred"]), data.get("ids"))
+
+
+def _pred_lists(y_pred: Any, n: int) -> list[list[dict[str, Any]]]:
+    frame = scored_boxes(y_pred, n, default_score=1.0)
+    out: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    for row in frame.to_dict("records"):
+        out[int(row.pop("image"))].append({str(k): v for k, v in row.items()})
+    return out
+
+
+def evaluate_detection(
+    y_true: Any, y_pred: Any, *, ids: Any = None, tags: Any = None, n_boot: int = 1000,
+    seed: int = 0,
+) -> DetectionEvaluation:
+    """COCO mAP, AP50, AP75 with image-bootstrap intervals, per class and per tag
+    (:func:`assay.train.evaluate._detection.mean_average_precision`)."""
+    from assay.train.evaluate._detection import mean_average_precision
+
+    truth = [as_boxes(v) or [] for v in y_true]
+    lab, n = label_frame(truth)
+    preds = _pred_lists(y_pred, n)
+    by = None if tags is None else dict(enumerate(pd.Series(list(tags)).astype(str)))
+    result = mean_average_precision(lab, scored_boxes(preds, n), images=range(n), by=by,
+                                    n_boot=n_boot, seed=seed)
+    method = f"bootstrap over {n} images ({n_boot} resamples)"
+    overall: dict[str, Interval] = {m: {"value": float(result[m]), "low": float(result.intervals[m][0]),
+                   "high": float(result.intervals[m][1]), "method": method} for m in _METRICS}
+    return DetectionEvaluation(overall, result.per_class, truth, preds,
+                               None if ids is None else list(ids), result.by_tag)
+
+
+def _replicates(truth: list[Any], preds: list[Any], n_boot: int, seed: int) -> dict[str, np.ndarray]:
+    """map / map50 / map75 of each bootstrap resample of the images (same resamples for
+    the same ``n`` and ``seed``)."""
+    from assay._boxes import check_boxes
+    from assay.train.evaluate._detection import (
+        _check_predictions,
+        _encode,
+        _Engine,
+        _summaries,
+        coco_dicts,
+        engine_matches,
+    )
+    from assay.train.evaluate._detection_boot import resampled_ap
+
+    lab, n = label_frame(truth)
+    coded = _encode(check_boxes(lab), _check_predictions(scored_boxes(preds, n)), range(n))
+    engine = _Engine(*coco_dicts(coded))
+    used = np.asarray(engine.evaluate(iou_thresholds=None, max_detections=100).params.iouThrs,
+                      dtype=np.float64)
+    matches = engine_matches(engine, coded, used, 100)
+    return _summaries(resampled_ap(matches, np.arange(n), n, n_boot=n_boot, seed=seed), used)
+
+
+def compare_detection(
+    eval_a: DetectionEvaluation, eval_b: DetectionEvaluation, *,
+    names: tuple[str, str] = ("A", "B"), n_boot: int = 1000, seed: int = 0,
+    alpha: float = 0.05,
+) -> Any:
+    """Paired bootstrap over the images on mAP, AP50 and AP75 (a
+    :class:`~assay.train.evaluate._paired.PairedComparison`).
+
+    Raises
+    ------
+    InputError
+        The evaluations are not of the same images with the same label boxes.
+    """
+    from assay.train.evaluate._paired import PairedComparison, bootstrap_p_value, interval
+
+    if len(eval_a.y_true) != len(eval_b.y_true) or any(
+            a != b for a, b in zip(eval_a.y_true, eval_b.y_true, strict=True)):
+        raise InputError("the two evaluations are not of the same images with the same "
+                         "label boxes; evaluate both detectors on one evaluation set.")
+    rep_a = _replicates(eval_a.y_true, eval_a.y_pred, int(n_boot), int(seed))
+    rep_b = _replicates(eval_b.y_true, eval_b.y_pred, int(n_boot), int(seed))
+    metrics = {}
+    for m in _METRICS:
+        va, vb = float(eval_a.overall[m]["value"]), float(eval_b.overall[m]["value"])
+        low, high = interval(rep_b[m] - rep_a[m])
+        metrics[m] = {"a": va, "b": vb, "delta": vb - va, "low": low, "high": high}
+    return PairedComparison(
+        names=(str(names[0]), str(names[1])), n=len(eval_a.y_true),
+        test="paired bootstrap over images (mAP)",
+        p_value=bootstrap_p_value(rep_b["map"] - rep_a["map"], metrics["map"]["delta"]),
+        metrics=metrics, headline="map", per_group=pd.DataFrame(), per_tag=pd.DataFrame(),
+        alpha=alpha,
+    )
