@@ -238,3 +238,11 @@ def test_evaluation_and_paired_comparison_of_two_detectors() -> None:
     with pytest.raises(InputError, match="same images"):
         TASK.compare(ev_a, TASK.evaluate_predictions(truth[:-1], ev_a.y_pred[:-1], n_boot=10))
     assert all(len(line) <= 80 for line in paired.summary().splitlines())
+
+
+def test_label_drift_when_the_current_labels_hold_no_box() -> None:
+    boxes = load_raccoon()
+    images = sorted(boxes["image"].unique())
+    lists = pd.Series(_lists(boxes, images), name="label")
+    report = TASK.label_drift(lists, pd.Series([[]] * 50, name="label"))
+    assert report.drifted and report.drifted_columns == ["label:boxes_per_image"]

@@ -144,16 +144,19 @@ def box_label_drift(reference: pd.Series, current: pd.Series) -> Any:
     """Drift of boxes per image (per image), box size, aspect and class mix (per box),
     each a column of :func:`assay.deploy.drift.drift` (numeric: Kolmogorov-Smirnov and
     Wasserstein; class: chi-square and Jensen-Shannon). The two families are corrected
-    for multiple testing separately; the labels drifted when any column did."""
+    for multiple testing separately; the labels drifted when any column did. When one
+    side has no box at all, only boxes per image is tested."""
     from assay.deploy.drift import drift
     from assay.deploy.report import DriftReport
 
     (ref_img, ref_box), (cur_img, cur_box) = box_statistics(reference), box_statistics(current)
     kinds = {c: ("categorical" if c.endswith(":class") else "numeric")
              for c in [*ref_img.columns, *ref_box.columns]}
+    pairs = [(ref_img, cur_img)] + ([(ref_box, cur_box)] if len(ref_box) and len(cur_box)
+                                    else [])  # no box on a side: boxes per image says so
     reports = [drift(ref, cur, column_types={c: kinds[c] for c in ref.columns})
-               for ref, cur in ((ref_img, cur_img), (ref_box, cur_box))]
+               for ref, cur in pairs]
     table = pd.concat([r.columns for r in reports])
     charts = {k: v for r in reports for k, v in r.charts.items()}
-    params = {**reports[1].params, "n_ref_images": len(ref_img), "n_cur_images": len(cur_img)}
+    params = {**reports[-1].params, "n_ref_images": len(ref_img), "n_cur_images": len(cur_img)}
     return DriftReport.build(table, charts, list(table.index), 1.0, params)
