@@ -4,18 +4,20 @@ A Label Studio export of rectangles names images, not item ids, and holds one re
 per labeler (``completed_by``); :func:`read_box_annotations` reads it with the
 dataset's images (:func:`assay.store.box_formats.read_label_studio`) and returns one
 row per (image, labeler) with the labeler's list of boxes, items named as the dataset
-names them. A labeler who opened an image and drew nothing leaves no box in the export,
-so such (image, labeler) pairs are not rows: agreement treats them as not looked at.
+names them. A labeler whose submitted annotation of an image holds no rectangle gets
+the empty list there (looked, drew nothing), so agreement counts what they left out.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from assay.exceptions import InputError
+from assay.store.box_formats.label_studio import _UPLOAD_PREFIX
 from assay.tasks.detection import as_boxes
 
 __all__ = ["box_classes", "item_names", "read_box_annotations"]
@@ -63,12 +65,33 @@ def read_box_annotations(path: Path, version: Any) -> pd.DataFrame:
         unknown = boxes["image"][items.isna()].iloc[0]
         raise InputError(f"{path}: image {unknown} is not an item of {version.ref}; import "
                          "the images first, or remove its tasks from the export.")
-    rows = [{"item": item, "annotator": str(annotator),
-             "label": [{"label": str(b["label"]), **{k: float(b[k]) for k in _GEOMETRY}}
-                       for b in group.to_dict("records")]}
-            for (item, annotator), group in boxes.assign(item=items).groupby(
-                ["item", "annotator"], sort=True)]
+    drawn = {(item, str(annotator)): [
+        {"label": str(b["label"]), **{k: float(b[k]) for k in _GEOMETRY}}
+        for b in group.to_dict("records")]
+        for (item, annotator), group in boxes.assign(item=items).groupby(["item", "annotator"])}
+    looked = set(drawn) | _empty_annotations(path, names)
+    rows = [{"item": i, "annotator": a, "label": drawn.get((i, a), [])} for i, a in sorted(looked)]
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
+
+
+def _empty_annotations(path: Path, names: dict[str, str]) -> set[tuple[str, str]]:
+    """(item, labeler) of the submitted annotations without any rectangle."""
+    from urllib.parse import unquote, urlparse
+
+    empty = set()
+    for task in json.loads(path.read_text()):
+        url = (task.get("data") or {}).get("image") if isinstance(task, dict) else None
+        if not isinstance(url, str):
+            continue
+        name = unquote(urlparse(url).path).split("/")[-1]
+        item = names.get(name) or names.get(_UPLOAD_PREFIX.sub("", name))
+        for ann in task.get("annotations") or []:
+            who = ann.get("completed_by") if isinstance(ann, dict) else None
+            who = who.get("email", who.get("id")) if isinstance(who, dict) else who
+            if item and who is not None and not ann.get("was_cancelled") and not any(
+                    r.get("type") == "rectanglelabels" for r in ann.get("result") or []):
+                empty.add((item, str(who)))
+    return empty
 
 
 def box_classes(labels: pd.Series) -> pd.Series | None:
