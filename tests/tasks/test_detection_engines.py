@@ -246,3 +246,17 @@ def test_label_drift_when_the_current_labels_hold_no_box() -> None:
     lists = pd.Series(_lists(boxes, images), name="label")
     report = TASK.label_drift(lists, pd.Series([[]] * 50, name="label"))
     assert report.drifted and report.drifted_columns == ["label:boxes_per_image"]
+
+
+@pytest.mark.parametrize(("label", "message"), [
+    ([{"label": "a", "x": 1, "y": 1, "w": 0, "h": 3}], "annotation 2 .*positive width"),
+    ([{"label": "", "x": 1, "y": 1, "w": 2, "h": 3}], "annotation 2 .*needs a class"),
+    ([{"label": "a", "x": 1, "y": 1, "w": 2}], "annotation 2 .*finite x"),
+    ("not json", "annotation 2 .*not a list of boxes"),
+])
+def test_bad_box_annotations_name_their_row(label, message) -> None:
+    good = [{"label": "a", "x": 1.0, "y": 1.0, "w": 2.0, "h": 3.0}]
+    frame = pd.DataFrame({"item": ["i1", "i1"], "annotator": ["p", "q"],
+                          "label": [good, label]})
+    with pytest.raises(InputError, match=message):
+        TASK.agreement(frame)

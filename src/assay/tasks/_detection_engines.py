@@ -53,18 +53,55 @@ def annotation_boxes(annotations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     if missing:
         raise InputError(f"box annotations need columns item, annotator, label; missing "
                          f"{', '.join(missing)}.")
-    rows = []
-    for position, (item, annotator, label) in enumerate(zip(
-            annotations["item"], annotations["annotator"], annotations["label"], strict=True)):
-        try:
-            drawn = as_boxes(label)
-        except InputError as exc:
-            raise InputError(f"annotation {position + 1} (item {item!r}, annotator "
-                             f"{annotator!r}): {exc}") from exc
-        rows += [{"image": item, **box, "annotator": annotator} for box in drawn or ()]
-    boxes = pd.DataFrame.from_records(rows, columns=["image", *BOX_FIELDS, "annotator"])
+    owner: list[int] = []
+    drawn: list[dict[str, Any]] = []
+    for position, label in enumerate(annotations["label"]):
+        boxes = label if _dict_list(label) else _parsed(annotations, position)
+        drawn.extend(boxes)
+        owner.extend([position] * len(boxes))
+    frame = pd.DataFrame.from_records(drawn, columns=list(BOX_FIELDS))
+    _check_flat(frame, np.asarray(owner, dtype=np.int64), annotations)
+    rows = np.asarray(owner, dtype=np.int64)
+    boxes = pd.concat([
+        pd.DataFrame({"image": annotations["item"].to_numpy()[rows]}),
+        frame.astype({k: float for k in _GEOMETRY}).assign(label=frame["label"].astype(str)),
+        pd.DataFrame({"annotator": annotations["annotator"].to_numpy()[rows]}),
+    ], axis=1)
     assignments = annotations[["item", "annotator"]].rename(columns={"item": "image"})
     return boxes, assignments.drop_duplicates(ignore_index=True)
+
+
+def _dict_list(value: Any) -> bool:
+    """A list (or array) of box mappings, as stored annotations hold them."""
+    return isinstance(value, (list, tuple, np.ndarray)) and all(
+        isinstance(b, dict) for b in value)
+
+
+def _parsed(annotations: pd.DataFrame, position: int) -> list[dict[str, Any]]:
+    """One annotation's label read by :func:`as_boxes` (JSON text, ``[label, x, ...]``)."""
+    try:
+        return as_boxes(annotations["label"].iloc[position]) or []
+    except InputError as exc:
+        raise InputError(f"{_annotation(annotations, position)}: {exc}") from exc
+
+
+def _annotation(annotations: pd.DataFrame, position: int) -> str:
+    row = annotations.iloc[position]
+    return f"annotation {position + 1} (item {row['item']!r}, annotator {row['annotator']!r})"
+
+
+def _check_flat(frame: pd.DataFrame, owner: np.ndarray, annotations: pd.DataFrame) -> None:
+    """Refuse a box without a class, finite coordinates or a positive size (vectorised
+    :func:`as_boxes`), naming its annotation."""
+    values = frame[_GEOMETRY].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    blank = frame["label"].isna().to_numpy() | (frame["label"].astype(str).str.strip() == "")
+    bad = blank | ~np.isfinite(values).all(axis=1) | ~(np.nan_to_num(values[:, 2:], nan=-1) > 0
+                                                        ).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{_annotation(annotations, int(owner[first]))}: box {frame.iloc[first].to_dict()} "
+            "needs a class, finite x, y and a positive width and height (pixels).")
 
 
 @dataclass
