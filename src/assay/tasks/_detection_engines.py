@@ -11,7 +11,7 @@ Engines are imported when first used (``tasks`` sits below the engines).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from assay.exceptions import InputError
-from assay.tasks.detection import BOX_FIELDS, as_boxes, boxes_frame
+from assay.tasks.detection import BOX_FIELDS, as_boxes
 
 __all__ = [
     "DetectionAgreement", "DetectionConsensus", "annotation_boxes", "detection_agreement",
@@ -53,55 +53,89 @@ def annotation_boxes(annotations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     if missing:
         raise InputError(f"box annotations need columns item, annotator, label; missing "
                          f"{', '.join(missing)}.")
-    owner: list[int] = []
-    drawn: list[dict[str, Any]] = []
-    for position, label in enumerate(annotations["label"]):
-        boxes = label if _dict_list(label) else _parsed(annotations, position)
-        drawn.extend(boxes)
-        owner.extend([position] * len(boxes))
-    frame = pd.DataFrame.from_records(drawn, columns=list(BOX_FIELDS))
-    _check_flat(frame, np.asarray(owner, dtype=np.int64), annotations)
-    rows = np.asarray(owner, dtype=np.int64)
+    frame, rows = flatten_boxes(annotations["label"],
+                                lambda p: _annotation(annotations, p))
     boxes = pd.concat([
         pd.DataFrame({"image": annotations["item"].to_numpy()[rows]}),
-        frame.astype({k: float for k in _GEOMETRY}).assign(label=frame["label"].astype(str)),
+        frame,
         pd.DataFrame({"annotator": annotations["annotator"].to_numpy()[rows]}),
     ], axis=1)
     assignments = annotations[["item", "annotator"]].rename(columns={"item": "image"})
     return boxes, assignments.drop_duplicates(ignore_index=True)
 
 
-def _dict_list(value: Any) -> bool:
-    """A list (or array) of box mappings, as stored annotations hold them."""
+def flatten_boxes(
+    values: Any, where: Callable[[int], str], extra: Sequence[str] = ()
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Lists of boxes (one per row) as one frame, checked at once.
+
+    Parameters
+    ----------
+    values : iterable of length n
+        Lists of box mappings (as stored), or anything :func:`as_boxes` reads.
+    where : callable
+        Row position -> how a message names that row.
+    extra : sequence of str
+        Further box fields to keep (e.g. ``score``; missing: NaN).
+
+    Returns
+    -------
+    frame : DataFrame, shape (n_boxes, 5 + len(extra))
+        ``label`` (str), ``x``, ``y``, ``w``, ``h`` (float) and ``extra``.
+    owner : ndarray of int, shape (n_boxes,)
+        The row of each box.
+
+    Raises
+    ------
+    InputError
+        A value that is not a list of boxes, or a box without a class, finite
+        coordinates or a positive size, naming its row.
+    """
+    owner: list[int] = []
+    drawn: list[dict[str, Any]] = []
+    for position, value in enumerate(values):
+        boxes = value if holds_box_dicts(value) else _parsed(value, where, position)
+        drawn.extend(boxes)
+        owner.extend([position] * len(boxes))
+    frame = pd.DataFrame.from_records(drawn, columns=[*BOX_FIELDS, *extra])
+    rows = np.asarray(owner, dtype=np.int64)
+    geometry = frame[_GEOMETRY].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    blank = frame["label"].isna().to_numpy() | (frame["label"].astype(str).str.strip() == "")
+    bad = blank | ~np.isfinite(geometry).all(axis=1) | ~(
+        np.nan_to_num(geometry[:, 2:], nan=-1) > 0).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where(int(rows[first]))}: box {frame.iloc[first].to_dict()} needs a class, "
+            "finite x, y and a positive width and height (pixels).")
+    frame[_GEOMETRY] = geometry
+    frame["label"] = frame["label"].astype(str)
+    return frame, rows
+
+
+def holds_box_dicts(value: Any) -> bool:
+    """A list (or array) of box mappings, as stored labels hold them."""
     return isinstance(value, (list, tuple, np.ndarray)) and all(
         isinstance(b, dict) for b in value)
 
 
-def _parsed(annotations: pd.DataFrame, position: int) -> list[dict[str, Any]]:
-    """One annotation's label read by :func:`as_boxes` (JSON text, ``[label, x, ...]``)."""
+def _parsed(value: Any, where: Callable[[int], str], position: int) -> list[dict[str, Any]]:
+    """One label read by :func:`as_boxes` (JSON text, ``[label, x, ...]`` lists)."""
+    if _missing_label(value):
+        return []
     try:
-        return as_boxes(annotations["label"].iloc[position]) or []
+        return as_boxes(value) or []
     except InputError as exc:
-        raise InputError(f"{_annotation(annotations, position)}: {exc}") from exc
+        raise InputError(f"{where(position)}: {exc}") from exc
+
+
+def _missing_label(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _annotation(annotations: pd.DataFrame, position: int) -> str:
     row = annotations.iloc[position]
     return f"annotation {position + 1} (item {row['item']!r}, annotator {row['annotator']!r})"
-
-
-def _check_flat(frame: pd.DataFrame, owner: np.ndarray, annotations: pd.DataFrame) -> None:
-    """Refuse a box without a class, finite coordinates or a positive size (vectorised
-    :func:`as_boxes`), naming its annotation."""
-    values = frame[_GEOMETRY].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    blank = frame["label"].isna().to_numpy() | (frame["label"].astype(str).str.strip() == "")
-    bad = blank | ~np.isfinite(values).all(axis=1) | ~(np.nan_to_num(values[:, 2:], nan=-1) > 0
-                                                        ).all(axis=1)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"{_annotation(annotations, int(owner[first]))}: box {frame.iloc[first].to_dict()} "
-            "needs a class, finite x, y and a positive width and height (pixels).")
 
 
 @dataclass
@@ -252,16 +286,17 @@ def scored_boxes(predictions: Any, n: int, ids: Sequence[Any] | None = None,
     if len(predictions) != n:
         raise InputError(f"predictions hold {len(predictions)} lists of boxes for {n} items; "
                          "give one list (maybe empty) per item.")
-    rows = []
-    for position, value in enumerate(predictions):
-        for number, box in enumerate(value if value is not None else (), start=1):
-            score = box.get("score", default_score) if isinstance(box, dict) else None
-            if score is None:
-                raise InputError(f"predicted box {number} of item {position} has no score; "
-                                 "give each predicted box its confidence as score.")
-            rows.append({"image": position, **(as_boxes([box]) or [{}])[0],
-                         "score": float(score)})
-    return pd.DataFrame.from_records(rows, columns=["image", *BOX_FIELDS, "score"])
+    frame, owner = flatten_boxes(predictions, lambda p: f"predictions of item {p}",
+                                 extra=["score"])
+    if default_score is not None:
+        frame["score"] = frame["score"].fillna(default_score)
+    score = pd.to_numeric(frame["score"], errors="coerce")
+    if score.isna().any():
+        first = int(owner[int(np.flatnonzero(score.isna().to_numpy())[0])])
+        raise InputError(f"a predicted box of item {first} has no score; give each "
+                         "predicted box its confidence as score.")
+    return frame.assign(score=score.astype(float)).assign(image=owner)[
+        ["image", *BOX_FIELDS, "score"]]
 
 
 def _frame_positions(frame: pd.DataFrame, n: int, ids: Sequence[Any] | None,
@@ -288,4 +323,5 @@ def _frame_positions(frame: pd.DataFrame, n: int, ids: Sequence[Any] | None,
 def label_frame(labels: Any) -> tuple[pd.DataFrame, int]:
     """A label column as a boxes frame keyed by item position, and the item count."""
     values = list(labels)
-    return boxes_frame(range(len(values)), values), len(values)
+    frame, owner = flatten_boxes(values, lambda p: f"the label of item {p}")
+    return frame.assign(image=owner)[["image", *BOX_FIELDS]], len(values)

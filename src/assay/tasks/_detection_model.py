@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay.tasks._detection_engines import label_frame, scored_boxes
+from assay.tasks._detection_engines import holds_box_dicts, label_frame, scored_boxes
 from assay.tasks.base import Interval
 from assay.tasks.detection import BOX_FIELDS, as_boxes
 
@@ -52,8 +52,8 @@ def detection_label_issues(
     """
     from assay.train.labels._boxes import BOX_ISSUE_KINDS, find_box_issues
 
-    given = [as_boxes(v) or [] for v in labels]
-    lab, n = label_frame(given)
+    lab, n = label_frame(labels)  # checks every box
+    given = [list(v) if holds_box_dicts(v) else as_boxes(v) or [] for v in labels]
     table = find_box_issues(lab, scored_boxes(predictions, n, ids), classes=classes)
     flagged = table[table["is_label_issue"].to_numpy(bool)]
     counts = pd.crosstab(flagged["image"], flagged["issue"]).reindex(range(n), fill_value=0)
@@ -69,7 +69,7 @@ def detection_label_issues(
     out["n_issues"] = out[list(BOX_ISSUE_KINDS)].sum(axis=1)
     out["is_label_issue"] = out["n_issues"].to_numpy() > 0
     out["issues"] = [", ".join(f"{k.replace('_', ' ')} {row[k]}" for k in BOX_ISSUE_KINDS
-                               if row[k]) for _, row in out.iterrows()]
+                               if row[k]) for row in out[list(BOX_ISSUE_KINDS)].to_dict("records")]
     out.attrs["boxes"] = table
     return out
 
