@@ -25,12 +25,8 @@ The ratio is seam / engine: what translating box lists costs on top of the engin
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +34,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "collect"))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table, median_time, write_results  # noqa: E402
 from box_labelers import load_bccd, simulate_labelers  # noqa: E402
 
 from assay.collect.agreement_boxes import box_agreement  # noqa: E402
@@ -47,15 +43,6 @@ from assay.tasks import get_task  # noqa: E402
 from assay.train.labels import find_box_issues  # noqa: E402
 
 GEOM = ["x", "y", "w", "h"]
-
-
-def _median(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _lists(frame: pd.DataFrame, images: list[str], score: bool = False) -> list[list[dict]]:
@@ -94,7 +81,7 @@ def main() -> None:
     ]
     rows = []
     for name, seam, engine in cases:
-        t_seam, t_engine = _median(seam, repeats), _median(engine, repeats)
+        t_seam, t_engine = median_time(seam, repeats)[0], median_time(engine, repeats)[0]
         rows.append([name, f"{t_seam:.2f}", f"{t_engine:.2f}", f"{t_seam / t_engine:.2f}"])
     body = (f"{len(labelers):,} boxes from 3 simulated labelers on {len(images):,} images "
             f"(BCCD x {copies}); median of {repeats} runs, wall seconds.\n\n"
