@@ -189,6 +189,8 @@ def test_score_is_coco_map_with_intervals_around_it() -> None:
         assert scores[name]["value"] == pytest.approx(direct[name], abs=1e-9)
         assert scores[name]["low"] <= scores[name]["value"] <= scores[name]["high"]
     assert TASK.headline(scores).metric == "map"
+    assert TASK.headline_score(_lists(true, images), _lists(pred, images)) == pytest.approx(
+        direct["map"], abs=1e-12)
     assert scores["map"]["value"] < scores["map50"]["value"]
 
 

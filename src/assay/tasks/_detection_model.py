@@ -14,7 +14,9 @@ from assay.tasks._detection_engines import holds_box_dicts, label_frame, scored_
 from assay.tasks.base import Interval
 from assay.tasks.detection import BOX_FIELDS, as_boxes
 
-__all__ = ["box_label_drift", "box_statistics", "detection_label_issues", "score_boxes"]
+__all__ = [
+    "box_label_drift", "box_statistics", "detection_label_issues", "map_point", "score_boxes",
+]
 
 _GEOMETRY = list(BOX_FIELDS[1:])
 #: Bootstrap resamples of the images for the intervals of :func:`score_boxes`.
@@ -115,6 +117,15 @@ def score_boxes(y_true: Any, y_pred: Any, *, seed: int = 0,
     return {name: {"value": float(result[name]), "low": float(result.intervals[name][0]),
                    "high": float(result.intervals[name][1]), "method": method}
             for name in ("map", "map50", "map75")}
+
+
+def map_point(y_true: Any, y_pred: Any) -> float:
+    """COCO ``map`` without intervals (learning curves, slices: many calls)."""
+    from assay.train.evaluate._detection import mean_average_precision
+
+    lab, n = label_frame(y_true)
+    preds = scored_boxes(y_pred, n, default_score=1.0)
+    return float(mean_average_precision(lab, preds, images=range(n))["map"])
 
 
 def box_statistics(labels: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -347,6 +347,12 @@ class DetectionTask(Task):
 
         return score_boxes(y_true, y_pred, seed=seed)
 
+    def headline_score(self, y_true: Any, y_pred: Any) -> float:
+        """COCO mAP, no interval (:func:`assay.tasks._detection_model.map_point`)."""
+        from assay.tasks._detection_model import map_point
+
+        return map_point(y_true, y_pred)
+
     def evaluate_predictions(
         self, y_true: Any, y_pred: Any, *, classes: Any = None, tags: Any = None,
         ids: Any = None, hlp: float | None = None, n_boot: int = 1000, seed: int = 0,
