@@ -67,6 +67,15 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
     "numeric_consensus": (assay.numeric_consensus, {"df": DF}, "numeric_consensus"),
     "set_consensus": (assay.set_consensus, {"df": DF}, "set_consensus"),
     "set_drift": (assay.set_drift, {"reference": [["a"]], "current": [["a"]]}, "set_drift"),
+    "box_agreement": (assay.box_agreement, {"boxes": DF}, "box_agreement"),
+    "box_consensus": (assay.box_consensus, {"boxes": DF}, "box_consensus"),
+    "mean_average_precision": (assay.mean_average_precision,
+                               {"labels": DF, "predictions": DF}, "mean_average_precision"),
+    "find_transcript_issues": (assay.find_transcript_issues,
+                               {"transcripts": None, "hypotheses": None},
+                               "find_transcript_issues"),
+    "error_counts": (assay.error_counts, {"reference": "a", "hypothesis": "a"},
+                     "error_counts"),
 }
 
 
@@ -161,6 +170,19 @@ EXEMPT: dict[str, dict[str, str]] = {
     "set_consensus": {"df": DATA, "labels": DATA, "allow_new": FREE,
                       "options": "the per-label engine's options, checked by consensus"},
     "set_drift": {"reference": DATA, "current": DATA, "name": FREE, "seed": SEED},
+    "box_agreement": {"boxes": DATA, "assignments": DATA},
+    "box_consensus": {"boxes": DATA, "assignments": DATA,
+                      "weights": "one weight per labeler, checked against the labelers (data)"},
+    "mean_average_precision": {"labels": DATA, "predictions": DATA, "images": DATA,
+                               "by": DATA,
+                               "iou_thresholds": "each threshold checked in (0, 1] (data)"},
+    "find_transcript_issues": {"transcripts": DATA, "hypotheses": DATA},
+    "error_counts": {"reference": DATA, "hypothesis": DATA},
+    "word_error_rate": {"reference": DATA, "hypothesis": DATA},
+    "character_error_rate": {"reference": DATA, "hypothesis": DATA},
+    "transcript_consensus": {"df": DATA, "weighted": FREE},
+    "find_box_issues": {"labels": DATA, "predictions": DATA, "classes": DATA},
+    "box_issues_per_image": {"issues": DATA},
     # functions with nothing to declare: every parameter is data or free
     "agreement_by": {"df": DATA, "column": DATA, "kwargs": FORWARDED},
     "compare_classes": {"reports": DATA},
@@ -185,7 +207,8 @@ EXEMPT_CLASSES = {
     "ConventionReport", "DatasetDiff", "DatasetVersion", "DriftReport", "Evaluation",
     "LearningCurve", "NoiseEstimate", "NumericAgreementReport", "NumericConsensusResult",
     "SetAgreementReport", "SetConsensusResult", "SetDriftReport", "Profile", "Recipe", "SamplePlan", "SliceReport",
-    "SliceTable", "TranscriptAgreement", "Workspace",
+    "SliceTable", "TranscriptAgreement", "Workspace", "BoxAgreementReport",
+    "BoxConsensusResult", "DetectionMAP", "TranscriptConsensus", "TranscriptFit",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from assay._wer import character_error_rate, error_counts
 from assay.collect.agreement import AgreementReport, agreement, classes_to_revise
+from assay.collect.agreement_boxes import BoxAgreementReport, box_agreement
 from assay.collect.agreement_numeric import NumericAgreementReport, numeric_agreement
 from assay.collect.agreement_sets import SetAgreementReport, set_agreement
 from assay.collect.annotations import (
@@ -17,6 +18,7 @@ from assay.collect.annotations import (
     normalize_annotations,
 )
 from assay.collect.consensus import ConsensusResult, consensus
+from assay.collect.consensus_boxes import BoxConsensusResult, box_consensus
 from assay.collect.consensus_numeric import NumericConsensusResult, numeric_consensus
 from assay.collect.consensus_sets import SetConsensusResult, set_consensus
 from assay.collect.consensus_transcripts import TranscriptConsensus, transcript_consensus
@@ -40,6 +42,8 @@ from assay.collect.versions import agreement_by, compare_classes
 __all__ = [
     "ANNOTATION_COLUMNS",
     "AgreementReport",
+    "BoxAgreementReport",
+    "BoxConsensusResult",
     "ConsensusResult",
     "ConventionReport",
     "EncodedAnnotations",
@@ -52,6 +56,8 @@ __all__ = [
     "TranscriptConsensus",
     "agreement",
     "agreement_by",
+    "box_agreement",
+    "box_consensus",
     "character_error_rate",
     "classes_to_revise",
     "compare_classes",

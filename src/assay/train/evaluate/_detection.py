@@ -33,6 +33,7 @@ import pandas as pd
 
 from assay._boxes import check_boxes
 from assay._stats import percentile_interval
+from assay._validation import Integral, Interval, Real, validate_params
 from assay.exceptions import InputError
 from assay.train.evaluate._detection_boot import Matches, resampled_ap
 from assay.train.evaluate._result import _py, _records
@@ -400,6 +401,12 @@ def _by_tag(engine: _Engine, coded: _Coded, tags: pd.Series, matches: Matches | 
 
 
 # -- the public function ------------------------------------------------------------------
+@validate_params({
+    "max_detections": [Interval(Integral, 1, None)],
+    "n_boot": [Interval(Integral, 0, None)],
+    "seed": [Interval(Integral, 0, None)],
+    "confidence": [Interval(Real, 0, 1, closed="neither")],
+})
 def mean_average_precision(
     labels: pd.DataFrame,
     predictions: pd.DataFrame,
