@@ -99,8 +99,9 @@ class RegressionLabelCheck(Check):
 
 @register_check
 class MultilabelLabelCheck(Check):
-    """Label sets with a tag the model thinks was omitted or wrongly added (per-label
-    confident learning, :func:`assay.train.labels.find_multilabel_issues`)."""
+    """Label sets with a tag the model thinks was omitted or wrongly added
+    (co-occurrence-refined probabilities and a set-level cut,
+    :func:`assay.train.labels.find_multilabel_issues`)."""
 
     name = "label"
     requires = ("labels", "probs")
@@ -110,7 +111,7 @@ class MultilabelLabelCheck(Check):
     tasks = ("multilabel",)
 
     def run(self, ctx: AuditContext) -> CheckResult:
-        """Per-label confident learning on repeated-CV probabilities of each label."""
+        """Set-level label issues on repeated-CV probabilities of each label."""
         assert ctx.labels is not None
         n_repeats = int(self.params.get("n_repeats", 3))
         if ctx.pred_probs is not None:
