@@ -108,6 +108,9 @@ def test_audit_with_a_detectors_coco_results_queues_images(cli, w: list[str],
     entries = json.loads(out)
     items = {e["item_id"] for e in (entries if isinstance(entries, list) else entries["items"])}
     assert items == moved
+    code, out, _ = cli("review", "list", "raccoon", "--limit", "3", *w)
+    assert code == 0 and "raccoon" in out, out
+    assert "'label'" not in out and "'x'" not in out  # "1 box: raccoon", not dict text
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image_id": "raccoon-1.jpg", "category_id": 1,
                                 "bbox": [1, 2, 3, 4], "score": 0.5}]))

@@ -17,7 +17,9 @@ from assay.cli._common import (
     table,
 )
 from assay.exceptions import InputError
+from assay.store.datasets import dataset_task
 from assay.store.review import ENTRY_COLUMNS
+from assay.store.workspace import Workspace
 from assay.workflows.review import (
     EntryList,
     apply_decisions,
@@ -51,10 +53,11 @@ def review_list(
     ws = open_workspace(workspace)
     with cli_flags(status="--status"):
         listed = list_entries(ws, name, status=status, source=source, label=label, limit=limit)
-    emit_json(listed.records()) if as_json else _print_entries(listed)
+    emit_json(listed.records()) if as_json else _print_entries(listed, ws)
 
 
-def _print_entries(listed: EntryList) -> None:
+def _print_entries(listed: EntryList, ws: Workspace) -> None:
+    tasks = {name: dataset_task(name, ws) for name in listed.entries["dataset"].unique()}
     rows = [
         [
             r.id,
@@ -62,8 +65,8 @@ def _print_entries(listed: EntryList) -> None:
             r.item_id,
             r.source,
             f"{r.score:.3f}",
-            r.given_label,
-            r.suggested_label,
+            tasks[r.dataset].show_label(r.given_label),
+            tasks[r.dataset].show_label(r.suggested_label),
             _status(r.status, r.decision, r.decision_label),
             r.reason,
         ]

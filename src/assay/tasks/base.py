@@ -228,6 +228,11 @@ class Task(ABC):
         """One label's change in words, for diffs: ``relabeled 'cat' -> 'dog'``."""
         return f"relabeled {_shown(old)} -> {_shown(new)}"
 
+    def show_label(self, value: Any) -> Any:
+        """One label as a table cell shows it: the value itself (a class, a number, a
+        set); a kind whose labels are long (boxes) returns a short text."""
+        return value
+
     # -- which model is better ------------------------------------------------------
 
     def headline(self, overall: Mapping[str, Interval]) -> Headline:

@@ -292,6 +292,21 @@ class DetectionTask(Task):
         rows["(images without boxes)"] = sum(1 for boxes in present if not boxes)
         return LabelSummary(("class", "boxes"), rows)
 
+    def show_label(self, value: Any) -> str:
+        """``3 boxes: dog, raccoon ×2`` (classes with their counts)."""
+        try:
+            boxes = as_boxes(value) if value is not None else None
+        except InputError:
+            return str(value)
+        if boxes is None:
+            return ""
+        per_class: dict[str, int] = {}
+        for box in boxes:
+            per_class[box["label"]] = per_class.get(box["label"], 0) + 1
+        shown = ", ".join(f"{n} ×{k}" if k > 1 else n for n, k in sorted(per_class.items()))
+        count = f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}"
+        return count + (f": {shown}" if shown else "")
+
     def describe_change(self, old: Any, new: Any) -> str:
         """Box by box: boxes paired by IoU (any class); ``box added (cls)``, ``box 2
         removed (cls)``, ``box 3 moved (IoU 0.62 with the old one)``, ``box 1 class

@@ -389,11 +389,7 @@ class BoxesWidget(Widget):
         boxes = _boxes_or_none(value)
         if boxes is None:
             return super().show(value)
-        per_class: dict[str, int] = {}
-        for box in boxes:
-            per_class[box["label"]] = per_class.get(box["label"], 0) + 1
-        shown = ", ".join(f"{n} ×{k}" if k > 1 else n for n, k in sorted(per_class.items()))
-        text = f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}" + (f": {shown}" if shown else "")
+        text = DetectionTask().show_label(boxes)
         delta = None
         if against is not None and _boxes_or_none(against) is not None:
             change = DetectionTask().describe_change(against, boxes)
