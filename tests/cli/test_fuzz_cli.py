@@ -85,6 +85,7 @@ BASE: dict[str, dict[str, Any]] = {
     "token add": {"name": "t1", "user": "ada"},
     "train": {"name": "iris", "recipe": "lr", "eval_set": "held"},
     "ui": {"workspace_arg": "{ws}", "port": "{port}"},
+    "report": {"out": "{out}/report.html"},
     "token list": {"user": "ada"},
     "token rm": {"token": "t0", "user": "ada"},
     "session list": {"user": "ada"},
