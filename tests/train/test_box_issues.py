@@ -187,6 +187,26 @@ def test_a_clean_single_class_set_has_few_issues_and_monotone_scores_do_not_matt
         table.attrs["fit"].overlooked_score ** 3)
 
 
+def test_an_untouched_box_is_more_suspect_where_the_detector_saw_the_image() -> None:
+    # raccoon, one class: a box no prediction touches is a miss or a spurious box; in an
+    # image where the detector confidently found the raccoon it is the more suspect one
+    rng = np.random.default_rng(3)
+    true = _raccoon()
+    pred = _detector(true, rng)
+    images = true["image"].unique()
+    seen_image, blind_image = images[0], images[1]
+    pred = pred[pred["image"] != blind_image]  # the detector found nothing there
+    extra = pd.DataFrame(
+        {"image": [seen_image, blind_image], "label": "raccoon", "x": -500.0, "y": -500.0}
+    ).assign(w=40.0, h=40.0)
+    table = find_box_issues(pd.concat([true, extra], ignore_index=True), pred)
+    rows = table.set_index("label_row")
+    seen_q = rows.at[len(true), "label_quality"]
+    blind_q = rows.at[len(true) + 1, "label_quality"]
+    assert rows.at[len(true), "issue"] == rows.at[len(true) + 1, "issue"] == "spurious"
+    assert seen_q < blind_q < 0.5
+
+
 def _random_frame(rng: np.random.Generator, n: int, images: int, score: bool) -> pd.DataFrame:
     xy = rng.uniform(0, 60, (n, 2))
     wh = rng.uniform(10, 40, (n, 2))

@@ -29,15 +29,19 @@ from the data (``attrs["fit"]``, a :class:`BoxIssueFit`):
    ``badloc_iou`` is the IoU below which it passes one half.
 3. ``label_quality`` per kind: badly located ``1 - posterior``; swapped ``1 - p_other *
    (1 - p_same)`` (the best other-class prediction at IoU >= 0.5, and the same-class
-   partner if it reaches IoU 0.5); spurious ``0.45 + 0.55 * p_near`` with ``p_near``
+   partner if it reaches IoU 0.5); spurious ``u + (1 - u) * p_near`` with ``p_near``
    the largest ``p`` of any prediction overlapping the box (IoU >= 0.1): a box no
-   prediction touches is a detector miss or a spurious box, which the data cannot tell
-   apart, so it is flagged but ranks after every issue a confident prediction supports;
+   prediction touches is a detector miss or a spurious box, which the box alone cannot
+   tell apart, so it is flagged but ranks after every issue a confident prediction
+   supports. The image can tell them apart a little: ``u`` is 0.45 where the detector
+   found something confident in the image (it looked there and did not see this box)
+   and 0.475 where it found nothing confident (blind there: a miss is likelier);
    overlooked ``1 - p * (1 - iou / 0.5)`` with ``iou`` its largest overlap with any
    label box. A label box takes the lowest of its three, and is an issue below 0.5.
 
 Fixed by convention rather than data: IoU 0.5 for "the same object" (COCO's AP50), 0.1
-for "about this box" and 0.45 for a box no prediction touches. Measured against cleanlab's ``object_detection`` in
+for "about this box" and 0.45/0.475 for a box no prediction touches. Measured against
+cleanlab's ``object_detection`` in
 ``benchmarks/box_issues.py`` (results in ``benchmarks/results/box_issues.md``).
 """
 
@@ -67,6 +71,10 @@ NEAR_IOU = 0.1
 #: look the same there, so such a box is flagged but ranks after every issue that a
 #: confident prediction supports.
 UNSEEN_QUALITY = 0.45
+#: Quality of such a box in an image where the detector found nothing confident: there
+#: a miss is the likelier story, so the box ranks after the untouched boxes of images
+#: the detector did see.
+UNSEEN_BLIND_QUALITY = 0.475
 _GEOMETRY = ["x", "y", "w", "h"]
 _EPS = 1e-4
 
@@ -153,8 +161,7 @@ def find_box_issues(
     pairs = _image_pairs(frames)
     loc_q, badloc_iou, share = _location_quality(partner, partner_iou, p)
     label_table = _label_rows(frames, pairs, partner, partner_iou, p, loc_q)
-    table = pd.concat([label_table, _overlooked_rows(frames, pairs, partner, p)],
-                      ignore_index=True)
+    table = pd.concat([label_table, _overlooked_rows(frames, pairs, partner, p)], ignore_index=True)
     table = table.sort_values("label_quality", kind="mergesort", ignore_index=True)
     table.attrs["fit"] = BoxIssueFit(
         overlooked_score=overlooked_score,
@@ -171,8 +178,10 @@ def _prepare(labels: Any, predictions: Any, classes: Sequence[Any] | None) -> _F
     pred = check_boxes(predictions, where="predictions", extra=("score",))
     for frame, name in ((lab, "labels"), (pred, "predictions")):
         if len(frame) == 0:
-            raise InputError(f"{name} has no boxes; finding box issues needs label boxes "
-                             "and a detector's predictions on the same images")
+            raise InputError(
+                f"{name} has no boxes; finding box issues needs label boxes "
+                "and a detector's predictions on the same images"
+            )
         if classes is not None:
             _known_classes(frame, classes, name)
     images, _ = pd.factorize(pd.concat([lab["image"], pred["image"]], ignore_index=True))
@@ -323,8 +332,9 @@ def _logit(iou: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
-def _best_per_label(pairs: pd.DataFrame, value: np.ndarray, n: int) -> tuple[np.ndarray,
-                                                                            np.ndarray]:
+def _best_per_label(
+    pairs: pd.DataFrame, value: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per label box, the largest ``value`` over ``pairs`` and its prediction (-1, 0)."""
     best = np.zeros(n)
     which = np.full(n, -1, dtype=np.int64)
@@ -354,15 +364,44 @@ def _label_rows(
     p_same = np.where((partner >= 0) & (partner_iou >= SAME_IOU), p[partner], 0.0)
     swap_q = 1.0 - p_other * (1.0 - p_same)
     near_p, _ = _best_per_label(pairs, pair_p, n)
-    spur_q = UNSEEN_QUALITY + (1.0 - UNSEEN_QUALITY) * near_p
+    unseen = _unseen_quality(frames, p)
+    spur_q = unseen + (1.0 - unseen) * near_p
     qualities = np.column_stack([loc_q, swap_q, spur_q])
     kind = np.argmin(qualities, axis=1)
     quality = qualities[np.arange(n), kind]
     flagged = quality < 0.5
     names = np.array(BOX_ISSUE_KINDS[1:], dtype=object)
     suggested = np.select([kind == 1, kind == 2], [other_pred, -1], default=partner)
-    return _rows(frames, np.arange(n), suggested, quality, flagged,
-                 np.where(flagged, names[kind], ""))
+    return _rows(
+        frames, np.arange(n), suggested, quality, flagged, np.where(flagged, names[kind], "")
+    )
+
+
+def _unseen_quality(frames: _Frames, p: np.ndarray) -> np.ndarray:
+    """Quality of each label box if no prediction touches it, by what the detector saw.
+
+    A box no prediction touches is a detector miss or a spurious box, and the box alone
+    cannot tell them apart. The image can: where the detector found nothing confident
+    (no prediction with ``p > 0.5``), it is blind there and a miss is the likelier story
+    (quality :data:`UNSEEN_BLIND_QUALITY`); where it confidently found objects, it looked
+    at this image, and a box it did not touch is more likely spurious
+    (:data:`UNSEEN_QUALITY`). Both stay below 0.5, so such a box is still flagged, and
+    still ranks after every issue a confident prediction supports.
+
+    Parameters
+    ----------
+    frames : _Frames
+        The checked labels and predictions.
+    p : ndarray, shape (n_predictions,)
+        Each prediction's confidence (precision at its score).
+
+    Returns
+    -------
+    ndarray, shape (n_boxes,)
+    """
+    n_images = int(max(frames.lab_image.max(initial=-1), frames.pred_image.max(initial=-1))) + 1
+    seen = np.bincount(frames.pred_image, weights=(p > 0.5).astype(float), minlength=n_images)
+    return np.where(seen[frames.lab_image] > 0, UNSEEN_QUALITY, UNSEEN_BLIND_QUALITY)
 
 
 def _overlooked_rows(
@@ -376,8 +415,14 @@ def _overlooked_rows(
     rows = np.flatnonzero(free & (max_iou < SAME_IOU) & (p > 0.5))
     quality = 1.0 - p[rows] * (1.0 - max_iou[rows] / SAME_IOU)
     flagged = quality < 0.5
-    return _rows(frames, np.full(rows.shape[0], -1), rows, quality, flagged,
-                 np.where(flagged, "overlooked", ""))
+    return _rows(
+        frames,
+        np.full(rows.shape[0], -1),
+        rows,
+        quality,
+        flagged,
+        np.where(flagged, "overlooked", ""),
+    )
 
 
 def _rows(
@@ -391,21 +436,27 @@ def _rows(
     """The output table for given label rows and prediction rows (-1 = none)."""
     given = _take(frames.lab, label_row, ["label", *_GEOMETRY])
     suggested = _take(frames.pred, pred_row, ["label", *_GEOMETRY, "score"])
-    image = np.where(label_row >= 0,
-                     frames.lab["image"].to_numpy(dtype=object)[np.maximum(label_row, 0)],
-                     frames.pred["image"].to_numpy(dtype=object)[np.maximum(pred_row, 0)])
+    image = np.where(
+        label_row >= 0,
+        frames.lab["image"].to_numpy(dtype=object)[np.maximum(label_row, 0)],
+        frames.pred["image"].to_numpy(dtype=object)[np.maximum(pred_row, 0)],
+    )
     both = (label_row >= 0) & (pred_row >= 0)
     iou = np.full(label_row.shape[0], np.nan)
-    iou[both] = iou_rows(frames.lab[_GEOMETRY].to_numpy()[label_row[both]],
-                         frames.pred[_GEOMETRY].to_numpy()[pred_row[both]])
-    table = pd.DataFrame({
-        "image": image,
-        "issue": issue.astype(object),
-        "is_label_issue": flagged,
-        "label_quality": quality,
-        "given_label": given["label"],
-        "suggested_label": suggested["label"],
-    })
+    iou[both] = iou_rows(
+        frames.lab[_GEOMETRY].to_numpy()[label_row[both]],
+        frames.pred[_GEOMETRY].to_numpy()[pred_row[both]],
+    )
+    table = pd.DataFrame(
+        {
+            "image": image,
+            "issue": issue.astype(object),
+            "is_label_issue": flagged,
+            "label_quality": quality,
+            "given_label": given["label"],
+            "suggested_label": suggested["label"],
+        }
+    )
     for c in _GEOMETRY:
         table[f"given_{c}"] = given[c]
     for c in _GEOMETRY:
@@ -456,18 +507,22 @@ def box_issues_per_image(issues: pd.DataFrame) -> pd.DataFrame:
     """
     needed = ["image", "issue", "is_label_issue", "label_quality", "label_row"]
     if not isinstance(issues, pd.DataFrame) or any(c not in issues for c in needed):
-        raise InputError("box_issues_per_image needs the table find_box_issues returned "
-                         f"(columns {', '.join(needed)})")
+        raise InputError(
+            "box_issues_per_image needs the table find_box_issues returned "
+            f"(columns {', '.join(needed)})"
+        )
     grouped = issues.groupby("image", sort=False)
-    out = pd.DataFrame({
-        "image_quality": grouped["label_quality"].min(),
-        "n_boxes": (issues["label_row"] >= 0).groupby(issues["image"], sort=False).sum(),
-        "n_issues": grouped["is_label_issue"].sum().astype(np.int64),
-    })
+    out = pd.DataFrame(
+        {
+            "image_quality": grouped["label_quality"].min(),
+            "n_boxes": (issues["label_row"] >= 0).groupby(issues["image"], sort=False).sum(),
+            "n_issues": grouped["is_label_issue"].sum().astype(np.int64),
+        }
+    )
     counts = pd.crosstab(issues["image"], issues["issue"])
     for kind in BOX_ISSUE_KINDS:
-        out[kind] = counts[kind].reindex(out.index, fill_value=0).astype(np.int64) \
-            if kind in counts else 0
+        out[kind] = (
+            counts[kind].reindex(out.index, fill_value=0).astype(np.int64) if kind in counts else 0
+        )
     out.index.name = "image"
-    return out.sort_values(["image_quality", "n_issues"], ascending=[True, False],
-                           kind="mergesort")
+    return out.sort_values(["image_quality", "n_issues"], ascending=[True, False], kind="mergesort")
