@@ -319,6 +319,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
                         [{**_BOX_A, "score": 0.7}]] * 8,
         "classes": ["a", "b"],
     },
+    "transcript": {
+        "labels": _objects(["um today's weather", "turn left at the light", "call my mother",
+                            "play some jazz", "what time is it", "set a timer"] * 5),
+        "changed": ("todays weather", "today's weather"),
+        "typed": ("  um  today's\tweather ", pa.string(), "um today's weather"),
+        "predictions": ["um todays weather", "turn left at the light", "call my brother",
+                        "play some jazz", "what time is it", "set the timer"] * 5,
+        "classes": None,
+    },
     "toy_regression": {
         "labels": np.linspace(0.0, 3.0, 30),
         "changed": (1.0, 2.0),

@@ -16,7 +16,7 @@ Definitions, for two strings ``a`` and ``b``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from assay._validation import Integral, Interval, validate_params
 from assay._wer import word_error_rate
 from assay.collect._stats import Pairs, annotation_pairs
 from assay.collect.annotations import EncodedAnnotations, encode_annotations
+from assay.collect.normalisation import Normalisation, as_normalisation
 from assay.exceptions import InputError
 
 __all__ = ["TranscriptAgreement", "edit_distance", "transcript_agreement", "word_error_rate"]
@@ -56,12 +57,18 @@ class TranscriptAgreement:
     expected_exact : bool
         Whether the expected disagreement was computed over all distinct value pairs
         (else it is a Monte Carlo estimate from ``max_value_pairs`` random pairs).
+    normalisation : Normalisation or None
+        The label book's conventions, when agreement was also measured after them.
+    normalised : TranscriptAgreement or None
+        The same statistics on the normalised texts (None without a label book).
     """
 
     pairs: pd.DataFrame
     items: pd.DataFrame
     krippendorff_alpha: float
     expected_exact: bool
+    normalisation: Normalisation | None = field(default=None, repr=False)
+    normalised: TranscriptAgreement | None = field(default=None, repr=False)
 
     @property
     def edit_distance(self) -> float:
@@ -78,23 +85,32 @@ class TranscriptAgreement:
     def to_dict(self) -> dict[str, Any]:
         """The statistics and the per-pair table, JSON-serialisable."""
         pairs = self.pairs.astype(object).where(self.pairs.notna(), None)
-        return {"krippendorff_alpha": float(self.krippendorff_alpha),
-                "edit_distance": self.edit_distance, "wer": self.wer,
-                "n_items": len(self.items), "expected_exact": bool(self.expected_exact),
-                "pairs": pairs.to_dict(orient="records")}
+        out = {"krippendorff_alpha": float(self.krippendorff_alpha),
+               "edit_distance": self.edit_distance, "wer": self.wer,
+               "n_items": len(self.items), "expected_exact": bool(self.expected_exact),
+               "pairs": pairs.to_dict(orient="records")}
+        if self.normalised is not None and self.normalisation is not None:
+            out["normalisation"] = self.normalisation.to_dict()
+            out["normalised"] = self.normalised.to_dict()
+        return out
 
     def summary(self) -> str:
         """A few lines of plain text for the CLI."""
         p = self.pairs
         exact = float(np.average(p["exact_match"], weights=p["n_items"]))
         note = "" if self.expected_exact else " (expected disagreement estimated)"
-        return "\n".join([
+        lines = [
             f"{len(self.items)} items typed by two or more annotators",
             f"  exact match: {exact:.3f}",
             f"  normalised edit distance: {self.edit_distance:.3f}",
             f"  word error rate: {self.wer:.3f}",
             f"  Krippendorff's alpha (edit distance): {self.krippendorff_alpha:.3f}{note}",
-        ])
+        ]
+        if self.normalised is not None and self.normalisation is not None:
+            after = self.normalised.summary().splitlines()[1:]
+            lines += [f"after the label book's normalisation ({self.normalisation.describe()}):",
+                      *after]
+        return "\n".join(lines)
 
 
 def _norm_dist(lev: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
@@ -144,7 +160,7 @@ def _pair_table(enc_ann: pd.Index, pairs: Pairs, lev_c: np.ndarray, dist: np.nda
 
 @validate_params({"max_value_pairs": [Interval(Integral, 1, None)]})
 def transcript_agreement(
-    df: pd.DataFrame, *, max_value_pairs: int = 20_000, seed: int = 0
+    df: pd.DataFrame, *, max_value_pairs: int = 20_000, seed: int = 0, labelbook: Any = None
 ) -> TranscriptAgreement:
     """Agreement between annotators who typed free text for the same items.
 
@@ -157,11 +173,26 @@ def transcript_agreement(
         distinct texts; above this many pairs it is estimated from this many random
         pairs (drawn with ``seed``).
     seed : int, default 0
+    labelbook : Normalisation, mapping or label book, optional
+        Transcription conventions (a label book's ``normalisation`` section, the label
+        book, or a :class:`~assay.collect.normalisation.Normalisation`): the result's
+        :attr:`~TranscriptAgreement.normalised` then holds the agreement after applying
+        them to every text, next to the agreement as typed.
 
     Returns
     -------
     TranscriptAgreement
     """
+    result = _agreement(df, max_value_pairs, seed)
+    normalisation = as_normalisation(labelbook)
+    if normalisation is not None:
+        texts = df["label"].map(lambda t: normalisation.apply(str(t)), na_action="ignore")
+        result.normalisation = normalisation
+        result.normalised = _agreement(df.assign(label=texts), max_value_pairs, seed)
+    return result
+
+
+def _agreement(df: pd.DataFrame, max_value_pairs: int, seed: int) -> TranscriptAgreement:
     if "label" in df.columns:  # texts as str; missing stay missing (and are reported)
         df = df.assign(label=df["label"].map(str, na_action="ignore"))
     enc = encode_annotations(df)

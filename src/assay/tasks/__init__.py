@@ -18,6 +18,7 @@ from assay.tasks.classification import ClassificationTask
 from assay.tasks.detection import DetectionTask
 from assay.tasks.multilabel import MultilabelTask
 from assay.tasks.regression import RegressionTask
+from assay.tasks.transcript import TranscriptTask
 
 __all__ = ["DEFAULT_KIND", "Task", "get_task", "register_task", "registered_tasks"]
 
@@ -65,3 +66,4 @@ register_task(RegressionTask)
 # before multilabel: detection claims list<struct<label, x, y, w, h>>, multilabel any list
 register_task(DetectionTask)
 register_task(MultilabelTask)
+register_task(TranscriptTask)
