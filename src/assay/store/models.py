@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -283,3 +284,107 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelingProject(Base):
+    """A labeling plan of a dataset: who labels, how many labels per sampled item.
+
+    ``number`` counts a dataset's plans (the latest open one is the one in use);
+    ``base_version_id`` is the version the items were drawn from.
+    """
+
+    __tablename__ = "labeling_projects"
+    __table_args__ = (UniqueConstraint("dataset_id", "number", name="uq_labeling_projects_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    labelers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    per_item: Mapped[int] = mapped_column(Integer, default=2)
+    overlap: Mapped[float] = mapped_column(Float, default=0.2)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    prefill: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    applied_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+
+
+class LabelingAssignment(Base):
+    """One item in one labeler's queue; ``suggestion`` is the model's pre-annotation
+    (never stored for an item of the agreement sample: blindness by construction)."""
+
+    __tablename__ = "labeling_assignments"
+    __table_args__ = (
+        UniqueConstraint("project_id", "item_id", "labeler", name="uq_labeling_assignment"),
+        Index("ix_labeling_queue", "project_id", "labeler", "status", "position"),
+        Index("ix_labeling_assignment_item", "project_id", "item_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(400))
+    labeler: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    in_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggestion: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, done, skipped
+
+
+class LabelingLabel(Base):
+    """A label submitted by a labeler (one per item and labeler; a change bumps
+    ``revision``). ``label`` is None for a skip."""
+
+    __tablename__ = "labeling_labels"
+    __table_args__ = (
+        UniqueConstraint("project_id", "item_id", "labeler", name="uq_labeling_label"),
+        Index("ix_labeling_labels_item", "project_id", "item_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(400))
+    labeler: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prefilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelingAdjudication(Base):
+    """The label an adjudicator decided for a disagreed item (one per item; a change
+    bumps ``revision``)."""
+
+    __tablename__ = "labeling_adjudications"
+    __table_args__ = (
+        UniqueConstraint("project_id", "item_id", name="uq_labeling_adjudication"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(400))
+    label: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelProvenance(Base):
+    """Where an applied label came from: one row per item of the version it went into."""
+
+    __tablename__ = "label_provenance"
+    __table_args__ = (
+        UniqueConstraint("version_id", "item_id", name="uq_label_provenance_item"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(400))
+    labelers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    method: Mapped[str] = mapped_column(String(40))  # single, unanimous, majority, ...
+    adjudicated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -1,0 +1,524 @@
+"""Labeling projects in the workspace: plans, per-labeler queues, labels, adjudications.
+
+A project is a dataset's labeling plan (the latest open one is in use). Each labeler
+has a queue (``labeling_assignments``); a label is one row per item and labeler
+(``labeling_labels``, unique, so a labeler never labels an item twice: a second
+submission for the same item must name the revision it changes, compare-and-set as in
+the review queue, and a race between two submissions ends in
+:class:`~assay.exceptions.ConflictError` for one of them, never in a lost label).
+Every label and adjudication is written to the audit log in the same transaction.
+Labels are stored as JSON text by the dataset's task, like annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store import models as m
+from assay.store.models import utcnow
+
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
+
+__all__ = [
+    "LABEL_COLUMNS",
+    "Submission",
+    "adjudication_rows",
+    "create_project",
+    "labels_frame",
+    "next_assignment",
+    "project_row",
+    "provenance_hook",
+    "provenance_of",
+    "queue_counts",
+    "save_adjudication",
+    "save_label",
+]
+
+#: The columns of :func:`labels_frame`.
+LABEL_COLUMNS = [
+    "item",
+    "labeler",
+    "label",
+    "unsure",
+    "skipped",
+    "note",
+    "labelbook_version",
+    "prefilled",
+    "in_sample",
+    "revision",
+    "at",
+]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One label to store (``label`` already encoded; None for a skip)."""
+
+    item_id: str
+    labeler: str
+    label: str | None
+    unsure: bool
+    skipped: bool
+    note: str | None
+    labelbook_version: int | None
+    expected_revision: int | None
+    shown: Any = None  # the label as typed, for the audit log
+
+
+def project_row(s: Session, ws: Workspace, name: str) -> m.LabelingProject:
+    """The labeling plan in use for dataset ``name`` (its latest).
+
+    Raises
+    ------
+    NotFoundError
+        The dataset has no plan; the message says how to make one.
+    """
+    ds = ws._dataset_row(s, name)
+    row = s.scalar(
+        select(m.LabelingProject)
+        .where(m.LabelingProject.dataset_id == ds.id)
+        .order_by(m.LabelingProject.number.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NotFoundError(
+            f"dataset {name!r} has no labeling plan; make one with "
+            f"`assay label plan {name} --labelers ann,ben` (plan_labeling)."
+        )
+    return row
+
+
+def create_project(
+    ws: Workspace,
+    name: str,
+    assignments: pd.DataFrame,
+    settings: dict[str, Any],
+    actor: str,
+) -> int:
+    """Store a plan and its queues in one transaction; return the plan's number.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        ``item_id`` (text), ``labeler``, ``position``, ``in_sample``, ``suggestion``
+        (encoded label or None).
+    settings : dict
+        ``labelers``, ``per_item``, ``overlap``, ``seed``, ``prefill``.
+    """
+    with ws.session() as s:
+        ds = ws._dataset_row(s, name)
+        base = s.scalar(
+            select(m.Version.id)
+            .where(m.Version.dataset_id == ds.id)
+            .order_by(m.Version.number.desc())
+            .limit(1)
+        )
+        number = (
+            s.scalar(
+                select(func.max(m.LabelingProject.number)).where(
+                    m.LabelingProject.dataset_id == ds.id
+                )
+            )
+            or 0
+        ) + 1
+        project = m.LabelingProject(
+            dataset_id=ds.id,
+            number=number,
+            base_version_id=base,
+            created_by=actor,
+            status="open",
+            **settings,
+        )
+        s.add(project)
+        s.flush()
+        rows: list[dict[str, Any]] = [
+            {str(k): v for k, v in r.items()}
+            for r in _plain(assignments.assign(project_id=project.id, status="open"))
+        ]
+        for start in range(0, len(rows), 5000):
+            s.execute(insert(m.LabelingAssignment), rows[start : start + 5000])
+        s.add(
+            m.AuditLog(
+                actor=actor,
+                action="label.plan",
+                target=f"dataset:{name}",
+                detail={**settings, "number": number, "assignments": len(rows)},
+            )
+        )
+    return number
+
+
+def _plain(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """Rows as records, missing values as None (not NaN, which PostgreSQL would store)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def next_assignment(ws: Workspace, name: str, labeler: str) -> dict[str, Any] | None:
+    """The first open item of ``labeler``'s queue, with queue counts; None when done.
+
+    Returns
+    -------
+    dict or None
+        ``project``, ``item_id``, ``position``, ``suggestion`` (encoded; None in the
+        agreement sample by construction), ``remaining``, ``total``,
+        ``labelbook_version`` (the latest).
+    """
+    a = m.LabelingAssignment
+    with ws.session(readonly=True) as s:
+        project = project_row(s, ws, name)
+        _check_labeler(project, labeler)
+        row = s.execute(
+            select(a.item_id, a.position, a.suggestion)
+            .where(a.project_id == project.id, a.labeler == labeler, a.status == "open")
+            .order_by(a.position)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        counts = dict(
+            s.execute(
+                select(a.status, func.count())
+                .where(a.project_id == project.id, a.labeler == labeler)
+                .group_by(a.status)
+            ).all()
+        )
+        return {
+            "project": project.number,
+            "item_id": row.item_id,
+            "position": row.position,
+            "suggestion": row.suggestion if project.prefill else None,
+            "remaining": int(counts.get("open", 0)),
+            "total": int(sum(counts.values())),
+            "labelbook_version": _book_version(s, project.dataset_id),
+        }
+
+
+def _check_labeler(project: m.LabelingProject, labeler: str) -> None:
+    if labeler not in project.labelers:
+        raise InputError(
+            f"{labeler!r} is not a labeler of this plan ({', '.join(project.labelers)}); "
+            "make a new plan that names them (`assay label plan ... --labelers`)."
+        )
+
+
+def _book_version(s: Session, dataset_id: int) -> int | None:
+    return s.scalar(
+        select(func.max(m.LabelBookVersion.number)).where(
+            m.LabelBookVersion.dataset_id == dataset_id
+        )
+    )
+
+
+def save_label(ws: Workspace, name: str, sub: Submission) -> dict[str, Any]:
+    """Store one label (or a skip) in the labeler's queue; audit-logged.
+
+    Raises
+    ------
+    InputError
+        The item is not in the labeler's queue.
+    ConflictError
+        The labeler already labeled the item and ``expected_revision`` is not the
+        revision stored (None: the item must not be labeled yet), or another
+        submission of the same label won the race.
+    """
+    try:
+        with ws.session() as s:
+            return _save_label_in(s, ws, name, sub)
+    except IntegrityError as exc:  # a concurrent first submission of the same label
+        raise ConflictError(
+            f"{sub.labeler} labeled item {sub.item_id} of {name} just now from elsewhere; "
+            "reload the item to see that label."
+        ) from exc
+
+
+def _save_label_in(s: Session, ws: Workspace, name: str, sub: Submission) -> dict[str, Any]:
+    project = project_row(s, ws, name)
+    _check_labeler(project, sub.labeler)
+    a, lab = m.LabelingAssignment, m.LabelingLabel
+    assignment = s.scalar(
+        select(a).where(
+            a.project_id == project.id, a.item_id == sub.item_id, a.labeler == sub.labeler
+        )
+    )
+    if assignment is None:
+        raise InputError(
+            f"item {sub.item_id} is not in {sub.labeler}'s queue for {name}; label the "
+            f"items next_item gives (`assay label status {name}` shows the queues)."
+        )
+    existing = s.scalar(
+        select(lab).where(
+            lab.project_id == project.id, lab.item_id == sub.item_id, lab.labeler == sub.labeler
+        )
+    )
+    book = sub.labelbook_version
+    if book is None:
+        book = _book_version(s, project.dataset_id)
+    prefilled = bool(
+        project.prefill
+        and assignment.suggestion is not None
+        and not sub.skipped
+        and assignment.suggestion == sub.label
+    )
+    values = {
+        "label": sub.label,
+        "unsure": sub.unsure,
+        "skipped": sub.skipped,
+        "note": sub.note,
+        "labelbook_version": book,
+        "prefilled": prefilled,
+        "updated_at": utcnow(),
+    }
+    revision = _write_label(s, project.id, sub, existing, values, assignment.in_sample)
+    s.execute(
+        update(a)
+        .where(a.id == assignment.id)
+        .values(status="skipped" if sub.skipped else "done")
+        .execution_options(synchronize_session=False)
+    )
+    s.add(
+        m.AuditLog(
+            actor=sub.labeler,
+            action="label.skip" if sub.skipped else "label.submit",
+            target=f"label:{name}:{sub.item_id}",
+            detail={
+                "label": sub.shown,
+                "unsure": sub.unsure,
+                "note": sub.note,
+                "labelbook_version": book,
+                "revision": revision,
+                "prefilled": prefilled,
+            },
+        )
+    )
+    return {
+        **values,
+        "revision": revision,
+        "item_id": sub.item_id,
+        "labeler": sub.labeler,
+        "project": project.number,
+        "in_sample": assignment.in_sample,
+    }
+
+
+def _write_label(
+    s: Session,
+    project_id: int,
+    sub: Submission,
+    existing: m.LabelingLabel | None,
+    values: dict[str, Any],
+    in_sample: bool,
+) -> int:
+    """Insert the first label, or compare-and-set a change; return the new revision."""
+    lab = m.LabelingLabel
+    if existing is None:
+        if sub.expected_revision not in (None, 0):
+            raise ConflictError(
+                f"item {sub.item_id} has no label from {sub.labeler} yet (you expected "
+                f"revision {sub.expected_revision}); reload it."
+            )
+        s.add(
+            lab(
+                project_id=project_id,
+                item_id=sub.item_id,
+                labeler=sub.labeler,
+                in_sample=in_sample,
+                revision=0,
+                created_at=values["updated_at"],
+                **values,
+            )
+        )
+        s.flush()  # the unique constraint speaks here, inside the transaction
+        return 0
+    if sub.expected_revision is None:
+        raise ConflictError(
+            f"{sub.labeler} already labeled item {sub.item_id} (revision {existing.revision}); "
+            "to change the label, give the revision you are changing (expected_revision)."
+        )
+    result = s.execute(
+        update(lab)
+        .where(lab.id == existing.id, lab.revision == sub.expected_revision)
+        .values(revision=existing.revision + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"{sub.labeler}'s label of item {sub.item_id} is at revision {existing.revision}, "
+            f"not {sub.expected_revision}: it changed since you loaded it; reload it."
+        )
+    return existing.revision + 1
+
+
+def labels_frame(ws: Workspace, name: str) -> tuple[int, pd.DataFrame]:
+    """The plan's number and every label of it (encoded), one row per item and labeler
+    (columns :data:`LABEL_COLUMNS`)."""
+    lab = m.LabelingLabel
+    with ws.session(readonly=True) as s:
+        project = project_row(s, ws, name)
+        rows = s.execute(
+            select(
+                lab.item_id,
+                lab.labeler,
+                lab.label,
+                lab.unsure,
+                lab.skipped,
+                lab.note,
+                lab.labelbook_version,
+                lab.prefilled,
+                lab.in_sample,
+                lab.revision,
+                lab.updated_at,
+            )
+            .where(lab.project_id == project.id)
+            .order_by(lab.id)
+        ).all()
+        number = project.number
+    return number, pd.DataFrame.from_records([tuple(r) for r in rows], columns=LABEL_COLUMNS)
+
+
+def queue_counts(ws: Workspace, name: str) -> dict[str, Any]:
+    """Per labeler and status, the assignments; the plan's settings; sample size."""
+    a = m.LabelingAssignment
+    with ws.session(readonly=True) as s:
+        project = project_row(s, ws, name)
+        per = s.execute(
+            select(a.labeler, a.status, func.count())
+            .where(a.project_id == project.id)
+            .group_by(a.labeler, a.status)
+        ).all()
+        sizes = s.execute(
+            select(a.in_sample, func.count(func.distinct(a.item_id)))
+            .where(a.project_id == project.id)
+            .group_by(a.in_sample)
+        ).all()
+        return {
+            "project": project.number,
+            "labelers": list(project.labelers),
+            "per_item": project.per_item,
+            "prefill": project.prefill,
+            "counts": [(labeler, status, int(n)) for labeler, status, n in per],
+            "items": {bool(k): int(n) for k, n in sizes},
+        }
+
+
+def save_adjudication(
+    ws: Workspace, name: str, item_id: str, label: str, actor: str, shown: Any
+) -> dict[str, Any]:
+    """Store (or change) the adjudicated label of an item; audit-logged.
+
+    Raises
+    ------
+    InputError
+        The item was never labeled in this plan.
+    """
+    j = m.LabelingAdjudication
+    try:
+        with ws.session() as s:
+            project = project_row(s, ws, name)
+            labeled = s.scalar(
+                select(func.count()).where(
+                    m.LabelingLabel.project_id == project.id, m.LabelingLabel.item_id == item_id
+                )
+            )
+            if not labeled:
+                raise InputError(
+                    f"item {item_id} of {name} has no labels in the plan; adjudicate items of "
+                    f"the adjudication queue (`assay label agreement {name}` lists them)."
+                )
+            book = _book_version(s, project.dataset_id)
+            row = s.scalar(select(j).where(j.project_id == project.id, j.item_id == item_id))
+            if row is None:
+                row = j(
+                    project_id=project.id,
+                    item_id=item_id,
+                    label=label,
+                    actor=actor,
+                    labelbook_version=book,
+                    revision=0,
+                    at=utcnow(),
+                )
+                s.add(row)
+            else:
+                row.label, row.actor, row.at = label, actor, utcnow()
+                row.labelbook_version, row.revision = book, row.revision + 1
+            s.flush()
+            s.add(
+                m.AuditLog(
+                    actor=actor,
+                    action="label.adjudicate",
+                    target=f"label:{name}:{item_id}",
+                    detail={"label": shown, "revision": row.revision},
+                )
+            )
+            return {
+                "item_id": item_id,
+                "label": label,
+                "actor": actor,
+                "labelbook_version": book,
+                "revision": row.revision,
+                "at": row.at,
+            }
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"item {item_id} of {name} was adjudicated by someone else just now; reload it."
+        ) from exc
+
+
+def adjudication_rows(ws: Workspace, name: str) -> pd.DataFrame:
+    """The adjudicated labels of the plan: ``item``, ``label`` (encoded), ``actor``,
+    ``labelbook_version``, ``at``."""
+    j = m.LabelingAdjudication
+    with ws.session(readonly=True) as s:
+        project = project_row(s, ws, name)
+        rows = s.execute(
+            select(j.item_id, j.label, j.actor, j.labelbook_version, j.at).where(
+                j.project_id == project.id
+            )
+        ).all()
+    columns = ["item", "label", "actor", "labelbook_version", "at"]
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+
+
+def provenance_hook(
+    ws: Workspace, name: str, records: Sequence[dict[str, Any]]
+) -> Callable[[Session, m.Version], None]:
+    """An ``on_commit`` hook writing ``records`` (``item_id``, ``labelers``,
+    ``labelbook_version``, ``method``, ``adjudicated_by``) as the provenance of the new
+    version, and marking the plan applied to it, in the version's transaction."""
+    with ws.session(readonly=True) as s:
+        project_id = project_row(s, ws, name).id
+
+    def write(s: Session, version: m.Version) -> None:
+        rows = [{**r, "version_id": version.id, "project_id": project_id} for r in records]
+        for start in range(0, len(rows), 5000):
+            s.execute(insert(m.LabelProvenance), rows[start : start + 5000])
+        s.execute(
+            update(m.LabelingProject)
+            .where(m.LabelingProject.id == project_id)
+            .values(applied_version_id=version.id)
+        )
+
+    return write
+
+
+def provenance_of(ws: Workspace, ref_id: int) -> pd.DataFrame:
+    """The provenance rows of version (row id) ``ref_id``: ``item``, ``labelers``,
+    ``labelbook_version``, ``method``, ``adjudicated_by``."""
+    p = m.LabelProvenance
+    with ws.session(readonly=True) as s:
+        rows = s.execute(
+            select(p.item_id, p.labelers, p.labelbook_version, p.method, p.adjudicated_by)
+            .where(p.version_id == ref_id)
+            .order_by(p.id)
+        ).all()
+    columns = ["item", "labelers", "labelbook_version", "method", "adjudicated_by"]
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+    return frame.astype(object).where(frame.notna(), None)
