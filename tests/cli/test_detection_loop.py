@@ -169,3 +169,35 @@ def test_label_studio_rectangles_of_several_labelers(cli, w: list[str], tmp_path
     export.write_text(export.read_text().replace(images[0], "not-a-raccoon.jpg", 1))
     code, _, err = cli("annotations", "import", "raccoon", str(export), *w)
     assert code == 2 and "not-a-raccoon.jpg" in err
+
+
+def test_decide_relabel_boxes_runs_the_import_checks(cli, w: list[str], tmp_path: Path) -> None:
+    # a box decided on the CLI passes the same checks as an imported one: inside the
+    # image (raccoon-1.jpg is 650 x 417 pixels), positive size; nothing is recorded
+    # for a refused box
+    preds, _ = _predictions(tmp_path / "preds.json", seed=1)
+    ws = Workspace(w[1])
+    frame = ws.dataset("raccoon").to_pandas()
+    shifted = frame.assign(label=[
+        [{**b, "x": b["x"] + 0.5 * b["w"]} for b in boxes] if item == "raccoon-1.jpg"
+        else list(boxes) for item, boxes in zip(frame["item_id"], frame["label"], strict=True)])
+    ws.commit("raccoon", shifted, message="shift raccoon-1's box")
+    ws.close()
+    assert cli("audit", "raccoon", "--predictions", str(preds), *w)[0] == 0
+    code, out, _ = cli("review", "list", "raccoon", "--json", *w)
+    entries = json.loads(out)
+    entries = entries if isinstance(entries, list) else entries["items"]
+    entry = str(next(e["id"] for e in entries if e["item_id"] == "raccoon-1.jpg"))
+    outside = json.dumps([{"label": "raccoon", "x": 600, "y": 10, "w": 100, "h": 50}])
+    code, _, err = cli("review", "decide", entry, "--relabel", outside, *w)
+    assert code == 2 and "outside the image (650 x 417 pixels)" in err, err
+    assert err.strip().count("\n") == 0
+    flat = json.dumps([{"label": "raccoon", "x": 10, "y": 10, "w": 0, "h": 50}])
+    code, _, err = cli("review", "decide", entry, "--relabel", flat, *w)
+    assert code == 2 and "positive" in err, err
+    code, out, _ = cli("review", "list", "raccoon", "--json", *w)
+    assert all(e["status"] == "open" for e in json.loads(out)
+               if isinstance(e, dict) and str(e.get("id")) == entry)
+    inside = json.dumps([{"label": "raccoon", "x": 80, "y": 20, "w": 300, "h": 300}])
+    code, out, err = cli("review", "decide", entry, "--relabel", inside, *w)
+    assert code == 0 and "relabel to" in out, err

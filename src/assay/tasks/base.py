@@ -233,6 +233,17 @@ class Task(ABC):
         set); a kind whose labels are long (boxes) returns a short text."""
         return value
 
+    def check_item_label(self, value: Any, row: Callable[[], Mapping[str, Any] | None]) -> None:
+        """Refuse a decided label that does not fit its item (its dataset row, read only
+        if needed by calling ``row``); every label fits by default. Detection: each box
+        inside the image's ``width`` x ``height``.
+
+        Raises
+        ------
+        InputError
+        """
+        return None
+
     # -- which model is better ------------------------------------------------------
 
     def headline(self, overall: Mapping[str, Interval]) -> Headline:

@@ -213,6 +213,13 @@ class DetectionTask(Task):
             raise InputError("a list of boxes is required ([] for none).")
         return boxes
 
+    def check_item_label(self, value: Any, row: Callable[[], Any]) -> None:
+        """Each box inside its image (the row's ``width`` x ``height``, when it has them)."""
+        boxes, item = as_boxes(value), row() or {}
+        width, height = item.get("width", math.nan), item.get("height", math.nan)
+        if boxes and not _missing(width) and not _missing(height):
+            check_in_image(boxes, float(width), float(height))
+
     def encode_label(self, value: Any) -> str | None:
         """A list of boxes as JSON text, boxes in their order."""
         boxes = as_boxes(value)

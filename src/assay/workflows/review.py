@@ -117,8 +117,21 @@ def decide_entry(
     revision: int | None = None,
 ) -> dict[str, Any]:
     """Record ``action`` (relabel, remove or keep) on one entry; with ``revision``,
-    only if the entry is still at the revision the reviewer saw."""
+    only if the entry is still at the revision the reviewer saw. A relabel must fit its
+    item (:meth:`~assay.tasks.Task.check_item_label`: boxes inside the image)."""
+    if action == "relabel" and label is not None:
+        _check_item_label(ws, entry_id, label)
     return ws.review.decide(entry_id, action, label=label, note=note, user=user, revision=revision)
+
+
+def _check_item_label(ws: Workspace, entry_id: int, label: Any) -> None:
+    """The task's check of a new label against the entry's item (absent entry: decide says so)."""
+    try:
+        record = ws.review.get(entry_id)
+    except NotFoundError:
+        return
+    version = ws.dataset(record["dataset"])
+    version.task.check_item_label(label, lambda: _item_row(version, record["item_id"]))
 
 
 def relabel_value(
