@@ -24,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay._alignment import describe_word_changes
 from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
 from assay.tasks import Task
 from assay.tasks.detection import DetectionTask, as_boxes, check_in_image
 from assay.web.cache import CachedTable
+from assay.web.transcript_view import edit_counts, length_counts, word_diff
 
 __all__ = ["WIDGETS", "Widget", "format_number", "label_view", "widget_for"]
 
@@ -433,9 +435,61 @@ def _size(value: Any) -> float | None:
     return size if math.isfinite(size) and size > 0 else None
 
 
+class TranscriptWidget(Widget):
+    """A transcript of an audio clip: the player, the given and suggested texts with
+    their word differences marked (aligned on the server, :mod:`assay.web.transcript_view`)
+    and a text field holding the given transcript to edit (static/transcript.js)."""
+
+    name = "transcript"
+    keys = "space or k = play/pause · ←/→ = 2 s back/on · a = accept the suggestion · " \
+        "e = edit the text · Enter or Ctrl+Enter = relabel to the text · Esc leaves the " \
+        "field · K (shift) keep · r remove · n next · u undo"
+
+    def decide(
+        self,
+        entry: Mapping[str, Any],
+        version: DatasetVersion,
+        table: CachedTable,
+        book: Mapping[str, Any] | None,
+        typed: Any = None,
+    ) -> dict[str, Any]:
+        given, suggested = _text(entry.get("given_label")), entry.get("suggested_label")
+        value = given if typed is None else _text(typed)
+        context: dict[str, Any] = {
+            "classes": [], "keys": self.keys, "given": given, "suggested": None,
+            "value": value, "given_words": [{"word": w, "op": "same"} for w in given.split()],
+        }
+        if suggested is not None:
+            left, right = word_diff(given, _text(suggested))
+            context.update(suggested=_text(suggested), given_words=left,
+                           suggested_words=right, counts=edit_counts(right))
+        return context
+
+    def show(self, value: Any, against: Any = None) -> dict[str, Any]:
+        """The whole text; against another transcript, its words marked (``words``) and
+        the change in words (``delta``, as ``assay diff`` says it)."""
+        if value is None:
+            return {"text": "", "chips": None, "delta": None}
+        text = _text(value)
+        if against is None:
+            return {"text": text, "chips": None, "delta": None}
+        change = describe_word_changes(_text(against), text)
+        return {"text": text, "chips": None, "words": word_diff(_text(against), text)[1],
+                "delta": None if change == "unchanged" else change}
+
+    def counts(self, column: pa.ChunkedArray) -> list[dict[str, Any]]:
+        """Clips by their number of words (every transcript is its own text)."""
+        return length_counts(column)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 #: Widget name (``Task.review_widget``) -> widget.
 WIDGETS: dict[str, Widget] = {
-    w.name: w for w in (ChoiceWidget(), NumberWidget(), TagsWidget(), BoxesWidget())
+    w.name: w
+    for w in (ChoiceWidget(), NumberWidget(), TagsWidget(), BoxesWidget(), TranscriptWidget())
 }
 
 
