@@ -18,6 +18,7 @@ from assay.cli._common import (
 from assay.store.box_formats.dataset import box_import_source, export_boxes
 from assay.store.datasets import DatasetVersion
 from assay.store.diff import describe_columns
+from assay.store.transcript_import import transcript_import_source
 from assay.store.workspace import Workspace
 
 __all__ = ["register"]
@@ -84,6 +85,15 @@ def import_(
     drop_empty_boxes: bool = typer.Option(
         False, "--drop-empty-boxes", help="Leave zero-area boxes out (else they are refused)."
     ),
+    transcripts: Path = typer.Option(
+        None, "--transcripts", help="Transcripts of the audio clips in SOURCE (a folder): a "
+        "CSV file,transcript or LibriSpeech *.trans.txt files (task transcript).",
+        show_default=False,
+    ),
+    skip_absent_clips: bool = typer.Option(
+        False, "--skip-absent-clips", help="Leave out transcripts of clips not in SOURCE "
+        "(else they are refused).",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -92,7 +102,8 @@ def import_(
     The column roles (--label, --id, --tags, --split) and the kind of label (--task)
     are set by the dataset's first import; a new version keeps them, so they may be
     left out. --boxes FILE_OR_DIR --format F imports box annotations: one item per
-    image, its label the list of its boxes (task detection).
+    image, its label the list of its boxes (task detection). SOURCE_DIR --transcripts
+    FILE imports audio clips with their transcripts (task transcript).
     """
     ws = open_workspace(workspace)
     tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None
@@ -100,6 +111,9 @@ def import_(
     box_source = box_import_source(source, boxes, box_format, images, drop_empty_boxes, task)
     if box_source is not None:
         source, task = box_source, "detection"  # type: ignore[assignment]
+    clips = transcript_import_source(source, transcripts, task, label, skip_absent_clips)
+    if clips is not None:
+        source, task, labels = clips, "transcript", "transcript"  # type: ignore[assignment]
     with progress(f"Importing {source}"):
         version = ws.import_dataset(
             name,

@@ -479,7 +479,8 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
 
     Parameters
     ----------
-    source : str, path, pandas.DataFrame, pyarrow.Table or box_formats.BoxSource
+    source : str, path, pandas.DataFrame, pyarrow.Table, box_formats.BoxSource or
+        transcript_import.TranscriptSource
 
     Returns
     -------
@@ -491,8 +492,9 @@ def read_source(source: Any) -> tuple[pa.Table, dict[str, Any]]:
         ``media_root``, ``media_column`` and ``modality``.
     """
     from assay.store.box_formats.dataset import BoxSource
+    from assay.store.transcript_import import TranscriptSource
 
-    if isinstance(source, BoxSource):  # box annotations: one row per image
+    if isinstance(source, (BoxSource, TranscriptSource)):  # boxes per image, text per clip
         return source.read()
     if isinstance(source, pd.DataFrame):
         check_unique_columns(list(source.columns), "the DataFrame")
