@@ -137,9 +137,12 @@ def test_boxes_frame_is_the_engines_input(bccd: dict) -> None:
     assert as_boxes(frame.drop(columns="image").to_dict("records")) is not None
 
 
-def test_model_fitting_and_monitoring_are_not_available_yet(task: DetectionTask, bccd: dict) -> None:
+def test_model_fitting_is_not_available_and_monitoring_needs_no_recipe(
+        task: DetectionTask, bccd: dict) -> None:
     labels = pd.Series([bccd[i] for i in list(bccd)[:5]])
-    for call in (lambda: task.out_of_sample(None, None, labels),
-                 lambda: task.performance_watch):
-        with pytest.raises(InputError, match="the detection task has no"):
-            call()
+    with pytest.raises(InputError, match="the detection task has no"):
+        task.out_of_sample(None, None, labels)
+    watch = task.performance_watch  # the detector's boxes come with each batch
+    assert watch.metric == "map" and not watch.needs_model
+    with pytest.raises(InputError, match="without a recipe"):
+        watch.reference(None, pd.DataFrame(), labels)

@@ -290,10 +290,11 @@ def check_window(
 
     scored = batch.copy()
     perf = None
-    watch = reference.task.performance_watch if model is not None else None
+    batch_watch = model is None and bool(config.get("batch_watch"))  # outputs in the batch
+    watch = reference.task.performance_watch if model is not None or batch_watch else None
     unscored = _unscorable(scored, config["features"]) if model is not None else None
     if watch is not None and unscored is None:
-        features = scored[config["features"]]
+        features = scored.copy() if batch_watch else scored[config["features"]]
         predictions, extra, outputs = watch.predict(model, features, config)
         scored["prediction"] = predictions
         for column, values in extra.items():
@@ -317,15 +318,16 @@ def check_window(
         prediction=prediction,
         column_thresholds=config.get("column_thresholds") or None,
     )
-    known = set(reference.schema.names) | set(profile.columns) | {"confidence"}
+    known = set(reference.schema.names) | set(profile.columns) | {"confidence", "prediction"}
     changes = {**report.schema_changes, "new": [str(c) for c in batch.columns if c not in known]}
     table = report.columns.reset_index().rename(columns={"index": "column"})
+    watched = (perf or {}).pop("columns", [])  # statistics the watch tested (images, boxes)
     report_json: dict[str, Any] = {
         "drifted": report.drifted,
         "rule": report.rule,
         "params": jsonable(report.params),
         "schema": changes,
-        "columns": jsonable(table.to_dict(orient="records")),
+        "columns": jsonable(table.to_dict(orient="records")) + jsonable(watched),
         "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
         # carried over when this window has no labels or was not scored
         "detector": (perf or {}).get("detector", state),
@@ -342,8 +344,11 @@ def sample_window(
     """Production rows for labeling, as review-queue entries (score low = look first)."""
     from assay.deploy import domain_classifier_scores, sample_for_labeling
 
-    ref = reference_rows(reference, config.get("split"))[config["columns"]]
-    drift_scores = domain_classifier_scores(ref, frame[config["columns"]], seed=seed)
+    if "drift_score" in frame.columns:  # scored per row at ingest (images)
+        drift_scores = frame["drift_score"].to_numpy(dtype=float)
+    else:
+        ref = reference_rows(reference, config.get("split"))[config["columns"]]
+        drift_scores = domain_classifier_scores(ref, frame[config["columns"]], seed=seed)
     confidence = frame["confidence"].to_numpy() if "confidence" in frame.columns else None
     picked = sample_for_labeling(
         frame, n=n, drift_scores=drift_scores, confidence=confidence, seed=seed
@@ -354,8 +359,9 @@ def sample_window(
     out = pd.DataFrame(index=picked.index)
     out["score"] = 1.0 - np.clip(picked["score"].to_numpy(dtype=float), 0.0, 1.0)
     out["reason"] = [f"production sample ({r})" for r in picked["reason"]]
+    suggested = "suggestion" if "suggestion" in frame.columns else "prediction"
     out["suggested_label"] = (
-        frame.loc[picked.index, "prediction"].tolist() if "prediction" in frame.columns else None
+        frame.loc[picked.index, suggested].tolist() if suggested in frame.columns else None
     )
     out["payload"] = pd.Series(
         [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import json
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -102,6 +103,16 @@ class MonitorStore:
             if watch.prediction_profiled:
                 frame["prediction"] = predicted
                 drift_cols = [*drift_cols, "prediction"]
+        elif (watch := _batch_watch(version.task)) is not None:
+            # the model's outputs come with each batch (detection): profile the reference
+            state = watch.reference_batch(
+                frame,
+                label=version.roles.label,
+                media=version.roles.media,
+                root=version.media_root,
+                seed=seed,
+            )
+            config.update(state, seed=seed)
         prof = profile(frame[drift_cols], seed=seed)
         table = pa.table({"profile": [json.dumps(prof.to_dict())]})
         with self.ws.writing_object(table) as obj, self.ws.session() as s:
@@ -170,12 +181,16 @@ class MonitorStore:
 
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
+        rows = rows if rows is not None else RowNames.for_source(source, batch)
+        if info["config"].get("batch_watch"):  # images and the model's outputs in the batch
+            base = Path(source).parent if Path(source).is_file() else None
+            watch = reference.task.performance_watch
+            batch = watch.prepare(batch, info["config"], base=base, where=rows)
         _check_schema(batch, info["config"]["columns"], source)
         label = reference.roles.label
         if label is not None and label in batch.columns:  # as the task stores labels
             batch = batch.assign(**{label: reference.task.batch_labels(batch[label])})
         profile = self._profile(name)
-        rows = rows if rows is not None else RowNames.for_source(source, batch)
         _check_values(profile, batch, info["config"], reference.roles.label, source, rows)
         model = self._model(info, reference) if info["recipe"] else None
         if model is not None:
@@ -340,6 +355,16 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"], head
         return config.get("detector"), head
+
+
+def _batch_watch(task: Any) -> Any:
+    """The task's performance watch when it runs without a model (its outputs come in
+    each batch), else None."""
+    try:
+        watch = task.performance_watch
+    except InputError:
+        return None
+    return None if getattr(watch, "needs_model", True) else watch
 
 
 def _check_alerts(alerts: dict[str, float], recipe: str | None) -> dict[str, float]:

@@ -409,6 +409,14 @@ class DetectionTask(Task):
 
         return box_label_drift(reference, current)
 
+    @property
+    def performance_watch(self) -> Any:
+        """:class:`assay.deploy.watch_boxes.BoxWatch`: the detector's boxes come with each
+        batch (no recipe); image and box drift, realised mAP, review scores."""
+        from assay.deploy.watch_boxes import BoxWatch
+
+        return BoxWatch()
+
 
 def _pair_change(number: int, old: dict[str, Any], new: dict[str, Any], iou: float) -> list[str]:
     parts = []

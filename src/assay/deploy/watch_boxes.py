@@ -1,0 +1,351 @@
+"""What a production monitor does with a detection dataset: images and boxes per batch.
+
+A detector is the user's own (the fixed HOG recipe, or any other): its boxes come in
+each batch, one list of scored boxes per image in the ``prediction`` column (JSON
+``[{"label", "x", "y", "w", "h", "score"}, ...]``), so :class:`BoxWatch` needs no
+recipe. Each image's file is named by the media column (a path relative to the batch
+file's folder or to the reference's media root, or absolute). Per window the watch
+
+* tests **image drift**: brightness and contrast of the batch's images against the
+  reference's (their width and height are tested as the monitor's ordinary columns);
+* tests **box drift** of the labels once they arrive (boxes per image, box area as a
+  share of the image, aspect, class mix; :func:`assay.deploy.drift_boxes.box_drift`),
+  on the labelled images;
+* computes **realised mAP** (AP@[.5:.95], AP50, AP75, with image-bootstrap intervals)
+  of the detector's boxes on the labelled images;
+* scores each image for review: its **confidence** (the detector's best box score,
+  in [0, 1]: scores outside [0, 1], such as SVM margins, pass through a logistic) and a
+  **drift score** (how far its brightness and contrast lie in the reference's tails).
+
+Without a detector's boxes on the reference there is no reference for the predicted
+boxes' statistics, so predicted boxes are not tested for drift and no mAP is estimated
+before labels come (no alert on mAP either: realised mAP is reported with its interval).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.deploy.drift_boxes import (
+    IMAGE_STATISTICS,
+    box_drift,
+    box_profiles,
+    box_tables,
+    image_statistics,
+    outlier_scores,
+)
+from assay.deploy.performance import PerformanceWatch
+from assay.deploy.report import DriftReport
+from assay.exceptions import InputError
+
+__all__ = ["BoxWatch"]
+
+#: The batch column holding the detector's scored boxes.
+PREDICTION = "prediction"
+#: Boxes at or above this confidence (after the logistic) are suggested for review.
+SUGGEST_AT = 0.5
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else None
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return list(value)
+
+
+def _as_text(
+    values: pd.Series, what: str, where: Callable[[int], str], score: bool
+) -> list[str | None]:
+    """Box lists (lists or JSON text) as checked JSON text; missing stays None."""
+    from assay.tasks._detection_engines import flatten_boxes
+
+    out: list[str | None] = []
+    for position, value in enumerate(values.tolist()):
+        try:
+            boxes = _loads(value)
+        except json.JSONDecodeError:
+            raise InputError(
+                f"{what} {where(position)} is not JSON; write a list of boxes, "
+                'e.g. [{"label": "cat", "x": 1, "y": 2, "w": 30, "h": 40'
+                + (', "score": 0.9' if score else "")
+                + "}]."
+            ) from None
+        if boxes is None:
+            out.append(None)
+            continue
+        named = f"{what} {where(position)}"
+        frame, _ = flatten_boxes([boxes], _Named(named), extra=["score"] if score else [])
+        if score and frame["score"].isna().any():
+            raise InputError(
+                f"{what} {where(position)}: a box has no score; give each of "
+                "the detector's boxes its confidence as score."
+            )
+        out.append(json.dumps(frame.to_dict("records")))
+    return out
+
+
+class _Named:
+    """Names every row of one batch row's boxes the same way in messages."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, position: int) -> str:
+        return self.text
+
+
+def _boxes(values: Any) -> list[list[dict[str, Any]]]:
+    return [json.loads(v) if isinstance(v, str) else [] for v in values]
+
+
+def _confidence(scores: np.ndarray) -> np.ndarray:
+    """Scores as confidences in [0, 1] (a logistic when some lie outside)."""
+    if len(scores) and (scores.min() < 0 or scores.max() > 1):
+        return np.asarray(1.0 / (1.0 + np.exp(-scores)))
+    return scores
+
+
+class BoxWatch(PerformanceWatch):
+    """Monitoring of a detection dataset: image and box drift, realised mAP, review
+    scores; the detector's boxes come with each batch (no recipe)."""
+
+    metric = "map"
+    prediction_profiled = False
+    #: The monitor runs this watch without a recipe: the batch carries the predictions.
+    needs_model = False
+
+    def reference(
+        self, model: Any, features: pd.DataFrame, labels: pd.Series, *, seed: int = 0
+    ) -> tuple[Any, dict[str, Any]]:
+        raise InputError(
+            "a detection monitor reads the detector's boxes from each batch's "
+            f"{PREDICTION!r} column; create it without a recipe."
+        )
+
+    def reference_batch(
+        self, frame: pd.DataFrame, *, label: str, media: str | None, root: str | None, seed: int = 0
+    ) -> dict[str, Any]:
+        """The monitor's state: profiles of the reference's images and label boxes.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The reference rows (media paths relative to ``root``, ``width``, ``height``).
+        label, media : str
+            The label and media columns.
+        root : str
+            The folder the media paths are relative to.
+        """
+        if media is None or media not in frame.columns or not root:
+            raise InputError(
+                "the reference has no image files (media column); a detection "
+                "monitor reads its images: import it with --images."
+            )
+        paths = {i: str(Path(root) / str(p)) for i, p in enumerate(frame[media])}
+        stats = image_statistics(paths).reset_index(drop=True)
+        per_image, per_box = self._tables(frame[label], frame["width"], frame["height"])
+        profiles = box_profiles(pd.concat([stats, per_image], axis=1), per_box, seed=seed)
+        return {
+            "batch_watch": True,
+            "media": media,
+            "media_root": str(root),
+            "label": label,
+            "box_profiles": profiles,
+        }
+
+    @staticmethod
+    def _tables(
+        values: Any, width: Any, height: Any, prefix: str = "label"
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from assay.tasks._detection_engines import label_frame
+
+        boxes, _ = label_frame([json.loads(v) if isinstance(v, str) else v for v in values])
+        return box_tables(boxes, list(width), list(height), prefix=prefix)
+
+    def prepare(
+        self,
+        batch: pd.DataFrame,
+        state: dict[str, Any],
+        *,
+        base: Path | None,
+        where: Callable[[int], str],
+    ) -> pd.DataFrame:
+        """The batch as the monitor checks and stores it: image paths absolute (relative
+        ones found next to the batch file, else under the reference's media root), the
+        image size filled in from the files when not sent, labels and predictions as
+        checked JSON text.
+
+        Raises
+        ------
+        InputError
+            No media column, a missing image, boxes that are not boxes.
+        """
+        media, label = state["media"], state["label"]
+        if media not in batch.columns:
+            raise InputError(
+                f"the batch has no {media!r} column; send each image's file "
+                f"path in {media!r} (and the detector's boxes in {PREDICTION!r})."
+            )
+        out = batch.copy()
+        out[media] = [
+            self._path(p, base, state["media_root"], where(i))
+            for i, p in enumerate(batch[media].tolist())
+        ]
+        for side in ("width", "height"):
+            if side not in out.columns:
+                out[side] = [_size(p)[side == "height"] for p in out[media]]
+        if label in out.columns:
+            out[label] = _as_text(out[label], f"column {label!r}", where, score=False)
+        if PREDICTION in out.columns:
+            out[PREDICTION] = _as_text(out[PREDICTION], f"column {PREDICTION!r}", where, score=True)
+        return out
+
+    @staticmethod
+    def _path(value: Any, base: Path | None, root: str, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"the image path {where} is empty; give each row its image file.")
+        path = Path(value)
+        tried = (
+            [path]
+            if path.is_absolute()
+            else [*([base / path] if base is not None else []), Path(root) / path]
+        )
+        for candidate in tried:
+            if candidate.is_file():
+                return str(candidate.resolve())
+        raise InputError(
+            f"image {value!r} {where} does not exist (looked in "
+            f"{', '.join(str(t.parent) for t in tried)}); send the file or fix "
+            "the path."
+        )
+
+    def estimator(self, state: dict[str, Any], features: pd.DataFrame, labels: pd.Series) -> Any:
+        return None
+
+    def predict(
+        self, model: Any, features: pd.DataFrame, state: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any], Any]:
+        """The batch's own predictions, and per image its statistics, confidence, drift
+        score and the boxes suggested for review."""
+        from assay.deploy.profile import Profile
+
+        stats = image_statistics(dict(enumerate(features[state["media"]]))).reset_index(drop=True)
+        sent = PREDICTION in features.columns
+        predicted = _boxes(features[PREDICTION]) if sent else [[] for _ in range(len(stats))]
+        top = np.array([max((b["score"] for b in boxes), default=-np.inf) for boxes in predicted])
+        images = Profile.from_dict(state["box_profiles"]["images"])
+        extra: dict[str, Any] = {name: stats[name].to_numpy() for name in IMAGE_STATISTICS}
+        extra["drift_score"] = outlier_scores(images, stats)
+        if sent:
+            extra["confidence"] = _confidence(np.where(np.isfinite(top), top, 0.0))
+            extra["confidence"][~np.isfinite(top)] = 0.0
+            extra["suggestion"] = [
+                json.dumps(_suggested(boxes, float(w), float(h)))
+                for boxes, w, h in zip(
+                    predicted, features["width"], features["height"], strict=True
+                )
+            ]
+        column = features[PREDICTION].tolist() if sent else [None] * len(stats)
+        return column, extra, {"stats": stats, "predicted": predicted if sent else None}
+
+    def performance(
+        self,
+        estimator: Any,
+        state: dict[str, Any],
+        features: pd.DataFrame,
+        outputs: Any,
+        predictions: Any,
+        labels: pd.Series | None,
+        detector: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Image and box drift, and realised mAP on the labelled images."""
+        profiles = state["box_profiles"]
+        stats: pd.DataFrame = outputs["stats"]
+        reports = [box_drift(profiles, stats, pd.DataFrame())]
+        known = (
+            np.zeros(len(stats), dtype=bool)
+            if labels is None
+            else np.asarray(labels.notna().to_numpy(), dtype=bool)
+        )
+        out: dict[str, Any] = {"estimated": {}, "n_labelled": int(known.sum())}
+        if known.any():
+            values = [labels.iloc[i] for i in np.flatnonzero(known)]  # type: ignore[union-attr]
+            per_image, per_box = self._tables(
+                values, features["width"].to_numpy()[known], features["height"].to_numpy()[known]
+            )
+            reports.append(box_drift(profiles, per_image, per_box))
+            if outputs["predicted"] is not None:
+                out["realised"] = _realised(
+                    values, [outputs["predicted"][i] for i in np.flatnonzero(known)]
+                )
+        merged = _merge(reports)
+        out["drifted_statistics"] = merged.drifted_columns
+        out["columns"] = _records(merged)  # shown with the window's drift columns
+        return out
+
+    def alerts(
+        self, perf: dict[str, Any], state: dict[str, Any], limits: dict[str, float]
+    ) -> list[str]:
+        """Image drift and box drift, each naming the drifted statistics."""
+        drifted = perf["drifted_statistics"]
+        image = [c for c in drifted if c in IMAGE_STATISTICS]
+        boxes = [c for c in drifted if c not in IMAGE_STATISTICS]
+        alerts = []
+        if image:
+            alerts.append(f"image drift: {', '.join(image)} changed")
+        if boxes:
+            names = ", ".join(c.split(":", 1)[-1] for c in boxes)
+            alerts.append(f"box drift ({perf['n_labelled']} labelled): {names}")
+        return alerts
+
+
+def _size(path: str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as pil:
+        return int(pil.width), int(pil.height)
+
+
+def _suggested(boxes: list[dict[str, Any]], width: float, height: float) -> list[dict[str, Any]]:
+    """The boxes a reviewer is offered: those at or above :data:`SUGGEST_AT`, cut to
+    the image (boxes left with no area are dropped)."""
+    if not boxes:
+        return []
+    conf = _confidence(np.array([b["score"] for b in boxes], dtype=float))
+    out = []
+    for box, c in zip(boxes, conf, strict=True):
+        x0, y0 = max(box["x"], 0.0), max(box["y"], 0.0)
+        x1, y1 = min(box["x"] + box["w"], width), min(box["y"] + box["h"], height)
+        if c >= SUGGEST_AT and x1 > x0 and y1 > y0:
+            out.append({"label": box["label"], "x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0})
+    return out
+
+
+def _realised(labels: list[Any], predicted: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    from assay.deploy.performance import realised_scores
+    from assay.tasks._detection_model import score_boxes
+
+    truth = [_boxes([v])[0] if isinstance(v, str) else v for v in labels]
+    table = realised_scores(score_boxes, truth, predicted)
+    return {str(k): float(v) for k, v in table.iloc[0].to_dict().items()}
+
+
+def _merge(reports: list[DriftReport]) -> DriftReport:
+    table = pd.concat([r.columns for r in reports])
+    charts = {k: v for r in reports for k, v in r.charts.items()}
+    return DriftReport.build(table, charts, list(table.index), 1.0, reports[0].params)
+
+
+def _records(report: DriftReport) -> list[dict[str, Any]]:
+    """The drift table's rows, ``role`` naming what they describe (image, label boxes)."""
+    rows = report.to_dict()["columns"]
+    for row in rows:
+        row["role"] = "image" if row["column"] in IMAGE_STATISTICS else "label boxes"
+    return rows
