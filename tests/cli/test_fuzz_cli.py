@@ -64,6 +64,13 @@ BASE: dict[str, dict[str, Any]] = {
     "labelbook diff": {"name": "iris", "a": "1", "b": "2"},
     "labelbook edit": {"name": "iris", "file": "{d}/book3.yaml"},
     "labelbook show": {"name": "iris"},
+    "label plan": {"name": "iris", "labelers": "ann,ben", "per_item": "2", "overlap": "0.2"},
+    "label status": {"name": "held"},
+    "label next": {"name": "held", "labeler": "ann"},
+    "label submit": {"name": "held", "labeler": "ann", "item": "{held1}", "label": "setosa"},
+    "label agreement": {"name": "held"},
+    "label adjudicate": {"name": "held", "item": "{held0}", "label": "setosa"},
+    "label apply": {"name": "held", "message": "labels"},
     "log": {"name": "iris"},
     "loop": {"name": "iris", "recipe": "lr", "eval_set": "held"},
     "monitor add": {"name": "m2", "reference": "num@v1", "recipe": "lr"},
@@ -101,7 +108,8 @@ DEMO_REFUSES = ["<garbage>", "<file-as-dir>", "<nul-in-path>", "<long-name>"]
 #: audit log, locks, object leases, web sessions).
 COUNTED = ["datasets", "versions", "review_items", "review_decisions", "annotations",
            "labelbook_versions", "recipes", "analyses", "monitors", "monitor_windows",
-           "users", "api_tokens"]
+           "users", "api_tokens", "labeling_projects", "labeling_assignments",
+           "labeling_labels", "labeling_adjudications", "label_provenance"]
 #: Known failures, by test id (each reported in the issue, with its reason).
 XFAIL: dict[str, str] = {}
 
@@ -132,6 +140,10 @@ def _iris() -> pd.DataFrame:
     frame["size"] = np.where(frame["pl"] < frame["pl"].median(), "small", "large")
     frame["label"] = np.asarray(data.target_names)[data.target]
     return frame[keep].sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+#: Two items of the held-out set (labeled in the template's labeling plan).
+HELD = [str(i) for i in _iris()["id"].iloc[100:102]]
 
 
 def _run(*args: str) -> None:
@@ -196,6 +208,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _run("import", "num", str(d / "num.csv"), "--label", "label", "--id", "id", *w)
     _run("monitor", "add", "m", "--reference", "num@v1", "--recipe", "lr", *w)
     _run("monitor", "ingest", "m", str(d / "cur.csv"), *w)
+    _run("label", "plan", "held", "--labelers", "ann,ben", "--overlap", "1", *w)
+    for who, label in (("ann", "setosa"), ("ben", "virginica")):  # a disagreed item
+        _run("label", "submit", "held", label, "--labeler", who, "--item", HELD[0], *w)
+    _run("label", "submit", "held", "setosa", "--labeler", "ben", "--item", HELD[1], *w)
     ws = Workspace(root / "ws")
     try:
         head = frame.iloc[:8]
@@ -253,7 +269,7 @@ def _free_port() -> int:
 def _filled(command: str, root: Path) -> dict[str, Any]:
     """The base invocation of ``command`` in the copy at ``root``."""
     fill = {"d": str(root / "data"), "out": str(root / "out"), "ws": str(root / "ws"),
-            "port": str(_free_port())}
+            "port": str(_free_port()), "held0": HELD[0], "held1": HELD[1]}
     values: dict[str, Any] = {
         name: value.format(**fill) if isinstance(value, str) else value
         for name, value in BASE[command].items()

@@ -155,29 +155,36 @@ def test_diff_reports_added_and_removed_columns(cli, w, files, tmp_path: Path) -
     assert json.loads(out)[0]["summary"]["columns_added"] == ["extra"]
 
 
-def test_a_missing_label_is_refused_by_line(cli, w, tmp_path: Path) -> None:
+def test_missing_labels_await_labeling(cli, w, tmp_path: Path) -> None:
+    """Rows without a label (empty, blank) import as items awaiting labels (issue 16);
+    engines that need labels name them."""
     frame = _iris(8)
     frame.loc[2, "species"] = None
     frame.loc[5, "species"] = "  "
     frame.to_csv(tmp_path / "holes.csv", index=False)
-    _refused(
-        cli,
-        w,
-        ["iris", str(tmp_path / "holes.csv"), "--label", "species"],
-        "label column 'species' is empty on 2 rows: lines 4 and 7",
-        "give every row a label",
-    )
+    code, _, err = cli("import", "iris", str(tmp_path / "holes.csv"), "--label", "species", *w)
+    assert code == 0, err
+    labels = Workspace(w[1]).dataset("iris").to_pandas()["species"]
+    assert labels.isna().tolist() == [i in (2, 5) for i in range(8)]
+    code, _, err = cli("curve", "iris", "--recipe", "none", *w)
+    assert code == 2 and "2 item(s) have no label yet (ids 2, 5)" in err, err
 
 
-def test_a_missing_label_in_a_dataframe_is_named_by_index(tmp_path: Path) -> None:
-    from assay import InputError
-
+def test_a_missing_label_in_a_dataframe_awaits_labeling(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     frame = _iris(5).set_axis(["a", "b", "c", "d", "e"])
     frame.loc["c", "species"] = np.nan
-    with pytest.raises(InputError, match=r"is empty on 1 row: index 'c'"):
-        ws.import_dataset("iris", frame, label="species")
-    assert ws.datasets() == []
+    version = ws.import_dataset("iris", frame, label="species")
+    assert version.to_pandas()["species"].isna().sum() == 1
+
+
+def test_a_label_column_with_no_label_at_all_is_refused(cli, w, tmp_path: Path) -> None:
+    """A named label column that is empty throughout is a wrong --label, not a dataset
+    awaiting labels (that is a source without the column)."""
+    frame = _iris(4).assign(species=None)
+    frame.to_csv(tmp_path / "none.csv", index=False)
+    _refused(cli, w, ["iris", str(tmp_path / "none.csv"), "--label", "species"],
+             "every value of the label column 'species' is missing")
 
 
 def test_an_own_item_id_column_with_duplicates(cli, w, tmp_path: Path) -> None:
@@ -211,10 +218,14 @@ def test_row_numbers_are_lines_of_the_file(cli, w, tmp_path: Path) -> None:
         ["d", str(tmp_path / "noid.csv"), "--label", "y", "--id", "uid"],
         "id column 'uid' is empty at line 4",
     )
-    (tmp_path / "d.jsonl").write_text('{"k": "a", "y": 1}\n{"k": "b", "y": null}\n')
-    _refused(cli, w, ["d", str(tmp_path / "d.jsonl"), "--label", "y"], "on 1 row: line 2")
-    pd.DataFrame({"y": ["a", None, "b"], "x": [1, 2, 3]}).to_parquet(tmp_path / "d.parquet")
-    _refused(cli, w, ["d", str(tmp_path / "d.parquet"), "--label", "y"], "on 1 row: row 2")
+    (tmp_path / "d.jsonl").write_text('{"k": "a", "y": 1}\n{"k": null, "y": 2}\n')
+    _refused(cli, w, ["d", str(tmp_path / "d.jsonl"), "--label", "y", "--id", "k"],
+             "empty at line 2")
+    pd.DataFrame({"y": ["a", "c", "b"], "k": ["p", None, "q"]}).to_parquet(
+        tmp_path / "d.parquet"
+    )
+    _refused(cli, w, ["d", str(tmp_path / "d.parquet"), "--label", "y", "--id", "k"],
+             "empty at row 2")
 
 
 def test_semicolon_separated_csv_is_detected(cli, w, tmp_path: Path) -> None:

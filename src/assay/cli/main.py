@@ -180,3 +180,4 @@ def _entry() -> None:
 
 if __name__ == "__main__":
     _entry()
+    "label": "labeling",

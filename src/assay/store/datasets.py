@@ -191,7 +191,29 @@ _missing = missing_values
 def _check_labels(
     table: pa.Table, label: str, where: str, rows: RowNames, task: Task | None = None
 ) -> None:
-    (task or get_task()).check_labels(table.column(label), name=label, where=where, rows=rows.many)
+    """The task checks the labels given; missing ones await labels (``assay label``),
+    and so may all of a label column added to a source that had none."""
+    column = table.column(label)
+    missing = missing_values(column)
+    if missing.any() and (not missing.all() or _awaiting(table, label)):
+        kept = np.flatnonzero(~missing)
+        if len(kept) == 0:
+            return
+        column = column.take(pa.array(kept))
+
+        def named(positions: np.ndarray) -> str:
+            return rows.many(kept[np.asarray(positions)])
+
+        (task or get_task()).check_labels(column, name=label, where=where, rows=named)
+        return
+    (task or get_task()).check_labels(column, name=label, where=where, rows=rows.many)
+
+
+def _awaiting(table: pa.Table, label: str) -> bool:
+    """Whether the label column was added to a source without one (see
+    :func:`assay.store.labeling.awaiting_labels`)."""
+    metadata = table.schema.field(label).metadata or {}
+    return metadata.get(b"assay") == b"awaiting labels"
 
 
 def _check_ids(table: pa.Table, id_column: str, where: str, rows: RowNames) -> None:

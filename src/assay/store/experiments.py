@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
 from assay.store.features import train_eval_inputs
+from assay.store.labeling import require_labels
 from assay.tasks import get_task
 from assay.train.evaluate import (
     AUGMENTED_COLUMN,
@@ -303,6 +304,8 @@ class ExperimentStore:
         train_v, eval_v = self.ws.dataset(data), self.ws.dataset(eval_set)
         recipe_name, model = self.resolve_recipe(recipe)
         train_df, eval_df = train_v.to_pandas(), eval_v.to_pandas()
+        require_labels(train_v, train_df)
+        require_labels(eval_v, eval_df)
         X_train, X_eval, features = train_eval_inputs(train_v, train_df, eval_v, eval_df, model)
         notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v, (X_train, X_eval))
         tags = list(eval_v.roles.tags)

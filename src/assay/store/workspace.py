@@ -36,6 +36,7 @@ from assay.store.datasets import (
 from assay.store.db import connect, database_error, describe_url, ensure_schema, known_failure
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
+from assay.store.labeling import awaiting_labels
 from assay.store.monitors import MonitorStore
 
 if TYPE_CHECKING:
@@ -328,6 +329,9 @@ class Workspace:
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
         rows = info.get("rows") or RowNames("index")
         base = self._latest_or_none(name)
+        table = awaiting_labels(  # no label column: the items await labels
+            table, label, base.roles.label if base else None, base.task_kind if base else task
+        )
         prepared = prepare_labels(
             table,
             dataset=name,

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from assay._json import jsonable
 from assay.store.features import load_pred_probs, model_inputs, text_columns, version_features
+from assay.store.labeling import require_labels
 from assay.train.audit import AuditReport, audit, queue_sources
 from assay.workflows._common import collected_warnings, exclusive, single_class_error
 
@@ -161,6 +162,7 @@ def run_audit(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
+    require_labels(version, frame)
     labels = frame[version.roles.label].to_numpy()
     probs = load_pred_probs(pred_probs, labels) if pred_probs is not None else None
     spec = ws.recipes.get(recipe) if recipe is not None else None

@@ -16,6 +16,7 @@ import numpy as np
 
 from assay._json import jsonable
 from assay.store.features import model_inputs
+from assay.store.labeling import require_labels
 from assay.workflows._common import collected_warnings, single_class_error
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def run_curve(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
+    require_labels(version, frame)
     task = version.task
     labels = frame[version.roles.label].to_numpy()
     if task.class_targets:

@@ -26,6 +26,7 @@ import pyarrow as pa
 from assay._json import jsonable
 from assay.exceptions import InputError
 from assay.store.features import load_predictions
+from assay.store.labeling import require_labels
 from assay.workflows._common import exclusive, modality_of
 
 if TYPE_CHECKING:
@@ -174,6 +175,7 @@ def run_slices(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
+    require_labels(version, frame)
     tags = _tags(version, frame, by)
     hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
     meta = metadata_frame(version, frame, metadata) if find else None
