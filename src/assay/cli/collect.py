@@ -35,6 +35,7 @@ from assay.workflows.agreement import (
     import_annotations,
     load_for_agreement,
     measure_agreement,
+    refuse_file_options,
     text_agreement,
 )
 from assay.workflows.consensus import ConsensusOutcome, file_consensus, run_consensus
@@ -47,6 +48,20 @@ ColumnsOption = typer.Option(
     None, "--columns",
     help="A headerless file's columns in order, e.g. annotator,item,label (a 3-column "
     "file with no header is read so by default).",
+)
+
+
+#: ``--from-name`` of the commands that read an annotation file.
+FromNameOption = typer.Option(
+    None, "--from-name",
+    help="Label Studio: the Choices control to read (required when the project has "
+    "several); a table's label column (default: label).",
+)
+#: ``--annotators`` of the commands that read an annotation file.
+AnnotatorsOption = typer.Option(
+    None, "--annotators",
+    help="Names for the annotators' ids: a CSV id,email (or id,name), or the JSON of "
+    "Label Studio's /api/users/.",
 )
 
 
@@ -69,6 +84,10 @@ annotations_app = typer.Typer(help="Import annotations (several labels per item)
 _CLI_WORDING = {
     "pass allow_new=True": "pass --allow-new",
     "pass from_name= to select": "pass --from-name NAME to select",
+    "Pass from_name= with one of them": "Pass --from-name with one of them",
+    "(from_name)": "(--from-name)",
+    "from_name= reads an annotation file": "--from-name reads an annotation file",
+    "annotators= reads an annotation file": "--annotators reads an annotation file",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
     "name them with names=": "name them with --columns",
@@ -97,6 +116,13 @@ _PLAN_WORDING = {
     "ci_width= needs": "--ci-width needs",
     "with n= instead": "with --n instead",
     "or else ci_width (exactly one)": "or else --ci-width (exactly one)",
+    "image_url='local-files'": "--image-url local-files",
+    "image_url and predictions shape": "--image-url and --predictions shape",
+    "give label_studio=PATH too": "give --label-studio PATH too",
+    "image_url applies": "--image-url applies",
+    "image_url='": "--image-url '",
+    "predictions= pre-annotates": "--predictions pre-annotates",
+    "leave out predictions=": "leave out --predictions",
 }
 
 
@@ -136,10 +162,8 @@ def annotations_import(
         "'item', as `assay plan-sample` writes it, else the task id), or a table's column "
         "(default: item).",
     ),
-    from_name: str = typer.Option(
-        None, "--from-name",
-        help="Label Studio: the name of the Choices control to read when tasks have several.",
-    ),
+    from_name: str = FromNameOption,
+    annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
@@ -155,6 +179,7 @@ def annotations_import(
         batch = import_annotations(
             ws, name, file, labelbook_version=labelbook_version, allow_new=allow_new,
             item_key=item_key, from_name=from_name, names=_column_names(columns),
+            annotators=annotators,
         )
     emit_json(batch.to_dict()) if as_json else _print_batch(batch)
 
@@ -207,6 +232,8 @@ def agree(
     allow_new: bool = typer.Option(
         False, "--allow-new", help="Accept labels outside the label book."
     ),
+    from_name: str = FromNameOption,
+    annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
@@ -215,7 +242,8 @@ def agree(
     check_output_file(report, "--report")
     with _cli_wording(_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
         source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new,
-                                     label_sep, names=_column_names(columns))
+                                     label_sep, names=_column_names(columns),
+                                     from_name=from_name, annotators=annotators)
     if text:
         raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
@@ -245,6 +273,7 @@ def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json:
 
 #: Library wording of loading annotations for `assay agree`, and what to say instead.
 _LOAD_WORDING = {
+    **_CLI_WORDING,
     "pass allow_new=True": "pass --allow-new",
     "name them with names=": "name them with --columns",
 }
@@ -327,15 +356,18 @@ def consensus_cmd(
     commit: bool = typer.Option(
         False, "--commit", help="Write the consensus labels as a new dataset version."
     ),
+    from_name: str = FromNameOption,
+    annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
     wide: bool = typer.Option(False, "--wide", help="List every annotator."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Combine several labels per item into one consensus label with a quality score."""
+    reading = {"names": _column_names(columns), "from_name": from_name,
+               "annotators": annotators}
     with _no_annotations("assay annotations import"), _cli_wording(method="--method"):
-        outcome = _consensus_outcome(name, method, task, commit, workspace,
-                                     _column_names(columns))
+        outcome = _consensus_outcome(name, method, task, commit, workspace, reading)
     if as_json:
         emit_json(outcome.to_dict())
         return
@@ -344,9 +376,11 @@ def consensus_cmd(
 
 def _consensus_outcome(
     source: str, method: str | None, task: str | None, commit: bool, workspace: Path,
-    names: list[str] | None = None,
+    reading: dict[str, Any] | None = None,
 ) -> ConsensusOutcome:
-    """Consensus of a dataset's stored annotations, or of an annotation file."""
+    """Consensus of a dataset's stored annotations, or of an annotation file (read with
+    the options ``reading`` of :func:`~assay.workflows.consensus.file_consensus`)."""
+    reading = reading or {}
     path = Path(source)
     if path.is_file():
         if commit:
@@ -354,9 +388,11 @@ def _consensus_outcome(
                 f"--commit writes a dataset version; {source} is a file: import it with "
                 "`assay annotations import NAME FILE`, then run `assay consensus NAME --commit`."
             )
-        return file_consensus(path, get_task(task), method=method, names=names)
+        return file_consensus(path, get_task(task), method=method, **reading)
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
+    refuse_file_options(source, from_name=reading.get("from_name"),
+                        annotators=reading.get("annotators"))
     ws = open_workspace(workspace)
     kind = dataset_task(source, ws)
     if task is not None and get_task(task).kind != kind.kind:
@@ -428,7 +464,19 @@ def plan_sample_cmd(
         Path("double-label-sample.csv"), "--out", help="CSV of the sampled items."
     ),
     label_studio: Path = typer.Option(
-        None, "--label-studio", help="Also write Label Studio tasks (JSON)."
+        None, "--label-studio",
+        help="Also write Label Studio tasks (JSON) and label_config.xml next to them.",
+    ),
+    image_url: str = typer.Option(
+        None, "--image-url",
+        help="Image/audio tasks: 'local-files' (Label Studio's Local Files storage, "
+        "paths under $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT) or a base URL serving "
+        "the media folder.",
+    ),
+    predictions: bool = typer.Option(
+        False, "--predictions",
+        help="Add the review queue's items with a suggested label (from `assay audit`) "
+        "as pre-annotated tasks, with scores; sampled items stay blind.",
     ),
     seed: int = typer.Option(0, "--seed", min=0),
     workspace: Path = WorkspaceOption,
@@ -437,10 +485,14 @@ def plan_sample_cmd(
     """Draw a stratified sample of items for a second labeler."""
     ws = open_workspace(workspace)
     columns = [c.strip() for c in by.split(",")] if by else None
-    with cli_flags(phrases=_PLAN_WORDING, n="--n", ci_width="--ci-width", seed="--seed"):
+    if label_studio is not None:
+        check_output_file(label_studio, "--label-studio")
+    with _cli_wording(_PLAN_WORDING, n="--n", ci_width="--ci-width", seed="--seed",
+                      image_url="--image-url"):
         plan = plan_double_labeling(
             ws, name, out=out, n=n, ci_width=ci_width, by=columns,
-            label_studio=label_studio, seed=seed,
+            label_studio=label_studio, seed=seed, image_url=image_url,
+            predictions=predictions,
         )
     if as_json:
         emit_json(plan.to_dict())
@@ -449,6 +501,12 @@ def plan_sample_cmd(
         f"Sampled {plan.n} items of {plan.ref} stratified by {', '.join(plan.by)} "
         f"(expected 95% CI width on kappa: {plan.expected_ci_width:.3f}) -> {out}"
     )
+    if plan.label_studio is not None:
+        extra = f" and {plan.predictions} pre-annotated review items" if predictions else ""
+        out_console().print(
+            f"Label Studio: {plan.n} blind tasks{extra} -> {plan.label_studio}; labeling "
+            f"config -> {plan.to_dict()['label_config']}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -40,6 +43,8 @@ __all__ = [
     "SamplePlan",
     "kappa_ci_width",
     "kappa_variance",
+    "label_config",
+    "media_urls",
     "plan_sample",
     "sample_size_for_kappa",
     "to_label_studio_tasks",
@@ -224,6 +229,24 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, NA: no pre-annotation for this task."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _prediction(label: Any, score: Any, from_name: str, to_name: str, model_version: str
+                ) -> dict[str, Any]:
+    """One Label Studio prediction: the label (a list or ``a|b`` text: several choices)."""
+    label = _json_value(label)
+    choices = [str(c) for c in label] if isinstance(label, (list, tuple)) else [str(label)]
+    result: dict[str, Any] = {"from_name": from_name, "to_name": to_name, "type": "choices",
+                              "value": {"choices": choices}}
+    prediction: dict[str, Any] = {"model_version": model_version, "result": [result]}
+    if score is not None and not _missing(score):
+        prediction["score"] = result["score"] = float(score)
+    return prediction
+
+
 def to_label_studio_tasks(
     sample_df: pd.DataFrame,
     *,
@@ -233,6 +256,7 @@ def to_label_studio_tasks(
     from_name: str = "label",
     to_name: str = "text",
     model_version: str = "first-labeler",
+    score_col: str | None = None,
 ) -> list[dict[str, Any]]:
     """Label Studio import tasks (a JSON-serialisable list) for a sample.
 
@@ -246,35 +270,138 @@ def to_label_studio_tasks(
         another name).
     data_cols : sequence of str, optional
         Columns copied into ``data`` (what the labeler sees, e.g. ``text`` or ``image``);
-        default: every column except ``label_col``.
+        default: every column except ``label_col`` and ``score_col``.
     label_col : str, optional
-        Attach this column as a pre-annotation (``predictions``). Leave it out for an
-        *independent* second label: showing the first label biases the second labeler.
+        Attach this column as a pre-annotation (``predictions``); a row whose value is
+        missing gets none. Leave it out (or missing) for an *independent* label:
+        showing the first label or the model's suggestion biases the labeler, so the
+        tasks of an agreement sample carry no prediction.
     from_name, to_name : str
         Names of the ``<Choices>`` control and of the object it labels in the labeling
         config.
     model_version : str
         ``model_version`` of the pre-annotations.
+    score_col : str, optional
+        The pre-annotations' ``score`` (Label Studio sorts and filters tasks by it).
 
     Returns
     -------
     list of dict
         ``[{"data": {...}, "predictions": [...]?}, ...]``, ready for ``json.dump``.
     """
+    hidden = {label_col, score_col}
     cols = list(data_cols) if data_cols is not None else [
-        c for c in sample_df.columns if c != label_col]
-    check_columns(sample_df, [item_col, *cols] + ([label_col] if label_col else []),
-                  where="the sample")
+        c for c in sample_df.columns if c not in hidden]
+    extra = [c for c in (label_col, score_col) if c is not None]
+    check_columns(sample_df, [item_col, *cols, *extra], where="the sample")
     # column by column: iterrows would upcast a row of int ids and float features to float
     columns = {str(c): [_json_value(v) for v in sample_df[c].tolist()]
                for c in dict.fromkeys([item_col, *cols])}
     labels = sample_df[label_col].tolist() if label_col is not None else None
+    scores = sample_df[score_col].tolist() if score_col is not None else None
     tasks = []
     for i in range(len(sample_df)):
         task: dict[str, Any] = {"data": {c: values[i] for c, values in columns.items()}}
-        if labels is not None:
-            result = {"from_name": from_name, "to_name": to_name, "type": "choices",
-                      "value": {"choices": [str(_json_value(labels[i]))]}}
-            task["predictions"] = [{"model_version": model_version, "result": [result]}]
+        if labels is not None and not _missing(labels[i]):
+            score = scores[i] if scores is not None else None
+            task["predictions"] = [
+                _prediction(labels[i], score, from_name, to_name, model_version)]
         tasks.append(task)
     return tasks
+
+
+#: The Label Studio object tag that shows each kind of item, and its data key.
+_OBJECT_TAGS = {"image": "Image", "audio": "Audio", "text": "Text"}
+
+
+def label_config(
+    classes: Sequence[Any],
+    *,
+    modality: str = "text",
+    data_cols: Sequence[str] = ("text",),
+    from_name: str = "label",
+    multiple: bool = False,
+) -> str:
+    """A Label Studio labeling config for tasks of :func:`to_label_studio_tasks`.
+
+    Parameters
+    ----------
+    classes : sequence
+        The choices, in the label book's order.
+    modality : {"image", "audio", "text", "tabular"}
+        How the item is shown: ``<Image>``, ``<Audio>`` or ``<Text>`` of
+        ``data[modality]``; for tabular items, one ``<Text>`` per column of
+        ``data_cols`` under a header naming it.
+    data_cols : sequence of str
+        The data keys of a tabular task (ignored for the other modalities).
+    from_name : str, default "label"
+        The ``<Choices>`` control's name (what the importer reads by default).
+    multiple : bool, default False
+        Several choices per item (label sets).
+
+    Returns
+    -------
+    str
+        The config's XML.
+    """
+    tag = _OBJECT_TAGS.get(modality)
+    if tag is not None:
+        shown = [f'  <{tag} name="{modality}" value="${modality}"/>']
+        to_name = modality
+    else:
+        shown = [f'  <Header value="{escape(str(c))}"/>\n  <Text name="col_{i}" value="${c}"/>'
+                 for i, c in enumerate(data_cols)]
+        to_name = "col_0"
+    choices = "\n".join(f'    <Choice value="{escape(str(c), quote=True)}"/>' for c in classes)
+    kind = "multiple" if multiple else "single"
+    return ("<View>\n" + "\n".join(shown) + "\n"
+            f'  <Choices name="{from_name}" toName="{to_name}" choice="{kind}" '
+            f'showInline="true">\n{choices}\n  </Choices>\n</View>\n')
+
+
+def media_urls(
+    paths: Sequence[str], root: str | Path, image_url: str,
+    document_root: str | Path | None = None,
+) -> list[str]:
+    """URLs Label Studio can show for media files at ``paths`` (relative to ``root``).
+
+    Parameters
+    ----------
+    paths : sequence of str
+        The files, relative to ``root`` (a dataset's media column).
+    root : str or Path
+        The folder the paths are relative to (a dataset's media root).
+    image_url : str
+        ``"local-files"``: Label Studio's Local Files storage,
+        ``/data/local-files/?d=PATH`` with PATH relative to ``document_root`` (Label
+        Studio's ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``); or a base URL
+        (``http(s)://...``) under which the files are served as they lie under ``root``.
+    document_root : str or Path, optional
+        Required for ``"local-files"``; every file must lie under it.
+
+    Returns
+    -------
+    list of str
+    """
+    if image_url == "local-files":
+        if document_root is None:
+            raise InputError(
+                "image_url='local-files' needs Label Studio's document root: set "
+                "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT to the folder Label Studio serves "
+                "local files from (as when starting it).", param="image_url")
+        base = Path(document_root).resolve()
+        files = [(Path(root) / p).resolve() for p in paths]
+        outside = [str(f) for f in files if not f.is_relative_to(base)]
+        if outside:
+            raise InputError(
+                f"{len(outside)} file(s) are not under Label Studio's document root {base}, "
+                f"e.g. {outside[0]}; set LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT to a folder "
+                "that holds the media.", param="image_url")
+        return ["/data/local-files/?d=" + quote(f.relative_to(base).as_posix(), safe="/")
+                for f in files]
+    if not image_url.startswith(("http://", "https://")):
+        raise InputError(
+            f"image_url={image_url!r} is neither 'local-files' nor a base URL; give "
+            "'local-files' or e.g. 'https://files.example.org/images/'.", param="image_url")
+    base_url = image_url.rstrip("/") + "/"
+    return [base_url + quote(Path(p).as_posix(), safe="/") for p in paths]

@@ -254,19 +254,23 @@ def import_annotations(
     item_key: str | None = None,
     from_name: str | None = None,
     names: Sequence[str] | None = None,
+    annotators: Path | None = None,
 ) -> AnnotationBatch:
     """Read an annotation file and store it as the next batch of dataset ``name``.
 
     Labels are checked against the label-book version the annotators followed
     (``labelbook_version``, or a ``labelbook_version`` column; else the latest)
-    unless ``allow_new``. ``names`` names the columns of a file without a header row.
+    unless ``allow_new``. ``names`` names the columns of a file without a header row;
+    ``from_name`` the Label Studio control (or the table's label column) to read;
+    ``annotators`` maps annotator ids to names (:func:`assay.collect.read_annotations`).
     """
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError when it does not exist
     if file.suffix.lower() == ".json" and dataset_task(name, ws).kind == "detection":
         frame = read_box_annotations(file, ws.dataset(name))
     else:
-        frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names)
+        frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names,
+                                 annotators=annotators)
     if not allow_new:
         check_labelbook(
             ws, name, frame, labelbook_version, file.name,
@@ -303,20 +307,24 @@ def split_label_sets(frame: pd.DataFrame, separator: str) -> pd.DataFrame:
 def load_for_agreement(
     source: str, open_workspace: Callable[[], Workspace], allow_new: bool,
     label_sep: str | None = None, names: Sequence[str] | None = None,
+    from_name: str | None = None, annotators: Path | None = None,
 ) -> AgreementSource:
     """The annotations of a file, or those stored for a dataset named ``source``.
 
     The workspace is opened (``open_workspace()``) only for a dataset name; stored
     annotations are checked against the label book unless ``allow_new``. With
     ``label_sep``, a file's text labels are label sets joined by that separator;
-    ``names`` names the columns of a file without a header row.
+    ``names`` names the columns of a file without a header row, ``from_name`` the Label
+    Studio control (or the label column) and ``annotators`` maps annotator ids to names.
     """
     path = Path(source)
     if path.is_file():
-        frame = read_annotations(path, allow_new=True, names=names)
+        frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
+                                 annotators=annotators)
         return AgreementSource(frame if label_sep is None else split_label_sets(frame, label_sep))
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
+    refuse_file_options(source, from_name=from_name, annotators=annotators)
     ws = open_workspace()
     frame = stored_annotations(ws, source)
     if not allow_new:
@@ -326,6 +334,16 @@ def load_for_agreement(
             "anyway.",
         )
     return AgreementSource(frame, ws, source)
+
+
+def refuse_file_options(source: str, **options: Any) -> None:
+    """Refuse options that read a file (``from_name``, ``annotators``) for a dataset."""
+    given = [k for k, v in options.items() if v is not None]
+    if given:
+        raise InputError(
+            f"{given[0]}= reads an annotation file, and {source!r} is a dataset: its "
+            "annotations were read when imported; leave it out (or give the file)."
+        )
 
 
 def _engine_options(engine: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:

@@ -86,11 +86,15 @@ def run_consensus(
 
 
 def file_consensus(
-    path: Path, task: Task, *, method: str | None = None, names: Sequence[str] | None = None
+    path: Path, task: Task, *, method: str | None = None, names: Sequence[str] | None = None,
+    from_name: str | None = None, annotators: Path | None = None,
 ) -> ConsensusOutcome:
-    """Combine the annotations of a file (CSV, TSV, Parquet, Label Studio JSON) as
-    labels of ``task``'s kind; nothing is stored."""
-    return _combine(read_annotations(path, allow_new=True, names=names), task, method)
+    """Combine the annotations of a file (CSV, TSV, Parquet, a Label Studio export) as
+    labels of ``task``'s kind; nothing is stored. ``from_name`` and ``annotators`` are
+    those of :func:`assay.collect.read_annotations`."""
+    frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
+                             annotators=annotators)
+    return _combine(frame, task, method)
 
 
 def commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
