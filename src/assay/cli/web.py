@@ -182,7 +182,9 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def user_add(
     name: str = typer.Argument(..., help="The user name to sign in with."),
-    role: str = typer.Option(..., "--role", help="admin, reviewer or viewer."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, reviewer, viewer or labeler (labels its own queue only)."
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
     ),

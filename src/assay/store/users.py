@@ -1,7 +1,9 @@
 """Users of the web app: roles, argon2 password hashes, API tokens and sessions.
 
-Roles are ordered: a ``viewer`` reads, a ``reviewer`` also decides review entries and
-applies them, an ``admin`` also manages users. Passwords are hashed with argon2id
+Roles are ordered: a ``labeler`` labels its own queue and reads the label book and
+nothing else (every page a viewer may see refuses it), a ``viewer`` reads, a
+``reviewer`` also decides review entries, adjudicates labels and applies them, an
+``admin`` also manages users. Passwords are hashed with argon2id
 (argon2-cffi); API tokens are random 32-byte strings of which only the SHA-256 is
 stored, so a leaked database does not leak usable tokens. Browser sessions are rows
 of ``web_sessions`` keyed by the SHA-256 of the random secret in the session cookie:
@@ -52,7 +54,7 @@ __all__ = [
     "user_for_token",
 ]
 
-ROLES = ("viewer", "reviewer", "admin")
+ROLES = ("labeler", "viewer", "reviewer", "admin")
 TOKEN_PREFIX = "assay_"
 MIN_PASSWORD = 8
 _HASHER = PasswordHasher()
@@ -81,7 +83,7 @@ class UserInfo:
 
 
 def has_role(role: str, needed: str) -> bool:
-    """Whether ``role`` is at least ``needed`` (viewer < reviewer < admin)."""
+    """Whether ``role`` is at least ``needed`` (labeler < viewer < reviewer < admin)."""
     return ROLES.index(role) >= ROLES.index(needed)
 
 
@@ -405,6 +407,4 @@ def list_sessions(ws: Workspace, user: str | None = None) -> list[dict[str, obje
         if user is not None:
             query = query.where(m.WebSession.user_id == _row(s, user).id)
         rows = s.execute(query).all()
-    return [
-        {"user": u, "address": a, "created_at": c, "expires_at": e} for u, a, c, e in rows
-    ]
+    return [{"user": u, "address": a, "created_at": c, "expires_at": e} for u, a, c, e in rows]

@@ -51,7 +51,8 @@ STATIC = Path(__file__).with_name("static")
 #: The modules of :mod:`assay.web.routes` whose ``router`` the app includes, in the order
 #: requests are matched against them: a new route module is listed here, once
 #: (tests/test_registries.py checks that every module with a router is).
-ROUTE_MODULES = ("auth", "overview", "datasets", "review", "labelbook", "analyses", "api", "ingest")
+ROUTE_MODULES = ("auth", "overview", "datasets", "review", "labelbook", "analyses", "api", "ingest",
+                 "labeling", "labeling_review")
 #: How long a process trusts a session it looked up: sign-out in the same process
 #: takes effect at once, an ended session elsewhere (another worker, the CLI) within this.
 SESSION_CACHE_SECONDS = 2.0

@@ -84,6 +84,8 @@ async def login(request: Request) -> Response:
         web.limiter.fail(address.key)
         return _form_again(request, session, target, "wrong user name or password.", 401)
     web.limiter.succeeded(stamp, clear=(pair.key,), refund=())
+    if user.role == "labeler" and target == "/":  # the overview is not theirs to see
+        target = "/label"
     response = RedirectResponse(target, status_code=303)
     new = web.signer.new(user.id)
     await run_in_threadpool(_replace_session, request, session, new)
@@ -116,7 +118,7 @@ def _form_again(
 
 
 @router.post("/logout")
-def logout(request: Request, fields: dict = Depends(payload("viewer"))) -> Response:
+def logout(request: Request, fields: dict = Depends(payload("labeler"))) -> Response:
     """End the session: its row is deleted, so copies of the cookie stop working too."""
     auth: Auth = request.state.auth
     if auth.session is not None:
