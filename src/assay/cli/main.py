@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error("Aborted.")
         code = 130
     except AssayError as exc:
-        _print_error(f"[red]error:[/red] {exc}")
+        _print_error(f"[red]error:[/red] {_markup_escape(str(exc))}")
         code = exc.exit_code
     except KeyboardInterrupt:
         _print_error("Interrupted; nothing half-written is kept.")
@@ -166,6 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         code = 3
     return int(code or 0)
+
+
+def _markup_escape(text: str) -> str:
+    """``text`` shown as is (``pip install 'assay[speech]'`` keeps its brackets)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _print_error(text: str) -> None:
