@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 #: The kinds ``assay demo --task`` knows, and the module that tells each story.
-KINDS = {"regression": "assay.demo.regression", "multilabel": "assay.demo.multilabel"}
+KINDS = {"regression": "assay.demo.regression", "multilabel": "assay.demo.multilabel",
+         "detection": "assay.demo.detection"}
 
 Chapter = Callable[[Workspace, Console, DemoResult], None]
 

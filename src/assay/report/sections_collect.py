@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import html
+import inspect
 from typing import Any
 
-from assay.collect import agreement
 from assay.report.build import register_section
+from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
+
+
+def _per_class(result: dict[str, Any]) -> dict[Any, Any]:
+    """A stored agreement's value per class: a mapping as it is; a list of per-class
+    records (box agreement) as each class's first statistic (box F1 at IoU 0.5)."""
+    table = result.get("per_class", {})
+    if isinstance(table, list):
+        return {r.get("label"): r.get("f1_50") for r in table if isinstance(r, dict)}
+    return dict(table)
 
 
 def _by_version_table(records: list[dict[str, Any]]) -> str:
     versions = sorted(records, key=lambda r: r["params"].get("labelbook_version") or 0)
-    classes = sorted({c for r in versions for c in r["result"].get("per_class", {})}, key=str)
+    classes = sorted({c for r in versions for c in _per_class(r["result"])}, key=str)
     head = "".join(f"<th>label book v{r['params'].get('labelbook_version')}</th>" for r in versions)
     rows = []
     for cls in classes:
         cells = "".join(
-            f"<td class='num'>{_num(r['result'].get('per_class', {}).get(cls))}</td>"
-            for r in versions
+            f"<td class='num'>{_num(_per_class(r['result']).get(cls))}</td>" for r in versions
         )
         rows.append(f"<tr><td>{html.escape(str(cls))}</td>{cells}</tr>")
     alpha = "".join(
@@ -42,7 +51,9 @@ def agreement_section(ws: Workspace) -> dict[str, Any] | None:
     mine = [r for r in records if r["dataset"] == dataset]
     annotations = ws.annotations.load(dataset)
     latest = annotations[annotations["batch"] == annotations["batch"].max()]
-    report = agreement(latest[["item", "annotator", "label"]], ci=False)
+    engine = dataset_task(dataset, ws).agreement  # the dataset's kind of label
+    options = {"ci": False} if "ci" in inspect.signature(engine).parameters else {}
+    report = engine(latest[["item", "annotator", "label"]], **options)
     return {
         "title": f"Collect: labeler consistency ({dataset})",
         "intro": "Two or more labelers on a sample; where they disagree, the label book is "
