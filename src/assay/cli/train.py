@@ -27,15 +27,19 @@ from assay.cli._common import (
     table,
 )
 from assay.train.audit import check_thresholds, resolve_check
+from assay.train.recipe._speech import RECOGNISERS
 from assay.workflows.audit import AuditRecord, AuditRun, record_audit, run_audit
 from assay.workflows.box_audit import BoxAudit, run_box_audit
+from assay.workflows.transcript_audit import TranscriptAudit, run_transcript_audit
 
 __all__ = ["audit_cmd", "register"]
 
 #: The audit workflow's wording -> the command line's.
 _PHRASES = {
     "give either recipe= or pred_probs= but not both": "give either --recipe or --pred-probs, "
-    "not both"
+    "not both",
+    "give either recogniser='pocketsphinx' or hypotheses= (the recogniser's output), "
+    "not both": "give either --recipe pocketsphinx or --hypotheses FILE, not both",
 }
 
 
@@ -100,6 +104,25 @@ def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
                       f"{audit.ref.split('@')[0]}`.")
 
 
+def _print_transcript_audit(audit: TranscriptAudit, as_json: bool) -> None:
+    """Print a transcript audit: clips flagged, the recogniser's WER, the worst clips."""
+    result = audit.to_dict()
+    if as_json:
+        emit_json(result)
+        return
+    console = out_console()
+    console.print(f"{audit.ref}: {result['n_flagged']} of {result['n_clips']} clips with a "
+                  f"likely wrong transcript ({result['recogniser']}, corpus WER "
+                  f"{result['corpus_wer']:.3f}).")
+    rows = [[w["item_id"], f"{w['wer']:.2f}", f"{w['label_quality']:.3f}"]
+            for w in result["worst"][:10] if w["is_label_issue"]]
+    if rows:
+        console.print(table("most suspicious clips", ["clip", "WER", "quality"], rows))
+    if audit.queued:
+        console.print(f"Queued {audit.queued} clips for review; see `assay review list "
+                      f"{audit.ref.split('@')[0]}`.")
+
+
 def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool) -> None:
     """Print the audit (or its JSON), its warnings and crossed thresholds; exit 1 on one."""
     if as_json:
@@ -113,10 +136,6 @@ def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool) -> None:
     raise typer.Exit(1 if record.exceeded else 0)
 
 
-# NOTE (detection helper, 08:15 UTC): uncommitted edits in this file (transcript audit:
-# --hypotheses, RECOGNISERS, _print_transcript_audit) were lost by a script mistake;
-# the file was restored to HEAD + --coco. What was seen of them is in
-# /tmp/det/train_py_lost_hunks.txt. Sorry. Delete this note when re-applied.
 def audit_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     recipe: str = typer.Option(None, "--recipe", help="A registered recipe (its model)."),
@@ -143,10 +162,27 @@ def audit_cmd(
         None, "--coco", help="With --predictions: the COCO file whose numeric image and "
         "category ids the results use (e.g. from `assay export NAME --format coco`)."
     ),
+    hypotheses: Path = typer.Option(
+        None,
+        "--hypotheses",
+        help="A transcript dataset: your recogniser's output, CSV "
+        "file,hypothesis[,confidence] (or --recipe pocketsphinx, the offline recogniser).",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Find label errors, outliers and duplicates; queue them for review."""
+    if hypotheses is not None or recipe in RECOGNISERS:
+        with progress(f"Auditing the transcripts of {name}"), cli_flags(phrases=_PHRASES):
+            audit = run_transcript_audit(
+                open_workspace(workspace),
+                name,
+                recogniser=recipe,
+                hypotheses=hypotheses,
+                queue=queue,
+            )
+        _print_transcript_audit(audit, as_json)
+        return
     if predictions is not None:
         _print_box_audit(run_box_audit(open_workspace(workspace), name, predictions,
                                        queue=queue, mapping=coco), as_json)
