@@ -115,7 +115,7 @@ def test_audit_with_a_detectors_coco_results_queues_images(cli, w: list[str],
     bad.write_text(json.dumps([{"image_id": "raccoon-1.jpg", "category_id": 1,
                                 "bbox": [1, 2, 3, 4], "score": 0.5}]))
     code, _, err = cli("audit", "raccoon", "--predictions", str(bad), *w)
-    assert code == 2 and "category_id is a number" in err and err.count("\n") <= 1
+    assert code == 2 and "entry 0: category_id 1 is a number" in err and err.count("\n") <= 1
 
 
 def _label_studio(path: Path, sizes: dict[str, tuple[int, int]], images: list[str]) -> Path:

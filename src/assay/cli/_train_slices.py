@@ -24,6 +24,8 @@ from assay.cli._common import (
     progress,
     table,
 )
+from assay.cli._train_speech import HypothesesOption, speech_slices_cmd
+from assay.train.recipe._speech import RECOGNISERS
 from assay.workflows.curve import CurveRun, record_curve, run_curve
 from assay.workflows.slices import SlicesRun, record_slices, run_slices
 
@@ -31,7 +33,16 @@ __all__ = ["curve_cmd", "slices_cmd"]
 
 
 PredictionsOption = typer.Option(
-    None, "--predictions", help="Predictions: .npy labels/probabilities, or .csv/.parquet."
+    None,
+    "--predictions",
+    help="Predictions: .npy labels/probabilities, or .csv/.parquet "
+    "(detection: the detector's boxes, COCO result JSON or a boxes table).",
+)
+CocoOption = typer.Option(
+    None,
+    "--coco",
+    help="Detection: the COCO file whose numeric image/category ids the "
+    "--predictions use (e.g. from `assay export NAME --format coco`).",
 )
 HlpOption = typer.Option(
     None,
@@ -76,8 +87,7 @@ def _tag_rows(result: dict[str, Any]) -> list[list[Any]]:
             r["n"],
             _pct(r["metric"], ".3f"),
             _pct(r["hlp"], ".3f"),
-            f"{_pct(r['gain'], gain)} [{_pct(r['gain_low'], gain)}, "
-            f"{_pct(r['gain_high'], gain)}]",
+            f"{_pct(r['gain'], gain)} [{_pct(r['gain_low'], gain)}, {_pct(r['gain_high'], gain)}]",
             "clarify labels (low HLP)" if r["is_low_hlp"] else "",
             r["note"],
         ]
@@ -99,13 +109,59 @@ def _print_slices(result: dict[str, Any]) -> None:
             _tag_rows(result),
         )
     )
+    _print_item_counts(result.get("per_item"))
     found = result.get("slices")
     if found is not None:
         console.print(found["summary"])
+        _print_slice_scores(result)
     for key in ("tag_recommendations", "slice_recommendations"):
         recs = [r for r in (result.get(key) or {}).get("rows", []) if r["action"] != "no action"]
         for r in recs:
             console.print(f"- {r['slice']}: {r['action']} ({r['evidence']})")
+
+
+def _print_slice_scores(result: dict[str, Any], k: int = 5) -> None:
+    """The metric of the top discovered slices with its 95% interval."""
+    rows = (result.get("slice_scores") or {}).get("rows", [])[:k]
+    metric = result.get("metric", "accuracy")
+    for r in rows:
+        out_console().print(
+            f"  {metric} {_pct(r['metric'], '.3f')} [{_pct(r['metric_low'], '.3f')}, "
+            f"{_pct(r['metric_high'], '.3f')}] on {r['tag']} (n={r['n']})",
+            markup=False,
+        )
+
+
+def _print_item_counts(counts: dict[str, Any] | None, k: int = 10) -> None:
+    """Detection: true/false positives and misses in all, and the worst images."""
+    if not counts:
+        return
+    totals = counts["totals"]
+    out_console().print(
+        f"at IoU 0.5 and score >= {counts['score_threshold']:.3g}: {totals['tp']} found, "
+        f"{totals['fp']} false, {totals['fn']} missed"
+    )
+    rows = [
+        [
+            r["item_id"],
+            r["tp"],
+            r["fp"],
+            r["fn"],
+            f"{r['error']:.2f}",
+            ",".join(map(str, r["missed"])) or "-",
+            ",".join(map(str, r["false"])) or "-",
+        ]
+        for r in counts["rows"][:k]
+        if r["error"] > 0
+    ]
+    if rows:
+        out_console().print(
+            table(
+                "images with the most errors (box numbers from 0)",
+                ["item", "tp", "fp", "fn", "error", "missed", "false"],
+                rows,
+            )
+        )
 
 
 def _pct(value: Any, fmt: str = ".2%") -> str:
@@ -122,6 +178,7 @@ def slices_cmd(
     by: str = typer.Option(None, "--by", help="Comma-separated tag columns (default: tags)."),
     recipe: str = typer.Option(None, "--recipe", help="A registered recipe (its model)."),
     predictions: Path = PredictionsOption,
+    coco: Path = CocoOption,
     hlp: float = HlpOption,
     hlp_from_annotations: bool = typer.Option(
         False, "--hlp-from-annotations", help="HLP per tag from annotator agreement."
@@ -133,10 +190,23 @@ def slices_cmd(
         False, "--fail-on-slices", help="Exit 1 when a significant weak slice is found."
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model, bootstrap, slices."),
+    hypotheses: Path = HypothesesOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Error analysis: the task's metric per tag against HLP, weak slices, advice."""
+    if hypotheses is not None or recipe in RECOGNISERS:
+        speech_slices_cmd(
+            name,
+            workspace,
+            recogniser=recipe,
+            hypotheses=hypotheses,
+            by=_split(by),
+            find=find,
+            alpha=alpha,
+            seed=seed,
+            as_json=as_json,
+        )
     ws = open_workspace(workspace)
     flags = cli_flags(
         phrases=_slices_phrases(name),
@@ -153,6 +223,7 @@ def slices_cmd(
             by=_split(by),
             recipe=recipe,
             predictions=predictions,
+            mapping=coco,
             hlp=hlp,
             hlp_from_annotations=hlp_from_annotations,
             find=find,

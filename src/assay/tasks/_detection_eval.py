@@ -38,6 +38,14 @@ class DetectionEvaluation:
         Item ids.
     per_tag : DataFrame
         AP by tag (empty without tags).
+    per_image : DataFrame, one row per item
+        True positives, false positives and misses at IoU 0.5 and the F1-best score
+        (:func:`assay.train.evaluate._detection_errors.detection_errors`): ``item``
+        (position), ``tp``, ``fp``, ``fn``, ``error``, ``missed`` (the item's label boxes
+        no kept prediction found, by position in its list), ``false`` (its kept
+        predictions that found no label box, by position in its list).
+    score_threshold : float
+        The score at and above which predictions are kept in ``per_image``.
     """
 
     overall: dict[str, Interval]
@@ -46,10 +54,19 @@ class DetectionEvaluation:
     y_pred: list[Any]
     ids: list[Any] | None = None
     per_tag: pd.DataFrame = field(default_factory=pd.DataFrame)
+    per_image: pd.DataFrame = field(default_factory=pd.DataFrame)
+    score_threshold: float = float("nan")
     kind = "detection"
 
+    @property
+    def item_errors(self) -> np.ndarray:
+        """Per item, ``(fp + fn) / (tp + fp + fn)`` at IoU 0.5 (what slices search)."""
+        if self.per_image.empty:
+            self.per_image, self.score_threshold = image_table(self.y_true, self.y_pred)
+        return self.per_image["error"].to_numpy(dtype=float)
+
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"per_class": self.per_class, "per_tag": self.per_tag}
+        return {"per_class": self.per_class, "per_tag": self.per_tag, "per_image": self.per_image}
 
     def summary(self) -> str:
         """Plain text (at most 80 columns): the metrics with intervals, weakest classes."""
@@ -63,15 +80,25 @@ class DetectionEvaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; :func:`DetectionEvaluation.from_dict` reads it back."""
-        return {"kind": self.kind, "overall": {k: dict(v) for k, v in self.overall.items()},
-                "per_class": self.per_class.reset_index().to_dict("records"),
-                "y_true": self.y_true, "y_pred": self.y_pred, "ids": self.ids}
+        return {
+            "kind": self.kind,
+            "overall": {k: dict(v) for k, v in self.overall.items()},
+            "per_class": self.per_class.reset_index().to_dict("records"),
+            "y_true": self.y_true,
+            "y_pred": self.y_pred,
+            "ids": self.ids,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DetectionEvaluation:
         per_class = pd.DataFrame(data["per_class"])
-        return cls(dict(data["overall"]), per_class.set_index(per_class.columns[0]),
-                   list(data["y_true"]), list(data["y_pred"]), data.get("ids"))
+        return cls(
+            dict(data["overall"]),
+            per_class.set_index(per_class.columns[0]),
+            list(data["y_true"]),
+            list(data["y_pred"]),
+            data.get("ids"),
+        )
 
 
 def _pred_lists(y_pred: Any, n: int) -> list[list[dict[str, Any]]]:
@@ -83,7 +110,12 @@ def _pred_lists(y_pred: Any, n: int) -> list[list[dict[str, Any]]]:
 
 
 def evaluate_detection(
-    y_true: Any, y_pred: Any, *, ids: Any = None, tags: Any = None, n_boot: int = 1000,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    ids: Any = None,
+    tags: Any = None,
+    n_boot: int = 1000,
     seed: int = 0,
 ) -> DetectionEvaluation:
     """COCO mAP, AP50, AP75 with image-bootstrap intervals, per class and per tag
@@ -94,41 +126,126 @@ def evaluate_detection(
     lab, n = label_frame(truth)
     preds = _pred_lists(y_pred, n)
     by = None if tags is None else dict(enumerate(pd.Series(list(tags)).astype(str)))
-    result = mean_average_precision(lab, scored_boxes(preds, n), images=range(n), by=by,
-                                    n_boot=n_boot, seed=seed)
+    result = mean_average_precision(
+        lab, scored_boxes(preds, n), images=range(n), by=by, n_boot=n_boot, seed=seed
+    )
     method = f"bootstrap over {n} images ({n_boot} resamples)"
-    overall: dict[str, Interval] = {m: {"value": float(result[m]), "low": float(result.intervals[m][0]),
-                   "high": float(result.intervals[m][1]), "method": method} for m in _METRICS}
-    return DetectionEvaluation(overall, result.per_class, truth, preds,
-                               None if ids is None else list(ids), result.by_tag)
+    overall: dict[str, Interval] = {
+        m: {
+            "value": float(result[m]),
+            "low": float(result.intervals[m][0]),
+            "high": float(result.intervals[m][1]),
+            "method": method,
+        }
+        for m in _METRICS
+    }
+    per_image, threshold = image_table(truth, preds)
+    return DetectionEvaluation(
+        overall,
+        result.per_class,
+        truth,
+        preds,
+        None if ids is None else list(ids),
+        result.by_tag,
+        per_image,
+        threshold,
+    )
 
 
-def _replicates(truth: list[Any], preds: list[Any], n_boot: int, seed: int) -> dict[str, np.ndarray]:
-    """map / map50 / map75 of each bootstrap resample of the images (same resamples for
-    the same ``n`` and ``seed``)."""
+def image_table(truth: list[Any], preds: list[Any]) -> tuple[pd.DataFrame, float]:
+    """Per item: tp, fp, fn at IoU 0.5 and the F1-best score, the boxes behind them
+    (positions in the item's own lists), and the score threshold."""
+    from assay.train.evaluate._detection_errors import detection_errors
+
+    lab, n = label_frame(truth)
+    pred = scored_boxes(preds, n)
+    found = detection_errors(lab, pred, images=range(n))
+    table = found.per_image.rename(columns={"image": "item"})
+    table["missed"] = _local(table["missed"], lab["image"].to_numpy())
+    table["false"] = _local(table["false"], pred["image"].to_numpy())
+    return table, found.score_threshold
+
+
+def _local(rows: pd.Series, image: np.ndarray) -> list[list[int]]:
+    """Row positions of a flat boxes frame as positions within each item's list."""
+    first: dict[int, int] = {}
+    for position, item in enumerate(image.tolist()):
+        first.setdefault(item, position)
+    return [[r - first[int(image[r])] for r in row] for row in rows]
+
+
+class ImageMAP:
+    """mAP over a multiset of items, for the slice table's bootstrap: called with item
+    positions (repeated as a resample draws them), it weights each item's boxes by its
+    count in COCO's accumulation (:func:`assay.train.evaluate._detection_boot.weighted_ap`),
+    so a resample costs one accumulation, not an engine run."""
+
+    __name__ = "map"
+
+    def __init__(self, truth: list[Any], preds: list[Any]) -> None:
+        self.matches, _ = _matches(truth, preds)
+        self.n = len(truth)
+
+    def __call__(self, y_true: Any, y_pred: Any) -> float:
+        from assay.train.evaluate._detection_boot import weighted_ap
+
+        weights = np.bincount(np.asarray(y_true, dtype=np.int64), minlength=self.n)
+        ap = weighted_ap(self.matches, weights[None, :].astype(np.float64))[0]
+        per_class = ap.mean(axis=0)  # over the IoU thresholds
+        return float(np.nanmean(per_class)) if np.isfinite(per_class).any() else float("nan")
+
+
+def detection_slice_inputs(evaluation: DetectionEvaluation) -> tuple[Any, Any, Any]:
+    """``(y_true, y_pred, metric)`` for the slice table: items as positions, the
+    prediction of an item with a false positive or a miss marked -1 (so the table
+    counts images with an error), and :class:`ImageMAP` as the metric."""
+    n = len(evaluation.y_true)
+    y_true = np.arange(n)
+    y_pred = np.where(evaluation.item_errors > 0, -1, y_true)
+    return y_true, y_pred, ImageMAP(evaluation.y_true, evaluation.y_pred)
+
+
+def _matches(truth: list[Any], preds: list[Any]) -> tuple[Any, np.ndarray]:
+    """The engine's true positives of every prediction (a ``Matches``) and the IoU
+    thresholds they are at."""
     from assay._boxes import check_boxes
     from assay.train.evaluate._detection import (
         _check_predictions,
         _encode,
         _Engine,
-        _summaries,
         coco_dicts,
         engine_matches,
     )
-    from assay.train.evaluate._detection_boot import resampled_ap
 
     lab, n = label_frame(truth)
     coded = _encode(check_boxes(lab), _check_predictions(scored_boxes(preds, n)), range(n))
     engine = _Engine(*coco_dicts(coded))
-    used = np.asarray(engine.evaluate(iou_thresholds=None, max_detections=100).params.iouThrs,
-                      dtype=np.float64)
-    matches = engine_matches(engine, coded, used, 100)
+    used = np.asarray(
+        engine.evaluate(iou_thresholds=None, max_detections=100).params.iouThrs, dtype=np.float64
+    )
+    return engine_matches(engine, coded, used, 100), used
+
+
+def _replicates(
+    truth: list[Any], preds: list[Any], n_boot: int, seed: int
+) -> dict[str, np.ndarray]:
+    """map / map50 / map75 of each bootstrap resample of the images (same resamples for
+    the same ``n`` and ``seed``)."""
+    from assay.train.evaluate._detection import _summaries
+    from assay.train.evaluate._detection_boot import resampled_ap
+
+    matches, used = _matches(truth, preds)
+    n = len(truth)
     return _summaries(resampled_ap(matches, np.arange(n), n, n_boot=n_boot, seed=seed), used)
 
 
 def compare_detection(
-    eval_a: DetectionEvaluation, eval_b: DetectionEvaluation, *,
-    names: tuple[str, str] = ("A", "B"), n_boot: int = 1000, seed: int = 0,
+    eval_a: DetectionEvaluation,
+    eval_b: DetectionEvaluation,
+    *,
+    names: tuple[str, str] = ("A", "B"),
+    n_boot: int = 1000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> Any:
     """Paired bootstrap over the images on mAP, AP50 and AP75 (a
@@ -142,9 +259,12 @@ def compare_detection(
     from assay.train.evaluate._paired import PairedComparison, bootstrap_p_value, interval
 
     if len(eval_a.y_true) != len(eval_b.y_true) or any(
-            a != b for a, b in zip(eval_a.y_true, eval_b.y_true, strict=True)):
-        raise InputError("the two evaluations are not of the same images with the same "
-                         "label boxes; evaluate both detectors on one evaluation set.")
+        a != b for a, b in zip(eval_a.y_true, eval_b.y_true, strict=True)
+    ):
+        raise InputError(
+            "the two evaluations are not of the same images with the same "
+            "label boxes; evaluate both detectors on one evaluation set."
+        )
     rep_a = _replicates(eval_a.y_true, eval_a.y_pred, int(n_boot), int(seed))
     rep_b = _replicates(eval_b.y_true, eval_b.y_pred, int(n_boot), int(seed))
     metrics = {}
@@ -153,9 +273,13 @@ def compare_detection(
         low, high = interval(rep_b[m] - rep_a[m])
         metrics[m] = {"a": va, "b": vb, "delta": vb - va, "low": low, "high": high}
     return PairedComparison(
-        names=(str(names[0]), str(names[1])), n=len(eval_a.y_true),
+        names=(str(names[0]), str(names[1])),
+        n=len(eval_a.y_true),
         test="paired bootstrap over images (mAP)",
         p_value=bootstrap_p_value(rep_b["map"] - rep_a["map"], metrics["map"]["delta"]),
-        metrics=metrics, headline="map", per_group=pd.DataFrame(), per_tag=pd.DataFrame(),
+        metrics=metrics,
+        headline="map",
+        per_group=pd.DataFrame(),
+        per_tag=pd.DataFrame(),
         alpha=alpha,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
@@ -394,6 +395,29 @@ class Task(ABC):
         named after the headline metric); the table's direction is
         :attr:`greater_is_better`."""
         return evaluation.y_true, evaluation.y_pred, self.headline_score
+
+    def read_predictions(
+        self, path: Path, *, labels: Sequence[Any], ids: Sequence[str],
+        names: Mapping[str, str], mapping: Path | None = None,
+    ) -> Any:
+        """A model's predictions from a file in this kind's own format, one per item of
+        ``ids`` (``names``: every name an item goes by -> its id; ``mapping``: a file
+        naming the ids the predictions use); None when the kind has no format of its
+        own (the workflow reads labels or probabilities). Detection: a detector's boxes.
+
+        Raises
+        ------
+        InputError
+        """
+        return None
+
+    def slice_columns(
+        self, frame: pd.DataFrame, *, label: str, media: str | None, root: str | None,
+    ) -> pd.DataFrame:
+        """Columns derived from the items to slice an error analysis by (one row per
+        row of ``frame``; ``label``/``media``: its label and media columns, ``root``: the
+        media folder); none by default. Detection: image size, box size, brightness..."""
+        return pd.DataFrame(index=frame.index)
 
     def human_level(self, report: Any) -> float | None:
         """Human-level performance in the headline metric's terms from an agreement

@@ -385,6 +385,33 @@ class DetectionTask(Task):
 
         return evaluate_detection(y_true, y_pred, ids=ids, tags=tags, n_boot=n_boot, seed=seed)
 
+    def read_predictions(self, path: Any, *, labels: Any, ids: Any, names: Any,
+                         mapping: Any = None) -> Any:
+        """A detector's boxes, one list per item
+        (:func:`assay.tasks._detection_results.read_detector_boxes`)."""
+        from assay.tasks._detection_results import read_detector_boxes
+
+        classes = sorted({str(b["label"]) for v in labels for b in as_boxes(v) or []})
+        return read_detector_boxes(path, ids=ids, names=names, classes=classes, coco=mapping)
+
+    def slice_columns(self, frame: Any, *, label: str, media: str | None,
+                      root: str | None) -> Any:
+        """Image size, box size, box count, brightness, source
+        (:func:`assay.tasks._detection_slices.detection_slice_columns`)."""
+        from assay.tasks._detection_slices import detection_slice_columns
+
+        return detection_slice_columns(
+            frame[label].tolist(), width=frame.get("width"), height=frame.get("height"),
+            paths=None if media is None else frame[media].tolist(), root=root,
+        ).set_axis(frame.index)
+
+    def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
+        """Items, items with an error, and mAP over a multiset of items
+        (:func:`assay.tasks._detection_eval.detection_slice_inputs`)."""
+        from assay.tasks._detection_eval import detection_slice_inputs
+
+        return detection_slice_inputs(evaluation)
+
     def evaluation_from_dict(self, data: Any) -> Any:
         """:meth:`DetectionEvaluation.from_dict`."""
         from assay.tasks._detection_eval import DetectionEvaluation

@@ -26,7 +26,6 @@ import pyarrow as pa
 from assay._json import jsonable
 from assay.exceptions import InputError
 from assay.store.features import load_predictions
-from assay.store.labeling import require_labels
 from assay.workflows._common import exclusive, modality_of
 
 if TYPE_CHECKING:
@@ -117,9 +116,11 @@ def latest_label_flags(
     return None
 
 
-def _tags(version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str] | None) -> list[str]:
-    """The columns to tabulate: ``by``, else the version's tag columns."""
-    tags = list(by) if by else list(version.roles.tags)
+def _tags(version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str] | None,
+          derived: Sequence[str] = ()) -> list[str]:
+    """The columns to tabulate: ``by``, else the version's tag columns and the columns
+    the task derives from the items (:meth:`Task.slice_columns`)."""
+    tags = list(by) if by else [*version.roles.tags, *derived]
     if not tags:
         raise InputError(f"{version.ref} has no tag columns; name some with by=[COL1, COL2].")
     _check_by(version, frame, tags)
@@ -140,6 +141,7 @@ def run_slices(
     metadata: Sequence[str] | None = None,
     seed: int = 0,
     n_jobs: int | None = 1,
+    mapping: Path | None = None,
 ) -> SlicesRun:
     """Tag table, discovered slices and recommendations for a version (not yet recorded).
 
@@ -155,7 +157,11 @@ def run_slices(
         modality's default model).
     predictions : path, optional
         Given predictions instead (labels or probabilities, ``.npy`` / ``.csv`` /
-        ``.parquet``).
+        ``.parquet``; detection: a detector's boxes, COCO result JSON or a boxes table,
+        :meth:`Task.read_predictions`).
+    mapping : path, optional
+        A file naming the ids ``predictions`` use (detection: the COCO file whose
+        numeric image and category ids the results refer to).
     hlp : float, optional
         Human-level performance for every tag.
     hlp_from_annotations : bool
@@ -175,14 +181,17 @@ def run_slices(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
-    require_labels(version, frame)
-    tags = _tags(version, frame, by)
+    derived = version.task.slice_columns(frame, label=version.roles.label,
+                                         media=version.roles.media, root=version.media_root)
+    derived = derived[[c for c in derived.columns if c not in frame.columns]]
+    frame = frame.join(derived)
+    tags = _tags(version, frame, by, list(derived.columns))
     hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
     meta = metadata_frame(version, frame, metadata) if find else None
     y_true, classes = version.task.fit_targets(frame[version.roles.label].to_numpy())
     recipe_hash = None
     if predictions is not None:
-        y_pred = load_predictions(predictions, version, frame)
+        y_pred = _given_predictions(version, frame, predictions, mapping)
     else:
         y_pred, recipe_hash = _predictions(ws, version, frame, y_true, recipe, seed, n_jobs)
     evaluation = version.task.evaluate_predictions(
@@ -190,6 +199,7 @@ def run_slices(
     )
     result = {"dataset": version.ref, "by": tags, "hlp_source": hlp_source}
     result.update(_analyse(ws, version, frame, evaluation, tags, hlp_value, meta, alpha, seed))
+    result.update(_item_counts(version, frame, evaluation))
     params = {
         "by": tags,
         "recipe": recipe,
@@ -197,10 +207,26 @@ def run_slices(
         "find": find,
         "seed": seed,
         "predictions": str(predictions) if predictions else None,
+        "mapping": str(mapping) if mapping else None,
         "metadata": list(meta.columns) if meta is not None else None,
     }
     table = _error_table(version, frame, evaluation)
     return SlicesRun(jsonable(result), params, recipe_hash, table, time.perf_counter() - start)
+
+
+def _given_predictions(
+    version: DatasetVersion, frame: pd.DataFrame, path: Path, mapping: Path | None
+) -> Any:
+    """Predictions from a file: in the task's own format (detection: boxes), else
+    labels or probabilities (:func:`load_predictions`)."""
+    from assay.workflows._box_annotations import item_names
+
+    given = version.task.read_predictions(
+        path, labels=frame[version.roles.label].tolist(),
+        ids=frame[version.roles.id].astype(str).tolist(), names=item_names(version, frame),
+        mapping=mapping,
+    )
+    return load_predictions(path, version, frame) if given is None else given
 
 
 def _predictions(
@@ -272,10 +298,45 @@ def _analyse(
     if meta is not None and meta.shape[1]:
         found = find_slices(meta, evaluation.item_errors, alpha=alpha, seed=seed)
         out["slices"] = found.to_dict()
+        out["slice_scores"] = _slice_scores(found, y_true, y_pred, metric, task, seed)
         out["slice_recommendations"] = recommend(
             found, label_issue_rate=flags, modality=modality
         ).to_dict()
     return out
+
+
+def _slice_scores(found: Any, y_true: Any, y_pred: Any, metric: Any, task: Any,
+                  seed: int) -> dict[str, Any]:
+    """The task's metric on each discovered slice with its bootstrap interval (the tag
+    table's numbers, one bool column per slice; detection: mAP over the slice's images)."""
+    from assay.train.slices import slice_table
+
+    names = [str(s) for s in found.table["slice"]] if len(found.table) else []
+    if not names:
+        return {"rows": []}
+    members = pd.DataFrame(np.asarray(found.masks, dtype=bool).T, columns=names)
+    scores = slice_table(members, y_true, y_pred, by=names, metric=metric, min_support=0,
+                         greater_is_better=task.greater_is_better, n_boot=200, seed=seed)
+    out = scores.to_dict()
+    order = {name: k for k, name in enumerate(names)}
+    out["rows"] = sorted(out["rows"], key=lambda r: order.get(str(r["tag"]), len(order)))
+    return out
+
+
+def _item_counts(version: DatasetVersion, frame: pd.DataFrame, evaluation: Any,
+                 k: int = 20) -> dict[str, Any]:
+    """An evaluation's per-item counts when it has them (detection: true and false
+    positives and misses at IoU 0.5), the ``k`` items with the largest error first."""
+    table = getattr(evaluation, "per_image", None)
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return {}
+    ids = frame[version.roles.id].astype(str).to_numpy()
+    worst = table.assign(item_id=ids[table["item"].to_numpy()]).sort_values(
+        ["error", "fn", "fp"], ascending=False, kind="mergesort").head(k)
+    columns = ["item_id", "tp", "fp", "fn", "error", "missed", "false"]
+    return {"per_item": {"score_threshold": getattr(evaluation, "score_threshold", None),
+                         "totals": {c: int(table[c].sum()) for c in ("tp", "fp", "fn")},
+                         "rows": worst[columns].to_dict("records")}}
 
 
 def _text(values: Any) -> np.ndarray:
