@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWAITING",
+    "Context",
     "LABEL_COLUMNS",
     "Submission",
     "adjudication_rows",
@@ -46,6 +47,7 @@ __all__ = [
     "provenance_hook",
     "provenance_of",
     "queue_counts",
+    "read_context",
     "require_labels",
     "save_adjudication",
     "save_label",
@@ -60,10 +62,9 @@ LABEL_COLUMNS = [
     "skipped",
     "note",
     "labelbook_version",
-    "prefilled",
     "in_sample",
+    "prefilled",
     "revision",
-    "at",
 ]
 
 
@@ -80,6 +81,88 @@ class Submission:
     labelbook_version: int | None
     expected_revision: int | None
     shown: Any = None  # the label as typed, for the audit log
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a label is checked against, read in one short transaction: the dataset's
+    kind and label column, its latest version's object, the latest label book, and the
+    plan in use (None before the first plan)."""
+
+    dataset: str
+    dataset_id: int
+    task_kind: str
+    label_column: str
+    object_hash: str
+    label_names: list[str] | None
+    book_number: int | None
+    book_classes: list[str] | None
+    project_id: int | None
+    project_number: int | None
+    labelers: tuple[str, ...]
+    prefill: bool
+
+    def check_labeler(self, labeler: str) -> None:
+        """Refuse a labeler the plan does not name."""
+        if labeler not in self.labelers:
+            raise InputError(
+                f"{labeler!r} is not a labeler of this plan ({', '.join(self.labelers)}); "
+                "make a new plan that names them (`assay label plan ... --labelers`)."
+            )
+
+    def need_plan(self) -> int:
+        """The plan's row id; NotFoundError (how to make one) without a plan."""
+        if self.project_id is None:
+            raise NotFoundError(
+                f"dataset {self.dataset!r} has no labeling plan; make one with "
+                f"`assay label plan {self.dataset} --labelers ann,ben` (plan_labeling)."
+            )
+        return self.project_id
+
+
+def read_context(ws: Workspace, name: str) -> Context:
+    """The :class:`Context` of dataset ``name`` (NotFoundError: no such dataset)."""
+    d, p, b = m.Dataset, m.LabelingProject, m.LabelBookVersion
+    with ws.session(readonly=True) as s:
+        ds = s.execute(
+            select(d.id, d.task, d.label_column, d.label_names).where(d.name == name)
+        ).first()
+        if ds is None:
+            ws._dataset_row(s, name)  # raises, listing the datasets
+            raise AssertionError  # pragma: no cover
+        project = s.execute(
+            select(p.id, p.number, p.labelers, p.prefill)
+            .where(p.dataset_id == ds.id)
+            .order_by(p.number.desc())
+            .limit(1)
+        ).first()
+        digest = s.scalar(
+            select(m.Version.object_hash)
+            .where(m.Version.dataset_id == ds.id)
+            .order_by(m.Version.number.desc())
+            .limit(1)
+        )
+        book = s.execute(
+            select(b.number, b.content)
+            .where(b.dataset_id == ds.id)
+            .order_by(b.number.desc())
+            .limit(1)
+        ).first()
+    classes = [str(c) for c in (book.content or {}).get("classes", {})] if book else []
+    return Context(
+        dataset=name,
+        dataset_id=ds.id,
+        task_kind=ds.task,
+        label_column=ds.label_column,
+        object_hash=str(digest),
+        label_names=ds.label_names,
+        book_number=book.number if book else None,
+        book_classes=classes or None,
+        project_id=project.id if project else None,
+        project_number=project.number if project else None,
+        labelers=tuple(project.labelers) if project else (),
+        prefill=bool(project.prefill) if project else False,
+    )
 
 
 def project_row(s: Session, ws: Workspace, name: str) -> m.LabelingProject:
@@ -170,52 +253,39 @@ def _plain(frame: pd.DataFrame) -> list[dict[Any, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def next_assignment(ws: Workspace, name: str, labeler: str) -> dict[str, Any] | None:
+def next_assignment(ws: Workspace, ctx: Context, labeler: str) -> dict[str, Any] | None:
     """The first open item of ``labeler``'s queue, with queue counts; None when done.
 
     Returns
     -------
     dict or None
-        ``project``, ``item_id``, ``position``, ``suggestion`` (encoded; None in the
-        agreement sample by construction), ``remaining``, ``total``,
-        ``labelbook_version`` (the latest).
+        ``item_id``, ``position``, ``suggestion`` (encoded; None in the agreement
+        sample by construction, and for plans without pre-annotation), ``remaining``,
+        ``total``.
     """
+    project_id = ctx.need_plan()
+    ctx.check_labeler(labeler)
     a = m.LabelingAssignment
+    mine = (a.project_id == project_id, a.labeler == labeler)
     with ws.session(readonly=True) as s:
-        project = project_row(s, ws, name)
-        _check_labeler(project, labeler)
         row = s.execute(
             select(a.item_id, a.position, a.suggestion)
-            .where(a.project_id == project.id, a.labeler == labeler, a.status == "open")
+            .where(*mine, a.status == "open")
             .order_by(a.position)
             .limit(1)
         ).first()
         if row is None:
             return None
         counts = dict(
-            s.execute(
-                select(a.status, func.count())
-                .where(a.project_id == project.id, a.labeler == labeler)
-                .group_by(a.status)
-            ).all()
+            s.execute(select(a.status, func.count()).where(*mine).group_by(a.status)).all()
         )
-        return {
-            "project": project.number,
-            "item_id": row.item_id,
-            "position": row.position,
-            "suggestion": row.suggestion if project.prefill else None,
-            "remaining": int(counts.get("open", 0)),
-            "total": int(sum(counts.values())),
-            "labelbook_version": _book_version(s, project.dataset_id),
-        }
-
-
-def _check_labeler(project: m.LabelingProject, labeler: str) -> None:
-    if labeler not in project.labelers:
-        raise InputError(
-            f"{labeler!r} is not a labeler of this plan ({', '.join(project.labelers)}); "
-            "make a new plan that names them (`assay label plan ... --labelers`)."
-        )
+    return {
+        "item_id": row.item_id,
+        "position": row.position,
+        "suggestion": row.suggestion if ctx.prefill else None,
+        "remaining": int(counts.get("open", 0)),
+        "total": int(sum(counts.values())),
+    }
 
 
 def _book_version(s: Session, dataset_id: int) -> int | None:
@@ -226,7 +296,7 @@ def _book_version(s: Session, dataset_id: int) -> int | None:
     )
 
 
-def save_label(ws: Workspace, name: str, sub: Submission) -> dict[str, Any]:
+def save_label(ws: Workspace, ctx: Context, sub: Submission) -> dict[str, Any]:
     """Store one label (or a skip) in the labeler's queue; audit-logged.
 
     Raises
@@ -238,40 +308,39 @@ def save_label(ws: Workspace, name: str, sub: Submission) -> dict[str, Any]:
         revision stored (None: the item must not be labeled yet), or another
         submission of the same label won the race.
     """
+    ctx.check_labeler(sub.labeler)
     try:
         with ws.session() as s:
-            return _save_label_in(s, ws, name, sub)
+            return _save_label_in(s, ctx, sub)
     except IntegrityError as exc:  # a concurrent first submission of the same label
         raise ConflictError(
-            f"{sub.labeler} labeled item {sub.item_id} of {name} just now from elsewhere; "
-            "reload the item to see that label."
+            f"{sub.labeler} labeled item {sub.item_id} of {ctx.dataset} just now from "
+            "elsewhere; reload the item to see that label."
         ) from exc
 
 
-def _save_label_in(s: Session, ws: Workspace, name: str, sub: Submission) -> dict[str, Any]:
-    project = project_row(s, ws, name)
-    _check_labeler(project, sub.labeler)
+def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
+    project_id = ctx.need_plan()
     a, lab = m.LabelingAssignment, m.LabelingLabel
-    assignment = s.scalar(
-        select(a).where(
-            a.project_id == project.id, a.item_id == sub.item_id, a.labeler == sub.labeler
+    assignment = s.execute(
+        select(a.id, a.in_sample, a.suggestion).where(
+            a.project_id == project_id, a.item_id == sub.item_id, a.labeler == sub.labeler
         )
-    )
+    ).first()
     if assignment is None:
         raise InputError(
-            f"item {sub.item_id} is not in {sub.labeler}'s queue for {name}; label the "
-            f"items next_item gives (`assay label status {name}` shows the queues)."
+            f"item {sub.item_id} is not in {sub.labeler}'s queue for {ctx.dataset}; label "
+            f"the items next_item gives (`assay label status {ctx.dataset}` shows the "
+            "queues)."
         )
-    existing = s.scalar(
-        select(lab).where(
-            lab.project_id == project.id, lab.item_id == sub.item_id, lab.labeler == sub.labeler
+    existing = s.execute(
+        select(lab.id, lab.revision).where(
+            lab.project_id == project_id, lab.item_id == sub.item_id, lab.labeler == sub.labeler
         )
-    )
-    book = sub.labelbook_version
-    if book is None:
-        book = _book_version(s, project.dataset_id)
+    ).first()
+    book = sub.labelbook_version if sub.labelbook_version is not None else ctx.book_number
     prefilled = bool(
-        project.prefill
+        ctx.prefill
         and assignment.suggestion is not None
         and not sub.skipped
         and assignment.suggestion == sub.label
@@ -285,7 +354,7 @@ def _save_label_in(s: Session, ws: Workspace, name: str, sub: Submission) -> dic
         "prefilled": prefilled,
         "updated_at": utcnow(),
     }
-    revision = _write_label(s, project.id, sub, existing, values, assignment.in_sample)
+    revision = _write_label(s, project_id, sub, existing, values, assignment.in_sample)
     s.execute(
         update(a)
         .where(a.id == assignment.id)
@@ -296,7 +365,7 @@ def _save_label_in(s: Session, ws: Workspace, name: str, sub: Submission) -> dic
         m.AuditLog(
             actor=sub.labeler,
             action="label.skip" if sub.skipped else "label.submit",
-            target=f"label:{name}:{sub.item_id}",
+            target=f"label:{ctx.dataset}:{sub.item_id}",
             detail={
                 "label": sub.shown,
                 "unsure": sub.unsure,
@@ -312,7 +381,6 @@ def _save_label_in(s: Session, ws: Workspace, name: str, sub: Submission) -> dic
         "revision": revision,
         "item_id": sub.item_id,
         "labeler": sub.labeler,
-        "project": project.number,
         "in_sample": assignment.in_sample,
     }
 
@@ -321,7 +389,7 @@ def _write_label(
     s: Session,
     project_id: int,
     sub: Submission,
-    existing: m.LabelingLabel | None,
+    existing: Any,
     values: dict[str, Any],
     in_sample: bool,
 ) -> int:
@@ -365,31 +433,34 @@ def _write_label(
     return existing.revision + 1
 
 
-def labels_frame(ws: Workspace, name: str) -> tuple[int, pd.DataFrame]:
+def labels_frame(ws: Workspace, name: str, *, lean: bool = False) -> tuple[int, pd.DataFrame]:
     """The plan's number and every label of it (encoded), one row per item and labeler
-    (columns :data:`LABEL_COLUMNS`)."""
+    (columns :data:`LABEL_COLUMNS`; ``lean``: without ``prefilled`` and ``revision``)."""
     lab = m.LabelingLabel
+    columns = LABEL_COLUMNS[:-2] if lean else LABEL_COLUMNS
+    selected = [
+        lab.item_id,
+        lab.labeler,
+        lab.label,
+        lab.unsure,
+        lab.skipped,
+        lab.note,
+        lab.labelbook_version,
+        lab.in_sample,
+    ]
+    selected += [] if lean else [lab.prefilled, lab.revision]
     with ws.session(readonly=True) as s:
         project = project_row(s, ws, name)
-        rows = s.execute(
-            select(
-                lab.item_id,
-                lab.labeler,
-                lab.label,
-                lab.unsure,
-                lab.skipped,
-                lab.note,
-                lab.labelbook_version,
-                lab.prefilled,
-                lab.in_sample,
-                lab.revision,
-                lab.updated_at,
-            )
-            .where(lab.project_id == project.id)
-            .order_by(lab.id)
-        ).all()
+        query = select(*selected).where(lab.project_id == project.id)
+        # many rows: the driver's tuples, without per-row result processing
+        sql = str(query.compile(ws.engine, compile_kwargs={"literal_binds": True}))
+        rows = s.connection().exec_driver_sql(sql).fetchall()
         number = project.number
-    return number, pd.DataFrame.from_records([tuple(r) for r in rows], columns=LABEL_COLUMNS)
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+    for flag in ("unsure", "skipped", "in_sample", "prefilled"):
+        if flag in frame.columns:
+            frame[flag] = frame[flag].astype(bool)
+    return number, frame
 
 
 def queue_counts(ws: Workspace, name: str) -> dict[str, Any]:

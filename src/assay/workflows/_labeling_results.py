@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from assay.exceptions import InputError
 from assay.store import labeling as store
-from assay.store.datasets import DatasetVersion
 from assay.store.workspace import Workspace
+from assay.tasks import get_task
 from assay.workflows.agreement import LabelbookAgreement, agreement_by_labelbook, records
 
 __all__ = [
@@ -43,9 +44,9 @@ METHODS = ("majority", "dawid-skene")
 
 
 def typed_label(
-    ws: Workspace, version: DatasetVersion, value: Any, what: str, book: int | None = None
+    ws: Workspace, ctx: store.Context, value: Any, what: str, book: int | None = None
 ) -> Any:
-    """``value`` as a label of ``version``'s type, checked against the label book
+    """``value`` as a label of the dataset's type, checked against the label book
     (version ``book``, default the latest) or else the dataset's label list.
 
     Raises
@@ -53,28 +54,36 @@ def typed_label(
     InputError
         Not a label of the dataset's kind, or a class outside the label book.
     """
-    task = version.task
-    label_type = version.label_type
-    typed = task.coerce_label(value, label_type)
-    allowed, source = _allowed(ws, version.name, book)
-    if allowed is None:
+    task = get_task(ctx.task_kind)
+    typed = task.coerce_label(value, _label_type(ws, ctx.object_hash, ctx.label_column))
+    if book is not None:
+        classes = list(ws.labelbook.get(ctx.dataset, book).classes) or None
+        source = f"{ctx.dataset}'s label book v{book}"
+    elif ctx.book_classes:
+        classes, source = ctx.book_classes, f"{ctx.dataset}'s label book"
+    else:
+        classes, source = ctx.label_names, f"dataset {ctx.dataset!r}'s label list"
+    if classes is None:
         return typed
-    unknown = task.unknown_names(typed, set(allowed))
+    unknown = task.unknown_names(typed, set(classes))
     if unknown:
-        shown = ", ".join(sorted(allowed, key=lambda v: (len(v), v))[:20])
+        shown = ", ".join(sorted(classes, key=lambda v: (len(v), v))[:20])
         raise InputError(
             f"{what} {', '.join(map(repr, unknown))} is not a class of {source} ({shown}); "
-            f"give one of them, or add the class first (`assay labelbook edit {version.name}`)."
+            f"give one of them, or add the class first (`assay labelbook edit {ctx.dataset}`)."
         )
     return typed
 
 
-def _allowed(ws: Workspace, name: str, book: int | None) -> tuple[list[str] | None, str]:
-    if book is not None:
-        classes = ws.labelbook.get(name, book).classes
-        return (list(classes) or None), f"{name}'s label book v{book}"
-    allowed, source = ws.allowed_label_names(name)
-    return allowed, source
+_LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}
+
+
+def _label_type(ws: Workspace, digest: str, column: str) -> pa.DataType:
+    """The Arrow type of a version's label column, read once per object (immutable)."""
+    key = (digest, column)
+    if key not in _LABEL_TYPES:
+        _LABEL_TYPES[key] = ws.objects.schema(digest).field(column).type
+    return _LABEL_TYPES[key]
 
 
 @dataclass(frozen=True)
@@ -121,12 +130,13 @@ class LiveAgreement:
 
 def _given(ws: Workspace, name: str) -> tuple[pd.DataFrame, Any]:
     """The labels given (not skipped), decoded, as ``item``, ``annotator``, ``label``,
-    ``labelbook_version``, ``unsure``, ``note``; and the task."""
-    _, frame = store.labels_frame(ws, name)
-    task = ws.dataset(name).task
-    given = frame[~frame["skipped"].astype(bool) & frame["label"].notna()].copy()
-    given["encoded"] = given["label"]
-    given["label"] = [task.decode_label(v) for v in given["encoded"]]
+    ``encoded``, ``labelbook_version``, ``unsure``, ``note``; and the task."""
+    _, frame = store.labels_frame(ws, name, lean=True)
+    task = get_task(store.read_context(ws, name).task_kind)
+    given = frame[~frame["skipped"].astype(bool) & frame["label"].notna()]
+    given = given.drop(columns=["skipped"])
+    decoded = {text: task.decode_label(text) for text in given["label"].unique()}
+    given = given.assign(encoded=given["label"], label=given["label"].map(decoded))
     return given.rename(columns={"labeler": "annotator"}), task
 
 
@@ -136,18 +146,17 @@ def _engine_kwargs(engine: Any, **options: Any) -> dict[str, Any]:
 
 
 def _disagreed(given: pd.DataFrame, adjudicated: pd.DataFrame, task: Any) -> pd.DataFrame:
-    distinct = given.groupby("item")["encoded"].nunique()
-    items = distinct.index[distinct > 1]
     decided = dict(zip(adjudicated["item"], adjudicated["label"], strict=True))
-    rows = [
-        {
-            "item": item,
-            "labels": dict(zip(group["annotator"], group["label"], strict=True)),
-            "adjudicated": task.decode_label(decided.get(item)),
-        }
-        for item, group in given[given["item"].isin(items)].groupby("item", sort=True)
+    differ = given.groupby("item")["encoded"].transform("nunique").to_numpy() > 1
+    rows = given[differ].sort_values(["item", "annotator"])
+    labels: dict[str, dict[str, Any]] = {}
+    for item, who, label in zip(rows["item"], rows["annotator"], rows["label"], strict=True):
+        labels.setdefault(item, {})[who] = label
+    records = [
+        {"item": item, "labels": shown, "adjudicated": task.decode_label(decided.get(item))}
+        for item, shown in labels.items()
     ]
-    return pd.DataFrame(rows, columns=["item", "labels", "adjudicated"])
+    return pd.DataFrame(records, columns=["item", "labels", "adjudicated"])
 
 
 def live_agreement(
@@ -163,16 +172,20 @@ def live_agreement(
         Bootstrap intervals (``n_boot`` resamples of the items).
     """
     given, task = _given(ws, name)
-    counts = given.groupby("item")["annotator"].nunique()
-    shared = given[given["item"].isin(counts.index[counts >= 2])]
+    shared = given[given.groupby("item")["annotator"].transform("nunique").to_numpy() >= 2]
     frame = shared[["item", "annotator", "label", "labelbook_version"]]
     report, revise, per_book = None, pd.DataFrame(), None
     if not frame.empty:
         engine = task.agreement
-        options = _engine_kwargs(engine, allow_new=True, ci=ci, n_boot=n_boot)
+        options = _engine_kwargs(
+            engine, allow_new=True, ci=ci, n_boot=n_boot, max_disagreements=100
+        )
         report = engine(frame.drop(columns=["labelbook_version"]), **options)
         revise = report.to_revise(k=5)
-        if by_labelbook and frame["labelbook_version"].notna().any():
+        books = frame["labelbook_version"].dropna().unique()
+        if by_labelbook and len(books) == 1 and frame["labelbook_version"].notna().all():
+            per_book = LabelbookAgreement({int(books[0]): report})
+        elif by_labelbook and len(books) > 1:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 per_book = agreement_by_labelbook(frame)
@@ -259,10 +272,10 @@ def adjudicate(ws: Workspace, name: str, item_id: Any, label: Any, *, actor: str
     InputError
         A label outside the label book; an item without labels in the plan.
     """
-    version = ws.dataset(name)
-    typed = typed_label(ws, version, label, "label")
+    ctx = store.read_context(ws, name)
+    typed = typed_label(ws, ctx, label, "label")
     saved = store.save_adjudication(
-        ws, name, str(item_id), version.task.encode_label(typed) or "", actor, typed
+        ws, name, str(item_id), get_task(ctx.task_kind).encode_label(typed) or "", actor, typed
     )
     return Adjudication(
         name, str(item_id), typed, actor, saved["labelbook_version"], saved["revision"]

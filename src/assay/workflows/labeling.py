@@ -23,6 +23,7 @@ import pandas as pd
 from assay.exceptions import InputError
 from assay.store import labeling as store
 from assay.store.workspace import Workspace
+from assay.tasks import get_task
 from assay.workflows._labeling_results import (
     Adjudication,
     AdjudicationItem,
@@ -362,7 +363,8 @@ def _suggestions(
     """Encoded suggestions per assignment row; None in the agreement sample (blind)."""
     if prefill is None:
         return [None] * len(frame)
-    version = ws.dataset(name)
+    ctx = store.read_context(ws, name)
+    task = get_task(ctx.task_kind)
     by_text = {str(k): v for k, v in prefill.items()}
     cache: dict[Any, str | None] = {}
     out: list[str | None] = []
@@ -373,7 +375,7 @@ def _suggestions(
             continue
         key = repr(value)
         if key not in cache:
-            cache[key] = version.task.encode_label(typed_label(ws, version, value, "prefill"))
+            cache[key] = task.encode_label(typed_label(ws, ctx, value, "prefill"))
         out.append(cache[key])
     return out
 
@@ -391,10 +393,11 @@ def next_item(ws: Workspace, name: str, labeler: str) -> LabelingTask | None:
     InputError
         ``labeler`` is not a labeler of the plan.
     """
-    found = store.next_assignment(ws, name, labeler)
+    ctx = store.read_context(ws, name)
+    found = store.next_assignment(ws, ctx, labeler)
     if found is None:
         return None
-    task = ws.dataset(name).task if found["suggestion"] is not None else None
+    task = get_task(ctx.task_kind)
     return LabelingTask(
         dataset=name,
         labeler=labeler,
@@ -402,8 +405,8 @@ def next_item(ws: Workspace, name: str, labeler: str) -> LabelingTask | None:
         position=int(found["position"]),
         remaining=found["remaining"],
         total=found["total"],
-        labelbook_version=found["labelbook_version"],
-        prefill=None if task is None else task.decode_label(found["suggestion"]),
+        labelbook_version=ctx.book_number,
+        prefill=task.decode_label(found["suggestion"]),
     )
 
 
@@ -445,17 +448,18 @@ def submit_label(
         The labeler already labeled the item (give ``expected_revision`` to change
         it), or the label changed since ``expected_revision``.
     """
-    version = ws.dataset(name)
+    ctx = store.read_context(ws, name)
+    task = get_task(ctx.task_kind)
     if skip:
         typed = None
     elif label is None or (isinstance(label, str) and not label.strip()):
         raise InputError(f"give the label of item {item_id}, or skip=True to skip it.")
     else:
-        typed = typed_label(ws, version, label, "label", labelbook_version)
+        typed = typed_label(ws, ctx, label, "label", labelbook_version)
     sub = store.Submission(
         item_id=str(item_id),
         labeler=str(labeler),
-        label=None if typed is None else version.task.encode_label(typed),
+        label=None if typed is None else task.encode_label(typed),
         unsure=bool(unsure),
         skipped=bool(skip),
         note=note,
@@ -463,7 +467,7 @@ def submit_label(
         expected_revision=expected_revision,
         shown=typed,
     )
-    saved = store.save_label(ws, name, sub)
+    saved = store.save_label(ws, ctx, sub)
     return SubmittedLabel(
         dataset=name,
         labeler=sub.labeler,
