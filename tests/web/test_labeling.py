@@ -232,7 +232,7 @@ def test_media_by_item_id_only_for_the_item_in_front(
     sign_in(client, "ann")
     page = client.get("/label/pets?format=json").json()
     html = client.get("/label/pets").text
-    assert set(page["item"]["row"]) <= {"item_id"}  # neither the label nor the path
+    assert page["item"]["row"] == {}  # neither the label nor the path
     url = page["item"]["media_url"]
     assert url in html and "/media/pets/" not in html
     assert client.get(url).headers["content-type"] == "image/png"
@@ -328,3 +328,58 @@ def test_agreement_adjudication_and_apply(plan_ws: Workspace, client_for: Any) -
     expected = {i: (TRUTH[i] + 2) % 10 if i in alone else TRUTH[i] for i in ITEMS}
     assert {i: labels[i] for i in ITEMS} == expected
     assert made.json()["applied"]["methods"]["adjudicated"] == len(disagreed)
+
+
+SPEECH = Path("/work/shared/data/speech/mini-librispeech")
+
+
+@pytest.mark.skipif(not SPEECH.is_dir(), reason="the shared speech set is missing")
+def test_transcripts_are_typed_beside_a_player(tmp_path: Path, sqlite_workspace: Workspace) -> None:
+    import shutil
+
+    import pandas as pd
+    from webhelpers import sign_in
+
+    from assay.cli.main import main
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    table = pd.read_csv(SPEECH / "transcripts.csv").head(3)
+    for file in table["file"]:
+        shutil.copy(SPEECH / file, folder / Path(file).name)
+    table.assign(file=table["file"].map(lambda f: Path(f).name)).to_csv(
+        tmp_path / "transcripts.csv", index=False
+    )
+    ws = sqlite_workspace
+    w = ["-w", ws.location]
+    assert (
+        main(
+            [
+                "import",
+                "speech",
+                str(folder),
+                "--transcripts",
+                str(tmp_path / "transcripts.csv"),
+                *w,
+            ]
+        )
+        == 0
+    )
+    add_user(ws, "ann", role="labeler", password=PASSWORD)
+    plan_labeling(ws, "speech", labelers=["ann"], per_item=1, overlap=0.0, actor="t")
+    client = TestClient(create_app(ws, secret_key="k" * 32))
+    csrf = sign_in(client, "ann")
+    page = client.get("/label/speech?format=json").json()
+    html = client.get("/label/speech").text
+    assert page["input"] == "text" and "data-free-text" in html and "<audio" in html
+    truth = table.set_index(table["file"].map(lambda f: Path(f).stem))["transcript"]
+    item = page["task"]["item_id"]
+    assert truth[item] not in html and "transcript" not in page["item"]["row"]
+    audio = client.get(page["item"]["media_url"])
+    assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
+    saved = client.post(
+        "/label/speech/submit?format=json",
+        data={"csrf_token": csrf, "item_id": item, "label": "um todays weather"},
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["label"]["label"] == "um todays weather"

@@ -50,7 +50,7 @@ def blind_item(version: DatasetVersion, cache: TableCache, item_id: str) -> dict
     """The item as a labeler sees it: its media, text, pixels and other fields, never
     its label nor its media path (served by id through :func:`media_url`)."""
     view = item_view(version, cache, item_id)
-    hidden = {version.roles.label, version.roles.media}
+    hidden = {version.roles.label, version.roles.media, version.roles.id}
     return {
         "item_id": item_id,
         "media_url": media_url(version.name, item_id) if view["media_url"] else None,
@@ -97,19 +97,25 @@ def _keys(names: list[str]) -> list[list[str]]:
 
 
 def class_choices(
-    ws: Workspace, name: str, book: dict[str, Any] | None, cache: TableCache
+    ws: Workspace, name: str, book: dict[str, Any] | None, cache: TableCache, *, choose: bool
 ) -> list[dict[str, Any]]:
-    """The classes a label may take, in the label book's order (else the dataset's
-    label list, else its labels): ``label``, ``keys``, ``description``, ``rules``,
-    ``examples`` (item ids by kind)."""
+    """The classes a label may take, in the label book's order (else, when labels are
+    ``choose``-n rather than typed, the dataset's label list, else its labels):
+    ``label``, ``keys``, ``description``, ``rules``, ``examples`` (item ids by kind).
+
+    A typed label (a transcript) lists only the label book's entries, without keys:
+    the dataset's labels would be the answers."""
     defined: dict[str, Any] = (book or {}).get("classes") or {}
     if defined:
         names = [str(c) for c in defined]
-    else:
+    elif choose:
         allowed, _ = ws.allowed_label_names(name)
         names = allowed or [str(c) for c in cache.get(ws.dataset(name)).classes()]
+    else:
+        names = []
+    all_keys = _keys(names) if choose else [[] for _ in names]
     out = []
-    for cls, keys in zip(names, _keys(names), strict=True):
+    for cls, keys in zip(names, all_keys, strict=True):
         spec = defined.get(cls) or {}
         spec = spec if isinstance(spec, dict) else {"description": str(spec)}
         out.append(

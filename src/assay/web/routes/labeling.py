@@ -35,6 +35,13 @@ from assay.workflows.labeling import (
 )
 
 router = APIRouter()
+#: The keys of the labeling page, in words: choosing a class, typing a label.
+KEYS = {
+    True: "number or first letter = class · Enter = submit · s = skip · "
+    "u = unsure (then type why) · Esc leaves a text field",
+    False: "type the label · Enter = submit · Esc leaves the field, then s = skip, "
+    "u = unsure (then type why)",
+}
 
 
 def _path(name: str) -> str:
@@ -84,9 +91,10 @@ def _label_page(
     task = _my_task(request, name, auth)
     version = web.ws.dataset(name)
     book = views.latest_book(web.ws, name)
-    classes = views.class_choices(web.ws, name, book, web.cache)
-    views.book_examples(version, web.cache, classes)
     widget = widget_for(version.task)
+    choose = views.input_kind(widget.name) == "choice"
+    classes = views.class_choices(web.ws, name, book, web.cache, choose=choose)
+    views.book_examples(version, web.cache, classes)
     context: dict[str, Any] = {
         "dataset": name,
         "labeler": auth.user.name,
@@ -103,8 +111,7 @@ def _label_page(
         "error": error,
         "typed": typed,
         "saved": saved,
-        "keys": "number or first letter = class · Enter = submit · s = skip · "
-        "u = unsure (then type why) · Esc leaves a text field",
+        "keys": KEYS[choose],
     }
     if task is not None:
         context["task"] = {
@@ -233,7 +240,9 @@ def _may_see_media(request: Request, name: str, item_id: str, auth: Auth) -> boo
         return True
     web = request.app.state.web
     book = views.latest_book(web.ws, name)
-    return item_id in views.example_ids(views.class_choices(web.ws, name, book, web.cache))
+    return item_id in views.example_ids(
+        views.class_choices(web.ws, name, book, web.cache, choose=False)
+    )
 
 
 @router.get("/label/{name}/items/{item_id:path}/media")

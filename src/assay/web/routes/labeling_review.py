@@ -26,6 +26,7 @@ from assay.web import labeling_views as views
 from assay.web.deps import Auth, payload, require
 from assay.web.queries import text_field
 from assay.web.render import json_response, jsonable, render, wants_json
+from assay.web.widgets import widget_for
 from assay.workflows.labeling import (
     AdjudicationItem,
     adjudicate,
@@ -124,7 +125,8 @@ def _item_page(
         )
     version = web.ws.dataset(name)
     book = views.latest_book(web.ws, name)
-    classes = views.class_choices(web.ws, name, book, web.cache)
+    kind = views.input_kind(widget_for(version.task).name)
+    classes = views.class_choices(web.ws, name, book, web.cache, choose=kind == "choice")
     views.book_examples(version, web.cache, classes)
     remaining = [a.item_id for a in _queue(request, name)]
     context = {
@@ -132,6 +134,7 @@ def _item_page(
         "entry": found.to_dict(),
         "item": views.blind_item(version, web.cache, item_id),
         "classes": classes,
+        "input": kind,
         "labelbook": None if book is None else {"version": book["version"]},
         "remaining": len(remaining),
         "error": error,

@@ -32,7 +32,7 @@
     var skipField = form.querySelector('input[name="skip"]');
     if (skipField) { skipField.value = skip ? "1" : ""; }
     form.dataset.sent = "1";
-    form.submit();
+    HTMLFormElement.prototype.submit.call(form);  // a field named "submit" hides form.submit
   }
 
   function toggleUnsure(form) {
