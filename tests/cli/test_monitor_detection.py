@@ -161,7 +161,7 @@ def test_monitor_a_detection_dataset(
         len(line) <= 80 for line in out.splitlines() if line.startswith(("realised", "ALERT"))
     ), out
     code, out, _ = cli("monitor", "status", "m", *w)
-    assert code == 1 and "box drift" in out
+    assert code == 1 and "box drift" in out and "m window 2: realised map 0." in out
 
     code, out, err = cli("monitor", "sample", "m", "--n", "6", "--json", *w)
     assert code == 0, err

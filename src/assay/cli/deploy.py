@@ -226,6 +226,12 @@ def _print_status(status: MonitorStatus) -> None:
         for s in status.statuses
     ]
     out_console().print(table("monitors", ["monitor", "windows", "alerts", "detail"], rows))
+    for s in status.statuses:  # the latest window's measured performance, when there is one
+        latest = (s["latest"] or {}).get("report") or {}
+        lines = _performance_lines(latest.get("performance") or {})
+        realised = [line for line in lines if line.startswith("realised")][:1]
+        if realised:
+            out_console().print(f"{s['monitor']} window {s['windows']}: {realised[0]}", markup=False)
     if status.alerts_active:
         err_console().print("Alerts are active.")
 
