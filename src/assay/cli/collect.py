@@ -232,6 +232,10 @@ def agree(
     allow_new: bool = typer.Option(
         False, "--allow-new", help="Accept labels outside the label book."
     ),
+    labelbook: int = typer.Option(
+        None, "--labelbook", help="Transcripts: also measure agreement after this label-book "
+        "version's normalisation (default: the latest, when it has one).", show_default=False,
+    ),
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
@@ -248,9 +252,9 @@ def agree(
         raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
         raise typer.Exit(_agree_by_labelbook(source_.frame, as_json))
-    with _cli_wording(level="--level"):
+    with _cli_wording({**_CLI_WORDING, "labelbook=": "--labelbook "}, level="--level"):
         outcome = measure_agreement(source_, level=level, report=report,
-                                    title=f"Agreement: {source}")
+                                    title=f"Agreement: {source}", labelbook=labelbook)
     raise typer.Exit(_show_agreement(outcome, min_alpha, as_json))
 
 

@@ -50,10 +50,12 @@ def _print_book(name: str, book: LabelBook) -> None:
     co-occurrence rules of label sets when the book has some."""
     console = out_console()
     title = f"{name} label book v{book.number}: {book.message}"
-    if book.numeric:
+    if book.numeric or book.normalisation:
         console.print(title, markup=False)
         for line in book.describe_numeric():
             console.print(f"  {line}", markup=False)
+        if book.normalisation:
+            console.print(f"  transcripts: {book.describe_normalisation()}", markup=False)
         if not book.classes:
             return
     headers = ["class", "description", "rules"]
@@ -136,7 +138,8 @@ def labelbook_diff(
         f"removed {', '.join(delta['removed']) or '-'}",
         markup=False,
     )
-    for key, change in delta.get("numeric", {}).items():
+    for key, change in [*delta.get("numeric", {}).items(),
+                        *delta.get("normalisation", {}).items()]:
         console.print(f"  {key}: {change['old']!r} -> {change['new']!r}", markup=False)
     for cls, fields in delta["changed"].items():
         for field_name, change in sorted(fields.items()):

@@ -106,7 +106,7 @@ def words_to_numbers(text: str) -> str:
     tokens, out, i = text.split(), [], 0
     while i < len(tokens):
         best = 0
-        for j in range(min(len(tokens), i + 8), i, -1):
+        for j in range(min(len(tokens), i + 12), i, -1):
             run = [t.lower() for t in tokens[i:j] if t.lower() != "and"]
             if (
                 tokens[i].lower() != "and"

@@ -20,6 +20,7 @@ whose labels are transcripts:
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -260,21 +261,27 @@ class TranscriptAgreementReport:
         ]
         if self.normalised_rates is not None and self.normalised is not None:
             lines.append(_line("normalised", self.normalised_rates, self.normalised))
+            rules = self.normalisation.describe() if self.normalisation else ""
             lines.append(
-                f"  label book: {self.normalisation.describe() if self.normalisation else ''}"
+                textwrap.fill(
+                    f"label book: {rules}", 78, initial_indent="  ", subsequent_indent="    "
+                )
             )
             lines.append(
                 f"  {self.vanished} of {self.rates.n_disagreeing} disagreeing pairs "
                 "vanish after normalisation"
             )
-        lines.append("pairs (WER, CER; first annotator as reference):")
-        for r in self.rates.pairs.itertuples():
-            lines.append(
-                f"  {r.annotator_a} / {r.annotator_b}: {r.n_items} clips, "
-                f"WER {r.wer:.3f}, CER {r.cer:.3f}"
-            )
-        for tag, row in self.rates.tags.iterrows():
-            lines.append(f"  tag {tag}: {int(row['n_items'])} clips, WER {row['wer']:.3f}")
+        after = self.normalised_rates
+        lines.append(
+            "pairs (WER, CER; first annotator as reference"
+            f"{'; -> normalised' if after is not None else ''}):"
+        )
+        for k, r in enumerate(self.rates.pairs.itertuples()):
+            shown = f"WER {r.wer:.3f}, CER {r.cer:.3f}"
+            if after is not None:
+                shown += f" -> WER {after.pairs['wer'].iloc[k]:.3f}"
+            lines.append(f"  {r.annotator_a} / {r.annotator_b}: {r.n_items} clips, {shown}")
+        lines += _tag_lines((after or self.rates).tags)
         return "\n".join(lines + [self.conventions.summary()])
 
     def to_html(self) -> str:
@@ -284,6 +291,19 @@ class TranscriptAgreementReport:
             f"<pre>{html.escape(self.summary())}</pre>"
             f"{items.to_html(float_format=lambda v: f'{v:.3f}', escape=True)}"
         )
+
+
+def _tag_lines(tags: pd.DataFrame, limit: int = 5) -> list[str]:
+    """The ``limit`` tags with the highest WER, and how many more there are."""
+    if tags.empty:
+        return []
+    worst = tags.sort_values("wer", ascending=False, kind="stable")
+    lines = [f"tags with the most disagreement (of {len(tags)}):"]
+    lines += [
+        f"  {tag}: {int(row['n_items'])} clips, WER {row['wer']:.3f}"
+        for tag, row in worst.head(limit).iterrows()
+    ]
+    return lines
 
 
 def _rates_dict(rates: TranscriptRates, agreement: TranscriptAgreement) -> dict[str, Any]:

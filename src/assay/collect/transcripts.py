@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._levenshtein import batch_levenshtein, encode_sequences
+from assay._levenshtein import batch_levenshtein, encode_sequences, text_distances
 from assay._validation import Integral, Interval, validate_params
 from assay._wer import word_error_rate
 from assay.collect._stats import Pairs, annotation_pairs
@@ -119,10 +119,37 @@ def _norm_dist(lev: np.ndarray, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
 
 
 def _value_distances(values: list[str], ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-    codes = encode_sequences(values, "char")
     lens = np.array([len(v) for v in values])
-    lev = batch_levenshtein([codes[i] for i in ia], [codes[i] for i in ib])
+    lev = _distances(values, ia, ib, "char")
     return _norm_dist(lev, lens[ia], lens[ib])
+
+
+def _distances(values: list[str], ia: np.ndarray, ib: np.ndarray, unit: str) -> np.ndarray:
+    """Levenshtein distances between ``values[ia[p]]`` and ``values[ib[p]]`` in characters
+    (as typed) or whitespace-split words (rapidfuzz's C++ when installed)."""
+    if len(ia) == 0:
+        return np.zeros(0, dtype=np.int64)
+    a, b = [values[i] for i in ia], [values[i] for i in ib]
+    if unit == "word":
+        return text_distances(a, b, "word")[0]
+    if _has_rapidfuzz():  # characters as typed (text_distances strips them, for CER)
+        return _char_distances(a, b)
+    return batch_levenshtein(encode_sequences(a, "char"), encode_sequences(b, "char"))
+
+
+def _has_rapidfuzz() -> bool:
+    try:
+        import rapidfuzz  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _char_distances(a: list[str], b: list[str]) -> np.ndarray:
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.process import cpdist
+
+    return np.asarray(cpdist(a, b, scorer=Levenshtein.distance), dtype=np.int64)
 
 
 def _expected_disagreement(
@@ -201,11 +228,9 @@ def _agreement(df: pd.DataFrame, max_value_pairs: int, seed: int) -> TranscriptA
         raise InputError("no item has texts from two annotators; agreement is undefined.")
     values = [str(v) for v in enc.classes]
     lens = np.array([len(v) for v in values])
-    chars = encode_sequences(values, "char")
-    words = encode_sequences(values, "word")
-    n_words = np.array([len(w) for w in words])
-    lev_c = batch_levenshtein([chars[i] for i in pairs.lab_a], [chars[i] for i in pairs.lab_b])
-    lev_w = batch_levenshtein([words[i] for i in pairs.lab_a], [words[i] for i in pairs.lab_b])
+    n_words = np.array([len(v.split()) for v in values])
+    lev_c = _distances(values, pairs.lab_a, pairs.lab_b, "char")
+    lev_w = _distances(values, pairs.lab_a, pairs.lab_b, "word")
     dist = _norm_dist(lev_c, lens[pairs.lab_a], lens[pairs.lab_b])
     table = _pair_table(enc.annotators, pairs, lev_c, dist, lev_w, n_words[pairs.lab_a])
     alpha, exact = _alpha(enc.item, enc.label, pairs.item, dist, values, max_value_pairs, seed)

@@ -12,6 +12,13 @@ the class implies those; ``"excludes": [names]``: never together); numeric label
     {"classes": {}, "numeric": {"units": "points", "range": [0, 10],
                                 "rounding": {"step": 0.5}}}
 
+Transcripts (the transcript task) may have transcription conventions, applied before
+transcribers' texts are compared (:class:`assay.collect.normalisation.Normalisation`)::
+
+    {"classes": {}, "normalisation": {"fillers": ["um", "uh"], "apostrophes": "drop",
+                                      "case": "lower", "punctuation": "drop",
+                                      "numbers": "digits"}}
+
 Edits never change a version: they add the next one. :func:`check_label_against_book`
 checks one label (a relabel, a typed value) against a version.
 """
@@ -29,6 +36,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from assay.collect.normalisation import Normalisation
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.readers import decode_text, os_reason
@@ -41,7 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LabelBook", "LabelBookStore", "check_classes", "check_label_against_book",
-    "check_numeric", "parse_labelbook", "parse_labelbook_content",
+    "check_normalisation", "check_numeric", "parse_labelbook", "parse_labelbook_content",
+    "parse_labelbook_sections",
 ]
 
 _CLASS_KEYS = {"description", "rules", "examples", "requires", "excludes"}
@@ -50,6 +59,8 @@ _RULE_KEYS = ("requires", "excludes")
 #: Conventions of numeric labels, top-level keys of a label book.
 _NUMERIC_KEYS = ("units", "range", "rounding")
 _EXAMPLE_KEYS = {"positive", "negative", "borderline"}
+#: The top-level key of transcription conventions.
+_NORMALISATION = "normalisation"
 
 
 @dataclass
@@ -65,6 +76,9 @@ class LabelBook:
     #: Conventions of numeric labels: ``units`` (text), ``range`` ([min, max]),
     #: ``rounding`` ({"step": s} or {"decimals": d}); only the ones given.
     numeric: dict[str, Any] = field(default_factory=dict)
+    #: Transcription conventions (``fillers``, ``apostrophes``, ``case``,
+    #: ``punctuation``, ``numbers``); empty when the book has none.
+    normalisation: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (``numeric`` only when the book has numeric conventions)."""
@@ -78,7 +92,13 @@ class LabelBook:
         }
         if self.numeric:
             out["numeric"] = self.numeric
+        if self.normalisation:
+            out[_NORMALISATION] = self.normalisation
         return out
+
+    def describe_normalisation(self) -> str:
+        """The transcription conventions in words (``drop fillers (um); lower case``)."""
+        return Normalisation.from_dict(self.normalisation).describe()
 
     def describe_numeric(self) -> list[str]:
         """The numeric conventions as lines of text (``range: 0 to 10 points``)."""
@@ -99,6 +119,9 @@ class LabelBook:
         lines = [f"# Label book: {self.dataset} (v{self.number})", "", f"_{self.message}_", ""]
         if self.numeric:
             lines += ["## Values", "", *(f"- {line}" for line in self.describe_numeric()), ""]
+        if self.normalisation:
+            lines += ["## Transcription conventions", "",
+                      *(f"- {part}" for part in self.describe_normalisation().split("; ")), ""]
         for name, spec in self.classes.items():
             lines += [f"## {name}", "", spec.get("description", ""), ""]
             lines += [f"- {rule}" for rule in spec.get("rules", [])]
@@ -130,17 +153,52 @@ def parse_labelbook_content(
     (classes, numeric)
         See :func:`check_classes` and :func:`check_numeric`.
     """
+    classes, numeric, _ = parse_labelbook_sections(text, where)
+    return classes, numeric
+
+
+def parse_labelbook_sections(
+    text: str, where: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Parse and check a label book: classes, numeric and transcription conventions.
+
+    ``classes:`` may be left out when the book gives numeric conventions or a
+    ``normalisation:`` section (transcripts).
+
+    Returns
+    -------
+    (classes, numeric, normalisation)
+        See :func:`check_classes`, :func:`check_numeric` and
+        :func:`check_normalisation`.
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{where} is not valid YAML or JSON: {exc}".splitlines()[0]) from exc
-    has_numeric = isinstance(data, dict) and any(k in data for k in _NUMERIC_KEYS)
-    if has_numeric and data.get("classes") is None:
+    sections = (*_NUMERIC_KEYS, _NORMALISATION)
+    has_conventions = isinstance(data, dict) and any(k in data for k in sections)
+    if has_conventions and data.get("classes") is None:
         data = {**data, "classes": {}}
     if not isinstance(data, dict) or not isinstance(data.get("classes"), dict):
         raise InputError(f"{where} must have a 'classes:' mapping of class name -> definition.")
     numeric = check_numeric({k: data[k] for k in _NUMERIC_KEYS if k in data}, where)
-    return check_classes(data["classes"], where), numeric
+    normalisation = check_normalisation(data.get(_NORMALISATION), where)
+    return check_classes(data["classes"], where), numeric, normalisation
+
+
+def check_normalisation(section: Any, where: str) -> dict[str, Any]:
+    """A ``normalisation:`` section in its stored form (every convention named), or
+    ``{}`` when there is none.
+
+    Raises
+    ------
+    InputError
+        An unknown convention or value (see
+        :meth:`assay.collect.normalisation.Normalisation.from_dict`).
+    """
+    if section is None or section == {}:
+        return {}
+    return Normalisation.from_dict(section, where=f"{where}, normalisation").to_dict()
 
 
 def check_numeric(conventions: Any, where: str) -> dict[str, Any]:
@@ -375,6 +433,7 @@ class LabelBookStore:
         author: str | None = None,
         base: int | None = None,
         numeric: dict[str, Any] | None = None,
+        normalisation: dict[str, Any] | None = None,
     ) -> LabelBook:
         """Add the next version of ``dataset``'s label book.
 
@@ -394,6 +453,9 @@ class LabelBookStore:
         numeric : dict, optional
             Conventions of numeric labels (``units``, ``range``, ``rounding``; see
             :func:`check_numeric`, which checks them here).
+        normalisation : dict, optional
+            Transcription conventions (``fillers``, ``apostrophes``, ``case``,
+            ``punctuation``, ``numbers``; see :func:`check_normalisation`).
 
         Raises
         ------
@@ -408,6 +470,9 @@ class LabelBookStore:
         conventions = check_numeric(numeric or {}, "the label book")
         if conventions:
             content["numeric"] = conventions
+        normal = check_normalisation(normalisation, "the label book")
+        if normal:
+            content[_NORMALISATION] = normal
         try:
             with self.ws.session() as s:
                 ds = self.ws._dataset_row(s, dataset)
@@ -446,9 +511,9 @@ class LabelBookStore:
             data = file.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {file}: {os_reason(exc)}; check the path.") from exc
-        classes, numeric = parse_labelbook_content(decode_text(data, str(file)), str(file))
+        classes, numeric, normal = parse_labelbook_sections(decode_text(data, str(file)), str(file))
         return self.save(dataset, classes, message=message or f"edit from {file.name}",
-                         numeric=numeric)
+                         numeric=numeric, normalisation=normal)
 
     def get(self, dataset: str, number: int | None = None) -> LabelBook:
         """A version (default: the latest)."""
@@ -509,6 +574,11 @@ class LabelBookStore:
         }
         if numeric:  # only books of numeric labels have the key
             delta["numeric"] = numeric
+        old_n, new_n = book_a.normalisation, book_b.normalisation
+        normal = {key: {"old": old_n.get(key), "new": new_n.get(key)}
+                  for key in sorted(set(old_n) | set(new_n)) if old_n.get(key) != new_n.get(key)}
+        if normal:  # only books of transcripts have the key
+            delta[_NORMALISATION] = normal
         return delta
 
 
@@ -549,6 +619,7 @@ def _book(dataset: str, row: m.LabelBookVersion) -> LabelBook:
         row.author,
         row.created_at,
         dict(row.content.get("numeric") or {}),
+        dict(row.content.get(_NORMALISATION) or {}),
     )
 
 
@@ -558,6 +629,7 @@ def dumps_yaml(book: LabelBook) -> str:
     top: dict[str, Any] = {
         **{k: book.numeric[k] for k in ("units", "range") if k in book.numeric},
         **({"rounding": rounding} if rounding else {}),
+        **({_NORMALISATION: book.normalisation} if book.normalisation else {}),
         "classes": book.classes,
     }
     return yaml.safe_dump(top, sort_keys=False, allow_unicode=True)

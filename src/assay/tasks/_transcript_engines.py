@@ -26,12 +26,16 @@ __all__ = [
 METHODS = ("rover", "rover_unweighted")
 
 
-def transcript_agreement_report(annotations: pd.DataFrame, **options: Any) -> Any:
-    """:func:`assay.collect.transcript_report.transcript_agreement_report` (options
-    ``labelbook``, ``tags``, ``seed``)."""
+def transcript_agreement_report(
+    annotations: pd.DataFrame, *, labelbook: Any = None, tags: Any = None, seed: int = 0
+) -> Any:
+    """:func:`assay.collect.transcript_report.transcript_agreement_report`: WER / CER per
+    pair, clip and tag (``tags``: clip -> tag or list of tags), the convention report, and
+    the same after the normalisation of ``labelbook`` (a label-book version, its
+    ``normalisation`` section, or None)."""
     from assay.collect.transcript_report import transcript_agreement_report as report
 
-    return report(annotations, **options)
+    return report(annotations, labelbook=labelbook, tags=tags, seed=seed)
 
 
 @dataclass
@@ -111,7 +115,7 @@ def _low_words(words: pd.DataFrame, items: pd.Index) -> list[str]:
 
 
 def transcript_consensus_labels(
-    annotations: pd.DataFrame, *, method: str = "rover"
+    annotations: pd.DataFrame, *, method: str = "rover", labelbook: Any = None
 ) -> TranscriptConsensusLabels:
     """Consensus transcript per clip by ROVER-style word alignment and voting
     (:func:`assay.collect.consensus_transcripts.transcript_consensus`).
@@ -122,6 +126,9 @@ def transcript_consensus_labels(
         ``item``, ``annotator``, ``label`` (the text).
     method : {"rover", "rover_unweighted"}
         Transcribers weighted by their estimated error rate, or plain voting.
+    labelbook : label book, its ``normalisation`` section, or None
+        Conventions applied to every text before the words are aligned (the consensus
+        is then written in the label book's convention); None: texts as typed.
 
     Raises
     ------
@@ -134,6 +141,12 @@ def transcript_consensus_labels(
         raise InputError(
             f"method {method!r} does not combine transcripts; use {' or '.join(METHODS)}."
         )
+    from assay.collect.normalisation import as_normalisation
+
+    normalisation = as_normalisation(labelbook)
+    if normalisation is not None:
+        texts = annotations["label"].map(lambda t: normalisation.apply(str(t)), na_action="ignore")
+        annotations = annotations.assign(label=texts)
     result = transcript_consensus(annotations, weighted=method == "rover")
     t = result.transcripts
     labels = pd.DataFrame(

@@ -49,6 +49,7 @@ __all__ = [
     "labelbook_classes",
     "load_for_agreement",
     "measure_agreement",
+    "normalising_book",
     "records",
     "split_label_sets",
     "text_agreement",
@@ -358,21 +359,32 @@ def _engine_options(engine: Callable[..., Any], options: dict[str, Any]) -> dict
 
 
 def measure_agreement(
-    source: AgreementSource, *, level: str | None = None, report: Path, title: str
+    source: AgreementSource, *, level: str | None = None, report: Path, title: str,
+    labelbook: int | None = None,
 ) -> AgreementOutcome:
     """Agreement of ``source`` at ``level``; the report is written to ``report``.
 
     The source's task supplies the agreement engine (:attr:`assay.tasks.Task.agreement`;
     for a file, :func:`assay.collect.agreement` reads the kind from the labels), and
     ``level`` defaults to that engine's. For ``level="ordinal"`` the classes are
-    ordered as the dataset's latest label book lists them. Stored annotations record an
-    ``agreement`` analysis.
+    ordered as the dataset's latest label book lists them. An engine that takes a
+    ``labelbook`` (transcripts) gets the label-book version ``labelbook`` (default: the
+    latest, when it has a ``normalisation`` section) and reports agreement before and
+    after its normalisation; one that takes ``tags`` gets each item's tags
+    (``column=value``). Stored annotations record an ``agreement`` analysis.
     """
     order = None
     if level == "ordinal":
         order = typed_classes(labelbook_classes(source.ws, source.dataset), source.frame["label"])
     engine = source.task.agreement
-    options = _engine_options(engine, {"level": level, "classes": order, "allow_new": True})
+    accepted = inspect.signature(engine).parameters
+    if labelbook is not None and "labelbook" not in accepted:
+        raise InputError(f"labelbook={labelbook} applies to transcripts (normalisation before "
+                         "comparing texts); these labels have none: leave it out.")
+    book = normalising_book(source, labelbook) if "labelbook" in accepted else None
+    tags = _item_tags(source) if "tags" in accepted else None
+    options = _engine_options(engine, {"level": level, "classes": order, "allow_new": True,
+                                       "labelbook": book, "tags": tags})
     result = engine(source.frame.drop(columns=["batch", "time"], errors="ignore"), **options)
     revise = result.to_revise(k=5)
     write_page(report, title, result.to_html())
@@ -380,9 +392,55 @@ def measure_agreement(
     if source.ws is not None and source.dataset is not None:
         source.ws.record_analysis(
             "agreement", outcome.to_dict(), dataset=source.dataset,
-            params={"level": getattr(result, "level", level)},
+            params={"level": getattr(result, "level", level),
+                    **({"labelbook": book.number} if book is not None else {})},
         )
     return outcome
+
+
+def normalising_book(source: AgreementSource, version: int | None) -> Any:
+    """The label-book version whose normalisation applies (None: compare as typed).
+
+    Without ``version``, the latest version when it has a ``normalisation`` section.
+
+    Raises
+    ------
+    InputError
+        ``version`` given for a file, or a version without a normalisation section.
+    """
+    if source.ws is None or source.dataset is None:
+        if version is not None:
+            raise InputError(f"labelbook={version} reads a dataset's label book; give the "
+                             "dataset name (its stored annotations) instead of a file.")
+        return None
+    try:
+        book = source.ws.labelbook.get(source.dataset, version)
+    except NotFoundError:
+        if version is None:
+            return None
+        raise
+    if not book.normalisation:
+        if version is None:
+            return None
+        raise InputError(
+            f"label book v{book.number} of {source.dataset!r} has no normalisation section; "
+            "add one (fillers, apostrophes, case, punctuation, numbers: docs/labelbook.md)."
+        )
+    return book
+
+
+def _item_tags(source: AgreementSource) -> pd.Series | None:
+    """Each item's tags as ``column=value`` (a list per item id), None without tags."""
+    if source.ws is None or source.dataset is None:
+        return None
+    version = source.ws.dataset(source.dataset)
+    columns = list(version.roles.tags)
+    if not columns:
+        return None
+    frame = version.to_pandas()
+    values = [[f"{c}={v}" for c, v in zip(columns, row, strict=True) if pd.notna(v)]
+              for row in frame[columns].itertuples(index=False)]
+    return pd.Series(values, index=frame[version.roles.id].astype(str).to_numpy(), dtype=object)
 
 
 def agreement_by_labelbook(frame: pd.DataFrame) -> LabelbookAgreement:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,12 @@ from assay.collect.readers import read_annotations
 from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task
-from assay.workflows.agreement import records, stored_annotations
+from assay.workflows.agreement import (
+    AgreementSource,
+    normalising_book,
+    records,
+    stored_annotations,
+)
 
 __all__ = ["ConsensusOutcome", "commit_consensus", "file_consensus", "run_consensus"]
 
@@ -45,11 +51,14 @@ class ConsensusOutcome:
         }
 
 
-def _combine(frame: pd.DataFrame, task: Task, method: str | None) -> ConsensusOutcome:
+def _combine(
+    frame: pd.DataFrame, task: Task, method: str | None, labelbook: Any = None
+) -> ConsensusOutcome:
     """Run ``task``'s consensus engine (``method`` default: the task's
-    :attr:`~assay.tasks.Task.consensus_method`)."""
+    :attr:`~assay.tasks.Task.consensus_method`; ``labelbook`` passed when given)."""
     chosen = method if method is not None else task.consensus_method
-    result = task.consensus(frame[["item", "annotator", "label"]], method=chosen)
+    extra = {"labelbook": labelbook} if labelbook is not None else {}
+    result = task.consensus(frame[["item", "annotator", "label"]], method=chosen, **extra)
     return ConsensusOutcome(chosen, result.labels, result.annotators, None, task.kind, result)
 
 
@@ -77,7 +86,11 @@ def run_consensus(
         returns ``labels`` (indexed by item, a ``label`` column) and ``annotators``.
     """
     frame = stored_annotations(ws, name)
-    outcome = _combine(frame, task or dataset_task(name, ws), method)
+    task = task or dataset_task(name, ws)
+    book = None  # an engine that normalises (transcripts): the latest label book's rules
+    if "labelbook" in inspect.signature(task.consensus).parameters:
+        book = normalising_book(AgreementSource(frame, ws, name), None)
+    outcome = _combine(frame, task, method, book)
     if not commit:
         return outcome
     version = commit_consensus(ws, name, outcome.labels, outcome.method)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from assay.exceptions import InputError, NotFoundError
-from assay.store.labelbook import LabelBook, dumps_yaml, parse_labelbook_content
+from assay.store.labelbook import LabelBook, dumps_yaml, parse_labelbook_sections
 from assay.store.workspace import Workspace
 
 __all__ = [
@@ -50,10 +50,25 @@ def start_edit(ws: Workspace, name: str) -> EditStart:
         return EditStart(_skeleton(ws, name), 0)
 
 
+#: A first label book of transcripts: the conventions transcribers follow (every one
+#: "keep" until the team agrees; see docs/labelbook.md).
+_TRANSCRIPT_SKELETON = """\
+normalisation:
+  fillers: []            # words dropped before comparing, e.g. [um, uh, er]
+  apostrophes: keep      # keep | drop   (today's -> todays)
+  case: keep             # keep | lower | upper
+  punctuation: keep      # keep | drop
+  numbers: keep          # keep | digits | words   (twenty one <-> 21)
+classes: {}
+"""
+
+
 def _skeleton(ws: Workspace, name: str) -> str:
     """A first label book: the label names in use (label sets: their recorded names), or,
     for numbers that are not all whole, the numeric conventions with the labels' range."""
     version = ws.dataset(name)
+    if version.task_kind == "transcript":
+        return _TRANSCRIPT_SKELETON
     labels = version.labels
     if version.label_names is None and pd.api.types.is_float_dtype(labels):
         lo, hi = float(labels.min()), float(labels.max())
@@ -72,9 +87,9 @@ def save_edited_text(
     unchanged, or when someone saved a version after ``start.base``."""
     if text == start.text:
         raise InputError("the label book was not changed; nothing saved.")
-    classes, numeric = parse_labelbook_content(text, "the edited label book")
+    classes, numeric, normal = parse_labelbook_sections(text, "the edited label book")
     return ws.labelbook.save(name, classes, message=message or "edit", base=start.base,
-                             numeric=numeric)
+                             numeric=numeric, normalisation=normal)
 
 
 def _new_examples_exist(
