@@ -30,7 +30,8 @@ from the data (``attrs["fit"]``, a :class:`BoxIssueFit`):
 3. ``label_quality`` per kind: badly located ``1 - posterior``; swapped ``1 - p_other *
    (1 - p_same)`` (the best other-class prediction at IoU >= 0.5, and the same-class
    partner if it reaches IoU 0.5); spurious ``u + (1 - u) * p_near`` with ``p_near``
-   the largest ``p`` of any prediction overlapping the box (IoU >= 0.1): a box no
+   the largest ``p * min(1, iou / 0.5)`` of any prediction overlapping the box (IoU >=
+   0.1; a prediction that only grazes the box supports it less): a box no
    prediction touches is a detector miss or a spurious box, which the box alone cannot
    tell apart, so it is flagged but ranks after every issue a confident prediction
    supports. The image can tell them apart a little: ``u`` is 0.45 where the detector
@@ -363,7 +364,9 @@ def _label_rows(
     p_other, other_pred = _best_per_label(pairs[other], pair_p[other], n)
     p_same = np.where((partner >= 0) & (partner_iou >= SAME_IOU), p[partner], 0.0)
     swap_q = 1.0 - p_other * (1.0 - p_same)
-    near_p, _ = _best_per_label(pairs, pair_p, n)
+    # a prediction that only grazes the box supports it in proportion to its overlap
+    support = pair_p * np.minimum(1.0, pairs["iou"].to_numpy() / SAME_IOU)
+    near_p, _ = _best_per_label(pairs, support, n)
     unseen = _unseen_quality(frames, p)
     spur_q = unseen + (1.0 - unseen) * near_p
     qualities = np.column_stack([loc_q, swap_q, spur_q])
