@@ -27,7 +27,10 @@ token). What it does, each step through the real server's REST API or assay's CL
    and ``assay consensus``: item ids, counts and Krippendorff's alpha must equal what was
    posted, exactly; without ``--from-name`` the JSON export is refused listing both
    controls; ``--annotators`` maps the user ids to e-mails (the users API's JSON);
-5. an image dataset under the document root, ``plan-sample --image-url local-files``,
+5. ``assay audit`` with out-of-sample probabilities, then ``plan-sample --predictions``:
+   the queue's suggestions imported as predictions with their scores, none on the
+   sampled (blind) tasks;
+6. an image dataset under the document root, ``plan-sample --image-url local-files``,
    its tasks imported with a Local Files storage: every task's image URL must be
    served by Label Studio (HTTP 200, the file's bytes).
 
@@ -53,6 +56,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -243,6 +247,46 @@ def read_back(path: Path, ws: str, annotators: Path | None, expected: pd.DataFra
             "consensus items": consensus_items, "rows equal": same}
 
 
+def predictions_check(admin: Client, ws: str, work: Path, n: int) -> dict[str, Any]:
+    """The audit's suggestions as predictions: audit with out-of-sample probabilities
+    (TF-IDF + logistic regression, 5-fold), plan-sample --predictions, imported; what
+    Label Studio holds afterwards compared with the review queue."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    from assay.store.workspace import Workspace
+
+    frame = pd.read_csv(work / "sentences.csv")
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
+    probs = cross_val_predict(model, frame["text"], frame["label"], cv=5,
+                              method="predict_proba")
+    np.save(work / "probs.npy", probs)
+    must("audit", "reviews", "--pred-probs", str(work / "probs.npy"), "--report",
+         str(work / "audit.html"), "-w", ws)
+    queue = Workspace(ws).review.list("reviews", status="open")
+    queue = queue[queue["suggested_label"].notna()].drop_duplicates("item_id")
+    tasks_file = work / "pred" / "tasks.json"
+    must("plan-sample", "reviews", "--n", str(n), "--seed", "1", "--out",
+         str(work / "pred.csv"), "--label-studio", str(tasks_file), "--predictions", "-w", ws)
+    project = admin.post("/api/projects/", {
+        "title": "assay predictions",
+        "label_config": (tasks_file.parent / "label_config.xml").read_text()})
+    admin.post(f"/api/projects/{project['id']}/import", json.loads(tasks_file.read_text()))
+    listed = admin.get(f"/api/tasks/?project={project['id']}&page_size=100000")
+    items = {t["id"]: str(t["data"]["item"]) for t in listed["tasks"]}
+    held = admin.get(f"/api/predictions/?project={project['id']}")
+    sample = set(pd.read_csv(work / "pred.csv", dtype={"item": str})["item"])
+    want = {str(r.item_id): (r.suggested_label, 1 - r.score) for r in queue.itertuples()
+            if str(r.item_id) not in sample}
+    got = {items[p["task"]]: (p["result"][0]["value"]["choices"][0], p["score"]) for p in held}
+    blind = len(sample & set(items.values()) - set(got))
+    return {"queue": len(queue), "sample": len(sample), "blind": blind,
+            "predicted": len(got), "equal": got == want,
+            "queued in sample": len(set(queue["item_id"].astype(str)) & sample)}
+
+
 def image_check(admin: Client, ws: str, work: Path, root: Path, n: int) -> dict[str, Any]:
     """An image dataset under the document root, tasks with local-files URLs, served."""
     folder = root / f"assay-{secrets.token_hex(4)}"
@@ -307,6 +351,7 @@ def run(url: str, token: str, n: int, images: int, keep: Path | None = None) -> 
             keep.mkdir(parents=True, exist_ok=True)
             for f in [*work.glob("export-*"), users, work / "tasks.json"]:
                 shutil.copy(f, keep / f.name)
+        predicted = predictions_check(admin, ws, work, n)
         root = os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
         shown = image_check(admin, ws, work, Path(root), images) if root else None
     version = admin.get("/api/version").get("release", "?")
@@ -316,12 +361,20 @@ def run(url: str, token: str, n: int, images: int, keep: Path | None = None) -> 
             f"labelers signed up and annotating through the API, two Choices controls "
             f"(label, clarity). Posted: {len(posted)} annotations, Krippendorff's alpha "
             f"{_cell(expected_alpha)} (the second labeler flips every 4th item).\n\n{table}\n")
+    body += (f"\nPredictions: `assay audit reviews --pred-probs` (TF-IDF + logistic "
+             f"regression, 5-fold) queued {predicted['queue']} items with a suggested label; "
+             f"`plan-sample --n {n} --predictions` imported: {predicted['predicted']} tasks "
+             f"pre-annotated, label and score (1 - queue score) equal to the queue: "
+             f"{predicted['equal']}; {predicted['blind']} of {predicted['sample']} sampled "
+             f"tasks without a prediction ({predicted['queued in sample']} of them queued).\n")
     if shown:
         body += (f"\nImages: {shown['tasks']} tasks from `plan-sample --image-url local-files` "
                  f"imported with a Local Files storage; {shown['served']} of them served by "
                  f"Label Studio byte for byte (e.g. `{shown['example']}`).\n")
     ok = all(r["rows equal"] and r["refused without --from-name"] and r["alpha"] ==
-             expected_alpha and r["annotations"] == len(posted) for r in rows) and (not shown or shown["served"] == shown["tasks"])
+             expected_alpha and r["annotations"] == len(posted) for r in rows)
+    ok = ok and predicted["equal"] and predicted["blind"] == predicted["sample"]
+    ok = ok and (not shown or shown["served"] == shown["tasks"])
     body += f"\nAll equal: {ok}.\n"
     write_results("label_studio_roundtrip", "Label Studio round trip (real server)", body)
     if not ok:

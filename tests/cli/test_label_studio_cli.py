@@ -182,3 +182,21 @@ def test_predictions_pre_annotate_queue_items_but_never_the_sample(
         assert prediction["result"][0]["to_name"] == "text"
     config = (tmp_path / "label_config.xml").read_text()
     assert '<Text name="text" value="$text"/>' in config and 'toName="text"' in config
+
+
+def test_item_key_names_the_data_key_on_agree_and_consensus(cli, tmp_path: Path) -> None:
+    records = [{("image_id" if k == "item" else k): v for k, v in r.items()}
+               for r in min_export()]
+    export = _write(tmp_path / "min.json", records)
+    report = ["--report", str(tmp_path / "a.html")]
+    code, out, err = cli("agree", str(export), "--from-name", "label", "--json", *report)
+    assert code == 0 and "task ids were taken" in err and "--item-key KEY" in err, err
+    assert "item_key=" not in err
+    code, out, err = cli("agree", str(export), "--from-name", "label", "--item-key",
+                         "image_id", "--json", *report)
+    assert code == 0 and err == "", err
+    code, out, err = cli("consensus", str(export), "--from-name", "label", "--item-key",
+                         "image_id", "--json")
+    assert code == 0, err
+    assert sorted(r["item"] for r in json.loads(out)["labels"]) == [
+        "amz-0156", "amz-0196", "amz-0466"]

@@ -28,6 +28,7 @@ from assay.exceptions import InputError
 from assay.store.datasets import dataset_task
 from assay.tasks import get_task
 from assay.workflows.agreement import (
+    FILE_OPTIONS,
     AgreementOutcome,
     AnnotationBatch,
     NoAnnotationsError,
@@ -51,6 +52,13 @@ ColumnsOption = typer.Option(
 )
 
 
+#: ``--item-key`` of the commands that read an annotation file.
+ItemKeyOption = typer.Option(
+    None, "--item-key",
+    help="Where the item ids are: the key of a Label Studio task's data (default: "
+    "'item', as `assay plan-sample` writes it, else the task id), or a table's column "
+    "(default: item).",
+)
 #: ``--from-name`` of the commands that read an annotation file.
 FromNameOption = typer.Option(
     None, "--from-name",
@@ -86,6 +94,8 @@ _CLI_WORDING = {
     "pass from_name= to select": "pass --from-name NAME to select",
     "Pass from_name= with one of them": "Pass --from-name with one of them",
     "(from_name)": "(--from-name)",
+    "pass item_key=KEY": "pass --item-key KEY",
+    "item_key= reads an annotation file": "--item-key reads an annotation file",
     "from_name= reads an annotation file": "--from-name reads an annotation file",
     "annotators= reads an annotation file": "--annotators reads an annotation file",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
@@ -155,13 +165,7 @@ def annotations_import(
     allow_new: bool = typer.Option(
         False, "--allow-new", help="Accept labels that the label book does not define."
     ),
-    item_key: str = typer.Option(
-        None,
-        "--item-key",
-        help="Where the item ids are: the key of a Label Studio task's data (default: "
-        "'item', as `assay plan-sample` writes it, else the task id), or a table's column "
-        "(default: item).",
-    ),
+    item_key: str = ItemKeyOption,
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
@@ -236,6 +240,7 @@ def agree(
         None, "--labelbook", help="Transcripts: also measure agreement after this label-book "
         "version's normalisation (default: the latest, when it has one).", show_default=False,
     ),
+    item_key: str = ItemKeyOption,
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
@@ -247,7 +252,8 @@ def agree(
     with _cli_wording(_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
         source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new,
                                      label_sep, names=_column_names(columns),
-                                     from_name=from_name, annotators=annotators)
+                                     item_key=item_key, from_name=from_name,
+                                     annotators=annotators)
     if text:
         raise typer.Exit(_agree_text(source_.frame, report, as_json))
     if by_labelbook:
@@ -360,6 +366,7 @@ def consensus_cmd(
     commit: bool = typer.Option(
         False, "--commit", help="Write the consensus labels as a new dataset version."
     ),
+    item_key: str = ItemKeyOption,
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
@@ -368,8 +375,8 @@ def consensus_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Combine several labels per item into one consensus label with a quality score."""
-    reading = {"names": _column_names(columns), "from_name": from_name,
-               "annotators": annotators}
+    reading = {"names": _column_names(columns), "item_key": item_key,
+               "from_name": from_name, "annotators": annotators}
     with _no_annotations("assay annotations import"), _cli_wording(method="--method"):
         outcome = _consensus_outcome(name, method, task, commit, workspace, reading)
     if as_json:
@@ -395,8 +402,7 @@ def _consensus_outcome(
         return file_consensus(path, get_task(task), method=method, **reading)
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
-    refuse_file_options(source, from_name=reading.get("from_name"),
-                        annotators=reading.get("annotators"))
+    refuse_file_options(source, **{k: reading.get(k) for k in FILE_OPTIONS})
     ws = open_workspace(workspace)
     kind = dataset_task(source, ws)
     if task is not None and get_task(task).kind != kind.kind:

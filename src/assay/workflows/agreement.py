@@ -309,23 +309,26 @@ def load_for_agreement(
     source: str, open_workspace: Callable[[], Workspace], allow_new: bool,
     label_sep: str | None = None, names: Sequence[str] | None = None,
     from_name: str | None = None, annotators: Path | None = None,
+    item_key: str | None = None,
 ) -> AgreementSource:
     """The annotations of a file, or those stored for a dataset named ``source``.
 
     The workspace is opened (``open_workspace()``) only for a dataset name; stored
     annotations are checked against the label book unless ``allow_new``. With
     ``label_sep``, a file's text labels are label sets joined by that separator;
-    ``names`` names the columns of a file without a header row, ``from_name`` the Label
-    Studio control (or the label column) and ``annotators`` maps annotator ids to names.
+    ``names`` names the columns of a file without a header row, ``item_key`` where its
+    item ids are, ``from_name`` the Label Studio control (or the label column) and
+    ``annotators`` maps annotator ids to names.
     """
     path = Path(source)
     if path.is_file():
         frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
-                                 annotators=annotators)
+                                 annotators=annotators, item_key=item_key)
         return AgreementSource(frame if label_sep is None else split_label_sets(frame, label_sep))
     if path.suffix and not path.exists():
         raise InputError(f"{path} does not exist; give an annotation file or a dataset name.")
-    refuse_file_options(source, from_name=from_name, annotators=annotators)
+    refuse_file_options(source, item_key=item_key, from_name=from_name,
+                        annotators=annotators)
     ws = open_workspace()
     frame = stored_annotations(ws, source)
     if not allow_new:
@@ -337,8 +340,12 @@ def load_for_agreement(
     return AgreementSource(frame, ws, source)
 
 
+#: The options that say how to read an annotation file (refused for a dataset).
+FILE_OPTIONS = ("item_key", "from_name", "annotators")
+
+
 def refuse_file_options(source: str, **options: Any) -> None:
-    """Refuse options that read a file (``from_name``, ``annotators``) for a dataset."""
+    """Refuse options that read a file (:data:`FILE_OPTIONS`) for a dataset."""
     given = [k for k, v in options.items() if v is not None]
     if given:
         raise InputError(

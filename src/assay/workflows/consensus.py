@@ -101,12 +101,13 @@ def run_consensus(
 def file_consensus(
     path: Path, task: Task, *, method: str | None = None, names: Sequence[str] | None = None,
     from_name: str | None = None, annotators: Path | None = None,
+    item_key: str | None = None,
 ) -> ConsensusOutcome:
     """Combine the annotations of a file (CSV, TSV, Parquet, a Label Studio export) as
-    labels of ``task``'s kind; nothing is stored. ``from_name`` and ``annotators`` are
-    those of :func:`assay.collect.read_annotations`."""
+    labels of ``task``'s kind; nothing is stored. ``item_key``, ``from_name`` and
+    ``annotators`` are those of :func:`assay.collect.read_annotations`."""
     frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
-                             annotators=annotators)
+                             annotators=annotators, item_key=item_key)
     return _combine(frame, task, method)
 
 
