@@ -177,3 +177,53 @@ def test_monitor_a_detection_dataset(
     code, _, err = cli("monitor", "ingest", "m", str(batches["missing"]), *w)
     assert code == 2 and "nowhere.jpg" in err and len(err.strip().splitlines()) == 1
     assert ws.monitors.get("m")["windows"] == 2
+
+
+def test_bad_boxes_in_a_batch_are_refused_naming_the_line(
+    cli: Any, tmp_path: Path, shared_data: Path
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    folder = shared_data.joinpath(*RACCOON)
+    assert (
+        cli(
+            "import",
+            "r",
+            "--boxes",
+            str(folder / "annotations"),
+            "--format",
+            "voc",
+            "--images",
+            str(folder / "images"),
+            *w,
+        )[0]
+        == 0
+    )
+    assert cli("monitor", "add", "m", "--reference", "r", *w)[0] == 0
+    box = {"label": "raccoon", "x": 1, "y": 2, "w": 30, "h": 40}
+    cases = {
+        "no score": ([box], "line 3", "no score"),
+        "not json": ("[{oops", "line 3", "is not JSON"),
+        "no size": ([{**box, "w": 0, "score": 0.5}], "line 3", "positive width"),
+    }
+    for name, (bad, where, words) in cases.items():
+        good = json.dumps([{**box, "score": 0.9}])
+        rows = [
+            {"item_id": "a", "path": "raccoon-1.jpg", "prediction": good},
+            {
+                "item_id": "b",
+                "path": "raccoon-2.jpg",
+                "prediction": bad if isinstance(bad, str) else json.dumps(bad),
+            },
+        ]
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        code, _, err = cli("monitor", "ingest", "m", str(path), *w)
+        assert code == 2 and where in err and words in err, (name, err)
+        assert len(err.strip().splitlines()) == 1
+    from assay.train.recipe import load_recipe
+
+    ws.recipes.add("ridge", load_recipe("name: ridge\nestimator: sklearn.linear_model.Ridge\n"))
+    code, _, err = cli("monitor", "add", "m2", "--reference", "r", "--recipe", "ridge", *w)
+    assert code == 2 and "without a recipe" in err, err
+    assert ws.monitors.get("m")["windows"] == 0

@@ -15,7 +15,10 @@ charts, report and profiles apply unchanged:
 chi-square and Jensen-Shannon for the class mix) against a reference given as tables or
 as stored profiles (:func:`box_profiles`, so a monitor never re-reads its reference);
 each table's p-values are corrected for multiple testing on their own (their rows are
-different units), and the batch drifted when any column did. :func:`outlier_scores`
+different units), and the batch drifted when any column did. The per-box tests take the
+boxes as independent draws, while the boxes of one image are alike (one slide, one
+camera): on a batch of few images their p-values are optimistic, and the effect-size
+threshold of each test is what keeps a small difference from being called drift. :func:`outlier_scores`
 gives each image a score in [0, 1]: how far its statistics lie in the reference's tails
 (0 at the reference's median, 1 beyond all of its sample), for sampling drifted images
 to review.
