@@ -4,7 +4,9 @@ Modules: ``_evaluate`` (:func:`evaluate`, :func:`fit_and_evaluate`,
 :func:`evaluate_predictions`), ``_checks`` (leakage and augmented-row refusals),
 ``_compare`` (paired comparison), ``_result`` (:class:`Evaluation`), ``_stats`` and
 ``_missing`` (does a model accept missing values), ``_detection`` (COCO-style mAP of
-boxes, :func:`mean_average_precision`; intervals in ``_detection_boot``).
+boxes, :func:`mean_average_precision`; intervals in ``_detection_boot``) and
+``_detection_errors`` (per-image true/false positives and misses,
+:func:`detection_errors`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from assay.train.evaluate._checks import (
 )
 from assay.train.evaluate._compare import Comparison, compare
 from assay.train.evaluate._detection import DetectionMAP, mean_average_precision
+from assay.train.evaluate._detection_errors import ImageErrors, detection_errors
 from assay.train.evaluate._evaluate import evaluate, evaluate_predictions, fit_and_evaluate
 from assay.train.evaluate._result import METRICS, Evaluation
 
@@ -29,10 +32,12 @@ __all__ = [
     "Comparison",
     "DetectionMAP",
     "Evaluation",
+    "ImageErrors",
     "check_eval_classes",
     "check_leakage",
     "check_not_augmented",
     "compare",
+    "detection_errors",
     "evaluate",
     "evaluate_predictions",
     "find_id_collisions",

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from assay._boxes import candidate_pairs, check_boxes, iou_rows
+from assay._validation import Interval, Real, validate_params
 from assay.exceptions import InputError
 
 __all__ = ["ImageErrors", "detection_errors"]
@@ -55,6 +56,12 @@ class ImageErrors:
     matched: np.ndarray
 
 
+@validate_params(
+    {
+        "score_threshold": [Interval(Real, None, None), None],
+        "iou": [Interval(Real, 0, 1, closed="right")],
+    }
+)
 def detection_errors(
     labels: pd.DataFrame,
     predictions: pd.DataFrame,
