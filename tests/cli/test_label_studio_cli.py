@@ -200,3 +200,33 @@ def test_item_key_names_the_data_key_on_agree_and_consensus(cli, tmp_path: Path)
     assert code == 0, err
     assert sorted(r["item"] for r in json.loads(out)["labels"]) == [
         "amz-0156", "amz-0196", "amz-0466"]
+
+
+def test_predictions_skip_the_agreement_sample_of_a_labeling_project(
+        cli, tmp_path: Path) -> None:
+    from assay.workflows.sampling import labeling_sample
+
+    ws = Workspace.init(tmp_path / "ws")
+    ids = [f"s{i:02d}" for i in range(40)]
+    labels = ["neg", "pos"] * 20
+    ws.import_dataset("reviews", pd.DataFrame({"id": ids, "text": ids, "label": labels}),
+                      label="label", id="id")
+    w = ["-w", ws.location]
+    pd.DataFrame({"item": ids}).to_csv(tmp_path / "items.csv", index=False)
+    code, _, err = cli("label", "plan", "reviews", "--labelers", "ann,ben", "--overlap", "0.5",
+                       "--items", str(tmp_path / "items.csv"), *w)
+    assert code == 0, err
+    blind = labeling_sample(ws, "reviews")
+    assert len(blind) == 20
+    ws.review.add("reviews", pd.DataFrame({
+        "item_id": ids, "reason": "label issue", "score": 0.1, "given_label": labels,
+        "suggested_label": [{"neg": "pos", "pos": "neg"}[v] for v in labels]}),
+        source="label_issue")
+    tasks_file = tmp_path / "tasks.json"
+    code, _, err = cli("plan-sample", "reviews", "--n", "4", "--out", str(tmp_path / "s.csv"),
+                       "--label-studio", str(tasks_file), "--predictions", *w)
+    assert code == 0, err
+    sample = set(pd.read_csv(tmp_path / "s.csv")["item"])
+    predicted = {t["data"]["item"] for t in json.loads(tasks_file.read_text())
+                 if "predictions" in t}
+    assert predicted == set(ids) - blind - sample and predicted

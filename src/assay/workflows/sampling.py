@@ -84,6 +84,25 @@ def review_suggestions(ws: Workspace, version: DatasetVersion) -> pd.DataFrame:
     })
 
 
+def labeling_sample(ws: Workspace, name: str) -> set[str]:
+    """The item ids in the agreement sample of dataset ``name``'s open labeling projects
+    (``assay label plan``): blind there too, so never pre-annotated."""
+    from sqlalchemy import select
+
+    from assay.store import models as m
+
+    query = (
+        select(m.LabelingAssignment.item_id)
+        .join(m.LabelingProject, m.LabelingAssignment.project_id == m.LabelingProject.id)
+        .join(m.Dataset, m.LabelingProject.dataset_id == m.Dataset.id)
+        .where(m.Dataset.name == name, m.LabelingProject.status == "open",
+               m.LabelingAssignment.in_sample.is_(True))
+        .distinct()
+    )
+    with ws.session(readonly=True) as s:
+        return {str(i) for i in s.scalars(query)}
+
+
 def _shown(version: DatasetVersion, frame: pd.DataFrame, image_url: str | None
            ) -> tuple[str, pd.DataFrame]:
     """How tasks show an item (``image``, ``audio``, ``text`` or ``tabular``) and the data
@@ -127,7 +146,9 @@ def label_studio_tasks(
     extra: dict[str, Any] = {}
     if suggested is not None:
         by_id = suggested.set_index("item_id")
-        in_sample = chosen.index.isin(sample.index)
+        blind = labeling_sample(version.workspace, version.name)
+        in_sample = chosen.index.isin(sample.index) | chosen[version.roles.id].astype(
+            str).isin(blind).to_numpy()
         keys = chosen[version.roles.id].astype(str)
         table["_label"] = keys.map(by_id["suggested_label"]).where(~in_sample)
         table["_score"] = keys.map(by_id["score"]).where(~in_sample)
@@ -179,7 +200,8 @@ def plan_double_labeling(
     audio dataset into URLs Label Studio can show. With ``predictions``, the open
     review-queue entries that carry a suggested label (the audit's label issues) are
     added as tasks pre-annotated with the suggestion, scored ``1 - score`` (how likely
-    the given label is wrong); the sampled items never carry a prediction (blind).
+    the given label is wrong); the sampled items and the agreement sample of an open
+    labeling project (``assay label plan``) never carry a prediction (blind).
     """
     if (n is None) == (ci_width is None):
         raise InputError(
