@@ -112,14 +112,30 @@ class ConventionReport:
         return "\n".join(lines)
 
 
-def _smallest_sets(a: str, b: str, fillers: Sequence[str]) -> list[tuple[str, ...]]:
+def _every_subset(text: str, fillers: Sequence[str]) -> dict[tuple[str, ...], str]:
+    """``text`` under every subset of the normalisations (in canonical order), each
+    subset built from the one without its last step: one step applied per subset."""
+    out: dict[tuple[str, ...], str] = {(): text}
+    for name, (func, _) in NORMALIZATIONS.items():  # subsets ending in ``name``
+        for subset, value in list(out.items()):
+            out[(*subset, name)] = func(value, fillers)
+    return out
+
+
+def _smallest_sets(a: str, b: str, fillers: Sequence[str],
+                   cache: dict[str, dict[tuple[str, ...], str]] | None = None
+                   ) -> list[tuple[str, ...]]:
     """All smallest sets of normalisations that make ``a`` and ``b`` equal ([] if none)."""
-    names = list(NORMALIZATIONS)
-    if normalize_text(a, names, fillers) != normalize_text(b, names, fillers):
+    cache = {} if cache is None else cache
+    for text in (a, b):
+        if text not in cache:
+            cache[text] = _every_subset(text, fillers)
+    na, nb = cache[a], cache[b]
+    names = tuple(NORMALIZATIONS)
+    if na[names] != nb[names]:
         return []
     for size in range(1, len(names) + 1):
-        found = [combo for combo in itertools.combinations(names, size)
-                 if normalize_text(a, combo, fillers) == normalize_text(b, combo, fillers)]
+        found = [combo for combo in itertools.combinations(names, size) if na[combo] == nb[combo]]
         if found:
             return found
     return []
@@ -159,15 +175,15 @@ def convention_report(
     """
     pairs, n_pairs = _disagreeing_pairs(df)
     texts = list(zip(pairs["text_a"], pairs["text_b"], strict=True))
-    sets = [_smallest_sets(a, b, fillers) for a, b in texts]
+    cache: dict[str, dict[tuple[str, ...], str]] = {}
+    sets = [_smallest_sets(a, b, fillers, cache) for a, b in texts]
     pairs["resolved_by"] = pd.Series(
         [" or ".join("+".join(c) for c in s) if s else None for s in sets],
         dtype=object).to_numpy()
     rows = {}
     for name, (_, desc) in {**NORMALIZATIONS, "all": (None, "all of the above")}.items():
         steps = tuple(NORMALIZATIONS) if name == "all" else (name,)
-        alone = [normalize_text(a, steps, fillers) == normalize_text(b, steps, fillers)
-                 for a, b in texts]
+        alone = [cache[a][steps] == cache[b][steps] for a, b in texts]
         needing = [bool(s) and (name == "all" or any(name in c for c in s)) for s in sets]
         ex = [f"{a!r} / {b!r}" for (a, b), hit in zip(texts, needing, strict=True) if hit]
         rows[name] = {"description": desc, "pairs_resolved_alone": int(np.sum(alone)),
