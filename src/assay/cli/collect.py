@@ -157,7 +157,8 @@ def _cli_wording(phrases: Mapping[str, str] = _CLI_WORDING, **flags: str) -> Ite
 def annotations_import(
     name: str = typer.Argument(..., help="The dataset whose items were annotated."),
     file: Path = typer.Argument(
-        ..., help="CSV / TSV / Parquet (item, annotator, label) or a Label Studio JSON export."
+        ..., help="CSV / TSV / Parquet (item, annotator, label) or a Label Studio export "
+        "(JSON, JSON-MIN, CSV).",
     ),
     labelbook_version: int = typer.Option(
         None, "--labelbook-version", help="The label-book version the annotators followed."
@@ -240,6 +241,10 @@ def agree(
         None, "--labelbook", help="Transcripts: also measure agreement after this label-book "
         "version's normalisation (default: the latest, when it has one).", show_default=False,
     ),
+    annotations: Path = typer.Option(
+        None, "--annotations", help="Import this annotation file into dataset SOURCE first "
+        "(as `assay annotations import`), then measure.", show_default=False,
+    ),
     item_key: str = ItemKeyOption,
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
@@ -249,6 +254,10 @@ def agree(
 ) -> None:
     """Measure labeler consistency and show the classes whose instructions need revision."""
     check_output_file(report, "--report")
+    if annotations is not None:  # the reading options apply to the file imported
+        reading = {"item_key": item_key, "from_name": from_name, "annotators": annotators}
+        _import_first(source, annotations, workspace, allow_new, _column_names(columns), reading)
+        item_key = from_name = annotators = None  # type: ignore[assignment]
     with _cli_wording(_LOAD_WORDING), _no_annotations("assay annotations import {name} FILE"):
         source_ = load_for_agreement(source, lambda: open_workspace(workspace), allow_new,
                                      label_sep, names=_column_names(columns),
@@ -262,6 +271,19 @@ def agree(
         outcome = measure_agreement(source_, level=level, report=report,
                                     title=f"Agreement: {source}", labelbook=labelbook)
     raise typer.Exit(_show_agreement(outcome, min_alpha, as_json))
+
+
+def _import_first(
+    source: str, file: Path, workspace: Path, allow_new: bool, names: list[str] | None,
+    reading: dict[str, Any],
+) -> None:
+    """``assay agree NAME --annotations FILE``: store FILE as the next batch of NAME."""
+    if Path(source).is_file():
+        raise InputError(f"--annotations imports into a dataset, and {source} is a file: give "
+                         "the dataset name, or measure the file alone without --annotations.")
+    ws = open_workspace(workspace)
+    with _cli_wording(_LOAD_WORDING):
+        import_annotations(ws, source, file, allow_new=allow_new, names=names, **reading)
 
 
 def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json: bool) -> int:
