@@ -365,8 +365,9 @@ def test_transcripts_are_typed_beside_a_player(tmp_path: Path, sqlite_workspace:
         )
         == 0
     )
-    add_user(ws, "ann", role="labeler", password=PASSWORD)
-    plan_labeling(ws, "speech", labelers=["ann"], per_item=1, overlap=0.0, actor="t")
+    for name, role in (("ann", "labeler"), ("benno", "labeler"), ("rita", "reviewer")):
+        add_user(ws, name, role=role, password=PASSWORD)
+    plan_labeling(ws, "speech", labelers=["ann", "benno"], overlap=1.0, actor="t")
     client = TestClient(create_app(ws, secret_key="k" * 32))
     csrf = sign_in(client, "ann")
     page = client.get("/label/speech?format=json").json()
@@ -383,3 +384,41 @@ def test_transcripts_are_typed_beside_a_player(tmp_path: Path, sqlite_workspace:
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["label"]["label"] == "um todays weather"
+    other = TestClient(create_app(ws, secret_key="k" * 32))
+    ocsrf = sign_in(other, "benno")
+    for said in ("today's weather", "todays weather", "the weather"):
+        task = other.get("/label/speech?format=json").json()["task"]
+        assert "um todays weather" not in json.dumps(task)
+        other.post(
+            "/label/speech/submit",
+            data={"csrf_token": ocsrf, "item_id": task["item_id"], "label": said},
+        )
+    reviewer = TestClient(create_app(ws, secret_key="k" * 32))
+    sign_in(reviewer, "rita")
+    live = reviewer.get("/label/speech/agreement?format=json").json()
+    assert live["n_items"] == 1 and live["report"] is not None
+    assert reviewer.get("/label/speech/agreement").status_code == 200
+    decide = reviewer.get(f"/label/speech/adjudicate/{item}").text
+    assert "data-free-text" in decide and "um todays weather" in decide
+
+
+def test_agreement_per_labelbook_version(plan_ws: Workspace, client_for: Any) -> None:
+    """A label-book edit starts a new round: the page tracks agreement per version."""
+    ann, acsrf = client_for("ann")
+    ben, bcsrf = client_for("benno")
+    for client, csrf in ((ann, acsrf), (ben, bcsrf)):
+        for _ in range(8):
+            task = _task(client)
+            assert task is not None
+            assert _submit(client, csrf, task["item_id"], TRUTH[task["item_id"]]).status_code == 303
+    classes = {**LABELBOOK["classes"], "7": {"description": "a 7, crossed or not"}}
+    plan_ws.labelbook.save("digits", classes, message="7s", author="rita", base=1)
+    for client, csrf in ((ann, acsrf), (ben, bcsrf)):
+        page = client.get("/label/digits?format=json").json()
+        assert page["labelbook"]["version"] == 2
+        _label_all(client, csrf, wrong={"d4", "d8", "d12"} if client is ben else set())
+    rita, _ = client_for("rita")
+    live = rita.get("/label/digits/agreement?format=json").json()
+    assert [b["version"] for b in live["by_labelbook"]] == ["v1", "v2"]
+    html = rita.get("/label/digits/agreement").text
+    assert 'id="chart-books"' in html and html.count("<tr><td>v") == 2

@@ -250,10 +250,13 @@ def agreement_view(live: Any) -> dict[str, Any]:
         "revise": [],
         "by_labelbook": [],
         "disagreed": [],
+        "report": None,
     }
     if live.report is not None:
         out.update(_report_view(live.report))
         out["revise"] = _revise_rows(live.revise)
+        if not out["pairs"] and not out["classes"]:  # numbers, transcripts: as it is
+            out["report"] = live.report.to_dict()
     if live.by_labelbook is not None:
         out["by_labelbook"] = [
             {
@@ -279,6 +282,8 @@ def _revise_rows(revise: pd.DataFrame) -> list[dict[str, Any]]:
     if revise.empty:
         return []
     frame = revise.reset_index()
+    if "class" not in frame.columns:  # not classes (e.g. the clips transcribers differ on)
+        return []
     return [
         {str(k): (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
         for r in frame.to_dict("records")
