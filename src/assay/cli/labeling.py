@@ -44,6 +44,12 @@ _PHRASES = {
     "(plan_labeling)": "",
     "next_item gives": "`assay label next` gives",
     "expected revision": "--revision",
+    "lower per_item": "lower --per-item",
+    "per_item >= 2": "--per-item >= 2",
+    "overlap must be": "--overlap must be",
+    "per_item must be": "--per-item must be",
+    "method must be": "--method must be",
+    "(or give items=)": "(or give --items)",
 }
 _BAR = 24
 

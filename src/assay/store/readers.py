@@ -595,7 +595,8 @@ def _json_kind_change(path: Path, column: str) -> int | None:
 
 
 def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
-    """List ``root/<class>/<file>`` media files as a table of relative paths.
+    """List ``root/<class>/<file>`` media files as a table of relative paths; files in
+    ``root`` itself are items without a label (awaiting ``assay label``).
 
     Hidden folders and files (a leading dot, e.g. ``.assay-augmented/``) are skipped, and
     so, with a warning naming them, are files whose real path (symlinks followed) is
@@ -605,36 +606,42 @@ def scan_media_folder(root: Path) -> tuple[pa.Table, dict[str, Any]]:
     -------
     table : pyarrow.Table
         Columns ``item_id`` and ``path`` (the path relative to ``root``, POSIX style),
-        ``label`` (the subfolder name) and, for text files, ``text``.
+        ``label`` (the subfolder name; None for a file in ``root``, and no column when
+        no file is in a subfolder) and, for text files, ``text``.
     info : dict
         ``media_root`` (absolute), ``media_column`` (``"path"``) and ``modality``.
     """
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | None]] = []
     modalities: set[str] = set()
     real_root = root.resolve()
     outside: list[str] = []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for file in sorted(class_dir.rglob("*")):
-            kind = MEDIA_EXTENSIONS.get(file.suffix.lower())
-            hidden = any(part.startswith(".") for part in file.relative_to(root).parts)
-            if kind is None or hidden or not file.is_file():
-                continue
-            rel = file.relative_to(root).as_posix()
-            if not file.resolve().is_relative_to(real_root):
-                outside.append(rel)
-                continue
-            row = {"item_id": rel, "path": rel, "label": class_dir.name}
-            if kind == "text":
-                row["text"] = _read_text(file)
-            rows.append(row)
-            modalities.add(kind)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    loose = [(None, f) for f in sorted(root.iterdir()) if f.is_file()]  # no class: unlabeled
+    classed = [(d.name, file) for d in folders for file in sorted(d.rglob("*"))]
+    for label, file in [*loose, *classed]:
+        kind = MEDIA_EXTENSIONS.get(file.suffix.lower())
+        hidden = any(part.startswith(".") for part in file.relative_to(root).parts)
+        if kind is None or hidden or not file.is_file():
+            continue
+        rel = file.relative_to(root).as_posix()
+        if not file.resolve().is_relative_to(real_root):
+            outside.append(rel)
+            continue
+        row = {"item_id": rel, "path": rel, "label": label}
+        if kind == "text":
+            row["text"] = _read_text(file)
+        rows.append(row)
+        modalities.add(kind)
     if outside:
         _warn_outside(root, outside)
     if not rows:
         raise InputError(
-            f"{root} has no media files in class subfolders; lay it out as "
-            f"{root}/<class>/<file> with extensions {', '.join(sorted(MEDIA_EXTENSIONS))}."
+            f"{root} has no media files; lay it out as {root}/<class>/<file> (or put the "
+            f"files of unlabeled items in {root} itself) with extensions "
+            f"{', '.join(sorted(MEDIA_EXTENSIONS))}."
         )
+    if all(row["label"] is None for row in rows):  # the items await labels
+        rows = [{k: v for k, v in row.items() if k != "label"} for row in rows]
     if len(modalities) > 1:
         raise InputError(
             f"{root} mixes {', '.join(sorted(modalities))} files; import one modality per dataset."

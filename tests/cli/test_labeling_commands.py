@@ -1,0 +1,147 @@
+"""``assay label``: an unlabeled CSV and image folder to a labeled version, audited and
+trained on, all from the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+
+from assay.collect import agreement
+
+RECIPE = """\
+name: lr
+featurizer: standard_scaler
+estimator: sklearn.linear_model.LogisticRegression
+params: {C: 1.0, max_iter: 300}
+seed: 0
+"""
+
+
+@pytest.fixture
+def iris(tmp_path: Path) -> tuple[pd.DataFrame, Path, Path]:
+    """Iris without its labels (a CSV) and the true labels; a held-out labeled set."""
+    data = load_iris(as_frame=True)
+    frame = data.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame = frame[~frame.drop(columns="target").duplicated()].drop(columns="target")
+    frame["label"] = np.asarray(data.target_names)[data.target[frame.index]]
+    frame.insert(0, "id", [f"f{i}" for i in range(len(frame))])
+    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)  # 149 flowers
+    unlabeled, held = tmp_path / "flowers.csv", tmp_path / "held.csv"
+    frame.iloc[:120].drop(columns="label").to_csv(unlabeled, index=False)
+    frame.iloc[120:].to_csv(held, index=False)
+    return frame.iloc[:120], unlabeled, held
+
+
+def _json(cli, *args: str) -> object:
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_unlabeled_csv_to_an_audited_and_trained_version(cli, tmp_path: Path, iris) -> None:
+    truth, unlabeled, held = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    assert cli("import", "held", str(held), "--id", "id", *w)[0] == 0
+    (tmp_path / "lr.yaml").write_text(RECIPE)
+    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    code, _, err = cli("audit", "flowers", "--recipe", "lr", *w)
+    assert code == 2 and "120 item(s) have no label yet (ids f" in err
+    assert "assay label plan flowers" in err
+    plan = _json(
+        cli, "label", "plan", "flowers", "--labelers", "ann,ben,cara", "--overlap", "0.25", *w
+    )
+    assert plan["items"] == 120 and plan["sample"] == 30
+    assert sum(plan["assignments"].values()) == 150
+    true = dict(zip(truth["id"], truth["label"], strict=True))
+    given = []
+    for who in ("ann", "ben", "cara"):
+        while task := _json(cli, "label", "next", "flowers", "--labeler", who, *w):
+            item = task["item_id"]
+            label = true[item]
+            if who == "cara" and label == "versicolor":
+                label = "virginica"  # cara confuses the two
+            code, out, err = cli(
+                "label", "submit", "flowers", label, "--labeler", who, "--item", item, *w
+            )
+            assert code == 0, err
+            given.append((item, who, label))
+    code, out, _ = cli("label", "status", "flowers", *w)
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+    assert "120/120 items labeled" in out and "30/30 items with all 2 labels" in out
+    live = _json(cli, "label", "agreement", "flowers", *w)
+    frame = pd.DataFrame(given, columns=["item", "annotator", "label"])
+    shared = frame[frame.groupby("item")["annotator"].transform("size") == 2]
+    expected = agreement(shared, ci=False)
+    assert live["report"]["fleiss_kappa"] == pytest.approx(expected.fleiss_kappa)
+    disagreed = [d["item"] for d in live["disagreed"]]
+    assert disagreed and all(true[i] == "versicolor" for i in disagreed)
+    for item in disagreed:
+        code, _, err = cli("label", "adjudicate", "flowers", true[item], "--item", item, *w)
+        assert code == 0, err
+    code, out, err = cli("label", "apply", "flowers", "-m", "first labels", *w)
+    assert code == 0 and "flowers@v2: 120 items labeled" in out, err
+    version = _json(cli, "show", "flowers@v2", *w)
+    assert version["rows"] == 120 and sum(version["label_counts"].values()) == 120
+    assert set(version["label_counts"]) == {"setosa", "versicolor", "virginica"}
+    code, _, err = cli("audit", "flowers", "--recipe", "lr", *w)
+    assert code in (0, 1), err
+    code, _, err = cli("train", "flowers", "--recipe", "lr", "--eval", "held", *w)
+    assert code == 0, err
+
+
+def test_unlabeled_image_folder(cli, tmp_path: Path, shared_data: Path) -> None:
+    source = sorted((shared_data / "detection" / "bccd" / "BCCD" / "JPEGImages").glob("*.jpg"))
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    for file in source[:6]:
+        shutil.copy(file, folder / file.name)
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    code, out, err = cli("import", "cells", str(folder), *w)
+    assert code == 0, err
+    shown = _json(cli, "show", "cells", *w)
+    assert shown["modality"] == "image"
+    plan = _json(
+        cli, "label", "plan", "cells", "--labelers", "ann", "--per-item", "1", "--overlap", "0", *w
+    )
+    assert plan["items"] == 6
+    task = _json(cli, "label", "next", "cells", "--labeler", "ann", *w)
+    assert task["item_id"].endswith(".jpg") and task["prefill"] is None
+
+
+def test_label_commands_refuse_bad_input(cli, tmp_path: Path, iris) -> None:
+    _, unlabeled, _ = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    code, _, err = cli("label", "status", "flowers", *w)
+    assert code == 2 and "has no labeling plan" in err
+    code, _, err = cli("label", "plan", "flowers", "--labelers", "ann", *w)
+    assert code == 2 and "--per-item 2" in err and "per_item" not in err.replace("--per-item", "")
+    code, _, err = cli("label", "plan", "flowers", "--labelers", "ann,ben", "--overlap", "3", *w)
+    assert code == 2 and "--overlap" in err
+    code, _, err = cli(
+        "label",
+        "plan",
+        "flowers",
+        "--labelers",
+        "ann,ben",
+        "--sample",
+        str(tmp_path / "nope.csv"),
+        *w,
+    )
+    assert code == 2 and "does not exist" in err
+    assert cli("label", "plan", "flowers", "--labelers", "ann,ben", *w)[0] == 0
+    code, _, err = cli("label", "submit", "flowers", "--labeler", "ann", "--item", "f0", *w)
+    assert code == 2 and "--skip" in err
+    code, _, err = cli("label", "apply", "flowers", "-m", "x", "--method", "vote", *w)
+    assert code == 2 and "--method" in err
+    assert len(err.strip().splitlines()) == 1
