@@ -48,10 +48,11 @@ def test_agree_before_and_after_the_label_book_then_consensus(
     frame = simulate(truth["transcript"].tolist(), seed=5)
     frame["item"] = frame["item"].map({f"c{i}": v for i, v in enumerate(truth["item_id"])})
     frame[["item", "annotator", "label"]].to_csv(tmp_path / "ann.csv", index=False)
-    assert cli("annotations", "import", "speech", str(tmp_path / "ann.csv"), *w)[0] == 0
     report = str(tmp_path / "a.html")
-    code, out, err = cli("agree", "speech", "--json", "--report", report, *w)
+    code, out, err = cli("agree", "speech", "--annotations", str(tmp_path / "ann.csv"),
+                         "--json", "--report", report, *w)
     assert code == 0, err
+    assert len(ws.annotations.load("speech")) == 120  # imported as a batch, then measured
     typed = json.loads(out)
     assert "normalised" not in typed and typed["wer"] > 0.5
     assert {t["tag"] for t in typed["tags"]} >= {"speaker=19"}
