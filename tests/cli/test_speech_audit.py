@@ -5,9 +5,7 @@ recogniser output (``--hypotheses FILE``); flagged clips go to the review queue.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import wave
 from pathlib import Path
 
 import pandas as pd
@@ -16,35 +14,9 @@ import pytest
 from assay.store.workspace import Workspace
 from assay.workflows._recogniser import workspace_cache
 
-
-def _frames(path: Path) -> int:
-    with wave.open(str(path)) as clip:
-        return clip.getnframes()
-
-
-def _clips(shared_data: Path, folder: Path, n: int) -> pd.DataFrame:
-    """The ``n`` shortest clips copied to ``folder/clips`` and their true transcripts."""
-    speech = shared_data / "speech" / "mini-librispeech"
-    table = pd.read_csv(speech / "transcripts.csv")
-    table["frames"] = [_frames(speech / f) for f in table["file"]]
-    table = table.sort_values(["frames", "file"]).head(n).reset_index(drop=True)
-    (folder / "clips").mkdir(parents=True)
-    for file in table["file"]:
-        shutil.copy(speech / file, folder / "clips")
-    table["file"] = table["file"].str.split("/").str[-1]
-    table["item_id"] = table["file"].str.removesuffix(".wav")
-    return table[["file", "item_id", "speaker", "transcript"]]
-
-
-def _workspace(cli, root: Path, table: pd.DataFrame, db_url: str | None = None) -> list[str]:
-    table[["file", "speaker", "transcript"]].to_csv(root / "t.csv", index=False)
-    assert cli("init", str(root / "ws"), *(["--db", db_url] if db_url else []))[0] == 0
-    w = ["-w", str(root / "ws")]
-    code, _, err = cli(
-        "import", "sp", str(root / "clips"), "--transcripts", str(root / "t.csv"), *w
-    )
-    assert code == 0, err
-    return w
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speech_clips import clips as _clips  # noqa: E402
+from speech_clips import workspace as _workspace  # noqa: E402
 
 
 def test_hypotheses_file_flags_the_wrong_transcript_and_queues_it(
