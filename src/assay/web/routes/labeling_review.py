@@ -9,6 +9,14 @@ label with who gave it, the item and the label book, and the reviewer decides wi
 key. Applying writes a new dataset version whose items carry their labels (the
 workflow stores who labeled, under which label-book version and how it was decided).
 Everything here needs the reviewer role; a labeler is refused.
+
+Asked of :mod:`assay.workflows.labeling` (its owner): (1) the plan's progress from the
+same read of the labels as :func:`live_agreement` (e.g. ``labeling_status(ws, name,
+labels=...)``): this page reads them twice today and costs about twice
+``live_agreement``; (2) a cheap ``labels_stamp(ws, name)`` (count and newest change of
+labels and adjudications), so that a poll with nothing new answers without computing
+agreement again. Until then the context is shared for :data:`SHARED_SECONDS` by every
+reviewer polling the same plan in this process.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assay.exceptions import InputError, NotFoundError
 from assay.web import labeling_views as views
+from assay.web.cache import TtlCache
 from assay.web.deps import Auth, payload, require
 from assay.web.queries import text_field
 from assay.web.render import json_response, jsonable, render, wants_json
@@ -39,6 +48,8 @@ from assay.workflows.labeling import (
 router = APIRouter()
 #: Seconds between two reloads of the live agreement page's body.
 POLL_SECONDS = 3
+#: Seconds one computed agreement context serves every reviewer of the plan (this process).
+SHARED_SECONDS = 2.0
 #: Consensus methods offered when applying (see :func:`assay.workflows.labeling.apply_labels`).
 METHODS = ("majority", "dawid-skene")
 
@@ -47,7 +58,20 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
+def _shared(request: Request) -> TtlCache:
+    """The agreement contexts computed lately in this process, by plan."""
+    state = request.app.state
+    if not hasattr(state, "labeling_agreements"):
+        state.labeling_agreements = TtlCache(SHARED_SECONDS)
+    return state.labeling_agreements  # type: ignore[no-any-return]
+
+
 def _agreement(request: Request, name: str) -> dict[str, Any]:
+    """The live agreement context (shared for :data:`SHARED_SECONDS`)."""
+    return dict(_shared(request).get(name, lambda: _compute_agreement(request, name)))
+
+
+def _compute_agreement(request: Request, name: str) -> dict[str, Any]:
     """The live agreement context, with a stamp that changes when anything shown does."""
     ws = request.app.state.web.ws
     status = labeling_status(ws, name)
@@ -163,6 +187,7 @@ def decide(
         if label is None:
             raise InputError("choose the label of the item (its number or first letter).")
         done = adjudicate(web.ws, name, item_id, label, actor=auth.user.name)
+        _shared(request).forget(name)
     except InputError as exc:
         if wants_json(request) or auth.via == "token":
             raise
@@ -190,6 +215,7 @@ def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"
     if len(message) > 2000:
         raise InputError(f"the message has {len(message)} characters; keep it under 2000.")
     applied = apply_labels(web.ws, name, actor=auth.user.name, message=message, method=method)
+    _shared(request).forget(name)
     version = web.ws.dataset(applied.version)
     context = {
         "dataset": name,
