@@ -149,3 +149,9 @@ def test_results_that_are_not_json_are_refused(cli, setup) -> None:
     code, _, err = cli("audit", "raccoon", "--predictions", str(bad), "--no-queue", *w)
     assert code == 2 and "not readable JSON (Expecting value: line 1 column 15" in err
     assert err.strip().count("\n") == 0
+
+
+def test_slices_without_a_detector_say_how_to_give_one(cli, setup) -> None:
+    w, _ = setup
+    code, _, err = cli("slices", "raccoon", *w)
+    assert code == 2 and "give its boxes with --predictions FILE" in err, err

@@ -72,6 +72,7 @@ def _slices_phrases(name: str) -> dict[str, str]:
         f"import the annotations of {dataset} first": "import them with "
         f"`assay annotations import {dataset} FILE`",
         "by=[COL1, COL2]": "--by COL1,COL2",
+        "give its boxes as predictions": "give its boxes with --predictions FILE",
         "give by= one of them": "give --by one of them",
         "or give hlp=X": "or give --hlp X",
     }

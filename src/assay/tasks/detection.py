@@ -405,6 +405,14 @@ class DetectionTask(Task):
             paths=None if media is None else frame[media].tolist(), root=root,
         ).set_axis(frame.index)
 
+    def out_of_sample(self, model: Any, X: Any, y: Any, **options: Any) -> Any:
+        """Refused: boxes come from the user's detector (or HogDetector in Python)."""
+        raise InputError(
+            "a detection dataset has no default model to predict boxes; run your detector "
+            "(or assay.train.detect.HogDetector) and give its boxes as predictions "
+            "(COCO result JSON or a boxes table with score)."
+        )
+
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """Items, items with an error, and mAP over a multiset of items
         (:func:`assay.tasks._detection_eval.detection_slice_inputs`)."""
