@@ -61,6 +61,7 @@ _ONES = [
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = {"hundred": 100, "thousand": 1000}
 _VALUES = {w: i for i, w in enumerate(_ONES)} | {w: 10 * i for i, w in enumerate(_TENS) if i > 1}
+_NUMBER_WORDS = frozenset(_VALUES) | frozenset(_SCALES)
 
 
 def number_to_words(n: int) -> str:
@@ -103,28 +104,33 @@ def _parse_number(words: list[str]) -> int | None:
 def words_to_numbers(text: str) -> str:
     """Runs of number words as digits: ``twenty one pages`` -> ``21 pages`` (the longest
     run that reads as one number; ``and`` inside a number is dropped)."""
-    tokens, out, i = text.split(), [], 0
+    tokens = text.split()
+    low = [t.lower() for t in tokens]
+    out, i = [], 0
     while i < len(tokens):
-        best = 0
-        for j in range(min(len(tokens), i + 12), i, -1):
-            run = [t.lower() for t in tokens[i:j] if t.lower() != "and"]
-            if (
-                tokens[i].lower() != "and"
-                and tokens[j - 1].lower() != "and"
-                and run
-                and _parse_number(run) is not None
-            ):
-                best = j
-                break
-        if best:
-            out.append(
-                str(_parse_number([t.lower() for t in tokens[i:best] if t.lower() != "and"]))
-            )
-            i = best
-        else:
+        end = i
+        while end < len(tokens) and (low[end] in _NUMBER_WORDS or (end > i and low[end] == "and")):
+            end += 1
+        found = _longest_number(low, i, end)
+        if found is None:
             out.append(tokens[i])
             i += 1
+        else:
+            value, i = found
+            out.append(str(value))
     return " ".join(out)
+
+
+def _longest_number(low: list[str], start: int, end: int) -> tuple[int, int] | None:
+    """The value of the longest run ``low[start:k]`` (``k <= end``) that reads as one
+    number, and ``k``; None when none does."""
+    for k in range(end, start, -1):
+        if low[k - 1] == "and":
+            continue
+        value = _parse_number([w for w in low[start:k] if w != "and"])
+        if value is not None:
+            return value, k
+    return None
 
 
 def _digits_to_words(text: str) -> str:
