@@ -41,6 +41,7 @@ __all__ = [
     "awaiting_labels",
     "create_project",
     "labels_frame",
+    "mark_awaiting",
     "missing_labels",
     "next_assignment",
     "project_row",
@@ -616,7 +617,8 @@ def awaiting_labels(
     labels (``assay label plan``). Kinds other than classes and numbers are unchanged."""
     column = label if isinstance(label, str) else base_label or "label"
     if column in table.column_names:
-        return _blank_as_missing(table, column)
+        table = _blank_as_missing(table, column)
+        return mark_awaiting(table, column) if base_label is not None else table
     if label is not None:
         return table
     if (kind or "classification") not in ("classification", "regression"):
@@ -625,6 +627,16 @@ def awaiting_labels(
     return table.append_column(
         pa.field(column, typ, metadata=AWAITING), pa.nulls(table.num_rows, typ)
     )
+
+
+def mark_awaiting(table: pa.Table, column: str) -> pa.Table:
+    """Mark the label column of a new version of an existing dataset as awaiting labels
+    when no row has one (the dataset's own label column, not a wrong ``--label``)."""
+    values = table.column(column)
+    if values.null_count != table.num_rows or table.num_rows == 0:
+        return table
+    position = table.column_names.index(column)
+    return table.set_column(position, pa.field(column, values.type, metadata=AWAITING), values)
 
 
 def _blank_as_missing(table: pa.Table, column: str) -> pa.Table:

@@ -36,7 +36,7 @@ from assay.store.datasets import (
 from assay.store.db import connect, database_error, describe_url, ensure_schema, known_failure
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.labelbook import LabelBookStore
-from assay.store.labeling import awaiting_labels
+from assay.store.labeling import awaiting_labels, mark_awaiting
 from assay.store.monitors import MonitorStore
 
 if TYPE_CHECKING:
@@ -463,6 +463,7 @@ class Workspace:
         where = f"the new version of {name}"
         rows = read.get("rows") or RowNames("index")
         table = as_stored_labels(table, base.roles.label, base.task, where, rows)
+        table = mark_awaiting(table, base.roles.label)  # a version of items awaiting labels
         table = validate_table(table, base.roles, where, read.get("rows"), base.task)
         self._check_label_names(
             name, base, base.task, table, base.roles, base.label_names, where, rows
