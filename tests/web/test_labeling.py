@@ -422,3 +422,39 @@ def test_agreement_per_labelbook_version(plan_ws: Workspace, client_for: Any) ->
     assert [b["version"] for b in live["by_labelbook"]] == ["v1", "v2"]
     html = rita.get("/label/digits/agreement").text
     assert 'id="chart-books"' in html and html.count("<tr><td>v") == 2
+
+
+def test_text_and_table_rows_with_letter_keys(sqlite_workspace: Workspace) -> None:
+    """Text items show their text, table rows their fields (never the label); classes
+    get a digit and their first letter, except s and u (skip, unsure)."""
+    import pandas as pd
+    from webhelpers import sign_in
+
+    ws = sqlite_workspace
+    texts = pd.DataFrame(
+        {"item_id": ["t0", "t1"], "text": ["great food", "cold soup"], "label": ["ham", "spam"]}
+    )
+    ws.import_dataset("mail", texts, label="label", id="item_id")
+    ws.labelbook.save(
+        "mail",
+        {"ham": {}, "spam": {}, "eggs": {}, "unknown": {}},
+        message="four",
+        author="t",
+        base=0,
+    )
+    rows = pd.DataFrame({"item_id": ["r0"], "age": [41], "income": [52000.5], "label": ["high"]})
+    ws.import_dataset("credit", rows, label="label", id="item_id")
+    add_user(ws, "ann", role="labeler", password=PASSWORD)
+    for name in ("mail", "credit"):
+        plan_labeling(ws, name, labelers=["ann"], per_item=1, overlap=0.0, actor="t")
+    client = TestClient(create_app(ws, secret_key="k" * 32))
+    sign_in(client, "ann")
+    page = client.get("/label/mail?format=json").json()
+    assert [c["keys"] for c in page["classes"]] == [["1", "h"], ["2"], ["3", "e"], ["4"]]
+    html = client.get("/label/mail").text
+    assert page["item"]["text"] in html and '<blockquote class="text">' in html
+    assert set(page["item"]["row"]) == {"text"}
+    table = client.get("/label/credit?format=json").json()["item"]["row"]
+    assert table == {"age": 41, "income": 52000.5}
+    shown = client.get("/label/credit").text
+    assert "<th>income</th>" in shown and " checked" not in shown

@@ -185,3 +185,54 @@ def test_two_labelers_agreement_adjudication_apply(
     applied = dict(zip(frame["item_id"], frame["label"], strict=True))
     assert {i: int(applied[i]) for i in ITEMS} == {i: TRUTH[i] for i in ITEMS}
     assert "20" in rita.inner_text("#applied")
+
+
+def test_letter_keys_skip_and_unsure(browser: Any, tmp_path: Path) -> None:
+    """On text items: h and e pick classes by their first letter, s skips, u marks
+    unsure and moves to the note, Enter in the note submits."""
+    import pandas as pd
+
+    ws = Workspace.init(tmp_path / "mail")
+    texts = pd.DataFrame(
+        {"item_id": ["t0", "t1", "t2"], "text": ["great food", "cold soup", "buy now"]}
+    )
+    ws.import_dataset(
+        "mail", texts.assign(label=["ham", "ham", "spam"]), label="label", id="item_id"
+    )
+    ws.labelbook.save(
+        "mail",
+        {
+            "ham": {"description": "a real message"},
+            "spam": {},
+            "eggs": {"description": "about breakfast"},
+        },
+        message="three",
+        author="t",
+        base=0,
+    )
+    add_user(ws, "ann", role="labeler", password=PASSWORD)
+    plan_labeling(ws, "mail", labelers=["ann"], per_item=1, overlap=0.0, actor="t")
+    with serving(ws) as url:
+        tab = _signed_in(browser, url, "ann", "/label/mail")
+        first = tab.inner_text("#item-id")
+        tab.keyboard.press("h")
+        assert tab.is_checked('input[name="label"][value="ham"]')
+        tab.keyboard.press("e")
+        assert tab.is_checked('input[name="label"][value="eggs"]')
+        with tab.expect_navigation():
+            tab.keyboard.press("s")
+        second = tab.inner_text("#item-id")
+        assert second != first and "skipped" in tab.inner_text("#saved")
+        tab.keyboard.press("2")
+        tab.keyboard.press("u")
+        tab.keyboard.type("could be a newsletter")
+        with tab.expect_navigation():
+            tab.keyboard.press("Enter")
+        assert "as spam" in tab.inner_text("#saved")
+    from assay.store import models as m
+
+    with ws.session(readonly=True) as s:
+        rows = {r.item_id: r for r in s.query(m.LabelingLabel).all()}
+    assert rows[first].skipped and rows[first].label is None
+    assert rows[second].unsure and rows[second].note == "could be a newsletter"
+    ws.close()
