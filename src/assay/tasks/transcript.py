@@ -19,7 +19,7 @@ when first used (``tasks`` sits below the engines).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -271,14 +271,12 @@ class TranscriptTask(Task):
         return float(word_errors.sum() / max(float(words.sum()), 1.0))
 
     def human_level(self, report: Any) -> float | None:
-        """The transcribers' mean pairwise WER (the WER people reach on these clips)."""
+        """The transcribers' pairwise corpus WER (the WER people reach on these clips),
+        from a report with a ``wer`` (or the number itself); None when not finite."""
         value = getattr(report, "wer", report)
-        value = value.get("value", float("nan")) if isinstance(value, Mapping) else value
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None
-        return number if np.isfinite(number) else None
+        if isinstance(value, (int, float, np.number)) and np.isfinite(value):
+            return float(value)
+        return None
 
     def label_drift(self, reference: pd.Series, current: pd.Series) -> Any:
         """Drift of words per clip and characters per word (:func:`assay.deploy.drift`)."""
