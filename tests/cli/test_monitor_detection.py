@@ -107,24 +107,23 @@ def batches(shared_data: Path, tmp_path: Path) -> dict[str, Path]:
     return {"calm": calm_dir / "batch.csv", "cells": cells / "batch.jsonl", "missing": missing}
 
 
-def test_monitor_a_detection_dataset(
-    cli: Any, tmp_path: Path, shared_data: Path, batches: dict[str, Path]
-) -> None:
+def _imported(
+    cli: Any, tmp_path: Path, shared_data: Path, name: str
+) -> tuple[Workspace, list[str]]:
+    """A workspace with the raccoon set imported as ``name`` (VOC boxes and images)."""
     ws = Workspace.init(tmp_path / "ws")
     w = ["-w", ws.location]
     folder = shared_data.joinpath(*RACCOON)
-    code, _, err = cli(
-        "import",
-        "raccoon",
-        "--boxes",
-        str(folder / "annotations"),
-        "--format",
-        "voc",
-        "--images",
-        str(folder / "images"),
-        *w,
-    )
+    args = ["--boxes", str(folder / "annotations"), "--format", "voc"]
+    code, _, err = cli("import", name, *args, "--images", str(folder / "images"), *w)
     assert code == 0, err
+    return ws, w
+
+
+def test_monitor_a_detection_dataset(
+    cli: Any, tmp_path: Path, shared_data: Path, batches: dict[str, Path]
+) -> None:
+    ws, w = _imported(cli, tmp_path, shared_data, "raccoon")
     code, out, err = cli("monitor", "add", "m", "--reference", "raccoon", *w)
     assert code == 0, err
 
@@ -182,23 +181,7 @@ def test_monitor_a_detection_dataset(
 def test_bad_boxes_in_a_batch_are_refused_naming_the_line(
     cli: Any, tmp_path: Path, shared_data: Path
 ) -> None:
-    ws = Workspace.init(tmp_path / "ws")
-    w = ["-w", ws.location]
-    folder = shared_data.joinpath(*RACCOON)
-    assert (
-        cli(
-            "import",
-            "r",
-            "--boxes",
-            str(folder / "annotations"),
-            "--format",
-            "voc",
-            "--images",
-            str(folder / "images"),
-            *w,
-        )[0]
-        == 0
-    )
+    ws, w = _imported(cli, tmp_path, shared_data, "r")
     assert cli("monitor", "add", "m", "--reference", "r", *w)[0] == 0
     box = {"label": "raccoon", "x": 1, "y": 2, "w": 30, "h": 40}
     cases = {
@@ -227,3 +210,62 @@ def test_bad_boxes_in_a_batch_are_refused_naming_the_line(
     code, _, err = cli("monitor", "add", "m2", "--reference", "r", "--recipe", "ridge", *w)
     assert code == 2 and "without a recipe" in err, err
     assert ws.monitors.get("m")["windows"] == 0
+
+
+def test_reference_predictions_add_predicted_box_drift_and_a_map_alert(
+    cli: Any, tmp_path: Path, shared_data: Path, batches: dict[str, Path]
+) -> None:
+    ws, w = _imported(cli, tmp_path, shared_data, "r")
+    folder = shared_data.joinpath(*RACCOON)
+    table = pd.read_csv(folder / "data" / "raccoon_labels.csv")
+    rng = np.random.default_rng(1)
+    rows = []
+    for r in table.itertuples():
+        box = {
+            "label": "raccoon",
+            "x": float(r.xmin),
+            "y": float(r.ymin),
+            "w": float(r.xmax - r.xmin),
+            "h": float(r.ymax - r.ymin),
+        }
+        rows += [{"image": r.filename, **b} for b in _jittered([box], rng)]
+    preds = tmp_path / "reference-predictions.csv"
+    pd.DataFrame(rows).to_csv(preds, index=False)
+    code, out, err = cli("monitor", "add", "m", "--reference", "r", "--predictions", str(preds), *w)
+    assert code == 0, err
+    assert "reference map (out of sample) 0." in out
+    expected = assay.mean_average_precision(
+        table.rename(columns={"filename": "image", "class": "label"}).assign(
+            x=table["xmin"],
+            y=table["ymin"],
+            w=table["xmax"] - table["xmin"],
+            h=table["ymax"] - table["ymin"],
+        )[["image", "label", "x", "y", "w", "h"]],
+        pd.DataFrame(rows),
+    )["map"]
+    assert ws.monitors.get("m")["config"]["reference_map"] == pytest.approx(expected, abs=1e-9)
+
+    code, out, err = cli("monitor", "ingest", "m", str(batches["calm"]), "--json", *w)
+    calm = json.loads(out)
+    assert code == 0 and calm["alerts"] == [], calm["alerts"]
+    roles = {c["column"]: c["role"] for c in calm["columns"]}
+    assert roles["prediction:boxes_per_image"] == "predicted boxes"
+
+    sent = pd.read_csv(batches["calm"])  # the same images: labels gone, boxes misplaced
+    moved = [
+        json.dumps(
+            [{**b, "x": b["x"] + 0.6 * b["w"], "score": 0.9} for b in json.loads(p)]
+            + [{**b, "y": b["y"] + 0.5 * b["h"], "score": 0.95} for b in json.loads(p)]
+        )
+        for p in sent["prediction"]
+    ]
+    unlabelled = tmp_path / "calm" / "moved.csv"
+    sent.assign(prediction=moved).drop(columns="label").to_csv(unlabelled, index=False)
+    code, out, err = cli("monitor", "ingest", "m", str(unlabelled), *w)
+    assert code == 0, err
+    assert "ALERT prediction drift (confident boxes): boxes_per_image" in out
+    labelled = tmp_path / "calm" / "moved-labelled.csv"
+    sent.assign(prediction=moved).to_csv(labelled, index=False)
+    code, out, err = cli("monitor", "ingest", "m", str(labelled), *w)
+    assert code == 0, err
+    assert "is below the reference's" in out

@@ -101,6 +101,12 @@ def monitor_add(
         help="Alert when accuracy falls this far below the reference, in (0, 1); "
         "default 0.05. Needs --recipe.",
     ),
+    predictions: Path = typer.Option(
+        None,
+        "--predictions",
+        help="A detection dataset: the detector's boxes on the reference images (COCO "
+        "results or CSV with score), for predicted-box drift and the reference mAP.",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -112,7 +118,7 @@ def monitor_add(
     with progress(f"Profiling {reference}"):
         info = add_monitor(
             ws, name, reference, recipe=recipe, split=split,
-            accuracy_drop=accuracy_drop, column_thresholds=thresholds,
+            accuracy_drop=accuracy_drop, column_thresholds=thresholds, predictions=predictions,
         )
     emit_json(info) if as_json else _print_monitor(info)
 

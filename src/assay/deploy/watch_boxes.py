@@ -17,9 +17,12 @@ file's folder or to the reference's media root, or absolute). Per window the wat
   in [0, 1]: scores outside [0, 1], such as SVM margins, pass through a logistic) and a
   **drift score** (how far its brightness and contrast lie in the reference's tails).
 
-Without a detector's boxes on the reference there is no reference for the predicted
-boxes' statistics, so predicted boxes are not tested for drift and no mAP is estimated
-before labels come (no alert on mAP either: realised mAP is reported with its interval).
+Given the detector's boxes on the reference images when the monitor is made (out of
+sample), the watch also tests the **predicted boxes** of each batch (its confident
+boxes, confidence >= 0.5) for drift, labels or not, and alerts when the realised mAP's
+interval lies below the reference's mAP. Without them, predicted boxes are not tested
+and realised mAP is reported with its interval only. No mAP is estimated before labels
+come.
 """
 
 from __future__ import annotations
@@ -130,7 +133,14 @@ class BoxWatch(PerformanceWatch):
         )
 
     def reference_batch(
-        self, frame: pd.DataFrame, *, label: str, media: str | None, root: str | None, seed: int = 0
+        self,
+        frame: pd.DataFrame,
+        *,
+        label: str,
+        media: str | None,
+        root: str | None,
+        predictions: list[Any] | None = None,
+        seed: int = 0,
     ) -> dict[str, Any]:
         """The monitor's state: profiles of the reference's images and label boxes.
 
@@ -142,6 +152,11 @@ class BoxWatch(PerformanceWatch):
             The label and media columns.
         root : str
             The folder the media paths are relative to.
+        predictions : list, optional
+            The detector's scored boxes on each reference image (out of sample, as it
+            would see new images): its confident boxes (confidence >= 0.5) are profiled,
+            so that each batch's predicted boxes are tested for drift, and its mAP on the
+            reference is what realised mAP is compared with.
         """
         if media is None or media not in frame.columns or not root:
             raise InputError(
@@ -152,12 +167,37 @@ class BoxWatch(PerformanceWatch):
         stats = image_statistics(paths).reset_index(drop=True)
         per_image, per_box = self._tables(frame[label], frame["width"], frame["height"])
         profiles = box_profiles(pd.concat([stats, per_image], axis=1), per_box, seed=seed)
-        return {
+        state = {
             "batch_watch": True,
             "media": media,
             "media_root": str(root),
             "label": label,
             "box_profiles": profiles,
+        }
+        if predictions is not None:
+            state.update(self._reference_predictions(frame, label, predictions, seed))
+        return state
+
+    def _reference_predictions(
+        self, frame: pd.DataFrame, label: str, predictions: list[Any], seed: int
+    ) -> dict[str, Any]:
+        """Profiles of the detector's confident boxes on the reference, and its mAP."""
+        from assay.tasks._detection_model import score_boxes
+
+        if len(predictions) != len(frame):
+            raise InputError(
+                f"predictions hold {len(predictions)} lists of boxes for "
+                f"{len(frame)} reference images; give one list per image."
+            )
+        per_image, per_box = self._tables(
+            _decided(predictions), frame["width"], frame["height"], prefix=PREDICTION
+        )
+        labels = [json.loads(v) if isinstance(v, str) else v for v in frame[label]]
+        reference = score_boxes(labels, predictions, seed=seed)["map"]
+        return {
+            "prediction_profiles": box_profiles(per_image, per_box, seed=seed),
+            "reference_map": float(reference["value"]),
+            "reference_map_interval": [float(reference["low"]), float(reference["high"])],
         }
 
     @staticmethod
@@ -285,6 +325,15 @@ class BoxWatch(PerformanceWatch):
                 out["realised"] = _realised(
                     values, [outputs["predicted"][i] for i in np.flatnonzero(known)]
                 )
+        if "prediction_profiles" in state and outputs["predicted"] is not None:
+            per_image, per_box = self._tables(
+                _decided(outputs["predicted"]),
+                features["width"],
+                features["height"],
+                prefix=PREDICTION,
+            )
+            reports.append(box_drift(state["prediction_profiles"], per_image, per_box))
+            out["reference_map"] = state["reference_map"]
         merged = _merge(reports)
         out["drifted_statistics"] = merged.drifted_columns
         out["columns"] = _records(merged)  # shown with the window's drift columns
@@ -296,14 +345,30 @@ class BoxWatch(PerformanceWatch):
         """Image drift and box drift, each naming the drifted statistics."""
         drifted = perf["drifted_statistics"]
         image = [c for c in drifted if c in IMAGE_STATISTICS]
-        boxes = [c for c in drifted if c not in IMAGE_STATISTICS]
+        boxes = [c.split(":", 1)[-1] for c in drifted if c.startswith(f"{state['label']}:")]
+        predicted = [c.split(":", 1)[-1] for c in drifted if c.startswith(f"{PREDICTION}:")]
         alerts = []
         if image:
             alerts.append(f"image drift: {', '.join(image)} changed")
         if boxes:
-            names = ", ".join(c.split(":", 1)[-1] for c in boxes)
-            alerts.append(f"box drift ({perf['n_labelled']} labelled): {names}")
+            alerts.append(f"box drift ({perf['n_labelled']} labelled): {', '.join(boxes)}")
+        if predicted:
+            alerts.append(f"prediction drift (confident boxes): {', '.join(predicted)}")
+        realised, reference = perf.get("realised", {}), state.get("reference_map")
+        if realised and reference is not None and realised["map_high"] < reference:
+            alerts.append(
+                f"realised map {realised['map']:.3f} (high {realised['map_high']:.3f}) "
+                f"is below the reference's {reference:.3f}"
+            )
         return alerts
+
+
+def _decided(predicted: list[Any]) -> list[list[dict[str, Any]]]:
+    """Each image's confident boxes (confidence >= :data:`SUGGEST_AT`; the logistic is
+    applied when any score of the batch lies outside [0, 1])."""
+    scores = np.array([b["score"] for boxes in predicted for b in boxes], dtype=float)
+    keep = iter(_confidence(scores) >= SUGGEST_AT)
+    return [[b for b in boxes if next(keep)] for boxes in predicted]
 
 
 def _size(path: str) -> tuple[int, int]:
@@ -344,8 +409,16 @@ def _merge(reports: list[DriftReport]) -> DriftReport:
 
 
 def _records(report: DriftReport) -> list[dict[str, Any]]:
-    """The drift table's rows, ``role`` naming what they describe (image, label boxes)."""
+    """The drift table's rows, ``role`` naming what they describe (image, label boxes,
+    predicted boxes)."""
     rows = report.to_dict()["columns"]
     for row in rows:
-        row["role"] = "image" if row["column"] in IMAGE_STATISTICS else "label boxes"
+        column = str(row["column"])
+        row["role"] = (
+            "image"
+            if column in IMAGE_STATISTICS
+            else "predicted boxes"
+            if column.startswith(f"{PREDICTION}:")
+            else "label boxes"
+        )
     return rows

@@ -68,6 +68,7 @@ class MonitorStore:
         split: str | None = None,
         alerts: dict[str, float] | None = None,
         column_thresholds: dict[str, float] | None = None,
+        predictions: list[Any] | dict[str, Any] | None = None,
         seed: int = 0,
     ) -> dict[str, Any]:
         """Create monitor ``name`` on a reference version, profiling it once.
@@ -76,7 +77,9 @@ class MonitorStore:
         rows the model learns from), when the dataset has a split column.
         ``alerts`` sets metric thresholds (``accuracy_drop``); ``column_thresholds`` sets
         a per-column effect-size threshold for drift (overriding the defaults of
-        :data:`assay.deploy.DEFAULT_THRESHOLDS` for those columns).
+        :data:`assay.deploy.DEFAULT_THRESHOLDS` for those columns). ``predictions`` are
+        a model's outputs on the reference rows (one per row, in their order) for a task
+        whose model runs outside and sends its outputs with each batch (detection).
         """
         from assay.deploy import profile
 
@@ -92,6 +95,13 @@ class MonitorStore:
             "alerts": _check_alerts(alerts or {}, recipe),
             "column_thresholds": _check_thresholds(column_thresholds or {}, drift_cols),
         }
+        outside = _batch_watch(version.task)  # a model that sends its outputs (detection)
+        if predictions is not None and (outside is None or recipe is not None):
+            raise InputError(
+                f"reference predictions are read by a monitor whose model sends its outputs "
+                f"with each batch (detection), without a recipe; {version.ref} holds "
+                f"{version.task.kind} labels: leave the predictions out."
+            )
         if recipe is not None:
             # the task's watch: out-of-sample predictions and the calibrated estimator
             watch = version.task.performance_watch
@@ -103,13 +113,14 @@ class MonitorStore:
             if watch.prediction_profiled:
                 frame["prediction"] = predicted
                 drift_cols = [*drift_cols, "prediction"]
-        elif (watch := _batch_watch(version.task)) is not None:
+        if recipe is None and outside is not None:
             # the model's outputs come with each batch (detection): profile the reference
-            state = watch.reference_batch(
+            state = outside.reference_batch(
                 frame,
                 label=version.roles.label,
                 media=version.roles.media,
                 root=version.media_root,
+                predictions=_reference_order(predictions, frame, version),
                 seed=seed,
             )
             config.update(state, seed=seed)
@@ -355,6 +366,17 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"], head
         return config.get("detector"), head
+
+
+def _reference_order(
+    predictions: Any, frame: pd.DataFrame, version: DatasetVersion
+) -> list[Any] | None:
+    """Per-item predictions (a mapping of item id to outputs) in the reference rows'
+    order; an item without any gets an empty list."""
+    if predictions is None or isinstance(predictions, list):
+        return predictions
+    ids = frame[version.roles.id].astype(str).tolist()
+    return [predictions.get(item, []) for item in ids]
 
 
 def _batch_watch(task: Any) -> Any:

@@ -105,9 +105,12 @@ def add_monitor(
     split: str | None = None,
     accuracy_drop: float | None = None,
     column_thresholds: dict[str, float] | None = None,
+    predictions: Path | None = None,
 ) -> dict[str, Any]:
     """Create monitor ``name`` on the reference version ``reference`` (``DATASET@vN``):
-    profile it once and, with ``recipe``, calibrate the recipe's model."""
+    profile it once and, with ``recipe``, calibrate the recipe's model; with
+    ``predictions`` (a detection dataset: the detector's boxes on the reference images,
+    COCO results or a boxes CSV/Parquet with score), profile the predicted boxes too."""
     return ws.monitors.add(
         name,
         reference,
@@ -115,7 +118,24 @@ def add_monitor(
         split=split,
         alerts={} if accuracy_drop is None else {"accuracy_drop": accuracy_drop},
         column_thresholds=column_thresholds or {},
+        predictions=None if predictions is None else _box_predictions(ws, reference, predictions),
     )
+
+
+def _box_predictions(ws: Workspace, reference: str, path: Path) -> dict[str, list[Any]]:
+    """A detector's boxes on a reference version's images, by item id
+    (:meth:`assay.tasks.detection.DetectionTask.read_predictions`)."""
+    from assay.workflows._box_annotations import item_names
+
+    version = ws.dataset(reference)
+    if version.task.kind != "detection" or version.roles.label is None:
+        raise InputError(f"{version.ref} holds {version.task.kind} labels; reference "
+                         "predictions are a detector's boxes on a detection dataset.")
+    frame = version.to_pandas()
+    ids = frame[version.roles.id].astype(str).tolist()
+    lists = version.task.read_predictions(path, labels=frame[version.roles.label].tolist(),
+                                          ids=ids, names=item_names(version, frame))
+    return dict(zip(ids, lists, strict=True))
 
 
 def ingest_frame(
