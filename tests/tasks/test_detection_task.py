@@ -146,3 +146,22 @@ def test_model_fitting_is_not_available_and_monitoring_needs_no_recipe(
     assert watch.metric == "map" and not watch.needs_model
     with pytest.raises(InputError, match="without a recipe"):
         watch.reference(None, pd.DataFrame(), labels)
+
+
+def test_realised_performance_is_map_per_window(task: DetectionTask, bccd: dict) -> None:
+    import assay
+
+    names = list(bccd)[:12]
+    truth = [bccd[n] for n in names]
+    rng = np.random.default_rng(0)
+    preds = [[{**b, "x": b["x"] + rng.normal(0, 3), "score": float(rng.uniform())}
+              for b in boxes] for boxes in truth]
+    window = np.repeat(["a", "b"], 6)
+    table = task.realised_performance(truth, preds, window=window)
+    assert list(table.index) == ["a", "b"] and table["n"].tolist() == [6, 6]
+    for key, rows in (("a", slice(0, 6)), ("b", slice(6, 12))):
+        lab = pd.DataFrame([{"image": i, **b} for i, bs in enumerate(truth[rows]) for b in bs])
+        pred = pd.DataFrame([{"image": i, **b} for i, bs in enumerate(preds[rows]) for b in bs])
+        expected = assay.mean_average_precision(lab, pred)["map"]
+        assert table.loc[key, "map"] == pytest.approx(expected, abs=1e-9)
+        assert table.loc[key, "map_low"] <= table.loc[key, "map"] <= table.loc[key, "map_high"]
