@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
+from sqlalchemy import select
 
 from assay.collect import agreement
+from assay.store import models as m
+from assay.store.workspace import Workspace
 
 RECIPE = """\
 name: lr
@@ -145,3 +148,24 @@ def test_label_commands_refuse_bad_input(cli, tmp_path: Path, iris) -> None:
     code, _, err = cli("label", "apply", "flowers", "-m", "x", "--method", "vote", *w)
     assert code == 2 and "--method" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_plan_from_a_plan_sample_of_unlabeled_items(cli, tmp_path: Path, iris) -> None:
+    _, unlabeled, _ = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    sample = tmp_path / "sample.csv"
+    code, _, err = cli("plan-sample", "flowers", "--n", "20", "--out", str(sample), *w)
+    assert code == 0, err
+    plan = _json(
+        cli, "label", "plan", "flowers", "--labelers", "ann,ben,cara", "--sample", str(sample), *w
+    )
+    assert plan["sample"] == 20 and sum(plan["assignments"].values()) == 120 + 20
+    chosen = set(pd.read_csv(sample)["item"].astype(str))
+    ws = Workspace(tmp_path / "ws")
+    with ws.session(readonly=True) as s:
+        rows = s.execute(select(m.LabelingAssignment.item_id, m.LabelingAssignment.in_sample))
+        in_sample = {item for item, flag in rows if flag}
+    ws.close()
+    assert in_sample == chosen

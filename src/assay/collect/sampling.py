@@ -200,6 +200,8 @@ def plan_sample(
     prev = np.asarray(prevalence, dtype=np.float64) if prevalence is not None else (
         df_items["label"].value_counts(normalize=True).to_numpy()
         if "label" in df_items.columns else None)
+    if prev is not None and prev.size == 0:
+        prev = None  # no labels yet (items awaiting labels): no class shares
     size = _resolve_n(n, ci_width, expected_kappa, prev, len(df_items))
     keys = _strata_keys(df_items, by) if by else pd.DataFrame(index=df_items.index)
     rng = np.random.default_rng(seed)

@@ -215,9 +215,10 @@ def plan_double_labeling(
         )
     version = ws.dataset(name)
     frame = version.to_pandas()
-    columns = by or [version.roles.label, *version.roles.tags]
+    labeled = bool(frame[version.roles.label].notna().any())  # else all await labels
+    columns = by or [*([version.roles.label] if labeled else []), *version.roles.tags]
     check_columns(frame, columns, where=f"{version.ref} (by)")
-    prevalence = frame[version.roles.label].value_counts(normalize=True).tolist()
+    prevalence = frame[version.roles.label].value_counts(normalize=True).tolist() or None
     if ci_width is not None and not prevalence:
         raise InputError(
             f"ci_width= needs the class shares but {version.ref} has no labels in column "
