@@ -100,6 +100,7 @@ def test_agreement_before_and_after_the_label_books_normalisation() -> None:
     assert report.to_revise(1)["item"].tolist() == ["c2"]
     assert "3 of 5 disagreeing pairs vanish" in report.summary()
     assert report.to_dict()["normalised"]["n_disagreeing_pairs"] == 2
+    assert get_task("transcript").human_level(report) == report.wer > 0
     tagged = get_task("transcript").agreement(SLIDE_9, tags={"c1": "weather", "c2": "nav"})
     assert set(tagged.rates.tags.index) == {"weather", "nav"}
 
@@ -113,6 +114,8 @@ def test_consensus_has_a_per_word_confidence() -> None:
     assert "right" not in result.labels.loc["c2", "label"]
     left = result.to_dict()["transcripts"][1]["words"][1]
     assert left["word"] == "left" and 0.5 < left["confidence"] < 1.0  # b wrote "right"
+    assert len(result.labels.loc["c2", "word_confidence"]) == 2
+    assert result.labels.loc["c2", "word_confidence"][0] == 1.0
     plain = get_task("transcript").consensus(SLIDE_9, method="rover_unweighted")
     assert plain.words["confidence"].iloc[-1] == pytest.approx(2 / 3)
     with pytest.raises(InputError, match="does not combine transcripts"):

@@ -46,8 +46,9 @@ class TranscriptConsensusLabels:
     ----------
     labels : DataFrame indexed by item
         ``label`` (the consensus transcript), ``quality`` (the mean confidence of its
-        words), ``n_transcripts``, ``low_confidence_words`` (the words fewer than half
-        of the transcribers' weight wrote, e.g. ``"weather (0.33)"``).
+        words), ``n_transcripts``, ``word_confidence`` (one confidence per word of the
+        label, in order) and ``low_confidence_words`` (the words fewer than half of the
+        transcribers' weight wrote, e.g. ``"weather (0.33)"``).
     annotators : DataFrame indexed by annotator
         ``n_items``, ``error_rate`` (from pairwise disagreement), ``wer`` against the
         consensus, ``weight``.
@@ -106,6 +107,14 @@ def _words(groups: Any, item: Any) -> tuple[list[str], list[float]]:
     return frame["word"].tolist(), frame["confidence"].tolist()
 
 
+def _word_confidence(words: pd.DataFrame, items: pd.Index) -> list[list[float]]:
+    """Per item, the confidence of each consensus word (3 decimals), in order."""
+    per_item: dict[Any, list[float]] = {}
+    for item, confidence in zip(words["item"], words["confidence"], strict=True):
+        per_item.setdefault(item, []).append(round(float(confidence), 3))
+    return [per_item.get(item, []) for item in items]
+
+
 def _low_words(words: pd.DataFrame, items: pd.Index) -> list[str]:
     low = words[words["confidence"] < 0.5]
     shown: dict[Any, list[str]] = {}
@@ -155,6 +164,7 @@ def transcript_consensus_labels(
             "label": t["transcript"].where(t["transcript"].str.strip() != "", None),
             "quality": t["confidence"],
             "n_transcripts": t["n_transcripts"],
+            "word_confidence": _word_confidence(result.words, t.index),
             "low_confidence_words": _low_words(result.words, t.index),
         },
         index=t.index,
