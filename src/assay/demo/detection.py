@@ -330,7 +330,7 @@ def chapter_iterate(ws: Workspace, console: Console, result: Any) -> None:
 
 
 def _batch(
-    state: _State, folder: Path, names: list[str], found: pd.DataFrame, path: Path, prefix: str = ""
+    state: _State, names: list[str], found: pd.DataFrame, path: Path, prefix: str = ""
 ) -> Path:
     """A production batch file: image paths, the detector's boxes, the published boxes."""
     import json
@@ -369,29 +369,17 @@ def _dimmed(state: _State, folder: Path) -> None:
             Image.fromarray(pixels.astype(np.uint8)).save(folder / name, quality=95)
 
 
-def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
-    """Monitor v2: the test slides, then the same slides under a dimmer lamp."""
-    from assay.workflows.monitor import add_monitor, ingest_file, sample_for_review
+def _windows(ws: Workspace, state: _State, production: Path) -> list[dict[str, Any]]:
+    """Write and ingest the two production batches: the test slides with the v2
+    detector's boxes, and the same slides dimmed with its boxes on them."""
+    from assay.workflows.monitor import ingest_file
 
-    state: _State = result.detection
-    reference = ws.dataset(NAME)
-    add_monitor(ws, MONITOR, reference.ref)
-    production = result.workspace / "production"
     _dimmed(state, production / "dim")
     dim_found = state.detector.predict(_paths(state, state.test, production / "dim"))
     assert state.test_predictions is not None  # made by chapter_iterate
     files = [
-        _batch(
-            state, state.images, state.test, state.test_predictions, production / "window-1.csv"
-        ),
-        _batch(
-            state,
-            production / "dim",
-            state.test,
-            dim_found,
-            production / "window-2.csv",
-            prefix="dim/",
-        ),
+        _batch(state, state.test, state.test_predictions, production / "window-1.csv"),
+        _batch(state, state.test, dim_found, production / "window-2.csv", prefix="dim/"),
     ]
     rows: list[dict[str, Any]] = []
     for file in files:
@@ -400,12 +388,23 @@ def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
         rows.append(
             {
                 "file": file.name,
+                "path": str(file),
                 "map": realised.get("map"),
                 "low": realised.get("map_low"),
                 "high": realised.get("map_high"),
                 "alerts": [str(a) for a in window["alerts"]],
             }
         )
+    return rows
+
+
+def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
+    """Monitor v2: the test slides, then the same slides under a dimmer lamp."""
+    from assay.workflows.monitor import add_monitor, sample_for_review
+
+    reference = ws.dataset(NAME)
+    add_monitor(ws, MONITOR, reference.ref)
+    rows = _windows(ws, result.detection, result.workspace / "production")
     picked = sample_for_review(ws, MONITOR, n=5)
     wrap(
         console,
@@ -422,7 +421,7 @@ def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
             f"[{row['low']:.3f}, {row['high']:.3f}], {len(row['alerts'])} alert(s)",
         )
         for alert in row["alerts"]:
-            wrap(console, str(alert), "  [red]ALERT[/red]", indent=9)
+            wrap(console, alert, "  [red]ALERT[/red]", indent=9)
     wrap(
         console,
         f"{len(picked)} images of window 2 went to the review queue (low "
@@ -431,7 +430,7 @@ def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
     result.facts["deploy"] = {"windows": rows, "sampled": len(picked)}
     result.next_steps += [
         f"assay monitor status -w {ws.location}",
-        f"assay monitor ingest {MONITOR} {files[1]} -w {ws.location}",
+        f"assay monitor ingest {MONITOR} {rows[1]['path']} -w {ws.location}",
     ]
 
 
