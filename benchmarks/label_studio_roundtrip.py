@@ -64,6 +64,7 @@ from _common import markdown_table, write_results  # noqa: E402
 
 from assay.cli.main import main as assay_main  # noqa: E402
 from assay.collect import agreement  # noqa: E402
+from assay.store.workspace import Workspace  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
 SENTENCES = DATA / "text/amazon_cells_labelled.txt"
@@ -233,8 +234,6 @@ def read_back(path: Path, ws: str, annotators: Path | None, expected: pd.DataFra
     batch = json.loads(out)
     code, out, err = assay("consensus", str(path), "--from-name", "label", "--json", *extra)
     consensus_items = len(json.loads(out)["labels"]) if code == 0 else f"exit {code}"
-    from assay.store.workspace import Workspace
-
     stored = Workspace(ws).annotations.load(name)
     want = expected.assign(item=expected["item"].astype(str))
     got = stored[["item", "annotator", "label"]].astype(str)
@@ -255,8 +254,6 @@ def predictions_check(admin: Client, ws: str, work: Path, n: int) -> dict[str, A
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
     from sklearn.pipeline import make_pipeline
-
-    from assay.store.workspace import Workspace
 
     frame = pd.read_csv(work / "sentences.csv")
     model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
@@ -320,7 +317,9 @@ def workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def run(url: str, token: str, n: int, images: int, keep: Path | None = None) -> None:
+def roundtrip(url: str, token: str, n: int = 40, images: int = 5,
+              keep: Path | None = None) -> dict[str, Any]:
+    """Every step of the module docstring against the server at ``url``; what came back."""
     admin = Client(url, token)
     with workdir() as work:
         ws = str(work / "ws")
@@ -339,13 +338,10 @@ def run(url: str, token: str, n: int, images: int, keep: Path | None = None) -> 
             client.sign_up(f"{who}-{secrets.token_hex(3)}@lab.org", "labelpass123")
             labelers.append(client)
         posted = annotate(labelers, live, truth)
-        expected_alpha = agreement(posted).krippendorff_alpha
         users = work / "users.json"
         users.write_text(json.dumps(admin.get("/api/users/")))
-        rows = []
-        for kind in ("JSON", "JSON_MIN", "CSV"):
-            path = export(admin, project["id"], kind, work)
-            rows.append(read_back(path, ws, users, posted))
+        rows = [read_back(export(admin, project["id"], kind, work), ws, users, posted)
+                for kind in ("JSON", "JSON_MIN", "CSV")]
         rows.append(read_back(expanded_export(admin, project["id"], work), ws, None, posted))
         if keep is not None:  # the exports, to look at
             keep.mkdir(parents=True, exist_ok=True)
@@ -353,32 +349,39 @@ def run(url: str, token: str, n: int, images: int, keep: Path | None = None) -> 
                 shutil.copy(f, keep / f.name)
         predicted = predictions_check(admin, ws, work, n)
         root = os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
-        shown = image_check(admin, ws, work, Path(root), images) if root else None
-    version = admin.get("/api/version").get("release", "?")
+        shown = image_check(admin, ws, work, Path(root), images) if root and images else None
+    alpha = agreement(posted).krippendorff_alpha
+    ok = all(r["rows equal"] and r["refused without --from-name"] and r["alpha"] == alpha
+             and r["annotations"] == len(posted) for r in rows)
+    ok = ok and predicted["equal"] and predicted["blind"] == predicted["sample"]
+    ok = ok and (not shown or shown["served"] == shown["tasks"])
+    return {"version": admin.get("/api/version").get("release", "?"), "url": url, "n": n,
+            "posted": len(posted), "alpha": alpha, "rows": rows, "predicted": predicted,
+            "shown": shown, "ok": ok}
+
+
+def report(outcome: dict[str, Any]) -> str:
+    """The Markdown of a round trip's outcome."""
+    rows, predicted, shown = outcome["rows"], outcome["predicted"], outcome["shown"]
     header = list(rows[0])
     table = markdown_table(header, [[_cell(r[h]) for h in header] for r in rows])
-    body = (f"Label Studio {version} at {url}; {n} sampled sentences (UCI Amazon), two "
-            f"labelers signed up and annotating through the API, two Choices controls "
-            f"(label, clarity). Posted: {len(posted)} annotations, Krippendorff's alpha "
-            f"{_cell(expected_alpha)} (the second labeler flips every 4th item).\n\n{table}\n")
+    body = (f"Label Studio {outcome['version']} at {outcome['url']}; {outcome['n']} sampled "
+            "sentences (UCI Amazon), two labelers signed up and annotating through the API, "
+            f"two Choices controls (label, clarity). Posted: {outcome['posted']} annotations, "
+            f"Krippendorff's alpha {_cell(outcome['alpha'])} (the second labeler flips every "
+            f"4th item).\n\n{table}\n")
     body += (f"\nPredictions: `assay audit reviews --pred-probs` (TF-IDF + logistic "
              f"regression, 5-fold) queued {predicted['queue']} items with a suggested label; "
-             f"`plan-sample --n {n} --predictions` imported: {predicted['predicted']} tasks "
-             f"pre-annotated, label and score (1 - queue score) equal to the queue: "
-             f"{predicted['equal']}; {predicted['blind']} of {predicted['sample']} sampled "
-             f"tasks without a prediction ({predicted['queued in sample']} of them queued).\n")
+             f"`plan-sample --n {outcome['n']} --predictions` imported: "
+             f"{predicted['predicted']} tasks pre-annotated, label and score (1 - queue "
+             f"score) equal to the queue: {predicted['equal']}; {predicted['blind']} of "
+             f"{predicted['sample']} sampled tasks without a prediction "
+             f"({predicted['queued in sample']} of them queued).\n")
     if shown:
         body += (f"\nImages: {shown['tasks']} tasks from `plan-sample --image-url local-files` "
                  f"imported with a Local Files storage; {shown['served']} of them served by "
                  f"Label Studio byte for byte (e.g. `{shown['example']}`).\n")
-    ok = all(r["rows equal"] and r["refused without --from-name"] and r["alpha"] ==
-             expected_alpha and r["annotations"] == len(posted) for r in rows)
-    ok = ok and predicted["equal"] and predicted["blind"] == predicted["sample"]
-    ok = ok and (not shown or shown["served"] == shown["tasks"])
-    body += f"\nAll equal: {ok}.\n"
-    write_results("label_studio_roundtrip", "Label Studio round trip (real server)", body)
-    if not ok:
-        raise SystemExit(1)
+    return body + f"\nAll equal: {outcome['ok']}.\n"
 
 
 def _cell(value: Any) -> str:
@@ -396,4 +399,8 @@ if __name__ == "__main__":
     if not args.url or not args.token:
         raise SystemExit("give --url and --token (or ASSAY_LABEL_STUDIO_URL and "
                          "ASSAY_LABEL_STUDIO_TOKEN); see the docstring to start a server.")
-    run(args.url, args.token, args.n, args.images, args.keep)
+    outcome = roundtrip(args.url, args.token, args.n, args.images, args.keep)
+    write_results("label_studio_roundtrip", "Label Studio round trip (real server)",
+                  report(outcome))
+    if not outcome["ok"]:
+        raise SystemExit(1)

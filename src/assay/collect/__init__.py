@@ -1,7 +1,7 @@
 """Collect phase: labeler consistency, consensus labels, double-labeling plans.
 
 Pure algorithms on long-format annotation tables (``item``, ``annotator``, ``label``);
-the only file access is in :mod:`assay.collect.readers`.
+file access is in :mod:`assay.collect.readers` and :mod:`assay.collect.label_studio`.
 """
 
 from __future__ import annotations
