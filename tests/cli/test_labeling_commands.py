@@ -169,3 +169,33 @@ def test_plan_from_a_plan_sample_of_unlabeled_items(cli, tmp_path: Path, iris) -
         in_sample = {item for item, flag in rows if flag}
     ws.close()
     assert in_sample == chosen
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "flowers", "--recipe", "lr"],
+        ["slices", "flowers", "--recipe", "lr", "--by", "sepal_width"],
+        ["curve", "flowers", "--recipe", "lr"],
+        ["train", "flowers", "--recipe", "lr", "--eval", "flowers"],
+        ["loop", "flowers", "--recipe", "lr", "--eval", "flowers"],
+        ["augment", "flowers", "--slice", "sepal_width > 3", "--factor", "0.5"],
+        ["monitor", "add", "m", "--reference", "flowers", "--recipe", "lr"],
+    ],
+)
+def test_engines_that_need_labels_name_the_unlabeled_items(
+    cli, tmp_path: Path, iris, command: list[str]
+) -> None:
+    truth, unlabeled, _ = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    partly = truth.assign(label=truth["label"].where(truth.index % 10 != 3))
+    partly.to_csv(tmp_path / "partly.csv", index=False)
+    assert cli("import", "flowers", str(tmp_path / "partly.csv"), "--id", "id", *w)[0] == 0
+    (tmp_path / "lr.yaml").write_text(RECIPE)
+    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    code, _, err = cli(*command, *w)
+    missing = truth["id"][truth.index % 10 == 3].tolist()
+    assert code == 2, err
+    assert f"{len(missing)} item(s) have no label yet (ids {', '.join(missing[:5])}, ...)" in err
+    assert "assay label plan flowers" in err and len(err.strip().splitlines()) == 1

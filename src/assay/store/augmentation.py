@@ -19,6 +19,7 @@ import pandas as pd
 from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
 from assay.store.experiments import ExperimentStore, feature_columns
+from assay.store.labeling import require_labels
 from assay.train.evaluate import AUGMENTED_COLUMN
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def augment_version(
     version = ws.dataset(ref)
     check_not_eval_set(ws, version.name)
     df = version.to_pandas()
+    require_labels(version, df)
     hint = [*version.roles.tags, version.roles.label, *df.columns[:3]]
     mask = slice_mask(df, predicate, where=version.ref, hint=list(dict.fromkeys(hint)))
     media = _media_options(ws, version, df)

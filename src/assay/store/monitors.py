@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
+from assay.store.labeling import require_labels
 from assay.store.monitor_checks import reference_rows
 from assay.store.readers import RowNames
 
@@ -88,6 +89,8 @@ class MonitorStore:
         version = self.ws.dataset(reference)
         drift_cols, features = monitored_columns(version)
         frame = reference_rows(version, split)
+        if recipe is not None:  # a model is fit on the reference labels
+            require_labels(version, frame)
         config: dict[str, Any] = {
             "columns": drift_cols,
             "features": features,
