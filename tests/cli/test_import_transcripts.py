@@ -177,3 +177,11 @@ def test_a_table_of_clip_paths_imports_with_task_transcript(
     version = ws.dataset("t")
     assert version.n_rows == 6 and version.roles.label == "transcript"
     assert version.roles.media == "path"
+
+
+def test_python_import_of_a_transcript_source_needs_no_roles(ws: Workspace, clips: Path) -> None:
+    from assay.store.transcript_import import TranscriptSource
+
+    version = ws.import_dataset("py", TranscriptSource(clips / "transcripts.csv", clips))
+    assert version.task_kind == "transcript" and version.roles.label == "transcript"
+    assert version.n_rows == 6 and version.media_root == str(clips.resolve())

@@ -303,6 +303,8 @@ class TranscriptSource:
             "media_root": str(root.resolve()),
             "media_column": "path",
             "modality": "audio",
+            "label": "transcript",
+            "task": "transcript",
         }
         return table, info
 

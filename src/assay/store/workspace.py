@@ -326,6 +326,8 @@ class Workspace:
         """
         check_name(name)
         table, info = read_source(source)
+        label = label if label is not None else info.get("label")  # a source naming its own
+        task = task if task is not None else info.get("task")  # (clips with transcripts)
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
         rows = info.get("rows") or RowNames("index")
         base = self._latest_or_none(name)
