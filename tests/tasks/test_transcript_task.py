@@ -41,6 +41,7 @@ def test_a_change_is_described_word_by_word() -> None:
         == "removed 'um', added 'nice'"
     )
     assert task.describe_change("a b c", "a b c") == "unchanged"
+    assert task.describe_change("TURN LEFT", "turn left") == "'TURN LEFT' -> 'turn left' (case only)"
     assert task.describe_change(None, "a b") == "relabeled missing -> 'a b'"
     assert [e.tag for e in align_words("the cat sat", "a cat sat down")] == [
         "replace",

@@ -202,11 +202,14 @@ class TranscriptTask(Task):
         return LabelSummary(("statistic", "value"), rows)
 
     def describe_change(self, old: Any, new: Any) -> str:
-        """Word by word: ``'todays' -> 'today's', added 'um'`` (missing: ``missing``)."""
+        """Word by word: ``'todays' -> 'today's', added 'um'`` (missing: ``missing``;
+        ``(case only)`` when the words differ only in case)."""
         if _missing(old) or _missing(new):
             shown = ["missing" if _missing(v) else f"'{self.show_label(v)}'" for v in (old, new)]
             return f"relabeled {shown[0]} -> {shown[1]}"
-        return describe_word_changes(str(old), str(new))
+        change = describe_word_changes(str(old), str(new))
+        same_words = str(old).lower().split() == str(new).lower().split()
+        return f"{change} (case only)" if same_words and change != "unchanged" else change
 
     def show_label(self, value: Any) -> Any:
         """The text, ellipsised past 60 characters (``''`` when missing)."""
