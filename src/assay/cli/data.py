@@ -54,7 +54,8 @@ def import_(
     task: str = typer.Option(
         None,
         "--task",
-        help="The kind of label: classification, regression or multilabel (default: "
+        help="The kind of label: classification, regression, multilabel, detection or "
+        "transcript (default: "
         "detected at the first import: float labels are regression, lists multilabel).",
         show_default=False,
     ),
