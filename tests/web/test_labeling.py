@@ -266,9 +266,11 @@ def test_keys_skip_unsure_and_refusals(plan_ws: Workspace, client_for: Any) -> N
             "label": "3",
             "unsure": "1",
             "note": "faint stroke",
+            "labeler": "benno",  # ignored: the label is the signed-in user's
         },
     ).json()["label"]
     assert saved["unsure"] and saved["note"] == "faint stroke" and saved["labelbook_version"] == 1
+    assert saved["labeler"] == "ann"
     again = ann.post(
         "/label/digits/submit?format=json",
         data={"csrf_token": csrf, "item_id": nxt["item_id"], "label": "4"},
@@ -458,3 +460,37 @@ def test_text_and_table_rows_with_letter_keys(sqlite_workspace: Workspace) -> No
     assert table == {"age": 41, "income": 52000.5}
     shown = client.get("/label/credit").text
     assert "<th>income</th>" in shown and " checked" not in shown
+
+
+def test_hostile_ids_and_fields_are_refused_in_one_line(
+    plan_ws: Workspace, client_for: Any
+) -> None:
+    ann, csrf = client_for("ann")
+    rita, rcsrf = client_for("rita")
+    for item in ("a\x00b", "x" * 5000, "d0/../d1"):
+        got = ann.post(
+            "/label/digits/submit?format=json",
+            data={"csrf_token": csrf, "item_id": item, "label": "1"},
+        )
+        assert got.status_code in (400, 404), got.text
+        assert "\n" not in got.json()["error"]
+        path = "/label/digits/adjudicate/" + item.replace("\x00", "%00")
+        assert rita.get(path).status_code in (400, 404)
+        assert rita.post(path, data={"csrf_token": rcsrf, "label": "1"}).status_code in (400, 404)
+        media = ann.get("/label/digits/items/" + item.replace("\x00", "%00") + "/media")
+        assert media.status_code in (400, 403, 404)
+    task = _task(ann)
+    assert task is not None
+    for field, value in (
+        ("unsure", "maybe"),
+        ("expected_revision", "-1"),
+        ("labelbook_version", "99999999999"),
+        ("note", ["a", "b"]),
+    ):
+        got = ann.post(
+            "/label/digits/submit?format=json",
+            data={"csrf_token": csrf, "item_id": task["item_id"], "label": "1", field: value},
+        )
+        assert got.status_code == 400, (field, got.text)
+    bad = rita.post("/label/digits/apply?format=json", data={"csrf_token": rcsrf, "method": "vote"})
+    assert bad.status_code == 400 and "method" in bad.json()["error"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from assay import _stats
-from assay.exceptions import NotFoundError
+from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
 from assay.store.workspace import Workspace
 from assay.web.cache import TableCache
@@ -28,6 +28,7 @@ __all__ = [
     "agreement_view",
     "blind_item",
     "book_examples",
+    "check_item_id",
     "class_choices",
     "input_kind",
     "latest_book",
@@ -39,6 +40,21 @@ RESERVED_KEYS = frozenset("su")
 MAX_EXAMPLES = 4
 #: Tasks whose label is typed in a text field (a transcript, a number) instead of chosen.
 TEXT_INPUT = {"transcript": "Transcript", "number": "Value"}
+
+
+#: The longest item id a labeling table holds.
+MAX_ID = 400
+
+
+def check_item_id(item_id: str) -> str:
+    """``item_id`` when a labeling table can hold it, else a one-line :class:`InputError`
+    (a NUL byte, which PostgreSQL text refuses; more than :data:`MAX_ID` characters)."""
+    if "\x00" in item_id or len(item_id) > MAX_ID:
+        raise InputError(
+            f"item id {item_id[:40]!r}{'...' if len(item_id) > 40 else ''} is not an item id "
+            f"(a NUL byte, or over {MAX_ID} characters); use the ids the labeling page shows."
+        )
+    return item_id
 
 
 def media_url(name: str, item_id: str) -> str:

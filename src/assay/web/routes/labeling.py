@@ -52,6 +52,7 @@ def _path(name: str) -> str:
 
 def _my_task(request: Request, name: str, auth: Auth) -> LabelingTask | None:
     """The signed-in user's next item of ``name``; 403 when the plan does not name them."""
+    request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
     try:
         return next_item(request.app.state.web.ws, name, auth.user.name)
     except InputError as exc:  # not a labeler of this plan
@@ -199,6 +200,7 @@ def submit(request: Request, name: str, fields: dict = Depends(payload("labeler"
     try:
         if item_id is None:
             raise InputError("the field 'item_id' is missing; it names the item you labeled.")
+        views.check_item_id(item_id)
         saved = submit_label(
             web.ws,
             name,
@@ -250,6 +252,7 @@ def item_media(
     request: Request, name: str, item_id: str, auth: Auth = Depends(require("labeler"))
 ) -> Response:
     """The media file of an item, by item id (its path may name a class folder)."""
+    views.check_item_id(item_id)
     if not _may_see_media(request, name, item_id, auth):
         raise Forbidden("this item is not the one in front of you; label it when it comes.")
     web = request.app.state.web

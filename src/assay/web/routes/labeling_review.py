@@ -68,6 +68,7 @@ def _shared(request: Request) -> TtlCache:
 
 def _agreement(request: Request, name: str) -> dict[str, Any]:
     """The live agreement context (shared for :data:`SHARED_SECONDS`)."""
+    request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
     return dict(_shared(request).get(name, lambda: _compute_agreement(request, name)))
 
 
@@ -117,6 +118,7 @@ def adjudication_list(
     request: Request, name: str, auth: Auth = Depends(require("reviewer"))
 ) -> Response:
     """The disagreed items still to decide, and the form that applies the labels."""
+    request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
     ws = request.app.state.web.ws
     status = labeling_status(ws, name)
     decided = [
@@ -138,6 +140,8 @@ def _item_page(
     request: Request, name: str, item_id: str, *, error: str | None = None, status: int = 200
 ) -> Response:
     web = request.app.state.web
+    web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
+    views.check_item_id(item_id)
     found = next(
         (a for a in adjudication_queue(web.ws, name, include_decided=True) if a.item_id == item_id),
         None,
@@ -180,9 +184,11 @@ def decide(
     request: Request, name: str, item_id: str, fields: dict = Depends(payload("reviewer"))
 ) -> Response:
     """Record the adjudicated label of the item, then go to the next disagreed one."""
+    request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
     web = request.app.state.web
     auth: Auth = request.state.auth
     label = text_field(fields, "label")
+    views.check_item_id(item_id)
     try:
         if label is None:
             raise InputError("choose the label of the item (its number or first letter).")
@@ -206,6 +212,7 @@ def decide(
 @router.post("/label/{name}/apply")
 def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"))) -> Response:
     """Write the labels into a new version of the dataset, then show what was made."""
+    request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
     web = request.app.state.web
     auth: Auth = request.state.auth
     method = text_field(fields, "method") or "majority"
