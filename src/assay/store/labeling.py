@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
@@ -123,46 +123,71 @@ class Context:
 
 def read_context(ws: Workspace, name: str) -> Context:
     """The :class:`Context` of dataset ``name`` (NotFoundError: no such dataset)."""
-    d, p, b = m.Dataset, m.LabelingProject, m.LabelBookVersion
     with ws.session(readonly=True) as s:
-        ds = s.execute(
-            select(d.id, d.task, d.label_column, d.label_names).where(d.name == name)
-        ).first()
-        if ds is None:
-            ws._dataset_row(s, name)  # raises, listing the datasets
-            raise AssertionError  # pragma: no cover
-        project = s.execute(
-            select(p.id, p.number, p.labelers, p.prefill)
-            .where(p.dataset_id == ds.id)
-            .order_by(p.number.desc())
-            .limit(1)
-        ).first()
-        digest = s.scalar(
-            select(m.Version.object_hash)
-            .where(m.Version.dataset_id == ds.id)
-            .order_by(m.Version.number.desc())
-            .limit(1)
+        return context_in(s, ws, name)
+
+
+def _context_query(name: str) -> Any:
+    """One statement: the dataset's row, its latest version's object, its latest label
+    book and its latest plan (a round trip per label matters on a server database)."""
+    d, p, b, v = m.Dataset, m.LabelingProject, m.LabelBookVersion, m.Version
+    p2, b2 = aliased(p), aliased(b)
+    latest_plan = (
+        select(func.max(p2.number)).where(p2.dataset_id == d.id).correlate(d).scalar_subquery()
+    )
+    latest_book = (
+        select(func.max(b2.number)).where(b2.dataset_id == d.id).correlate(d).scalar_subquery()
+    )
+    digest = (
+        select(v.object_hash)
+        .where(v.dataset_id == d.id)
+        .order_by(v.number.desc())
+        .limit(1)
+        .correlate(d)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            d.id,
+            d.task,
+            d.label_column,
+            d.label_names,
+            digest.label("digest"),
+            p.id.label("project_id"),
+            p.number.label("project_number"),
+            p.labelers,
+            p.prefill,
+            b.number.label("book_number"),
+            b.content,
         )
-        book = s.execute(
-            select(b.number, b.content)
-            .where(b.dataset_id == ds.id)
-            .order_by(b.number.desc())
-            .limit(1)
-        ).first()
-    classes = [str(c) for c in (book.content or {}).get("classes", {})] if book else []
+        .select_from(d)
+        .outerjoin(p, and_(p.dataset_id == d.id, p.number == latest_plan))
+        .outerjoin(b, and_(b.dataset_id == d.id, b.number == latest_book))
+        .where(d.name == name)
+    )
+
+
+def context_in(s: Session, ws: Workspace, name: str) -> Context:
+    """:func:`read_context` in an open transaction ``s``."""
+    row = s.execute(_context_query(name)).first()
+    if row is None:
+        ws._dataset_row(s, name)  # raises, listing the datasets
+        raise AssertionError  # pragma: no cover
+    classes = [str(c) for c in (row.content or {}).get("classes", {})]
+    planned = row.project_id is not None
     return Context(
         dataset=name,
-        dataset_id=ds.id,
-        task_kind=ds.task,
-        label_column=ds.label_column,
-        object_hash=str(digest),
-        label_names=ds.label_names,
-        book_number=book.number if book else None,
+        dataset_id=row.id,
+        task_kind=row.task,
+        label_column=row.label_column,
+        object_hash=str(row.digest),
+        label_names=row.label_names,
+        book_number=row.book_number,
         book_classes=classes or None,
-        project_id=project.id if project else None,
-        project_number=project.number if project else None,
-        labelers=tuple(project.labelers) if project else (),
-        prefill=bool(project.prefill) if project else False,
+        project_id=row.project_id,
+        project_number=row.project_number,
+        labelers=tuple(row.labelers) if planned else (),
+        prefill=bool(row.prefill) if planned else False,
     )
 
 
@@ -254,8 +279,11 @@ def _plain(frame: pd.DataFrame) -> list[dict[Any, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def next_assignment(ws: Workspace, ctx: Context, labeler: str) -> dict[str, Any] | None:
-    """The first open item of ``labeler``'s queue, with queue counts; None when done.
+def next_assignment(
+    ws: Workspace, name: str, labeler: str
+) -> tuple[Context, dict[str, Any] | None]:
+    """The plan's :class:`Context` and the first open item of ``labeler``'s queue, with
+    queue counts (None when done), read in one transaction.
 
     Returns
     -------
@@ -264,11 +292,12 @@ def next_assignment(ws: Workspace, ctx: Context, labeler: str) -> dict[str, Any]
         sample by construction, and for plans without pre-annotation), ``remaining``,
         ``total``.
     """
-    project_id = ctx.need_plan()
-    ctx.check_labeler(labeler)
     a = m.LabelingAssignment
-    mine = (a.project_id == project_id, a.labeler == labeler)
     with ws.session(readonly=True) as s:
+        ctx = context_in(s, ws, name)
+        project_id = ctx.need_plan()
+        ctx.check_labeler(labeler)
+        mine = (a.project_id == project_id, a.labeler == labeler)
         row = s.execute(
             select(a.item_id, a.position, a.suggestion)
             .where(*mine, a.status == "open")
@@ -276,11 +305,11 @@ def next_assignment(ws: Workspace, ctx: Context, labeler: str) -> dict[str, Any]
             .limit(1)
         ).first()
         if row is None:
-            return None
+            return ctx, None
         counts = dict(
             s.execute(select(a.status, func.count()).where(*mine).group_by(a.status)).all()
         )
-    return {
+    return ctx, {
         "item_id": row.item_id,
         "position": row.position,
         "suggestion": row.suggestion if ctx.prefill else None,
@@ -297,8 +326,12 @@ def _book_version(s: Session, dataset_id: int) -> int | None:
     )
 
 
-def save_label(ws: Workspace, ctx: Context, sub: Submission) -> dict[str, Any]:
-    """Store one label (or a skip) in the labeler's queue; audit-logged.
+def save_label(
+    ws: Workspace, name: str, make: Callable[[Context], Submission]
+) -> tuple[Submission, dict[str, Any]]:
+    """Store one label (or a skip) in the labeler's queue, in one transaction with the
+    read of what it is checked against (``make(context)`` checks and builds it);
+    audit-logged.
 
     Raises
     ------
@@ -309,36 +342,40 @@ def save_label(ws: Workspace, ctx: Context, sub: Submission) -> dict[str, Any]:
         revision stored (None: the item must not be labeled yet), or another
         submission of the same label won the race.
     """
-    ctx.check_labeler(sub.labeler)
     try:
         with ws.session() as s:
-            return _save_label_in(s, ctx, sub)
+            ctx = context_in(s, ws, name)
+            sub = make(ctx)
+            ctx.check_labeler(sub.labeler)
+            return sub, _save_label_in(s, ctx, sub)
     except IntegrityError as exc:  # a concurrent first submission of the same label
         raise ConflictError(
-            f"{sub.labeler} labeled item {sub.item_id} of {ctx.dataset} just now from "
-            "elsewhere; reload the item to see that label."
+            f"a label of this item by this labeler was stored just now from elsewhere "
+            f"({name}); reload the item to see it."
         ) from exc
 
 
 def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
     project_id = ctx.need_plan()
     a, lab = m.LabelingAssignment, m.LabelingLabel
-    assignment = s.execute(
-        select(a.id, a.in_sample, a.suggestion).where(
-            a.project_id == project_id, a.item_id == sub.item_id, a.labeler == sub.labeler
+    found = s.execute(
+        select(a.id, a.in_sample, a.suggestion, lab.id.label("label_id"), lab.revision)
+        .outerjoin(
+            lab,
+            and_(
+                lab.project_id == a.project_id, lab.item_id == a.item_id, lab.labeler == a.labeler
+            ),
         )
+        .where(a.project_id == project_id, a.item_id == sub.item_id, a.labeler == sub.labeler)
     ).first()
-    if assignment is None:
+    if found is None:
         raise InputError(
             f"item {sub.item_id} is not in {sub.labeler}'s queue for {ctx.dataset}; label "
             f"the items next_item gives (`assay label status {ctx.dataset}` shows the "
             "queues)."
         )
-    existing = s.execute(
-        select(lab.id, lab.revision).where(
-            lab.project_id == project_id, lab.item_id == sub.item_id, lab.labeler == sub.labeler
-        )
-    ).first()
+    assignment = found
+    existing = None if found.label_id is None else found
     book = sub.labelbook_version if sub.labelbook_version is not None else ctx.book_number
     prefilled = bool(
         ctx.prefill
@@ -422,7 +459,7 @@ def _write_label(
         )
     result = s.execute(
         update(lab)
-        .where(lab.id == existing.id, lab.revision == sub.expected_revision)
+        .where(lab.id == existing.label_id, lab.revision == sub.expected_revision)
         .values(revision=existing.revision + 1, **values)
         .execution_options(synchronize_session=False)
     )

@@ -393,8 +393,7 @@ def next_item(ws: Workspace, name: str, labeler: str) -> LabelingTask | None:
     InputError
         ``labeler`` is not a labeler of the plan.
     """
-    ctx = store.read_context(ws, name)
-    found = store.next_assignment(ws, ctx, labeler)
+    ctx, found = store.next_assignment(ws, name, labeler)
     if found is None:
         return None
     task = get_task(ctx.task_kind)
@@ -448,31 +447,30 @@ def submit_label(
         The labeler already labeled the item (give ``expected_revision`` to change
         it), or the label changed since ``expected_revision``.
     """
-    ctx = store.read_context(ws, name)
-    task = get_task(ctx.task_kind)
-    if skip:
-        typed = None
-    elif label is None or (isinstance(label, str) and not label.strip()):
+    if not skip and (label is None or (isinstance(label, str) and not label.strip())):
         raise InputError(f"give the label of item {item_id}, or skip=True to skip it.")
-    else:
-        typed = typed_label(ws, ctx, label, "label", labelbook_version)
-    sub = store.Submission(
-        item_id=str(item_id),
-        labeler=str(labeler),
-        label=None if typed is None else task.encode_label(typed),
-        unsure=bool(unsure),
-        skipped=bool(skip),
-        note=note,
-        labelbook_version=labelbook_version,
-        expected_revision=expected_revision,
-        shown=typed,
-    )
-    saved = store.save_label(ws, ctx, sub)
+
+    def make(ctx: store.Context) -> store.Submission:
+        task = get_task(ctx.task_kind)
+        typed = None if skip else typed_label(ws, ctx, label, "label", labelbook_version)
+        return store.Submission(
+            item_id=str(item_id),
+            labeler=str(labeler),
+            label=None if typed is None else task.encode_label(typed),
+            unsure=bool(unsure),
+            skipped=bool(skip),
+            note=note,
+            labelbook_version=labelbook_version,
+            expected_revision=expected_revision,
+            shown=typed,
+        )
+
+    sub, saved = store.save_label(ws, name, make)
     return SubmittedLabel(
         dataset=name,
         labeler=sub.labeler,
         item_id=sub.item_id,
-        label=typed,
+        label=sub.shown,
         unsure=sub.unsure,
         skipped=sub.skipped,
         note=note,
