@@ -211,6 +211,24 @@ def test_bad_boxes_in_a_batch_are_refused_naming_the_line(
     assert code == 2 and "without a recipe" in err, err
     assert ws.monitors.get("m")["windows"] == 0
 
+    from assay.workflows.monitor import ingest_json, sample_for_review
+
+    sent = [
+        {
+            "item_id": f"x{i}",
+            "path": f"raccoon-{i}.jpg",
+            "prediction": [{**box, "score": 0.4 + i / 20}],
+        }
+        for i in range(1, 7)
+    ]
+    body = "\n".join(json.dumps(r) for r in sent).encode()  # an API batch: no file, no size
+    ingest_json(ws, "m", body, ndjson=True, source="POST /api/monitors/m/ingest")
+    window = ws.monitors.window_frame("m")
+    assert window["path"].tolist() == [r["path"] for r in sent]  # under the image folder
+    picked = sample_for_review(ws, "m", n=3)
+    rows = [p["row"] for p in picked["payload"]]
+    assert all(r["path"].startswith("raccoon-") and r["width"] > 0 for r in rows)
+
 
 def test_reference_predictions_add_predicted_box_drift_and_a_map_alert(
     cli: Any, tmp_path: Path, shared_data: Path, batches: dict[str, Path]

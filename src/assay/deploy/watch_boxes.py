@@ -217,8 +217,9 @@ class BoxWatch(PerformanceWatch):
         base: Path | None,
         where: Callable[[int], str],
     ) -> pd.DataFrame:
-        """The batch as the monitor checks and stores it: image paths absolute (relative
-        ones found next to the batch file, else under the reference's media root), the
+        """The batch as the monitor checks and stores it: image paths relative to the
+        reference's media root when the file lies under it (so review pages can show it),
+        else absolute (relative ones are found next to the batch file first), the
         image size filled in from the files when not sent, labels and predictions as
         checked JSON text.
 
@@ -241,6 +242,7 @@ class BoxWatch(PerformanceWatch):
         for side in ("width", "height"):
             if side not in out.columns:
                 out[side] = [_size(p)[side == "height"] for p in out[media]]
+        out[media] = [_under(p, state["media_root"]) for p in out[media]]
         if label in out.columns:
             out[label] = _as_text(out[label], f"column {label!r}", where, score=False)
         if PREDICTION in out.columns:
@@ -276,7 +278,9 @@ class BoxWatch(PerformanceWatch):
         score and the boxes suggested for review."""
         from assay.deploy.profile import Profile
 
-        stats = image_statistics(dict(enumerate(features[state["media"]]))).reset_index(drop=True)
+        root = Path(state["media_root"])
+        files = {i: root / p for i, p in enumerate(features[state["media"]])}  # absolute stays
+        stats = image_statistics(files).reset_index(drop=True)
         sent = PREDICTION in features.columns
         predicted = _boxes(features[PREDICTION]) if sent else [[] for _ in range(len(stats))]
         top = np.array([max((b["score"] for b in boxes), default=-np.inf) for boxes in predicted])
@@ -369,6 +373,14 @@ def _decided(predicted: list[Any]) -> list[list[dict[str, Any]]]:
     scores = np.array([b["score"] for boxes in predicted for b in boxes], dtype=float)
     keep = iter(_confidence(scores) >= SUGGEST_AT)
     return [[b for b in boxes if next(keep)] for boxes in predicted]
+
+
+def _under(path: str, root: str) -> str:
+    """``path`` relative to ``root`` (POSIX) when it lies under it, else as it is."""
+    try:
+        return Path(path).relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _size(path: str) -> tuple[int, int]:

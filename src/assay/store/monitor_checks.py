@@ -353,8 +353,10 @@ def sample_window(
     picked = sample_for_labeling(
         frame, n=n, drift_scores=drift_scores, confidence=confidence, seed=seed
     )
+    media = [config["media"]] if config.get("media") in frame.columns else []  # images
     rows = frame.loc[
-        picked.index, config["features"] + [c for c in reference.roles.tags if c in frame.columns]
+        picked.index,
+        media + config["features"] + [c for c in reference.roles.tags if c in frame.columns],
     ]
     out = pd.DataFrame(index=picked.index)
     out["score"] = 1.0 - np.clip(picked["score"].to_numpy(dtype=float), 0.0, 1.0)
