@@ -67,6 +67,8 @@ def blind_item(version: DatasetVersion, cache: TableCache, item_id: str) -> dict
     its label nor its media path (served by id through :func:`media_url`)."""
     view = item_view(version, cache, item_id)
     hidden = {version.roles.label, version.roles.media, version.roles.id}
+    if view["text"] is not None:
+        hidden.add("text")  # shown as the item's text
     return {
         "item_id": item_id,
         "media_url": media_url(version.name, item_id) if view["media_url"] else None,
