@@ -74,6 +74,8 @@ BASE: dict[str, dict[str, Any]] = {
     "log": {"name": "iris"},
     "loop": {"name": "iris", "recipe": "lr", "eval_set": "held"},
     "monitor add": {"name": "m2", "reference": "num@v1", "recipe": "lr"},
+    "monitor clips": {"name": "sp", "batch": "{d}/batch", "hypotheses": "{d}/bh.csv",
+                      "reference_hypotheses": "{d}/rh.csv", "sample": "1"},
     "monitor ingest": {"name": "m", "file": "{d}/cur.csv"},
     "monitor list": {},
     "monitor sample": {"name": "m", "n": "5"},
@@ -182,6 +184,22 @@ def _data_files(d: Path, frame: pd.DataFrame) -> None:
     ]).to_csv(d / "ann.csv", index=False)
 
 
+def _speech_files(d: Path) -> None:
+    """Four short real clips with transcripts, a batch of the same clips and a
+    recogniser's output on both (for `monitor clips`)."""
+    speech = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech" / "mini-librispeech"
+    table = pd.read_csv(speech / "transcripts.csv").head(4)
+    for folder in ("clips", "batch"):
+        (d / folder).mkdir()
+        for file in table["file"]:
+            shutil.copy(speech / file, d / folder)
+    table["file"] = table["file"].str.split("/").str[-1]
+    table[["file", "transcript"]].to_csv(d / "t.csv", index=False)
+    heard = table.rename(columns={"transcript": "hypothesis"})[["file", "hypothesis"]]
+    heard.assign(confidence=0.9).to_csv(d / "rh.csv", index=False)
+    heard.assign(confidence=0.4).to_csv(d / "bh.csv", index=False)
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workspace and data files every case copies (built once, through the CLI)."""
@@ -208,6 +226,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _run("import", "num", str(d / "num.csv"), "--label", "label", "--id", "id", *w)
     _run("monitor", "add", "m", "--reference", "num@v1", "--recipe", "lr", *w)
     _run("monitor", "ingest", "m", str(d / "cur.csv"), *w)
+    _speech_files(d)  # a transcript dataset: audio clips with their transcripts
+    _run("import", "sp", str(d / "clips"), "--transcripts", str(d / "t.csv"), *w)
     _run("label", "plan", "held", "--labelers", "ann,ben", "--overlap", "1", *w)
     for who, label in (("ann", "setosa"), ("ben", "virginica")):  # a disagreed item
         _run("label", "submit", "held", label, "--labeler", who, "--item", HELD[0], *w)

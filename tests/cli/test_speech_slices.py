@@ -17,7 +17,6 @@ from assay._wer import word_error_rate
 from assay.modalities.audio import read_wav
 from assay.store.workspace import Workspace
 from assay.train.augment._audio import augment_audio_array
-from assay.workflows.speech_monitor import check_speech_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speech_clips import clips as _clips  # noqa: E402
@@ -107,15 +106,30 @@ def test_car_noise_batch_drifts_and_low_confidence_clips_are_queued(
     ref.to_csv(tmp_path / "ref.csv", index=False)
     heard.to_csv(tmp_path / "batch.csv", index=False)
     ws = Workspace(tmp_path / "ws")
-    checked = check_speech_batch(
-        ws,
-        "sp",
-        batch,
-        hypotheses=tmp_path / "batch.csv",
-        reference_hypotheses=tmp_path / "ref.csv",
-        n_review=3,
+    w = ["-w", str(tmp_path / "ws")]
+    code, _, err = cli("monitor", "clips", "sp", str(batch), *w)
+    assert code == 2 and "--recipe pocketsphinx or --hypotheses" in err
+    code, _, err = cli(
+        "monitor", "clips", "sp", str(batch), "--hypotheses", str(tmp_path / "batch.csv"), *w
     )
-    result = checked.to_dict()
+    assert code == 2 and "--reference-hypotheses" in err
+    assert ws.review.list("sp").empty
+    code, out, err = cli(
+        "monitor",
+        "clips",
+        "sp",
+        str(batch),
+        "--hypotheses",
+        str(tmp_path / "batch.csv"),
+        "--reference-hypotheses",
+        str(tmp_path / "ref.csv"),
+        "--sample",
+        "3",
+        "--json",
+        *w,
+    )
+    assert code == 1, err  # drifted
+    result = json.loads(out)
     drifted = {c["column"] for c in result["columns"] if c["drifted"]}
     assert result["drifted"] and {"noise_db", "confidence"} <= drifted
     assert "duration_s" not in drifted and "speaking_rate" not in drifted

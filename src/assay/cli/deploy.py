@@ -21,6 +21,7 @@ from assay.cli._common import (
     progress,
     table,
 )
+from assay.cli._deploy_speech import monitor_clips
 from assay.deploy import render_summary
 from assay.exceptions import InputError
 from assay.workflows.monitor import (
@@ -273,4 +274,5 @@ def monitor_sample(
 def register(app: typer.Typer) -> None:
     """Add the deploy commands."""
     app.command("drift")(drift_cmd)
+    monitor_app.command("clips")(monitor_clips)
     app.add_typer(monitor_app, name="monitor")

@@ -60,18 +60,26 @@ class SpeechBatch:
     def to_dict(self) -> dict[str, Any]:
         """Verdict, per-column tests, confidence on both sides and the sampled clips."""
         columns = self.drift.columns.reset_index().rename(columns={"index": "column"})
-        mean = {side: float(np.nanmean(frame["confidence"])) if frame["confidence"].notna().any()
-                else None for side, frame in (("reference", self.reference),
-                                               ("batch", self.batch))}
-        return jsonable({
-            "drifted": self.drift.drifted, "rule": self.drift.rule,
-            "n_reference": len(self.reference), "n_batch": len(self.batch),
-            "mean_confidence": mean,
-            "columns": columns.astype(object).where(columns.notna(), None).to_dict("records"),
-            "queued": self.queued,
-            "sampled": self.sampled[["file", "confidence", "reason"]].to_dict("records")
-            if len(self.sampled) else [],
-        })
+        mean = {
+            side: float(np.nanmean(frame["confidence"]))
+            if frame["confidence"].notna().any()
+            else None
+            for side, frame in (("reference", self.reference), ("batch", self.batch))
+        }
+        return jsonable(
+            {
+                "drifted": self.drift.drifted,
+                "rule": self.drift.rule,
+                "n_reference": len(self.reference),
+                "n_batch": len(self.batch),
+                "mean_confidence": mean,
+                "columns": columns.astype(object).where(columns.notna(), None).to_dict("records"),
+                "queued": self.queued,
+                "sampled": self.sampled[["file", "confidence", "reason"]].to_dict("records")
+                if len(self.sampled)
+                else [],
+            }
+        )
 
 
 def batch_clips(folder: Path) -> list[Path]:
@@ -83,12 +91,12 @@ def batch_clips(folder: Path) -> list[Path]:
         Not a folder, or no WAV file in it.
     """
     if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder; give the folder of the production clips "
-                         "(WAV files).")
+        raise InputError(
+            f"{folder} is not a folder; give the folder of the production clips (WAV files)."
+        )
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
     if not files:
-        raise InputError(f"{folder} holds no .wav file; give the folder of the production "
-                         "clips.")
+        raise InputError(f"{folder} holds no .wav file; give the folder of the production clips.")
     return files
 
 
@@ -100,8 +108,9 @@ def _measured(clips: list[Any], heard: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _batch_heard(ws: Workspace, files: list[Path], folder: Path, recogniser: str | None,
-                 hypotheses: Path | None) -> pd.DataFrame:
+def _batch_heard(
+    ws: Workspace, files: list[Path], folder: Path, recogniser: str | None, hypotheses: Path | None
+) -> pd.DataFrame:
     names = [str(p.relative_to(folder)) for p in files]
     if hypotheses is not None:
         return read_hypotheses(hypotheses, names, names).reset_index(drop=True)
@@ -110,9 +119,15 @@ def _batch_heard(ws: Workspace, files: list[Path], folder: Path, recogniser: str
 
 
 def check_speech_batch(
-    ws: Workspace, ref: str, batch: Path, *, recogniser: str | None = None,
-    hypotheses: Path | None = None, reference_hypotheses: Path | None = None,
-    n_review: int = 0, seed: int = 0,
+    ws: Workspace,
+    ref: str,
+    batch: Path,
+    *,
+    recogniser: str | None = None,
+    hypotheses: Path | None = None,
+    reference_hypotheses: Path | None = None,
+    n_review: int = 0,
+    seed: int = 0,
 ) -> SpeechBatch:
     """Drift of a folder of production clips from the transcript dataset ``ref``.
 
@@ -144,41 +159,64 @@ def check_speech_batch(
     check_transcript_dataset(version)
     frame = version.to_pandas()
     files = batch_clips(batch)
-    if hypotheses is not None and reference_hypotheses is None and recogniser is None:
-        raise InputError("hypotheses of the batch need the same recogniser's output on the "
-                         "reference clips (reference_hypotheses=), or recogniser=.")
-    ref_heard = recogniser_output(ws, version, frame, recogniser=None if reference_hypotheses
-                                  else recogniser, hypotheses=reference_hypotheses)
+    if (recogniser is None) == (hypotheses is None):
+        raise InputError(
+            "give either recogniser='pocketsphinx' or hypotheses= (the "
+            "recogniser's output), not both."
+        )
+    if hypotheses is not None and reference_hypotheses is None:
+        raise InputError(
+            "hypotheses of the batch need the same recogniser's output on the "
+            "reference clips (reference_hypotheses=)."
+        )
+    ref_heard = recogniser_output(
+        ws, version, frame, recogniser=recogniser, hypotheses=reference_hypotheses
+    )
     reference = _measured(media_paths(version, frame), ref_heard.reset_index(drop=True))
     current = _measured(list(files), _batch_heard(ws, files, batch, recogniser, hypotheses))
     current.insert(0, "file", [str(p) for p in files])
     report = speech_drift(reference, current, seed=seed)
     sampled, queued = _review(ws, version.name, current, n_review, seed)
     result = SpeechBatch(report, reference, current, sampled, queued)
-    ws.record_analysis("speech_batch", result.to_dict(), dataset=version.name,
-                       params={"batch": str(batch), "recogniser": recogniser,
-                               "n_review": n_review, "seed": seed},
-                       duration_s=time.perf_counter() - start)
+    ws.record_analysis(
+        "speech_batch",
+        result.to_dict(),
+        dataset=version.name,
+        params={"batch": str(batch), "recogniser": recogniser, "n_review": n_review, "seed": seed},
+        duration_s=time.perf_counter() - start,
+    )
     return result
 
 
-def _review(ws: Workspace, dataset: str, current: pd.DataFrame, n: int,
-            seed: int) -> tuple[pd.DataFrame, int]:
+def _review(
+    ws: Workspace, dataset: str, current: pd.DataFrame, n: int, seed: int
+) -> tuple[pd.DataFrame, int]:
     if n == 0:
         return current.iloc[:0].assign(reason=pd.Series(dtype=str)), 0
     if current["confidence"].isna().all():
-        raise InputError("the batch's recogniser output has no confidence; give a "
-                         "confidence column, or sample without confidence.")
+        raise InputError(
+            "the batch's recogniser output has no confidence; give a "
+            "confidence column, or sample without confidence."
+        )
     picked = sample_low_confidence(current, n=n, seed=seed)
-    entries = pd.DataFrame({
-        "item_id": ["clip:" + Path(f).name for f in picked["file"]],
-        "reason": [f"production clip, recogniser confidence {c:.2f} ({r})"
-                   for c, r in zip(picked["confidence"], picked["reason"], strict=True)],
-        "score": np.clip(picked["confidence"].fillna(0).to_numpy(float), 0, 1),
-        "suggested_label": [normalise_words(h) or None for h in picked["hypothesis"]],
-        "payload": [{"path": f, "confidence": float(c),
-                     "inclusion_probability": float(p)}
-                    for f, c, p in zip(picked["file"], picked["confidence"].fillna(0),
-                                       picked["inclusion_probability"], strict=True)],
-    })
+    entries = pd.DataFrame(
+        {
+            "item_id": ["clip:" + Path(f).name for f in picked["file"]],
+            "reason": [
+                f"production clip, recogniser confidence {c:.2f} ({r})"
+                for c, r in zip(picked["confidence"], picked["reason"], strict=True)
+            ],
+            "score": np.clip(picked["confidence"].fillna(0).to_numpy(float), 0, 1),
+            "suggested_label": [normalise_words(h) or None for h in picked["hypothesis"]],
+            "payload": [
+                {"path": f, "confidence": float(c), "inclusion_probability": float(p)}
+                for f, c, p in zip(
+                    picked["file"],
+                    picked["confidence"].fillna(0),
+                    picked["inclusion_probability"],
+                    strict=True,
+                )
+            ],
+        }
+    )
     return picked, ws.review.add(dataset, entries, source="drift_sample")
