@@ -51,7 +51,9 @@ def test_unlabeled_csv_to_an_audited_and_trained_version(cli, tmp_path: Path, ir
     truth, unlabeled, held = iris
     w = ["-w", str(tmp_path / "ws")]
     assert cli("init", str(tmp_path / "ws"))[0] == 0
-    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    code, out, _ = cli("import", "flowers", str(unlabeled), "--id", "id", *w)
+    assert code == 0 and "120 of 120 items await a label" in out
+    assert "assay label plan flowers" in out
     assert cli("import", "held", str(held), "--id", "id", *w)[0] == 0
     (tmp_path / "lr.yaml").write_text(RECIPE)
     assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0

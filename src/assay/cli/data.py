@@ -132,8 +132,25 @@ def import_(
         emit_json({**version.to_dict(), **extra})
         return
     out_console().print(_import_summary(version))
+    _awaiting_note(version)
     if box_source is not None and len(box_source.dropped):
         out_console().print(box_source.dropped_note())
+
+
+def _awaiting_note(version: DatasetVersion) -> None:
+    """Say how many items await labels, and how to label them."""
+    from assay.store.labeling import missing_labels
+
+    if version.task.kind not in ("classification", "regression"):
+        return
+    labels = version.to_pandas([version.roles.label])[version.roles.label]
+    waiting = int(missing_labels(labels).sum())
+    if waiting:
+        out_console().print(
+            f"{waiting} of {version.n_rows} items await a label; plan the labeling with "
+            f"`assay label plan {version.name} --labelers ann,ben`.",
+            markup=False,
+        )
 
 
 def _label_option(label: str | None) -> str | list[str] | None:
