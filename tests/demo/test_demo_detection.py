@@ -55,6 +55,7 @@ def test_every_chapter_is_told_in_80_columns(demo: dict[str, Any]) -> None:
 def test_the_images_are_copied_and_the_errors_planted(demo: dict[str, Any]) -> None:
     facts, path = demo["facts"], demo["path"]
     assert len(list((path / "images").glob("*.jpg"))) == SMALL.train + SMALL.test
+    assert len(list((path / "images" / "dim").glob("*.jpg"))) == SMALL.test
     ws = Workspace(path)
     try:
         v1 = ws.dataset("cells@v1").to_pandas()
@@ -108,13 +109,14 @@ def test_monitor_windows_report_realised_map_and_image_drift(demo: dict[str, Any
         ws.close()
     assert window["brightness"].mean() < 0.7 * ws_brightness(demo["path"])
     assert len(queued) == demo["facts"]["deploy"]["sampled"] == 5
+    assert window["path"].str.startswith("dim/").all()  # served from the image folder
 
 
 def ws_brightness(path: Path) -> float:
     """Mean brightness of the test images as copied (before dimming)."""
     from assay.deploy.drift_boxes import image_statistics
 
-    names = sorted(p.name for p in (path / "production" / "dim").glob("*.jpg"))
+    names = sorted(p.name for p in (path / "images" / "dim").glob("*.jpg"))
     stats = image_statistics({n: path / "images" / n for n in names})
     return float(np.mean(stats["brightness"]))
 

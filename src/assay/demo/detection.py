@@ -374,8 +374,9 @@ def _windows(ws: Workspace, state: _State, production: Path) -> list[dict[str, A
     detector's boxes, and the same slides dimmed with its boxes on them."""
     from assay.workflows.monitor import ingest_file
 
-    _dimmed(state, production / "dim")
-    dim_found = state.detector.predict(_paths(state, state.test, production / "dim"))
+    dim = state.images / "dim"  # under the image folder: review pages can show them
+    _dimmed(state, dim)
+    dim_found = state.detector.predict(_paths(state, state.test, dim))
     assert state.test_predictions is not None  # made by chapter_iterate
     files = [
         _batch(state, state.test, state.test_predictions, production / "window-1.csv"),
