@@ -85,6 +85,10 @@
   function poll(live) {
     var seconds = Number(live.dataset.every || "3");
     function tick() {
+      if (document.hidden) {  // a tab in the background asks again when it is looked at
+        window.setTimeout(tick, seconds * 1000);
+        return;
+      }
       fetch(live.dataset.live, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
