@@ -237,8 +237,10 @@ def main() -> None:
         "errors",
         "agreement labels: p50 / p95 ms",
     ]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     body = markdown_table(header, rows) + (
-        f"\n\nThink time {args.think} s between an item and its label; {args.duration:.0f} s "
+        f"\n\nLoad average at the end: {load} (2 cores shared with other work). "
+        f"Think time {args.think} s between an item and its label; {args.duration:.0f} s "
         "of labeling; targets: next and submit p95 <= 100 ms, 0 lost, agreement on 20,000 "
         "labels p95 <= 500 ms."
     )
