@@ -494,3 +494,20 @@ def test_hostile_ids_and_fields_are_refused_in_one_line(
         assert got.status_code == 400, (field, got.text)
     bad = rita.post("/label/digits/apply?format=json", data={"csrf_token": rcsrf, "method": "vote"})
     assert bad.status_code == 400 and "method" in bad.json()["error"]
+
+
+def test_cli_adds_a_labeler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from assay.cli.main import main
+    from assay.store.users import list_users
+
+    path = tmp_path / "ws"
+    Workspace.init(path).close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a fine password\n"))
+    assert (
+        main(["user", "add", "lea", "--role", "labeler", "--password-stdin", "-w", str(path)]) == 0
+    )
+    ws = Workspace(path)
+    assert [(u["name"], u["role"]) for u in list_users(ws)] == [("lea", "labeler")]
+    ws.close()
