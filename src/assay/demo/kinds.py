@@ -47,7 +47,8 @@ __all__ = [
 
 #: The kinds ``assay demo --task`` knows, and the module that tells each story.
 KINDS = {"regression": "assay.demo.regression", "multilabel": "assay.demo.multilabel",
-         "detection": "assay.demo.detection"}
+         "detection": "assay.demo.detection",
+         "speech": "assay.demo.speech"}
 
 Chapter = Callable[[Workspace, Console, DemoResult], None]
 
