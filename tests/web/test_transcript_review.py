@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from webhelpers import PASSWORD, chromium_page, serving
 
+from assay.store.transcript_import import TranscriptSource
 from assay.store.users import add_user
 from assay.store.workspace import Workspace
 from assay.workflows.review import apply_decisions
@@ -61,17 +62,26 @@ def clips(sqlite_workspace: Workspace, shared_data: Path, tmp_path: Path) -> pd.
     queued with the true transcript as the suggestion."""
     source = shared_data / "speech" / "mini-librispeech"
     table = pd.read_csv(source / "transcripts.csv")
-    table = table[table["file"].str.removeprefix("wav/").isin(CLIPS)]
-    for f, speaker in zip(table["file"], table["speaker"], strict=True):
-        (tmp_path / "clips" / str(speaker)).mkdir(parents=True, exist_ok=True)
-        shutil.copy(source / f, tmp_path / "clips" / str(speaker))
+    table = table[table["file"].str.removeprefix("wav/").isin(CLIPS)].copy()
+    (tmp_path / "clips").mkdir()
+    for f in table["file"]:
+        shutil.copy(source / f, tmp_path / "clips")
+    table["file"] = table["file"].str.removeprefix("wav/")
+    table["truth"] = table["transcript"]
+    table["transcript"] = [corrupt(t) for t in table["truth"]]
+    table[["file", "transcript", "speaker"]].to_csv(tmp_path / "clips" / "typed.csv", index=False)
     ws = sqlite_workspace
-    # a folder import registers the clips' media root; the labels become the transcripts
-    first = ws.import_dataset("speech", tmp_path / "clips", task="transcript").to_pandas()
-    true = dict(zip(table["file"].str.removeprefix("wav/"), table["transcript"], strict=True))
-    first["truth"] = [true[Path(p).name] for p in first["path"]]
-    first["label"] = [corrupt(t) for t in first["truth"]]
-    ws.commit("speech", first.drop(columns=["truth"]), message="transcripts as typed")
+    ws.import_dataset(
+        "speech",
+        TranscriptSource(tmp_path / "clips" / "typed.csv"),
+        task="transcript",
+        label="transcript",
+        tags=["speaker"],
+    )
+    first = ws.dataset("speech").to_pandas()
+    truth = dict(zip(table["file"].str.removesuffix(".wav"), table["truth"], strict=True))
+    first["label"] = first["transcript"]
+    first["truth"] = first["item_id"].map(truth)
     ws.review.add(
         "speech",
         pd.DataFrame(
@@ -103,7 +113,7 @@ def page(sqlite_workspace: Workspace, clips: pd.DataFrame) -> Iterator[tuple[Any
 
 def _open(p: Any, url: str, ws: Workspace, clip: str) -> dict[str, Any]:
     listed = ws.review.list("speech")
-    row = listed[listed["item_id"].astype(str).str.endswith(clip)]
+    row = listed[listed["item_id"].astype(str) == clip.removesuffix(".wav")]
     entry = ws.review.get(int(row["id"].iloc[0]))
     p.goto(f"{url}/review/entry/{entry['id']}")
     _until(p, "window.assayTranscript !== undefined")
@@ -182,7 +192,7 @@ def test_play_edit_and_relabel_with_the_keyboard(
 
     version = apply_decisions(ws, "speech", user="rita")
     stored = ws.dataset("speech").to_pandas().set_index("item_id")
-    assert stored.loc[entry["item_id"], "label"] == fixed
+    assert stored.loc[entry["item_id"], "transcript"] == fixed
     p.goto(f"{url}/datasets/speech/diff?a={version.parent_number}&b={version.number}")
     assert p.locator("main ins.ins, main mark.sub, main del.del").count() > 0
 
