@@ -408,7 +408,7 @@ class DetectionTask(Task):
     def out_of_sample(self, model: Any, X: Any, y: Any, **options: Any) -> Any:
         """Refused: boxes come from the user's detector (or HogDetector in Python)."""
         raise InputError(
-            "a detection dataset has no default model to predict boxes; run your detector "
+            "the detection task has no default model to predict boxes; run your detector "
             "(or assay.train.detect.HogDetector) and give its boxes as predictions "
             "(COCO result JSON or a boxes table with score)."
         )
