@@ -218,3 +218,24 @@ def test_dawid_skene_resolves_ties_and_majority_leaves_them(texts: Workspace) ->
     ds = lab.apply_labels(texts, "d", actor="x", message="ds", method="dawid-skene")
     assert majority.unresolved and not ds.unresolved
     assert ds.methods.get("dawid-skene", 0) == len(majority.unresolved)
+
+
+def test_shared_label_read_and_stamp(texts: Workspace) -> None:
+    _plan(texts, overlap=1.0, labelers=["ann", "ben"])
+    empty = lab.labels_stamp(texts, "d")
+    task = lab.next_item(texts, "d", "ann")
+    assert task is not None
+    first = lab.submit_label(texts, "d", "ann", task.item_id, "a")
+    after_label = lab.labels_stamp(texts, "d")
+    assert after_label != empty and lab.labels_stamp(texts, "d") == after_label
+    lab.submit_label(texts, "d", "ann", task.item_id, "b", expected_revision=first.revision)
+    after_change = lab.labels_stamp(texts, "d")
+    assert after_change != after_label and after_change.labels == after_label.labels
+    lab.submit_label(texts, "d", "ben", task.item_id, "a")
+    lab.adjudicate(texts, "d", task.item_id, "a", actor="boss")
+    assert lab.labels_stamp(texts, "d").adjudications == 1
+    labels = lab.read_labels(texts, "d")
+    assert lab.labeling_status(texts, "d", labels=labels) == lab.labeling_status(texts, "d")
+    shared = lab.live_agreement(texts, "d", labels=labels, ci=False)
+    alone = lab.live_agreement(texts, "d", ci=False)
+    assert shared.to_dict() == alone.to_dict() and shared.n_items == 1

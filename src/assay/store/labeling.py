@@ -52,6 +52,7 @@ __all__ = [
     "require_labels",
     "save_adjudication",
     "save_label",
+    "stamp",
 ]
 
 #: The columns of :func:`labels_frame`.
@@ -714,4 +715,32 @@ def require_labels(version: DatasetVersion, frame: pd.DataFrame) -> None:
         f"{version.ref}: {len(ids)} item(s) have no label yet (ids {shown}); label them "
         f"(`assay label plan {version.name} --labelers ann,ben`, then `assay label apply "
         f"{version.name}`) or drop them."
+    )
+
+
+def stamp(ws: Workspace, name: str) -> tuple[int | None, int, int, int, int, int | None]:
+    """Plan number; labels, their summed revisions; adjudications, theirs; the latest
+    label-book version: counts and sums that change with any label or decision."""
+    lab, j = m.LabelingLabel, m.LabelingAdjudication
+    with ws.session(readonly=True) as s:
+        ctx = context_in(s, ws, name)
+        if ctx.project_id is None:
+            return None, 0, 0, 0, 0, ctx.book_number
+        labels = s.execute(
+            select(func.count(), func.coalesce(func.sum(lab.revision), 0)).where(
+                lab.project_id == ctx.project_id
+            )
+        ).one()
+        decided = s.execute(
+            select(func.count(), func.coalesce(func.sum(j.revision), 0)).where(
+                j.project_id == ctx.project_id
+            )
+        ).one()
+    return (
+        ctx.project_number,
+        int(labels[0]),
+        int(labels[1]),
+        int(decided[0]),
+        int(decided[1]),
+        ctx.book_number,
     )

@@ -35,7 +35,10 @@ __all__ = [
     "adjudication_queue",
     "apply_labels",
     "label_provenance",
+    "LabelsStamp",
+    "labels_stamp",
     "live_agreement",
+    "read_labels",
     "typed_label",
 ]
 
@@ -128,10 +131,39 @@ class LiveAgreement:
         }
 
 
-def _given(ws: Workspace, name: str) -> tuple[pd.DataFrame, Any]:
+def read_labels(ws: Workspace, name: str) -> pd.DataFrame:
+    """Every label of dataset ``name``'s plan in one read, for :func:`live_agreement` and
+    :func:`~assay.workflows.labeling.labeling_status` to share (their ``labels=``):
+    ``item``, ``labeler``, ``label`` (encoded), ``unsure``, ``skipped``, ``note``,
+    ``labelbook_version``, ``in_sample``."""
+    return store.labels_frame(ws, name, lean=True)[1]
+
+
+@dataclass(frozen=True)
+class LabelsStamp:
+    """What the labels of a plan look like from outside: equal stamps, same labels
+    (a poll with nothing new can skip computing agreement again)."""
+
+    plan: int | None
+    labels: int
+    revisions: int
+    adjudications: int
+    adjudication_revisions: int
+    labelbook: int | None
+
+
+def labels_stamp(ws: Workspace, name: str) -> LabelsStamp:
+    """A cheap read (counts and sums) that changes whenever a label or adjudication of
+    dataset ``name``'s plan is added or changed, or the label book gets a version."""
+    return LabelsStamp(*store.stamp(ws, name))
+
+
+def _given(
+    ws: Workspace, name: str, labels: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, Any]:
     """The labels given (not skipped), decoded, as ``item``, ``annotator``, ``label``,
     ``encoded``, ``labelbook_version``, ``unsure``, ``note``; and the task."""
-    _, frame = store.labels_frame(ws, name, lean=True)
+    frame = read_labels(ws, name) if labels is None else labels
     task = get_task(store.read_context(ws, name).task_kind)
     given = frame[~frame["skipped"].astype(bool) & frame["label"].notna()]
     given = given.drop(columns=["skipped"])
@@ -160,7 +192,13 @@ def _disagreed(given: pd.DataFrame, adjudicated: pd.DataFrame, task: Any) -> pd.
 
 
 def live_agreement(
-    ws: Workspace, name: str, *, by_labelbook: bool = True, ci: bool = True, n_boot: int = 200
+    ws: Workspace,
+    name: str,
+    *,
+    by_labelbook: bool = True,
+    ci: bool = True,
+    n_boot: int = 200,
+    labels: pd.DataFrame | None = None,
 ) -> LiveAgreement:
     """Agreement of dataset ``name``'s labels so far, and the disagreed items.
 
@@ -170,8 +208,10 @@ def live_agreement(
         Also one report per label-book version the labels followed.
     ci : bool, default True
         Bootstrap intervals (``n_boot`` resamples of the items).
+    labels : DataFrame, optional
+        The labels read by :func:`read_labels` (default: read them).
     """
-    given, task = _given(ws, name)
+    given, task = _given(ws, name, labels)
     shared = given[given.groupby("item")["annotator"].transform("nunique").to_numpy() >= 2]
     frame = shared[["item", "annotator", "label", "labelbook_version"]]
     report, revise, per_book = None, pd.DataFrame(), None

@@ -28,12 +28,15 @@ from assay.workflows._labeling_results import (
     Adjudication,
     AdjudicationItem,
     AppliedLabels,
+    LabelsStamp,
     LiveAgreement,
     adjudicate,
     adjudication_queue,
     apply_labels,
     label_provenance,
+    labels_stamp,
     live_agreement,
+    read_labels,
     typed_label,
 )
 
@@ -45,6 +48,7 @@ __all__ = [
     "LabelingPlan",
     "LabelingStatus",
     "LabelingTask",
+    "LabelsStamp",
     "LiveAgreement",
     "SubmittedLabel",
     "adjudicate",
@@ -52,9 +56,11 @@ __all__ = [
     "apply_labels",
     "label_provenance",
     "labeling_status",
+    "labels_stamp",
     "live_agreement",
     "next_item",
     "plan_labeling",
+    "read_labels",
     "submit_label",
 ]
 
@@ -480,12 +486,19 @@ def submit_label(
     )
 
 
-def labeling_status(ws: Workspace, name: str) -> LabelingStatus:
-    """Progress of dataset ``name``'s labeling plan: per labeler, per class, overlap."""
+def labeling_status(
+    ws: Workspace, name: str, *, labels: pd.DataFrame | None = None
+) -> LabelingStatus:
+    """Progress of dataset ``name``'s labeling plan: per labeler, per class, overlap.
+
+    ``labels``: the labels read by :func:`read_labels` (shared with
+    :func:`live_agreement`); default: read them.
+    """
     counts = store.queue_counts(ws, name)
-    number, labels = store.labels_frame(ws, name)
+    number = counts["project"]
+    labels = read_labels(ws, name) if labels is None else labels
     adjudicated = store.adjudication_rows(ws, name)
-    task = ws.dataset(name).task
+    task = get_task(store.read_context(ws, name).task_kind)
     given = labels[~labels["skipped"].astype(bool) & labels["label"].notna()]
     per: dict[str, dict[str, int]] = {n: {} for n in counts["labelers"]}
     for labeler, status, n in counts["counts"]:
