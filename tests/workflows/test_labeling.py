@@ -127,6 +127,11 @@ def test_status_agreement_adjudication_apply(texts: Workspace) -> None:
     assert lab.adjudication_queue(texts, "d") == []
     applied = lab.apply_labels(texts, "d", actor="boss", message="labels")
     assert applied.unresolved == [] and applied.labeled == 40
+    with texts.session() as s:
+        logged = s.execute(
+            select(m.AuditLog.actor, m.AuditLog.detail).where(m.AuditLog.action == "label.apply")
+        ).one()
+    assert logged[0] == "boss" and logged[1]["labeled"] == 40
     assert applied.methods["adjudicated"] == len(disagreed)
     version = texts.dataset(applied.version)
     labels = version.labels

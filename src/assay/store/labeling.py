@@ -606,11 +606,12 @@ def adjudication_rows(ws: Workspace, name: str) -> pd.DataFrame:
 
 
 def provenance_hook(
-    ws: Workspace, name: str, records: Sequence[dict[str, Any]]
+    ws: Workspace, name: str, records: Sequence[dict[str, Any]], actor: str = "unknown"
 ) -> Callable[[Session, m.Version], None]:
     """An ``on_commit`` hook writing ``records`` (``item_id``, ``labelers``,
     ``labelbook_version``, ``method``, ``adjudicated_by``) as the provenance of the new
-    version, and marking the plan applied to it, in the version's transaction."""
+    version, marking the plan applied to it and logging ``label.apply`` by ``actor``, in
+    the version's transaction."""
     with ws.session(readonly=True) as s:
         project_id = project_row(s, ws, name).id
 
@@ -622,6 +623,17 @@ def provenance_hook(
             update(m.LabelingProject)
             .where(m.LabelingProject.id == project_id)
             .values(applied_version_id=version.id)
+        )
+        methods: dict[str, int] = {}
+        for r in records:
+            methods[r["method"]] = methods.get(r["method"], 0) + 1
+        s.add(
+            m.AuditLog(
+                actor=actor,
+                action="label.apply",
+                target=f"dataset:{name}",
+                detail={"version": version.number, "labeled": len(records), "methods": methods},
+            )
         )
 
     return write

@@ -421,7 +421,7 @@ def apply_labels(
     column = frame[base.roles.label].astype(object)
     column[changed] = new[changed]
     frame[base.roles.label] = column
-    hook = store.provenance_hook(ws, name, _provenance(given, decided))
+    hook = store.provenance_hook(ws, name, _provenance(given, decided), actor)
     version = ws.commit(
         name,
         frame,
