@@ -231,6 +231,7 @@ def speech_slices(
     alpha: float = 0.9,
     k: int = 5,
     min_support: float = 0.05,
+    n_bins: int = 3,
     n_boot: int = 500,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -241,11 +242,16 @@ def speech_slices(
     clips : DataFrame
         :func:`clip_errors` of the n clips.
     metadata : DataFrame of shape (n, n_columns)
-        Numeric columns are cut in quantile bins by SliceLine.
+        Numeric columns are cut in ``n_bins`` quantile bins by SliceLine.
     human : DataFrame, optional
         :func:`human_clip_errors`, for each slice's human WER.
     alpha, k, min_support
         SliceLine's error weight, slices returned and smallest slice (share of clips).
+    n_bins : int, default 3
+        Quantile bins of a numeric feature: terciles (low / middle / high) by default. A
+        SliceLine predicate is one bin, so with finer bins a condition covering a third
+        of the clips (the noisy third) cannot be named by one predicate, and its size
+        penalty hides it (``benchmarks/speech_loop.py`` measures both).
     n_boot, seed : int
 
     Returns
@@ -262,6 +268,7 @@ def speech_slices(
         alpha=alpha,
         k=k,
         min_support=min_support,
+        n_bins=n_bins,
         seed=seed,
     )
     if not len(found.table):
