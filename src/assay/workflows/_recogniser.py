@@ -58,7 +58,7 @@ class DiskCache(MutableMapping[str, Any]):
             raise KeyError(key) from None
 
     def __iter__(self) -> Iterator[str]:
-        return (p.stem for p in self.root.glob("*/*.json"))
+        return (p.stem for p in self.root.glob("*/*.json") if not p.name.startswith(".tmp-"))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
