@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from assay import ConflictError
-from assay.store import labeling as store
+from assay.store import labeling_results as results
 from assay.store import models as m
 from assay.store.workspace import Workspace
 from assay.workflows import labeling as lab
@@ -66,7 +66,7 @@ def test_provenance_lands_with_the_version_or_not_at_all(planned: Workspace) -> 
     for item in range(10):
         lab.adjudicate(planned, "d", item, "a", actor="boss")
     # the dataset moves while the labels are applied: nothing of the apply is written
-    hook = store.provenance_hook(
+    hook = results.provenance_hook(
         planned,
         "d",
         [

@@ -1,4 +1,4 @@
-"""Labeling projects in the workspace: plans, per-labeler queues, labels, adjudications.
+"""Labeling projects in the workspace: plans, per-labeler queues, labels.
 
 A project is a dataset's labeling plan (the latest open one is in use). Each labeler
 has a queue (``labeling_assignments``); a label is one row per item and labeler
@@ -6,20 +6,19 @@ has a queue (``labeling_assignments``); a label is one row per item and labeler
 submission for the same item must name the revision it changes, compare-and-set as in
 the review queue, and a race between two submissions ends in
 :class:`~assay.exceptions.ConflictError` for one of them, never in a lost label).
-Every label and adjudication is written to the audit log in the same transaction.
+Every label is written to the audit log in the same transaction (adjudications and
+the provenance of applied labels: :mod:`assay.store.labeling_results`; items awaiting
+labels: :mod:`assay.store.unlabeled`).
 Labels are stored as JSON text by the dataset's task, like annotations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -27,9 +26,15 @@ from sqlalchemy.orm import Session, aliased
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.models import utcnow
+from assay.store.unlabeled import (  # re-exported: engines import them from here
+    AWAITING,
+    awaiting_labels,
+    mark_awaiting,
+    missing_labels,
+    require_labels,
+)
 
 if TYPE_CHECKING:
-    from assay.store.datasets import DatasetVersion
     from assay.store.workspace import Workspace
 
 __all__ = [
@@ -37,7 +42,6 @@ __all__ = [
     "Context",
     "LABEL_COLUMNS",
     "Submission",
-    "adjudication_rows",
     "awaiting_labels",
     "create_project",
     "labels_frame",
@@ -45,12 +49,9 @@ __all__ = [
     "missing_labels",
     "next_assignment",
     "project_row",
-    "provenance_hook",
-    "provenance_of",
     "queue_counts",
     "read_context",
     "require_labels",
-    "save_adjudication",
     "save_label",
     "stamp",
 ]
@@ -525,209 +526,6 @@ def queue_counts(ws: Workspace, name: str) -> dict[str, Any]:
             "counts": [(labeler, status, int(n)) for labeler, status, n in per],
             "items": {bool(k): int(n) for k, n in sizes},
         }
-
-
-def save_adjudication(
-    ws: Workspace, name: str, item_id: str, label: str, actor: str, shown: Any
-) -> dict[str, Any]:
-    """Store (or change) the adjudicated label of an item; audit-logged.
-
-    Raises
-    ------
-    InputError
-        The item was never labeled in this plan.
-    """
-    j = m.LabelingAdjudication
-    try:
-        with ws.session() as s:
-            project = project_row(s, ws, name)
-            labeled = s.scalar(
-                select(func.count()).where(
-                    m.LabelingLabel.project_id == project.id, m.LabelingLabel.item_id == item_id
-                )
-            )
-            if not labeled:
-                raise InputError(
-                    f"item {item_id} of {name} has no labels in the plan; adjudicate items of "
-                    f"the adjudication queue (`assay label agreement {name}` lists them)."
-                )
-            book = _book_version(s, project.dataset_id)
-            row = s.scalar(select(j).where(j.project_id == project.id, j.item_id == item_id))
-            if row is None:
-                row = j(
-                    project_id=project.id,
-                    item_id=item_id,
-                    label=label,
-                    actor=actor,
-                    labelbook_version=book,
-                    revision=0,
-                    at=utcnow(),
-                )
-                s.add(row)
-            else:
-                row.label, row.actor, row.at = label, actor, utcnow()
-                row.labelbook_version, row.revision = book, row.revision + 1
-            s.flush()
-            s.add(
-                m.AuditLog(
-                    actor=actor,
-                    action="label.adjudicate",
-                    target=f"label:{name}:{item_id}",
-                    detail={"label": shown, "revision": row.revision},
-                )
-            )
-            return {
-                "item_id": item_id,
-                "label": label,
-                "actor": actor,
-                "labelbook_version": book,
-                "revision": row.revision,
-                "at": row.at,
-            }
-    except IntegrityError as exc:
-        raise ConflictError(
-            f"item {item_id} of {name} was adjudicated by someone else just now; reload it."
-        ) from exc
-
-
-def adjudication_rows(ws: Workspace, name: str) -> pd.DataFrame:
-    """The adjudicated labels of the plan: ``item``, ``label`` (encoded), ``actor``,
-    ``labelbook_version``, ``at``."""
-    j = m.LabelingAdjudication
-    with ws.session(readonly=True) as s:
-        project = project_row(s, ws, name)
-        rows = s.execute(
-            select(j.item_id, j.label, j.actor, j.labelbook_version, j.at).where(
-                j.project_id == project.id
-            )
-        ).all()
-    columns = ["item", "label", "actor", "labelbook_version", "at"]
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
-
-
-def provenance_hook(
-    ws: Workspace, name: str, records: Sequence[dict[str, Any]], actor: str = "unknown"
-) -> Callable[[Session, m.Version], None]:
-    """An ``on_commit`` hook writing ``records`` (``item_id``, ``labelers``,
-    ``labelbook_version``, ``method``, ``adjudicated_by``) as the provenance of the new
-    version, marking the plan applied to it and logging ``label.apply`` by ``actor``, in
-    the version's transaction."""
-    with ws.session(readonly=True) as s:
-        project_id = project_row(s, ws, name).id
-
-    def write(s: Session, version: m.Version) -> None:
-        rows = [{**r, "version_id": version.id, "project_id": project_id} for r in records]
-        for start in range(0, len(rows), 5000):
-            s.execute(insert(m.LabelProvenance), rows[start : start + 5000])
-        s.execute(
-            update(m.LabelingProject)
-            .where(m.LabelingProject.id == project_id)
-            .values(applied_version_id=version.id)
-        )
-        methods: dict[str, int] = {}
-        for r in records:
-            methods[r["method"]] = methods.get(r["method"], 0) + 1
-        s.add(
-            m.AuditLog(
-                actor=actor,
-                action="label.apply",
-                target=f"dataset:{name}",
-                detail={"version": version.number, "labeled": len(records), "methods": methods},
-            )
-        )
-
-    return write
-
-
-def provenance_of(ws: Workspace, ref_id: int) -> pd.DataFrame:
-    """The provenance rows of version (row id) ``ref_id``: ``item``, ``labelers``,
-    ``labelbook_version``, ``method``, ``adjudicated_by``."""
-    p = m.LabelProvenance
-    with ws.session(readonly=True) as s:
-        rows = s.execute(
-            select(p.item_id, p.labelers, p.labelbook_version, p.method, p.adjudicated_by)
-            .where(p.version_id == ref_id)
-            .order_by(p.id)
-        ).all()
-    columns = ["item", "labelers", "labelbook_version", "method", "adjudicated_by"]
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
-    return frame.astype(object).where(frame.notna(), None)
-
-
-#: Field metadata of a label column added to an import that has none: the dataset's
-#: items await labels (an all-missing column a source names itself is still refused).
-AWAITING = {b"assay": b"awaiting labels"}
-
-
-def awaiting_labels(
-    table: pa.Table, label: Any, base_label: str | None, kind: str | None
-) -> pa.Table:
-    """``table`` with an all-missing label column when the source has none and no label
-    column was named (a first import: ``label``; else the dataset's): its items await
-    labels (``assay label plan``). Kinds other than classes and numbers are unchanged."""
-    column = label if isinstance(label, str) else base_label or "label"
-    if column in table.column_names:
-        table = _blank_as_missing(table, column)
-        return mark_awaiting(table, column) if base_label is not None else table
-    if label is not None:
-        return table
-    if (kind or "classification") not in ("classification", "regression"):
-        return table
-    typ = pa.float64() if kind == "regression" else pa.string()
-    return table.append_column(
-        pa.field(column, typ, metadata=AWAITING), pa.nulls(table.num_rows, typ)
-    )
-
-
-def mark_awaiting(table: pa.Table, column: str) -> pa.Table:
-    """Mark the label column of a new version of an existing dataset as awaiting labels
-    when no row has one (the dataset's own label column, not a wrong ``--label``)."""
-    values = table.column(column)
-    if values.null_count != table.num_rows or table.num_rows == 0:
-        return table
-    position = table.column_names.index(column)
-    return table.set_column(position, pa.field(column, values.type, metadata=AWAITING), values)
-
-
-def _blank_as_missing(table: pa.Table, column: str) -> pa.Table:
-    """Blank text labels as missing ones (a CSV's empty cells)."""
-    values = table.column(column)
-    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-        return table
-    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
-    if not pc.any(blank).as_py():
-        return table
-    cleared = pc.if_else(blank, pa.scalar(None, values.type), values)
-    return table.set_column(table.column_names.index(column), column, cleared)
-
-
-def missing_labels(values: pd.Series) -> np.ndarray:
-    """Per row: no label (null, NaN, blank text)."""
-    missing = values.isna().to_numpy()
-    if values.dtype == object:
-        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
-        missing = missing | blank
-    return missing
-
-
-def require_labels(version: DatasetVersion, frame: pd.DataFrame) -> None:
-    """Refuse a version whose items are not all labeled, naming them and what to do.
-
-    Raises
-    ------
-    InputError
-        "N items have no label yet (ids ...); label them ... or drop them".
-    """
-    missing = missing_labels(frame[version.roles.label])
-    if not missing.any():
-        return
-    ids = frame[version.roles.id].astype(str).to_numpy()[missing]
-    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-    raise InputError(
-        f"{version.ref}: {len(ids)} item(s) have no label yet (ids {shown}); label them "
-        f"(`assay label plan {version.name} --labelers ann,ben`, then `assay label apply "
-        f"{version.name}`) or drop them."
-    )
 
 
 def stamp(ws: Workspace, name: str) -> tuple[int | None, int, int, int, int, int | None]:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from assay.exceptions import InputError
 from assay.store import labeling as store
+from assay.store import labeling_results as results
 from assay.store.workspace import Workspace
 from assay.tasks import get_task
 from assay.workflows.agreement import LabelbookAgreement, agreement_by_labelbook, records
@@ -229,7 +230,7 @@ def live_agreement(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 per_book = agreement_by_labelbook(frame)
-    adjudicated = store.adjudication_rows(ws, name)
+    adjudicated = results.adjudication_rows(ws, name)
     return LiveAgreement(
         dataset=name,
         report=report,
@@ -261,7 +262,7 @@ def adjudication_queue(
     """The disagreed items of dataset ``name`` still to adjudicate (with
     ``include_decided``, the decided ones too), in item order."""
     given, task = _given(ws, name)
-    decided = store.adjudication_rows(ws, name)
+    decided = results.adjudication_rows(ws, name)
     done = dict(zip(decided["item"], decided["label"], strict=True))
     distinct = given.groupby("item")["encoded"].nunique()
     out = []
@@ -314,7 +315,7 @@ def adjudicate(ws: Workspace, name: str, item_id: Any, label: Any, *, actor: str
     """
     ctx = store.read_context(ws, name)
     typed = typed_label(ws, ctx, label, "label")
-    saved = store.save_adjudication(
+    saved = results.save_adjudication(
         ws, name, str(item_id), get_task(ctx.task_kind).encode_label(typed) or "", actor, typed
     )
     return Adjudication(
@@ -407,7 +408,7 @@ def apply_labels(
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     method = "dawid-skene" if method == "dawid_skene" else method
     given, task = _given(ws, name)
-    adjudicated = store.adjudication_rows(ws, name)
+    adjudicated = results.adjudication_rows(ws, name)
     decided, unresolved = _decide(given, adjudicated, task, method)
     if not decided:
         raise InputError(
@@ -421,7 +422,7 @@ def apply_labels(
     column = frame[base.roles.label].astype(object)
     column[changed] = new[changed]
     frame[base.roles.label] = column
-    hook = store.provenance_hook(ws, name, _provenance(given, decided), actor)
+    hook = results.provenance_hook(ws, name, _provenance(given, decided), actor)
     version = ws.commit(
         name,
         frame,
@@ -471,4 +472,4 @@ def label_provenance(ws: Workspace, ref: str) -> pd.DataFrame:
     NotFoundError
         The version does not exist.
     """
-    return store.provenance_of(ws, ws.dataset(ref).id)
+    return results.provenance_of(ws, ws.dataset(ref).id)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from assay.exceptions import InputError
 from assay.store import labeling as store
+from assay.store import labeling_results as results
 from assay.store.workspace import Workspace
 from assay.tasks import get_task
 from assay.workflows._labeling_results import (
@@ -497,7 +498,7 @@ def labeling_status(
     counts = store.queue_counts(ws, name)
     number = counts["project"]
     labels = read_labels(ws, name) if labels is None else labels
-    adjudicated = store.adjudication_rows(ws, name)
+    adjudicated = results.adjudication_rows(ws, name)
     task = get_task(store.read_context(ws, name).task_kind)
     given = labels[~labels["skipped"].astype(bool) & labels["label"].notna()]
     per: dict[str, dict[str, int]] = {n: {} for n in counts["labelers"]}
