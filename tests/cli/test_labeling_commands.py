@@ -201,3 +201,36 @@ def test_engines_that_need_labels_name_the_unlabeled_items(
     assert code == 2, err
     assert f"{len(missing)} item(s) have no label yet (ids {', '.join(missing[:5])}, ...)" in err
     assert "assay label plan flowers" in err and len(err.strip().splitlines()) == 1
+
+
+def test_prefill_outside_the_sample_only(cli, tmp_path: Path, iris) -> None:
+    truth, unlabeled, _ = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    truth.rename(columns={"id": "item"})[["item", "label"]].to_csv(
+        tmp_path / "model.csv", index=False
+    )
+    plan = _json(
+        cli,
+        "label",
+        "plan",
+        "flowers",
+        "--labelers",
+        "ann,ben",
+        "--overlap",
+        "0.5",
+        "--prefill",
+        str(tmp_path / "model.csv"),
+        *w,
+    )
+    assert plan["prefill"] is True
+    ws = Workspace(tmp_path / "ws")
+    with ws.session(readonly=True) as s:
+        rows = s.execute(select(m.LabelingAssignment.in_sample, m.LabelingAssignment.suggestion))
+        seen = {(flag, text is not None) for flag, text in rows}
+    ws.close()
+    assert seen == {(True, False), (False, True)}  # a suggestion for every item but the sample
+    task = _json(cli, "label", "next", "flowers", "--labeler", "ann", *w)
+    true = dict(zip(truth["id"], truth["label"], strict=True))
+    assert task["prefill"] in (None, true[task["item_id"]])
