@@ -33,6 +33,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["init", "import", "log", "show", "diff", "export", "gc"], "data"),
     **dict.fromkeys(["annotations", "agree", "consensus", "plan-sample"], "collect"),
     "labelbook": "labelbook",
+    "label": "labeling",
     "review": "review",
     "recipe": "recipe",
     **dict.fromkeys(["audit", "slices", "curve"], "train"),
@@ -187,4 +188,3 @@ def _entry() -> None:
 
 if __name__ == "__main__":
     _entry()
-    "label": "labeling",
