@@ -76,6 +76,8 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
                                "find_transcript_issues"),
     "error_counts": (assay.error_counts, {"reference": "a", "hypothesis": "a"},
                      "error_counts"),
+    "detection_errors": (assay.detection_errors, {"labels": DF, "predictions": DF},
+                         "detection_errors"),
 }
 
 
@@ -184,6 +186,9 @@ EXEMPT: dict[str, dict[str, str]] = {
     "transcript_consensus": {"df": DATA, "weighted": FREE},
     "find_box_issues": {"labels": DATA, "predictions": DATA, "classes": DATA},
     "box_issues_per_image": {"issues": DATA},
+    "detection_errors": {"labels": DATA, "predictions": DATA, "images": DATA},
+    "transcript_agreement_report": {"df": DATA, "labelbook": "conventions checked by "
+                                    "Normalisation.from_dict", "tags": DATA, "seed": SEED},
     # functions with nothing to declare: every parameter is data or free
     "agreement_by": {"df": DATA, "column": DATA, "kwargs": FORWARDED},
     "compare_classes": {"reports": DATA},
@@ -210,6 +215,7 @@ EXEMPT_CLASSES = {
     "SetAgreementReport", "SetConsensusResult", "SetDriftReport", "Profile", "Recipe", "SamplePlan", "SliceReport",
     "SliceTable", "TranscriptAgreement", "Workspace", "BoxAgreementReport",
     "BoxConsensusResult", "DetectionMAP", "TranscriptConsensus", "TranscriptFit",
+    "Normalisation",  # a label book's rules: from_dict checks them, tested in collect/
 }
 
 

@@ -44,6 +44,10 @@ from .collect import (
     transcript_consensus as transcript_consensus,
     word_error_rate as word_error_rate,
 )
+from .collect.normalisation import Normalisation as Normalisation
+from .collect.transcript_report import (
+    transcript_agreement_report as transcript_agreement_report,
+)
 from .deploy import (
     ConfidenceEstimator as ConfidenceEstimator,
     DriftReport as DriftReport,
@@ -70,6 +74,7 @@ from .exceptions import (
 from .store.datasets import DatasetVersion as DatasetVersion
 from .store.diff import DatasetDiff as DatasetDiff
 from .store.workspace import Workspace as Workspace
+from .train.evaluate import detection_errors as detection_errors
 from .train import (
     AuditReport as AuditReport,
     CleanVsCollect as CleanVsCollect,

@@ -24,13 +24,15 @@ def demo(
     task: str = typer.Option(
         "classification",
         "--task",
-        help="The kind of label: classification (digits), regression (diabetes) or "
-        "multilabel (digits with tags).",
+        help="The kind of label: classification (digits), regression (diabetes), "
+        "multilabel (digits with tags), detection (BCCD blood-cell boxes) or speech "
+        "(Mini LibriSpeech transcripts).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build a demo workspace from data that ships with scikit-learn and write its
-    HTML report (digits; --task regression: diabetes; --task multilabel: tagged digits)."""
+    """Build a demo workspace from real data and write its HTML report (digits;
+    --task regression: diabetes; multilabel: tagged digits; detection: BCCD boxes;
+    speech: Mini LibriSpeech clips)."""
     check_task(task)  # before any work
     where = default_path(task) if path is None else path
     console = out_console()
