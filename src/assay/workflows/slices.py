@@ -26,6 +26,7 @@ import pyarrow as pa
 from assay._json import jsonable
 from assay.exceptions import InputError
 from assay.store.features import load_predictions
+from assay.store.labeling import require_labels
 from assay.workflows._common import exclusive, modality_of
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ def run_slices(
     start = time.perf_counter()
     version = ws.dataset(ref)
     frame = version.to_pandas()
+    require_labels(version, frame)
     derived = version.task.slice_columns(frame, label=version.roles.label,
                                          media=version.roles.media, root=version.media_root)
     derived = derived[[c for c in derived.columns if c not in frame.columns]]
