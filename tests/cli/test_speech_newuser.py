@@ -1,0 +1,214 @@
+"""A new user's speech path from the CLI on data the speech demo does not use: the Free
+Spoken Digit Dataset (real 8 kHz recordings of single digits by 6 speakers; the
+transcript of a clip is its digit as a word). Import clips with transcripts, two
+transcribers split by conventions (digits or words, case, "oh" for zero), agreement
+before and after the label book's normalisation, consensus committed, the audit, WER per
+speaker, car noise on the worst speaker and a production batch monitored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+SPEAKERS = ("jackson", "nicolas", "theo", "yweweler", "george", "lucas")
+#: Clips whose given transcript is wrong: another digit, and another clip's words.
+WRONG_DIGIT = "6_jackson_2"
+WRONG_CLIP = "7_lucas_4"
+
+
+def _pick(fsdd: Path, folder: Path, index: range) -> pd.DataFrame:
+    """Clips ``{digit}_{speaker}_{i}`` for i in ``index``, the digit cycling per speaker,
+    copied to ``folder``, with their true transcripts."""
+    folder.mkdir(parents=True)
+    rows = []
+    for s, speaker in enumerate(SPEAKERS):
+        for i in index:
+            digit = (3 * i + s) % 10
+            file = f"{digit}_{speaker}_{i}.wav"
+            shutil.copy(fsdd / file, folder / file)
+            rows.append({"file": file, "speaker": speaker, "transcript": WORDS[digit]})
+    table = pd.DataFrame(rows)
+    table["item_id"] = table["file"].str.removesuffix(".wav")
+    return table
+
+
+def _transcribers(sample: pd.DataFrame) -> pd.DataFrame:
+    """Three transcribers of the same clips who heard the same words: ann types words,
+    capitalised on odd digits; bob digits, and "oh" for zero; cat words in lower case."""
+    rows = []
+    for item, true in zip(sample["item_id"], sample["truth"], strict=True):
+        digit = WORDS.index(true)
+        typed = {
+            "ann": true.capitalize() if digit % 2 else true,
+            "bob": "oh" if digit == 0 else str(digit),
+            "cat": true,
+        }
+        rows += [{"item": item, "annotator": a, "label": t} for a, t in typed.items()]
+    return pd.DataFrame(rows)
+
+
+def _json(cli, *args: str) -> dict:
+    code, out, err = cli(*args, "--json")
+    assert code in (0, 1), f"{args}: {err}"
+    return json.loads(out)
+
+
+@pytest.fixture
+def fsdd(shared_data: Path) -> Path:
+    folder = shared_data / "audio" / "fsdd"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent (see ../shared/data/README.md)")
+    return folder
+
+
+@pytest.fixture
+def speech(cli, fsdd: Path, tmp_path: Path) -> tuple[list[str], pd.DataFrame]:
+    """42 clips imported with their transcripts (two of them wrong), speaker as a tag."""
+    table = _pick(fsdd, tmp_path / "clips", range(7))
+    table["truth"] = table["transcript"]
+    table.loc[table["item_id"] == WRONG_DIGIT, "transcript"] = "eight"
+    table.loc[table["item_id"] == WRONG_CLIP, "transcript"] = "please call my mother back"
+    assert (table["transcript"] != table["truth"]).sum() == 2
+    table[["file", "transcript", "speaker"]].to_csv(tmp_path / "t.csv", index=False)
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    w = ["-w", str(tmp_path / "ws")]
+    code, out, err = cli(
+        "import", "fsdd", str(tmp_path / "clips"), "--transcripts", str(tmp_path / "t.csv"),
+        "--tags", "speaker", *w,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "fsdd@v1: 42 rows" in out
+    return w, table
+
+
+def test_agreement_normalisation_and_consensus(
+    cli, speech: tuple[list[str], pd.DataFrame], tmp_path: Path
+) -> None:
+    w, table = speech
+    sample = table[table["speaker"].isin(["jackson", "theo"])]  # 14 clips, 2 of them zero
+    _transcribers(sample).to_csv(tmp_path / "round1.csv", index=False)
+    code, _, err = cli("annotations", "import", "fsdd", str(tmp_path / "round1.csv"), *w)
+    assert code == 0, err
+    before = _json(cli, "agree", "fsdd", "--report", str(tmp_path / "a.html"), *w)
+    assert before["kind"] == "transcript" and before["n_items"] == len(sample)
+    assert before["wer"] > 0.5 and "normalised" not in before
+    book = tmp_path / "book.yaml"
+    book.write_text("normalisation:\n  numbers: words\n  case: lower\n")
+    assert cli("labelbook", "edit", "fsdd", "--file", str(book), *w)[0] == 0
+    after = _json(cli, "agree", "fsdd", "--report", str(tmp_path / "b.html"), *w)
+    zeros = int((sample["truth"] == "zero").sum())
+    assert zeros == 2
+    # only "oh" against "zero" is left (bob against ann and cat): the book has no rule
+    # for it; every other pair differed by conventions alone and now agrees
+    assert after["normalised"]["n_disagreeing_pairs"] == 2 * zeros
+    assert after["vanished_pairs"] == before["n_disagreeing_pairs"] - 2 * zeros
+    n_words = 3 * len(sample)  # three pairs per clip, one word per transcript
+    assert after["normalised"]["wer"] == pytest.approx(2 * zeros / n_words)
+    code, out, err = cli("consensus", "fsdd", "--commit", *w)
+    assert code == 0, err
+    assert "fsdd@v2" in out
+    diff = _json(cli, "diff", "fsdd@v1", "fsdd@v2", *w)
+    relabeled = {r["item_id"]: (r["old_label"], r["new_label"]) for r in diff["relabeled"]}
+    # the consensus follows the book (words, lower case) and fixes the wrong digit only
+    assert relabeled == {WRONG_DIGIT: ("eight", "six")}
+
+
+def _hypotheses(table: pd.DataFrame, path: Path) -> Path:
+    """Your recogniser's output: the true words, but an "oh" heard before george's."""
+    hyp = table["truth"].where(table["speaker"] != "george", "oh " + table["truth"])
+    pd.DataFrame({"file": table["file"], "hypothesis": hyp}).to_csv(path, index=False)
+    return path
+
+
+def test_audit_slices_augment_and_monitor(
+    cli, speech: tuple[list[str], pd.DataFrame], fsdd: Path, tmp_path: Path
+) -> None:
+    w, table = speech
+    hyps = _hypotheses(table, tmp_path / "hyp.csv")
+    audit = _json(cli, "audit", "fsdd", "--hypotheses", str(hyps), *w)
+    assert audit["n_clips"] == len(table)
+    # the two wrong transcripts are the most suspicious clips, the clip of other words first
+    worst = [r["item_id"] for r in audit["worst"][:2]]
+    assert worst == [WRONG_CLIP, WRONG_DIGIT]
+    assert audit["worst"][0]["suggested_label"] == "seven"
+    slices = _json(cli, "slices", "fsdd", "--hypotheses", str(hyps), *w)
+    rows = slices["tag_table"]
+    worst_speaker = next(r for r in rows if str(r["tag"]).startswith("speaker="))
+    assert worst_speaker["tag"] == "speaker=george"
+    code, out, err = cli("augment", "fsdd@v1", "--slice", "speaker == 'george'", *w)
+    assert code == 0, err
+    diff = _json(cli, "diff", "fsdd@v1", "fsdd@v2", *w)
+    assert diff["counts"]["added"] == int((table["speaker"] == "george").sum())
+    code, _, err = cli("export", "fsdd@v2", str(tmp_path / "v2.csv"), *w)
+    assert code == 0, err
+    v2 = pd.read_csv(tmp_path / "v2.csv")
+    noisy = v2[v2["augmented"].astype(str) == "True"]
+    assert noisy["transform"].str.contains("car_noise").all()
+    assert set(noisy["parent_id"]) == set(table.loc[table["speaker"] == "george", "item_id"])
+    # a production batch: other recordings of the same speakers, george's heard unsurely
+    batch = _pick(fsdd, tmp_path / "batch", range(40, 42))
+    confidence = batch["speaker"].map(lambda s: 0.2 if s == "george" else 0.9)
+    pd.DataFrame(
+        {"file": batch["file"], "hypothesis": batch["transcript"], "confidence": confidence}
+    ).to_csv(tmp_path / "batch.csv", index=False)
+    ref = pd.DataFrame({"file": table["file"], "hypothesis": table["truth"], "confidence": 0.9})
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    code, out, err = cli(
+        "monitor", "clips", "fsdd@v1", str(tmp_path / "batch"), "--hypotheses",
+        str(tmp_path / "batch.csv"), "--reference-hypotheses", str(tmp_path / "ref.csv"),
+        "--sample", "1", "--json", *w,
+    )  # fmt: skip
+    assert code in (0, 1), err
+    queue = _json(cli, "review", "list", "fsdd", "--source", "drift_sample", *w)
+    entries = queue.get("items", queue) if isinstance(queue, dict) else queue
+    assert len(entries) == 1 and "george" in entries[0]["item_id"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="find_transcript_issues flags nothing on these one-word clips: its EM settles "
+    "at the dispersion cap (10) with the recogniser's rate ~0.05, so a 5-word transcript "
+    "against a 1-word hypothesis gets label_quality ~0.009, above the BH threshold",
+)
+def test_audit_flags_the_wrong_clip_and_review_fixes_it(
+    cli, speech: tuple[list[str], pd.DataFrame], tmp_path: Path
+) -> None:
+    w, table = speech
+    hyps = _hypotheses(table, tmp_path / "hyp.csv")
+    audit = _json(cli, "audit", "fsdd", "--hypotheses", str(hyps), *w)
+    assert audit["n_flagged"] >= 1 and audit["queued"] >= 1
+    queue = _json(cli, "review", "list", "fsdd", *w)
+    entries = queue.get("items", queue) if isinstance(queue, dict) else queue
+    entry = next(e for e in entries if e["item_id"] == WRONG_CLIP)
+    assert cli("review", "decide", str(entry["id"]), "--accept", *w)[0] == 0
+    code, _, err = cli("review", "apply", "fsdd", *w)
+    assert code == 0, err
+    diff = _json(cli, "diff", "fsdd@v1", "fsdd@v2", *w)
+    relabeled = {r["item_id"]: r["new_label"] for r in diff["relabeled"]}
+    assert relabeled[WRONG_CLIP] == "seven"
+
+
+def test_pocketsphinx_audit_and_slices(cli, fsdd: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pocketsphinx")
+    table = _pick(fsdd, tmp_path / "clips", range(1))  # one clip per speaker
+    table[["file", "transcript", "speaker"]].to_csv(tmp_path / "t.csv", index=False)
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    w = ["-w", str(tmp_path / "ws")]
+    code, _, err = cli(
+        "import", "fsdd", str(tmp_path / "clips"), "--transcripts", str(tmp_path / "t.csv"),
+        "--tags", "speaker", *w,
+    )  # fmt: skip
+    assert code == 0, err
+    audit = _json(cli, "audit", "fsdd", "--recipe", "pocketsphinx", *w)
+    assert audit["recogniser"] == "pocketsphinx" and audit["n_clips"] == len(table)
+    assert audit["corpus_wer"] >= 0
+    assert {r["item_id"] for r in audit["worst"]} <= set(table["item_id"])
+    # the second run reads the recogniser's cached output: same WER per speaker
+    slices = _json(cli, "slices", "fsdd", "--recipe", "pocketsphinx", *w)
+    assert slices["wer"]["value"] == pytest.approx(audit["corpus_wer"])
+    assert {r["tag"] for r in slices["tag_table"]} >= {f"speaker={s}" for s in SPEAKERS}
