@@ -107,7 +107,9 @@ def test_audit_slices_and_drift(demo: dict[str, Any]) -> None:
     car, clean = wer["noise=car"], wer["noise=clean"]
     assert car["value"] > clean["value"] and car["clips"] == data.N_CAR
     assert car["low"] <= car["value"] <= car["high"]
-    assert {"noise_db", "snr_db"} & set(facts["deploy"]["drifted"])
+    deploy = facts["deploy"]
+    assert {"noise_db", "snr_db"} & set(deploy["drifted"])
+    assert deploy["batch"] == speech.N_PRODUCTION and deploy["queued"] == speech.N_SAMPLED
 
 
 def test_without_the_recogniser_the_demo_says_how_to_install_it(

@@ -24,9 +24,10 @@ knows the true transcripts, which assay never sees):
   the others; applying makes a new version.
 - **Slices**: the recogniser's WER per slice (noise, reader's sex) with intervals: the
   car-noise slice stands out.
-- **Deploy**: the audio features (duration, loudness, noise level, SNR, speaking rate)
-  and the recogniser's confidence of a production batch recorded in the car drift from
-  the clean reference.
+- **Deploy**: the speech monitor checks a production batch (12 clean clips recorded
+  again in the car) against the dataset: its audio features (duration, loudness, noise
+  level, SNR, speaking rate) and the recogniser's confidence drift, and the least
+  confident clips go to transcription review.
 
 pocketsphinx is the optional ``speech`` extra: without it the demo says how to install
 it and tells the chapters that do not need it.
@@ -62,6 +63,9 @@ NAME = "speech"
 N_TRANSCRIBED = 24
 #: Clips the reviewer listens to in all: the audit's flags, then down its ranking.
 BUDGET = 16
+#: Production clips of the deploy chapter (clean clips recorded again in the car), and
+#: how many of them go to transcription review.
+N_PRODUCTION, N_SAMPLED = 12, 4
 
 
 def chapter_data(ws: Workspace, console: Console, result: Any) -> None:
@@ -331,10 +335,7 @@ def chapter_iterate(ws: Workspace, console: Console, result: Any) -> None:
         "[bold]Iterate[/bold]",
     )
     result.facts["iterate"] = {**done, "version": version.ref, "errors_left": left}
-    result.next_steps += [
-        f"assay diff {NAME}@v2 {version.ref} -w {ws.location}",
-        f"assay ui {ws.location}   # review while listening",
-    ]
+    result.next_steps.append(f"assay diff {NAME}@v2 {version.ref} -w {ws.location}")
 
 
 def chapter_slices(ws: Workspace, console: Console, result: Any) -> None:
@@ -374,29 +375,53 @@ def chapter_slices(ws: Workspace, console: Console, result: Any) -> None:
     result.facts["slices"] = table.to_dict("records")
 
 
+def _drifted(report: Any) -> list[str]:
+    return [str(c) for c in report.columns.index[report.columns["drifted"].to_numpy(bool)]]
+
+
 def chapter_deploy(ws: Workspace, console: Console, result: Any) -> None:
-    """Audio features of the clean clips as the reference; a production batch recorded
-    in the car drifts (loudness, noise level, SNR; the recogniser's confidence)."""
+    """A production batch recorded in the car (12 more clips) checked against the
+    dataset by the speech monitor: audio features and the recogniser's confidence
+    drift; the least confident clips go to transcription review. Without the
+    recogniser: the audio features of the car slice against the clean clips."""
     from assay.deploy.drift_audio import speech_drift, speech_features
 
     version = ws.dataset(NAME)
     frame = version.to_pandas()
+    if result.audit is not None:
+        from assay.workflows.speech_monitor import check_speech_batch
+
+        clean = choose_clips(data_folder(), seed=0)
+        clean = clean[clean["noise"] == "clean"].head(N_PRODUCTION).assign(noise="car")
+        folder = result.workspace / "production"
+        write_clips(data_folder(), clean, folder)
+        batch = check_speech_batch(
+            ws, version.ref, folder, recogniser="pocketsphinx", n_review=N_SAMPLED
+        )
+        drifted = _drifted(batch.drift)
+        wrap(
+            console,
+            f"speech monitor: a production batch of {len(clean)} clips recorded "
+            f"in the car against {version.ref}: drifted "
+            f"{', '.join(drifted) if drifted else 'nothing'}; {batch.queued} least "
+            "confident clips sent to transcription review.",
+            "[bold]Deploy[/bold]",
+        )
+        result.facts["deploy"] = {"drifted": drifted, "queued": batch.queued, "batch": len(clean)}
+        result.next_steps.append(f"assay review list {NAME} --source drift_sample -w {ws.location}")
+        return
     paths = [Path(str(version.media_root)) / str(p) for p in frame["path"]]
     features = speech_features(paths, frame["transcript"].tolist())
-    if result.audit is not None:
-        confidence = result.audit.items.set_index("item_id")["confidence"]
-        features["confidence"] = confidence.reindex(frame["item_id"].astype(str)).to_numpy()
     car = (frame["noise"] == "car").to_numpy()
-    report = speech_drift(features[~car], features[car])
-    drifted = [str(c) for c in report.columns.index[report.columns["drifted"].to_numpy(bool)]]
+    drifted = _drifted(speech_drift(features[~car], features[car]))
     wrap(
         console,
-        f"reference: the {int((~car).sum())} clean clips; production batch: the "
-        f"{int(car.sum())} clips recorded in the car. Drifted: "
+        f"audio features of the {int(car.sum())} clips recorded in the car "
+        f"against the {int((~car).sum())} clean clips: drifted "
         f"{', '.join(drifted) if drifted else 'nothing'}.",
         "[bold]Deploy[/bold]",
     )
-    result.facts["deploy"] = {"drifted": drifted}
+    result.facts["deploy"] = {"drifted": drifted, "queued": 0, "batch": int(car.sum())}
 
 
 def _clips(n: int) -> str:
