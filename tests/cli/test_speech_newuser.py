@@ -99,7 +99,9 @@ def test_agreement_normalisation_and_consensus(
     assert before["wer"] > 0.5 and "normalised" not in before
     book = tmp_path / "book.yaml"
     book.write_text("normalisation:\n  numbers: words\n  case: lower\n")
-    assert cli("labelbook", "edit", "fsdd", "--file", str(book), *w)[0] == 0
+    code, out, err = cli("labelbook", "edit", "fsdd", "--file", str(book), *w)
+    assert code == 0, err
+    assert "(transcripts: lower case; numbers as words)" in out
     after = _json(cli, "agree", "fsdd", "--report", str(tmp_path / "b.html"), *w)
     zeros = int((sample["truth"] == "zero").sum())
     assert zeros == 2

@@ -77,7 +77,8 @@ def labelbook_edit(
     file: Path = typer.Option(
         None,
         "--file",
-        help="A YAML or JSON label book: a 'classes:' mapping (format: docs/labelbook.md).",
+        help="A YAML or JSON label book: a 'classes:' mapping, or 'normalisation:' for "
+        "transcripts (format: docs/labelbook.md).",
     ),
     message: str = typer.Option(None, "--message", "-m", help="What changed and why."),
     workspace: Path = WorkspaceOption,
@@ -87,9 +88,11 @@ def labelbook_edit(
 
     The file is YAML or JSON with a 'classes:' mapping; per class name:
     description (text), rules (a list of text) and examples (positive,
-    negative and borderline lists of item ids); for label sets also requires and
-    excludes (other class names). Numeric labels: units, range [min, max] and
-    rounding (a step, or "decimals: d") at the top. Each edit adds the next version.
+    negative and borderline lists of item ids); for label sets also requires
+    and excludes (other class names). Numeric labels: units, range (a list:
+    min, max) and rounding (a step, or "decimals: d") at the top.
+    Transcripts: a 'normalisation:' mapping (fillers, apostrophes, case,
+    punctuation, numbers) instead of classes. Each edit adds the next version.
     The format, with a complete example: docs/labelbook.md.
     """
     ws = open_workspace(workspace)
@@ -101,8 +104,16 @@ def labelbook_edit(
         emit_json(book.to_dict())
         return
     out_console().print(
-        f"Label book of {name} is now v{book.number} ({len(book.classes)} classes)."
+        f"Label book of {name} is now v{book.number} ({_summary(book)}).", markup=False
     )
+
+
+def _summary(book: LabelBook) -> str:
+    """What a label-book version holds, for the line after an edit: its classes, or the
+    transcription conventions of a transcript book without classes."""
+    if book.normalisation and not book.classes:
+        return f"transcripts: {book.describe_normalisation()}"
+    return f"{len(book.classes)} classes"
 
 
 def _edit_in_editor(ws: Workspace, name: str, message: str | None) -> LabelBook:
@@ -138,8 +149,7 @@ def labelbook_diff(
         f"removed {', '.join(delta['removed']) or '-'}",
         markup=False,
     )
-    for key, change in [*delta.get("numeric", {}).items(),
-                        *delta.get("normalisation", {}).items()]:
+    for key, change in [*delta.get("numeric", {}).items(), *delta.get("normalisation", {}).items()]:
         console.print(f"  {key}: {change['old']!r} -> {change['new']!r}", markup=False)
     for cls, fields in delta["changed"].items():
         for field_name, change in sorted(fields.items()):
