@@ -200,6 +200,11 @@ def test_two_labelers_agree_and_consensus(
     assert all(0.0 <= v <= 1.0 for v in f1.values())
     assert f1[("careful", "roboflow")] > f1[("roboflow", "sloppy")]
     assert f1[("careful", "sloppy")] < f1[("careful", "roboflow")]
+    code, out, err = cli("agree", "chess", "--report", str(tmp_path / "a.html"), *w)
+    assert code == 0, err
+    assert all(len(line) <= 80 for line in out.splitlines())
+    pairs = out.split("labeler pairs (worst first):\n")[1].splitlines()
+    assert "sloppy" in pairs[1] and "careful ~ roboflow" in pairs[3]
     kinds = {d["kind"]: d for d in report["disagreements"]}
     assert kinds["missing"]["flagged"] and "sloppy" in kinds["missing"]["who"]
     assert kinds["loose_tight"]["flagged"]

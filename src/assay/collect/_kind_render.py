@@ -72,7 +72,7 @@ def text_table(
         lines.append(indent + "  ".join(_clip(c, w).ljust(w) if j == 0 else c.rjust(w)
                                         for j, (c, w) in enumerate(zip(r, widths, strict=True))))
     if len(frame) > max_rows:
-        lines.append(f"{indent}... {len(frame) - max_rows} more (see to_dict())")
+        lines.append(f"{indent}... {len(frame) - max_rows} more (see to_dict(), or --json)")
     return [line.rstrip()[:WIDTH] for line in lines]
 
 

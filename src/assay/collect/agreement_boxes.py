@@ -11,6 +11,7 @@ extra boxes, loose vs tight boxes, merged vs split groups, class confusion; see
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -103,14 +104,21 @@ class BoxAgreementReport:
         lines += text_table(self.per_class.sort_values("f1_50"), {
             "index": "class", "n_boxes": "boxes", "f1_50": "F1@.5", "f1_75": "F1@.75",
             "mean_iou": "IoU", "unmatched_share": "unmatched"})
+        if len(self.pairs):
+            lines.append("labeler pairs (worst first):")
+            pairs = self.pairs.assign(pair=self.pairs["annotator_a"].astype(str) + " ~ "
+                                      + self.pairs["annotator_b"].astype(str))
+            lines += text_table(pairs.sort_values("f1_50").set_index("pair"), {
+                "index": "pair", "f1_50": "F1@.5", "f1_75": "F1@.75", "mean_iou": "IoU",
+                "area_ratio": "area a/b"})
         lines.append("kinds of disagreement:")
         for kind, row in self.disagreements.iterrows():
             mark = "*" if row["flagged"] else " "
             lines.append(f" {mark}{kind}: {row['count']} ({fmt(row['share'])})"
-                         + (f"; {row['who']}" if row["who"] else "")[:60])
+                         + (f"; {row['who']}" if row["who"] else ""))
         lines.append("label-book conventions to add (flagged *):")
         lines += [f"  - {c}" for c in self.conventions] or ["  (none)"]
-        return "\n".join(line[:80] for line in lines)
+        return "\n".join(part for line in lines for part in _wrap(line))
 
     def to_html(self) -> str:
         """A self-contained HTML fragment: the summary and the tables."""
@@ -219,6 +227,14 @@ def _matched_by(bs: BoxSet, comparisons: list[PairComparison]) -> np.ndarray:
         out[p.hit_a, p.b] = True
         out[p.hit_b, p.a] = True
     return out
+
+
+def _wrap(line: str, width: int = 80) -> list[str]:
+    """A summary line in lines of at most ``width`` columns, continued under its text."""
+    if len(line) <= width:
+        return [line]
+    lead = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.wrap(line, width, subsequent_indent=lead, break_on_hyphens=False)
 
 
 @validate_params({
