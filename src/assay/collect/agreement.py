@@ -27,6 +27,7 @@ import pandas as pd
 from assay._validation import Integral, Interval, Options, param_error, validate_params, warn
 from assay.collect import _stats
 from assay.collect._bootstrap import bootstrap_intervals, item_features
+from assay.collect._delta import delta_intervals
 from assay.collect._memory import CLASSES_FIX, MAX_MEMORY, check_memory
 from assay.collect._render import report_html, report_summary
 from assay.collect._tables import (
@@ -46,6 +47,8 @@ __all__ = [
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 #: The kinds of label :func:`agreement` dispatches on (``task=``), see :func:`label_kind`.
 TASKS = ("classification", "regression", "multilabel")
+#: How :func:`agreement` computes its intervals (``ci_method=``).
+CI_METHODS = ("bootstrap", "delta")
 
 
 def label_kind(labels: pd.Series, level: str | None, task: str | None = None) -> str:
@@ -209,12 +212,14 @@ def _class_values(classes: pd.Index, level: str) -> np.ndarray | None:
 def _bootstrap(
     enc: EncodedAnnotations, counts: Any, p_item: np.ndarray, n_item: np.ndarray,
     pairs: _stats.Pairs, cohen_pairs: np.ndarray, level: str, values: np.ndarray | None,
-    n_boot: int, seed: int,
+    n_boot: int, seed: int, method: str = "bootstrap",
 ) -> dict[str, tuple[float, float]]:
     _, inv = _stats.pair_index(pairs, len(enc.annotators))
     position = np.full(len(cohen_pairs), -1, dtype=np.int64)
     position[cohen_pairs] = np.arange(int(cohen_pairs.sum()))
     feats = item_features(counts, p_item, n_item, pairs, position[inv], int(cohen_pairs.sum()))
+    if method == "delta":
+        return delta_intervals(feats, level, values)
     return bootstrap_intervals(feats, level, values, n_boot, seed)
 
 
@@ -254,6 +259,7 @@ def _pairwise_frames(
     "n_boot": [Interval(Integral, 1, None)],
     "seed": [Interval(Integral, 0, None)],
     "task": [Options(TASKS), None],
+    "ci_method": [Options(CI_METHODS)],
 })
 def agreement(
     df: pd.DataFrame,
@@ -268,6 +274,7 @@ def agreement(
     max_disagreements: int = 1000,
     min_shared: int = 10,
     task: str | None = None,
+    ci_method: str = "bootstrap",
 ) -> Any:
     """Measure how consistently annotators label the same items.
 
@@ -306,6 +313,14 @@ def agreement(
         label book's labels); floating-point labels at ``level="interval"`` (and any
         labels at ``"ratio"``) are numbers, measured by
         :func:`~assay.collect.agreement_numeric.numeric_agreement`.
+    ci_method : {"bootstrap", "delta"}, default "bootstrap"
+        How the intervals of classes are computed: the percentile bootstrap
+        (``n_boot`` resamples), or the delta method (``estimate +- 1.96 se`` with an
+        analytic standard error, no resampling: for many items, e.g. a live view; it
+        matches the 1,000-resample bootstrap within a few percent of the interval's
+        width on crowd data with hundreds of items, but is symmetric, so near a bound
+        or with few items keep the bootstrap). Numbers and label sets always use the
+        bootstrap.
 
     Returns
     -------
@@ -387,7 +402,7 @@ def agreement(
         disagreements=disagreement_table(enc, dense, p_item, max_disagreements),
         annotators=annotator_table(enc, pairs, pair_df, credit),
         ci=_bootstrap(enc, counts, p_item, n_item, pairs, cohen_pairs, level, values, n_boot,
-                      seed) if ci else {},
+                      seed, ci_method) if ci else {},
         cohen_min_shared=min_shared, n_cohen_pairs=int(cohen_pairs.sum()),
     )
 

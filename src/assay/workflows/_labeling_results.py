@@ -183,10 +183,12 @@ def _disagreed(given: pd.DataFrame, adjudicated: pd.DataFrame, task: Any) -> pd.
     differ = given.groupby("item")["encoded"].transform("nunique").to_numpy() > 1
     rows = given[differ].sort_values(["item", "annotator"])
     labels: dict[str, dict[str, Any]] = {}
-    for item, who, label in zip(rows["item"], rows["annotator"], rows["label"], strict=True):
+    columns = (rows["item"].tolist(), rows["annotator"].tolist(), rows["label"].tolist())
+    for item, who, label in zip(*columns, strict=True):
         labels.setdefault(item, {})[who] = label
+    decoded = {item: task.decode_label(label) for item, label in decided.items()}
     records = [
-        {"item": item, "labels": shown, "adjudicated": task.decode_label(decided.get(item))}
+        {"item": item, "labels": shown, "adjudicated": decoded.get(item)}
         for item, shown in labels.items()
     ]
     return pd.DataFrame(records, columns=["item", "labels", "adjudicated"])
@@ -208,7 +210,11 @@ def live_agreement(
     by_labelbook : bool, default True
         Also one report per label-book version the labels followed.
     ci : bool, default True
-        Bootstrap intervals (``n_boot`` resamples of the items).
+        95% intervals: for classes by the delta method (an analytic standard error,
+        no resampling; it agrees with the 1,000-resample bootstrap within a few
+        percent of the interval's width with hundreds of items, see
+        ``assay.agreement(ci_method="delta")``), for other labels by the bootstrap
+        (``n_boot`` resamples of the items).
     labels : DataFrame, optional
         The labels read by :func:`read_labels` (default: read them).
     """
@@ -219,7 +225,7 @@ def live_agreement(
     if not frame.empty:
         engine = task.agreement
         options = _engine_kwargs(
-            engine, allow_new=True, ci=ci, n_boot=n_boot, max_disagreements=100
+            engine, allow_new=True, ci=ci, n_boot=n_boot, max_disagreements=100, ci_method="delta"
         )
         report = engine(frame.drop(columns=["labelbook_version"]), **options)
         revise = report.to_revise(k=5)

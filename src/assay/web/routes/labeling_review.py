@@ -10,12 +10,11 @@ key. Applying writes a new dataset version whose items carry their labels (the
 workflow stores who labeled, under which label-book version and how it was decided).
 Everything here needs the reviewer role; a labeler is refused.
 
-Asked of :mod:`assay.workflows.labeling` (its owner): (1) the plan's progress from the
-same read of the labels as :func:`live_agreement` (e.g. ``labeling_status(ws, name,
-labels=...)``): this page reads them twice today and costs about twice
-``live_agreement``; (2) a cheap ``labels_stamp(ws, name)`` (count and newest change of
-labels and adjudications), so that a poll with nothing new answers without computing
-agreement again. Until then the context is shared for :data:`SHARED_SECONDS` by every
+The plan's progress and its agreement come from one read of the labels
+(:func:`~assay.workflows.labeling.read_labels`); a poll whose
+:func:`~assay.workflows.labeling.labels_stamp` (counts and sums of the labels,
+adjudications and label-book versions) is unchanged gets the last context without
+computing agreement again; and a context is shared for :data:`SHARED_SECONDS` by every
 reviewer polling the same plan in this process.
 """
 
@@ -42,7 +41,9 @@ from assay.workflows.labeling import (
     adjudication_queue,
     apply_labels,
     labeling_status,
+    labels_stamp,
     live_agreement,
+    read_labels,
 )
 
 router = APIRouter()
@@ -66,17 +67,44 @@ def _shared(request: Request) -> TtlCache:
     return state.labeling_agreements  # type: ignore[no-any-return]
 
 
+def _stamped(request: Request) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """The last agreement context of each plan, with the labels stamp it was computed at."""
+    state = request.app.state
+    if not hasattr(state, "labeling_stamped"):
+        state.labeling_stamped = {}
+    return state.labeling_stamped  # type: ignore[no-any-return]
+
+
+def _forget(request: Request, name: str) -> None:
+    """Compute the plan's agreement afresh on the next request."""
+    _shared(request).forget(name)
+    _stamped(request).pop(name, None)
+
+
 def _agreement(request: Request, name: str) -> dict[str, Any]:
     """The live agreement context (shared for :data:`SHARED_SECONDS`)."""
     request.app.state.web.ws.dataset(name)  # a bad or unknown name: 400 or 404 first
-    return dict(_shared(request).get(name, lambda: _compute_agreement(request, name)))
+    return dict(_shared(request).get(name, lambda: _unless_same(request, name)))
+
+
+def _unless_same(request: Request, name: str) -> dict[str, Any]:
+    """The last context when the labels stamp has not changed since (a poll with
+    nothing new: a few counts read), else a fresh one."""
+    stamp = labels_stamp(request.app.state.web.ws, name)  # read first: a label arriving
+    last = _stamped(request).get(name)  # during the computation changes the next stamp
+    if last is not None and last[0] == stamp:
+        return last[1]
+    context = _compute_agreement(request, name)
+    _stamped(request)[name] = (stamp, context)
+    return context
 
 
 def _compute_agreement(request: Request, name: str) -> dict[str, Any]:
     """The live agreement context, with a stamp that changes when anything shown does."""
     ws = request.app.state.web.ws
-    status = labeling_status(ws, name)
-    view = views.agreement_view(live_agreement(ws, name))
+    labels = read_labels(ws, name)  # one read for the progress and the agreement
+    status = labeling_status(ws, name, labels=labels)
+    view = views.agreement_view(live_agreement(ws, name, labels=labels))
     context = {
         "dataset": name,
         "plan": status.number,
@@ -193,7 +221,7 @@ def decide(
         if label is None:
             raise InputError("choose the label of the item (its number or first letter).")
         done = adjudicate(web.ws, name, item_id, label, actor=auth.user.name)
-        _shared(request).forget(name)
+        _forget(request, name)
     except InputError as exc:
         if wants_json(request) or auth.via == "token":
             raise
@@ -222,7 +250,7 @@ def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"
     if len(message) > 2000:
         raise InputError(f"the message has {len(message)} characters; keep it under 2000.")
     applied = apply_labels(web.ws, name, actor=auth.user.name, message=message, method=method)
-    _shared(request).forget(name)
+    _forget(request, name)
     version = web.ws.dataset(applied.version)
     context = {
         "dataset": name,
