@@ -131,6 +131,9 @@ def test_audit_slices_augment_and_monitor(
     cli, speech: tuple[list[str], pd.DataFrame], fsdd: Path, tmp_path: Path
 ) -> None:
     w, table = speech
+    code, out, err = cli("audit", "fsdd", *w)  # no recogniser named
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--recipe pocketsphinx or --hypotheses FILE" in err
     hyps = _hypotheses(table, tmp_path / "hyp.csv")
     audit = _json(cli, "audit", "fsdd", "--hypotheses", str(hyps), *w)
     assert audit["n_clips"] == len(table)

@@ -40,6 +40,8 @@ _PHRASES = {
     "not both",
     "give either recogniser='pocketsphinx' or hypotheses= (the recogniser's output), "
     "not both": "give either --recipe pocketsphinx or --hypotheses FILE, not both",
+    "recogniser='pocketsphinx' or hypotheses= (its output per clip)": "--recipe "
+    "pocketsphinx or --hypotheses FILE (CSV file,hypothesis)",
 }
 
 
@@ -112,15 +114,16 @@ def _print_transcript_audit(audit: TranscriptAudit, as_json: bool) -> None:
         return
     console = out_console()
     console.print(f"{audit.ref}: {result['n_flagged']} of {result['n_clips']} clips with a "
-                  f"likely wrong transcript ({result['recogniser']}, corpus WER "
-                  f"{result['corpus_wer']:.3f}).")
+                  f"likely wrong transcript\n  recogniser {result['recogniser']}, corpus WER "
+                  f"{result['corpus_wer']:.3f}", markup=False)
     rows = [[w["item_id"], f"{w['wer']:.2f}", f"{w['label_quality']:.3f}"]
             for w in result["worst"][:10] if w["is_label_issue"]]
     if rows:
         console.print(table("most suspicious clips", ["clip", "WER", "quality"], rows))
     if audit.queued:
-        console.print(f"Queued {audit.queued} clips for review; see `assay review list "
-                      f"{audit.ref.split('@')[0]}`.")
+        clips = "clip" if audit.queued == 1 else "clips"
+        console.print(f"Queued {audit.queued} {clips} for review; see `assay review list "
+                      f"{audit.ref.split('@')[0]}`.", markup=False)
 
 
 def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from assay._json import jsonable
+from assay.exceptions import InputError
 from assay.store.features import load_pred_probs, model_inputs, text_columns, version_features
 from assay.store.labeling import require_labels
 from assay.train.audit import AuditReport, audit, queue_sources
@@ -161,6 +162,11 @@ def run_audit(
     exclusive(recipe=recipe, pred_probs=pred_probs)
     start = time.perf_counter()
     version = ws.dataset(ref)
+    if version.task.kind == "transcript":
+        raise InputError(
+            f"{version.ref} holds transcripts: audit them against a recogniser, "
+            "recogniser='pocketsphinx' or hypotheses= (its output per clip)."
+        )
     frame = version.to_pandas()
     require_labels(version, frame)
     labels = frame[version.roles.label].to_numpy()
