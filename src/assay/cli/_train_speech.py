@@ -43,8 +43,8 @@ def _print(run: TranscriptSlices, k: int = 12) -> None:
     wer, cer = result["wer"], result["cer"]
     human = result["human_wer"]
     console.print(
-        f"{result['dataset']}: {result['recogniser']} WER {wer['value']:.1%} "
-        f"[{wer['low']:.1%}, {wer['high']:.1%}], CER {cer['value']:.1%}; human-level WER "
+        f"{result['dataset']}: WER {wer['value']:.1%} [{wer['low']:.1%}, {wer['high']:.1%}], "
+        f"CER {cer['value']:.1%}\n  recogniser {result['recogniser']}\n  human-level WER "
         + ("unknown (no clip transcribed twice)" if human is None
            else f"{human:.1%} on {result['human_clips']} clips"), markup=False)
     rows = [[r["tag"], r["n"], _rate(r), _human(r), f"{r['share_of_errors']:.0%}"]
