@@ -254,7 +254,9 @@ def _finish_slices(analysis: int, run: SlicesRun, as_json: bool, fail_on_slices:
 # ----------------------------------------------------------------- curve
 def curve_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
-    recipe: str = typer.Option(..., "--recipe", help="A registered recipe (held fixed)."),
+    recipe: str = typer.Option(
+        ..., "--recipe", help="A registered recipe, or hog (the fixed detector), held fixed."
+    ),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Train/test splits per curve."),
     extra: int = typer.Option(
         None, "--extra", min=1, help="Examples to collect (default: as many as there are)."
@@ -285,7 +287,10 @@ def _print_curve(run: CurveRun) -> None:
     console.print("\n".join(result["summary"].splitlines()[:-1]))
     console.print(equivalence_text(result["equivalent_extra"], result["n"]))
     rows, metric = result["table"], result.get("metric", "accuracy")
+    cleaned, collected = (
+        "nan" if rows[i][metric] is None else f"{rows[i][metric]:.3f}" for i in (1, 2)
+    )
     console.print(
-        f"verdict: {result['verdict']} ({metric} after cleaning {rows[1][metric]:.3f} vs "
-        f"after collecting {result['extra']} more {rows[2][metric]:.3f})"
+        f"verdict: {result['verdict']} ({metric} after cleaning {cleaned} vs "
+        f"after collecting {result['extra']} more {collected})"
     )

@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["format_interval", "next_steps", "register"]
 
 RecipeOption = typer.Option(
-    ..., "--recipe", help="A registered recipe (assay recipe add), or a YAML file / import path."
+    ...,
+    "--recipe",
+    help="A registered recipe (assay recipe add), a YAML file / import path, or hog (the "
+    "fixed detector, for a detection dataset).",
 )
 EvalOption = typer.Option(
     ..., "--eval", help="The frozen evaluation set, a dataset reference (e.g. digits-test)."

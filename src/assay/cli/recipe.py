@@ -25,7 +25,7 @@ recipe_app = typer.Typer(help="Fixed model recipes (a YAML file or a Python impo
 def recipe_add(
     name: str = typer.Argument(..., help="The recipe's name in this workspace."),
     source: str = typer.Argument(
-        ..., help="A YAML file, or an import path package.module:factory."
+        ..., help="A YAML file, an import path package.module:factory, or hog (the detector)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for import-path recipes."),
     workspace: Path = WorkspaceOption,
@@ -47,7 +47,11 @@ def recipe_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -
         emit_json(records)
         return
     rows = [
-        [r["name"], r["hash"][:12], r["spec"].get("estimator") or r["spec"].get("import_path")]
+        [
+            r["name"],
+            r["hash"][:12],
+            r["spec"].get("estimator") or r["spec"].get("import_path") or r["spec"].get("detector"),
+        ]
         for r in records
     ]
     out_console().print(table("recipes", ["name", "hash", "estimator"], rows))

@@ -337,13 +337,16 @@ class ExperimentStore:
         )
 
     def resolve_recipe(self, recipe: str) -> tuple[str, Recipe]:
-        """A registered recipe by name, else a YAML file or import path."""
-        from assay.train.recipe import load_recipe
+        """A registered recipe by name, else a built-in recipe (``hog``), a YAML file or
+        an import path."""
+        from assay.train.recipe import DETECTORS, load_recipe
 
         try:
             return recipe, self.ws.recipes.get(recipe)
         except NotFoundError as exc:
-            looks_like_source = ":" in recipe or recipe.endswith((".yml", ".yaml"))
+            looks_like_source = (
+                ":" in recipe or recipe.endswith((".yml", ".yaml")) or recipe in DETECTORS
+            )
             if not looks_like_source:
                 raise InputError(str(exc)) from None
             return recipe, load_recipe(recipe)

@@ -271,6 +271,11 @@ def _reads_text(recipe: Recipe | None) -> bool:
     return bool(getattr(recipe, "reads_text", False))
 
 
+def _media_frame(version: DatasetVersion, frame: pd.DataFrame) -> pd.DataFrame:
+    """The items' file paths as a one-column table ``path`` (a recipe that reads media)."""
+    return pd.DataFrame({"path": media_paths(version, frame)}, index=frame.index)
+
+
 def _text_frame(version: DatasetVersion, frame: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
     columns = text_columns(version, frame)
     if not columns and version.modality != "text":
@@ -304,11 +309,15 @@ def model_inputs(
 
     Returns
     -------
-    DataFrame of shape (n_rows, 1), column ``text``, for a recipe that reads texts, else
+    DataFrame of shape (n_rows, 1), column ``text``, for a recipe that reads texts,
+    column ``path`` (the files) for a recipe that reads media
+    (:attr:`~assay.train.recipe.Recipe.reads_media`, e.g. the detector), else
     :func:`version_features`
     """
     if recipe is not None and _reads_text(recipe):
         return _text_frame(version, frame, recipe)
+    if getattr(recipe, "reads_media", False):
+        return _media_frame(version, frame)
     return version_features(version, frame, embeddings=embeddings)
 
 
@@ -341,6 +350,8 @@ def train_eval_inputs(
         names = text_columns(train_v, train_df) or ["text"]
         train_x = _text_frame(train_v, train_df, recipe)
         return train_x, _text_frame(eval_v, eval_df, recipe), names
+    if getattr(recipe, "reads_media", False):
+        return _media_frame(train_v, train_df), _media_frame(eval_v, eval_df), []
     texts = text_columns(train_v, train_df)
     if train_v.modality == "text" or texts:
         return _joint_text_features(train_v, train_df, eval_v, eval_df, texts)

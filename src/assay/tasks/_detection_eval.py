@@ -17,7 +17,9 @@ from assay.tasks._detection_engines import label_frame, scored_boxes
 from assay.tasks.base import Interval
 from assay.tasks.detection import as_boxes
 
-__all__ = ["DetectionEvaluation", "compare_detection", "evaluate_detection"]
+__all__ = [
+    "DetectionEvaluation", "compare_detection", "cross_val_boxes", "evaluate_detection",
+]
 
 _METRICS = ("map", "map50", "map75")
 
@@ -46,6 +48,10 @@ class DetectionEvaluation:
         predictions that found no label box, by position in its list).
     score_threshold : float
         The score at and above which predictions are kept in ``per_image``.
+    duration_s : float or None
+        Seconds spent fitting the detector (an experiment's fit).
+    info : dict
+        What the fit recorded (``recipe_hash``, ``n_train``, ``predict_seconds``).
     """
 
     overall: dict[str, Interval]
@@ -56,7 +62,14 @@ class DetectionEvaluation:
     per_tag: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_image: pd.DataFrame = field(default_factory=pd.DataFrame)
     score_threshold: float = float("nan")
+    duration_s: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
     kind = "detection"
+
+    @property
+    def n(self) -> int:
+        """Images evaluated."""
+        return len(self.y_true)
 
     @property
     def item_errors(self) -> np.ndarray:
@@ -65,8 +78,18 @@ class DetectionEvaluation:
             self.per_image, self.score_threshold = image_table(self.y_true, self.y_pred)
         return self.per_image["error"].to_numpy(dtype=float)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"per_class": self.per_class, "per_tag": self.per_tag, "per_image": self.per_image}
+    def tables(self) -> list[tuple[str, list[str], list[list[Any]]]]:
+        """What a face shows beside the metrics: (title, header, rows) per table; the
+        weakest classes by AP, and AP per tag."""
+        header = ["class", "AP", "AP50", "labels", "predictions"]
+        worst = self.per_class.sort_values("ap").head(5)
+        rows = [[str(c), _num(r["ap"]), _num(r["ap50"]), int(r["n_labels"]),
+                 int(r["n_predictions"])] for c, r in worst.iterrows()]
+        out: list[tuple[str, list[str], list[list[Any]]]] = [("weakest classes", header, rows)]
+        if len(self.per_tag):
+            tag_rows = [[str(v) for v in r] for r in self.per_tag.head(20).itertuples(index=False)]
+            out.append(("AP per tag", [str(c) for c in self.per_tag.columns], tag_rows))
+        return out
 
     def summary(self) -> str:
         """Plain text (at most 80 columns): the metrics with intervals, weakest classes."""
@@ -99,6 +122,11 @@ class DetectionEvaluation:
             list(data["y_pred"]),
             data.get("ids"),
         )
+
+
+def _num(value: Any) -> str:
+    """An AP in a table cell (3 decimals; a class without labels: ``-``)."""
+    return "-" if pd.isna(value) else f"{float(value):.3f}"
 
 
 def _pred_lists(y_pred: Any, n: int) -> list[list[dict[str, Any]]]:
@@ -283,3 +311,50 @@ def compare_detection(
         per_tag=pd.DataFrame(),
         alpha=alpha,
     )
+
+
+def _take(rows: Any, positions: np.ndarray) -> Any:
+    return rows.iloc[positions] if isinstance(rows, pd.DataFrame) else rows[positions]
+
+
+def cross_val_boxes(model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0) -> np.ndarray:
+    """Each image's scored boxes from a clone of ``model`` fitted on the other folds.
+
+    Parameters
+    ----------
+    model : estimator
+        A detection recipe's model (``fit(X, y)``, ``predict(X)`` -> one list of scored
+        boxes per image, e.g. :class:`assay.train.recipe.BoxDetector`).
+    X : DataFrame or sequence, length n
+        What the model reads (image paths).
+    y : sequence of length n
+        Each image's label boxes.
+    cv : int
+        Folds (seeded shuffle); at most n.
+
+    Returns
+    -------
+    ndarray of object, shape (n,)
+        One list of scored boxes per image.
+
+    Raises
+    ------
+    InputError
+        Fewer than two images.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    labels = np.empty(len(y), dtype=object)
+    labels[:] = [as_boxes(v) or [] for v in y]
+    if len(labels) < 2:
+        raise InputError(f"{len(labels)} image(s): out-of-sample boxes need at least two.")
+    out = np.empty(len(labels), dtype=object)
+    rows = X if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=object)
+    folds = KFold(n_splits=min(int(cv), len(labels)), shuffle=True, random_state=seed)
+    for train, test in folds.split(np.arange(len(labels))):
+        fitted = clone(model).fit(_take(rows, train), labels[train])
+        found = fitted.predict(_take(rows, test))
+        for position, boxes in zip(test.tolist(), found, strict=True):
+            out[position] = list(boxes)
+    return out

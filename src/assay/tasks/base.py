@@ -125,6 +125,9 @@ class Task(ABC):
     #: Whether a label is one class per item: learning curves then stratify their
     #: splits by it and may correct accuracy for (symmetric) class noise.
     class_targets: ClassVar[bool] = False
+    #: The smallest training size a learning curve starts at by default (raised to
+    #: 5 per class for class targets).
+    curve_start: ClassVar[int] = 20
 
     # -- what a label is ------------------------------------------------------------
 

@@ -162,6 +162,7 @@ class DetectionTask(Task):
     consensus_method = "weighted_box_fusion"
     metrics = ("map", "map50", "map75")
     greater_is_better = True
+    curve_start = 8  # a detector learns from a few images: each holds boxes and background
 
     def check_labels(
         self, column: pa.ChunkedArray, *, name: str, where: str, rows: RowNamer
@@ -405,13 +406,24 @@ class DetectionTask(Task):
             paths=None if media is None else frame[media].tolist(), root=root,
         ).set_axis(frame.index)
 
-    def out_of_sample(self, model: Any, X: Any, y: Any, **options: Any) -> Any:
-        """Refused: boxes come from the user's detector (or HogDetector in Python)."""
-        raise InputError(
-            "the detection task has no default model to predict boxes; run your detector "
-            "(or assay.train.detect.HogDetector) and give its boxes as predictions "
-            "(COCO result JSON or a boxes table with score)."
-        )
+    def out_of_sample(
+        self, model: Any, X: Any, y: Any, *, cv: int = 5, seed: int = 0,
+        n_jobs: int | None = None, modality: str = "image",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each image's boxes from the detection recipe ``model`` fitted on the other
+        folds (:func:`assay.tasks._detection_eval.cross_val_boxes`); both results are
+        the scored boxes. Refused without a model: boxes then come from the user's
+        detector."""
+        if model is None:
+            raise InputError(
+                "the detection task has no default model to predict boxes; give a "
+                "detection recipe (--recipe hog), or run your detector and give its boxes "
+                "as predictions (COCO result JSON or a boxes table with score)."
+            )
+        from assay.tasks._detection_eval import cross_val_boxes
+
+        boxes = cross_val_boxes(model, X, y, cv=cv, seed=seed)
+        return boxes, boxes
 
     def slice_inputs(self, evaluation: Any) -> tuple[Any, Any, Any]:
         """Items, items with an error, and mAP over a multiset of items

@@ -21,6 +21,7 @@ from assay.workflows._common import collected_warnings, single_class_error
 
 if TYPE_CHECKING:
     from assay.store.workspace import Workspace
+    from assay.train.recipe import Recipe
 
 __all__ = ["CurveRun", "record_curve", "run_curve"]
 
@@ -62,6 +63,15 @@ def _series_json(report: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _recipe(ws: Workspace, name: str) -> Recipe:
+    """A registered recipe, else the built-in recipe of that name (``hog``)."""
+    from assay.train.recipe import DETECTORS, load_recipe
+
+    if name in DETECTORS and name not in {r["name"] for r in ws.recipes.list()}:
+        return load_recipe(name)
+    return ws.recipes.get(name)
+
+
 def run_curve(
     ws: Workspace,
     ref: str,
@@ -81,7 +91,7 @@ def run_curve(
     ref : str
         The version, ``NAME`` or ``NAME@vN``.
     recipe : str
-        A registered recipe, held fixed.
+        A registered recipe, or a built-in one (``hog``: the fixed detector), held fixed.
     repeats : int
         Train/test splits per curve.
     extra : int, optional
@@ -102,7 +112,7 @@ def run_curve(
     if task.class_targets:
         single_class_error(version, labels)
     targets, classes = task.fit_targets(labels)
-    spec = ws.recipes.get(recipe)
+    spec = _recipe(ws, recipe)
     caught: list[str] = []
     with collected_warnings(caught):
         X = model_inputs(version, frame, spec, embeddings=embeddings)

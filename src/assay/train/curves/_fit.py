@@ -92,8 +92,8 @@ def stratified_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def default_sizes(n_train: int, n_classes: int) -> np.ndarray:
-    low = min(max(5 * n_classes, 20), n_train)
+def default_sizes(n_train: int, n_classes: int, start: int = 20) -> np.ndarray:
+    low = min(max(5 * n_classes, start), n_train)
     return np.unique(np.geomspace(low, n_train, 8).astype(int))
 
 

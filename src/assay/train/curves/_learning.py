@@ -190,9 +190,10 @@ class LearningCurve(TableReport):
         return super().to_html().replace("</h3>", "</h3>" + self.to_svg(), 1)
 
 
-def _check_sizes(sizes: Sequence[int] | None, n_train: int, n_classes: int) -> np.ndarray:
+def _check_sizes(sizes: Sequence[int] | None, n_train: int, n_classes: int,
+                 start: int = 20) -> np.ndarray:
     if sizes is None:
-        return default_sizes(n_train, n_classes)
+        return default_sizes(n_train, n_classes, start)
     arr = np.unique(np.asarray(sizes, dtype=np.int64))
     if len(arr) < 3 or arr.min() < 2 or arr.max() > n_train:
         raise param_error("sizes", _FUNC, f"at least 3 distinct ints in [2, {n_train}] "
@@ -325,7 +326,7 @@ def learning_curve(
     orders = [o[mask[o]] for o in orders]
     tests = [te[scored[te]] for _, te in folds]
     n_classes = len(np.unique(y_arr)) if stratify else 2
-    size_arr = _check_sizes(sizes, min(len(o) for o in orders), n_classes)
+    size_arr = _check_sizes(sizes, min(len(o) for o in orders), n_classes, kind.curve_start)
     jobs = [(r, j) for r in range(repeats) for j in range(len(size_arr))]
     results = Parallel(n_jobs=n_jobs)(
         delayed(fit_score)(model, X, y_arr, y_arr, orders[r][: size_arr[j]], tests[r],

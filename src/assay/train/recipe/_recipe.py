@@ -18,6 +18,9 @@ that every experiment records exactly which model was trained. A recipe comes fr
       params: {C: 1.0, max_iter: 2000}
       seed: 0
 
+- a **built-in detection recipe**'s name, ``hog`` (the fixed HOG + linear SVM
+  detector, :mod:`assay.train.recipe._detection`), or YAML naming it with ``detector:``.
+
 Only scikit-learn classifiers and regressors (and :data:`ALLOWED_ESTIMATORS`) may be
 named, nothing is unpickled, and unknown keys or estimator parameters are refused with
 the list of valid ones. :meth:`Recipe.build` returns a fresh, seeded, unfitted estimator.
@@ -37,6 +40,11 @@ from sklearn.base import BaseEstimator
 
 from assay._validation import warn
 from assay.exceptions import InputError
+from assay.train.recipe._detection import (
+    BoxDetector,
+    detector_spec,
+    validate_detector_spec,
+)
 from assay.train.recipe._import import (
     call_factory,
     check_factory,
@@ -121,6 +129,8 @@ class Recipe:
                     "keep experiments comparable."
                 )
             return recipe
+        if spec.get("kind") == "detector" or "detector" in spec:
+            return cls(spec=validate_detector_spec(spec, where))
         spec.pop("kind", None)
         return cls(spec=validate_yaml_spec(spec, where))
 
@@ -161,6 +171,12 @@ class Recipe:
         return self.spec["kind"] == "yaml" and self.spec.get("featurizer") in TEXT_FEATURIZERS
 
     @property
+    def reads_media(self) -> bool:
+        """Whether the model reads the items' files (a detection recipe reads image
+        paths, a one-column table ``path``), not a feature matrix."""
+        return bool(self.spec["kind"] == "detector")
+
+    @property
     def hash(self) -> str:
         """sha256 of the canonical JSON of :attr:`spec` (hex, 64 characters)."""
         return hashlib.sha256(_canonical_json(self.spec).encode()).hexdigest()
@@ -173,6 +189,8 @@ class Recipe:
 
     def build(self) -> BaseEstimator:
         """Return a fresh, unfitted, seeded scikit-learn estimator."""
+        if self.spec["kind"] == "detector":
+            return BoxDetector(params=dict(self.spec["params"]), random_state=self.seed)
         if self.spec["kind"] == "import":
             estimator = call_factory(self._factory, self.spec["import_path"], self.seed)
         else:
@@ -202,9 +220,10 @@ def load_recipe(
     ----------
     source : str, Path, mapping or Recipe
         A YAML file path or YAML text; an import path ``"pkg.module:attribute"``; a
-        spec mapping; or a Recipe (returned as is).
+        built-in detection recipe's name (``"hog"``, :data:`DETECTORS`); a spec
+        mapping; or a Recipe (returned as is).
     seed : int, default=0
-        Seed for import-path recipes (YAML recipes carry their own).
+        Seed for import-path and built-in recipes (YAML recipes carry their own).
     name : str, optional
         The name the recipe is registered under: a YAML recipe that names itself
         differently is refused (see :meth:`Recipe.from_yaml`).
@@ -214,6 +233,9 @@ def load_recipe(
     if isinstance(source, Mapping):
         return Recipe.from_spec(source)
     text = str(source)
+    builtin = detector_spec(text, seed=seed)
+    if builtin is not None and not Path(text).exists():
+        return Recipe(spec=builtin)
     looks_like_import = ":" in text and "\n" not in text and " " not in text
     if looks_like_import and not Path(text).exists() and not text.endswith((".yml", ".yaml")):
         return Recipe.from_import_path(text, seed=seed)
