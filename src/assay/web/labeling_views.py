@@ -236,7 +236,7 @@ def _class_rows(report: Any) -> list[dict[str, Any]]:
 
 
 def _report_view(report: Any) -> dict[str, Any]:
-    """The headline statistics with their bootstrap intervals, pairs and classes."""
+    """The headline statistics with their 95% intervals, pairs and classes."""
     ci = {k: [float(lo), float(hi)] for k, (lo, hi) in getattr(report, "ci", {}).items()}
     headline = [
         {"name": label, "value": _num(getattr(report, attr, None)), "ci": ci.get(key)}
