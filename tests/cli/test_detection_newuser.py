@@ -172,6 +172,27 @@ def _labeler(
     return out
 
 
+def test_plan_sample_for_a_second_labeler(cli, w: list[str], tmp_path: Path) -> None:
+    tasks = tmp_path / "ls" / "tasks.json"
+    code, out, err = cli(
+        "plan-sample",
+        "chess",
+        "--n",
+        "6",
+        "--out",
+        str(tmp_path / "s.csv"),
+        "--label-studio",
+        str(tasks),
+        *w,
+    )
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 6 and len(json.loads(tasks.read_text())) == 6
+    config = (tasks.parent / "label_config.xml").read_text()
+    assert "<RectangleLabels" in config and config.count("<Label value=") == 12
+    code, out, err = cli("plan-sample", "chess", "--ci-width", "0.2", *w)
+    assert code == 2 and "--n" in err and err.count("\n") == 1
+
+
 def test_two_labelers_agree_and_consensus(
     cli, w: list[str], chess: dict[str, Any], tmp_path: Path
 ) -> None:

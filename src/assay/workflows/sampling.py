@@ -17,6 +17,7 @@ from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
 from assay.store.features import text_columns
 from assay.store.workspace import Workspace
+from assay.tasks.detection import as_boxes
 
 __all__ = ["LABEL_CONFIG", "SamplePlan", "plan_double_labeling", "review_suggestions"]
 
@@ -158,9 +159,22 @@ def label_studio_tasks(
     tasks = to_label_studio_tasks(table, item_col="item", data_cols=data_cols,
                                   to_name=to_name, **extra)
     classes = _classes(version, frame)
+    if version.task.kind == "detection":
+        return LabelStudioTasks(tasks, _rectangles_config(classes))
     config = label_config(classes, modality=kind, data_cols=data_cols,
                           multiple=version.task.kind == "multilabel")
     return LabelStudioTasks(tasks, config)
+
+
+def _rectangles_config(classes: list[Any]) -> str:
+    """A Label Studio config to draw boxes of ``classes`` on ``$image``: its export is
+    what ``assay annotations import`` reads for a detection dataset."""
+    from xml.sax.saxutils import quoteattr
+
+    labels = "\n".join(f"    <Label value={quoteattr(str(c))}/>" for c in classes)
+    return ('<View>\n  <Image name="image" value="$image"/>\n'
+            f'  <RectangleLabels name="label" toName="image">\n{labels}\n'
+            "  </RectangleLabels>\n</View>\n")
 
 
 def _classes(version: DatasetVersion, frame: pd.DataFrame) -> list[Any]:
@@ -174,6 +188,8 @@ def _classes(version: DatasetVersion, frame: pd.DataFrame) -> list[Any]:
     labels = frame[version.roles.label].dropna()
     if version.task.kind == "multilabel":
         labels = labels.explode().dropna()
+    if version.task.kind == "detection":  # each label is a list of boxes
+        labels = pd.Series([b["label"] for v in labels for b in as_boxes(v) or ()], dtype=object)
     return sorted(set(labels.map(str)))
 
 
@@ -216,9 +232,17 @@ def plan_double_labeling(
     version = ws.dataset(name)
     frame = version.to_pandas()
     labeled = bool(frame[version.roles.label].notna().any())  # else all await labels
-    columns = by or [*([version.roles.label] if labeled else []), *version.roles.tags]
+    boxes = version.task.kind == "detection"  # a label is a list of boxes: no strata
+    if boxes and ci_width is not None:
+        raise InputError(
+            f"{version.ref} holds boxes: ci_width= sizes a sample for kappa on classes; "
+            "give the number of images with n= instead."
+        )
+    columns = by or [*([version.roles.label] if labeled and not boxes else []),
+                     *version.roles.tags]
     check_columns(frame, columns, where=f"{version.ref} (by)")
-    prevalence = frame[version.roles.label].value_counts(normalize=True).tolist() or None
+    prevalence = None if boxes else (
+        frame[version.roles.label].value_counts(normalize=True).tolist() or None)
     if ci_width is not None and not prevalence:
         raise InputError(
             f"ci_width= needs the class shares but {version.ref} has no labels in column "
