@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -101,16 +103,15 @@ def disagreement_table(
     order = np.lexsort((idx, -n[idx], -dis[idx]))[:max_rows]
     idx = idx[order]
     sel = np.isin(enc.item, idx)
-    sub = pd.DataFrame({"item": enc.item[sel], "annotator": enc.annotators[enc.annotator[sel]],
-                        "label": enc.classes[enc.label[sel]]})
-    labels = {
-        code: dict(zip(g["annotator"], g["label"], strict=True))
-        for code, g in sub.groupby("item", sort=False)
-    }
+    labels: dict[int, dict[Any, Any]] = {}  # a loop: a groupby costs ~0.5 ms per item
+    rows = zip(enc.item[sel].tolist(), pd.Index(enc.annotators[enc.annotator[sel]]).tolist(),
+               pd.Index(enc.classes[enc.label[sel]]).tolist(), strict=True)
+    for code, who, label in rows:
+        labels.setdefault(code, {})[who] = label
     return pd.DataFrame(
         {"n_annotations": n[idx].astype(np.int64), "disagreement": dis[idx],
          "majority": enc.classes[dense[idx].argmax(axis=1)] if len(idx) else [],
-         "labels": pd.Series([labels[i] for i in idx], dtype=object).to_numpy()},
+         "labels": pd.Series([labels[i] for i in idx.tolist()], dtype=object).to_numpy()},
         index=pd.Index(enc.items[idx], name="item"),
     )
 
