@@ -316,11 +316,14 @@ def agreement(
     ci_method : {"bootstrap", "delta"}, default "bootstrap"
         How the intervals of classes are computed: the percentile bootstrap
         (``n_boot`` resamples), or the delta method (``estimate +- 1.96 se`` with an
-        analytic standard error, no resampling: for many items, e.g. a live view; it
-        matches the 1,000-resample bootstrap within a few percent of the interval's
-        width on crowd data with hundreds of items, but is symmetric, so near a bound
-        or with few items keep the bootstrap). Numbers and label sets always use the
-        bootstrap.
+        analytic standard error, no resampling: for many items, e.g. a live view). On
+        real crowd data (1,000 to 11,000 items) its endpoints for percent agreement,
+        Fleiss' kappa and alpha lie within 6% of the interval's width of the
+        1,000-resample bootstrap's; for the mean Cohen's kappa its width is within 10%
+        and it is centred on the estimate, where the bootstrap's is shifted down by the
+        small-sample bias of kappa that resampling repeats. It is symmetric, so near a
+        bound or with few items keep the bootstrap. Numbers and label sets always use
+        the bootstrap.
 
     Returns
     -------

@@ -211,10 +211,9 @@ def live_agreement(
         Also one report per label-book version the labels followed.
     ci : bool, default True
         95% intervals: for classes by the delta method (an analytic standard error,
-        no resampling; it agrees with the 1,000-resample bootstrap within a few
-        percent of the interval's width with hundreds of items, see
-        ``assay.agreement(ci_method="delta")``), for other labels by the bootstrap
-        (``n_boot`` resamples of the items).
+        no resampling; within 6% of the interval's width of the 1,000-resample
+        bootstrap's on crowd data, see ``assay.agreement(ci_method="delta")``), for
+        other labels by the bootstrap (``n_boot`` resamples of the items).
     labels : DataFrame, optional
         The labels read by :func:`read_labels` (default: read them).
     """
