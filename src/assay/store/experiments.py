@@ -208,6 +208,14 @@ def _short(label: Any) -> str:
     return f"{label:.6g}" if isinstance(label, float) else str(label)
 
 
+def _change(old: Any, new: Any, described: str) -> str:
+    """One relabel in a summary: ``old -> new`` for a single value, else the task's
+    description of the change (boxes: ``box 1 moved (IoU 0.62 with the old one)``)."""
+    if described.startswith("relabeled "):  # the task names two values, not a change
+        return f"{_short(old)} -> {_short(new)}"
+    return described
+
+
 @dataclass
 class ExperimentComparison:
     """Two experiments compared on the same evaluation items, with the data diff.
@@ -249,9 +257,10 @@ class ExperimentComparison:
             lines.append("data: " + self.diff.summary())
             moved = self.diff.relabeled.head(limit)
             if len(moved):
+                changes = self.diff.label_changes(limit)
                 parts = [
-                    f"{r.item_id}: {_short(r.old_label)} -> {_short(r.new_label)}"
-                    for r in moved.itertuples(index=False)
+                    f"{r.item_id}: {_change(r.old_label, r.new_label, change)}"
+                    for r, change in zip(moved.itertuples(index=False), changes, strict=True)
                 ]
                 more = len(self.diff.relabeled) - len(moved)
                 text = "relabeled: " + ", ".join(parts) + (f", ... ({more} more)" if more else "")
