@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -485,6 +486,34 @@ def _cell(value: Any) -> str:
     return "-" if pd.isna(value) else f"{value:.3f}"
 
 
+def _sample_summary(n: int, ref: str, by: list[str], width: float, out: Path) -> str:
+    """One line on a drawn sample: its strata and the kappa interval it should give.
+
+    Parameters
+    ----------
+    n, ref, by, width, out
+        The sample size, the version sampled, the stratifying columns, the expected
+        width of kappa's 95% interval (NaN without labels) and the CSV written.
+
+    Returns
+    -------
+    str
+        The line, with the next step when the version has no labels to size the interval.
+    """
+    strata = f"stratified by {', '.join(by)}" if by else "drawn at random (nothing to stratify by)"
+    if math.isnan(width):
+        name = ref.split("@")[0]
+        return (
+            f"Sampled {n} items of {ref} {strata} -> {out}\n"
+            "No labels yet: the width of kappa's interval is not known.\n"
+            f"Next: assay label plan {name} --labelers A,B --sample {out}"
+        )
+    return (
+        f"Sampled {n} items of {ref} {strata} "
+        f"(expected 95% CI width on kappa: {width:.3f}) -> {out}"
+    )
+
+
 def plan_sample_cmd(
     name: str = typer.Argument(..., help="The dataset to sample items from."),
     n: int = typer.Option(None, "--n", help="Sample size."),
@@ -529,10 +558,7 @@ def plan_sample_cmd(
     if as_json:
         emit_json(plan.to_dict())
         return
-    out_console().print(
-        f"Sampled {plan.n} items of {plan.ref} stratified by {', '.join(plan.by)} "
-        f"(expected 95% CI width on kappa: {plan.expected_ci_width:.3f}) -> {out}"
-    )
+    out_console().print(_sample_summary(plan.n, plan.ref, plan.by, plan.expected_ci_width, out))
     if plan.label_studio is not None:
         extra = f" and {plan.predictions} pre-annotated review items" if predictions else ""
         out_console().print(
