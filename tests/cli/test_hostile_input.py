@@ -137,7 +137,8 @@ def test_tables_with_a_bom_are_read(ws: Workspace, tmp_path: Path, encoding: str
 
 
 def test_utf16_csv_names_its_lines(ws: Workspace, tmp_path: Path) -> None:
-    (tmp_path / "u.csv").write_bytes("name,label\na,0\nb,\nc,1\n".encode("utf-16"))
+    # a missing label is an item awaiting one (issue 16); a row with an extra field is wrong
+    (tmp_path / "u.csv").write_bytes("name,label\na,0\nb,1,2\nc,1\n".encode("utf-16"))
     with pytest.raises(InputError, match="line 3"):
         ws.import_dataset("u", tmp_path / "u.csv")
 
