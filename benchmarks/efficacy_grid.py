@@ -1,0 +1,578 @@
+"""Efficacy grid (issue 18): how much of the clean-vs-noisy gap one turn recovers.
+
+PRE-REGISTERED DESIGN (written 2026-12-05 14:15 UTC, before the first run; changing it
+afterwards means saying so in the results file).
+
+Protocol per run (as ``benchmarks/iteration.py``, generalised): a data set is split per
+seed into a stratified, **clean** held-out test set (40%) and a training pool; the first
+``size`` pool rows are the training set; exactly the stated share of its labels is
+corrupted by the noise model; the fixed model is trained on the clean and on the noisy
+labels, and then after each system's turn. The score of a run is
+``(acc_after - acc_noisy) / (acc_clean - acc_noisy)`` on the test set; a **cell** (data
+set x model x noise model x rate x size) pools its seeds as ``sum(gain) / sum(gap)``,
+with a 90% percentile bootstrap interval over seeds (2,000 resamples).
+
+Axes:
+
+- data sets: ``digits`` (1,797 x 64, 10 classes), ``wine`` (178 x 13, 3), ``breast_cancer``
+  (569 x 30, 2), ``fsdd`` (3,000 spoken digits, 42 features from
+  ``assay.modalities.audio_features``, 10 classes), ``sentiment`` (UCI sentiment
+  sentences, 3,000, 2 classes; TF-IDF of word 1-2-grams with min_df=2, reduced to 100
+  dims by TruncatedSVD, fitted label-free on all sentences).
+- sizes: 250, 1,000 and 2,000 training rows, each capped at the pool (60% of the data
+  set: wine 106, breast cancer 341, digits 1,078, fsdd and sentiment 1,800); a capped
+  size within 25% of the next smaller size is dropped (digits: 250, 1,000; breast cancer:
+  250, 341; wine: 106; fsdd, sentiment: 250, 1,000, 1,800). The "middle" size of a data
+  set is its largest size <= 1,000.
+- fixed models: ``lr`` StandardScaler + LogisticRegression(max_iter=2000); ``rf``
+  RandomForest(100 trees); ``knn`` StandardScaler + 10-NN (distance weights off);
+  ``gb`` HistGradientBoosting(max_iter=50, no early stopping). All seeded with 0.
+- noise models, exactly ``round(rate * n)`` flips except annotator (rounding per
+  annotator): ``uniform`` (to any other class), ``class`` (class-conditional,
+  ``iteration.make_noise``: per class exactly the rate, sparse Dirichlet(0.5) targets),
+  ``realistic`` (instance-dependent confusions between similar classes: an item is
+  flipped with weight ``1 - p(y|x) + 0.01`` and to class ``c`` with weight ``p(c|x)``,
+  where ``p`` are 5-fold probabilities of a clean logistic regression on the training
+  set), ``annotator`` (5 simulated labellers, each item labelled by one at random;
+  labeller error rates ``rate * (0.4, 0.6, 1.0, 1.4, 1.6)``, each labeller with its own
+  sparse Dirichlet(0.5) confusion targets per class).
+- rates: 5%, 12%, 25%.  Seeds: 0-4 (5 per cell).
+- review budget (same for every system): ``round(rate * n)`` items, the oracle reviewer
+  restores their true labels.
+
+Systems:
+
+- ``assay auto``: ``assay.train.audit.audit(..., model=<fixed model>, features=X,
+  checks=["label"])`` and its automatic action, drop the flagged rows and retrain;
+- ``assay reviewed``: the budget's lowest ``label_quality`` rows are fixed;
+- ``cleanlab auto`` / ``cleanlab reviewed``: ``cleanlab.filter.find_label_issues`` (drop)
+  and ``cleanlab.rank.get_label_quality_scores`` (review order) on 5-fold
+  ``cross_val_predict`` probabilities of the fixed model;
+- ``datalab auto`` / ``datalab reviewed``: ``cleanlab.Datalab`` label issues
+  (``is_label_issue``, ``label_score``) on the same probabilities;
+- ``random auto`` / ``random reviewed``: drop / fix a random budget-sized set;
+- ``oracle drop``: drop exactly the noisy rows (the automatic ceiling; fixing them all
+  is the clean model, 1.0 by definition).
+
+Summary against the issue's targets (computed over the cells that ran):
+
+- cells with a mean clean-noisy gap below 0.01 (one point of accuracy) have nothing to
+  recover: they are listed but left out of the medians and of the "above cleanlab" share;
+- median over cells of the pooled gap recovered: assay auto >= 0.85, assay reviewed >=
+  0.93; assay above cleanlab (same turn) in >= 90% of cells; assay auto >= 0.75 in every
+  ``lr`` cell at 12%.
+
+Rule for choosing defaults (stated in advance): the **selection part** is the data sets
+``digits`` and ``breast_cancer``; the **held-out part** is ``wine``, ``fsdd`` and
+``sentiment``. A change of the audit's defaults is adopted only if, on the selection
+part, it raises the median automatic gap recovered by >= 0.02 and lowers no ``lr``
+12% cell by more than 0.05; the held-out part is then reported untouched, never used to
+choose. This run changes no default: it is the baseline of the current defaults.
+
+Run order (compute is scarce, so the grid is run by priority until ``--minutes`` is
+spent, resumable: each run is appended to ``results/efficacy_grid_runs.jsonl`` and
+skipped when found), all at the middle size first: (1) lr at 12%; (2) knn at 12%; (3)
+lr at 5% and 25%; (4) rf and gb at 12%; (5) knn, rf, gb at 5% and 25%; (6) the other
+sizes in the same order. The results file says exactly which
+cells ran and which did not.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/efficacy_grid.py [--quick] [--minutes M]``
+(``--quick``: digits, lr, class noise at 12%, n=250, 2 seeds, not cached, for CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import itertools
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from iteration import make_noise  # noqa: E402  (the protocol's class-conditional noise)
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "results" / "efficacy_grid_runs.jsonl"
+RESULTS = HERE / "results" / "efficacy_grid.md"
+CACHE = Path.home() / ".cache" / "assay-bench"
+DATA = HERE.parent.parent / "shared" / "data"
+DATASETS = ("digits", "breast_cancer", "wine", "fsdd", "sentiment")
+SELECTION = ("digits", "breast_cancer")
+MODELS = ("lr", "knn", "rf", "gb")
+NOISES = ("uniform", "class", "realistic", "annotator")
+RATES = (0.05, 0.12, 0.25)
+SIZES = (250, 1000, 2000)
+SEEDS = (0, 1, 2, 3, 4)
+SYSTEMS = ("assay", "cleanlab", "datalab", "random")
+MIN_GAP = 0.01
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the grid."""
+
+    dataset: str
+    model: str
+    noise: str
+    rate: float
+    size: int
+
+    def key(self, seed: int) -> str:
+        return f"{self.dataset}|{self.model}|{self.noise}|{self.rate}|{self.size}|{seed}"
+
+
+# ---------------------------------------------------------------- data and models
+
+
+def _fsdd() -> tuple[np.ndarray, np.ndarray]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / "fsdd_features.npz"
+    if not path.exists():
+        from assay.modalities import audio_features
+
+        files = sorted((DATA / "audio" / "fsdd").glob("*.wav"))
+        X = audio_features([str(f) for f in files])
+        y = np.array([int(f.name.split("_")[0]) for f in files])
+        np.savez(path, X=X, y=y)
+    data = np.load(path)
+    return data["X"], data["y"]
+
+
+def _sentiment() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, labels = [], []
+    for name in ("amazon_cells", "imdb", "yelp"):
+        for line in (DATA / "text" / f"{name}_labelled.txt").read_text().splitlines():
+            sentence, _, label = line.rstrip().rpartition("\t")
+            if sentence and label in ("0", "1"):
+                texts.append(sentence)
+                labels.append(int(label))
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(texts)
+    X = TruncatedSVD(100, random_state=0).fit_transform(tfidf)
+    return X, np.array(labels)
+
+
+def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features and integer labels 0..k-1 of a data set."""
+    from sklearn import datasets
+
+    loaders: dict[str, Callable[[], Any]] = {
+        "digits": lambda: datasets.load_digits(return_X_y=True),
+        "wine": lambda: datasets.load_wine(return_X_y=True),
+        "breast_cancer": lambda: datasets.load_breast_cancer(return_X_y=True),
+        "fsdd": _fsdd,
+        "sentiment": _sentiment,
+    }
+    X, y = loaders[name]()
+    return np.asarray(X, float), np.unique(y, return_inverse=True)[1]
+
+
+def build(model: str) -> Any:
+    """The fixed model of a cell (a fresh, unfitted estimator)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if model == "lr":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if model == "knn":
+        return make_pipeline(StandardScaler(), KNeighborsClassifier(10))
+    if model == "rf":
+        return RandomForestClassifier(100, random_state=0, n_jobs=1)
+    return HistGradientBoostingClassifier(max_iter=50, early_stopping=False, random_state=0)
+
+
+# ---------------------------------------------------------------- noise models
+
+
+def _uniform(y: np.ndarray, X: np.ndarray, k: int, rate: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(y.size, int(round(rate * y.size)), replace=False)
+    noisy = y.copy()
+    noisy[idx] = (y[idx] + rng.integers(1, k, idx.size)) % k
+    return noisy
+
+
+def _realistic(y: np.ndarray, X: np.ndarray, k: int, rate: float, seed: int) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    rng = np.random.default_rng(seed)
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    p = cross_val_predict(build("lr"), X, y, cv=cv, method="predict_proba")
+    weight = 1.0 - p[np.arange(y.size), y] + 0.01
+    idx = rng.choice(y.size, int(round(rate * y.size)), replace=False, p=weight / weight.sum())
+    noisy = y.copy()
+    for i in idx:
+        other = p[i] + 1e-3
+        other[y[i]] = 0.0
+        noisy[i] = rng.choice(k, p=other / other.sum())
+    return noisy
+
+
+def _annotator(y: np.ndarray, X: np.ndarray, k: int, rate: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    who = rng.integers(0, 5, y.size)
+    noisy = y.copy()
+    for a, scale in enumerate((0.4, 0.6, 1.0, 1.4, 1.6)):
+        mine = np.flatnonzero(who == a)
+        flip = rng.choice(mine, int(round(rate * scale * mine.size)), replace=False)
+        targets = [rng.dirichlet(np.full(k - 1, 0.5)) for _ in range(k)]
+        for i in flip:
+            noisy[i] = np.delete(np.arange(k), y[i])[rng.choice(k - 1, p=targets[y[i]])]
+    return noisy
+
+
+def corrupt(noise: str, y: np.ndarray, X: np.ndarray, k: int, rate: float, seed: int) -> np.ndarray:
+    """Noisy labels of ``y`` under a noise model (seeded)."""
+    if noise == "class":
+        return make_noise(y, k, rate, seed)
+    return {"uniform": _uniform, "realistic": _realistic, "annotator": _annotator}[noise](
+        y, X, k, rate, seed
+    )
+
+
+# ---------------------------------------------------------------- systems
+
+
+def _assay(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from assay.train.audit import audit
+
+    report = audit(
+        pd.DataFrame({"label": y}),
+        label="label",
+        features=X,
+        model=build(model),
+        checks=["label"],
+        seed=seed,
+        n_jobs=1,
+    )
+    issues = report.issues
+    return issues["is_label_issue"].to_numpy(bool), issues["label_quality"].to_numpy(float)
+
+
+def _cleanlab_probs(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    return np.asarray(cross_val_predict(build(model), X, y, cv=cv, method="predict_proba"))
+
+
+def _cleanlab(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    flags = np.asarray(find_label_issues(y, probs), bool)
+    return flags, np.asarray(get_label_quality_scores(y, probs))
+
+
+def _datalab(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from cleanlab import Datalab
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab = Datalab({"label": y}, label_name="label", verbosity=0)
+        lab.find_issues(pred_probs=probs, issue_types={"label": {}})
+    issues = lab.get_issues("label")
+    return issues["is_label_issue"].to_numpy(bool), issues["label_score"].to_numpy(float)
+
+
+def _fit_score(model: str, X: np.ndarray, y: np.ndarray, Xt: np.ndarray, yt: np.ndarray) -> float:
+    if np.unique(y).size < 2:
+        return float("nan")
+    return float((build(model).fit(X, y).predict(Xt) == yt).mean())
+
+
+def one_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+    """Every system's accuracies on one seed of a cell."""
+    from sklearn.model_selection import train_test_split
+
+    k = int(y.max()) + 1
+    Xp, Xt, yp, yt = train_test_split(X, y, test_size=0.4, stratify=y, random_state=seed)
+    Xr, yr = Xp[: cell.size], yp[: cell.size]
+    noisy = corrupt(cell.noise, yr, Xr, k, cell.rate, seed)
+    wrong = noisy != yr
+    budget = int(round(cell.rate * yr.size))
+    score = lambda keep, labels: _fit_score(cell.model, Xr[keep], labels[keep], Xt, yt)  # noqa: E731
+    everything = np.ones(yr.size, bool)
+    row: dict[str, Any] = {
+        **asdict(cell),
+        "seed": seed,
+        "n": int(yr.size),
+        "noise_rate": float(wrong.mean()),
+    }
+    row["clean"], row["noisy"] = score(everything, yr), score(everything, noisy)
+    row["oracle auto"] = score(~wrong, noisy)
+    start = time.perf_counter()
+    found = {"assay": _assay(cell.model, Xr, noisy, seed)}
+    row["assay seconds"] = time.perf_counter() - start
+    probs = _cleanlab_probs(cell.model, Xr, noisy, seed)
+    found["cleanlab"] = _cleanlab(probs, noisy)
+    found["datalab"] = _datalab(probs, noisy)
+    rng = np.random.default_rng(10_000 + seed)
+    random_flags = np.zeros(yr.size, bool)
+    random_flags[rng.choice(yr.size, budget, replace=False)] = True
+    found["random"] = (random_flags, rng.random(yr.size))
+    for name, (flags, quality) in found.items():
+        fixed = noisy.copy()
+        order = np.argsort(quality, kind="stable")[:budget]
+        fixed[order] = yr[order]
+        row[f"{name} auto"] = score(~flags, noisy)
+        row[f"{name} reviewed"] = score(everything, fixed)
+        row[f"{name} flagged"] = int(flags.sum())
+        row[f"{name} precision"] = float(wrong[flags].mean()) if flags.any() else float("nan")
+        row[f"{name} review hits"] = float(wrong[order].mean()) if budget else float("nan")
+    return row
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def sizes_of(pool: int) -> list[int]:
+    """The pre-registered sizes for a pool of ``pool`` rows."""
+    kept: list[int] = []
+    for s in sorted({min(s, pool) for s in SIZES}):
+        if not kept or s > 1.25 * kept[-1]:
+            kept.append(s)
+    return kept
+
+
+def pool_size(dataset: str, n_rows: int) -> int:
+    return n_rows - int(np.ceil(0.4 * n_rows))
+
+
+def ordered_cells(pools: dict[str, int]) -> Iterator[Cell]:
+    """Every cell, in the pre-registered priority order."""
+    stages = [
+        (("lr",), (0.12,)),
+        (("knn",), (0.12,)),
+        (("lr",), (0.05, 0.25)),
+        (("rf", "gb"), (0.12,)),
+        (("knn", "rf", "gb"), (0.05, 0.25)),
+    ]
+    seen: set[Cell] = set()
+    middle = {d: max(s for s in sizes_of(p) if s <= 1000) for d, p in pools.items()}
+    for use_middle in (True, False):
+        for models, rates in stages:
+            for model, rate, dataset, noise in itertools.product(models, rates, DATASETS, NOISES):
+                sizes = [middle[dataset]] if use_middle else sizes_of(pools[dataset])
+                for size in sizes:
+                    cell = Cell(dataset, model, noise, rate, size)
+                    if cell not in seen:
+                        seen.add(cell)
+                        yield cell
+
+
+def cached() -> dict[str, dict[str, Any]]:
+    if not RUNS.exists():
+        return {}
+    rows = [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()]
+    return {
+        Cell(r["dataset"], r["model"], r["noise"], r["rate"], r["size"]).key(r["seed"]): r
+        for r in rows
+    }
+
+
+def run_grid(minutes: float) -> None:
+    """Run cells in priority order until ``minutes`` are spent; append each run."""
+    done = cached()
+    data = {d: load(d) for d in DATASETS}
+    pools = {d: pool_size(d, y.size) for d, (_, y) in data.items()}
+    deadline = time.monotonic() + 60 * minutes
+    for cell in ordered_cells(pools):
+        for seed in SEEDS:
+            if cell.key(seed) in done:
+                continue
+            if time.monotonic() > deadline:
+                return
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row = one_run(cell, *data[cell.dataset], seed)
+            row["seconds"] = time.perf_counter() - start
+            with RUNS.open("a") as out:
+                out.write(json.dumps(row) + "\n")
+            print(
+                f"{cell.key(seed)}: {row['seconds']:.1f} s, assay auto {row['assay auto']:.3f}"
+                f" clean {row['clean']:.3f} noisy {row['noisy']:.3f}",
+                flush=True,
+            )
+
+
+# ---------------------------------------------------------------- the report
+
+
+def pooled(frame: pd.DataFrame, column: str) -> float:
+    gap = (frame["clean"] - frame["noisy"]).sum()
+    return float((frame[column] - frame["noisy"]).sum() / gap) if gap > 0 else float("nan")
+
+
+def interval(frame: pd.DataFrame, column: str, reps: int = 2000) -> tuple[float, float]:
+    """90% percentile bootstrap interval of :func:`pooled` over seeds."""
+    rng = np.random.default_rng(0)
+    gain = (frame[column] - frame["noisy"]).to_numpy()
+    gap = (frame["clean"] - frame["noisy"]).to_numpy()
+    idx = rng.integers(0, gain.size, (reps, gain.size))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats = gain[idx].sum(1) / gap[idx].sum(1)
+    stats = stats[np.isfinite(stats) & (gap[idx].sum(1) > 0)]
+    return (
+        (float(np.quantile(stats, 0.05)), float(np.quantile(stats, 0.95)))
+        if stats.size
+        else (np.nan, np.nan)
+    )
+
+
+COLUMNS = [
+    "assay auto",
+    "assay reviewed",
+    "cleanlab auto",
+    "cleanlab reviewed",
+    "datalab auto",
+    "datalab reviewed",
+    "random auto",
+    "random reviewed",
+    "oracle auto",
+]
+
+
+def cell_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: pooled gap recovered per system, interval for assay."""
+    rows = []
+    keys = ["dataset", "model", "noise", "rate", "size"]
+    for key, g in runs.groupby(keys, sort=False):
+        row = dict(zip(keys, key, strict=True))
+        row["seeds"] = len(g)
+        row["gap"] = float((g["clean"] - g["noisy"]).mean())
+        row["clean"] = float(g["clean"].mean())
+        for col in COLUMNS:
+            row[col] = pooled(g, col)
+        row["auto ci"] = interval(g, "assay auto")
+        row["reviewed ci"] = interval(g, "assay reviewed")
+        row["assay precision"] = float(g["assay precision"].mean())
+        row["cleanlab precision"] = float(g["cleanlab precision"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary(cells: pd.DataFrame) -> list[str]:
+    """The issue's targets on the cells with a gap to recover."""
+    ok = cells[(cells["gap"] >= MIN_GAP) & (cells["seeds"] >= 5)]
+    lines = [
+        f"Cells with 5 seeds: {int((cells['seeds'] >= 5).sum())}; with a mean gap >= "
+        f"{MIN_GAP} (counted below): {len(ok)}."
+    ]
+    if ok.empty:
+        return lines
+    for part, sub in (
+        ("all", ok),
+        ("selection (digits, breast_cancer)", ok[ok["dataset"].isin(SELECTION)]),
+        ("held-out (wine, fsdd, sentiment)", ok[~ok["dataset"].isin(SELECTION)]),
+    ):
+        if sub.empty:
+            continue
+        above_a = float((sub["assay auto"] > sub["cleanlab auto"]).mean())
+        above_r = float((sub["assay reviewed"] > sub["cleanlab reviewed"]).mean())
+        lines.append(
+            f"- {part}, {len(sub)} cells: median gap recovered assay auto "
+            f"**{sub['assay auto'].median():.3f}** (target >= 0.85), assay reviewed "
+            f"**{sub['assay reviewed'].median():.3f}** (target >= 0.93); cleanlab "
+            f"{sub['cleanlab auto'].median():.3f} / {sub['cleanlab reviewed'].median():.3f}, "
+            f"Datalab {sub['datalab auto'].median():.3f} / {sub['datalab reviewed'].median():.3f}, "
+            f"random {sub['random auto'].median():.3f} / {sub['random reviewed'].median():.3f}, "
+            f"oracle drop {sub['oracle auto'].median():.3f}; assay above cleanlab in "
+            f"{above_a:.0%} of cells (auto) and {above_r:.0%} (reviewed) (target >= 90%)."
+        )
+    lr12 = ok[(ok["model"] == "lr") & (ok["rate"] == 0.12)]
+    if not lr12.empty:
+        worst = lr12.loc[lr12["assay auto"].idxmin()]
+        miss = int((lr12["assay auto"] < 0.75).sum())
+        lines.append(
+            f"- lr at 12%: {len(lr12)} cells, lowest assay auto {worst['assay auto']:.3f} "
+            f"({worst['dataset']}, {worst['noise']}); {miss} below 0.75 (target: none)."
+        )
+    return lines
+
+
+def fmt(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.2f}"
+
+
+def cell_lines(cells: pd.DataFrame) -> list[str]:
+    head = (
+        "| data | model | noise | rate | n | seeds | clean acc | gap | assay auto [90%] "
+        "| assay rev [90%] | cl auto | cl rev | DL auto | DL rev | rand auto | rand rev "
+        "| oracle drop | flag prec assay / cl |"
+    )
+    lines = [
+        head,
+        "|" + "---|" * (head.count("|") - 1),
+    ]
+    for _, r in cells.iterrows():
+        a, b = r["auto ci"], r["reviewed ci"]
+        lines.append(
+            f"| {r['dataset']} | {r['model']} | {r['noise']} | {r['rate']:.0%} | {r['size']} | "
+            f"{r['seeds']} | {r['clean']:.3f} | {r['gap']:.3f} | {fmt(r['assay auto'])} "
+            f"[{fmt(a[0])}, {fmt(a[1])}] | {fmt(r['assay reviewed'])} [{fmt(b[0])}, {fmt(b[1])}] | "
+            + " | ".join(fmt(r[c]) for c in COLUMNS[2:])
+            + f" | {fmt(r['assay precision'])} / {fmt(r['cleanlab precision'])} |"
+        )
+    return lines
+
+
+def report(runs: pd.DataFrame, command: str) -> str:
+    cells = cell_table(runs)
+    seconds = runs.groupby("model")["seconds"].median()
+    return "\n\n".join(
+        [
+            "# Efficacy grid: share of the clean-vs-noisy gap recovered (issue 18)",
+            f"Command: `{command}`  \nDate: {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC; 2 cores "
+            f"shared with ~8 jobs. Design: pre-registered in the docstring of "
+            f"`benchmarks/efficacy_grid.py`; every run is in `results/efficacy_grid_runs.jsonl`. "
+            f"Runs: {len(runs)}; median seconds per run: "
+            + ", ".join(f"{m} {s:.0f}" for m, s in seconds.items())
+            + ".",
+            "## Summary against the targets",
+            "\n".join(summary(cells)),
+            "## Per cell (pooled over seeds; interval: 90% bootstrap over seeds)",
+            "\n".join(cell_lines(cells)),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI size: one cell, 2 seeds")
+    parser.add_argument("--minutes", type=float, default=60.0, help="compute budget")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the results file")
+    args = parser.parse_args()
+    if args.quick:
+        X, y = load("digits")
+        cell = Cell("digits", "lr", "class", 0.12, 250)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs = pd.DataFrame([one_run(cell, X, y, s) for s in (0, 1)]).assign(seconds=0.0)
+        print(report(runs, "benchmarks/efficacy_grid.py --quick"))
+        return
+    if not args.report_only:
+        run_grid(args.minutes)
+    runs = pd.DataFrame(list(cached().values()))
+    text = report(runs, "nice -n 10 .venv/bin/python benchmarks/efficacy_grid.py")
+    RESULTS.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
