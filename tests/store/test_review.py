@@ -19,8 +19,13 @@ def queued(workspace: Workspace) -> Workspace:
     frame = pd.DataFrame({"x": rng.normal(size=20), "y": rng.integers(0, 3, size=20)})
     workspace.import_dataset("d", frame, label="y")
     entries = pd.DataFrame(
-        {"item_id": [0, 1, 2, 3], "score": [0.4, 0.1, 0.3, 0.2], "reason": "low label quality",
-         "given_label": frame.y[:4].tolist(), "suggested_label": [2, 2, 2, 2]}
+        {
+            "item_id": [0, 1, 2, 3],
+            "score": [0.4, 0.1, 0.3, 0.2],
+            "reason": "low label quality",
+            "given_label": frame.y[:4].tolist(),
+            "suggested_label": [2, 2, 2, 2],
+        }
     )
     assert workspace.review.add("d", entries, source="label_issue") == 4
     assert workspace.review.add("d", entries, source="label_issue") == 0  # already open
@@ -53,7 +58,9 @@ def test_apply_makes_a_version_with_provenance(queued: Workspace) -> None:
 
 def test_second_reviewer_gets_a_conflict(queued: Workspace) -> None:
     entry = queued.review.list("d").iloc[0]
-    queued.review.decide(int(entry.id), "relabel", label=1, user="ann", revision=int(entry.revision))
+    queued.review.decide(
+        int(entry.id), "relabel", label=1, user="ann", revision=int(entry.revision)
+    )
     with pytest.raises(ConflictError, match="changed by ann"):
         queued.review.decide(int(entry.id), "keep", user="bob", revision=int(entry.revision))
     with pytest.raises(ConflictError, match="already decided"):
@@ -98,16 +105,66 @@ def test_bulk_csv_is_all_or_nothing(queued: Workspace, tmp_path: Path) -> None:
         queued.review.decide_from_csv(str(parquet))
     assert queued.review.count("d") == 4
     good = tmp_path / "good.csv"
-    pd.DataFrame({"id": ids[:2], "decision": ["keep", "relabel"], "label": [None, 1]}).to_csv(good, index=False)
+    pd.DataFrame({"id": ids[:2], "decision": ["keep", "relabel"], "label": [None, 1]}).to_csv(
+        good, index=False
+    )
     assert queued.review.decide_from_csv(str(good), user="carol") == 2
     assert queued.review.count("d") == 2
 
 
-def test_drift_samples_are_appended_when_labeled(queued: Workspace) -> None:
-    row = {"x": 5.0}
-    queued.review.add("d", pd.DataFrame({"item_id": ["prod-1"], "score": [0.0], "reason": "drift",
-                                         "payload": [{"row": row}]}), source="drift_sample")
-    entry = queued.review.list("d", source="drift_sample").iloc[0]
-    queued.review.decide(int(entry.id), "relabel", label=1)
-    version = queued.review.apply("d")
-    assert version.summary["added"] == 1 and version.n_rows == 21
+def test_production_decisions_have_their_own_apply(queued: Workspace) -> None:
+    """Keep/remove on production samples never block the dataset's apply (issue 17)."""
+    rows = [{"x": 5.0}, {"x": 6.0}, {"x": 7.0}]
+    queued.review.add(
+        "d",
+        pd.DataFrame(
+            {
+                "item_id": ["prod-1", "prod-2", "prod-3"],
+                "score": [0.0, 0.1, 0.2],
+                "reason": "drift",
+                "suggested_label": [0, 1, 2],
+                "payload": [{"row": r} for r in rows],
+            }
+        ),
+        source="drift_sample",
+    )
+    prod = queued.review.list("d", source="drift_sample").set_index("item_id")["id"]
+    queued.review.decide(int(prod["prod-1"]), "relabel", label=1)
+    queued.review.decide(int(prod["prod-2"]), "keep")
+    queued.review.decide(int(prod["prod-3"]), "remove")
+    with pytest.raises(InputError, match="3 decision.s. on production items .*--production"):
+        queued.review.apply("d")
+    first = int(queued.review.list("d", source="label_issue").iloc[0].id)
+    queued.review.decide(first, "keep")
+    version = queued.review.apply("d")  # the dataset's decisions only
+    assert version.n_rows == 20 and version.ref == "d@v2"
+    assert queued.review.production_waiting("d") == {"keep": 1, "relabel": 1, "remove": 1}
+    added = queued.review.apply("d", production=True)
+    assert added.ref == "d@v3" and added.n_rows == 22 and added.summary["added"] == 2
+    tail = added.to_pandas().tail(2)
+    assert tail["x"].tolist() == [5.0, 6.0] and tail["y"].tolist() == [1, 1]  # kept: suggested
+    assert tail["item_id"].tolist() == [20, 21]  # integer ids continue
+    assert queued.review.production_waiting("d") == {}
+    assert queued.review.get(int(prod["prod-3"]))["status"] == "applied"
+    with pytest.raises(InputError, match="no decided production items"):
+        queued.review.apply("d", production=True)
+
+
+def test_kept_production_item_without_label_is_refused(queued: Workspace) -> None:
+    queued.review.add(
+        "d",
+        pd.DataFrame(
+            {
+                "item_id": ["prod-9"],
+                "score": [0.0],
+                "reason": "drift",
+                "payload": [{"row": {"x": 1.0}}],
+            }
+        ),
+        source="drift_sample",
+    )
+    entry = int(queued.review.list("d", source="drift_sample").iloc[0].id)
+    queued.review.decide(entry, "keep")
+    with pytest.raises(InputError, match=rf"#{entry} \(prod-9\).*--relabel LABEL"):
+        queued.review.apply("d", production=True)
+    assert queued.dataset("d").ref == "d@v1"

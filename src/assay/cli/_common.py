@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +107,27 @@ def err_console() -> Console:
     return Console(file=sys.stderr, soft_wrap=True, highlight=False)
 
 
+WIDTH = 80
+"""The terminal width every line of output fits."""
+
+
+def say(text: str, *, err: bool = False, indent: str = "") -> None:
+    """Print ``text`` wrapped at :data:`WIDTH` columns, without markup.
+
+    Words are never split (a path or a command stays whole); continuation lines
+    start with ``indent``.
+    """
+    lines = textwrap.wrap(
+        text,
+        WIDTH,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    console = err_console() if err else out_console()
+    console.print("\n".join(lines) or "", markup=False, highlight=False)
+
+
 def open_workspace(path: Path | None) -> Workspace:
     """Open the workspace at ``path``, ``$ASSAY_WORKSPACE`` or the current folder."""
     from assay.store.workspace import Workspace
@@ -191,9 +213,14 @@ class _RichReporter:
         )
 
         self.bar = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=console, transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
         )
         self.bar.start()
 
@@ -212,7 +239,7 @@ def _named_param(exc: AssayError) -> str | None:
         return exc.param
     head = "The '"
     text = str(exc)
-    name, sep, rest = text[len(head):].partition("' parameter of ")
+    name, sep, rest = text[len(head) :].partition("' parameter of ")
     return name if text.startswith(head) and sep and " must" in rest else None
 
 
@@ -231,17 +258,22 @@ def param_message(message: str, param: str | None, flags: Mapping[str, str]) -> 
         return message
     head = f"The '{param}' parameter of "
     if message.startswith(head):
-        _, sep, rest = message[len(head):].partition(" must")
+        _, sep, rest = message[len(head) :].partition(" must")
         if sep:
             return f"{flag} must{rest}"
     keyword = f"{param}="
     if message.startswith(keyword):  # "ci_width= needs ...", "status='x' is not ..."
-        return f"{flag} {message[len(keyword):].lstrip(' ')}"
+        return f"{flag} {message[len(keyword) :].lstrip(' ')}"
     return message
 
 
-def cli_message(message: str, flags: Mapping[str, str],
-                phrases: Mapping[str, str] | None = None, *, param: str | None = None) -> str:
+def cli_message(
+    message: str,
+    flags: Mapping[str, str],
+    phrases: Mapping[str, str] | None = None,
+    *,
+    param: str | None = None,
+) -> str:
     """``message`` with ``phrases`` (library wording -> CLI wording) replaced, then the
     parameter ``param`` named by its flag (:func:`param_message`)."""
     for python, cli in (phrases or {}).items():

@@ -14,6 +14,7 @@ from assay.cli._common import (
     emit_json,
     open_workspace,
     out_console,
+    say,
     table,
 )
 from assay.exceptions import InputError
@@ -196,8 +197,7 @@ _RELABEL_PHRASES = {
     "label=, accept=True (the suggested label), or add=/remove= (labels to add to and "
     "remove from a set)": "--relabel LABEL, --accept (the suggested label), or "
     "--add-tag/--remove-tag (labels to add to and remove from a set)",
-    "has no suggested label; give the new label.": "has no suggested label; give "
-    "--relabel LABEL.",
+    "has no suggested label; give the new label.": "has no suggested label; give --relabel LABEL.",
 }
 
 
@@ -223,15 +223,29 @@ def review_apply(
     message: str = typer.Option(
         None, "--message", "-m", help="The version message (default: counts and reasons)."
     ),
+    production: bool = typer.Option(
+        False,
+        "--production",
+        help="Add the kept and relabeled production items (monitor samples, clips) "
+        "as new rows, instead of applying the decisions on the dataset's items.",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Turn the decided entries into a new dataset version."""
-    version = apply_decisions(open_workspace(workspace), name, message=message)
+    ws = open_workspace(workspace)
+    version = apply_decisions(ws, name, message=message, production=production)
+    aside = {} if production else ws.review.production_waiting(name)
     if as_json:
-        emit_json(version.to_dict())
+        emit_json({**version.to_dict(), "production_left_aside": aside})
         return
-    out_console().print(f"{version.ref}: {version.message}")
+    say(f"{version.ref}: {version.message}", indent="  ")
+    if aside:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(aside.items()))
+        say(
+            f"Left aside {sum(aside.values())} decision(s) on production items ({counts}): "
+            f"add them with `assay review apply {name} --production`."
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,32 @@ if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
     from assay.store.workspace import Workspace
 
-__all__ = ["apply_decisions"]
+__all__ = ["apply_decisions", "is_production", "production_waiting"]
+
+
+def is_production(item: m.ReviewItem, ids: pd.Index | set[str]) -> bool:
+    """A decision on a production item: not in the dataset, and carrying what to add.
+
+    Production samples (``assay monitor sample``: the row in ``payload["row"]``;
+    ``assay monitor clips``: the clip's file in ``payload["path"]``) are not rows of the
+    dataset until ``apply_decisions(..., production=True)`` adds them.
+    """
+    payload = item.payload or {}
+    return item.item_id not in ids and ("row" in payload or "path" in payload)
+
+
+def production_waiting(ws: Workspace, dataset: str) -> Counter[str]:
+    """How many decided production-item entries wait, by decision (keep, relabel, remove)."""
+    items = _pending(ws, dataset)
+    if not items:
+        return Counter()
+    ids = set(_version_ids(ws.dataset(dataset)))
+    return Counter(str(i.decision) for i in items if is_production(i, ids))
+
+
+def _version_ids(version: DatasetVersion) -> pd.Index:
+    frame = version.to_pandas(columns=[version.roles.id])
+    return pd.Index(frame[version.roles.id].astype(str))
 
 
 def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
@@ -50,7 +76,7 @@ def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
 def _apply_to_frame(
     frame: pd.DataFrame, items: list[m.ReviewItem], version: DatasetVersion
 ) -> tuple[pd.DataFrame, Counter[str]]:
-    """Relabel, remove and append rows; return the new frame and what was done."""
+    """Relabel and remove rows of the dataset; return the new frame and what was done."""
     id_col, label_col = version.roles.id, version.roles.label
     label_type, task = version.label_type, version.task
     ids = frame[id_col].astype(str)
@@ -59,42 +85,81 @@ def _apply_to_frame(
     done: Counter[str] = Counter()
     keep = np.ones(len(frame), dtype=bool)
     labels = frame[label_col].to_numpy(dtype=object).copy()
-    appended: list[dict[str, Any]] = []
     for item in items:
-        new_label = task.decode_label(item.decision_label)
-        if item.item_id in position.index:
-            row = int(position[item.item_id])
-            if item.decision == "remove":
-                keep[row] = False
-            elif item.decision == "relabel":
-                labels[row] = task.coerce_label(new_label, label_type)
-        elif item.decision == "relabel" and item.payload.get("row"):
-            appended.append(
-                {
-                    **item.payload["row"],
-                    id_col: item.item_id,
-                    label_col: task.coerce_label(new_label, label_type),
-                }
-            )
-            done["appended"] += 1
-            continue
+        row = int(position[item.item_id])
+        if item.decision == "remove":
+            keep[row] = False
+        elif item.decision == "relabel":
+            labels[row] = task.coerce_label(task.decode_label(item.decision_label), label_type)
         done[item.decision or "keep"] += 1
     out = frame.copy()
     out[label_col] = pd.Series(labels, index=out.index).astype(frame[label_col].dtype)
-    out = out[keep]
-    if appended:
-        extra = _new_rows(pd.DataFrame(appended), frame[id_col], id_col)
-        out = pd.concat([out, extra.reindex(columns=out.columns)], ignore_index=True)
-    return out.reset_index(drop=True), done
+    return out[keep].reset_index(drop=True), done
+
+
+def _add_production(
+    frame: pd.DataFrame, items: list[m.ReviewItem], version: DatasetVersion
+) -> tuple[pd.DataFrame, Counter[str]]:
+    """Append the kept and relabeled production items; removed ones are left out.
+
+    A relabeled item gets its new label; a kept one its given label, else the
+    suggested one (the model's prediction or the recogniser's words, which the
+    reviewer accepted by keeping it). A production row is ``payload["row"]``, or
+    ``{media column: payload["path"]}`` for a clip or an image file.
+    """
+    id_col, label_col, task = version.roles.id, version.roles.label, version.task
+    done: Counter[str] = Counter()
+    appended: list[dict[str, Any]] = []
+    unlabeled: list[m.ReviewItem] = []
+    for item in items:
+        if item.decision == "remove":
+            done["left out"] += 1
+            continue
+        encoded = (
+            item.decision_label
+            if item.decision == "relabel"
+            else (item.given_label if item.given_label is not None else item.suggested_label)
+        )
+        if encoded is None:
+            unlabeled.append(item)
+            continue
+        label = task.coerce_label(task.decode_label(encoded), version.label_type)
+        appended.append({**_production_row(item, version), id_col: item.item_id, label_col: label})
+        done["appended"] += 1
+    if unlabeled:
+        shown = ", ".join(f"#{i.id} ({i.item_id})" for i in unlabeled[:10])
+        raise InputError(
+            f"{len(unlabeled)} kept production item(s) have no label to add them with: "
+            f"{shown}; undo and relabel them (`assay review undo ID`, then `assay review "
+            "decide ID --relabel LABEL`)."
+        )
+    if not appended:
+        raise InputError(
+            f"the {len(items)} production decision(s) of {version.name} all remove their "
+            "item: there is nothing to add."
+        )
+    extra = _new_rows(pd.DataFrame(appended), frame[id_col], id_col)
+    out = pd.concat([frame, extra.reindex(columns=frame.columns)], ignore_index=True)
+    return out, done
+
+
+def _production_row(item: m.ReviewItem, version: DatasetVersion) -> dict[str, Any]:
+    """The row a production item adds: its stored row, or its file in the media column."""
+    payload = item.payload or {}
+    if "row" in payload:
+        return dict(payload["row"])
+    media = version.roles.media
+    if media is None:
+        raise InputError(
+            f"#{item.id} ({item.item_id}) is a production file, but {version.ref} has no "
+            "media column to hold it (it was imported from a table)."
+        )
+    return {media: str(Path(str(payload["path"])).resolve())}
 
 
 def _check_items_exist(items: list[m.ReviewItem], ids: pd.Index, version: DatasetVersion) -> None:
-    """Every decision must name an item of the version, or carry a row to append."""
-    missing = [
-        item
-        for item in items
-        if item.item_id not in ids and not (item.decision == "relabel" and item.payload.get("row"))
-    ]
+    """Every decision must name an item of the version."""
+    missing = [item for item in items if item.item_id not in ids]
     if missing:
         shown = ", ".join(f"#{i.id} ({i.item_id})" for i in missing[:10])
         raise InputError(
@@ -138,9 +203,20 @@ class _LockLost(ConflictError):
 
 
 def apply_decisions(
-    ws: Workspace, dataset: str, *, user: str, message: str | None = None
+    ws: Workspace,
+    dataset: str,
+    *,
+    user: str,
+    message: str | None = None,
+    production: bool = False,
 ) -> DatasetVersion:
     """Make a new version of ``dataset`` from the review decisions in force.
+
+    Decisions on the dataset's items (relabel, remove, keep) and decisions on
+    production items (:func:`is_production`: samples of a monitor, production clips)
+    are applied separately: by default only the first; with ``production=True`` only
+    the second, appending the kept and relabeled production items as new rows
+    (:func:`production_waiting` counts those left aside).
 
     One apply runs at a time per dataset (a lock in the ``locks`` table). The version,
     the marking of exactly the decisions it applied and of their entries are one
@@ -152,7 +228,8 @@ def apply_decisions(
     Raises
     ------
     InputError
-        When no decision is waiting (an empty queue writes nothing).
+        When no decision of the kind asked for is waiting (nothing is written), or a
+        kept production item has no label.
     ConflictError
         When another apply of ``dataset`` is running (naming who and since when), or
         the dataset kept moving for every attempt; nothing is written.
@@ -161,7 +238,7 @@ def apply_decisions(
         moved: ConflictError | None = None
         for _ in range(APPLY_ATTEMPTS):
             try:
-                return _apply_once(ws, dataset, user, message, lock)
+                return _apply_once(ws, dataset, user, message, lock, production)
             except _LockLost:
                 raise
             except ConflictError as exc:  # the head or a decision moved: compute again
@@ -173,19 +250,22 @@ def apply_decisions(
 
 
 def _apply_once(
-    ws: Workspace, dataset: str, user: str, message: str | None, lock: tuple[str, str]
+    ws: Workspace,
+    dataset: str,
+    user: str,
+    message: str | None,
+    lock: tuple[str, str],
+    production: bool,
 ) -> DatasetVersion:
     """Compute the version from the head and the decisions in force, then commit it."""
     with ws.session() as s:
         _renew(s, *lock)
     base = ws.dataset(dataset)
-    items = _pending(ws, dataset)
-    if not items:
-        raise InputError(
-            f"no decided review entries for {dataset!r} to apply; decide some with "
-            "`assay review decide` first."
-        )
-    frame, done = _apply_to_frame(base.to_pandas(), items, base)
+    items = _chosen(ws, dataset, base, production)
+    if production:
+        frame, done = _add_production(base.to_pandas(), items, base)
+    else:
+        frame, done = _apply_to_frame(base.to_pandas(), items, base)
     reasons = Counter(item.source for item in items)
     text = message or (
         "review: "
@@ -223,6 +303,33 @@ def _apply_once(
         parent=base.ref,
         provenance=provenance,
         on_commit=mark_applied,
+    )
+
+
+def _chosen(
+    ws: Workspace, dataset: str, base: DatasetVersion, production: bool
+) -> list[m.ReviewItem]:
+    """The pending entries of the kind asked for; refuse when there are none."""
+    pending = _pending(ws, dataset)
+    ids = set(_version_ids(base))
+    items = [i for i in pending if is_production(i, ids) == production]
+    if items:
+        return items
+    others = len(pending) - len(items)
+    if production:
+        raise InputError(
+            f"no decided production items for {dataset!r} to add; sample some with "
+            "`assay monitor sample` and decide them with `assay review decide` first."
+        )
+    if others:
+        raise InputError(
+            f"no decided review entries on the items of {dataset!r}; the {others} "
+            f"decision(s) on production items are added with `assay review apply {dataset} "
+            "--production`."
+        )
+    raise InputError(
+        f"no decided review entries for {dataset!r} to apply; decide some with "
+        "`assay review decide` first."
     )
 
 

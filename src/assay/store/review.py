@@ -380,12 +380,30 @@ class ReviewQueue:
         return len(plan)
 
     def apply(
-        self, dataset: str, *, user: str | None = None, message: str | None = None
+        self,
+        dataset: str,
+        *,
+        user: str | None = None,
+        message: str | None = None,
+        production: bool = False,
     ) -> DatasetVersion:
-        """Turn the decided, unapplied entries of ``dataset`` into a new version."""
+        """Turn the decided, unapplied entries of ``dataset`` into a new version.
+
+        By default the decisions on the dataset's items; with ``production=True`` the
+        decisions on production items (monitor samples, production clips), whose kept
+        and relabeled items are appended (see :func:`assay.store.apply.apply_decisions`).
+        """
         from assay.store.apply import apply_decisions
 
-        return apply_decisions(self.ws, dataset, user=user or _user(), message=message)
+        return apply_decisions(
+            self.ws, dataset, user=user or _user(), message=message, production=production
+        )
+
+    def production_waiting(self, dataset: str) -> dict[str, int]:
+        """Decided production-item entries not applied yet, by decision."""
+        from assay.store.apply import production_waiting
+
+        return dict(production_waiting(self.ws, dataset))
 
 
 _LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}

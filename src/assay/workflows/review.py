@@ -77,8 +77,7 @@ def list_entries(
     :data:`STATUSES`), from analysis ``source``, whose given label is ``label`` (text,
     read as the dataset's label type)."""
     if status not in STATUSES:
-        raise InputError(f"status={status!r} is not one of {', '.join(STATUSES)}.",
-                         param="status")
+        raise InputError(f"status={status!r} is not one of {', '.join(STATUSES)}.", param="status")
     if dataset is not None:
         ws.dataset(dataset)  # NotFoundError for an unknown dataset
     typed = label
@@ -153,8 +152,15 @@ def relabel_value(
         None or more than one of the three ways, ``accept`` on an entry with no
         suggestion, ``add``/``remove`` on a dataset whose labels are not sets.
     """
-    ways = [w for w, on in (("label", label is not None), ("accept", accept),
-                            ("edit", bool(add) or bool(remove))) if on]
+    ways = [
+        w
+        for w, on in (
+            ("label", label is not None),
+            ("accept", accept),
+            ("edit", bool(add) or bool(remove)),
+        )
+        if on
+    ]
     if len(ways) != 1:
         raise InputError(
             "give the new label in exactly one way: label=, accept=True (the suggested "
@@ -248,8 +254,14 @@ def decide_bulk(
 
 
 def apply_decisions(
-    ws: Workspace, dataset: str, *, message: str | None = None, user: str | None = None
+    ws: Workspace,
+    dataset: str,
+    *,
+    message: str | None = None,
+    user: str | None = None,
+    production: bool = False,
 ) -> DatasetVersion:
     """Turn the decided entries of ``dataset`` into a new version (``message``
-    defaults to counts and reasons)."""
-    return ws.review.apply(dataset, user=user, message=message)
+    defaults to counts and reasons); ``production=True``: add the kept and relabeled
+    production items instead."""
+    return ws.review.apply(dataset, user=user, message=message, production=production)
