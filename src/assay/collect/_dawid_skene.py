@@ -21,7 +21,15 @@ costs ``O(n_annotations * K)``:
 the *pooled* confusion matrix of all voters, ``alpha[:, k] = smoothing + strength *
 pooled[:, k]``: voters with few labels are shrunk toward the average voter, voters with
 many labels are hardly affected (as in community Dawid-Skene). ``pooled`` is computed
-once, from the voters' confusion counts against the initial hard labels (majority vote),
+once, from the voters' confusion counts against the initial majority vote with **ties
+split evenly** (an item whose top classes tie counts ``1/m`` for each of its ``m`` top
+classes; gold items count for their class). Counting against majority labels whose ties
+are broken toward one class centres the prior on voters who never err on that class:
+with two voters every disagreement is then blamed on the other class and every tie
+resolves to it with posterior ~1.0 (``benchmarks/consensus_calibration.py``;
+``prior_from="hard"`` keeps that rule). Counting against the full vote shares instead
+blurs every voter's row toward the others' and over-estimates ``strength`` (spammers
+are then shrunk toward the good voters),
 and ``strength`` (pseudo-labels per true class) is by default estimated from the same
 counts by maximising the Dirichlet-multinomial marginal likelihood of the voters' rows
 (empirical Bayes, type-II maximum likelihood): it measures how much voters differ from
@@ -184,6 +192,16 @@ def _vb_step(
     return e_log_pi, e_log_rho, -penalty
 
 
+def _prior_centre(t: np.ndarray, init_codes: np.ndarray, prior_from: str) -> np.ndarray:
+    """The item-by-class weights the pooled prior's confusion counts are taken against."""
+    if prior_from == "hard":
+        return np.eye(t.shape[1])[init_codes]
+    if prior_from == "shares":
+        return t
+    top = (t >= t.max(axis=1, keepdims=True) - 1e-12).astype(np.float64)
+    return top / top.sum(axis=1, keepdims=True)
+
+
 def fit_dawid_skene(
     design: sparse.csr_matrix,
     init: np.ndarray,
@@ -196,6 +214,7 @@ def fit_dawid_skene(
     max_iter: int,
     tol: float,
     inference: str = "variational",
+    prior_from: str = "split",
 ) -> DSFit:
     """Run EM from an initial posterior.
 
@@ -220,6 +239,10 @@ def fit_dawid_skene(
         Stop when the objective gains less than ``tol`` per annotation.
     inference : {"variational", "point"}, default "variational"
         Variational Bayes or EM with point estimates (see the module docstring).
+    prior_from : {"split", "shares", "hard"}, default "split"
+        Count the voters' confusion for the pooled prior against the top classes of
+        ``init`` with ties split evenly, against ``init`` itself, or against
+        ``init_codes`` (the rule before issue 18); gold rows count for their class.
     """
     k = init.shape[1]
     t = init.copy()
@@ -228,7 +251,8 @@ def fit_dawid_skene(
         t[gold_rows, gold_codes] = 1.0
     design_t = design.T.tocsr()
     n_labels = max(float(design.sum()), 1.0)
-    start = np.asarray(design_t @ np.eye(k)[init_codes]).reshape(-1, k, k)
+    centre = _prior_centre(t, init_codes, prior_from)
+    start = np.asarray(design_t @ centre).reshape(-1, k, k)
     alpha, strength = _prior_alpha(start, smoothing, pool_strength)
     update = _vb_step if inference == "variational" else _m_step
     objective, converged, it = -np.inf, False, 0
