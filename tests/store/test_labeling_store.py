@@ -15,6 +15,7 @@ from assay.store.workspace import Workspace
 from assay.workflows import labeling as lab
 
 TABLES = {
+    "labeling_progress",
     "labeling_projects",
     "labeling_assignments",
     "labeling_labels",
@@ -130,3 +131,66 @@ def test_an_older_workspace_is_upgraded(tmp_path) -> None:
     assert set(inspect(again.engine).get_table_names()) >= TABLES
     assert again.dataset("d").n_rows == 2
     again.close()
+
+
+def _counted(ws: Workspace) -> dict[str, tuple[int, int, int]]:
+    """Per labeler: assignments, done, skipped, counted from the queues themselves."""
+    a = m.LabelingAssignment
+    out: dict[str, list[int]] = {}
+    with ws.session(readonly=True) as s:
+        for who, status in s.execute(select(a.labeler, a.status)).all():
+            row = out.setdefault(who, [0, 0, 0])
+            row[0] += 1
+            row[1] += status == "done"
+            row[2] += status == "skipped"
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+def _progress(ws: Workspace) -> dict[str, tuple[int, int, int]]:
+    g = m.LabelingProgress
+    with ws.session(readonly=True) as s:
+        rows = s.execute(select(g.labeler, g.assigned, g.done, g.skipped)).all()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def test_progress_rows_follow_labels_skips_and_changes(planned: Workspace) -> None:
+    """The one-row-per-labeler progress equals a count of the queues after labels,
+    skips, a label changed into a skip and back, and a refused submission."""
+    for k in range(7):
+        task = lab.next_item(planned, "d", "ann")
+        assert task is not None
+        lab.submit_label(planned, "d", "ann", task.item_id, "a", skip=k % 3 == 0)
+    first = lab.submit_label(planned, "d", "ben", lab.next_item(planned, "d", "ben").item_id, "b")
+    changed = lab.submit_label(
+        planned, "d", "ben", first.item_id, None, skip=True, expected_revision=0
+    )
+    lab.submit_label(planned, "d", "ben", first.item_id, "a", expected_revision=changed.revision)
+    with pytest.raises(ConflictError):  # no revision: refused, nothing counted
+        lab.submit_label(planned, "d", "ben", first.item_id, "b")
+    assert _progress(planned) == _counted(planned)
+    assert _progress(planned)["ann"] == (10, 4, 3)
+    task = lab.next_item(planned, "d", "ann")
+    assert task is not None and (task.remaining, task.total) == (3, 10)
+    status = lab.labeling_status(planned, "d")
+    ann = next(p for p in status.labelers if p.labeler == "ann")
+    assert (ann.assigned, ann.done, ann.skipped, ann.open) == (10, 4, 3, 3)
+
+
+def test_migration_0006_counts_the_queues_of_an_older_plan(planned: Workspace) -> None:
+    from alembic import command
+
+    from assay.store.db import _alembic_config
+
+    for k in range(4):
+        task = lab.next_item(planned, "d", "ben")
+        assert task is not None
+        lab.submit_label(planned, "d", "ben", task.item_id, "b", skip=k == 0)
+    before = _progress(planned)
+    with planned.engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+        assert "labeling_progress" not in inspect(conn).get_table_names()
+        command.upgrade(cfg, "head")
+    assert _progress(planned) == before == _counted(planned)
+    assert before["ben"] == (10, 3, 1)

@@ -14,12 +14,13 @@ Labels are stored as JSON text by the dataset's task, like annotations.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -129,9 +130,17 @@ def read_context(ws: Workspace, name: str) -> Context:
         return context_in(s, ws, name)
 
 
-def _context_query(name: str) -> Any:
-    """One statement: the dataset's row, its latest version's object, its latest label
-    book and its latest plan (a round trip per label matters on a server database)."""
+def _table(model: type[m.Base]) -> Table:
+    """A model's table, for Core statements (no ORM work per row)."""
+    return cast(Table, model.__table__)
+
+
+@functools.cache
+def _context_query() -> Any:
+    """One statement (built once; the dataset's name is its parameter ``name``): the
+    dataset's row, its latest version's object, its latest label book and its latest
+    plan (a round trip per label matters on a server database, and building a
+    statement costs more than running it on SQLite)."""
     d, p, b, v = m.Dataset, m.LabelingProject, m.LabelBookVersion, m.Version
     p2, b2 = aliased(p), aliased(b)
     latest_plan = (
@@ -165,13 +174,13 @@ def _context_query(name: str) -> Any:
         .select_from(d)
         .outerjoin(p, and_(p.dataset_id == d.id, p.number == latest_plan))
         .outerjoin(b, and_(b.dataset_id == d.id, b.number == latest_book))
-        .where(d.name == name)
+        .where(d.name == bindparam("name"))
     )
 
 
 def context_in(s: Session, ws: Workspace, name: str) -> Context:
     """:func:`read_context` in an open transaction ``s``."""
-    row = s.execute(_context_query(name)).first()
+    row = s.execute(_context_query(), {"name": name}).first()
     if row is None:
         ws._dataset_row(s, name)  # raises, listing the datasets
         raise AssertionError  # pragma: no cover
@@ -265,6 +274,15 @@ def create_project(
         ]
         for start in range(0, len(rows), 5000):
             s.execute(insert(m.LabelingAssignment), rows[start : start + 5000])
+        loads = assignments["labeler"].value_counts()
+        s.execute(
+            insert(m.LabelingProgress),
+            [
+                {"project_id": project.id, "labeler": str(who), "assigned": int(n)}
+                | {"done": 0, "skipped": 0}
+                for who, n in loads.items()
+            ],
+        )
         s.add(
             m.AuditLog(
                 actor=actor,
@@ -281,11 +299,30 @@ def _plain(frame: pd.DataFrame) -> list[dict[Any, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
+@functools.cache
+def _next_query() -> Any:
+    """One statement (built once; parameters ``project`` and ``labeler``): the first
+    open item of a labeler's queue (the queue index, ``ix_labeling_queue``) with the
+    labeler's progress row (assigned, done, skipped)."""
+    a, g = m.LabelingAssignment, m.LabelingProgress
+    return (
+        select(a.item_id, a.position, a.suggestion, g.assigned, g.done, g.skipped)
+        .join(g, and_(g.project_id == a.project_id, g.labeler == a.labeler))
+        .where(
+            a.project_id == bindparam("project"),
+            a.labeler == bindparam("labeler"),
+            a.status == "open",
+        )
+        .order_by(a.position)
+        .limit(1)
+    )
+
+
 def next_assignment(
     ws: Workspace, name: str, labeler: str
 ) -> tuple[Context, dict[str, Any] | None]:
     """The plan's :class:`Context` and the first open item of ``labeler``'s queue, with
-    queue counts (None when done), read in one transaction.
+    queue counts (None when done), read in one transaction of two statements.
 
     Returns
     -------
@@ -294,29 +331,19 @@ def next_assignment(
         sample by construction, and for plans without pre-annotation), ``remaining``,
         ``total``.
     """
-    a = m.LabelingAssignment
     with ws.session(readonly=True) as s:
         ctx = context_in(s, ws, name)
         project_id = ctx.need_plan()
         ctx.check_labeler(labeler)
-        mine = (a.project_id == project_id, a.labeler == labeler)
-        row = s.execute(
-            select(a.item_id, a.position, a.suggestion)
-            .where(*mine, a.status == "open")
-            .order_by(a.position)
-            .limit(1)
-        ).first()
-        if row is None:
-            return ctx, None
-        counts = dict(
-            s.execute(select(a.status, func.count()).where(*mine).group_by(a.status)).all()
-        )
+        row = s.execute(_next_query(), {"project": project_id, "labeler": labeler}).first()
+    if row is None:
+        return ctx, None
     return ctx, {
         "item_id": row.item_id,
         "position": row.position,
         "suggestion": row.suggestion if ctx.prefill else None,
-        "remaining": int(counts.get("open", 0)),
-        "total": int(sum(counts.values())),
+        "remaining": int(row.assigned - row.done - row.skipped),
+        "total": int(row.assigned),
     }
 
 
@@ -357,18 +384,82 @@ def save_label(
         ) from exc
 
 
-def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
-    project_id = ctx.need_plan()
+@functools.cache
+def _found_query() -> Any:
+    """The assignment of (``project``, ``item``, ``labeler``) and its label if any
+    (built once)."""
     a, lab = m.LabelingAssignment, m.LabelingLabel
-    found = s.execute(
-        select(a.id, a.in_sample, a.suggestion, lab.id.label("label_id"), lab.revision)
+    return (
+        select(
+            a.id,
+            a.status,
+            a.in_sample,
+            a.suggestion,
+            lab.id.label("label_id"),
+            lab.revision,
+        )
         .outerjoin(
             lab,
             and_(
                 lab.project_id == a.project_id, lab.item_id == a.item_id, lab.labeler == a.labeler
             ),
         )
-        .where(a.project_id == project_id, a.item_id == sub.item_id, a.labeler == sub.labeler)
+        .where(
+            a.project_id == bindparam("project"),
+            a.item_id == bindparam("item"),
+            a.labeler == bindparam("labeler"),
+        )
+    )
+
+
+@functools.cache
+def _status_update() -> Any:
+    """Mark an assignment (``aid``) done or skipped (``new_status``); built once."""
+    a = _table(m.LabelingAssignment)
+    return update(a).where(a.c.id == bindparam("aid")).values(status=bindparam("new_status"))
+
+
+@functools.cache
+def _progress_update() -> Any:
+    """Move a labeler's (``who``) progress counts by ``d_done`` and ``d_skipped``."""
+    g = _table(m.LabelingProgress)
+    return (
+        update(g)
+        .where(g.c.project_id == bindparam("project"), g.c.labeler == bindparam("who"))
+        .values(done=g.c.done + bindparam("d_done"), skipped=g.c.skipped + bindparam("d_skipped"))
+    )
+
+
+@functools.cache
+def _change_update() -> Any:
+    """Compare-and-set a label's change: the row ``lid`` at revision ``expected``."""
+    lab = _table(m.LabelingLabel)
+    return (
+        update(lab)
+        .where(lab.c.id == bindparam("lid"), lab.c.revision == bindparam("expected"))
+        .values(
+            revision=bindparam("new_revision"),
+            **{k: bindparam(f"v_{k}") for k in _VALUE_KEYS},
+        )
+    )
+
+
+#: What a submission sets on a label row.
+_VALUE_KEYS = (
+    "label",
+    "unsure",
+    "skipped",
+    "note",
+    "labelbook_version",
+    "prefilled",
+    "updated_at",
+)
+
+
+def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
+    project_id = ctx.need_plan()
+    found = s.execute(
+        _found_query(), {"project": project_id, "item": sub.item_id, "labeler": sub.labeler}
     ).first()
     if found is None:
         raise InputError(
@@ -376,14 +467,13 @@ def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
             f"the items next_item gives (`assay label status {ctx.dataset}` shows the "
             "queues)."
         )
-    assignment = found
     existing = None if found.label_id is None else found
     book = sub.labelbook_version if sub.labelbook_version is not None else ctx.book_number
     prefilled = bool(
         ctx.prefill
-        and assignment.suggestion is not None
+        and found.suggestion is not None
         and not sub.skipped
-        and assignment.suggestion == sub.label
+        and found.suggestion == sub.label
     )
     values = {
         "label": sub.label,
@@ -394,19 +484,23 @@ def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
         "prefilled": prefilled,
         "updated_at": utcnow(),
     }
-    revision = _write_label(s, project_id, sub, existing, values, assignment.in_sample)
+    revision = _write_label(s, project_id, sub, existing, values, found.in_sample)
+    status = "skipped" if sub.skipped else "done"
+    if status != found.status:
+        s.execute(_status_update(), {"aid": found.id, "new_status": status})
+        moved = {k: int(status == k) - int(found.status == k) for k in ("done", "skipped")}
+        s.execute(
+            _progress_update(),
+            {"project": project_id, "who": sub.labeler, "d_done": moved["done"]}
+            | {"d_skipped": moved["skipped"]},
+        )
     s.execute(
-        update(a)
-        .where(a.id == assignment.id)
-        .values(status="skipped" if sub.skipped else "done")
-        .execution_options(synchronize_session=False)
-    )
-    s.add(
-        m.AuditLog(
-            actor=sub.labeler,
-            action="label.skip" if sub.skipped else "label.submit",
-            target=f"label:{ctx.dataset}:{sub.item_id}",
-            detail={
+        insert(_table(m.AuditLog)),
+        {
+            "actor": sub.labeler,
+            "action": "label.skip" if sub.skipped else "label.submit",
+            "target": f"label:{ctx.dataset}:{sub.item_id}",
+            "detail": {
                 "label": sub.shown,
                 "unsure": sub.unsure,
                 "note": sub.note,
@@ -414,14 +508,15 @@ def _save_label_in(s: Session, ctx: Context, sub: Submission) -> dict[str, Any]:
                 "revision": revision,
                 "prefilled": prefilled,
             },
-        )
+            "at": values["updated_at"],
+        },
     )
     return {
         **values,
         "revision": revision,
         "item_id": sub.item_id,
         "labeler": sub.labeler,
-        "in_sample": assignment.in_sample,
+        "in_sample": found.in_sample,
     }
 
 
@@ -434,41 +529,45 @@ def _write_label(
     in_sample: bool,
 ) -> int:
     """Insert the first label, or compare-and-set a change; return the new revision."""
-    lab = m.LabelingLabel
     if existing is None:
         if sub.expected_revision not in (None, 0):
             raise ConflictError(
-                f"item {sub.item_id} has no label from {sub.labeler} yet (you expected "
-                f"revision {sub.expected_revision}); reload it."
+                f"item {sub.item_id} has no label from {sub.labeler} yet, so there is no "
+                f"revision {sub.expected_revision} to change; submit it without a revision."
             )
-        s.add(
-            lab(
-                project_id=project_id,
-                item_id=sub.item_id,
-                labeler=sub.labeler,
-                in_sample=in_sample,
-                revision=0,
-                created_at=values["updated_at"],
+        s.execute(  # the unique constraint speaks here, inside the transaction
+            insert(_table(m.LabelingLabel)),
+            {
+                "project_id": project_id,
+                "item_id": sub.item_id,
+                "labeler": sub.labeler,
+                "in_sample": in_sample,
+                "revision": 0,
+                "created_at": values["updated_at"],
                 **values,
-            )
+            },
         )
-        s.flush()  # the unique constraint speaks here, inside the transaction
         return 0
     if sub.expected_revision is None:
         raise ConflictError(
             f"{sub.labeler} already labeled item {sub.item_id} (revision {existing.revision}); "
-            "to change the label, give the revision you are changing (expected_revision)."
+            f"to change the label, give the revision you are changing "
+            f"(expected_revision={existing.revision})."
         )
     result = s.execute(
-        update(lab)
-        .where(lab.id == existing.label_id, lab.revision == sub.expected_revision)
-        .values(revision=existing.revision + 1, **values)
-        .execution_options(synchronize_session=False)
+        _change_update(),
+        {
+            "lid": existing.label_id,
+            "expected": sub.expected_revision,
+            "new_revision": existing.revision + 1,
+            **{f"v_{k}": values[k] for k in _VALUE_KEYS},
+        },
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
             f"{sub.labeler}'s label of item {sub.item_id} is at revision {existing.revision}, "
-            f"not {sub.expected_revision}: it changed since you loaded it; reload it."
+            f"not {sub.expected_revision}: it changed since you loaded it; give "
+            f"expected_revision={existing.revision} to change it."
         )
     return existing.revision + 1
 
@@ -503,28 +602,39 @@ def labels_frame(ws: Workspace, name: str, *, lean: bool = False) -> tuple[int, 
     return number, frame
 
 
+#: Items of each plan in and out of its agreement sample (a plan's queues never change
+#: once made), by database URL, plan row id and creation time.
+_SIZES: dict[tuple[str, int, Any], dict[bool, int]] = {}
+
+
 def queue_counts(ws: Workspace, name: str) -> dict[str, Any]:
-    """Per labeler and status, the assignments; the plan's settings; sample size."""
-    a = m.LabelingAssignment
+    """Per labeler and status, the assignments (from ``labeling_progress``: one row per
+    labeler); the plan's settings; sample size (counted once per plan)."""
+    a, g = m.LabelingAssignment, m.LabelingProgress
     with ws.session(readonly=True) as s:
         project = project_row(s, ws, name)
         per = s.execute(
-            select(a.labeler, a.status, func.count())
-            .where(a.project_id == project.id)
-            .group_by(a.labeler, a.status)
+            select(g.labeler, g.assigned, g.done, g.skipped).where(g.project_id == project.id)
         ).all()
-        sizes = s.execute(
-            select(a.in_sample, func.count(func.distinct(a.item_id)))
-            .where(a.project_id == project.id)
-            .group_by(a.in_sample)
-        ).all()
+        key = (str(ws.url), project.id, project.created_at)
+        if key not in _SIZES:
+            sizes = s.execute(
+                select(a.in_sample, func.count(func.distinct(a.item_id)))
+                .where(a.project_id == project.id)
+                .group_by(a.in_sample)
+            ).all()
+            _SIZES[key] = {bool(k): int(n) for k, n in sizes}
+        counts = []
+        for labeler, assigned, done, skipped in per:
+            counts += [(labeler, "done", int(done)), (labeler, "skipped", int(skipped))]
+            counts.append((labeler, "open", int(assigned - done - skipped)))
         return {
             "project": project.number,
             "labelers": list(project.labelers),
             "per_item": project.per_item,
             "prefill": project.prefill,
-            "counts": [(labeler, status, int(n)) for labeler, status, n in per],
-            "items": {bool(k): int(n) for k, n in sizes},
+            "counts": counts,
+            "items": dict(_SIZES[key]),
         }
 
 

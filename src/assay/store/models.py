@@ -360,9 +360,7 @@ class LabelingAdjudication(Base):
     bumps ``revision``)."""
 
     __tablename__ = "labeling_adjudications"
-    __table_args__ = (
-        UniqueConstraint("project_id", "item_id", name="uq_labeling_adjudication"),
-    )
+    __table_args__ = (UniqueConstraint("project_id", "item_id", name="uq_labeling_adjudication"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(400))
@@ -377,9 +375,7 @@ class LabelProvenance(Base):
     """Where an applied label came from: one row per item of the version it went into."""
 
     __tablename__ = "label_provenance"
-    __table_args__ = (
-        UniqueConstraint("version_id", "item_id", name="uq_label_provenance_item"),
-    )
+    __table_args__ = (UniqueConstraint("version_id", "item_id", name="uq_label_provenance_item"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
     project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
@@ -388,3 +384,18 @@ class LabelProvenance(Base):
     labelbook_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     method: Mapped[str] = mapped_column(String(40))  # single, unanimous, majority, ...
     adjudicated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class LabelingProgress(Base):
+    """One labeler's progress in a plan: items assigned, labeled, skipped (kept in the
+    transaction of each label, so that a labeler's next item reads one row instead of
+    counting their queue)."""
+
+    __tablename__ = "labeling_progress"
+    __table_args__ = (UniqueConstraint("project_id", "labeler", name="uq_labeling_progress"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("labeling_projects.id", ondelete="CASCADE"))
+    labeler: Mapped[str] = mapped_column(String(200))
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
