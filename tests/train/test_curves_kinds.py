@@ -39,11 +39,18 @@ def test_lower_is_better_power_law_recovers_its_parameters() -> None:
     assert np.isinf(size_reaching(39.0, truth, -1.0)[0])
 
 
-def test_regression_curve_scores_mae_like_sklearn(diabetes: tuple[np.ndarray, np.ndarray]
-                                                  ) -> None:
+def test_regression_curve_scores_mae_like_sklearn(diabetes: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = diabetes
-    lc = learning_curve(Ridge(alpha=0.1), X, y, task="regression", sizes=[40, 100, 300],
-                        repeats=3, n_boot=50, seed=0)
+    lc = learning_curve(
+        Ridge(alpha=0.1),
+        X,
+        y,
+        task="regression",
+        sizes=[40, 100, 300],
+        repeats=3,
+        n_boot=50,
+        seed=0,
+    )
     assert lc.metric_ == "mae" and lc.sign_ == -1.0
     # anchor: the same unstratified splits (ShuffleSplit) and prefixes of a permutation
     folds = list(ShuffleSplit(3, test_size=0.25, random_state=0).split(X))
@@ -53,7 +60,8 @@ def test_regression_curve_scores_mae_like_sklearn(diabetes: tuple[np.ndarray, np
         for j, n in enumerate([40, 100, 300]):
             fit = Ridge(alpha=0.1).fit(X[orders[r][:n]], y[orders[r][:n]])
             assert lc.scores_[r, j] == pytest.approx(
-                mean_absolute_error(y[test], fit.predict(X[test])), rel=1e-9)
+                mean_absolute_error(y[test], fit.predict(X[test])), rel=1e-9
+            )
     means = lc.table["mae_mean"].to_numpy()
     assert means[0] > means[-1]  # more data, less error
     a, b, _ = lc.params_
@@ -64,8 +72,7 @@ def test_regression_curve_scores_mae_like_sklearn(diabetes: tuple[np.ndarray, np
     assert "mae(n) =" in lc.summary() and " + " in lc.summary()
 
 
-def test_noise_correction_is_refused_for_numbers(diabetes: tuple[np.ndarray, np.ndarray]
-                                                 ) -> None:
+def test_noise_correction_is_refused_for_numbers(diabetes: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = diabetes
     with pytest.raises(InputError, match="class noise"):
         learning_curve(Ridge(), X, y, task="regression", noise_rate=0.1)
@@ -83,8 +90,9 @@ def test_clean_vs_collect_on_planted_regression_noise(
     noisy = y.copy()
     bad = rng.random(len(y)) < 0.15
     noisy[bad] = noisy[bad] + rng.choice([-1, 1], bad.sum()) * rng.uniform(200, 300, bad.sum())
-    report = clean_vs_collect(Ridge(alpha=0.1), X, noisy, task="regression", repeats=5,
-                              n_boot=100, seed=0)
+    report = clean_vs_collect(
+        Ridge(alpha=0.1), X, noisy, task="regression", repeats=5, n_boot=100, seed=0
+    )
     flagged = report.issues_["is_label_issue"].to_numpy()
     assert (flagged & bad).sum() / flagged.sum() > 0.8 and (flagged & bad).sum() / bad.sum() > 0.5
     table = report.table.set_index("scenario")
@@ -97,8 +105,9 @@ def test_clean_vs_collect_on_planted_regression_noise(
 
 def test_the_verdict_follows_the_direction(diabetes: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = diabetes
-    report = clean_vs_collect(Ridge(alpha=0.1), X, y, task="regression", repeats=3,
-                              n_boot=20, seed=0)
+    report = clean_vs_collect(
+        Ridge(alpha=0.1), X, y, task="regression", repeats=3, n_boot=20, seed=0
+    )
     cleaned, collected = report.table["mae"].iloc[1:3]
     assert report.verdict == ("clean" if cleaned <= collected else "collect")
     report.table.loc[1, "mae"], report.table.loc[2, "mae"] = 1.0, 2.0
@@ -117,17 +126,20 @@ def yeast(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
 def test_multilabel_curve_scores_micro_f1(yeast: tuple[np.ndarray, np.ndarray]) -> None:
     X, Y = yeast
     model = RandomForestClassifier(n_estimators=20, random_state=0)
-    lc = learning_curve(model, X, Y, task="multilabel", sizes=[50, 150, 500], repeats=2,
-                        n_boot=20, seed=0)
+    lc = learning_curve(
+        model, X, Y, task="multilabel", sizes=[50, 150, 500], repeats=2, n_boot=20, seed=0
+    )
     assert lc.metric_ == "micro_f1" and lc.sign_ == 1.0
     test = list(ShuffleSplit(2, test_size=0.25, random_state=0).split(X))[0][1]
     rng = np.random.default_rng(0)
     train = list(ShuffleSplit(2, test_size=0.25, random_state=0).split(X))[0][0]
     order = train[rng.permutation(len(train))]
-    fit = RandomForestClassifier(n_estimators=20, random_state=0).fit(X[order[:500]],
-                                                                      Y[order[:500]])
+    fit = RandomForestClassifier(n_estimators=20, random_state=0).fit(
+        X[order[:500]], Y[order[:500]]
+    )
     assert lc.scores_[0, 2] == pytest.approx(
-        f1_score(Y[test], fit.predict(X[test]), average="micro"), rel=1e-9)
+        f1_score(Y[test], fit.predict(X[test]), average="micro"), rel=1e-9
+    )
     assert 0 < lc.params_[0] <= 1
 
 
@@ -139,9 +151,18 @@ def test_multilabel_clean_vs_collect_with_given_predictions(
     flip = np.zeros_like(Y, dtype=bool)
     flip[:40, 0] = True  # 40 items whose first label the model strongly disputes
     probs[flip] = 1 - probs[flip]
-    report = clean_vs_collect(RandomForestClassifier(n_estimators=10, random_state=0), X, Y,
-                              pred_probs=probs, task="multilabel", classes=LABELS,
-                              sizes=[50, 150, 400], repeats=2, n_boot=10, seed=0)
+    report = clean_vs_collect(
+        RandomForestClassifier(n_estimators=10, random_state=0),
+        X,
+        Y,
+        pred_probs=probs,
+        task="multilabel",
+        classes=LABELS,
+        sizes=[50, 150, 400],
+        repeats=2,
+        n_boot=10,
+        seed=0,
+    )
     flagged = report.issues_["is_label_issue"].to_numpy()
     quality = report.issues_["label_quality"].to_numpy()
     assert np.median(quality[:40]) < np.median(quality[40:])  # the disputed rank lower
@@ -149,3 +170,29 @@ def test_multilabel_clean_vs_collect_with_given_predictions(
     # tied probabilities like these make it flag only some (issue 14 note), never others.
     assert flagged[:40].any() and not flagged[40:].any()
     assert "micro_f1" in report.table.columns and report.verdict in ("clean", "collect")
+
+
+def test_no_verdict_when_cleaning_leaves_too_few_examples(
+    diabetes: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """When 97% of the rows are flagged, the curve after cleaning has fewer than 3
+    training sizes: the verdict is ``none`` with the reason, and no summary line holds
+    a missing number (``nan`` or ``?``)."""
+    from assay.train.curves import CleanVsCollect
+
+    X, y = diabetes
+    flagged = np.random.default_rng(0).uniform(size=len(y)) < 0.97
+    common = {"repeats": 1, "n_boot": 10, "seed": 0, "task": "regression"}
+    noisy = learning_curve(Ridge(alpha=0.1), X, y, **common)
+    clean = learning_curve(Ridge(alpha=0.1), X, y, train_mask=~flagged, **common)
+    assert len(clean.sizes_) < 3 and np.isnan(clean.params_).all()
+    issues = pd.DataFrame({"is_label_issue": flagged})
+    report = CleanVsCollect(noisy, clean, issues, len(y), len(y), None)
+    assert report.verdict == "none"
+    assert f"({flagged.sum()} of {len(y)} flagged)" in report.no_verdict_
+    assert "fewer than the 3 training sizes a curve needs" in report.no_verdict_
+    text = report.summary()
+    assert "nan" not in text and "?" not in text, text
+    assert "after cleaning (n=442): mae cannot be drawn" in text
+    assert "a curve is missing" in text and "no intervals from a single split" in text
+    assert np.isnan(report.equivalent_extra_).all()

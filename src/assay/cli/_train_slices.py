@@ -22,6 +22,7 @@ from assay.cli._common import (
     open_workspace,
     out_console,
     progress,
+    say,
     table,
 )
 from assay.cli._train_speech import HypothesesOption, speech_slices_cmd
@@ -287,6 +288,9 @@ def _print_curve(run: CurveRun) -> None:
     console.print("\n".join(result["summary"].splitlines()[:-1]))
     console.print(equivalence_text(result["equivalent_extra"], result["n"]))
     rows, metric = result["table"], result.get("metric", "accuracy")
+    if result.get("no_verdict"):
+        say(f"verdict: none ({result['no_verdict']})", indent="  ")
+        return
     cleaned, collected = (
         "nan" if rows[i][metric] is None else f"{rows[i][metric]:.3f}" for i in (1, 2)
     )

@@ -34,7 +34,8 @@ class CurveRun:
     ``metric`` (the task's headline metric), ``greater_is_better``, ``n``, ``extra``,
     ``noise_rate``, ``table`` (the metric as is / after cleaning / after collecting,
     a column named after the metric), ``equivalent_extra`` (estimate, low, high),
-    ``verdict`` (``"clean"`` or ``"collect"``, in the metric's direction),
+    ``verdict`` (``"clean"`` or ``"collect"``, in the metric's direction; ``"none"``
+    when a curve cannot be drawn, with the reason in ``no_verdict``),
     ``summary``, ``series`` (the curves) and ``warnings``.
     """
 
@@ -117,8 +118,15 @@ def run_curve(
     with collected_warnings(caught):
         X = model_inputs(version, frame, spec, embeddings=embeddings)
         report = clean_vs_collect(
-            spec.build(), X, targets, repeats=repeats, extra=extra, seed=seed, n_jobs=n_jobs,
-            task=task, classes=classes,
+            spec.build(),
+            X,
+            targets,
+            repeats=repeats,
+            extra=extra,
+            seed=seed,
+            n_jobs=n_jobs,
+            task=task,
+            classes=classes,
         )
     rows = report.table.to_dict(orient="records")
     result = jsonable(
@@ -134,6 +142,7 @@ def run_curve(
             "table": rows,
             "equivalent_extra": list(report.equivalent_extra_),
             "verdict": report.verdict,
+            "no_verdict": report.no_verdict_,
             "summary": report.summary(),
             "series": _series_json(report),
             "warnings": caught,

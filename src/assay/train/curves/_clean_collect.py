@@ -23,7 +23,10 @@ labelled, one trained without the flagged rows (a stand-in for the reviewed data
 The score after cleaning is the clean curve at ``n``; after collecting, the noisy curve
 at ``n + extra``; the equivalent sample size solves ``noisy(n + N) = clean(n)`` per
 paired bootstrap replicate, in the metric's direction (``verdict``: ``clean`` when
-cleaning scores at least as well as collecting).
+cleaning scores at least as well as collecting). When a curve cannot be fitted (for
+example cleaning flags so many items that fewer than three training sizes remain) the
+verdict is ``none`` and ``no_verdict_`` says why: a verdict is never drawn from a
+missing score.
 
 Validated by ``benchmarks/curves.py`` (digits, 12% noise, both actions actually done).
 """
@@ -72,6 +75,8 @@ class CleanVsCollect(TableReport):
         Current number of examples and the ``extra`` examples considered for collection.
     metric_ : str
     greater_is_better_ : bool
+    no_verdict_ : str or None
+        Why there is no verdict (a curve that cannot be fitted), else None.
     """
 
     title = "Clean vs collect"
@@ -100,18 +105,45 @@ class CleanVsCollect(TableReport):
         self.table.insert(
             0, "scenario", ["now (as labelled)", "after cleaning", f"after collecting {extra} more"]
         )
+        self.no_verdict_ = self._no_verdict(int(issues["is_label_issue"].sum()))
         self.equivalent_extra_ = self._equivalent()
 
     @property
     def verdict(self) -> str:
         """``clean`` when the score after cleaning is at least as good as after
-        collecting (in the metric's direction), else ``collect``."""
+        collecting (in the metric's direction), ``collect`` when it is worse, ``none``
+        when either score is missing (``no_verdict_`` says why)."""
         cleaned, collected = (float(v) for v in self.table[self.metric_].iloc[1:3])
+        if self.no_verdict_ is not None or np.isnan(cleaned) or np.isnan(collected):
+            return "none"
         better = cleaned >= collected if self.greater_is_better_ else cleaned <= collected
         return "clean" if better else "collect"
 
+    def _no_verdict(self, flagged: int) -> str | None:
+        """Why a curve has no fit (too few training sizes, or no score), else None."""
+        for curve, name in ((self.noisy_, "as labelled"), (self.clean_, "after cleaning")):
+            if np.isfinite(curve.params_).all():
+                continue
+            sizes = curve.sizes_
+            if len(sizes) < 3:
+                left = f"{int(sizes[-1])} training examples per split" if len(sizes) else "none"
+                held = f" ({flagged} of {self.n_} flagged)" if name == "after cleaning" else ""
+                return (
+                    f"the curve {name} cannot be drawn: {left} left{held}, fewer than "
+                    "the 3 training sizes a curve needs"
+                )
+            return (
+                f"the curve {name} cannot be drawn: fewer than 3 training sizes have "
+                "a held-out score (for classes, a noise estimate too high to correct "
+                "the accuracy for leaves none)"
+            )
+        return None
+
     def _equivalent(self) -> tuple[float, float, float]:
-        """Extra noisy examples that reach the cleaned score, with a paired bootstrap."""
+        """Extra noisy examples that reach the cleaned score, with a paired bootstrap
+        (no interval from a single split)."""
+        if self.no_verdict_ is not None:
+            return np.nan, np.nan, np.nan
         sign = self.noisy_.sign_
         params = np.vstack([self.clean_.params_, self.clean_.boot_params_])
         target = np.array([curve_value(self.n_, p, sign) for p in params]).ravel()
@@ -120,7 +152,7 @@ class CleanVsCollect(TableReport):
         size = size_reaching(target[:m], noisy[:m], sign)
         extra = np.maximum(size - self.n_, 0.0)
         ok = ~np.isnan(extra[1:])
-        if not ok.any():
+        if not ok.any() or self.noisy_.scores_.shape[0] < 2:
             return float(extra[0]), np.nan, np.nan
         low, high = np.quantile(extra[1:][ok], [0.025, 0.975], method="inverted_cdf")
         return float(extra[0]), float(low), float(high)
@@ -134,10 +166,9 @@ class CleanVsCollect(TableReport):
             f"on {self.scored_on_}",
         ]
         for _, r in self.table.iterrows():
-            lines.append(
-                f"- {r['scenario']} (n={int(r['n_train'])}): {self.metric_} "
-                f"{r[self.metric_]:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
-            )
+            lines.append(f"- {r['scenario']} (n={int(r['n_train'])}): {_score(r, self.metric_)}")
+        if self.noisy_.scores_.shape[0] < 2:
+            lines.append("(no intervals from a single split: 2 or more repeats give them)")
         lines.append(equivalence_text(self.equivalent_extra_, self.n_))
         return "\n".join(lines)
 
@@ -155,6 +186,17 @@ class CleanVsCollect(TableReport):
     def to_html(self) -> str:
         """Summary, chart and table as an HTML fragment."""
         return super().to_html().replace("</h3>", "</h3>" + self.to_svg(), 1)
+
+
+def _score(row: pd.Series, metric: str) -> str:
+    """``map 0.223 [0.101, 0.345]``; no interval when it is missing; ``cannot be drawn``
+    for a missing score."""
+    value = row[metric]
+    if value is None or not np.isfinite(value):
+        return f"{metric} cannot be drawn (see below)"
+    if row["low"] is None or not (np.isfinite(row["low"]) and np.isfinite(row["high"])):
+        return f"{metric} {value:.3f}"
+    return f"{metric} {value:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
 
 
 def _count(v: float | None) -> str:
@@ -177,10 +219,15 @@ def equivalence_text(extra: Sequence[float | None], n: int) -> str:
     the measured sizes, and the sentence says so.
     """
     est, low, high = extra
-    text = (
-        f"cleaning ≈ collecting {_count(est)} more examples "
-        f"[95% interval {_count(low)}, {_count(high)}]"
-    )
+    if est is None or np.isnan(est):
+        return "what cleaning is worth in examples is unknown: a curve is missing"
+    if low is None or high is None or np.isnan(low) or np.isnan(high):
+        text = f"cleaning ≈ collecting {_count(est)} more examples (no interval)"
+    else:
+        text = (
+            f"cleaning ≈ collecting {_count(est)} more examples "
+            f"[95% interval {_count(low)}, {_count(high)}]"
+        )
     if est is not None and np.isfinite(est) and n > 0:
         text += f", {est / n:.1f}x the current {n:,}"
         if est > 2 * n:
@@ -188,13 +235,15 @@ def equivalence_text(extra: Sequence[float | None], n: int) -> str:
     return text
 
 
-@validate_params({
-    "extra": [None, Interval(Integral, 1, None)],
-    "repeats": [Interval(Integral, 1, None)],
-    "test_size": [Interval(Real, 0.05, 0.9)],
-    "cv": [Interval(Integral, 2, None)],
-    "n_boot": [Interval(Integral, 0, None)],
-})
+@validate_params(
+    {
+        "extra": [None, Interval(Integral, 1, None)],
+        "repeats": [Interval(Integral, 1, None)],
+        "test_size": [Interval(Real, 0.05, 0.9)],
+        "cv": [Interval(Integral, 2, None)],
+        "n_boot": [Interval(Integral, 0, None)],
+    }
+)
 def clean_vs_collect(
     model: Any,
     X: Any,
