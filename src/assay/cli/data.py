@@ -27,12 +27,24 @@ __all__ = ["register"]
 def init(
     path: Path = typer.Argument(Path("."), help="The folder for the workspace."),
     db: str = typer.Option(None, "--db", help="A PostgreSQL URL (default: embedded SQLite)."),
+    objects: str = typer.Option(
+        None,
+        "--objects",
+        help="Row data on object storage: s3://bucket/prefix, gs://, az://, file:// "
+        "(credentials from the backend's environment; default: PATH/.assay/objects).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a workspace (metadata in SQL, row data as Parquet objects)."""
-    ws = Workspace.init(path, db=db)
+    ws = Workspace.init(path, db=db, objects=objects)
     if as_json:
-        emit_json({"workspace": ws.location, "database": ws.location if db else "sqlite"})
+        emit_json(
+            {
+                "workspace": ws.location,
+                "database": ws.location if db else "sqlite",
+                "objects": objects or str(ws.objects.root),
+            }
+        )
         return
     out_console().print(
         f"Workspace ready at {ws.location}. Next: assay import NAME FILE --label COL"

@@ -52,6 +52,8 @@ __all__ = [
     "LeaseBook",
     "ObjectStore",
     "PendingObject",
+    "is_object_url",
+    "open_object_store",
 ]
 
 _HASH_CHUNK = 1 << 22
@@ -504,3 +506,39 @@ class ObjectStore:
             while chunk := fh.read(_HASH_CHUNK):
                 sha.update(chunk)
         return sha.hexdigest()
+
+
+def is_object_url(objects: str | os.PathLike[str]) -> bool:
+    """Whether ``objects`` names an fsspec URL (``s3://``, ``file://``...) not a folder."""
+    return "://" in os.fspath(objects)
+
+
+def open_object_store(
+    objects: str | os.PathLike[str],
+    leases: LeaseBook | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> ObjectStore:
+    """The object store for a folder or an fsspec URL.
+
+    Parameters
+    ----------
+    objects : str or path
+        A folder (objects renamed into place on local disk), or a URL such as
+        ``s3://bucket/prefix``, ``gs://...``, ``az://...``, ``file:///...`` (objects
+        through fsspec, with a local read cache).
+    leases : LeaseBook, optional
+        Where writes take leases.
+    cache_dir : path, optional
+        The read cache of a URL store (default: ``~/.cache/assay/objects/<url hash>``).
+    """
+    if not is_object_url(objects):
+        return ObjectStore(objects, leases)
+    from assay.store._fsspec_objects import FsspecObjectStore
+
+    url = os.fspath(objects)
+    if cache_dir is None:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        tag = hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
+        cache_dir = base / "assay" / "objects" / tag
+    return FsspecObjectStore(url, leases, cache_dir=cache_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -47,7 +48,13 @@ from assay.store.label_import import (
     check_allowed_names,
     prepare_labels,
 )
-from assay.store.objects import DEFAULT_GRACE_S, LeaseBook, ObjectStore, PendingObject
+from assay.store.objects import (
+    DEFAULT_GRACE_S,
+    LeaseBook,
+    PendingObject,
+    is_object_url,
+    open_object_store,
+)
 from assay.store.readers import RowNames, os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, check_sql_int, parse_ref
@@ -91,15 +98,16 @@ class Workspace:
 
     def __init__(self, path_or_url: str | os.PathLike[str] = ".", *, objects: Any = None) -> None:
         text = os.fspath(path_or_url)
+        cache_dir: Path | None = None
         if _is_url(text):
             if objects is None:
                 raise InputError(
-                    "a workspace opened by database URL needs objects=FOLDER for its row "
-                    "data; or open the workspace folder made by `assay init PATH --db URL`."
+                    "a workspace opened by database URL needs objects=FOLDER (or a URL such "
+                    "as s3://bucket/prefix) for its row data; or open the workspace folder "
+                    "made by `assay init PATH --db URL`."
                 )
             self.root: Path | None = None
             self.url = text
-            object_dir = Path(objects)
         else:
             self.root = Path(text).expanduser().resolve()
             config = self.root / _DIR / "config.json"
@@ -110,8 +118,14 @@ class Workspace:
                 )
             settings = json.loads(config.read_text())
             self.url = settings.get("db") or f"sqlite:///{self.root / _DIR / 'assay.db'}"
-            object_dir = Path(objects) if objects is not None else self.root / _DIR / "objects"
-        self.objects = ObjectStore(object_dir, leases=LeaseBook(self.session))
+            if objects is None:
+                objects = settings.get("objects") or self.root / _DIR / "objects"
+            cache_dir = self.root / _DIR / "cache" / "objects"
+        self.objects = open_object_store(
+            objects if is_object_url(objects) else Path(objects),
+            LeaseBook(self.session),
+            cache_dir=cache_dir,
+        )
         self.engine: Engine = connect(self.url)
         ensure_schema(self.engine, self.location)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -120,32 +134,48 @@ class Workspace:
         )
 
     @classmethod
-    def init(cls, path: str | os.PathLike[str] = ".", *, db: str | None = None) -> Workspace:
-        """Create (or reopen) a workspace folder, optionally with a PostgreSQL URL.
+    def init(
+        cls,
+        path: str | os.PathLike[str] = ".",
+        *,
+        db: str | None = None,
+        objects: str | None = None,
+    ) -> Workspace:
+        """Create (or reopen) a workspace folder, optionally with PostgreSQL and a bucket.
 
-        The database is reached and migrated before anything is written to ``path``,
-        so a URL that cannot be reached leaves no folder behind.
+        Parameters
+        ----------
+        path : str or path
+            The workspace folder (it holds the settings, and the objects by default).
+        db : str, optional
+            A PostgreSQL URL for the metadata (default: embedded SQLite).
+        objects : str, optional
+            An fsspec URL for the row data, e.g. ``s3://bucket/prefix`` (``gs://``,
+            ``az://``, ``file://`` too); credentials come from the backend's usual
+            environment or config and are never stored.
+
+        The database is reached and migrated, and the object URL written to once,
+        before anything is written to ``path``, so a store that cannot be reached
+        leaves no folder behind.
         """
         root = Path(path).expanduser().resolve()
         if _exists(root) and not root.is_dir():
             raise InputError(f"{root} is a file; give a folder for the workspace.")
         config = root / _DIR / "config.json"
         if _exists(config):
-            existing = json.loads(config.read_text()).get("db")
-            if db is not None and db != existing:
-                raise InputError(
-                    f"{root} is already a workspace with database "
-                    f"{describe_url(existing or 'sqlite (embedded)')}; choose another folder."
-                )
+            _check_same(root, json.loads(config.read_text()), db=db, objects=objects)
             return cls(root)
         if db is not None:
             engine = connect(db)
             ensure_schema(engine, describe_url(db))
             engine.dispose()
+        if objects is not None:
+            _probe_objects(objects)
         try:
-            (root / _DIR / "objects").mkdir(parents=True, exist_ok=True)
+            (root / _DIR / ("cache" if objects else "objects")).mkdir(parents=True, exist_ok=True)
             tmp = config.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"db": db, "format": 1}, indent=2))
+            settings = {"db": db, "format": 1, **({"objects": objects} if objects else {})}
+            tmp.write_text(json.dumps(settings, indent=2))
             os.replace(tmp, config)
         except OSError as exc:
             raise InputError(
@@ -408,8 +438,13 @@ class Workspace:
         if base is None and source != "the label book":
             return  # a first import defines the label list
         check_allowed_names(
-            task, table.column(roles.label), allowed, name=roles.label, where=where,
-            rows=rows, source=source,
+            task,
+            table.column(roles.label),
+            allowed,
+            name=roles.label,
+            where=where,
+            rows=rows,
+            source=source,
         )
 
     def allowed_label_names(
@@ -500,7 +535,16 @@ class Workspace:
         with self.writing_object(table) as obj:  # object first (leased) ...
             _fault_point("before_commit")
             version = self._add_version(
-                name, obj, table, roles, info, message, author, summary, provenance, base,
+                name,
+                obj,
+                table,
+                roles,
+                info,
+                message,
+                author,
+                summary,
+                provenance,
+                base,
                 on_commit,
             )
         return version
@@ -753,6 +797,37 @@ def _exists(path: Path) -> bool:
             f"cannot use {path}: {os_reason(exc)}; give another workspace folder "
             "(e.g. a shorter path)."
         ) from exc
+
+
+def _check_same(
+    root: Path, settings: dict[str, Any], *, db: str | None, objects: str | None
+) -> None:
+    """Refuse to re-init a workspace with another database or object store."""
+    existing = settings.get("db")
+    if db is not None and db != existing:
+        raise InputError(
+            f"{root} is already a workspace with database "
+            f"{describe_url(existing or 'sqlite (embedded)')}; choose another folder."
+        )
+    stored = settings.get("objects")
+    if objects is not None and objects.rstrip("/") != (stored or "").rstrip("/"):
+        raise InputError(
+            f"{root} is already a workspace with objects in {stored or '.assay/objects'}; "
+            "choose another folder."
+        )
+
+
+def _probe_objects(url: str) -> None:
+    """Check that an object URL can be written (bucket, credentials) before init."""
+    if not is_object_url(url):
+        raise InputError(
+            f"--objects takes a URL such as s3://bucket/prefix or file:///path, not {url!r}; "
+            "a plain folder needs no option (objects go in PATH/.assay/objects)."
+        )
+    from assay.store._fsspec_objects import FsspecObjectStore
+
+    with tempfile.TemporaryDirectory() as cache:
+        FsspecObjectStore(url, cache_dir=cache).probe()
 
 
 def _check_head(name: str, base: DatasetVersion | None, head: int | None) -> None:
