@@ -163,6 +163,62 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table
     return out
 
 
+def line_table(
+    title: str | None,
+    columns: list[str],
+    rows: list[list[Any]],
+    *,
+    flexible: tuple[str, ...] = (),
+    wide: bool = False,
+) -> str:
+    """A plain table of one line per row that fits :data:`WIDTH` columns.
+
+    Cells never wrap: a long one ends in an ellipsis, the ``flexible`` columns (long
+    text, e.g. a reason) giving up their width first, then the widest others (at most
+    :data:`CELL` characters each). ``wide=True``: every cell whole.
+    """
+    cells = [[shown(v).replace("\n", " ") for v in row] for row in rows]
+    widths = [max([len(name), *(len(r[i]) for r in cells)]) for i, name in enumerate(columns)]
+    if not wide:
+        widths = _fit(widths, [name in flexible for name in columns])
+    lines = [title] if title else []
+    lines.append("  ".join(_cell(n, w) for n, w in zip(columns, widths, strict=True)).rstrip())
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(_cell(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+    ]
+    return "\n".join(lines)
+
+
+CELL = 24
+"""The widest a fixed column of :func:`line_table` gets on :data:`WIDTH` columns."""
+
+
+def _fit(widths: list[int], flexible: list[bool]) -> list[int]:
+    """Column widths that sum, with two spaces between columns, to at most WIDTH."""
+    widths = [w if flex else min(w, CELL) for w, flex in zip(widths, flexible, strict=True)]
+    room = WIDTH - 2 * (len(widths) - 1)
+    flex = [i for i, f in enumerate(flexible) if f]
+    for i in reversed(flex):  # the last flexible column gives up its width first
+        widths[i] -= min(max(sum(widths) - room, 0), max(widths[i] - 12, 0))
+    while sum(widths) > room:
+        pool = [i for i, w in enumerate(widths) if w > 4]
+        if not pool:
+            break
+        widths[max(pool, key=lambda i: widths[i])] -= 1
+    return widths
+
+
+def _cell(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: padded, or cut with an ellipsis."""
+    return text.ljust(width) if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def print_lines(text: str) -> None:
+    """Print ``text`` as it is (no markup, no wrapping)."""
+    out_console().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[Any]:
     """Show ``description`` and every stage the library announces inside (see

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import typer
 
 from assay.cli._common import (
@@ -12,13 +14,16 @@ from assay.cli._common import (
     WorkspaceOption,
     cli_flags,
     emit_json,
+    line_table,
     open_workspace,
     out_console,
+    print_lines,
     say,
-    table,
+    shown,
 )
 from assay.exceptions import InputError
 from assay.store.datasets import dataset_task
+from assay.store.features import text_columns
 from assay.store.review import ENTRY_COLUMNS
 from assay.store.workspace import Workspace
 from assay.workflows.review import (
@@ -47,6 +52,9 @@ def review_list(
     label: str = typer.Option(None, "--label", help="Only entries whose given label is this."),
     status: str = typer.Option("open", "--status", help="open, decided, applied or all."),
     limit: int = typer.Option(20, "--limit", help="How many entries to list."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column (source, score) and every cell whole."
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -54,32 +62,85 @@ def review_list(
     ws = open_workspace(workspace)
     with cli_flags(status="--status"):
         listed = list_entries(ws, name, status=status, source=source, label=label, limit=limit)
-    emit_json(listed.records()) if as_json else _print_entries(listed, ws)
+    emit_json(listed.records()) if as_json else _print_entries(listed, ws, wide)
 
 
-def _print_entries(listed: EntryList, ws: Workspace) -> None:
-    tasks = {name: dataset_task(name, ws) for name in listed.entries["dataset"].unique()}
-    rows = [
-        [
-            r.id,
-            r.dataset,
-            r.item_id,
-            r.source,
-            f"{r.score:.3f}",
-            tasks[r.dataset].show_label(r.given_label),
-            tasks[r.dataset].show_label(r.suggested_label),
-            _status(r.status, r.decision, r.decision_label),
-            r.reason,
-        ]
-        for r in listed.entries.itertuples()
-    ]
-    out_console().print(
-        table(
-            f"review queue ({len(listed.entries)} of {listed.total} {listed.status})",
-            ["#", "dataset", "item", "source", "score", "given", "suggested", "status", "reason"],
-            rows,
-        )
-    )
+def _print_entries(listed: EntryList, ws: Workspace, wide: bool) -> None:
+    """One line per entry, ids first, the item's text or a short rendering last."""
+    frame = listed.entries
+    names = list(frame["dataset"].unique())
+    tasks = {name: dataset_task(name, ws) for name in names}
+    texts = _item_texts(ws, frame)
+    several = len(names) > 1
+    columns = ["#", *(["dataset"] if several else []), "item", "label", "status", "why", "item"]
+    columns[-1] = "content"
+    if wide:
+        columns[-2:-2] = ["source", "score"]
+    rows = []
+    for r, text in zip(frame.itertuples(), texts, strict=True):
+        given = tasks[r.dataset].show_label(r.given_label)
+        suggested = tasks[r.dataset].show_label(r.suggested_label)
+        label = f"{given} -> {suggested}" if suggested not in ("", None, given) else given
+        row = [r.id, *([r.dataset] if several else []), r.item_id, label]
+        row += [_status(r.status, r.decision, r.decision_label), r.reason, text]
+        if wide:
+            row[-2:-2] = [r.source, f"{r.score:.3f}"]
+        rows.append(row)
+    where = "" if several or not names else f" of {names[0]}"
+    title = f"review queue{where} ({len(frame)} of {listed.total} {listed.status})"
+    print_lines(line_table(title, columns, rows, flexible=("why", "content"), wide=wide))
+
+
+def _item_texts(ws: Workspace, entries: pd.DataFrame) -> list[str]:
+    """The item's text, its file name, or its first values, for each entry."""
+    out = [""] * len(entries)
+    for name, part in entries.groupby("dataset", sort=False):
+        version = ws.dataset(str(name))
+        frame = version.to_pandas()
+        ids = frame[version.roles.id].astype(str)
+        rows = frame.set_axis(ids.to_numpy(), axis=0)
+        texts = text_columns(version, frame)
+        shown_cols = _content_columns(version, frame, texts)
+        for position, (entry, item_id) in zip(
+            np.flatnonzero(entries["dataset"].to_numpy() == name),
+            zip(part["id"], part["item_id"], strict=True),
+            strict=True,
+        ):
+            row = _entry_row(ws, rows, int(entry), str(item_id))
+            out[position] = _render(row, shown_cols)
+    return out
+
+
+def _content_columns(version: Any, frame: pd.DataFrame, texts: list[str]) -> list[str]:
+    """The columns an item is shown by: its text, else its file, else its values."""
+    if texts:
+        return texts
+    if version.roles.media:
+        return [version.roles.media]
+    roles = {version.roles.id, version.roles.label, version.roles.split}
+    return [c for c in frame.columns if c not in roles]
+
+
+def _entry_row(ws: Workspace, rows: pd.DataFrame, entry: int, item_id: str) -> dict[str, Any]:
+    """The item's row in the dataset, else the production row or file the entry carries."""
+    if item_id in rows.index:
+        found = rows.loc[item_id]
+        return dict(found.iloc[0] if isinstance(found, pd.DataFrame) else found)
+    payload = ws.review.get(entry).get("payload") or {}
+    if "row" in payload:
+        return dict(payload["row"])
+    return {"file": payload["path"]} if "path" in payload else {}
+
+
+def _render(row: dict[str, Any], columns: list[str]) -> str:
+    """``text`` alone, a file's name, else ``name=value`` pairs."""
+    values = [(c, row[c]) for c in columns if c in row]
+    if not values and "file" in row:
+        values = [("file", row["file"])]
+    if len(values) == 1 and isinstance(values[0][1], str):
+        value = values[0][1]
+        return Path(value).name if "/" in value and len(value) < 300 else value
+    return " ".join(f"{c}={shown(v)}" for c, v in values)
 
 
 def _status(status: object, decision: object, label: object) -> str:

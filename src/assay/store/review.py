@@ -16,6 +16,7 @@ new dataset version (see :mod:`assay.store.apply`).
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -95,6 +96,10 @@ class ReviewQueue:
     def add(self, dataset: str, entries: pd.DataFrame, *, source: str | None = None) -> int:
         """Enter flagged items; an item already open for the same source is skipped.
 
+        So is an item a reviewer kept for the same source while its label and its
+        data are unchanged: a keep holds until the given label differs, or the row's
+        digest (``payload["item_digest"]``, when both entries carry one) does.
+
         Parameters
         ----------
         dataset : str
@@ -122,6 +127,7 @@ class ReviewQueue:
                     )
                 ).all()
             )
+            kept = _kept(s, ds_id)
             rows = [
                 m.ReviewItem(
                     dataset_id=ds_id,
@@ -136,6 +142,7 @@ class ReviewQueue:
                 for r in frame.itertuples(index=False)
                 if (str(r.item_id), r.source) not in open_keys
             ]
+            rows = [r for r in rows if not _holds(kept.get((r.item_id, r.source), ()), r)]
             s.add_all(rows)
         return len(rows)
 
@@ -404,6 +411,34 @@ class ReviewQueue:
         from assay.store.apply import production_waiting
 
         return dict(production_waiting(self.ws, dataset))
+
+
+def _kept(s: Session, ds_id: int) -> dict[tuple[str, str], list[tuple[str | None, Any]]]:
+    """(item, source) -> the (given label, item digest) of each entry kept for it."""
+    found: dict[tuple[str, str], list[tuple[str | None, Any]]] = {}
+    for item_id, source, given, payload in s.execute(
+        select(
+            m.ReviewItem.item_id,
+            m.ReviewItem.source,
+            m.ReviewItem.given_label,
+            m.ReviewItem.payload,
+        ).where(
+            m.ReviewItem.dataset_id == ds_id,
+            m.ReviewItem.decision == "keep",
+            m.ReviewItem.status.in_(("decided", "applied")),
+        )
+    ).all():
+        found.setdefault((item_id, source), []).append((given, (payload or {}).get("item_digest")))
+    return found
+
+
+def _holds(kept: Iterable[tuple[str | None, Any]], entry: m.ReviewItem) -> bool:
+    """Whether a keep of the same item and source still holds for the new ``entry``."""
+    digest = (entry.payload or {}).get("item_digest")
+    return any(
+        given == entry.given_label and (old is None or digest is None or old == digest)
+        for given, old in kept
+    )
 
 
 _LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}

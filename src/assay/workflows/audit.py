@@ -48,6 +48,7 @@ __all__ = [
 #: Differently seeded cross-validations averaged by the audit's label check (its default).
 AUDIT_CV_REPEATS = 3
 
+
 @dataclass
 class AuditRun:
     """An audit of one version, before it is recorded."""
@@ -199,6 +200,7 @@ def run_audit(
             modality=_audit_modality(version, frame),
             task=version.task.kind,
         )
+        report.ids = frame[version.roles.id].to_numpy()
     params = {
         "recipe": recipe,
         "pred_probs": str(pred_probs) if pred_probs else None,
@@ -239,6 +241,10 @@ def queue_entries(run: AuditRun) -> pd.DataFrame:
             "score": items["score"].to_numpy(dtype=np.float64),
             "given_label": pd.Series(labels[rows], dtype=object).to_numpy(),
             "suggested_label": items["suggested_label"].to_numpy(),
+            "payload": [
+                {k: v for k, v in (("partner", p), ("item_digest", d)) if v is not None}
+                for p, d in zip(items["partner"], items["digest"], strict=True)
+            ],
         }
     )
 

@@ -29,25 +29,36 @@ def _summary_table(report: AuditReport) -> str:
 
 
 def _worst_table(report: AuditReport, check: str, k: int, render: Callable[[int], str]) -> str:
+    """The ``k`` worst examples of ``check``, each named by its item id."""
     worst = report.worst(check, k)
     result = report.results[check]
     positions = report.issues.index.get_indexer(worst.index)
+    sets = result.issues.get(f"{check}_set")
+    partners = {} if sets is None else report._pairs(check, sets.to_numpy())
     extra = "<th>given</th><th>suggested</th>" if check == "label" else ""
+    extra += "<th>duplicate of</th>" if sets is not None else ""
     rows = []
-    for pos, (idx, row) in zip(positions, worst.iterrows(), strict=True):
-        labels = (
+    for pos, (_, row) in zip(positions, worst.iterrows(), strict=True):
+        cells = (
             f"<td>{html.escape(str(row['given_label']))}</td>"
             f"<td>{html.escape(str(row['suggested_label']))}</td>"
             if check == "label"
             else ""
         )
+        if sets is not None:
+            partner = partners.get(int(pos))
+            cells += f"<td>{'' if partner is None else _id(report, partner)}</td>"
         rows.append(
-            f"<tr><td>{html.escape(str(idx))}</td><td>{row[result.score_column]:.3f}</td>"
-            f"<td>{'yes' if row[result.flag_column] else 'no'}</td>{labels}"
+            f"<tr><td>{_id(report, int(pos))}</td><td>{row[result.score_column]:.3f}</td>"
+            f"<td>{'yes' if row[result.flag_column] else 'no'}</td>{cells}"
             f"<td>{render(int(pos))}</td></tr>"
         )
-    head = f"<tr><th>row</th><th>score</th><th>flagged</th>{extra}<th>item</th></tr>"
+    head = f"<tr><th>id</th><th>score</th><th>flagged</th>{extra}<th>item</th></tr>"
     return f"<h4>{html.escape(check)}: worst {len(worst)}</h4><table>{head}{''.join(rows)}</table>"
+
+
+def _id(report: AuditReport, position: int) -> str:
+    return html.escape(str(report.item_id(position)))
 
 
 def report_html(report: AuditReport, k: int, render: Callable[[int], str]) -> str:

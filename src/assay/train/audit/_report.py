@@ -21,6 +21,7 @@ __all__ = ["AuditReport", "RenderItem"]
 #: Renders the example at a row position as an HTML fragment (escaped by the renderer).
 RenderItem = Callable[[int], str]
 
+
 @dataclass
 class AuditReport:
     """The result of :func:`assay.train.audit.audit`.
@@ -40,6 +41,9 @@ class AuditReport:
     render_item : callable, optional
         Hook: ``render_item(position) -> html`` used by :meth:`to_html`; the report layer
         sets it from the modality (see :func:`assay.modalities.item_renderer`).
+    ids : ndarray of shape (n_samples,), optional
+        The item id of each row, in order: the HTML, the review entries and their
+        reasons name rows by it (default: the data's index).
     """
 
     issues: pd.DataFrame
@@ -48,6 +52,7 @@ class AuditReport:
     data: pd.DataFrame | None = None
     modality: str = "tabular"
     render_item: RenderItem | None = None
+    ids: np.ndarray | None = None
 
     @classmethod
     def from_results(
@@ -104,26 +109,50 @@ class AuditReport:
                 broken.append(f"{rule}: {s['rate']:.2%} ({s['count']} of {len(self.issues)})")
         return broken
 
+    def item_id(self, position: int) -> Any:
+        """The id of the row at ``position`` (:attr:`ids`, else the data's index)."""
+        ids = self.ids if self.ids is not None else self.issues.index
+        return _plain(ids[position])
+
     def review_items(self) -> pd.DataFrame:
         """Flagged examples for the review queue, one row per (example, check).
+
+        A duplicate pair is one entry: the later example of each exact-duplicate set,
+        and of each near-duplicate set whose members are not exact copies already,
+        naming its ``partner`` (the set's first example) in the reason.
 
         Returns
         -------
         DataFrame with columns ``row`` (position), ``index`` (the data's index), ``check``,
-        ``score`` (low = suspicious), ``suggested_label`` (labels only, else None) and
-        ``reason``; ordered by check, then score.
+        ``score`` (low = suspicious), ``suggested_label`` (labels only, else None),
+        ``reason``, ``partner`` (duplicates: the partner's id, else None) and ``digest``
+        (a hash of the row's data, to tell when the item changed); ordered by check,
+        then score.
         """
         parts = [self._review_part(name, r) for name, r in self.results.items()]
-        columns = ["row", "index", "check", "score", "suggested_label", "reason"]
+        columns = ["row", "index", "check", "score", "suggested_label", "reason", "partner"]
         parts = [p for p in parts if len(p)]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        if not parts:
+            return pd.DataFrame(columns=[*columns, "digest"])
+        items = pd.concat(parts, ignore_index=True)
+        items["digest"] = self._digests(items["row"].to_numpy(dtype=np.int64))
+        return items
 
     def _review_part(self, name: str, result: CheckResult) -> pd.DataFrame:
         table = result.issues
         rows = np.flatnonzero(table[result.flag_column].to_numpy())
+        partners: dict[int, int] = {}
+        if name in _DUPLICATE_CHECKS and f"{name}_set" in table.columns:
+            partners = self._pairs(name, table[f"{name}_set"].to_numpy())
+            rows = np.array(sorted(partners), dtype=np.int64)
         rows = rows[np.argsort(table[result.score_column].to_numpy()[rows], kind="stable")]
         sub = table.iloc[rows]
         suggested = sub["suggested_label"].tolist() if name == "label" else [None] * len(rows)
+        partner = [self.item_id(partners[int(r)]) if int(r) in partners else None for r in rows]
+        reasons = [
+            f"{_DUPLICATE_CHECKS[name]} of item {p}" if p is not None else _reason(name, r)
+            for p, (_, r) in zip(partner, sub.iterrows(), strict=True)
+        ]
         return pd.DataFrame(
             {
                 "row": rows,
@@ -131,9 +160,41 @@ class AuditReport:
                 "check": name,
                 "score": sub[result.score_column].to_numpy(),
                 "suggested_label": pd.Series(suggested, dtype=object),
-                "reason": [_reason(name, sub.iloc[i]) for i in range(len(rows))],
+                "reason": reasons,
+                "partner": pd.Series(partner, dtype=object),
             }
         )
+
+    def _pairs(self, name: str, sets: np.ndarray) -> dict[int, int]:
+        """Each later member of a duplicate set -> the set's first member (positions).
+
+        A near-duplicate member that is an exact copy of that first member is left to
+        the exact-duplicate check, so that a pair is queued once.
+        """
+        exact = self.issues.get("exact_duplicate_set")
+        exact_sets = exact.to_numpy() if name == "near_duplicate" and exact is not None else None
+        pairs: dict[int, int] = {}
+        first: dict[Any, int] = {}
+        for position, group in enumerate(sets):
+            if group == -1 or pd.isna(group):
+                continue
+            if group not in first:
+                first[group] = position
+                continue
+            partner = first[group]
+            exact_pair = exact_sets is not None and exact_sets[position] != -1
+            if exact_pair and exact_sets[position] == exact_sets[partner]:  # type: ignore[index]
+                continue
+            pairs[position] = partner
+        return pairs
+
+    def _digests(self, rows: np.ndarray) -> list[str | None]:
+        """A hash of each row's data (None without data), to tell a changed item."""
+        if self.data is None or not len(rows):
+            return [None] * len(rows)
+        shown = self.data.iloc[rows].astype(str)
+        hashes = pd.util.hash_pandas_object(shown, index=False).to_numpy()
+        return [format(int(h), "016x") for h in hashes]
 
     def summary_table(self) -> pd.DataFrame:
         """One row per check: ``check``, ``count``, ``rate``, ``score_mean`` (for the CLI)."""
@@ -172,6 +233,10 @@ class AuditReport:
         )
         more = f" (+{len(fields) - 12} more)" if len(fields) > 12 else ""
         return f"<code>{cells}{more}</code>"
+
+
+#: The duplicate checks, queued once per pair, and how their reason names the pair.
+_DUPLICATE_CHECKS = {"exact_duplicate": "exact duplicate", "near_duplicate": "near duplicate"}
 
 
 def _reason(check: str, row: pd.Series) -> str:
