@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assay.store.users import ROLES, add_user, list_users
-from assay.web import queries
+from assay.web import dashboards, queries
 from assay.web.deps import Auth, payload, require
 from assay.web.render import render
 from assay.web.summaries import scorecard
@@ -49,6 +49,14 @@ def overview(request: Request, auth: Auth = Depends(require("viewer"))) -> Respo
     ws = request.app.state.web.ws
     tiles = scorecard(lambda kind: ws.analyses(kind))
     tiles.append(_production(request))
+    audits, curves = ws.analyses("audit"), ws.analyses("curve")
+    cards = [
+        dashboards.consistency_card(ws.analyses("agreement")),
+        dashboards.quality_card(audits, curves),
+        dashboards.coverage_card(ws.analyses("slices")),
+        dashboards.size_card(curves, audits),
+        dashboards.production_card(queries.monitors(ws, windows=2)),
+    ]
     datasets = [
         {
             "name": v.name,
@@ -62,6 +70,7 @@ def overview(request: Request, auth: Auth = Depends(require("viewer"))) -> Respo
     ]
     context = {
         "workspace": ws.location,
+        "cards": cards,
         "scorecard": tiles,
         "datasets": datasets,
         "queue": queries.queue_summary(ws),
