@@ -477,6 +477,12 @@ def _print_consensus(outcome: ConsensusOutcome, wide: bool = False) -> None:
         )
     if outcome.version:
         console.print(f"Consensus labels written as {outcome.version}.")
+    if outcome.unresolved:
+        console.print(
+            f"{outcome.unresolved} ties left unresolved kept their labels; review them:\n"
+            f"  assay review list {(outcome.version or '').split('@')[0]} "
+            "--source consensus_tie"
+        )
 
 
 def _cell(value: Any) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from assay.collect.readers import read_annotations
@@ -21,7 +22,22 @@ from assay.workflows.agreement import (
     stored_annotations,
 )
 
-__all__ = ["ConsensusOutcome", "commit_consensus", "file_consensus", "run_consensus"]
+__all__ = [
+    "TIE_QUALITY",
+    "ConsensusOutcome",
+    "commit_consensus",
+    "file_consensus",
+    "run_consensus",
+    "unresolved_ties",
+]
+
+#: A tie between an item's top classes is *unresolved* when the consensus quality of
+#: the chosen class is below this (the share the consensus summary calls low): a commit
+#: keeps such items' labels and queues them for review instead of relabelling them on a
+#: tie-break alone.
+TIE_QUALITY = 0.8
+#: The review-queue source of unresolved ties.
+TIE_SOURCE = "consensus_tie"
 
 
 @dataclass(frozen=True)
@@ -39,15 +55,18 @@ class ConsensusOutcome:
     version: str | None = None
     kind: str = "classification"
     result: Any = field(default=None, compare=False, repr=False)
+    unresolved: int = 0
 
     def to_dict(self, max_items: int = 1000) -> dict[str, Any]:
-        """JSON-ready: method, kind, the first ``max_items`` labels, annotators, version."""
+        """JSON-ready: method, kind, the first ``max_items`` labels, annotators, version
+        and (on a commit) how many unresolved ties were left for review."""
         return {
             "method": self.method,
             "kind": self.kind,
             "labels": records(self.labels.head(max_items)),
             "annotators": records(self.annotators),
             "version": self.version,
+            "unresolved_ties": self.unresolved,
         }
 
 
@@ -93,9 +112,50 @@ def run_consensus(
     outcome = _combine(frame, task, method, book)
     if not commit:
         return outcome
-    version = commit_consensus(ws, name, outcome.labels, outcome.method)
+    ties = unresolved_ties(frame, outcome.labels) if outcome.kind == "classification" else None
+    settled = outcome.labels if ties is None else outcome.labels.drop(index=ties.index)
+    version = commit_consensus(ws, name, settled, outcome.method)
+    if ties is not None and len(ties):
+        ws.review.add(name, ties, source=TIE_SOURCE)
     return ConsensusOutcome(outcome.method, outcome.labels, outcome.annotators, version,
-                            outcome.kind, outcome.result)
+                            outcome.kind, outcome.result,
+                            0 if ties is None else len(ties))
+
+
+def unresolved_ties(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Items whose annotators tie for the top class and whose consensus is unsure.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The annotations: ``item``, ``annotator``, ``label``.
+    labels : DataFrame
+        The consensus ``labels`` table (indexed by item, ``label`` and ``quality``).
+
+    Returns
+    -------
+    DataFrame indexed by item
+        Review entries (``item_id``, ``reason``, ``score`` = the quality,
+        ``suggested_label`` = the consensus label) for the tied items whose quality is
+        below :data:`TIE_QUALITY`.
+    """
+    counts = frame.groupby(["item", "label"]).size().unstack(fill_value=0)
+    if counts.shape[1] < 2:
+        return pd.DataFrame(columns=["item_id", "reason", "score", "suggested_label"])
+    top = np.sort(counts.to_numpy(), axis=1)
+    tied = counts.index[top[:, -1] == top[:, -2]]
+    chosen = labels.reindex(tied)
+    unsure = chosen[chosen["quality"] < TIE_QUALITY]
+    reasons = [
+        "annotators tie: " + ", ".join(f"{c} ({n})" for c, n in row[row == row.max()].items())
+        for _, row in counts.loc[unsure.index].iterrows()
+    ]
+    return pd.DataFrame(
+        {"item_id": [str(i) for i in unsure.index], "reason": reasons,
+         "score": unsure["quality"].to_numpy(np.float64),
+         "suggested_label": unsure["label"].to_numpy(object)},
+        index=unsure.index,
+    )
 
 
 def file_consensus(
