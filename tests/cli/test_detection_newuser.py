@@ -230,6 +230,12 @@ def test_two_labelers_agree_and_consensus(
     kinds = {d["kind"]: d for d in report["disagreements"]}
     assert kinds["missing"]["flagged"] and "sloppy" in kinds["missing"]["who"]
     assert kinds["loose_tight"]["flagged"]
+    f1_50 = report["overall"]["f1_50"]  # boxes have no alpha: the gate compares box F1
+    gate = ["agree", "chess", "--report", str(tmp_path / "a.html"), *w, "--min-alpha"]
+    code, out, err = cli(*gate, f"{f1_50 + 0.01:.3f}")
+    assert code == 1 and f"box F1 at IoU 0.5 {f1_50:.3f} is below --min-alpha" in err
+    code, out, err = cli(*gate, f"{f1_50 - 0.01:.3f}", "--json")
+    assert code == 0 and json.loads(out)["gate"]["statistic"] == "box F1 at IoU 0.5", err
 
     code, out, err = cli("consensus", "chess", "--json", *w)
     assert code == 0, err

@@ -218,7 +218,8 @@ def agree(
         False, "--by-labelbook", help="Compare agreement across label-book versions."
     ),
     min_alpha: float = typer.Option(
-        None, "--min-alpha", help="Exit 1 when Krippendorff's alpha is below this."
+        None, "--min-alpha",
+        help="Exit 1 when Krippendorff's alpha (boxes: box F1 at IoU 0.5) is below this.",
     ),
     level: str = typer.Option(
         None, "--level",
@@ -289,18 +290,20 @@ def _import_first(
 
 def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json: bool) -> int:
     """Print the agreement (JSON or tables); 1 when alpha is below ``min_alpha``."""
-    alpha = outcome.report.krippendorff_alpha
+    name, alpha = getattr(outcome.report, "gate_statistic", None) or (
+        "Krippendorff's alpha", outcome.report.krippendorff_alpha)
+    if min_alpha is not None and not np.isfinite(alpha):
+        raise InputError(f"{name} is undefined for these annotations, so --min-alpha has "
+                         "nothing to compare; leave --min-alpha out.")
     failed = min_alpha is not None and not alpha >= min_alpha
     report = outcome.report_path
     if as_json:
         emit_json({**outcome.to_dict(), "report": str(report), "min_alpha": min_alpha,
-                   "passed": not failed})
+                   "gate": {"statistic": name, "value": alpha}, "passed": not failed})
     else:
         _print_agreement(outcome.report, outcome.revise, report)
         if failed:
-            err_console().print(
-                f"Krippendorff's alpha {alpha:.3f} is below --min-alpha {min_alpha}."
-            )
+            err_console().print(f"{name} {alpha:.3f} is below --min-alpha {min_alpha}.")
     return 1 if failed else 0
 
 

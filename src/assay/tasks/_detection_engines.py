@@ -22,7 +22,10 @@ from assay.exceptions import InputError
 from assay.tasks.detection import BOX_FIELDS, as_boxes
 
 __all__ = [
-    "DetectionAgreement", "DetectionConsensus", "annotation_boxes", "detection_agreement",
+    "DetectionAgreement",
+    "DetectionConsensus",
+    "annotation_boxes",
+    "detection_agreement",
     "detection_consensus",
 ]
 
@@ -51,15 +54,18 @@ def annotation_boxes(annotations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     """
     missing = [c for c in ("item", "annotator", "label") if c not in annotations.columns]
     if missing:
-        raise InputError(f"box annotations need columns item, annotator, label; missing "
-                         f"{', '.join(missing)}.")
-    frame, rows = flatten_boxes(annotations["label"],
-                                lambda p: _annotation(annotations, p))
-    boxes = pd.concat([
-        pd.DataFrame({"image": annotations["item"].to_numpy()[rows]}),
-        frame,
-        pd.DataFrame({"annotator": annotations["annotator"].to_numpy()[rows]}),
-    ], axis=1)
+        raise InputError(
+            f"box annotations need columns item, annotator, label; missing {', '.join(missing)}."
+        )
+    frame, rows = flatten_boxes(annotations["label"], lambda p: _annotation(annotations, p))
+    boxes = pd.concat(
+        [
+            pd.DataFrame({"image": annotations["item"].to_numpy()[rows]}),
+            frame,
+            pd.DataFrame({"annotator": annotations["annotator"].to_numpy()[rows]}),
+        ],
+        axis=1,
+    )
     assignments = annotations[["item", "annotator"]].rename(columns={"item": "image"})
     return boxes, assignments.drop_duplicates(ignore_index=True)
 
@@ -101,13 +107,17 @@ def flatten_boxes(
     rows = np.asarray(owner, dtype=np.int64)
     geometry = frame[_GEOMETRY].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     blank = frame["label"].isna().to_numpy() | (frame["label"].astype(str).str.strip() == "")
-    bad = blank | ~np.isfinite(geometry).all(axis=1) | ~(
-        np.nan_to_num(geometry[:, 2:], nan=-1) > 0).all(axis=1)
+    bad = (
+        blank
+        | ~np.isfinite(geometry).all(axis=1)
+        | ~(np.nan_to_num(geometry[:, 2:], nan=-1) > 0).all(axis=1)
+    )
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"{where(int(rows[first]))}: box {frame.iloc[first].to_dict()} needs a class, "
-            "finite x, y and a positive width and height (pixels).")
+            "finite x, y and a positive width and height (pixels)."
+        )
     frame[_GEOMETRY] = geometry
     frame["label"] = frame["label"].astype(str)
     return frame, rows
@@ -115,8 +125,7 @@ def flatten_boxes(
 
 def holds_box_dicts(value: Any) -> bool:
     """A list (or array) of box mappings, as stored labels hold them."""
-    return isinstance(value, (list, tuple, np.ndarray)) and all(
-        isinstance(b, dict) for b in value)
+    return isinstance(value, (list, tuple, np.ndarray)) and all(isinstance(b, dict) for b in value)
 
 
 def _parsed(value: Any, where: Callable[[int], str], position: int) -> list[dict[str, Any]]:
@@ -142,12 +151,19 @@ def _annotation(annotations: pd.DataFrame, position: int) -> str:
 class DetectionAgreement:
     """:class:`assay.collect.agreement_boxes.BoxAgreementReport` as the agreement
     workflow reads it: the report's tables and text, ``to_revise`` (the classes with
-    the lowest box F1 at IoU 0.5) and no Krippendorff's alpha (NaN: boxes have none,
-    so ``--min-alpha`` never passes; box F1 is in ``overall``)."""
+    the lowest box F1 at IoU 0.5) and no Krippendorff's alpha (NaN: boxes have none).
+    ``gate_statistic`` is what a minimum-agreement gate (``assay agree --min-alpha``)
+    compares instead: the overall box F1 at IoU 0.5 (matched boxes over all drawn
+    boxes, pooled over labeler pairs), on the same 0-1 scale with 1 = perfect."""
 
     report: Any
 
     krippendorff_alpha = float("nan")
+
+    @property
+    def gate_statistic(self) -> tuple[str, float]:
+        """``("box F1 at IoU 0.5", value)``: the statistic an agreement gate compares."""
+        return "box F1 at IoU 0.5", float(self.report.overall["f1_50"])
 
     def __getattr__(self, name: str) -> Any:
         if name == "report":  # not set yet (copy, pickle): no recursion
@@ -157,8 +173,9 @@ class DetectionAgreement:
     def to_revise(self, k: int = 5) -> pd.DataFrame:
         """The ``k`` classes with the lowest box F1 at IoU 0.5, most boxes first on ties."""
         table = self.report.per_class
-        return table.sort_values(["f1_50", "n_boxes"], ascending=[True, False],
-                                 kind="stable").head(k)
+        return table.sort_values(["f1_50", "n_boxes"], ascending=[True, False], kind="stable").head(
+            k
+        )
 
     def summary(self) -> str:
         """The report's text (lines of at most 80 columns)."""
@@ -226,8 +243,10 @@ def detection_consensus(
     from assay.collect.consensus_boxes import box_consensus
 
     if method != "weighted_box_fusion":
-        raise InputError(f"method {method!r} does not combine boxes; use "
-                         "method='weighted_box_fusion' (the only box consensus).")
+        raise InputError(
+            f"method {method!r} does not combine boxes; use "
+            "method='weighted_box_fusion' (the only box consensus)."
+        )
     boxes, assignments = annotation_boxes(annotations)
     result = box_consensus(boxes, assignments=assignments, **options)
     items = pd.Index(pd.unique(annotations["item"]), name="item")
@@ -242,20 +261,29 @@ def _item_labels(result: Any, items: pd.Index) -> pd.DataFrame:
     lists: dict[Any, list[dict[str, Any]]] = {item: [] for item in items}
     for record in kept[["image", *BOX_FIELDS]].to_dict("records"):
         lists[record.pop("image")].append(
-            {"label": str(record["label"]), **{k: float(record[k]) for k in _GEOMETRY}})
+            {"label": str(record["label"]), **{k: float(record[k]) for k in _GEOMETRY}}
+        )
     clusters = result.clusters
     certainty = np.where(clusters["kept"], clusters["quality"], 1.0 - clusters["support"])
-    quality = pd.Series(certainty, index=clusters.index).groupby(
-        clusters["image"].to_numpy()).mean().reindex(items, fill_value=1.0)
-    return pd.DataFrame({
-        "label": [lists[item] for item in items],
-        "n_boxes": [len(lists[item]) for item in items],
-        "quality": quality.clip(0.0, 1.0).to_numpy(),
-    }, index=items)
+    quality = (
+        pd.Series(certainty, index=clusters.index)
+        .groupby(clusters["image"].to_numpy())
+        .mean()
+        .reindex(items, fill_value=1.0)
+    )
+    return pd.DataFrame(
+        {
+            "label": [lists[item] for item in items],
+            "n_boxes": [len(lists[item]) for item in items],
+            "quality": quality.clip(0.0, 1.0).to_numpy(),
+        },
+        index=items,
+    )
 
 
-def scored_boxes(predictions: Any, n: int, ids: Sequence[Any] | None = None,
-                 default_score: float | None = None) -> pd.DataFrame:
+def scored_boxes(
+    predictions: Any, n: int, ids: Sequence[Any] | None = None, default_score: float | None = None
+) -> pd.DataFrame:
     """Predicted boxes as a boxes frame with ``score``, images as item positions.
 
     Parameters
@@ -284,28 +312,35 @@ def scored_boxes(predictions: Any, n: int, ids: Sequence[Any] | None = None,
     if isinstance(predictions, pd.DataFrame):
         return _frame_positions(predictions, n, ids, default_score)
     if len(predictions) != n:
-        raise InputError(f"predictions hold {len(predictions)} lists of boxes for {n} items; "
-                         "give one list (maybe empty) per item.")
-    frame, owner = flatten_boxes(predictions, lambda p: f"predictions of item {p}",
-                                 extra=["score"])
+        raise InputError(
+            f"predictions hold {len(predictions)} lists of boxes for {n} items; "
+            "give one list (maybe empty) per item."
+        )
+    frame, owner = flatten_boxes(predictions, lambda p: f"predictions of item {p}", extra=["score"])
     if default_score is not None:
         frame["score"] = frame["score"].fillna(default_score)
     score = pd.to_numeric(frame["score"], errors="coerce")
     if score.isna().any():
         first = int(owner[int(np.flatnonzero(score.isna().to_numpy())[0])])
-        raise InputError(f"a predicted box of item {first} has no score; give each "
-                         "predicted box its confidence as score.")
+        raise InputError(
+            f"a predicted box of item {first} has no score; give each "
+            "predicted box its confidence as score."
+        )
     return frame.assign(score=score.astype(float)).assign(image=owner)[
-        ["image", *BOX_FIELDS, "score"]]
+        ["image", *BOX_FIELDS, "score"]
+    ]
 
 
-def _frame_positions(frame: pd.DataFrame, n: int, ids: Sequence[Any] | None,
-                     default_score: float | None) -> pd.DataFrame:
+def _frame_positions(
+    frame: pd.DataFrame, n: int, ids: Sequence[Any] | None, default_score: float | None
+) -> pd.DataFrame:
     if "score" not in frame.columns and default_score is not None:
         frame = frame.assign(score=default_score)
     if "score" not in frame.columns or "image" not in frame.columns:
-        raise InputError("predictions need columns image, label, x, y, w, h and score "
-                         "(the detector's confidence).")
+        raise InputError(
+            "predictions need columns image, label, x, y, w, h and score "
+            "(the detector's confidence)."
+        )
     if ids is None:
         position = pd.to_numeric(frame["image"], errors="coerce").to_numpy(dtype=float)
     else:
@@ -315,8 +350,10 @@ def _frame_positions(frame: pd.DataFrame, n: int, ids: Sequence[Any] | None,
     bad = ~np.isfinite(position) | (position < 0) | (position >= n)
     if bad.any():
         first = frame["image"].iloc[int(np.flatnonzero(bad)[0])]
-        raise InputError(f"prediction image {first!r} names no item of the dataset "
-                         f"({int(bad.sum())} predicted box(es)); predict on its images.")
+        raise InputError(
+            f"prediction image {first!r} names no item of the dataset "
+            f"({int(bad.sum())} predicted box(es)); predict on its images."
+        )
     return frame.assign(image=position.astype(np.int64))[["image", *BOX_FIELDS, "score"]]
 
 

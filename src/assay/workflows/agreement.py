@@ -33,7 +33,12 @@ from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
 from assay.tasks import Task, get_task
 from assay.tasks.multilabel import as_label_set
-from assay.workflows._box_annotations import box_classes, read_box_annotations
+from assay.workflows._box_annotations import (
+    box_classes,
+    is_box_table,
+    read_box_annotations,
+    read_box_table,
+)
 
 __all__ = [
     "AgreementOutcome",
@@ -90,12 +95,14 @@ class AgreementSource:
     frame: pd.DataFrame
     ws: Workspace | None = None
     dataset: str | None = None
+    kind: str | None = None
 
     @property
     def task(self) -> Task:
-        """The dataset's task; the default task for a file with no dataset."""
+        """The dataset's task; for a file with no dataset, the task of ``kind`` (a box
+        table: detection), else the default task."""
         if self.dataset is None or self.ws is None:
-            return get_task()
+            return get_task(self.kind)
         return dataset_task(self.dataset, self.ws)
 
 
@@ -267,8 +274,11 @@ def import_annotations(
     """
     if labelbook_version is not None:
         ws.labelbook.get(name, labelbook_version)  # NotFoundError when it does not exist
-    if file.suffix.lower() == ".json" and dataset_task(name, ws).kind == "detection":
+    detection = dataset_task(name, ws).kind == "detection"
+    if detection and file.suffix.lower() == ".json":
         frame = read_box_annotations(file, ws.dataset(name))
+    elif detection and is_box_table(file):
+        frame = read_box_table(file, ws.dataset(name))
     else:
         frame = read_annotations(file, item_key=item_key, from_name=from_name, names=names,
                                  annotators=annotators)
@@ -321,6 +331,13 @@ def load_for_agreement(
     ``annotators`` maps annotator ids to names.
     """
     path = Path(source)
+    if path.is_file() and is_box_table(path):
+        given = [k for k, v in (("item_key", item_key), ("from_name", from_name),
+                                ("annotators", annotators)) if v is not None]
+        if given:
+            raise InputError(f"{given[0]}= reads Label Studio or wide annotation files, and "
+                             f"{path} is a box table (one row per box); leave it out.")
+        return AgreementSource(read_box_table(path), kind="detection")
     if path.is_file():
         frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
                                  annotators=annotators, item_key=item_key)
