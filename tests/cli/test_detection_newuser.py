@@ -395,6 +395,16 @@ def test_monitor_a_batch(
     )
     assert code == 0, err
     assert "reference map (out of sample)" in out
+    reference_map = out.split("reference map (out of sample) ")[1][:5]
+    _exported(cli, w, "chess@v1", tmp_path / "gt.json")  # numeric ids, as a detector gives
+    results = _coco_results(out_of_sample, tmp_path / "gt.json", tmp_path / "results.json")
+    add = ["monitor", "add", "chess-ids", "--reference", "chess@v1", "--predictions",
+           str(results), *w]
+    code, out, err = cli(*add)
+    assert code == 2 and "--coco" in err, err
+    code, out, err = cli(*add, "--coco", str(tmp_path / "gt.json"))
+    assert code == 0, err
+    assert f"reference map (out of sample) {reference_map}" in out
     batch = _batch(chess, tmp_path / "batch.csv")
     code, out, err = cli("monitor", "ingest", "chess-prod", str(batch), "--json", *w)
     assert code == 0, err

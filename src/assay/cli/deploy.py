@@ -108,6 +108,12 @@ def monitor_add(
         help="A detection dataset: the detector's boxes on the reference images (COCO "
         "results or CSV with score), for predicted-box drift and the reference mAP.",
     ),
+    coco: Path = typer.Option(
+        None,
+        "--coco",
+        help="The COCO file whose numeric image/category ids the --predictions use "
+        "(e.g. from `assay export NAME --format coco`).",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -116,10 +122,12 @@ def monitor_add(
         raise InputError("the monitor's name is empty; give a name, e.g. `assay monitor add prod`.")
     ws = open_workspace(workspace)
     thresholds = _parse_thresholds(threshold)
-    with progress(f"Profiling {reference}"):
+    flags = cli_flags(coco="--coco", predictions="--predictions")
+    with progress(f"Profiling {reference}"), flags:
         info = add_monitor(
             ws, name, reference, recipe=recipe, split=split,
             accuracy_drop=accuracy_drop, column_thresholds=thresholds, predictions=predictions,
+            coco=coco,
         )
     emit_json(info) if as_json else _print_monitor(info)
 

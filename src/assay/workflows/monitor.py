@@ -106,11 +106,16 @@ def add_monitor(
     accuracy_drop: float | None = None,
     column_thresholds: dict[str, float] | None = None,
     predictions: Path | None = None,
+    coco: Path | None = None,
 ) -> dict[str, Any]:
     """Create monitor ``name`` on the reference version ``reference`` (``DATASET@vN``):
     profile it once and, with ``recipe``, calibrate the recipe's model; with
     ``predictions`` (a detection dataset: the detector's boxes on the reference images,
-    COCO results or a boxes CSV/Parquet with score), profile the predicted boxes too."""
+    COCO results or a boxes CSV/Parquet with score), profile the predicted boxes too;
+    ``coco`` is the COCO file whose numeric image/category ids the results use."""
+    if coco is not None and predictions is None:
+        raise InputError("coco= maps the numeric ids of predictions=; give the detector's "
+                         "boxes with it, or leave coco= out.")
     return ws.monitors.add(
         name,
         reference,
@@ -118,11 +123,13 @@ def add_monitor(
         split=split,
         alerts={} if accuracy_drop is None else {"accuracy_drop": accuracy_drop},
         column_thresholds=column_thresholds or {},
-        predictions=None if predictions is None else _box_predictions(ws, reference, predictions),
+        predictions=None if predictions is None
+        else _box_predictions(ws, reference, predictions, coco),
     )
 
 
-def _box_predictions(ws: Workspace, reference: str, path: Path) -> dict[str, list[Any]]:
+def _box_predictions(ws: Workspace, reference: str, path: Path,
+                     coco: Path | None = None) -> dict[str, list[Any]]:
     """A detector's boxes on a reference version's images, by item id
     (:meth:`assay.tasks.detection.DetectionTask.read_predictions`)."""
     from assay.workflows._box_annotations import item_names
@@ -134,7 +141,8 @@ def _box_predictions(ws: Workspace, reference: str, path: Path) -> dict[str, lis
     frame = version.to_pandas()
     ids = frame[version.roles.id].astype(str).tolist()
     lists = version.task.read_predictions(path, labels=frame[version.roles.label].tolist(),
-                                          ids=ids, names=item_names(version, frame))
+                                          ids=ids, names=item_names(version, frame),
+                                          mapping=coco)
     return dict(zip(ids, lists, strict=True))
 
 
