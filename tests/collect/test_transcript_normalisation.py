@@ -103,3 +103,21 @@ def test_the_label_book_holds_the_normalisation(tmp_path) -> None:
     with pytest.raises(InputError, match="book.yaml, normalisation: case must be one of"):
         ws.labelbook.save_file("s", book)
     assert len(ws.labelbook.versions("s")) == 2
+
+
+def test_word_mapping() -> None:
+    """``words``: a word spelled as a key (any case, after punctuation) becomes its value,
+    before apostrophes, numbers and case; bad mappings are one line each."""
+    from assay.collect.normalisation import Normalisation
+
+    book = Normalisation.from_dict(
+        {"words": {"oh": "zero", "o'clock": "oclock"}, "numbers": "digits", "case": "lower",
+         "punctuation": "drop", "apostrophes": "drop"}
+    )
+    assert book.apply("Oh, seven O'clock!") == "0 7 oclock"
+    assert book.to_dict()["words"] == {"oh": "zero", "o'clock": "oclock"}
+    assert "words oh -> zero" in book.describe()
+    for bad, message in (({"oh no": "x"}, "not one word"), ({"oh": ""}, "give its spelling"),
+                         (["oh"], "must map a word")):
+        with pytest.raises(InputError, match=message):
+            Normalisation.from_dict({"words": bad})

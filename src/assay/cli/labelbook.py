@@ -91,7 +91,7 @@ def labelbook_edit(
     negative and borderline lists of item ids); for label sets also requires
     and excludes (other class names). Numeric labels: units, range (a list:
     min, max) and rounding (a step, or "decimals: d") at the top.
-    Transcripts: a 'normalisation:' mapping (fillers, apostrophes, case,
+    Transcripts: a 'normalisation:' mapping (fillers, words, apostrophes, case,
     punctuation, numbers) instead of classes. Each edit adds the next version.
     The format, with a complete example: docs/labelbook.md.
     """

@@ -7,10 +7,11 @@ the disagreement that was only about conventions disappears. :class:`Normalisati
 that convention, stored as the label book's ``normalisation`` section::
 
     {"fillers": ["um", "uh"], "apostrophes": "drop", "case": "lower",
-     "punctuation": "drop", "numbers": "digits"}
+     "punctuation": "drop", "numbers": "digits", "words": {"oh": "zero"}}
 
 Steps, in this order: punctuation (``drop``: everything but letters, digits, spaces and
-apostrophes inside words), apostrophes (``drop``: ``today's`` -> ``todays``), fillers
+apostrophes inside words), words (each word spelled as a key, in any case, replaced by
+its value: ``{"oh": "zero", "o'clock": "oclock"}``), apostrophes (``drop``: ``today's`` -> ``todays``), fillers
 (whole words, any case, dropped), numbers (``digits``: ``twenty one`` -> ``21``;
 ``words``: ``21`` -> ``twenty one``; whole numbers up to 999,999), case (``lower`` or
 ``upper``), and runs of whitespace collapsed. ``keep`` (the default) leaves a convention
@@ -145,6 +146,8 @@ class Normalisation:
     ----------
     fillers : tuple of str
         Words dropped wherever they stand (any case).
+    words : tuple of (str, str) pairs
+        Word mapping: a word spelled as the first (any case) becomes the second.
     apostrophes, case, punctuation, numbers : str
         One of :data:`CHOICES` each; ``keep`` leaves the text as typed.
     """
@@ -154,11 +157,15 @@ class Normalisation:
     case: str = "keep"
     punctuation: str = "keep"
     numbers: str = "keep"
+    words: tuple[tuple[str, str], ...] = field(default=())
 
     def apply(self, text: str) -> str:
         """``text`` under these conventions."""
         if self.punctuation == "drop":
             text = _PUNCT.sub(" ", text)
+        if self.words:
+            mapping = dict(self.words)
+            text = " ".join(mapping.get(w.lower(), w) for w in text.split())
         if self.apostrophes == "drop":
             text = text.replace("'", "").replace("\u2019", "")
         if self.fillers:
@@ -191,6 +198,7 @@ class Normalisation:
             "case": self.case,
             "punctuation": self.punctuation,
             "numbers": self.numbers,
+            "words": dict(self.words),
         }
 
     def describe(self) -> str:
@@ -206,6 +214,10 @@ class Normalisation:
                     if name == "numbers"
                     else f"{value} {name}"
                 )
+        if self.words:
+            pairs = [f"{k} -> {v}" for k, v in self.words[:3]]
+            more = f", +{len(self.words) - 3}" if len(self.words) > 3 else ""
+            parts.append(f"words {', '.join(pairs)}{more}")
         return "; ".join(parts) or "texts compared as typed"
 
     @classmethod
@@ -221,10 +233,11 @@ class Normalisation:
             raise InputError(
                 f"{where} must be a mapping of conventions, got {type(data).__name__}."
             )
-        unknown = sorted(set(data) - {"fillers", *CHOICES})
+        unknown = sorted(set(data) - {"fillers", "words", *CHOICES})
         if unknown:
             raise InputError(
-                f"{where}: unknown convention {unknown[0]!r}; give fillers, {', '.join(CHOICES)}."
+                f"{where}: unknown convention {unknown[0]!r}; give fillers, words, "
+                f"{', '.join(CHOICES)}."
             )
         values = {k: str(data[k]) for k in CHOICES if k in data and data[k] is not None}
         for key, value in values.items():
@@ -232,7 +245,11 @@ class Normalisation:
                 raise InputError(
                     f"{where}: {key} must be one of {', '.join(CHOICES[key])}; got {value!r}."
                 )
-        return cls(fillers=_fillers(data.get("fillers") or (), where), **values)
+        return cls(
+            fillers=_fillers(data.get("fillers") or (), where),
+            words=_word_map(data.get("words") or {}, where),
+            **values,
+        )
 
 
 def _fillers(value: Any, where: str) -> tuple[str, ...]:
@@ -245,6 +262,26 @@ def _fillers(value: Any, where: str) -> tuple[str, ...]:
     if bad:
         raise InputError(f"{where}: filler {bad[0]!r} is not one word; list each filler word.")
     return words
+
+
+def _word_map(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """The ``words`` mapping as (lower-case word, replacement) pairs, checked."""
+    example = '{"oh": "zero", "o\'clock": "oclock"}'
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where}: words must map a word to its spelling, e.g. {example}.")
+    pairs = []
+    for key, new in value.items():
+        if not isinstance(key, str) or len(key.split()) != 1:
+            raise InputError(
+                f"{where}: words key {key!r} is not one word; map each word, e.g. {example}."
+            )
+        if not isinstance(new, (str, int)) or not str(new).strip():
+            raise InputError(
+                f"{where}: words maps {key!r} to {new!r}; give its spelling as "
+                "text (list words to drop under fillers)."
+            )
+        pairs.append((key.strip().lower(), " ".join(str(new).split())))
+    return tuple(pairs)
 
 
 def as_normalisation(value: Any) -> Normalisation | None:

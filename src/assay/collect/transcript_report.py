@@ -250,6 +250,8 @@ class TranscriptAgreementReport:
             out["normalisation"] = self.normalisation.to_dict()
             out["normalised"] = _rates_dict(self.normalised_rates, self.normalised)
             out["vanished_pairs"] = self.vanished
+        clips = self.clips(20)
+        out["clips"] = clips.astype(object).where(clips.notna(), None).to_dict(orient="records")
         out["krippendorff_alpha"] = self.krippendorff_alpha
         return out
 
@@ -282,7 +284,51 @@ class TranscriptAgreementReport:
                 shown += f" -> WER {after.pairs['wer'].iloc[k]:.3f}"
             lines.append(f"  {r.annotator_a} / {r.annotator_b}: {r.n_items} clips, {shown}")
         lines += _tag_lines((after or self.rates).tags)
+        lines += self.clip_lines()
         return "\n".join(lines + [self.conventions.summary()])
+
+    def clips(self, k: int = 10) -> pd.DataFrame:
+        """The ``k`` clips whose transcribers disagree most, worst first (after the label
+        book's normalisation when given, then as typed): ``item``, ``wer``, ``cer`` (as
+        typed), ``wer_normalised`` (NaN without a book) and ``texts`` (as typed)."""
+        items = self.rates.items
+        items = items[items["wer"].gt(0) | items["cer"].gt(0)]
+        after = self.normalised_rates
+        normalised = (
+            after.items["wer"].reindex(items.index).fillna(0.0)
+            if after is not None
+            else pd.Series(np.nan, index=items.index)
+        )
+        if after is not None:
+            order = np.lexsort((-items["wer"].to_numpy(), -normalised.to_numpy()))[:k]
+            items, normalised = items.iloc[order], normalised.iloc[order]
+        else:
+            items, normalised = items.head(k), normalised.head(k)
+        return pd.DataFrame({
+            "item": items.index.astype(str),
+            "wer": items["wer"].to_numpy(dtype=float),
+            "cer": items["cer"].to_numpy(dtype=float),
+            "wer_normalised": normalised.to_numpy(dtype=float),
+            "texts": [list(t) for t in items["texts"]],
+        })  # fmt: skip
+
+    def clip_lines(self, k: int = 10, width: int = 80) -> list[str]:
+        """:meth:`clips` as lines of at most ``width`` columns: the clip, its WER as typed
+        (and after the label book), then the texts typed."""
+        clips = self.clips(k)
+        if clips.empty:
+            return ["clips: the transcribers typed every clip alike"]
+        book = self.normalised_rates is not None
+        lines = [
+            f"clips with the most disagreement ({len(clips)} of {len(self.rates.items)}, "
+            f"WER{' -> normalised' if book else ''}):"
+        ]
+        for r in clips.to_dict(orient="records"):
+            left = f"  {_cut(str(r['item']), 18):<18} {float(r['wer']):5.2f}"
+            left += f" -> {float(r['wer_normalised']):4.2f}" if book else ""
+            texts = " | ".join(repr(t) for t in r["texts"])
+            lines.append(f"{left}  {_cut(texts, width - len(left) - 2)}")
+        return lines
 
     def to_html(self) -> str:
         """The summary and the per-clip table as an HTML fragment."""
@@ -291,6 +337,11 @@ class TranscriptAgreementReport:
             f"<pre>{html.escape(self.summary())}</pre>"
             f"{items.to_html(float_format=lambda v: f'{v:.3f}', escape=True)}"
         )
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns (``...`` marks the cut)."""
+    return text if len(text) <= width else text[: max(width - 3, 0)] + "..."
 
 
 def _tag_lines(tags: pd.DataFrame, limit: int = 5) -> list[str]:

@@ -19,13 +19,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay.exceptions import InputError
+from assay.collect.normalisation import Normalisation
+from assay.exceptions import InputError, NotFoundError
 from assay.store.datasets import DatasetVersion
 from assay.store.features import media_paths
 from assay.store.workspace import Workspace
-from assay.train.recipe._speech import get_recogniser
+from assay.train.recipe._speech import get_recogniser, normalise_words
 
-__all__ = ["DiskCache", "recogniser_output", "read_hypotheses", "workspace_cache"]
+__all__ = [
+    "DiskCache",
+    "book_normalisation",
+    "compared_words",
+    "recogniser_output",
+    "read_hypotheses",
+    "workspace_cache",
+]
+
+
+def book_normalisation(ws: Workspace, dataset: str) -> Normalisation | None:
+    """The latest label-book version's ``normalisation`` of ``dataset`` (None without one)."""
+    try:
+        book = ws.labelbook.get(dataset)
+    except NotFoundError:
+        return None
+    return Normalisation.from_dict(book.normalisation) if book.normalisation else None
+
+
+def compared_words(texts: Any, normalisation: Normalisation | None) -> list[str]:
+    """Texts as a recogniser's output and a transcript are compared: the label book's
+    conventions first (so a convention difference is no word error), then
+    :func:`~assay.train.recipe._speech.normalise_words` (case and punctuation)."""
+    out = []
+    for text in texts:
+        text = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+        out.append(normalise_words(normalisation.apply(text) if normalisation else text))
+    return out
 
 
 class DiskCache(MutableMapping[str, Any]):

@@ -3,8 +3,9 @@
 The recogniser is the built-in offline one (``recogniser="pocketsphinx"``, its output
 cached per clip in the workspace) or the user's own, as a transcript file
 (``hypotheses=``, a CSV ``file,hypothesis[,confidence]``). Both sides are compared after
-:func:`assay.train.recipe._speech.normalise_words` (case and punctuation are not word
-errors); the dataset's task ranks the clips
+the label book's normalisation (its latest version with one: "oh" for "zero" is then no
+word error) and :func:`assay.train.recipe._speech.normalise_words` (case and punctuation
+are not word errors); the dataset's task ranks the clips
 (:meth:`assay.tasks.transcript.TranscriptTask.find_label_issues`, i.e.
 :func:`assay.find_transcript_issues`) and every flagged clip enters the review queue
 with the recogniser's words as the suggested transcript (cased like the dataset's).
@@ -23,8 +24,7 @@ import pandas as pd
 from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
 from assay.store.workspace import Workspace
-from assay.train.recipe._speech import normalise_words
-from assay.workflows._recogniser import recogniser_output
+from assay.workflows._recogniser import book_normalisation, compared_words, recogniser_output
 
 __all__ = ["TranscriptAudit", "check_transcript_dataset", "run_transcript_audit"]
 
@@ -107,14 +107,24 @@ def _cased_like(given: pd.Series, texts: pd.Series) -> pd.Series:
 
 
 def transcript_issues(
-    version: DatasetVersion, frame: pd.DataFrame, heard: pd.DataFrame, *, fdr: float = 0.05
+    version: DatasetVersion,
+    frame: pd.DataFrame,
+    heard: pd.DataFrame,
+    *,
+    fdr: float = 0.05,
+    ws: Workspace | None = None,
 ) -> pd.DataFrame:
-    """The task's issue table over normalised words, with ``item_id`` and ``confidence``,
-    most suspicious first (``given_label`` is the transcript as stored)."""
+    """The task's issue table over compared words (the label book's normalisation of
+    ``ws``'s latest book, when it has one, then case and punctuation dropped), with
+    ``item_id`` and ``confidence``, most suspicious first (``given_label`` is the
+    transcript as stored)."""
     ids = frame[version.roles.id].astype(str).to_numpy()
     given = pd.Series(frame[version.roles.label].to_numpy(dtype=object), index=ids)
-    hyp = heard["hypothesis"].reindex(ids).fillna("").astype(str).map(normalise_words)
-    table = version.task.find_label_issues(given.map(normalise_words), hyp, fdr=fdr)
+    book = book_normalisation(ws, version.name) if ws is not None else None
+    hyp = pd.Series(compared_words(heard["hypothesis"].reindex(ids).fillna(""), book), index=ids)
+    table = version.task.find_label_issues(
+        pd.Series(compared_words(given, book), index=ids), hyp, fdr=fdr
+    )
     table["given_label"] = given.to_numpy(dtype=object)
     table["suggested_label"] = _cased_like(given, hyp).to_numpy(dtype=object)
     table["confidence"] = heard["confidence"].reindex(ids).to_numpy(dtype=float)
@@ -145,7 +155,7 @@ def run_transcript_audit(
     check_transcript_dataset(version)
     frame = version.to_pandas()
     heard = recogniser_output(ws, version, frame, recogniser=recogniser, hypotheses=hypotheses)
-    table = transcript_issues(version, frame, heard, fdr=fdr)
+    table = transcript_issues(version, frame, heard, fdr=fdr, ws=ws)
     errors, words = table["errors"].sum(), max(float(table["n_words"].sum()), 1.0)
     queued = _queue(ws, version.name, table) if queue else 0
     name = recogniser if recogniser is not None else str(hypotheses)

@@ -37,7 +37,7 @@ from assay.train.slices._speech import (
     speech_slices,
     wer_by_tag,
 )
-from assay.workflows._recogniser import recogniser_output
+from assay.workflows._recogniser import book_normalisation, compared_words, recogniser_output
 from assay.workflows.transcript_audit import check_transcript_dataset
 
 __all__ = ["TranscriptSlices", "run_transcript_slices", "slice_tags"]
@@ -67,8 +67,9 @@ class TranscriptSlices:
     analysis: int
 
 
-def slice_tags(version: DatasetVersion, frame: pd.DataFrame,
-               by: Sequence[str] | None) -> pd.DataFrame:
+def slice_tags(
+    version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str] | None
+) -> pd.DataFrame:
     """The tag columns: ``by``, else the version's tags, else every non-numeric column
     with 2 to :data:`MAX_TAG_VALUES` values that plays no role (a speaker, a condition).
 
@@ -80,15 +81,21 @@ def slice_tags(version: DatasetVersion, frame: pd.DataFrame,
     if by:
         missing = [c for c in by if c not in frame.columns]
         if missing:
-            raise InputError(f"{version.ref} has no column {missing[0]!r} to slice by; its "
-                             f"columns are: {', '.join(map(str, frame.columns))}.")
+            raise InputError(
+                f"{version.ref} has no column {missing[0]!r} to slice by; its "
+                f"columns are: {', '.join(map(str, frame.columns))}."
+            )
         return frame[list(by)].astype(str)
     if version.roles.tags:
         return frame[list(version.roles.tags)].astype(str)
     roles = {version.roles.id, version.roles.label, version.roles.media, version.roles.split}
-    chosen = [c for c in frame.columns if c not in roles
-              and not pd.api.types.is_float_dtype(frame[c])
-              and 2 <= frame[c].nunique() <= MAX_TAG_VALUES]
+    chosen = [
+        c
+        for c in frame.columns
+        if c not in roles
+        and not pd.api.types.is_float_dtype(frame[c])
+        and 2 <= frame[c].nunique() <= MAX_TAG_VALUES
+    ]
     return frame[chosen].astype(str)
 
 
@@ -97,35 +104,46 @@ def _human(ws: Workspace, version: DatasetVersion, ids: list[str]) -> pd.DataFra
     annotations = ws.annotations.load(version.name)
     if annotations.empty:
         return None
-    annotations = annotations.assign(item=annotations["item"].astype(str),
-                                     label=annotations["label"].map(
-                                         lambda t: normalise_words(t) if isinstance(t, str)
-                                         else t))
+    annotations = annotations.assign(
+        item=annotations["item"].astype(str),
+        label=annotations["label"].map(lambda t: normalise_words(t) if isinstance(t, str) else t),
+    )
     human = human_clip_errors(annotations, ids)
     return human if human["words"].notna().any() else None
 
 
-def _clip_table(ws: Workspace, version: DatasetVersion, frame: pd.DataFrame,
-                heard: pd.DataFrame) -> pd.DataFrame:
+def _clip_table(
+    ws: Workspace, version: DatasetVersion, frame: pd.DataFrame, heard: pd.DataFrame
+) -> pd.DataFrame:
     ids = frame[version.roles.id].astype(str).tolist()
-    given = [normalise_words(t) for t in frame[version.roles.label]]
-    hyps = [normalise_words(h) for h in heard["hypothesis"].reindex(ids).fillna("")]
+    book = book_normalisation(ws, version.name)
+    given = compared_words(frame[version.roles.label], book)
+    hyps = compared_words(heard["hypothesis"].reindex(ids).fillna(""), book)
     if not all(given):
         bad = ids[given.index("")]
-        raise InputError(f"clip {bad!r} of {version.ref} has no word in its transcript; type "
-                         "its words or remove the clip.")
+        raise InputError(
+            f"clip {bad!r} of {version.ref} has no word in its transcript; type "
+            "its words or remove the clip."
+        )
     table = clip_errors(given, hyps)
     features = speech_features(media_paths(version, frame), words=given)
-    table = pd.concat([pd.DataFrame({"item_id": ids, "given": given, "heard": hyps}), table,
-                       features], axis=1)
+    table = pd.concat(
+        [pd.DataFrame({"item_id": ids, "given": given, "heard": hyps}), table, features], axis=1
+    )
     table["confidence"] = heard["confidence"].reindex(ids).to_numpy(float)
     return table
 
 
 def run_transcript_slices(
-    ws: Workspace, ref: str, *, recogniser: str | None = None,
-    hypotheses: Path | None = None, by: Sequence[str] | None = None, find: bool = True,
-    alpha: float = 0.9, seed: int = 0,
+    ws: Workspace,
+    ref: str,
+    *,
+    recogniser: str | None = None,
+    hypotheses: Path | None = None,
+    by: Sequence[str] | None = None,
+    find: bool = True,
+    alpha: float = 0.9,
+    seed: int = 0,
 ) -> TranscriptSlices:
     """WER / CER per clip, tag and discovered slice, against human-level WER; recorded.
 
@@ -145,8 +163,10 @@ def run_transcript_slices(
     human = _human(ws, version, clips["item_id"].tolist())
     table = wer_by_tag(clips, tags, human=human, seed=seed)
     result: dict[str, Any] = {
-        "dataset": version.ref, "recogniser": recogniser or str(hypotheses),
-        "metric": "wer", "greater_is_better": False,
+        "dataset": version.ref,
+        "recogniser": recogniser or str(hypotheses),
+        "metric": "wer",
+        "greater_is_better": False,
         "wer": corpus_rate(clips["word_errors"], clips["words"], seed=seed),
         "cer": corpus_rate(clips["char_errors"], clips["chars"], seed=seed + 1),
         "human_wer": None if human is None else float(table["human_wer"].iloc[0]),
@@ -158,21 +178,37 @@ def run_transcript_slices(
         meta = pd.concat([tags, features], axis=1)
         found = speech_slices(clips, meta, human=human, alpha=alpha, seed=seed)
         ids = clips["item_id"].to_numpy()
-        result["slices"] = [{**r, "members": [str(ids[i]) for i in r["members"]]}
-                            for r in found.to_dict("records")]
+        result["slices"] = [
+            {**r, "members": [str(ids[i]) for i in r["members"]]} for r in found.to_dict("records")
+        ]
     result = jsonable(result)
     analysis = ws.record_analysis(
-        "transcript_slices", result, dataset=version.name,
-        params={"recogniser": recogniser, "by": list(tags.columns), "find": find,
-                "alpha": alpha, "seed": seed,
-                "hypotheses": str(hypotheses) if hypotheses else None},
-        duration_s=time.perf_counter() - start)
+        "transcript_slices",
+        result,
+        dataset=version.name,
+        params={
+            "recogniser": recogniser,
+            "by": list(tags.columns),
+            "find": find,
+            "alpha": alpha,
+            "seed": seed,
+            "hypotheses": str(hypotheses) if hypotheses else None,
+        },
+        duration_s=time.perf_counter() - start,
+    )
     return TranscriptSlices(result, clips, analysis)
 
 
 def worst_clips(clips: pd.DataFrame, k: int = 10) -> list[dict[str, Any]]:
     """The ``k`` clips with the most word edits (JSON-ready)."""
     top = clips.sort_values(["word_errors", "wer"], ascending=False, kind="mergesort").head(k)
-    return [{"item_id": r["item_id"], "wer": float(r["wer"]), "given": r["given"],
-             "heard": r["heard"], "confidence": None if np.isnan(r["confidence"])
-             else float(r["confidence"])} for r in top.to_dict("records")]
+    return [
+        {
+            "item_id": r["item_id"],
+            "wer": float(r["wer"]),
+            "given": r["given"],
+            "heard": r["heard"],
+            "confidence": None if np.isnan(r["confidence"]) else float(r["confidence"]),
+        }
+        for r in top.to_dict("records")
+    ]
