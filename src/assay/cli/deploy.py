@@ -23,12 +23,14 @@ from assay.cli._common import (
 )
 from assay.cli._deploy_speech import monitor_clips
 from assay.deploy import render_summary
+from assay.deploy._dask_drift import as_pandas_batch, dask_cluster
 from assay.exceptions import InputError
 from assay.workflows.monitor import (
     MonitorStatus,
     add_monitor,
     file_drift,
     ingest_file,
+    ingest_frame,
     sample_for_review,
 )
 from assay.workflows.monitor import (
@@ -170,15 +172,27 @@ def monitor_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) 
 def monitor_ingest(
     name: str = typer.Argument(..., help="The monitor."),
     file: Path = typer.Argument(
-        ..., help="A production batch: CSV / Parquet / JSONL (one window)."
+        ...,
+        help="A production batch: CSV / Parquet / JSONL, or a folder of Parquet files "
+        "(one window).",
+    ),
+    dask_scheduler: str = typer.Option(
+        None,
+        "--dask-scheduler",
+        help="Read a Parquet folder on this Dask cluster (default: "
+        "$DASK_SCHEDULER_ADDRESS, else locally).",
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Check one production batch as the monitor's next window."""
     ws = open_workspace(workspace)
-    with progress(f"Checking {file.name}"):
-        checked = ingest_file(ws, name, file)
+    with progress(f"Checking {file.name}"), dask_cluster(dask_scheduler):
+        if file.is_dir():
+            batch = as_pandas_batch(file)
+            checked = ingest_frame(ws, name, batch, source=str(file))
+        else:
+            checked = ingest_file(ws, name, file)
     emit_json(checked.window) if as_json else _print_window(checked.window)
 
 

@@ -66,8 +66,10 @@ current batch, an empty reference and invalid parameters raise
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,6 +84,7 @@ from assay._validation import (
     check_number,
     validate_params,
 )
+from assay.deploy import _dask_drift as _dask_part
 from assay.deploy import _stats
 from assay.deploy._checks import CheckOptions, check_column, schema_row
 from assay.deploy._columns import infer_kind
@@ -135,11 +138,16 @@ def _reference_profile(reference: Any, columns: Sequence[str] | None,
                    max_text_sample=max(embedding_sample, 2))
 
 
-def _check_current(current: Any) -> pd.DataFrame:
+def _check_current(current: Any) -> Any:
+    """The batch: a pandas DataFrame, or a Dask DataFrame (a Parquet folder is read)."""
+    if isinstance(current, (str, os.PathLike)) and Path(current).is_dir():
+        current = _dask_part.read_parquet_folder(Path(current))
+    if _dask_part.is_dask_frame(current):
+        return current
     if not isinstance(current, pd.DataFrame):
         raise InputError(
-            f"the current batch must be a pandas DataFrame, got {type(current).__name__}; "
-            "wrap it with pd.DataFrame(...)."
+            f"the current batch must be a pandas or Dask DataFrame (or a folder of Parquet "
+            f"files), got {type(current).__name__}; wrap it with pd.DataFrame(...)."
         )
     if len(current) == 0:
         raise InputError("the current batch has no rows; send a batch with at least one row.")
@@ -154,7 +162,7 @@ def _check_current(current: Any) -> pd.DataFrame:
 })
 def drift(
     reference: pd.DataFrame | Profile,
-    current: pd.DataFrame,
+    current: Any,
     *,
     columns: Sequence[str] | None = None,
     column_types: Mapping[str, str] | None = None,
@@ -179,8 +187,14 @@ def drift(
     reference : pandas DataFrame of shape (n_ref, n_columns), or Profile
         The reference data, or its profile from :func:`assay.profile` (faster: the
         reference is not read again).
-    current : pandas DataFrame of shape (n_cur, n_columns)
-        The production batch.
+    current : pandas DataFrame of shape (n_cur, n_columns), Dask DataFrame, or folder
+        The production batch. A Dask DataFrame (or a folder of Parquet files, read
+        with Dask) is profiled partition by partition on the cluster and the partial
+        profiles merged; only the merged profile reaches this process. Category counts,
+        missing rates and row counts are then exact; the numeric tests compare the
+        reference sample with a uniform sample of up to 100,000 current values per
+        column (so p-values reflect that sample's size), text and embedding tests use
+        ``embedding_sample`` rows as for pandas.
     columns : sequence of str, optional
         Columns to test (default: every reference column).
     column_types : dict of str to str, optional
@@ -222,15 +236,20 @@ def drift(
     names = _tested_columns(ref, columns)
     options = CheckOptions(alpha, embedding_sample, n_permutations, n_mmd_permutations,
                            limits["text"], text_embedder, seed)
-    rows, charts = _run_checks(ref, current, names, options, extra=columns is None,
-                               n_jobs=n_jobs)
+    if _dask_part.is_dask_frame(current):
+        rows, charts, n_cur = _dask_part.run_checks(ref, current, names, options,
+                                                    extra=columns is None, seed=seed)
+    else:
+        rows, charts = _run_checks(ref, current, names, options, extra=columns is None,
+                                   n_jobs=n_jobs)
+        n_cur = len(current)
     table = _flag(rows, limits, dict(column_thresholds or {}), alpha, correction)
     table.insert(1, "role", ["prediction" if c in predictions else "feature"
                              for c in table.index])
     keys = set(key_columns or []) | set(predictions)
     return DriftReport.build(table, charts, keys, drift_share,
                              {"alpha": alpha, "correction": correction, "thresholds": limits,
-                              "n_ref": ref.n_rows, "n_cur": len(current)})
+                              "n_ref": ref.n_rows, "n_cur": n_cur})
 
 
 def _tested_columns(ref: Profile, columns: Sequence[str] | None) -> list[str]:

@@ -320,12 +320,13 @@ def _profile_dask(ddf: Any, columns: Sequence[str] | None,
     head = ddf[names].head(10_000, npartitions=-1)
     kinds = resolve_kinds(head, names, column_types, categorical_threshold, "profile")
     params = _params(max_sample, max_text_sample, categorical_threshold, seed)
-    tasks = [dask.delayed(part.partial_state)(chunk, kinds, params, i)
+    level = [dask.delayed(part.partial_state)(chunk, kinds, params, i)
              for i, chunk in enumerate(ddf[names].to_delayed())]
-    partials = dask.compute(*tasks)
-    state = partials[0]
-    for partial in partials[1:]:
-        state = part.merge_states(state, partial, params)
+    merge = dask.delayed(part.merge_states)
+    while len(level) > 1:  # a tree on the workers: only the merged state comes back
+        level = [merge(level[i], level[i + 1], params) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    (state,) = dask.compute(level[0])
     return _finalize(state, params)
 
 

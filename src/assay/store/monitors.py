@@ -181,18 +181,22 @@ class MonitorStore:
     def ingest(
         self,
         name: str,
-        batch: pd.DataFrame,
+        batch: pd.DataFrame | Any,
         *,
         source: str = "batch",
         rows: RowNames | None = None,
     ) -> dict[str, Any]:
         """Check one production batch as the next window; store it and its findings.
 
+        ``batch`` is a pandas DataFrame, a Dask DataFrame or a folder of Parquet files
+        (one table batch; both are read by Dask, on the active cluster if any).
         ``source`` names the batch in messages; ``rows`` how they name its rows (by
         default the lines of the file ``source`` names, else the batch's index labels).
         """
+        from assay.deploy._dask_drift import as_pandas_batch
         from assay.store.monitor_checks import check_window, model_problem
 
+        batch = as_pandas_batch(batch)
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
         rows = rows if rows is not None else RowNames.for_source(source, batch)
