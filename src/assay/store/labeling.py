@@ -591,11 +591,19 @@ def labels_frame(ws: Workspace, name: str, *, lean: bool = False) -> tuple[int, 
     with ws.session(readonly=True) as s:
         project = project_row(s, ws, name)
         query = select(*selected).where(lab.project_id == project.id)
-        # many rows: the driver's tuples, without per-row result processing
+        # many rows: the driver's cursor and tuples, without per-row result processing
         sql = str(query.compile(ws.engine, compile_kwargs={"literal_binds": True}))
-        rows = s.connection().exec_driver_sql(sql).fetchall()
+        cursor = s.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
         number = project.number
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    frame = pd.DataFrame(
+        {c: pd.Series(v, dtype=object if not v else None) for c, v in zip(columns, values, strict=True)}
+    )
     for flag in ("unsure", "skipped", "in_sample", "prefilled"):
         if flag in frame.columns:
             frame[flag] = frame[flag].astype(bool)
