@@ -23,6 +23,7 @@ from assay.cli._common import (
     open_workspace,
     out_console,
     progress,
+    say,
     shown,
     table,
 )
@@ -96,8 +97,10 @@ def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
     result = audit.to_dict()
     console = out_console()
     kinds = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["issues"].items())
-    console.print(f"{audit.ref}: {result['n_flagged']} of {result['n_images']} images with "
-                  f"box label issues ({kinds}).")
+    say(f"{audit.ref}: {result['n_flagged']} of {result['n_images']} images with box label "
+        f"issues ({kinds}).", indent="  ")
+    if audit.weak_detector:
+        say(audit.weak_detector, indent="  ")
     rows = [[w["item_id"], w["issues"], f"{w['label_quality']:.3f}"] for w in result["worst"][:10]]
     if rows:
         console.print(table("most suspicious images", ["image", "issues", "quality"], rows))
