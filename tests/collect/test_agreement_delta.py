@@ -70,3 +70,27 @@ def test_delta_interval_of_perfect_agreement_is_a_point() -> None:
     ci = agreement(df, ci_method="delta").ci
     assert ci["percent_agreement"] == pytest.approx((1.0, 1.0))
     assert ci["fleiss_kappa"] == pytest.approx((1.0, 1.0))
+
+
+def test_delta_intervals_stay_within_the_statistics_range() -> None:
+    """Two labelers agreeing on 29 of 30 items: kappa near 1, where theta + 1.96 se
+    passes 1; the interval stops at 1 (a new user saw 0.933 [0.844, 1.023])."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    truth = rng.choice(["cat", "dog", "fox"], 30)
+    other = truth.copy()
+    other[0] = "fox" if truth[0] != "fox" else "cat"
+    df = pd.DataFrame(
+        {
+            "item": np.tile(np.arange(30), 2),
+            "annotator": ["ann"] * 30 + ["ben"] * 30,
+            "label": np.concatenate([truth, other]),
+        }
+    )
+    report = agreement(df, ci_method="delta")
+    for key, (low, high) in report.ci.items():
+        assert -1.0 <= low <= high <= 1.0, (key, low, high)
+    assert report.ci["percent_agreement"][0] >= 0.0
+    assert report.ci["cohen_kappa"][1] == 1.0  # clipped: unclipped it is above 1

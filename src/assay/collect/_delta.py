@@ -12,7 +12,7 @@ interval is ``theta +- 1.96 se``.
 It estimates the same spread as the percentile bootstrap and agrees with it when the
 bootstrap distribution is close to normal, i.e. with many items; with few items, or
 a statistic near its bound (kappa near 1), the percentile bootstrap (asymmetric) is
-the better interval, which is why :func:`assay.collect.agreement.agreement` keeps it
+the better interval (the delta interval is clipped to the statistic's range), which is why :func:`assay.collect.agreement.agreement` keeps it
 as its default. ``tests/collect/test_agreement_delta.py`` compares the two on real
 crowd data.
 """
@@ -98,11 +98,23 @@ def _cohen_gradient(f: Features) -> tuple[float, np.ndarray]:
     return mean, np.nan_to_num(grad).ravel()
 
 
-def _interval(theta: float, influence: np.ndarray) -> tuple[float, float]:
+#: The range of each statistic: an interval never leaves it (percent agreement is a
+#: share; the kappas and alpha are at most 1 and, for these intervals, at least -1).
+BOUNDS = {
+    "percent_agreement": (0.0, 1.0),
+    "fleiss_kappa": (-1.0, 1.0),
+    "krippendorff_alpha": (-1.0, 1.0),
+    "cohen_kappa": (-1.0, 1.0),
+}
+
+
+def _interval(theta: float, influence: np.ndarray, key: str) -> tuple[float, float]:
+    """``theta +- 1.96 se``, clipped to the statistic's range (:data:`BOUNDS`)."""
     if not np.isfinite(theta) or not np.all(np.isfinite(influence)):
         return (np.nan, np.nan)
     se = float(np.sqrt(np.sum((influence - influence.mean()) ** 2)))
-    return (theta - Z95 * se, theta + Z95 * se)
+    low, high = BOUNDS[key]
+    return (max(low, theta - Z95 * se), min(high, theta + Z95 * se))
 
 
 def delta_intervals(
@@ -134,15 +146,19 @@ def delta_intervals(
     point = {k: float(v[0]) for k, v in replicate_stats(f, np.ones((1, m)), level, values).items()}
     out = {}
     p_bar = point["percent_agreement"]
-    out["percent_agreement"] = _interval(p_bar, (f.p_item - p_bar) / m)
+    out["percent_agreement"] = _interval(p_bar, (f.p_item - p_bar) / m, "percent_agreement")
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["fleiss_kappa"] = _interval(point["fleiss_kappa"], _fleiss_influence(f, p_bar))
+        out["fleiss_kappa"] = _interval(
+            point["fleiss_kappa"], _fleiss_influence(f, p_bar), "fleiss_kappa"
+        )
         alpha = point["krippendorff_alpha"]
         influence = f.coinc @ _alpha_gradient(f, level, values) if np.isfinite(alpha) else None
         out["krippendorff_alpha"] = (
-            _interval(alpha, np.asarray(influence)) if influence is not None else (np.nan, np.nan)
+            _interval(alpha, np.asarray(influence), "krippendorff_alpha")
+            if influence is not None
+            else (np.nan, np.nan)
         )
         _, grad = _cohen_gradient(f)
         influence = sparse.csr_matrix(f.cohen) @ grad if f.n_pairs else np.full(m, np.nan)
-        out["cohen_kappa"] = _interval(point["cohen_kappa"], np.asarray(influence))
+        out["cohen_kappa"] = _interval(point["cohen_kappa"], np.asarray(influence), "cohen_kappa")
     return out
