@@ -11,11 +11,13 @@ from __future__ import annotations
 import difflib
 from typing import Any, ClassVar
 
+from assay._validation import warn
 from assay.exceptions import InputError
 from assay.train.audit import neighbors as nb
 from assay.train.audit._context import AuditContext
 from assay.train.audit._label_check import label_check_probs
 from assay.train.audit._result import CheckResult, make_result
+from assay.train.labels._trust import flag_trust, trust_line
 
 __all__ = [
     "AuditContext",
@@ -168,8 +170,13 @@ class LabelCheck(Check):
                 "given_label": table["given_label"].to_numpy(),
                 "suggested_label": table["suggested_label"].to_numpy(),
             },
-            info={k: v for k, v in ctx.cache.items() if k.startswith("label_")},
+            info={
+                **{k: v for k, v in ctx.cache.items() if k.startswith("label_")},
+                **flag_trust(ctx.labels, probs, table["is_label_issue"].to_numpy()),
+            },
         )
+        if result.summary["weak_model"]:
+            warn(f"label check: {trust_line(result.summary)}")
         return result
 
 

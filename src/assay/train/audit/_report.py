@@ -13,7 +13,7 @@ import pandas as pd
 from assay.exceptions import InputError
 from assay.train.audit._checks import check_reason, resolve_check
 from assay.train.audit._html import report_html
-from assay.train.audit._result import CheckResult
+from assay.train.audit._result import TRUST_KEYS, CheckResult
 from assay.train.audit._thresholds import Threshold, parse_threshold
 
 __all__ = ["AuditReport", "RenderItem"]
@@ -209,7 +209,7 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: rows, and per check count, rate and mean score (and the
         neighbour checks' ``space`` and ``metric``)."""
-        keep = ("count", "rate", "score_mean", "space", "metric")
+        keep = ("count", "rate", "score_mean", "space", "metric", *TRUST_KEYS)
         return {
             "n_rows": len(self.issues),
             "checks": {n: {k: s[k] for k in keep if k in s} for n, s in self.summary.items()},

@@ -14,7 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CheckResult", "make_result"]
+__all__ = ["TRUST_KEYS", "CheckResult", "make_result"]
+
+#: Summary entries of the label check on how far to trust its flags
+#: (:func:`assay.train.labels._trust.flag_trust`).
+TRUST_KEYS = (
+    "expected_precision",
+    "estimated_noise_rate",
+    "cv_accuracy",
+    "chance_accuracy",
+    "weak_model",
+)
 
 
 @dataclass(frozen=True)
