@@ -833,7 +833,11 @@ def slices_figure(rows: Sequence[dict[str, Any]], *, metric: str, hlp: Any = Non
 
 
 def paired_class_figure(
-    versions: dict[str, dict[str, Any]], *, what: str = "agreement", name: str = "classes"
+    versions: dict[str, dict[str, Any]],
+    *,
+    what: str = "agreement",
+    name: str = "classes",
+    per: str = "class",
 ) -> str:
     """One bar per class and version (e.g. agreement under label book v1 and v2).
 
@@ -845,6 +849,8 @@ def paired_class_figure(
         What the values are.
     name : str
         The figure's ``data-chart`` name.
+    per : str
+        What a category is (``class``, ``check``).
     """
     classes: list[str] = []
     for per_class in versions.values():
@@ -861,8 +867,8 @@ def paired_class_figure(
     rows = [[c] + [s.values[i] for s in series] for i, c in enumerate(classes)]
     return figure(
         svg,
-        f"{what} per class" + (f": {' vs '.join(versions)}" if len(versions) > 1 else ""),
-        ["class", *versions],
+        f"{what} per {per}" + (f": {' vs '.join(versions)}" if len(versions) > 1 else ""),
+        [per, *versions],
         rows,
         name=name,
     )

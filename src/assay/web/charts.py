@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from assay import _charts
 
-__all__ = ["bar_svg", "heatmap_svg", "line_svg", "metric_svg", "pixel_svg", "pixel_values"]
+__all__ = ["bar_svg", "figure", "heatmap_svg", "line_svg", "metric_svg", "pixel_svg", "pixel_values"]
 
 
 def pixel_values(row: dict[str, Any]) -> list[float] | None:
@@ -73,3 +73,13 @@ def metric_svg(
     )
     return Markup(_charts.line_chart([series], x_label="run (oldest first)", y_label=metric,
                                      width=width, height=height))
+
+
+_FIGURES = ("slices", "paired_class", "matrix", "curve", "runs", "windows", "distribution")
+
+
+def figure(kind: str, *args: Any, **kwargs: Any) -> Markup:
+    """A chart with its table on demand: ``assay._charts.<kind>_figure(*args, **kwargs)``."""
+    if kind not in _FIGURES:
+        raise ValueError(f"no figure {kind!r}; figures: {', '.join(_FIGURES)}")
+    return Markup(getattr(_charts, f"{kind}_figure")(*args, **kwargs))

@@ -108,7 +108,18 @@ def agreement_view(
     }
     if detail is not None:
         _add_agreement_detail(view, detail, shown.get("version") or shown["dataset"], thumb)
+    elif _square(r.get("matrix")):
+        labels = r.get("classes") or list(range(len(r["matrix"])))
+        view["confusion"] = {"labels": [str(c) for c in labels], "matrix": r["matrix"]}
     return view
+
+
+def _square(matrix: Any) -> bool:
+    return (
+        isinstance(matrix, list)
+        and 0 < len(matrix) <= 60
+        and all(isinstance(row, list) and len(row) == len(matrix) for row in matrix)
+    )
 
 
 def _agreement_sentence(r: dict[str, Any], versions: dict[str, dict[str, Any]]) -> str:
@@ -147,8 +158,13 @@ def _add_agreement_detail(view: dict[str, Any], detail: Any, version: str, thumb
     ]
     items = []
     for item, row in detail.disagreements.head(8).iterrows():
-        labels = {k: v for k, v in row.items() if k not in ("n", "n_labels")}
-        items.append({"item": str(item), "labels": _short_labels(labels), **thumb(version, item)})
+        labels = row.get("labels")
+        text = (
+            ", ".join(f"{k}: {v}" for k, v in labels.items())
+            if isinstance(labels, dict)
+            else _short_labels({k: v for k, v in row.items() if k != "n_annotations"})
+        )
+        items.append({"item": str(item), "labels": text[:160], **thumb(version, item)})
     view["disagreements"] = items
 
 
@@ -351,7 +367,7 @@ def curve_view(shown: dict[str, Any], audit: dict[str, Any] | None) -> dict[str,
     metric = str(r.get("metric") or "accuracy")
     extra = [number(v) for v in r.get("equivalent_extra") or []] + [None, None, None]
     summary = str(r.get("summary") or "")
-    sentence = next((line for line in summary.splitlines() if "cleaning" in line), "")
+    sentence = next((x for x in summary.splitlines() if x.startswith("cleaning")), "")
     flagged = None
     if audit is not None:
         flagged = int(((audit["result"].get("checks") or {}).get("label") or {}).get("count") or 0)
@@ -534,15 +550,18 @@ def monitor_view(monitor: dict[str, Any]) -> dict[str, Any]:
         "accuracy": accuracy,
         "reference_accuracy": reference,
         "distributions": _distributions(last),
-        "last_drifted": [
-            {
-                "column": c["column"],
-                "effect": number(c.get("effect_size")),
-                "finding": c.get("finding") or "",
-            }
-            for c in (last.get("columns") or [])
-            if c.get("drifted")
-        ][:15],
+        "last_drifted": sorted(
+            [
+                {
+                    "column": c["column"],
+                    "effect": number(c.get("effect_size")),
+                    "finding": c.get("finding") or "",
+                }
+                for c in (last.get("columns") or [])
+                if c.get("drifted")
+            ],
+            key=lambda d: -_or(d["effect"], 0.0),
+        )[:15],
         "sentence": _monitor_sentence(windows),
     }
 

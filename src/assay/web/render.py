@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from assay._json import jsonable
-from assay.web import charts
+from assay.web import charts, dashboards
 
 __all__ = ["json_response", "jsonable", "make_env", "render", "wants_json"]
 
@@ -37,6 +37,7 @@ def make_env() -> Environment:
         auto_reload=False,
     )
     env.filters["num"] = _num
+    env.filters["pct"] = lambda v, d=1: dashboards.percent(v, d)
     env.filters["dt"] = _dt
     env.filters["tojson_pretty"] = lambda v: json.dumps(jsonable(v), indent=2)
     env.globals.update(
@@ -46,6 +47,7 @@ def make_env() -> Environment:
         bar_svg=charts.bar_svg,
         line_svg=charts.line_svg,
         metric_svg=charts.metric_svg,
+        fig=charts.figure,
     )
     env.tests["mapping"] = lambda v: isinstance(v, dict)
     env.tests["sequence"] = lambda v: isinstance(v, (list, tuple))
