@@ -58,6 +58,7 @@ BASE: dict[str, dict[str, Any]] = {
     "experiments": {"name": "iris"},
     "export": {"ref": "iris", "file": "{out}/export.csv"},
     "gc": {},
+    "drop": {"name": "iris", "where": "size == 'small'", "message": "drop small"},
     "import": {"name": "iris", "source": "{d}/more.csv", "label": "label", "id": "id",
                "tags": "size"},
     "init": {"path": "{out}/new"},

@@ -15,6 +15,7 @@ from assay.cli._common import (
     progress,
     table,
 )
+from assay.cli._drop import drop
 from assay.store.box_formats.dataset import box_import_source, export_boxes
 from assay.store.datasets import DatasetVersion
 from assay.store.diff import describe_columns
@@ -377,3 +378,4 @@ def register(app: typer.Typer) -> None:
     app.command()(diff)
     app.command()(export)
     app.command()(gc)
+    app.command()(drop)

@@ -30,7 +30,7 @@ __all__ = ["COMMAND_MODULES", "MODULES", "app", "command_tree", "main"]  # noqa:
 #: tests/test_registries.py rebuilds it from the modules and prints the right table when
 #: it drifts (a command not listed would load every module).
 COMMAND_MODULES = {
-    **dict.fromkeys(["init", "import", "log", "show", "diff", "export", "gc"], "data"),
+    **dict.fromkeys(["init", "import", "log", "show", "diff", "export", "gc", "drop"], "data"),
     **dict.fromkeys(["annotations", "agree", "consensus", "plan-sample"], "collect"),
     "labelbook": "labelbook",
     "label": "labeling",

@@ -28,6 +28,7 @@ __all__ = [
     "Roles",
     "conform_role_types",
     "dataset_task",
+    "drop_rows",
     "resolve_roles",
     "validate_table",
 ]
@@ -540,3 +541,78 @@ def csv_text_column(path: Any, separator: str) -> Any:
         return table.column(column)
 
     return read
+
+
+def drop_rows(
+    ws: Workspace,
+    ref: str,
+    *,
+    ids: Sequence[Any] | None = None,
+    where: str | None = None,
+    message: str,
+    author: str | None = None,
+) -> DatasetVersion:
+    """Make a new version of ``ref``'s dataset without some of its rows.
+
+    Parameters
+    ----------
+    ws : Workspace
+    ref : str
+        ``NAME`` (the latest version) or ``NAME@vN`` (which must be the latest).
+    ids : sequence, optional
+        The item ids to drop (compared as text); every one must be in the version.
+    where : str, optional
+        A condition on the columns (``"nswprice > 0.5 and period < 0.1"``, as
+        ``assay augment --slice`` reads it; never evaluated as code).
+    message : str
+        The version message.
+    author : str, optional
+
+    Raises
+    ------
+    InputError
+        Unless exactly one of ``ids`` and ``where`` is given; for ids not in the
+        version, a condition that selects no row, or a drop of every row. Nothing is
+        written then.
+    """
+    from assay.store.augmentation import slice_mask
+
+    if (ids is None) == (where is None):
+        raise InputError(
+            "give the rows to drop as ids= (a list of item ids) or where= (a condition), one of them."
+        )
+    version = ws.dataset(ref)
+    frame = version.to_pandas()
+    if ids is not None:
+        mask = _id_mask(frame, version, [str(i) for i in ids])
+        how: dict[str, Any] = {"ids": len(mask.nonzero()[0])}
+    else:
+        mask = slice_mask(frame, str(where), where=version.ref)
+        how = {"where": where}
+    if mask.all():
+        raise InputError(
+            f"that drops all {len(frame)} rows of {version.ref}; a version needs at least one."
+        )
+    return ws.commit(
+        version.name,
+        frame[~mask].reset_index(drop=True),
+        message=message,
+        author=author,
+        parent=version.ref,
+        provenance={"dropped": int(mask.sum()), **how},
+    )
+
+
+def _id_mask(frame: pd.DataFrame, version: DatasetVersion, ids: list[str]) -> np.ndarray:
+    """Rows whose id is in ``ids``; every id must name a row."""
+    if not ids:
+        raise InputError("no ids to drop: the list is empty.")
+    present = frame[version.roles.id].astype(str)
+    missing = sorted(set(ids) - set(present))
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise InputError(
+            f"{len(missing)} of the ids to drop are not items of {version.ref}: {shown}; "
+            f"check the list against `assay export {version.ref} FILE`."
+        )
+    return present.isin(set(ids)).to_numpy()

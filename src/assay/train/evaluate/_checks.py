@@ -252,11 +252,55 @@ def check_leakage(
         names = (", ".join(map(str, np.asarray(eval_ids)[where][:_MAX_LISTED]))
                  if eval_ids is not None else name_rows(where, limit=_MAX_LISTED))
         how = ", ".join(f"{int(m.sum())} {kind}" for kind, m in masks.items() if m.any())
+        train = _colliding_training_rows(
+            where, train_ids, eval_ids, X_train, X_eval, train_parent_ids, train_digests,
+            eval_digests,
+        )
+        shown = ", ".join(map(str, train[:_MAX_LISTED])) + (" ..." if len(train) > _MAX_LISTED else "")
         raise InputError(
             f"{int(mask.sum())} evaluation rows also sit in the training data ({how}): "
-            f"{names}; remove them "
-            "from the training version (the evaluation set stays frozen)."
+            f"{names}; the training rows they collide with: {shown}; drop those "
+            "(`assay drop NAME --ids FILE -m MSG` makes a version without them; the "
+            "evaluation set stays frozen)."
         )
+
+
+def _colliding_training_rows(
+    where: np.ndarray,
+    train_ids: Any,
+    eval_ids: Any,
+    X_train: Any,
+    X_eval: Any,
+    train_parent_ids: Any,
+    train_digests: Any,
+    eval_digests: Any,
+) -> list[Any]:
+    """The training ids (else row names) that the leaking evaluation rows at ``where``
+    collide with: same id, same content digest, identical features, or augmented copy."""
+    n_train = len(train_ids) if train_ids is not None else len(X_train)
+    hit = np.zeros(n_train, dtype=bool)
+    extra: list[Any] = []
+    if train_ids is not None and eval_ids is not None:
+        t_ids = np.asarray(train_ids, dtype=object)
+        e_ids = np.asarray(eval_ids, dtype=object)[where]
+        if train_digests is None:
+            hit |= np.asarray(pd.Index(t_ids).isin(e_ids), dtype=bool)
+        else:
+            e_dig = np.asarray(eval_digests, dtype=object)[where]
+            hit |= np.asarray(pd.Index(np.asarray(train_digests, dtype=object)).isin(e_dig))
+        if train_parent_ids is not None:
+            parents = pd.Index(np.asarray(train_parent_ids, dtype=object))
+            copies = np.asarray(parents.isin(e_ids), dtype=bool)
+            if len(copies) == n_train:
+                hit |= copies
+            else:  # parents of rows not among train_ids: name the copies by their parent
+                extra += [f"an augmented copy of {p}" for p in parents[copies]]
+    if X_train is not None and X_eval is not None:
+        hit |= np.isin(row_hashes(X_train), row_hashes(X_eval)[where])
+    rows = np.flatnonzero(hit)
+    if train_ids is not None:
+        return np.asarray(train_ids, dtype=object)[rows].tolist() + extra
+    return [name_rows(rows, limit=_MAX_LISTED), *extra]
 
 
 def check_eval_classes(train_labels: Any, eval_labels: Any) -> None:

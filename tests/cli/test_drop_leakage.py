@@ -1,0 +1,70 @@
+"""Leakage names both sides, and `assay drop` removes the training rows (issue 17), on
+Elec2: a training version that overlaps the frozen evaluation set by 50 rows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assay.store.workspace import Workspace
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+RECIPE = "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0\n"
+
+
+@pytest.fixture
+def leaky(tmp_path: Path, cli) -> tuple[Workspace, pd.DataFrame]:
+    path = DATA / "drift" / "elec.csv"
+    if not path.exists():
+        pytest.skip(f"real data folder absent: {path}")
+    frame = pd.read_csv(path).iloc[:1200]
+    frame.insert(0, "id", range(len(frame)))
+    frame.iloc[:1000].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[950:1200].to_csv(tmp_path / "eval.csv", index=False)  # ids 950-999 on both sides
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    for name in ("train", "eval"):
+        code, _, err = cli("import", name, str(tmp_path / f"{name}.csv"), "--label", "class",
+                           "--id", "id", *w)
+        assert code == 0, err
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    assert cli("recipe", "add", "lr", str(tmp_path / "r.yaml"), *w)[0] == 0
+    return ws, frame
+
+
+def test_leakage_names_both_sides_then_drop_fixes_it(cli, leaky, tmp_path: Path) -> None:
+    ws, _ = leaky
+    w = ["-w", ws.location]
+    code, _, err = cli("train", "train", "--recipe", "lr", "--eval", "eval", *w)
+    assert code == 2 and "50 evaluation rows also sit in the training data" in err, err
+    assert re.search(r"\): 950, 951, .*; the training rows they collide with: 950, 951, ", err)
+    assert "assay drop NAME --ids FILE" in err
+    (tmp_path / "ids.txt").write_text("# leaked\n" + "\n".join(map(str, range(950, 1000))) + "\n")
+    code, out, err = cli("drop", "train", "--ids", str(tmp_path / "ids.txt"), "-m", "leaked", *w)
+    assert code == 0 and out.strip() == "train@v2: 950 rows (50 dropped from train@v1): leaked"
+    kept = ws.dataset("train").to_pandas()["id"]
+    assert kept.tolist() == list(range(950))
+    code, _, err = cli("train", "train", "--recipe", "lr", "--eval", "eval", *w)
+    assert code == 0, err
+
+
+def test_drop_where_and_bad_input(cli, leaky, tmp_path: Path) -> None:
+    ws, frame = leaky
+    w = ["-w", ws.location]
+    code, out, _ = cli("drop", "train", "--where", "nswprice > 0.1", "-m", "spikes", *w)
+    expected = int((frame.iloc[:1000]["nswprice"] > 0.1).sum())
+    assert code == 0 and f"({expected} dropped from train@v1)" in out
+    assert (ws.dataset("train").to_pandas()["nswprice"] <= 0.1).all()
+    (tmp_path / "bad.txt").write_text("3\n123456\n")
+    for args, message in (
+        (["--ids", str(tmp_path / "bad.txt")], "1 of the ids to drop are not items of train@v2: 123456"),
+        ([], "give the rows to drop as --ids FILE or --where EXPR"),
+        (["--where", "period >= 0"], "that drops all"),
+        (["--where", "colour == 'red'"], "not a column"),
+    ):
+        code, _, err = cli("drop", "train", *args, "-m", "x", *w)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert ws.dataset("train").ref == "train@v2"  # nothing written by a refusal
