@@ -31,7 +31,9 @@ def _tied(df: pd.DataFrame) -> pd.Index:
 def test_ties_between_equally_reliable_annotators_are_not_certain() -> None:
     for seed in range(3):
         df, _ = _two_annotators(1000, seed)
-        labels = consensus(df, "dawid_skene").labels
+        result = consensus(df, "dawid_skene")
+        labels = result.labels
+        assert "(expected wrong: 50%)" in result.summary(0.8)  # the ties, at about 0.5
         tied = labels.loc[_tied(df), "quality"]
         assert len(tied) > 100
         assert tied.between(0.4, 0.6).all(), tied.describe()

@@ -87,7 +87,9 @@ class ConsensusResult:
     def summary(self, threshold: float = 0.5) -> str:
         """A few lines of plain text: method, convergence, low-quality items."""
         lab = self.labels
-        low = int((lab["quality"] < threshold).sum())
+        below = lab["quality"] < threshold
+        low = int(below.sum())
+        wrong = f" (expected wrong: {(1 - lab.loc[below, 'quality']).mean():.0%})" if low else ""
         head = f"{self.method}: {len(lab)} items"
         if self.method == "dawid_skene":
             state = "converged" if self.converged else "stopped at max_iter"
@@ -95,7 +97,7 @@ class ConsensusResult:
         worst = self.annotators["quality"].nsmallest(3)
         return "\n".join([
             head,
-            f"  mean quality {lab['quality'].mean():.3f}; {low} items below {threshold}",
+            f"  mean quality {lab['quality'].mean():.3f}; {low} items below {threshold}{wrong}",
             f"  unanimous items: {int((lab['agreement'] == 1).sum())}",
             "  lowest-quality annotators: "
             + ", ".join(f"{a} ({q:.2f})" for a, q in worst.items()),
