@@ -246,9 +246,8 @@ class FsspecObjectStore(ObjectStore):
             self.fs.rm(key)
         except Exception as exc:  # noqa: BLE001 - every backend has its own errors
             raise InputError(
-                f"cannot write objects to {self.url}: {_reason(exc)}; check that the bucket "
-                "exists and that the backend's credentials (environment or config) allow "
-                "writing."
+                f"cannot write objects to {self.url}: {_reason(exc)}; create the bucket "
+                "or fix the credentials (environment or config)."
             ) from exc
 
     # -- writing -------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 A workspace lives in a folder: ``PATH/.assay/assay.db`` (SQLite, WAL) holds the
 metadata unless ``.assay/config.json`` names a PostgreSQL URL, and
-``PATH/.assay/objects/`` holds the immutable Parquet objects. Writes go object first,
+``PATH/.assay/objects/`` holds the immutable Parquet objects, unless ``config.json``
+names an object URL (``assay init PATH --objects s3://bucket/prefix``; see
+:mod:`assay.store._fsspec_objects`). Writes go object first,
 then one SQL transaction, so a crash never leaves a half version.
 """
 
