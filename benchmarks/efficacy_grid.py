@@ -532,6 +532,63 @@ def cell_lines(cells: pd.DataFrame) -> list[str]:
     return lines
 
 
+def breakdown(cells: pd.DataFrame) -> list[str]:
+    """Medians of the counted cells by data set, model, noise model and rate."""
+    ok = cells[(cells["gap"] >= MIN_GAP) & (cells["seeds"] >= 5)]
+    lines = [
+        "| by | value | cells | assay auto | assay rev | cleanlab auto | cleanlab rev "
+        "| oracle drop | assay auto > cleanlab |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for axis in ("dataset", "model", "noise", "rate"):
+        for value, g in ok.groupby(axis, sort=False):
+            lines.append(
+                f"| {axis} | {value} | {len(g)} | {g['assay auto'].median():.2f} | "
+                f"{g['assay reviewed'].median():.2f} | {g['cleanlab auto'].median():.2f} | "
+                f"{g['cleanlab reviewed'].median():.2f} | {g['oracle auto'].median():.2f} | "
+                f"{(g['assay auto'] > g['cleanlab auto']).mean():.0%} |"
+            )
+    return lines
+
+
+def coverage(cells: pd.DataFrame) -> list[str]:
+    """Which parts of the pre-registered grid ran (cells with 5 seeds)."""
+    full = cells[cells["seeds"] >= 5]
+    lines = []
+    for (model, rate), g in full.groupby(["model", "rate"], sort=False):
+        sizes = ", ".join(
+            f"{d} n={'/'.join(str(s) for s in sorted(h['size'].unique()))}"
+            for d, h in g.groupby("dataset", sort=False)
+        )
+        lines.append(f"- {model} at {rate:.0%}: {len(g)} cells ({sizes}).")
+    partial = cells[cells["seeds"] < 5]
+    if len(partial):
+        lines.append(f"- {len(partial)} cell(s) with fewer than 5 seeds (not counted).")
+    return lines
+
+
+NOTES = """## Reading (written after the run; no default was changed)
+
+- The targets are missed by a wide margin: over the counted cells the median share of
+  the gap recovered is far below 0.85 (automatic) and 0.93 (reviewed). Within the same
+  runs assay is ahead of cleanlab's ``find_label_issues`` and Datalab in most cells
+  (Datalab's label issues on the same probabilities coincide with ``find_label_issues``
+  in every run), but not in >= 90% of them.
+- **Dropping is the ceiling of the automatic action.** ``oracle drop`` (drop exactly the
+  noisy rows) has a median near the 0.85 target, and far below it with rf, knn and gb
+  and with realistic noise: a drop-only action cannot reach 0.85 where the dropped rows
+  carry information. Only an action that relabels (when the suggestion is confident) can.
+- **Weak models.** On the sentiment sentences (TF-IDF + SVD, clean accuracy 0.74) about
+  a quarter of the flags are real; dropping them lowers accuracy (negative shares) for
+  every detector. The label check now says so (expected precision, weak-model warning).
+- **Realistic (instance-dependent) noise** is the hardest: the mislabelled rows are the
+  ones the model finds ambiguous anyway, so their ranking is poorer and dropping them
+  removes the boundary.
+- Cells with small gaps (breast cancer, wine: 0.01-0.05) have wide intervals; one test
+  error more or less moves a share by 0.1-0.3.
+"""
+
+
 def report(runs: pd.DataFrame, command: str) -> str:
     cells = cell_table(runs)
     seconds = runs.groupby("model")["seconds"].median()
@@ -546,6 +603,11 @@ def report(runs: pd.DataFrame, command: str) -> str:
             + ".",
             "## Summary against the targets",
             "\n".join(summary(cells)),
+            "## What ran (every noise model in each; the rest of the grid did not run)",
+            "\n".join(coverage(cells)),
+            "## Medians by axis (counted cells)",
+            "\n".join(breakdown(cells)),
+            NOTES.strip(),
             "## Per cell (pooled over seeds; interval: 90% bootstrap over seeds)",
             "\n".join(cell_lines(cells)),
         ]
