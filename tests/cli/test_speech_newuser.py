@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -256,3 +257,136 @@ def test_pocketsphinx_audit_and_slices(cli, fsdd: Path, tmp_path: Path) -> None:
     slices = _json(cli, "slices", "fsdd", "--recipe", "pocketsphinx", *w)
     assert slices["wer"]["value"] == pytest.approx(audit["corpus_wer"])
     assert {r["tag"] for r in slices["tag_table"]} >= {f"speaker={s}" for s in SPEAKERS}
+
+
+def _every_digit(fsdd: Path, folder: Path, index: range) -> pd.DataFrame:
+    """Recordings ``i`` in ``index`` of every digit by every speaker, copied to ``folder``."""
+    folder.mkdir(parents=True)
+    rows = []
+    for speaker in SPEAKERS:
+        for digit, word in enumerate(WORDS):
+            for i in index:
+                file = f"{digit}_{speaker}_{i}.wav"
+                shutil.copy(fsdd / file, folder / file)
+                rows.append({"file": file, "speaker": speaker, "transcript": word})
+    return pd.DataFrame(rows)
+
+
+WORDS_RECIPE = """name: words
+featurizer: standard_scaler
+estimator: sklearn.linear_model.LogisticRegression
+params: {C: 1.0, max_iter: 2000}
+seed: 0
+"""
+
+
+def _car_eval(fsdd: Path, folder: Path) -> pd.DataFrame:
+    """A frozen evaluation set: other recordings of the same speakers, every other clip
+    recorded (here: mixed) with car noise at 0 dB, tagged noise=car|none."""
+    from scipy.io import wavfile
+
+    from assay.train.augment._audio import car_noise, mix_at_snr
+
+    table = _every_digit(fsdd, folder, range(30, 33))
+    table["noise"] = ["car" if k % 2 == 0 else "none" for k in range(len(table))]
+    for k, file in enumerate(table.loc[table["noise"] == "car", "file"]):
+        rate, x = wavfile.read(folder / file)
+        y = mix_at_snr(x / 32768.0, car_noise(len(x), rate, seed=k), 0.0)
+        wavfile.write(
+            folder / file, rate, np.clip(np.rint(y * 32768), -32768, 32767).astype(np.int16)
+        )
+    return table
+
+
+def test_train_augment_car_noise_and_measure_on_a_frozen_set(
+    cli, fsdd: Path, tmp_path: Path
+) -> None:
+    """The slide 20-21 loop with the model held fixed in the data-centric sense: the same
+    recipe (a closed-vocabulary word recogniser on audio features) trained on each data
+    version, its WER on the same frozen noisy evaluation set."""
+    train = _every_digit(fsdd, tmp_path / "clips", range(4))  # 240 clips
+    train[["file", "transcript", "speaker"]].to_csv(tmp_path / "t.csv", index=False)
+    evalset = _car_eval(fsdd, tmp_path / "eval")
+    evalset[["file", "transcript", "speaker", "noise"]].to_csv(tmp_path / "e.csv", index=False)
+    (tmp_path / "words.yaml").write_text(WORDS_RECIPE)
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    w = ["-w", str(tmp_path / "ws")]
+    for name, folder, csv, tags in (
+        ("fsdd", "clips", "t.csv", "speaker"),
+        ("fsdd-car", "eval", "e.csv", "speaker,noise"),
+    ):
+        code, _, err = cli(
+            "import",
+            name,
+            str(tmp_path / folder),
+            "--transcripts",
+            str(tmp_path / csv),
+            "--tags",
+            tags,
+            *w,
+        )
+        assert code == 0, err
+    code, _, err = cli("recipe", "add", "words", str(tmp_path / "words.yaml"), *w)
+    assert code == 0, err
+    recipe = "words"
+    e1 = _json(cli, "train", "fsdd@v1", "--recipe", recipe, "--eval", "fsdd-car", *w)
+    tags = {f"{r['tag']}={r['value']}": r for r in e1["evaluation"]["per_tag"]}
+    # the slice of high WER: car noise, well above the clean clips
+    assert tags["noise=car"]["wer_low"] > tags["noise=none"]["wer_high"]
+    code, out, err = cli("train", "fsdd@v1", "--recipe", recipe, "--eval", "fsdd-car", *w)
+    assert code == 0, err
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "noise=car" in out.split("WER per tag")[1].splitlines()[4]  # worst tag first
+    code, _, err = cli("augment", "fsdd@v1", "--slice", "speaker != ''", *w)
+    assert code == 0, err
+    e2 = _json(cli, "train", "fsdd@v2", "--recipe", recipe, "--eval", "fsdd-car", *w)
+    assert e2["n_train"] == 2 * len(train)
+    compared = _json(cli, "compare", e1["id"], e2["id"], *w)
+    wer = compared["comparison"]["metrics"]["wer"]
+    assert wer["delta"] < 0 and wer["high"] < 0  # car noise in training: lower WER
+    # the latest version holds augmented rows: the error analysis reads the real clips
+    hyps = tmp_path / "hyp.csv"
+    pd.DataFrame({"file": train["file"], "hypothesis": train["transcript"]}).to_csv(hyps)
+    slices = _json(cli, "slices", "fsdd", "--hypotheses", str(hyps), *w)
+    speakers = [r for r in slices["tag_table"] if str(r["tag"]).startswith("speaker=")]
+    assert slices["wer"]["value"] == 0 and sum(r["n"] for r in speakers) == len(train)
+    batch = evalset.assign(hypothesis=evalset["transcript"], confidence=0.9)
+    batch[["file", "hypothesis", "confidence"]].to_csv(tmp_path / "b.csv", index=False)
+    code, _, err = cli(
+        "monitor",
+        "clips",
+        "fsdd",
+        str(tmp_path / "eval"),
+        "--hypotheses",
+        str(tmp_path / "b.csv"),
+        "--reference-hypotheses",
+        str(hyps),
+        *w,
+    )
+    assert code in (0, 1), err
+
+
+def test_train_refuses_open_speech(
+    cli, speech: tuple[list[str], pd.DataFrame], fsdd: Path, tmp_path: Path
+) -> None:
+    """A recipe on audio features predicts a transcript seen in training: a dataset of
+    sentences (every clip says something new) is refused in one line."""
+    w, table = speech
+    (tmp_path / "words.yaml").write_text(WORDS_RECIPE)
+    other = _pick(fsdd, tmp_path / "other", range(10, 12))
+    other[["file", "transcript", "speaker"]].to_csv(tmp_path / "o.csv", index=False)
+    code, _, err = cli(
+        "import", "other", str(tmp_path / "other"), "--transcripts", str(tmp_path / "o.csv"), *w
+    )
+    assert code == 0, err
+    sentences = table.assign(transcript=[f"clip number {k} says hello" for k in range(42)])
+    sentences[["file", "transcript", "speaker"]].to_csv(tmp_path / "s.csv", index=False)
+    code, _, err = cli(
+        "import", "open", str(tmp_path / "clips"), "--transcripts", str(tmp_path / "s.csv"), *w
+    )
+    assert code == 0, err
+    code, out, err = cli(
+        "train", "open@v1", "--recipe", str(tmp_path / "words.yaml"), "--eval", "other", *w
+    )
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "42 distinct transcripts over 42 clips" in err and "pocketsphinx" in err

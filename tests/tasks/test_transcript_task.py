@@ -41,7 +41,9 @@ def test_a_change_is_described_word_by_word() -> None:
         == "removed 'um', added 'nice'"
     )
     assert task.describe_change("a b c", "a b c") == "unchanged"
-    assert task.describe_change("TURN LEFT", "turn left") == "'TURN LEFT' -> 'turn left' (case only)"
+    assert (
+        task.describe_change("TURN LEFT", "turn left") == "'TURN LEFT' -> 'turn left' (case only)"
+    )
     assert task.describe_change(None, "a b") == "relabeled missing -> 'a b'"
     assert [e.tag for e in align_words("the cat sat", "a cat sat down")] == [
         "replace",
@@ -130,3 +132,34 @@ def test_label_issues_are_indexed_by_clip_ids() -> None:
     table = get_task("transcript").find_label_issues(refs, hyps, ids=[f"c{i}" for i in range(40)])
     assert table.index[np.argmin(table["label_quality"])] == "c3"
     assert bool(table.loc["c3", "is_label_issue"])
+
+
+def test_evaluation_and_paired_comparison_in_wer() -> None:
+    """A closed-vocabulary model's transcripts: corpus WER equal to word_error_rate, per
+    tag, stored and read back, and a paired comparison of two models on the same clips."""
+    from assay._wer import word_error_rate
+    from assay.tasks._transcript_eval import closed_vocabulary
+    from assay.tasks.transcript import TranscriptTask
+
+    task = TranscriptTask()
+    truth = ["one", "two", "three", "call my mother"] * 10
+    worse = ["one", "one", "three", "call mother"] * 10
+    better = ["one", "two", "three", "call my brother"] * 10
+    tags = pd.DataFrame({"noise": ["car", "none"] * 20})
+    a = task.evaluate_predictions(truth, worse, tags=tags, n_boot=200)
+    b = task.evaluate_predictions(truth, better, tags=tags, n_boot=200)
+    assert a.overall["wer"]["value"] == pytest.approx(word_error_rate(truth, worse))
+    assert a.overall["wer"]["low"] <= a.overall["wer"]["value"] <= a.overall["wer"]["high"]
+    assert set(a.per_tag["value"]) == {"car", "none"}
+    back = task.evaluation_from_dict(a.to_dict())
+    assert back.overall == a.overall and back.y_pred == worse
+    diff = task.compare(back, b, n_boot=200)
+    assert diff.metrics["wer"]["delta"] == pytest.approx(
+        word_error_rate(truth, better) - word_error_rate(truth, worse)
+    )
+    with pytest.raises(InputError, match="not of the same clips"):
+        task.compare(a, task.evaluate_predictions(truth[:-1] + ["x"], worse, n_boot=10))
+    y, classes = closed_vocabulary(truth)
+    assert classes == ["call my mother", "one", "three", "two"] and len(y) == 40
+    with pytest.raises(InputError, match="4 distinct transcripts over 4 clips"):
+        closed_vocabulary(truth[:4])

@@ -268,6 +268,57 @@ class TranscriptTask(Task):
             "cer": _ratio_interval(char_errors, chars, 1000, seed + 1),
         }
 
+    def fit_targets(self, labels: Any) -> tuple[Any, list[Any] | None]:
+        """The transcripts as the classes of a closed-vocabulary recipe (a classifier on
+        audio features predicting one of the transcripts seen in training), refused for
+        open speech (:func:`assay.tasks._transcript_eval.closed_vocabulary`)."""
+        from assay.tasks._transcript_eval import closed_vocabulary
+
+        y, classes = closed_vocabulary(labels)
+        return y, list(classes)
+
+    def evaluate_predictions(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        *,
+        classes: Any = None,
+        tags: Any = None,
+        ids: Any = None,
+        hlp: float | None = None,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> Any:
+        """Corpus WER and CER with bootstrap intervals over clips, per tag too
+        (:func:`assay.tasks._transcript_eval.evaluate_transcripts`)."""
+        from assay.tasks._transcript_eval import evaluate_transcripts
+
+        return evaluate_transcripts(y_true, y_pred, ids=ids, tags=tags, n_boot=n_boot, seed=seed)
+
+    def evaluation_from_dict(self, data: Any) -> Any:
+        """:meth:`TranscriptEvaluation.from_dict`."""
+        from assay.tasks._transcript_eval import TranscriptEvaluation
+
+        return TranscriptEvaluation.from_dict(data)
+
+    def compare(
+        self,
+        eval_a: Any,
+        eval_b: Any,
+        *,
+        names: tuple[str, str] = ("A", "B"),
+        n_boot: int = 1000,
+        seed: int = 0,
+        alpha: float = 0.05,
+    ) -> Any:
+        """Paired bootstrap over clips on WER and CER
+        (:func:`assay.tasks._transcript_eval.compare_transcripts`)."""
+        from assay.tasks._transcript_eval import compare_transcripts
+
+        return compare_transcripts(
+            eval_a, eval_b, names=names, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+
     def headline_score(self, y_true: Any, y_pred: Any) -> float:
         """Corpus WER, no interval."""
         word_errors, words, _, _ = transcript_error_counts(y_true, y_pred)

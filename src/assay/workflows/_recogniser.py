@@ -30,10 +30,21 @@ __all__ = [
     "DiskCache",
     "book_normalisation",
     "compared_words",
+    "spoken_clips",
     "recogniser_output",
     "read_hypotheses",
     "workspace_cache",
 ]
+
+
+def spoken_clips(frame: pd.DataFrame) -> pd.DataFrame:
+    """The clips people recorded: rows marked ``augmented`` (noisy copies made by
+    ``assay augment`` for training) are dropped, as from an evaluation set; the
+    recogniser's error analysis, audit and monitor reference read real clips only."""
+    if "augmented" not in frame.columns:
+        return frame
+    marked = frame["augmented"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return frame[~marked].reset_index(drop=True)
 
 
 def book_normalisation(ws: Workspace, dataset: str) -> Normalisation | None:

@@ -30,7 +30,12 @@ from assay.exceptions import InputError
 from assay.store.features import media_paths
 from assay.store.workspace import Workspace
 from assay.train.recipe._speech import get_recogniser, normalise_words
-from assay.workflows._recogniser import read_hypotheses, recogniser_output, workspace_cache
+from assay.workflows._recogniser import (
+    read_hypotheses,
+    recogniser_output,
+    spoken_clips,
+    workspace_cache,
+)
 from assay.workflows.transcript_audit import check_transcript_dataset
 
 __all__ = ["SpeechBatch", "batch_clips", "check_speech_batch"]
@@ -157,7 +162,7 @@ def check_speech_batch(
         raise InputError(f"n_review is {n_review}; give 0 or more clips to review.")
     version = ws.dataset(ref)
     check_transcript_dataset(version)
-    frame = version.to_pandas()
+    frame = spoken_clips(version.to_pandas())
     files = batch_clips(batch)
     if (recogniser is None) == (hypotheses is None):
         raise InputError(

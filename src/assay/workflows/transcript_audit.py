@@ -24,7 +24,12 @@ import pandas as pd
 from assay.exceptions import InputError
 from assay.store.datasets import DatasetVersion
 from assay.store.workspace import Workspace
-from assay.workflows._recogniser import book_normalisation, compared_words, recogniser_output
+from assay.workflows._recogniser import (
+    book_normalisation,
+    compared_words,
+    recogniser_output,
+    spoken_clips,
+)
 
 __all__ = ["TranscriptAudit", "check_transcript_dataset", "run_transcript_audit"]
 
@@ -153,7 +158,7 @@ def run_transcript_audit(
     start = time.perf_counter()
     version = ws.dataset(ref)
     check_transcript_dataset(version)
-    frame = version.to_pandas()
+    frame = spoken_clips(version.to_pandas())
     heard = recogniser_output(ws, version, frame, recogniser=recogniser, hypotheses=hypotheses)
     table = transcript_issues(version, frame, heard, fdr=fdr, ws=ws)
     errors, words = table["errors"].sum(), max(float(table["n_words"].sum()), 1.0)

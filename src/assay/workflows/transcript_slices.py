@@ -37,7 +37,12 @@ from assay.train.slices._speech import (
     speech_slices,
     wer_by_tag,
 )
-from assay.workflows._recogniser import book_normalisation, compared_words, recogniser_output
+from assay.workflows._recogniser import (
+    book_normalisation,
+    compared_words,
+    recogniser_output,
+    spoken_clips,
+)
 from assay.workflows.transcript_audit import check_transcript_dataset
 
 __all__ = ["TranscriptSlices", "run_transcript_slices", "slice_tags"]
@@ -155,7 +160,7 @@ def run_transcript_slices(
     start = time.perf_counter()
     version = ws.dataset(ref)
     check_transcript_dataset(version)
-    frame = version.to_pandas()
+    frame = spoken_clips(version.to_pandas())
     tags = slice_tags(version, frame, by)
     heard = recogniser_output(ws, version, frame, recogniser=recogniser, hypotheses=hypotheses)
     clips = _clip_table(ws, version, frame, heard)
