@@ -30,6 +30,9 @@ difference, (2) its mean ECE over the real sets is lower than ``before``'s, and 
 the simulation with two equally reliable annotators its mean tie quality is in [0.4,
 0.6]. Gold is never used to fit anything.
 
+Also (issue 18 item 3, after the rule): the default against majority vote and classic
+Dawid-Skene on the real sets, paired difference of per-item hits with its SE.
+
 Run: ``nice -n 10 .venv/bin/python benchmarks/consensus_calibration.py``
 """
 
@@ -160,6 +163,28 @@ def score(name: str, df: pd.DataFrame, gold: pd.Series) -> dict[str, Any]:
     return out
 
 
+def never_behind(real: list[dict[str, Any]]) -> list[str]:
+    """Issue 18 item 3 on the real sets: the default against majority vote and classic
+    Dawid-Skene, paired difference of per-item hits and its standard error."""
+    lines = ["Never behind (default DS minus each anchor on the gold items; paired SE):"]
+    for r in real:
+        parts = []
+        for anchor in ("majority", "classic DS"):
+            d = r["hits"]["DS after"] - r["hits"][anchor]
+            se = float(d.std(ddof=1) / np.sqrt(d.size))
+            verdict = "ok" if d.mean() >= -se else "BEHIND"
+            parts.append(f"vs {anchor} {d.mean():+.4f} (SE {se:.4f}, {verdict})")
+        lines.append(f"- {r['name']}: " + "; ".join(parts))
+    mean = {v: np.mean([r[v]["acc"] for r in real]) for v in ("DS after", "majority", "classic DS")}
+    best = max(mean["majority"], mean["classic DS"])
+    lines.append(
+        f"- mean accuracy over the real sets: default {mean['DS after']:.4f}, majority "
+        f"{mean['majority']:.4f}, classic DS {mean['classic DS']:.4f} (best anchor "
+        f"{best:.4f}: {'at or above' if mean['DS after'] >= best else 'below'})."
+    )
+    return lines
+
+
 def f(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.3f}"
 
@@ -229,6 +254,7 @@ def main() -> None:
         f"reliability ties in [0.4, 0.6]: {checks[2]}. Adopt: **{all(checks)}**."
     )
     body.append("\n".join(lines))
+    body.append("\n".join(never_behind(real)))
     write_results(
         "consensus_calibration",
         "Consensus quality: calibration before/after (issue 18)",
