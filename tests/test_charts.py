@@ -3,6 +3,7 @@ chart maker behind the report, the web app and the drift report."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import markupsafe
@@ -89,3 +90,73 @@ def test_long_labels_are_cut_before_escaping(draw: object) -> None:
     svg = draw(label)  # type: ignore[operator]
     shown = [t for t in _texts(svg) if t and label.startswith(t)]  # parses: no broken entity
     assert shown and all(len(t) in (6, 10, 22, 24) for t in shown if t != label)
+
+
+def test_slices_figure_draws_a_bar_per_slice_and_says_when_there_is_no_human_level() -> None:
+    rows = [{"tag": "ink=light", "n": 40, "metric": 0.7, "metric_low": 0.6, "metric_high": 0.8,
+             "hlp": float("nan"), "gain": 0.05},
+            {"tag": "<b>wide</b>", "n": 9, "metric": float("nan"), "metric_low": None,
+             "metric_high": None, "hlp": None, "gain": None}]
+    with_line = _charts.slices_figure(rows, metric="accuracy", hlp=0.9)
+    assert with_line.count('class="mark"') == 1  # the missing value draws no bar
+    assert 'class="reference"' in with_line and "human level 0.9" in with_line
+    without = _charts.slices_figure(rows, metric="accuracy", hlp=float("nan"))
+    assert 'class="reference"' not in without and "no human-level estimate" in without
+    for html in (with_line, without):
+        assert "nan" not in html.lower().replace("no human", "")
+        assert "<b>wide" not in html and "&lt;b&gt;wide" in html  # escaped, never markup
+        assert html.count("<tr>") == 3  # header + one row per slice in the table
+
+
+def test_interval_bars_put_the_whisker_on_the_interval() -> None:
+    svg = _charts.interval_bars(["a"], [_charts.BarSeries("m", [0.5], [0.25], [0.75])],
+                                width=400, label_width=100)
+    whisker = re.search(r'<path d="M([0-9.]+),[0-9.]+H([0-9.]+)', svg)
+    assert whisker is not None
+    left, right = 100.0, 400.0 - 48  # the value axis runs 0..1 over these pixels
+    low, high = (float(x) for x in whisker.groups())
+    assert low == pytest.approx(left + 0.25 * (right - left), abs=0.1)
+    assert high == pytest.approx(left + 0.75 * (right - left), abs=0.1)
+
+
+def test_windows_figure_marks_alerts_and_lists_them_in_its_table() -> None:
+    html = _charts.windows_figure(
+        ["window 1", "window 2"], {"realised accuracy": ([0.9, 0.7], [0.85, 0.6], [0.95, 0.8])},
+        y_label="accuracy", caption="c", events=[(2.0, "accuracy fell")],
+        reference=(0.93, "reference"))
+    assert html.count('class="mark"') == 2 and html.count('class="event"') == 1
+    assert "<td>accuracy fell</td>" in html and 'class="reference"' in html
+
+
+def test_cell_text_never_writes_nan() -> None:
+    assert [_charts.cell_text(v) for v in (float("nan"), None, 1234, 0.12345, True)] == [
+        "\u2013", "\u2013", "1,234", "0.123", "yes"]
+
+
+def test_result_objects_draw_the_page_charts_in_jupyter() -> None:
+    """Agreement, slice table and comparison: ``_repr_html_`` holds the same figures as
+    the web pages, with no network reference."""
+    from assay.collect.agreement import agreement
+    from assay.train.slices import slice_table
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 60)
+    rows = [(i, who, int(t if rng.random() < 0.8 else (t + 1) % 3))
+            for i, t in enumerate(truth) for who in ("ann", "ben")]
+    report = agreement(pd.DataFrame(rows, columns=["item", "annotator", "label"]), ci=False)
+    html = report._repr_html_()
+    assert 'data-chart="classes"' in html and 'data-chart="confusion"' in html
+    assert html.count('class="mark"') == 3 + 9  # a bar per class, a cell per pair
+    meta = pd.DataFrame({"ink": rng.choice(["light", "heavy"], 60)})
+    pred = np.where(rng.random(60) < 0.8, truth, (truth + 1) % 3)
+    table = slice_table(meta, truth, pred, by="ink", hlp=0.95, n_boot=50)
+    assert table._repr_html_().count('class="mark"') == 2
+    from assay import compare
+    from assay.train.evaluate import evaluate_predictions as evaluate
+
+    a = evaluate(truth, pred, n_boot=50)
+    b = evaluate(truth, truth, n_boot=50)
+    html = compare(a, b, names=("E1", "E2"), n_boot=50)._repr_html_()
+    assert 'data-chart="compare"' in html and "E1" in html and "E2" in html
+    for shown in (report._repr_html_(), table._repr_html_(), html):
+        assert "http" not in shown.replace("http://www.w3.org/2000/svg", "")

@@ -173,7 +173,19 @@ class AgreementReport:
         return report_html(self)
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """Jupyter: agreement per class and the labelers' confusion as the web page
+        draws them (:mod:`assay._charts`), then the tables."""
+        from assay._charts import matrix_figure, paired_class_figure
+
+        charts = ""
+        if "agreement" in self.per_class:
+            per = {str(k): v for k, v in self.per_class["agreement"].items()}
+            charts += paired_class_figure({"agreement": per}, what="agreement")
+        if len(self.confusion):
+            charts += matrix_figure(
+                self.confusion.to_numpy().tolist(), [str(c) for c in self.confusion.index],
+                caption="labels two labelers gave the same item", name="confusion")
+        return charts + self.to_html()
 
     def to_revise(self, k: int = 5) -> pd.DataFrame:
         """The classes whose instructions most need revision (:func:`classes_to_revise`)."""

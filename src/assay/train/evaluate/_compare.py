@@ -76,6 +76,21 @@ class Comparison:
         """True when McNemar's exact p-value is below :attr:`alpha`."""
         return bool(self.p_value < self.alpha)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: each metric's change B - A with its 95% interval as bars, and the
+        numbers as a table (:mod:`assay._charts`)."""
+        from assay._charts import BarSeries, escape, figure, interval_bars
+
+        names = list(self.metrics)
+        get = [[self.metrics[m].get(k) for m in names] for k in ("delta", "low", "high")]
+        svg = interval_bars(names, [BarSeries("change", get[0], get[1], get[2])],
+                            x_label=f"{self.names[1]} - {self.names[0]}")
+        rows = [(m, self.metrics[m].get("a"), self.metrics[m].get("b"), *[g[i] for g in get])
+                for i, m in enumerate(names)]
+        table = figure(svg, f"change per metric; McNemar p = {self.p_value:.3g}",
+                       ["metric", *self.names, "change", "low", "high"], rows, name="compare")
+        return f"<pre>{escape(self.summary())}</pre>" + table
+
     def summary(self) -> str:
         """Plain text: metric deltas with intervals, the test, the largest class moves."""
         a, b = self.names

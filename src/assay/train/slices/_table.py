@@ -103,6 +103,15 @@ class SliceTable(TableReport):
         self.masks = masks
         self.notes = notes
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a bar per tag with its interval and the human-level line (the web
+        page's chart, :func:`assay._charts.slices_figure`), then the table."""
+        from assay._charts import slices_figure
+
+        rows = [{str(k): v for k, v in r.items()} for r in self.table.to_dict("records")]
+        figure = slices_figure(rows, metric=self.metric, hlp=self.overall.get("hlp"))
+        return figure + self.to_html()
+
     def summary(self) -> str:
         """Plain text: overall metric and the top rows by potential gain."""
         lines = [f"overall {self.metric} {self.overall['metric']:.3f}"
