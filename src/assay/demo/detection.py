@@ -36,7 +36,7 @@ import pandas as pd
 from rich.console import Console
 
 from assay.demo import detection_data as dd
-from assay.demo.kinds import audit_scores, wrap
+from assay.demo.kinds import audit_scores, decide_with_oracle, wrap
 from assay.store.workspace import Workspace
 
 __all__ = ["CHAPTERS", "SIZES", "Sizes"]
@@ -254,24 +254,13 @@ def _review(ws: Workspace, state: _State) -> dict[str, int]:
     entries = ws.review.list(NAME, source="label_issue", status="open")
     entries = entries.sort_values("score", kind="stable").head(SIZES.review_budget)
     published = dd.box_lists(state.truth, state.train)
-    done = {"relabel": 0, "keep": 0}
-    for entry in entries.itertuples(index=False):
+
+    def fix(entry: Any) -> Any:
         image = str(entry.item_id)
-        if state.planted.get(image, 0) > 0:
-            ws.review.decide(
-                int(str(entry.id)),
-                "relabel",
-                label=published[image],
-                user="reviewer",
-                note="redrawn from the slide",
-            )
-            done["relabel"] += 1
-        else:
-            ws.review.decide(
-                int(str(entry.id)), "keep", user="reviewer", note="checked: the boxes are right"
-            )
-            done["keep"] += 1
-    return done
+        return published[image] if state.planted.get(image, 0) > 0 else None
+
+    return decide_with_oracle(ws, entries, fix, keep_note="checked: the boxes are right",
+                              relabel_note="redrawn from the slide")
 
 
 def _evaluate(ws: Workspace, state: _State, ref: str) -> tuple[Any, Any]:

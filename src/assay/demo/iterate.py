@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
+from assay.demo.kinds import decide_with_oracle
 from assay.demo.recipes import ensure_recipe
 from assay.store.experiments import Experiment, ExperimentStore
 from assay.store.workspace import Workspace
@@ -52,27 +53,14 @@ def oracle_review(ws: Workspace, truth: pd.Series, *, n: int) -> dict[str, int]:
         ``{"relabel": ..., "keep": ...}`` counts.
     """
     entries = ws.review.list("digits", source="label_issue", status="open", limit=n)
-    done = {"relabel": 0, "keep": 0}
-    for entry in entries.itertuples(index=False):
+
+    def fix(entry: Any) -> int | None:
         true = int(truth.loc[int(str(entry.item_id))])
-        if entry.given_label != true:
-            ws.review.decide(
-                int(str(entry.id)),
-                "relabel",
-                label=true,
-                user="reviewer",
-                note="checked the image: the given label is wrong",
-            )
-            done["relabel"] += 1
-        else:
-            ws.review.decide(
-                int(str(entry.id)),
-                "keep",
-                user="reviewer",
-                note="checked the image: the label is right",
-            )
-            done["keep"] += 1
-    return done
+        return true if entry.given_label != true else None
+
+    return decide_with_oracle(ws, entries, fix,
+                              keep_note="checked the image: the label is right",
+                              relabel_note="checked the image: the given label is wrong")
 
 
 def _turn(

@@ -36,6 +36,7 @@ __all__ = [
     "check_task",
     "default_path",
     "compare_versions",
+    "decide_with_oracle",
     "headline_text",
     "oracle_decide",
     "queue_lowest",
@@ -98,6 +99,42 @@ def audit_scores(quality: np.ndarray, flagged: np.ndarray, wrong: np.ndarray) ->
     }
 
 
+def decide_with_oracle(
+    ws: Workspace,
+    entries: pd.DataFrame,
+    fix: Callable[[Any], Any],
+    *,
+    keep_note: str,
+    relabel_note: str,
+) -> dict[str, int]:
+    """Decide review ``entries`` as an oracle: relabel each entry to ``fix(entry)``, or
+    keep it where ``fix`` returns ``None`` (the given label is right).
+
+    Parameters
+    ----------
+    entries : DataFrame
+        Review entries, as ``ws.review.list`` returns them.
+    fix : callable
+        ``fix(entry)`` (a row of ``entries``): the right label, or ``None`` to keep.
+
+    Returns
+    -------
+    dict
+        ``{"relabel": ..., "keep": ...}`` counts.
+    """
+    done = {"relabel": 0, "keep": 0}
+    for entry in entries.itertuples(index=False):
+        label = fix(entry)
+        if label is None:
+            ws.review.decide(int(str(entry.id)), "keep", user="reviewer", note=keep_note)
+            done["keep"] += 1
+        else:
+            ws.review.decide(int(str(entry.id)), "relabel", label=label, user="reviewer",
+                             note=relabel_note)
+            done["relabel"] += 1
+    return done
+
+
 def oracle_decide(
     ws: Workspace, dataset: str, truth: pd.Series, *, n: int, same: Callable[[Any, Any], bool]
 ) -> dict[str, int]:
@@ -111,20 +148,16 @@ def oracle_decide(
     same : callable
         ``same(given, true)``: whether a given label counts as right.
     """
-    entries = ws.review.list(dataset, source="label_issue", status="open", limit=n)
-    done = {"relabel": 0, "keep": 0}
-    for entry in entries.itertuples(index=False):
+
+    def fix(entry: Any) -> Any:
         true = truth.loc[int(str(entry.item_id))]
         if same(entry.given_label, true):
-            ws.review.decide(int(str(entry.id)), "keep", user="reviewer",
-                             note="checked: the label is right")
-            done["keep"] += 1
-        else:
-            label = list(true) if isinstance(true, tuple) else float(true)
-            ws.review.decide(int(str(entry.id)), "relabel", label=label, user="reviewer",
-                             note="checked: the given label is wrong")
-            done["relabel"] += 1
-    return done
+            return None
+        return list(true) if isinstance(true, tuple) else float(true)
+
+    entries = ws.review.list(dataset, source="label_issue", status="open", limit=n)
+    return decide_with_oracle(ws, entries, fix, keep_note="checked: the label is right",
+                              relabel_note="checked: the given label is wrong")
 
 
 def queue_lowest(ws: Workspace, run: Any, n: int) -> int:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from assay.demo.kinds import audit_scores, wrap
+from assay.demo.kinds import audit_scores, decide_with_oracle, wrap
 from assay.demo.speech_data import (
     CAR_SNR_DB,
     N_CAR,
@@ -296,26 +296,13 @@ def chapter_iterate(ws: Workspace, console: Console, result: Any) -> None:
     if result.audit is None:
         return
     entries = ws.review.list(NAME, source="label_issue", status="open")
-    done = {"relabel": 0, "keep": 0}
-    for entry in entries.itertuples(index=False):
+
+    def fix(entry: Any) -> str | None:
         item = str(entry.item_id)
-        if bool(result.wrong.loc[item]):
-            ws.review.decide(
-                int(str(entry.id)),
-                "relabel",
-                label=str(result.truth.loc[item]),
-                user="reviewer",
-                note="listened: the transcript was wrong",
-            )
-            done["relabel"] += 1
-        else:
-            ws.review.decide(
-                int(str(entry.id)),
-                "keep",
-                user="reviewer",
-                note="listened: the transcript is right",
-            )
-            done["keep"] += 1
+        return str(result.truth.loc[item]) if bool(result.wrong.loc[item]) else None
+
+    done = decide_with_oracle(ws, entries, fix, keep_note="listened: the transcript is right",
+                              relabel_note="listened: the transcript was wrong")
     if not sum(done.values()):
         wrap(console, "nothing queued to review.", "[bold]Iterate[/bold]")
         return
