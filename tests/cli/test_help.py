@@ -85,3 +85,26 @@ def test_importing_assay_loads_no_heavy_library() -> None:
 def test_version_is_printed_without_loading_the_commands() -> None:
     modules = _imported("from assay.cli.main import main; main(['--version'])")
     assert "assay.cli.data" not in modules and "sklearn" not in modules
+
+
+@pytest.mark.parametrize("path", [c for c in COMMANDS if c], ids=lambda p: " ".join(p))
+def test_help_at_80_columns_wraps_paragraphs_and_keeps_a_help_column(
+    cli, monkeypatch, path: list[str]
+) -> None:
+    """No hard line breaks from docstrings, and no option squeezes the help text
+    (issue 17: `import --help` broke after '(--task)', `ui --help` left 16 columns)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = cli(*path, "--help")
+    lines = out.splitlines()
+    assert code == 0 and all(len(line) <= 80 for line in lines)
+    description = []
+    for line in lines[3:]:
+        if line.startswith("╭"):
+            break
+        description.append(line.strip())
+    for before, after in zip(description, description[1:], strict=False):
+        if before and after:  # a paragraph's line ends only where the next word won't fit
+            assert len(before) + 1 + len(after.split()[0]) > 78, (before, after)
+    options = [line for line in lines if line.startswith("│ --")]
+    widths = [len(line.rstrip("│ ").split("  ")[-1]) for line in options if "  " in line]
+    assert not options or max(widths) >= 22, lines

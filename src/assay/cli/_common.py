@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -83,6 +84,8 @@ def plain_help(command: Any) -> Any:
     while pending:
         current = pending.pop()
         pending.extend(getattr(current, "commands", {}).values())
+        if isinstance(getattr(current, "help", None), str):
+            current.help = unwrap_help(current.help)
         params = list(current.params)
         if getattr(current, "add_help_option", False):
             params.append(current.get_help_option(typer.Context(current)))
@@ -95,6 +98,24 @@ def plain_help(command: Any) -> Any:
             elif getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
     return command
+
+
+def unwrap_help(text: str) -> str:
+    """Join the lines of each paragraph of a docstring, so that help wraps at the
+    terminal's width instead of at the source's line breaks (Typer keeps them).
+
+    Paragraphs are separated by blank lines; a paragraph whose lines are indented or
+    start with ``-``, ``*`` or click's ``\\b`` keeps its lines.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    kept = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        literal = any(line.startswith((" ", "-", "*", "\b")) for line in lines[1:]) or (
+            lines and lines[0].startswith("\b")
+        )
+        kept.append(paragraph if literal else " ".join(line.strip() for line in lines))
+    return "\n\n".join(kept)
 
 
 def out_console() -> Console:

@@ -73,14 +73,21 @@ def ui(
     ),
     secure_cookies: bool = typer.Option(
         None,
-        "--secure-cookies/--no-secure-cookies",
-        help="Mark the session cookie Secure (behind a TLS proxy). Default: "
-        "$ASSAY_SECURE_COOKIES, else on with --tls-cert.",
+        "--secure-cookies",
+        help="Mark the session cookie Secure (behind a TLS proxy); --no-secure-cookies: "
+        "never. Default: $ASSAY_SECURE_COOKIES, else on with --tls-cert.",
         show_default=False,
+    ),
+    no_secure_cookies: bool = typer.Option(
+        False, "--no-secure-cookies", hidden=True, help="Never mark the cookie Secure."
     ),
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""
+    if no_secure_cookies:  # one help line for the pair keeps the help 80 columns wide
+        if secure_cookies:
+            raise InputError("give --secure-cookies or --no-secure-cookies, not both.")
+        secure_cookies = False
     _check_port(host, port)
     import uvicorn
 
