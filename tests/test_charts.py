@@ -160,3 +160,20 @@ def test_result_objects_draw_the_page_charts_in_jupyter() -> None:
     assert 'data-chart="compare"' in html and "E1" in html and "E2" in html
     for shown in (report._repr_html_(), table._repr_html_(), html):
         assert "http" not in shown.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_audit_report_draws_what_each_check_flagged_in_jupyter() -> None:
+    from sklearn.datasets import load_digits
+
+    from assay import audit
+
+    x, _ = load_digits(return_X_y=True)
+    frame = pd.DataFrame(x[:120], columns=[f"p{i}" for i in range(64)])
+    frame = pd.concat([frame, frame.iloc[:3]], ignore_index=True)  # three exact copies
+    report = audit(frame, label=None)
+    html = report._repr_html_()
+    assert 'data-chart="checks"' in html
+    assert html.count('class="mark"') == len(report.summary)  # one bar per check
+    exact = re.search(r"exact duplicate \(items flagged\): (\d+)", html)
+    assert exact is not None and int(exact.group(1)) == report.summary["exact_duplicate"]["count"]
+    assert report.summary["exact_duplicate"]["count"] >= 3

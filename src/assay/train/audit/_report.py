@@ -220,7 +220,19 @@ class AuditReport:
         return report_html(self, k, render_item or self.render_item or self._render_row)
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """Jupyter: what each check flagged as bars (the web page's chart, from
+        :mod:`assay._charts`), then the report."""
+        from assay._charts import paired_class_figure
+
+        counts = {
+            name.replace("_", " "): int(part.get("count") or 0)
+            for name, part in self.summary.items()
+            if isinstance(part, dict)
+        }
+        chart = paired_class_figure(
+            {"items flagged": counts}, what="items flagged", name="checks", per="check"
+        )
+        return chart + self.to_html()
 
     def _render_row(self, position: int) -> str:
         """Default item rendering: the row's fields (text first, at most 12), escaped."""
