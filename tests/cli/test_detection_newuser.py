@@ -380,7 +380,12 @@ def _batch(chess: dict[str, Any], path: Path) -> Path:
 
 
 def test_monitor_a_batch(
-    cli, w: list[str], chess: dict[str, Any], out_of_sample: pd.DataFrame, tmp_path: Path
+    cli,
+    w: list[str],
+    chess: dict[str, Any],
+    out_of_sample: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out_of_sample.to_csv(tmp_path / "reference.csv", index=False)
     code, out, err = cli(
@@ -409,9 +414,13 @@ def test_monitor_a_batch(
     code, out, err = cli("monitor", "ingest", "chess-prod", str(batch), "--json", *w)
     assert code == 0, err
     assert "map" in out
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = cli("monitor", "ingest", "chess-prod", str(batch), *w)
+    assert code == 0 and "window 2 of chess-prod" in out, err
+    assert all(len(line) <= 80 for line in out.splitlines()), out
     code, out, err = cli("monitor", "status", *w)
     assert code in (0, 1), err
-    assert "chess-prod window 1: realised map" in out
+    assert "chess-prod window" in out and "realised map" in out
     code, out, err = cli("monitor", "sample", "chess-prod", "--n", "2", *w)
     assert code == 0 and "Queued 2" in out, err
 

@@ -13,6 +13,7 @@ from assay.cli._common import (
     open_workspace,
     out_console,
     progress,
+    say,
     table,
 )
 from assay.cli._drop import drop
@@ -246,6 +247,9 @@ def _counts(summary: dict) -> str:
 def show(
     ref: str = typer.Argument(..., help="NAME or NAME@vN."),
     rows: int = typer.Option(5, "--rows", help="How many rows to print."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Boxes: print every box of the first rows (default: a count)."
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -268,15 +272,21 @@ def show(
     console.print(
         f"[bold]{version.ref}[/bold]  {version.n_rows} rows  {len(version.columns)} columns"
     )
-    console.print(
-        f"message: {version.message}   author: {version.author}   at: {version.created_at:%Y-%m-%d %H:%M}"
+    say(
+        f"message: {version.message}   author: {version.author}   at: {version.created_at:%Y-%m-%d %H:%M}",
+        indent="  ",
     )
-    console.print(
-        f"label: {version.roles.label}   id: {version.roles.id}   tags: {', '.join(version.roles.tags) or '-'}"
+    say(
+        f"label: {version.roles.label}   id: {version.roles.id}   tags: {', '.join(version.roles.tags) or '-'}",
+        indent="  ",
     )
-    console.print(f"task: {_kind(version)}")
+    say(f"task: {_kind(version)}", indent="  ")
     console.print(table("labels", list(labels.columns), [list(r) for r in labels.rows.items()]))
     head = frame.head(rows)
+    if version.task.kind == "detection" and version.roles.label and not wide:
+        from assay.tasks.detection import box_count
+
+        head = head.assign(**{version.roles.label: head[version.roles.label].map(box_count)})
     shown = list(head.columns[:12])
     console.print(table("first rows", shown, head[shown].astype(str).values.tolist()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from assay.cli._common import (
     open_workspace,
     out_console,
     progress,
+    say,
     table,
 )
 from assay.cli._deploy_speech import monitor_clips
@@ -199,17 +201,22 @@ def monitor_ingest(
 def _print_window(window: dict[str, Any]) -> None:
     console = out_console()
     drifted = [c["column"] for c in window["columns"] if c.get("drifted")]
-    console.print(
+    say(
         f"window {window['window']} of {window['monitor']}: {len(drifted)} drifted column(s); "
-        f"dataset drifted: {window['drifted']} ({window['rule']})"
+        f"dataset drifted: {window['drifted']} ({window['rule']})",
+        indent="  ",
     )
     for line in _performance_lines(window.get("performance") or {}):
-        console.print(line, markup=False)
+        say(line, indent="  ")
     schema = window.get("schema") or {}
     if schema.get("new"):
-        console.print(f"new column(s), not tested: {', '.join(schema['new'])}", markup=False)
+        say(f"new column(s), not tested: {', '.join(schema['new'])}", indent="  ")
     for alert in window["alerts"]:
-        console.print(f"[red]ALERT[/red] {escape(alert)}")
+        lines = textwrap.wrap(f"ALERT {alert}", 80, subsequent_indent="  ",
+                              break_long_words=False, break_on_hyphens=False)
+        console.print("[red]ALERT[/red]" + escape(lines[0][len("ALERT"):]))
+        for line in lines[1:]:
+            console.print(line, markup=False, highlight=False)
 
 
 def _intervals(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any, Any]]:

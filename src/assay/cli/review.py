@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +165,48 @@ def review_show(
 def _print_entry(record: dict[str, Any]) -> None:
     console = out_console()
     for key in (k for k in ENTRY_COLUMNS if k != "decided_at"):
-        console.print(f"{key:>16}: {record[key]}")
+        _field(key, _brief(record[key]))
     if record["item"]:
-        shown = {k: v for k, v in list(record["item"].items())[:20]}
-        console.print(f"{'item':>16}: {shown}")
+        shown = {k: _short(_brief(v)) for k, v in list(record["item"].items())[:20]}
+        _field("item", shown)
     console.print(f"{'history':>16}: {len(record['history'])} decision(s), oldest first")
     for fact in record["history"]:
         console.print(" " * 18 + _fact_line(fact), markup=False, highlight=False)
+
+
+def _field(key: str, value: Any) -> None:
+    """``key: value`` wrapped at 80 columns under the value; a word too long for that
+    (an item id that is a long file name) goes on a line of its own."""
+    text = str(value)
+    if max((len(word) for word in text.split()), default=0) > 80 - 18:
+        say(f"{key:>16}:")
+        say(text)
+        return
+    say(f"{key:>16}: {text}", indent=" " * 18)
+
+
+def _short(value: Any, limit: int = 40) -> Any:
+    """A long text cut in the middle (``--json`` has it whole)."""
+    if isinstance(value, str) and len(value) > limit:
+        half = (limit - 3) // 2
+        return f"{value[:half]}...{value[-half:]}"
+    return value
+
+
+def _brief(value: Any) -> Any:
+    """A list of boxes as a count (``7 boxes: white-pawn 3, ...``; --json has them all)."""
+    from assay.tasks.detection import box_count
+
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, str) and value.startswith("[{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "w" in value[0]:
+        return box_count(value)
+    return value
 
 
 def _fact_line(fact: dict[str, object]) -> str:

@@ -30,7 +30,8 @@ from assay.exceptions import InputError
 from assay.tasks.base import Interval, LabelSummary, RowNamer, Task
 
 __all__ = [
-    "BOX_FIELDS", "BOX_LIST_TYPE", "DetectionTask", "as_boxes", "boxes_frame", "check_in_image",
+    "BOX_FIELDS", "BOX_LIST_TYPE", "DetectionTask", "as_boxes", "box_count", "boxes_frame",
+    "check_in_image",
 ]
 
 BOX_FIELDS = ("label", "x", "y", "w", "h")
@@ -93,6 +94,20 @@ def _box(item: Any, number: int) -> dict[str, Any]:
             f"x={x:g}, y={y:g}, w={w:g}, h={h:g}."
         )
     return {"label": str(item["label"]), "x": x, "y": y, "w": w, "h": h}
+
+
+def box_count(value: Any, *, top: int = 2) -> str:
+    """One image's boxes in a few words: ``7 boxes: white-pawn 3, black-rook 2, ...``
+    (the ``top`` commonest classes; ``no boxes``; ``no label`` when missing)."""
+    boxes = as_boxes(value)
+    if boxes is None:
+        return "no label"
+    if not boxes:
+        return "no boxes"
+    counts = pd.Series([b["label"] for b in boxes]).value_counts(sort=True)
+    shown = ", ".join(f"{c} {n}" for c, n in counts.head(top).items())
+    more = ", ..." if len(counts) > top else ""
+    return f"{len(boxes)} box{'es' if len(boxes) > 1 else ''}: {shown}{more}"
 
 
 def boxes_frame(images: Sequence[Any], labels: Iterable[Any]) -> pd.DataFrame:
