@@ -347,8 +347,9 @@ class BoxesWidget(Widget):
     script draws, moves, deletes and reclasses them and posts the set as JSON)."""
 
     name = "boxes"
-    keys = "click, Tab or (none selected) its number = select a box · then 1-9 = its " \
-        "class · Delete removes it · drag " \
+    keys = "click, Tab or (none selected) its number = select a box · then its class's " \
+        "number (with 10 or more, type two digits quickly: 1 then 2 = 12) · Delete removes " \
+        "it · drag " \
         "a corner or edge to adjust · drag on the image = new box · s = start from the " \
         "suggested boxes · Esc cancels · Enter = accept the set · k keep · r remove · " \
         "n next · u undo"
@@ -366,7 +367,7 @@ class BoxesWidget(Widget):
         editing = given if typed is None else _boxes_or_none(typed, lenient=True) or []
         defined = _book_classes(book)
         used = {b["label"] for b in given + editing + (suggested or [])}
-        names = _ordered(set(defined) | set(_names_in(version, table)) | used)[:9]
+        names = _ordered(set(defined) | set(_names_in(version, table)) | used)
         row = table.row(str(entry.get("item_id"))) or {}
         return {
             "classes": [{"label": n, "key": str(i + 1), **_definition(defined, n)}

@@ -83,6 +83,7 @@
   function caption(parent, text, x, y, s) {
     var t = node(parent, "text", { x: x, y: y, "font-size": 14 * s, "stroke-width": 3 * s });
     t.textContent = text;
+    return t;
   }
 
   Widget.prototype.render = function () {
@@ -97,13 +98,14 @@
       rect(g, b, "", s).setAttribute("stroke-dasharray", 6 * s + " " + 4 * s);
       caption(g, "suggested " + b.label, b.x + 3 * s, Math.min(b.y + b.h + 15 * s, this.height), s);
     }
+    var placed = [];
     for (i = 0; i < this.boxes.length; i++) {
       b = this.boxes[i];
       g = node(svg, "g", { "class": "box" + (i === this.selected ? " selected" : ""),
         "data-index": i, tabindex: 0, role: "button",
         "aria-label": "box " + (i + 1) + " " + b.label });
       rect(g, b, "frame", s);
-      caption(g, (i + 1) + " " + b.label, b.x + 3 * s, b.y > 18 * s ? b.y - 4 * s : b.y + 15 * s, s);
+      this.place(b, caption(g, (i + 1) + " " + b.label, b.x, b.y, s), s, placed);
       if (i === this.selected) { this.handles(g, b, s); }
     }
     if (this.gesture && this.gesture.kind === "draw") {
@@ -114,6 +116,35 @@
       if (el) { el.focus({ preventScroll: true }); }
     }
     this.sync();
+  };
+
+  // Where a box's caption goes: above the box, else inside it from the top down, then
+  // below it, at its left and then its right edge; the first place that does not overlap
+  // a caption already placed (crowded images), else above the box. Sizes are measured.
+  Widget.prototype.place = function (b, t, s, placed) {
+    var size = t.getBBox(), w = size.width + 2 * s, h = 16 * s, ys = [], xs, k, m;
+    if (b.y > h + 2 * s) { ys.push(b.y - 4 * s); }
+    for (k = 1; k * h < b.h; k++) { ys.push(b.y + k * h - s); }
+    ys.push(Math.min(b.y + b.h + h, this.height));
+    xs = [b.x + 3 * s, b.x + b.w - w].map(function (x) {
+      return Math.max(0, Math.min(x, this.width - w));
+    }, this);
+    for (m = 0; m < xs.length; m++) {
+      for (k = 0; k < ys.length; k++) {
+        var box = { x0: xs[m], x1: xs[m] + w, y0: ys[k] - h + 2 * s, y1: ys[k] + 2 * s };
+        var free = placed.every(function (p) {
+          return box.x1 <= p.x0 || p.x1 <= box.x0 || box.y1 <= p.y0 || p.y1 <= box.y0;
+        });
+        if (free) {
+          placed.push(box);
+          t.setAttribute("x", xs[m]);
+          t.setAttribute("y", ys[k]);
+          return;
+        }
+      }
+    }
+    t.setAttribute("x", xs[0]);
+    t.setAttribute("y", ys[0]);
   };
 
   Widget.prototype.handles = function (g, b, s) {
@@ -250,6 +281,41 @@
     this.render();
   };
 
+  // Numbers: a class (a box selected) or a box (none selected). With 10 or more to
+  // choose from, a digit that can start a two-digit number waits TWO_KEYS ms for a
+  // second one: 1 then 2 = number 12; 1 alone = 1 once the wait is over.
+  var TWO_KEYS = 700;
+
+  Widget.prototype.pick = function (number) {
+    var n = number - 1;
+    if (this.selected >= 0) {
+      if (n >= 0 && n < this.names.length) { this.relabel(this.names[n]); }
+    } else if (n >= 0 && n < this.boxes.length) {
+      this.select(n);
+    }
+  };
+
+  Widget.prototype.digit = function (d) {
+    var self = this, count = this.selected >= 0 ? this.names.length : this.boxes.length;
+    if (this.pending !== null && this.pending !== undefined) {
+      var first = this.pending;
+      clearTimeout(this.pendingTimer);
+      this.pending = null;
+      this.pick(first * 10 + d);
+      return;
+    }
+    if (d === 0) { return; }
+    if (count >= 10 && d * 10 <= count) {
+      this.pending = d;
+      this.pendingTimer = setTimeout(function () {
+        self.pending = null;
+        self.pick(d);
+      }, TWO_KEYS);
+      return;
+    }
+    this.pick(d);
+  };
+
   Widget.prototype.onKey = function (event) {
     var tag = event.target && event.target.tagName;
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
@@ -261,9 +327,8 @@
         this.selected = Math.min(this.selected, this.boxes.length - 1);
         this.render();
       }
-    } else if (/^[1-9]$/.test(key)) {
-      var n = parseInt(key, 10) - 1;
-      if (this.selected >= 0) { this.relabel(this.names[n]); } else if (n < this.boxes.length) { this.select(n); }
+    } else if (/^[0-9]$/.test(key)) {
+      this.digit(parseInt(key, 10));
     } else if (key === "Escape" && (this.gesture || this.selected >= 0)) {
       this.cancel();
     } else if (key === "s" && this.suggested) {
