@@ -159,9 +159,11 @@ def weak_detector_warning(ap50: float) -> str | None:
     """The one-line warning of a detector below :data:`WEAK_AP50` (else None)."""
     if not ap50 < WEAK_AP50:  # NaN (no label box) gives no warning
         return None
-    return (f"weak detector: its boxes reach AP50 {ap50:.2f} against these labels (below "
-            f"{WEAK_AP50}), so its issue ranking is near the base rate; audit with a "
-            "stronger detector's out-of-sample boxes.")
+    return (
+        f"weak detector: its boxes reach AP50 {ap50:.2f} against these labels (below "
+        f"{WEAK_AP50}), so its issue ranking is near the base rate; audit with a "
+        "stronger detector's out-of-sample boxes."
+    )
 
 
 def _detector_ap50(labels: pd.Series, predictions: Any) -> float:
