@@ -83,3 +83,25 @@ def test_production_decisions_do_not_block_the_dataset(cli, elec) -> None:
     for entry in (ws.review.get(i) for i in kept if i != ids[5]):  # kept: the model's label
         assert labels[entry["payload"]["row"]["nswprice"]] == int(entry["suggested_label"])
     assert ws.review.production_waiting("elec") == {}
+
+
+def test_concept_alarms_name_the_batch_ids(cli, elec) -> None:
+    """Alarm rows are the data's ids, not offsets in the error stream (issue 17)."""
+    ws, tmp_path = elec
+    w = ["-w", ws.location]
+    frame = pd.read_csv(DATA / "drift" / "elec.csv")
+    frame.insert(0, "id", range(len(frame)))
+    batch = frame.iloc[1500:2300].copy()
+    batch.loc[batch.index[300:], "class"] = 1 - batch["class"].iloc[300:]  # the concept flips
+    batch.to_csv(tmp_path / "flipped.csv", index=False)
+    code, out, err = cli("monitor", "ingest", "m", str(tmp_path / "flipped.csv"), "--json", *w)
+    window = json.loads(out)
+    named = window["performance"]["concept_alarm_rows"]
+    # ids of this batch (the stream offsets would be 2,500 and up: 1,500 reference rows
+    # and a 1,000-row window came first), one of them after the flip
+    assert named and all(1500 <= int(i) < 2300 for i in named), named
+    assert any(int(i) >= 1800 for i in named), named
+    alert = next(a for a in window["alerts"] if a.startswith("concept drift"))
+    assert alert.startswith(f"concept drift: Page-Hinkley alarm at id {named[0]}")
+    code, out, err = cli("monitor", "status", "m", *w)
+    assert code == 1 and f"id {named[0]}" in out + err

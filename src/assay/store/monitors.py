@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import func, select
@@ -224,6 +225,7 @@ class MonitorStore:
                 batch, profile, reference, info["config"], model, state, estimator=estimator
             )
             report["source"] = source
+            _name_alarm_rows(report, batch, state, reference, rows)
             number = self._store(name, scored, report, head)
         return {"monitor": name, "window": number, **report}
 
@@ -373,6 +375,46 @@ class MonitorStore:
         if windows and windows[-1]["report"].get("detector"):
             return windows[-1]["report"]["detector"], head
         return config.get("detector"), head
+
+
+_ALARM_PREFIX = "concept drift: Page-Hinkley alarm at row(s) "
+
+
+def _name_alarm_rows(
+    report: dict[str, Any],
+    batch: pd.DataFrame,
+    state: dict[str, Any] | None,
+    reference: DatasetVersion,
+    rows: RowNames,
+) -> None:
+    """Name the concept-drift alarms by the batch's ids (else its lines), not by their
+    offset in the error stream the detector has seen since the reference.
+
+    Sets ``performance.concept_alarm_rows`` and rewrites the alert to name them.
+    """
+    perf = report.get("performance") or {}
+    alarms = perf.get("concept_alarms") or []
+    label = reference.roles.label
+    if not alarms or label is None or label not in batch.columns:
+        return
+    start = int(((state or {}).get("state") or {}).get("n_seen_", 0))
+    labelled = np.flatnonzero(batch[label].notna().to_numpy())
+    local = [a - start for a in alarms if 0 <= a - start < len(labelled)]
+    positions = labelled[local]
+    id_col = reference.roles.id
+    if id_col in batch.columns:
+        names = [str(v) for v in batch[id_col].to_numpy()[positions]]
+        shown = f"{id_col} " + ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    else:
+        names = [rows(int(p)) for p in positions]
+        shown = rows.many(positions)
+    perf["concept_alarm_rows"] = names
+    report["alerts"] = [
+        f"concept drift: Page-Hinkley alarm at {shown} of the batch"
+        if a.startswith(_ALARM_PREFIX)
+        else a
+        for a in report["alerts"]
+    ]
 
 
 def _reference_order(
