@@ -63,4 +63,6 @@ def test_commit_keeps_unresolved_ties_and_queues_them(workspace: Workspace, tmp_
     assert (new["label"][~kept].to_numpy() == ids[~kept].map(settled).to_numpy()).all()
     queued = workspace.review.list("sents", source="consensus_tie")
     assert sorted(queued["item_id"].astype(str)) == sorted(tied)
+    kept_label = dict(zip(ids[kept], new["label"][kept], strict=True))
+    assert [kept_label[str(i)] for i in queued["item_id"]] == list(queued["given_label"])
     assert done.to_dict()["unresolved_ties"] == len(tied)

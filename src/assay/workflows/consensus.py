@@ -116,10 +116,21 @@ def run_consensus(
     settled = outcome.labels if ties is None else outcome.labels.drop(index=ties.index)
     version = commit_consensus(ws, name, settled, outcome.method)
     if ties is not None and len(ties):
-        ws.review.add(name, ties, source=TIE_SOURCE)
+        _queue_ties(ws, name, ties)
     return ConsensusOutcome(outcome.method, outcome.labels, outcome.annotators, version,
                             outcome.kind, outcome.result,
                             0 if ties is None else len(ties))
+
+
+def _queue_ties(ws: Workspace, name: str, ties: pd.DataFrame) -> None:
+    """Queue the unresolved ties for review, with the label each item kept."""
+    version = ws.dataset(name)
+    frame = version.to_pandas()
+    current = pd.Series(
+        frame[version.roles.label].to_numpy(object), index=frame[version.roles.id].astype(str)
+    )
+    entries = ties.assign(given_label=ties["item_id"].map(current).to_numpy(object))
+    ws.review.add(name, entries, source=TIE_SOURCE)
 
 
 def unresolved_ties(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
