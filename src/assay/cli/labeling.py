@@ -40,6 +40,8 @@ _PHRASES = {
     "skip=True": "--skip",
     "labelers=['ann', 'ben']": "--labelers ann,ben",
     "(expected_revision)": "(--revision N)",
+    "expected_revision=": "--revision ",
+    "submit it without a revision": "submit it without --revision",
     "give items=": "give --items",
     "(plan_labeling)": "",
     "next_item gives": "`assay label next` gives",
@@ -188,34 +190,112 @@ def next_cmd(
     """The next item of a labeler's queue (blind: no other label is shown)."""
     from assay.workflows.labeling import next_item
 
-    task = next_item(open_workspace(workspace), name, labeler)
+    ws = open_workspace(workspace)
+    task = next_item(ws, name, labeler)
     if as_json:
         emit_json(None if task is None else task.to_dict())
     elif task is None:
         print(f"{labeler}'s queue for {name} is done.")
     else:
-        hint = f"  suggestion: {task.prefill}" if task.prefill is not None else ""
-        print(f"item {task.item_id} ({task.remaining} of {task.total} left){hint}")
+        print(_fit(f"item {task.item_id} ({task.remaining} of {task.total} left)"))
+        for line in _item_lines(ws, name, task.item_id):
+            print(line)
+        if task.prefill is not None:
+            print(_fit(f"  suggestion: {task.prefill}"))
+        command = f"assay label submit {name} LABEL --labeler {labeler} --item {task.item_id}"
+        if len(command) > 70:  # a long id: name it above, not cut here
+            command = f"assay label submit {name} LABEL --labeler {labeler} --item ID"
+        print(_fit(f"Label it: {command}"))
+
+
+def _fit(line: str, width: int = 80) -> str:
+    """``line`` cut to ``width`` columns, with an ellipsis when cut."""
+    line = " ".join(line.split()) if "\n" in line else line
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _fit_path(prefix: str, path: str, width: int = 80) -> str:
+    """``prefix`` and ``path`` in ``width`` columns: the path relative to the working
+    folder when that is shorter, else its end (the file name stays whole)."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        relative = path
+    shown = min(path, relative, key=len)
+    room = width - len(prefix)
+    if len(shown) > room:
+        shown = "..." + shown[-(room - 3) :]
+    return prefix + shown
+
+
+#: Fields of an item shown by `assay label next` (the rest: --json of `assay show`).
+_MAX_FIELDS = 8
+
+
+def _item_lines(ws: Any, name: str, item_id: str) -> list[str]:
+    """What a labeler sees of an item, blind (never its label), one line per field
+    cut to 80 columns: its file (full path) for media, else its text and values."""
+    from assay.web.items import media_file
+
+    version = ws.dataset(name)
+    roles = version.roles
+    frame = version.to_pandas()
+    rows = frame[frame[roles.id].astype(str) == item_id]
+    if rows.empty:
+        return []
+    row = rows.iloc[0]
+    lines = []
+    if roles.media and isinstance(row.get(roles.media), str):
+        try:
+            where = str(media_file(version, row[roles.media]))
+        except Exception:  # noqa: BLE001 - a missing file is still worth naming
+            where = str(row[roles.media])
+        lines.append(_fit_path("  file: ", where))
+    hidden = {roles.id, roles.label, roles.media}
+    shown = [c for c in frame.columns if c not in hidden and not str(c).startswith("pixel_")]
+    for column in shown[:_MAX_FIELDS]:
+        lines.append(_fit(f"  {column}: {row[column]}"))
+    if len(shown) > _MAX_FIELDS:
+        lines.append(f"  ... {len(shown) - _MAX_FIELDS} more fields (assay show {name})")
+    return lines
 
 
 @label_app.command("submit")
 def submit_cmd(
     name: str = typer.Argument(..., help="The dataset."),
-    label: str = typer.Argument(None, help="The label (leave out with --skip)."),
-    labeler: str = typer.Option(..., "--labeler", help="Who labels."),
-    item: str = typer.Option(..., "--item", help="The item id."),
+    label: str = typer.Argument(None, help="The label (leave out with --skip or --file)."),
+    labeler: str = typer.Option(
+        None, "--labeler", help="Who labels (with --file: for rows without a labeler)."
+    ),
+    item: str = typer.Option(None, "--item", help="The item id."),
+    file: Path = typer.Option(
+        None, "--file", help="A CSV of labels (item,label[,labeler]): stored all or nothing."
+    ),
     unsure: bool = typer.Option(False, "--unsure", help="The labeler is not sure."),
     skip: bool = typer.Option(False, "--skip", help="Skip the item (no label)."),
     note: str = typer.Option(None, "--note", help="Why (with --unsure or --skip)."),
     revision: int = typer.Option(
-        None, "--revision", help="Change a label already given: the revision it is at."
+        None,
+        "--revision",
+        help="Change a label already given: its revision (shown when it was stored).",
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Store one label of a labeler's queue (scripts and tests label without a browser)."""
+    """Store one label of a labeler's queue, or a CSV of labels (--file)."""
     from assay.workflows.labeling import submit_label
 
+    if file is not None:
+        _submit_file(name, file, labeler, workspace, as_json, bool(item or label or skip))
+        return
+    if labeler is None or item is None:
+        missing = " and ".join(f for f, v in (("--labeler", labeler), ("--item", item)) if not v)
+        raise InputError(
+            f"give {missing}: assay label submit {name} LABEL --labeler WHO --item ID "
+            "(or --file labels.csv with columns item,label[,labeler])."
+        )
     with cli_flags(phrases=_PHRASES, **_FLAGS):
         saved = submit_label(
             open_workspace(workspace),
@@ -232,7 +312,55 @@ def submit_cmd(
         emit_json(saved.to_dict())
         return
     what = "skipped" if saved.skipped else f"labeled {saved.label!r}"
-    print(f"{labeler} {what} item {saved.item_id} (revision {saved.revision}).")
+    print(_fit(f"{labeler} {what} item {saved.item_id} (revision {saved.revision})."))
+
+
+def _submit_file(
+    name: str, path: Path, labeler: str | None, workspace: Path, as_json: bool, extra: bool
+) -> None:
+    """``assay label submit NAME --file labels.csv``: every row or none."""
+    from assay.store.labeling import RowError
+    from assay.store.readers import read_source
+    from assay.workflows.labeling import submit_labels
+
+    if extra:
+        raise InputError(f"give either --file {path} or one label (LABEL --item ID), not both.")
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; give a CSV of labels (item,label[,labeler]).")
+    frame = read_source(path)[0].to_pandas()
+    needed = ["item", "label"] + ([] if labeler else ["labeler"])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        hint = "" if labeler or "labeler" not in missing else " (or give --labeler WHO)"
+        raise InputError(
+            f"{path}: no column {', '.join(map(repr, missing))}{hint}; its columns are "
+            f"{', '.join(map(str, frame.columns))}; expected item,label[,labeler]."
+        )
+    if "labeler" not in frame.columns:
+        frame["labeler"] = labeler
+    elif labeler:
+        frame["labeler"] = frame["labeler"].where(frame["labeler"].notna(), labeler)
+    rows = frame[["item", "labeler", "label"]].astype(object).to_dict("records")
+    if not rows:
+        raise InputError(f"{path} has no rows; give one label per row (item,label[,labeler]).")
+    with cli_flags(phrases=_PHRASES, **_FLAGS):
+        try:
+            saved = submit_labels(open_workspace(workspace), name, rows)
+        except RowError as exc:
+            line = exc.row + 1  # the header is line 1
+            raise InputError(
+                f"{path}: row {exc.row} (line {line}), column {exc.column!r}: {exc.reason} "
+                "Nothing was stored."
+            ) from exc
+    if as_json:
+        emit_json([s.to_dict() for s in saved])
+        return
+    per: dict[str, int] = {}
+    for s in saved:
+        per[s.labeler] = per.get(s.labeler, 0) + 1
+    who = ", ".join(f"{k} {v}" for k, v in per.items())
+    print(_fit(f"{len(saved)} labels stored from {path.name} ({who})."))
+    print(f"Next: assay label status {name}")
 
 
 @label_app.command("agreement")
@@ -252,10 +380,17 @@ def agreement_cmd(
     if live.report is None:
         print(f"{name}: no item has labels from two labelers yet.")
         return
-    print(live.report.summary())
-    if live.by_labelbook is not None and len(live.by_labelbook.reports) > 1:
-        for version, alpha in zip(live.by_labelbook.reports, live.by_labelbook.alphas, strict=True):
-            print(f"  label book v{version}: alpha {alpha:.3f}")
+    report = live.report
+    print(
+        _fit(
+            f"{name}: {live.n_labels} labels of {live.n_items} items by "
+            f"{report.n_annotators} labelers, {len(report.classes)} classes"
+        )
+    )
+    for line in report.summary().splitlines()[1:]:
+        print(line)
+    for line in _rounds(live):
+        print(line)
     found: list[dict[str, Any]] = live.disagreed.head(20).to_dict("records")  # type: ignore[assignment]
     rows = [
         [r["item"], ", ".join(f"{k}: {v}" for k, v in r["labels"].items()), r["adjudicated"]]
@@ -268,6 +403,26 @@ def agreement_cmd(
             )
         )
         print(f"Next: assay label adjudicate {name} --item ID LABEL")
+
+
+def _rounds(live: Any) -> list[str]:
+    """One line per label-book version the labels followed (a round of revising):
+    items, Krippendorff's alpha with its interval, the least consistent class."""
+    if live.by_labelbook is None:
+        return []
+    lines = ["per label-book round:"]
+    for version, report in live.by_labelbook.reports.items():
+        low, high = report.ci.get("krippendorff_alpha", (float("nan"), float("nan")))
+        interval = "" if low != low else f" [{low:.3f}, {high:.3f}]"
+        worst = report.per_class["agreement"].dropna()
+        weakest = f"; weakest {worst.idxmin()} {worst.min():.2f}" if len(worst) else ""
+        lines.append(
+            _fit(
+                f"  v{version}: {report.n_items} items, alpha "
+                f"{report.krippendorff_alpha:.3f}{interval}{weakest}"
+            )
+        )
+    return lines
 
 
 @label_app.command("adjudicate")

@@ -42,6 +42,7 @@ __all__ = [
     "AWAITING",
     "Context",
     "LABEL_COLUMNS",
+    "RowError",
     "Submission",
     "awaiting_labels",
     "create_project",
@@ -54,6 +55,7 @@ __all__ = [
     "read_context",
     "require_labels",
     "save_label",
+    "save_labels",
     "stamp",
 ]
 
@@ -602,7 +604,10 @@ def labels_frame(ws: Workspace, name: str, *, lean: bool = False) -> tuple[int, 
         number = project.number
     values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     frame = pd.DataFrame(
-        {c: pd.Series(v, dtype=object if not v else None) for c, v in zip(columns, values, strict=True)}
+        {
+            c: pd.Series(v, dtype=object if not v else None)
+            for c, v in zip(columns, values, strict=True)
+        }
     )
     for flag in ("unsure", "skipped", "in_sample", "prefilled"):
         if flag in frame.columns:
@@ -672,3 +677,67 @@ def stamp(ws: Workspace, name: str) -> tuple[int | None, int, int, int, int, int
         int(decided[1]),
         ctx.book_number,
     )
+
+
+class RowError(InputError):
+    """A row of a batch of labels that cannot be stored (:meth:`at` makes one, with
+    ``row`` (1-based), the ``column`` at fault and the ``reason``); nothing of the
+    batch was written."""
+
+    row: int = 0
+    column: str = ""
+    reason: str = ""
+
+    @classmethod
+    def at(cls, row: int, column: str, reason: str) -> RowError:
+        """The error of ``row``'s ``column``."""
+        exc = cls(f"row {row}, column {column!r}: {reason}")
+        exc.row, exc.column, exc.reason = row, column, reason
+        return exc
+
+
+def save_labels(
+    ws: Workspace, name: str, makes: list[tuple[str, Callable[[Context], Submission]]]
+) -> list[dict[str, Any]]:
+    """Store a batch of labels all or nothing, in one transaction (each audit-logged):
+    ``makes`` holds, per row, the labeler's name and the function that checks and
+    builds the row's :class:`Submission` from the :class:`Context`.
+
+    Raises
+    ------
+    RowError
+        The first row that cannot be stored (a label outside the label book: column
+        ``label``; a labeler the plan does not name: ``labeler``; an item outside the
+        labeler's queue, or labeled already: ``item``); nothing is written.
+    """
+    try:
+        with ws.session() as s:
+            ctx = context_in(s, ws, name)
+            ctx.need_plan()
+            out = []
+            for row, (labeler, make) in enumerate(makes, start=1):
+                out.append(_save_row(s, ctx, row, labeler, make))
+            return out
+    except IntegrityError as exc:  # a concurrent submission of one of the labels
+        raise ConflictError(
+            f"a label of this batch was stored just now from elsewhere ({name}); nothing "
+            "of the batch was written: submit it again."
+        ) from exc
+
+
+def _save_row(
+    s: Session, ctx: Context, row: int, labeler: str, make: Callable[[Context], Submission]
+) -> dict[str, Any]:
+    """One row of :func:`save_labels`; its errors as :class:`RowError`."""
+    try:
+        ctx.check_labeler(labeler)
+    except InputError as exc:
+        raise RowError.at(row, "labeler", str(exc)) from exc
+    try:
+        sub = make(ctx)
+    except InputError as exc:
+        raise RowError.at(row, "label", str(exc)) from exc
+    try:
+        return _save_label_in(s, ctx, sub)
+    except (InputError, ConflictError) as exc:
+        raise RowError.at(row, "item", str(exc)) from exc

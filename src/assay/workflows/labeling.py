@@ -63,6 +63,7 @@ __all__ = [
     "plan_labeling",
     "read_labels",
     "submit_label",
+    "submit_labels",
 ]
 
 
@@ -485,6 +486,74 @@ def submit_label(
         prefilled=saved["prefilled"],
         revision=saved["revision"],
     )
+
+
+def submit_labels(
+    ws: Workspace, name: str, rows: Sequence[Mapping[str, Any]]
+) -> list[SubmittedLabel]:
+    """Store a batch of labels all or nothing, in one transaction (each audit-logged).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Per label: ``item``, ``label``, ``labeler`` (each a first label of the item by
+        the labeler; changes go through :func:`submit_label` with a revision).
+
+    Raises
+    ------
+    InputError
+        The first bad row, as ``row N, column 'C': why`` (a missing item or label, a
+        label outside the label book, a labeler the plan does not name, an item
+        outside the labeler's queue or labeled already); nothing is written.
+    """
+    makes = []
+    for number, row in enumerate(rows, start=1):
+        for column in ("item", "labeler", "label"):
+            value = row.get(column)
+            if (
+                value is None
+                or (isinstance(value, float) and np.isnan(value))
+                or (isinstance(value, str) and not value.strip())
+            ):
+                raise store.RowError.at(number, column, f"the {column} is missing; give one.")
+        makes.append((str(row["labeler"]), _maker(ws, row)))
+    saved = store.save_labels(ws, name, makes)
+    task = get_task(store.read_context(ws, name).task_kind)
+    return [
+        SubmittedLabel(
+            dataset=name,
+            labeler=r["labeler"],
+            item_id=r["item_id"],
+            label=task.decode_label(r["label"]),
+            unsure=r["unsure"],
+            skipped=r["skipped"],
+            note=r["note"],
+            labelbook_version=r["labelbook_version"],
+            prefilled=r["prefilled"],
+            revision=r["revision"],
+        )
+        for r in saved
+    ]
+
+
+def _maker(ws: Workspace, row: Mapping[str, Any]) -> Any:
+    """The function that checks ``row``'s label against the context and builds it."""
+
+    def make(ctx: store.Context) -> store.Submission:
+        typed = typed_label(ws, ctx, row["label"], "label")
+        return store.Submission(
+            item_id=str(row["item"]),
+            labeler=str(row["labeler"]),
+            label=get_task(ctx.task_kind).encode_label(typed),
+            unsure=False,
+            skipped=False,
+            note=None,
+            labelbook_version=None,
+            expected_revision=None,
+            shown=typed,
+        )
+
+    return make
 
 
 def labeling_status(
