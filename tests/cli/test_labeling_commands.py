@@ -234,3 +234,23 @@ def test_prefill_outside_the_sample_only(cli, tmp_path: Path, iris) -> None:
     task = _json(cli, "label", "next", "flowers", "--labeler", "ann", *w)
     true = dict(zip(truth["id"], truth["label"], strict=True))
     assert task["prefill"] in (None, true[task["item_id"]])
+
+
+def test_revision_messages_say_what_to_give(cli, tmp_path: Path, iris) -> None:
+    """Changing a label: each refusal names the revision to give, as a CLI flag."""
+    _, unlabeled, _ = iris
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "flowers", str(unlabeled), "--id", "id", *w)[0] == 0
+    assert cli("label", "plan", "flowers", "--labelers", "ann,ben", *w)[0] == 0
+    item = _json(cli, "label", "next", "flowers", "--labeler", "ann", *w)["item_id"]  # type: ignore[index]
+    base = ["label", "submit", "flowers", "--labeler", "ann", "--item", item, *w]
+    code, _, err = cli(*base[:3], "setosa", *base[3:], "--revision", "2")
+    assert code == 2 and "no revision 2 to change" in err and "without --revision" in err
+    assert cli(*base[:3], "setosa", *base[3:])[0] == 0
+    code, _, err = cli(*base[:3], "virginica", *base[3:])
+    assert code == 2 and "--revision 0" in err and "expected_revision" not in err
+    code, _, err = cli(*base[:3], "virginica", *base[3:], "--revision", "5")
+    assert code == 2 and "at revision 0, not 5" in err and "give --revision 0" in err
+    code, out, err = cli(*base[:3], "virginica", *base[3:], "--revision", "0")
+    assert code == 0 and "(revision 1)" in out, err

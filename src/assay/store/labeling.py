@@ -568,7 +568,8 @@ def _write_label(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
             f"{sub.labeler}'s label of item {sub.item_id} is at revision {existing.revision}, "
-            f"not {sub.expected_revision}: it changed since you loaded it; give "
+            f"not {sub.expected_revision} (it changed since you read it, or the revision is "
+            "mistyped); give "
             f"expected_revision={existing.revision} to change it."
         )
     return existing.revision + 1
