@@ -15,6 +15,8 @@ Every other word is ``same``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assay._alignment import align_words
+from assay.store.readers import MEDIA_EXTENSIONS
 
-__all__ = ["Token", "edit_counts", "length_counts", "word_diff"]
+__all__ = [
+    "Token",
+    "add_production_clip",
+    "edit_counts",
+    "length_counts",
+    "production_clip",
+    "word_diff",
+]
+
+#: The review source of the clips ``assay monitor clips`` samples from production.
+PRODUCTION_SOURCE = "drift_sample"
 
 #: One word of a shown transcript: ``{"word": str, "op": same|sub|del|ins}`` and, on a
 #: substituted word of the suggested side, ``"was"`` (the words it replaces).
@@ -89,3 +102,32 @@ def length_counts(column: pa.ChunkedArray, bins: int = 12) -> list[dict[str, Any
             label = f"{start} words" if start == end else f"{start}-{end} words"
             out.append({"label": label, "count": count})
     return out
+
+
+def production_clip(entry: Mapping[str, Any]) -> Path | None:
+    """The production clip a review entry was sampled from, when it may be served.
+
+    Only what the monitor recorded is served: the entry's source is ``drift_sample``,
+    its payload names the file (``assay monitor clips`` writes the path when it samples
+    the clip; a request never names a path), the file is audio and still exists.
+    """
+    payload = entry.get("payload") or {}
+    path = payload.get("path") if isinstance(payload, Mapping) else None
+    if entry.get("source") != PRODUCTION_SOURCE or not isinstance(path, str) or "\x00" in path:
+        return None
+    target = Path(path)
+    if MEDIA_EXTENSIONS.get(target.suffix.lower()) != "audio":
+        return None
+    try:
+        return target.resolve() if target.is_absolute() and target.is_file() else None
+    except OSError:
+        return None
+
+
+def add_production_clip(view: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An item view of a production clip (not in the dataset) given its player: the
+    review page then plays it from ``/review/entry/{id}/clip``."""
+    if view.get("media_url") is None and production_clip(entry) is not None:
+        view["media_url"] = f"/review/entry/{int(entry['id'])}/clip"
+        view["media_kind"] = "audio"
+    return view

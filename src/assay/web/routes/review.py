@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store.review import ACTIONS
@@ -20,6 +20,7 @@ from assay.web.items import item_view
 from assay.web.params import MAX_INT, Id, Offset, parse_int
 from assay.web.queries import QueueFilter
 from assay.web.render import json_response, render, wants_json
+from assay.web.transcript_view import add_production_clip, production_clip
 from assay.web.widgets import widget_for
 from assay.workflows.review import (
     apply_decisions,
@@ -111,8 +112,9 @@ def _entry_response(
         "entry": found,
         "dataset": found["dataset"],
         "kind": version.task.kind,
-        "item": item_view(
-            version, web.cache, found["item_id"], fallback=found["payload"].get("row")
+        "item": add_production_clip(
+            item_view(version, web.cache, found["item_id"], fallback=found["payload"].get("row")),
+            found,
         ),
         "given": widget.show(found["given_label"]),
         "suggested": widget.show(found["suggested_label"], found["given_label"]),
@@ -128,6 +130,18 @@ def _entry_response(
         "can_decide": auth.user.role in ("reviewer", "admin"),
     }
     return render(request, "review_entry.html", context, status=status)
+
+
+@router.get("/review/entry/{entry_id}/clip")
+def review_entry_clip(
+    request: Request, entry_id: Id, auth: Auth = Depends(require("viewer"))
+) -> Response:
+    """The production clip a ``drift_sample`` entry was sampled from (404 otherwise:
+    only files the monitor recorded are served)."""
+    clip = production_clip(request.app.state.web.ws.review.get(entry_id))
+    if clip is None:
+        raise NotFoundError(f"review entry #{entry_id} has no production clip to play.")
+    return FileResponse(clip, headers={"Cache-Control": "private"})
 
 
 @router.get("/review/entry/{entry_id}")
