@@ -191,6 +191,20 @@ def test_audit_slices_augment_and_monitor(
     queue = _json(cli, "review", "list", "fsdd", "--source", "drift_sample", *w)
     entries = queue.get("items", queue) if isinstance(queue, dict) else queue
     assert len(entries) == 1 and "george" in entries[0]["item_id"]
+    # the reviewer listened and typed the words; the clip joins the data as a new version
+    heard = batch.set_index("file").loc[entries[0]["item_id"].removeprefix("clip:")]
+    code, _, err = cli("review", "decide", str(entries[0]["id"]), "--relabel",
+                       heard["transcript"], *w)
+    assert code == 0, err
+    code, out, err = cli("review", "apply", "fsdd", "--production", *w)
+    assert code == 0, err
+    diff = _json(cli, "diff", "fsdd@v2", "fsdd@v3", *w)
+    assert diff["counts"]["added"] == 1
+    v3 = tmp_path / "v3.csv"
+    assert cli("export", "fsdd@v3", str(v3), *w)[0] == 0
+    added = pd.read_csv(v3).iloc[-1]
+    assert added["transcript"] == heard["transcript"]
+    assert added.astype(str).str.endswith(str(heard.name)).any()  # the clip's file
 
 
 def test_audit_flags_the_wrong_clip_and_review_fixes_it(
