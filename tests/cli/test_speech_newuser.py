@@ -193,8 +193,9 @@ def test_audit_slices_augment_and_monitor(
     assert len(entries) == 1 and "george" in entries[0]["item_id"]
     # the reviewer listened and typed the words; the clip joins the data as a new version
     heard = batch.set_index("file").loc[entries[0]["item_id"].removeprefix("clip:")]
-    code, _, err = cli("review", "decide", str(entries[0]["id"]), "--relabel",
-                       heard["transcript"], *w)
+    code, _, err = cli(
+        "review", "decide", str(entries[0]["id"]), "--relabel", heard["transcript"], *w
+    )
     assert code == 0, err
     code, out, err = cli("review", "apply", "fsdd", "--production", *w)
     assert code == 0, err
