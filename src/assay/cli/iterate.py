@@ -140,13 +140,19 @@ def augment_cmd(
         ...,
         "--slice",
         help="Column comparisons joined by and / or / not, e.g. \"ink == 'light' and label "
-        "in [3, 5]\" (==, !=, <, <=, >, >=, in [..]; `quoted name` for other names).",
+        'in [3, 5]" (==, !=, <, <=, >, >=, in [..]; `quoted name` for other names).',
     ),
     factor: float = typer.Option(
         1.0, "--factor", help=f"Copies per item of the slice, in (0, {MAX_FACTOR:g}]."
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the transforms."),
     message: str = typer.Option(None, "--message", "-m", help="The version message."),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        help="Tables: the columns to augment, A,B (numeric: interpolated) or one text "
+        "column (text transforms). Default: the numeric features, else the text column.",
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -154,9 +160,11 @@ def augment_cmd(
     with cli_flags(factor="--factor"):  # NaN, inf, <= 0: refused before any work
         check_factor(factor)
     ws = open_workspace(workspace)
-    with progress(f"Augmenting {ref}"), cli_flags(factor="--factor", seed="--seed"):
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    flags = {"factor": "--factor", "seed": "--seed"}
+    with progress(f"Augmenting {ref}"), cli_flags(phrases={"columns=": "--columns"}, **flags):
         version = augment_version(
-            ws, ref, predicate=slice_, factor=factor, seed=seed, message=message
+            ws, ref, predicate=slice_, factor=factor, seed=seed, message=message, columns=names
         )
     if as_json:
         emit_json(version.to_dict())
@@ -164,7 +172,7 @@ def augment_cmd(
     info = version.provenance["augment"]
     out_console().print(
         f"{version.ref}: {info['rows']} augmented rows from {info['parents']} items of "
-        f"slice {info['slice']} ({version.modality}, seed {info['seed']}); marked "
+        f"slice {info['slice']} ({info['modality']}, seed {info['seed']}); marked "
         "augmented=True, so `assay train` never evaluates on them."
     )
 

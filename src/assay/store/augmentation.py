@@ -11,6 +11,7 @@ recorded experiment used as its evaluation set is frozen and is never augmented.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,6 +76,42 @@ def slice_mask(
     return mask
 
 
+def _table_content(
+    version: DatasetVersion, df: pd.DataFrame, columns: Sequence[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """The modality and columns to augment: numeric features, or a table's text column."""
+    from assay.store.features import text_columns
+
+    if version.modality != "tabular":
+        if columns:
+            raise InputError(
+                f"{version.ref} holds {version.modality} files; columns= names the columns "
+                "of a table."
+            )
+        return version.modality, {}
+    texts = text_columns(version, df)
+    if columns:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise InputError(
+                f"columns= names {', '.join(map(repr, missing))}, not columns of "
+                f"{version.ref} ({', '.join(map(str, df.columns[:12]))})."
+            )
+        named_texts = [c for c in columns if c in texts or df[c].dtype == object]
+        if named_texts and (len(columns) > 1):
+            raise InputError(
+                f"columns= names text column(s) {', '.join(map(repr, named_texts))} with others; "
+                "augment one text column at a time, or numeric columns together."
+            )
+        if named_texts:
+            return "text", {"column": named_texts[0]}
+        return "tabular", {"columns": list(columns)}
+    numeric = feature_columns(version, df)
+    if not numeric and texts:
+        return "text", {"column": texts[0]}
+    return "tabular", {"columns": numeric}
+
+
 def augment_version(
     ws: Workspace,
     ref: str,
@@ -83,8 +120,14 @@ def augment_version(
     factor: float,
     seed: int = 0,
     message: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> DatasetVersion:
     """Add augmented copies of a slice's items to ``ref`` as a new version.
+
+    A table's numeric feature columns are interpolated (SMOTE within the class); a
+    table whose features are free text (a ``text`` column, or prose) gets the text
+    transforms on its text column. ``columns`` names the columns to augment: numeric
+    ones (interpolated) or one text column.
 
     Parameters
     ----------
@@ -118,22 +161,23 @@ def augment_version(
     hint = [*version.roles.tags, version.roles.label, *df.columns[:3]]
     mask = slice_mask(df, predicate, where=version.ref, hint=list(dict.fromkeys(hint)))
     media = _media_options(ws, version, df)
+    modality, chosen = _table_content(version, df, columns)
     new = augment(
         media.pop("frame", df),
-        modality=version.modality,
+        modality=modality,
         label=version.roles.label,
         factor=factor,
         seed=seed,
         slice_mask=mask,
         id_column=version.roles.id,
-        columns=feature_columns(version, df) if version.modality == "tabular" else None,
+        **chosen,
         **media,
     )
     new = _relative_media(new, version)
     frame = _with_new_rows(df, new, version.roles.id)
     text = message or (
         f"augment: {len(new)} rows from slice {predicate} (factor {factor:g}, seed {seed}, "
-        f"{version.modality})"
+        f"{modality})"
     )
     provenance = {
         "augment": {
@@ -141,7 +185,7 @@ def augment_version(
             "slice": predicate,
             "factor": float(factor),
             "seed": int(seed),
-            "modality": version.modality,
+            "modality": modality,
             "rows": len(new),
             "parents": int(mask.sum()),
         }
