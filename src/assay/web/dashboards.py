@@ -221,13 +221,7 @@ def audit_view(
         "wrong_rate": number(label.get("rate")),
         "wrong_low": number(low),
         "wrong_high": number(high),
-        "sentence": (
-            f"{count:,} of {n:,} labels ({percent(label.get('rate'))}, 95% interval "
-            f"{percent(low)} to {percent(high)}) look wrong: the model trained on the other "
-            "rows confidently predicts another class."
-            if "label" in checks
-            else "This audit did not check labels."
-        ),
+        "sentence": _audit_sentence(count, n, label.get("rate"), low, high, "label" in checks),
         "estimate": _noise_estimate(curve, count, n),
         "checks": {
             _CHECK_WORDS.get(k, k.replace("_", " ")): int(v.get("count") or 0)
@@ -252,6 +246,16 @@ def audit_view(
         "warnings": [str(w) for w in r.get("warnings") or []],
     }
     return view
+
+
+def _audit_sentence(count: int, n: int, rate: Any, low: Any, high: Any, checked: bool) -> str:
+    if not checked:
+        return "This audit did not check labels."
+    return (
+        f"{count:,} of {n:,} labels ({percent(rate)}, 95% interval {percent(low)} to "
+        f"{percent(high)}) look wrong: the model trained on the other rows confidently "
+        "predicts another class."
+    )
 
 
 def _noise_estimate(curve: dict[str, Any] | None, flagged: int, n: int) -> dict[str, Any] | None:
@@ -483,30 +487,9 @@ def _comparison(d: dict[str, Any]) -> dict[str, Any]:
         for k, v in (c.get("metrics") or {}).items()
     ]
     main = next((x for x in metrics if x["metric"] == head), metrics[0] if metrics else None)
-    sides = []
-    for side in ("a", "b"):
-        e = d[side]
-        sides.append(
-            {
-                "name": e["id"],
-                "data": e["data"],
-                "recipe": e["recipe"],
-                "eval_set": e["eval_set"],
-                "n_train": e["n_train"],
-                "headline": e.get("headline"),
-            }
-        )
+    sides = [_side(d[side]) for side in ("a", "b")]
     diff = d.get("diff") or {}
-    sentence = ""
-    if main is not None:
-        sentence = (
-            f"{sides[1]['name']} vs {sides[0]['name']}: {head} {three(main['a'])} -> "
-            f"{three(main['b'])} ({main['delta']:+.3f}, 95% interval {main['low']:+.3f} to "
-            f"{main['high']:+.3f}); McNemar p = {c.get('p_value', 0):.3g}, "
-            + ("a real difference." if c.get("significant") else "within noise.")
-            if None not in (main["delta"], main["low"], main["high"])
-            else f"{head}: {three(main['a'])} -> {three(main['b'])}"
-        )
+    sentence = _comparison_sentence(c, main, sides) if main is not None else ""
     return {
         "sides": sides,
         "metrics": metrics,
@@ -518,6 +501,25 @@ def _comparison(d: dict[str, Any]) -> dict[str, Any]:
         ],
         "diff_text": f"{diff.get('a')} -> {diff.get('b')}" if diff else "different datasets",
     }
+
+
+def _side(e: dict[str, Any]) -> dict[str, Any]:
+    keys = ("data", "recipe", "eval_set", "n_train", "headline")
+    return {"name": e["id"], **{k: e.get(k) for k in keys}}
+
+
+def _comparison_sentence(
+    c: dict[str, Any], main: dict[str, Any], sides: list[dict[str, Any]]
+) -> str:
+    head = c.get("headline")
+    if None in (main["delta"], main["low"], main["high"]):
+        return f"{head}: {three(main['a'])} -> {three(main['b'])}"
+    return (
+        f"{sides[1]['name']} vs {sides[0]['name']}: {head} {three(main['a'])} -> "
+        f"{three(main['b'])} ({main['delta']:+.3f}, 95% interval {main['low']:+.3f} to "
+        f"{main['high']:+.3f}); McNemar p = {c.get('p_value', 0):.3g}, "
+        + ("a real difference." if c.get("significant") else "within noise.")
+    )
 
 
 # Monitoring ----------------------------------------------------------------------------
@@ -760,9 +762,19 @@ def size_card(runs: list[dict[str, Any]], audits: list[dict[str, Any]]) -> dict[
         value=verdict,
         unit="clean or collect",
         meaning=meaning,
-        trend=f"estimated label noise {percent(r.get('noise_rate'))}",
+        trend=f"estimated label noise {percent(r.get('noise_rate'))}"
+        + _flagged_by(runs[0], audits),
         source=runs[0].get("version") or "",
     )
+
+
+def _flagged_by(curve: dict[str, Any], audits: list[dict[str, Any]]) -> str:
+    """`` (estimated; the audit flags N)`` for the audit of the curve's version."""
+    same = [a for a in audits if a.get("version") == curve.get("version")]
+    if not same:
+        return ""
+    count = number(((same[0]["result"].get("checks") or {}).get("label") or {}).get("count"))
+    return "" if count is None else f" (estimated; the audit flags {int(count):,})"
 
 
 def production_card(monitors: list[dict[str, Any]]) -> dict[str, Any]:
