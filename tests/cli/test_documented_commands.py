@@ -108,3 +108,19 @@ def test_report_writes_the_workspace_report(cli, tmp_path: Path) -> None:
     assert "pets" in out.read_text(encoding="utf-8")
     code, _, err = cli("report", "--out", str(tmp_path), "-w", ws.location)
     assert code == 2 and "is a folder" in err
+
+
+def test_docs_list_every_featurizer_and_the_example_recipe_builds() -> None:
+    """docs/train.md names each `featurizer:` a YAML recipe accepts (issue 17)."""
+    import yaml
+
+    from assay.modalities import available_modalities
+    from assay.train.recipe._yaml import FEATURIZERS, build_from_yaml_spec, validate_yaml_spec
+
+    text = (ROOT / "docs" / "train.md").read_text(encoding="utf-8")
+    section = text.split("## Recipes: the `featurizer:` options", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+    assert documented == {*FEATURIZERS, *available_modalities()}
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = validate_yaml_spec(yaml.safe_load(example), where="docs/train.md")
+    assert build_from_yaml_spec(spec) is not None
