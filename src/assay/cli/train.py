@@ -81,12 +81,13 @@ def _print_audit(record: dict[str, Any], run: AuditRun) -> None:
     queued = record["queued"]
     if queued:
         detail = ", ".join(f"{k}: {v}" for k, v in queued.items())
-        console.print(
+        say(
             f"Queued {sum(queued.values())} items for review ({detail}); see "
-            f"`assay review list {run.version.name}`."
+            f"`assay review list {run.version.name}`.",
+            indent="  ",
         )
     if record.get("report"):
-        console.print(f"Report: {record['report']}")
+        say(f"Report: {record['report']}")
 
 
 def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
