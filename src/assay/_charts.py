@@ -455,7 +455,8 @@ def paired_bars(
                 f'fill="{color}"/>'
             )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">'
         f"<title>{escape(title)}</title>{''.join(bars)}</svg>"
     )
 
@@ -1041,7 +1042,12 @@ def distribution_figure(
 ) -> str:
     """Reference (grey) vs current (orange) histogram of one column, and as a table."""
     svg = paired_bars(ref, cur, width=240, height=60)
-    bins = [str(e) for e in edges] if edges is not None else [str(i) for i in range(len(ref))]
+    if edges is not None and len(edges) == len(ref) + 1:  # numeric: bin edges
+        bins = [f"{cell_text(a)} to {cell_text(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+    elif edges is not None:  # categorical: the categories
+        bins = [str(e) for e in edges]
+    else:
+        bins = [str(i + 1) for i in range(len(ref))]
     rows = [
         (bins[i] if i < len(bins) else i, r, c)
         for i, (r, c) in enumerate(zip(ref, cur, strict=False))

@@ -136,6 +136,10 @@ def test_analysis_page_in_the_browser(
         assert page.locator(f"{figure} svg {mark}").count() == expected, chart  # type: ignore[attr-defined]
         assert page.locator(f"{figure} details table tbody tr").count() >= 1  # type: ignore[attr-defined]
 
+    if path == "/monitoring":  # reference vs current per column, the most drifted first
+        dists = page.locator('figure[data-chart^="dist-"]')  # type: ignore[attr-defined]
+        assert dists.count() == 8
+        assert dists.first.locator("svg rect").count() >= 4  # two bars per bin
     text = page.inner_text("main")  # type: ignore[attr-defined]
     assert not re.search(r"\bnan\b", text, re.IGNORECASE), f"'nan' on {path}"
     assert not [raw for raw in RAW_NAMES if raw in text], path

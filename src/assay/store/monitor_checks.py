@@ -328,6 +328,7 @@ def check_window(
         "params": jsonable(report.params),
         "schema": changes,
         "columns": jsonable(table.to_dict(orient="records")) + jsonable(watched),
+        "charts": jsonable(report.charts),  # histograms behind the monitoring page's charts
         "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
         # carried over when this window has no labels or was not scored
         "detector": (perf or {}).get("detector", state),

@@ -593,7 +593,11 @@ def _drift_effects(windows: list[dict[str, Any]]) -> dict[str, list[float | None
 
 def _distributions(report: dict[str, Any]) -> list[dict[str, Any]]:
     charts = report.get("charts") or {}
-    drifted = [c["column"] for c in report.get("columns") or [] if c.get("drifted")]
+    tested = sorted(
+        (c for c in report.get("columns") or [] if c.get("drifted")),
+        key=lambda c: -_or(number(c.get("effect_size")), 0.0),
+    )
+    drifted = [c["column"] for c in tested]
     order = drifted + [k for k in charts if k not in drifted]
     out = []
     for col in order[:8]:
