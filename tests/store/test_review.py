@@ -168,3 +168,33 @@ def test_kept_production_item_without_label_is_refused(queued: Workspace) -> Non
     with pytest.raises(InputError, match=rf"#{entry} \(prod-9\).*--relabel LABEL"):
         queued.review.apply("d", production=True)
     assert queued.dataset("d").ref == "d@v1"
+
+
+def test_production_clip_is_added_by_its_file(workspace: Workspace, tmp_path: Path) -> None:
+    """A production entry carrying a file (monitor clips: payload["path"]) is added in the
+    media column, by absolute path, and reads like the dataset's own files."""
+    from assay.store.features import media_paths
+
+    fsdd = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "audio" / "fsdd"
+    clips = sorted(fsdd.rglob("*.wav"))[:12] if fsdd.exists() else []
+    if not clips:
+        pytest.skip(f"real data folder absent: {fsdd}")
+    for clip in clips[:10]:
+        folder = tmp_path / "digits" / clip.name.split("_")[0]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / clip.name).write_bytes(clip.read_bytes())
+    workspace.import_dataset("fsdd", tmp_path / "digits")
+    version = workspace.dataset("fsdd")
+    production = clips[11]
+    workspace.review.add("fsdd", pd.DataFrame({
+        "item_id": [f"clip:{production.name}"], "score": [0.2], "reason": "low confidence",
+        "payload": [{"path": str(production)}]}), source="drift_sample")
+    entry = int(workspace.review.list("fsdd", source="drift_sample").iloc[0].id)
+    digit = production.name.split("_")[0]
+    workspace.review.decide(entry, "relabel", label=digit)
+    added = workspace.review.apply("fsdd", production=True)
+    assert added.n_rows == version.n_rows + 1
+    frame = added.to_pandas()
+    last = frame.iloc[-1]
+    assert str(last[added.roles.label]) == digit
+    assert media_paths(added, frame)[-1] == str(production.resolve())
