@@ -21,6 +21,15 @@ get_label_quality_scores`` and ``filter.find_label_issues``.
 Speed: median wall time over repeats on the bike-sharing (regression) and yeast
 (multi-label) labels and predictions resampled to 100,000 rows.
 
+Seeds (``--seeds N``): the regression rows are one draw of the planted errors and of the
+folds (seed 0), and AUPRC moves by a few hundredths from draw to draw, more than the gaps
+between the tools. ``--seeds N`` replants and refits with seeds 1..N on the two small sets
+(wine-red, diabetes) and reports the paired difference assay - cleanlab (rank scores, the
+same predictions) with its standard error over seeds; seed 0 (the table above, where the
+method was chosen) is left out, so these seeds are held out. CleanLearning refits its own
+bootstrap ensemble (about 16 minutes on wine-red on this machine) and is compared on seed 0
+only. Results in ``results/label_issues_kinds_seeds.md``.
+
 Multi-label rows also count the flagged items against the planted ones, on yeast, on
 the tags of scikit-learn's digits as ``assay demo --task multilabel`` plants them (12%
 of the sets), and on synthetic tags that are a fixed function of the features
@@ -133,6 +142,35 @@ def regression_row(name: str, X: np.ndarray, y: np.ndarray, learn: bool) -> list
     ]
 
 
+def seed_rows(sets: dict[str, tuple[np.ndarray, np.ndarray]], seeds: list[int]
+              ) -> list[list[object]]:
+    """Paired AUPRC difference assay - cleanlab rank over held-out seeds, per set."""
+    from cleanlab.regression.rank import get_label_quality_scores
+
+    rows = []
+    for name, (X, y) in sets.items():
+        diffs: dict[str, list[float]] = {"alone": [], "features": []}
+        ref = []
+        for seed in seeds:
+            noisy, wrong = plant_numeric(y, 0.10, seed=seed)
+            pred = cross_val_predict(HistGradientBoostingRegressor(random_state=0), X, noisy,
+                                     cv=KFold(5, shuffle=True, random_state=seed))
+            base = auprc(wrong, get_label_quality_scores(noisy, pred))
+            ref.append(base)
+            diffs["alone"].append(auprc(wrong, find_regression_issues(noisy, pred)
+                                        ["label_quality"]) - base)
+            diffs["features"].append(auprc(wrong, find_regression_issues(
+                noisy, pred, features=X)["label_quality"]) - base)
+        cells = []
+        for key in ("alone", "features"):
+            d = np.asarray(diffs[key])
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            cells.append(f"{d.mean():+.4f} +- {se:.4f} ({int((d >= 0).sum())}/{len(d)})")
+        rows.append([name, len(seeds), f"{np.mean(ref):.4f} (sd {np.std(ref, ddof=1):.4f})",
+                     *cells])
+    return rows
+
+
 def label_probs(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """5-fold out-of-sample probabilities of a standardised logistic regression per label."""
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
@@ -234,7 +272,23 @@ def speed(n: int, n_ref: int, repeats: int) -> list[list[object]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, no results file")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="only the paired differences over held-out seeds 1..N")
     args = parser.parse_args()
+    if args.seeds:
+        sets = {k: v for k, v in regression_sets().items() if len(v[1]) < 2000}
+        rows = seed_rows(sets, list(range(1, args.seeds + 1)))
+        write_results("label_issues_kinds_seeds", "Label issues, regression: paired "
+                      "differences over held-out seeds", "\n\n".join([
+                          "AUPRC of assay minus cleanlab's rank scores (OUTRE) on the same "
+                          "5-fold gradient-boosting predictions, planted errors and folds "
+                          f"drawn with seeds 1..{args.seeds} (seed 0, where the method was "
+                          "chosen, left out): mean +- its standard error over seeds "
+                          "(seeds where assay >= cleanlab).",
+                          markdown_table(["set", "seeds", "cleanlab AUPRC (mean)",
+                                          "assay - cleanlab", "assay + features - cleanlab"],
+                                         rows)]))
+        return
     n, n_ref, repeats = (20_000, 2_000, 1) if args.quick else (100_000, 10_000, 3)
     sets = regression_sets()
     reg_rows = [
