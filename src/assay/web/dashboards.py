@@ -428,7 +428,9 @@ def safe_detail(compute: Callable[[], Any]) -> tuple[Any, str | None]:
     """``compute()`` or (None, the reason it could not be computed)."""
     try:
         return compute(), None
-    except (AssayError, ValueError, KeyError) as exc:
+    except KeyError as exc:
+        return None, f"a recorded run lacks the field {exc.args[0]!r}: it cannot be shown"
+    except (AssayError, ValueError) as exc:
         return None, str(exc).splitlines()[0][:200]
 
 

@@ -153,6 +153,8 @@ def _experiments(
         comparison = found
     elif len(ordered) < 2:
         problem = "one experiment so far: train another to compare (assay train ...)"
+    else:
+        problem = f"{a} compared with itself: pick two different experiments"
     return dashboards.experiments_view(runs, headlines, comparison, problem)
 
 
