@@ -69,3 +69,34 @@ def test_reporting_is_undone_after_the_block() -> None:
     with stage("after"):
         pass
     assert recorder.events == []
+
+
+def test_line_reporter_reports_the_count_and_time_left_while_a_stage_runs() -> None:
+    """A long stage in a log says how far it is, not only that it started (issue 17:
+    a 2,400-text embedding printed nothing for 100 s)."""
+    import threading
+
+    lines: list[str] = []
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            lines.append(line)
+
+    with (
+        reporting(LineReporter(write, delay=0.05, every=0.1)),
+        stage("embedding 40 texts", total=40) as advance,
+    ):
+        for _ in range(40):
+            time.sleep(0.02)
+            advance(1)
+    assert lines[0] == "embedding 40 texts ..."
+    middle = lines[1:-1]
+    assert middle and all(
+        line.startswith("embedding 40 texts: ") and line.endswith(" s left") for line in middle
+    ), lines
+    counts = [int(line.split(": ")[1].split("/")[0]) for line in middle]
+    assert counts == sorted(counts) and 0 < counts[0] < 40
+    assert lines[-1].startswith("embedding 40 texts: 40/40 done in ")
+    time.sleep(0.25)
+    assert not any("left" in line for line in lines[len(middle) + 2 :])  # no tick after the end

@@ -75,25 +75,58 @@ def reporting(reporter: Reporter | None) -> Iterator[None]:
 
 class _LineStage:
     def __init__(
-        self, write: Callable[[str], None], description: str, total: int | None, delay: float
+        self,
+        write: Callable[[str], None],
+        description: str,
+        total: int | None,
+        delay: float,
+        every: float = 0.0,
     ):
         self._write, self._description, self._total = write, description, total
         self._done = 0
         self._started = time.perf_counter()
         self._announced = threading.Event()
+        self._finished = threading.Event()
+        self._lock = threading.Lock()
+        self._every = every
         self._timer = threading.Timer(delay, self._announce)
         self._timer.daemon = True
         self._timer.start()
 
     def _announce(self) -> None:
-        self._announced.set()
-        self._write(f"{self._description} ...")
+        with self._lock:
+            if self._finished.is_set():
+                return
+            self._announced.set()
+            self._write(f"{self._description} ...")
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Report the count and the time left every ``every`` seconds until finished."""
+        if self._every > 0 and self._total:
+            self._timer = threading.Timer(self._every, self._tick)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _tick(self) -> None:
+        with self._lock:
+            if self._finished.is_set():
+                return
+            if 0 < self._done < self._total:  # type: ignore[operator]
+                elapsed = time.perf_counter() - self._started
+                left = elapsed * (self._total - self._done) / self._done  # type: ignore[operator]
+                self._write(
+                    f"{self._description}: {self._done:,}/{self._total:,}, about {left:.0f} s left"
+                )
+            self._schedule()
 
     def advance(self, n: int = 1) -> None:
         self._done += n
 
     def finish(self) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self._finished.set()
+            self._timer.cancel()
         if not self._announced.is_set():
             return
         seconds = time.perf_counter() - self._started
@@ -102,8 +135,8 @@ class _LineStage:
 
 
 class LineReporter:
-    """A line when a stage has run for ``delay`` seconds and one when it ends, with its
-    time: progress for logs and pipes, where a redrawn bar would be noise. Quick stages
+    """A line when a stage has run for ``delay`` seconds, its count and time left every
+    ``every`` seconds, and one when it ends, with its time: progress for logs and pipes, where a redrawn bar would be noise. Quick stages
     print nothing (an error then stays the only line).
 
     Parameters
@@ -112,10 +145,13 @@ class LineReporter:
         Takes one line of text (without a newline).
     delay : float, default 2.0
         Seconds a stage runs before it is announced.
+    every : float, default 15.0
+        Then, for a stage with a known total, a line with the count and the time left
+        every ``every`` seconds (0: none).
     """
 
-    def __init__(self, write: Callable[[str], None], delay: float = 2.0):
-        self._write, self._delay = write, delay
+    def __init__(self, write: Callable[[str], None], delay: float = 2.0, every: float = 15.0):
+        self._write, self._delay, self._every = write, delay, every
 
     def start(self, description: str, total: int | None) -> StageHandle:
-        return _LineStage(self._write, description, total, self._delay)
+        return _LineStage(self._write, description, total, self._delay, self._every)
