@@ -196,7 +196,15 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     relative = {who: np.mean([r[who]["mean"] / r["no change"]["mean"] for r in shift])
                 for who in ("assay", "nannyml")}
     cover = {who: np.mean([r[who]["coverage"] for r in shift]) for who in ("assay", "nannyml")}
+    paired = []
+    for r in rows:
+        diff = (np.abs(r["assay"]["estimate"] - r["realised"])
+                - np.abs(r["nannyml"]["estimate"] - r["realised"]))
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+        paired.append(f"{r['name']}: {diff.mean():+.4f} +- {se:.4f}")
     return [
+        "Paired difference of the per-window error, assay - NannyML (mean +- its standard "
+        "error over the windows; negative = assay closer): " + "; ".join(paired) + ".",
         f"Target (mean error <= NannyML's) met on {len(met)} of {len(rows)} data sets: "
         + "; ".join(r["name"] for r in met) + ".",
         f"Over the {len(shift)} covariate-shift designs (all but bike-sharing): geometric "
