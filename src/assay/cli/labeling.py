@@ -237,8 +237,6 @@ _MAX_FIELDS = 8
 def _item_lines(ws: Any, name: str, item_id: str) -> list[str]:
     """What a labeler sees of an item, blind (never its label), one line per field
     cut to 80 columns: its file (full path) for media, else its text and values."""
-    from assay.web.items import media_file
-
     version = ws.dataset(name)
     roles = version.roles
     frame = version.to_pandas()
@@ -248,10 +246,9 @@ def _item_lines(ws: Any, name: str, item_id: str) -> list[str]:
     row = rows.iloc[0]
     lines = []
     if roles.media and isinstance(row.get(roles.media), str):
-        try:
-            where = str(media_file(version, row[roles.media]))
-        except Exception:  # noqa: BLE001 - a missing file is still worth naming
-            where = str(row[roles.media])
+        media = Path(str(row[roles.media]))
+        root = version.media_root
+        where = str(media if media.is_absolute() or not root else Path(root) / media)
         lines.append(_fit_path("  file: ", where))
     hidden = {roles.id, roles.label, roles.media}
     shown = [c for c in frame.columns if c not in hidden and not str(c).startswith("pixel_")]
@@ -315,18 +312,11 @@ def submit_cmd(
     print(_fit(f"{labeler} {what} item {saved.item_id} (revision {saved.revision})."))
 
 
-def _submit_file(
-    name: str, path: Path, labeler: str | None, workspace: Path, as_json: bool, extra: bool
-) -> None:
-    """``assay label submit NAME --file labels.csv``: every row or none."""
-    from assay.store.labeling import RowError
+def _label_rows(path: Path, labeler: str | None) -> list[dict[str, Any]]:
+    """The rows of a labels file (item,label[,labeler]) as dicts; ``labeler`` fills
+    a missing labeler column or empty cells."""
     from assay.store.readers import read_source
-    from assay.workflows.labeling import submit_labels
 
-    if extra:
-        raise InputError(f"give either --file {path} or one label (LABEL --item ID), not both.")
-    if not path.is_file():
-        raise InputError(f"{path} does not exist; give a CSV of labels (item,label[,labeler]).")
     frame = read_source(path)[0].to_pandas()
     needed = ["item", "label"] + ([] if labeler else ["labeler"])
     missing = [c for c in needed if c not in frame.columns]
@@ -343,6 +333,21 @@ def _submit_file(
     rows = frame[["item", "labeler", "label"]].astype(object).to_dict("records")
     if not rows:
         raise InputError(f"{path} has no rows; give one label per row (item,label[,labeler]).")
+    return rows
+
+
+def _submit_file(
+    name: str, path: Path, labeler: str | None, workspace: Path, as_json: bool, extra: bool
+) -> None:
+    """``assay label submit NAME --file labels.csv``: every row or none."""
+    from assay.store.labeling import RowError
+    from assay.workflows.labeling import submit_labels
+
+    if extra:
+        raise InputError(f"give either --file {path} or one label (LABEL --item ID), not both.")
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; give a CSV of labels (item,label[,labeler]).")
+    rows = _label_rows(path, labeler)
     with cli_flags(phrases=_PHRASES, **_FLAGS):
         try:
             saved = submit_labels(open_workspace(workspace), name, rows)

@@ -54,6 +54,31 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _cookie_flag(secure_cookies: bool | None, no_secure_cookies: bool) -> bool | None:
+    """Fold the hidden ``--no-secure-cookies`` into ``--secure-cookies`` (one help line
+    for the pair keeps the help 80 columns wide)."""
+    if not no_secure_cookies:
+        return secure_cookies
+    if secure_cookies:
+        raise InputError("give --secure-cookies or --no-secure-cookies, not both.")
+    return False
+
+
+def _warn_before_serving(ws: Any, host: str, tls: bool) -> None:
+    """Say on stderr what would surprise a user once the server runs: clear text off
+    loopback, or no user to sign in as."""
+    if not is_loopback(host) and not tls:
+        err_console().print(
+            f"[yellow]warning:[/yellow] serving on {host} without TLS: passwords and session "
+            "cookies cross the network in clear text. Use --tls-cert/--tls-key or a TLS proxy.",
+            markup=True,
+        )
+    if not list_users(ws):
+        err_console().print(
+            "No users yet: add one with `assay user add NAME --role admin` to sign in."
+        )
+
+
 def ui(
     workspace_arg: Path = typer.Argument(
         None, metavar="WORKSPACE", help="The workspace folder (default: --workspace or .)."
@@ -84,10 +109,7 @@ def ui(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Serve the review queue and dashboards in the browser (sign-in required)."""
-    if no_secure_cookies:  # one help line for the pair keeps the help 80 columns wide
-        if secure_cookies:
-            raise InputError("give --secure-cookies or --no-secure-cookies, not both.")
-        secure_cookies = False
+    cookie_flag = _cookie_flag(secure_cookies, no_secure_cookies)
     _check_port(host, port)
     import uvicorn
 
@@ -95,20 +117,12 @@ def ui(
 
     trusted = _trusted_proxies(forwarded_allow_ips)
     tls = certfile is not None and keyfile is not None
-    if secure_cookies is None:
+    if cookie_flag is None:
         from_env = secure_cookies_from_env()
-        secure_cookies = tls if from_env is None else from_env
+        cookie_flag = tls if from_env is None else from_env
+    secure_cookies = cookie_flag
     ws = open_workspace(workspace_arg or workspace)
-    if not is_loopback(host) and not tls:
-        err_console().print(
-            f"[yellow]warning:[/yellow] serving on {host} without TLS: passwords and session "
-            "cookies cross the network in clear text. Use --tls-cert/--tls-key or a TLS proxy.",
-            markup=True,
-        )
-    if not list_users(ws):
-        err_console().print(
-            "No users yet: add one with `assay user add NAME --role admin` to sign in."
-        )
+    _warn_before_serving(ws, host, tls)
     scheme = "https" if tls else "http"
     err_console().print(f"assay ui: {scheme}://{host}:{port}/  (workspace {ws.location})")
     options = uvicorn_options(
