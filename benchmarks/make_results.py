@@ -17,6 +17,7 @@ ORDER = [
     "consensus",
     "consensus_selection",
     "consensus_kinds",
+    "consensus_calibration",
     "box_agreement",
     "labeling",
     "labeling_web",
@@ -28,6 +29,7 @@ ORDER = [
     "speech_loop",
     "label_issues",
     "label_issues_kinds",
+    "label_issues_kinds_seeds",
     "knn",
     "audit",
     "slices",
@@ -37,10 +39,12 @@ ORDER = [
     "detection_task",
     "detection_curve",
     "iteration",
+    "efficacy_grid",
     "drift",
     "box_drift",
     "estimate_regression",
     "streams",
+    "object_store",
     "web",
 ]
 INTRO = """# Benchmark results
