@@ -115,7 +115,8 @@ def test_agreement_normalisation_and_consensus(
     # the per-clip list, worst first: the zero clips, where "oh" is left after the book
     code, out, err = cli("agree", "fsdd", "--report", str(tmp_path / "c.html"), *w)
     assert code in (0, 1), err
-    assert all(len(line) <= 80 for line in out.splitlines())
+    # the report path (a long tmp path under xdist) is the one line allowed to run long
+    assert all(len(line) <= 80 for line in out.splitlines() if str(tmp_path) not in line)
     lines = out.splitlines()
     first = lines[lines.index(next(x for x in lines if x.startswith("clips with"))) + 1]
     assert first.split()[0].startswith("0_") and "0.67 -> 0.67" in first and "'oh'" in first
