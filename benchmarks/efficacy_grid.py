@@ -76,6 +76,32 @@ lr at 5% and 25%; (4) rf and gb at 12%; (5) knn, rf, gb at 5% and 25%; (6) the o
 sizes in the same order. The results file says exactly which
 cells ran and which did not.
 
+AMENDMENT 1 (written 2026-12-05 19:15 UTC, before any run of it): candidate automatic
+actions. The audit's label check now records, per row, ``suggested_probability`` (the
+out-of-sample probability of the suggested class) and ``suggested_threshold`` (the
+confident-learning threshold of that class: its mean probability over the rows given
+it), and ``AuditReport.label_action(action, threshold)`` acts on the flagged rows. Three
+candidates, each run on the same audit as ``assay auto`` (drop every flagged row, the
+current default) in the same run, so that the comparison is paired:
+
+- ``assay relabel``: a flagged row is relabelled to the suggestion when
+  ``suggested_probability >= suggested_threshold`` (per-class thresholds), dropped
+  otherwise (``label_action("relabel", "class")``);
+- ``assay relabel@0.5``: the same with one bar of 0.5 for every class;
+- ``assay relabel-all``: every flagged row relabelled, none dropped (bar 0).
+
+They are judged by the pre-registered rule above on the selection part only (digits,
+breast_cancer; cells with 5 seeds and a mean gap >= 0.01), against ``assay auto`` on the
+same cells: a candidate passes if it raises the median automatic gap recovered by >=
+0.02 and lowers no ``lr`` 12% cell by more than 0.05. If more than one passes, the one
+with the highest selection median is adopted (ties: the earlier in this list). Cells run
+in the pre-registered priority order (``--candidates``, results in
+``results/efficacy_grid_candidates.jsonl``); the decision uses the selection cells
+that completed before the held-out part is started, and the results file lists them.
+If a candidate is adopted, ``label_action``'s default becomes it and the held-out part
+(wine, fsdd, sentiment) is then run and reported untouched; if none passes, the
+candidates are reported as measured options and the default stays ``drop``.
+
 Run: ``nice -n 10 .venv/bin/python benchmarks/efficacy_grid.py [--quick] [--minutes M]``
 (``--quick``: digits, lr, class noise at 12%, n=250, 2 seeds, not cached, for CI).
 """
