@@ -97,12 +97,19 @@ def find_label_issues(
     the same table contract; ``method``, ``score`` and ``min_examples_per_class`` are
     options of classification only.
 
+    Dask arrays (``pred_probs`` chunked by rows, ``labels`` a Dask or in-memory array)
+    stay on the cluster: classification runs in passes over the partitions
+    (:mod:`assay.train.labels._dask`) and returns a lazy **Dask DataFrame** with the same
+    columns, indexed by row position; write it (``to_parquet``) or compute what you need.
+
     Raises
     ------
     InputError
         Bad input (see below and the task's engine), or a classification option given
         to a task that does not take it.
     """
+    if _is_dask(labels) or _is_dask(pred_probs):
+        return _on_dask(labels, pred_probs, classes, task, method, score, min_examples_per_class)
     chosen = get_task(task)
     given = {"method": method, "score": score, "min_examples_per_class": min_examples_per_class}
     options = {k: v for k, v in given.items() if v != _CLASSIFICATION_DEFAULTS[k]}
@@ -115,6 +122,22 @@ def find_label_issues(
             "Leave it out."
         )
     return chosen.find_label_issues(labels, pred_probs, classes=classes, **options)
+
+
+def _is_dask(data: Any) -> bool:
+    return type(data).__module__.startswith("dask") and hasattr(data, "dask")
+
+
+def _on_dask(labels: Any, pred_probs: Any, classes: Sequence[Any] | None, task: str,
+             method: str, score: str, min_per_class: int) -> Any:
+    """Classification label issues of Dask arrays (a lazy Dask DataFrame)."""
+    from assay.train.labels._dask import find_label_issues_dask
+
+    if task != "classification":
+        raise InputError(f"label issues of Dask arrays are for classification, not {task}; "
+                         "compute the arrays (.compute()) or use task='classification'.")
+    return find_label_issues_dask(labels, pred_probs, classes=classes, method=method,
+                                  score=score, min_examples_per_class=min_per_class)
 
 
 @validate_params({

@@ -307,6 +307,7 @@ def scan_pred_probs(
     margin: bool = False,
     entropy: bool = False,
     func: str = "find_label_issues",
+    thresholds: np.ndarray | None = None,
 ) -> RowStats:
     """Validate ``pred_probs`` and compute the per-example statistics.
 
@@ -327,6 +328,9 @@ def scan_pred_probs(
         Number of examples given each label.
     margin, entropy : bool
         Also compute the largest other-class probability / the normalised entropy.
+    thresholds : ndarray of shape (n_classes,), optional
+        The class thresholds, when computed elsewhere (over every partition of a Dask
+        array); by default from these rows (:func:`confident_thresholds`).
 
     Returns
     -------
@@ -339,7 +343,7 @@ def scan_pred_probs(
         codes,
         sums,
         self_conf,
-        confident_thresholds(self_conf, codes, counts),
+        confident_thresholds(self_conf, codes, counts) if thresholds is None else thresholds,
         argmax=top,
         max_prob=max_prob,
         max_other=np.empty(len(codes)) if margin else None,
