@@ -76,7 +76,7 @@ lr at 5% and 25%; (4) rf and gb at 12%; (5) knn, rf, gb at 5% and 25%; (6) the o
 sizes in the same order. The results file says exactly which
 cells ran and which did not.
 
-AMENDMENT 1 (written 2026-12-05 19:15 UTC, before any run of it): candidate automatic
+AMENDMENT 1 (written 2026-12-05 19:05 UTC, before any run of it): candidate automatic
 actions. The audit's label check now records, per row, ``suggested_probability`` (the
 out-of-sample probability of the suggested class) and ``suggested_threshold`` (the
 confident-learning threshold of that class: its mean probability over the rows given
@@ -275,9 +275,14 @@ def corrupt(noise: str, y: np.ndarray, X: np.ndarray, k: int, rate: float, seed:
 
 
 def _assay(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    issues = _assay_report(model, X, y, seed).issues
+    return issues["is_label_issue"].to_numpy(bool), issues["label_quality"].to_numpy(float)
+
+
+def _assay_report(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     from assay.train.audit import audit
 
-    report = audit(
+    return audit(
         pd.DataFrame({"label": y}),
         label="label",
         features=X,
@@ -286,8 +291,6 @@ def _assay(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndar
         seed=seed,
         n_jobs=1,
     )
-    issues = report.issues
-    return issues["is_label_issue"].to_numpy(bool), issues["label_quality"].to_numpy(float)
 
 
 def _cleanlab_probs(model: str, X: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
@@ -321,8 +324,19 @@ def _fit_score(model: str, X: np.ndarray, y: np.ndarray, Xt: np.ndarray, yt: np.
     return float((build(model).fit(X, y).predict(Xt) == yt).mean())
 
 
-def one_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
-    """Every system's accuracies on one seed of a cell."""
+@dataclass
+class Setup:
+    """One seed of a cell: the training rows, their true and noisy labels, the scorer."""
+
+    Xr: np.ndarray
+    yr: np.ndarray
+    noisy: np.ndarray
+    score: Callable[[np.ndarray, np.ndarray], float]
+    row: dict[str, Any]
+
+
+def setup(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> Setup:
+    """Split, corrupt, and score the clean, noisy and oracle-drop models of one seed."""
     from sklearn.model_selection import train_test_split
 
     k = int(y.max()) + 1
@@ -330,7 +344,6 @@ def one_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, An
     Xr, yr = Xp[: cell.size], yp[: cell.size]
     noisy = corrupt(cell.noise, yr, Xr, k, cell.rate, seed)
     wrong = noisy != yr
-    budget = int(round(cell.rate * yr.size))
     score = lambda keep, labels: _fit_score(cell.model, Xr[keep], labels[keep], Xt, yt)  # noqa: E731
     everything = np.ones(yr.size, bool)
     row: dict[str, Any] = {
@@ -341,6 +354,16 @@ def one_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, An
     }
     row["clean"], row["noisy"] = score(everything, yr), score(everything, noisy)
     row["oracle auto"] = score(~wrong, noisy)
+    return Setup(Xr, yr, noisy, score, row)
+
+
+def one_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+    """Every system's accuracies on one seed of a cell."""
+    s = setup(cell, X, y, seed)
+    Xr, yr, noisy, score, row = s.Xr, s.yr, s.noisy, s.score, s.row
+    wrong = noisy != yr
+    budget = int(round(cell.rate * yr.size))
+    everything = np.ones(yr.size, bool)
     start = time.perf_counter()
     found = {"assay": _assay(cell.model, Xr, noisy, seed)}
     row["assay seconds"] = time.perf_counter() - start
@@ -435,6 +458,75 @@ def run_grid(minutes: float) -> None:
                 f" clean {row['clean']:.3f} noisy {row['noisy']:.3f}",
                 flush=True,
             )
+
+
+# ---------------------------------------------------------------- amendment 1: candidate actions
+
+CANDIDATE_RUNS = HERE / "results" / "efficacy_grid_candidates.jsonl"
+#: Amendment 1's candidate automatic actions: (action, threshold) of ``label_action``.
+CANDIDATES: dict[str, tuple[str, float | str]] = {
+    "assay relabel": ("relabel", "class"),
+    "assay relabel@0.5": ("relabel", 0.5),
+    "assay relabel-all": ("relabel", 0.0),
+}
+
+
+def candidate_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+    """The drop action and every candidate action on one audit of one seed of a cell."""
+    s = setup(cell, X, y, seed)
+    row = s.row
+    start = time.perf_counter()
+    report = _assay_report(cell.model, s.Xr, s.noisy, seed)
+    row["assay seconds"] = time.perf_counter() - start
+    for name, (action, threshold) in {"assay auto": ("drop", "class"), **CANDIDATES}.items():
+        act = report.label_action(action, threshold)
+        kind = act["action"].to_numpy()
+        labels = act["label"].to_numpy().astype(s.noisy.dtype)
+        relabelled = kind == "relabel"
+        row[name] = s.score(kind != "drop", labels)
+        row[f"{name} relabelled"] = int(relabelled.sum())
+        row[f"{name} dropped"] = int((kind == "drop").sum())
+        row[f"{name} relabel right"] = (
+            float((labels[relabelled] == s.yr[relabelled]).mean()) if relabelled.any() else None
+        )
+    return row
+
+
+def cached_candidates() -> dict[str, dict[str, Any]]:
+    if not CANDIDATE_RUNS.exists():
+        return {}
+    rows = [json.loads(x) for x in CANDIDATE_RUNS.read_text().splitlines() if x.strip()]
+    return {Cell(r["dataset"], r["model"], r["noise"], r["rate"], r["size"]).key(r["seed"]): r
+            for r in rows}
+
+
+def run_candidates(minutes: float, datasets: tuple[str, ...], models: tuple[str, ...],
+                   middle_only: bool) -> None:
+    """Amendment 1's runs, in the pre-registered order, restricted to ``datasets``/``models``."""
+    done = cached_candidates()
+    data = {d: load(d) for d in DATASETS}
+    pools = {d: pool_size(d, y.size) for d, (_, y) in data.items()}
+    middle = {d: max(s for s in sizes_of(p) if s <= 1000) for d, p in pools.items()}
+    deadline = time.monotonic() + 60 * minutes
+    for cell in ordered_cells(pools):
+        if cell.dataset not in datasets or cell.model not in models:
+            continue
+        if middle_only and cell.size != middle[cell.dataset]:
+            continue
+        for seed in SEEDS:
+            if cell.key(seed) in done:
+                continue
+            if time.monotonic() > deadline:
+                return
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row = candidate_run(cell, *data[cell.dataset], seed)
+            row["seconds"] = time.perf_counter() - start
+            with CANDIDATE_RUNS.open("a") as out:
+                out.write(json.dumps(row) + "\n")
+            print(f"{cell.key(seed)}: {row['seconds']:.1f} s, drop {row['assay auto']:.3f} "
+                  f"relabel {row['assay relabel']:.3f}", flush=True)
 
 
 # ---------------------------------------------------------------- the report
@@ -615,6 +707,102 @@ NOTES = """## Reading (written after the run; no default was changed)
 """
 
 
+def candidate_cells(cand: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """Amendment 1, one row per cell: pooled gap recovered by drop and by each candidate."""
+    keys = ["dataset", "model", "noise", "rate", "size"]
+    anchors = base.set_index([*keys, "seed"])[["cleanlab auto"]]
+    cand = cand.join(anchors, on=[*keys, "seed"])
+    rows = []
+    for key, g in cand.groupby(keys, sort=False):
+        row = dict(zip(keys, key, strict=True))
+        row["seeds"], row["gap"] = len(g), float((g["clean"] - g["noisy"]).mean())
+        for col in ["assay auto", *CANDIDATES, "oracle auto", "cleanlab auto"]:
+            row[col] = pooled(g, col) if g[col].notna().all() else float("nan")
+        for col in CANDIDATES:
+            row[f"{col} ci"] = interval(g, col)
+            row[f"{col} right"] = float(g[f"{col} relabel right"].astype(float).mean())
+            row[f"{col} share"] = float((g[f"{col} relabelled"] / g["assay auto dropped"]).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def candidate_verdict(cells: pd.DataFrame) -> tuple[list[str], str | None]:
+    """The pre-registered rule on the selection part: lines, and the adopted candidate."""
+    ok = cells[(cells["gap"] >= MIN_GAP) & (cells["seeds"] >= 5)]
+    sel = ok[ok["dataset"].isin(SELECTION)]
+    if sel.empty:
+        return ["No selection cell with 5 seeds and a gap to recover yet."], None
+    drop = sel["assay auto"].median()
+    lines = [f"Selection part, {len(sel)} cells: median gap recovered by drop (current "
+             f"default) **{drop:.3f}**."]
+    passed: list[tuple[float, str]] = []
+    lr12 = sel[(sel["model"] == "lr") & (sel["rate"] == 0.12)]
+    for name in CANDIDATES:
+        median = sel[name].median()
+        worst = (lr12[name] - lr12["assay auto"]).min() if len(lr12) else float("nan")
+        ok_rule = median - drop >= 0.02 and not (worst < -0.05)
+        lines.append(
+            f"- {name}: median **{median:.3f}** ({median - drop:+.3f}); worst lr 12% cell "
+            f"{worst:+.3f} against drop; above drop in {(sel[name] > sel['assay auto']).mean():.0%}"
+            f" of cells; rule **{'passed' if ok_rule else 'not passed'}**."
+        )
+        if ok_rule:
+            passed.append((median, name))
+    adopted = max(passed, key=lambda t: t[0])[1] if passed else None
+    lines.append(f"Adopted: **{adopted}**." if adopted else "Adopted: none; the default stays drop.")
+    return lines, adopted
+
+
+def candidate_part(cells: pd.DataFrame, part: str, names: tuple[str, ...]) -> str:
+    ok = cells[(cells["gap"] >= MIN_GAP) & (cells["seeds"] >= 5)]
+    sub = ok[ok["dataset"].isin(names)]
+    if sub.empty:
+        return f"- {part}: no counted cell."
+    lr12 = sub[(sub["model"] == "lr") & (sub["rate"] == 0.12)]
+    parts = ", ".join(f"{c} {sub[c].median():.3f}" for c in ["assay auto", *CANDIDATES])
+    above = ", ".join(f"{c} {(sub[c] > sub['cleanlab auto']).mean():.0%}" for c in CANDIDATES)
+    low = ", ".join(f"{c} {lr12[c].min():.2f}" for c in CANDIDATES) if len(lr12) else "n/a"
+    return (f"- {part}, {len(sub)} cells: median gap recovered {parts} (drop = assay auto); "
+            f"cleanlab auto {sub['cleanlab auto'].median():.3f}, oracle drop "
+            f"{sub['oracle auto'].median():.3f}; above cleanlab auto: {above}; lowest lr 12% "
+            f"cell: {low}.")
+
+
+def candidate_section(base: pd.DataFrame) -> str:
+    """Amendment 1's results (empty without candidate runs)."""
+    rows = list(cached_candidates().values())
+    if not rows:
+        return ""
+    cand = pd.DataFrame(rows)
+    cells = candidate_cells(cand, base)
+    verdict, _ = candidate_verdict(cells)
+    head = ("| data | model | noise | rate | n | seeds | gap | drop | relabel [90%] | relabel@0.5 "
+            "[90%] | relabel-all [90%] | relabelled / flagged | relabels right | cl auto "
+            "| oracle drop |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for _, r in cells.iterrows():
+        cis = [f"{fmt(r[c])} [{fmt(r[c + ' ci'][0])}, {fmt(r[c + ' ci'][1])}]" for c in CANDIDATES]
+        lines.append(
+            f"| {r['dataset']} | {r['model']} | {r['noise']} | {r['rate']:.0%} | {r['size']} | "
+            f"{r['seeds']} | {r['gap']:.3f} | {fmt(r['assay auto'])} | " + " | ".join(cis)
+            + f" | {fmt(r['assay relabel share'])} | {fmt(r['assay relabel right'])} | "
+            f"{fmt(r['cleanlab auto'])} | {fmt(r['oracle auto'])} |"
+        )
+    return "\n\n".join([
+        "## Amendment 1: candidate automatic actions (relabel confident flags, drop the rest)",
+        f"Runs: {len(cand)} in `results/efficacy_grid_candidates.jsonl` (design: amendment 1 "
+        "in the docstring). Each run audits once and applies every action to that audit; "
+        "`drop` is `assay auto`. Cells counted as in the summary (5 seeds, gap >= 0.01).",
+        "\n".join(verdict),
+        "\n".join([candidate_part(cells, "selection (digits, breast_cancer)", SELECTION),
+                   candidate_part(cells, "held-out (wine, fsdd, sentiment)",
+                                  tuple(d for d in DATASETS if d not in SELECTION))]),
+        "Per cell (pooled over seeds; 90% bootstrap over seeds; relabelled / flagged and "
+        "relabels right are for `assay relabel`):",
+        "\n".join(lines),
+    ])
+
+
 def report(runs: pd.DataFrame, command: str) -> str:
     cells = cell_table(runs)
     seconds = runs.groupby("model")["seconds"].median()
@@ -634,6 +822,7 @@ def report(runs: pd.DataFrame, command: str) -> str:
             "## Medians by axis (counted cells)",
             "\n".join(breakdown(cells)),
             NOTES.strip(),
+            *[x for x in [candidate_section(runs)] if x],
             "## Per cell (pooled over seeds; interval: 90% bootstrap over seeds)",
             "\n".join(cell_lines(cells)),
         ]
@@ -645,7 +834,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="CI size: one cell, 2 seeds")
     parser.add_argument("--minutes", type=float, default=60.0, help="compute budget")
     parser.add_argument("--report-only", action="store_true", help="rewrite the results file")
+    parser.add_argument("--candidates", action="store_true",
+                        help="run amendment 1's candidate actions (not the systems)")
+    parser.add_argument("--datasets", default=",".join(SELECTION),
+                        help="with --candidates: comma-separated data sets")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="with --candidates: comma-separated models")
+    parser.add_argument("--all-sizes", action="store_true",
+                        help="with --candidates: beyond the middle size")
     args = parser.parse_args()
+    if args.candidates:
+        run_candidates(args.minutes, tuple(args.datasets.split(",")),
+                       tuple(args.models.split(",")), not args.all_sizes)
+        args.report_only = True
     if args.quick:
         X, y = load("digits")
         cell = Cell("digits", "lr", "class", 0.12, 250)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from assay._validation import warn
 from assay.exceptions import InputError
 from assay.train.audit import neighbors as nb
+from assay.train.audit._action import suggestion_columns
 from assay.train.audit._context import AuditContext
 from assay.train.audit._label_check import label_check_probs
 from assay.train.audit._result import CheckResult, make_result
@@ -169,6 +170,7 @@ class LabelCheck(Check):
             extra={
                 "given_label": table["given_label"].to_numpy(),
                 "suggested_label": table["suggested_label"].to_numpy(),
+                **suggestion_columns(ctx.labels, probs),
             },
             info={
                 **{k: v for k, v in ctx.cache.items() if k.startswith("label_")},

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from assay.exceptions import InputError
+from assay.train.audit._action import label_action
 from assay.train.audit._checks import check_reason, resolve_check
 from assay.train.audit._html import report_html
 from assay.train.audit._result import TRUST_KEYS, CheckResult
@@ -92,6 +93,26 @@ class AuditReport:
             (table[result.score_column].to_numpy(), ~table[result.flag_column].to_numpy())
         )
         return table.iloc[order[:k]]
+
+    def label_action(self, action: str = "drop", threshold: float | str = "class") -> pd.DataFrame:
+        """The automatic action on every row's label (:func:`._action.label_action`).
+
+        Parameters
+        ----------
+        action : {"drop", "relabel"}, default="drop"
+            ``"drop"``: drop every flagged row; ``"relabel"``: relabel a flagged row to
+            its suggested label when the suggestion's out-of-sample probability reaches
+            ``threshold``, drop it otherwise.
+        threshold : "class" or float in [0, 1], default="class"
+            ``"class"``: the suggested class's confident-learning threshold.
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, 2), indexed like the data
+            ``action`` (``"keep"``, ``"relabel"``, ``"drop"``) and ``label`` (after it).
+        """
+        table = self._result("label").issues.set_axis(self.issues.index, axis=0)
+        return label_action(table, action=action, threshold=threshold)
 
     def exceeds(self, thresholds: Iterable[str | Threshold]) -> list[str]:
         """Return a message for every threshold the report breaks (empty: all pass).
