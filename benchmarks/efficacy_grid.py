@@ -424,23 +424,31 @@ def ordered_cells(pools: dict[str, int]) -> Iterator[Cell]:
                         yield cell
 
 
-def cached() -> dict[str, dict[str, Any]]:
-    if not RUNS.exists():
+def cached(path: Path = RUNS) -> dict[str, dict[str, Any]]:
+    """The runs already in ``path``, by cell and seed."""
+    if not path.exists():
         return {}
-    rows = [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {
         Cell(r["dataset"], r["model"], r["noise"], r["rate"], r["size"]).key(r["seed"]): r
         for r in rows
     }
 
 
-def run_grid(minutes: float) -> None:
-    """Run cells in priority order until ``minutes`` are spent; append each run."""
-    done = cached()
+RunOne = Callable[[Cell, np.ndarray, np.ndarray, int], dict[str, Any]]
+
+
+def run_cells(path: Path, run: RunOne, keep: Callable[[Cell, int], bool], minutes: float) -> None:
+    """Run the cells ``keep`` accepts, in priority order, until ``minutes`` are spent;
+    append each run to ``path`` (resumable: runs found there are skipped)."""
+    done = cached(path)
     data = {d: load(d) for d in DATASETS}
     pools = {d: pool_size(d, y.size) for d, (_, y) in data.items()}
+    middle = {d: max(s for s in sizes_of(p) if s <= 1000) for d, p in pools.items()}
     deadline = time.monotonic() + 60 * minutes
     for cell in ordered_cells(pools):
+        if not keep(cell, middle[cell.dataset]):
+            continue
         for seed in SEEDS:
             if cell.key(seed) in done:
                 continue
@@ -449,15 +457,20 @@ def run_grid(minutes: float) -> None:
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                row = one_run(cell, *data[cell.dataset], seed)
+                row = run(cell, *data[cell.dataset], seed)
             row["seconds"] = time.perf_counter() - start
-            with RUNS.open("a") as out:
+            with path.open("a") as out:
                 out.write(json.dumps(row) + "\n")
             print(
                 f"{cell.key(seed)}: {row['seconds']:.1f} s, assay auto {row['assay auto']:.3f}"
                 f" clean {row['clean']:.3f} noisy {row['noisy']:.3f}",
                 flush=True,
             )
+
+
+def run_grid(minutes: float) -> None:
+    """Run every cell in priority order until ``minutes`` are spent; append each run."""
+    run_cells(RUNS, one_run, lambda cell, middle: True, minutes)
 
 
 # ---------------------------------------------------------------- amendment 1: candidate actions
@@ -492,41 +505,15 @@ def candidate_run(cell: Cell, X: np.ndarray, y: np.ndarray, seed: int) -> dict[s
     return row
 
 
-def cached_candidates() -> dict[str, dict[str, Any]]:
-    if not CANDIDATE_RUNS.exists():
-        return {}
-    rows = [json.loads(x) for x in CANDIDATE_RUNS.read_text().splitlines() if x.strip()]
-    return {Cell(r["dataset"], r["model"], r["noise"], r["rate"], r["size"]).key(r["seed"]): r
-            for r in rows}
-
-
 def run_candidates(minutes: float, datasets: tuple[str, ...], models: tuple[str, ...],
                    middle_only: bool) -> None:
     """Amendment 1's runs, in the pre-registered order, restricted to ``datasets``/``models``."""
-    done = cached_candidates()
-    data = {d: load(d) for d in DATASETS}
-    pools = {d: pool_size(d, y.size) for d, (_, y) in data.items()}
-    middle = {d: max(s for s in sizes_of(p) if s <= 1000) for d, p in pools.items()}
-    deadline = time.monotonic() + 60 * minutes
-    for cell in ordered_cells(pools):
-        if cell.dataset not in datasets or cell.model not in models:
-            continue
-        if middle_only and cell.size != middle[cell.dataset]:
-            continue
-        for seed in SEEDS:
-            if cell.key(seed) in done:
-                continue
-            if time.monotonic() > deadline:
-                return
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row = candidate_run(cell, *data[cell.dataset], seed)
-            row["seconds"] = time.perf_counter() - start
-            with CANDIDATE_RUNS.open("a") as out:
-                out.write(json.dumps(row) + "\n")
-            print(f"{cell.key(seed)}: {row['seconds']:.1f} s, drop {row['assay auto']:.3f} "
-                  f"relabel {row['assay relabel']:.3f}", flush=True)
+
+    def keep(cell: Cell, middle: int) -> bool:
+        sized = not middle_only or cell.size == middle
+        return cell.dataset in datasets and cell.model in models and sized
+
+    run_cells(CANDIDATE_RUNS, candidate_run, keep, minutes)
 
 
 # ---------------------------------------------------------------- the report
@@ -770,7 +757,7 @@ def candidate_part(cells: pd.DataFrame, part: str, names: tuple[str, ...]) -> st
 
 def candidate_section(base: pd.DataFrame) -> str:
     """Amendment 1's results (empty without candidate runs)."""
-    rows = list(cached_candidates().values())
+    rows = list(cached(CANDIDATE_RUNS).values())
     if not rows:
         return ""
     cand = pd.DataFrame(rows)
