@@ -56,7 +56,10 @@ def init(
 def import_(
     name: str = typer.Argument(..., help="The dataset name."),
     source: Path = typer.Argument(
-        None, help="CSV, Parquet, JSONL file, or a folder root/<class>/<file>.", show_default=False
+        None,
+        help="CSV, Parquet, JSONL file, a folder of Parquet files (read in parts, for data "
+        "larger than memory), or a folder root/<class>/<file>.",
+        show_default=False,
     ),
     label: str = typer.Option(
         None,
@@ -118,7 +121,9 @@ def import_(
     are set by the dataset's first import; a new version keeps them, so they may be
     left out. --boxes FILE_OR_DIR --format F imports box annotations: one item per
     image, its label the list of its boxes (task detection). SOURCE_DIR --transcripts
-    FILE imports audio clips with their transcripts (task transcript).
+    FILE imports audio clips with their transcripts (task transcript). A folder of
+    Parquet files (or one larger than ASSAY_PART_ROWS rows) is read and stored in parts,
+    so its size is not bounded by memory.
     """
     ws = open_workspace(workspace)
     tag_list = [t.strip() for t in tags.split(",") if t.strip()] if tags else None

@@ -337,8 +337,17 @@ class FsspecObjectStore(ObjectStore):
         _VERIFIED.add(self._cache_key(path))
         return path
 
-    def get_table(
-        self, digest: str, columns: builtins.list[str] | None = None, *, what: str | None = None
+    def _map_parts(
+        self, read: Callable[[str], pa.Table], parts: builtins.list[tuple[str, int]]
+    ) -> builtins.list[pa.Table]:
+        """Read the parts of an object four at a time (downloads overlap), in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, len(parts)) or 1) as pool:
+            return builtins.list(pool.map(read, [digest for digest, _ in parts]))
+
+    def _read_object(
+        self, digest: str, columns: builtins.list[str] | None, what: str | None
     ) -> pa.Table:
         """Read object ``digest`` via the cache (optionally some columns), checking its hash."""
         for attempt in (0, 1):

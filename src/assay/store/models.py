@@ -73,6 +73,9 @@ class Version(Base):
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     provenance: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The hashes of the parts of a version stored in several objects (``object_hash``
+    #: then names their manifest); None for a version in one object.
+    parts: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Annotation(Base):

@@ -48,11 +48,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_GRACE_S",
     "LEASE_TTL_S",
+    "MANIFEST_KEY",
     "Lease",
     "LeaseBook",
     "ObjectStore",
     "PendingObject",
     "is_object_url",
+    "manifest_table",
     "open_object_store",
 ]
 
@@ -63,6 +65,10 @@ LEASE_TTL_S = 3600.0
 DEFAULT_GRACE_S = 3600.0
 #: Files (path, mtime_ns, size) whose hash this process already checked.
 _VERIFIED: set[tuple[str, int, int]] = set()
+#: Whether an object is a manifest (its parts' hashes and rows), by hash: immutable.
+_MANIFESTS: dict[str, builtins.list[tuple[str, int]] | None] = {}
+#: The Parquet key-value metadata that marks a manifest object.
+MANIFEST_KEY = b"assay.parts"
 #: The errors of a full or read-only disk, said in words with how to fix them.
 _DISK_ERRORS = {
     errno.ENOSPC: "the disk is full",
@@ -377,16 +383,61 @@ class ObjectStore:
     ) -> pa.Table:
         """Read object ``digest`` (optionally only some columns), checking its hash.
 
-        ``what`` names the object's owner in messages (e.g. ``digits@v3``).
+        ``what`` names the object's owner in messages (e.g. ``digits@v3``). An object
+        split into parts (a manifest, see :meth:`parts`) is read part by part, each
+        checked, and the parts concatenated.
         """
+        parts = self.parts(digest, what=what)
+        if parts is None:
+            return self._read_object(digest, columns, what)
+        tables = self._map_parts(lambda d: self._read_object(d, columns, what), parts)
+        return pa.concat_tables(tables)
+
+    def _map_parts(
+        self, read: Callable[[str], pa.Table], parts: builtins.list[tuple[str, int]]
+    ) -> builtins.list[pa.Table]:
+        """Read each part (in order); stores on a network read several at a time."""
+        return [read(digest) for digest, _ in parts]
+
+    def _read_object(
+        self, digest: str, columns: builtins.list[str] | None, what: str | None
+    ) -> pa.Table:
         path = self._checked(digest, what)
         try:
             return pq.read_table(path, columns=columns)
         except (OSError, pa.ArrowInvalid) as exc:
             raise StoreError(f"object {path} cannot be read ({exc}); it may be corrupt.") from exc
 
+    def parts(
+        self, digest: str, *, what: str | None = None
+    ) -> builtins.list[tuple[str, int]] | None:
+        """The ``(hash, rows)`` of each part of an object split into parts, else None.
+
+        A version too large for memory is stored as several Parquet objects (its
+        parts) and one small *manifest* object listing them in order; the manifest's
+        hash names the whole version (it hashes the parts' hashes).
+        """
+        if digest in _MANIFESTS:
+            return _MANIFESTS[digest]
+        meta = pq.read_metadata(self._checked(digest, what)).metadata or {}
+        parts = None
+        if meta.get(MANIFEST_KEY) is not None:
+            listing = self._read_object(digest, None, what)
+            parts = list(
+                zip(
+                    listing.column("digest").to_pylist(),
+                    listing.column("rows").to_pylist(),
+                    strict=True,
+                )
+            )
+        _MANIFESTS[digest] = parts
+        return parts
+
     def schema(self, digest: str, *, what: str | None = None) -> pa.Schema:
         """The column names and types of object ``digest`` (checked as by :meth:`get_table`)."""
+        parts = self.parts(digest, what=what)
+        if parts is not None:
+            return self.schema(parts[0][0], what=what)
         return pq.read_schema(self._checked(digest, what))
 
     def exists(self, digest: str) -> bool:
@@ -506,6 +557,30 @@ class ObjectStore:
             while chunk := fh.read(_HASH_CHUNK):
                 sha.update(chunk)
         return sha.hexdigest()
+
+
+def manifest_table(parts: Iterable[tuple[str, int]]) -> pa.Table:
+    """The manifest of an object split into parts: each part's hash and rows, in order.
+
+    Parameters
+    ----------
+    parts : iterable of (str, int)
+        ``(hash, number of rows)`` of each part.
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns ``digest`` and ``rows`` (one row per part), marked by
+        :data:`MANIFEST_KEY` in its schema metadata.
+    """
+    listed = list(parts)
+    table = pa.table(
+        {
+            "digest": pa.array([d for d, _ in listed], pa.string()),
+            "rows": pa.array([n for _, n in listed], pa.int64()),
+        }
+    )
+    return table.replace_schema_metadata({MANIFEST_KEY: b"1"})
 
 
 def is_object_url(objects: str | os.PathLike[str]) -> bool:

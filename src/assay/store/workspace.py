@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ from assay.store.readers import RowNames, os_reason, read_source, write_table
 from assay.store.recipes import RecipeStore
 from assay.store.refs import Ref, check_name, check_sql_int, parse_ref
 from assay.store.review import ReviewQueue
+from assay.store.stream_sources import is_streamed_source
 from assay.tasks import DEFAULT_KIND, Task, get_task
 
 __all__ = ["Workspace", "current_user"]
@@ -357,12 +359,45 @@ class Workspace:
             list naming a label outside the label book or the dataset's label list).
         """
         check_name(name)
+        options = ImportOptions(label, id, tags, split, task, label_sep)
+        if is_streamed_source(source):  # a folder of Parquet files, a Dask DataFrame ...
+            from assay.store.streamed import import_streamed
+
+            return import_streamed(self, name, source, options, message, author)
         table, info = read_source(source)
-        label = label if label is not None else info.get("label")  # a source naming its own
-        task = task if task is not None else info.get("task")  # (clips with transcripts)
         where = str(source) if not hasattr(source, "columns") else "the DataFrame"
-        rows = info.get("rows") or RowNames("index")
         base = self._latest_or_none(name)
+        table, roles, prepared = self.prepare_import_chunk(
+            name, table, info, where, base, base.roles if base else None, options, source
+        )
+        kind = get_task(prepared.kind)
+        names = self._label_names(name, base, kind, table.column(roles.label), prepared)
+        info = {**info, "task": prepared.kind, "label_names": names}
+        provenance = import_provenance(where, info, prepared, label_sep)
+        text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
+        return self._commit(name, table, roles, info, text, author, provenance, base=base)
+
+    def prepare_import_chunk(
+        self,
+        name: str,
+        table: pa.Table,
+        info: dict[str, Any],
+        where: str,
+        base: DatasetVersion | None,
+        base_roles: Roles | None,
+        options: ImportOptions,
+        source: Any = None,
+    ) -> tuple[pa.Table, Roles, PreparedLabels]:
+        """Check and type the rows of an import (all of it, or one chunk of a stream).
+
+        ``base_roles`` are the roles to keep: the dataset's, or those resolved from a
+        stream's first chunk. Returns the table (generated ids ``0 .. n-1`` added), the
+        roles and the prepared labels; raises :class:`InputError` as
+        :meth:`import_dataset` says.
+        """
+        label = options.label if options.label is not None else info.get("label")
+        task = options.task if options.task is not None else info.get("task")
+        rows = info.get("rows") or RowNames("index")
         table = awaiting_labels(  # no label column: the items await labels
             table, label, base.roles.label if base else None, base.task_kind if base else task
         )
@@ -371,7 +406,7 @@ class Workspace:
             dataset=name,
             label=label,
             task=task,
-            label_sep=label_sep,
+            label_sep=options.label_sep,
             base_kind=base.task_kind if base is not None else None,
             base_label=base.roles.label if base is not None else None,
             base_names=base.label_names if base is not None else None,
@@ -381,13 +416,13 @@ class Workspace:
         table = prepared.table
         roles = resolve_roles(
             name,
-            base.roles if base is not None else None,
+            base_roles,
             table,
             where,
             label=prepared.label if prepared.label is not None else _one(label),
-            id=id,
-            tags=tags,
-            split=split,
+            id=options.id,
+            tags=options.tags,
+            split=options.split,
             media=info.get("media_column"),
         )
         if base is not None:  # ids and labels keep the types of the first import
@@ -398,15 +433,7 @@ class Workspace:
         table = validate_table(table, roles, where, info.get("rows"), kind)
         names = self._label_names(name, base, kind, table.column(roles.label), prepared)
         self._check_label_names(name, base, kind, table, roles, names, where, rows)
-        info = {**info, "task": prepared.kind, "label_names": names}
-        provenance = {"source": where, "format": info["format"]}
-        provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
-        if prepared.label_columns:
-            provenance["label_columns"] = list(prepared.label_columns)
-        if label_sep is not None:
-            provenance["label_sep"] = label_sep
-        text = message or f"import {Path(where).name if where != 'the DataFrame' else where}"
-        return self._commit(name, table, roles, info, text, author, provenance, base=base)
+        return table, roles, prepared
 
     def _label_names(
         self,
@@ -495,19 +522,15 @@ class Workspace:
         writes that must land together with it (e.g. marking review decisions applied).
         """
         base = self.dataset(parent or name)
-        table, read = read_source(data)
-        table = conform_role_types(
-            name, table, base.schema, base.roles, f"the new version of {name}", read.get("rows")
-        )
-        where = f"the new version of {name}"
-        rows = read.get("rows") or RowNames("index")
-        table = as_stored_labels(table, base.roles.label, base.task, where, rows)
-        table = mark_awaiting(table, base.roles.label)  # a version of items awaiting labels
-        table = validate_table(table, base.roles, where, read.get("rows"), base.task)
-        self._check_label_names(
-            name, base, base.task, table, base.roles, base.label_names, where, rows
-        )
         info = {"modality": base.modality, "media_root": base.media_root}
+        if is_streamed_source(data):  # a Dask DataFrame, a folder of Parquet files ...
+            from assay.store.streamed import commit_streamed
+
+            return commit_streamed(
+                self, name, data, base, message, author, provenance or {}, on_commit
+            )
+        table, read = read_source(data)
+        table = self.prepare_commit_chunk(name, table, read, base, f"the new version of {name}")
         return self._commit(
             name,
             table,
@@ -519,6 +542,21 @@ class Workspace:
             base=base,
             on_commit=on_commit,
         )
+
+    def prepare_commit_chunk(
+        self, name: str, table: pa.Table, read: dict[str, Any], base: DatasetVersion, where: str
+    ) -> pa.Table:
+        """Check and type the rows of a changed version (or one chunk of a stream) as
+        :meth:`commit` does; returns the table with generated ids added if needed."""
+        table = conform_role_types(name, table, base.schema, base.roles, where, read.get("rows"))
+        rows = read.get("rows") or RowNames("index")
+        table = as_stored_labels(table, base.roles.label, base.task, where, rows)
+        table = mark_awaiting(table, base.roles.label)  # a version of items awaiting labels
+        table = validate_table(table, base.roles, where, read.get("rows"), base.task)
+        self._check_label_names(
+            name, base, base.task, table, base.roles, base.label_names, where, rows
+        )
+        return table
 
     def _commit(
         self,
@@ -539,7 +577,7 @@ class Workspace:
             version = self._add_version(
                 name,
                 obj,
-                table,
+                (table.num_rows, table.column_names),
                 roles,
                 info,
                 message,
@@ -555,7 +593,7 @@ class Workspace:
         self,
         name: str,
         obj: PendingObject,
-        table: pa.Table,
+        shape: tuple[int, list[str]],
         roles: Roles,
         info: dict[str, Any],
         message: str,
@@ -564,8 +602,12 @@ class Workspace:
         provenance: dict[str, Any],
         base: DatasetVersion | None,
         on_commit: Callable[[Session, m.Version], None] | None,
+        parts: Sequence[PendingObject] = (),
     ) -> DatasetVersion:
-        """One transaction: the version row, ``on_commit``'s writes, the lease released."""
+        """One transaction: the version row, ``on_commit``'s writes, the leases released.
+
+        ``shape`` is ``(rows, column names)``; ``parts`` the objects of a version split
+        into parts (``obj`` is then their manifest)."""
         try:
             with self.session() as s:
                 ds = self._get_or_create(s, name, roles, info)
@@ -579,8 +621,9 @@ class Workspace:
                     number=number,
                     parent_id=base.id if base else None,
                     object_hash=obj.digest,
-                    n_rows=table.num_rows,
-                    columns=table.column_names,
+                    n_rows=shape[0],
+                    columns=list(shape[1]),
+                    parts=[part.digest for part in parts] or None,
                     message=message,
                     author=author or current_user(),
                     summary=summary,
@@ -590,6 +633,8 @@ class Workspace:
                 s.flush()
                 if on_commit is not None:  # more writes in the same transaction
                     on_commit(s, row)
+                for part in parts:
+                    part.release(s)
                 obj.release(s)  # referenced from now on: the lease goes in the same commit
                 version = self._make_version(s, ds, row)
         except IntegrityError as exc:  # a concurrent writer took the same number
@@ -637,6 +682,12 @@ class Workspace:
                 "relabeled": 0,
                 "changed": 0,
             }
+        if self.objects.parts(base.object_hash, what=base.ref) is not None:
+            from assay.store.streamed import PartDiff
+
+            part_diff = PartDiff(self, base, roles, "new", keep_rows=False)
+            part_diff.add(table)  # the base is read part by part
+            return version_summary(table.num_rows, part_diff.result(table.schema))
         delta = diff_tables(
             base.to_arrow(),
             table,
@@ -645,12 +696,7 @@ class Workspace:
             names=(base.ref, "new"),
             task=base.task,
         )
-        summary: dict[str, Any] = {"rows": table.num_rows, **delta.counts}
-        if delta.columns_added:
-            summary["columns_added"] = delta.columns_added
-        if delta.columns_removed:
-            summary["columns_removed"] = delta.columns_removed
-        return summary
+        return version_summary(table.num_rows, delta)
 
     def diff(self, a: str, b: str) -> DatasetDiff:
         """Item-level differences between two versions (``NAME@vA``, ``NAME@vB``)."""
@@ -659,6 +705,10 @@ class Workspace:
             raise InputError(
                 f"{va.ref} and {vb.ref} are different datasets; diff two versions of one dataset."
             )
+        if any(self.objects.parts(v.object_hash, what=v.ref) is not None for v in (va, vb)):
+            from assay.store.streamed import diff_versions
+
+            return diff_versions(self, va, vb)
         return diff_tables(
             va.to_arrow(),
             vb.to_arrow(),
@@ -691,6 +741,8 @@ class Workspace:
         """Every object hash that some metadata row points at."""
         with self.session(readonly=True) as s:
             refs = set(s.scalars(select(m.Version.object_hash)).all())
+            for parts in s.scalars(select(m.Version.parts).where(m.Version.parts.isnot(None))):
+                refs.update(parts or ())
             refs |= {h for h in s.scalars(select(m.Analysis.object_hash)).all() if h}
             refs |= {h for h in s.scalars(select(m.Monitor.profile_hash)).all() if h}
             refs |= set(s.scalars(select(m.MonitorWindow.object_hash)).all())
@@ -770,6 +822,46 @@ class Workspace:
         than ``grace_s`` seconds (default one hour): gc can run beside imports.
         """
         return self.objects.gc(self.referenced_objects, grace_s=grace_s)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The column roles and label options of :meth:`Workspace.import_dataset`."""
+
+    label: str | Sequence[str] | None = None
+    id: str | None = None
+    tags: Sequence[str] | None = None
+    split: str | None = None
+    task: str | None = None
+    label_sep: str | None = None
+
+
+def import_provenance(
+    where: str, info: dict[str, Any], prepared: PreparedLabels, label_sep: str | None
+) -> dict[str, Any]:
+    """Where an import came from: source, format (and separator, decimal, label columns)."""
+    provenance: dict[str, Any] = {"source": where, "format": info["format"]}
+    provenance.update({k: info[k] for k in ("separator", "decimal") if k in info})
+    if prepared.label_columns:
+        provenance["label_columns"] = list(prepared.label_columns)
+    if label_sep is not None:
+        provenance["label_sep"] = label_sep
+    return provenance
+
+
+def version_summary(n_rows: int, delta: DatasetDiff) -> dict[str, Any]:
+    """A version's summary: its rows and what changed from its parent (the counts of a
+    diff that kept only counts are in ``delta.extra["counts"]``)."""
+    counts = delta.extra.get("counts") or delta.counts
+    summary: dict[str, Any] = {
+        "rows": n_rows,
+        **{k: counts[k] for k in ("added", "removed", "relabeled", "changed")},
+    }
+    if delta.columns_added:
+        summary["columns_added"] = delta.columns_added
+    if delta.columns_removed:
+        summary["columns_removed"] = delta.columns_removed
+    return summary
 
 
 def _one(label: str | Sequence[str] | None) -> str | None:

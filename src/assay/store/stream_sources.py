@@ -1,0 +1,132 @@
+"""Sources imported as a stream of chunks: a folder of Parquet files, a Dask DataFrame,
+a Parquet file with more rows than one part.
+
+Each chunk is read, checked and written before the next is read, so an import's memory
+is bounded by a few parts (``ASSAY_PART_ROWS`` rows each, default 1,000,000) whatever
+the size of the source. Smaller sources are read whole, as before.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assay.exceptions import InputError
+from assay.store.readers import RowNames, read_source
+
+__all__ = ["Chunk", "is_dask_frame", "is_streamed_source", "part_rows", "source_chunks"]
+
+#: Rows per part of a version stored in several objects (``ASSAY_PART_ROWS`` overrides).
+DEFAULT_PART_ROWS = 1_000_000
+_PARQUET = (".parquet", ".pq")
+
+
+def part_rows() -> int:
+    """The rows of one part: ``ASSAY_PART_ROWS`` or :data:`DEFAULT_PART_ROWS`."""
+    text = os.environ.get("ASSAY_PART_ROWS", "")
+    return max(int(text), 1) if text.strip().isdigit() else DEFAULT_PART_ROWS
+
+
+def is_dask_frame(source: Any) -> bool:
+    """Whether ``source`` is a Dask DataFrame (without importing Dask)."""
+    return type(source).__module__.startswith("dask") and hasattr(source, "npartitions")
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files of a folder (and its subfolders), hidden ones left out, sorted."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in _PARQUET
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def is_streamed_source(source: Any) -> bool:
+    """Whether an import of ``source`` streams: a Dask DataFrame, a folder holding
+    Parquet files, or a Parquet file of more than :func:`part_rows` rows."""
+    if is_dask_frame(source):
+        return True
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    path = Path(os.fspath(source)).expanduser()
+    try:
+        if path.is_dir():
+            return bool(parquet_files(path))
+        if path.suffix.lower() in _PARQUET and path.is_file():
+            return int(pq.read_metadata(path).num_rows) > part_rows()
+    except (OSError, pa.ArrowException):
+        return False  # the plain reader says what is wrong
+    return False
+
+
+@dataclass
+class Chunk:
+    """Rows of a source read at once: the table, the source's name and its row names."""
+
+    table: pa.Table
+    where: str
+    info: dict[str, Any]
+
+
+class ShiftedRows(RowNames):
+    """Row names of a chunk that starts ``offset`` rows into its file (``row N``)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__("row")
+        self.offset = offset
+
+    def many(self, positions: Sequence[int] | np.ndarray, limit: int = 5) -> str:
+        """The rows counted from the start of the file."""
+        return super().many(np.asarray(positions, dtype=np.int64) + self.offset, limit)
+
+
+def source_chunks(source: Any, rows: int) -> Iterator[Chunk]:
+    """The chunks of a streamed source, in order, each of at most about ``rows`` rows
+    (a Dask partition is one chunk whatever its size).
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read as Parquet (named).
+    """
+    if is_dask_frame(source):
+        yield from _dask_chunks(source)
+        return
+    path = Path(os.fspath(source)).expanduser()
+    files = parquet_files(path) if path.is_dir() else [path]
+    for file in files:
+        yield from _file_chunks(file, rows)
+
+
+def _file_chunks(file: Path, rows: int) -> Iterator[Chunk]:
+    try:
+        reader = pq.ParquetFile(file)
+        offset = 0
+        for batch in reader.iter_batches(batch_size=rows):
+            table = pa.Table.from_batches([batch])
+            info = {"format": "parquet", "rows": ShiftedRows(offset)}
+            yield Chunk(table, str(file), info)
+            offset += batch.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{file} cannot be read as Parquet: {first}. Check that the file is complete, "
+            "or move it out of the folder."
+        ) from exc
+
+
+def _dask_chunks(frame: Any) -> Iterator[Chunk]:
+    for number in range(frame.npartitions):
+        part = frame.get_partition(number).compute()
+        table, info = read_source(part)
+        info = {**info, "format": "dask"}
+        yield Chunk(table, f"partition {number} of the Dask DataFrame", info)
