@@ -15,8 +15,9 @@ label check records, per row, how sure the suggestion is:
   predicted less confidently and the bar falls with them.
 
 :func:`label_action` turns the issue table into one action per row: ``"keep"`` (not
-flagged), ``"relabel"`` (flagged, and the suggestion's probability reaches the
-threshold) or ``"drop"`` (flagged otherwise).
+acted on), ``"relabel"`` (acted on, and the suggestion's probability reaches the
+threshold) or ``"drop"`` (acted on otherwise). It acts on the flagged rows, or with
+``scope="disagreeing"`` also on every row whose suggestion differs from its label.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ import pandas as pd
 
 from assay.exceptions import InputError
 
-__all__ = ["ACTIONS", "label_action", "suggestion_columns"]
+__all__ = ["ACTIONS", "SCOPES", "label_action", "suggestion_columns"]
 
 #: The automatic actions on flagged labels.
 ACTIONS = ("drop", "relabel")
+#: The rows an action touches: the flagged ones, or also every row whose suggestion
+#: differs from its given label.
+SCOPES = ("flagged", "disagreeing")
 #: The per-row columns the action needs from the label check.
 _NEEDS = ("is_label_issue", "given_label", "suggested_label", "suggested_probability",
           "suggested_threshold")
@@ -67,11 +71,16 @@ def suggestion_columns(codes: np.ndarray, probs: np.ndarray) -> dict[str, np.nda
     }
 
 
-def _check(issues: pd.DataFrame, action: str, threshold: Any) -> None:
+def _check(issues: pd.DataFrame, action: str, threshold: Any, scope: str) -> None:
     if action not in ACTIONS:
         raise InputError(
             f"label_action: action={action!r} is not one of {', '.join(ACTIONS)}; "
             "'drop' drops every flagged row, 'relabel' relabels the confident ones."
+        )
+    if scope not in SCOPES:
+        raise InputError(
+            f"label_action: scope={scope!r} is not one of {', '.join(SCOPES)}; 'flagged' acts "
+            "on the flagged rows, 'disagreeing' also on every row whose suggestion differs."
         )
     numeric = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
     if not (threshold == "class" or (numeric and 0.0 <= float(threshold) <= 1.0)):
@@ -88,7 +97,11 @@ def _check(issues: pd.DataFrame, action: str, threshold: Any) -> None:
 
 
 def label_action(
-    issues: pd.DataFrame, *, action: str = "drop", threshold: float | str = "class"
+    issues: pd.DataFrame,
+    *,
+    action: str = "drop",
+    threshold: float | str = "class",
+    scope: str = "flagged",
 ) -> pd.DataFrame:
     """The automatic action on every row of a label check's issue table.
 
@@ -104,6 +117,12 @@ def label_action(
     threshold : "class" or float in [0, 1], default="class"
         ``"class"``: the suggested class's confident-learning threshold (per class); a
         number: the same bar for every class (0 relabels every flagged row).
+    scope : {"flagged", "disagreeing"}, default="flagged"
+        The rows acted on: the flagged ones, or also every row whose suggested label
+        (the argmax of the out-of-sample probabilities) differs from the given one. The
+        flags of confident learning stop at the estimated number of errors; where that
+        estimate is low (errors between similar classes) the disagreeing rows reach more
+        of them.
 
     Returns
     -------
@@ -111,7 +130,7 @@ def label_action(
         ``action`` (``"keep"``, ``"relabel"`` or ``"drop"``) and ``label`` (the label
         after the action: the suggested label where relabelled, else the given one).
     """
-    _check(issues, action, threshold)
+    _check(issues, action, threshold, scope)
     flagged = issues["is_label_issue"].to_numpy(dtype=bool)
     prob = issues["suggested_probability"].to_numpy(dtype=np.float64)
     bar = (
@@ -121,6 +140,8 @@ def label_action(
     )
     suggested = issues["suggested_label"].to_numpy()
     differs = suggested != issues["given_label"].to_numpy()
+    if scope == "disagreeing":
+        flagged = flagged | differs
     relabel = flagged & differs & (prob >= bar) if action == "relabel" else np.zeros_like(flagged)
     kind = np.where(relabel, "relabel", np.where(flagged, "drop", "keep"))
     label = np.where(relabel, suggested, issues["given_label"].to_numpy())

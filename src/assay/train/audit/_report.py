@@ -94,7 +94,9 @@ class AuditReport:
         )
         return table.iloc[order[:k]]
 
-    def label_action(self, action: str = "drop", threshold: float | str = "class") -> pd.DataFrame:
+    def label_action(
+        self, action: str = "drop", threshold: float | str = "class", scope: str = "flagged"
+    ) -> pd.DataFrame:
         """The automatic action on every row's label (:func:`._action.label_action`).
 
         Parameters
@@ -105,6 +107,8 @@ class AuditReport:
             ``threshold``, drop it otherwise.
         threshold : "class" or float in [0, 1], default="class"
             ``"class"``: the suggested class's confident-learning threshold.
+        scope : {"flagged", "disagreeing"}, default="flagged"
+            Act on the flagged rows, or also on every row whose suggestion differs.
 
         Returns
         -------
@@ -112,7 +116,7 @@ class AuditReport:
             ``action`` (``"keep"``, ``"relabel"``, ``"drop"``) and ``label`` (after it).
         """
         table = self._result("label").issues.set_axis(self.issues.index, axis=0)
-        return label_action(table, action=action, threshold=threshold)
+        return label_action(table, action=action, threshold=threshold, scope=scope)
 
     def exceeds(self, thresholds: Iterable[str | Threshold]) -> list[str]:
         """Return a message for every threshold the report breaks (empty: all pass).
