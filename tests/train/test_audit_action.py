@@ -72,6 +72,26 @@ def test_drop_drops_every_flag_and_a_bar_of_zero_relabels_every_flag(wine) -> No
     assert (strict[flagged] == "drop").all()
 
 
+def test_disagreeing_scope_acts_also_on_rows_whose_suggestion_differs(wine) -> None:
+    report, truth, given = wine
+    issues = report.issues
+    differs = (issues["suggested_label"] != issues["given_label"]).to_numpy()
+    touched = issues["is_label_issue"].to_numpy() | differs
+    assert differs.sum() > issues["is_label_issue"].sum()  # the scope reaches more rows here
+    drop = report.label_action("drop", scope="disagreeing")["action"].to_numpy()
+    assert ((drop == "drop") == touched).all()
+    act = report.label_action("relabel", scope="disagreeing")
+    kind = act["action"].to_numpy()
+    sure = (issues["suggested_probability"] >= issues["suggested_threshold"]).to_numpy()
+    assert (kind[touched & sure & differs] == "relabel").all()
+    assert (kind[touched & ~sure] == "drop").all() and (kind[~touched] == "keep").all()
+    # more of the wrong labels are fixed or removed than with the flagged rows alone
+    wrong = given != truth
+    flagged_only = report.label_action("relabel")
+    still_wrong = lambda a: ((a["label"].to_numpy() != truth) & (a["action"] != "drop")).sum()  # noqa: E731
+    assert still_wrong(act) <= still_wrong(flagged_only) < wrong.sum()
+
+
 def test_relabelling_the_confident_flags_keeps_more_true_labels_than_dropping() -> None:
     report, truth, given = _noisy_audit(load_breast_cancer, 40, 0)
     kept_drop = report.label_action("drop")
@@ -91,11 +111,13 @@ def test_suggestion_columns_are_the_argmax_and_its_class_threshold() -> None:
     np.testing.assert_allclose(cols["suggested_threshold"], [0.6, 0.6, 0.6, 1.0])
 
 
-@pytest.mark.parametrize(("action", "threshold"), [("fix", "class"), ("relabel", 1.5),
-                                                    ("relabel", "mean"), ("relabel", True)])
-def test_bad_action_or_threshold_is_one_line_error(wine, action, threshold) -> None:
+@pytest.mark.parametrize(("action", "threshold", "scope"), [
+    ("fix", "class", "flagged"), ("relabel", 1.5, "flagged"), ("relabel", "mean", "flagged"),
+    ("relabel", True, "flagged"), ("relabel", "class", "all"),
+])
+def test_bad_action_threshold_or_scope_is_one_line_error(wine, action, threshold, scope) -> None:
     with pytest.raises(InputError, match=r"^label_action: [^\n]+$"):
-        wine[0].label_action(action, threshold)
+        wine[0].label_action(action, threshold, scope)
 
 
 def test_action_needs_the_label_check() -> None:
