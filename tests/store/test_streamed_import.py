@@ -57,7 +57,7 @@ def changed(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     moved = rng.choice(len(out), 30, replace=False)
     out.loc[moved, "nswprice"] = out.loc[moved, "nswprice"] + 1.0
     out = out.drop(index=rng.choice(len(out), 100, replace=False))
-    new = frame.sample(50, random_state=seed).assign(uid=[f"new{i}" for i in range(50)])
+    new = frame.sample(50, random_state=seed).assign(uid=[f"new{seed}-{i}" for i in range(50)])
     out = pd.concat([out, new], ignore_index=True)
     return out.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
@@ -193,3 +193,33 @@ def test_cli_imports_a_folder_of_parquet_files(
     assert code == 0, out
     shown = json.loads(out[out.index("{") :])
     assert shown["rows"] == 12_000 and shown["summary"]["added"] == 12_000
+
+
+def test_one_object_and_parts_follow_each_other(
+    workspace: Workspace, elec: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = elec.head(12_000)
+    nxt = changed(frame, seed=1)
+    third = changed(nxt, seed=2)
+    workspace.import_dataset("elec", frame, label="class", id="uid")  # one object
+    v2 = workspace.import_dataset("elec", write_folder(nxt, tmp_path / "v2", files=3))
+    v3 = workspace.import_dataset("elec", third)  # one object over parts
+    assert workspace.objects.parts(v3.object_hash) is None
+    whole = Workspace.init(tmp_path / "whole")
+    for data in (frame, nxt, third):
+        last = whole.import_dataset("elec", data, label="class", id="uid")
+        if data is nxt:
+            assert whole.dataset("elec").summary == v2.summary
+    assert last.summary == v3.summary
+    assert workspace.diff("elec@v1", "elec@v3").counts == whole.diff("elec@v1", "elec@v3").counts
+    whole.close()
+
+
+def test_empty_dask_partitions_add_no_rows(workspace: Workspace, elec: pd.DataFrame) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    frame = elec.head(20_000).assign(keep=np.arange(20_000) >= 10_000)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    kept = ddf[ddf["keep"]].drop(columns="keep")  # the first two partitions are empty
+    version = workspace.import_dataset("elec", kept, label="class", id="uid")
+    assert version.n_rows == 10_000
+    assert version.to_pandas()["uid"].tolist() == elec["uid"].iloc[10_000:20_000].tolist()

@@ -249,6 +249,18 @@ class PendingObject:
             )
         self.done = True
 
+    def drop(self, *, quiet: bool = False) -> None:
+        """Release the lease in its own transaction unless a reference released it
+        (the object is then an orphan for gc); ``quiet`` ignores errors (cleanup)."""
+        if self.lease is None or self.book is None or self.done:
+            return
+        self.done = True
+        if quiet:
+            with contextlib.suppress(Exception):
+                self.book.release(self.lease)
+        else:
+            self.book.release(self.lease)
+
     def keep(self) -> None:
         """Leave the lease to expire by itself (for callers that cannot release it)."""
         self.done = True
@@ -303,19 +315,37 @@ class ObjectStore:
         StoreError
             When the disk is full or cannot be written (nothing is left behind).
         """
-        lease = self.leases.take() if self.leases is not None else None
-        pending = None
+        pending = self.write_leased(table)
+        del table  # the caller's rows are not held while the block runs
         try:
-            digest = self._write(table, lease)
-            pending = PendingObject(digest, lease, self.leases)
             yield pending
         except BaseException:
-            if lease is not None and self.leases is not None and not (pending and pending.done):
+            pending.drop(quiet=True)
+            raise
+        pending.drop()  # the block committed its reference already, else it is an orphan
+
+    def write_leased(self, table: pa.Table) -> PendingObject:
+        """Write ``table`` as an object under a lease and return it, still leased.
+
+        The caller refers to it and calls :meth:`PendingObject.release` in that
+        transaction, or :meth:`PendingObject.drop` (an orphan for gc). Unlike
+        :meth:`writing`, nothing keeps ``table`` alive (a streamed import writes many
+        parts before its one transaction).
+
+        Raises
+        ------
+        StoreError
+            When the disk is full or cannot be written (nothing is left behind).
+        """
+        lease = self.leases.take() if self.leases is not None else None
+        try:
+            digest = self._write(table, lease)
+        except BaseException:
+            if lease is not None and self.leases is not None:
                 with contextlib.suppress(Exception):
                     self.leases.release(lease)
             raise
-        if lease is not None and self.leases is not None and not pending.done:
-            self.leases.release(lease)  # the block committed its reference already
+        return PendingObject(digest, lease, self.leases)
 
     def _write(self, table: pa.Table, lease: Lease | None) -> str:
         token = lease.token if lease is not None else uuid.uuid4().hex

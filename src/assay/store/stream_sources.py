@@ -112,6 +112,8 @@ def _file_chunks(file: Path, rows: int) -> Iterator[Chunk]:
         reader = pq.ParquetFile(file)
         offset = 0
         for batch in reader.iter_batches(batch_size=rows):
+            if batch.num_rows == 0:
+                continue
             table = pa.Table.from_batches([batch])
             info = {"format": "parquet", "rows": ShiftedRows(offset)}
             yield Chunk(table, str(file), info)
@@ -127,6 +129,8 @@ def _file_chunks(file: Path, rows: int) -> Iterator[Chunk]:
 def _dask_chunks(frame: Any) -> Iterator[Chunk]:
     for number in range(frame.npartitions):
         part = frame.get_partition(number).compute()
+        if len(part) == 0:
+            continue  # an empty partition (e.g. after a filter) adds no rows
         table, info = read_source(part)
         info = {**info, "format": "dask"}
         yield Chunk(table, f"partition {number} of the Dask DataFrame", info)

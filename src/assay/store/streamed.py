@@ -109,7 +109,8 @@ class PartWriter:
             return
         table = pa.concat_tables(self.buffer).combine_chunks()
         self.buffer, self.buffered = [], 0
-        pending = self.stack.enter_context(self.ws.writing_object(table))
+        pending = self.ws.objects.write_leased(table)  # held until the version commits
+        self.stack.callback(pending.drop, quiet=True)
         self.written.append(pending)
         self.counts.append(table.num_rows)
         self.on_part(table)
