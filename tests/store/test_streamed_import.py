@@ -170,8 +170,12 @@ def test_export_and_small_files_stay_one_object(
     version = workspace.import_dataset(
         "elec", write_folder(elec, tmp_path / "v1"), label="class", id="uid"
     )
-    out = workspace.export(version.ref, tmp_path / "out.parquet")
-    assert pq.read_table(out).num_rows == len(elec)
+    out = workspace.export(version.ref, tmp_path / "out.parquet")  # written part by part
+    pd.testing.assert_frame_equal(pq.read_table(out).to_pandas(), version.to_pandas())
+    csv = pd.read_csv(workspace.export(version.ref, tmp_path / "out.csv"))
+    assert len(csv) == len(elec) and csv["uid"].tolist() == elec["uid"].tolist()
+    lines = pd.read_json(workspace.export(version.ref, tmp_path / "out.jsonl"), lines=True)
+    assert len(lines) == len(elec)
     small = tmp_path / "small.parquet"
     pq.write_table(pa.Table.from_pandas(elec.head(PART_ROWS), preserve_index=False), small)
     single = workspace.import_dataset("small", small, label="class", id="uid")

@@ -19,7 +19,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -682,9 +682,12 @@ def _lists_as_json(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
+def write_table(table: pa.Table | Iterable[pa.Table], path: str | os.PathLike[str]) -> Path:
     """Write ``table`` to CSV, Parquet or JSONL by extension, atomically (in CSV, list
-    columns as JSON lists: ``["a", "b"]``)."""
+    columns as JSON lists: ``["a", "b"]``).
+
+    ``table`` may be an iterable of tables of one schema (the parts of a version larger
+    than memory): they are written one after the other into the one file."""
     target = Path(path)
     fmt = _format_of(target)
     if target.is_dir():
@@ -697,16 +700,41 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
         ) from exc
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        if fmt == "parquet":
-            pq.write_table(table, tmp)
-        elif fmt in ("csv", "tsv"):
-            frame = _lists_as_json(table).to_pandas()
-            frame.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
+        if isinstance(table, pa.Table):
+            _write_part(table, tmp, fmt)
         else:
-            table.to_pandas().to_json(tmp, orient="records", lines=True)
+            _write_parts(table, tmp, fmt)
         os.replace(tmp, target)
     except OSError as exc:
         raise InputError(f"cannot write {target}: {os_reason(exc)}; choose another path.") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+
+def _write_part(table: pa.Table, tmp: Path, fmt: str, *, first: bool = True) -> None:
+    """Write ``table`` to ``tmp``: the whole file, or (``first`` False) appended to it."""
+    if fmt == "parquet":
+        pq.write_table(table, tmp)
+    elif fmt in ("csv", "tsv"):
+        frame = _lists_as_json(table).to_pandas()
+        sep = "\t" if fmt == "tsv" else ","
+        frame.to_csv(tmp, index=False, sep=sep, header=first, mode="w" if first else "a")
+    else:
+        table.to_pandas().to_json(tmp, orient="records", lines=True, mode="w" if first else "a")
+
+
+def _write_parts(parts: Iterable[pa.Table], tmp: Path, fmt: str) -> None:
+    """Write tables of one schema one after the other into the file ``tmp``."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for number, part in enumerate(parts):
+            if fmt != "parquet":
+                _write_part(part, tmp, fmt, first=number == 0)
+                continue
+            writer = writer or pq.ParquetWriter(tmp, part.schema)
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()

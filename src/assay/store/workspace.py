@@ -720,7 +720,12 @@ class Workspace:
 
     def export(self, ref: str, path: str | os.PathLike[str]) -> Path:
         """Write a version to CSV, Parquet or JSONL (by extension), atomically."""
-        return write_table(self.dataset(ref).to_arrow(), path)
+        version = self.dataset(ref)
+        parts = self.objects.parts(version.object_hash, what=version.ref)
+        if parts is None:
+            return write_table(version.to_arrow(), path)
+        tables = (self.objects.get_table(digest, what=version.ref) for digest, _ in parts)
+        return write_table(tables, path)  # part by part: memory bounded by one part
 
     def writing_object(self, table: pa.Table) -> AbstractContextManager[PendingObject]:
         """Write ``table`` as an object that gc leaves alone until it is referred to.
