@@ -227,3 +227,21 @@ def test_empty_dask_partitions_add_no_rows(workspace: Workspace, elec: pd.DataFr
     version = workspace.import_dataset("elec", kept, label="class", id="uid")
     assert version.n_rows == 10_000
     assert version.to_pandas()["uid"].tolist() == elec["uid"].iloc[10_000:20_000].tolist()
+
+
+def test_parts_on_an_object_url_read_by_another_client(
+    db_url: str | None, elec: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = (tmp_path / "shared").as_uri()  # fsspec's file:// store, with a read cache
+    monkeypatch.setenv("ASSAY_OBJECT_CACHE", str(tmp_path / "cache-a"))
+    ws = Workspace.init(tmp_path / "ws", db=db_url, objects=url)
+    version = ws.import_dataset("elec", write_folder(elec, tmp_path / "v1"), label="class")
+    assert len(ws.objects.parts(version.object_hash) or []) >= 9
+    monkeypatch.setenv("ASSAY_OBJECT_CACHE", str(tmp_path / "cache-b"))  # another machine
+    objects_module._VERIFIED.clear()
+    other = Workspace(tmp_path / "ws")
+    assert other.dataset("elec").to_arrow().num_rows == len(elec)
+    assert other.gc(grace_s=0) == []
+    assert other.dataset("elec").to_pandas()["period"].tolist() == elec["period"].tolist()
+    other.close()
+    ws.close()
