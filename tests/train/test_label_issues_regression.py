@@ -154,3 +154,27 @@ def test_epistemic_variance_widens_only_where_the_estimates_disagree() -> None:
     assert (scale[:10] > 2).all()
     assert np.median(scale) == pytest.approx(1.0, abs=0.01)  # the typical scale is kept
     assert (scale >= 0.5).all() and np.all(np.diff(scale[np.argsort(epistemic)]) >= 0)
+
+
+def test_a_label_no_similar_item_carries_is_more_suspicious_than_a_usual_one() -> None:
+    """Two residuals of the same size: the label 9 (where the items of similar estimate
+    score 6-8) is judged worse than the label 6 (common among its neighbours by estimate);
+    residuals alone would tie them."""
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(4.0, 7.5, 600)
+    y = np.clip(np.round(pred + rng.normal(0, 0.4, 600)), 3, 8)
+    pred[:2], y[:2] = [7.5, 4.5], [9.0, 6.0]  # both residuals 1.5
+    quality = find_regression_issues(y, pred)["label_quality"].to_numpy()
+    assert quality[0] < quality[1]
+
+
+def test_label_surprise_ranks_an_unseen_label_highest() -> None:
+    from assay.train.labels._regression import label_surprise
+
+    rng = np.random.default_rng(1)
+    estimate = rng.normal(size=400)
+    y = estimate + rng.normal(0, 0.3, 400)
+    y[7] = 6.0
+    surprise = label_surprise(y, estimate, bandwidth=0.2)
+    assert surprise.shape == (400,) and np.isfinite(surprise).all()
+    assert int(np.argmax(surprise)) == 7
