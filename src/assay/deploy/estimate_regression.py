@@ -40,7 +40,7 @@ once labels arrive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -91,6 +91,18 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
     return np.clip(model.predict(x), 0.0, None)
 
 
+def _edge_chunks(x: np.ndarray, loss: np.ndarray, n_columns: int,
+                 k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(chunk, rest) row positions: the lowest and the highest ``k`` rows along each of
+    the ``n_columns`` columns of ``x`` (n_samples, n_cols) whose rank correlates most
+    with ``loss`` (n_samples,)."""
+    corr = pd.DataFrame(x).rank().corrwith(pd.Series(loss).rank()).abs().fillna(0.0)
+    for j in np.argsort(-corr.to_numpy(), kind="stable")[:n_columns]:
+        order = np.argsort(x[:, j], kind="stable")
+        for chunk in (order[:k], order[-k:]):
+            yield chunk, np.setdiff1d(np.arange(len(loss)), chunk)
+
+
 def edge_model_error(x: np.ndarray, loss: np.ndarray,
                      fit: Callable[[np.ndarray, np.ndarray], Any], seed: int = 0, *,
                      n_columns: int = 6, share: float = 0.2,
@@ -122,22 +134,17 @@ def edge_model_error(x: np.ndarray, loss: np.ndarray,
     k = int(len(loss) * share)
     if k < 10 or loss.sum() <= 0:
         return 0.0
-    ranks = pd.DataFrame(x).rank()
-    corr = ranks.corrwith(pd.Series(loss).rank()).abs().fillna(0.0).to_numpy()
     rng = np.random.default_rng(seed)
     rel, noise = [], []
-    for j in np.argsort(-corr, kind="stable")[:n_columns]:
-        order = np.argsort(x[:, j], kind="stable")
-        for chunk in (order[:k], order[-k:]):
-            rest = np.setdiff1d(np.arange(len(loss)), chunk)
-            if len(rest) > max_rows:
-                rest = rng.choice(rest, max_rows, replace=False)
-            realised = float(loss[chunk].mean())
-            if realised <= 0:
-                continue
-            estimate = float(_predict(fit(x[rest], loss[rest]), x[chunk]).mean())
-            rel.append(estimate / realised - 1.0)
-            noise.append(loss[chunk].var() / k / realised**2)
+    for chunk, rest in _edge_chunks(x, loss, n_columns, k):
+        if len(rest) > max_rows:
+            rest = rng.choice(rest, max_rows, replace=False)
+        realised = float(loss[chunk].mean())
+        if realised <= 0:
+            continue
+        estimate = float(_predict(fit(x[rest], loss[rest]), x[chunk]).mean())
+        rel.append(estimate / realised - 1.0)
+        noise.append(loss[chunk].var() / k / realised**2)
     if not rel:
         return 0.0
     return float(np.sqrt(max(np.mean(np.square(rel)) - np.mean(noise), 0.0)))
@@ -177,16 +184,12 @@ def edge_reference(model: Any, features: pd.DataFrame, labels: np.ndarray,
     numeric = features.select_dtypes("number")
     if k < 10 or numeric.shape[1] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    corr = numeric.reset_index(drop=True).rank().corrwith(
-        pd.Series(np.abs(labels - oos)).rank()).abs().fillna(0.0).to_numpy()
     rows, preds = [], []
-    for j in np.argsort(-corr, kind="stable")[:n_columns]:
-        order = np.argsort(numeric.iloc[:, j].to_numpy(), kind="stable")
-        for chunk in (order[:k], order[-k:]):
-            rest = np.setdiff1d(np.arange(len(labels)), chunk)
-            fitted = clone(model).fit(features.iloc[rest], labels[rest])
-            rows.append(chunk)
-            preds.append(np.asarray(fitted.predict(features.iloc[chunk]), dtype=float))
+    for chunk, rest in _edge_chunks(numeric.to_numpy(float), np.abs(labels - oos),
+                                    n_columns, k):
+        fitted = clone(model).fit(features.iloc[rest], labels[rest])
+        rows.append(chunk)
+        preds.append(np.asarray(fitted.predict(features.iloc[chunk]), dtype=float))
     return np.concatenate(rows), np.concatenate(preds)
 
 
