@@ -17,6 +17,18 @@ shallow Poisson trees used before (depth 3, 300 iterations), than early stopping
 Poisson GLM trend under the trees, and than a doubly-robust correction with importance
 weights from a domain classifier (which helped some shifts and hurt others as much).
 
+**Edge refits.** Shuffled cross-validation predicts each reference row from a model
+that saw rows all around it, so the loss model never sees the error of an
+extrapolation, and a window beyond the reference's range looks as easy as its edge.
+When the model is at hand (:class:`RegressionWatch` has it), :func:`edge_reference`
+refits it without the lowest and the highest 20% of the rows along the six columns
+that move the error most and predicts them; each loss is then the mean of the loss
+model of the reference and one of the reference plus these extrapolations. On the
+eight shift designs the error of the estimated MAE fell from NannyML's level
+(geometric mean ratio 1.00) to 1.24x below it; wine-red by alcohol 0.175 -> 0.106, by
+sulphates 0.155 -> 0.135; diabetes by bmi rose 11.5 -> 12.3 (within its standard error
+over five windows).
+
 Bands follow NannyML's construction and add the loss model's own error: the **sampling
 error** of a window of ``n`` rows is the standard deviation of the loss divided by
 ``sqrt(n)`` (delta method for the RMSE), with the window's standard deviation predicted
