@@ -159,10 +159,17 @@ def _m_step(
     design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Point estimates: log confusion (voter, observed, true), log class prior, log prior density."""
-    k = t.shape[1]
-    counts = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    return m_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)
+
+
+def m_counts(
+    xt: np.ndarray, t_sum: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`_m_step` from ``X^T T`` (voters * classes, classes) and ``T.sum(0)``."""
+    k = xt.shape[1]
+    counts = xt.reshape(-1, k, k) + alpha
     log_pi = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-    prior = t.sum(axis=0) + smoothing
+    prior = t_sum + smoothing
     log_prior = np.log(prior / prior.sum())
     density = float((alpha * log_pi).sum() + smoothing * log_prior.sum())
     return log_pi, log_prior, density
@@ -181,10 +188,17 @@ def _vb_step(
     design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Variational update of q(pi), q(rho): E[log pi], E[log rho] and minus their KLs."""
-    k = t.shape[1]
-    post = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    return vb_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)
+
+
+def vb_counts(
+    xt: np.ndarray, t_sum: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`_vb_step` from ``X^T T`` (voters * classes, classes) and ``T.sum(0)``."""
+    k = xt.shape[1]
+    post = xt.reshape(-1, k, k) + alpha
     e_log_pi = digamma(post) - digamma(post.sum(axis=1, keepdims=True))
-    rho = t.sum(axis=0) + smoothing
+    rho = t_sum + smoothing
     e_log_rho = digamma(rho) - digamma(rho.sum())
     prior = np.broadcast_to(alpha, post.shape)
     penalty = _dirichlet_kl(post, prior, axis=1)
@@ -273,8 +287,15 @@ def _posterior_means(
     design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confusion matrices (voter, true, observed) and class prior the last E-step used."""
-    k = t.shape[1]
-    counts = np.asarray(design_t @ t).reshape(-1, k, k) + alpha
+    return posterior_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)
+
+
+def posterior_counts(
+    xt: np.ndarray, t_sum: np.ndarray, alpha: np.ndarray, smoothing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_posterior_means` from ``X^T T`` and ``T.sum(0)``."""
+    k = xt.shape[1]
+    counts = xt.reshape(-1, k, k) + alpha
     confusion = (counts / counts.sum(axis=1, keepdims=True)).transpose(0, 2, 1)
-    prior = t.sum(axis=0) + smoothing
+    prior = t_sum + smoothing
     return confusion, prior / prior.sum()

@@ -337,6 +337,10 @@ def agreement(
         bound or with few items keep the bootstrap. Numbers and label sets always use
         the bootstrap.
 
+    A Dask DataFrame of classes (larger than memory) is measured by sums over
+    partitions of whole items (:mod:`assay.collect._dask`): the same statistics and
+    tables, without intervals (``ci`` is not computed: ``report.ci`` is empty).
+
     Returns
     -------
     AgreementReport, NumericAgreementReport or SetAgreementReport
@@ -372,6 +376,10 @@ def agreement(
     one estimator. On a complete design every pair shares all items and nothing is left
     out.
     """
+    if type(df).__module__.startswith("dask"):
+        return _on_dask(df, level=level, task=task, classes=classes, allow_new=allow_new,
+                        n_examples=n_examples, max_disagreements=max_disagreements,
+                        min_shared=min_shared)
     if isinstance(df, pd.DataFrame) and "label" in df.columns:
         kind = label_kind(df["label"], level, task)
     else:
@@ -420,6 +428,19 @@ def agreement(
                       seed, ci_method) if ci else {},
         cohen_min_shared=min_shared, n_cohen_pairs=int(cohen_pairs.sum()),
     )
+
+
+def _on_dask(df: Any, *, level: str | None, task: str | None, **options: Any) -> AgreementReport:
+    """Agreement of a Dask DataFrame of classes (sums over partitions of whole items)."""
+    from assay.collect._dask import dask_agreement
+
+    meta = df._meta
+    labels = meta["label"] if "label" in meta.columns else pd.Series([], dtype=object)
+    kind = label_kind(labels, level, task)
+    if kind != "classification" or level == "ratio":
+        raise InputError(f"agreement of a Dask DataFrame measures classes, not {kind} labels; "
+                         "compute the table (.compute()) for numbers or label sets.")
+    return dask_agreement(df, level=level or "nominal", **options)
 
 
 def _other_kind(df: pd.DataFrame, kind: str, *, level: str | None, classes: Sequence[Any] | None,

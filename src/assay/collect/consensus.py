@@ -321,6 +321,19 @@ def _same(value: Any, default: Any) -> bool:
     return value is default or (isinstance(value, (str, bool, float)) and value == default)
 
 
+def _on_dask(df: Any, method: str | None, task: str | None, gold: Any, pred_probs: Any,
+             **options: Any) -> ConsensusResult:
+    """Consensus of a Dask DataFrame (map-reduce, :mod:`assay.collect._dask`)."""
+    from assay.collect._dask import dask_consensus
+
+    if task not in (None, "classification") or gold is not None or pred_probs is not None:
+        raise InputError("consensus of a Dask DataFrame takes classes (no task=, gold= or "
+                         "pred_probs=); compute the table (.compute()) for those.")
+    method = check_in("majority" if method is None else method, METHODS, name="method",
+                      func="consensus")
+    return dask_consensus(df, method, **options)
+
+
 @validate_params({
     "method": [str, None],
     "task": [str, None],
@@ -405,6 +418,11 @@ def consensus(
         label). Only ``method``, ``max_iter`` and ``tol`` are passed on; the arguments
         of classification (``classes``, ``gold``, ``pred_probs``, ...) are refused.
 
+    A Dask DataFrame (larger than memory) runs majority vote or Dawid-Skene as
+    map-reduce over partitions of whole items (:mod:`assay.collect._dask`; no ``gold``,
+    ``pred_probs`` or other ``task``): the same numbers, with ``labels`` and ``probas``
+    as lazy Dask DataFrames.
+
     Returns
     -------
     ConsensusResult
@@ -412,6 +430,11 @@ def consensus(
         ``SetConsensusResult``): ``labels`` indexed by item with ``label``,
         ``quality``, ``n_annotations``, ``agreement``, and ``annotators``.
     """
+    if type(df).__module__.startswith("dask"):
+        return _on_dask(df, method, task, gold, pred_probs, classes=classes,
+                        allow_new=allow_new, smoothing=smoothing,
+                        pool_strength=_strength(pool_strength), max_iter=max_iter, tol=tol,
+                        inference=inference)
     if task is not None:
         given = {"classes": classes, "allow_new": allow_new, "gold": gold,
                  "pred_probs": pred_probs, "smoothing": smoothing,

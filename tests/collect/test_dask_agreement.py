@@ -1,0 +1,82 @@
+"""Agreement and consensus of a Dask DataFrame equal the pandas path (small sizes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay.exceptions import InputError
+
+dask = pytest.importorskip("dask")
+dd = pytest.importorskip("dask.dataframe")
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*single label:UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _annotations(seed: int, n_items: int = 1500, m: int = 8) -> pd.DataFrame:
+    """Items with 1 to 4 labels from annotators of accuracy 0.4 to 0.95, shuffled."""
+    rng = np.random.default_rng(seed)
+    names = np.array(["cat", "dog", "eel", "fox"])
+    truth = rng.integers(0, 4, n_items)
+    acc = rng.uniform(0.4, 0.95, m)
+    rows = []
+    for i in range(n_items):
+        for a in rng.choice(m, rng.integers(1, 5), replace=False):
+            lab = truth[i] if rng.random() < acc[a] else rng.integers(0, 4)
+            rows.append((f"it{i}", f"w{a}", names[lab]))
+    df = pd.DataFrame(rows, columns=["item", "annotator", "label"])
+    return df.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("method", ["dawid_skene", "majority"])
+def test_consensus_equals_pandas(method: str) -> None:
+    df = _annotations(0)
+    want = assay.consensus(df, method=method)
+    got = assay.consensus(dd.from_pandas(df, npartitions=4), method=method)
+    assert got.n_iter == want.n_iter
+    labels = got.labels.compute().loc[want.labels.index]
+    assert (labels["label"] == want.labels["label"]).all()
+    np.testing.assert_allclose(labels["quality"], want.labels["quality"], rtol=1e-9, atol=1e-12)
+    probas = got.probas.compute().loc[want.labels.index]
+    np.testing.assert_allclose(probas.to_numpy(), want.probas.to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.confusion, want.confusion, rtol=1e-9, atol=1e-12)
+    ann = got.annotators.loc[want.annotators.index]
+    np.testing.assert_allclose(ann.to_numpy(float), want.annotators.to_numpy(float), rtol=1e-9)
+    if method == "dawid_skene":
+        assert got.log_likelihood == pytest.approx(want.log_likelihood, rel=1e-9)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal"])
+def test_agreement_equals_pandas(level: str) -> None:
+    df = _annotations(1)
+    want = assay.agreement(df, level=level, ci=False)
+    got = assay.agreement(dd.from_pandas(df, npartitions=3), level=level)
+    for name in ("percent_agreement", "fleiss_kappa", "krippendorff_alpha",
+                 "mean_cohen_kappa", "hlp"):
+        assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-9, abs=1e-12)
+    assert (got.n_items, got.n_single, got.n_annotations) == (
+        want.n_items, want.n_single, want.n_annotations)
+    pd.testing.assert_frame_equal(got.cohen_kappa, want.cohen_kappa)
+    pd.testing.assert_frame_equal(got.pairs, want.pairs)
+    pd.testing.assert_frame_equal(got.confusion, want.confusion)
+    pd.testing.assert_frame_equal(got.annotators, want.annotators, check_dtype=False)
+    pd.testing.assert_frame_equal(got.per_class.drop(columns="examples"),
+                                  want.per_class.drop(columns="examples"), check_dtype=False)
+    np.testing.assert_allclose(np.sort(got.disagreements["disagreement"]),
+                               np.sort(want.disagreements["disagreement"]))
+
+
+def test_refused_options() -> None:
+    ddf = dd.from_pandas(_annotations(2, n_items=50), npartitions=2)
+    with pytest.raises(InputError, match="Dask"):
+        assay.consensus(ddf, gold={"it1": "cat"})
+    with pytest.raises(InputError, match="classes"):
+        assay.agreement(ddf.assign(label=1.5))
