@@ -191,7 +191,9 @@ class _Final:
 
     def posterior(self, part: Part, counts: np.ndarray) -> np.ndarray:
         if self.method == "majority":
-            return _one_coin(counts, self.accuracy)
+            from assay.collect.consensus import one_coin
+
+            return one_coin(counts, self.accuracy)
         assert self.log_pi is not None and self.log_prior is not None
         none = np.zeros(0, dtype=np.int64)
         return _e_step(part.design(), self.log_pi, self.log_prior, none, none)[0]
@@ -203,18 +205,6 @@ class _Final:
         post = self.posterior(part, counts)
         scores = counts if self.method == "majority" else post
         return counts, post, _argmax_ties(scores, self.priority)
-
-
-def _one_coin(counts: np.ndarray, p: float) -> np.ndarray:
-    """The majority-vote posterior of :func:`assay.consensus` for a shared accuracy ``p``."""
-    k = counts.shape[1]
-    if k == 1:
-        return np.ones_like(counts, dtype=np.float64)
-    n = counts.sum(axis=1, keepdims=True)
-    logp = counts * np.log(p) + (n - counts) * np.log((1 - p) / (k - 1))
-    logp -= logp.max(axis=1, keepdims=True)
-    post = np.exp(logp)
-    return post / post.sum(axis=1, keepdims=True)
 
 
 def _hits(part: Part, final: _Final, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

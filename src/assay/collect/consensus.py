@@ -164,6 +164,13 @@ def _majority_posterior(counts: np.ndarray, enc: EncodedAnnotations) -> np.ndarr
     credit, _, _ = _stats.leave_one_out(counts, enc.item, enc.label)
     p = float(np.nanmean(credit)) if np.isfinite(credit).any() else 1.0
     p = min(max(p, 1.0 / k + 1e-6), 1.0 - 1e-6) if k > 1 else 1.0
+    return one_coin(counts, p)
+
+
+def one_coin(counts: np.ndarray, p: float) -> np.ndarray:
+    """Posterior of every class per item when every annotator is right with chance ``p``
+    (errors spread evenly over the other classes, a uniform prior)."""
+    k = counts.shape[1]
     if k == 1:
         return np.ones_like(counts, dtype=np.float64)
     n = counts.sum(axis=1, keepdims=True)
