@@ -80,3 +80,17 @@ def test_refused_options() -> None:
         assay.consensus(ddf, gold={"it1": "cat"})
     with pytest.raises(InputError, match="classes"):
         assay.agreement(ddf.assign(label=1.5))
+
+
+def test_on_a_local_cluster() -> None:
+    distributed = pytest.importorskip("distributed")
+    df = _annotations(3, n_items=400)
+    want = assay.consensus(df, method="dawid_skene")
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c), dask.config.set(scheduler=None):
+        got = assay.consensus(dd.from_pandas(df, npartitions=3), method="dawid_skene")
+        labels = got.labels.compute().loc[want.labels.index]
+        report = assay.agreement(dd.from_pandas(df, npartitions=2))
+    assert (labels["label"] == want.labels["label"]).all()
+    assert report.krippendorff_alpha == pytest.approx(
+        assay.agreement(df, ci=False).krippendorff_alpha, rel=1e-9)

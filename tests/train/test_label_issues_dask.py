@@ -85,7 +85,7 @@ def test_on_a_local_cluster() -> None:
     labels, probs = _noisy(5, n=3000)
     want = assay.find_label_issues(labels, probs)
     with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as c, \
-            distributed.Client(c):
+            distributed.Client(c), dask.config.set(scheduler=None):
         got = assay.find_label_issues(da.from_array(labels, chunks=800),
                                       da.from_array(probs, chunks=(800, 4))).compute()
     np.testing.assert_array_equal(got["is_label_issue"], want["is_label_issue"])
