@@ -231,7 +231,35 @@ class ReviewQueue:
         _check_action(action, label)
         with self.ws.session() as s:
             self._decide_in(s, entry_id, action, label, note, user or _user(), revision)
-        return self.get(entry_id)
+            return self._record_in(s, entry_id)  # as written, in the same transaction
+
+    def _record_in(self, s: Session, entry_id: int) -> dict[str, Any]:
+        """The entry as :meth:`get` returns it, read again in the open transaction ``s``."""
+        item, name, kind = s.execute(
+            select(m.ReviewItem, m.Dataset.name, m.Dataset.task)
+            .join(m.Dataset)
+            .where(m.ReviewItem.id == entry_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        return entry_record(item, name, payload=True, task=get_task(kind))
+
+    def entry_version(self, entry_id: int) -> tuple[dict[str, Any], DatasetVersion]:
+        """One entry (as :meth:`get`) and the latest version of its dataset, read in
+        one transaction (what a decision's check against its item needs).
+
+        Raises
+        ------
+        NotFoundError
+            When there is no entry ``entry_id``.
+        """
+        with self.ws.session(readonly=True) as s:
+            item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
+            if item is None:
+                raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+            ds = s.get(m.Dataset, item.dataset_id)
+            assert ds is not None
+            version = self.ws._make_version(s, ds, self.ws._version_row(s, ds, None))
+            return entry_record(item, ds.name, payload=True, task=version.task), version
 
     def undo(
         self, entry_id: int, *, user: str | None = None, revision: int | None = None
@@ -319,6 +347,8 @@ class ReviewQueue:
         if item is None:
             raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
         _check_fresh(item, revision)
+        ds = s.get(m.Dataset, item.dataset_id)  # held, so later gets hit the identity map
+        assert ds is not None
         typed = self._typed_label(s, item.dataset_id, label) if action == "relabel" else None
         book = _labelbook_version(s, item.dataset_id)
         label_text = _task_of(s, item.dataset_id).encode_label(typed)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assay.exceptions import InputError
 from assay.store import models as m
-from assay.store.datasets import dataset_task
+from assay.store.datasets import DatasetVersion, dataset_task
 from assay.store.review import entry_record
 from assay.store.workspace import Workspace
 from assay.tasks import Task, get_task
@@ -148,11 +148,10 @@ def next_entry(
     """
     r = m.ReviewItem
     ds_id = select(m.Dataset.id).where(m.Dataset.name == dataset).scalar_subquery()
-    query = flt.apply(
-        select(r.id).where(r.dataset_id == ds_id, r.status == "open"), dataset_task(dataset, ws)
-    )
-    ordered = query.order_by(r.score, r.id).limit(1)
     with ws.session(readonly=True) as s:
+        task = dataset_task(dataset, s) if flt.label else None  # only the class filter needs it
+        query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"), task)
+        ordered = query.order_by(r.score, r.id).limit(1)
         if after is not None:
             here = select(r.score, r.id).where(r.id == after).subquery()
             later = ordered.where(
@@ -221,21 +220,23 @@ def get_entry(ws: Workspace, entry_id: int) -> dict[str, Any] | None:
 
 def entry_page(
     ws: Workspace, entry_id: int, flt: QueueFilter
-) -> tuple[dict[str, Any], dict[str, Any] | None, int] | None:
-    """For the review page, in one transaction: the entry, its label book, open count."""
+) -> tuple[dict[str, Any], dict[str, Any] | None, int, DatasetVersion] | None:
+    """For the review page, in one transaction: the entry, its label book, the open
+    count and the latest version of its dataset."""
     r, lb = m.ReviewItem, m.LabelBookVersion
     with ws.session(readonly=True) as s:
-        row = s.execute(select(r, m.Dataset.name).join(m.Dataset).where(r.id == entry_id)).first()
+        row = s.execute(select(r, m.Dataset).join(m.Dataset).where(r.id == entry_id)).first()
         if row is None:
             return None
-        item, name = row
+        item, ds = row
+        version = ws._make_version(s, ds, ws._version_row(s, ds, None))
         book = s.scalar(
             select(lb).where(lb.dataset_id == item.dataset_id).order_by(lb.number.desc()).limit(1)
         )
         remaining = s.scalar(
             flt.apply(
                 select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open"),
-                dataset_task(name, s),
+                version.task,
             )
         )
         book_dict = (
@@ -249,7 +250,8 @@ def entry_page(
                 "created_at": book.created_at,
             }
         )
-        return entry(item, name), book_dict, int(remaining or 0)
+        found = entry_record(item, ds.name, payload=True, task=version.task)
+        return found, book_dict, int(remaining or 0), version
 
 
 def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:

@@ -126,10 +126,9 @@ def decide_entry(
 def _check_item_label(ws: Workspace, entry_id: int, label: Any) -> None:
     """The task's check of a new label against the entry's item (absent entry: decide says so)."""
     try:
-        record = ws.review.get(entry_id)
+        record, version = ws.review.entry_version(entry_id)
     except NotFoundError:
         return
-    version = ws.dataset(record["dataset"])
     version.task.check_item_label(label, lambda: _item_row(version, record["item_id"]))
 
 

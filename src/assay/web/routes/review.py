@@ -104,8 +104,7 @@ def _entry_response(
     page = queries.entry_page(web.ws, entry_id, flt)
     if page is None:
         raise NotFoundError(f"no review entry #{entry_id}.")
-    found, book, remaining = page
-    version = web.ws.dataset(found["dataset"])
+    found, book, remaining, version = page
     widget = widget_for(version.task)
     decide = widget.decide(found, version, web.cache.get(version), book, typed)
     context = {
@@ -181,10 +180,10 @@ def _posted_label(fields: dict[str, Any]) -> Any:
 def _check_for_item(request: Request, entry_id: int, label: Any) -> None:
     """The widget's check of a new label against its item (boxes inside the image)."""
     web = request.app.state.web
-    found = queries.get_entry(web.ws, entry_id)
-    if found is None:
+    try:
+        found, version = web.ws.review.entry_version(entry_id)
+    except NotFoundError:
         return  # decide_entry says the entry does not exist
-    version = web.ws.dataset(found["dataset"])
     widget_for(version.task).check(label, web.cache.get(version).row(str(found["item_id"])))
 
 
