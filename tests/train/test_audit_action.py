@@ -60,6 +60,11 @@ def test_relabels_only_confident_suggestions_and_drops_the_rest(wine) -> None:
     assert right >= 0.9 and right > dropped_right
 
 
+def test_the_default_action_relabels_confident_flags(wine) -> None:
+    report = wine[0]
+    pd.testing.assert_frame_equal(report.label_action(), report.label_action("relabel", "class"))
+
+
 def test_drop_drops_every_flag_and_a_bar_of_zero_relabels_every_flag(wine) -> None:
     report, _, given = wine
     flagged = report.issues["is_label_issue"].to_numpy()

@@ -99,7 +99,7 @@ def _check(issues: pd.DataFrame, action: str, threshold: Any, scope: str) -> Non
 def label_action(
     issues: pd.DataFrame,
     *,
-    action: str = "drop",
+    action: str = "relabel",
     threshold: float | str = "class",
     scope: str = "flagged",
 ) -> pd.DataFrame:
@@ -110,10 +110,12 @@ def label_action(
     issues : DataFrame of shape (n_samples, n_columns)
         The label check's table (``is_label_issue``, ``given_label``, ``suggested_label``,
         ``suggested_probability``, ``suggested_threshold``).
-    action : {"drop", "relabel"}, default="drop"
+    action : {"drop", "relabel"}, default="relabel"
         ``"drop"``: drop every flagged row. ``"relabel"``: relabel a flagged row to its
         suggested label when the suggestion's probability reaches ``threshold``, drop it
-        otherwise.
+        otherwise (the default since amendment 1 of ``benchmarks/efficacy_grid.py``:
+        on its selection part it raised the median share of the gap recovered from
+        0.655 to 0.685 over 30 cells, and lowered no logistic-regression 12% cell).
     threshold : "class" or float in [0, 1], default="class"
         ``"class"``: the suggested class's confident-learning threshold (per class); a
         number: the same bar for every class (0 relabels every flagged row).

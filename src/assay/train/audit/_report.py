@@ -95,13 +95,13 @@ class AuditReport:
         return table.iloc[order[:k]]
 
     def label_action(
-        self, action: str = "drop", threshold: float | str = "class", scope: str = "flagged"
+        self, action: str = "relabel", threshold: float | str = "class", scope: str = "flagged"
     ) -> pd.DataFrame:
         """The automatic action on every row's label (:func:`._action.label_action`).
 
         Parameters
         ----------
-        action : {"drop", "relabel"}, default="drop"
+        action : {"drop", "relabel"}, default="relabel"
             ``"drop"``: drop every flagged row; ``"relabel"``: relabel a flagged row to
             its suggested label when the suggestion's out-of-sample probability reaches
             ``threshold``, drop it otherwise.
