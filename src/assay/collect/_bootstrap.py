@@ -24,14 +24,19 @@ inside the interval; their kappas stay in the pairwise tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import sparse
 
 from assay.collect._stats import Pairs, alpha_distance
 
-__all__ = ["Features", "bootstrap_intervals", "item_features", "replicate_stats"]
+__all__ = [
+    "COHEN_WORK", "Features", "bootstrap_intervals", "item_features", "replicate_stats",
+    "row_groups",
+]
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,10 @@ def _times(features: sparse.csr_matrix, w: np.ndarray) -> np.ndarray:
     return np.asarray((features.T @ w.T).T)
 
 
-def replicate_stats(
+def _class_stats(
     f: Features, w: np.ndarray, level: str, values: np.ndarray | None
 ) -> dict[str, np.ndarray]:
-    """Statistics for each row of the item weights ``w`` of shape (b, m)."""
+    """Percent agreement, Fleiss' kappa and alpha for each row of ``w`` (b, m)."""
     k = f.n_classes
     wsum = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -108,6 +113,13 @@ def replicate_stats(
             expected = np.sum(np.outer(n_c[b], n_c[b]) * dist)
             observed = np.sum(o[b] * dist)
             alpha[b] = 1 - (n_c[b].sum() - 1) * observed / expected if expected > 0 else np.nan
+    return {"percent_agreement": p_bar, "fleiss_kappa": fleiss, "krippendorff_alpha": alpha}
+
+
+def _cohen_stats(f: Features, w: np.ndarray) -> dict[str, np.ndarray]:
+    """The mean Cohen's kappa over the fixed pairs for each row of ``w`` (b, m)."""
+    k = f.n_classes
+    with np.errstate(invalid="ignore", divide="ignore"):
         conf = _times(f.cohen, w).reshape(len(w), f.n_pairs, k, k)
         n = conf.sum(axis=(2, 3))
         po = np.trace(conf, axis1=2, axis2=3) / n
@@ -115,8 +127,14 @@ def replicate_stats(
         kappa = np.where(pe < 1, (po - pe) / (1 - pe), np.nan)
         ok = np.isfinite(kappa) & (n > 0)
         mean_kappa = np.where(ok, kappa * n, 0).sum(axis=1) / np.where(ok, n, 0).sum(axis=1)
-    return {"percent_agreement": p_bar, "fleiss_kappa": fleiss,
-            "krippendorff_alpha": alpha, "cohen_kappa": mean_kappa}
+    return {"cohen_kappa": mean_kappa}
+
+
+def replicate_stats(
+    f: Features, w: np.ndarray, level: str, values: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """Statistics for each row of the item weights ``w`` of shape (b, m)."""
+    return {**_class_stats(f, w, level, values), **_cohen_stats(f, w)}
 
 
 def _weights(rng: np.random.Generator, b: int, m: int) -> np.ndarray:
@@ -124,23 +142,137 @@ def _weights(rng: np.random.Generator, b: int, m: int) -> np.ndarray:
     return np.bincount(draws.ravel(), minlength=b * m).reshape(b, m).astype(np.float64)
 
 
+#: Resampling work (resamples x distinct feature rows) above which the mean Cohen's
+#: kappa takes its delta-method interval instead (see :func:`bootstrap_intervals`).
+COHEN_WORK = 50_000_000
+
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wrapping)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * _MIX[0]
+        x = (x ^ (x >> np.uint64(27))) * _MIX[1]
+        return x ^ (x >> np.uint64(31))
+
+
+def _row_keys(f: sparse.csr_matrix) -> np.ndarray:
+    """An order-free 64-bit hash of each row's (column, value) entries, shape (m,)."""
+    col = _mix(np.arange(1, f.shape[1] + 1, dtype=np.uint64))
+    val = np.round(f.data * 2**20).astype(np.int64).view(np.uint64)
+    entry = _mix(col[f.indices] ^ val)
+    out = np.zeros(f.shape[0], dtype=np.uint64)
+    filled = np.diff(f.indptr) > 0
+    if entry.size:
+        out[filled] = np.add.reduceat(entry, f.indptr[:-1][filled])
+    return out
+
+
+def row_groups(
+    features: sparse.csr_matrix, max_groups: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Group the equal rows of a sparse matrix of shape (m, n_features).
+
+    Parameters
+    ----------
+    features : csr_matrix of shape (m, n_features)
+    max_groups : int, optional
+        Give up (return None) when there are more groups than this.
+
+    Returns
+    -------
+    (first, sizes) or None
+        One row of each group, shape (g,), and the rows in each group, shape (g,).
+
+    Rows are keyed by a 64-bit hash of their entries, then checked entry by entry
+    against their group's first row; should two different rows ever share a key, every
+    row is its own group. (A shared key only merges groups, so more keys than
+    ``max_groups`` means more groups too.)
+    """
+    f = sparse.csr_matrix(features, copy=True)
+    f.sum_duplicates()
+    f.eliminate_zeros()
+    _, first, inverse, sizes = np.unique(_row_keys(f), return_index=True,
+                                         return_inverse=True, return_counts=True)
+    if max_groups is not None and len(sizes) > max_groups:
+        return None
+    if (f - f[first[inverse.ravel()]]).count_nonzero():
+        m = f.shape[0]
+        return np.arange(m), np.ones(m, dtype=np.int64)
+    return first, sizes
+
+
+def _subset(f: Features, rows: np.ndarray) -> Features:
+    return Features(f.p_item[rows], f.counts[rows], f.coinc[rows], f.cohen[rows],
+                    f.n_classes, f.n_pairs)
+
+
+def _draws(
+    stats: Callable[[Features, np.ndarray], dict[str, np.ndarray]], f: Features,
+    groups: tuple[np.ndarray, np.ndarray], n_boot: int, rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """``n_boot`` replicates of ``stats``, the items resampled with replacement.
+
+    The statistics are sums over items of per-item features, so items with equal
+    features are interchangeable: with ``g`` groups of equal rows (``groups``: the
+    first row of each and its size, from :func:`row_groups`), a replicate's group totals are one
+    multinomial draw over the groups, with probabilities proportional to their sizes
+    (the same distribution as summing the item counts of an item-level draw, at
+    ``g`` instead of ``m`` draws). Without enough repetition (``g > m / 4``) the items
+    are drawn one by one.
+    """
+    first, sizes = groups
+    m, g = int(sizes.sum()), len(sizes)
+    grouped = 4 * g <= m
+    sub = _subset(f, first) if grouped else f
+    width = f.n_pairs * f.n_classes**2 + f.n_classes**2 + f.n_classes + len(sub.p_item)
+    chunk = int(max(1, min(100, 20_000_000 // width)))
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        w = (rng.multinomial(m, sizes / m, size=b).astype(np.float64) if grouped
+             else _weights(rng, b, m))
+        for key, val in stats(sub, w).items():
+            parts.setdefault(key, []).append(val)
+    return {key: np.concatenate(val) for key, val in parts.items()}
+
+
+def _percentiles(vals: np.ndarray) -> tuple[float, float]:
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return (np.nan, np.nan)
+    return (float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5)))
+
+
 def bootstrap_intervals(
     f: Features, level: str, values: np.ndarray | None, n_boot: int, seed: int
 ) -> dict[str, tuple[float, float]]:
-    """Percentile 95% intervals from ``n_boot`` resamples of the items."""
+    """Percentile 95% intervals from ``n_boot`` resamples of the items.
+
+    Percent agreement, Fleiss' kappa and alpha depend on an item only through its
+    class counts, which repeat (a few thousand patterns however many items), so their
+    resamples are drawn over the patterns (see :func:`_draws`): the same bootstrap
+    distribution at a cost that does not grow with the items. The mean Cohen's kappa
+    depends on who gave which label, which rarely repeats; its resamples are drawn
+    separately (with their own random numbers), and when ``n_boot`` times its distinct
+    rows exceeds :data:`COHEN_WORK` (e.g. more than 50,000 items of distinct
+    annotator-label patterns at 1,000 resamples) it takes the delta-method interval,
+    the normal limit that the percentile bootstrap reaches with many items
+    (:func:`assay.collect._delta.cohen_delta_interval`).
+    """
+    from assay.collect._delta import cohen_delta_interval
+
     rng = np.random.default_rng(seed)
-    m = len(f.p_item)
-    width = f.n_pairs * f.n_classes**2 + f.n_classes**2 + f.n_classes + m
-    chunk = int(max(1, min(100, 20_000_000 // width)))
-    draws: dict[str, list[np.ndarray]] = {}
-    for start in range(0, n_boot, chunk):
-        w = _weights(rng, min(chunk, n_boot - start), m)
-        for key, val in replicate_stats(f, w, level, values).items():
-            draws.setdefault(key, []).append(val)
-    out = {}
-    for key, parts in draws.items():
-        vals = np.concatenate(parts)
-        vals = vals[np.isfinite(vals)]
-        out[key] = ((float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5)))
-                    if len(vals) else (np.nan, np.nan))
+    stats = partial(_class_stats, level=level, values=values)
+    groups = row_groups(f.counts)
+    assert groups is not None
+    draws = _draws(stats, f, groups, n_boot, rng)
+    out = {key: _percentiles(val) for key, val in draws.items()}
+    cohen_groups = row_groups(f.cohen, max_groups=COHEN_WORK // n_boot)
+    if cohen_groups is None:
+        out["cohen_kappa"] = cohen_delta_interval(f)
+    else:
+        kappa = _draws(_cohen_stats, f, cohen_groups, n_boot, rng)["cohen_kappa"]
+        out["cohen_kappa"] = _percentiles(kappa)
     return out

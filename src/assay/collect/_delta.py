@@ -25,7 +25,7 @@ from scipy import sparse
 from assay.collect._bootstrap import Features, replicate_stats
 from assay.collect._stats import alpha_distance
 
-__all__ = ["delta_intervals"]
+__all__ = ["cohen_delta_interval", "delta_intervals"]
 
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -158,7 +158,25 @@ def delta_intervals(
             if influence is not None
             else (np.nan, np.nan)
         )
-        _, grad = _cohen_gradient(f)
-        influence = sparse.csr_matrix(f.cohen) @ grad if f.n_pairs else np.full(m, np.nan)
-        out["cohen_kappa"] = _interval(point["cohen_kappa"], np.asarray(influence), "cohen_kappa")
+        out["cohen_kappa"] = cohen_delta_interval(f)
     return out
+
+
+def cohen_delta_interval(f: Features) -> tuple[float, float]:
+    """Delta-method 95% interval of the mean Cohen's kappa over the fixed pairs.
+
+    Parameters
+    ----------
+    f : Features
+        The per-item features (``f.cohen`` of shape (m, n_pairs * k * k)).
+
+    Returns
+    -------
+    (low, high)
+        NaN when the mean kappa is undefined.
+    """
+    m = len(f.p_item)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean, grad = _cohen_gradient(f)
+        influence = sparse.csr_matrix(f.cohen) @ grad if f.n_pairs else np.full(m, np.nan)
+        return _interval(mean, np.asarray(influence), "cohen_kappa")
