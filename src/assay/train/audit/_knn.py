@@ -191,6 +191,10 @@ TREE_PROBE_ROWS = 200
 #: The tree is used when a probe query computes distances to fewer than this share of
 #: the rows (a tree's distance costs about 8x brute force's, so this leaves a margin).
 TREE_MAX_VISITS = 0.05
+#: Above this many rows the probe first runs on a tree of this many random rows, and
+#: gives up when a query visits more than :data:`TREE_HOPELESS` of them.
+TREE_PRE_ROWS = 20_000
+TREE_HOPELESS = 0.5
 
 
 def knn_graph(
@@ -265,6 +269,8 @@ def _cheap_tree(fit: np.ndarray, queries: np.ndarray, k: int, seed: int) -> KDTr
     n = fit.shape[0]
     if n < TREE_MIN_ROWS or queries.shape[0] == 0:
         return None
+    if n > TREE_PRE_ROWS and _hopeless(fit, queries, k, seed):
+        return None
     tree = KDTree(fit)
     rng = np.random.default_rng(seed)
     probe = rng.choice(queries.shape[0], min(TREE_PROBE_ROWS, queries.shape[0]), replace=False)
@@ -272,6 +278,25 @@ def _cheap_tree(fit: np.ndarray, queries: np.ndarray, k: int, seed: int) -> KDTr
     tree.query(queries[probe], k=min(k, n))
     visits = tree.get_n_calls() / probe.shape[0]
     return tree if visits < TREE_MAX_VISITS * n else None
+
+
+def _hopeless(fit: np.ndarray, queries: np.ndarray, k: int, seed: int) -> bool:
+    """Whether a k-d tree of :data:`TREE_PRE_ROWS` random rows of ``fit`` visits more than
+    :data:`TREE_HOPELESS` of them per probe query.
+
+    A tree's share of visited rows falls with the rows as ``n ** (-1 / d)`` for data of
+    intrinsic dimension ``d``, so a share above one half on the sample cannot fall under
+    :data:`TREE_MAX_VISITS` on all rows: the full tree and its probe (which grow with
+    the rows) are skipped. Its random rows come from their own stream of ``seed``, so
+    the full probe's rows stay as they were.
+    """
+    sub = np.random.default_rng([seed, 1])
+    rows = sub.choice(fit.shape[0], TREE_PRE_ROWS, replace=False)
+    tree = KDTree(fit[rows])
+    probe = sub.choice(queries.shape[0], min(TREE_PROBE_ROWS, queries.shape[0]), replace=False)
+    tree.reset_n_calls()
+    tree.query(queries[probe], k=min(k, TREE_PRE_ROWS))
+    return bool(tree.get_n_calls() / probe.shape[0] > TREE_HOPELESS * TREE_PRE_ROWS)
 
 
 def _drop_self(dist: np.ndarray, ind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
