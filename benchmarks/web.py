@@ -111,6 +111,34 @@ async def _timed(times: dict[str, list[float]], kind: str, call: Any) -> httpx.R
     return response
 
 
+async def _round(client: httpx.AsyncClient, token: str, url: str, i: int,
+                 out: dict[str, Any], think: float = 0.0) -> int | None:
+    """One round: the next item at ``url``, its page, a decision (keep or relabel by
+    ``i``); the entry decided, or None after an error (recorded in ``out``)."""
+    moved = await _timed(out["times"], "next item", client.get(url))
+    if moved.status_code != 303 or "/review/entry/" not in moved.headers.get("location", ""):
+        out["errors"].append(f"next: {moved.status_code}")
+        return None
+    entry_id = int(moved.headers["location"].split("/")[-1])
+    page = await _timed(out["times"], "review page", client.get(f"/review/entry/{entry_id}"))
+    found = re.search(r'name="revision" value="(\d+)"', page.text)
+    if page.status_code != 200 or found is None:
+        out["errors"].append(f"page: {page.status_code}")
+        return None
+    if think:
+        await asyncio.sleep(think)  # a person looks at the item
+    fields = {"csrf_token": token, "revision": found.group(1)}
+    fields.update({"relabel": str(i % 10)} if i % 2 else {"action": "keep"})
+    done = await _timed(out["times"], "decision POST",
+                        client.post(f"/review/entry/{entry_id}/decide", data=fields))
+    key = {303: "decided", 409: "conflicts"}.get(done.status_code)
+    if key is None:
+        out["errors"].append(f"decide: {done.status_code}")
+    else:
+        out[key] += 1
+    return entry_id
+
+
 async def reviewer(base: str, k: int, start_after: int | None, n: int,
                    out: dict[str, Any], think: float = 0.0) -> None:
     """One user: ``n`` rounds of next -> review page -> decision."""
@@ -119,29 +147,9 @@ async def reviewer(base: str, k: int, start_after: int | None, n: int,
         after = start_after
         for i in range(n):
             url = "/review/digits/next" + (f"?after={after}" if after else "")
-            moved = await _timed(out["times"], "next item", client.get(url))
-            if moved.status_code != 303 or "/review/entry/" not in moved.headers["location"]:
-                out["errors"].append(f"next: {moved.status_code}")
+            after = await _round(client, token, url, i, out, think)
+            if after is None:
                 return
-            entry_id = int(moved.headers["location"].split("/")[-1])
-            page = await _timed(out["times"], "review page", client.get(f"/review/entry/{entry_id}"))
-            found = re.search(r'name="revision" value="(\d+)"', page.text)
-            if page.status_code != 200 or found is None:
-                out["errors"].append(f"page: {page.status_code}")
-                return
-            if think:
-                await asyncio.sleep(think)  # a person looks at the item
-            fields = {"csrf_token": token, "revision": found.group(1)}
-            fields.update({"relabel": str(i % 10)} if i % 2 else {"action": "keep"})
-            done = await _timed(out["times"], "decision POST",
-                                client.post(f"/review/entry/{entry_id}/decide", data=fields))
-            if done.status_code == 303:
-                out["decided"] += 1
-            elif done.status_code == 409:
-                out["conflicts"] += 1
-            else:
-                out["errors"].append(f"decide: {done.status_code}")
-            after = entry_id
 
 
 async def load(base: str, starts: list[int | None], n: int, think: float = 0.0) -> dict[str, Any]:
@@ -158,33 +166,10 @@ async def _open_round(clients: list[tuple[httpx.AsyncClient, str]], k: int, afte
     await asyncio.sleep(delay)
     out["lag"].append(time.perf_counter() - out["t0"] - delay)  # the client's own lateness
     try:
-        await _one_round(clients[k % len(clients)], k, after, out)
+        client, token = clients[k % len(clients)]
+        await _round(client, token, f"/review/digits/next?after={after}", k, out)
     except httpx.HTTPError as exc:  # a refused or dropped connection is an error, not a crash
         out["errors"].append(f"{type(exc).__name__}")
-
-
-async def _one_round(pair: tuple[httpx.AsyncClient, str], k: int, after: int,
-                     out: dict[str, Any]) -> None:
-    client, token = pair
-    moved = await _timed(out["times"], "next item", client.get(f"/review/digits/next?after={after}"))
-    if moved.status_code != 303 or "/review/entry/" not in moved.headers.get("location", ""):
-        out["errors"].append(f"next: {moved.status_code}")
-        return
-    entry_id = int(moved.headers["location"].split("/")[-1])
-    page = await _timed(out["times"], "review page", client.get(f"/review/entry/{entry_id}"))
-    found = re.search(r'name="revision" value="(\d+)"', page.text)
-    if page.status_code != 200 or found is None:
-        out["errors"].append(f"page: {page.status_code}")
-        return
-    fields = {"csrf_token": token, "revision": found.group(1)}
-    fields.update({"relabel": str(k % 10)} if k % 2 else {"action": "keep"})
-    done = await _timed(out["times"], "decision POST",
-                        client.post(f"/review/entry/{entry_id}/decide", data=fields))
-    key = {303: "decided", 409: "conflicts"}.get(done.status_code)
-    if key is None:
-        out["errors"].append(f"decide: {done.status_code}")
-    else:
-        out[key] += 1
 
 
 async def open_loop(base: str, users: int, open_ids: list[int], rate: float,
@@ -532,7 +517,7 @@ def _stages_text(args: argparse.Namespace) -> str:
         "sync endpoints run in the event loop's thread so one profiler sees them). Shares "
         "from cProfile (process time), scaled to the unprofiled CPU. Stages nest only where "
         "named (the decision includes its check against the item). Wall time beyond CPU "
-        "is waiting for the database (the next table).\n\n"
+        "is waiting for the database (round trips, and its own CPU on the same cores).\n\n"
         + markdown_table(header, args.stage_rows)
     )
 
