@@ -57,6 +57,7 @@ def review_list(
     flt = QueueFilter.from_params(request.query_params)
     entries, total = queries.queue_page(ws, name, flt, offset=offset)
     summary = next((q for q in queries.queue_summary(ws) if q["dataset"] == name), {})
+    waiting = ws.review.production_waiting(name) if summary.get("decided") else {}
     context = {
         "dataset": name,
         "filters": flt.__dict__,
@@ -67,6 +68,7 @@ def review_list(
         "entries": entries,
         "decided": summary.get("decided", 0),
         "applied": summary.get("applied", 0),
+        "production": sum(waiting.values()),
         "actions": list(ACTIONS),
     }
     return render(request, "review_list.html", context)
@@ -285,6 +287,26 @@ def apply(request: Request, name: str, fields: dict = Depends(payload("reviewer"
     version = apply_decisions(
         web.ws, name, user=auth.user.name, message=fields.get("message") or None
     )
+    return _applied(request, auth, name, version)
+
+
+@router.post("/review/{name}/apply-production")
+def apply_production(
+    request: Request, name: str, fields: dict = Depends(payload("reviewer"))
+) -> Response:
+    """Add the kept and relabeled production items (monitor samples, clips) as new rows
+    of a new version, then show its diff: ``assay review apply NAME --production``."""
+    web = request.app.state.web
+    auth: Auth = request.state.auth
+    version = apply_decisions(
+        web.ws, name, user=auth.user.name, message=fields.get("message") or None,
+        production=True,
+    )
+    return _applied(request, auth, name, version)
+
+
+def _applied(request: Request, auth: Auth, name: str, version: Any) -> Response:
+    """The new version as JSON (an API client), else a redirect to its diff."""
     if wants_json(request) or auth.via == "token":
         return json_response({"version": version.to_dict()})
     parent = version.parent_number or version.number
