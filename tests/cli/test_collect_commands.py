@@ -558,8 +558,22 @@ def test_consensus_shows_the_least_reliable_annotators(cli) -> None:
     qualities = sorted(a["quality"] for a in annotators)
     code, out, _ = cli("consensus", source)
     assert code == 0 and "the 10 least reliable annotators" in out
-    shown = [float(line.split("│")[-2]) for line in out.splitlines() if line.count("│") == 5]
+    shown = [float(row[-1]) for row in _table_rows(out)]
     assert shown == pytest.approx(qualities[:10], abs=5e-4)
     assert f"and {len(annotators) - 10} more annotators" in out
     code, out, _ = cli("consensus", source, "--wide")
-    assert sum(line.count("│") == 5 for line in out.splitlines()) == len(annotators)
+    assert len(_table_rows(out)) == len(annotators)
+
+
+def _table_rows(out: str) -> list[list[str]]:
+    """The cells of a printed table's rows: the lines under its dashes with as many
+    cells as its header."""
+    lines = out.splitlines()
+    under = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    width = len(lines[under - 1].split())
+    rows = []
+    for line in lines[under + 1 :]:
+        if len(line.split()) != width:
+            break
+        rows.append(line.split())
+    return rows

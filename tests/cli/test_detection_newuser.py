@@ -243,7 +243,7 @@ def test_two_labelers_agree_and_consensus(
     assert min(quality, key=quality.get) == "sloppy"
     code, out, err = cli("consensus", "chess", "--commit", *w)
     assert code == 0 and "chess@v2" in out, err
-    code, out, err = cli("diff", "chess@v1", "chess@v2", *w)
+    code, out, err = cli("diff", "chess@v1", "chess@v2", "--wide", *w)
     assert code == 0, err
     assert "moved (IoU" in " ".join(out.replace("\u2502", " ").split())
 
@@ -307,7 +307,7 @@ def _review_a_box_fix(cli, w: list[str]) -> None:
     assert code == 0, err
     code, out, err = cli("review", "apply", "chess", *w)
     assert code == 0 and "chess@v2" in out, err
-    code, out, err = cli("diff", "chess@v1", "chess@v2", *w)
+    code, out, err = cli("diff", "chess@v1", "chess@v2", "--wide", *w)
     assert code == 0, err
     text = " ".join(out.replace("\u2502", " ").split())  # the table's cells, unwrapped
     assert f"box 1 removed ({removed})" in text

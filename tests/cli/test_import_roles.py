@@ -147,7 +147,7 @@ def test_diff_reports_added_and_removed_columns(cli, w, files, tmp_path: Path) -
     assert code == 0 and "Column added: extra. Column removed: petal." in out, out
     code, out, _ = cli("diff", "iris@v1", "iris@v2", *w)
     assert "0 with changed features" in out
-    assert "1 column added (extra), 1 removed (petal)" in out
+    assert "1 column added (extra), 1 removed (petal)" in " ".join(out.split())  # wrapped
     code, out, _ = cli("diff", "iris@v1", "iris@v2", "--json", *w)
     delta = json.loads(out)
     assert delta["columns_added"] == ["extra"] and delta["columns_removed"] == ["petal"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 from typer.core import TyperArgument
 
 from assay._json import jsonable
@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JsonOption",
+    "WideOption",
     "WorkspaceOption",
     "check_output_file",
     "cli_flags",
+    "cut",
     "emit_json",
     "err_console",
     "in_range",
@@ -174,14 +176,40 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
-    """A Rich table with the given header and rows (values shown by :func:`shown`)."""
-    out = Table(title=title, title_justify="left", header_style="bold")
-    for name in columns:
-        out.add_column(name)
-    for row in rows:
-        out.add_row(*(shown(v) for v in row))
-    return out
+WideOption = typer.Option(
+    False, "--wide", help="Every column and every cell whole (lines may pass 80 columns)."
+)
+"""The ``--wide`` flag of every command that prints a table (see :func:`table`)."""
+
+
+def table(
+    title: str | None,
+    columns: list[str],
+    rows: list[list[Any]],
+    *,
+    wide: bool = False,
+    flexible: tuple[str, ...] = (),
+) -> Text:
+    """A table of one line per row that fits :data:`WIDTH` columns (see
+    :func:`line_table`), as plain text for ``console.print``.
+
+    Put the id column first: it is cut last. ``wide=True`` (the ``--wide`` flag):
+    every cell whole, however long the line.
+
+    Parameters
+    ----------
+    title : str or None
+        The line above the header.
+    columns : list of str, length k
+        The header.
+    rows : list of list, each of length k
+        The cells (values shown by :func:`shown`).
+    wide : bool
+        Every cell whole.
+    flexible : tuple of str
+        Long-text columns that give up their width first.
+    """
+    return Text(line_table(title, columns, rows, flexible=flexible, wide=wide))
 
 
 def line_table(
@@ -216,9 +244,13 @@ CELL = 24
 
 
 def _fit(widths: list[int], flexible: list[bool]) -> list[int]:
-    """Column widths that sum, with two spaces between columns, to at most WIDTH."""
-    widths = [w if flex else min(w, CELL) for w, flex in zip(widths, flexible, strict=True)]
+    """Column widths that sum, with two spaces between columns, to at most WIDTH
+    (unchanged when they fit)."""
     room = WIDTH - 2 * (len(widths) - 1)
+    if sum(widths) <= room:
+        return widths
+    natural = list(widths)
+    widths = [w if flex else min(w, CELL) for w, flex in zip(widths, flexible, strict=True)]
     flex = [i for i, f in enumerate(flexible) if f]
     for i in reversed(flex):  # the last flexible column gives up its width first
         widths[i] -= min(max(sum(widths) - room, 0), max(widths[i] - 12, 0))
@@ -227,17 +259,46 @@ def _fit(widths: list[int], flexible: list[bool]) -> list[int]:
         if not pool:
             break
         widths[max(pool, key=lambda i: widths[i])] -= 1
+    for i, want in enumerate(natural):  # room left: back to the first (id) columns first
+        widths[i] += max(min(want - widths[i], room - sum(widths)), 0)
     return widths
 
 
 def _cell(text: str, width: int) -> str:
     """``text`` in ``width`` characters: padded, or cut with an ellipsis."""
-    return text.ljust(width) if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    return cut(text, width).ljust(width)
+
+
+def cut(text: str, width: int = WIDTH) -> str:
+    """``text`` on one line of at most ``width`` characters, ending in an ellipsis
+    when cut (the one truncation of the CLI's output; line breaks become spaces)."""
+    line = " ".join(text.split()) if "\n" in text else text
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 
 def print_lines(text: str) -> None:
     """Print ``text`` as it is (no markup, no wrapping)."""
     out_console().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def say_lines(text: str, *, wide: bool = False) -> None:
+    """Print the lines of ``text`` (e.g. a result's ``summary()``) each wrapped at
+    :data:`WIDTH` columns, continuation lines indented two more than their line;
+    ``wide=True``: as they are."""
+    if wide:
+        print_lines(text)
+        return
+    wrapped = []
+    for line in text.splitlines():
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        wrapped += textwrap.wrap(
+            line,
+            WIDTH,
+            subsequent_indent=indent + "  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+    print_lines("\n".join(wrapped))
 
 
 @contextmanager

@@ -10,12 +10,14 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     cli_flags,
     emit_json,
     open_workspace,
     out_console,
     progress,
+    say_lines,
     table,
 )
 from assay.workflows.speech_monitor import SpeechBatch, check_speech_batch
@@ -29,15 +31,15 @@ _PHRASES = {
 }
 
 
-def _print(checked: SpeechBatch, name: str) -> None:
+def _print(checked: SpeechBatch, name: str, wide: bool = False) -> None:
     result, console = checked.to_dict(), out_console()
     mean = result["mean_confidence"]
     shown = {k: "-" if v is None else f"{v:.2f}" for k, v in mean.items()}
-    console.print(
+    say_lines(
         f"{result['n_batch']} production clips against {result['n_reference']} of {name}: "
         f"{'DRIFTED' if result['drifted'] else 'no drift'}; mean recogniser confidence "
         f"{shown['reference']} -> {shown['batch']}.",
-        markup=False,
+        wide=wide,
     )
     rows = [
         [
@@ -50,13 +52,18 @@ def _print(checked: SpeechBatch, name: str) -> None:
         for c in result["columns"]
     ]
     console.print(
-        table("audio features and confidence", ["column", "role", "p", "effect", "drifted"], rows)
+        table(
+            "audio features and confidence",
+            ["column", "role", "p", "effect", "drifted"],
+            rows,
+            wide=wide,
+        )
     )
     if result["queued"]:
-        console.print(
+        say_lines(
             f"Queued {result['queued']} clips for transcription; see `assay review "
             f"list {name} --source drift_sample`.",
-            markup=False,
+            wide=wide,
         )
 
 
@@ -82,6 +89,7 @@ def monitor_clips(
         help="Clips to send to transcription review, low confidence first (0: none).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sample and the tests."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -102,5 +110,5 @@ def monitor_clips(
     if as_json:
         emit_json(checked.to_dict())
     else:
-        _print(checked, name.split("@")[0])
+        _print(checked, name.split("@")[0], wide)
     raise typer.Exit(1 if checked.drift.drifted else 0)

@@ -14,6 +14,7 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     cli_flags,
     emit_json,
@@ -23,6 +24,7 @@ from assay.cli._common import (
     out_console,
     progress,
     say,
+    say_lines,
     table,
 )
 from assay.cli._train_speech import HypothesesOption, speech_slices_cmd
@@ -97,44 +99,49 @@ def _tag_rows(result: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-def _print_slices(result: dict[str, Any]) -> None:
+def _print_slices(result: dict[str, Any], wide: bool = False) -> None:
     console = out_console()
     metric = result.get("metric", "accuracy")
-    console.print(
+    say_lines(
         f"{result['dataset']}: {metric} {result[metric]:.3f} (out of sample); "
-        f"HLP: {result['hlp_source']}"
+        f"HLP: {result['hlp_source']}",
+        wide=wide,
     )
     console.print(
         table(
             "tags by potential gain",
             ["tag", "n", metric, "HLP", "gain", "flag", "note"],
             _tag_rows(result),
+            wide=wide,
+            flexible=("note", "flag"),
         )
     )
-    _print_item_counts(result.get("per_item"))
+    _print_item_counts(result.get("per_item"), wide=wide)
     found = result.get("slices")
     if found is not None:
-        console.print(found["summary"])
-        _print_slice_scores(result)
+        say_lines(found["summary"], wide=wide)
+        _print_slice_scores(result, wide=wide)
     for key in ("tag_recommendations", "slice_recommendations"):
         recs = [r for r in (result.get(key) or {}).get("rows", []) if r["action"] != "no action"]
         for r in recs:
-            console.print(f"- {r['slice']}: {r['action']} ({r['evidence']})")
+            say_lines(f"- {r['slice']}: {r['action']} ({r['evidence']})", wide=wide)
 
 
-def _print_slice_scores(result: dict[str, Any], k: int = 5) -> None:
+def _print_slice_scores(result: dict[str, Any], k: int = 5, wide: bool = False) -> None:
     """The metric of the top discovered slices with its 95% interval."""
     rows = (result.get("slice_scores") or {}).get("rows", [])[:k]
     metric = result.get("metric", "accuracy")
     for r in rows:
-        out_console().print(
+        say_lines(
             f"  {metric} {_pct(r['metric'], '.3f')} [{_pct(r['metric_low'], '.3f')}, "
             f"{_pct(r['metric_high'], '.3f')}] on {r['tag']} (n={r['n']})",
-            markup=False,
+            wide=wide,
         )
 
 
-def _print_item_counts(counts: dict[str, Any] | None, k: int = 10) -> None:
+def _print_item_counts(
+    counts: dict[str, Any] | None, k: int = 10, wide: bool = False
+) -> None:
     """Detection: true/false positives and misses in all, and the worst images."""
     if not counts:
         return
@@ -162,6 +169,8 @@ def _print_item_counts(counts: dict[str, Any] | None, k: int = 10) -> None:
                 "images with the most errors (box numbers from 0)",
                 ["item", "tp", "fp", "fn", "error", "missed", "false"],
                 rows,
+                wide=wide,
+                flexible=("missed", "false"),
             )
         )
 
@@ -193,6 +202,7 @@ def slices_cmd(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the model, bootstrap, slices."),
     hypotheses: Path = HypothesesOption,
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -208,6 +218,7 @@ def slices_cmd(
             alpha=alpha,
             seed=seed,
             as_json=as_json,
+            wide=wide,
         )
     ws = open_workspace(workspace)
     flags = cli_flags(
@@ -233,16 +244,18 @@ def slices_cmd(
             metadata=_split(metadata),
             seed=seed,
         )
-    _finish_slices(record_slices(ws, run), run, as_json, fail_on_slices)
+    _finish_slices(record_slices(ws, run), run, as_json, fail_on_slices, wide)
 
 
-def _finish_slices(analysis: int, run: SlicesRun, as_json: bool, fail_on_slices: bool) -> None:
+def _finish_slices(
+    analysis: int, run: SlicesRun, as_json: bool, fail_on_slices: bool, wide: bool = False
+) -> None:
     """Print the analysis (or its JSON); exit 1 on a significant weak slice if asked."""
     significant = run.significant
     if as_json:
         emit_json({"analysis": analysis, **run.result, "significant": significant})
     else:
-        _print_slices(run.result)
+        _print_slices(run.result, wide)
     failed = fail_on_slices and bool(significant)
     if failed:
         err_console().print(
@@ -284,9 +297,8 @@ def _print_curve(run: CurveRun) -> None:
     from assay.train.curves import equivalence_text
 
     result = run.result
-    console = out_console()
-    console.print("\n".join(result["summary"].splitlines()[:-1]))
-    console.print(equivalence_text(result["equivalent_extra"], result["n"]))
+    say_lines("\n".join(result["summary"].splitlines()[:-1]))
+    say_lines(equivalence_text(result["equivalent_extra"], result["n"]))
     rows, metric = result["table"], result.get("metric", "accuracy")
     if result.get("no_verdict"):
         say(f"verdict: none ({result['no_verdict']})", indent="  ")
@@ -294,7 +306,8 @@ def _print_curve(run: CurveRun) -> None:
     cleaned, collected = (
         "nan" if rows[i][metric] is None else f"{rows[i][metric]:.3f}" for i in (1, 2)
     )
-    console.print(
+    say(
         f"verdict: {result['verdict']} ({metric} after cleaning {cleaned} vs "
-        f"after collecting {result['extra']} more {collected})"
+        f"after collecting {result['extra']} more {collected})",
+        indent="  ",
     )

@@ -11,7 +11,15 @@ from typing import Any
 
 import typer
 
-from assay.cli._common import cli_flags, emit_json, open_workspace, out_console, progress, table
+from assay.cli._common import (
+    cli_flags,
+    emit_json,
+    open_workspace,
+    out_console,
+    progress,
+    say_lines,
+    table,
+)
 from assay.workflows.transcript_slices import TranscriptSlices, run_transcript_slices
 
 __all__ = ["HypothesesOption", "speech_slices_cmd"]
@@ -38,30 +46,32 @@ def _human(r: dict[str, Any]) -> str:
     return "-" if value is None or value != value else f"{value:.1%} (n={r['human_n']})"
 
 
-def _print(run: TranscriptSlices, k: int = 12) -> None:
+def _print(run: TranscriptSlices, k: int = 12, wide: bool = False) -> None:
     result, console = run.result, out_console()
     wer, cer = result["wer"], result["cer"]
     human = result["human_wer"]
-    console.print(
+    say_lines(
         f"{result['dataset']}: WER {wer['value']:.1%} [{wer['low']:.1%}, {wer['high']:.1%}], "
         f"CER {cer['value']:.1%}\n  recogniser {result['recogniser']}\n  human-level WER "
         + ("unknown (no clip transcribed twice)" if human is None
-           else f"{human:.1%} on {result['human_clips']} clips"), markup=False)
+           else f"{human:.1%} on {result['human_clips']} clips"), wide=wide)
     rows = [[r["tag"], r["n"], _rate(r), _human(r), f"{r['share_of_errors']:.0%}"]
             for r in result["tag_table"][1:k + 1]]
     console.print(table("WER per tag, largest gap to human level first",
-                        ["tag", "clips", "WER [95%]", "human WER", "share of errors"], rows))
+                        ["tag", "clips", "WER [95%]", "human WER", "share of errors"], rows,
+                        wide=wide))
     found = result.get("slices")
     if found:
         rows = [[r["slice"], r["n"], _rate(r), "yes" if r.get("is_significant") else "no"]
                 for r in found[:5]]
         console.print(table("slices of high WER (audio features and tags)",
-                            ["slice", "clips", "WER [95%]", "significant"], rows))
+                            ["slice", "clips", "WER [95%]", "significant"], rows,
+                            wide=wide, flexible=("slice",)))
 
 
 def speech_slices_cmd(
     name: str, workspace: Path, *, recogniser: str | None, hypotheses: Path | None,
-    by: list[str] | None, find: bool, alpha: float, seed: int, as_json: bool,
+    by: list[str] | None, find: bool, alpha: float, seed: int, as_json: bool, wide: bool = False,
 ) -> None:
     """Run the transcript error analysis and print it (or its JSON)."""
     ws = open_workspace(workspace)
@@ -72,5 +82,5 @@ def speech_slices_cmd(
     if as_json:
         emit_json({"analysis": run.analysis, **run.result})
     else:
-        _print(run)
+        _print(run, wide=wide)
     raise typer.Exit(0)

@@ -15,6 +15,7 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     check_output_file,
     cli_flags,
@@ -23,6 +24,7 @@ from assay.cli._common import (
     err_console,
     open_workspace,
     out_console,
+    say_lines,
     table,
 )
 from assay.exceptions import InputError
@@ -251,6 +253,7 @@ def agree(
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -266,13 +269,13 @@ def agree(
                                      item_key=item_key, from_name=from_name,
                                      annotators=annotators)
     if text:
-        raise typer.Exit(_agree_text(source_.frame, report, as_json))
+        raise typer.Exit(_agree_text(source_.frame, report, as_json, wide))
     if by_labelbook:
-        raise typer.Exit(_agree_by_labelbook(source_.frame, as_json))
+        raise typer.Exit(_agree_by_labelbook(source_.frame, as_json, wide))
     with _cli_wording({**_CLI_WORDING, "labelbook=": "--labelbook "}, level="--level"):
         outcome = measure_agreement(source_, level=level, report=report,
                                     title=f"Agreement: {source}", labelbook=labelbook)
-    raise typer.Exit(_show_agreement(outcome, min_alpha, as_json))
+    raise typer.Exit(_show_agreement(outcome, min_alpha, as_json, wide))
 
 
 def _import_first(
@@ -288,7 +291,9 @@ def _import_first(
         import_annotations(ws, source, file, allow_new=allow_new, names=names, **reading)
 
 
-def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json: bool) -> int:
+def _show_agreement(
+    outcome: AgreementOutcome, min_alpha: float | None, as_json: bool, wide: bool = False
+) -> int:
     """Print the agreement (JSON or tables); 1 when alpha is below ``min_alpha``."""
     name, alpha = getattr(outcome.report, "gate_statistic", None) or (
         "Krippendorff's alpha", outcome.report.krippendorff_alpha)
@@ -301,7 +306,7 @@ def _show_agreement(outcome: AgreementOutcome, min_alpha: float | None, as_json:
         emit_json({**outcome.to_dict(), "report": str(report), "min_alpha": min_alpha,
                    "gate": {"statistic": name, "value": alpha}, "passed": not failed})
     else:
-        _print_agreement(outcome.report, outcome.revise, report)
+        _print_agreement(outcome.report, outcome.revise, report, wide)
         if failed:
             err_console().print(f"{name} {alpha:.3f} is below --min-alpha {min_alpha}.")
     return 1 if failed else 0
@@ -315,9 +320,9 @@ _LOAD_WORDING = {
 }
 
 
-def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
+def _print_agreement(result: Any, revise: pd.DataFrame, report: Path, wide: bool) -> None:
     console = out_console()
-    console.print(result.summary())
+    say_lines(result.summary(), wide=wide)
     if "confused_with" not in revise.columns:  # numbers, label sets: the summary has it all
         console.print(f"Report: {report}")
         return
@@ -337,12 +342,14 @@ def _print_agreement(result: Any, revise: pd.DataFrame, report: Path) -> None:
             "classes whose instructions most need revision",
             ["class", "labels", "agreement", "confused with", "HLP", "example items"],
             rows,
+            wide=wide,
+            flexible=("example items",),
         )
     )
     console.print(f"Report: {report}")
 
 
-def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
+def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool, wide: bool = False) -> int:
     with cli_flags(phrases={"import with labelbook_version=N": "import with --labelbook-version N"}):
         result = agreement_by_labelbook(frame)
     if as_json:
@@ -357,7 +364,8 @@ def _agree_by_labelbook(frame: pd.DataFrame, as_json: bool) -> int:
     change = [_fmt(alphas[-1] - alphas[0])] if len(classes.columns) > len(alphas) else []
     rows.append(["alpha (all)", *map(_fmt, alphas), *change])
     columns = ["class", *map(str, classes.columns)]
-    out_console().print(table("agreement per class by label-book version", columns, rows))
+    title = "agreement per class by label-book version"
+    out_console().print(table(title, columns, rows, wide=wide))
     return 0
 
 
@@ -365,13 +373,13 @@ def _fmt(value: Any) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
-def _agree_text(frame: pd.DataFrame, report: Path, as_json: bool) -> int:
+def _agree_text(frame: pd.DataFrame, report: Path, as_json: bool, wide: bool = False) -> int:
     result = text_agreement(frame, report)
     if as_json:
         emit_json(result.to_dict())
         return 0
-    out_console().print(result.result.summary())
-    out_console().print(result.conventions.summary())
+    say_lines(result.result.summary(), wide=wide)
+    say_lines(result.conventions.summary(), wide=wide)
     return 0
 
 
@@ -396,7 +404,9 @@ def consensus_cmd(
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
-    wide: bool = typer.Option(False, "--wide", help="List every annotator."),
+    wide: bool = typer.Option(
+        False, "--wide", help="List every annotator, every cell whole."
+    ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -472,7 +482,7 @@ def _print_consensus(outcome: ConsensusOutcome, wide: bool = False) -> None:
         for a, r in zip(frame.index, frame.itertuples(index=False), strict=True)
     ]
     headers = ["annotator", *(_ANNOTATOR_HEADERS.get(c, c) for c in frame.columns)]
-    console.print(table(title, headers, rows))
+    console.print(table(title, headers, rows, wide=wide))
     if len(frame) < len(outcome.annotators):
         console.print(
             f"... and {len(outcome.annotators) - len(frame)} more annotators "

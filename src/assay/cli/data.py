@@ -8,12 +8,15 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     emit_json,
     open_workspace,
     out_console,
+    print_lines,
     progress,
     say,
+    say_lines,
     table,
 )
 from assay.cli._drop import drop
@@ -213,6 +216,7 @@ def _import_summary(version: DatasetVersion) -> str:
 
 def log(
     name: str = typer.Argument(..., help="The dataset name."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -234,7 +238,13 @@ def log(
     ]
     title = f"{name} ({versions[0].task.kind})" if versions else name
     out_console().print(
-        table(title, ["version", "time", "author", "rows", "change", "message"], rows)
+        table(
+            title,
+            ["version", "time", "author", "rows", "change", "message"],
+            rows,
+            wide=wide,
+            flexible=("message",),
+        )
     )
 
 
@@ -253,7 +263,10 @@ def show(
     ref: str = typer.Argument(..., help="NAME or NAME@vN."),
     rows: int = typer.Option(5, "--rows", help="How many rows to print."),
     wide: bool = typer.Option(
-        False, "--wide", help="Boxes: print every box of the first rows (default: a count)."
+        False,
+        "--wide",
+        help="Every column and every cell whole; boxes: every box of the first rows "
+        "(default: a count).",
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
@@ -286,20 +299,26 @@ def show(
         indent="  ",
     )
     say(f"task: {_kind(version)}", indent="  ")
-    console.print(table("labels", list(labels.columns), [list(r) for r in labels.rows.items()]))
+    console.print(
+        table("labels", list(labels.columns), [list(r) for r in labels.rows.items()], wide=wide)
+    )
     head = frame.head(rows)
     if version.task.kind == "detection" and version.roles.label and not wide:
         from assay.tasks.detection import box_count
 
         head = head.assign(**{version.roles.label: head[version.roles.label].map(box_count)})
-    shown = list(head.columns[:12])
-    console.print(table("first rows", shown, head[shown].astype(str).values.tolist()))
+    ids = [version.roles.id] if version.roles.id in head.columns else []
+    shown = ids + [c for c in head.columns if c not in ids]
+    shown = shown if wide else shown[:12]
+    rows_ = head[shown].astype(str).values.tolist()
+    console.print(table("first rows", shown, rows_, wide=wide))
 
 
 def diff(
     a: str = typer.Argument(..., help="The older version, NAME@vA."),
     b: str = typer.Argument(..., help="The newer version, NAME@vB."),
     limit: int = typer.Option(20, "--limit", help="How many items of each kind to list."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -309,7 +328,7 @@ def diff(
         emit_json(delta.to_dict(limit=None))
         return
     console = out_console()
-    console.print(delta.summary())
+    say_lines(delta.summary(), wide=wide)
     if len(delta.relabeled):
         head = delta.relabeled.head(limit)
         changes = delta.label_changes(limit)
@@ -318,20 +337,26 @@ def diff(
                 "relabeled",
                 ["item", "change"],
                 [[item, change] for item, change in zip(head["item_id"], changes, strict=True)],
+                wide=wide,
+                flexible=("change",),
             )
         )
     if len(delta.changed):
         head = delta.changed.head(limit)
         console.print(
-            table("changed", ["item", "columns"], [[i, ", ".join(c)] for i, c in head.values])
+            table(
+                "changed",
+                ["item", "columns"],
+                [[i, ", ".join(c)] for i, c in head.values],
+                wide=wide,
+                flexible=("columns",),
+            )
         )
     for kind, frame in (("added", delta.added), ("removed", delta.removed)):
         if len(frame):
-            console.print(
-                f"{kind}: "
-                + ", ".join(map(str, frame["item_id"].head(limit)))
-                + (" ..." if len(frame) > limit else "")
-            )
+            items = ", ".join(map(str, frame["item_id"].head(limit)))
+            more = " ..." if len(frame) > limit else ""
+            print_lines(f"{kind}: {items}{more}") if wide else say(f"{kind}: {items}{more}")
 
 
 def export(

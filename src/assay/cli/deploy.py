@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     check_output_file,
     cli_flags,
@@ -21,6 +22,7 @@ from assay.cli._common import (
     out_console,
     progress,
     say,
+    say_lines,
     table,
 )
 from assay.cli._deploy_speech import monitor_clips
@@ -55,6 +57,7 @@ def drift_cmd(
     report: Path = typer.Option(
         Path("drift.html"), "--report", help="Where to write the HTML report."
     ),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Test every column for drift; exit 1 when the dataset drifted.
@@ -69,7 +72,7 @@ def drift_cmd(
     if as_json:
         emit_json(outcome.to_dict())
     else:
-        out_console().print(render_summary(outcome.result), markup=False)
+        say_lines(render_summary(outcome.result), wide=wide)
         out_console().print(f"Report: {report}", markup=False)
     raise typer.Exit(1 if outcome.result.drifted else 0)
 
@@ -160,14 +163,17 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
 
 
 @monitor_app.command("list")
-def monitor_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
+def monitor_list(
+    wide: bool = WideOption, workspace: Path = WorkspaceOption, as_json: bool = JsonOption
+) -> None:
     """List monitors."""
     monitors = open_workspace(workspace).monitors.list()
     if as_json:
         emit_json(monitors)
         return
     rows = [[m["name"], m["reference"], m["recipe"] or "-", m["windows"]] for m in monitors]
-    out_console().print(table("monitors", ["name", "reference", "recipe", "windows"], rows))
+    header = ["name", "reference", "recipe", "windows"]
+    out_console().print(table("monitors", header, rows, wide=wide))
 
 
 @monitor_app.command("ingest")
@@ -243,6 +249,7 @@ def _performance_lines(perf: dict[str, Any]) -> list[str]:
 @monitor_app.command("status")
 def monitor_status(
     name: str = typer.Argument(None, help="One monitor (default: all)."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -252,22 +259,27 @@ def monitor_status(
     if as_json:
         emit_json({"monitors": status.statuses, "alerts_active": active})
     else:
-        _print_status(status)
+        _print_status(status, wide)
     raise typer.Exit(1 if active else 0)
 
 
-def _print_status(status: MonitorStatus) -> None:
+def _print_status(status: MonitorStatus, wide: bool = False) -> None:
     rows = [
         [s["monitor"], s["windows"], len(s["alerts"]), "; ".join(s["alerts"]) or "ok"]
         for s in status.statuses
     ]
-    out_console().print(table("monitors", ["monitor", "windows", "alerts", "detail"], rows))
+    header = ["monitor", "windows", "alerts", "detail"]
+    out_console().print(table("monitors", header, rows, wide=wide, flexible=("detail",)))
+    if not wide:  # the alerts whole (the detail column may be cut), wrapped
+        for s in status.statuses:
+            for alert in s["alerts"]:
+                say(f"ALERT {s['monitor']}: {alert}", indent="  ")
     for s in status.statuses:  # the latest window's measured performance, when there is one
         latest = (s["latest"] or {}).get("report") or {}
         lines = _performance_lines(latest.get("performance") or {})
         realised = [line for line in lines if line.startswith("realised")][:1]
         if realised:
-            out_console().print(f"{s['monitor']} window {s['windows']}: {realised[0]}", markup=False)
+            say_lines(f"{s['monitor']} window {s['windows']}: {realised[0]}", wide=wide)
     if status.alerts_active:
         err_console().print("Alerts are active.")
 
@@ -295,8 +307,9 @@ def monitor_sample(
             picked[["item_id", "score", "reason", "suggested_label"]].to_dict(orient="records")
         )
         return
-    out_console().print(
-        f"Queued {len(picked)} production items for labeling (see `assay review list --source drift_sample`)."
+    say(
+        f"Queued {len(picked)} production items for labeling (see `assay review list "
+        "--source drift_sample`)."
     )
 
 

@@ -16,12 +16,14 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     cli_flags,
     emit_json,
     open_workspace,
     out_console,
     progress,
+    say_lines,
     table,
 )
 from assay.store.augmentation import augment_version
@@ -56,6 +58,7 @@ def train_cmd(
     recipe: str = RecipeOption,
     eval_set: str = EvalOption,
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the metric intervals' bootstrap."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -66,27 +69,30 @@ def train_cmd(
     if as_json:
         emit_json(exp.to_dict())
         return
-    _print_experiment(exp)
+    _print_experiment(exp, wide)
 
 
-def _print_experiment(exp: Experiment) -> None:
+def _print_experiment(exp: Experiment, wide: bool = False) -> None:
     console = out_console()
-    console.print(
+    say_lines(
         f"{exp.id}: {exp.recipe} trained on {exp.data} ({exp.n_train} rows"
         + (f", {exp.n_augmented} augmented" if exp.n_augmented else "")
-        + f"), evaluated on {exp.eval_set} ({exp.evaluation.n} items)"
+        + f"), evaluated on {exp.eval_set} ({exp.evaluation.n} items)",
+        wide=wide,
     )
     for note in exp.notes:
-        console.print(f"note: {note}", markup=False)
+        say_lines(f"note: {note}", wide=wide)
     rows = [[k, format_interval(v)] for k, v in exp.evaluation.overall.items()]
-    console.print(table("metrics (95% intervals)", ["metric", "value [interval]"], rows))
+    header = ["metric", "value [interval]"]
+    console.print(table("metrics (95% intervals)", header, rows, wide=wide))
     for title, header, body in exp.evaluation.tables():  # the task's tables
-        console.print(table(title, header, body))
+        console.print(table(title, header, body, wide=wide))
 
 
 # ----------------------------------------------------------------- experiments
 def experiments_cmd(
     name: str = typer.Argument(..., help="The dataset."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -109,19 +115,17 @@ def experiments_cmd(
         ]
         for e in found
     ]
-    out_console().print(
-        table(
-            f"experiments on {name} ({len(found)})",
-            ["id", "data", "recipe", "eval set", f"{first} [95%]", second, "time"],
-            rows,
-        )
-    )
+    header = ["id", "data", "recipe", "eval set", f"{first} [95%]", second, "time"]
+    if not wide:  # the time only with --wide: the rest fits 80 columns
+        header, rows = header[:-1], [row[:-1] for row in rows]
+    out_console().print(table(f"experiments on {name} ({len(found)})", header, rows, wide=wide))
 
 
 def compare_cmd(
     a: str = typer.Argument(..., help="The first experiment, e.g. E1."),
     b: str = typer.Argument(..., help="The second experiment, e.g. E2."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the paired bootstrap."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -130,7 +134,7 @@ def compare_cmd(
     if as_json:
         emit_json(result.to_dict())
         return
-    out_console().print(result.summary(), markup=False)
+    say_lines(result.summary(), wide=wide)
 
 
 # ------------------------------------------------------------------- augment

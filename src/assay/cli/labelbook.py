@@ -12,10 +12,12 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     emit_json,
     open_workspace,
     out_console,
+    say_lines,
     table,
 )
 from assay.store.labelbook import LabelBook
@@ -32,6 +34,7 @@ def labelbook_show(
     name: str = typer.Argument(..., help="The dataset."),
     version: int = typer.Option(None, "--version", help="A label-book version (default: latest)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print it as Markdown for labelers."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -42,20 +45,20 @@ def labelbook_show(
     elif markdown:
         print(book.to_markdown())
     else:
-        _print_book(name, book)
+        _print_book(name, book, wide)
 
 
-def _print_book(name: str, book: LabelBook) -> None:
+def _print_book(name: str, book: LabelBook, wide: bool = False) -> None:
     """The numeric conventions (if any), then a table of the classes, with the
     co-occurrence rules of label sets when the book has some."""
     console = out_console()
     title = f"{name} label book v{book.number}: {book.message}"
     if book.numeric or book.normalisation:
-        console.print(title, markup=False)
+        say_lines(title, wide=wide)
         for line in book.describe_numeric():
-            console.print(f"  {line}", markup=False)
+            say_lines(f"  {line}", wide=wide)
         if book.normalisation:
-            console.print(f"  transcripts: {book.describe_normalisation()}", markup=False)
+            say_lines(f"  transcripts: {book.describe_normalisation()}", wide=wide)
         if not book.classes:
             return
     headers = ["class", "description", "rules"]
@@ -68,7 +71,8 @@ def _print_book(name: str, book: LabelBook) -> None:
         if rules:
             row += [", ".join(spec.get("requires", [])), ", ".join(spec.get("excludes", []))]
         rows.append(row)
-    console.print(table(title, headers, rows))
+    flexible = ("description", "rules", "requires", "excludes")
+    console.print(table(title, headers, rows, wide=wide, flexible=flexible))
 
 
 @labelbook_app.command("edit")
@@ -135,6 +139,7 @@ def labelbook_diff(
     name: str = typer.Argument(..., help="The dataset."),
     a: int = typer.Argument(..., help="The older version number."),
     b: int = typer.Argument(..., help="The newer version number."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -143,18 +148,17 @@ def labelbook_diff(
     if as_json:
         emit_json(delta)
         return
-    console = out_console()
-    console.print(
+    lines = [
         f"label book v{a} -> v{b}: added {', '.join(delta['added']) or '-'}, "
-        f"removed {', '.join(delta['removed']) or '-'}",
-        markup=False,
-    )
+        f"removed {', '.join(delta['removed']) or '-'}"
+    ]
     for key, change in [*delta.get("numeric", {}).items(), *delta.get("normalisation", {}).items()]:
-        console.print(f"  {key}: {change['old']!r} -> {change['new']!r}", markup=False)
+        lines.append(f"  {key}: {change['old']!r} -> {change['new']!r}")
     for cls, fields in delta["changed"].items():
         for field_name, change in sorted(fields.items()):
-            for line in _field_change(field_name, change["old"], change["new"]):
-                console.print(f"  {cls}.{line}", markup=False)
+            changed = _field_change(field_name, change["old"], change["new"])
+            lines += [f"  {cls}.{line}" for line in changed]
+    say_lines("\n".join(lines), wide=wide)
 
 
 def _field_change(field_name: str, old: Any, new: Any) -> list[str]:

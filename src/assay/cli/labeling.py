@@ -9,11 +9,14 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     cli_flags,
+    cut,
     emit_json,
     open_workspace,
     out_console,
+    say_lines,
     table,
 )
 from assay.exceptions import InputError
@@ -150,6 +153,7 @@ def _bar(done: int, total: int) -> str:
 @label_app.command("status")
 def status_cmd(
     name: str = typer.Argument(..., help="The dataset."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -160,30 +164,33 @@ def status_cmd(
     if as_json:
         emit_json(status.to_dict())
         return
-    print(
+    title = (
         f"{name} labeling plan #{status.number}: {status.labeled_items}/{status.items} items "
         "labeled"
     )
-    for p in status.labelers:
-        finished = p.done + p.skipped
-        print(
-            f"  {p.labeler[:12]:<12} {_bar(finished, p.assigned)} {finished:>6}/{p.assigned:<6}"
-            f" {p.skipped} skip {p.unsure} unsure"
-        )
-    print(
+    rows = [
+        [p.labeler, _bar(p.done + p.skipped, p.assigned), f"{p.done + p.skipped}/{p.assigned}",
+         p.skipped, p.unsure]
+        for p in status.labelers
+    ]
+    header = ["labeler", "progress", "done", "skipped", "unsure"]
+    out_console().print(table(title, header, rows, wide=wide))
+    lines = [
         f"agreement sample: {status.sample_complete}/{status.sample_items} items with all "
         f"{status.per_item} labels; {status.disagreed} disagreed, {status.adjudicated} "
         "adjudicated"
-    )
+    ]
     if status.classes:
         shown = ", ".join(f"{k} {v}" for k, v in list(status.classes.items())[:12])
-        print(f"labels per class: {shown}")
+        lines.append(f"labels per class: {shown}")
+    say_lines("\n".join(lines), wide=wide)
 
 
 @label_app.command("next")
 def next_cmd(
     name: str = typer.Argument(..., help="The dataset."),
     labeler: str = typer.Option(..., "--labeler", help="Whose queue."),
+    wide: bool = typer.Option(False, "--wide", help="Every field of the item whole."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -197,21 +204,15 @@ def next_cmd(
     elif task is None:
         print(f"{labeler}'s queue for {name} is done.")
     else:
-        print(_fit(f"item {task.item_id} ({task.remaining} of {task.total} left)"))
-        for line in _item_lines(ws, name, task.item_id):
+        print(cut(f"item {task.item_id} ({task.remaining} of {task.total} left)"))
+        for line in _item_lines(ws, name, task.item_id, wide):
             print(line)
         if task.prefill is not None:
-            print(_fit(f"  suggestion: {task.prefill}"))
+            print(cut(f"  suggestion: {task.prefill}"))
         command = f"assay label submit {name} LABEL --labeler {labeler} --item {task.item_id}"
         if len(command) > 70:  # a long id: name it above, not cut here
             command = f"assay label submit {name} LABEL --labeler {labeler} --item ID"
-        print(_fit(f"Label it: {command}"))
-
-
-def _fit(line: str, width: int = 80) -> str:
-    """``line`` cut to ``width`` columns, with an ellipsis when cut."""
-    line = " ".join(line.split()) if "\n" in line else line
-    return line if len(line) <= width else line[: width - 3] + "..."
+        print(cut(f"Label it: {command}"))
 
 
 def _fit_path(prefix: str, path: str, width: int = 80) -> str:
@@ -234,7 +235,7 @@ def _fit_path(prefix: str, path: str, width: int = 80) -> str:
 _MAX_FIELDS = 8
 
 
-def _item_lines(ws: Any, name: str, item_id: str) -> list[str]:
+def _item_lines(ws: Any, name: str, item_id: str, wide: bool = False) -> list[str]:
     """What a labeler sees of an item, blind (never its label), one line per field
     cut to 80 columns: its file (full path) for media, else its text and values."""
     version = ws.dataset(name)
@@ -253,7 +254,8 @@ def _item_lines(ws: Any, name: str, item_id: str) -> list[str]:
     hidden = {roles.id, roles.label, roles.media}
     shown = [c for c in frame.columns if c not in hidden and not str(c).startswith("pixel_")]
     for column in shown[:_MAX_FIELDS]:
-        lines.append(_fit(f"  {column}: {row[column]}"))
+        field = f"  {column}: {row[column]}"
+        lines.append(field if wide else cut(field))
     if len(shown) > _MAX_FIELDS:
         lines.append(f"  ... {len(shown) - _MAX_FIELDS} more fields (assay show {name})")
     return lines
@@ -309,7 +311,7 @@ def submit_cmd(
         emit_json(saved.to_dict())
         return
     what = "skipped" if saved.skipped else f"labeled {saved.label!r}"
-    print(_fit(f"{labeler} {what} item {saved.item_id} (revision {saved.revision})."))
+    print(cut(f"{labeler} {what} item {saved.item_id} (revision {saved.revision})."))
 
 
 def _label_rows(path: Path, labeler: str | None) -> list[dict[str, Any]]:
@@ -364,13 +366,14 @@ def _submit_file(
     for s in saved:
         per[s.labeler] = per.get(s.labeler, 0) + 1
     who = ", ".join(f"{k} {v}" for k, v in per.items())
-    print(_fit(f"{len(saved)} labels stored from {path.name} ({who})."))
+    print(cut(f"{len(saved)} labels stored from {path.name} ({who})."))
     print(f"Next: assay label status {name}")
 
 
 @label_app.command("agreement")
 def agreement_cmd(
     name: str = typer.Argument(..., help="The dataset."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -386,16 +389,12 @@ def agreement_cmd(
         print(f"{name}: no item has labels from two labelers yet.")
         return
     report = live.report
-    print(
-        _fit(
-            f"{name}: {live.n_labels} labels of {live.n_items} items by "
-            f"{report.n_annotators} labelers, {len(report.classes)} classes"
-        )
+    say_lines(
+        f"{name}: {live.n_labels} labels of {live.n_items} items by "
+        f"{report.n_annotators} labelers, {len(report.classes)} classes",
+        wide=wide,
     )
-    for line in report.summary().splitlines()[1:]:
-        print(line)
-    for line in _rounds(live):
-        print(line)
+    say_lines("\n".join([*report.summary().splitlines()[1:], *_rounds(live)]), wide=wide)
     found: list[dict[str, Any]] = live.disagreed.head(20).to_dict("records")  # type: ignore[assignment]
     rows = [
         [r["item"], ", ".join(f"{k}: {v}" for k, v in r["labels"].items()), r["adjudicated"]]
@@ -404,7 +403,11 @@ def agreement_cmd(
     if rows:
         out_console().print(
             table(
-                f"disagreed items ({len(live.disagreed)})", ["item", "labels", "adjudicated"], rows
+                f"disagreed items ({len(live.disagreed)})",
+                ["item", "labels", "adjudicated"],
+                rows,
+                wide=wide,
+                flexible=("labels",),
             )
         )
         print(f"Next: assay label adjudicate {name} --item ID LABEL")
@@ -422,10 +425,8 @@ def _rounds(live: Any) -> list[str]:
         worst = report.per_class["agreement"].dropna()
         weakest = f"; weakest {worst.idxmin()} {worst.min():.2f}" if len(worst) else ""
         lines.append(
-            _fit(
-                f"  v{version}: {report.n_items} items, alpha "
-                f"{report.krippendorff_alpha:.3f}{interval}{weakest}"
-            )
+            f"  v{version}: {report.n_items} items, alpha "
+            f"{report.krippendorff_alpha:.3f}{interval}{weakest}"
         )
     return lines
 

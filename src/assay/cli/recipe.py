@@ -8,6 +8,7 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     emit_json,
     open_workspace,
@@ -40,7 +41,9 @@ def recipe_add(
 
 
 @recipe_app.command("list")
-def recipe_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
+def recipe_list(
+    wide: bool = WideOption, workspace: Path = WorkspaceOption, as_json: bool = JsonOption
+) -> None:
     """List registered recipes."""
     records = open_workspace(workspace).recipes.list()
     if as_json:
@@ -54,7 +57,8 @@ def recipe_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -
         ]
         for r in records
     ]
-    out_console().print(table("recipes", ["name", "hash", "estimator"], rows))
+    header = ["name", "hash", "estimator"]
+    out_console().print(table("recipes", header, rows, wide=wide, flexible=("estimator",)))
 
 
 @recipe_app.command("show")

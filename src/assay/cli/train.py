@@ -15,6 +15,7 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     check_output_file,
     cli_flags,
@@ -46,7 +47,7 @@ _PHRASES = {
 }
 
 
-def _checks_table(record: dict[str, Any], run: AuditRun) -> Any:
+def _checks_table(record: dict[str, Any], run: AuditRun, wide: bool = False) -> Any:
     """Flagged items per check: count, rate, mean score."""
     rows = [
         [name, s["count"], f"{s['rate']:.1%}", f"{s['score_mean']:.3f}"]
@@ -56,10 +57,11 @@ def _checks_table(record: dict[str, Any], run: AuditRun) -> Any:
         f"audit of {run.version.ref} ({record['n_rows']} items)",
         ["check", "flagged", "rate", "mean score"],
         rows,
+        wide=wide,
     )
 
 
-def _worst_table(worst: list[dict[str, Any]]) -> Any:
+def _worst_table(worst: list[dict[str, Any]], wide: bool = False) -> Any:
     """The most likely label errors: item, given -> suggested label, quality."""
     rows = [
         [
@@ -69,15 +71,16 @@ def _worst_table(worst: list[dict[str, Any]]) -> Any:
         ]
         for w in worst
     ]
-    return table("most likely label errors", ["item", "given -> suggested", "quality"], rows)
+    columns = ["item", "given -> suggested", "quality"]
+    return table("most likely label errors", columns, rows, wide=wide)
 
 
-def _print_audit(record: dict[str, Any], run: AuditRun) -> None:
+def _print_audit(record: dict[str, Any], run: AuditRun, wide: bool = False) -> None:
     console = out_console()
-    console.print(_checks_table(record, run))
+    console.print(_checks_table(record, run, wide))
     worst = record["worst_labels"][:10]
     if worst:
-        console.print(_worst_table(worst))
+        console.print(_worst_table(worst, wide))
     queued = record["queued"]
     if queued:
         detail = ", ".join(f"{k}: {v}" for k, v in queued.items())
@@ -90,7 +93,7 @@ def _print_audit(record: dict[str, Any], run: AuditRun) -> None:
         say(f"Report: {record['report']}")
 
 
-def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
+def _print_box_audit(audit: BoxAudit, as_json: bool, wide: bool = False) -> None:
     """Print a box audit: images flagged, the worst images and their issues."""
     if as_json:
         emit_json(audit.to_dict())
@@ -104,13 +107,14 @@ def _print_box_audit(audit: BoxAudit, as_json: bool) -> None:
         say(audit.weak_detector, indent="  ")
     rows = [[w["item_id"], w["issues"], f"{w['label_quality']:.3f}"] for w in result["worst"][:10]]
     if rows:
-        console.print(table("most suspicious images", ["image", "issues", "quality"], rows))
+        columns = ["image", "issues", "quality"]
+        console.print(table("most suspicious images", columns, rows, wide=wide, flexible=("issues",)))
     if audit.queued:
-        console.print(f"Queued {audit.queued} images for review; see `assay review list "
-                      f"{audit.ref.split('@')[0]}`.")
+        say(f"Queued {audit.queued} images for review; see `assay review list "
+            f"{audit.ref.split('@')[0]}`.")
 
 
-def _print_transcript_audit(audit: TranscriptAudit, as_json: bool) -> None:
+def _print_transcript_audit(audit: TranscriptAudit, as_json: bool, wide: bool = False) -> None:
     """Print a transcript audit: clips flagged, the recogniser's WER, the worst clips."""
     result = audit.to_dict()
     if as_json:
@@ -123,19 +127,19 @@ def _print_transcript_audit(audit: TranscriptAudit, as_json: bool) -> None:
     rows = [[w["item_id"], f"{w['wer']:.2f}", f"{w['label_quality']:.3f}"]
             for w in result["worst"][:10] if w["is_label_issue"]]
     if rows:
-        console.print(table("most suspicious clips", ["clip", "WER", "quality"], rows))
+        console.print(table("most suspicious clips", ["clip", "WER", "quality"], rows, wide=wide))
     if audit.queued:
         clips = "clip" if audit.queued == 1 else "clips"
         console.print(f"Queued {audit.queued} {clips} for review; see `assay review list "
                       f"{audit.ref.split('@')[0]}`.", markup=False)
 
 
-def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool) -> None:
+def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool, wide: bool = False) -> None:
     """Print the audit (or its JSON), its warnings and crossed thresholds; exit 1 on one."""
     if as_json:
         emit_json(record.to_dict())
     else:
-        _print_audit(record.to_dict(), run)
+        _print_audit(record.to_dict(), run, wide)
     for text in run.warnings:
         err_console().print(f"warning: {text}", markup=False)
     for text in record.exceeded:
@@ -175,6 +179,7 @@ def audit_cmd(
         help="A transcript dataset: your recogniser's output, CSV "
         "file,hypothesis[,confidence] (or --recipe pocketsphinx, the offline recogniser).",
     ),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -188,11 +193,11 @@ def audit_cmd(
                 hypotheses=hypotheses,
                 queue=queue,
             )
-        _print_transcript_audit(audit, as_json)
+        _print_transcript_audit(audit, as_json, wide)
         return
     if predictions is not None:
         _print_box_audit(run_box_audit(open_workspace(workspace), name, predictions,
-                                       queue=queue, mapping=coco), as_json)
+                                       queue=queue, mapping=coco), as_json, wide)
         return
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     names = [resolve_check(c, where="--checks") for c in names] if names else None
@@ -210,7 +215,7 @@ def audit_cmd(
             seed=seed,
         )
     record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules], report_path=report)
-    _finish_audit(record, run, as_json)
+    _finish_audit(record, run, as_json, wide)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,12 +14,14 @@ import typer
 
 from assay.cli._common import (
     JsonOption,
+    WideOption,
     WorkspaceOption,
     check_output_file,
     emit_json,
     err_console,
     open_workspace,
     out_console,
+    say,
     table,
 )
 from assay.exceptions import InputError
@@ -222,18 +224,21 @@ def user_add(
     if as_json:
         emit_json(info.to_dict())
         return
-    out_console().print(f"Added {info.name} ({info.role}). Sign in at `assay ui`.")
+    say(f"Added {info.name} ({info.role}). Sign in at `assay ui`.")
 
 
 @user_app.command("list")
-def user_list(workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
+def user_list(
+    wide: bool = WideOption, workspace: Path = WorkspaceOption, as_json: bool = JsonOption
+) -> None:
     """List users and their roles."""
     users = list_users(open_workspace(workspace))
     if as_json:
         emit_json(users)
         return
     rows = [[u["name"], u["role"], f"{u['created_at']:%Y-%m-%d %H:%M}", u["tokens"]] for u in users]
-    out_console().print(table("users", ["name", "role", "created", "API tokens"], rows))
+    header = ["name", "role", "created", "API tokens"]
+    out_console().print(table("users", header, rows, wide=wide))
 
 
 @token_app.command("add")
@@ -295,6 +300,7 @@ def _sessions_text(count: int) -> str:
 @token_app.command("list")
 def token_list(
     user: str = typer.Option(None, "--user", help="Only this user's tokens."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -304,7 +310,8 @@ def token_list(
         emit_json(tokens)
         return
     rows = [[t["id"], t["name"], t["user"], f"{t['created_at']:%Y-%m-%d %H:%M}"] for t in tokens]
-    out_console().print(table("API tokens", ["id", "name", "user", "created"], rows))
+    header = ["id", "name", "user", "created"]
+    out_console().print(table("API tokens", header, rows, wide=wide))
 
 
 @token_app.command("rm")
@@ -325,6 +332,7 @@ def token_rm(
 @session_app.command("list")
 def session_list(
     user: str = typer.Option(None, "--user", help="Only this user's sessions."),
+    wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -338,7 +346,8 @@ def session_list(
          f"{x['expires_at']:%Y-%m-%d %H:%M}"]
         for x in sessions
     ]
-    out_console().print(table("sessions", ["user", "address", "since", "until"], rows))
+    header = ["user", "address", "since", "until"]
+    out_console().print(table("sessions", header, rows, wide=wide))
 
 
 @session_app.command("rm")
