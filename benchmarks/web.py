@@ -440,6 +440,14 @@ def run_backend(name: str, db: str | None, args: argparse.Namespace,
     return rows
 
 
+def _kinds(errors: list[str]) -> str:
+    """`` (ReadError 2, next: 500 1)``: what the errors were, or nothing."""
+    from collections import Counter
+
+    counts = Counter(errors)
+    return f" ({', '.join(f'{k} {n}' for k, n in counts.most_common())})" if counts else ""
+
+
 def _rows(name: str, out: dict[str, Any], wall: float, lost: int) -> list[list[Any]]:
     targets = {"next item": 150, "review page": 150, "decision POST": 100}
     rows = []
@@ -450,7 +458,7 @@ def _rows(name: str, out: dict[str, Any], wall: float, lost: int) -> list[list[A
         rows.append([name, kind, len(ms), f"{p50:.1f}", f"{p95:.1f}", targets[kind], verdict])
     total = sum(len(t) for t in out["times"].values())
     rows.append([name, "all", total, f"{total / wall:.0f} req/s", "", "",
-                 f"errors {len(out['errors'])}, decided {out['decided']}, conflicts "
+                 f"errors {len(out['errors'])}{_kinds(out['errors'])}, decided {out['decided']}, conflicts "
                  f"{out['conflicts']}, lost {lost}"])
     return rows
 
