@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from webhelpers import PASSWORD, chromium_page, fill, serving
+from webhelpers import PASSWORD, chromium_page, chromium_path, fill, serving
 
 from assay.cli.main import main
 from assay.store.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 RECIPE = (
     "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\nseed: 0\n"
 )
@@ -38,15 +35,6 @@ def _assay(*args: str) -> str:
         code = main(list(args))
     assert code == 0, (args, err.getvalue())
     return out.getvalue()
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if IN_CI:
-            pytest.fail("chromium is not installed; .ci/run must apt-get install chromium")
-        pytest.skip("chromium is not on PATH (apt-get install -y chromium)")
-    return path
 
 
 @pytest.fixture
@@ -90,7 +78,7 @@ def test_reviewer_adds_production_items_from_the_review_page(
     server: str, sqlite_workspace: Workspace, elec: list[int]
 ) -> None:
     ws = sqlite_workspace
-    with chromium_page(_chromium()) as page:
+    with chromium_page(chromium_path()) as page:
         _sign_in(page, server, "vic")  # a viewer: the count, no button
         page.goto(f"{server}/review/elec")
         assert "6 decided production items" in page.inner_text("#production-waiting")

@@ -179,3 +179,18 @@ def chromium_page(executable: str) -> Iterator[Any]:
             yield tab
         finally:
             browser.close()
+
+
+def chromium_path() -> str:
+    """Debian's chromium on PATH; a failure in CI (where it must be installed), else a skip."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is not installed; .ci/run must apt-get install chromium")
+        pytest.skip("chromium is not on PATH (apt-get install -y chromium)")
+    return path
