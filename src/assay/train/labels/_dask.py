@@ -38,6 +38,7 @@ from assay.train.labels._stats import (
     RowStats,
     _first_pass,
     check_shape,
+    decode_labels,
     encode_labels,
     scan_pred_probs,
 )
@@ -196,16 +197,14 @@ def _entries(stats: RowStats, name: str, level: np.ndarray) -> Entries:
 def _pass_table(probs: Any, labels: Any, plan: _Plan, rule: _Rule, part: int,
                 offset: int, score: str, found: np.ndarray) -> pd.DataFrame:
     """The result rows of one partition."""
-    from assay.train.labels._issues import _decode
-
     stats = _stats(probs, labels, plan, score)
     flags = rule.flags(stats, part)
     return pd.DataFrame(
         {
             "is_label_issue": flags,
             "label_quality": SCORES[score](stats),
-            "given_label": _decode(found, stats.codes),
-            "suggested_label": _decode(found, stats.argmax),
+            "given_label": decode_labels(found, stats.codes),
+            "suggested_label": decode_labels(found, stats.argmax),
         },
         index=pd.RangeIndex(offset, offset + len(stats.codes)),
     )
@@ -213,9 +212,7 @@ def _pass_table(probs: Any, labels: Any, plan: _Plan, rule: _Rule, part: int,
 
 def _meta(found: np.ndarray) -> pd.DataFrame:
     """The empty result table (column names and types)."""
-    from assay.train.labels._issues import _decode
-
-    none = _decode(found, np.zeros(0, dtype=np.intp))
+    none = decode_labels(found, np.zeros(0, dtype=np.intp))
     return pd.DataFrame(
         {"is_label_issue": np.zeros(0, bool), "label_quality": np.zeros(0),
          "given_label": none, "suggested_label": none.copy()},

@@ -21,10 +21,11 @@ import pandas as pd
 from assay._validation import Integral, Interval, Options, validate_params
 from assay.exceptions import InputError
 from assay.tasks import get_task, registered_tasks
+from assay.train.labels._dask import find_label_issues_dask
 from assay.train.labels._joint import calibrate_joint, confident_joint, warn_empty_classes
 from assay.train.labels._prune import PRUNE_RULES, PruneContext, off_diagonals
 from assay.train.labels._scores import NEEDS, SCORES
-from assay.train.labels._stats import check_shape, encode_labels, scan_pred_probs
+from assay.train.labels._stats import check_shape, decode_labels, encode_labels, scan_pred_probs
 
 __all__ = [
     "NoiseEstimate",
@@ -131,8 +132,6 @@ def _is_dask(data: Any) -> bool:
 def _on_dask(labels: Any, pred_probs: Any, classes: Sequence[Any] | None, task: str,
              method: str, score: str, min_per_class: int) -> Any:
     """Classification label issues of Dask arrays (a lazy Dask DataFrame)."""
-    from assay.train.labels._dask import find_label_issues_dask
-
     if task != "classification":
         raise InputError(f"label issues of Dask arrays are for classification, not {task}; "
                          "compute the arrays (.compute()) or use task='classification'.")
@@ -230,24 +229,12 @@ def find_classification_issues(
         {
             "is_label_issue": PRUNE_RULES[method](ctx),
             "label_quality": SCORES[score](ctx.stats),
-            "given_label": _decode(found, ctx.stats.codes),
-            "suggested_label": _decode(found, ctx.stats.argmax),
+            "given_label": decode_labels(found, ctx.stats.codes),
+            "suggested_label": decode_labels(found, ctx.stats.argmax),
         },
         index=index,
         copy=False,  # every column is a new array (no consolidating copy)
     )
-
-
-def _decode(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Map column indices back to the original label values."""
-    if (
-        classes.dtype.kind in "iu"
-        and len(classes)
-        and classes[0] == 0
-        and (classes[-1] == len(classes) - 1)
-    ):
-        return codes.astype(classes.dtype)  # range(n_classes); a copy: codes may be labels
-    return classes[codes]
 
 
 def summarize_label_issues(issues: pd.DataFrame) -> pd.DataFrame:

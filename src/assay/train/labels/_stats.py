@@ -29,6 +29,7 @@ __all__ = [
     "RowStats",
     "check_shape",
     "confident_thresholds",
+    "decode_labels",
     "encode_labels",
     "scan_pred_probs",
 ]
@@ -359,3 +360,15 @@ def scan_pred_probs(
         for where, chunk in _chunks(arr):
             _scan_extras(chunk, stats, where)
     return stats
+
+
+def decode_labels(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Map column indices back to the original label values."""
+    if (
+        classes.dtype.kind in "iu"
+        and len(classes)
+        and classes[0] == 0
+        and (classes[-1] == len(classes) - 1)
+    ):
+        return codes.astype(classes.dtype)  # range(n_classes); a copy: codes may be labels
+    return classes[codes]
