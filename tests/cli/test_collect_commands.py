@@ -213,6 +213,16 @@ def test_plan_sample_ci_width_reads_the_label_role(cli, tmp_path: Path) -> None:
     assert code == 0, err
     n = json.loads(out)["n"]
     assert 0 < n <= 300 and len(pd.read_csv(out_csv)) == n
+    deep = tmp_path / "a-folder-with-a-long-name" / "and-another-long-one"
+    deep.mkdir(parents=True)
+    code, out, err = cli(
+        "plan-sample", "things", "--ci-width", "0.4", "--out", str(deep / "sample.csv"),
+        "-w", ws.location,
+    )  # fmt: skip
+    assert code == 0 and "expected 95% CI width on kappa" in out, err
+    # wrapped at 80 columns; only a path longer than that stands alone on its line
+    assert all(len(line) <= 80 or " " not in line.strip() for line in out.splitlines())
+    assert len(out.splitlines()) > 1
 
 
 def test_consensus_and_agree_errors_name_the_flags(cli, ws: Workspace, tmp_path: Path) -> None:

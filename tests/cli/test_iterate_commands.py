@@ -269,7 +269,13 @@ def test_loop_hint_names_the_evaluation_version(cli, ws: Workspace) -> None:
     hint = json.loads(out)["next"][-1]
     assert code == 0 and "assay train d --recipe lr --eval t@v1 " in hint
     code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", *w)
-    assert code == 0 and "--eval t@v1 " in out
+    assert code == 0 and "--eval t@v1" in out
+    assert max(len(line) for line in out.splitlines()) <= 80  # steps wrapped, indented
+    code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", "--wide", *w)
+    assert code == 0 and any(
+        line.startswith("  - after the next version:") and "--eval t@v1 " in line
+        for line in out.splitlines()
+    )
 
 
 def test_augment_refuses_a_frozen_evaluation_set(cli, ws: Workspace) -> None:

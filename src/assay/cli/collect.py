@@ -24,6 +24,7 @@ from assay.cli._common import (
     err_console,
     open_workspace,
     out_console,
+    say,
     say_lines,
     table,
 )
@@ -577,10 +578,10 @@ def plan_sample_cmd(
     if as_json:
         emit_json(plan.to_dict())
         return
-    out_console().print(_sample_summary(plan.n, plan.ref, plan.by, plan.expected_ci_width, out))
+    say_lines(_sample_summary(plan.n, plan.ref, plan.by, plan.expected_ci_width, out))
     if plan.label_studio is not None:
         extra = f" and {plan.predictions} pre-annotated review items" if predictions else ""
-        out_console().print(
+        say(
             f"Label Studio: {plan.n} blind tasks{extra} -> {plan.label_studio}; labeling "
             f"config -> {plan.to_dict()['label_config']}"
         )

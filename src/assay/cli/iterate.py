@@ -212,21 +212,19 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
     return steps
 
 
-def _print_loop(found: dict[str, Any]) -> None:
-    console = out_console()
+def _print_loop(found: dict[str, Any], wide: bool = False) -> None:
+    """The turn's headline, findings and next steps, each wrapped at 80 columns
+    (continuation lines indented); ``wide``: one line each."""
     exp = found["experiment"]
     head = exp["headline"]
-    console.print(
-        f"[bold]{exp['id']}[/bold]: {exp['recipe']} on {exp['data']} -> {head['metric']} "
+    lines = [
+        f"{exp['id']}: {exp['recipe']} on {exp['data']} -> {head['metric']} "
         f"{format_interval(head)} on {exp['eval_set']}"
-    )
-    for note in exp.get("notes", []):
-        console.print(f"note: {note}", markup=False)
-    for line in _loop_findings(found):
-        console.print(line)
-    console.print("[bold]Next:[/bold]")
-    for step in found["next"]:
-        console.print(f"  - {step}", markup=False)
+    ]
+    lines += [f"note: {note}" for note in exp.get("notes", [])]
+    lines += _loop_findings(found)
+    lines += ["Next:"] + [f"  - {step}" for step in found["next"]]
+    say_lines("\n".join(lines), wide=wide)
 
 
 def _loop_findings(found: dict[str, Any]) -> list[str]:
@@ -276,6 +274,7 @@ def loop_cmd(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap and the audit."),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
+    wide: bool = WideOption,
 ) -> None:
     """One turn: train + evaluate, audit (queue flagged items), slices, what to do next."""
     check_latest(name)  # before the workspace is opened
@@ -286,7 +285,7 @@ def loop_cmd(
     if as_json:
         emit_json(found)
         return
-    _print_loop(found)
+    _print_loop(found, wide)
 
 
 def _with_next_steps(result: LoopResult, ws: Workspace) -> dict[str, Any]:

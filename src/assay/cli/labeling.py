@@ -16,6 +16,7 @@ from assay.cli._common import (
     emit_json,
     open_workspace,
     out_console,
+    say,
     say_lines,
     table,
 )
@@ -136,7 +137,7 @@ def plan_cmd(
     if as_json:
         emit_json(plan.to_dict())
         return
-    print(
+    say(
         f"{name} labeling plan #{plan.number}: {plan.items} items, {plan.sample} in the "
         f"agreement sample ({plan.per_item} labels each){', prefilled' if plan.prefill else ''}."
     )
@@ -473,7 +474,7 @@ def apply_cmd(
     print(f"{applied.version}: {applied.labeled} items labeled ({how}).")
     if applied.unresolved:
         shown = ", ".join(applied.unresolved[:10])
-        print(
+        say(
             f"{len(applied.unresolved)} disagreed item(s) kept their label (no majority): "
             f"{shown}; adjudicate them, or apply with --method dawid-skene."
         )
