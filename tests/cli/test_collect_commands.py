@@ -219,7 +219,7 @@ def test_plan_sample_ci_width_reads_the_label_role(cli, tmp_path: Path) -> None:
         "plan-sample", "things", "--ci-width", "0.4", "--out", str(deep / "sample.csv"),
         "-w", ws.location,
     )  # fmt: skip
-    assert code == 0 and "expected 95% CI width on kappa" in out, err
+    assert code == 0 and "expected 95% CI width on" in out and "kappa: " in out, err
     # wrapped at 80 columns; only a path longer than that stands alone on its line
     assert all(len(line) <= 80 or " " not in line.strip() for line in out.splitlines())
     assert len(out.splitlines()) > 1

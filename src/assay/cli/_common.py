@@ -284,12 +284,16 @@ def print_lines(text: str) -> None:
 def say_lines(text: str, *, wide: bool = False) -> None:
     """Print the lines of ``text`` (e.g. a result's ``summary()``) each wrapped at
     :data:`WIDTH` columns, continuation lines indented two more than their line;
-    ``wide=True``: as they are."""
+    ``wide=True``: as they are. A line that is a command (``assay ...``) is never
+    wrapped, so that it can be copied into a shell whole."""
     if wide:
         print_lines(text)
         return
     wrapped = []
     for line in text.splitlines():
+        if line.lstrip(" ").startswith("assay "):
+            wrapped.append(line)
+            continue
         indent = " " * (len(line) - len(line.lstrip(" ")))
         wrapped += textwrap.wrap(
             line,

@@ -526,7 +526,7 @@ def _sample_summary(n: int, ref: str, by: list[str], width: float, out: Path) ->
         return (
             f"Sampled {n} items of {ref} {strata} -> {out}\n"
             "No labels yet: the width of kappa's interval is not known.\n"
-            f"Next: assay label plan {name} --labelers A,B --sample {out}"
+            f"Next:\n  assay label plan {name} --labelers A,B --sample {out}"
         )
     return (
         f"Sampled {n} items of {ref} {strata} "

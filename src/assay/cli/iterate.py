@@ -223,8 +223,17 @@ def _print_loop(found: dict[str, Any], wide: bool = False) -> None:
     ]
     lines += [f"note: {note}" for note in exp.get("notes", [])]
     lines += _loop_findings(found)
-    lines += ["Next:"] + [f"  - {step}" for step in found["next"]]
+    lines += ["Next:"] + [_step_lines(step, wide) for step in found["next"]]
     say_lines("\n".join(lines), wide=wide)
+
+
+def _step_lines(step: str, wide: bool) -> str:
+    """A next step: its reason, then its command on a line of its own (never wrapped,
+    so that it can be copied whole); ``wide``: one line."""
+    reason, sep, command = step.partition(": assay ")
+    if wide or not sep:
+        return f"  - {step}"
+    return f"  - {reason}:\n      assay {command}"
 
 
 def _loop_findings(found: dict[str, Any]) -> list[str]:
