@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from assay._dask import is_dask_frame
 from assay.collect import _stats
 from assay.collect._dawid_skene import (
     _e_step,
@@ -47,11 +48,6 @@ __all__ = ["dask_agreement", "dask_consensus", "is_dask_frame"]
 
 WHERE = "the annotations"
 COLUMNS = ["item", "annotator", "label"]
-
-
-def is_dask_frame(data: Any) -> bool:
-    """Whether ``data`` is a Dask DataFrame (without importing Dask)."""
-    return type(data).__module__.startswith("dask") and hasattr(data, "npartitions")
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._dask import is_dask_frame
 from assay.deploy._checks import MIN_ROWS, CheckOptions, _finish_missing, check_column, schema_row
 from assay.deploy.profile import ColumnProfile, Profile, profile
 from assay.exceptions import InputError
@@ -40,11 +41,6 @@ __all__ = [
 
 #: Current values per numeric column the tests compare (a uniform sample beyond).
 CURRENT_SAMPLE = 100_000
-
-
-def is_dask_frame(data: Any) -> bool:
-    """Whether ``data`` is a Dask DataFrame (without importing Dask)."""
-    return type(data).__module__.startswith("dask") and hasattr(data, "npartitions")
 
 
 def read_parquet_folder(folder: Path) -> Any:

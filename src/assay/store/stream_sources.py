@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from assay._dask import is_dask_frame
 from assay.exceptions import InputError
 from assay.store.readers import RowNames, read_source
 
@@ -32,11 +33,6 @@ def part_rows() -> int:
     """The rows of one part: ``ASSAY_PART_ROWS`` or :data:`DEFAULT_PART_ROWS`."""
     text = os.environ.get("ASSAY_PART_ROWS", "")
     return max(int(text), 1) if text.strip().isdigit() else DEFAULT_PART_ROWS
-
-
-def is_dask_frame(source: Any) -> bool:
-    """Whether ``source`` is a Dask DataFrame (without importing Dask)."""
-    return type(source).__module__.startswith("dask") and hasattr(source, "npartitions")
 
 
 def parquet_files(folder: Path) -> list[Path]:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._dask import is_dask_collection as is_dask_array
 from assay.exceptions import InputError
 from assay.train.labels._joint import calibrate_joint, warn_empty_classes
 from assay.train.labels._prune import _collect_margins, prune_counts
@@ -54,11 +55,6 @@ _LOW = (-1.0, 2 * FLOAT_SLACK)
 _CONF = (-1.0, 0.0)
 
 Entries = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, groups, values
-
-
-def is_dask_array(data: Any) -> bool:
-    """Whether ``data`` is a Dask array or Series (without importing Dask)."""
-    return type(data).__module__.startswith("dask") and hasattr(data, "dask")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._dask import is_dask_collection
 from assay._validation import Integral, Interval, Options, validate_params
 from assay.exceptions import InputError
 from assay.tasks import get_task, registered_tasks
@@ -109,7 +110,7 @@ def find_label_issues(
         Bad input (see below and the task's engine), or a classification option given
         to a task that does not take it.
     """
-    if _is_dask(labels) or _is_dask(pred_probs):
+    if is_dask_collection(labels) or is_dask_collection(pred_probs):
         return _on_dask(labels, pred_probs, classes, task, method, score, min_examples_per_class)
     chosen = get_task(task)
     given = {"method": method, "score": score, "min_examples_per_class": min_examples_per_class}
@@ -123,10 +124,6 @@ def find_label_issues(
             "Leave it out."
         )
     return chosen.find_label_issues(labels, pred_probs, classes=classes, **options)
-
-
-def _is_dask(data: Any) -> bool:
-    return type(data).__module__.startswith("dask") and hasattr(data, "dask")
 
 
 def _on_dask(labels: Any, pred_probs: Any, classes: Sequence[Any] | None, task: str,
