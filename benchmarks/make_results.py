@@ -45,8 +45,14 @@ ORDER = [
     "estimate_regression",
     "streams",
     "object_store",
+    "scale_import",
+    "scale_dask",
+    "scaling",
     "web",
+    "web-load",
 ]
+#: Per-run files that ``scaling.md`` merges (each group's own output, kept for the record).
+MERGED = {"scaling_10m", "scaling_audit", "scaling_audit200k"}
 INTRO = """# Benchmark results
 
 Every performance or quality claim of assay has a script in `benchmarks/` that measures
@@ -59,7 +65,11 @@ that produced it; rerun it to refresh the section, then `python benchmarks/make_
 
 def main() -> None:
     parts = [INTRO]
-    files = {p.stem: p for p in (HERE / "results").glob("*.md") if not p.stem.endswith("-quick")}
+    files = {
+        p.stem: p
+        for p in (HERE / "results").glob("*.md")
+        if not p.stem.endswith("-quick") and p.stem not in MERGED
+    }
     for name in ORDER + sorted(set(files) - set(ORDER)):
         if name in files:
             parts.append(files[name].read_text().strip())
