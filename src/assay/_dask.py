@@ -1,15 +1,22 @@
-"""Recognise Dask collections without importing Dask (an optional dependency).
+"""Dask, an optional dependency: recognise its collections without importing it, read
+a folder of Parquet files as one Dask DataFrame, and connect to a scheduler.
 
 Every entry point that accepts a Dask DataFrame or array (import, drift, agreement,
 consensus, label issues) asks these, so that the in-memory path never pays Dask's
-import time.
+import time; the CLI's ``--dask-scheduler`` goes through :func:`dask_cluster`.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-__all__ = ["is_dask_collection", "is_dask_frame"]
+from assay.exceptions import InputError
+
+__all__ = ["dask_cluster", "is_dask_collection", "is_dask_frame", "read_parquet_folder"]
 
 
 def is_dask_frame(data: Any) -> bool:
@@ -20,3 +27,59 @@ def is_dask_frame(data: Any) -> bool:
 def is_dask_collection(data: Any) -> bool:
     """Whether ``data`` is any Dask collection (array, Series or DataFrame)."""
     return type(data).__module__.startswith("dask") and hasattr(data, "dask")
+
+
+def read_parquet_folder(folder: Path) -> Any:
+    """A folder of Parquet files as one Dask DataFrame (a table batch, not media).
+
+    Raises
+    ------
+    InputError
+        When Dask is not installed, or the folder holds no ``.parquet`` file.
+    """
+    files = sorted(folder.rglob("*.parquet"))
+    if not files:
+        raise InputError(
+            f"{folder} holds no .parquet file; give a folder of Parquet files (one table "
+            "batch) or a single CSV / Parquet / JSONL file."
+        )
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:
+        raise InputError(
+            f"reading the Parquet folder {folder} needs Dask; install it with "
+            "`pip install 'assay[dask]'`."
+        ) from exc
+    return dd.read_parquet([str(f) for f in files])
+
+
+@contextmanager
+def dask_cluster(address: str | None) -> Iterator[Any]:
+    """Run Dask work on the scheduler at ``address`` (or ``DASK_SCHEDULER_ADDRESS``).
+
+    Without either, Dask runs in this process (its default scheduler).
+
+    Raises
+    ------
+    InputError
+        When the scheduler cannot be reached, or distributed is not installed.
+    """
+    address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise InputError(
+            "--dask-scheduler needs dask.distributed; install it with `pip install 'assay[dask]'`."
+        ) from exc
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0][:80]}); "
+            "start it (`dask scheduler`) or fix --dask-scheduler / DASK_SCHEDULER_ADDRESS."
+        ) from exc
+    with client:
+        yield client

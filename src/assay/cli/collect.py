@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Iterator, Mapping
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from assay._dask import dask_cluster
 from assay.cli._common import (
     JsonOption,
     WideOption,
@@ -41,9 +43,15 @@ from assay.workflows.agreement import (
     load_for_agreement,
     measure_agreement,
     refuse_file_options,
+    refuse_folder_options,
     text_agreement,
 )
-from assay.workflows.consensus import ConsensusOutcome, file_consensus, run_consensus
+from assay.workflows.consensus import (
+    ConsensusOutcome,
+    file_consensus,
+    folder_consensus,
+    run_consensus,
+)
 from assay.workflows.sampling import plan_double_labeling
 
 __all__ = ["register"]
@@ -53,6 +61,15 @@ ColumnsOption = typer.Option(
     None, "--columns",
     help="A headerless file's columns in order, e.g. annotator,item,label (a 3-column "
     "file with no header is read so by default).",
+)
+
+
+#: ``--dask-scheduler`` of the commands that read a folder of annotations.
+DaskSchedulerOption = typer.Option(
+    None, "--dask-scheduler",
+    help="SOURCE a folder of Parquet files (item, annotator, label) larger than memory: "
+    "read and combine it on this Dask cluster (default: $DASK_SCHEDULER_ADDRESS, else "
+    "Dask in this process).", show_default=False,
 )
 
 
@@ -102,6 +119,11 @@ _CLI_WORDING = {
     "item_key= reads an annotation file": "--item-key reads an annotation file",
     "from_name= reads an annotation file": "--from-name reads an annotation file",
     "annotators= reads an annotation file": "--annotators reads an annotation file",
+    "item_key= reads one annotation file": "--item-key reads one annotation file",
+    "from_name= reads one annotation file": "--from-name reads one annotation file",
+    "annotators= reads one annotation file": "--annotators reads one annotation file",
+    "names= reads one annotation file": "--columns reads one annotation file",
+    "label_sep= reads one annotation file": "--label-sep reads one annotation file",
     "(see assay.plan_sample)": "(see `assay plan-sample`)",
     "level='interval'": "--level interval",
     "name them with names=": "name them with --columns",
@@ -254,11 +276,17 @@ def agree(
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
+    dask_scheduler: str = DaskSchedulerOption,
     wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Measure labeler consistency and show the classes whose instructions need revision."""
+    """Measure labeler consistency and show the classes whose instructions need revision.
+
+    SOURCE is an annotation file, a dataset with stored annotations, or a folder of
+    Parquet files (item, annotator, label) read with Dask, as large as the cluster
+    holds (classes; point estimates, no intervals).
+    """
     check_output_file(report, "--report")
     if annotations is not None:  # the reading options apply to the file imported
         reading = {"item_key": item_key, "from_name": from_name, "annotators": annotators}
@@ -273,7 +301,8 @@ def agree(
         raise typer.Exit(_agree_text(source_.frame, report, as_json, wide))
     if by_labelbook:
         raise typer.Exit(_agree_by_labelbook(source_.frame, as_json, wide))
-    with _cli_wording({**_CLI_WORDING, "labelbook=": "--labelbook "}, level="--level"):
+    with _cli_wording({**_CLI_WORDING, "labelbook=": "--labelbook "}, level="--level"), \
+            _cluster_for(source, dask_scheduler):
         outcome = measure_agreement(source_, level=level, report=report,
                                     title=f"Agreement: {source}", labelbook=labelbook)
     raise typer.Exit(_show_agreement(outcome, min_alpha, as_json, wide))
@@ -405,21 +434,62 @@ def consensus_cmd(
     from_name: str = FromNameOption,
     annotators: Path = AnnotatorsOption,
     columns: str = ColumnsOption,
+    out: Path = typer.Option(
+        None, "--out", help="Also write every item's consensus label and quality to this "
+        ".csv or .parquet file.", show_default=False,
+    ),
+    dask_scheduler: str = DaskSchedulerOption,
     wide: bool = typer.Option(
         False, "--wide", help="List every annotator, every cell whole."
     ),
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Combine several labels per item into one consensus label with a quality score."""
+    """Combine several labels per item into one consensus label with a quality score.
+
+    NAME is a dataset with stored annotations, an annotation file, or a folder of
+    Parquet files (item, annotator, label) read with Dask (classes).
+    """
+    if out is not None:
+        check_output_file(out, "--out")
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise InputError(f"--out {out}: give a .csv or .parquet file.")
     reading = {"names": _column_names(columns), "item_key": item_key,
                "from_name": from_name, "annotators": annotators}
-    with _no_annotations("assay annotations import"), _cli_wording(method="--method"):
+    with _no_annotations("assay annotations import"), _cli_wording(method="--method"), \
+            _cluster_for(name, dask_scheduler):
         outcome = _consensus_outcome(name, method, task, commit, workspace, reading)
+    if out is not None:
+        _write_labels(outcome.labels, out)
     if as_json:
         emit_json(outcome.to_dict())
         return
     _print_consensus(outcome, wide)
+    if out is not None:
+        say(f"{len(outcome.labels)} consensus labels written to {out}.")
+
+
+def _write_labels(labels: pd.DataFrame, out: Path) -> None:
+    """Every item's consensus label (and quality) as CSV or Parquet, item first."""
+    frame = labels.rename_axis("item").reset_index()
+    if out.suffix.lower() == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, index=False)
+
+
+def _cluster_for(source: str, address: str | None) -> Any:
+    """The Dask cluster a folder SOURCE is read on (``--dask-scheduler``, else
+    ``$DASK_SCHEDULER_ADDRESS``, else Dask in this process); nothing for other sources.
+    A scheduler named for a file or a dataset is refused: it would not be used."""
+    if Path(source).is_dir():
+        return dask_cluster(address)
+    if address is not None:
+        raise InputError(
+            f"--dask-scheduler reads a folder of Parquet files on a cluster, and {source} "
+            "is not a folder; leave it out, or give the folder."
+        )
+    return contextlib.nullcontext()
 
 
 def _consensus_outcome(
@@ -430,6 +500,14 @@ def _consensus_outcome(
     the options ``reading`` of :func:`~assay.workflows.consensus.file_consensus`)."""
     reading = reading or {}
     path = Path(source)
+    if path.is_dir():
+        if commit:
+            raise InputError(
+                f"--commit writes a dataset version; {source} is a folder of annotations: "
+                "write the labels with --out FILE and import them as a version."
+            )
+        refuse_folder_options(path, **reading)
+        return folder_consensus(path, get_task(task), method=method)
     if path.is_file():
         if commit:
             raise InputError(

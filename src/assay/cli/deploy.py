@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from assay._dask import dask_cluster
 from assay.cli._common import (
     JsonOption,
     WideOption,
@@ -27,7 +28,7 @@ from assay.cli._common import (
 )
 from assay.cli._deploy_speech import monitor_clips
 from assay.deploy import render_summary
-from assay.deploy._dask_drift import as_pandas_batch, dask_cluster
+from assay.deploy._dask_drift import as_pandas_batch
 from assay.exceptions import InputError
 from assay.workflows.monitor import (
     MonitorStatus,

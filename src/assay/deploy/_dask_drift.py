@@ -17,16 +17,14 @@ whole batch.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assay._dask import is_dask_frame
+from assay._dask import dask_cluster, is_dask_frame, read_parquet_folder
 from assay.deploy._checks import MIN_ROWS, CheckOptions, _finish_missing, check_column, schema_row
 from assay.deploy.profile import ColumnProfile, Profile, profile
 from assay.exceptions import InputError
@@ -41,30 +39,6 @@ __all__ = [
 
 #: Current values per numeric column the tests compare (a uniform sample beyond).
 CURRENT_SAMPLE = 100_000
-
-
-def read_parquet_folder(folder: Path) -> Any:
-    """A folder of Parquet files as one Dask DataFrame (a table batch, not media).
-
-    Raises
-    ------
-    InputError
-        When Dask is not installed, or the folder holds no ``.parquet`` file.
-    """
-    files = sorted(folder.rglob("*.parquet"))
-    if not files:
-        raise InputError(
-            f"{folder} holds no .parquet file; give a folder of Parquet files (one table "
-            "batch) or a single CSV / Parquet / JSONL file."
-        )
-    try:
-        import dask.dataframe as dd
-    except ImportError as exc:
-        raise InputError(
-            f"reading the Parquet folder {folder} needs Dask; install it with "
-            "`pip install 'assay[dask]'`."
-        ) from exc
-    return dd.read_parquet([str(f) for f in files])
 
 
 def run_checks(
@@ -178,35 +152,3 @@ def as_pandas_batch(batch: Any) -> Any:
     if is_dask_frame(batch):
         return batch.compute().reset_index(drop=True)
     return batch
-
-
-@contextmanager
-def dask_cluster(address: str | None) -> Iterator[Any]:
-    """Run Dask work on the scheduler at ``address`` (or ``DASK_SCHEDULER_ADDRESS``).
-
-    Without either, Dask runs in this process (its default scheduler).
-
-    Raises
-    ------
-    InputError
-        When the scheduler cannot be reached, or distributed is not installed.
-    """
-    address = address or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-    if address is None:
-        yield None
-        return
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise InputError(
-            "--dask-scheduler needs dask.distributed; install it with `pip install 'assay[dask]'`."
-        ) from exc
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(
-            f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0][:80]}); "
-            "start it (`dask scheduler`) or fix --dask-scheduler / DASK_SCHEDULER_ADDRESS."
-        ) from exc
-    with client:
-        yield client

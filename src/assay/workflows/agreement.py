@@ -331,6 +331,10 @@ def load_for_agreement(
     ``annotators`` maps annotator ids to names.
     """
     path = Path(source)
+    if path.is_dir():
+        refuse_folder_options(path, label_sep=label_sep, names=names, item_key=item_key,
+                              from_name=from_name, annotators=annotators)
+        return AgreementSource(read_annotation_folder(path))
     if path.is_file() and is_box_table(path):
         given = [k for k, v in (("item_key", item_key), ("from_name", from_name),
                                 ("annotators", annotators)) if v is not None]
@@ -359,6 +363,53 @@ def load_for_agreement(
 
 #: The options that say how to read an annotation file (refused for a dataset).
 FILE_OPTIONS = ("item_key", "from_name", "annotators")
+
+#: Column names of crowd-kit's long format, read as assay's.
+CROWDKIT_COLUMNS = {"task": "item", "worker": "annotator"}
+
+
+def read_annotation_folder(folder: Path) -> Any:
+    """A folder of Parquet files of annotations as one lazy Dask DataFrame.
+
+    Parameters
+    ----------
+    folder : Path
+        Parquet files (searched recursively) with the columns ``item``, ``annotator``
+        and ``label`` (or crowd-kit's ``task``, ``worker``, ``label``): a table larger
+        than memory, read partition by partition by Dask.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame of shape (n_annotations, 3)
+
+    Raises
+    ------
+    InputError
+        Without Dask, without Parquet files, or without those columns.
+    """
+    from assay._dask import read_parquet_folder
+
+    frame = read_parquet_folder(folder)
+    frame = frame.rename(columns={k: v for k, v in CROWDKIT_COLUMNS.items()
+                                  if k in frame.columns and v not in frame.columns})
+    missing = [c for c in ("item", "annotator", "label") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"the Parquet files of {folder} have no column {', '.join(map(repr, missing))} "
+            f"(columns: {', '.join(map(str, frame.columns))}); a folder of annotations needs "
+            "item, annotator, label (or task, worker, label)."
+        )
+    return frame[["item", "annotator", "label"]]
+
+
+def refuse_folder_options(folder: Path, **options: Any) -> None:
+    """Refuse the options that read one annotation file when ``folder`` is a folder."""
+    given = [k for k, v in options.items() if v is not None]
+    if given:
+        raise InputError(
+            f"{given[0]}= reads one annotation file, and {folder} is a folder of Parquet "
+            "files (columns item, annotator, label); leave it out."
+        )
 
 
 def refuse_file_options(source: str, **options: Any) -> None:

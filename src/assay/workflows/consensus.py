@@ -18,6 +18,7 @@ from assay.tasks import Task
 from assay.workflows.agreement import (
     AgreementSource,
     normalising_book,
+    read_annotation_folder,
     records,
     stored_annotations,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "ConsensusOutcome",
     "commit_consensus",
     "file_consensus",
+    "folder_consensus",
     "run_consensus",
     "unresolved_ties",
 ]
@@ -180,6 +182,18 @@ def file_consensus(
     frame = read_annotations(path, allow_new=True, names=names, from_name=from_name,
                              annotators=annotators, item_key=item_key)
     return _combine(frame, task, method)
+
+
+def folder_consensus(folder: Path, task: Task, *, method: str | None = None) -> ConsensusOutcome:
+    """Combine the annotations of a folder of Parquet files, larger than memory, on Dask
+    (:func:`~assay.workflows.agreement.read_annotation_folder`; classification only).
+    The per-item labels are computed into memory: one row per item, a few times fewer
+    than the annotations."""
+    frame = read_annotation_folder(folder)
+    chosen = method if method is not None else task.consensus_method
+    result = task.consensus(frame, method=chosen)
+    labels = result.labels.compute() if hasattr(result.labels, "compute") else result.labels
+    return ConsensusOutcome(chosen, labels, result.annotators, None, task.kind, result)
 
 
 def commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
