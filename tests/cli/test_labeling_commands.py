@@ -96,7 +96,8 @@ def test_unlabeled_csv_to_an_audited_and_trained_version(cli, tmp_path: Path, ir
     version = _json(cli, "show", "flowers@v2", *w)
     assert version["rows"] == 120 and sum(version["label_counts"].values()) == 120
     assert set(version["label_counts"]) == {"setosa", "versicolor", "virginica"}
-    code, _, err = cli("audit", "flowers", "--recipe", "lr", *w)
+    report = str(tmp_path / "audit.html")
+    code, _, err = cli("audit", "flowers", "--recipe", "lr", "--report", report, *w)
     assert code in (0, 1), err
     code, _, err = cli("train", "flowers", "--recipe", "lr", "--eval", "held", *w)
     assert code == 0, err

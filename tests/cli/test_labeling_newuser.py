@@ -94,7 +94,8 @@ def test_unlabeled_sentences_to_a_trained_version(cli, tmp_path: Path, sentences
     assert dict(zip(applied["id"], applied["label"], strict=True)) == expected
     (tmp_path / "r.yaml").write_text(RECIPE)
     assert cli("recipe", "add", "tfidf", str(tmp_path / "r.yaml"), *w)[0] == 0
-    code, _, err = cli("audit", "sent@v2", "--recipe", "tfidf", *w)
+    report = str(tmp_path / "audit.html")
+    code, _, err = cli("audit", "sent@v2", "--recipe", "tfidf", "--report", report, *w)
     assert code in (0, 1), err
     assert cli("import", "held", str(tmp_path / "held.csv"), "--id", "id", *w)[0] == 0
     code, _, err = cli("train", "sent@v2", "--recipe", "tfidf", "--eval", "held", *w)
