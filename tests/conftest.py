@@ -27,6 +27,17 @@ def _one_thread_per_worker() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    """A 2-worker Dask LocalCluster (threads, one per worker) for one test module;
+    yields its scheduler address (skips without distributed)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as local:
+        yield local.scheduler_address
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data sets beside the repository (skip when absent)."""

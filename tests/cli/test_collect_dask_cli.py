@@ -5,7 +5,6 @@ path on the HITspam (CrowdFlower) crowd labels, and one-line refusals."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,24 +17,16 @@ pytest.importorskip("dask.dataframe")
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*single (label|annotation):UserWarning")
 
-CROWD = Path(__file__).resolve().parents[2].parent / "shared/data/crowd"
+@pytest.fixture(scope="module")
+def cluster(dask_scheduler: str) -> str:
+    """The module's 2-worker LocalCluster (tests/conftest.py)."""
+    return dask_scheduler
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A 2-worker LocalCluster (threads); yields its scheduler address."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as local:
-        yield local.scheduler_address
-
-
-@pytest.fixture(scope="module")
-def hitspam() -> pd.DataFrame:
+def hitspam(shared_data: Path) -> pd.DataFrame:
     """The 42,761 CrowdFlower labels (worker, item, label) as crowd-kit's long table."""
-    path = CROWD / "HITspam-UsingCrowdflower" / "labels.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
+    path = shared_data / "crowd" / "HITspam-UsingCrowdflower" / "labels.txt"
     frame = pd.read_csv(path, sep="\t", header=None, names=["worker", "task", "label"])
     return frame.astype({"worker": str, "task": str, "label": str})
 

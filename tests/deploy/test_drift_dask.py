@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,9 @@ COLUMNS = ["type", "method", "p_value", "effect_size", "missing_cur", "n_cur", "
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A 2-worker LocalCluster (threads, for speed); yields its scheduler address."""
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as local:
-        yield local.scheduler_address
+def cluster(dask_scheduler: str) -> str:
+    """The module's 2-worker LocalCluster (tests/conftest.py)."""
+    return dask_scheduler
 
 
 def _frame(n: int, shift: float, seed: int) -> pd.DataFrame:
