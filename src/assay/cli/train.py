@@ -8,11 +8,14 @@ checked before anything is written: bad input exits 2 with nothing recorded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from assay._dask import dask_cluster
 from assay.cli._common import (
     JsonOption,
     WideOption,
@@ -179,6 +182,12 @@ def audit_cmd(
         help="A transcript dataset: your recogniser's output, CSV "
         "file,hypothesis[,confidence] (or --recipe pocketsphinx, the offline recogniser).",
     ),
+    dask_scheduler: str = typer.Option(
+        None, "--dask-scheduler",
+        help="Fit the recipe's cross-validation folds on this Dask cluster (default: "
+        "$DASK_SCHEDULER_ADDRESS, else here); the other checks run here.",
+        show_default=False,
+    ),
     wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
@@ -204,7 +213,8 @@ def audit_cmd(
     rules = check_thresholds(fail_on or [], names, source="--fail-on")  # before any work
     check_output_file(report, "--report")
     ws = open_workspace(workspace)
-    with progress(f"Auditing {name}"), cli_flags(phrases=_PHRASES):
+    with progress(f"Auditing {name}"), cli_flags(phrases=_PHRASES), \
+            _folds_on(dask_scheduler) as fold_jobs:
         run = run_audit(
             ws,
             name,
@@ -213,9 +223,25 @@ def audit_cmd(
             embeddings=embeddings,
             checks=names,
             seed=seed,
+            fold_jobs=fold_jobs,
         )
     record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules], report_path=report)
     _finish_audit(record, run, as_json, wide)
+
+
+@contextmanager
+def _folds_on(address: str | None) -> Iterator[int | None]:
+    """Run joblib's folds on the Dask scheduler at ``address`` (or
+    ``$DASK_SCHEDULER_ADDRESS``): yields the folds' ``n_jobs`` (-1 on a cluster, else
+    None: the audit's default)."""
+    with dask_cluster(address) as client:
+        if client is None:
+            yield None
+            return
+        import joblib
+
+        with joblib.parallel_config(backend="dask"):
+            yield -1
 
 
 def register(app: typer.Typer) -> None:

@@ -136,6 +136,7 @@ def run_audit(
     checks: Sequence[str] | None = None,
     seed: int = 0,
     n_jobs: int | None = 1,
+    fold_jobs: int | None = None,
 ) -> AuditRun:
     """Audit a dataset version with a recipe's fresh model or given ``pred_probs``.
 
@@ -154,6 +155,9 @@ def run_audit(
         The checks to run (default: all that apply).
     seed : int
     n_jobs : int, optional
+    fold_jobs : int, optional
+        Parallel folds of the recipe's out-of-sample probabilities (default ``n_jobs``;
+        -1 with joblib's dask backend: on the cluster, see :func:`assay.audit`).
 
     Returns
     -------
@@ -181,7 +185,8 @@ def run_audit(
         features = version_features(version, frame, embeddings=embeddings)
         if spec is not None and spec.reads_text and _needs_probs(checks):
             single_class_error(version, labels)
-            probs, found = text_recipe_probs(spec, version, frame, seed=seed, n_jobs=n_jobs)
+            folds = n_jobs if fold_jobs is None else fold_jobs
+            probs, found = text_recipe_probs(spec, version, frame, seed=seed, n_jobs=folds)
             classes = list(found)
             model, source = None, f"recipe {recipe} on the raw texts"
         tabular = isinstance(features, pd.DataFrame)  # arrays are embeddings (text, media)
@@ -197,6 +202,7 @@ def run_audit(
             split=version.roles.split,
             seed=seed,
             n_jobs=n_jobs,
+            fold_jobs=fold_jobs,
             modality=_audit_modality(version, frame),
             task=version.task.kind,
         )

@@ -320,6 +320,7 @@ def audit(
     n_jobs: int | None = None,
     knn_backend: str = "auto",
     task: str | None = None,
+    fold_jobs: int | None = None,
 ) -> AuditReport:
     """Run the data checks on a labelled table and return one report.
 
@@ -374,6 +375,11 @@ def audit(
         ``model`` is a regressor and ``pred_probs`` the out-of-sample predictions of
         shape (n_samples,); for multi-label, ``model`` a classifier fitted per label
         and ``pred_probs`` of shape (n_samples, n_labels).
+    fold_jobs : int, optional
+        Parallel folds of ``model``'s out-of-sample predictions (default ``n_jobs``).
+        Inside ``joblib.parallel_config(backend="dask")`` with a ``distributed.Client``,
+        ``fold_jobs=-1`` fits every fold on the Dask cluster (the neighbour checks stay
+        local, as ``n_jobs`` says).
 
     Returns
     -------
@@ -383,7 +389,8 @@ def audit(
         raise InputError(f"audit needs a pandas DataFrame; got {type(df).__name__}.")
     check_non_empty(len(df), where="the data")
     ctx = AuditContext(
-        seed=seed, n_jobs=n_jobs, modality=modality, model=model, knn_backend=knn_backend
+        seed=seed, n_jobs=n_jobs, fold_jobs=fold_jobs, modality=modality, model=model,
+        knn_backend=knn_backend,
     )
     if label is not None:
         columns = _label_columns(df, label)

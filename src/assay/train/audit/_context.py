@@ -34,6 +34,10 @@ class AuditContext:
     split : ndarray of shape (n_samples,) or None
     seed : int
     n_jobs : int or None
+    fold_jobs : int or None
+        Parallel folds of the out-of-sample predictions (joblib; default ``n_jobs``):
+        with joblib's dask backend, -1 fits every fold on the cluster while the
+        neighbour search stays as ``n_jobs`` says.
     modality : str
     space : {"embedding", "tabular"}
         How the neighbour checks see ``features``: tabular features are robustly
@@ -57,12 +61,18 @@ class AuditContext:
     split: np.ndarray | None = None
     seed: int = 0
     n_jobs: int | None = None
+    fold_jobs: int | None = None
     modality: str = "tabular"
     space: str = "embedding"
     k: int = 10
     knn_backend: str = "auto"
     cache: dict[str, Any] = field(default_factory=dict)
     task: Task = field(default_factory=get_task)
+
+    @property
+    def cv_jobs(self) -> int | None:
+        """The joblib ``n_jobs`` of the cross-validation folds."""
+        return self.n_jobs if self.fold_jobs is None else self.fold_jobs
 
     def has(self, need: str) -> bool:
         """Whether the input a check needs is available."""

@@ -82,7 +82,7 @@ class RegressionLabelCheck(Check):
             X = _need_features(ctx)
             predictions = _repeat(
                 lambda s: cross_val_predict_values(model, X, ctx.labels, seed=s,
-                                                   n_jobs=ctx.n_jobs),
+                                                   n_jobs=ctx.cv_jobs),
                 n_repeats, ctx.seed,
             )
             ctx.cache["label_probs_source"] = type(model).__name__
@@ -122,7 +122,7 @@ class MultilabelLabelCheck(Check):
             X = _need_features(ctx)
             probs = _repeat(
                 lambda s: cross_val_predict_multilabel(model, X, ctx.labels, seed=s,
-                                                       n_jobs=ctx.n_jobs),
+                                                       n_jobs=ctx.cv_jobs),
                 n_repeats, ctx.seed,
             )
             ctx.cache["label_probs_source"] = type(model).__name__

@@ -135,7 +135,7 @@ def _base_probs(ctx: AuditContext, n_repeats: int) -> np.ndarray:
         ctx.labels,
         n_repeats=n_repeats,
         seed=ctx.seed,
-        n_jobs=ctx.n_jobs,
+        n_jobs=ctx.cv_jobs,
         modality=ctx.modality,
         classes=ctx.classes,
     )
