@@ -610,6 +610,11 @@ def latest_book(s: Session, dataset: m.Dataset) -> LabelBook | None:
     return None if row is None else _book(dataset.name, row)
 
 
+def book_from_row(dataset: str, row: m.LabelBookVersion) -> LabelBook:
+    """The label-book version of ``dataset`` held in ``row`` (read by the caller)."""
+    return _book(dataset, row)
+
+
 def _book(dataset: str, row: m.LabelBookVersion) -> LabelBook:
     return LabelBook(
         dataset,

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Integer, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
 from assay.store.datasets import dataset_task
-from assay.store.labelbook import check_label_against_book, latest_book
+from assay.store.labelbook import book_from_row, check_label_against_book
 from assay.store.models import utcnow
 from assay.store.refs import check_sql_int
 from assay.tasks import Task, get_task
@@ -230,18 +231,8 @@ class ReviewQueue:
         """
         _check_action(action, label)
         with self.ws.session() as s:
-            self._decide_in(s, entry_id, action, label, note, user or _user(), revision)
-            return self._record_in(s, entry_id)  # as written, in the same transaction
-
-    def _record_in(self, s: Session, entry_id: int) -> dict[str, Any]:
-        """The entry as :meth:`get` returns it, read again in the open transaction ``s``."""
-        item, name, kind = s.execute(
-            select(m.ReviewItem, m.Dataset.name, m.Dataset.task)
-            .join(m.Dataset)
-            .where(m.ReviewItem.id == entry_id)
-            .execution_options(populate_existing=True)
-        ).one()
-        return entry_record(item, name, payload=True, task=get_task(kind))
+            # as written (the guarded update's RETURNING), in the same transaction
+            return self._decide_in(s, entry_id, action, label, note, user or _user(), revision)
 
     def entry_version(self, entry_id: int) -> tuple[dict[str, Any], DatasetVersion]:
         """One entry (as :meth:`get`) and the latest version of its dataset, read in
@@ -253,13 +244,35 @@ class ReviewQueue:
             When there is no entry ``entry_id``.
         """
         with self.ws.session(readonly=True) as s:
-            item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
-            if item is None:
-                raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
-            ds = s.get(m.Dataset, item.dataset_id)
-            assert ds is not None
-            version = self.ws._make_version(s, ds, self.ws._version_row(s, ds, None))
+            item, ds, version = self.entry_version_in(s, entry_id)
             return entry_record(item, ds.name, payload=True, task=version.task), version
+
+    def entry_version_in(
+        self, s: Session, entry_id: int
+    ) -> tuple[m.ReviewItem, m.Dataset, DatasetVersion]:
+        """Entry ``entry_id``, its dataset and the dataset's latest version, read in the
+        open transaction ``s`` in one statement.
+
+        Raises
+        ------
+        NotFoundError
+            When there is no entry ``entry_id`` (or its dataset has no version).
+        """
+        r, v = m.ReviewItem, m.Version
+        row = s.execute(
+            select(r, m.Dataset, v)
+            .join(m.Dataset, m.Dataset.id == r.dataset_id)
+            .outerjoin(v, v.dataset_id == r.dataset_id)
+            .where(r.id == check_sql_int(entry_id, "review entry id", low=1))
+            .order_by(v.number.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+        item, ds, latest = row
+        if latest is None:
+            latest = self.ws._version_row(s, ds, None)  # raises: no version
+        return item, ds, self.ws._make_version(s, ds, latest)
 
     def undo(
         self, entry_id: int, *, user: str | None = None, revision: int | None = None
@@ -278,7 +291,7 @@ class ReviewQueue:
                 raise ConflictError(
                     f"review entry #{entry_id} changed since you loaded it; reload it."
                 )
-            _record(s, entry_id, "undo", who, label=None, note=None, labelbook=None)
+            _record(s, entry_id, "undo", who, label=None, note=None, labelbook=None, at=utcnow())
             values = {
                 "status": "open",
                 "decision": None,
@@ -342,50 +355,58 @@ class ReviewQueue:
         note: str | None,
         who: str,
         revision: int | None,
-    ) -> None:
-        item = s.get(m.ReviewItem, check_sql_int(entry_id, "review entry id", low=1))
-        if item is None:
-            raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+    ) -> dict[str, Any]:
+        """Decide in the open transaction ``s``; the entry as written (as :meth:`get`).
+
+        Core statements (no ORM unit of work): the decision and the audit record are
+        inserted at once, and the guarded update returns the row it wrote.
+        """
+        item, ds, digest, book = _entry_and_dataset(s, entry_id)
         _check_fresh(item, revision)
-        ds = s.get(m.Dataset, item.dataset_id)  # held, so later gets hit the identity map
-        assert ds is not None
-        typed = self._typed_label(s, item.dataset_id, label) if action == "relabel" else None
-        book = _labelbook_version(s, item.dataset_id)
-        label_text = _task_of(s, item.dataset_id).encode_label(typed)
-        fact = _record(s, entry_id, action, who, label=label_text, note=note, labelbook=book)
+        task = get_task(ds.task)
+        typed = None
+        if action == "relabel":  # the latest label book, read once for its checks and number
+            book_row = _latest_book_row(s, ds.id)
+            typed = self._typed_label(ds, task, book_row, str(digest), label)
+            book = None if book_row is None else book_row.number
+        label_text = task.encode_label(typed)
+        at = utcnow()
+        fact_id = _record(s, entry_id, action, who, label=label_text, note=note, labelbook=book,
+                          at=at)
         values = {
             "status": "decided",
             "decision": action,
-            "decision_label": fact.label,
+            "decision_label": label_text,
             "note": note,
             "decided_by": who,
-            "decided_at": fact.at,
+            "decided_at": at,
             "labelbook_version": book,
-            "decision_id": fact.id,
+            "decision_id": fact_id,
             "revision": item.revision + 1,
         }
-        _guarded_update(s, item, values)
-        s.add(
-            m.AuditLog(
-                actor=who,
-                action=f"review.{action}",
-                target=f"review:{entry_id}",
-                detail={"item_id": item.item_id, "label": typed, "note": note},
-            )
-        )
+        written = _guarded_update(s, item, values)
+        audit = {
+            "actor": who,
+            "action": f"review.{action}",
+            "target": f"review:{entry_id}",
+            "detail": {"item_id": item.item_id, "label": typed, "note": note},
+        }
+        s.execute(_INSERT_AUDIT, audit)
+        return entry_record(written, ds.name, payload=True, task=task)
 
-    def _typed_label(self, s: Session, dataset_id: int, label: Any) -> Any:
-        ds = s.get(m.Dataset, dataset_id)
-        assert ds is not None
-        digest = s.scalar(
-            select(m.Version.object_hash)
-            .where(m.Version.dataset_id == dataset_id)
-            .order_by(m.Version.number.desc())
-            .limit(1)
-        )
-        task = get_task(ds.task)
-        typed = task.coerce_label(label, _label_type(self.ws, str(digest), ds.label_column))
-        allowed = _allowed_labels(self.ws, s, ds, str(digest), task)
+    def _typed_label(
+        self,
+        ds: m.Dataset,
+        task: Task,
+        book_row: m.LabelBookVersion | None,
+        digest: str,
+        label: Any,
+    ) -> Any:
+        """``label`` coerced to the dataset's label type, checked against its classes
+        and the label book version ``book_row`` (the latest, read by the caller;
+        ``digest``: the object of the dataset's latest version)."""
+        typed = task.coerce_label(label, _label_type(self.ws, digest, ds.label_column))
+        allowed = _allowed_labels(self.ws, book_row, ds, digest, task)
         unknown = task.unknown_names(typed, allowed)
         if unknown:
             shown = ", ".join(sorted(allowed, key=lambda v: (len(v), v))[:20])
@@ -394,7 +415,8 @@ class ReviewQueue:
                 f"{what} is not a class of {ds.name} ({shown}); add it to the label book "
                 f"first (`assay labelbook edit {ds.name}`) to introduce a new class."
             )
-        check_label_against_book(latest_book(s, ds), typed, what="relabel")
+        book = None if book_row is None else book_from_row(ds.name, book_row)
+        check_label_against_book(book, typed, what="relabel")
         return typed
 
     def decide_from_csv(self, path: str, *, user: str | None = None) -> int:
@@ -475,16 +497,13 @@ _LABEL_TYPES: dict[tuple[str, str], pa.DataType] = {}
 _LABEL_VALUES: dict[tuple[str, str], set[str]] = {}
 
 
-def _allowed_labels(ws: Workspace, s: Session, ds: m.Dataset, digest: str, task: Task) -> set[str]:
-    """The classes a relabel may use: the label book's, the dataset's label list and the
-    labels in use (as text; a label set's names, by the task's
-    :meth:`~assay.tasks.Task.label_names`)."""
-    book = s.scalar(
-        select(m.LabelBookVersion.content)
-        .where(m.LabelBookVersion.dataset_id == ds.id)
-        .order_by(m.LabelBookVersion.number.desc())
-        .limit(1)
-    )
+def _allowed_labels(
+    ws: Workspace, book_row: m.LabelBookVersion | None, ds: m.Dataset, digest: str, task: Task
+) -> set[str]:
+    """The classes a relabel may use: the label book's (``book_row``: its latest
+    version), the dataset's label list and the labels in use (as text; a label set's
+    names, by the task's :meth:`~assay.tasks.Task.label_names`)."""
+    book = None if book_row is None else book_row.content
     column = ds.label_column
     key = (digest, column)
     if key not in _LABEL_VALUES:
@@ -575,42 +594,112 @@ def _record(
     label: str | None,
     note: str | None,
     labelbook: int | None,
-) -> m.ReviewDecision:
-    """Add a decision (or an undo) as an immutable row and return it, with its id."""
-    fact = m.ReviewDecision(
-        entry_id=entry_id,
-        action=action,
-        label=label,
-        note=note,
-        actor=who,
-        at=utcnow(),
-        labelbook_version=labelbook,
-    )
-    s.add(fact)
-    s.flush()
-    return fact
+    at: datetime,
+) -> int:
+    """Add a decision (or an undo) as an immutable row; its id."""
+    values = {
+        "entry_id": entry_id,
+        "action": action,
+        "label": label,
+        "note": note,
+        "actor": who,
+        "at": at,
+        "labelbook_version": labelbook,
+    }
+    key = cast(CursorResult[Any], s.execute(_INSERT_DECISION, values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
-def _guarded_update(s: Session, item: m.ReviewItem, values: dict[str, Any]) -> None:
-    """Compare-and-set on ``revision``: the database decides who was first."""
-    result = s.execute(
-        update(m.ReviewItem)
-        .where(m.ReviewItem.id == item.id, m.ReviewItem.revision == item.revision)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+def _guarded_update(s: Session, item: m.ReviewItem, values: dict[str, Any]) -> Row[Any]:
+    """Compare-and-set on ``revision``: the database decides who was first. The row
+    as written (``item`` in the session is not refreshed)."""
+    params = {**values, "guard_id": item.id, "guard_revision": item.revision}
+    if s.get_bind().dialect.update_returning:
+        written = s.execute(_GUARDED_UPDATE_RETURNING, params).first()
+    else:  # SQLite before 3.35: check the count, then read the row back
+        done = cast(CursorResult[Any], s.execute(_GUARDED_UPDATE, params)).rowcount
+        items = _GUARDED_UPDATE.table
+        written = s.execute(select(items).where(items.c.id == item.id)).first() if done else None
+    if written is None:
         raise ConflictError(
             f"review entry #{item.id} was changed by someone else just now; reload it."
         )
+    return written
 
 
-def _labelbook_version(s: Session, dataset_id: int) -> int | None:
-    return s.scalar(
-        select(func.max(m.LabelBookVersion.number)).where(
-            m.LabelBookVersion.dataset_id == dataset_id
-        )
+def _entry_and_dataset(
+    s: Session, entry_id: int
+) -> tuple[m.ReviewItem, m.Dataset, str | None, int | None]:
+    """Entry ``entry_id``, its dataset, the object hash of the dataset's latest version
+    and the number of its latest label book version (None: none), in one statement.
+
+    Raises
+    ------
+    NotFoundError
+        When there is no entry ``entry_id``.
+    """
+    checked = check_sql_int(entry_id, "review entry id", low=1)
+    row = s.execute(_ENTRY_AND_DATASET, {"entry_id": checked}).first()
+    if row is None:
+        raise NotFoundError(f"no review entry #{entry_id}; see `assay review list`.")
+    return row[0], row[1], row[2], row[3]
+
+
+def _latest_book_row(s: Session, dataset_id: int) -> m.LabelBookVersion | None:
+    return s.scalar(_LATEST_BOOK, {"dataset_id": dataset_id})
+
+
+def _decision_statements() -> tuple[Any, ...]:
+    """The statements of a decision, built once (parameters given when executed):
+    the entry with its dataset, latest version's object and latest label book number
+    (``entry_id``); the latest label book version (``dataset_id``); the decision's
+    insert; the guarded update (``guard_id``, ``guard_revision``), also returning the
+    row it wrote; the audit record's insert."""
+    r, v, lb = m.ReviewItem, m.Version, m.LabelBookVersion
+    digest = (
+        select(v.object_hash)
+        .where(v.dataset_id == r.dataset_id)
+        .order_by(v.number.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    book = select(func.max(lb.number)).where(lb.dataset_id == r.dataset_id).scalar_subquery()
+    entry = (
+        select(r, m.Dataset, digest, book)
+        .join(m.Dataset, m.Dataset.id == r.dataset_id)
+        .where(r.id == bindparam("entry_id", type_=Integer))
+    )
+    latest_book = (
+        select(lb)
+        .where(lb.dataset_id == bindparam("dataset_id", type_=Integer))
+        .order_by(lb.number.desc())
+        .limit(1)
+    )
+    decisions = cast(Table, m.ReviewDecision.__table__)
+    items = cast(Table, m.ReviewItem.__table__)
+    guarded = update(items).where(
+        items.c.id == bindparam("guard_id", type_=Integer),
+        items.c.revision == bindparam("guard_revision", type_=Integer),
+    )
+    return (
+        entry,
+        latest_book,
+        insert(decisions),
+        guarded,
+        guarded.returning(*items.c),
+        insert(cast(Table, m.AuditLog.__table__)),
+    )
+
+
+(
+    _ENTRY_AND_DATASET,
+    _LATEST_BOOK,
+    _INSERT_DECISION,
+    _GUARDED_UPDATE,
+    _GUARDED_UPDATE_RETURNING,
+    _INSERT_AUDIT,
+) = _decision_statements()
 
 
 def _task_of(s: Session, dataset_id: int) -> Task:
@@ -627,14 +716,21 @@ def _item_task(item: m.ReviewItem) -> Task:
 
 
 def entry_record(
-    item: m.ReviewItem, dataset: str, *, payload: bool = False, task: Task | None = None
+    item: m.ReviewItem | Row[Any],
+    dataset: str,
+    *,
+    payload: bool = False,
+    task: Task | None = None,
 ) -> dict[str, Any]:
     """A queue entry as a JSON-safe dict, optionally with its payload.
 
+    ``item`` is an entry object or a row of all its columns (then ``task`` is needed).
     Labels are decoded by ``task`` (default: the task of the entry's dataset, read in
     the session ``item`` belongs to).
     """
-    task = task or _item_task(item)
+    if task is None:
+        assert isinstance(item, m.ReviewItem), "a row of columns needs its task"
+        task = _item_task(item)
     record = {
         "id": item.id,
         "dataset": dataset,

@@ -11,8 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from assay.exceptions import InputError
 from assay.store import models as m
@@ -146,30 +146,52 @@ def next_entry(
     One query (two when wrapping round): the position of ``after`` is read in a
     subquery, so the database walks its index from there.
     """
-    r = m.ReviewItem
-    ds_id = select(m.Dataset.id).where(m.Dataset.name == dataset).scalar_subquery()
+    params = {"dataset": dataset, "after": after}
     with ws.session(readonly=True) as s:
-        task = dataset_task(dataset, s) if flt.label else None  # only the class filter needs it
-        query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"), task)
-        ordered = query.order_by(r.score, r.id).limit(1)
-        if after is not None:
-            here = select(r.score, r.id).where(r.id == after).subquery()
-            later = ordered.where(
-                or_(
-                    r.score > select(here.c.score).scalar_subquery(),
-                    and_(r.score == select(here.c.score).scalar_subquery(), r.id > after),
-                )
-            )
-            found = s.scalar(later)
+        if flt == _NO_FILTER:  # the usual case: statements built once
+            later, first = _NEXT_AFTER if after is not None else _NEXT_FIRST
+        else:
+            task = dataset_task(dataset, s) if flt.label else None  # only the class filter needs it
+            later, first = _next_statements(flt, task, after is not None)
+        if later is not None:
+            found = s.scalar(later, params)
             if found is not None:
                 return int(found)
-        first = s.scalar(ordered.where(r.id != after) if after is not None else ordered)
+        found = s.scalar(first, params)
         if (
-            first is None
+            found is None
             and s.scalar(select(m.Dataset.id).where(m.Dataset.name == dataset)) is None
         ):
             ws._dataset_row(s, dataset)  # raises NotFoundError with the known names
-        return int(first) if first is not None else None
+        return int(found) if found is not None else None
+
+
+def _next_statements(
+    flt: QueueFilter, task: Task | None, after: bool
+) -> tuple[Select[Any] | None, Select[Any]]:
+    """The statements of :func:`next_entry` (parameters ``dataset`` and ``after``): the
+    first open entry after ``after`` in queue order (None without ``after``), and the
+    first one from the start (not ``after`` itself)."""
+    r = m.ReviewItem
+    ds_id = select(m.Dataset.id).where(m.Dataset.name == bindparam("dataset")).scalar_subquery()
+    query = flt.apply(select(r.id).where(r.dataset_id == ds_id, r.status == "open"), task)
+    ordered = query.order_by(r.score, r.id).limit(1)
+    if not after:
+        return None, ordered
+    at = bindparam("after", type_=Integer)
+    here = select(r.score, r.id).where(r.id == at).subquery()
+    later = ordered.where(
+        or_(
+            r.score > select(here.c.score).scalar_subquery(),
+            and_(r.score == select(here.c.score).scalar_subquery(), r.id > at),
+        )
+    )
+    return later, ordered.where(r.id != at)
+
+
+_NO_FILTER = QueueFilter()
+_NEXT_AFTER = _next_statements(_NO_FILTER, None, True)
+_NEXT_FIRST = _next_statements(_NO_FILTER, None, False)
 
 
 def facets(ws: Workspace, dataset: str) -> dict[str, dict[str, int]]:
@@ -222,36 +244,86 @@ def entry_page(
     ws: Workspace, entry_id: int, flt: QueueFilter
 ) -> tuple[dict[str, Any], dict[str, Any] | None, int, DatasetVersion] | None:
     """For the review page, in one transaction: the entry, its label book, the open
-    count and the latest version of its dataset."""
-    r, lb = m.ReviewItem, m.LabelBookVersion
+    count and the latest version of its dataset (one statement without filters)."""
+    unfiltered = flt == _NO_FILTER
     with ws.session(readonly=True) as s:
-        row = s.execute(select(r, m.Dataset).join(m.Dataset).where(r.id == entry_id)).first()
+        row = s.execute(_PAGE_COUNTED if unfiltered else _PAGE, {"entry_id": entry_id}).first()
         if row is None:
             return None
-        item, ds = row
-        version = ws._make_version(s, ds, ws._version_row(s, ds, None))
-        book = s.scalar(
-            select(lb).where(lb.dataset_id == item.dataset_id).order_by(lb.number.desc()).limit(1)
-        )
-        remaining = s.scalar(
-            flt.apply(
-                select(func.count(r.id)).where(r.dataset_id == item.dataset_id, r.status == "open"),
-                version.task,
-            )
+        item, ds, latest = row[0], row[1], row[2]
+        if latest is None:
+            latest = ws._version_row(s, ds, None)  # raises: the dataset has no version
+        version = ws._make_version(s, ds, latest)
+        remaining = (
+            row.remaining
+            if unfiltered
+            else s.scalar(_open_count(flt, version.task), {"dataset_id": item.dataset_id})
         )
         book_dict = (
             None
-            if book is None
+            if row.book_number is None
             else {
-                "version": book.number,
-                "content": book.content or {},
-                "message": book.message,
-                "author": book.author,
-                "created_at": book.created_at,
+                "version": row.book_number,
+                "content": row.book_content or {},
+                "message": row.book_message,
+                "author": row.book_author,
+                "created_at": row.book_created_at,
             }
         )
         found = entry_record(item, ds.name, payload=True, task=version.task)
         return found, book_dict, int(remaining or 0), version
+
+
+def _page_statement(counted: bool) -> Select[Any]:
+    """The review page's entry (parameter ``entry_id``), its dataset, the dataset's
+    latest version and label book version (outer joins: None when absent) and, when
+    ``counted``, the open count of the dataset (``remaining``)."""
+    r, v, later = m.ReviewItem, m.Version, aliased(m.Version)
+    lb, newer = aliased(m.LabelBookVersion), aliased(m.LabelBookVersion)
+    latest = select(func.max(later.number)).where(later.dataset_id == r.dataset_id)
+    latest_book = select(func.max(newer.number)).where(newer.dataset_id == r.dataset_id)
+    columns: list[Any] = [
+        r,
+        m.Dataset,
+        v,
+        lb.number.label("book_number"),
+        lb.content.label("book_content"),
+        lb.message.label("book_message"),
+        lb.author.label("book_author"),
+        lb.created_at.label("book_created_at"),
+    ]
+    if counted:
+        other = aliased(m.ReviewItem)
+        count = select(func.count(other.id)).where(
+            other.dataset_id == r.dataset_id, other.status == "open"
+        )
+        columns.append(count.scalar_subquery().label("remaining"))
+    return (
+        select(*columns)
+        .join(m.Dataset, m.Dataset.id == r.dataset_id)
+        .outerjoin(v, and_(v.dataset_id == r.dataset_id, v.number == latest.scalar_subquery()))
+        .outerjoin(
+            lb,
+            and_(lb.dataset_id == r.dataset_id, lb.number == latest_book.scalar_subquery()),
+        )
+        .where(r.id == bindparam("entry_id", type_=Integer))
+    )
+
+
+_PAGE = _page_statement(counted=False)
+_PAGE_COUNTED = _page_statement(counted=True)
+
+
+def _open_count(flt: QueueFilter, task: Task | None) -> Select[Any]:
+    """How many open entries of the dataset ``dataset_id`` (a parameter) match ``flt``."""
+    r = m.ReviewItem
+    query = select(func.count(r.id)).where(
+        r.dataset_id == bindparam("dataset_id", type_=Integer), r.status == "open"
+    )
+    return flt.apply(query, task)
+
+
+_OPEN_COUNT = _open_count(_NO_FILTER, None)
 
 
 def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ someone else decided first (bulk decisions collect the conflicts per entry).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ __all__ = [
     "STATUSES",
     "BulkOutcome",
     "EntryList",
+    "ItemCheck",
     "apply_decisions",
     "check_bulk_action",
     "decide_bulk",
@@ -114,21 +115,32 @@ def decide_entry(
     note: str | None = None,
     user: str | None = None,
     revision: int | None = None,
+    check: ItemCheck | None = None,
 ) -> dict[str, Any]:
     """Record ``action`` (relabel, remove or keep) on one entry; with ``revision``,
     only if the entry is still at the revision the reviewer saw. A relabel must fit its
-    item (:meth:`~assay.tasks.Task.check_item_label`: boxes inside the image)."""
+    item (:meth:`~assay.tasks.Task.check_item_label`: boxes inside the image) and pass
+    ``check`` (called first, e.g. the web widget's own check), which gets the entry and
+    its dataset's latest version as read once for both checks."""
     if action == "relabel" and label is not None:
-        _check_item_label(ws, entry_id, label)
+        _check_item_label(ws, entry_id, label, check)
     return ws.review.decide(entry_id, action, label=label, note=note, user=user, revision=revision)
 
 
-def _check_item_label(ws: Workspace, entry_id: int, label: Any) -> None:
-    """The task's check of a new label against the entry's item (absent entry: decide says so)."""
+#: An extra check of a relabel: ``check(entry, latest version)`` raises InputError.
+ItemCheck = Callable[[dict[str, Any], DatasetVersion], None]
+
+
+def _check_item_label(
+    ws: Workspace, entry_id: int, label: Any, check: ItemCheck | None = None
+) -> None:
+    """The checks of a new label against the entry's item (absent entry: decide says so)."""
     try:
         record, version = ws.review.entry_version(entry_id)
     except NotFoundError:
         return
+    if check is not None:
+        check(record, version)
     version.task.check_item_label(label, lambda: _item_row(version, record["item_id"]))
 
 

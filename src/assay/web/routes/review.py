@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
+from assay.store.datasets import DatasetVersion
 from assay.store.review import ACTIONS
 from assay.web import queries
 from assay.web.deps import Auth, payload, require
@@ -23,6 +24,7 @@ from assay.web.render import json_response, render, wants_json
 from assay.web.transcript_view import add_production_clip, production_clip
 from assay.web.widgets import widget_for
 from assay.workflows.review import (
+    ItemCheck,
     apply_decisions,
     check_bulk_action,
     decide_bulk,
@@ -179,14 +181,15 @@ def _posted_label(fields: dict[str, Any]) -> Any:
     return relabel if relabel is not None else queries.text_field(fields, "label")
 
 
-def _check_for_item(request: Request, entry_id: int, label: Any) -> None:
-    """The widget's check of a new label against its item (boxes inside the image)."""
+def _check_for_item(request: Request, label: Any) -> ItemCheck:
+    """The widget's check of a new label against its item (boxes inside the image);
+    ``decide_entry`` calls it with the entry and version it reads for its own check."""
     web = request.app.state.web
-    try:
-        found, version = web.ws.review.entry_version(entry_id)
-    except NotFoundError:
-        return  # decide_entry says the entry does not exist
-    widget_for(version.task).check(label, web.cache.get(version).row(str(found["item_id"])))
+
+    def check(found: dict[str, Any], version: DatasetVersion) -> None:
+        widget_for(version.task).check(label, web.cache.get(version).row(str(found["item_id"])))
+
+    return check
 
 
 @router.post("/review/entry/{entry_id}/decide")
@@ -208,11 +211,10 @@ def decide(
         action = "relabel"
     note = queries.text_field(fields, "note")
     try:
-        if action == "relabel" and label is not None:
-            _check_for_item(request, entry_id, label)
         done = decide_entry(
             web.ws, entry_id, action, label=label if action == "relabel" else None,
             note=note, user=auth.user.name, revision=_revision(fields),
+            check=_check_for_item(request, label),
         )
     except ConflictError as exc:
         return _conflict(request, entry_id, exc, flt)
