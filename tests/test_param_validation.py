@@ -120,7 +120,7 @@ EXEMPT: dict[str, dict[str, str]] = {
     "audit": {"df": DATA, "label": DATA, "classes": DATA, "features": DATA, "model": DATA,
               "pred_probs": DATA, "embeddings": DATA, "split": DATA,
               "checks": "names of registered checks, refused by the check registry",
-              "seed": SEED, "n_jobs": FREE,
+              "seed": SEED, "n_jobs": FREE, "fold_jobs": FREE,
               "modality": "checked by default_model when a default model is needed"},
     "augment": {"label": DATA, "slice_mask": DATA, "id_column": FREE, "column": DATA,
                 "columns": DATA, "output_dir": FREE, "sample_rate": DATA,

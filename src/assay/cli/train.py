@@ -167,7 +167,9 @@ def audit_cmd(
     ),
     queue: bool = typer.Option(True, "--queue/--no-queue", help="Enter flagged items."),
     report: Path = typer.Option(Path("audit.html"), "--report", help="The HTML report."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the cross-validation splits."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, metavar="<int>", help="Seed of the cross-validation splits."
+    ),
     predictions: Path = typer.Option(
         None, "--predictions", help="A detection dataset: the detector's boxes (COCO result "
         "JSON, or CSV/Parquet with image, label, x, y, w, h, score)."
