@@ -39,8 +39,8 @@ from assay.collect.annotations import (
     _check_missing,
     _duplicate_mask,
     _factorize_sorted,
-    _rename_aliases,
     _resolve_classes,
+    rename_aliases,
 )
 from assay.exceptions import InputError
 
@@ -130,7 +130,7 @@ def encode_dask(ddf: Any, classes: Any = None, allow_new: bool = False) -> Encod
     """
     import dask
 
-    names = _rename_aliases(ddf._meta).columns
+    names = rename_aliases(ddf._meta).columns
     ddf = ddf.rename(columns=dict(zip(ddf.columns, names, strict=True)))
     missing = [c for c in COLUMNS if c not in ddf.columns]
     if missing:

@@ -28,6 +28,7 @@ __all__ = [
     "EncodedAnnotations",
     "encode_annotations",
     "normalize_annotations",
+    "rename_aliases",
 ]
 
 #: Required columns of an annotation table, in order.
@@ -82,7 +83,9 @@ class EncodedAnnotations:
         return mat
 
 
-def _rename_aliases(df: pd.DataFrame) -> pd.DataFrame:
+def rename_aliases(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with crowd-kit's column names (:data:`ALIASES`) as assay's, where assay's
+    are not already there (a pandas or Dask DataFrame)."""
     renames = {a: c for a, c in ALIASES.items() if a in df.columns and c not in df.columns}
     return df.rename(columns=renames) if renames else df
 
@@ -164,7 +167,7 @@ def _duplicate_mask(item: np.ndarray, annotator: np.ndarray, n_annotators: int) 
 def _prepare(df: pd.DataFrame, where: str, rows: RowNamer | None = None) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{where} must be a pandas DataFrame, got {type(df).__name__}.")
-    df = _rename_aliases(df)
+    df = rename_aliases(df)
     check_columns(df, ANNOTATION_COLUMNS, where=where)
     check_non_empty(len(df), where=where)
     _check_missing(df, where, rows)

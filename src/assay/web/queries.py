@@ -323,8 +323,6 @@ def _open_count(flt: QueueFilter, task: Task | None) -> Select[Any]:
     return flt.apply(query, task)
 
 
-_OPEN_COUNT = _open_count(_NO_FILTER, None)
-
 
 def last_decided(ws: Workspace, dataset: str, user: str) -> dict[str, Any] | None:
     """The most recent decided (not applied) entry of ``user`` in ``dataset``."""

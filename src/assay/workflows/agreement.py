@@ -27,6 +27,7 @@ from assay.collect import (
     transcript_agreement,
 )
 from assay.collect._sets import is_set_column
+from assay.collect.annotations import ANNOTATION_COLUMNS, rename_aliases
 from assay.exceptions import InputError, NotFoundError
 from assay.report.pages import write_page
 from assay.store.datasets import dataset_task
@@ -364,9 +365,6 @@ def load_for_agreement(
 #: The options that say how to read an annotation file (refused for a dataset).
 FILE_OPTIONS = ("item_key", "from_name", "annotators")
 
-#: Column names of crowd-kit's long format, read as assay's.
-CROWDKIT_COLUMNS = {"task": "item", "worker": "annotator"}
-
 
 def read_annotation_folder(folder: Path) -> Any:
     """A folder of Parquet files of annotations as one lazy Dask DataFrame.
@@ -389,17 +387,15 @@ def read_annotation_folder(folder: Path) -> Any:
     """
     from assay._dask import read_parquet_folder
 
-    frame = read_parquet_folder(folder)
-    frame = frame.rename(columns={k: v for k, v in CROWDKIT_COLUMNS.items()
-                                  if k in frame.columns and v not in frame.columns})
-    missing = [c for c in ("item", "annotator", "label") if c not in frame.columns]
+    frame = rename_aliases(read_parquet_folder(folder))
+    missing = [c for c in ANNOTATION_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(
             f"the Parquet files of {folder} have no column {', '.join(map(repr, missing))} "
             f"(columns: {', '.join(map(str, frame.columns))}); a folder of annotations needs "
             "item, annotator, label (or task, worker, label)."
         )
-    return frame[["item", "annotator", "label"]]
+    return frame[list(ANNOTATION_COLUMNS)]
 
 
 def refuse_folder_options(folder: Path, **options: Any) -> None:

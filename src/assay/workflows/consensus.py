@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from assay._dask import is_dask_frame
 from assay.collect.readers import read_annotations
 from assay.store.datasets import dataset_task
 from assay.store.workspace import Workspace
@@ -189,11 +190,9 @@ def folder_consensus(folder: Path, task: Task, *, method: str | None = None) -> 
     (:func:`~assay.workflows.agreement.read_annotation_folder`; classification only).
     The per-item labels are computed into memory: one row per item, a few times fewer
     than the annotations."""
-    frame = read_annotation_folder(folder)
-    chosen = method if method is not None else task.consensus_method
-    result = task.consensus(frame, method=chosen)
-    labels = result.labels.compute() if hasattr(result.labels, "compute") else result.labels
-    return ConsensusOutcome(chosen, labels, result.annotators, None, task.kind, result)
+    outcome = _combine(read_annotation_folder(folder), task, method)
+    labels: Any = outcome.labels  # a lazy Dask DataFrame from the Dask engine
+    return replace(outcome, labels=labels.compute() if is_dask_frame(labels) else labels)
 
 
 def commit_consensus(ws: Workspace, name: str, labels: pd.DataFrame, method: str) -> str:
