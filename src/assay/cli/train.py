@@ -28,12 +28,14 @@ from assay.cli._common import (
     out_console,
     progress,
     say,
+    say_lines,
     shown,
     table,
 )
 from assay.train.audit import check_thresholds, resolve_check
 from assay.train.recipe._speech import RECOGNISERS
 from assay.workflows.audit import AuditRecord, AuditRun, record_audit, run_audit
+from assay.workflows.audit_action import AUTO_DECIDER, check_action
 from assay.workflows.box_audit import BoxAudit, run_box_audit
 from assay.workflows.transcript_audit import TranscriptAudit, run_transcript_audit
 
@@ -92,8 +94,26 @@ def _print_audit(record: dict[str, Any], run: AuditRun, wide: bool = False) -> N
             f"`assay review list {run.version.name}`.",
             indent="  ",
         )
+    decided = record.get("decided")
+    if decided:
+        _say_decided(decided, run.version.name)
     if record.get("report"):
         say(f"Report: {record['report']}")
+
+
+def _say_decided(decided: dict[str, Any], name: str) -> None:
+    """The automatic decisions, and how to check, undo and apply them."""
+    done = decided["relabelled"] + decided["removed"]
+    skipped = f"; {len(decided['skipped'])} left open" if decided["skipped"] else ""
+    say(
+        f"Decided {done} label issues as {AUTO_DECIDER} ({decided['action']}): "
+        f"{decided['relabelled']} relabelled, {decided['removed']} removed{skipped}. "
+        "Nothing changes until you apply them; check and undo first:",
+        indent="  ",
+    )
+    say_lines("\n".join(f"    {command}" for command in (
+        f"assay review list {name} --status decided", "assay review undo ID",
+        f"assay review apply {name}")))
 
 
 def _print_box_audit(audit: BoxAudit, as_json: bool, wide: bool = False) -> None:
@@ -190,6 +210,13 @@ def audit_cmd(
         "$DASK_SCHEDULER_ADDRESS, else here); the other checks run here.",
         show_default=False,
     ),
+    action: str = typer.Option(
+        None, "--action", metavar="relabel|drop",
+        help="Decide the queued label issues without a reviewer: 'relabel' relabels one "
+        "when the suggestion reaches its class's threshold and removes it otherwise; "
+        "'drop' removes each. Recorded as decisions; `assay review apply` applies them.",
+        show_default=False,
+    ),
     wide: bool = WideOption,
     workspace: Path = WorkspaceOption,
     as_json: bool = JsonOption,
@@ -213,6 +240,7 @@ def audit_cmd(
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     names = [resolve_check(c, where="--checks") for c in names] if names else None
     rules = check_thresholds(fail_on or [], names, source="--fail-on")  # before any work
+    check_action(action, queue=queue)
     check_output_file(report, "--report")
     ws = open_workspace(workspace)
     with progress(f"Auditing {name}"), cli_flags(phrases=_PHRASES), \
@@ -227,7 +255,8 @@ def audit_cmd(
             seed=seed,
             fold_jobs=fold_jobs,
         )
-    record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules], report_path=report)
+    record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules],
+                          report_path=report, action=action)
     _finish_audit(record, run, as_json, wide)
 
 

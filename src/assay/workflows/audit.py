@@ -25,6 +25,11 @@ from assay.store.features import load_pred_probs, model_inputs, text_columns, ve
 from assay.store.labeling import require_labels
 from assay.train.audit import AuditReport, audit, queue_sources
 from assay.workflows._common import collected_warnings, exclusive, single_class_error
+from assay.workflows.audit_action import (
+    automatic_decisions,
+    check_action,
+    decide_automatically,
+)
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -306,6 +311,7 @@ def record_audit(
     queue: bool = True,
     fail_on: Sequence[str] = (),
     report_path: Path | None = None,
+    action: str | None = None,
 ) -> AuditRecord:
     """Check thresholds, record the analysis, queue flagged items, write the HTML report.
 
@@ -321,13 +327,20 @@ def record_audit(
         ``exceeded`` (unknown checks raise before anything is written).
     report_path : path, optional
         Where to write the audit's HTML page.
+    action : {"relabel", "drop"}, optional
+        Decide the queued label issues automatically (:mod:`.audit_action`): the
+        decisions are recorded by ``assay-auto`` and take effect with ``review apply``.
     """
+    check_action(action, queue=queue)
     exceeded = run.report.exceeds(list(fail_on))  # raises on unknown checks, before writing
+    decisions = automatic_decisions(run, action) if action else None  # raises before writing
     result = _audit_result(run, fail_on, exceeded)
     if report_path is not None:  # the file first: a failing write leaves the queue as it was
         write_audit_page(run, report_path)
         result["report"] = str(report_path)
     result["queued"] = queue_audit(ws, run) if queue else {}
+    if decisions is not None and action is not None:
+        result["decided"] = decide_automatically(ws, run, decisions, action).to_dict()
     analysis = ws.record_analysis(
         "audit",
         result,
