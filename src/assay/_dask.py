@@ -32,12 +32,18 @@ def is_dask_collection(data: Any) -> bool:
 def read_parquet_folder(folder: Path) -> Any:
     """A folder of Parquet files as one Dask DataFrame (a table batch, not media).
 
+    Hidden files are left out; hive partition folders (``month=2024-01/``) become
+    columns, as :func:`assay.store.stream_sources.hive_partitions` reads them on import.
+
     Raises
     ------
     InputError
-        When Dask is not installed, or the folder holds no ``.parquet`` file.
+        When Dask is not installed, the folder holds no ``.parquet`` file, or its files
+        sit under different partition keys.
     """
-    files = sorted(folder.rglob("*.parquet"))
+    from assay.store.stream_sources import hive_partitions, parquet_files
+
+    files = parquet_files(folder)
     if not files:
         raise InputError(
             f"{folder} holds no .parquet file; give a folder of Parquet files (one table "
@@ -50,7 +56,9 @@ def read_parquet_folder(folder: Path) -> Any:
             f"reading the Parquet folder {folder} needs Dask; install it with "
             "`pip install 'assay[dask]'`."
         ) from exc
-    return dd.read_parquet([str(f) for f in files])
+    hive = {"partitioning": "hive", "partition_base_dir": str(folder)}
+    return dd.read_parquet([str(f) for f in files],
+                           dataset=hive if hive_partitions(folder, files) else {})
 
 
 @contextmanager

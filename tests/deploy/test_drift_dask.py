@@ -145,3 +145,18 @@ def test_an_unreachable_scheduler_is_one_clear_line(
     assert code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert "Traceback" not in err and ws.monitors.windows("m") == []
+
+
+def test_a_hive_partitioned_folder_keeps_its_partition_column(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from assay._dask import read_parquet_folder
+
+    current = _frame(6_000, 0.0, seed=9).assign(region=np.repeat(["north", "south"], 3_000))
+    pq.write_to_dataset(pa.Table.from_pandas(current, preserve_index=False), tmp_path / "b",
+                        partition_cols=["region"])
+    frame = read_parquet_folder(tmp_path / "b")
+    assert "region" in frame.columns
+    counts = frame["region"].astype(str).value_counts().compute()
+    assert counts.to_dict() == {"north": 3_000, "south": 3_000}

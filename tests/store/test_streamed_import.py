@@ -245,3 +245,35 @@ def test_parts_on_an_object_url_read_by_another_client(
     assert other.dataset("elec").to_pandas()["period"].tolist() == elec["period"].tolist()
     other.close()
     ws.close()
+
+
+def test_hive_partition_folders_become_columns(
+    workspace: Workspace, elec: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = elec.head(12_000).assign(week=np.arange(12_000) // 2_000)
+    pq.write_to_dataset(pa.Table.from_pandas(frame, preserve_index=False),
+                        tmp_path / "hive", partition_cols=["week"])  # week=0/ ... week=5/
+    version = workspace.import_dataset("elec", tmp_path / "hive", label="class", id="uid")
+    back = version.to_pandas().set_index("uid").loc[frame["uid"]]
+    assert back["week"].dtype.kind == "i"  # typed as pyarrow's hive partitioning infers
+    assert (back["week"].to_numpy() == frame["week"].to_numpy()).all()
+    pd.testing.assert_frame_equal(back.reset_index()[frame.columns], frame.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_hive_partition_folders_that_disagree_are_refused(
+    workspace: Workspace, elec: pd.DataFrame, tmp_path: Path
+) -> None:
+    folder = tmp_path / "hive"
+    pq.write_to_dataset(pa.Table.from_pandas(elec.head(2_000).assign(day=1),
+                                             preserve_index=False), folder, partition_cols=["day"])
+    pq.write_table(pa.Table.from_pandas(elec.iloc[2_000:2_100], preserve_index=False),
+                   folder / "loose.parquet")
+    with pytest.raises(InputError, match=r"mixes partition folders.*same key=value folders"):
+        workspace.import_dataset("elec", folder, label="class", id="uid")
+    clash = tmp_path / "clash" / "day=1"
+    clash.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pandas(elec.head(100).assign(day=1), preserve_index=False),
+                   clash / "a.parquet")
+    with pytest.raises(InputError, match=r"has a column 'day' and also sits under a day="):
+        workspace.import_dataset("elec2", tmp_path / "clash", label="class", id="uid")
