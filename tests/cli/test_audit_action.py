@@ -96,9 +96,9 @@ def test_drop_removes_every_flagged_row(
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--action", "fix"], "is not one of drop, relabel"),
-        (["--action", "relabel", "--no-queue"], "cannot run with --no-queue"),
-        (["--action", "relabel", "--checks", "outlier"], "acts on the label check"),
+        (["--action", "fix"], "--action must be one of drop, relabel (got 'fix')"),
+        (["--action", "relabel", "--no-queue"], "--action decides the queued label issues; it cannot run with --no-queue"),
+        (["--action", "relabel", "--checks", "outlier"], "(--checks label, or the default"),
     ],
 )
 def test_refusals_write_nothing(

@@ -121,9 +121,13 @@ def test_pred_probs_vote_like_an_annotator() -> None:
     with_model = consensus(df, "dawid_skene", pred_probs=probs)
     assert _accuracy(with_model, truth) > _accuracy(plain, truth)
     assert "__model__" in with_model.annotators.index
-    # soft votes of 0.9 cap the model's estimated accuracy near 0.9 * 0.97
+    # the calibrated model's quality is its argmax's accuracy (~0.95), above the spammers
     q = with_model.annotators["quality"]
-    assert q["__model__"] > 0.8 > q[["w3", "w4", "w5", "w6"]].max()
+    assert q["__model__"] > 0.9 > 0.8 > q[["w3", "w4", "w5", "w6"]].max()
+    soft = consensus(df, "dawid_skene", pred_probs=probs, model_vote="soft")
+    assert soft.model_temperature is None and with_model.model_temperature is not None
+    # soft votes of 0.9 cap the model's estimated accuracy near 0.9 * 0.97
+    assert 0.8 < soft.annotators.loc["__model__", "quality"] < 0.9
     frame = pd.DataFrame(probs, index=items, columns=[0, 1, 2]).iloc[::-1]
     again = consensus(df, "dawid_skene", pred_probs=frame)
     pd.testing.assert_frame_equal(again.labels, with_model.labels)
@@ -262,3 +266,33 @@ def test_both_inference_modes_beat_majority_and_bad_values_are_refused() -> None
         assert _accuracy(res, truth) > mv + 0.02, inference
     with pytest.raises(InputError, match="'inference' parameter"):
         consensus(df, "dawid_skene", inference="exact")  # type: ignore[arg-type]
+
+
+def test_a_calibrated_model_counts_by_its_accuracy_where_items_have_few_labels() -> None:
+    """Five annotators (accuracy 0.85-0.65), one or two labels per item, and an
+    under-confident model that is right 90% of the time: the calibrated expert follows
+    the model where it is sure; the soft voter, rated by its mean confidence, mostly
+    follows the annotators."""
+    rng = np.random.default_rng(4)
+    n, k = 2_000, 5
+    truth = rng.integers(0, k, n)
+    acc = np.array([0.85, 0.8, 0.75, 0.7, 0.65])
+    rows = []
+    for i in range(n):
+        for a in rng.choice(5, size=rng.integers(1, 3), replace=False):
+            right = rng.random() < acc[a]
+            rows.append((i, a, truth[i] if right else (truth[i] + rng.integers(1, k)) % k))
+    df = pd.DataFrame(rows, columns=["item", "annotator", "label"])
+    hit = rng.random(n) < 0.9
+    guess = np.where(hit, truth, (truth + rng.integers(1, k, n)) % k)
+    # under-confident (mean top probability ~0.6 for 90% right), surer when right
+    sure = np.where(hit, rng.uniform(0.4, 0.9, n), rng.uniform(0.25, 0.6, n))
+    probs = np.tile(((1 - sure) / (k - 1))[:, None], (1, k))
+    probs[np.arange(n), guess] = sure
+    calibrated = consensus(df, "dawid_skene", pred_probs=probs)
+    soft = consensus(df, "dawid_skene", pred_probs=probs, model_vote="soft")
+    assert calibrated.model_temperature > 1.0  # sharpened: the model is under-confident
+    assert _accuracy(calibrated, truth) > _accuracy(soft, truth) + 0.03
+    assert _accuracy(calibrated, truth) > (guess == truth).mean()
+    with pytest.raises(InputError, match="model_vote"):
+        consensus(df, "dawid_skene", pred_probs=probs, model_vote="hard")

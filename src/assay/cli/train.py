@@ -170,6 +170,11 @@ def _finish_audit(record: AuditRecord, run: AuditRun, as_json: bool, wide: bool 
     raise typer.Exit(1 if record.exceeded else 0)
 
 
+#: The automatic action's library wording, as the CLI's flags.
+_ACTION_PHRASES = {"action=": "--action", "queue=False": "--no-queue",
+                   "checks=['label']": "--checks label"}
+
+
 def audit_cmd(
     name: str = typer.Argument(..., help="The dataset version, NAME or NAME@vN."),
     recipe: str = typer.Option(None, "--recipe", help="A registered recipe (its model)."),
@@ -240,7 +245,8 @@ def audit_cmd(
     names = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
     names = [resolve_check(c, where="--checks") for c in names] if names else None
     rules = check_thresholds(fail_on or [], names, source="--fail-on")  # before any work
-    check_action(action, queue=queue)
+    with cli_flags(phrases=_ACTION_PHRASES):
+        check_action(action, queue=queue)
     check_output_file(report, "--report")
     ws = open_workspace(workspace)
     with progress(f"Auditing {name}"), cli_flags(phrases=_PHRASES), \
@@ -255,8 +261,9 @@ def audit_cmd(
             seed=seed,
             fold_jobs=fold_jobs,
         )
-    record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules],
-                          report_path=report, action=action)
+    with cli_flags(phrases=_ACTION_PHRASES):
+        record = record_audit(ws, run, queue=queue, fail_on=[str(r) for r in rules],
+                              report_path=report, action=action)
     _finish_audit(record, run, as_json, wide)
 
 

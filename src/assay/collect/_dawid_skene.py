@@ -38,9 +38,17 @@ one another, from the annotations alone. Both are then held fixed.
 **Stopping.** Iteration stops when the objective gains less than ``tol`` per annotation
 (the scale of crowd-kit's ``tol``, which is in nats per label).
 
-An optional model (``pred_probs``) votes softly like one more voter: its row of
-probabilities replaces the one-hot row, so it gets its own confusion matrix (the
-model-as-annotator idea of CROWDLAB).
+An optional model (``pred_probs``) takes part as a **calibrated expert**
+(``model_log``): the E-step adds ``w * log p_model(k | x_i)`` to each item's log-scores
+(and leaves the class prior to the model, whose probabilities carry it), and the
+temperature ``w`` is re-estimated at every iteration by maximising
+``sum_ik q(z_i = k) log softmax(w * log p_model(x_i))_k``: temperature scaling of the
+model against the current consensus. A model trained on noisy labels is under-confident
+and gets ``w > 1``; a model no better than chance gets ``w`` near 0. The alternative,
+the model as one more voter whose probability row replaces a one-hot row (the design
+column; ``model_vote="soft"`` of :func:`assay.consensus`), rates a model by its mean
+confidence rather than its accuracy and loses to CROWDLAB by 0.07-0.11 accuracy when
+items have one or two labels (``benchmarks/consensus_with_model.py``).
 """
 
 from __future__ import annotations
@@ -50,9 +58,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize_scalar
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, log_softmax
 
-__all__ = ["INFERENCE", "DSFit", "estimate_strength", "fit_dawid_skene"]
+__all__ = [
+    "INFERENCE",
+    "DSFit",
+    "estimate_strength",
+    "fit_dawid_skene",
+    "fit_temperature",
+]
 
 INFERENCE = ("variational", "point")
 
@@ -77,6 +91,8 @@ class DSFit:
     converged : bool
     pool_strength : float
         Strength of the pooled prior that was used (estimated or given).
+    model_temperature : float or None
+        With ``model_log``: the temperature ``w`` of the model's log-probabilities.
     """
 
     posterior: np.ndarray
@@ -86,6 +102,7 @@ class DSFit:
     n_iter: int
     converged: bool
     pool_strength: float
+    model_temperature: float | None = None
 
 
 def estimate_strength(counts: np.ndarray, pooled: np.ndarray) -> float:
@@ -143,16 +160,37 @@ def _normalise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _e_step(
     design: sparse.csr_matrix, log_pi: np.ndarray, log_prior: np.ndarray,
-    gold_rows: np.ndarray, gold_codes: np.ndarray,
+    gold_rows: np.ndarray, gold_codes: np.ndarray, expert: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Posterior (gold rows clamped) and the log-likelihood of the annotations."""
-    scores = design @ log_pi.reshape(-1, log_pi.shape[2]) + log_prior
+    """Posterior (gold rows clamped) and the log-likelihood of the annotations;
+    ``expert``: the model's tempered log-probabilities, in place of the class prior."""
+    scores = design @ log_pi.reshape(-1, log_pi.shape[2])
+    scores += log_prior if expert is None else expert
     post, norm = _normalise(scores)
     if len(gold_rows):
         norm[gold_rows] = scores[gold_rows, gold_codes]  # complete-data term: z is known
         post[gold_rows] = 0.0
         post[gold_rows, gold_codes] = 1.0
     return post, float(norm.sum())
+
+
+def fit_temperature(t: np.ndarray, model_log: np.ndarray) -> float:
+    """The temperature ``w`` in [0, 50] maximising ``sum_ik t_ik log softmax(w *
+    model_log_i)_k``: how sharp the model's probabilities should be to match the
+    posterior ``t`` (n_items, n_classes)."""
+
+    def loss(w: float) -> float:
+        return -float(np.einsum("ik,ik->", t, log_softmax(w * model_log, axis=1)))
+
+    return float(minimize_scalar(loss, bounds=(0.0, 50.0), method="bounded",
+                                 options={"xatol": 1e-4}).x)
+
+
+def _model_confusion(t: np.ndarray, model_log: np.ndarray, smoothing: float) -> np.ndarray:
+    """The model's argmax against the posterior: (1, true, said), for its reported quality."""
+    k = t.shape[1]
+    counts = t.T @ np.eye(k)[model_log.argmax(axis=1)] + smoothing
+    return (counts / counts.sum(axis=1, keepdims=True))[None]
 
 
 def _m_step(
@@ -229,6 +267,7 @@ def fit_dawid_skene(
     tol: float,
     inference: str = "variational",
     prior_from: str = "split",
+    model_log: np.ndarray | None = None,
 ) -> DSFit:
     """Run EM from an initial posterior.
 
@@ -257,6 +296,10 @@ def fit_dawid_skene(
         Count the voters' confusion for the pooled prior against the top classes of
         ``init`` with ties split evenly, against ``init`` itself, or against
         ``init_codes`` (the rule before issue 18); gold rows count for their class.
+    model_log : ndarray of shape (n_items, n_classes), optional
+        A model's log-probabilities: it joins as a calibrated expert with a fitted
+        temperature (see the module docstring); the posterior then stops changing by
+        more than ``tol`` instead of the objective (the temperature moves it).
     """
     k = init.shape[1]
     t = init.copy()
@@ -270,17 +313,24 @@ def fit_dawid_skene(
     alpha, strength = _prior_alpha(start, smoothing, pool_strength)
     update = _vb_step if inference == "variational" else _m_step
     objective, converged, it = -np.inf, False, 0
+    temperature = None
     for it in range(1, max_iter + 1):  # noqa: B007
         t_used = t
         log_pi, log_prior, density = update(design_t, t, alpha, smoothing)
-        t, ll = _e_step(design, log_pi, log_prior, gold_rows, gold_codes)
+        expert = None
+        if model_log is not None:
+            temperature = fit_temperature(t, model_log)
+            expert = temperature * model_log
+        t, ll = _e_step(design, log_pi, log_prior, gold_rows, gold_codes, expert)
         gain, objective = (ll + density - objective) / n_labels, ll + density
-        if gain < tol:
+        if (gain if model_log is None else np.abs(t - t_used).max()) < tol:
             converged = True
             break
     confusion, prior = _posterior_means(design_t, t_used, alpha, smoothing)
+    if model_log is not None:
+        confusion = np.concatenate([confusion, _model_confusion(t, model_log, smoothing)])
     reported = objective if inference == "variational" else ll
-    return DSFit(t, confusion, prior, reported, it, converged, strength)
+    return DSFit(t, confusion, prior, reported, it, converged, strength, temperature)
 
 
 def _posterior_means(

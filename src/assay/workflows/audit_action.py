@@ -1,13 +1,13 @@
-"""The audit's automatic action as review decisions: ``assay audit ... --action``.
+"""The audit's automatic action on label issues, recorded as review decisions.
 
 :meth:`assay.train.audit.AuditReport.label_action` says, per flagged label, what to do
 without a reviewer: relabel it to the suggestion when the suggestion's out-of-sample
 probability reaches its class's threshold, drop it otherwise (``"relabel"``), or drop
 every flagged row (``"drop"``). Here those actions become decisions on the label
 entries the audit queued, decided by :data:`AUTO_DECIDER` with the reason in the
-note, so that they are seen, undone or changed like a reviewer's
-(``assay review list NAME --status decided``) and take effect only through
-``assay review apply``, which makes the new version with its provenance.
+note, so that they are seen, undone or changed like a reviewer's (the queue's decided
+entries) and take effect only when the decisions are applied, which makes the new
+version with its provenance.
 
 How much of the clean-vs-noisy gap this recovers is measured, not assumed:
 ``benchmarks/efficacy_grid.py`` and ``benchmarks/efficacy_ceiling.py``; a reviewer
@@ -61,12 +61,12 @@ def check_action(action: str | None, *, queue: bool) -> None:
     if action is None:
         return
     if action not in ACTIONS:
-        raise InputError(f"--action {action!r} is not one of {', '.join(ACTIONS)}: 'relabel' "
+        raise InputError(f"action= must be one of {', '.join(ACTIONS)} (got {action!r}): 'relabel' "
                          "relabels a flagged label when the suggestion is sure enough and "
                          "removes the row otherwise; 'drop' removes every flagged row.")
     if not queue:
-        raise InputError("--action decides the queued label issues; it cannot run with "
-                         "--no-queue (drop one of them).")
+        raise InputError("action= decides the queued label issues; it cannot run with "
+                         "queue=False (drop one of them).")
 
 
 def automatic_decisions(run: AuditRun, action: str) -> pd.DataFrame:
@@ -91,8 +91,8 @@ def automatic_decisions(run: AuditRun, action: str) -> pd.DataFrame:
         When the audit has no classification label check to act on.
     """
     if "label" not in run.report.checks:
-        raise InputError("--action acts on the label check's flags; run the audit with it "
-                         "(--checks label, or the default checks).")
+        raise InputError("action= acts on the label check's flags; run the audit with it "
+                         "(checks=['label'], or the default checks).")
     acts = run.report.label_action(action)
     rows = np.flatnonzero(acts["action"].to_numpy() != "keep")
     relabel = acts["action"].to_numpy()[rows] == "relabel"
