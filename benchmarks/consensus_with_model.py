@@ -168,7 +168,9 @@ model's cross-validation, shared by both, not counted).
 model (``sparse-5 hard`` is the exception, and there assay is behind). One model
 (logistic regression), three small data sets.
 
-**API.** assay takes long format only: the (n_items, n_annotators) matrix with NaN that
+**API** (as of the first run; since then ``assay.annotations_from_matrix(wide)`` converts
+CROWDLAB's matrix, and a matrix given to ``assay.consensus`` is refused with a pointer to
+it). assay took long format only: the (n_items, n_annotators) matrix with NaN that
 CROWDLAB takes is refused ("the annotations has no column 'item', 'annotator',
 'label'"); there is no converter, so callers must stack it themselves, and with pandas 3
 ``DataFrame.stack`` keeps the NaN cells, which reach assay as the int64 minimum and are

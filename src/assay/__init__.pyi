@@ -22,6 +22,7 @@ from .collect import (
     TranscriptConsensus as TranscriptConsensus,
     agreement as agreement,
     agreement_by as agreement_by,
+    annotations_from_matrix as annotations_from_matrix,
     box_agreement as box_agreement,
     box_consensus as box_consensus,
     character_error_rate as character_error_rate,

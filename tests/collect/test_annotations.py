@@ -259,3 +259,25 @@ def test_mixed_annotator_id_types_are_encoded() -> None:
     enc = encode_annotations(df)
     assert list(enc.annotators) == [7, "b@x.org"]
     assert enc.annotators[enc.annotator].tolist() == [7, "b@x.org", 7, "b@x.org"]
+
+
+def test_a_wide_matrix_converts_to_the_same_consensus_as_its_long_table() -> None:
+    """cleanlab's labels_multiannotator layout: one column per annotator, NaN where an
+    annotator did not label the item (real HITspam CrowdFlower labels, pivoted)."""
+    import assay
+
+    path = Path("/work/shared/data/crowd/HITspam-UsingCrowdflower/labels.txt")
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    long = assay.read_annotations(path, names=["annotator", "item", "label"])
+    wide = long.pivot(index="item", columns="annotator", values="label")
+    assert wide.isna().any().any()  # sparse: most annotators label few items
+    back = assay.annotations_from_matrix(wide)
+    assert len(back) == len(long) and back["label"].dtype == long["label"].dtype
+    a = assay.consensus(long, "dawid_skene").labels.sort_index()
+    b = assay.consensus(back, "dawid_skene").labels.sort_index()
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(InputError, match=r"annotations_from_matrix"):
+        assay.consensus(wide)
+    with pytest.raises(InputError, match="outside"):
+        assay.annotations_from_matrix(wide, classes=[0])

@@ -14,6 +14,7 @@ from assay.collect.agreement_sets import SetAgreementReport, set_agreement
 from assay.collect.annotations import (
     ANNOTATION_COLUMNS,
     EncodedAnnotations,
+    annotations_from_matrix,
     encode_annotations,
     normalize_annotations,
 )
@@ -40,6 +41,7 @@ from assay.collect.transcripts import (
 from assay.collect.versions import agreement_by, compare_classes
 
 __all__ = [
+    "annotations_from_matrix",
     "ANNOTATION_COLUMNS",
     "AgreementReport",
     "BoxAgreementReport",

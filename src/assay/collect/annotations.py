@@ -26,6 +26,7 @@ from assay.exceptions import InputError
 __all__ = [
     "ANNOTATION_COLUMNS",
     "EncodedAnnotations",
+    "annotations_from_matrix",
     "encode_annotations",
     "normalize_annotations",
     "rename_aliases",
@@ -168,10 +169,56 @@ def _prepare(df: pd.DataFrame, where: str, rows: RowNamer | None = None) -> pd.D
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{where} must be a pandas DataFrame, got {type(df).__name__}.")
     df = rename_aliases(df)
-    check_columns(df, ANNOTATION_COLUMNS, where=where)
+    try:
+        check_columns(df, ANNOTATION_COLUMNS, where=where)
+    except InputError as exc:
+        if any(c in df.columns for c in ANNOTATION_COLUMNS) or df.shape[1] < 2:
+            raise
+        raise InputError(
+            f"{exc} If it is a matrix with one column per annotator and a missing value "
+            "where one did not label an item (cleanlab's labels_multiannotator), convert "
+            "it with assay.annotations_from_matrix(df)."
+        ) from None
     check_non_empty(len(df), where=where)
     _check_missing(df, where, rows)
     return df
+
+
+def annotations_from_matrix(
+    matrix: pd.DataFrame | np.ndarray,
+    *,
+    classes: Sequence[Any] | None = None,
+    allow_new: bool = False,
+) -> pd.DataFrame:
+    """Long-format annotations from an item x annotator matrix.
+
+    Parameters
+    ----------
+    matrix : DataFrame or ndarray of shape (n_items, n_annotators)
+        One row per item (a DataFrame's index names the items, else 0..n-1), one column
+        per annotator (a DataFrame's columns name them), the label where the annotator
+        labelled the item and a missing value (NaN, None) where not: the layout of
+        cleanlab's ``labels_multiannotator`` and crowd-kit's wide tables.
+    classes : sequence, optional
+        Allowed classes; labels outside them raise unless ``allow_new``.
+    allow_new : bool, default False
+
+    Returns
+    -------
+    DataFrame of shape (n_annotations, 3)
+        ``item``, ``annotator``, ``label``, item by item. Numbers stored as floats
+        because of the missing cells are given back as integers when they all are.
+    """
+    frame = matrix if isinstance(matrix, pd.DataFrame) else pd.DataFrame(np.asarray(matrix))
+    if frame.ndim != 2 or frame.shape[1] == 0:
+        raise InputError("annotations_from_matrix: give a 2-d table, one column per annotator.")
+    long = frame.rename_axis(index="item", columns="annotator").stack(future_stack=True)
+    long = long[long.notna()].rename("label").reset_index()
+    label = long["label"]
+    if pd.api.types.is_float_dtype(label) and len(label) and (label % 1 == 0).all():
+        long["label"] = label.astype(np.int64)
+    return normalize_annotations(long, classes=classes, allow_new=allow_new,
+                                 where="the annotation matrix")
 
 
 def encode_annotations(
