@@ -212,8 +212,9 @@ def annotations_from_matrix(
     frame = matrix if isinstance(matrix, pd.DataFrame) else pd.DataFrame(np.asarray(matrix))
     if frame.ndim != 2 or frame.shape[1] == 0:
         raise InputError("annotations_from_matrix: give a 2-d table, one column per annotator.")
-    stacked = frame.rename_axis(index="item", columns="annotator").stack(future_stack=True)
-    long = stacked[stacked.notna()].to_frame("label").reset_index()
+    stacked = pd.Series(frame.rename_axis(index="item", columns="annotator")
+                        .stack(future_stack=True))
+    long = stacked[stacked.notna().to_numpy()].to_frame("label").reset_index()
     label = long["label"]
     if pd.api.types.is_float_dtype(label) and len(label) and (label % 1 == 0).all():
         long["label"] = label.astype(np.int64)
