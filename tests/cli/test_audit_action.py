@@ -112,3 +112,26 @@ def test_refusals_write_nothing(
     assert ws.review.count("cancer", status=None) == 0
     assert not (tmp_path / "a.html").exists()
     assert not ws.analyses(kind="audit")
+
+
+def test_a_model_too_weak_for_its_flags_decides_nothing(cli: Cli, tmp_path: Path) -> None:
+    """Breast cancer features with labels drawn at random: the model cannot predict
+    them, so its flags are not acted on; they are still queued for a reviewer."""
+    frame = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame.insert(0, "id", [f"p{i}" for i in range(len(frame))])
+    frame["diagnosis"] = np.random.default_rng(3).choice(["benign", "malignant"], len(frame))
+    frame.to_csv(tmp_path / "random.csv", index=False)
+    (tmp_path / "lr.yaml").write_text(RECIPE)
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    assert cli("import", "rand", str(tmp_path / "random.csv"), "--label", "diagnosis",
+               "--id", "id", *w)[0] == 0  # fmt: skip
+    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    code, out, err = cli("audit", "rand", "--recipe", "lr", "--checks", "label", "--action",
+                         "relabel", "--report", str(tmp_path / "a.html"), *w)
+    assert code == 0, err
+    assert "No automatic decisions: the model is too weak" in " ".join(out.split())
+    ws = Workspace(tmp_path / "ws")
+    assert ws.review.count("rand", status="decided") == 0
+    assert ws.review.count("rand", status="open") > 0

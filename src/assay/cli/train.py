@@ -103,6 +103,9 @@ def _print_audit(record: dict[str, Any], run: AuditRun, wide: bool = False) -> N
 
 def _say_decided(decided: dict[str, Any], name: str) -> None:
     """The automatic decisions, and how to check, undo and apply them."""
+    if decided.get("withheld"):
+        say(f"No automatic decisions: {decided['withheld']}.", indent="  ")
+        return
     done = decided["relabelled"] + decided["removed"]
     skipped = f"; {len(decided['skipped'])} left open" if decided["skipped"] else ""
     say(

@@ -36,6 +36,7 @@ __all__ = [
     "automatic_decisions",
     "check_action",
     "decide_automatically",
+    "too_weak",
 ]
 
 #: Who the automatic decisions are recorded as.
@@ -50,10 +51,30 @@ class AutoDecisions:
     relabelled: int = 0
     removed: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    #: Why nothing was decided (a model too weak for its flags to be acted on), if so.
+    withheld: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "relabelled": self.relabelled, "removed": self.removed,
-                "skipped": self.skipped}
+                "skipped": self.skipped, "withheld": self.withheld}
+
+
+def too_weak(run: AuditRun) -> str | None:
+    """Why the audit's model is too weak to act on its flags without a reviewer, or None.
+
+    The label check's weak-model warning (cross-validated accuracy barely above chance,
+    or an expected precision of the flags below one half). On the efficacy grid it
+    fires on the sentiment sentences, where every automatic action lowered accuracy
+    (``benchmarks/efficacy_ceiling.py``: flags 19-28% right), and on no other data set.
+    """
+    label = run.report.summary.get("label", {})
+    if not label.get("weak_model"):
+        return None
+    return (f"the model is too weak to act on its flags without a reviewer (cross-validated "
+            f"accuracy {label.get('cv_accuracy', float('nan')):.2f} against "
+            f"{label.get('chance_accuracy', float('nan')):.2f} by chance, expected "
+            f"precision {label.get('expected_precision', float('nan')):.2f}); "
+            "nothing was decided: review the queued items")
 
 
 def check_action(action: str | None, *, queue: bool) -> None:
@@ -119,6 +140,9 @@ def decide_automatically(
     An entry a reviewer decided in the meantime, or one not open (kept earlier, already
     decided), is left alone and listed in ``skipped``.
     """
+    withheld = too_weak(run)
+    if withheld is not None:
+        return AutoDecisions(action, withheld=withheld)
     source = queue_sources()["label"]
     dataset = run.version.name
     open_entries = ws.review.list(dataset, status="open", source=source)
