@@ -37,14 +37,19 @@ def cancer(cli: Cli, tmp_path: Path) -> tuple[list[str], pd.Series]:
     given[flipped] = np.where(truth[flipped] == "benign", "malignant", "benign")
     frame.insert(0, "id", [f"p{i}" for i in range(len(frame))])
     frame["diagnosis"] = given
-    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    return _workspace(cli, tmp_path, "cancer", frame), pd.Series(truth, index=frame["id"])
+
+
+def _workspace(cli: Cli, tmp_path: Path, name: str, frame: pd.DataFrame) -> list[str]:
+    """A new workspace with ``frame`` imported as ``name`` and the lr recipe; its flag."""
+    frame.to_csv(tmp_path / f"{name}.csv", index=False)
     (tmp_path / "lr.yaml").write_text(RECIPE)
     w = ["-w", str(tmp_path / "ws")]
     assert cli("init", str(tmp_path / "ws"))[0] == 0
-    assert cli("import", "cancer", str(tmp_path / "cancer.csv"), "--label", "diagnosis",
+    assert cli("import", name, str(tmp_path / f"{name}.csv"), "--label", "diagnosis",
                "--id", "id", *w)[0] == 0  # fmt: skip
     assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
-    return w, pd.Series(truth, index=frame["id"])
+    return w
 
 
 def _wrong(ws: Workspace, ref: str, truth: pd.Series) -> int:
@@ -121,13 +126,7 @@ def test_a_model_too_weak_for_its_flags_decides_nothing(cli: Cli, tmp_path: Path
     frame.columns = [c.replace(" ", "_") for c in frame.columns]
     frame.insert(0, "id", [f"p{i}" for i in range(len(frame))])
     frame["diagnosis"] = np.random.default_rng(3).choice(["benign", "malignant"], len(frame))
-    frame.to_csv(tmp_path / "random.csv", index=False)
-    (tmp_path / "lr.yaml").write_text(RECIPE)
-    w = ["-w", str(tmp_path / "ws")]
-    assert cli("init", str(tmp_path / "ws"))[0] == 0
-    assert cli("import", "rand", str(tmp_path / "random.csv"), "--label", "diagnosis",
-               "--id", "id", *w)[0] == 0  # fmt: skip
-    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    w = _workspace(cli, tmp_path, "rand", frame)
     code, out, err = cli("audit", "rand", "--recipe", "lr", "--checks", "label", "--action",
                          "relabel", "--report", str(tmp_path / "a.html"), *w)
     assert code == 0, err
