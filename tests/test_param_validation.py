@@ -193,6 +193,7 @@ EXEMPT: dict[str, dict[str, str]] = {
     "agreement_by": {"df": DATA, "column": DATA, "kwargs": FORWARDED},
     "compare_classes": {"reports": DATA},
     "estimate_noise": {"labels": DATA, "pred_probs": DATA, "classes": DATA},
+    "annotations_from_matrix": {"matrix": DATA, "classes": DATA, "allow_new": FREE},
     "normalize_annotations": {"df": DATA, "classes": DATA, "allow_new": FREE, "where": FREE,
                               "rows": FREE},
     "parse_label_studio": {"source": DATA, "item_key": FREE, "from_name": DATA,
