@@ -102,9 +102,9 @@ def automatic_decisions(run: AuditRun, action: str) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame of shape (n_flagged, 3)
-        ``item_id``, ``decision`` (``"relabel"`` or ``"remove"``) and ``label`` (the
-        new label where relabelled), with ``note`` saying why.
+    DataFrame of shape (n_flagged, 4)
+        ``item_id``, ``decision`` (``"relabel"`` or ``"remove"``), ``label`` (the new
+        label where relabelled, else None) and ``note`` (why).
 
     Raises
     ------
@@ -153,9 +153,8 @@ def decide_automatically(
         if entry is None:
             outcome.skipped.append({"item_id": row.item_id, "why": "no open entry"})
             continue
-        label = row.label if row.decision == "relabel" else None
         try:
-            ws.review.decide(int(entry), str(row.decision), label=label, note=str(row.note),
+            ws.review.decide(int(entry), str(row.decision), label=row.label, note=str(row.note),
                              user=AUTO_DECIDER)
         except ConflictError as exc:
             outcome.skipped.append({"item_id": row.item_id, "why": str(exc)})
