@@ -36,7 +36,7 @@ test: export HF_HUB_OFFLINE = 1
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

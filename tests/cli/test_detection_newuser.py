@@ -475,6 +475,9 @@ def test_train_the_fixed_recipe_and_curve(
     assert 0.0 <= head["low"] <= head["value"] <= head["high"] <= 1.0
 
 
+# The curve reads the version once and writes nothing: the database backend does not
+# change it, and the other tests here cover both backends.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_clean_vs_collect_curve(cli, w: list[str], tmp_path: Path) -> None:
     """On 32 photos the small HOG detector flags most of them, so the curve after
     cleaning has fewer than 3 training sizes: the output says so, with no verdict and

@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from assay.exceptions import InputError, NotFoundError, StoreError
 from assay.store._process import holder_alive, holder_id
+from assay.store._tail_hash import hash_while_writing
 from assay.store.objects import (
     _VERIFIED,
     DEFAULT_GRACE_S,
@@ -336,9 +337,8 @@ class FsspecObjectStore(ObjectStore):
         owner = f"object {digest} of {what}" if what else f"object {digest}"
         tmp = self.cache.temp(uuid.uuid4().hex)
         try:
-            self.fetch(digest, tmp)
-            actual = self.file_hash(tmp)
-            if actual != digest:
+            followed = hash_while_writing(tmp, lambda: self.fetch(digest, tmp))
+            if followed != digest and self.file_hash(tmp) != digest:
                 raise StoreError(
                     f"{owner} does not match its hash; the workspace is damaged "
                     f"(restore {self.url} from a backup)."
