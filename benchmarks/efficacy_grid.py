@@ -123,6 +123,9 @@ OUTCOME of amendments 1-2 (20:20 UTC): ``assay relabel`` passed the rule on the 
 decision cells and was adopted (``label_action`` now defaults to ``action="relabel"``);
 the others did not pass. Results: the amendments' section of the results file.
 
+AMENDMENT 3 (``benchmarks/efficacy_ceiling.py``): ceilings of detection vs action.
+AMENDMENT 4 (``benchmarks/efficacy_guard.py``): where the weak-model warning fires.
+
 Run: ``nice -n 10 .venv/bin/python benchmarks/efficacy_grid.py [--quick] [--minutes M]``
 (``--quick``: digits, lr, class noise at 12%, n=250, 2 seeds, not cached, for CI).
 """

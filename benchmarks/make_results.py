@@ -42,6 +42,7 @@ ORDER = [
     "iteration",
     "efficacy_grid",
     "efficacy_ceiling",
+    "efficacy_guard",
     "drift",
     "box_drift",
     "estimate_regression",

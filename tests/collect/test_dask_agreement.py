@@ -74,6 +74,32 @@ def test_agreement_equals_pandas(level: str) -> None:
                                np.sort(want.disagreements["disagreement"]))
 
 
+@pytest.mark.parametrize("level", ["nominal", "ordinal"])
+def test_intervals_equal_the_in_memory_bootstrap(level: str) -> None:
+    """Both draw over the items' class-count patterns with the same seed: same intervals
+    (Cohen's kappa has none on Dask: who gave which label does not repeat)."""
+    df = _annotations(4)
+    want = assay.agreement(df, level=level, n_boot=300, seed=7)
+    got = assay.agreement(dd.from_pandas(df, npartitions=3), level=level, n_boot=300, seed=7)
+    assert set(got.ci) == {"percent_agreement", "fleiss_kappa", "krippendorff_alpha"}
+    for key, (low, high) in got.ci.items():
+        assert (low, high) == pytest.approx(want.ci[key], rel=1e-9), key
+        assert low < getattr(got, key) < high
+    other_seed = assay.agreement(dd.from_pandas(df, npartitions=2), level=level, n_boot=300,
+                                 seed=8)
+    assert other_seed.ci["fleiss_kappa"] != got.ci["fleiss_kappa"]
+
+
+def test_too_many_patterns_leave_out_the_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assay.collect import _dask as dask_path
+
+    monkeypatch.setattr(dask_path, "MAX_PATTERNS", 5)
+    ddf = dd.from_pandas(_annotations(5, n_items=300), npartitions=2)
+    with pytest.warns(UserWarning, match="more than 5 distinct patterns"):
+        report = assay.agreement(ddf)
+    assert report.ci == {} and np.isfinite(report.fleiss_kappa)
+
+
 def test_refused_options() -> None:
     ddf = dd.from_pandas(_annotations(2, n_items=50), npartitions=2)
     with pytest.raises(InputError, match="Dask"):

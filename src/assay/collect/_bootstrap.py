@@ -31,11 +31,11 @@ from functools import partial
 import numpy as np
 from scipy import sparse
 
-from assay.collect._stats import Pairs, alpha_distance
+from assay.collect._stats import Pairs, alpha_distance, item_agreement
 
 __all__ = [
-    "COHEN_WORK", "Features", "bootstrap_intervals", "item_features", "replicate_stats",
-    "row_groups",
+    "COHEN_WORK", "Features", "bootstrap_intervals", "item_features", "pattern_intervals",
+    "replicate_stats", "row_groups",
 ]
 
 
@@ -211,6 +211,7 @@ def _subset(f: Features, rows: np.ndarray) -> Features:
 def _draws(
     stats: Callable[[Features, np.ndarray], dict[str, np.ndarray]], f: Features,
     groups: tuple[np.ndarray, np.ndarray], n_boot: int, rng: np.random.Generator,
+    *, always_grouped: bool = False,
 ) -> dict[str, np.ndarray]:
     """``n_boot`` replicates of ``stats``, the items resampled with replacement.
 
@@ -220,11 +221,11 @@ def _draws(
     multinomial draw over the groups, with probabilities proportional to their sizes
     (the same distribution as summing the item counts of an item-level draw, at
     ``g`` instead of ``m`` draws). Without enough repetition (``g > m / 4``) the items
-    are drawn one by one.
+    are drawn one by one, unless ``always_grouped`` (the rows of ``f`` are the groups).
     """
     first, sizes = groups
     m, g = int(sizes.sum()), len(sizes)
-    grouped = 4 * g <= m
+    grouped = always_grouped or 4 * g <= m
     sub = _subset(f, first) if grouped else f
     width = f.n_pairs * f.n_classes**2 + f.n_classes**2 + f.n_classes + len(sub.p_item)
     chunk = int(max(1, min(100, 20_000_000 // width)))
@@ -276,3 +277,51 @@ def bootstrap_intervals(
         kappa = _draws(_cohen_stats, f, cohen_groups, n_boot, rng)["cohen_kappa"]
         out["cohen_kappa"] = _percentiles(kappa)
     return out
+
+
+def pattern_features(patterns: np.ndarray) -> Features:
+    """Features of distinct class-count patterns (no annotator pairs: no Cohen's kappa).
+
+    Parameters
+    ----------
+    patterns : ndarray of shape (g, n_classes)
+        Labels per class of an item, each row with at least two labels.
+    """
+    g, k = patterns.shape
+    c = patterns.astype(np.float64)
+    counts = sparse.csr_matrix(c)
+    p_item, n_item = item_agreement(counts)
+    pairs = c[:, :, None] * c[:, None, :]
+    pairs[:, np.arange(k), np.arange(k)] -= c  # ordered pairs of different labels
+    coinc = sparse.csr_matrix((pairs / (n_item - 1.0)[:, None, None]).reshape(g, k * k))
+    return Features(p_item, counts, coinc, sparse.csr_matrix((g, 0)), k, 0)
+
+
+def pattern_intervals(
+    patterns: np.ndarray, sizes: np.ndarray, level: str, values: np.ndarray | None,
+    n_boot: int, seed: int,
+) -> dict[str, tuple[float, float]]:
+    """Percentile 95% intervals of percent agreement, Fleiss' kappa and alpha from the
+    distinct class-count patterns of the items and how many items have each.
+
+    The same resampling as :func:`bootstrap_intervals` (one multinomial draw over the
+    patterns per replicate, the patterns in the order of their row hash), so with the
+    same seed the intervals equal the in-memory ones whenever those are drawn over
+    patterns too. This is how intervals reach a table larger than memory: the patterns
+    are counted per partition and merged (a few thousand rows however many items).
+
+    Parameters
+    ----------
+    patterns : ndarray of shape (g, n_classes)
+        Distinct rows of labels per class, each with at least two labels.
+    sizes : ndarray of shape (g,)
+        Items with each pattern.
+    """
+    order = np.argsort(_row_keys(sparse.csr_matrix(patterns.astype(np.float64))),
+                       kind="stable")
+    f = pattern_features(patterns[order])
+    stats = partial(_class_stats, level=level, values=values)
+    groups = (np.arange(len(order)), np.asarray(sizes)[order])
+    draws = _draws(stats, f, groups, n_boot, np.random.default_rng(seed),
+                   always_grouped=True)
+    return {key: _percentiles(val) for key, val in draws.items()}

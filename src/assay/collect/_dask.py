@@ -365,6 +365,35 @@ class _Ranked:
         return _Ranked(both, self.keys, self.limit, self.group)
 
 
+#: Distinct class-count patterns kept for the intervals; past this the report has none.
+MAX_PATTERNS = 200_000
+
+
+@dataclass
+class _Patterns:
+    """Distinct rows of labels per class among items with two or more labels, and how
+    many items have each (merged by adding the counts of equal rows); ``rows`` is None
+    once there are more than :data:`MAX_PATTERNS`."""
+
+    rows: np.ndarray | None
+    sizes: np.ndarray | None
+
+    @classmethod
+    def of(cls, rows: np.ndarray, sizes: np.ndarray | None = None) -> _Patterns:
+        weights = np.ones(len(rows), dtype=np.int64) if sizes is None else sizes
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        if len(unique) > MAX_PATTERNS:
+            return cls(None, None)
+        return cls(unique, np.bincount(inverse.ravel(), weights, len(unique)).astype(np.int64))
+
+    def __add__(self, other: _Patterns) -> _Patterns:
+        if self.rows is None or other.rows is None:
+            return _Patterns(None, None)
+        assert self.sizes is not None and other.sizes is not None
+        return _Patterns.of(np.concatenate([self.rows, other.rows]),
+                            np.concatenate([self.sizes, other.sizes]))
+
+
 def _local(part: Part, annotators: pd.Index, classes: pd.Index) -> Any:
     from assay.collect.annotations import EncodedAnnotations
 
@@ -404,6 +433,7 @@ def _agree_part(part: Part, annotators: pd.Index, classes: pd.Index, n_examples:
         cw, ch,
         _Ranked(table, ["_neg_dis", "_neg_n"], max_rows),
         _examples(dense, p_item, part.items, n_examples),
+        _Patterns.of(dense[ok].astype(np.int64)),
     )
 
 
@@ -426,13 +456,20 @@ def _examples(dense: np.ndarray, p_item: np.ndarray, items: pd.Index, n: int) ->
 
 
 def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool = False,
-                   n_examples: int = 3, max_disagreements: int = 1000, min_shared: int = 10
-                   ) -> Any:
-    """:func:`assay.agreement` of a Dask DataFrame of classes (no intervals).
+                   n_examples: int = 3, max_disagreements: int = 1000, min_shared: int = 10,
+                   ci: bool = True, n_boot: int = 1000, seed: int = 0) -> Any:
+    """:func:`assay.agreement` of a Dask DataFrame of classes.
 
     Every statistic is a sum over partitions of whole items, so the numbers equal the
     in-memory report's; items that tie in ``disagreements`` and ``per_class`` examples
-    may be listed in another order (partition order, not first appearance).
+    may be listed in another order (partition order, not first appearance). The
+    intervals of percent agreement, Fleiss' kappa and alpha are the item bootstrap's,
+    drawn over the items' class-count patterns counted per partition
+    (:func:`assay.collect._bootstrap.pattern_intervals`: with the same seed, those of
+    the in-memory report whenever it draws over patterns too). The mean Cohen's kappa
+    has no interval here (it depends on who gave which label, which does not repeat);
+    nor does any statistic past :data:`MAX_PATTERNS` distinct patterns (said in a
+    warning).
     """
     from assay._validation import warn
     from assay.collect._tables import per_class_table, weighted_mean_kappa
@@ -443,13 +480,14 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
     sums = enc.compute(_agree_part, enc.annotators, enc.classes, n_examples,
                        max_disagreements)
     (n_items, n_ann, n_single, n_pairable, p_sum), mass, coinc, n_lab, n_it = sums[:5]
-    pair_sums, n_pairs, n_agree, per_ann, shared, credit_sum, cw, ch, dis, ex = sums[5:]
+    pair_sums, n_pairs, n_agree, per_ann, shared, credit_sum, cw, ch, dis, ex, pat = sums[5:]
     if n_pairable == 0:
         raise InputError("no item has labels from two annotators, so agreement is undefined; "
                          "have a second annotator label a sample (see assay.plan_sample).")
     if n_single:
         warn(f"{int(n_single)} item(s) have a single label and are left out of agreement.")
-    scal = _scalars(p_sum / n_pairable, mass, coinc, level, _class_values(enc.classes, level))
+    values = _class_values(enc.classes, level)
+    scal = _scalars(p_sum / n_pairable, mass, coinc, level, values)
     pairs_enc = _PairsFrame(enc, pair_sums)
     kappa_df, n_df, pair_df, conf = pairs_enc.frames()
     cohen_pairs, used = _cohen_pairs(conf, min_shared)
@@ -470,8 +508,21 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
         disagreements=dis.frame.drop(columns=["_neg_dis", "_neg_n"]),
         annotators=_annotator_frame(enc, pair_df, n_pairs, n_agree, per_ann, shared,
                                     credit_sum),
-        ci={}, cohen_min_shared=used, n_cohen_pairs=int(cohen_pairs.sum()),
+        ci=_intervals(pat, level, values, n_boot, seed) if ci else {},
+        cohen_min_shared=used, n_cohen_pairs=int(cohen_pairs.sum()),
     )
+
+
+def _intervals(patterns: _Patterns, level: str, values: np.ndarray | None, n_boot: int,
+               seed: int) -> dict[str, tuple[float, float]]:
+    from assay._validation import warn
+    from assay.collect._bootstrap import pattern_intervals
+
+    if patterns.rows is None or patterns.sizes is None:
+        warn(f"the items have more than {MAX_PATTERNS:,} distinct patterns of labels per "
+             "class, so the report has no intervals; compute them on a sample of items.")
+        return {}
+    return pattern_intervals(patterns.rows, patterns.sizes, level, values, n_boot, seed)
 
 
 def _scalars(p_bar: float, mass: np.ndarray, o: np.ndarray, level: str,
