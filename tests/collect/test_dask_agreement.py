@@ -77,27 +77,50 @@ def test_agreement_equals_pandas(level: str) -> None:
 @pytest.mark.parametrize("level", ["nominal", "ordinal"])
 def test_intervals_equal_the_in_memory_bootstrap(level: str) -> None:
     """Both draw over the items' class-count patterns with the same seed: same intervals
-    (Cohen's kappa has none on Dask: who gave which label does not repeat)."""
+    (Cohen's kappa, whose items do not repeat, takes the delta method's on Dask)."""
     df = _annotations(4)
     want = assay.agreement(df, level=level, n_boot=300, seed=7)
+    delta = assay.agreement(df, level=level, ci_method="delta")
     got = assay.agreement(dd.from_pandas(df, npartitions=3), level=level, n_boot=300, seed=7)
-    assert set(got.ci) == {"percent_agreement", "fleiss_kappa", "krippendorff_alpha"}
+    assert set(got.ci) == set(want.ci)
     for key, (low, high) in got.ci.items():
-        assert (low, high) == pytest.approx(want.ci[key], rel=1e-9), key
-        assert low < getattr(got, key) < high
+        expected = delta.ci[key] if key == "cohen_kappa" else want.ci[key]
+        assert (low, high) == pytest.approx(expected, rel=1e-9), key
+        name = "mean_cohen_kappa" if key == "cohen_kappa" else key
+        assert low < getattr(got, name) < high
     other_seed = assay.agreement(dd.from_pandas(df, npartitions=2), level=level, n_boot=300,
                                  seed=8)
     assert other_seed.ci["fleiss_kappa"] != got.ci["fleiss_kappa"]
 
 
-def test_too_many_patterns_leave_out_the_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("level", "parts"), [("nominal", 1), ("ordinal", 4), ("interval", 7)])
+def test_delta_intervals_equal_the_in_memory_ones(level: str, parts: int) -> None:
+    """The influences' moments merged over any partitioning give the in-memory
+    standard errors (the width tells the two apart: a wrong merge changes it)."""
+    df = _annotations(6).assign(label=lambda d: d["label"].map(
+        {"cat": 1, "dog": 2, "eel": 3, "fox": 5}) if level == "interval" else d["label"])
+    want = assay.agreement(df, level=level, ci_method="delta")
+    got = assay.agreement(dd.from_pandas(df, npartitions=parts), level=level,
+                          ci_method="delta")
+    assert set(got.ci) == set(want.ci) == {"percent_agreement", "fleiss_kappa",
+                                            "krippendorff_alpha", "cohen_kappa"}
+    for key, (low, high) in got.ci.items():
+        assert (low, high) == pytest.approx(want.ci[key], rel=1e-9), key
+        assert high - low > 0.005, key
+
+
+def test_too_many_patterns_fall_back_to_the_delta_method(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from assay.collect import _dask as dask_path
 
     monkeypatch.setattr(dask_path, "MAX_PATTERNS", 5)
-    ddf = dd.from_pandas(_annotations(5, n_items=300), npartitions=2)
-    with pytest.warns(UserWarning, match="more than 5 distinct patterns"):
-        report = assay.agreement(ddf)
-    assert report.ci == {} and np.isfinite(report.fleiss_kappa)
+    df = _annotations(5, n_items=300)
+    with pytest.warns(UserWarning, match="more than 5 distinct patterns.*delta"):
+        report = assay.agreement(dd.from_pandas(df, npartitions=2))
+    want = assay.agreement(df, ci_method="delta")
+    for key, bounds in want.ci.items():
+        assert report.ci[key] == pytest.approx(bounds, rel=1e-9), key
 
 
 def test_refused_options() -> None:

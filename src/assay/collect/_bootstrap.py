@@ -288,13 +288,33 @@ def pattern_features(patterns: np.ndarray) -> Features:
         Labels per class of an item, each row with at least two labels.
     """
     g, k = patterns.shape
-    c = patterns.astype(np.float64)
-    counts = sparse.csr_matrix(c)
+    counts = sparse.csr_matrix(patterns.astype(np.float64))
+    counts.eliminate_zeros()
     p_item, n_item = item_agreement(counts)
-    pairs = c[:, :, None] * c[:, None, :]
-    pairs[:, np.arange(k), np.arange(k)] -= c  # ordered pairs of different labels
-    coinc = sparse.csr_matrix((pairs / (n_item - 1.0)[:, None, None]).reshape(g, k * k))
-    return Features(p_item, counts, coinc, sparse.csr_matrix((g, 0)), k, 0)
+    return Features(p_item, counts, _pattern_coincidences(counts, n_item), sparse.csr_matrix((g, 0)),
+                    k, 0)
+
+
+def _pattern_coincidences(counts: sparse.csr_matrix, n_item: np.ndarray) -> sparse.csr_matrix:
+    """Each row's ``(c c^T - diag c) / (n - 1)``, flattened to shape (g, k * k).
+
+    Built from the classes present in each row (``sum_i s_i^2`` entries for ``s_i``
+    classes present), never as a dense (g, k, k) array: 200,000 patterns of 50 classes
+    would need 4 GB dense.
+    """
+    g, k = counts.shape
+    per_row = np.diff(counts.indptr)
+    row = np.repeat(np.arange(g), per_row)  # row of each stored entry
+    times = per_row[row]
+    first = np.repeat(np.arange(counts.nnz), times)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(times) - times, times)
+    second = counts.indptr[row[first]] + offset
+    ca, cb = counts.indices[first], counts.indices[second]
+    va, vb = counts.data[first], counts.data[second]
+    value = (va * vb - np.where(ca == cb, va, 0.0)) / (n_item[row[first]] - 1.0)
+    coinc = sparse.csr_matrix((value, (row[first], ca * k + cb)), shape=(g, k * k))
+    coinc.eliminate_zeros()
+    return coinc
 
 
 def pattern_intervals(

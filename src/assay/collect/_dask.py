@@ -12,7 +12,8 @@ Everything else is a sum over partitions:
   iterations are those of :func:`assay.consensus` on the same data;
 * majority vote: the one-coin accuracy is a mean over annotations;
 * agreement: per-item agreement, class masses, the coincidence matrix, the pairwise
-  confusions and the leave-one-out credits are sums over items.
+  confusions and the leave-one-out credits are sums over items; so are the moments of
+  the item influences that give the delta-method intervals (a second pass).
 
 Per-item results (consensus labels and posteriors) stay a lazy Dask DataFrame.
 """
@@ -28,6 +29,7 @@ from scipy import sparse
 
 from assay._dask import is_dask_frame
 from assay.collect import _stats
+from assay.collect._bootstrap import item_features
 from assay.collect._dawid_skene import (
     _e_step,
     _prior_alpha,
@@ -35,6 +37,7 @@ from assay.collect._dawid_skene import (
     posterior_counts,
     vb_counts,
 )
+from assay.collect._delta import Linearisation, Totals, influence_moments, intervals_from, linearise
 from assay.collect.annotations import (
     _check_missing,
     _duplicate_mask,
@@ -457,7 +460,8 @@ def _examples(dense: np.ndarray, p_item: np.ndarray, items: pd.Index, n: int) ->
 
 def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool = False,
                    n_examples: int = 3, max_disagreements: int = 1000, min_shared: int = 10,
-                   ci: bool = True, n_boot: int = 1000, seed: int = 0) -> Any:
+                   ci: bool = True, n_boot: int = 1000, seed: int = 0,
+                   ci_method: str = "bootstrap") -> Any:
     """:func:`assay.agreement` of a Dask DataFrame of classes.
 
     Every statistic is a sum over partitions of whole items, so the numbers equal the
@@ -467,9 +471,12 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
     drawn over the items' class-count patterns counted per partition
     (:func:`assay.collect._bootstrap.pattern_intervals`: with the same seed, those of
     the in-memory report whenever it draws over patterns too). The mean Cohen's kappa
-    has no interval here (it depends on who gave which label, which does not repeat);
-    nor does any statistic past :data:`MAX_PATTERNS` distinct patterns (said in a
-    warning).
+    depends on who gave which label, which does not repeat, so it takes the
+    delta-method interval (what the in-memory report takes past 50,000 distinct items),
+    from a second pass over the partitions (:mod:`assay.collect._delta`); so do all
+    four with ``ci_method="delta"``, and the other three past :data:`MAX_PATTERNS`
+    distinct patterns (said in a warning). The delta intervals equal the in-memory
+    ``ci_method="delta"`` ones.
     """
     from assay._validation import warn
     from assay.collect._tables import per_class_table, weighted_mean_kappa
@@ -488,6 +495,7 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
         warn(f"{int(n_single)} item(s) have a single label and are left out of agreement.")
     values = _class_values(enc.classes, level)
     scal = _scalars(p_sum / n_pairable, mass, coinc, level, values)
+    scal_sums = (int(n_pairable), float(p_sum), mass, coinc)
     pairs_enc = _PairsFrame(enc, pair_sums)
     kappa_df, n_df, pair_df, conf = pairs_enc.frames()
     cohen_pairs, used = _cohen_pairs(conf, min_shared)
@@ -508,21 +516,45 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
         disagreements=dis.frame.drop(columns=["_neg_dis", "_neg_n"]),
         annotators=_annotator_frame(enc, pair_df, n_pairs, n_agree, per_ann, shared,
                                     credit_sum),
-        ci=_intervals(pat, level, values, n_boot, seed) if ci else {},
+        ci=_intervals(enc, Totals(*scal_sums, conf[cohen_pairs]), pat,
+                      pair_sums.keys[cohen_pairs], level, values, n_boot, seed,
+                      ci_method) if ci else {},
         cohen_min_shared=used, n_cohen_pairs=int(cohen_pairs.sum()),
     )
 
 
-def _intervals(patterns: _Patterns, level: str, values: np.ndarray | None, n_boot: int,
-               seed: int) -> dict[str, tuple[float, float]]:
+def _intervals(enc: Encoded, totals: Any, patterns: _Patterns, kept: np.ndarray, level: str,
+               values: np.ndarray | None, n_boot: int, seed: int, method: str
+               ) -> dict[str, tuple[float, float]]:
+    """The report's intervals (see :func:`dask_agreement`); ``kept``: the keys of the
+    annotator pairs in the mean Cohen's kappa, sorted."""
     from assay._validation import warn
     from assay.collect._bootstrap import pattern_intervals
 
+    lin = linearise(totals, level, values)
+    moments = enc.compute(_influence_part, enc.annotators, enc.classes, kept, lin)[0]
+    out = intervals_from(lin, moments)
+    if method == "delta":
+        return out
     if patterns.rows is None or patterns.sizes is None:
         warn(f"the items have more than {MAX_PATTERNS:,} distinct patterns of labels per "
-             "class, so the report has no intervals; compute them on a sample of items.")
-        return {}
-    return pattern_intervals(patterns.rows, patterns.sizes, level, values, n_boot, seed)
+             "class, so every interval is the delta method's (not the bootstrap's).")
+        return out
+    boot = pattern_intervals(patterns.rows, patterns.sizes, level, values, n_boot, seed)
+    return {**out, **boot}
+
+
+def _influence_part(part: Part, annotators: pd.Index, classes: pd.Index, kept: np.ndarray,
+                    lin: Linearisation) -> tuple[Any]:
+    """The moments of the item influences of one partition's items (second pass)."""
+    counts = sparse.csr_matrix(part.counts())
+    p_item, n_item = _stats.item_agreement(counts)
+    pairs = _stats.annotation_pairs(part.item, part.annotator, part.label)
+    key = pairs.ann_a * len(annotators) + pairs.ann_b
+    at = np.minimum(np.searchsorted(kept, key), max(len(kept) - 1, 0))
+    hit = kept[at] == key if len(kept) else np.zeros(len(key), dtype=bool)
+    f = item_features(counts, p_item, n_item, pairs, np.where(hit, at, -1), len(kept))
+    return (influence_moments(f, lin),)
 
 
 def _scalars(p_bar: float, mass: np.ndarray, o: np.ndarray, level: str,

@@ -12,35 +12,143 @@ interval is ``theta +- 1.96 se``.
 It estimates the same spread as the percentile bootstrap and agrees with it when the
 bootstrap distribution is close to normal, i.e. with many items; with few items, or
 a statistic near its bound (kappa near 1), the percentile bootstrap (asymmetric) is
-the better interval (the delta interval is clipped to the statistic's range), which is why :func:`assay.collect.agreement.agreement` keeps it
-as its default. ``tests/collect/test_agreement_delta.py`` compares the two on real
-crowd data.
+the better interval (the delta interval is clipped to the statistic's range), which is
+why :func:`assay.collect.agreement.agreement` keeps it as its default.
+``tests/collect/test_agreement_delta.py`` compares the two on real crowd data.
+
+The computation has two passes, so it runs where the items do not fit in memory (one
+Dask partition at a time): the sums ``S`` (:class:`Totals`) give the estimates and the
+gradients (:func:`linearise`); the item influences then only need to be summarised,
+by count, mean and sum of squared deviations (:class:`Moments`), which merge exactly
+across partitions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse
 
-from assay.collect._bootstrap import Features, replicate_stats
+from assay.collect._bootstrap import Features
 from assay.collect._stats import alpha_distance
 
-__all__ = ["cohen_delta_interval", "delta_intervals"]
+__all__ = ["KEYS", "Linearisation", "Moments", "Totals", "cohen_delta_interval",
+           "delta_intervals", "influence_moments", "intervals_from", "linearise"]
 
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
 
+#: The statistics, in the order of :class:`Moments`' entries.
+KEYS = ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "cohen_kappa")
 
-def _fleiss_influence(f: Features, p_bar: float) -> np.ndarray:
-    m = len(f.p_item)
-    mass = np.asarray(f.counts.sum(axis=0)).ravel()
-    total = mass.sum()
-    p_c = mass / total
+#: The range of each statistic: an interval never leaves it (percent agreement is a
+#: share; the kappas and alpha are at most 1 and, for these intervals, at least -1).
+BOUNDS = {
+    "percent_agreement": (0.0, 1.0),
+    "fleiss_kappa": (-1.0, 1.0),
+    "krippendorff_alpha": (-1.0, 1.0),
+    "cohen_kappa": (-1.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The sums over the items with two or more labels that the statistics are
+    functions of.
+
+    Attributes
+    ----------
+    m : int
+        Items with two or more labels.
+    p_sum : float
+        Sum of their item agreements ``P_i``.
+    mass : ndarray of shape (k,)
+        Labels per class.
+    coinc : ndarray of shape (k, k)
+        Krippendorff's coincidence matrix.
+    cohen : ndarray of shape (n_pairs, k, k)
+        Confusion matrices of the annotator pairs in the mean Cohen's kappa.
+    """
+
+    m: int
+    p_sum: float
+    mass: np.ndarray
+    coinc: np.ndarray
+    cohen: np.ndarray
+
+    @classmethod
+    def of(cls, f: Features) -> Totals:
+        """The totals of the per-item features ``f``."""
+        k = f.n_classes
+        return cls(len(f.p_item), float(f.p_item.sum()),
+                   np.asarray(f.counts.sum(axis=0)).ravel(),
+                   np.asarray(f.coinc.sum(axis=0)).reshape(k, k),
+                   np.asarray(f.cohen.sum(axis=0)).reshape(f.n_pairs, k, k))
+
+
+@dataclass(frozen=True)
+class Linearisation:
+    """The estimates and what their item influences need (see :func:`influence_moments`).
+
+    Attributes
+    ----------
+    point : dict of str -> float
+        The four statistics (:data:`KEYS`).
+    m : int
+        Items with two or more labels.
+    p_c : ndarray of shape (k,)
+        Class shares among their labels.
+    total : float
+        Their labels.
+    alpha : ndarray of shape (k * k,)
+        d alpha / d coincidence cell (zero where alpha is undefined).
+    cohen : ndarray of shape (n_pairs * k * k,)
+        d mean kappa / d confusion cell.
+    """
+
+    point: dict[str, float]
+    m: int
+    p_c: np.ndarray
+    total: float
+    alpha: np.ndarray
+    cohen: np.ndarray
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sum of squared deviations of each statistic's item influences
+    (entries in the order of :data:`KEYS`); ``a + b`` merges two sets of items exactly
+    (Chan, Golub and LeVeque's pairwise update)."""
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, influence: np.ndarray) -> Moments:
+        """The moments of an (n_items, 4) array of influences."""
+        if not len(influence):
+            return cls(0, np.zeros(len(KEYS)), np.zeros(len(KEYS)))
+        mean = influence.mean(axis=0)
+        return cls(len(influence), mean, ((influence - mean) ** 2).sum(axis=0))
+
+    def __add__(self, other: Moments) -> Moments:
+        if not self.n or not other.n:
+            return other if not self.n else self
+        n = self.n + other.n
+        step = other.mean - self.mean
+        return Moments(n, self.mean + step * other.n / n,
+                       self.m2 + other.m2 + step**2 * self.n * other.n / n)
+
+
+def _fleiss(t: Totals) -> tuple[float, np.ndarray, float, float]:
+    """Fleiss' kappa, the class shares, chance agreement and total labels."""
+    total = float(t.mass.sum())
+    p_c = t.mass / total
     p_e = float(p_c @ p_c)
-    n_i = np.asarray(f.counts.sum(axis=1)).ravel()
-    d_pbar = (f.p_item - p_bar) / m
-    d_pe = 2.0 * (f.counts @ p_c - p_e * n_i) / total
-    return np.asarray(d_pbar / (1 - p_e) + (p_bar - 1) / (1 - p_e) ** 2 * d_pe)
+    p_bar = t.p_sum / t.m
+    return ((p_bar - p_e) / (1 - p_e) if p_e < 1 else np.nan), p_c, p_e, total
 
 
 def _alpha_value(o: np.ndarray, nu: np.ndarray, level: str, values: np.ndarray | None) -> float:
@@ -48,14 +156,14 @@ def _alpha_value(o: np.ndarray, nu: np.ndarray, level: str, values: np.ndarray |
     dist = alpha_distance(level, nu, values)
     n_c = o.sum(axis=1)
     expected = float(n_c @ dist @ n_c)
-    return 1.0 - (n_c.sum() - 1.0) * float(np.sum(o * dist)) / expected
+    return 1.0 - (n_c.sum() - 1.0) * float(np.sum(o * dist)) / expected if expected > 0 \
+        else np.nan
 
 
-def _alpha_gradient(f: Features, level: str, values: np.ndarray | None) -> np.ndarray:
+def _alpha_gradient(o: np.ndarray, level: str, values: np.ndarray | None) -> np.ndarray:
     """d alpha / d o_ab, flattened (``k * k``), distances depending on the marginals
     (the ordinal metric) differentiated numerically."""
-    k = f.n_classes
-    o = np.asarray(f.coinc.sum(axis=0)).reshape(k, k)
+    k = len(o)
     n_c = o.sum(axis=1)
     n_tot = n_c.sum()
     dist = alpha_distance(level, n_c, values)
@@ -71,13 +179,13 @@ def _alpha_gradient(f: Features, level: str, values: np.ndarray | None) -> np.nd
             down[a] -= step
             slope = _alpha_value(o, up, level, values) - _alpha_value(o, down, level, values)
             grad[a, :] += slope / (2 * step)  # o_ab feeds the marginal nu_a
-    return grad.ravel()
+    return np.asarray(grad.ravel())
 
 
-def _cohen_gradient(f: Features) -> tuple[float, np.ndarray]:
-    """The weighted mean kappa over the fixed pairs and its gradient by confusion cell."""
-    k = f.n_classes
-    conf = np.asarray(f.cohen.sum(axis=0)).reshape(f.n_pairs, k, k)
+def _cohen_gradient(conf: np.ndarray) -> tuple[float, np.ndarray]:
+    """The weighted mean kappa of the pair confusions ``conf`` (n_pairs, k, k) and its
+    gradient by confusion cell, flattened."""
+    k = conf.shape[-1]
     n = conf.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         rows, cols = conf.sum(axis=2), conf.sum(axis=1)
@@ -98,23 +206,57 @@ def _cohen_gradient(f: Features) -> tuple[float, np.ndarray]:
     return mean, np.nan_to_num(grad).ravel()
 
 
-#: The range of each statistic: an interval never leaves it (percent agreement is a
-#: share; the kappas and alpha are at most 1 and, for these intervals, at least -1).
-BOUNDS = {
-    "percent_agreement": (0.0, 1.0),
-    "fleiss_kappa": (-1.0, 1.0),
-    "krippendorff_alpha": (-1.0, 1.0),
-    "cohen_kappa": (-1.0, 1.0),
-}
+def linearise(t: Totals, level: str, values: np.ndarray | None) -> Linearisation:
+    """The four estimates and their gradients from the totals.
+
+    Parameters
+    ----------
+    t : Totals
+    level : {"nominal", "ordinal", "interval"}
+    values : ndarray of shape (k,), optional
+        Numeric class values (interval level).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fleiss, p_c, _, total = _fleiss(t)
+        alpha = _alpha_value(t.coinc, t.coinc.sum(axis=1), level, values)
+        alpha_grad = (_alpha_gradient(t.coinc, level, values) if np.isfinite(alpha)
+                      else np.zeros(t.coinc.size))
+        kappa, cohen_grad = _cohen_gradient(t.cohen)
+    point = dict(zip(KEYS, (t.p_sum / t.m, fleiss, alpha, kappa), strict=True))
+    return Linearisation(point, t.m, p_c, total, alpha_grad, cohen_grad)
 
 
-def _interval(theta: float, influence: np.ndarray, key: str) -> tuple[float, float]:
-    """``theta +- 1.96 se``, clipped to the statistic's range (:data:`BOUNDS`)."""
-    if not np.isfinite(theta) or not np.all(np.isfinite(influence)):
-        return (np.nan, np.nan)
-    se = float(np.sqrt(np.sum((influence - influence.mean()) ** 2)))
-    low, high = BOUNDS[key]
-    return (max(low, theta - Z95 * se), min(high, theta + Z95 * se))
+def influence_moments(f: Features, lin: Linearisation) -> Moments:
+    """The moments of the item influences of the items in ``f`` (a subset of all).
+
+    The influence of item ``i`` on a statistic ``h(S)`` is ``grad h . F_i``; for
+    percent agreement ``(P_i - P_bar) / m``.
+    """
+    p_bar, p_e = lin.point["percent_agreement"], float(lin.p_c @ lin.p_c)
+    n_i = np.asarray(f.counts.sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_pbar = (f.p_item - p_bar) / lin.m
+        d_pe = 2.0 * (f.counts @ lin.p_c - p_e * n_i) / lin.total
+        fleiss = d_pbar / (1 - p_e) + (p_bar - 1) / (1 - p_e) ** 2 * d_pe
+    alpha = f.coinc @ lin.alpha
+    cohen = sparse.csr_matrix(f.cohen) @ lin.cohen if f.n_pairs else np.zeros(len(f.p_item))
+    return Moments.of(np.column_stack([d_pbar, fleiss, alpha, cohen]))
+
+
+def intervals_from(lin: Linearisation, moments: Moments) -> dict[str, tuple[float, float]]:
+    """``theta +- 1.96 se`` of each statistic (``se`` the root of the summed squared
+    deviations of its influences), clipped to its range (:data:`BOUNDS`); NaN where a
+    statistic or its influences are undefined."""
+    out = {}
+    for key, m2, mean in zip(KEYS, moments.m2, moments.mean, strict=True):
+        theta = lin.point[key]
+        if lin.m < 2 or not np.isfinite(theta) or not np.isfinite(m2 + mean):
+            out[key] = (np.nan, np.nan)
+            continue
+        se = float(np.sqrt(m2))
+        low, high = BOUNDS[key]
+        out[key] = (float(max(low, theta - Z95 * se)), float(min(high, theta + Z95 * se)))
+    return out
 
 
 def delta_intervals(
@@ -137,29 +279,10 @@ def delta_intervals(
     dict of str -> (low, high)
         NaN where a statistic is undefined.
     """
-    m = len(f.p_item)
-    if m < 2:
-        return {
-            k: (np.nan, np.nan)
-            for k in ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "cohen_kappa")
-        }
-    point = {k: float(v[0]) for k, v in replicate_stats(f, np.ones((1, m)), level, values).items()}
-    out = {}
-    p_bar = point["percent_agreement"]
-    out["percent_agreement"] = _interval(p_bar, (f.p_item - p_bar) / m, "percent_agreement")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["fleiss_kappa"] = _interval(
-            point["fleiss_kappa"], _fleiss_influence(f, p_bar), "fleiss_kappa"
-        )
-        alpha = point["krippendorff_alpha"]
-        influence = f.coinc @ _alpha_gradient(f, level, values) if np.isfinite(alpha) else None
-        out["krippendorff_alpha"] = (
-            _interval(alpha, np.asarray(influence), "krippendorff_alpha")
-            if influence is not None
-            else (np.nan, np.nan)
-        )
-        out["cohen_kappa"] = cohen_delta_interval(f)
-    return out
+    if len(f.p_item) < 2:
+        return {key: (np.nan, np.nan) for key in KEYS}
+    lin = linearise(Totals.of(f), level, values)
+    return intervals_from(lin, influence_moments(f, lin))
 
 
 def cohen_delta_interval(f: Features) -> tuple[float, float]:
@@ -175,8 +298,4 @@ def cohen_delta_interval(f: Features) -> tuple[float, float]:
     (low, high)
         NaN when the mean kappa is undefined.
     """
-    m = len(f.p_item)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean, grad = _cohen_gradient(f)
-        influence = sparse.csr_matrix(f.cohen) @ grad if f.n_pairs else np.full(m, np.nan)
-        return _interval(mean, np.asarray(influence), "cohen_kappa")
+    return delta_intervals(f, "nominal", None)["cohen_kappa"]

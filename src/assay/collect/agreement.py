@@ -344,10 +344,11 @@ def agreement(
 
     A Dask DataFrame of classes (larger than memory) is measured by sums over
     partitions of whole items (:mod:`assay.collect._dask`): the same statistics and
-    tables; the intervals of percent agreement, Fleiss' kappa and alpha are the item
-    bootstrap's, drawn over the items' class-count patterns (the in-memory intervals
-    with the same seed whenever those are drawn over patterns too; always the
-    bootstrap, whatever ``ci_method``); the mean Cohen's kappa has none.
+    tables; the bootstrap intervals of percent agreement, Fleiss' kappa and alpha are
+    drawn over the items' class-count patterns (the in-memory intervals with the same
+    seed whenever those are drawn over patterns too), and the mean Cohen's kappa takes
+    its delta-method interval (as in memory past 50,000 distinct items); the
+    ``ci_method="delta"`` intervals equal the in-memory ones.
 
     Returns
     -------
@@ -387,7 +388,8 @@ def agreement(
     if type(df).__module__.startswith("dask"):
         return _on_dask(df, level=level, task=task, classes=classes, allow_new=allow_new,
                         n_examples=n_examples, max_disagreements=max_disagreements,
-                        min_shared=min_shared, ci=ci, n_boot=n_boot, seed=seed)
+                        min_shared=min_shared, ci=ci, n_boot=n_boot, seed=seed,
+                        ci_method=ci_method)
     if isinstance(df, pd.DataFrame) and "label" in df.columns:
         kind = label_kind(df["label"], level, task)
     else:
