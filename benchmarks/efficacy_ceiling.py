@@ -38,7 +38,6 @@ written to ``results/efficacy_ceiling.md``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -48,12 +47,13 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table  # noqa: E402
 from efficacy_grid import (  # noqa: E402
     MIN_GAP,
     SELECTION,
     Cell,
     _assay_report,
+    budgeted_main,
     cached,
     pooled,
     run_cells,
@@ -191,14 +191,8 @@ def report() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=30.0, help="compute budget")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the results file")
-    args = parser.parse_args()
-    if not args.report_only:
-        run(args.minutes)
-    write_results("efficacy_ceiling", "Efficacy ceilings: detection vs action (issue 18, "
-                  "amendment 3)", report())
+    budgeted_main(__doc__, run, "efficacy_ceiling", "Efficacy ceilings: detection vs action "
+                  "(issue 18, amendment 3)", report)
 
 
 if __name__ == "__main__":

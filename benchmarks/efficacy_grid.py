@@ -149,6 +149,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_results  # noqa: E402
 from iteration import make_noise  # noqa: E402  (the protocol's class-conditional noise)
 
 HERE = Path(__file__).resolve().parent
@@ -899,6 +900,19 @@ def report(runs: pd.DataFrame, command: str) -> str:
             "\n".join(cell_lines(cells)),
         ]
     )
+
+
+def budgeted_main(doc: str, run: Callable[[float], None], name: str, title: str,
+                  report_text: Callable[[], str]) -> None:
+    """The command line of a follow-up study: ``--minutes`` of compute for ``run``
+    (skipped with ``--report-only``), then its results file rewritten."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="compute budget")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the results file")
+    args = parser.parse_args()
+    if not args.report_only:
+        run(args.minutes)
+    write_results(name, title, report_text())
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ written to ``results/efficacy_guard.md``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_results  # noqa: E402
-from efficacy_grid import Cell, _assay_report, cached, run_cells, setup  # noqa: E402
+from _common import markdown_table  # noqa: E402
+from efficacy_grid import (  # noqa: E402
+    Cell,
+    _assay_report,
+    budgeted_main,
+    cached,
+    run_cells,
+    setup,
+)
 
 from assay.train.audit._action import label_action  # noqa: E402
 
@@ -125,14 +131,9 @@ def report() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=30.0, help="compute budget")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the results file")
-    args = parser.parse_args()
-    if not args.report_only:
-        run_cells(RUNS, guard_run, keep, args.minutes)
-    write_results("efficacy_guard", "Efficacy guard: when the model is too weak to act on "
-                  "(issue 18, amendment 4)", report())
+    budgeted_main(__doc__, lambda minutes: run_cells(RUNS, guard_run, keep, minutes),
+                  "efficacy_guard", "Efficacy guard: when the model is too weak to act on "
+                  "(issue 18, amendment 4)", report)
 
 
 if __name__ == "__main__":

@@ -244,3 +244,28 @@ def test_shared_label_read_and_stamp(texts: Workspace) -> None:
     shared = lab.live_agreement(texts, "d", labels=labels, ci=False)
     alone = lab.live_agreement(texts, "d", ci=False)
     assert shared.to_dict() == alone.to_dict() and shared.n_items == 1
+
+
+def test_apply_to_a_version_in_parts(
+    workspace: Workspace, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version stored in parts (a streamed import) is labelled part by part and stays
+    in parts."""
+    monkeypatch.setenv("ASSAY_PART_ROWS", "15")
+    folder = tmp_path / "items"
+    folder.mkdir()
+    frame = pd.DataFrame({"text": [f"item {i}" for i in range(40)], "label": ["a", "b"] * 20})
+    for number, rows in enumerate(np.array_split(np.arange(40), 3)):
+        frame.iloc[rows].to_parquet(folder / f"p{number}.parquet", index=False)
+    base = workspace.import_dataset("d", folder)
+    assert len(workspace.objects.parts(base.object_hash) or []) == 3
+    _plan(workspace, overlap=0.5)
+    _label_all(workspace, lambda who, i: "b" if i % 4 == 0 else "a")
+    applied = lab.apply_labels(workspace, "d", actor="boss", message="labels")
+    version = workspace.dataset(applied.version)
+    assert applied.labeled == 40 and version.n_rows == 40
+    assert len(workspace.objects.parts(version.object_hash) or []) == 3
+    got = {int(item): label for item, label in version.labels.items()}
+    want = {i: "b" if i % 4 == 0 else "a" for i in range(40)}
+    assert got == want
+    assert version.summary["relabeled"] == sum(frame["label"] != pd.Series(want))

@@ -249,14 +249,19 @@ def intervals_from(lin: Linearisation, moments: Moments) -> dict[str, tuple[floa
     statistic or its influences are undefined."""
     out = {}
     for key, m2, mean in zip(KEYS, moments.m2, moments.mean, strict=True):
-        theta = lin.point[key]
-        if lin.m < 2 or not np.isfinite(theta) or not np.isfinite(m2 + mean):
-            out[key] = (np.nan, np.nan)
-            continue
-        se = float(np.sqrt(m2))
-        low, high = BOUNDS[key]
-        out[key] = (float(max(low, theta - Z95 * se)), float(min(high, theta + Z95 * se)))
+        spread = float(m2) if lin.m >= 2 and np.isfinite(mean) else np.nan
+        out[key] = _bounded(lin.point[key], spread, key)
     return out
+
+
+def _bounded(theta: float, m2: float, key: str) -> tuple[float, float]:
+    """``theta +- 1.96 sqrt(m2)`` clipped to the range of statistic ``key``; NaN when
+    either is undefined."""
+    if not np.isfinite(theta) or not np.isfinite(m2):
+        return (np.nan, np.nan)
+    se = float(np.sqrt(m2))
+    low, high = BOUNDS[key]
+    return (float(max(low, theta - Z95 * se)), float(min(high, theta + Z95 * se)))
 
 
 def delta_intervals(
@@ -298,4 +303,11 @@ def cohen_delta_interval(f: Features) -> tuple[float, float]:
     (low, high)
         NaN when the mean kappa is undefined.
     """
-    return delta_intervals(f, "nominal", None)["cohen_kappa"]
+    if len(f.p_item) < 2 or not f.n_pairs:
+        return (np.nan, np.nan)
+    k = f.n_classes
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean, grad = _cohen_gradient(np.asarray(f.cohen.sum(axis=0)).reshape(f.n_pairs, k, k))
+        influence = np.asarray(sparse.csr_matrix(f.cohen) @ grad)
+        m2 = float(((influence - influence.mean()) ** 2).sum())
+    return _bounded(mean, m2, "cohen_kappa")

@@ -5,6 +5,10 @@ dataset (a lock row), the version is a compare-and-swap on the dataset's head, a
 entries move to "applied" only where the decision in force is still the one the version
 was computed from; otherwise the whole transaction rolls back and the apply computes
 the version again.
+
+A version stored in parts (a streamed import) is applied part by part, one part in
+memory at a time, and the new version is stored in parts too
+(:func:`assay.store.streamed.changed_version`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from assay.exceptions import ConflictError, InputError
 from assay.store import models as m
 from assay.store._process import holder_alive, holder_id, holder_parts
 from assay.store.models import utcnow
+from assay.store.stream_sources import ChunkStream
+from assay.store.streamed import changed_version
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -51,13 +57,15 @@ def production_waiting(ws: Workspace, dataset: str) -> Counter[str]:
     items = _pending(ws, dataset)
     if not items:
         return Counter()
-    ids = set(_version_ids(ws.dataset(dataset)))
+    ids = _present(ws.dataset(dataset), items)
     return Counter(str(i.decision) for i in items if is_production(i, ids))
 
 
-def _version_ids(version: DatasetVersion) -> pd.Index:
-    frame = version.to_pandas(columns=[version.roles.id])
-    return pd.Index(frame[version.roles.id].astype(str))
+def _present(version: DatasetVersion, items: list[m.ReviewItem]) -> set[str]:
+    """The items' ids that are ids of ``version`` (its id column read once, matched in
+    one vectorised pass: no Python set of a version's millions of ids)."""
+    ids = version.to_pandas(columns=[version.roles.id])[version.roles.id].astype(str)
+    return set(ids[ids.isin({item.item_id for item in items})])
 
 
 def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
@@ -73,39 +81,42 @@ def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
         )
 
 
+def _decision_counts(items: list[m.ReviewItem]) -> Counter[str]:
+    """How many entries each decision (keep, relabel, remove) has."""
+    return Counter(item.decision or "keep" for item in items)
+
+
 def _apply_to_frame(
     frame: pd.DataFrame, items: list[m.ReviewItem], version: DatasetVersion
 ) -> tuple[pd.DataFrame, Counter[str]]:
     """Relabel and remove rows of the dataset; return the new frame and what was done."""
     id_col, label_col = version.roles.id, version.roles.label
     label_type, task = version.label_type, version.task
-    ids = frame[id_col].astype(str)
-    position = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
-    _check_items_exist(items, position.index, version)
-    done: Counter[str] = Counter()
+    ids = pd.Index(frame[id_col].astype(str))
+    rows = ids.get_indexer(pd.Index([item.item_id for item in items], dtype=object))
+    _refuse_missing([item for item, row in zip(items, rows, strict=True) if row < 0], version)
     keep = np.ones(len(frame), dtype=bool)
     labels = frame[label_col].to_numpy(dtype=object).copy()
-    for item in items:
-        row = int(position[item.item_id])
+    for item, row in zip(items, rows, strict=True):
         if item.decision == "remove":
             keep[row] = False
         elif item.decision == "relabel":
             labels[row] = task.coerce_label(task.decode_label(item.decision_label), label_type)
-        done[item.decision or "keep"] += 1
-    out = frame.copy()
-    out[label_col] = pd.Series(labels, index=out.index).astype(frame[label_col].dtype)
-    return out[keep].reset_index(drop=True), done
+    out = frame[keep] if not keep.all() else frame.copy(deep=False)  # copy on write
+    out[label_col] = pd.Series(labels[keep], index=out.index).astype(frame[label_col].dtype)
+    return out.reset_index(drop=True), _decision_counts(items)
 
 
-def _add_production(
-    frame: pd.DataFrame, items: list[m.ReviewItem], version: DatasetVersion
+def _production_rows(
+    items: list[m.ReviewItem], version: DatasetVersion, ids: pd.Series, columns: pd.Index
 ) -> tuple[pd.DataFrame, Counter[str]]:
-    """Append the kept and relabeled production items; removed ones are left out.
+    """The rows the kept and relabeled production items add; removed ones are left out.
 
     A relabeled item gets its new label; a kept one its given label, else the
     suggested one (the model's prediction or the recogniser's words, which the
     reviewer accepted by keeping it). A production row is ``payload["row"]``, or
-    ``{media column: payload["path"]}`` for a clip or an image file.
+    ``{media column: payload["path"]}`` for a clip or an image file. ``ids`` are the
+    dataset's ids (new integer ids continue after them); ``columns`` its columns.
     """
     id_col, label_col, task = version.roles.id, version.roles.label, version.task
     done: Counter[str] = Counter()
@@ -138,9 +149,35 @@ def _add_production(
             f"the {len(items)} production decision(s) of {version.name} all remove their "
             "item: there is nothing to add."
         )
-    extra = _new_rows(pd.DataFrame(appended), frame[id_col], id_col)
-    out = pd.concat([frame, extra.reindex(columns=frame.columns)], ignore_index=True)
-    return out, done
+    return _new_rows(pd.DataFrame(appended), ids, id_col).reindex(columns=columns), done
+
+
+def _applied(
+    ws: Workspace, version: DatasetVersion, items: list[m.ReviewItem], production: bool
+) -> tuple[pd.DataFrame | ChunkStream, Counter[str]]:
+    """The new version's rows and what was done.
+
+    A version stored in parts is changed part by part, one part in memory at a time
+    (plus the id column, read once to check the decisions' items and to number
+    production rows), so the apply of a version larger than memory stays bounded as
+    its import was (:mod:`assay.store.streamed`).
+    """
+    id_col = version.roles.id
+    if production:
+        ids = version.to_pandas(columns=[id_col])[id_col]
+        extra, done = _production_rows(items, version, ids, pd.Index(version.schema.names))
+        return changed_version(ws, version, lambda frame: frame, extra), done
+    _check_items_exist(items, _present(version, items), version)
+    by_id: dict[str, list[m.ReviewItem]] = {}
+    for item in items:  # an item may have entries from two sources: applied in order
+        by_id.setdefault(item.item_id, []).append(item)
+
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        present = frame[id_col].astype(str)
+        mine = [item for i in present[present.isin(list(by_id))] for item in by_id[i]]
+        return _apply_to_frame(frame, mine, version)[0] if mine else frame
+
+    return changed_version(ws, version, change), _decision_counts(items)
 
 
 def _production_row(item: m.ReviewItem, version: DatasetVersion) -> dict[str, Any]:
@@ -157,9 +194,14 @@ def _production_row(item: m.ReviewItem, version: DatasetVersion) -> dict[str, An
     return {media: str(Path(str(payload["path"])).resolve())}
 
 
-def _check_items_exist(items: list[m.ReviewItem], ids: pd.Index, version: DatasetVersion) -> None:
-    """Every decision must name an item of the version."""
-    missing = [item for item in items if item.item_id not in ids]
+def _check_items_exist(items: list[m.ReviewItem], ids: set[str], version: DatasetVersion) -> None:
+    """Every decision must name an item of the version (``ids``: those of the version's
+    ids that the items name, see :func:`_present`)."""
+    _refuse_missing([item for item in items if item.item_id not in ids], version)
+
+
+def _refuse_missing(missing: list[m.ReviewItem], version: DatasetVersion) -> None:
+    """Name the decisions on items that are not in the version, if any."""
     if missing:
         shown = ", ".join(f"#{i.id} ({i.item_id})" for i in missing[:10])
         raise InputError(
@@ -262,10 +304,7 @@ def _apply_once(
         _renew(s, *lock)
     base = ws.dataset(dataset)
     items = _chosen(ws, dataset, base, production)
-    if production:
-        frame, done = _add_production(base.to_pandas(), items, base)
-    else:
-        frame, done = _apply_to_frame(base.to_pandas(), items, base)
+    frame, done = _applied(ws, base, items, production)
     reasons = Counter(item.source for item in items)
     text = message or (
         "review: "
@@ -311,7 +350,7 @@ def _chosen(
 ) -> list[m.ReviewItem]:
     """The pending entries of the kind asked for; refuse when there are none."""
     pending = _pending(ws, dataset)
-    ids = set(_version_ids(base))
+    ids = _present(base, pending)
     items = [i for i in pending if is_production(i, ids) == production]
     if items:
         return items

@@ -3,7 +3,9 @@ a Parquet file with more rows than one part.
 
 Each chunk is read, checked and written before the next is read, so an import's memory
 is bounded by a few parts (``ASSAY_PART_ROWS`` rows each, default 1,000,000) whatever
-the size of the source. Smaller sources are read whole, as before.
+the size of the source. Smaller sources are read whole, as before. A
+:class:`ChunkStream` is a source already in chunks (a stored version's parts changed
+one by one, as a review apply does).
 
 A folder written with hive partitioning (``month=2024-01/part-0.parquet``, as Spark,
 Dask and ``pyarrow.parquet.write_to_dataset`` write it) keeps its partition columns:
@@ -14,7 +16,7 @@ hive partitioning infers them (integers or text).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from assay.store.readers import RowNames, read_source
 
 __all__ = [
     "Chunk",
+    "ChunkStream",
     "hive_partitions",
     "is_dask_frame",
     "is_streamed_source",
@@ -62,7 +65,7 @@ def parquet_files(folder: Path) -> list[Path]:
 def is_streamed_source(source: Any) -> bool:
     """Whether an import of ``source`` streams: a Dask DataFrame, a folder holding
     Parquet files, or a Parquet file of more than :func:`part_rows` rows."""
-    if is_dask_frame(source):
+    if is_dask_frame(source) or isinstance(source, ChunkStream):
         return True
     if not isinstance(source, (str, os.PathLike)):
         return False
@@ -84,6 +87,22 @@ class Chunk:
     table: pa.Table
     where: str
     info: dict[str, Any]
+
+
+class ChunkStream:
+    """A source already in chunks, read once, in order.
+
+    Parameters
+    ----------
+    chunks : iterable of Chunk
+        Produced lazily (e.g. a generator), so that only one is in memory at a time.
+    """
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return iter(self.chunks)
 
 
 class ShiftedRows(RowNames):
@@ -109,6 +128,9 @@ def source_chunks(source: Any, rows: int) -> Iterator[Chunk]:
     """
     if is_dask_frame(source):
         yield from _dask_chunks(source)
+        return
+    if isinstance(source, ChunkStream):
+        yield from source
         return
     path = Path(os.fspath(source)).expanduser()
     files = parquet_files(path) if path.is_dir() else [path]

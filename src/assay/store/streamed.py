@@ -31,7 +31,7 @@ from assay.exceptions import InputError
 from assay.store.datasets import GENERATED_ID, DatasetVersion, Roles
 from assay.store.diff import DatasetDiff, diff_tables
 from assay.store.objects import PendingObject, manifest_table
-from assay.store.stream_sources import Chunk, part_rows, source_chunks
+from assay.store.stream_sources import Chunk, ChunkStream, part_rows, source_chunks
 from assay.tasks import get_task
 
 if TYPE_CHECKING:
@@ -41,13 +41,74 @@ if TYPE_CHECKING:
     from assay.store.label_import import PreparedLabels
     from assay.store.workspace import ImportOptions, Workspace
 
-__all__ = ["PartDiff", "commit_streamed", "diff_versions", "import_streamed", "version_parts"]
+__all__ = [
+    "PartDiff", "changed_version", "commit_streamed", "diff_versions", "import_streamed",
+    "map_parts", "version_parts",
+]
 
 
 def version_parts(ws: Workspace, version: DatasetVersion) -> list[tuple[str, int]]:
     """``(hash, rows)`` of each object holding a version's rows, in order."""
     parts = ws.objects.parts(version.object_hash, what=version.ref)
     return parts if parts is not None else [(version.object_hash, version.n_rows)]
+
+
+def map_parts(
+    ws: Workspace,
+    version: DatasetVersion,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    extra: pd.DataFrame | None = None,
+) -> ChunkStream:
+    """A new version's rows: each part of ``version`` changed by ``change``, one part
+    in memory at a time, then ``extra`` rows; for :meth:`Workspace.commit`, which
+    stores them in parts again (a review or labeling apply of a version in parts).
+
+    Parameters
+    ----------
+    change : callable
+        A part's rows (a DataFrame, in stored order) to its rows in the new version.
+    extra : DataFrame, optional
+        Rows appended after the last part.
+    """
+    from assay.store.readers import read_source
+
+    def chunk(frame: pd.DataFrame, where: str) -> Chunk:
+        table, info = read_source(frame)
+        return Chunk(table, where, info)
+
+    def chunks() -> Iterator[Chunk]:
+        for number, (digest, _) in enumerate(version_parts(ws, version)):
+            frame = change(ws.objects.get_table(digest, what=version.ref).to_pandas())
+            if len(frame):
+                yield chunk(frame, f"part {number + 1} of {version.ref}")
+        if extra is not None and len(extra):
+            yield chunk(extra, "the rows added")
+
+    return ChunkStream(chunks())
+
+
+def changed_version(
+    ws: Workspace,
+    version: DatasetVersion,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    extra: pd.DataFrame | None = None,
+) -> pd.DataFrame | ChunkStream:
+    """The rows of a new version made by changing ``version`` row-wise: the whole
+    table changed at once for a version in one object, else its parts changed one by
+    one (:func:`map_parts`); either is what :meth:`Workspace.commit` takes.
+
+    Parameters
+    ----------
+    change : callable
+        Rows (a DataFrame, in stored order) to their rows in the new version; must not
+        depend on the other rows.
+    extra : DataFrame, optional
+        Rows appended at the end.
+    """
+    if len(version_parts(ws, version)) > 1:
+        return map_parts(ws, version, change, extra)
+    frame = change(version.to_pandas())
+    return frame if extra is None else pd.concat([frame, extra], ignore_index=True)
 
 
 class PartWriter:
@@ -480,7 +541,8 @@ def commit_streamed(
     provenance: dict[str, Any],
     on_commit: Callable[[Session, m.Version], None] | None,
 ) -> DatasetVersion:
-    """:meth:`Workspace.commit` of a streamed source (a Dask DataFrame): chunk by chunk."""
+    """:meth:`Workspace.commit` of a streamed source (a Dask DataFrame, a
+    :class:`~assay.store.stream_sources.ChunkStream`): chunk by chunk."""
     where = f"the new version of {name}"
     info = {"modality": base.modality, "media_root": base.media_root}
     with ExitStack() as stack:
@@ -495,7 +557,7 @@ def commit_streamed(
             )
             stream.add(table, chunk.where, generated, base.roles.id)
         if stream.n_rows == 0:
-            raise InputError(f"{where} has no rows; give a Dask DataFrame with rows.")
+            raise InputError(f"{where} has no rows; a version needs at least one row.")
         manifest, summary = stream.finish(base.roles.id)
         shape = (stream.n_rows, list(stream.writer.schema.names))  # type: ignore[union-attr]
         return ws._add_version(

@@ -23,6 +23,7 @@ import pyarrow as pa
 from assay.exceptions import InputError
 from assay.store import labeling as store
 from assay.store import labeling_results as results
+from assay.store.streamed import changed_version
 from assay.store.workspace import Workspace
 from assay.tasks import get_task
 from assay.workflows.agreement import LabelbookAgreement, agreement_by_labelbook, records
@@ -420,24 +421,30 @@ def apply_labels(
             f"{name} has no labels to apply yet; label items first (`assay label submit`)."
         )
     base = ws.dataset(name)
-    frame = base.to_pandas()
-    ids = frame[base.roles.id].astype(str)
-    new = ids.map({k: task.decode_label(v[0]) for k, v in decided.items()})
-    changed = new.notna().to_numpy()
-    column = frame[base.roles.label].astype(object)
-    column[changed] = new[changed]
-    frame[base.roles.label] = column
+    labels = {k: task.decode_label(v[0]) for k, v in decided.items()}
+    id_col, label_col = base.roles.id, base.roles.label
+
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        new = frame[id_col].astype(str).map(labels)
+        changed = new.notna().to_numpy()
+        column = frame[label_col].astype(object)
+        column[changed] = new[changed]
+        frame[label_col] = column
+        return frame
+
+    ids = base.to_pandas(columns=[id_col])[id_col].astype(str)
+    labeled = int(ids.isin(list(labels)).sum())
     hook = results.provenance_hook(ws, name, _provenance(given, decided), actor)
     version = ws.commit(
         name,
-        frame,
+        changed_version(ws, base, relabel),  # part by part for a version in parts
         message=message,
         author=actor,
         on_commit=hook,
         provenance={
             "labeling": {
                 "method": method,
-                "labeled": int(changed.sum()),
+                "labeled": labeled,
                 "provenance_table": "label_provenance",
             }
         },
@@ -445,7 +452,7 @@ def apply_labels(
     methods = pd.Series([v[1] for v in decided.values()]).value_counts()
     return AppliedLabels(
         version=version.ref,
-        labeled=int(changed.sum()),
+        labeled=labeled,
         methods={str(k): int(v) for k, v in methods.items()},
         unresolved=unresolved,
     )
