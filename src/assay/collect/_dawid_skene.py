@@ -33,7 +33,10 @@ are then shrunk toward the good voters),
 and ``strength`` (pseudo-labels per true class) is by default estimated from the same
 counts by maximising the Dirichlet-multinomial marginal likelihood of the voters' rows
 (empirical Bayes, type-II maximum likelihood): it measures how much voters differ from
-one another, from the annotations alone. Both are then held fixed.
+one another, from the annotations alone. Both are then held fixed. With a model
+(``model_log``), :func:`assay.consensus` counts them on the items with two or more labels
+only (``prior_rows``): an item's single label is its own initial vote, so such items
+made every voter look perfect (``benchmarks/consensus_with_model.py``, amendment 2).
 
 **Stopping.** Iteration stops when the objective gains less than ``tol`` per annotation
 (the scale of crowd-kit's ``tol``, which is in nats per label).
@@ -268,6 +271,7 @@ def fit_dawid_skene(
     inference: str = "variational",
     prior_from: str = "split",
     model_log: np.ndarray | None = None,
+    prior_rows: np.ndarray | None = None,
 ) -> DSFit:
     """Run EM from an initial posterior.
 
@@ -300,6 +304,12 @@ def fit_dawid_skene(
         A model's log-probabilities: it joins as a calibrated expert with a fitted
         temperature (see the module docstring); the posterior then stops changing by
         more than ``tol`` instead of the objective (the temperature moves it).
+    prior_rows : ndarray of bool, shape (n_items,), optional
+        The items whose labels count toward the pooled prior and its strength (default
+        all). :func:`assay.consensus` leaves out items with a single label when a model
+        takes part: there the initial vote is that label, so they make every voter look
+        perfect and alike (the strength then reaches its bound and every annotator gets
+        the same confusion matrix).
     """
     k = init.shape[1]
     t = init.copy()
@@ -309,6 +319,8 @@ def fit_dawid_skene(
     design_t = design.T.tocsr()
     n_labels = max(float(design.sum()), 1.0)
     centre = _prior_centre(t, init_codes, prior_from)
+    if prior_rows is not None and prior_rows.any():
+        centre = centre * prior_rows[:, None]
     start = np.asarray(design_t @ centre).reshape(-1, k, k)
     alpha, strength = _prior_alpha(start, smoothing, pool_strength)
     update = _vb_step if inference == "variational" else _m_step

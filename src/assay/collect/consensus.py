@@ -186,6 +186,15 @@ def one_coin(counts: np.ndarray, p: float) -> np.ndarray:
     return post / post.sum(axis=1, keepdims=True)
 
 
+def _told_apart(counts: np.ndarray, gold_rows: np.ndarray) -> np.ndarray:
+    """Items that can tell annotators apart: two or more labels, or gold (shape
+    (n_items,)); the pooled prior is counted on them when a model takes part
+    (``benchmarks/consensus_with_model.py``, amendment 2)."""
+    rows = counts.sum(axis=1) >= 2
+    rows[gold_rows] = True
+    return rows
+
+
 def _design(enc: EncodedAnnotations, pred_probs: np.ndarray | None) -> sparse.csr_matrix:
     k, m = enc.n_classes, len(enc.annotators)
     cols = enc.annotator * k + enc.label
@@ -487,7 +496,8 @@ def consensus(
     fit = fit_dawid_skene(_design(enc, None if expert is not None else probs), init,
                           init_codes=hard, gold_rows=gold_rows, gold_codes=gold_codes,
                           smoothing=smoothing, pool_strength=strength, max_iter=max_iter,
-                          tol=tol, inference=inference, model_log=expert)
+                          tol=tol, inference=inference, model_log=expert,
+                          prior_rows=None if expert is None else _told_apart(counts, gold_rows))
     code = _argmax_ties(fit.posterior, _priority(enc))
     return _result(enc, counts, code, fit.posterior, fit.confusion, fit.prior, method, fit,
                    probs is not None)
