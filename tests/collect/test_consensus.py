@@ -268,6 +268,25 @@ def test_both_inference_modes_beat_majority_and_bad_values_are_refused() -> None
         consensus(df, "dawid_skene", inference="exact")  # type: ignore[arg-type]
 
 
+def _one_or_two_labels(
+    rng: np.random.Generator, n: int, k: int, acc: list[float] | np.ndarray, model_acc: float
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Items with one or two labels from annotators of accuracy ``acc`` (errors uniform
+    over the other classes), and a model's guesses right with probability
+    ``model_acc``. Returns the annotations, the truth, where the model is right, and
+    its guesses."""
+    truth = rng.integers(0, k, n)
+    rows = []
+    for i in range(n):
+        for a in rng.choice(len(acc), size=rng.integers(1, 3), replace=False):
+            right = rng.random() < acc[a]
+            rows.append((i, a, truth[i] if right else (truth[i] + rng.integers(1, k)) % k))
+    df = pd.DataFrame(rows, columns=["item", "annotator", "label"])
+    hit = rng.random(n) < model_acc
+    guess = np.where(hit, truth, (truth + rng.integers(1, k, n)) % k)
+    return df, truth, hit, guess
+
+
 def test_a_calibrated_model_counts_by_its_accuracy_where_items_have_few_labels() -> None:
     """Five annotators (accuracy 0.85-0.65), one or two labels per item, and an
     under-confident model that is right 90% of the time: the calibrated expert follows
@@ -275,16 +294,7 @@ def test_a_calibrated_model_counts_by_its_accuracy_where_items_have_few_labels()
     follows the annotators."""
     rng = np.random.default_rng(4)
     n, k = 2_000, 5
-    truth = rng.integers(0, k, n)
-    acc = np.array([0.85, 0.8, 0.75, 0.7, 0.65])
-    rows = []
-    for i in range(n):
-        for a in rng.choice(5, size=rng.integers(1, 3), replace=False):
-            right = rng.random() < acc[a]
-            rows.append((i, a, truth[i] if right else (truth[i] + rng.integers(1, k)) % k))
-    df = pd.DataFrame(rows, columns=["item", "annotator", "label"])
-    hit = rng.random(n) < 0.9
-    guess = np.where(hit, truth, (truth + rng.integers(1, k, n)) % k)
+    df, truth, hit, guess = _one_or_two_labels(rng, n, k, [0.85, 0.8, 0.75, 0.7, 0.65], 0.9)
     # under-confident (mean top probability ~0.6 for 90% right), surer when right
     sure = np.where(hit, rng.uniform(0.4, 0.9, n), rng.uniform(0.25, 0.6, n))
     probs = np.tile(((1 - sure) / (k - 1))[:, None], (1, k))
@@ -304,18 +314,8 @@ def test_with_a_model_items_of_one_label_do_not_inflate_the_annotators() -> None
     more labels. Counted on every item, the single-label items (where the initial vote is
     the label itself) rated the annotators 0.84 and the consensus kept their labels
     against the model (0.77 accuracy, below the model's 0.85)."""
-    rng = np.random.default_rng(7)
-    n, k = 3_000, 4
-    truth = rng.integers(0, k, n)
-    acc = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
-    rows = []
-    for i in range(n):
-        for a in rng.choice(5, size=rng.integers(1, 3), replace=False):
-            right = rng.random() < acc[a]
-            rows.append((i, a, truth[i] if right else (truth[i] + rng.integers(1, k)) % k))
-    df = pd.DataFrame(rows, columns=["item", "annotator", "label"])
-    hit = rng.random(n) < 0.85
-    guess = np.where(hit, truth, (truth + rng.integers(1, k, n)) % k)
+    n, k, acc = 3_000, 4, np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    df, truth, hit, guess = _one_or_two_labels(np.random.default_rng(7), n, k, acc, 0.85)
     probs = np.full((n, k), 0.1)
     probs[np.arange(n), guess] = 0.7
     res = consensus(df, "dawid_skene", pred_probs=probs)
