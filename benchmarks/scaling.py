@@ -12,8 +12,10 @@ Operations (n = rows; annotations for agreement and consensus):
 
 * ``import``/``diff``: ``Workspace.import_dataset`` of an n x 20 frame, then a second
   version with 1% of the values changed, and ``Workspace.diff`` of the two;
-* ``find_label_issues``: n x 10 probabilities; ``agreement`` (1,000 resamples) and
-  ``consensus`` (Dawid-Skene): 5 of 20 annotators per item, 10 classes;
+* ``find_label_issues``: n x 10 probabilities; ``agreement`` (1,000 resamples),
+  ``agreement_no_ci`` (``ci=False``: the difference is the intervals' cost; target
+  <= 15 s at 10M annotations) and ``consensus`` (Dawid-Skene): 5 of 20 annotators per
+  item, 10 classes;
 * ``drift``/``profile``: n x 10 numeric columns, reference and shifted current;
 * ``audit``: n x 64 (make_classification) with 1% duplicates and 0.5% outliers,
   probabilities given (``pred_probs``), default checks.
@@ -42,8 +44,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import markdown_table, write_results  # noqa: E402
 
-OPS = ("import", "diff", "find_label_issues", "agreement", "consensus", "drift", "profile",
-       "audit", "cleanlab_find_label_issues", "crowdkit_dawid_skene")
+OPS = ("import", "diff", "find_label_issues", "agreement", "agreement_no_ci", "consensus",
+       "drift", "profile", "audit", "cleanlab_find_label_issues", "crowdkit_dawid_skene")
 ANCHORS = {"cleanlab_find_label_issues": "find_label_issues",
            "crowdkit_dawid_skene": "consensus"}
 
@@ -114,12 +116,13 @@ def _prepare(op: str, n: int) -> Callable[[], Any]:
         else:
             from cleanlab.filter import find_label_issues  # type: ignore[no-redef]
         return lambda: find_label_issues(labels, probs)
-    if op in ("agreement", "consensus"):
+    if op in ("agreement", "agreement_no_ci", "consensus"):
         from assay.collect import agreement, consensus
 
         ann = _annotations(n)
-        return (lambda: agreement(ann)) if op == "agreement" else (
-            lambda: consensus(ann, "dawid_skene"))
+        if op == "consensus":
+            return lambda: consensus(ann, "dawid_skene")
+        return lambda: agreement(ann, ci=op == "agreement")
     if op == "crowdkit_dawid_skene":
         from crowdkit.aggregation import DawidSkene
 
@@ -189,7 +192,21 @@ def body(results: dict[str, dict[int, dict[str, Any]]]) -> str:
                               "growth MiB", "anchor / assay"], rows)
             + "\n\n### Growth exponents (log-log least squares of CPU time)\n\n"
             + markdown_table(["operation", "sizes", "exponent (all)", "exponent (two largest)",
-                              "flag"], curves))
+                              "flag"], curves)
+            + _intervals_part(results))
+
+
+def _intervals_part(results: dict[str, dict[int, dict[str, Any]]]) -> str:
+    """The intervals' cost: agreement minus agreement_no_ci, where both ran."""
+    both = sorted(set(results.get("agreement", {})) & set(results.get("agreement_no_ci", {})))
+    lines = [f"- {n:,} annotations: {results['agreement'][n]['cpu']:.2f} - "
+             f"{results['agreement_no_ci'][n]['cpu']:.2f} = "
+             f"{results['agreement'][n]['cpu'] - results['agreement_no_ci'][n]['cpu']:.2f} s CPU"
+             for n in both]
+    if not lines:
+        return ""
+    return ("\n\n### Agreement: the intervals' cost (with minus without, CPU; target <= 15 s at "
+            "10M annotations)\n\n" + "\n".join(lines))
 
 
 def main() -> None:

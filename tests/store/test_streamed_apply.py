@@ -110,3 +110,22 @@ def test_an_item_missing_from_every_part_is_refused(
     with pytest.raises(InputError, match=r"1 decision\(s\) name items that are not in elec@v1"):
         workspace.review.apply("elec", user="rita")
     assert workspace.dataset("elec").number == 1  # nothing written
+
+
+def test_production_rows_continue_the_integer_ids_of_every_part(
+    workspace: Workspace, elec: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generated ids (row numbers) run across the parts; appended production rows take
+    the ids after the largest, found part by part."""
+    monkeypatch.setenv("ASSAY_PART_ROWS", str(PART_ROWS))
+    base = workspace.import_dataset("elec", write_folder(elec.drop(columns="uid"),
+                                                         tmp_path / "v1"), label="class")
+    assert len(workspace.objects.parts(base.object_hash) or []) >= 9
+    _production(workspace, elec)
+    added = workspace.review.apply("elec", user="rita", production=True)
+    tail = added.to_pandas().tail(2)
+    assert tail["item_id"].tolist() == [len(elec), len(elec) + 1]
+    entries = workspace.review.list("elec", status="applied").set_index("id")
+    assert set(entries.loc[added.provenance["review_entries"], "item_id"]) == {
+        "prod-1", "prod-2", "prod-3"}
+    assert len(workspace.objects.parts(added.object_hash) or []) >= 9

@@ -32,7 +32,7 @@ from assay.store import models as m
 from assay.store._process import holder_alive, holder_id, holder_parts
 from assay.store.models import utcnow
 from assay.store.stream_sources import ChunkStream
-from assay.store.streamed import changed_version
+from assay.store.streamed import changed_version, column_parts
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
@@ -62,10 +62,14 @@ def production_waiting(ws: Workspace, dataset: str) -> Counter[str]:
 
 
 def _present(version: DatasetVersion, items: list[m.ReviewItem]) -> set[str]:
-    """The items' ids that are ids of ``version`` (its id column read once, matched in
-    one vectorised pass: no Python set of a version's millions of ids)."""
-    ids = version.to_pandas(columns=[version.roles.id])[version.roles.id].astype(str)
-    return set(ids[ids.isin({item.item_id for item in items})])
+    """The items' ids that are ids of ``version``: its id column read part by part and
+    matched in a vectorised pass (no Python set of a version's millions of ids)."""
+    wanted = {item.item_id for item in items}
+    found: set[str] = set()
+    for ids in column_parts(version, version.roles.id):
+        text = ids.astype(str)
+        found.update(text[text.isin(wanted)])
+    return found
 
 
 def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
@@ -108,15 +112,15 @@ def _apply_to_frame(
 
 
 def _production_rows(
-    items: list[m.ReviewItem], version: DatasetVersion, ids: pd.Series, columns: pd.Index
+    items: list[m.ReviewItem], version: DatasetVersion
 ) -> tuple[pd.DataFrame, Counter[str]]:
     """The rows the kept and relabeled production items add; removed ones are left out.
 
     A relabeled item gets its new label; a kept one its given label, else the
     suggested one (the model's prediction or the recogniser's words, which the
     reviewer accepted by keeping it). A production row is ``payload["row"]``, or
-    ``{media column: payload["path"]}`` for a clip or an image file. ``ids`` are the
-    dataset's ids (new integer ids continue after them); ``columns`` its columns.
+    ``{media column: payload["path"]}`` for a clip or an image file; new integer ids
+    continue after the dataset's.
     """
     id_col, label_col, task = version.roles.id, version.roles.label, version.task
     done: Counter[str] = Counter()
@@ -149,7 +153,8 @@ def _production_rows(
             f"the {len(items)} production decision(s) of {version.name} all remove their "
             "item: there is nothing to add."
         )
-    return _new_rows(pd.DataFrame(appended), ids, id_col).reindex(columns=columns), done
+    extra = _new_rows(pd.DataFrame(appended), version, id_col)
+    return extra.reindex(columns=pd.Index(version.schema.names)), done
 
 
 def _applied(
@@ -158,14 +163,13 @@ def _applied(
     """The new version's rows and what was done.
 
     A version stored in parts is changed part by part, one part in memory at a time
-    (plus the id column, read once to check the decisions' items and to number
-    production rows), so the apply of a version larger than memory stays bounded as
-    its import was (:mod:`assay.store.streamed`).
+    (its id column is read part by part too, to check the decisions' items and to
+    number production rows), so the apply of a version larger than memory stays
+    bounded as its import was (:mod:`assay.store.streamed`).
     """
     id_col = version.roles.id
     if production:
-        ids = version.to_pandas(columns=[id_col])[id_col]
-        extra, done = _production_rows(items, version, ids, pd.Index(version.schema.names))
+        extra, done = _production_rows(items, version)
         return changed_version(ws, version, lambda frame: frame, extra), done
     _check_items_exist(items, _present(version, items), version)
     by_id: dict[str, list[m.ReviewItem]] = {}
@@ -210,22 +214,33 @@ def _refuse_missing(missing: list[m.ReviewItem], version: DatasetVersion) -> Non
         )
 
 
-def _new_rows(extra: pd.DataFrame, ids: pd.Series, id_col: str) -> pd.DataFrame:
+def _new_rows(extra: pd.DataFrame, version: DatasetVersion, id_col: str) -> pd.DataFrame:
     """Give appended production rows ids of the dataset's id type.
 
-    Integer ids continue after the largest existing id (the production id is kept in
-    ``source_item_id``); other ids are kept as strings.
+    Integer ids continue after the largest existing id, read part by part (the
+    production id stays in the review entry, which the version's provenance lists);
+    other ids are kept as strings.
     """
     extra = extra.copy()
-    if pd.api.types.is_integer_dtype(ids):
-        extra["source_item_id"] = extra[id_col].astype(str)
-        start = int(ids.max()) + 1 if len(ids) else 0
+    parts = list(_integer_id_range(version, id_col))
+    if parts:
+        dtype = parts[0][0]
+        start = max((top for _, top in parts if top is not None), default=-1) + 1
         extra[id_col] = pd.Series(np.arange(start, start + len(extra)), index=extra.index).astype(
-            ids.dtype
+            dtype
         )
     else:
         extra[id_col] = extra[id_col].astype(str)
     return extra
+
+
+def _integer_id_range(version: DatasetVersion, id_col: str) -> Iterator[tuple[Any, int | None]]:
+    """Per part, the dtype and largest value of integer ids (None for an empty part);
+    nothing when the ids are not integers."""
+    for ids in column_parts(version, id_col):
+        if not pd.api.types.is_integer_dtype(ids):
+            return
+        yield ids.dtype, int(ids.max()) if len(ids) else None
 
 
 APPLY_ATTEMPTS = 3

@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from assay.store.workspace import ImportOptions, Workspace
 
 __all__ = [
-    "PartDiff", "changed_version", "commit_streamed", "diff_versions", "import_streamed",
-    "map_parts", "version_parts",
+    "PartDiff", "changed_version", "column_parts", "commit_streamed", "diff_versions",
+    "import_streamed", "map_parts", "version_parts",
 ]
 
 
@@ -51,6 +51,14 @@ def version_parts(ws: Workspace, version: DatasetVersion) -> list[tuple[str, int
     """``(hash, rows)`` of each object holding a version's rows, in order."""
     parts = ws.objects.parts(version.object_hash, what=version.ref)
     return parts if parts is not None else [(version.object_hash, version.n_rows)]
+
+
+def column_parts(version: DatasetVersion, column: str) -> Iterator[pd.Series]:
+    """One column of ``version``, part by part (one part's column in memory at a time;
+    the whole column for a version in one object)."""
+    ws = version.workspace
+    for digest, _ in version_parts(ws, version):
+        yield ws.objects.get_table(digest, [column], what=version.ref).column(0).to_pandas()
 
 
 def map_parts(

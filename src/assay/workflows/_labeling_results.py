@@ -23,7 +23,7 @@ import pyarrow as pa
 from assay.exceptions import InputError
 from assay.store import labeling as store
 from assay.store import labeling_results as results
-from assay.store.streamed import changed_version
+from assay.store.streamed import changed_version, column_parts
 from assay.store.workspace import Workspace
 from assay.tasks import get_task
 from assay.workflows.agreement import LabelbookAgreement, agreement_by_labelbook, records
@@ -432,8 +432,8 @@ def apply_labels(
         frame[label_col] = column
         return frame
 
-    ids = base.to_pandas(columns=[id_col])[id_col].astype(str)
-    labeled = int(ids.isin(list(labels)).sum())
+    labeled = sum(int(ids.astype(str).isin(labels.keys()).sum())
+                  for ids in column_parts(base, id_col))
     hook = results.provenance_hook(ws, name, _provenance(given, decided), actor)
     version = ws.commit(
         name,
