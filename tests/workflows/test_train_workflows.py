@@ -111,3 +111,19 @@ def test_loop_refuses_a_version_and_an_unknown_recipe_before_any_work(ws: Worksp
     with pytest.raises(Exception, match="no recipe named 'nope'"):
         run_loop(ws, "digits", recipe="nope", eval_set="digits")
     assert ws.analyses() == []
+
+
+def test_audit_of_integer_classes_not_from_zero(workspace: Workspace) -> None:
+    """Real wine quality scores (3..8) are the dataset's classes: no empty classes 0..2
+    (integer labels are column indices only for pred_probs), and the label check's
+    suggestions are scores that occur."""
+    path = Path("/work/shared/data/regression/wine-quality/winequality-red.csv")
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    wine = pd.read_csv(path, sep=None, engine="python")
+    workspace.import_dataset("wine", wine.head(600), label="quality")
+    run = run_audit(workspace, "wine", checks=["label"])
+    assert not [w for w in run.warnings if "no examples" in w], run.warnings
+    issues = run.report.issues
+    assert issues["is_label_issue"].any()
+    assert set(issues["suggested_label"]) <= set(wine["quality"].head(600))

@@ -183,7 +183,7 @@ def run_audit(
     probs = load_pred_probs(pred_probs, labels) if pred_probs is not None else None
     spec = ws.recipes.get(recipe) if recipe is not None else None
     model = spec.build() if spec is not None else None
-    classes: list[Any] | None = None
+    classes = _label_classes(labels) if probs is None else None
     source: str | None = None
     caught: list[str] = []
     with collected_warnings(caught):
@@ -223,6 +223,16 @@ def run_audit(
     return AuditRun(
         version, frame, report, params, recipe_hash, time.perf_counter() - start, caught, source
     )
+
+
+def _label_classes(labels: np.ndarray) -> list[Any] | None:
+    """A dataset's integer labels are its classes (wine quality 3..8), not column indices
+    from 0 as in ``assay.audit`` without ``classes=`` (which would add empty classes
+    0..2); other labels keep the audit's default. With ``--pred-probs`` the columns are
+    indices, so this is not used."""
+    if not pd.api.types.is_integer_dtype(pd.Series(labels)):
+        return None
+    return sorted(pd.unique(labels).tolist())
 
 
 def _needs_probs(checks: Sequence[str] | None) -> bool:
