@@ -228,7 +228,7 @@ def run_audit(
 def _label_classes(labels: np.ndarray) -> list[Any] | None:
     """A dataset's integer labels are its classes (wine quality 3..8), not column indices
     from 0 as in ``assay.audit`` without ``classes=`` (which would add empty classes
-    0..2); other labels keep the audit's default. With ``--pred-probs`` the columns are
+    0..2); other labels keep the audit's default. With ``pred_probs`` the columns are
     indices, so this is not used."""
     if not pd.api.types.is_integer_dtype(pd.Series(labels)):
         return None
