@@ -322,3 +322,25 @@ def test_with_a_model_items_of_one_label_do_not_inflate_the_annotators() -> None
     quality = res.annotators["quality"].drop("__model__")
     assert abs(quality.mean() - acc.mean()) < 0.06
     assert _accuracy(res, truth) > hit.mean() + 0.01
+
+
+def test_counts_against_the_other_labels_tell_annotators_apart() -> None:
+    """``others_counts`` (the strength of amendment 3 of
+    benchmarks/consensus_with_model.py, not the default): each label against the other
+    labels of its item, so the five annotators of the sparse design agree with the others
+    in the order of their accuracies, and the Dirichlet strength they give is finite."""
+    from assay.collect._dawid_skene import STRENGTH_BOUNDS, estimate_strength, others_counts
+    from assay.collect.annotations import encode_annotations
+    from assay.collect.consensus import _design
+
+    n, k, acc = 3_000, 4, np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    df, *_ = _one_or_two_labels(np.random.default_rng(7), n, k, acc, 0.85)
+    enc = encode_annotations(df)
+    counts = others_counts(_design(enc, None), k)
+    assert counts.shape == (5, k, k)
+    two = (df.groupby("item").size() == 2).sum()
+    assert counts.sum() == pytest.approx(2 * two)  # single-label items add nothing
+    agree = np.trace(counts, axis1=1, axis2=2) / counts.sum(axis=(1, 2))
+    assert (np.diff(agree[enc.annotators.get_indexer(range(5))]) < 0).all()
+    pooled = counts.sum(axis=0) / counts.sum(axis=(0, 1))
+    assert estimate_strength(counts, pooled) < STRENGTH_BOUNDS[1] / 10
