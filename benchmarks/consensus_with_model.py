@@ -83,7 +83,7 @@ and reported as they come (the same paired differences against the soft voter an
 against CROWDLAB), whatever they show. ``__model__``'s confusion matrix (its reported
 quality) is then that of the model's argmax against the posterior.
 
-AMENDMENT 2 (written 2026-12-06 21:35 UTC, before the 10-seed run below; prototypes on
+AMENDMENT 2 (written 2026-12-06 21:30 UTC, before the 10-seed run below; prototypes on
 digits seeds 0-4 only, breast_cancer and wine not run with the candidate). **Diagnosis**
 (digits ``sparse-5``, seeds 0-2): the empirical-Bayes prior strength hit its upper bound
 (1e5), so all five annotators (true accuracies 0.85 to 0.65) got the same confusion
@@ -104,7 +104,7 @@ paired SE, against the amendment-1 rule (system ``assay DS+model (all items in p
 the same code with the prior counted over every item); breast_cancer and wine are the
 held-out part, reported as they come.
 
-AMENDMENT 3 (written 2026-12-06 22:15 UTC, after amendment 2's run and its reading,
+AMENDMENT 3 (written 2026-12-06 22:14 UTC, after amendment 2's run and its reading,
 before any 10-seed run of this candidate; prototypes on digits seeds 0-4 only).
 Amendment 2 left the prior's strength at its bound (the annotators share one matrix)
 because on two-label items the initial vote splits each disagreement, counting both
@@ -120,7 +120,7 @@ paired SEs and lowers no digits regime by more than one paired SE, against amend
 (system ``assay DS+model (strength as amendment 2)``); breast_cancer and wine are the
 held-out part, reported as they come.
 
-AMENDMENT 3, ADDENDUM (written 2026-12-06 22:36 UTC, before the run it describes). The
+AMENDMENT 3, ADDENDUM (written 2026-12-06 22:24 UTC, before the run it describes). The
 first 10-seed run gave ``sparse-5 hard`` +0.0003 (SE 0.0006): the rule failed. A re-run
 of the same code gave +0.0014 (SE 0.0005): it passed. The cells differed between the two
 runs because cleanlab's ``get_majority_vote_label``, which makes the labels the model is
@@ -167,7 +167,7 @@ CACHE = Path.home() / ".cache" / "assay-bench"
 
 #: Written after the run (not pre-registered); ``--report`` rebuilds the Markdown from
 #: the cached records with it.
-READING = """### Reading after amendment 3 (written 2026-12-06 22:40 UTC)
+READING = """### Reading after amendment 3 (written 2026-12-06 22:27 UTC)
 
 **Not adopted.** The seeded run that decides (the tables above) gives, on digits, the
 candidate minus amendment 2: ``sparse-5`` +0.0058 (SE 0.0010), ``sparse-5 hard``
@@ -184,7 +184,7 @@ amendment 2's; ``strength_from_others`` stays in ``fit_dawid_skene`` for this be
 Seeding the tie-breaks changed amendment 2's figures by at most 0.002 (the tables are
 the seeded run's; the readings below quote the unseeded runs).
 
-### Reading after amendment 2 (written 2026-12-06 21:50 UTC)
+### Reading after amendment 2 (written 2026-12-06 21:37 UTC)
 
 The candidate passed its rule on digits (``sparse-5`` +0.0080, SE 0.0011; ``sparse-5
 hard`` +0.0120, SE 0.0008; ``dense-3`` and ``spammer`` unchanged to the last item, as
