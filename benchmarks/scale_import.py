@@ -74,7 +74,7 @@ elif step == "anchor_apply":
     from assay.store.apply import _apply_to_frame, _chosen
     ws = Workspace(ws_path)
     head = ws.dataset("big")
-    frame, _ = _apply_to_frame(head.to_pandas(), _chosen(ws, "big", head, False), head)
+    frame, _ = _apply_to_frame(head.to_pandas(), _chosen(ws, "big", head, False)[0], head)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out, compression="zstd")
 elif step == "anchor_stream":
     Path(out).mkdir(exist_ok=True)

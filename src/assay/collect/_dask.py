@@ -37,7 +37,14 @@ from assay.collect._dawid_skene import (
     posterior_counts,
     vb_counts,
 )
-from assay.collect._delta import Linearisation, Totals, influence_moments, intervals_from, linearise
+from assay.collect._delta import (
+    Linearisation,
+    Totals,
+    influence_moments,
+    intervals_from,
+    linearise,
+    point_estimates,
+)
 from assay.collect.annotations import (
     _check_missing,
     _duplicate_mask,
@@ -494,11 +501,11 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
     if n_single:
         warn(f"{int(n_single)} item(s) have a single label and are left out of agreement.")
     values = _class_values(enc.classes, level)
-    scal = _scalars(p_sum / n_pairable, mass, coinc, level, values)
-    scal_sums = (int(n_pairable), float(p_sum), mass, coinc)
     pairs_enc = _PairsFrame(enc, pair_sums)
     kappa_df, n_df, pair_df, conf = pairs_enc.frames()
     cohen_pairs, used = _cohen_pairs(conf, min_shared)
+    totals = Totals(int(n_pairable), float(p_sum), mass, coinc, conf[cohen_pairs])
+    scal = point_estimates(totals, level, values)
     total = conf.sum(axis=0)
     confusion = pd.DataFrame(total + total.T, index=enc.classes, columns=enc.classes)
     per_class = per_class_table(_empty(enc), np.zeros((0, k)), np.zeros(0), confusion, cw, ch,
@@ -516,14 +523,13 @@ def dask_agreement(ddf: Any, *, level: str, classes: Any = None, allow_new: bool
         disagreements=dis.frame.drop(columns=["_neg_dis", "_neg_n"]),
         annotators=_annotator_frame(enc, pair_df, n_pairs, n_agree, per_ann, shared,
                                     credit_sum),
-        ci=_intervals(enc, Totals(*scal_sums, conf[cohen_pairs]), pat,
-                      pair_sums.keys[cohen_pairs], level, values, n_boot, seed,
-                      ci_method) if ci else {},
+        ci=_intervals(enc, totals, pat, pair_sums.keys[cohen_pairs], level, values, n_boot,
+                      seed, ci_method) if ci else {},
         cohen_min_shared=used, n_cohen_pairs=int(cohen_pairs.sum()),
     )
 
 
-def _intervals(enc: Encoded, totals: Any, patterns: _Patterns, kept: np.ndarray, level: str,
+def _intervals(enc: Encoded, totals: Totals, patterns: _Patterns, kept: np.ndarray, level: str,
                values: np.ndarray | None, n_boot: int, seed: int, method: str
                ) -> dict[str, tuple[float, float]]:
     """The report's intervals (see :func:`dask_agreement`); ``kept``: the keys of the
@@ -550,25 +556,9 @@ def _influence_part(part: Part, annotators: pd.Index, classes: pd.Index, kept: n
     counts = sparse.csr_matrix(part.counts())
     p_item, n_item = _stats.item_agreement(counts)
     pairs = _stats.annotation_pairs(part.item, part.annotator, part.label)
-    key = pairs.ann_a * len(annotators) + pairs.ann_b
-    at = np.minimum(np.searchsorted(kept, key), max(len(kept) - 1, 0))
-    hit = kept[at] == key if len(kept) else np.zeros(len(key), dtype=bool)
-    f = item_features(counts, p_item, n_item, pairs, np.where(hit, at, -1), len(kept))
+    position = pd.Index(kept).get_indexer(pairs.ann_a * len(annotators) + pairs.ann_b)
+    f = item_features(counts, p_item, n_item, pairs, position, len(kept))
     return (influence_moments(f, lin),)
-
-
-def _scalars(p_bar: float, mass: np.ndarray, o: np.ndarray, level: str,
-             values: np.ndarray | None) -> tuple[float, float, float]:
-    """Percent agreement, Fleiss' kappa and alpha from the sums (as ``scalar_stats``)."""
-    p_c = mass / mass.sum()
-    p_e = float(np.dot(p_c, p_c))
-    fleiss = (p_bar - p_e) / (1.0 - p_e) if p_e < 1.0 else np.nan
-    n_c = o.sum(axis=0)
-    dist = _stats.alpha_distance(level, n_c, values)
-    expected = float(np.sum(np.outer(n_c, n_c) * dist))
-    observed = float(np.sum(o * dist))
-    alpha = 1.0 - (n_c.sum() - 1.0) * observed / expected if expected > 0 else np.nan
-    return float(p_bar), float(fleiss), float(alpha)
 
 
 @dataclass

@@ -34,7 +34,8 @@ from assay.collect._bootstrap import Features
 from assay.collect._stats import alpha_distance
 
 __all__ = ["KEYS", "Linearisation", "Moments", "Totals", "cohen_delta_interval",
-           "delta_intervals", "influence_moments", "intervals_from", "linearise"]
+           "delta_intervals", "influence_moments", "intervals_from", "linearise",
+           "point_estimates"]
 
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -206,6 +207,16 @@ def _cohen_gradient(conf: np.ndarray) -> tuple[float, np.ndarray]:
     return mean, np.nan_to_num(grad).ravel()
 
 
+def point_estimates(t: Totals, level: str, values: np.ndarray | None
+                    ) -> tuple[float, float, float]:
+    """Percent agreement, Fleiss' kappa and Krippendorff's alpha from the totals (NaN
+    where undefined)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fleiss = _fleiss(t)[0]
+        alpha = _alpha_value(t.coinc, t.coinc.sum(axis=1), level, values)
+    return float(t.p_sum / t.m), float(fleiss), float(alpha)
+
+
 def linearise(t: Totals, level: str, values: np.ndarray | None) -> Linearisation:
     """The four estimates and their gradients from the totals.
 
@@ -216,13 +227,13 @@ def linearise(t: Totals, level: str, values: np.ndarray | None) -> Linearisation
     values : ndarray of shape (k,), optional
         Numeric class values (interval level).
     """
+    p_bar, fleiss, alpha = point_estimates(t, level, values)
     with np.errstate(invalid="ignore", divide="ignore"):
-        fleiss, p_c, _, total = _fleiss(t)
-        alpha = _alpha_value(t.coinc, t.coinc.sum(axis=1), level, values)
+        _, p_c, _, total = _fleiss(t)
         alpha_grad = (_alpha_gradient(t.coinc, level, values) if np.isfinite(alpha)
                       else np.zeros(t.coinc.size))
         kappa, cohen_grad = _cohen_gradient(t.cohen)
-    point = dict(zip(KEYS, (t.p_sum / t.m, fleiss, alpha, kappa), strict=True))
+    point = dict(zip(KEYS, (p_bar, fleiss, alpha, kappa), strict=True))
     return Linearisation(point, t.m, p_c, total, alpha_grad, cohen_grad)
 
 

@@ -158,9 +158,11 @@ def _production_rows(
 
 
 def _applied(
-    ws: Workspace, version: DatasetVersion, items: list[m.ReviewItem], production: bool
+    ws: Workspace, version: DatasetVersion, items: list[m.ReviewItem], present: set[str],
+    production: bool,
 ) -> tuple[pd.DataFrame | ChunkStream, Counter[str]]:
-    """The new version's rows and what was done.
+    """The new version's rows and what was done (``present``: the items' ids that are in
+    the version, from :func:`_chosen`).
 
     A version stored in parts is changed part by part, one part in memory at a time
     (its id column is read part by part too, to check the decisions' items and to
@@ -171,7 +173,7 @@ def _applied(
     if production:
         extra, done = _production_rows(items, version)
         return changed_version(ws, version, lambda frame: frame, extra), done
-    _check_items_exist(items, _present(version, items), version)
+    _check_items_exist(items, present, version)
     by_id: dict[str, list[m.ReviewItem]] = {}
     for item in items:  # an item may have entries from two sources: applied in order
         by_id.setdefault(item.item_id, []).append(item)
@@ -318,8 +320,8 @@ def _apply_once(
     with ws.session() as s:
         _renew(s, *lock)
     base = ws.dataset(dataset)
-    items = _chosen(ws, dataset, base, production)
-    frame, done = _applied(ws, base, items, production)
+    items, present = _chosen(ws, dataset, base, production)
+    frame, done = _applied(ws, base, items, present, production)
     reasons = Counter(item.source for item in items)
     text = message or (
         "review: "
@@ -362,13 +364,14 @@ def _apply_once(
 
 def _chosen(
     ws: Workspace, dataset: str, base: DatasetVersion, production: bool
-) -> list[m.ReviewItem]:
-    """The pending entries of the kind asked for; refuse when there are none."""
+) -> tuple[list[m.ReviewItem], set[str]]:
+    """The pending entries of the kind asked for, and which of the pending items are in
+    ``base`` (its id column is read once, here); refuse when there are none."""
     pending = _pending(ws, dataset)
     ids = _present(base, pending)
     items = [i for i in pending if is_production(i, ids) == production]
     if items:
-        return items
+        return items, ids
     others = len(pending) - len(items)
     if production:
         raise InputError(
