@@ -49,6 +49,7 @@ ORDER = [
     "streams",
     "object_store",
     "scale_import",
+    "monitor_ingest",
     "scale_dask",
     "scaling",
     "web",

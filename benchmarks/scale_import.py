@@ -90,11 +90,13 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak, "base": base, **
 """
 
 
-def make_folder(folder: Path, n: int, seed: int, flip: float) -> None:
-    """``n`` rows x 20 columns (18 floats, a tag, a label) in files of 1M rows.
+def make_folder(folder: Path, n: int, seed: int, flip: float, learnable: bool = False) -> None:
+    """``n`` rows x 20 columns (18 floats, a tag, a label of 10 classes) in files of 1M
+    rows.
 
     The same seed gives the same features; ``flip`` of the labels are changed, and
-    0.1% of one feature (a new version made by relabeling and a fix).
+    0.1% of one feature (a new version made by relabeling and a fix). The label is
+    random, or with ``learnable`` the largest of ``f0``..``f9`` (a model can learn it).
     """
     folder.mkdir(parents=True)
     for number, start in enumerate(range(0, n, FILE_ROWS)):
@@ -102,7 +104,10 @@ def make_folder(folder: Path, n: int, seed: int, flip: float) -> None:
         rng = np.random.default_rng([seed, number])
         columns = {f"f{i}": rng.normal(size=rows) for i in range(18)}
         columns["tag"] = rng.choice(["a", "b", "c", "d"], size=rows)
-        label = rng.integers(0, 10, size=rows)
+        if learnable:
+            label = np.argmax(np.column_stack([columns[f"f{i}"] for i in range(10)]), axis=1)
+        else:
+            label = rng.integers(0, 10, size=rows)
         if flip:
             edit = np.random.default_rng([seed, number, 1])
             moved = edit.random(rows) < flip
@@ -113,15 +118,15 @@ def make_folder(folder: Path, n: int, seed: int, flip: float) -> None:
         pq.write_table(pa.table(columns), folder / f"part-{number:04d}.parquet")
 
 
-def run(step: str, ws: Path, source: Path, out: Path) -> dict:
-    """One step in a fresh, niced process; its JSON report."""
+def run(step: str, ws: Path, source: Path, out: Path, child: str = CHILD) -> dict:
+    """One step of ``child`` (a script) in a fresh, niced process; its JSON report."""
     command = [
         "nice",
         "-n",
         "10",
         sys.executable,
         "-c",
-        CHILD,
+        child,
         step,
         str(ws),
         str(source),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.deploy import Profile, drift, profile, profile_parquet
+from assay.deploy import Profile, ProfileBuilder, drift, profile, profile_parquet
 from assay.deploy._columns import infer_kind
 from assay.exceptions import InputError
 
@@ -54,6 +54,35 @@ def test_chunked_profile_merges_exactly() -> None:
         assert len(b.sample) == 800
         assert set(b.sample) <= set(df[name].dropna())
     assert chunked.columns["city"].categories == whole.columns["city"].categories
+
+
+def test_a_profile_built_chunk_by_chunk_equals_the_chunked_profile() -> None:
+    df = _frame(5_000, seed=3)
+    builder = ProfileBuilder(columns=["x", "k", "city"], column_types={"k": "categorical"},
+                             max_sample=500, seed=4)
+    for start in range(0, len(df), 1_200):
+        builder.add(df.iloc[start:start + 1_200])
+    built = builder.result()
+    whole = profile(df, columns=["x", "k", "city"], column_types={"k": "categorical"},
+                    max_sample=500, chunksize=1_200, seed=4)
+    assert built.to_dict() == whole.to_dict()
+    with pytest.raises(InputError, match="no rows were profiled"):
+        ProfileBuilder().result()
+
+
+def test_drift_of_a_batch_profile_equals_drift_of_the_batch() -> None:
+    reference, current = _frame(seed=0), _frame(seed=1)
+    current["x"] += 1.0
+    ref = profile(reference)
+    builder = ProfileBuilder(column_types=ref.kinds)
+    for start in range(0, len(current), 1_000):
+        builder.add(current.iloc[start:start + 1_000])
+    by_profile, by_rows = drift(ref, builder.result()), drift(ref, current)
+    assert by_profile.drifted_columns == by_rows.drifted_columns == ["x"]
+    for name in ("x", "big"):  # numeric: every current value is in the sample
+        assert by_profile.columns.loc[name, "p_value"] == pytest.approx(
+            by_rows.columns.loc[name, "p_value"], rel=1e-12)
+    assert by_profile.params["n_cur"] == len(current)
 
 
 def test_bottom_k_sample_is_uniform() -> None:

@@ -28,14 +28,13 @@ from assay.cli._common import (
 )
 from assay.cli._deploy_speech import monitor_clips
 from assay.deploy import render_summary
-from assay.deploy._dask_drift import as_pandas_batch
 from assay.exceptions import InputError
 from assay.workflows.monitor import (
     MonitorStatus,
     add_monitor,
     file_drift,
     ingest_file,
-    ingest_frame,
+    ingest_folder,
     sample_for_review,
 )
 from assay.workflows.monitor import (
@@ -196,10 +195,9 @@ def monitor_ingest(
 ) -> None:
     """Check one production batch as the monitor's next window."""
     ws = open_workspace(workspace)
-    with progress(f"Checking {file.name}"), dask_cluster(dask_scheduler):
+    with progress(f"Checking {file.name}"), dask_cluster(dask_scheduler) as client:
         if file.is_dir():
-            batch = as_pandas_batch(file)
-            checked = ingest_frame(ws, name, batch, source=str(file))
+            checked = ingest_folder(ws, name, file, on_cluster=client is not None)
         else:
             checked = ingest_file(ws, name, file)
     emit_json(checked.window) if as_json else _print_window(checked.window)

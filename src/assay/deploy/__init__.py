@@ -24,6 +24,7 @@ from assay.deploy.performance import (
 from assay.deploy.profile import (
     ColumnProfile,
     Profile,
+    ProfileBuilder,
     profile,
     profile_parquet,
     schema_problems,
@@ -41,6 +42,7 @@ __all__ = [
     "MultilabelConfidenceEstimator",
     "PageHinkley",
     "Profile",
+    "ProfileBuilder",
     "SetDriftReport",
     "StreamAlarms",
     "adwin",

@@ -31,6 +31,7 @@ from assay.exceptions import InputError
 
 __all__ = [
     "as_pandas_batch",
+    "checks_against",
     "dask_cluster",
     "is_dask_frame",
     "read_parquet_folder",
@@ -64,6 +65,26 @@ def run_checks(
     kinds = {n: ref.columns[n].kind for n in present}
     kinds.update({n: "auto" for n in news})
     cur = _current_profile(current, present + news, kinds, options, seed)
+    rows, charts = checks_against(ref, cur, names, options, extra=extra)
+    return rows, charts, cur.n_rows
+
+
+def checks_against(
+    ref: Profile, cur: Profile, names: list[str], options: CheckOptions, *, extra: bool
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Check ``names`` of a batch known by its profile ``cur`` against ``ref``.
+
+    ``cur`` comes from the cluster (:func:`run_checks`) or was built chunk by chunk
+    (:class:`assay.deploy.profile.ProfileBuilder`, a streamed monitor window); columns
+    of ``cur`` the reference lacks are listed as new when ``extra``.
+
+    Returns
+    -------
+    rows, charts : dict
+        As the pandas checks return them (reference column order).
+    """
+    present = [n for n in names if n in cur.columns]
+    news = [n for n in cur.columns if n not in ref.columns] if extra else []
     if cur.n_rows == 0:
         raise InputError("the current batch has no rows; send a batch with at least one row.")
     rows: dict[str, dict[str, Any]] = {}
@@ -90,7 +111,7 @@ def run_checks(
             "not in the reference: new column, not tested",
             False,
         )
-    return rows, charts, cur.n_rows
+    return rows, charts
 
 
 def _current_profile(

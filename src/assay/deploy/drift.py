@@ -144,6 +144,11 @@ def _check_current(current: Any) -> Any:
         current = _dask_part.read_parquet_folder(Path(current))
     if _dask_part.is_dask_frame(current):
         return current
+    if isinstance(current, Profile):
+        if current.n_rows == 0:
+            raise InputError("the current batch has no rows; send a batch with at least one "
+                             "row.")
+        return current
     if not isinstance(current, pd.DataFrame):
         raise InputError(
             f"the current batch must be a pandas or Dask DataFrame (or a folder of Parquet "
@@ -187,14 +192,15 @@ def drift(
     reference : pandas DataFrame of shape (n_ref, n_columns), or Profile
         The reference data, or its profile from :func:`assay.profile` (faster: the
         reference is not read again).
-    current : pandas DataFrame of shape (n_cur, n_columns), Dask DataFrame, or folder
+    current : pandas DataFrame of shape (n_cur, n_columns), Dask DataFrame, folder, or Profile
         The production batch. A Dask DataFrame (or a folder of Parquet files, read
         with Dask) is profiled partition by partition on the cluster and the partial
         profiles merged; only the merged profile reaches this process. Category counts,
         missing rates and row counts are then exact; the numeric tests compare the
         reference sample with a uniform sample of up to 100,000 current values per
         column (so p-values reflect that sample's size), text and embedding tests use
-        ``embedding_sample`` rows as for pandas.
+        ``embedding_sample`` rows as for pandas. A :class:`Profile` of the batch (e.g.
+        built chunk by chunk with :class:`ProfileBuilder`) is tested the same way.
     columns : sequence of str, optional
         Columns to test (default: every reference column).
     column_types : dict of str to str, optional
@@ -236,7 +242,11 @@ def drift(
     names = _tested_columns(ref, columns)
     options = CheckOptions(alpha, embedding_sample, n_permutations, n_mmd_permutations,
                            limits["text"], text_embedder, seed)
-    if _dask_part.is_dask_frame(current):
+    if isinstance(current, Profile):
+        rows, charts = _dask_part.checks_against(ref, current, names, options,
+                                                 extra=columns is None)
+        n_cur = current.n_rows
+    elif _dask_part.is_dask_frame(current):
         rows, charts, n_cur = _dask_part.run_checks(ref, current, names, options,
                                                     extra=columns is None, seed=seed)
     else:

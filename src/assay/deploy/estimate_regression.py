@@ -476,6 +476,7 @@ class RegressionWatch(PerformanceWatch):
     number, tested for drift like any numeric column."""
 
     metric = "mae"
+    reads_features = True  # direct loss estimation predicts each row's loss from them
 
     def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
                   seed: int = 0) -> tuple[Any, dict[str, Any]]:

@@ -302,10 +302,14 @@ class PerformanceWatch:
     prediction_profiled : bool
         Whether the ``prediction`` column is profiled and tested for drift like any
         column (a class, a number); set-valued predictions are tested by the watch.
+    reads_features : bool
+        Whether :meth:`performance` reads the window's features (else the model's
+        outputs are enough, and a window streamed in chunks keeps only those).
     """
 
     metric = "accuracy"
     prediction_profiled = True
+    reads_features = False
 
     def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
                   seed: int = 0) -> tuple[Any, dict[str, Any]]:

@@ -31,7 +31,10 @@ from assay.deploy import _partial as part
 from assay.deploy._columns import resolve_kinds
 from assay.exceptions import InputError
 
-__all__ = ["ColumnProfile", "Profile", "profile", "profile_parquet", "schema_problems"]
+__all__ = [
+    "ColumnProfile", "Profile", "ProfileBuilder", "profile", "profile_parquet",
+    "schema_problems",
+]
 
 FORMAT_VERSION = 1
 
@@ -309,6 +312,53 @@ def profile_parquet(
 def _chain(first: pd.DataFrame, rest: Iterable[pd.DataFrame]) -> Iterable[pd.DataFrame]:
     yield first
     yield from rest
+
+
+class ProfileBuilder:
+    """A profile built chunk by chunk, as the chunks arrive (one in memory at a time).
+
+    The column kinds are settled by the first chunk (``column_types`` first); the result
+    equals :func:`profile` of the chunks concatenated with the same ``chunksize``
+    boundaries.
+
+    Parameters
+    ----------
+    columns : sequence of str, optional
+        The columns to profile (default: every column of the first chunk).
+    column_types : dict of str to str, optional
+        Kinds of the columns (the others are inferred from the first chunk).
+    max_sample, max_text_sample, categorical_threshold, seed
+        As for :func:`profile`.
+    """
+
+    def __init__(self, *, columns: Sequence[str] | None = None,
+                 column_types: Mapping[str, str] | None = None,
+                 max_sample: int = 100_000, max_text_sample: int = 1_000,
+                 categorical_threshold: int = 20, seed: int = 0) -> None:
+        self.columns = None if columns is None else [str(c) for c in columns]
+        self.column_types = dict(column_types or {})
+        self.params = _params(max_sample, max_text_sample, categorical_threshold, seed)
+        self.kinds: dict[str, str] | None = None
+        self.state: dict[str, dict[str, Any]] | None = None
+        self.chunks = 0
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Summarise one chunk of shape (n_rows, n_columns) and merge it in (the
+        columns profiled must be in it; others are left out)."""
+        if self.kinds is None:
+            names = self.columns if self.columns is not None else list(chunk.columns)
+            self.kinds = resolve_kinds(chunk, [str(c) for c in names], self.column_types,
+                                       int(self.params["categorical_threshold"]), "profile")
+        partial = part.partial_state(chunk, self.kinds, self.params, self.chunks)
+        self.state = (partial if self.state is None
+                      else part.merge_states(self.state, partial, self.params))
+        self.chunks += 1
+
+    def result(self) -> Profile:
+        """The profile of every chunk added so far."""
+        if self.state is None:
+            raise InputError("no rows were profiled; give at least one chunk with rows.")
+        return _finalize(self.state, self.params)
 
 
 def _profile_dask(ddf: Any, columns: Sequence[str] | None,

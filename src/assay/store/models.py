@@ -261,6 +261,9 @@ class MonitorWindow(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     object_hash: Mapped[str] = mapped_column(String(64))
+    #: The hashes of the parts of a window stored in several objects (``object_hash``
+    #: is then their manifest), so that gc keeps them; null for a window in one object.
+    parts: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     n_rows: Mapped[int] = mapped_column(BigInteger)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     alerts: Mapped[list] = mapped_column(JSON, default=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,12 +16,17 @@ if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
 
 __all__ = [
+    "ScoredBatch",
     "check_window",
     "model_problem",
     "nested_problem",
     "reference_rows",
     "sample_window",
+    "score_batch",
     "value_problem",
+    "window_performance",
+    "window_report",
+    "window_watch",
 ]
 
 #: The 64-bit integer range: beyond it a value is stored as neither int64 nor exactly.
@@ -268,6 +273,126 @@ def _schema_alerts(changes: dict[str, list[str]], unscored: str | None) -> list[
     return alerts
 
 
+@dataclass
+class ScoredBatch:
+    """A batch (or one chunk of it) with the model's outputs.
+
+    Attributes
+    ----------
+    rows : DataFrame of shape (n_rows, n_columns + n_outputs)
+        The batch with ``prediction`` and the watch's extra columns (e.g. ``confidence``).
+    features : DataFrame or None
+        What the model was given (None when it did not score).
+    predictions, outputs : array-like of length n_rows, or None
+        The ``prediction`` column and the model's raw outputs (probabilities, numbers).
+    unscored : str or None
+        Why the model could not score the batch (None: it did, or there is no model).
+    """
+
+    rows: pd.DataFrame
+    features: pd.DataFrame | None = None
+    predictions: Any = None
+    outputs: Any = None
+    unscored: str | None = None
+
+
+def window_watch(reference: DatasetVersion, config: dict[str, Any], model: Any) -> Any:
+    """The task's performance watch when the window is scored (by ``model``, or by the
+    outputs each batch carries), else None."""
+    batch_watch = model is None and bool(config.get("batch_watch"))
+    return reference.task.performance_watch if model is not None or batch_watch else None
+
+
+def score_batch(
+    batch: pd.DataFrame,
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    model: Any,
+    *,
+    copy: bool = True,
+) -> ScoredBatch:
+    """Predict ``batch`` with ``model`` (or read the outputs it carries) as the watch
+    does; a batch the model cannot score is returned with the reason. With ``copy``
+    false the output columns are added to ``batch`` itself."""
+    watch = window_watch(reference, config, model)
+    unscored = _unscorable(batch, config["features"]) if model is not None else None
+    scored = batch.copy() if copy else batch
+    if watch is None or unscored is not None:
+        return ScoredBatch(scored, unscored=unscored)
+    features = scored.copy() if model is None else scored[config["features"]]
+    predictions, extra, outputs = watch.predict(model, features, config)
+    scored["prediction"] = predictions
+    for column, values in extra.items():
+        scored[column] = values
+    return ScoredBatch(scored, features, predictions, outputs)
+
+
+def window_performance(
+    scored: ScoredBatch,
+    labels: pd.Series | None,
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    state: dict[str, Any] | None,
+    estimator: Any,
+) -> dict[str, Any]:
+    """The watch's estimated (and, with ``labels``, realised) performance of a window."""
+    watch = reference.task.performance_watch
+    if estimator is None:  # one stored in the configuration (no reference rows)
+        estimator = watch.estimator(config, pd.DataFrame(), pd.Series(dtype=float))
+    return dict(watch.performance(
+        estimator, config, scored.features, scored.outputs, scored.predictions, labels, state
+    ))
+
+
+def window_report(
+    profile: Any,
+    current: Any,
+    columns: list[Any],
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    perf: dict[str, Any] | None,
+    unscored: str | None,
+    state: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The JSON report of a window: drift of ``current`` (the scored rows' tested
+    columns, or their :class:`~assay.deploy.Profile`) against ``profile``, schema
+    changes of the batch's ``columns``, performance and alerts."""
+    from assay.deploy import drift
+
+    if unscored is not None:  # no predictions to compare: the alert says why
+        profile = replace(
+            profile, columns={k: v for k, v in profile.columns.items() if k != "prediction"}
+        )
+    prediction = "prediction" if "prediction" in profile.columns else None
+    tested = [c for c in profile.columns if c in current.columns]
+    report = drift(
+        profile,
+        current[tested] if isinstance(current, pd.DataFrame) else current,
+        prediction=prediction,
+        column_thresholds=config.get("column_thresholds") or None,
+    )
+    known = set(reference.schema.names) | set(profile.columns) | {"confidence", "prediction"}
+    changes = {**report.schema_changes, "new": [str(c) for c in columns if c not in known]}
+    table = report.columns.reset_index().rename(columns={"index": "column"})
+    watched = (perf or {}).pop("columns", [])  # statistics the watch tested (images, boxes)
+    report_json: dict[str, Any] = {
+        "drifted": report.drifted,
+        "rule": report.rule,
+        "params": jsonable(report.params),
+        "schema": changes,
+        "columns": jsonable(table.to_dict(orient="records")) + jsonable(watched),
+        "charts": jsonable(report.charts),  # histograms behind the monitoring page's charts
+        "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
+        # carried over when this window has no labels or was not scored
+        "detector": (perf or {}).get("detector", state),
+    }
+    watch = reference.task.performance_watch if perf is not None else None
+    report_json["alerts"] = _schema_alerts(changes, unscored) + _alerts(
+        report, perf, config, watch
+    )
+    return report_json
+
+
 def check_window(
     batch: pd.DataFrame,
     profile: Any,
@@ -286,57 +411,16 @@ def check_window(
     model's features are missing or not numbers, the window is checked without
     predictions and an alert says so.
     """
-    from assay.deploy import drift
-
-    scored = batch.copy()
+    scored = score_batch(batch, reference, config, model)
     perf = None
-    batch_watch = model is None and bool(config.get("batch_watch"))  # outputs in the batch
-    watch = reference.task.performance_watch if model is not None or batch_watch else None
-    unscored = _unscorable(scored, config["features"]) if model is not None else None
-    if watch is not None and unscored is None:
-        features = scored.copy() if batch_watch else scored[config["features"]]
-        predictions, extra, outputs = watch.predict(model, features, config)
-        scored["prediction"] = predictions
-        for column, values in extra.items():
-            scored[column] = values
+    if scored.features is not None:
         label = reference.roles.label
-        labels = scored[label] if label in scored.columns else None
-        if estimator is None:  # one stored in the configuration (no reference rows)
-            estimator = watch.estimator(config, pd.DataFrame(), pd.Series(dtype=float))
-        perf = watch.performance(
-            estimator, config, features, outputs, predictions, labels, state
-        )
-    if unscored is not None:  # no predictions to compare: the alert says why
-        profile = replace(
-            profile, columns={k: v for k, v in profile.columns.items() if k != "prediction"}
-        )
-    prediction = "prediction" if "prediction" in profile.columns else None
-    tested = [c for c in profile.columns if c in scored.columns]
-    report = drift(
-        profile,
-        scored[tested],
-        prediction=prediction,
-        column_thresholds=config.get("column_thresholds") or None,
+        labels = scored.rows[label] if label in scored.rows.columns else None
+        perf = window_performance(scored, labels, reference, config, state, estimator)
+    report = window_report(
+        profile, scored.rows, list(batch.columns), reference, config, perf, scored.unscored, state
     )
-    known = set(reference.schema.names) | set(profile.columns) | {"confidence", "prediction"}
-    changes = {**report.schema_changes, "new": [str(c) for c in batch.columns if c not in known]}
-    table = report.columns.reset_index().rename(columns={"index": "column"})
-    watched = (perf or {}).pop("columns", [])  # statistics the watch tested (images, boxes)
-    report_json: dict[str, Any] = {
-        "drifted": report.drifted,
-        "rule": report.rule,
-        "params": jsonable(report.params),
-        "schema": changes,
-        "columns": jsonable(table.to_dict(orient="records")) + jsonable(watched),
-        "charts": jsonable(report.charts),  # histograms behind the monitoring page's charts
-        "performance": jsonable({k: v for k, v in (perf or {}).items() if k != "detector"}) or None,
-        # carried over when this window has no labels or was not scored
-        "detector": (perf or {}).get("detector", state),
-    }
-    report_json["alerts"] = _schema_alerts(changes, unscored) + _alerts(
-        report, perf, config, watch
-    )
-    return scored, report_json
+    return scored.rows, report
 
 
 def sample_window(

@@ -30,6 +30,7 @@ from assay.store.readers import RowNames
 
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
+    from assay.store.objects import PendingObject
     from assay.store.workspace import Workspace
 
 __all__ = ["DEFAULT_ALERTS", "MonitorStore"]
@@ -190,34 +191,30 @@ class MonitorStore:
         """Check one production batch as the next window; store it and its findings.
 
         ``batch`` is a pandas DataFrame, a Dask DataFrame or a folder of Parquet files
-        (one table batch; both are read by Dask, on the active cluster if any).
-        ``source`` names the batch in messages; ``rows`` how they name its rows (by
-        default the lines of the file ``source`` names, else the batch's index labels).
+        (one table batch). ``source`` names the batch in messages; ``rows`` how they
+        name its rows (by default the lines of the file ``source`` names, else the
+        batch's index labels). A Dask DataFrame or a folder is checked and stored chunk
+        by chunk, never whole in memory (:mod:`assay.store.monitor_stream`), except by a
+        monitor whose batches carry images or the model's outputs.
         """
         from assay.deploy._dask_drift import as_pandas_batch
-        from assay.store.monitor_checks import check_window, model_problem
+        from assay.store.monitor_checks import check_window
+        from assay.store.monitor_stream import ingest_streamed, is_streamed_batch
 
-        batch = as_pandas_batch(batch)
         info = self.get(name)
+        if is_streamed_batch(batch) and not info["config"].get("batch_watch"):
+            return ingest_streamed(self, name, batch, source=source)
+        batch = as_pandas_batch(batch)
         reference = self.ws.dataset(info["reference"])
         rows = rows if rows is not None else RowNames.for_source(source, batch)
         if info["config"].get("batch_watch"):  # images and the model's outputs in the batch
             base = Path(source).parent if Path(source).is_file() else None
             watch = reference.task.performance_watch
             batch = watch.prepare(batch, info["config"], base=base, where=rows)
-        _check_schema(batch, info["config"]["columns"], source)
-        label = reference.roles.label
-        if label is not None and label in batch.columns:  # as the task stores labels
-            batch = batch.assign(**{label: reference.task.batch_labels(batch[label])})
         profile = self._profile(name)
-        _check_values(profile, batch, info["config"], reference.roles.label, source, rows)
+        batch = self.checked_batch(batch, info, reference, profile, source, rows)
         model = self._model(info, reference) if info["recipe"] else None
-        if model is not None:
-            problem = model_problem(
-                model, batch, info["config"]["features"], rows, f"recipe {info['recipe']!r}"
-            )
-            if problem:
-                raise InputError(f"{source}: {problem}")
+        self.check_scorable(model, batch, info, source, rows)
         with _lock(self.ws, name):  # one window at a time: each continues the last
             state, head = self._detector_state(name, info["config"])
             estimator = self._estimator(info, reference) if model is not None else None
@@ -225,9 +222,50 @@ class MonitorStore:
                 batch, profile, reference, info["config"], model, state, estimator=estimator
             )
             report["source"] = source
-            _name_alarm_rows(report, batch, state, reference, rows)
+            name_alarm_rows(report, batch, state, reference, rows)
             number = self._store(name, scored, report, head)
         return {"monitor": name, "window": number, **report}
+
+    def checked_batch(
+        self,
+        batch: pd.DataFrame,
+        info: dict[str, Any],
+        reference: DatasetVersion,
+        profile: Any,
+        source: str,
+        rows: RowNames,
+    ) -> pd.DataFrame:
+        """``batch`` with its labels as the task stores them, once it is known to hold
+        the monitored columns and values the reference can be compared with.
+
+        Raises
+        ------
+        InputError
+            Naming ``source``, the row (as ``rows`` names it) and the column.
+        """
+        config = info["config"]
+        _check_schema(batch, config["columns"], source)
+        label = reference.roles.label
+        if label is not None and label in batch.columns:  # as the task stores labels
+            batch = batch.assign(**{label: reference.task.batch_labels(batch[label])})
+        _check_values(profile, batch, config, label, source, rows)
+        return batch
+
+    @staticmethod
+    def check_scorable(
+        model: Any, batch: pd.DataFrame, info: dict[str, Any], source: str, rows: RowNames
+    ) -> None:
+        """Refuse a batch ``model`` (None: no model) cannot score, e.g. an infinite
+        feature value, naming ``source``, the row and the column."""
+        from assay.store.monitor_checks import model_problem
+
+        if model is None:
+            return
+        problem = model_problem(
+            model, batch, info["config"]["features"], rows, f"recipe {info['recipe']!r}"
+        )
+        if problem:
+            raise InputError(f"{source}: {problem}")
 
     def _store(self, name: str, scored: pd.DataFrame, report: dict[str, Any], head: int) -> int:
         """Store a checked window as number ``head + 1``: object first, then one
@@ -236,7 +274,27 @@ class MonitorStore:
 
         _fault_point("monitor_before_store")
         table = pa.Table.from_pandas(scored, preserve_index=False)
-        with self.ws.writing_object(table) as obj, self.ws.session() as s:
+        with self.ws.writing_object(table) as obj:
+            return self.record_window(name, obj, len(scored), report, head)
+
+    def record_window(
+        self,
+        name: str,
+        obj: PendingObject,
+        n_rows: int,
+        report: dict[str, Any],
+        head: int,
+        parts: builtins.list[PendingObject] | None = None,
+    ) -> int:
+        """Record window ``head + 1`` stored in ``obj`` (the manifest of ``parts`` for a
+        window in parts) in one transaction that releases their leases.
+
+        Raises
+        ------
+        ConflictError
+            When another process stored a window after ``head`` (nothing is recorded).
+        """
+        with self.ws.session() as s:
             row = self._row(s, name, lock=True)
             latest = s.scalar(
                 select(func.max(m.MonitorWindow.number)).where(m.MonitorWindow.monitor_id == row.id)
@@ -251,12 +309,15 @@ class MonitorStore:
                     monitor_id=row.id,
                     number=head + 1,
                     object_hash=obj.digest,
-                    n_rows=len(scored),
+                    parts=[p.digest for p in parts] if parts else None,
+                    n_rows=n_rows,
                     report=report,
                     alerts=report["alerts"],
                 )
             )
             obj.release(s)
+            for part in parts or ():
+                part.release(s)
         return head + 1
 
     def windows(self, name: str) -> builtins.list[dict[str, Any]]:
@@ -380,7 +441,7 @@ class MonitorStore:
 _ALARM_PREFIX = "concept drift: Page-Hinkley alarm at row(s) "
 
 
-def _name_alarm_rows(
+def name_alarm_rows(
     report: dict[str, Any],
     batch: pd.DataFrame,
     state: dict[str, Any] | None,

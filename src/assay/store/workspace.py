@@ -751,6 +751,10 @@ class Workspace:
             refs |= {h for h in s.scalars(select(m.Analysis.object_hash)).all() if h}
             refs |= {h for h in s.scalars(select(m.Monitor.profile_hash)).all() if h}
             refs |= set(s.scalars(select(m.MonitorWindow.object_hash)).all())
+            for parts in s.scalars(
+                select(m.MonitorWindow.parts).where(m.MonitorWindow.parts.isnot(None))
+            ):
+                refs.update(parts or ())
         return refs
 
     # ----------------------------------------------------------------- analyses

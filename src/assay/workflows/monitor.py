@@ -27,6 +27,7 @@ __all__ = [
     "add_monitor",
     "file_drift",
     "ingest_file",
+    "ingest_folder",
     "ingest_frame",
     "ingest_json",
     "monitor_status",
@@ -151,6 +152,16 @@ def ingest_frame(
 ) -> Window:
     """Check ``batch`` as the next window of monitor ``name`` and store it."""
     return Window(ws.monitors.ingest(name, batch, source=source, rows=rows), len(batch))
+
+
+def ingest_folder(ws: Workspace, name: str, folder: Path, *, on_cluster: bool) -> Window:
+    """Check a folder of Parquet files as the monitor's next window, chunk by chunk
+    (read by the active Dask cluster, partition by partition, when ``on_cluster``)."""
+    from assay._dask import read_parquet_folder
+
+    batch: Any = read_parquet_folder(folder) if on_cluster else folder
+    window = ws.monitors.ingest(name, batch, source=str(folder))
+    return Window(window, int(window["params"]["n_cur"]))
 
 
 def ingest_file(ws: Workspace, name: str, path: Path) -> Window:
