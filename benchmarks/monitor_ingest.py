@@ -13,8 +13,9 @@ the window streamed (and what a whole pandas batch still does): the folder read 
 one pandas DataFrame, then the same checks on it, the window stored in one object.
 An hourly window at 100M production rows a day is ~4.2M rows (docs/scale.md).
 
-What a streamed window still holds whole: per row, the model's outputs (10
-probabilities here), the prediction and the label, for the performance estimate.
+What a streamed window still holds whole, for the performance estimate: per row, the
+calibrated confidence of the prediction (one number, computed chunk by chunk from the
+10 probabilities), the prediction and the label.
 """
 
 from __future__ import annotations
@@ -114,9 +115,8 @@ def main() -> None:
         "10 classes: the largest of f0..f9, 5% of them moved to the next class; f0 of "
         "0.1% of the rows shifted by 1), in Parquet files of 1M rows, read 250,000 rows at a "
         "time and stored in parts of 1,000,000 rows (ASSAY_PART_ROWS). The streamed "
-        "window's memory still grows with its rows by what it keeps of each for the "
-        "accuracy estimate (10 probabilities, the prediction and the label: ~0.3 GiB per "
-        "million rows here), no longer by its columns. One run per size on a shared 2-core machine: "
+        "window keeps three numbers per row for the accuracy estimate (the calibrated "
+        "confidence, the prediction and the label; 24 bytes), not its columns. One run per size on a shared 2-core machine: "
         "the ratios are the comparable numbers. \"Same findings\": the same drifted "
         "columns and the same estimated and realised accuracy in both windows (their "
         "numeric drift tests differ only past 100,000 rows, where the streamed window "

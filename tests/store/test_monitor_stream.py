@@ -26,13 +26,16 @@ from assay.train.recipe import Recipe
 
 ELEC = Path("/work/shared/data/drift/elec.csv")
 BIKE = Path("/work/shared/data/regression/bike-sharing/hour.csv")
+YEAST = Path("/work/shared/data/multilabel/yeast/yeast.csv")
 PART_ROWS = 1_500
 LOGISTIC = "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\n" \
+    "seed: 0\n"
+FOREST = "estimator: sklearn.ensemble.RandomForestClassifier\nparams: {n_estimators: 30}\n" \
     "seed: 0\n"
 RIDGE = "featurizer: standard_scaler\nestimator: sklearn.linear_model.Ridge\nseed: 0\n"
 
 pytestmark = pytest.mark.skipif(
-    not (ELEC.exists() and BIKE.exists()), reason="the shared data is not on this machine"
+    not (ELEC.exists() and BIKE.exists() and YEAST.exists()), reason="the shared data is not on this machine"
 )
 
 
@@ -111,6 +114,22 @@ def test_a_regression_window_in_chunks_estimates_its_loss_as_a_whole_one(
     _same_report(whole, streamed)
     estimated = streamed["performance"]["estimated"]
     assert estimated["n"] == 4_500 and estimated["estimated_mae"] > 0
+
+
+def test_a_multilabel_window_in_chunks_reports_as_a_whole_one(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    yeast = pd.read_csv(YEAST)
+    labels = [f"Class{i}" for i in range(1, 15)]
+    workspace.import_dataset("yeast", yeast.iloc[:1_200], label=labels)
+    workspace.recipes.add("forest", Recipe.from_yaml(FOREST))
+    _pair(workspace, "yeast@v1", "forest")
+    combined = workspace.import_dataset("later", yeast.iloc[1_200:], label=labels)
+    batch = combined.to_pandas().drop(columns="item_id")
+    whole = workspace.monitors.ingest("whole", batch)
+    streamed = workspace.monitors.ingest("streamed", write_folder(batch, tmp_path / "b", 3))
+    _same_report(whole, streamed)
+    assert streamed["performance"]["realised"]["micro_f1"] > 0.3
 
 
 def test_a_bad_value_in_a_later_file_is_named_and_nothing_is_stored(

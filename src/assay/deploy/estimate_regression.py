@@ -414,7 +414,12 @@ class LossEstimator:
             estimated_rmse_low, estimated_rmse_high, reference_mae, mae_threshold,
             reference_rmse, rmse_threshold, alert.
         """
-        loss = self.predict_loss(features, y_pred)
+        return self.estimate_losses(self.predict_loss(features, y_pred), window=window)
+
+    def estimate_losses(self, loss: pd.DataFrame, *,
+                        window: ArrayLike | None = None) -> pd.DataFrame:
+        """:meth:`estimate` from the rows' predicted losses (:meth:`predict_loss`'s
+        frame of shape (n_samples, 2)), e.g. gathered chunk by chunk."""
         keys = np.zeros(len(loss), dtype=np.int64) if window is None else np.asarray(window)
         if len(keys) != len(loss):
             raise InputError(f"window has {len(keys)} values for {len(loss)} rows; give one "
@@ -476,7 +481,6 @@ class RegressionWatch(PerformanceWatch):
     number, tested for drift like any numeric column."""
 
     metric = "mae"
-    reads_features = True  # direct loss estimation predicts each row's loss from them
 
     def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
                   seed: int = 0) -> tuple[Any, dict[str, Any]]:
@@ -509,17 +513,35 @@ class RegressionWatch(PerformanceWatch):
     def performance(self, estimator: Any, state: dict[str, Any], features: pd.DataFrame,
                     outputs: Any, predictions: Any, labels: pd.Series | None,
                     detector: dict[str, Any] | None) -> dict[str, Any]:
+        return self._performance(estimator, estimator.estimate(features, outputs), state,
+                                 outputs, labels)
+
+    def summarise(self, estimator: Any, features: pd.DataFrame, outputs: Any) -> np.ndarray:
+        """Each row's predicted absolute and squared error (two numbers, not the
+        features), shape (n_rows, 2)."""
+        return estimator.predict_loss(features, outputs).to_numpy(dtype=float)
+
+    def summary_performance(self, estimator: Any, state: dict[str, Any], summary: Any,
+                            predictions: Any, labels: pd.Series | None,
+                            detector: dict[str, Any] | None) -> dict[str, Any]:
+        loss = pd.DataFrame(np.asarray(summary, dtype=float).reshape(-1, 2),
+                            columns=["abs_error", "squared_error"])
+        return self._performance(estimator, estimator.estimate_losses(loss), state,
+                                 predictions, labels)
+
+    def _performance(self, estimator: Any, estimate: pd.DataFrame, state: dict[str, Any],
+                     y_pred: Any, labels: pd.Series | None) -> dict[str, Any]:
         from assay.deploy.performance import realised_scores
         from assay.tasks import get_task
 
-        out: dict[str, Any] = {"estimated": estimator.estimate(features, outputs).iloc[0]
-                               .to_dict(), "reference_mae": state["reference_mae"],
+        out: dict[str, Any] = {"estimated": estimate.iloc[0].to_dict(),
+                               "reference_mae": state["reference_mae"],
                                "reference_rmse": state["reference_rmse"]}
         if labels is not None and labels.notna().any():
             known = labels.notna().to_numpy()
             truth = pd.to_numeric(labels[known]).to_numpy(dtype=float)
             realised = realised_scores(get_task("regression").score, truth,
-                                       np.asarray(outputs)[known]).iloc[0].to_dict()
+                                       np.asarray(y_pred, dtype=float)[known]).iloc[0].to_dict()
             n = float(known.sum())
             realised["mae_threshold"] = (estimator.reference_mae_ + estimator.alert_sigma
                                          * estimator.abs_std_ / np.sqrt(n))

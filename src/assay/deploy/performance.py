@@ -192,7 +192,12 @@ class ConfidenceEstimator:
         pandas DataFrame indexed by window
             n, estimated_accuracy, estimated_accuracy_low, estimated_accuracy_high.
         """
-        conf = self.calibrated_confidence(pred_probs)
+        return self.estimate_confidence(self.calibrated_confidence(pred_probs), window=window)
+
+    def estimate_confidence(self, conf: Any, *, window: ArrayLike | None = None) -> pd.DataFrame:
+        """:meth:`estimate` from the rows' calibrated confidences (shape (n_samples,), as
+        :meth:`calibrated_confidence` returns them), e.g. gathered chunk by chunk."""
+        conf = np.asarray(conf, dtype=float)
         if len(conf) == 0:
             raise InputError("estimate() got no rows; give at least one prediction.")
         frame = pd.DataFrame({"window": _windows(window, len(conf)), "c": conf,
@@ -302,14 +307,10 @@ class PerformanceWatch:
     prediction_profiled : bool
         Whether the ``prediction`` column is profiled and tested for drift like any
         column (a class, a number); set-valued predictions are tested by the watch.
-    reads_features : bool
-        Whether :meth:`performance` reads the window's features (else the model's
-        outputs are enough, and a window streamed in chunks keeps only those).
     """
 
     metric = "accuracy"
     prediction_profiled = True
-    reads_features = False
 
     def reference(self, model: Any, features: pd.DataFrame, labels: pd.Series, *,
                   seed: int = 0) -> tuple[Any, dict[str, Any]]:
@@ -335,6 +336,20 @@ class PerformanceWatch:
                     detector: dict[str, Any] | None) -> dict[str, Any]:
         """Estimated (and, with labels, realised) performance of one window."""
         raise NotImplementedError
+
+    def summarise(self, estimator: Any, features: pd.DataFrame, outputs: Any) -> np.ndarray:
+        """Per row, what :meth:`performance` reads of a chunk's features and outputs
+        (rows concatenate across chunks): a window checked chunk by chunk keeps only
+        this. By default the outputs themselves."""
+        return np.asarray(outputs)
+
+    def summary_performance(self, estimator: Any, state: dict[str, Any], summary: Any,
+                            predictions: Any, labels: pd.Series | None,
+                            detector: dict[str, Any] | None) -> dict[str, Any]:
+        """:meth:`performance` of a window from its chunks' :meth:`summarise` rows,
+        concatenated (by default: the outputs, and no features)."""
+        return self.performance(estimator, state, pd.DataFrame(), summary, predictions,
+                                labels, detector)
 
     def alerts(self, perf: dict[str, Any], state: dict[str, Any],
                limits: dict[str, float]) -> list[str]:
@@ -378,9 +393,25 @@ class ClassificationWatch(PerformanceWatch):
     def performance(self, estimator: Any, state: dict[str, Any], features: pd.DataFrame,
                     outputs: Any, predictions: Any, labels: pd.Series | None,
                     detector: dict[str, Any] | None) -> dict[str, Any]:
+        return self._performance(estimator.estimate(outputs), state, predictions, labels,
+                                 detector)
+
+    def summarise(self, estimator: Any, features: pd.DataFrame, outputs: Any) -> np.ndarray:
+        """The calibrated confidence of each row (one number, not one per class)."""
+        return np.asarray(estimator.calibrated_confidence(outputs))
+
+    def summary_performance(self, estimator: Any, state: dict[str, Any], summary: Any,
+                            predictions: Any, labels: pd.Series | None,
+                            detector: dict[str, Any] | None) -> dict[str, Any]:
+        return self._performance(estimator.estimate_confidence(summary), state, predictions,
+                                 labels, detector)
+
+    def _performance(self, estimate: pd.DataFrame, state: dict[str, Any], predictions: Any,
+                     labels: pd.Series | None,
+                     detector: dict[str, Any] | None) -> dict[str, Any]:
         from assay.deploy.streams import PageHinkley
 
-        out: dict[str, Any] = {"estimated": estimator.estimate(outputs).iloc[0].to_dict(),
+        out: dict[str, Any] = {"estimated": estimate.iloc[0].to_dict(),
                                "reference_accuracy": state["reference_accuracy"]}
         if labels is not None and labels.notna().any():
             known = labels.notna().to_numpy()

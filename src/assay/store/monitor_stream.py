@@ -6,9 +6,9 @@ never whole in this process. Each chunk gets the checks of a whole batch (rows n
 by file and row, or partition and index label), is scored by the monitor's model, is
 summarised into the window's drift profile (:class:`assay.deploy.ProfileBuilder`) and
 is written into the window's parts, as a streamed import writes a version's. What the
-window keeps per row is what its performance needs: the model's outputs, the
-predictions and the labels (and, for a watch that reads them, such as regression's
-direct loss estimation, the model's features), not the batch's columns.
+window keeps per row is what its performance needs (:class:`WindowOutputs`): the
+watch's summary of the row (a classifier's calibrated confidence, a regressor's two
+predicted losses), the prediction and the label, not the batch's columns.
 
 Drift is then tested against the stored reference profile as for a Dask batch: exact
 row counts, missing rates and category counts, and a uniform sample of up to 100,000
@@ -32,12 +32,7 @@ from assay._dask import is_dask_frame
 from assay.deploy._dask_drift import CURRENT_SAMPLE
 from assay.deploy.profile import ProfileBuilder
 from assay.exceptions import InputError
-from assay.store.monitor_checks import (
-    ScoredBatch,
-    score_batch,
-    window_performance,
-    window_report,
-)
+from assay.store.monitor_checks import ScoredBatch, score_batch, window_report
 from assay.store.readers import RowNames
 from assay.store.stream_sources import Chunk, parquet_files, part_rows, source_chunks
 from assay.store.streamed import PartWriter
@@ -71,50 +66,44 @@ def is_streamed_batch(batch: Any) -> bool:
 
 
 class WindowOutputs:
-    """What a streamed window keeps of each scored chunk for its performance.
+    """What a streamed window keeps of each scored chunk for its performance: per row,
+    the watch's summary of the features and outputs (:meth:`PerformanceWatch.summarise`:
+    one calibrated confidence for a classifier, two predicted losses for a regressor),
+    the prediction and the label.
 
     Parameters
     ----------
-    keep_features : bool
-        Keep the model's features too (a watch whose estimate reads them).
+    watch : PerformanceWatch
+        The task's watch.
+    estimator : object
+        Its fitted performance estimator.
     """
 
-    def __init__(self, keep_features: bool) -> None:
-        self.keep_features = keep_features
-        self.features: list[pd.DataFrame] = []
+    def __init__(self, watch: Any, estimator: Any) -> None:
+        self.watch, self.estimator = watch, estimator
+        self.summaries: list[np.ndarray] = []
         self.predictions: list[np.ndarray] = []
-        self.outputs: list[np.ndarray] = []
         self.labels: list[pd.Series] = []
 
     def add(self, scored: ScoredBatch, labels: pd.Series | None) -> None:
-        """Keep one chunk's outputs, predictions and labels."""
+        """Keep one chunk's summaries, predictions and labels."""
         if scored.features is None:
             return
-        if self.keep_features:
-            self.features.append(scored.features.reset_index(drop=True))
+        self.summaries.append(self.watch.summarise(self.estimator, scored.features,
+                                                   scored.outputs))
         self.predictions.append(np.asarray(scored.predictions))
-        self.outputs.append(np.asarray(scored.outputs))
         if labels is not None:
             self.labels.append(labels.reset_index(drop=True))
 
-    def scored(self) -> ScoredBatch:
-        """The window's outputs as one :class:`ScoredBatch` (no rows kept)."""
-        n = sum(len(p) for p in self.predictions)
-        features = (
-            pd.concat(self.features, ignore_index=True)
-            if self.features
-            else pd.DataFrame(index=pd.RangeIndex(n))
-        )
-        return ScoredBatch(
-            pd.DataFrame(index=pd.RangeIndex(n)),
-            features,
-            np.concatenate(self.predictions),
-            np.concatenate(self.outputs),
-        )
-
-    def window_labels(self) -> pd.Series | None:
-        """The labels of every row (None when the batch has no label column)."""
-        return pd.concat(self.labels, ignore_index=True) if self.labels else None
+    def performance(
+        self, state: dict[str, Any], detector: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The window's performance (:meth:`PerformanceWatch.summary_performance`)."""
+        labels = pd.concat(self.labels, ignore_index=True) if self.labels else None
+        return dict(self.watch.summary_performance(
+            self.estimator, state, np.concatenate(self.summaries),
+            np.concatenate(self.predictions), labels, detector,
+        ))
 
 
 class _StreamedWindow:
@@ -147,30 +136,30 @@ class _StreamedWindow:
             batch, self.info, self.reference, self.profile, where, rows
         )
         if self.n_rows == 0:
-            self._start(batch)
+            self._start()
         self.store.check_scorable(self.model, batch, self.info, where, rows)
+        self.columns = self.columns or list(batch.columns)  # as sent (scoring adds some)
         scored = score_batch(batch, self.reference, self.config, self.model, copy=False)
         self._same_scoring(scored, where)
-        assert self.outputs is not None
         table = self.writer.conform(pa.Table.from_pandas(scored.rows, preserve_index=False),
                                     where)
         if self.drift is None:
             self.drift = self._drift_builder(scored.rows)
         self.drift.add(scored.rows)
         label = self.reference.roles.label
-        self.outputs.add(scored, batch[label] if label in batch.columns else None)
+        if self.outputs is not None:
+            self.outputs.add(scored, batch[label] if label in batch.columns else None)
         self.writer.add(table)
         self.n_rows += len(batch)
 
-    def _start(self, first: pd.DataFrame) -> None:
-        """Settle, from the first chunk, what every chunk is checked for."""
-        self.columns = list(first.columns)
-        if self.info["recipe"]:
-            self.model = self.store._model(self.info, self.reference)
-        keep = False
-        if self.model is not None:
-            keep = bool(getattr(self.reference.task.performance_watch, "reads_features", False))
-        self.outputs = WindowOutputs(keep)
+    def _start(self) -> None:
+        """Fit (or find) the model and its performance estimator once a chunk is known
+        to be good."""
+        if not self.info["recipe"]:
+            return
+        self.model = self.store._model(self.info, self.reference)
+        estimator = self.store._estimator(self.info, self.reference)
+        self.outputs = WindowOutputs(self.reference.task.performance_watch, estimator)
 
     def _drift_builder(self, scored: pd.DataFrame) -> ProfileBuilder:
         """The window's drift profile, of the reference profile's columns the first
@@ -195,15 +184,12 @@ class _StreamedWindow:
                 f"others ({why}); send every chunk with numeric feature columns."
             )
 
-    def check(self, state: dict[str, Any] | None, estimator: Any) -> dict[str, Any]:
+    def check(self, state: dict[str, Any] | None) -> dict[str, Any]:
         """The window's report, once every chunk is in."""
-        assert self.drift is not None and self.outputs is not None
+        assert self.drift is not None
         perf = None
-        if self.model is not None and self.unscored is None:
-            perf = window_performance(
-                self.outputs.scored(), self.outputs.window_labels(), self.reference,
-                self.config, state, estimator,
-            )
+        if self.outputs is not None and self.unscored is None:
+            perf = self.outputs.performance(self.config, state)
         report = window_report(
             self.profile, self.drift.result(), self.columns, self.reference, self.config,
             perf, self.unscored, state,
@@ -229,10 +215,7 @@ def ingest_streamed(
                 window.add(chunk)
         if window.n_rows == 0:
             raise InputError(f"{where} has no rows; send a batch with at least one row.")
-        estimator = (
-            store._estimator(info, window.reference) if window.model is not None else None
-        )
-        report = window.check(state, estimator)
+        report = window.check(state)
         _name_alarms(report, window, state)
         window.writer.flush()
         manifest = window.writer.manifest()
