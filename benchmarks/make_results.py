@@ -56,7 +56,10 @@ ORDER = [
     "web-load",
 ]
 #: Per-run files that ``scaling.md`` merges (each group's own output, kept for the record).
-MERGED = {"scaling_10m", "scaling_audit", "scaling_audit200k", "scaling_consensus", "scaling_agreement"}
+MERGED = {
+    "scaling_10m", "scaling_audit", "scaling_audit200k", "scaling_consensus", "scaling_agreement",
+    "scaling_consensus_10m",
+}
 INTRO = """# Benchmark results
 
 Every performance or quality claim of assay has a script in `benchmarks/` that measures

@@ -171,7 +171,7 @@ def _ds_start(part: Part, m: int) -> tuple[np.ndarray, ...]:
     init = counts / counts.sum(axis=1, keepdims=True)
     top = (init >= init.max(axis=1, keepdims=True) - 1e-12).astype(np.float64)
     centre = top / top.sum(axis=1, keepdims=True)
-    design_t = part.design().T.tocsr()
+    design_t = part.design().T  # CSC: streams through init (see fit_dawid_skene)
     return (np.asarray(design_t @ init), init.sum(axis=0), np.asarray(design_t @ centre),
             np.bincount(part.label, minlength=k), np.bincount(part.annotator, minlength=m))
 
@@ -181,7 +181,7 @@ def _ds_step(part: Part, log_pi: np.ndarray, log_prior: np.ndarray) -> tuple[Any
     design = part.design()
     none = np.zeros(0, dtype=np.int64)
     t, ll = _e_step(design, log_pi, log_prior, none, none)
-    return ll, np.asarray(design.T.tocsr() @ t), t.sum(axis=0)
+    return ll, np.asarray(design.T @ t), t.sum(axis=0)
 
 
 @dataclass

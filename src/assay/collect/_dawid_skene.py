@@ -194,7 +194,8 @@ def _normalise(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scores = np.asfortranarray(scores)  # row reductions over few columns are faster
     top = scores.max(axis=1)
     expd = np.exp(scores - top[:, None])
-    total = expd @ np.ones(expd.shape[1])
+    # a plain sum, not a BLAS product: OpenBLAS's idle threads spin after each call
+    total = expd.sum(axis=1)
     return np.ascontiguousarray(expd / total[:, None]), top + np.log(total)
 
 
@@ -234,7 +235,7 @@ def _model_confusion(t: np.ndarray, model_log: np.ndarray, smoothing: float) -> 
 
 
 def _m_step(
-    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+    design_t: sparse.csc_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Point estimates: log confusion (voter, observed, true), log class prior, log prior density."""
     return m_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)
@@ -263,7 +264,7 @@ def _dirichlet_kl(post: np.ndarray, prior: np.ndarray, axis: int) -> float:
 
 
 def _vb_step(
-    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+    design_t: sparse.csc_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Variational update of q(pi), q(rho): E[log pi], E[log rho] and minus their KLs."""
     return vb_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)
@@ -361,7 +362,9 @@ def fit_dawid_skene(
     if len(gold_rows):
         t[gold_rows] = 0.0
         t[gold_rows, gold_codes] = 1.0
-    design_t = design.T.tocsr()
+    # the transpose kept as CSC: its product streams through t (a CSR copy gathers
+    # scattered rows of t, slower per label as t outgrows the cache)
+    design_t = design.T
     n_labels = max(float(design.sum()), 1.0)
     centre = _prior_centre(t, init_codes, prior_from)
     if prior_rows is not None and prior_rows.any():
@@ -392,7 +395,7 @@ def fit_dawid_skene(
 
 
 def _posterior_means(
-    design_t: sparse.csr_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
+    design_t: sparse.csc_matrix, t: np.ndarray, alpha: np.ndarray, smoothing: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confusion matrices (voter, true, observed) and class prior the last E-step used."""
     return posterior_counts(np.asarray(design_t @ t), t.sum(axis=0), alpha, smoothing)

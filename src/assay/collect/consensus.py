@@ -118,26 +118,31 @@ class ConsensusResult:
         return pd.DataFrame(self.confusion[pos], index=cls, columns=cls)
 
 
-def memory_needed(n_items: int, n_classes: int, n_voters: int, method: str) -> int:
+def memory_needed(
+    n_items: int, n_classes: int, n_voters: int, method: str, n_labels: int | None = None
+) -> int:
     """Bytes consensus needs at its peak, about (measured with tracemalloc, rounded up).
 
     Both methods keep a ``k x k`` confusion matrix per voter (``k = n_classes``; the
     annotators, and the model when ``pred_probs`` is given) and dense ``n_items x k``
     tables (vote counts, posteriors, the probabilities returned), all float64, and a
     few arrays per annotation; Dawid-Skene keeps several copies of the confusion
-    matrices through an iteration.
+    matrices through an iteration. ``n_labels`` is the number of labels (the model's
+    included); by default every voter labels every item.
     """
-    k, k2, n_labels = n_classes, n_classes * n_classes, n_items * n_voters
+    k, k2 = n_classes, n_classes * n_classes
+    n_labels = n_items * n_voters if n_labels is None else n_labels
     if method == "majority":  # + leave-one-out agreement, in chunks of 4M item x class cells
         return 8 * (2 * n_voters * k2 + 5 * n_items * k + 16 * n_labels
                     + 3 * min(n_labels * k, 4_000_000))
-    return 8 * (8 * n_voters * k2 + 9 * n_items * k + 40 * n_labels + 2 * k2)
+    return 8 * (8 * n_voters * k2 + 9 * n_items * k + 20 * n_labels + 2 * k2)
 
 
-def _check_memory(enc: EncodedAnnotations, n_voters: int, method: str) -> None:
+def _check_memory(enc: EncodedAnnotations, n_voters: int, method: str, model: bool) -> None:
     k, m = enc.n_classes, n_voters
+    n_labels = len(enc.item) + (enc.n_items if model else 0)  # the model labels every item
     check_memory(
-        memory_needed(enc.n_items, k, m, method),
+        memory_needed(enc.n_items, k, m, method, n_labels),
         limit=MAX_MEMORY,
         what=f"consensus ({method}) over {k} classes",
         why=f"a {k} x {k} confusion matrix for each of {m} annotator(s) and "
@@ -483,7 +488,7 @@ def consensus(
     enc = encode_annotations(df, classes=classes, allow_new=allow_new)
     probs = _check_pred_probs(pred_probs, enc)
     gold_rows, gold_codes = _gold_codes(gold, enc)
-    _check_memory(enc, len(enc.annotators) + (probs is not None), method)
+    _check_memory(enc, len(enc.annotators) + (probs is not None), method, probs is not None)
     counts = enc.counts().toarray().astype(np.float64)
     if method == "majority":
         return _majority(enc, counts, probs, gold_rows, gold_codes, smoothing)
