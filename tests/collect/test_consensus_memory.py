@@ -33,18 +33,22 @@ def _annotations(n_items: int, n_classes: int, n_annotators: int, seed: int = 0)
     return frame
 
 
+def _peak(frame: pd.DataFrame, method: str) -> int:
+    """tracemalloc's peak bytes during ``consensus(frame, method)`` (3 iterations)."""
+    tracemalloc.start()
+    try:
+        consensus(frame, method, max_iter=3)
+        return int(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("method", ["majority", "dawid_skene"])
 @pytest.mark.parametrize(("n_items", "n_classes", "n_annotators"),
                          [(600, 120, 3), (1500, 60, 6), (300, 200, 2)])
 def test_estimate_covers_the_peak(method: str, n_items: int, n_classes: int,
                                   n_annotators: int) -> None:
-    frame = _annotations(n_items, n_classes, n_annotators)
-    tracemalloc.start()
-    try:
-        consensus(frame, method, max_iter=3)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _peak(_annotations(n_items, n_classes, n_annotators), method)
     need = consensus_module.memory_needed(n_items, n_classes, n_annotators, method)
     assert peak <= need <= 3 * peak
 
@@ -58,12 +62,7 @@ def test_estimate_of_a_sparse_design_counts_the_labels_given(method: str) -> Non
     frame = _annotations(n_items, n_classes, 20, seed=1)
     given = np.argsort(rng.random((20, n_items)), axis=0)[:5].ravel()  # 5 per item
     frame = frame.iloc[np.sort(given * n_items + np.tile(np.arange(n_items), 5))]
-    tracemalloc.start()
-    try:
-        consensus(frame, method, max_iter=3)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _peak(frame, method)
     need = consensus_module.memory_needed(n_items, n_classes, 20, method, len(frame))
     assert peak <= need <= 3 * peak
     dense = consensus_module.memory_needed(n_items, n_classes, 20, method)
