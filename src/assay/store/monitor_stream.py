@@ -1,8 +1,8 @@
 """Monitor windows larger than memory: a batch checked, scored and stored chunk by chunk.
 
 A window from a Dask DataFrame (one chunk per partition, computed where Dask runs) or
-a folder of Parquet files (read file by file, ``ASSAY_PART_ROWS`` rows at a time) is
-never whole in this process. Each chunk gets the checks of a whole batch (rows named
+a folder of Parquet files (read file by file, a quarter of ``ASSAY_PART_ROWS`` rows at
+a time) is never whole in this process. Each chunk gets the checks of a whole batch (rows named
 by file and row, or partition and index label), is scored by the monitor's model, is
 summarised into the window's drift profile (:class:`assay.deploy.ProfileBuilder`) and
 is written into the window's parts, as a streamed import writes a version's. What the
@@ -96,12 +96,13 @@ class WindowOutputs:
             self.labels.append(labels.reset_index(drop=True))
 
     def performance(
-        self, state: dict[str, Any], detector: dict[str, Any] | None
+        self, config: dict[str, Any], detector: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """The window's performance (:meth:`PerformanceWatch.summary_performance`)."""
+        """The window's performance (:meth:`PerformanceWatch.summary_performance`), from
+        the monitor's ``config`` and the detector's state after the last window."""
         labels = pd.concat(self.labels, ignore_index=True) if self.labels else None
         return dict(self.watch.summary_performance(
-            self.estimator, state, np.concatenate(self.summaries),
+            self.estimator, config, np.concatenate(self.summaries),
             np.concatenate(self.predictions), labels, detector,
         ))
 
@@ -119,7 +120,6 @@ class _StreamedWindow:
         self.model: Any = None
         self.writer = PartWriter(store.ws, stack, lambda table: None)
         self.drift: ProfileBuilder | None = None
-        self.watch_features = False
         self.outputs: WindowOutputs | None = None
         self.unscored: str | None = None
         self.columns: list[Any] = []
@@ -227,7 +227,7 @@ def ingest_streamed(
 
 def _name_alarms(report: dict[str, Any], window: _StreamedWindow, state: Any) -> None:
     """Name the concept-drift alarms by the window's ids, read back from its parts
-    (only when there are alarms: the id and label columns, one part at a time)."""
+    (only when there are alarms, and only the id and label columns)."""
     from assay.store.monitors import name_alarm_rows
 
     perf = report.get("performance") or {}
