@@ -20,6 +20,7 @@ __all__ = [
     "alpha_distance",
     "annotation_pairs",
     "coincidences",
+    "count_pairs",
     "item_agreement",
     "leave_one_out",
     "pair_confusions",
@@ -113,6 +114,10 @@ def _write_pairs(
     return start + len(first)
 
 
+#: Annotator pairs numbered with a dense table (bincount) up to this many; sorted beyond.
+_DENSE_PAIRS = 4_000_000
+
+
 def pair_index(pairs: Pairs, n_annotators: int) -> tuple[np.ndarray, np.ndarray]:
     """Number the annotator pairs that share at least one item.
 
@@ -124,13 +129,22 @@ def pair_index(pairs: Pairs, n_annotators: int) -> tuple[np.ndarray, np.ndarray]
         For each within-item pair of annotations, its annotator pair's position.
     """
     pid = pairs.ann_a * n_annotators + pairs.ann_b
-    if n_annotators * n_annotators <= 4_000_000:
+    if n_annotators * n_annotators <= _DENSE_PAIRS:
         present = np.flatnonzero(np.bincount(pid, minlength=n_annotators**2))
         lookup = np.zeros(n_annotators**2, dtype=np.int64)
         lookup[present] = np.arange(len(present))
         return present, lookup[pid]
     present, inv = np.unique(pid, return_inverse=True)
     return present, inv
+
+
+def count_pairs(pairs: Pairs, n_annotators: int) -> int:
+    """How many annotator pairs share at least one item (a count, not a sort, for up
+    to 2,000 annotators)."""
+    pid = pairs.ann_a * n_annotators + pairs.ann_b
+    if n_annotators * n_annotators <= _DENSE_PAIRS:
+        return int(np.count_nonzero(np.bincount(pid, minlength=n_annotators**2)))
+    return len(np.unique(pid))
 
 
 def pair_confusions(

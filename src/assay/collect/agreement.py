@@ -86,7 +86,7 @@ def memory_needed(n_items: int, n_classes: int, n_pairs: int) -> int:
 
 
 def _check_memory(n_items: int, n_classes: int, pairs: _stats.Pairs, n_annotators: int) -> None:
-    n_pairs = len(np.unique(pairs.ann_a.astype(np.int64) * n_annotators + pairs.ann_b))
+    n_pairs = _stats.count_pairs(pairs, n_annotators)
     check_memory(
         memory_needed(n_items, n_classes, n_pairs),
         limit=MAX_MEMORY,
