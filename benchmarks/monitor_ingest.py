@@ -13,6 +13,10 @@ the window streamed (and what a whole pandas batch still does): the folder read 
 one pandas DataFrame, then the same checks on it, the window stored in one object.
 An hourly window at 100M production rows a day is ~4.2M rows (docs/scale.md).
 
+Then ``assay monitor sample`` (200 items for labeling) on the streamed window: past
+200,000 rows it draws from a uniform subsample of them, read part by part (two-phase
+sampling); the anchor is the same call drawing from every row (what it did before).
+
 What a streamed window still holds whole, for the performance estimate: per row, the
 calibrated confidence of the prediction (one number, computed chunk by chunk from the
 10 probabilities), the prediction and the label.
@@ -55,7 +59,14 @@ elif step == "streamed":
 elif step == "whole":
     import pandas as pd
     window = ws.monitors.ingest("whole", pd.read_parquet(source), source=source)
-if step != "setup":
+elif step in ("sample", "sample_whole"):
+    import importlib
+    if step == "sample_whole":  # the anchor: the labeling sample drawn from every row
+        importlib.import_module("assay.store.monitors").MAX_SAMPLE_ROWS = 10**12
+    picked = ws.monitors.sample("streamed" if step == "sample" else "whole", n=200, seed=0)
+    extra = {"picked": len(picked), "drift": int((picked["reason"] == "production sample "
+                                                  "(drift)").sum())}
+if step in ("streamed", "whole"):
     perf = window["performance"]
     extra = {"drifted": sorted(c["column"] for c in window["columns"] if c["drifted"]),
              "estimated": perf["estimated"]["estimated_accuracy"],
@@ -81,6 +92,8 @@ def measure(n: int, tmp: Path) -> list[list[str]]:
     run("setup", ws, reference_file, tmp, child=CHILD)
     streamed = run("streamed", ws, batch, tmp, child=CHILD)
     whole = run("whole", ws, batch, tmp, child=CHILD)
+    sample = run("sample", ws, batch, tmp, child=CHILD)
+    sample_whole = run("sample_whole", ws, batch, tmp, child=CHILD)
     same = all(streamed[k] == whole[k] for k in ("drifted", "estimated", "realised"))
     label = f"{n / 1e6:g}M"
     rows = []
@@ -94,6 +107,16 @@ def measure(n: int, tmp: Path) -> list[list[str]]:
         label, "streamed / whole", f"{streamed['cpu'] / whole['cpu']:.2f}x CPU",
         f"{streamed['peak'] / whole['peak']:.2f}x",
         "same findings" if same else "FINDINGS DIFFER",
+    ])
+    for name, got in (("sample 200 for labeling (two phases)", sample),
+                      ("anchor: sample from every row", sample_whole)):
+        rows.append([
+            label, name, f"{got['seconds']:.1f} s / {got['cpu']:.1f} s", gib(got["peak"]),
+            f"{got['picked']} picked",
+        ])
+    rows.append([
+        label, "two phases / every row", f"{sample['cpu'] / sample_whole['cpu']:.2f}x CPU",
+        f"{sample['peak'] / sample_whole['peak']:.2f}x", "",
     ])
     print("\n".join(" | ".join(r) for r in rows), flush=True)
     return rows
@@ -116,7 +139,10 @@ def main() -> None:
         "0.1% of the rows shifted by 1), in Parquet files of 1M rows, read 250,000 rows at a "
         "time and stored in parts of 1,000,000 rows (ASSAY_PART_ROWS). The streamed "
         "window keeps three numbers per row for the accuracy estimate (the calibrated "
-        "confidence, the prediction and the label; 24 bytes), not its columns. One run per size on a shared 2-core machine: "
+        "confidence, the prediction and the label; 24 bytes), not its columns. The sample: 200 items for labeling from the streamed window "
+        "(two phases: a uniform subsample of 200,000 rows, read part by part, then the "
+        "drift- and confidence-weighted draw), against the same draw from every row of "
+        "the whole-ingested window. One run per size on a shared 2-core machine: "
         "the ratios are the comparable numbers. \"Same findings\": the same drifted "
         "columns and the same estimated and realised accuracy in both windows (their "
         "numeric drift tests differ only past 100,000 rows, where the streamed window "

@@ -12,6 +12,7 @@ ingested as one pandas DataFrame by a second monitor on the same reference.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,33 @@ def test_the_cli_ingests_a_folder_in_chunks_and_names_a_bad_row(
     assert code == 2 and "Traceback" not in err
     assert "part-02.parquet" in err and "'nswprice'" in err, err
     assert len(workspace.monitors.windows("m")) == 1
+
+
+def test_a_large_window_is_sampled_in_two_phases(
+    workspace: Workspace, elec: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_SAMPLE_ROWS rows, the labeling sample is drawn from a uniform subsample
+    read part by part; its inclusion probabilities carry the first phase's share."""
+    monitors = importlib.import_module("assay.store.monitors")
+    workspace.import_dataset("elec", elec.iloc[:4_000], label="class", id="uid")
+    workspace.recipes.add("lr", Recipe.from_yaml(LOGISTIC))
+    workspace.monitors.add("m", "elec@v1", recipe="lr")
+    batch = elec.iloc[-6_000:].reset_index(drop=True)
+    workspace.monitors.ingest("m", write_folder(batch, tmp_path / "batch", 3))
+    window = workspace.monitors.window_frame("m")
+    monkeypatch.setattr(monitors, "MAX_SAMPLE_ROWS", 1_000)
+    picked = workspace.monitors.sample("m", n=40, seed=3)
+    assert len(picked) == 40
+    positions = [int(i.rsplit(":", 1)[1]) for i in picked["item_id"]]
+    assert max(positions) >= 3_000  # rows of every part, not only the first
+    for position, payload in zip(positions, picked["payload"], strict=True):
+        assert payload["row"]["nswprice"] == window.loc[position, "nswprice"]
+        assert 0 < payload["inclusion_probability"] <= 1_000 / 6_000
+    # the 8 random picks (20%): 8 of the 1,000 rows, which are 1,000 of the 6,000, so
+    # each row of the window had 8 / 6,000, as when the whole window is sampled
+    randoms = [p["inclusion_probability"] for p in picked["payload"] if p["random"]]
+    assert len(randoms) == 8 and randoms == pytest.approx([8 / 6_000] * 8)
+    monkeypatch.setattr(monitors, "MAX_SAMPLE_ROWS", 200_000)  # the whole window
+    whole = workspace.monitors.sample("m", n=40, seed=3)
+    assert [p["inclusion_probability"] for p in whole["payload"] if p["random"]] == \
+        pytest.approx([8 / 6_000] * 8)

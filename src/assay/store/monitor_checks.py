@@ -424,9 +424,20 @@ def check_window(
 
 
 def sample_window(
-    frame: pd.DataFrame, reference: DatasetVersion, config: dict[str, Any], *, n: int, seed: int
+    frame: pd.DataFrame,
+    reference: DatasetVersion,
+    config: dict[str, Any],
+    *,
+    n: int,
+    seed: int,
+    first_phase: float = 1.0,
 ) -> pd.DataFrame:
-    """Production rows for labeling, as review-queue entries (score low = look first)."""
+    """Production rows for labeling, as review-queue entries (score low = look first).
+
+    ``first_phase`` is the probability with which each row of the window came into
+    ``frame`` (a uniform subsample of a larger window); the inclusion probabilities
+    in the payloads are multiplied by it.
+    """
     from assay.deploy import domain_classifier_scores, sample_for_labeling
 
     if "drift_score" in frame.columns:  # scored per row at ingest (images)
@@ -456,7 +467,7 @@ def sample_window(
             for r, rnd, p in zip(
                 rows.to_dict(orient="records"),
                 picked["random"],
-                picked["inclusion_probability"],
+                picked["inclusion_probability"] * first_phase,
                 strict=True,
             )
         ],

@@ -40,8 +40,9 @@ from assay.store.streamed import PartWriter
 if TYPE_CHECKING:
     from assay.store.datasets import DatasetVersion
     from assay.store.monitors import MonitorStore
+    from assay.store.workspace import Workspace
 
-__all__ = ["chunk_rows", "ingest_streamed", "is_streamed_batch"]
+__all__ = ["chunk_rows", "ingest_streamed", "is_streamed_batch", "window_rows"]
 
 #: Text and embedding values per column the drift tests sample (drift's default).
 _TEXT_SAMPLE = 500
@@ -244,3 +245,23 @@ def _name_alarms(report: dict[str, Any], window: _StreamedWindow, state: Any) ->
         ignore_index=True,
     )
     name_alarm_rows(report, frame, state, window.reference, RowNames("row"))
+
+
+def window_rows(ws: Workspace, digest: str, positions: np.ndarray) -> pd.DataFrame:
+    """The rows at sorted 0-based ``positions`` of the window stored in object
+    ``digest``, read part by part (one part in memory at a time), indexed by position.
+    """
+    parts = ws.objects.parts(digest)
+    if parts is None:  # a window in one object
+        frame = ws.objects.get_table(digest).take(pa.array(positions)).to_pandas()
+    else:
+        frames, start = [], 0
+        for part, rows in parts:
+            lo, hi = np.searchsorted(positions, [start, start + rows])
+            if hi > lo:
+                table = ws.objects.get_table(part)
+                frames.append(table.take(pa.array(positions[lo:hi] - start)).to_pandas())
+            start += rows
+        frame = pd.concat(frames, ignore_index=True)
+    frame.index = pd.Index(positions)
+    return frame

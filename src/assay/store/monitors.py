@@ -33,11 +33,14 @@ if TYPE_CHECKING:
     from assay.store.objects import PendingObject
     from assay.store.workspace import Workspace
 
-__all__ = ["DEFAULT_ALERTS", "MonitorStore"]
+__all__ = ["DEFAULT_ALERTS", "MAX_SAMPLE_ROWS", "MonitorStore"]
 
 #: Alert thresholds: an accuracy (estimated or realised) more than ``accuracy_drop``
 #: below the reference's out-of-sample accuracy raises an alert.
 DEFAULT_ALERTS = {"accuracy_drop": 0.05}
+#: Rows of a window its labeling sample is drawn from; a larger window is subsampled
+#: uniformly first (:meth:`MonitorStore.sample`).
+MAX_SAMPLE_ROWS = 200_000
 #: Fitted reference models, per process: fitting one per window would dominate ingest.
 _MODELS: dict[tuple[str, int, str, str, tuple[str, ...]], Any] = {}
 
@@ -354,6 +357,11 @@ class MonitorStore:
 
     def window_frame(self, name: str, window: int | None = None) -> pd.DataFrame:
         """The rows of a window (default: the latest), with predictions when scored."""
+        return self.ws.objects.get_table(self._window(name, window)["object"]).to_pandas()
+
+    def _window(self, name: str, window: int | None) -> dict[str, Any]:
+        """Window ``window`` of monitor ``name`` (default: the latest), as :meth:`windows`
+        lists it."""
         windows = self.windows(name)
         if not windows:
             raise InputError(f"monitor {name!r} has no windows yet; ingest a batch first.")
@@ -366,20 +374,34 @@ class MonitorStore:
             raise NotFoundError(
                 f"monitor {name!r} has no window {window}; it has 1 to {len(windows)}."
             )
-        return self.ws.objects.get_table(chosen["object"]).to_pandas()
+        return chosen
 
     def sample(
         self, name: str, *, n: int, window: int | None = None, seed: int = 0
     ) -> pd.DataFrame:
-        """Pick production items for labeling and put them in the review queue."""
+        """Pick production items for labeling and put them in the review queue.
+
+        A window of more than :data:`MAX_SAMPLE_ROWS` rows is first subsampled
+        uniformly (seeded), and the items are picked among those rows: a two-phase
+        design whose inclusion probabilities include the first phase's share, so
+        estimates weighted by them stay unbiased. The window is read part by part.
+        """
         from assay.store.monitor_checks import sample_window
+        from assay.store.monitor_stream import window_rows
 
         info = self.get(name)
         reference = self.ws.dataset(info["reference"])
-        frame = self.window_frame(name, window)
-        number = window or info["windows"]
-        picked = sample_window(frame, reference, info["config"], n=n, seed=seed)
-        picked["item_id"] = [f"{name}:w{number}:{i}" for i in picked.index]
+        chosen = self._window(name, window)
+        share = min(1.0, MAX_SAMPLE_ROWS / max(int(chosen["rows"]), 1))
+        if share < 1.0:
+            rng = np.random.default_rng([seed, int(chosen["window"])])
+            kept = np.sort(rng.choice(int(chosen["rows"]), MAX_SAMPLE_ROWS, replace=False))
+            frame = window_rows(self.ws, chosen["object"], kept)
+        else:
+            frame = self.ws.objects.get_table(chosen["object"]).to_pandas()
+        picked = sample_window(frame, reference, info["config"], n=n, seed=seed,
+                               first_phase=share)
+        picked["item_id"] = [f"{name}:w{chosen['window']}:{i}" for i in picked.index]
         self.ws.review.add(reference.name, picked, source="drift_sample")
         return picked
 
