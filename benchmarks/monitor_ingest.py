@@ -24,14 +24,12 @@ calibrated confidence of the prediction (one number, computed chunk by chunk fro
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import markdown_table, write_results  # noqa: E402
-from scale_import import gib, make_folder, run  # noqa: E402
+from scale_import import gib, make_folder, measure_sizes, run  # noqa: E402
 
 REFERENCE_ROWS = 50_000
 
@@ -123,14 +121,7 @@ def measure(n: int, tmp: Path) -> list[list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
-    parser.add_argument("--tmp", type=Path, default=None, help="Scratch folder (large).")
-    args = parser.parse_args()
-    rows: list[list[str]] = []
-    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        for n in args.rows:
-            rows += measure(n, Path(tmp))
+    rows = measure_sizes(__doc__ or "", [1_000_000, 4_000_000], measure)
     body = (
         markdown_table(["window rows", "ingest", "wall / CPU time", "peak RSS", "result"], rows)
         + "\n\nPeak = the child process's maximum resident set (interpreter and libraries "

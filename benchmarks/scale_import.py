@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -195,15 +196,24 @@ def measure(n: int, tmp: Path) -> list[list[str]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000])
+def measure_sizes(
+    doc: str, default: list[int], measure_one: Callable[[int, Path], list[list[str]]]
+) -> list[list[str]]:
+    """Parse ``--rows`` (default ``default``) and ``--tmp``; the table rows of
+    ``measure_one(n, scratch folder)`` for each size, in one temporary folder."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--rows", type=int, nargs="+", default=default)
     parser.add_argument("--tmp", type=Path, default=None, help="Scratch folder (large).")
     args = parser.parse_args()
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         for n in args.rows:
-            rows += measure(n, Path(tmp))
+            rows += measure_one(n, Path(tmp))
+    return rows
+
+
+def main() -> None:
+    rows = measure_sizes(__doc__ or "", [10_000_000], measure)
     base = "Peak = the child process's maximum resident set (interpreter and libraries "
     body = (
         markdown_table(["rows", "step", "wall / CPU time", "peak RSS", "result", "<= 2 GiB"], rows)

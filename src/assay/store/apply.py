@@ -17,6 +17,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,15 +62,47 @@ def production_waiting(ws: Workspace, dataset: str) -> Counter[str]:
     return Counter(str(i.decision) for i in items if is_production(i, ids))
 
 
-def _present(version: DatasetVersion, items: list[m.ReviewItem]) -> set[str]:
-    """The items' ids that are ids of ``version``: its id column read part by part and
-    matched in a vectorised pass (no Python set of a version's millions of ids)."""
+@dataclass
+class _IdScan:
+    """What an apply needs of a version's id column, read once, part by part.
+
+    Attributes
+    ----------
+    present : set of str
+        The decisions' item ids that are ids of the version.
+    int_dtype : dtype or None
+        The ids' integer dtype (None when they are not integers).
+    top : int
+        The largest integer id (-1 when there is none).
+    """
+
+    present: set[str]
+    int_dtype: Any = None
+    top: int = -1
+
+
+def _scan_ids(version: DatasetVersion, items: list[m.ReviewItem]) -> _IdScan:
+    """Scan the id column part by part: which items' ids are in ``version`` (matched in
+    a vectorised pass: no Python set of a version's millions of ids), and the largest
+    integer id, after which production rows are numbered."""
     wanted = {item.item_id for item in items}
-    found: set[str] = set()
+    scan = _IdScan(set())
+    integers = True
     for ids in column_parts(version, version.roles.id):
         text = ids.astype(str)
-        found.update(text[text.isin(wanted)])
-    return found
+        scan.present.update(text[text.isin(wanted)])
+        integers = integers and pd.api.types.is_integer_dtype(ids)
+        if integers:
+            scan.int_dtype = ids.dtype
+            scan.top = max(scan.top, int(ids.max()) if len(ids) else -1)
+    if not integers:
+        scan.int_dtype = None
+    return scan
+
+
+def _present(version: DatasetVersion, items: list[m.ReviewItem]) -> set[str]:
+    """The items' ids that are ids of ``version`` (:func:`_scan_ids`)."""
+    return _scan_ids(version, items).present
 
 
 def _pending(ws: Workspace, dataset: str) -> list[m.ReviewItem]:
@@ -112,7 +145,7 @@ def _apply_to_frame(
 
 
 def _production_rows(
-    items: list[m.ReviewItem], version: DatasetVersion
+    items: list[m.ReviewItem], version: DatasetVersion, scan: _IdScan
 ) -> tuple[pd.DataFrame, Counter[str]]:
     """The rows the kept and relabeled production items add; removed ones are left out.
 
@@ -120,7 +153,7 @@ def _production_rows(
     suggested one (the model's prediction or the recogniser's words, which the
     reviewer accepted by keeping it). A production row is ``payload["row"]``, or
     ``{media column: payload["path"]}`` for a clip or an image file; new integer ids
-    continue after the dataset's.
+    continue after the dataset's (``scan``).
     """
     id_col, label_col, task = version.roles.id, version.roles.label, version.task
     done: Counter[str] = Counter()
@@ -153,16 +186,16 @@ def _production_rows(
             f"the {len(items)} production decision(s) of {version.name} all remove their "
             "item: there is nothing to add."
         )
-    extra = _new_rows(pd.DataFrame(appended), version, id_col)
+    extra = _new_rows(pd.DataFrame(appended), scan, id_col)
     return extra.reindex(columns=pd.Index(version.schema.names)), done
 
 
 def _applied(
-    ws: Workspace, version: DatasetVersion, items: list[m.ReviewItem], present: set[str],
+    ws: Workspace, version: DatasetVersion, items: list[m.ReviewItem], scan: _IdScan,
     production: bool,
 ) -> tuple[pd.DataFrame | ChunkStream, Counter[str]]:
-    """The new version's rows and what was done (``present``: the items' ids that are in
-    the version, from :func:`_chosen`).
+    """The new version's rows and what was done (``scan``: the version's id column as
+    :func:`_chosen` read it).
 
     A version stored in parts is changed part by part, one part in memory at a time
     (its id column is read part by part too, to check the decisions' items and to
@@ -171,9 +204,9 @@ def _applied(
     """
     id_col = version.roles.id
     if production:
-        extra, done = _production_rows(items, version)
+        extra, done = _production_rows(items, version, scan)
         return changed_version(ws, version, lambda frame: frame, extra), done
-    _check_items_exist(items, present, version)
+    _check_items_exist(items, scan.present, version)
     by_id: dict[str, list[m.ReviewItem]] = {}
     for item in items:  # an item may have entries from two sources: applied in order
         by_id.setdefault(item.item_id, []).append(item)
@@ -216,33 +249,22 @@ def _refuse_missing(missing: list[m.ReviewItem], version: DatasetVersion) -> Non
         )
 
 
-def _new_rows(extra: pd.DataFrame, version: DatasetVersion, id_col: str) -> pd.DataFrame:
+def _new_rows(extra: pd.DataFrame, scan: _IdScan, id_col: str) -> pd.DataFrame:
     """Give appended production rows ids of the dataset's id type.
 
-    Integer ids continue after the largest existing id, read part by part (the
-    production id stays in the review entry, which the version's provenance lists);
-    other ids are kept as strings.
+    Integer ids continue after the largest existing id (``scan``; the production id
+    stays in the review entry, which the version's provenance lists); other ids are
+    kept as strings.
     """
     extra = extra.copy()
-    parts = list(_integer_id_range(version, id_col))
-    if parts:
-        dtype = parts[0][0]
-        start = max((top for _, top in parts if top is not None), default=-1) + 1
+    if scan.int_dtype is not None:
+        start = scan.top + 1
         extra[id_col] = pd.Series(np.arange(start, start + len(extra)), index=extra.index).astype(
-            dtype
+            scan.int_dtype
         )
     else:
         extra[id_col] = extra[id_col].astype(str)
     return extra
-
-
-def _integer_id_range(version: DatasetVersion, id_col: str) -> Iterator[tuple[Any, int | None]]:
-    """Per part, the dtype and largest value of integer ids (None for an empty part);
-    nothing when the ids are not integers."""
-    for ids in column_parts(version, id_col):
-        if not pd.api.types.is_integer_dtype(ids):
-            return
-        yield ids.dtype, int(ids.max()) if len(ids) else None
 
 
 APPLY_ATTEMPTS = 3
@@ -320,8 +342,8 @@ def _apply_once(
     with ws.session() as s:
         _renew(s, *lock)
     base = ws.dataset(dataset)
-    items, present = _chosen(ws, dataset, base, production)
-    frame, done = _applied(ws, base, items, present, production)
+    items, scan = _chosen(ws, dataset, base, production)
+    frame, done = _applied(ws, base, items, scan, production)
     reasons = Counter(item.source for item in items)
     text = message or (
         "review: "
@@ -364,14 +386,14 @@ def _apply_once(
 
 def _chosen(
     ws: Workspace, dataset: str, base: DatasetVersion, production: bool
-) -> tuple[list[m.ReviewItem], set[str]]:
-    """The pending entries of the kind asked for, and which of the pending items are in
-    ``base`` (its id column is read once, here); refuse when there are none."""
+) -> tuple[list[m.ReviewItem], _IdScan]:
+    """The pending entries of the kind asked for, and ``base``'s id column as
+    :func:`_scan_ids` reads it (once, here); refuse when there are none."""
     pending = _pending(ws, dataset)
-    ids = _present(base, pending)
-    items = [i for i in pending if is_production(i, ids) == production]
+    scan = _scan_ids(base, pending)
+    items = [i for i in pending if is_production(i, scan.present) == production]
     if items:
-        return items, ids
+        return items, scan
     others = len(pending) - len(items)
     if production:
         raise InputError(

@@ -200,13 +200,14 @@ class _StreamedWindow:
 
 
 def ingest_streamed(
-    store: MonitorStore, name: str, batch: Any, *, source: str
+    store: MonitorStore, info: dict[str, Any], batch: Any, *, source: str
 ) -> dict[str, Any]:
-    """Check a Dask DataFrame or a Parquet folder as monitor ``name``'s next window,
-    chunk by chunk (see the module notes); the window is stored in parts."""
+    """Check a Dask DataFrame or a Parquet folder as the next window of the monitor
+    ``info`` describes (:meth:`MonitorStore.get`), chunk by chunk (see the module
+    notes); the window is stored in parts."""
     from assay.store.monitors import _lock
 
-    info = store.get(name)
+    name = info["name"]
     where = str(batch) if not is_dask_frame(batch) else source
     with _lock(store.ws, name), ExitStack() as stack:  # one window at a time
         state, head = store._detector_state(name, info["config"])

@@ -206,7 +206,7 @@ class MonitorStore:
 
         info = self.get(name)
         if is_streamed_batch(batch) and not info["config"].get("batch_watch"):
-            return ingest_streamed(self, name, batch, source=source)
+            return ingest_streamed(self, info, batch, source=source)
         batch = as_pandas_batch(batch)
         reference = self.ws.dataset(info["reference"])
         rows = rows if rows is not None else RowNames.for_source(source, batch)
