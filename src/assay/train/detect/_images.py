@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ def load_image(image_id: Any, image: ImageLike, max_side: int) -> Loaded:
     if isinstance(image, np.ndarray):
         pil = _from_array(image_id, image)
         key = "array:" + hashlib.sha1(pil.tobytes()).hexdigest()
+        original = pil.size
     else:
         path = Path(image)
         if not path.is_file():
@@ -75,18 +77,36 @@ def load_image(image_id: Any, image: ImageLike, max_side: int) -> Loaded:
                 "drop the image's boxes"
             )
         try:
-            pil = Image.open(path).convert("L")
+            pil, original = _open_reduced(path, max_side)
         except (UnidentifiedImageError, OSError) as exc:
             raise InputError(
                 f"image {image_id!r}: {str(path)!r} is not an image PIL can read ({exc})"
             ) from None
         key = str(path.resolve())
-    factor = min(1.0, max_side / max(pil.size))
+    factor = min(1.0, max_side / max(original))
     if factor < 1.0:
-        size = (max(1, round(pil.width * factor)), max(1, round(pil.height * factor)))
+        size = (max(1, round(original[0] * factor)), max(1, round(original[1] * factor)))
         pil = pil.resize(size, Image.Resampling.BILINEAR)
     pixels = np.asarray(pil, dtype=np.float32) / 255.0
     return Loaded(pixels=pixels, factor=factor, key=key)
+
+
+def _open_reduced(path: Path, max_side: int) -> tuple[Any, tuple[int, int]]:
+    """Open ``path`` as grayscale, decoded no larger than needed, and its full size.
+
+    A JPEG is decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 scale that still
+    covers ``max_side`` (PIL's ``draft``: the decoder scales the DCT blocks), so a
+    2048-pixel photo shrunk to 160 is not first decoded whole; other formats decode
+    whole. The caller resizes to the exact size from the full one.
+    """
+    from PIL import Image
+
+    pil = Image.open(path)
+    original = pil.size
+    factor = min(1.0, max_side / max(original))
+    if factor < 1.0:
+        pil.draft("L", (math.ceil(original[0] * factor), math.ceil(original[1] * factor)))
+    return pil.convert("L"), original
 
 
 def _from_array(image_id: Any, image: np.ndarray) -> Any:
