@@ -16,7 +16,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
 from .exceptions import InputError
@@ -198,6 +197,8 @@ def match_pair(
     if len(a) == 0 or len(b) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
+    from scipy.optimize import linear_sum_assignment  # here: SciPy's optimize is slow to import
+
     iou = iou_matrix(a, b)
     rows, cols = linear_sum_assignment(iou, maximize=True)
     ious = iou[rows, cols]
@@ -367,6 +368,8 @@ def _component_assignment(
     comp_of = np.broadcast_to(k[:, None], best.shape)[got]
     out = [(l_nodes[l_start[comp_of] + rows[got]], r_nodes[r_start[comp_of] + best[got]],
             value[got])]
+    from scipy.optimize import linear_sum_assignment
+
     large = np.flatnonzero(~small)
     order = np.argsort(comp, kind="stable")
     bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))

@@ -61,11 +61,27 @@ def read_parquet_folder(folder: Path) -> Any:
                            dataset=hive if hive_partitions(folder, files) else {})
 
 
+def _connect_timeout() -> float:
+    """Seconds to keep trying a scheduler: ``ASSAY_DASK_TIMEOUT``, else 10."""
+    raw = os.environ.get("ASSAY_DASK_TIMEOUT", "10")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InputError(
+            f"ASSAY_DASK_TIMEOUT={raw!r} is not a positive number of seconds; "
+            "set it to, say, 10, or unset it."
+        )
+    return seconds
+
+
 @contextmanager
 def dask_cluster(address: str | None) -> Iterator[Any]:
     """Run Dask work on the scheduler at ``address`` (or ``DASK_SCHEDULER_ADDRESS``).
 
-    Without either, Dask runs in this process (its default scheduler).
+    Without either, Dask runs in this process (its default scheduler). Connecting
+    gives up after ``ASSAY_DASK_TIMEOUT`` seconds (default 10).
 
     Raises
     ------
@@ -83,7 +99,7 @@ def dask_cluster(address: str | None) -> Iterator[Any]:
             "--dask-scheduler needs dask.distributed; install it with `pip install 'assay[dask]'`."
         ) from exc
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=f"{_connect_timeout()}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(
             f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0][:80]}); "

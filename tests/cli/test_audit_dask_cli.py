@@ -60,7 +60,8 @@ def test_audit_folds_on_a_cluster_find_the_same(
     )
 
 
-def test_audit_unreachable_scheduler_is_one_line(cli, tmp_path: Path) -> None:
+def test_audit_unreachable_scheduler_is_one_line(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ASSAY_DASK_TIMEOUT", "1")  # nothing listens there: no need to wait 10
     pd.DataFrame({"x": range(20), "y": [0, 1] * 10}).to_csv(tmp_path / "t.csv", index=False)
     w = ["-w", str(tmp_path / "ws")]
     assert cli("init", str(tmp_path / "ws"))[0] == 0

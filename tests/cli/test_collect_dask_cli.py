@@ -89,7 +89,10 @@ def test_consensus_on_a_parquet_folder_equals_memory(
     )
 
 
-def test_folder_refusals(cli, cluster: str, hitspam: pd.DataFrame, tmp_path: Path) -> None:
+def test_folder_refusals(
+    cli, cluster: str, hitspam: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_DASK_TIMEOUT", "1")  # for the scheduler nothing listens at
     folder = _folder(hitspam.head(2000), tmp_path / "labels")
     single = tmp_path / "labels.csv"
     hitspam.head(2000).to_csv(single, index=False)

@@ -87,6 +87,17 @@ def test_version_is_printed_without_loading_the_commands() -> None:
     assert "assay.cli.data" not in modules and "sklearn" not in modules
 
 
+
+@pytest.mark.parametrize("command", ["import", "review", "gc", "agree"])
+def test_store_commands_start_without_scipy_optimize_stats_or_sklearn(command: str) -> None:
+    """The commands that only read and write the store (run many times, in scripts and
+    by concurrent labelers) start without the libraries that take a second to import;
+    the algorithms that need them import them when they run."""
+    modules = _imported(f"from assay.cli.main import command_tree; command_tree({command!r})")
+    assert "assay.store.workspace" in modules  # the command's own module did load
+    slow = {"scipy.optimize", "scipy.stats", "sklearn"} & modules
+    assert not slow, slow
+
 @pytest.mark.parametrize("path", [c for c in COMMANDS if c], ids=lambda p: " ".join(p))
 def test_help_at_80_columns_wraps_paragraphs_and_keeps_a_help_column(
     cli, monkeypatch, path: list[str]

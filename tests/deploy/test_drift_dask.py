@@ -121,8 +121,9 @@ def test_monitor_ingest_takes_a_dask_frame_and_a_parquet_folder(
 
 
 def test_an_unreachable_scheduler_is_one_clear_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ASSAY_DASK_TIMEOUT", "1")  # nothing listens there: no need to wait 10
     ws = Workspace.init(tmp_path / "ws")
     ws.import_dataset("d", _frame(500, 0.0, seed=9).assign(y=1), label="y")
     ws.monitors.add("m", "d@v1")
@@ -145,6 +146,17 @@ def test_an_unreachable_scheduler_is_one_clear_line(
     assert code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert "Traceback" not in err and ws.monitors.windows("m") == []
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "inf"])
+def test_a_bad_dask_timeout_is_named(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assay._dask import dask_cluster
+    from assay.exceptions import InputError
+
+    monkeypatch.setenv("ASSAY_DASK_TIMEOUT", value)
+    message = f"ASSAY_DASK_TIMEOUT='{value}' is not a positive"
+    with pytest.raises(InputError, match=message), dask_cluster("tcp://127.0.0.1:9"):
+        pass
 
 
 def test_a_hive_partitioned_folder_keeps_its_partition_column(tmp_path: Path) -> None:

@@ -65,7 +65,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize_scalar
 from scipy.special import digamma, gammaln, log_softmax
 
 __all__ = [
@@ -138,6 +137,8 @@ def estimate_strength(counts: np.ndarray, pooled: np.ndarray) -> float:
         per_row = gammaln(s) - gammaln(totals + s)
         per_row += (gammaln(counts + alpha) - gammaln(alpha)).sum(axis=1)
         return -float(per_row.sum())
+
+    from scipy.optimize import minimize_scalar  # here: SciPy's optimize is slow to import
 
     lo, hi = np.log(STRENGTH_BOUNDS)
     res = minimize_scalar(neg_log_marginal, bounds=(lo, hi), method="bounded",
@@ -222,6 +223,8 @@ def fit_temperature(t: np.ndarray, model_log: np.ndarray) -> float:
 
     def loss(w: float) -> float:
         return -float(np.einsum("ik,ik->", t, log_softmax(w * model_log, axis=1)))
+
+    from scipy.optimize import minimize_scalar
 
     return float(minimize_scalar(loss, bounds=(0.0, 50.0), method="bounded",
                                  options={"xatol": 1e-4}).x)

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
 
 from assay._wer import as_texts, error_counts
 from assay.collect._stats import annotation_pairs
@@ -212,6 +211,8 @@ def _pairwise_error_rates(enc: _Encoded) -> np.ndarray:
     if np.linalg.matrix_rank(design) < n_ann:
         return np.full(n_ann, np.nan)
     root = np.sqrt(np.maximum(words, 1))
+    from scipy.optimize import nnls  # here: SciPy's optimize is slow to import
+
     rates, _ = nnls(design * root[:, None], edits / np.maximum(words, 1) * root)
     return np.asarray(rates, dtype=np.float64)
 
