@@ -48,14 +48,19 @@ def test_slices_curve_and_loop_on_a_regression(cli, wine_ws: Workspace) -> None:
     result = json.loads(out)
     assert result["metric"] == "mae" and result["greater_is_better"] is False
     assert 0.3 < result["mae"] == result["score"] < 1.0
-    code, out, err = cli("curve", "w", "--recipe", "ridge", "--repeats", "2", *w)
+    code, text, err = cli("curve", "w", "--recipe", "ridge", "--repeats", "2", *w)
     assert code == 0, err
-    assert "mae" in out and "accuracy" not in out and "verdict:" in out and _short(out)
+    assert "mae" in text and "accuracy" not in text and "verdict:" in text and _short(text)
     code, out, _ = cli("curve", "w", "--recipe", "ridge", "--repeats", "2", "--json", *w)
     curve = json.loads(out)
     assert curve["metric"] == "mae" and curve["task"] == "regression"
     cleaned, collected = curve["table"][1]["mae"], curve["table"][2]["mae"]
     assert curve["verdict"] == ("clean" if cleaned <= collected else "collect")
+    # red wine with a linear model: the two actions tie within their intervals
+    _, low, high = curve["equivalent_extra"]  # JSON has no infinity: null is unbounded
+    assert low <= curve["extra"] <= (np.inf if high is None else high)
+    assert curve["verdict_settled"] is False
+    assert curve["tie"].startswith("not settled") and curve["tie"] in " ".join(text.split())
     code, out, err = cli("loop", "w", "--recipe", "ridge", "--eval", "wt", *w)
     assert code == 0, err
     assert "mae" in out and "accuracy" not in out

@@ -16,7 +16,7 @@ from sklearn.metrics import f1_score, mean_absolute_error
 from sklearn.model_selection import ShuffleSplit
 
 from assay.exceptions import InputError
-from assay.train.curves import clean_vs_collect, learning_curve
+from assay.train.curves import clean_vs_collect, learning_curve, tie_text
 from assay.train.curves._fit import curve_value, fit_power_law, size_reaching
 
 LABELS = [f"Class{i}" for i in range(1, 15)]
@@ -99,6 +99,8 @@ def test_clean_vs_collect_on_planted_regression_noise(
     assert list(report.table.columns) == ["scenario", "n_train", "mae", "low", "high"]
     assert table.loc["after cleaning", "mae"] < table.loc["now (as labelled)", "mae"]
     assert report.verdict == "clean" and report.greater_is_better_ is False
+    assert report.settled is True  # the whole interval is worth more than doubling
+    assert report.equivalent_extra_[1] >= report.extra_
     assert report.noise_ is None and report.equivalent_extra_[0] > 0
     assert all(len(line) <= 80 for line in report.summary().splitlines()[:-1])
 
@@ -110,10 +112,31 @@ def test_the_verdict_follows_the_direction(diabetes: tuple[np.ndarray, np.ndarra
     )
     cleaned, collected = report.table["mae"].iloc[1:3]
     assert report.verdict == ("clean" if cleaned <= collected else "collect")
+    # No planted noise: dropping the few flagged rows is worth no examples at all
+    assert report.verdict == "collect" and report.settled is True
+    assert report.equivalent_extra_[2] < 1.0
     report.table.loc[1, "mae"], report.table.loc[2, "mae"] = 1.0, 2.0
     assert report.verdict == "clean"  # a lower MAE after cleaning
     report.table.loc[1, "mae"] = 3.0
     assert report.verdict == "collect"
+
+
+def test_a_verdict_its_interval_does_not_back_is_a_tie(shared_data: Path) -> None:
+    """Red wine quality with a linear model: cleaning and collecting score within a
+    hundredth of MAE of each other, so what cleaning is worth (0 to unbounded
+    examples) straddles the 1,599 collected: the verdict is not settled; one split
+    gives no interval and no judgement."""
+    wine = pd.read_csv(shared_data / "regression" / "wine-quality" / "winequality-red.csv",
+                       sep=";")
+    X, y = wine.drop(columns="quality").to_numpy(), wine["quality"].to_numpy(float)
+    report = clean_vs_collect(Ridge(), X, y, task="regression", repeats=3, n_boot=50, seed=0)
+    _, low, high = report.equivalent_extra_
+    assert low <= report.extra_ <= high and report.settled is False
+    assert report.verdict in ("clean", "collect")
+    text = tie_text(report.equivalent_extra_, report.extra_)
+    assert text.startswith("not settled") and f"includes the {report.extra_:,}" in text
+    single = clean_vs_collect(Ridge(), X, y, task="regression", repeats=1, seed=0)
+    assert np.isnan(single.equivalent_extra_[1]) and single.settled is None
 
 
 @pytest.fixture(scope="module")

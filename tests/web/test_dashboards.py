@@ -55,3 +55,35 @@ def test_experiments_are_named_like_the_cli_and_a_bad_comparison_says_why(
     assert "lacks the field 'data'" in broken["comparison_problem"]  # these records are partial
     assert "#" not in re.sub(r"<details>.*?</details>", "", missing.text.split("<main>")[1],
                              flags=re.S).split("All runs")[1].split("</table>")[0]
+
+
+def _curve(settled: bool | None) -> dict[str, object]:
+    """A clean-vs-collect result as `run_curve` records it (red wine, a linear model)."""
+    from assay.train.curves import tie_text
+
+    extra = [0.0, 0.0, float("inf")]
+    return {
+        "metric": "mae", "greater_is_better": False, "n": 1599, "extra": 1599,
+        "noise_rate": 0.03, "verdict": "collect", "verdict_settled": settled,
+        "tie": tie_text(extra, 1599) if settled is False else None,
+        "equivalent_extra": [0.0, 0.0, None], "table": [], "series": [],
+        "summary": "cleaning ≈ collecting 0 more examples [95% interval 0, inf]",
+    }
+
+
+def test_a_curve_whose_interval_straddles_the_collected_examples_reads_as_a_tie(
+    client_for, web_ws: Workspace
+) -> None:
+    web_ws.record_analysis("curve", _curve(settled=False), dataset="digits@v1")
+    client, _ = client_for("vic")
+    view = client.get("/analyses/curve?format=json").json()["view"]
+    assert view["verdict_sentence"].startswith("A tie (by a nose: collect)")
+    assert view["tie"].startswith("not settled") and "0 examples or more" in view["tie"]
+    html = client.get("/analyses/curve").text
+    assert 'id="tie"' in html and "Not settled: what cleaning is worth" in html
+    card = next(c for c in client.get("/?format=json").json()["cards"] if c["name"] == "size")
+    assert card["value"] == "tie (collect)"
+    web_ws.record_analysis("curve", _curve(settled=True), dataset="digits@v1")
+    view = client.get("/analyses/curve?format=json").json()["view"]
+    assert view["verdict_sentence"].startswith("Collect more data first") and view["tie"] is None
+    assert 'id="tie"' not in client.get("/analyses/curve").text

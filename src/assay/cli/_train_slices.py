@@ -311,3 +311,5 @@ def _print_curve(run: CurveRun) -> None:
         f"after collecting {result['extra']} more {collected})",
         indent="  ",
     )
+    if result.get("tie"):
+        say(result["tie"], indent="  ")

@@ -90,12 +90,14 @@ def chapter_errors(ws: Workspace, console: Console, result) -> None:  # type: ig
     console.print(
         f"        clean vs collect ({cur['noise_rate']:.0%} estimated label noise): "
         + equivalence_text(cur["equivalent_extra"], cur["n"])
-        + f"; verdict: [bold]{cur['verdict']}[/bold]."
+        + f"; verdict: [bold]{cur['verdict']}[/bold]"
+        + (f" ({cur['tie']})." if cur.get("tie") else ".")
     )
     result.facts["errors"] = {"top_tag": top["tag"], "slices": len(found)}
     result.facts["curve"] = {
         "equivalent_extra": [est, low, high],
         "verdict": cur["verdict"],
+        "settled": cur.get("verdict_settled"),
         "noise_rate": cur["noise_rate"],
     }
     result.next_steps.append(f"assay slices digits --hlp-from-annotations --find -w {ws.location}")

@@ -380,7 +380,10 @@ def curve_view(shown: dict[str, Any], audit: dict[str, Any] | None) -> dict[str,
     return {
         "metric": metric,
         "verdict": r.get("verdict"),
-        "verdict_sentence": _verdict_sentence(r.get("verdict"), sentence),
+        "verdict_sentence": _verdict_sentence(
+            r.get("verdict"), sentence, settled=r.get("verdict_settled")
+        ),
+        "tie": r.get("tie") if r.get("verdict_settled") is False else None,
         "equivalent_extra": {"value": extra[0], "low": extra[1], "high": extra[2]},
         "n": n,
         "noise_rate": rate,
@@ -401,11 +404,13 @@ def curve_view(shown: dict[str, Any], audit: dict[str, Any] | None) -> dict[str,
     }
 
 
-def _verdict_sentence(verdict: Any, sentence: str) -> str:
+def _verdict_sentence(verdict: Any, sentence: str, *, settled: Any = None) -> str:
     what = {
         "clean": "Clean the labels first",
         "collect": "Collect more data first",
     }.get(str(verdict), f"Verdict: {verdict}" if verdict else "No verdict")
+    if settled is False:  # the interval straddles the examples collecting adds
+        what = f"A tie (by a nose: {str(verdict).lower()})"
     return f"{what}: {sentence}" if sentence else what + "."
 
 
@@ -762,6 +767,8 @@ def size_card(runs: list[dict[str, Any]], audits: list[dict[str, Any]]) -> dict[
         else "see the learning curve"
     )
     verdict = str(r.get("verdict") or "no verdict")
+    if r.get("verdict_settled") is False:
+        verdict = f"tie ({verdict})"
     return _card(
         "size",
         link,

@@ -36,6 +36,8 @@ class CurveRun:
     a column named after the metric), ``equivalent_extra`` (estimate, low, high),
     ``verdict`` (``"clean"`` or ``"collect"``, in the metric's direction; ``"none"``
     when a curve cannot be drawn, with the reason in ``no_verdict``),
+    ``verdict_settled`` (the bootstrap interval backs the verdict; false: a tie, and
+    ``tie`` says why in a sentence; null without an interval),
     ``summary``, ``series`` (the curves) and ``warnings``.
     """
 
@@ -102,7 +104,7 @@ def run_curve(
     seed : int
     n_jobs : int, optional
     """
-    from assay.train.curves import clean_vs_collect
+    from assay.train.curves import clean_vs_collect, tie_text
 
     start = time.perf_counter()
     version = ws.dataset(ref)
@@ -142,6 +144,12 @@ def run_curve(
             "table": rows,
             "equivalent_extra": list(report.equivalent_extra_),
             "verdict": report.verdict,
+            "verdict_settled": report.settled,
+            "tie": (
+                tie_text(report.equivalent_extra_, report.extra_)
+                if report.settled is False
+                else None
+            ),
             "no_verdict": report.no_verdict_,
             "summary": report.summary(),
             "series": _series_json(report),

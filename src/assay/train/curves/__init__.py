@@ -7,7 +7,12 @@ Modules: ``_learning`` (:func:`learning_curve`), ``_clean_collect``
 
 from __future__ import annotations
 
-from assay.train.curves._clean_collect import CleanVsCollect, clean_vs_collect, equivalence_text
+from assay.train.curves._clean_collect import (
+    CleanVsCollect,
+    clean_vs_collect,
+    equivalence_text,
+    tie_text,
+)
 from assay.train.curves._fit import power_law
 from assay.train.curves._learning import LearningCurve, correct_for_noise, learning_curve
 
@@ -19,4 +24,5 @@ __all__ = [
     "equivalence_text",
     "learning_curve",
     "power_law",
+    "tie_text",
 ]

@@ -48,7 +48,7 @@ from assay.train.curves._learning import LearningCurve, _task, learning_curve
 from assay.train.evaluate._missing import check_missing_accepted
 from assay.train.labels import estimate_noise
 
-__all__ = ["CleanVsCollect", "clean_vs_collect", "equivalence_text"]
+__all__ = ["CleanVsCollect", "clean_vs_collect", "equivalence_text", "tie_text"]
 
 
 class CleanVsCollect(TableReport):
@@ -77,6 +77,9 @@ class CleanVsCollect(TableReport):
     greater_is_better_ : bool
     no_verdict_ : str or None
         Why there is no verdict (a curve that cannot be fitted), else None.
+
+    The verdict itself is :attr:`verdict`; :attr:`settled` says whether the bootstrap
+    interval backs it.
     """
 
     title = "Clean vs collect"
@@ -118,6 +121,20 @@ class CleanVsCollect(TableReport):
             return "none"
         better = cleaned >= collected if self.greater_is_better_ else cleaned <= collected
         return "clean" if better else "collect"
+
+    @property
+    def settled(self) -> bool | None:
+        """Whether the verdict holds across the paired bootstrap: the 95% interval of
+        what cleaning is worth in examples lies wholly at or above the ``extra``
+        examples collecting adds (``clean``) or wholly below them (``collect``).
+        ``False``: the interval straddles ``extra``, so the two actions are a tie at
+        this precision. ``None`` when there is no verdict or no interval (one split)."""
+        _, low, high = self.equivalent_extra_
+        if self.verdict == "none" or np.isnan(low) or np.isnan(high):
+            return None
+        if self.verdict == "clean":
+            return bool(low >= self.extra_)
+        return bool(high < self.extra_)
 
     def _no_verdict(self, flagged: int) -> str | None:
         """Why a curve has no fit (too few training sizes, or no score), else None."""
@@ -233,6 +250,30 @@ def equivalence_text(extra: Sequence[float | None], n: int) -> str:
         if est > 2 * n:
             text += " (extrapolated beyond the measured sizes: read it as 'far more than doubling')"
     return text
+
+
+def tie_text(extra: Sequence[float | None], collected: int) -> str:
+    """The sentence for a verdict its interval does not back (:attr:`CleanVsCollect.
+    settled` is False): the interval of what cleaning is worth straddles the
+    ``collected`` examples that collecting adds.
+
+    Parameters
+    ----------
+    extra : (estimate, low, high)
+        The equivalent number of extra examples and its 95% interval.
+    collected : int
+        The examples the "after collecting" scenario adds.
+    """
+    _, low, high = extra
+    bounds = (
+        f"{_count(low)} examples or more"
+        if high is None or np.isinf(high)
+        else f"{_count(low)} to {_count(high)} examples"
+    )
+    return (
+        f"not settled: what cleaning is worth (95% interval {bounds}) includes the "
+        f"{collected:,} that collecting adds; read it as a tie"
+    )
 
 
 @validate_params(
