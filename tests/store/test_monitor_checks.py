@@ -50,6 +50,21 @@ def test_clean_window_has_no_schema_alert(ws: Workspace) -> None:
     assert report["schema"] == {"missing": [], "type_changed": [], "other": [], "new": []}
 
 
+def test_a_drift_alert_counts_the_columns_it_does_not_name(tmp_path: Path) -> None:
+    """Twelve shifted columns: the alert names eight and says how many more drifted."""
+    rng = np.random.default_rng(0)
+    columns = [f"x{i:02d}" for i in range(12)]
+    ws = Workspace.init(tmp_path / "ws")
+    reference = pd.DataFrame(rng.normal(size=(500, 12)), columns=columns).assign(y=0)
+    ws.import_dataset("wide", reference, label="y")
+    ws.monitors.add("wide", "wide@v1")
+    batch = pd.DataFrame(rng.normal(2.0, 1.0, size=(300, 12)), columns=columns)
+    window = ws.monitors.ingest("wide", batch)
+    [alert] = [a for a in window["alerts"] if a.startswith("data drift")]
+    assert alert == f"data drift: 12 column(s) drifted ({', '.join(columns[:8])} and 4 more)"
+    ws.close()
+
+
 def test_missing_column_is_drift_and_raises_an_alert(ws: Workspace) -> None:
     batch = _data(300, 2).drop(columns=["y", "e"]).assign(source_id=np.arange(300))
     report = _check(ws, "plain", batch)

@@ -226,9 +226,9 @@ def _alerts(
     alerts = []
     drifted = report.columns.index[report.columns["drifted"]].tolist()
     if report.drifted:
-        alerts.append(
-            f"data drift: {len(drifted)} column(s) drifted ({', '.join(map(str, drifted[:8]))})"
-        )
+        named = ", ".join(map(str, drifted[:8]))
+        more = f" and {len(drifted) - 8} more" if len(drifted) > 8 else ""
+        alerts.append(f"data drift: {len(drifted)} column(s) drifted ({named}{more})")
     elif "prediction" in drifted:
         alerts.append("prediction drift: the model's outputs changed")
     if perf is not None:
