@@ -59,13 +59,14 @@ def test_table_contract(diabetes) -> None:
     # flagged exactly where the quality is below one half (the cut maps to 0.5)
     np.testing.assert_array_equal(table["is_label_issue"].to_numpy(), quality < 0.5)
     np.testing.assert_allclose(table["given_label"], y)
+    # the planted errors are fractional: the suggestion is the estimate itself
     np.testing.assert_allclose(table["residual"], y - table["suggested_label"])
     # lower quality = larger robust residual
     order = np.argsort(quality)
     assert np.abs(table["residual"].to_numpy()[order[0]]) >= np.median(np.abs(table["residual"]))
 
 
-def test_series_index_kept_and_integer_labels_get_integer_suggestions() -> None:
+def test_series_index_kept_and_whole_number_labels_get_whole_suggestions() -> None:
     rng = np.random.default_rng(1)
     y = rng.integers(3, 9, 300)
     pred = y + rng.normal(0, 0.4, 300)
@@ -78,6 +79,12 @@ def test_series_index_kept_and_integer_labels_get_integer_suggestions() -> None:
     assert table["label_quality"].idxmin() == "r7"
     assert table["suggested_label"].dtype.kind == "i"
     assert table.loc["r7", "suggested_label"] == 6
+    # whole numbers stored as floats (a --task regression column) keep their grid
+    as_float = find_regression_issues(labels.astype(float), pred)
+    assert as_float["suggested_label"].dtype.kind == "f"
+    np.testing.assert_array_equal(as_float["suggested_label"], table["suggested_label"])
+    fractional = find_regression_issues(labels + 0.25, pred)
+    assert (fractional["suggested_label"] != np.round(fractional["suggested_label"])).any()
 
 
 def test_public_find_label_issues_hands_off_to_the_regression_task(diabetes) -> None:
