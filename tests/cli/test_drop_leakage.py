@@ -68,3 +68,41 @@ def test_drop_where_and_bad_input(cli, leaky, tmp_path: Path) -> None:
         code, _, err = cli("drop", "train", *args, "-m", "x", *w)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert ws.dataset("train").ref == "train@v2"  # nothing written by a refusal
+
+
+def test_row_numbers_of_two_imports_are_not_leakage_but_equal_rows_are(
+    cli, tmp_path: Path
+) -> None:
+    """Train and test files imported without --id both number their rows 0, 1, ...:
+    sharing a row number is not sharing an item (red wine: 2 test rows repeat training
+    rows exactly, and only those are refused). A one-column CSV of ids keeps its
+    header out of the ids."""
+    path = DATA / "regression" / "wine-quality" / "winequality-red.csv"
+    if not path.exists():
+        pytest.skip(f"real data folder absent: {path}")
+    wine = pd.read_csv(path, sep=";")
+    wine.iloc[:1199].to_csv(tmp_path / "train.csv", index=False)
+    wine.iloc[1199:].to_csv(tmp_path / "test.csv", index=False)
+    features = wine.columns.drop("quality").tolist()
+    repeated = wine.iloc[1199:][features].merge(
+        wine.iloc[:1199][features].drop_duplicates(), how="inner"
+    )
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    for name in ("train", "test"):
+        code, _, err = cli("import", name, str(tmp_path / f"{name}.csv"), "--label", "quality",
+                           "--task", "regression", *w)
+        assert code == 0, err
+    (tmp_path / "r.yaml").write_text("estimator: sklearn.linear_model.Ridge\n")
+    assert cli("recipe", "add", "ridge", str(tmp_path / "r.yaml"), *w)[0] == 0
+    code, _, err = cli("train", "train", "--recipe", "ridge", "--eval", "test", *w)
+    assert code == 2 and len(repeated) == 2, err
+    assert "2 evaluation rows also sit in the training data (2 as identical content" in err
+    test = ws.dataset("test").to_pandas()
+    leaked = test.merge(wine.iloc[:1199][features].drop_duplicates(), on=features)["item_id"]
+    (tmp_path / "leaked.csv").write_text("item_id\n" + "\n".join(map(str, leaked)) + "\n")
+    code, out, err = cli("drop", "test", "--ids", str(tmp_path / "leaked.csv"), "-m", "dupes", *w)
+    assert code == 0 and "(2 dropped from test@v1)" in out, err
+    code, out, err = cli("train", "train", "--recipe", "ridge", "--eval", "test", *w)
+    assert code == 0, err
+    ws.close()

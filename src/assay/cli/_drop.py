@@ -23,13 +23,14 @@ _PHRASES = {
 def read_ids(path: Path, id_column: str) -> list[str]:
     """Ids from ``path``: a CSV with an ``id`` (or the dataset's id) column, or one per line.
 
-    Blank lines and lines starting with ``#`` are skipped.
+    A first line that names the id column (``item_id`` alone, say) is the header of a
+    one-column CSV, not an id. Blank lines and lines starting with ``#`` are skipped.
     """
     if not path.is_file():
         raise InputError(f"{path}: no such file; give a file of ids, one per line.")
     text = path.read_text(encoding="utf-8-sig")
     first = text.splitlines()[0].strip() if text.strip() else ""
-    if "," in first:
+    if "," in first or first.strip('"') in (id_column, "id", "item_id"):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         column = next((c for c in (id_column, "id", "item_id") if c in frame.columns), None)
         if column is None:
