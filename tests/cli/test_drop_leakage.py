@@ -24,15 +24,22 @@ def leaky(tmp_path: Path, cli) -> tuple[Workspace, pd.DataFrame]:
     frame.insert(0, "id", range(len(frame)))
     frame.iloc[:1000].to_csv(tmp_path / "train.csv", index=False)
     frame.iloc[950:1200].to_csv(tmp_path / "eval.csv", index=False)  # ids 950-999 on both sides
+    ws = _workspace(cli, tmp_path, ("train", "eval"), ["--label", "class", "--id", "id"],
+                    ("lr", RECIPE))
+    return ws, frame
+
+
+def _workspace(cli, tmp_path: Path, names: tuple[str, str], options: list[str],
+               recipe: tuple[str, str]) -> Workspace:
+    """A workspace with ``names``' CSV files (in ``tmp_path``) imported and a recipe."""
     ws = Workspace.init(tmp_path / "ws")
     w = ["-w", ws.location]
-    for name in ("train", "eval"):
-        code, _, err = cli("import", name, str(tmp_path / f"{name}.csv"), "--label", "class",
-                           "--id", "id", *w)
+    for name in names:
+        code, _, err = cli("import", name, str(tmp_path / f"{name}.csv"), *options, *w)
         assert code == 0, err
-    (tmp_path / "r.yaml").write_text(RECIPE)
-    assert cli("recipe", "add", "lr", str(tmp_path / "r.yaml"), *w)[0] == 0
-    return ws, frame
+    (tmp_path / "r.yaml").write_text(recipe[1])
+    assert cli("recipe", "add", recipe[0], str(tmp_path / "r.yaml"), *w)[0] == 0
+    return ws
 
 
 def test_leakage_names_both_sides_then_drop_fixes_it(cli, leaky, tmp_path: Path) -> None:
@@ -87,14 +94,10 @@ def test_row_numbers_of_two_imports_are_not_leakage_but_equal_rows_are(
     repeated = wine.iloc[1199:][features].merge(
         wine.iloc[:1199][features].drop_duplicates(), how="inner"
     )
-    ws = Workspace.init(tmp_path / "ws")
+    ws = _workspace(cli, tmp_path, ("train", "test"),
+                    ["--label", "quality", "--task", "regression"],
+                    ("ridge", "estimator: sklearn.linear_model.Ridge\n"))
     w = ["-w", ws.location]
-    for name in ("train", "test"):
-        code, _, err = cli("import", name, str(tmp_path / f"{name}.csv"), "--label", "quality",
-                           "--task", "regression", *w)
-        assert code == 0, err
-    (tmp_path / "r.yaml").write_text("estimator: sklearn.linear_model.Ridge\n")
-    assert cli("recipe", "add", "ridge", str(tmp_path / "r.yaml"), *w)[0] == 0
     code, _, err = cli("train", "train", "--recipe", "ridge", "--eval", "test", *w)
     assert code == 2 and len(repeated) == 2, err
     assert "2 evaluation rows also sit in the training data (2 as identical content" in err
