@@ -161,3 +161,20 @@ def test_cli_audit_of_regression_and_multilabel_datasets(
         [analysis] = [a for a in ws.analyses("audit") if a["version"].startswith(name)]
         table = ws.analysis_table(analysis)
         assert table is not None and "label_quality" in table.column_names
+    # a multi-label suggestion reads as the tags it adds and removes, here and in the queue
+    code, out, err = _cli(capsys, "audit", "tags", "--no-queue", "--report",
+                          str(tmp_path / "again.html"), "-w", ws.location)
+    record = json.loads(_cli(capsys, "audit", "tags", "--no-queue", "--json", "--report",
+                             str(tmp_path / "j.html"), "-w", ws.location)[1])
+    worst = record["worst_labels"][0]
+    change = ws.dataset("tags").task.show_suggestion(worst["given_label"], worst["suggested_label"])
+    assert change and set(change.split()) == (
+        {f"+{t}" for t in set(worst["suggested_label"]) - set(worst["given_label"])}
+        | {f"-{t}" for t in set(worst["given_label"]) - set(worst["suggested_label"])}
+    )
+    assert code == 0 and f"{worst['item_id']} " in out and change in out and "['" not in out
+    code, out, err = _cli(capsys, "review", "list", "tags", "--source", "label_issue",
+                          "-w", ws.location)
+    assert code == 0 and "['" not in out and any(
+        line.split()[2].startswith(("+", "-")) for line in out.splitlines()[3:]
+    ), out

@@ -244,3 +244,42 @@ def test_fold_count_rules() -> None:
         fold_count(np.full(5, 3), classes, 5)
     with pytest.raises(InputError, match="'cv' parameter"):
         fold_count(codes, classes, 1)
+
+
+class _Recorded:
+    """A progress reporter that keeps each stage's description, total and count."""
+
+    def __init__(self) -> None:
+        self.stages: list[list] = []
+
+    def start(self, description: str, total: int | None):  # type: ignore[no-untyped-def]
+        record = [description, total, 0]
+        self.stages.append(record)
+
+        class Handle:
+            def advance(self, n: int = 1) -> None:
+                record[2] += n
+
+            def finish(self) -> None:
+                pass
+
+        return Handle()
+
+
+def test_multilabel_progress_counts_the_labels_not_their_folds(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """Yeast's 14 labels are 14 cross-validations: one stage counts them (the time
+    left follows), and no label opens a stage of its own folds."""
+    from assay._progress import reporting
+    from assay.train.predict import cross_val_predict_multilabel
+
+    frame = pd.read_csv(shared_data / "multilabel" / "yeast" / "yeast.csv").iloc[:300]
+    X = frame[[c for c in frame.columns if c.startswith("Att")]].to_numpy()
+    Y = frame[[f"Class{i}" for i in range(1, 15)]].to_numpy()
+    learnable = int((np.minimum(Y.sum(0), len(Y) - Y.sum(0)) >= 2).sum())
+    recorded = _Recorded()
+    with reporting(recorded):
+        probs = cross_val_predict_multilabel(LogisticRegression(max_iter=300), X, Y, cv=3)
+    assert probs.shape == Y.shape and learnable < 14  # Class14 is too rare here
+    assert recorded.stages == [
+        [f"cross-validating {learnable} labels one by one (3 folds each)", learnable, learnable]
+    ]

@@ -79,9 +79,7 @@ def _print_entries(listed: EntryList, ws: Workspace, wide: bool) -> None:
         columns[-2:-2] = ["source", "score"]
     rows = []
     for r, text in zip(frame.itertuples(), texts, strict=True):
-        given = tasks[r.dataset].show_label(r.given_label)
-        suggested = tasks[r.dataset].show_label(r.suggested_label)
-        label = f"{given} -> {suggested}" if suggested not in ("", None, given) else given
+        label = tasks[r.dataset].show_suggestion(r.given_label, r.suggested_label)
         row = [r.id, *([r.dataset] if several else []), r.item_id, label]
         row += [_status(r.status, r.decision, r.decision_label), r.reason, text]
         if wide:

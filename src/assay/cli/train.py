@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -38,6 +38,9 @@ from assay.workflows.audit import AuditRecord, AuditRun, record_audit, run_audit
 from assay.workflows.audit_action import AUTO_DECIDER, check_action
 from assay.workflows.box_audit import BoxAudit, run_box_audit
 from assay.workflows.transcript_audit import TranscriptAudit, run_transcript_audit
+
+if TYPE_CHECKING:
+    from assay.tasks import Task
 
 __all__ = ["audit_cmd", "register"]
 
@@ -66,12 +69,12 @@ def _checks_table(record: dict[str, Any], run: AuditRun, wide: bool = False) -> 
     )
 
 
-def _worst_table(worst: list[dict[str, Any]], wide: bool = False) -> Any:
+def _worst_table(worst: list[dict[str, Any]], task: Task, wide: bool = False) -> Any:
     """The most likely label errors: item, given -> suggested label, quality."""
     rows = [
         [
             w["item_id"],
-            f"{shown(w['given_label'])} -> {shown(w['suggested_label'])}",
+            task.show_suggestion(w["given_label"], w["suggested_label"], shown),
             f"{w['label_quality']:.3f}",
         ]
         for w in worst
@@ -85,7 +88,7 @@ def _print_audit(record: dict[str, Any], run: AuditRun, wide: bool = False) -> N
     console.print(_checks_table(record, run, wide))
     worst = record["worst_labels"][:10]
     if worst:
-        console.print(_worst_table(worst, wide))
+        console.print(_worst_table(worst, run.version.task, wide))
     queued = record["queued"]
     if queued:
         detail = ", ".join(f"{k}: {v}" for k, v in queued.items())

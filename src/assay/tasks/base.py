@@ -237,6 +237,20 @@ class Task(ABC):
         set); a kind whose labels are long (boxes) returns a short text."""
         return value
 
+    def show_suggestion(
+        self, given: Any, suggested: Any, show: Callable[[Any], str] = str
+    ) -> str:
+        """A label and the one suggested for it, as a table cell shows them:
+        ``cat -> dog``, or the given label alone when nothing else is suggested.
+        ``show`` formats one value (the CLI's rounds long floats)."""
+        shown_given = show(self.show_label(given))
+        if suggested is None or (isinstance(suggested, str) and suggested == ""):
+            return shown_given
+        shown_suggested = show(self.show_label(suggested))
+        if shown_suggested in ("", shown_given):
+            return shown_given
+        return f"{shown_given} -> {shown_suggested}"
+
     def check_item_label(self, value: Any, row: Callable[[], Mapping[str, Any] | None]) -> None:
         """Refuse a decided label that does not fit its item (its dataset row, read only
         if needed by calling ``row``); every label fits by default. Detection: each box

@@ -226,6 +226,18 @@ class MultilabelTask(Task):
             parts.append(f"removed tag{'s' if len(removed) > 1 else ''} {', '.join(removed)}")
         return "; ".join(parts) or "unchanged"
 
+    def show_suggestion(
+        self, given: Any, suggested: Any, show: Callable[[Any], str] = str
+    ) -> str:
+        """The tags a suggestion adds and removes, ``+Class6 -Class14 -Class2`` (two
+        long sets side by side do not fit a table cell); the given set alone when
+        nothing is suggested or nothing changes."""
+        before, after = as_label_set(given), as_label_set(suggested)
+        if before is None or after is None or before == after:
+            return _shown(before)
+        added = [f"+{t}" for t in after if t not in before]
+        return " ".join(added + [f"-{t}" for t in before if t not in after])
+
     def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Set equality, where two missing labels are the same."""
         return np.array([a == b for a, b in zip(_sets(old), _sets(new), strict=True)],

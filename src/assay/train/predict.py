@@ -25,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import _safe_indexing
 
-from assay._progress import stage
+from assay._progress import reporting, stage
 from assay._validation import (
     Integral,
     Interval,
@@ -337,7 +337,11 @@ def cross_val_predict_multilabel(
 
     Each column of ``Y`` is its own stratified cross-validation
     (:func:`cross_val_predict_proba`); a label too rare to stratify (fewer than 2
-    items carry it, or lack it) gets its share in the data as its probability.
+    items carry it, or lack it) gets its share in the data as its probability. One
+    progress stage counts the labels (with the time left), not each label's folds.
+
+    A forest fitted on the whole 0/1 matrix at once is faster, but on yeast it ranked
+    the labels worse at a few hundred rows, so each label keeps its own model.
 
     Parameters
     ----------
@@ -350,16 +354,17 @@ def cross_val_predict_multilabel(
     -------
     ndarray of shape (n_samples, n_labels)
     """
-    matrix = np.asarray(Y)
-    out = np.empty(matrix.shape, dtype=np.float64)
-    for j in range(matrix.shape[1]):
-        column = matrix[:, j].astype(np.int64)
-        positives = int(column.sum())
-        if min(positives, len(column) - positives) < 2:
-            out[:, j] = positives / max(len(column), 1)
-            continue
-        folds = min(cv, positives, len(column) - positives)
-        out[:, j] = cross_val_predict_proba(
-            model, X, column, cv=folds, seed=seed, n_jobs=n_jobs
-        )[:, 1]
+    matrix = np.asarray(Y).astype(np.int64)
+    positives = matrix.sum(axis=0)
+    out = np.tile(positives / max(len(matrix), 1), (len(matrix), 1)).astype(np.float64)
+    learnable = np.flatnonzero(np.minimum(positives, len(matrix) - positives) >= 2)
+    with stage(f"cross-validating {len(learnable)} labels one by one ({cv} folds each)",
+               total=len(learnable)) as advance:
+        for j in learnable:
+            folds = min(cv, int(positives[j]), len(matrix) - int(positives[j]))
+            with reporting(None):  # the labels' count is the progress, not their folds
+                out[:, j] = cross_val_predict_proba(
+                    model, X, matrix[:, j], cv=folds, seed=seed, n_jobs=n_jobs
+                )[:, 1]
+            advance(1)
     return out

@@ -414,6 +414,9 @@ def audit(
     results = {}
     with stage(f"running {len(chosen)} checks", total=len(chosen)) as advance:
         for check in chosen:
-            results[check.name] = check.run(ctx)
+            result = check.run(ctx)
+            if result.reason is None and check.reason:
+                result = replace(result, reason=check.reason)
+            results[check.name] = result
             advance(1)
     return AuditReport.from_results(results, data=df, modality=modality)

@@ -106,7 +106,7 @@ class MultilabelLabelCheck(Check):
     name = "label"
     requires = ("labels", "probs")
     description = "a tag of the set disagrees with out-of-sample predictions"
-    reason = "given labels {given!r} look wrong; the model suggests {suggested!r}"
+    reason = "given labels {given} look wrong; the model suggests {suggested}"
     queue_source = "label_issue"
     tasks = ("multilabel",)
 

@@ -175,7 +175,8 @@ class AuditReport:
         suggested = sub["suggested_label"].tolist() if name == "label" else [None] * len(rows)
         partner = [self.item_id(partners[int(r)]) if int(r) in partners else None for r in rows]
         reasons = [
-            f"{_DUPLICATE_CHECKS[name]} of item {p}" if p is not None else _reason(name, r)
+            f"{_DUPLICATE_CHECKS[name]} of item {p}" if p is not None
+            else _reason(result.reason or check_reason(name), name, r)
             for p, (_, r) in zip(partner, sub.iterrows(), strict=True)
         ]
         return pd.DataFrame(
@@ -276,8 +277,7 @@ class AuditReport:
 _DUPLICATE_CHECKS = {"exact_duplicate": "exact duplicate", "near_duplicate": "near duplicate"}
 
 
-def _reason(check: str, row: pd.Series) -> str:
-    template = check_reason(check)
+def _reason(template: str, check: str, row: pd.Series) -> str:
     fields = {
         "given": _plain(row.get("given_label")),
         "suggested": _plain(row.get("suggested_label")),
@@ -287,5 +287,8 @@ def _reason(check: str, row: pd.Series) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python scalar (for readable messages)."""
+    """A numpy scalar as the Python scalar, a set of labels as its names joined (for
+    readable messages)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(map(str, value)) or "(none)"
     return value.item() if isinstance(value, np.generic) else value

@@ -40,11 +40,15 @@ class CheckResult:
         and any extra columns, one row per example in input order.
     summary : dict
         ``count`` and ``rate`` of flagged examples, ``score_mean`` and parameters.
+    reason : str, optional
+        Why an example is flagged, as a template over ``{given}``, ``{suggested}`` and
+        ``{set}`` (the reason of the check class that ran, for this kind of label).
     """
 
     name: str
     issues: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
 
     @property
     def flag_column(self) -> str:
