@@ -109,3 +109,22 @@ def test_row_numbers_of_two_imports_are_not_leakage_but_equal_rows_are(
     code, out, err = cli("train", "train", "--recipe", "ridge", "--eval", "test", *w)
     assert code == 0, err
     ws.close()
+
+
+def test_texts_imported_without_ids_leak_only_by_their_text(cli, tmp_path: Path) -> None:
+    """Yelp sentences split into train and test files, no --id, a TF-IDF recipe: the
+    shared row numbers are not leakage, the sentences that appear on both sides are."""
+    path = DATA / "text" / "yelp_labelled.txt"
+    if not path.exists():
+        pytest.skip(f"real data folder absent: {path}")
+    yelp = pd.read_csv(path, sep="\t", header=None, names=["text", "label"], quoting=3)
+    yelp.iloc[:800].to_csv(tmp_path / "train.csv", index=False)
+    yelp.iloc[800:].to_csv(tmp_path / "test.csv", index=False)
+    both = set(yelp.iloc[:800]["text"]) & set(yelp.iloc[800:]["text"])
+    recipe = "featurizer: tfidf\nestimator: sklearn.linear_model.LogisticRegression\n"
+    ws = _workspace(cli, tmp_path, ("train", "test"), ["--label", "label"], ("tf", recipe))
+    code, _, err = cli("train", "train", "--recipe", "tf", "--eval", "test", "-w", ws.location)
+    shared = int(yelp.iloc[800:]["text"].isin(both).sum())
+    assert code == 2 and 0 < shared < 200, err
+    assert f"{shared} evaluation rows also sit in the training data ({shared} as identical" in err
+    ws.close()

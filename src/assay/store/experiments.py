@@ -629,19 +629,22 @@ def _row_digests(
     train_v: DatasetVersion,
     eval_v: DatasetVersion,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """A hash of each row's feature values, shapes (n_train,) and (n_eval,), when a
-    tabular side numbers its rows (imported without --id), else None.
+    """A hash of each row's values (its columns but the roles, provenance and tags),
+    shapes (n_train,) and (n_eval,), when a side numbers its rows (imported without
+    --id) and its rows hold no media files (a table, or texts); else None.
 
     Row numbers of two imports name different items (row 0 of the training file and
-    row 0 of the test file), so there an id leaks only with the same features, like a
-    media file's name with the same bytes. Equal features under any id are refused by
-    the content check in any case.
+    row 0 of the test file), so there an id leaks only with the same values, like a
+    media file's name with the same bytes. Equal values under any id leak in any case.
     """
-    if GENERATED_ID not in (train_v.roles.id, eval_v.roles.id) or "tabular" not in (
-        train_v.modality, eval_v.modality
+    if GENERATED_ID not in (train_v.roles.id, eval_v.roles.id) or (
+        train_v.roles.media or eval_v.roles.media  # files: their bytes decide instead
     ):
         return None
-    shared = [c for c in feature_columns(eval_v, eval_df) if c in train_df.columns]
+    from assay.store.features import descriptive_columns
+
+    tags = set(eval_v.roles.tags)
+    shared = [c for c in descriptive_columns(eval_v) if c in train_df.columns and c not in tags]
     if not shared:
         return None
     return _hash_rows(train_df[shared]), _hash_rows(eval_df[shared])
