@@ -96,6 +96,29 @@ def test_leakage_by_id_is_refused(ws: Workspace) -> None:
     _no_experiment(ws)
 
 
+def test_an_id_leak_is_refused_before_any_text_is_embedded(tmp_path: Path) -> None:
+    """Yelp sentences whose test ids overlap the training ids: the refusal comes before
+    the texts are embedded (no embedding stage starts), so it costs no model time."""
+    from tests.progress_recorder import RecordingReporter
+
+    from assay._progress import reporting
+
+    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "text"
+    if not (path / "yelp_labelled.txt").exists():
+        pytest.skip(f"real data folder absent: {path}")
+    yelp = pd.read_csv(path / "yelp_labelled.txt", sep="\t", header=None,
+                       names=["text", "label"], quoting=3).reset_index(names="id")
+    ws = Workspace.init(tmp_path / "ws")
+    ws.import_dataset("train", yelp.iloc[:300], label="label", id="id")
+    ws.import_dataset("test", yelp.iloc[290:400], label="label", id="id")  # ids 290-299 twice
+    ws.recipes.add("lr", Recipe.from_yaml(RECIPE))
+    recorded = RecordingReporter()
+    with reporting(recorded), pytest.raises(InputError, match="10 evaluation rows also sit"):
+        ExperimentStore(ws).run("train", recipe="lr", eval_set="test")
+    assert not any("embedding" in description for description, *_ in recorded.stages)
+    _no_experiment(ws)
+
+
 def test_leakage_by_identical_features_is_refused(ws: Workspace) -> None:
     test = ws.dataset("t").to_pandas()
     copy = test.head(2).assign(item_id=[10_001, 10_002])  # same pixels, new ids

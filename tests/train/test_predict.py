@@ -246,29 +246,11 @@ def test_fold_count_rules() -> None:
         fold_count(codes, classes, 1)
 
 
-class _Recorded:
-    """A progress reporter that keeps each stage's description, total and count."""
-
-    def __init__(self) -> None:
-        self.stages: list[list] = []
-
-    def start(self, description: str, total: int | None):  # type: ignore[no-untyped-def]
-        record = [description, total, 0]
-        self.stages.append(record)
-
-        class Handle:
-            def advance(self, n: int = 1) -> None:
-                record[2] += n
-
-            def finish(self) -> None:
-                pass
-
-        return Handle()
-
-
 def test_multilabel_progress_counts_the_labels_not_their_folds(shared_data) -> None:  # type: ignore[no-untyped-def]
     """Yeast's 14 labels are 14 cross-validations: one stage counts them (the time
     left follows), and no label opens a stage of its own folds."""
+    from tests.progress_recorder import RecordingReporter
+
     from assay._progress import reporting
     from assay.train.predict import cross_val_predict_multilabel
 
@@ -276,7 +258,7 @@ def test_multilabel_progress_counts_the_labels_not_their_folds(shared_data) -> N
     X = frame[[c for c in frame.columns if c.startswith("Att")]].to_numpy()
     Y = frame[[f"Class{i}" for i in range(1, 15)]].to_numpy()
     learnable = int((np.minimum(Y.sum(0), len(Y) - Y.sum(0)) >= 2).sum())
-    recorded = _Recorded()
+    recorded = RecordingReporter()
     with reporting(recorded):
         probs = cross_val_predict_multilabel(LogisticRegression(max_iter=300), X, Y, cv=3)
     assert probs.shape == Y.shape and learnable < 14  # Class14 is too rare here

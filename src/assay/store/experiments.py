@@ -315,8 +315,12 @@ class ExperimentStore:
         train_df, eval_df = train_v.to_pandas(), eval_v.to_pandas()
         require_labels(train_v, train_df)
         require_labels(eval_v, eval_df)
+        notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v)
         X_train, X_eval, features = train_eval_inputs(train_v, train_df, eval_v, eval_df, model)
-        notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v, (X_train, X_eval))
+        check_leakage(  # equal features under another id (after featurising)
+            X_train=_numeric(X_train), X_eval=_numeric(X_eval),
+            eval_ids=eval_df[eval_v.roles.id].astype(str).to_numpy(),
+        )
         tags = list(eval_v.roles.tags)
         with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits 10x
             evaluation = fit_and_evaluate(
@@ -553,9 +557,11 @@ def _check_honest(
     eval_df: pd.DataFrame,
     train_v: DatasetVersion,
     eval_v: DatasetVersion,
-    matrices: tuple[Any, Any],
 ) -> tuple[list[str], str | None]:
-    """Refuse a dishonest evaluation before anything is fitted (InputError).
+    """Refuse a dishonest evaluation before any feature is computed (InputError): an
+    augmented evaluation row, an evaluation item in the training data (by id, file or
+    row content, or as an augmented copy) or an evaluation class the training data
+    lacks. The features are compared once computed (the caller does).
 
     Returns
     -------
@@ -589,7 +595,6 @@ def _check_honest(
         train_digests=None if by_id is None else by_id[0],
         eval_digests=None if by_id is None else by_id[1],
     )
-    check_leakage(X_train=_numeric(matrices[0]), X_eval=_numeric(matrices[1]), eval_ids=eval_ids)
     train_v.task.check_eval_labels(
         train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
     )
