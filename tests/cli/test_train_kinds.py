@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score, mean_absolute_error, r2_score
+from sklearn.multioutput import MultiOutputClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from assay.store.workspace import Workspace
 from assay.train.recipe import load_recipe
@@ -127,3 +130,32 @@ def test_train_and_compare_a_multilabel_model(cli, tmp_path: Path, yeast: dict) 
     code, out, err = cli("compare", "E1", "E2", *w)
     assert code == 0, err
     assert "paired bootstrap (micro F1)" in out and "Holm" in out and _short(out)
+
+
+def test_a_single_output_recipe_learns_label_sets_one_label_at_a_time(
+    cli, tmp_path: Path, yeast: dict  # type: ignore[type-arg]
+) -> None:
+    """A logistic regression recipe on yeast: train and monitor add fit one copy per
+    label (MultiOutputClassifier), as scikit-learn would with the wrapper; they were an
+    internal error ('y should be a 1d array')."""
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    for name, key in (("y", "train"), ("yt", "eval")):
+        assert cli("import", name, str(yeast[key]), "--label", ",".join(LABELS),
+                   "--id", "item_id", *w)[0] == 0
+    (tmp_path / "lr.yaml").write_text(
+        "featurizer: standard_scaler\nestimator: sklearn.linear_model.LogisticRegression\n"
+    )
+    assert cli("recipe", "add", "lr", str(tmp_path / "lr.yaml"), *w)[0] == 0
+    code, out, err = cli("train", "y", "--recipe", "lr", "--eval", "yt", "--json", *w)
+    assert code == 0, err
+    frame, train = yeast["frame"], yeast["is_train"]
+    features = [c for c in frame.columns if c.startswith("Att")]
+    order = sorted(LABELS)
+    expected = MultiOutputClassifier(make_pipeline(StandardScaler(), LogisticRegression()))
+    pred = expected.fit(frame.loc[train, features], frame.loc[train, order]).predict(
+        frame.loc[~train, features])
+    assert json.loads(out)["evaluation"]["overall"]["micro_f1"]["value"] == pytest.approx(
+        f1_score(frame.loc[~train, order], pred, average="micro"), rel=1e-9)
+    code, out, err = cli("monitor", "add", "m", "--reference", "y", "--recipe", "lr", *w)
+    assert code == 0 and "reference micro_f1 (out of sample)" in out, err

@@ -113,7 +113,7 @@ class MonitorStore:
         if recipe is not None:
             # the task's watch: out-of-sample predictions and the calibrated estimator
             watch = version.task.performance_watch
-            model = self.ws.recipes.get(recipe).build()
+            model = version.task.model_for(self.ws.recipes.get(recipe).build())
             predicted, state = watch.reference(
                 model, frame[features], frame[version.roles.label], seed=seed
             )
@@ -426,7 +426,7 @@ class MonitorStore:
         )
         if key not in _MODELS:
             frame = reference_rows(reference, info["config"].get("split"))
-            model = self.ws.recipes.get(info["recipe"]).build()
+            model = reference.task.model_for(self.ws.recipes.get(info["recipe"]).build())
             targets, _ = reference.task.fit_targets(frame[reference.roles.label])
             model.fit(frame[info["config"]["features"]], targets)
             _MODELS[key] = model

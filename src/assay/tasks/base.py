@@ -237,6 +237,11 @@ class Task(ABC):
         set); a kind whose labels are long (boxes) returns a short text."""
         return value
 
+    def model_for(self, estimator: Any) -> Any:
+        """``estimator`` made to fit this kind's targets (:meth:`fit_targets`); by
+        default the estimator itself."""
+        return estimator
+
     def show_suggestion(
         self, given: Any, suggested: Any, show: Callable[[Any], str] = str
     ) -> str:

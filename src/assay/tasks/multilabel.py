@@ -226,6 +226,20 @@ class MultilabelTask(Task):
             parts.append(f"removed tag{'s' if len(removed) > 1 else ''} {', '.join(removed)}")
         return "; ".join(parts) or "unchanged"
 
+    def model_for(self, estimator: Any) -> Any:
+        """A classifier that fits the 0/1 label matrix: the estimator itself when it
+        learns several outputs at once (scikit-learn's ``multi_output`` tag: forests,
+        k-NN, ...), else one copy per label (``MultiOutputClassifier``), as the audit
+        fits them."""
+        from sklearn.multioutput import MultiOutputClassifier
+        from sklearn.utils import get_tags
+
+        try:
+            native = bool(get_tags(estimator).target_tags.multi_output)
+        except (AttributeError, TypeError, ValueError):  # not a scikit-learn estimator
+            return estimator
+        return estimator if native else MultiOutputClassifier(estimator)
+
     def show_suggestion(
         self, given: Any, suggested: Any, show: Callable[[Any], str] = str
     ) -> str:

@@ -120,7 +120,7 @@ def run_curve(
     with collected_warnings(caught):
         X = model_inputs(version, frame, spec, embeddings=embeddings)
         report = clean_vs_collect(
-            spec.build(),
+            task.model_for(spec.build()),
             X,
             targets,
             repeats=repeats,

@@ -350,7 +350,7 @@ def fit_and_evaluate(
         )
     if check_content:
         check_leakage(X_train=X_train, X_eval=X_eval, eval_ids=eval_ids)
-    estimator = recipe.build() if hasattr(recipe, "build") else clone(recipe)
+    estimator = kind.model_for(recipe.build() if hasattr(recipe, "build") else clone(recipe))
     check_missing_accepted(estimator, X_train, where="the training data")
     check_missing_accepted(estimator, X_eval, where="the evaluation data")
     y_fit, fit_classes = kind.fit_targets(y_train)
