@@ -2,10 +2,10 @@
 
 See :mod:`assay.train.recipe` for the schema. Only scikit-learn classifiers and
 regressors (and :data:`ALLOWED_ESTIMATORS`) may be named; unknown keys and parameters
-are refused with the list of valid ones. A multi-label recipe names a classifier that
-fits a 0/1 label matrix natively (e.g. ``sklearn.ensemble.RandomForestClassifier``,
-``sklearn.neighbors.KNeighborsClassifier``), or is an import path returning e.g.
-``MultiOutputClassifier(LogisticRegression())``.
+are refused with the list of valid ones. A multi-label dataset fits any classifier:
+one that fits a 0/1 label matrix itself (e.g. ``sklearn.ensemble.RandomForestClassifier``,
+``sklearn.neighbors.KNeighborsClassifier``) as it is, any other one label at a time
+(:meth:`assay.tasks.Task.model_for` wraps it in ``MultiOutputClassifier``).
 """
 
 from __future__ import annotations
