@@ -152,3 +152,30 @@ def test_monitor_a_multilabel_model(cli, tmp_path: Path, yeast: dict) -> None:  
     code, out, _ = cli("monitor", "ingest", "m", str(yeast["labelled"]), *w)
     assert "estimated micro_f1" in out and "realised micro_f1" in out
     assert "accuracy" not in out
+
+
+def test_label_sets_may_come_as_the_0_1_columns_they_were_imported_from(
+    cli, tmp_path: Path, yeast: dict  # type: ignore[type-arg]
+) -> None:
+    """A yeast batch with Class1..Class14 as 0/1 columns, like the imported file: the
+    monitor combines them into label sets and gives the realised metrics, the same as
+    for the batch with a list column; a 2 among them is named by line and column."""
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    assert cli("import", "y", str(yeast["ref"]), "--label", ",".join(LABELS),
+               "--id", "item_id", *w)[0] == 0
+    ws.recipes.add("forest", load_recipe(FOREST))
+    assert cli("monitor", "add", "m", "--reference", "y", "--recipe", "forest", *w)[0] == 0
+    test = yeast["test"]
+    wide = tmp_path / "wide.csv"
+    test[["item_id", *yeast["features"], *LABELS]].to_csv(wide, index=False)
+    as_columns = _monitor(cli, ws, "m", wide)
+    as_lists = _monitor(cli, ws, "m", yeast["labelled"])
+    assert as_columns["performance"]["realised"] == as_lists["performance"]["realised"]
+    assert not set(LABELS) & set(as_columns["schema"]["new"])
+    bad = test[["item_id", *yeast["features"], *LABELS]].copy()
+    bad.loc[bad.index[4], "Class3"] = 2
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    code, _, err = cli("monitor", "ingest", "m", str(tmp_path / "bad.csv"), *w)
+    assert code == 2 and "'Class3' holds 2" in err and "line 6" in err, err
+    assert len(ws.monitors.windows("m")) == 2  # nothing stored for the refused batch

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from assay.exceptions import InputError
@@ -196,6 +197,25 @@ def _free_name(table: pa.Table, names: Sequence[str]) -> str:
     return candidate
 
 
+def label_sets_from_columns(
+    frame: pd.DataFrame, names: Sequence[str], target: str, where: str, rows: RowNames
+) -> pd.DataFrame:
+    """``frame`` with its 0/1 columns ``names`` combined into the list column ``target``
+    (the label sets an import of ``--label A,B,C`` stores), those columns dropped.
+
+    Raises
+    ------
+    InputError
+        A value other than 0 or 1, naming ``where``, the row and the column.
+    """
+    table = pa.Table.from_pandas(frame[list(names)], preserve_index=False)
+    sets = _combine_indicators(table, list(names), target, where, rows).column(target)
+    position = min(list(frame.columns).index(n) for n in names)
+    out = frame.drop(columns=list(names))
+    out.insert(position, target, sets.to_pylist())
+    return out
+
+
 def _combine_indicators(
     table: pa.Table, names: list[str], target: str, where: str, rows: RowNames
 ) -> pa.Table:
@@ -238,8 +258,9 @@ def _indicator(column: pa.ChunkedArray, name: str, where: str, rows: RowNames) -
         position = int(np.flatnonzero(bad)[0])
         value = column[position].as_py()
         raise InputError(
-            f"{where}: label column {name!r} holds {value!r} at {rows(position)}; each of the "
-            "columns given in --label A,B,C must hold 0 or 1 (1: the label applies)."
+            f"{where}: label column {name!r} holds {value!r} at {rows(position)}; each 0/1 "
+            "label column (one per label, as in --label A,B,C) must hold 0 or 1 (1: the "
+            "label applies)."
         )
     if pa.types.is_boolean(column.type):
         return np.asarray(values, dtype=bool)

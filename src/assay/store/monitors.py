@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from assay.exceptions import ConflictError, InputError, NotFoundError
 from assay.store import models as m
+from assay.store.label_import import label_sets_from_columns
 from assay.store.labeling import require_labels
 from assay.store.monitor_checks import reference_rows
 from assay.store.readers import RowNames
@@ -239,7 +240,8 @@ class MonitorStore:
         rows: RowNames,
     ) -> pd.DataFrame:
         """``batch`` with its labels as the task stores them, once it is known to hold
-        the monitored columns and values the reference can be compared with.
+        the monitored columns and values the reference can be compared with. Label sets
+        may come as one 0/1 column per label name, as they were imported.
 
         Raises
         ------
@@ -247,8 +249,12 @@ class MonitorStore:
             Naming ``source``, the row (as ``rows`` names it) and the column.
         """
         config = info["config"]
-        _check_schema(batch, config["columns"], source)
         label = reference.roles.label
+        names = config.get("label_names") or ()
+        if label not in batch.columns and names and all(n in batch.columns for n in names):
+            # label sets sent as the 0/1 columns the import combined (Class1, Class2, ...)
+            batch = label_sets_from_columns(batch, names, label, source, rows)
+        _check_schema(batch, config["columns"], source)
         if label is not None and label in batch.columns:  # as the task stores labels
             batch = batch.assign(**{label: reference.task.batch_labels(batch[label])})
         _check_values(profile, batch, config, label, source, rows)
