@@ -585,9 +585,8 @@ def _check_honest(
     if train_digests is not None:
         train_digests = train_digests[original]
     by_id = (train_digests, eval_digests) if train_digests is not None else None
-    numbered = _row_digests(train_df, eval_df, train_v, eval_v) if by_id is None else None
-    if numbered is not None:
-        by_id = (numbered[0][original], numbered[1])
+    if by_id is None and (numbered := _row_digests(train_df, eval_df, train_v, eval_v)):
+        by_id = (numbered[0][original], numbered[1])  # row numbers: confirmed by content
     check_leakage(
         train_ids,
         eval_ids,
@@ -598,9 +597,7 @@ def _check_honest(
     train_v.task.check_eval_labels(
         train_df[train_v.roles.label].to_numpy(), eval_df[eval_v.roles.label].to_numpy()
     )
-    if numbered is not None:
-        return [], None  # row numbers shared by two imports are expected: no note
-    if eval_digests is None:
+    if eval_digests is None:  # no media files (row numbers shared by two imports: no note)
         return [], None
     content = hashlib.sha256(
         "\n".join(f"{i}\t{d}" for i, d in zip(eval_ids, eval_digests, strict=True)).encode()
