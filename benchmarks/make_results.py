@@ -52,6 +52,7 @@ ORDER = [
     "monitor_ingest",
     "scale_dask",
     "scaling",
+    "startup",
     "web",
     "web-load",
 ]
