@@ -48,6 +48,7 @@ ORDER = [
     "estimate_regression",
     "streams",
     "object_store",
+    "object_store_read_path",
     "scale_import",
     "monitor_ingest",
     "scale_dask",

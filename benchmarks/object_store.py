@@ -28,7 +28,17 @@ Every server shares the machine's cores with the client. Operations:
   cache (``FsspecObjectStore.fetch``, timed inside the read): the rest is the hash
   check and the Parquet read that the local-disk anchor does too;
 * warm read: the object already in the read cache, checked once in this process as a
-  new process would (the local-disk anchor also hashes its file on the first read).
+  new process would (the local-disk anchor also hashes its file on the first read);
+* server delivery (S3): the same object fetched by ``curl`` into ``/dev/null`` right
+  after the cold read (no hash, no Parquet, no Python): what the server on this
+  machine takes to hand over the bytes, the floor under any client's cold read. On
+  loopback the server runs on the same two cores as the client, so its CPU is part of
+  every S3 time here (it would not be against a remote store).
+
+``--read-path`` measures instead how objects are read from their (cached) files:
+memory-mapped (``assay.store.objects.MEMORY_MAP``, the default) against Arrow's
+buffered read, in alternating rounds of one run, each round a new import and then a
+cold read of it, on local disk and on each server.
 """
 
 from __future__ import annotations
@@ -205,7 +215,7 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
     workspace."""
     ws = Workspace.init(root, objects=objects_url)
     cache = root / ".assay" / "cache" / "objects"
-    imports, cold, download, warm = [], [], [], []
+    imports, cold, download, warm, delivery = [], [], [], [], []
     for r in range(repeats):
         data = frame(n, seed=r)
         imports.append(timed(lambda d=data: ws.import_dataset("bench", d, label="y", id="id")))
@@ -215,11 +225,14 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
         with fetch_clock() as fetched:
             cold.append(timed(lambda ref=ref: Workspace(root).dataset(ref).to_arrow()))
         download.append(sum(fetched))
+        if objects_url is not None:
+            delivery.append(curl_seconds(root, ref))
         objects._VERIFIED.clear()  # a new process on the same machine: cache kept
         warm.append(timed(lambda ref=ref: Workspace(root).dataset(ref).to_arrow()))
         print(
             f"{root.name} round {r + 1}: import {imports[-1]:.3f} cold {cold[-1]:.3f} "
-            f"(download {download[-1]:.3f}) warm {warm[-1]:.3f}",
+            f"(download {download[-1]:.3f}) warm {warm[-1]:.3f}"
+            + (f" curl {delivery[-1]:.3f}" if delivery and delivery[-1] else ""),
             file=sys.stderr,
         )
     ws.close()
@@ -230,16 +243,36 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
     }
     if objects_url is not None:
         result["download"] = statistics.median(download)
+        if all(seconds is not None for seconds in delivery):
+            result["server delivery"] = statistics.median(delivery)
     return result
 
 
-def measure_servers(
-    servers: list[str], n: int, repeats: int, tmp: Path
-) -> dict[str, dict[str, float]]:
-    """``{server: medians}`` for each server that can be started (others skipped, said)."""
+def curl_seconds(root: Path, ref: str) -> float | None:
+    """Seconds for ``curl`` to fetch version ``ref``'s object into /dev/null (None
+    without curl), through a presigned URL: the server's delivery alone."""
+    import subprocess
+
+    curl = shutil.which("curl")
+    if curl is None:
+        return None
+    ws = Workspace(root)
+    try:
+        store = ws.objects
+        url = store.fs.sign(store.key(ws.dataset(ref).object_hash))  # type: ignore[attr-defined]
+    finally:
+        ws.close()
+    return timed(lambda: subprocess.run([curl, "-sf", "-o", os.devnull, url], check=True))
+
+
+def per_server(
+    servers: list[str], measure_one: Callable[[str], Any]
+) -> dict[str, Any]:
+    """``{server: measure_one(server)}`` with each server running on loopback in turn
+    (a server that cannot be started is skipped, said)."""
     import s3fs
 
-    found: dict[str, dict[str, float]] = {}
+    found: dict[str, Any] = {}
     for server in servers:
         try:
             stop = start_s3(server)
@@ -247,11 +280,59 @@ def measure_servers(
             print(f"{SERVER_NAMES[server]} skipped: {exc}.", file=sys.stderr)
             continue
         try:
-            found[server] = measure(tmp / server, "s3://bench/ws", n, repeats)
+            found[server] = measure_one(server)
         finally:
             stop()
             s3fs.S3FileSystem.clear_instance_cache()  # the next server has another endpoint
     return found
+
+
+def measure_servers(
+    servers: list[str], n: int, repeats: int, tmp: Path
+) -> dict[str, dict[str, float]]:
+    """``{server: medians}`` for each server that can be started."""
+    return per_server(servers, lambda s: measure(tmp / s, "s3://bench/ws", n, repeats))
+
+
+def read_path_rounds(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[bool, float]:
+    """``{memory_map: median cold-read seconds}``: rounds alternate between reading the
+    object files memory-mapped and buffered; each round imports a new version first."""
+    ws = Workspace.init(root, objects=objects_url)
+    cache = root / ".assay" / "cache" / "objects"
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for r in range(2 * repeats):
+            ws.import_dataset("bench", frame(n, seed=r), label="y", id="id")
+            objects.MEMORY_MAP = r % 2 == 0
+            shutil.rmtree(cache, ignore_errors=True)
+            objects._VERIFIED.clear()
+            ref = f"bench@v{r + 1}"
+            seconds[objects.MEMORY_MAP].append(
+                timed(lambda ref=ref: Workspace(root).dataset(ref).to_arrow())
+            )
+    finally:
+        objects.MEMORY_MAP = True
+        ws.close()
+    return {mapped: statistics.median(values) for mapped, values in seconds.items()}
+
+
+def read_path_report(servers: list[str], n: int, repeats: int, tmp: Path) -> str:
+    """The ``--read-path`` table: cold reads memory-mapped vs buffered, per store."""
+    measured = {"local disk": read_path_rounds(tmp / "local", None, n, repeats)}
+    found = per_server(
+        servers, lambda s: read_path_rounds(tmp / s, "s3://bench/ws", n, repeats)
+    )
+    measured.update({f"S3 {SERVER_NAMES[s]}": m for s, m in found.items()})
+    rows = [
+        [store, f"{m[False]:.3f}", f"{m[True]:.3f}", f"{m[True] / m[False]:.2f}x"]
+        for store, m in measured.items()
+    ]
+    header = ["store", "buffered read (s)", "memory-mapped (s)", "mapped / buffered"]
+    return (
+        f"{n:,} rows x 20 columns; cold reads (a new client, empty read cache), medians "
+        f"of {repeats} rounds each way, the two ways alternating in one run and every "
+        "round a new import first.\n\n" + markdown_table(header, rows)
+    )
 
 
 def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
@@ -261,6 +342,7 @@ def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
         "cold read": "<= 2.0x",
         "download": "(part of cold read)",
         "warm read": "<= 1.2x",
+        "server delivery": "(floor of the cold read)",
     }
     header = ["operation", "local disk (s)"]
     for server in servers:
@@ -269,8 +351,11 @@ def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
     for op, limit in limits.items():
         row = [op, f"{local[op]:.3f}" if op in local else "-"]
         for medians in servers.values():
-            ratio = medians[op] / local["cold read" if op == "download" else op]
-            row += [f"{medians[op]:.3f}", f"{ratio:.2f}x"]
+            if op not in medians:
+                row += ["-", "-"]
+                continue
+            base = local["cold read" if op in ("download", "server delivery") else op]
+            row += [f"{medians[op]:.3f}", f"{medians[op] / base:.2f}x"]
         rows.append([*row, limit])
     return markdown_table([*header, "target"], rows)
 
@@ -286,8 +371,18 @@ def main(argv: list[str] | None = None) -> int:
         help="the S3 server on loopback (repeat for several; default: "
         "process, moto in its own process)",
     )
+    parser.add_argument(
+        "--read-path",
+        action="store_true",
+        help="compare memory-mapped and buffered reads of the object files instead",
+    )
     args = parser.parse_args(argv)
     wanted = [s for s in SERVERS if s in (args.server or ["process"])]
+    if args.read_path:
+        with tempfile.TemporaryDirectory() as tmp:
+            body = read_path_report(wanted, args.rows, args.repeats, Path(tmp))
+        write_results("object_store_read_path", "Object files: memory-mapped vs buffered reads", body)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         local = measure(Path(tmp) / "local", None, args.rows, args.repeats)
         servers = measure_servers(wanted, args.rows, args.repeats, Path(tmp))
@@ -298,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rows:,} rows x 20 columns, medians of {args.repeats} (target size: "
         f"1,000,000 rows); S3 servers on loopback, each in its own process unless named "
         "(thread); download is the cold read's fetch of the object (timed inside it), "
-        "its ratio to the local-disk cold read.\n\n" + table(local, servers)
+        "server delivery the same object fetched by curl into /dev/null (the server "
+        "alone); both as ratios to the local-disk cold read.\n\n" + table(local, servers)
     )
     write_results("object_store", "Object store: S3 (loopback) vs local disk", body)
     return 0

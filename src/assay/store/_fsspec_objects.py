@@ -60,6 +60,7 @@ from assay.store.objects import (
     LeaseBook,
     ObjectStore,
     _fault,
+    read_parquet,
 )
 
 __all__ = ["DEFAULT_CACHE_BYTES", "FsspecObjectStore", "ReadCache", "check_objects_url"]
@@ -377,7 +378,7 @@ class FsspecObjectStore(ObjectStore):
         for attempt in (0, 1):
             path = self._checked(digest, what)
             try:
-                return pq.read_table(path, columns=columns)
+                return read_parquet(path, columns)
             except FileNotFoundError:  # evicted by another process meanwhile
                 if attempt:
                     raise
