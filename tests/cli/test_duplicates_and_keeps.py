@@ -99,3 +99,33 @@ def test_review_list_fits_80_columns_ids_first(cli, red) -> None:
     assert "exact duplicate of item 1000" in out and "fixed acidity=7.4" in out
     code, out, _ = cli("review", "list", "red", "--limit", "5", "--wide", *w)
     assert "alcohol=9.4" in out and "exact_duplicate" in out and "…" not in out
+
+
+def test_auditing_again_says_nothing_new_was_queued(cli, red) -> None:
+    ws, _ = red
+    w = ["-w", ws.location]
+    before = len(ws.review.list("red", limit=None))
+    code, out, err = cli("audit", "red", "--checks", "exact_duplicate,near_duplicate", *w)
+    assert code == 0, err
+    assert "Queued 0" not in out and "No new items queued for review" in out
+    assert len(ws.review.list("red", limit=None)) == before
+
+
+def test_regression_duplicates_show_the_given_number_alone(cli, tmp_path: Path) -> None:
+    # a duplicate suggests no label: the entry reads '5', not '5.0 -> nan'
+    path = DATA / "regression" / "wine-quality" / "winequality-red.csv"
+    if not path.exists():
+        pytest.skip(f"real data folder absent: {path}")
+    frame = pd.read_csv(path, sep=";").head(300)
+    frame.insert(0, "id", range(len(frame)))
+    frame.to_csv(tmp_path / "red.csv", index=False)
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    args = ("--label", "quality", "--id", "id", "--task", "regression", *w)
+    assert cli("import", "red", str(tmp_path / "red.csv"), *args)[0] == 0
+    code, _, err = cli("audit", "red", "--checks", "exact_duplicate", *w)
+    assert code == 0, err
+    code, out, _ = cli("review", "list", "red", *w)
+    entries = [line for line in out.splitlines() if "exact duplicate of item" in line]
+    assert code == 0 and entries, out
+    assert all(line.split()[2].isdigit() and "nan" not in line for line in entries), out

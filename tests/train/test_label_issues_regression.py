@@ -87,6 +87,33 @@ def test_series_index_kept_and_whole_number_labels_get_whole_suggestions() -> No
     assert (fractional["suggested_label"] != np.round(fractional["suggested_label"])).any()
 
 
+def test_suggestions_stay_within_the_range_of_the_given_labels() -> None:
+    # hourly counts near zero with a linear model's estimates below it: '3 -> -27' bikes
+    rng = np.random.default_rng(4)
+    y = rng.poisson(rng.uniform(1, 40, 400)).astype(float) + 1.0
+    estimate = y + rng.normal(0, 2, 400)
+    estimate[:5] = [-27.0, -0.3, -5.0, 120.0, 0.2]
+    y[3] = 2.0
+    table = find_regression_issues(y, estimate)
+    suggested = table["suggested_label"].to_numpy()
+    assert suggested.min() >= y.min() and suggested.max() <= y.max()
+    np.testing.assert_array_equal(suggested[:5], [y.min(), y.min(), y.min(), y.max(), y.min()])
+    assert not np.signbit(suggested).any()  # no '-0.0'
+    # the score still measures the distance to the estimate itself
+    np.testing.assert_allclose(table["residual"], y - estimate)
+    assert table["label_quality"].iloc[3] < 0.5
+
+
+def test_whole_number_regression_labels_show_as_integers() -> None:
+    from assay.tasks import get_task
+
+    task = get_task("regression")
+    assert task.show_suggestion(601.0, np.float64(196.0)) == "601 -> 196"
+    assert task.show_suggestion(3.5, 4.0) == "3.5 -> 4"
+    assert task.show_suggestion(44.0, float("nan")) == "44"  # nothing suggested (a duplicate)
+    assert task.show_suggestion(44.0, None) == "44"
+
+
 def test_public_find_label_issues_hands_off_to_the_regression_task(diabetes) -> None:
     _, y, pred, _ = diabetes
     pd.testing.assert_frame_equal(

@@ -190,6 +190,38 @@ def test_real_valued_errors() -> None:
     assert 0 <= report.table["p_value"][0] < 0.01
 
 
+def test_losses_are_summarised_as_a_mean_with_its_interval() -> None:
+    # a regression's absolute errors: the slice's mean loss, never a percentage, and an
+    # interval that holds that mean (Wilson's interval of a "rate" above 1 was [100%, 100%])
+    df, err, planted = _planted(2000, seed=8)
+    loss = np.abs(np.random.default_rng(1).normal(0, 10 + 25 * planted, len(err)))
+    report = find_slices(df, loss, k=3)
+    top = report.table.iloc[0]
+    assert top["slice"] == "site = b AND device = tablet"
+    inside = loss[report.mask(0)]
+    assert top["error_rate"] == pytest.approx(inside.mean())
+    se = inside.std() / np.sqrt(len(inside))
+    assert top["error_rate_low"] == pytest.approx(inside.mean() - 1.96 * se, rel=1e-3)
+    assert top["error_rate_high"] == pytest.approx(inside.mean() + 1.96 * se, rel=1e-3)
+    summary = report.summary()
+    assert f"overall mean error {loss.mean():.4g}" in summary and "%" not in summary
+    assert report.to_dict()["errors"] == "loss"
+    assert find_slices(df, err, k=3).to_dict()["errors"] == "0/1"
+
+
+def test_found_loss_slices_are_recommended_on_their_mean_error() -> None:
+    from assay.train.slices import recommend
+
+    df, err, planted = _planted(2000, seed=8)
+    loss = np.abs(np.random.default_rng(1).normal(0, 10 + 25 * planted, len(err)))
+    rows = recommend(find_slices(df, loss, k=3)).table
+    first = rows.iloc[0]
+    assert first["slice"] == "site = b AND device = tablet"
+    assert first["accuracy"] == pytest.approx(loss[planted].mean(), rel=0.05)
+    assert first["accuracy"] > first["overall_accuracy"] == pytest.approx(loss.mean())
+    assert "mean error" in first["evidence"] and first["action"] != "no action"
+
+
 def test_stats_helpers_against_references() -> None:
     k, n = np.array([0, 3, 50, 99]), np.array([10, 20, 100, 100])
     low, high = wilson_interval(k, n)

@@ -90,11 +90,17 @@ def _print_audit(record: dict[str, Any], run: AuditRun, wide: bool = False) -> N
     if worst:
         console.print(_worst_table(worst, run.version.task, wide))
     queued = record["queued"]
-    if queued:
-        detail = ", ".join(f"{k}: {v}" for k, v in queued.items())
+    if queued and sum(queued.values()):
+        detail = ", ".join(f"{k}: {v}" for k, v in queued.items() if v)
         say(
             f"Queued {sum(queued.values())} items for review ({detail}); see "
             f"`assay review list {run.version.name}`.",
+            indent="  ",
+        )
+    elif queued:
+        say(
+            "No new items queued for review: the flagged items are open there already "
+            f"(or were kept by a reviewer); see `assay review list {run.version.name}`.",
             indent="  ",
         )
     decided = record.get("decided")

@@ -235,12 +235,12 @@ def _tag_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
-def _slice_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+def _slice_rows(rows: list[dict[str, Any]], fmt: str = ".1%") -> list[list[str]]:
     return [
         [
             _esc(r.get("slice")),
             str(r.get("size")),
-            _interval(r, "error_rate", "error_rate_low", "error_rate_high", ".1%"),
+            _interval(r, "error_rate", "error_rate_low", "error_rate_high", fmt),
             _num(r.get("lift"), ".2f"),
             _num(r.get("q_value"), ".2g"),
             "yes" if r.get("is_significant") else "no",
@@ -278,11 +278,13 @@ def error_analysis_section(ws: Workspace) -> dict[str, Any] | None:
     ]
     found = res.get("slices")
     if found is not None:
-        rows = _slice_rows(found.get("rows", []))
+        losses = found.get("errors") == "loss"
+        rows = _slice_rows(found.get("rows", []), ".4g" if losses else ".1%")
+        error = "mean error [95%]" if losses else "error rate [95%]"
         parts += [
             "<h3>Discovered slices (SliceLine)</h3>",
             f"<p>{_esc(found.get('summary', '')).replace(chr(10), '<br>')}</p>",
-            _table(["slice", "size", "error rate [95%]", "lift", "q-value", "significant"], rows)
+            _table(["slice", "size", error, "lift", "q-value", "significant"], rows)
             if rows
             else "",
         ]

@@ -14,6 +14,7 @@ subclass registered by :func:`assay.tasks.register_task`; nothing else changes.
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -89,6 +90,15 @@ def _shown(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "missing"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _nothing_suggested(value: Any) -> bool:
+    """None, an empty text or a missing number (NaN): no label was suggested."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        return value == ""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 class Task(ABC):
@@ -249,7 +259,7 @@ class Task(ABC):
         ``cat -> dog``, or the given label alone when nothing else is suggested.
         ``show`` formats one value (the CLI's rounds long floats)."""
         shown_given = show(self.show_label(given))
-        if suggested is None or (isinstance(suggested, str) and suggested == ""):
+        if _nothing_suggested(suggested):
             return shown_given
         shown_suggested = show(self.show_label(suggested))
         if shown_suggested in ("", shown_given):

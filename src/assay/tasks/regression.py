@@ -146,6 +146,15 @@ class RegressionTask(Task):
         """``relabeled 3.2 -> 4.0`` (numbers as numbers, ``missing`` for none)."""
         return f"relabeled {_number(old)} -> {_number(new)}"
 
+    def show_label(self, value: Any) -> Any:
+        """A whole number as an integer (a count of 601 bikes reads ``601``, not
+        ``601.0``); any other value as it is."""
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+
     def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Numeric equality, where two missing labels are the same."""
         with np.errstate(invalid="ignore"):

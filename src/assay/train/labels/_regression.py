@@ -324,8 +324,9 @@ def find_regression_issues(
     DataFrame of shape (n_samples, 5)
         Indexed like ``labels`` (a Series) or 0..n-1: ``is_label_issue`` (bool),
         ``label_quality`` (float in [0, 1], lower = more suspicious), ``given_label``,
-        ``suggested_label`` (the estimate, rounded when every label is a whole number:
-        an integer column, or floats such as quality scores 3.0-8.0) and ``residual``
+        ``suggested_label`` (the estimate within the range of the given labels, rounded
+        when every label is a whole number: an integer column, or floats such as quality
+        scores 3.0-8.0) and ``residual``
         (given - estimate). ``attrs["fit"]`` holds the :class:`RegressionFit`.
 
     Raises
@@ -356,14 +357,16 @@ def find_regression_issues(
     quality = 1.0 / (1.0 + (z / (cut if np.isfinite(cut) else 2 * max(z.max(), MIN_CUT))) ** 2)
     integer = np.asarray(labels).dtype.kind in "iu"
     whole = integer or bool(np.array_equal(y, np.round(y)))  # y is finite (checked)
+    # a value no label has (a count of -27 bikes) is not a relabel anyone should accept
+    suggested = np.clip(estimate, y.min(), y.max()) + 0.0  # + 0.0: no -0.0
     table = pd.DataFrame(
         {
             "is_label_issue": z > cut,
             "label_quality": quality,
             "given_label": np.asarray(labels) if integer else y,
             "suggested_label": (
-                np.round(estimate).astype(np.int64) if integer
-                else np.round(estimate) if whole else estimate
+                np.round(suggested).astype(np.int64) if integer
+                else np.round(suggested) + 0.0 if whole else suggested
             ),
             "residual": y - estimate,
         },

@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
-from assay._stats import wilson_interval
 from assay._validation import index_of, name_rows
 from assay.exceptions import InputError
-from assay.train.slices._stats import error_rate_pvalues
+from assay.train.slices._stats import error_interval, error_rate_pvalues
 from assay.train.slices.sliceline import encode_metadata
 
 __all__ = ["describe_cluster", "embedding_slices"]
@@ -108,7 +107,7 @@ def embedding_slices(
     keep = np.flatnonzero(tested & (score > 0))
     rows = [_cluster_row(int(c), labels, emb, err, model.cluster_centers_[c], metadata)
             for c in keep]
-    low, high = wilson_interval(errs[keep], sizes[keep])
+    low, high = error_interval(errs[keep], sizes[keep], None if sq is None else sq[keep])
     table = pd.DataFrame({
         "slice": [r[0] for r in rows], "kind": "embedding", "n_predicates": 0,
         "size": sizes[keep].astype(np.int64), "share": sizes[keep] / n, "errors": errs[keep],

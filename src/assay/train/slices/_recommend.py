@@ -77,18 +77,30 @@ def _from_slices(slices: Any) -> tuple[pd.DataFrame, list[np.ndarray] | None, st
         return frame, [slices.masks[s] for s in t["tag"]], "tag"
     if isinstance(slices, SliceReport):
         t = slices.table
+        metric, low, high, overall, name = _found_metric(slices)
         frame = pd.DataFrame({
-            "slice": t["slice"], "n": t["size"], "share": t["share"],
-            "accuracy": 1 - t["error_rate"].astype(float),
-            "accuracy_low": 1 - t["error_rate_high"].astype(float),
-            "accuracy_high": 1 - t["error_rate_low"].astype(float),
-            "overall_accuracy": 1 - t["overall_error_rate"].astype(float), "hlp": np.nan,
-            "is_low_hlp": False, "even_share": 0.1, "_metric": "accuracy", "_greater": True,
+            "slice": t["slice"], "n": t["size"], "share": t["share"], "accuracy": metric,
+            "accuracy_low": low, "accuracy_high": high, "overall_accuracy": overall,
+            "hlp": np.nan, "is_low_hlp": False, "even_share": 0.1, "_metric": name,
+            "_greater": not slices.losses,
         })
         return frame, [slices.mask(i) for i in range(len(t))], "slice"
     raise InputError(
         f"recommend needs the result of slice_table or find_slices; got {type(slices).__name__}."
     )
+
+
+def _found_metric(slices: SliceReport) -> tuple[Any, Any, Any, Any, str]:
+    """Each found slice's metric, its interval, the overall value and the metric's name:
+    accuracy (1 - error rate) for 0/1 errors, the mean error itself for losses."""
+    t = slices.table
+    if slices.losses:
+        return (t["error_rate"], t["error_rate_low"], t["error_rate_high"],
+                t["overall_error_rate"], "mean error")
+    rate = t[["error_rate", "error_rate_high", "error_rate_low", "overall_error_rate"]]
+    kept = 1 - rate.astype(float)
+    return (kept["error_rate"], kept["error_rate_high"], kept["error_rate_low"],
+            kept["overall_error_rate"], "accuracy")
 
 
 def _issue_rates(label_issue_rate: Any, frame: pd.DataFrame,

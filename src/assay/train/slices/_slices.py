@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._stats import wilson_interval
 from assay._validation import (
     InstanceOf,
     Integral,
@@ -45,7 +44,7 @@ from assay._validation import (
 from assay.exceptions import InputError
 from assay.train._table_report import TableReport
 from assay.train.slices._embedding import embedding_slices
-from assay.train.slices._stats import bh_adjust, error_rate_pvalues
+from assay.train.slices._stats import bh_adjust, error_interval, error_rate_pvalues
 from assay.train.slices.sliceline import EncodedMetadata, encode_metadata, sliceline_search
 
 __all__ = ["SliceReport", "find_slices"]
@@ -62,7 +61,9 @@ class SliceReport(TableReport):
     table : DataFrame
         One row per slice: ``slice`` (predicate or description), ``kind``
         ("metadata" or "embedding"), ``n_predicates``, ``size``, ``share``, ``errors``,
-        ``error_rate``, ``error_rate_low``, ``error_rate_high`` (95% Wilson),
+        ``error_rate`` (the mean error: a rate for 0/1 errors, a mean loss otherwise),
+        ``error_rate_low``, ``error_rate_high`` (95%: Wilson's for a rate, the normal
+        interval of the mean for a loss),
         ``overall_error_rate``, ``lift``, ``score``, ``p_value``, ``q_value``,
         ``is_significant``, ``examples`` (embedding slices: typical error rows),
         ``note``.
@@ -86,6 +87,17 @@ class SliceReport(TableReport):
         self.notes = notes
         self.params = params
 
+    @property
+    def losses(self) -> bool:
+        """Whether the errors were real-valued losses (``error_rate`` is then a mean
+        loss), not 0/1."""
+        return self.params.get("errors", "0/1") == "loss"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready content (see :class:`TableReport`), with ``errors``: "0/1" or
+        "loss"."""
+        return {**super().to_dict(), "errors": "loss" if self.losses else "0/1"}
+
     def mask(self, i: int) -> np.ndarray:
         """Boolean mask of shape (n_samples,) of the rows in slice ``i``."""
         return np.asarray(self.masks[i], dtype=bool)
@@ -95,17 +107,21 @@ class SliceReport(TableReport):
         return self.index[self.mask(i)]
 
     def summary(self) -> str:
-        """Plain-text summary: overall error rate and the top slices."""
+        """Plain-text summary: the overall error (a rate, or a mean loss) and the top
+        slices."""
         lines = list(self.notes)
         if len(self.table) == 0:
             return "\n".join(lines or ["no slice scores above the overall error rate"])
+        rate = not self.losses
+        show = (lambda v: f"{v:.1%}") if rate else (lambda v: f"{v:.4g}")
+        what = "error rate" if rate else "mean error"
         overall = float(self.table["overall_error_rate"].iloc[0])
-        lines.append(f"overall error rate {overall:.1%}; {len(self.table)} slices")
+        lines.append(f"overall {what} {show(overall)}; {len(self.table)} slices")
         for _, r in self.table.head(5).iterrows():
             sig = "significant" if r["is_significant"] else "not significant"
             lines.append(
-                f"- {r['slice']}: n={int(r['size'])}, error {r['error_rate']:.1%} "
-                f"[{r['error_rate_low']:.1%}, {r['error_rate_high']:.1%}], "
+                f"- {r['slice']}: n={int(r['size'])}, {what} {show(r['error_rate'])} "
+                f"[{show(r['error_rate_low'])}, {show(r['error_rate_high'])}], "
                 f"x{r['lift']:.2f}, q={r['q_value']:.2g} ({sig})"
             )
         return "\n".join(lines)
@@ -144,7 +160,7 @@ def _stats_frame(
     """Per-slice statistics shared by metadata and embedding slices."""
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = errs / sizes
-    low, high = wilson_interval(errs, sizes)
+    low, high = error_interval(errs, sizes, sq)
     var = float(np.var(errs / np.maximum(sizes, 1))) if sq is not None else None
     pvals = error_rate_pvalues(errs, sizes, mean_err, sq_errors=sq, overall_var=var)
     return pd.DataFrame({
@@ -251,11 +267,14 @@ def find_slices(
     err = _check_errors(errors, len(df))
     n = len(err)
     support = _resolve_support(min_support, n)
-    params = {"alpha": alpha, "k": k, "max_predicates": max_predicates, "min_support": support}
+    params: dict[str, Any] = {
+        "alpha": alpha, "k": k, "max_predicates": max_predicates, "min_support": support
+    }
     notes = _input_notes(df, err)
     if n == 0 or err.sum() == 0 or err.min() == err.max():
         return SliceReport(_empty_table(), np.zeros((0, n), bool), df.index, notes, params)
     binary = bool(np.isin(err, (0.0, 1.0)).all())
+    params["errors"] = "0/1" if binary else "loss"
     tables, masks, pvals = [], [], []
     varying = [c for c in df.columns if df[c].nunique(dropna=False) > 1]
     if varying:

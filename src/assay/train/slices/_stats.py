@@ -1,7 +1,7 @@
 """Small statistics of the slice modules (discovered slices, embedding clusters).
 
-One-sided tests of a slice's error rate against the overall rate and the
-Benjamini-Hochberg step-up adjustment. Wilson intervals live in :mod:`assay._stats`.
+One-sided tests of a slice's error rate against the overall rate, the interval of a
+slice's mean error, and the Benjamini-Hochberg step-up adjustment.
 """
 
 from __future__ import annotations
@@ -9,7 +9,37 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["bh_adjust", "error_rate_pvalues"]
+from assay._stats import wilson_interval
+
+__all__ = ["bh_adjust", "error_interval", "error_rate_pvalues"]
+
+
+def error_interval(
+    errors: np.ndarray, sizes: np.ndarray, sq_errors: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of each slice's mean error.
+
+    Parameters
+    ----------
+    errors, sizes : ndarray of shape (n_slices,)
+        Per-slice sums of the errors and row counts.
+    sq_errors : ndarray of shape (n_slices,), optional
+        Per-slice sums of squared errors, for real-valued losses (a regression's
+        absolute errors); None for 0/1 errors.
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_slices,)
+        Wilson's interval of the rate for 0/1 errors; the normal interval of the mean
+        (the slice's own standard deviation) for losses.
+    """
+    if sq_errors is None:
+        return wilson_interval(errors, sizes)
+    s = np.maximum(np.asarray(sizes, dtype=np.float64), 1)
+    mean = np.asarray(errors, dtype=np.float64) / s
+    var = np.maximum(np.asarray(sq_errors, dtype=np.float64) / s - mean**2, 0.0)
+    half = 1.959963984540054 * np.sqrt(var / s)
+    return mean - half, mean + half
 
 
 def error_rate_pvalues(
