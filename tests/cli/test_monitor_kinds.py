@@ -94,6 +94,29 @@ def test_monitor_a_regression_model(cli, tmp_path: Path, wine: dict) -> None:  #
     assert code == 1  # the drift alert is active
 
 
+def test_regression_labels_that_move_given_the_inputs_are_concept_drift(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, wine: dict
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    w = ["-w", ws.location]
+    code, _, err = cli("import", "wine", str(wine["ref"]), "--label", "quality", "--id",
+                       "item_id", "--task", "regression", *w)
+    assert code == 0, err
+    ws.recipes.add("ridge", load_recipe(RIDGE))
+    assert cli("monitor", "add", "m", "--reference", "wine", "--recipe", "ridge", *w)[0] == 0
+    frame = wine["frame"]
+    rows = frame.iloc[: wine["half"]].sample(500, random_state=1)  # inputs as in the reference
+    rows.to_csv(tmp_path / "labelled.csv", index=False)
+    rows.assign(quality=rows["quality"] + 1).to_csv(tmp_path / "moved.csv", index=False)
+    same = _monitor(cli, ws, "m", tmp_path / "labelled.csv")
+    assert not any(a.startswith("concept drift") for a in same["alerts"]), same["alerts"]
+    moved = _monitor(cli, ws, "m", tmp_path / "moved.csv")
+    est, real = moved["performance"]["estimated"], moved["performance"]["realised"]
+    assert real["mae_low"] > est["estimated_mae_high"]
+    drift = [a for a in moved["alerts"] if a.startswith("concept drift")]
+    assert len(drift) == 1 and f"{real['mae']:.4g}" in drift[0], moved["alerts"]
+
+
 @pytest.fixture
 def yeast(shared_data: Path, tmp_path: Path) -> dict[str, object]:
     folder = shared_data / "multilabel" / "yeast"

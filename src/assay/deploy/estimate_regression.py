@@ -560,4 +560,13 @@ class RegressionWatch(PerformanceWatch):
         if real and real["mae"] > real["mae_threshold"]:
             alerts.append(f"realised MAE {real['mae']:.4g} is above the reference band "
                           f"{real['mae_threshold']:.4g}")
+        if real and real.get("mae_low", -np.inf) > est.get("estimated_mae_high", np.inf):
+            # the estimate reads the inputs only: a realised error above its whole interval
+            # means the labels moved given the inputs, which input drift cannot show
+            alerts.append(
+                f"concept drift: realised MAE {real['mae']:.4g} [{real['mae_low']:.4g}, "
+                f"{real['mae_high']:.4g}] is above the MAE expected from the inputs "
+                f"{est['estimated_mae']:.4g} [{est['estimated_mae_low']:.4g}, "
+                f"{est['estimated_mae_high']:.4g}]: the labels changed given the inputs"
+            )
         return alerts
