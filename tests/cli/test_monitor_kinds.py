@@ -51,7 +51,9 @@ def _monitor(cli, ws: Workspace, name: str, batch: Path) -> dict:  # type: ignor
     return json.loads(out)
 
 
-def test_monitor_a_regression_model(cli, tmp_path: Path, wine: dict) -> None:  # type: ignore[no-untyped-def]
+def _wine_monitor(cli, tmp_path: Path, wine: dict) -> tuple[Workspace, str]:  # type: ignore[no-untyped-def]
+    """A workspace with the reference half imported and monitor ``m`` (Ridge) on it;
+    returns it and the output of ``monitor add``."""
     ws = Workspace.init(tmp_path / "ws")
     w = ["-w", ws.location]
     code, _, err = cli("import", "wine", str(wine["ref"]), "--label", "quality", "--id",
@@ -60,6 +62,12 @@ def test_monitor_a_regression_model(cli, tmp_path: Path, wine: dict) -> None:  #
     ws.recipes.add("ridge", load_recipe(RIDGE))
     code, out, err = cli("monitor", "add", "m", "--reference", "wine", "--recipe", "ridge", *w)
     assert code == 0, err
+    return ws, out
+
+
+def test_monitor_a_regression_model(cli, tmp_path: Path, wine: dict) -> None:  # type: ignore[no-untyped-def]
+    ws, out = _wine_monitor(cli, tmp_path, wine)
+    w = ["-w", ws.location]
     assert "reference mae (out of sample)" in out and "accuracy" not in out
 
     calm = _monitor(cli, ws, "m", wine["same"])
@@ -97,13 +105,7 @@ def test_monitor_a_regression_model(cli, tmp_path: Path, wine: dict) -> None:  #
 def test_regression_labels_that_move_given_the_inputs_are_concept_drift(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, wine: dict
 ) -> None:
-    ws = Workspace.init(tmp_path / "ws")
-    w = ["-w", ws.location]
-    code, _, err = cli("import", "wine", str(wine["ref"]), "--label", "quality", "--id",
-                       "item_id", "--task", "regression", *w)
-    assert code == 0, err
-    ws.recipes.add("ridge", load_recipe(RIDGE))
-    assert cli("monitor", "add", "m", "--reference", "wine", "--recipe", "ridge", *w)[0] == 0
+    ws, _ = _wine_monitor(cli, tmp_path, wine)
     frame = wine["frame"]
     rows = frame.iloc[: wine["half"]].sample(500, random_state=1)  # inputs as in the reference
     rows.to_csv(tmp_path / "labelled.csv", index=False)
