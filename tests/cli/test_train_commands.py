@@ -325,6 +325,47 @@ def test_slices_tag_table_matches_direct_counts(cli, ws: Workspace, tmp_path: Pa
     assert code == 1 and "significant weak slice" in err
 
 
+def test_slices_found_without_tag_columns(cli, ws: Workspace, tmp_path: Path) -> None:
+    # the same rows with ink and scanner as plain columns: --find searches them
+    frame = ws.dataset("digits").to_pandas()
+    ws.import_dataset("plain", frame, label="label", id="item_id")
+    path, _ = _planted_predictions(ws, tmp_path)
+    w = ["-w", ws.location]
+    code, _, err = cli("slices", "plain", "--predictions", str(path), *w)
+    assert code == 2 and "has no tag columns" in err and "--find" in err
+    code, out, err = cli("slices", "plain", "--predictions", str(path), "--find", "--json", *w)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["tag_table"] is None and result["by"] == []
+    top = result["slices"]["rows"][0]
+    assert "scanner" in top["slice"] and "B" in top["slice"] and top["is_significant"]
+    code, out, err = cli("slices", "plain", "--predictions", str(path), "--find", *w)
+    assert code == 0 and "no tag columns" in out and "tags by potential gain" not in out
+    code, _, err = cli("report", "--out", str(tmp_path / "r.html"), *w)
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "Accuracy (out of sample) 0." in page and "No tag columns" in page
+
+
+def test_regression_slices_read_as_mean_errors(cli, tmp_path: Path, shared_data: Path) -> None:
+    # hourly bike rentals: mean absolute errors, not rates ('overall error rate 2149.2%')
+    path = shared_data / "regression" / "bike-sharing" / "hour.csv"
+    data = pd.read_csv(path).head(3000).drop(columns=["dteday", "casual", "registered"])
+    data.to_csv(tmp_path / "bikes.csv", index=False)
+    w = ["-w", str(tmp_path / "ws")]
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    imported = ("--label", "cnt", "--id", "instant", "--task", "regression")
+    assert cli("import", "bikes", str(tmp_path / "bikes.csv"), *imported, *w)[0] == 0
+    code, out, err = cli("slices", "bikes", "--find", *w)
+    assert code == 0, err
+    assert "overall mean error" in out and "error rate" not in out and "100.0%" not in out
+    assert "(significant)" in out and "add features (mean error" in out
+    code, _, err = cli("report", "--out", str(tmp_path / "r.html"), *w)
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "MAE (out of sample)" in page and "mean error [95%]" in page
+
+
 def test_slices_hlp_from_annotations(cli, ws: Workspace) -> None:
     frame = ws.dataset("digits").to_pandas()
     rng = np.random.default_rng(2)

@@ -75,6 +75,7 @@ def _slices_phrases(name: str) -> dict[str, str]:
         f"import the annotations of {dataset} first": "import them with "
         f"`assay annotations import {dataset} FILE`",
         "by=[COL1, COL2]": "--by COL1,COL2",
+        "with find=True": "with --find",
         "give its boxes as predictions": "give its boxes with --predictions FILE",
         "give by= one of them": "give --by one of them",
         "or give hlp=X": "or give --hlp X",
@@ -107,15 +108,22 @@ def _print_slices(result: dict[str, Any], wide: bool = False) -> None:
         f"HLP: {result['hlp_source']}",
         wide=wide,
     )
-    console.print(
-        table(
-            "tags by potential gain",
-            ["tag", "n", metric, "HLP", "gain", "flag", "note"],
-            _tag_rows(result),
-            wide=wide,
-            flexible=("note", "flag"),
+    if result.get("tag_table"):
+        console.print(
+            table(
+                "tags by potential gain",
+                ["tag", "n", metric, "HLP", "gain", "flag", "note"],
+                _tag_rows(result),
+                wide=wide,
+                flexible=("note", "flag"),
+            )
         )
-    )
+    else:
+        say_lines(
+            "no tag columns (name some with --by to tabulate them); weak slices searched "
+            "over the other columns:",
+            wide=wide,
+        )
     _print_item_counts(result.get("per_item"), wide=wide)
     found = result.get("slices")
     if found is not None:

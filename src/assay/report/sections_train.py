@@ -218,7 +218,7 @@ def label_quality_section(ws: Workspace) -> dict[str, Any] | None:
 
 
 # ----------------------------------------------------------------- error analysis
-def _tag_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+def _tag_rows(rows: list[dict[str, Any]], gain: str = ".2%") -> list[list[str]]:
     return [
         [
             _esc(r.get("tag")),
@@ -227,7 +227,7 @@ def _tag_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
             _interval(r, "metric", "metric_low", "metric_high"),
             _num(r.get("hlp")),
             _num(r.get("gap")),
-            _interval(r, "gain", "gain_low", "gain_high", ".2%"),
+            _interval(r, "gain", "gain_low", "gain_high", gain),
             "low HLP: clarify labels" if r.get("is_low_hlp") else "",
             _esc(r.get("note")),
         ]
@@ -258,6 +258,12 @@ def _rec_rows(*tables: dict[str, Any] | None) -> list[list[str]]:
     ]
 
 
+def _metric_name(metric: str) -> str:
+    """A metric as a sentence starts with it: ``Accuracy``, ``MAE``, ``Micro F1``."""
+    words = metric.replace("_", " ").split()
+    return " ".join(w.upper() if len(w) <= 3 else w.capitalize() for w in words)
+
+
 @register_section("error_analysis")
 def error_analysis_section(ws: Workspace) -> dict[str, Any] | None:
     """The latest slices analysis: tag table, discovered slices, recommendations."""
@@ -267,14 +273,18 @@ def error_analysis_section(ws: Workspace) -> dict[str, Any] | None:
     record = records[0]
     res = record["result"]
     tag = res.get("tag_table") or {}
+    metric = str(res.get("metric") or "accuracy")
+    gain = ".2%" if res.get("greater_is_better", True) else ".4g"  # a loss: its own units
     parts = [
-        f"<p>Accuracy (out of sample) {_num(res.get('accuracy'))}; "
+        f"<p>{_esc(_metric_name(metric))} (out of sample) {_num(res.get(metric))}; "
         f"HLP: {_esc(res.get('hlp_source'))}.</p>",
         "<h3>Tag table (sorted by potential gain)</h3>",
         _table(
-            ["tag", "n", "share", "accuracy [95%]", "HLP", "gap", "gain [95%]", "flag", "note"],
-            _tag_rows(tag.get("rows", [])),
-        ),
+            ["tag", "n", "share", f"{metric} [95%]", "HLP", "gap", "gain [95%]", "flag", "note"],
+            _tag_rows(tag.get("rows", []), gain),
+        )
+        if tag.get("rows")
+        else "<p>No tag columns: only the slices found over the other columns.</p>",
     ]
     found = res.get("slices")
     if found is not None:

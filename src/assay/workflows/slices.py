@@ -118,12 +118,16 @@ def latest_label_flags(
 
 
 def _tags(version: DatasetVersion, frame: pd.DataFrame, by: Sequence[str] | None,
-          derived: Sequence[str] = ()) -> list[str]:
+          derived: Sequence[str] = (), *, find: bool = False) -> list[str]:
     """The columns to tabulate: ``by``, else the version's tag columns and the columns
-    the task derives from the items (:meth:`Task.slice_columns`)."""
+    the task derives from the items (:meth:`Task.slice_columns`); none when there are
+    none and the slices are to be found (``find``) over the other columns instead."""
     tags = list(by) if by else [*version.roles.tags, *derived]
-    if not tags:
-        raise InputError(f"{version.ref} has no tag columns; name some with by=[COL1, COL2].")
+    if not tags and not find:
+        raise InputError(
+            f"{version.ref} has no tag columns; name some with by=[COL1, COL2], or search "
+            "its other columns for weak slices with find=True."
+        )
     _check_by(version, frame, tags)
     return tags
 
@@ -187,7 +191,7 @@ def run_slices(
                                          media=version.roles.media, root=version.media_root)
     derived = derived[[c for c in derived.columns if c not in frame.columns]]
     frame = frame.join(derived)
-    tags = _tags(version, frame, by, list(derived.columns))
+    tags = _tags(version, frame, by, list(derived.columns), find=find)
     hlp_value, hlp_source = _hlp(ws, version, frame, hlp, hlp_from_annotations)
     meta = metadata_frame(version, frame, metadata) if find else None
     y_true, classes = version.task.fit_targets(frame[version.roles.label].to_numpy())
@@ -280,10 +284,6 @@ def _analyse(
     modality = modality_of(version)
     flags = latest_label_flags(ws, version, frame)
     y_true, y_pred, metric = task.slice_inputs(evaluation)
-    tag_table = slice_table(
-        frame, y_true, y_pred, by=tags, hlp=hlp, metric=metric,
-        greater_is_better=task.greater_is_better, seed=seed,
-    )
     name = task.metrics[0]
     score = float(evaluation.overall[name]["value"])
     out: dict[str, Any] = {
@@ -292,11 +292,18 @@ def _analyse(
         "greater_is_better": task.greater_is_better,
         "score": score,
         name: score,
-        "tag_table": tag_table.to_dict(),
-        "tag_recommendations": recommend(
-            tag_table, label_issue_rate=flags, modality=modality
-        ).to_dict(),
+        "tag_table": None,  # no tag columns: only the slices found
+        "tag_recommendations": None,
     }
+    if tags:
+        tag_table = slice_table(
+            frame, y_true, y_pred, by=tags, hlp=hlp, metric=metric,
+            greater_is_better=task.greater_is_better, seed=seed,
+        )
+        out["tag_table"] = tag_table.to_dict()
+        out["tag_recommendations"] = recommend(
+            tag_table, label_issue_rate=flags, modality=modality
+        ).to_dict()
     if meta is not None and meta.shape[1]:
         found = find_slices(meta, evaluation.item_errors, alpha=alpha, seed=seed)
         out["slices"] = found.to_dict()

@@ -111,7 +111,7 @@ class SliceReport(TableReport):
         slices."""
         lines = list(self.notes)
         if len(self.table) == 0:
-            return "\n".join(lines or ["no slice scores above the overall error rate"])
+            return "\n".join(lines or ["no slice scores above the overall error"])
         rate = not self.losses
         show = (lambda v: f"{v:.1%}") if rate else (lambda v: f"{v:.4g}")
         what = "error rate" if rate else "mean error"
@@ -309,7 +309,7 @@ def _assemble(
     table["note"] = table["note"].astype(object).fillna("")
     table["examples"] = table["examples"].astype(object)
     if len(table) == 0:
-        notes.append("no slice has an error rate high enough to score above 0")
+        notes.append("no slice has errors high enough to score above 0")
     return SliceReport(table, mask[order], index, notes, params)
 
 
