@@ -273,6 +273,10 @@ def test_loop_hint_names_the_evaluation_version(cli, ws: Workspace) -> None:
     # prose wrapped at 80 columns; a command stands whole on a line of its own
     assert all(len(line) <= 80 or line.startswith("      assay ") for line in out.splitlines())
     assert any(line.startswith("      assay train d --recipe lr") for line in out.splitlines())
+    # one command per line, each naming the workspace, so that each can be pasted
+    commands = [line.strip() for line in out.splitlines() if line.startswith("      assay ")]
+    assert any(c.startswith("assay compare E") for c in commands), out
+    assert all(" then " not in c and "; " not in c and c.endswith(ws.location) for c in commands)
     code, out, _ = cli("loop", "d", "--recipe", "lr", "--eval", "t", "--wide", *w)
     assert code == 0 and any(
         line.startswith("  - after the next version:") and "--eval t@v1 " in line

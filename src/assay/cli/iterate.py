@@ -8,6 +8,7 @@ data diff that explains them, and ``assay loop`` runs one whole turn: train, aud
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,7 +192,7 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
         steps.append(
             f"review {n_open} suspected label errors (lowest label quality first): "
             f"assay review list {exp.dataset} --source label_issue{w}; decide with "
-            f"assay review decide ID --relabel L | --keep | --remove, then "
+            f"assay review decide ID --relabel L | --keep | --remove{w}, then "
             f"assay review apply {exp.dataset}{w}"
         )
     for rec in found.get("recommendations", []):
@@ -207,7 +208,7 @@ def next_steps(found: dict[str, Any], exp: Experiment, ws: Workspace) -> list[st
         )
     steps.append(
         f"after the next version: assay train {exp.dataset} --recipe {exp.recipe} "
-        f"--eval {exp.eval_set}{w}, then assay compare {exp.id} E{exp.number + 1}"
+        f"--eval {exp.eval_set}{w}, then assay compare {exp.id} E{exp.number + 1}{w}"
     )
     return steps
 
@@ -228,12 +229,13 @@ def _print_loop(found: dict[str, Any], wide: bool = False) -> None:
 
 
 def _step_lines(step: str, wide: bool) -> str:
-    """A next step: its reason, then its command on a line of its own (never wrapped,
-    so that it can be copied whole); ``wide``: one line."""
+    """A next step: its reason, then each of its commands on a line of its own (never
+    wrapped, so that each can be copied whole); ``wide``: one line."""
     reason, sep, command = step.partition(": assay ")
     if wide or not sep:
         return f"  - {step}"
-    return f"  - {reason}:\n      assay {command}"
+    commands = re.split(r"[;,] (?:decide with |then )?(?=assay )", f"assay {command}")
+    return f"  - {reason}:" + "".join(f"\n      {c}" for c in commands)
 
 
 def _loop_findings(found: dict[str, Any]) -> list[str]:
