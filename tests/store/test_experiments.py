@@ -66,6 +66,29 @@ def test_experiment_metrics_match_scikit_learn(ws: Workspace) -> None:
     assert np.asarray(exp.evaluation.confusion).sum() == len(test)
 
 
+def test_an_evaluation_set_from_another_period_is_noted(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    # hourly bike rentals: trained on 2011, evaluated on 2012 (more riders, warmer days)
+    hours = pd.read_csv(shared_data / "regression" / "bike-sharing" / "hour.csv")
+    hours = hours.drop(columns=["dteday", "casual", "registered"])
+    ws = Workspace.init(tmp_path / "ws")
+    first = hours[hours.yr == 0].sample(frac=1.0, random_state=0)  # a random split of 2011
+    ws.import_dataset("bikes", first.iloc[:2000], label="cnt", id="instant", task="regression")
+    ws.import_dataset("same", first.iloc[2000:2500], label="cnt", id="instant",
+                      task="regression")
+    later = hours[hours.yr == 1].sample(500, random_state=0)
+    ws.import_dataset("later", later, label="cnt", id="instant", task="regression")
+    ws.recipes.add("ridge", Recipe.from_yaml("estimator: sklearn.linear_model.Ridge\nseed: 0\n"))
+    store = ExperimentStore(ws)
+    [note] = [n for n in store.run("bikes", recipe="ridge", eval_set="later").notes
+              if "differs from the training data" in n]
+    assert note.startswith("later@v1 differs from the training data bikes@v1 in ")
+    assert "yr" in note and "collect training data like it" in note
+    same = store.run("bikes", recipe="ridge", eval_set="same").notes
+    assert not any("differs from the training data" in n for n in same), same
+
+
 def test_experiments_are_numbered_and_reload(ws: Workspace) -> None:
     store = ExperimentStore(ws)
     first = store.run("d", recipe="lr", eval_set="t")

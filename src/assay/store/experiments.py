@@ -70,6 +70,9 @@ __all__ = [
 
 #: The analysis kind under which experiments are recorded.
 EXPERIMENT_KIND = "experiment"
+#: Feature columns up to which a run checks the evaluation set for drift from the
+#: training version (raw signals such as pixel columns are left unchecked past it).
+SHIFT_CHECK_COLUMNS = 200
 _EXPERIMENT_ID = re.compile(r"^[Ee]?(\d+)$")
 
 
@@ -317,6 +320,7 @@ class ExperimentStore:
         require_labels(eval_v, eval_df)
         notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v)
         X_train, X_eval, features = train_eval_inputs(train_v, train_df, eval_v, eval_df, model)
+        notes += _shift_note(train_v, eval_v, train_df, eval_df, features)
         check_leakage(  # equal features under another id (after featurising)
             X_train=_numeric(X_train), X_eval=_numeric(X_eval),
             eval_ids=eval_df[eval_v.roles.id].astype(str).to_numpy(),
@@ -550,6 +554,34 @@ def _augmented_mask(df: pd.DataFrame) -> np.ndarray:
     if AUGMENTED_COLUMN not in df.columns:
         return np.zeros(len(df), dtype=bool)
     return np.asarray(df[AUGMENTED_COLUMN].fillna(False).to_numpy(dtype=bool))
+
+
+def _shift_note(
+    train_v: DatasetVersion,
+    eval_v: DatasetVersion,
+    train_df: pd.DataFrame,
+    eval_df: pd.DataFrame,
+    features: list[str],
+) -> list[str]:
+    """A note when feature columns of the evaluation set drifted from the training
+    version's (statistically and practically, as :func:`assay.drift` tests them): the
+    score then measures the model on data unlike what it learned from, as a test set
+    from another period does."""
+    from assay.deploy.drift import drift
+
+    columns = [c for c in features if c in train_df.columns and c in eval_df.columns]
+    if not columns or len(columns) > SHIFT_CHECK_COLUMNS or min(len(train_df), len(eval_df)) < 30:
+        return []
+    names = drift(train_df[columns], eval_df[columns]).drifted_columns
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return [
+        f"{eval_v.ref} differs from the training data {train_v.ref} in {len(names)} of "
+        f"{len(columns)} feature columns ({shown}): the score is on data unlike what the "
+        "model learned from; if production looks like the evaluation set, collect "
+        "training data like it."
+    ]
 
 
 def _check_honest(
