@@ -101,9 +101,9 @@ def test_review_list_fits_80_columns_ids_first(cli, red) -> None:
     assert "alcohol=9.4" in out and "exact_duplicate" in out and "…" not in out
 
 
-def test_auditing_again_says_nothing_new_was_queued(cli, red) -> None:
+def test_auditing_again_says_nothing_new_was_queued(cli, red, tmp_path: Path) -> None:
     ws, _ = red
-    w = ["-w", ws.location]
+    w = ["-w", ws.location, "--report", str(tmp_path / "again.html")]
     before = len(ws.review.list("red", limit=None))
     code, out, err = cli("audit", "red", "--checks", "exact_duplicate,near_duplicate", *w)
     assert code == 0, err
@@ -123,7 +123,8 @@ def test_regression_duplicates_show_the_given_number_alone(cli, tmp_path: Path) 
     assert cli("init", str(tmp_path / "ws"))[0] == 0
     args = ("--label", "quality", "--id", "id", "--task", "regression", *w)
     assert cli("import", "red", str(tmp_path / "red.csv"), *args)[0] == 0
-    code, _, err = cli("audit", "red", "--checks", "exact_duplicate", *w)
+    report = ["--report", str(tmp_path / "a.html")]
+    code, _, err = cli("audit", "red", "--checks", "exact_duplicate", *report, *w)
     assert code == 0, err
     code, out, _ = cli("review", "list", "red", *w)
     entries = [line for line in out.splitlines() if "exact duplicate of item" in line]
