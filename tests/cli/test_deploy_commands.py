@@ -100,6 +100,24 @@ def test_drift_between_files(cli, tmp_path: Path) -> None:
     assert report.exists()
 
 
+def test_drift_between_versions_and_files(cli, ws: Workspace, tmp_path: Path) -> None:
+    # versions of the workspace stand for files: their rows, without the id column
+    ws.import_dataset("later", _data(400, 7, shift=0.5), label="y")
+    ws.import_dataset("d", _data(400, 8), label="y")  # d@v2, like d@v1
+    report = ["--report", str(tmp_path / "v.html"), "--json", "-w", ws.location]
+    code, out, err = cli("drift", "d@v1", "later", *report)
+    moved = json.loads(out)
+    assert code == 1 and moved["drifted"] is True, err
+    assert {c["column"] for c in moved["columns"]} == {"a", "b", "c", "colour", "y"}
+    code, out, err = cli("drift", "d@v1", "d@v2", *report)
+    assert code == 0 and json.loads(out)["drifted"] is False, err
+    _data(400, 9, shift=0.5).to_csv(tmp_path / "batch.csv", index=False)
+    code, out, err = cli("drift", "d@v1", str(tmp_path / "batch.csv"), *report)
+    assert code == 1 and json.loads(out)["drifted"] is True, err
+    code, _, err = cli("drift", "d@v9", "later", *report)
+    assert code == 2 and "d@v9 is not a file" in err and "no version v9" in err
+
+
 def test_per_column_thresholds(cli, tmp_path: Path) -> None:
     """A column with a raised threshold stops alerting; a bad threshold exits 2."""
     ws = Workspace.init(tmp_path / "ws2")

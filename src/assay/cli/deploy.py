@@ -1,10 +1,10 @@
-"""Deploy-phase commands: drift between two files, and production monitors."""
+"""Deploy-phase commands: drift between two files (or versions), and production monitors."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -28,7 +28,7 @@ from assay.cli._common import (
 )
 from assay.cli._deploy_speech import monitor_clips
 from assay.deploy import render_summary
-from assay.exceptions import InputError
+from assay.exceptions import InputError, NotFoundError
 from assay.workflows.monitor import (
     MonitorStatus,
     add_monitor,
@@ -41,6 +41,9 @@ from assay.workflows.monitor import (
     monitor_status as status_of,
 )
 
+if TYPE_CHECKING:
+    from assay.store.workspace import Workspace
+
 __all__ = ["register"]
 
 monitor_app = typer.Typer(
@@ -49,8 +52,12 @@ monitor_app = typer.Typer(
 
 
 def drift_cmd(
-    reference: Path = typer.Argument(..., help="Reference data (CSV / Parquet / JSONL)."),
-    current: Path = typer.Argument(..., help="Current (production) data, same columns."),
+    reference: Path = typer.Argument(
+        ..., help="Reference data: CSV / Parquet / JSONL, or a version NAME[@vN]."
+    ),
+    current: Path = typer.Argument(
+        ..., help="Current (production) data, same columns: a file or a version."
+    ),
     columns: str = typer.Option(
         None, "--columns", help="Comma-separated columns to test (default: all)."
     ),
@@ -59,22 +66,34 @@ def drift_cmd(
     ),
     wide: bool = WideOption,
     as_json: bool = JsonOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Test every column for drift; exit 1 when the dataset drifted.
 
     A reference column missing from CURRENT, or a numeric one whose values arrive as
     text, is schema drift and makes the dataset drifted; new columns are only listed.
+    Either side may name a version of the workspace instead of a file
+    (``assay drift bikes@v1 bikes-test@v1``: the rows without their ids).
     """
     check_output_file(report, "--report")
     names = _drift_columns(columns)
+    ws = None if reference.exists() and current.exists() else _workspace_if_any(workspace)
     with progress("Testing for drift"), cli_flags(phrases={"(columns)": "(--columns)"}):
-        outcome = file_drift(reference, current, columns=names, report=report)
+        outcome = file_drift(reference, current, columns=names, report=report, workspace=ws)
     if as_json:
         emit_json(outcome.to_dict())
     else:
         say_lines(render_summary(outcome.result), wide=wide)
         out_console().print(f"Report: {report}", markup=False)
     raise typer.Exit(1 if outcome.result.drifted else 0)
+
+
+def _workspace_if_any(path: Path | None) -> Workspace | None:
+    """The workspace at ``path`` (or the usual place), None when there is none there."""
+    try:
+        return open_workspace(path)
+    except (InputError, NotFoundError):
+        return None
 
 
 def _drift_columns(text: str | None) -> list[str] | None:

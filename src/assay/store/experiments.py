@@ -578,9 +578,9 @@ def _shift_note(
     shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
     return [
         f"{eval_v.ref} differs from the training data {train_v.ref} in {len(names)} of "
-        f"{len(columns)} feature columns ({shown}): the score is on data unlike what the "
-        "model learned from; if production looks like the evaluation set, collect "
-        "training data like it."
+        f"{len(columns)} feature columns ({shown}; `assay drift {train_v.ref} "
+        f"{eval_v.ref}` shows how): the score is on data unlike what the model learned "
+        "from; if production looks like the evaluation set, collect training data like it."
     ]
 
 

@@ -7,6 +7,7 @@ batch as the monitor's next window.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from assay.deploy import DriftReport, drift
-from assay.exceptions import InputError
+from assay.exceptions import InputError, NotFoundError
 from assay.report.pages import write_page
 from assay.store.readers import RowNames
 from assay.store.workspace import Workspace
@@ -33,6 +34,10 @@ __all__ = [
     "monitor_status",
     "sample_for_review",
 ]
+
+
+#: A dataset reference as ``assay drift`` takes one: ``NAME`` or ``NAME@vN``.
+_DATASET_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(@v\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,39 @@ def _check_columns(names: list[str] | None, available: list[str], reference: Pat
 
 
 def file_drift(
-    reference: Path, current: Path, *, columns: list[str] | None = None, report: Path
+    reference: Path,
+    current: Path,
+    *,
+    columns: list[str] | None = None,
+    report: Path,
+    workspace: Workspace | None = None,
 ) -> FileDrift:
     """Test ``columns`` (default: all) of ``current`` for drift from ``reference``;
-    the HTML report is written to ``report``."""
-    ref_frame, cur_frame = read_table_file(reference), read_table_file(current)
-    _check_columns(columns, list(ref_frame.columns), reference)
+    the HTML report is written to ``report``.
+
+    Each side is a CSV / Parquet / JSON Lines file or, when no such file exists and
+    ``workspace`` is given, a version of it (``NAME`` or ``NAME@vN``: its rows without
+    the id column).
+    """
+    (ref_frame, ref_name), (cur_frame, cur_name) = (
+        _drift_side(reference, workspace), _drift_side(current, workspace)
+    )
+    _check_columns(columns, list(ref_frame.columns), Path(ref_name))
     result = drift(ref_frame, cur_frame, columns=columns)
-    write_page(report, f"Drift: {current.name} vs {reference.name}", result.to_html())
+    write_page(report, f"Drift: {cur_name} vs {ref_name}", result.to_html())
     return FileDrift(result, report)
+
+
+def _drift_side(source: Path, workspace: Workspace | None) -> tuple[pd.DataFrame, str]:
+    """The rows of a file, else of a workspace version (ids left out), and their name."""
+    if source.exists() or workspace is None or not _DATASET_REF.match(str(source)):
+        return read_table_file(source), source.name
+    try:
+        version = workspace.dataset(str(source))
+    except NotFoundError as exc:
+        raise InputError(f"{source} is not a file, and {exc}") from None
+    frame = version.to_pandas()
+    return frame.drop(columns=[version.roles.id], errors="ignore"), version.ref
 
 
 def add_monitor(
