@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -321,9 +322,12 @@ def score_batch(
         return ScoredBatch(scored, unscored=unscored)
     features = scored.copy() if model is None else scored[config["features"]]
     predictions, extra, outputs = watch.predict(model, features, config)
-    scored["prediction"] = predictions
-    for column, values in extra.items():
-        scored[column] = values
+    added = pd.DataFrame({"prediction": predictions, **extra}, index=scored.index)
+    with warnings.catch_warnings():
+        # a streamed chunk holds one block per column on purpose (split_blocks: one copy
+        # in memory); pandas calls any insert into it fragmented, which is no news here
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        scored[list(added.columns)] = added
     return ScoredBatch(scored, features, predictions, outputs)
 
 
