@@ -8,6 +8,7 @@ and must exit 2 with nothing recorded, queued or written.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -347,15 +348,22 @@ def test_slices_found_without_tag_columns(cli, ws: Workspace, tmp_path: Path) ->
     assert "Accuracy (out of sample) 0." in page and "No tag columns" in page
 
 
-def test_regression_slices_read_as_mean_errors(cli, tmp_path: Path, shared_data: Path) -> None:
-    # hourly bike rentals: mean absolute errors, not rates ('overall error rate 2149.2%')
+def _bikes(cli, tmp_path: Path, shared_data: Path, rows: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """A workspace with the first ``rows`` hours of the bike rentals as ``bikes``
+    (regression on ``cnt``, no tags); returns its ``-w`` arguments."""
     path = shared_data / "regression" / "bike-sharing" / "hour.csv"
-    data = pd.read_csv(path).head(3000).drop(columns=["dteday", "casual", "registered"])
+    data = pd.read_csv(path).head(rows).drop(columns=["dteday", "casual", "registered"])
     data.to_csv(tmp_path / "bikes.csv", index=False)
     w = ["-w", str(tmp_path / "ws")]
     assert cli("init", str(tmp_path / "ws"))[0] == 0
     imported = ("--label", "cnt", "--id", "instant", "--task", "regression")
     assert cli("import", "bikes", str(tmp_path / "bikes.csv"), *imported, *w)[0] == 0
+    return w
+
+
+def test_regression_slices_read_as_mean_errors(cli, tmp_path: Path, shared_data: Path) -> None:
+    # hourly bike rentals: mean absolute errors, not rates ('overall error rate 2149.2%')
+    w = _bikes(cli, tmp_path, shared_data, 3000)
     code, out, err = cli("slices", "bikes", "--find", *w)
     assert code == 0, err
     assert "overall mean error" in out and "error rate" not in out and "100.0%" not in out
@@ -364,6 +372,20 @@ def test_regression_slices_read_as_mean_errors(cli, tmp_path: Path, shared_data:
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()
     assert "MAE (out of sample)" in page and "mean error [95%]" in page
+
+
+def test_regression_audit_page_shows_whole_numbers_as_integers(
+    cli, tmp_path: Path, shared_data: Path
+) -> None:
+    w = _bikes(cli, tmp_path, shared_data, 1500)
+    report = tmp_path / "a.html"
+    code, out, err = cli("audit", "bikes", "--checks", "label", "--report", str(report), *w)
+    assert code == 0, err
+    page = report.read_text()
+    worst = page[page.index("label: worst"):]
+    cells = re.findall(r"<td>(-?[0-9.]+)</td><td>(-?[0-9.]+)</td><td><code>", worst)
+    assert cells and all(v.isdigit() for pair in cells for v in pair), cells[:3]
+    assert "season=1;" in worst and "season=1.0" not in worst  # ints stay ints
 
 
 def test_slices_hlp_from_annotations(cli, ws: Workspace) -> None:

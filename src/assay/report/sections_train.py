@@ -104,7 +104,7 @@ def item_renderer(version: DatasetVersion, frame: pd.DataFrame) -> RenderItem:
         )
         return lambda pos: modality.render_html(items[pos])
     skip = {version.roles.id}
-    shown = frame[[c for c in frame.columns if c not in skip]]
+    shown = frame[[c for c in frame.columns if c not in skip]].astype(object)  # 3, not 3.0
     return lambda pos: _row_html(shown.iloc[pos])
 
 

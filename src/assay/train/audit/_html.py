@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from assay.train.audit._report import AuditReport
@@ -40,8 +43,8 @@ def _worst_table(report: AuditReport, check: str, k: int, render: Callable[[int]
     rows = []
     for pos, (_, row) in zip(positions, worst.iterrows(), strict=True):
         cells = (
-            f"<td>{html.escape(str(row['given_label']))}</td>"
-            f"<td>{html.escape(str(row['suggested_label']))}</td>"
+            f"<td>{html.escape(_label_text(row['given_label']))}</td>"
+            f"<td>{html.escape(_label_text(row['suggested_label']))}</td>"
             if check == "label"
             else ""
         )
@@ -55,6 +58,20 @@ def _worst_table(report: AuditReport, check: str, k: int, render: Callable[[int]
         )
     head = f"<tr><th>id</th><th>score</th><th>flagged</th>{extra}<th>item</th></tr>"
     return f"<h4>{html.escape(check)}: worst {len(worst)}</h4><table>{head}{''.join(rows)}</table>"
+
+
+def _label_text(value: object) -> str:
+    """A label as a cell shows it: a whole number without ``.0`` (a count of 601 bikes),
+    a set of labels joined, nothing for a missing suggestion."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else f"{value:.6g}"
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(map(str, value)) or "(none)"
+    return str(value)
 
 
 def _id(report: AuditReport, position: int) -> str:
