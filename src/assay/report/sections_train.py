@@ -104,8 +104,9 @@ def item_renderer(version: DatasetVersion, frame: pd.DataFrame) -> RenderItem:
         )
         return lambda pos: modality.render_html(items[pos])
     skip = {version.roles.id}
-    shown = frame[[c for c in frame.columns if c not in skip]].astype(object)  # 3, not 3.0
-    return lambda pos: _row_html(shown.iloc[pos])
+    shown = frame[[c for c in frame.columns if c not in skip]]
+    # one row as objects: a row of int and float columns would read 3.0 for 3
+    return lambda pos: _row_html(shown.iloc[pos : pos + 1].astype(object).iloc[0])
 
 
 def _num(value: Any, fmt: str = ".3f") -> str:
