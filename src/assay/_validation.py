@@ -107,6 +107,15 @@ def plain_value(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def whole_number(value: Any) -> Any:
+    """For display: :func:`plain_value`, with a whole float as an int (a count of 601
+    reads ``601``, not ``601.0``); anything else unchanged."""
+    value = plain_value(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def param_error(name: str, func: str, expected: str, got: Any, *,
                 param: str | None = None) -> InputError:
     """Build the standard parameter error (scikit-learn's wording).

@@ -320,11 +320,11 @@ class ExperimentStore:
         require_labels(eval_v, eval_df)
         notes, eval_content = _check_honest(train_df, eval_df, train_v, eval_v)
         X_train, X_eval, features = train_eval_inputs(train_v, train_df, eval_v, eval_df, model)
-        notes += _shift_note(train_v, eval_v, train_df, eval_df, features)
         check_leakage(  # equal features under another id (after featurising)
             X_train=_numeric(X_train), X_eval=_numeric(X_eval),
             eval_ids=eval_df[eval_v.roles.id].astype(str).to_numpy(),
         )
+        notes += _shift_note(train_v, eval_v, train_df, eval_df, features)  # once honest
         tags = list(eval_v.roles.tags)
         with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits 10x
             evaluation = fit_and_evaluate(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from assay._validation import whole_number
 from assay.exceptions import InputError
 from assay.tasks.base import (
     Interval,
@@ -149,11 +150,7 @@ class RegressionTask(Task):
     def show_label(self, value: Any) -> Any:
         """A whole number as an integer (a count of 601 bikes reads ``601``, not
         ``601.0``); any other value as it is."""
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-            return int(value)
-        return value
+        return whole_number(value)
 
     def same_labels(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """Numeric equality, where two missing labels are the same."""

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assay._validation import whole_number
+
 if TYPE_CHECKING:
     from assay.train.audit._report import AuditReport
 
@@ -63,12 +65,9 @@ def _worst_table(report: AuditReport, check: str, k: int, render: Callable[[int]
 def _label_text(value: object) -> str:
     """A label as a cell shows it: a whole number without ``.0`` (a count of 601 bikes),
     a set of labels joined, nothing for a missing suggestion."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = whole_number(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else f"{value:.6g}"
+        return "" if math.isnan(value) else f"{value:.6g}"
     if isinstance(value, list | tuple | np.ndarray):
         return ", ".join(map(str, value)) or "(none)"
     return str(value)
