@@ -74,18 +74,17 @@ def item_features(
     row = np.full(len(n_item), -1, dtype=np.int64)
     row[keep] = np.arange(len(keep))
     r = row[pairs.item]
-    v = 1.0 / (n_item[pairs.item] - 1.0)
     m = len(keep)
-    coinc = sparse.csr_matrix(
-        (np.concatenate([v, v]), (np.concatenate([r, r]),
-         np.concatenate([pairs.lab_a * k + pairs.lab_b, pairs.lab_b * k + pairs.lab_a]))),
-        shape=(m, k * k))
+    kept_counts = counts[keep].astype(np.float64).tocsr()
+    kept_counts.sum_duplicates()
     kept = pair_index >= 0
     cells = (pair_index[kept] * k + pairs.lab_a[kept]) * k + pairs.lab_b[kept]
     cohen = sparse.csr_matrix((np.ones(len(cells)), (r[kept], cells)),
                               shape=(m, n_pairs * k * k))
-    return Features(p_item[keep], counts[keep].astype(np.float64).tocsr(), coinc, cohen, k,
-                    n_pairs)
+    # an item's coincidences follow from its class counts (every two of its labels are
+    # by different annotators): s^2 entries for s classes present, not two per pair
+    coinc = _pattern_coincidences(kept_counts, n_item[keep])
+    return Features(p_item[keep], kept_counts, coinc, cohen, k, n_pairs)
 
 
 def _times(features: sparse.csr_matrix, w: np.ndarray) -> np.ndarray:
@@ -312,7 +311,9 @@ def _pattern_coincidences(counts: sparse.csr_matrix, n_item: np.ndarray) -> spar
     ca, cb = counts.indices[first], counts.indices[second]
     va, vb = counts.data[first], counts.data[second]
     value = (va * vb - np.where(ca == cb, va, 0.0)) / (n_item[row[first]] - 1.0)
-    coinc = sparse.csr_matrix((value, (row[first], ca * k + cb)), shape=(g, k * k))
+    # the entries come row by row, each row's in column order: CSR as they are
+    indptr = np.concatenate([[0], np.cumsum(per_row * per_row)])
+    coinc = sparse.csr_matrix((value, ca * k + cb, indptr), shape=(g, k * k))
     coinc.eliminate_zeros()
     return coinc
 
