@@ -116,6 +116,12 @@ def whole_number(value: Any) -> Any:
     return value
 
 
+def whole_text(value: Any) -> str:
+    """A value as text, a whole float as an int: names and keys that must agree whether
+    a column held ``3`` or ``3.0`` (label names, category keys)."""
+    return str(whole_number(value))
+
+
 def param_error(name: str, func: str, expected: str, got: Any, *,
                 param: str | None = None) -> InputError:
     """Build the standard parameter error (scikit-learn's wording).

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay._validation import check_in
+from assay._validation import check_in, whole_text
 
 __all__ = ["KINDS", "NULL_TOKENS", "category_key", "infer_kind", "numeric_values",
            "string_numbers"]
@@ -192,13 +192,7 @@ def string_numbers(series: pd.Series, n_examples: int = 3) -> StringNumbers:
 
 def category_key(value: Any) -> str:
     """Normalise a category value to a string key (``1``, ``1.0`` and ``"1"`` agree)."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    return str(value)
+    return whole_text(value)
 
 
 def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay._validation import whole_text
 from assay.exceptions import InputError
 from assay.tasks.base import Interval, LabelSummary, RowNamer, Task
 
@@ -55,9 +56,7 @@ def _is_list(label_type: pa.DataType) -> bool:
 
 def _name(value: Any) -> str:
     """A label name as text (``1`` and ``1.0`` from numeric lists name label ``1``)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return whole_text(value)
 
 
 def _shown(labels: tuple[str, ...] | None) -> str:

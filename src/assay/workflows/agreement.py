@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._validation import whole_text
 from assay.collect import (
     AgreementReport,
     agreement_by,
@@ -183,9 +184,7 @@ def typed_classes(classes: list[str] | None, labels: pd.Series) -> list[Any] | N
 
 def _class_name(label: Any) -> str:
     """A label as the label book names classes: text, ``3`` for 3 and 3.0."""
-    if isinstance(label, (float, np.floating)) and float(label).is_integer():
-        return str(int(label))
-    return str(label.item() if isinstance(label, np.generic) else label)
+    return whole_text(label)
 
 
 def followed_versions(frame: pd.DataFrame, default: int | None) -> pd.Series:
