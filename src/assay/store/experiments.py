@@ -325,6 +325,7 @@ class ExperimentStore:
             eval_ids=eval_df[eval_v.roles.id].astype(str).to_numpy(),
         )
         notes += _shift_note(train_v, eval_v, train_df, eval_df, features)  # once honest
+        notes += _leak_note(train_v, train_df, features, seed)
         tags = list(eval_v.roles.tags)
         with threadpool_limits(limits=1):  # BLAS threads oversubscribe small fits 10x
             evaluation = fit_and_evaluate(
@@ -582,6 +583,31 @@ def _shift_note(
         f"{eval_v.ref}` shows how): the score is on data unlike what the model learned "
         "from; if production looks like the evaluation set, collect training data like it."
     ]
+
+
+def _leak_note(
+    train_v: DatasetVersion, train_df: pd.DataFrame, features: list[str], seed: int
+) -> list[str]:
+    """A note when feature columns of the training version (nearly) determine its label
+    (:func:`~assay.train.audit.target_leakage.find_target_leakage`): the score then
+    promises what production, where such a column is not known yet, will not give."""
+    from assay.train.audit.target_leakage import find_target_leakage
+
+    columns = [c for c in features if c in train_df.columns]
+    if not columns:
+        return []
+    labels = train_df[train_v.roles.label].to_numpy()
+    leaks = find_target_leakage(train_df[columns], labels, kind=train_v.task.kind, seed=seed)
+    return [_leak_line(leak.describe(), len(leak.columns) == 1) for leak in leaks]
+
+
+def _leak_line(found: str, one: bool) -> str:
+    them, are = ("it", "it is") if one else ("them", "they are")
+    return (
+        f"target leakage? {found}: if {are} computed from the label or recorded after "
+        "it, production will not score as this evaluation does; leave "
+        f"{them} out of the features (import a version without {them}) and train again."
+    )
 
 
 def _check_honest(

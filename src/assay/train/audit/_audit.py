@@ -26,6 +26,7 @@ from assay._validation import (
     check_non_empty,
     check_pred_probs,
     validate_params,
+    warn,
 )
 from assay.exceptions import InputError
 from assay.modalities import get_modality
@@ -44,6 +45,7 @@ from assay.train.audit._report import AuditReport
 from assay.train.audit._result import CheckResult, make_result
 from assay.train.audit._thresholds import Threshold, parse_threshold
 from assay.train.audit.neighbors import check_features
+from assay.train.audit.target_leakage import TargetLeak, find_target_leakage, leak_advice
 from assay.train.labels._multilabel import label_matrix
 from assay.train.labels._regression import numeric_labels
 
@@ -407,6 +409,7 @@ def audit(
     ctx.split = _column_or_array(df, split, "split")
     skip = columns + ([split] if isinstance(split, str) else [])
     ctx.features, ctx.space = _features(df, features, embeddings, [c for c in skip if c], modality)
+    leaks = _target_leaks(df, features, embeddings, [c for c in skip if c], ctx)
     chosen = _select_checks(checks, ctx)
     if ctx.labels is not None and ctx.classes is not None:
         needs = [c.name for c in chosen if "probs" in c.requires]
@@ -419,4 +422,27 @@ def audit(
                 result = replace(result, reason=check.reason)
             results[check.name] = result
             advance(1)
-    return AuditReport.from_results(results, data=df, modality=modality)
+    report = AuditReport.from_results(results, data=df, modality=modality)
+    report.target_leaks = leaks
+    return report
+
+
+def _target_leaks(
+    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str], ctx: AuditContext
+) -> list[TargetLeak]:
+    """Named feature columns that (nearly) determine a class or number label, each
+    said in a warning (:mod:`~assay.train.audit.target_leakage`)."""
+    if embeddings is not None or ctx.labels is None or np.ndim(ctx.labels) != 1:
+        return []
+    if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
+        table = df[list(features)]
+    elif isinstance(features, pd.DataFrame):
+        table = features
+    elif features is None:
+        table = df.drop(columns=[c for c in skip if c in df.columns])
+    else:
+        return []  # an array: no column names to report
+    leaks = find_target_leakage(table, ctx.labels, kind=ctx.task.kind, seed=ctx.seed)
+    for leak in leaks:
+        warn(leak_advice(leak))
+    return leaks

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assay._validation import whole_number
+from assay.train.audit.target_leakage import leak_advice
 
 if TYPE_CHECKING:
     from assay.train.audit._report import AuditReport
@@ -92,6 +93,8 @@ def report_html(report: AuditReport, k: int, render: Callable[[int], str]) -> st
         _STYLE,
         '<div class="assay-audit">',
         f"<h3>Data audit: {len(report.issues)} examples</h3>",
+        *(f'<p class="assay-warning">{html.escape(leak_advice(leak))}</p>'
+          for leak in report.target_leaks),
         _summary_table(report),
     ]
     for name, s in report.summary.items():

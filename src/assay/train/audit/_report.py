@@ -16,6 +16,7 @@ from assay.train.audit._checks import check_reason, resolve_check
 from assay.train.audit._html import report_html
 from assay.train.audit._result import TRUST_KEYS, CheckResult
 from assay.train.audit._thresholds import Threshold, parse_threshold
+from assay.train.audit.target_leakage import TargetLeak
 
 __all__ = ["AuditReport", "RenderItem"]
 
@@ -45,6 +46,9 @@ class AuditReport:
     ids : ndarray of shape (n_samples,), optional
         The item id of each row, in order: the HTML, the review entries and their
         reasons name rows by it (default: the data's index).
+    target_leaks : list of TargetLeak
+        Feature columns that (nearly) determine the label
+        (:func:`~assay.train.audit.target_leakage.find_target_leakage`).
     """
 
     issues: pd.DataFrame
@@ -54,6 +58,7 @@ class AuditReport:
     modality: str = "tabular"
     render_item: RenderItem | None = None
     ids: np.ndarray | None = None
+    target_leaks: list[TargetLeak] = field(default_factory=list)
 
     @classmethod
     def from_results(
@@ -239,6 +244,10 @@ class AuditReport:
         return {
             "n_rows": len(self.issues),
             "checks": {n: {k: s[k] for k in keep if k in s} for n, s in self.summary.items()},
+            "target_leakage": [
+                {"columns": list(leak.columns), "score": leak.score, "metric": leak.metric}
+                for leak in self.target_leaks
+            ],
         }
 
     def to_html(self, k: int = 10, render_item: RenderItem | None = None) -> str:
