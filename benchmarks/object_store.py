@@ -30,6 +30,10 @@ Every server shares the machine's cores with the client. Operations:
 * cold read vs page cache (S3): the same S3 cold read as a ratio to the local read of
   a file the page cache holds (the local warm read below: the file as just written),
   the stricter comparison, kept beside the target's;
+* cold read, warm read (new process): the same two reads, each by a new Python process
+  (the read alone timed, inside it; the interpreter's start and assay's import are not
+  counted): what a command of another machine's client pays, importing the storage
+  backend (s3fs, ~0.3 s) included where the read needs the network;
 * download (S3): the part of the cold read spent fetching the object into the local
   cache (``FsspecObjectStore.fetch``, timed inside the read): the rest is the hash
   check and the Parquet read that the local-disk anchor does too;
@@ -216,6 +220,27 @@ def drop_from_page_cache(folders: list[Path]) -> None:
                 os.close(fd)
 
 
+#: Run by :func:`read_in_new_process`: one version read by a new workspace client.
+_CHILD = """
+import sys, time
+from assay.store.workspace import Workspace
+start = time.perf_counter()
+Workspace(sys.argv[1]).dataset(sys.argv[2]).to_arrow()
+print(time.perf_counter() - start)
+"""
+
+
+def read_in_new_process(root: Path, ref: str) -> float:
+    """Seconds a new Python process takes to read version ``ref`` (the read alone)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(root), ref], capture_output=True, text=True,
+        check=True,
+    )
+    return float(done.stdout.strip())
+
+
 def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
@@ -247,11 +272,16 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
     ws = Workspace.init(root, objects=objects_url)
     cache = root / ".assay" / "cache" / "objects"
     imports, cold, download, warm, delivery = [], [], [], [], []
+    fresh_cold, fresh_warm = [], []
     for r in range(repeats):
         data = frame(n, seed=r)
         imports.append(timed(lambda d=data: ws.import_dataset("bench", d, label="y", id="id")))
         ref = f"bench@v{r + 1}"
         shutil.rmtree(cache, ignore_errors=True)  # a new machine: nothing cached
+        drop_from_page_cache([root / ".assay" / "objects", *SERVER_FILES])
+        fresh_cold.append(read_in_new_process(root, ref))
+        fresh_warm.append(read_in_new_process(root, ref))
+        shutil.rmtree(cache, ignore_errors=True)  # and again for this process
         drop_from_page_cache([root / ".assay" / "objects", *SERVER_FILES])
         objects._VERIFIED.clear()
         with fetch_clock() as fetched:
@@ -263,7 +293,8 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
         warm.append(timed(lambda ref=ref: Workspace(root).dataset(ref).to_arrow()))
         print(
             f"{root.name} round {r + 1}: import {imports[-1]:.3f} cold {cold[-1]:.3f} "
-            f"(download {download[-1]:.3f}) warm {warm[-1]:.3f}"
+            f"(download {download[-1]:.3f}) warm {warm[-1]:.3f}; new process: cold "
+            f"{fresh_cold[-1]:.3f} warm {fresh_warm[-1]:.3f}"
             + (f" curl {delivery[-1]:.3f}" if delivery and delivery[-1] else ""),
             file=sys.stderr,
         )
@@ -272,6 +303,8 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
         "import": statistics.median(imports),
         "cold read": statistics.median(cold),
         "warm read": statistics.median(warm),
+        "cold read (new process)": statistics.median(fresh_cold),
+        "warm read (new process)": statistics.median(fresh_warm),
     }
     if objects_url is not None:
         result["download"] = statistics.median(download)
@@ -375,6 +408,8 @@ def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
         "cold read vs page cache": "(stricter)",
         "download": "(part of cold read)",
         "warm read": "<= 1.2x",
+        "cold read (new process)": "<= 2.0x",
+        "warm read (new process)": "<= 1.2x",
         "server delivery": "(floor of the cold read)",
     }
     bases = {"cold read vs page cache": "warm read", "download": "cold read",

@@ -167,6 +167,16 @@ def test_the_read_cache_serves_warm_reads_and_stays_bounded(tmp_path: Path, buck
     _s3().rm(writer.key(digests[2]))  # a warm read never goes to the network
     assert reader.get_table(digests[2]).num_rows == 5000
     assert reader.get_table(digests[0]).num_rows == 5000  # evicted: fetched again
+    later = _store(bucket, tmp_path / "r")  # a new client on the same machine
+    assert later.get_table(digests[2]).num_rows == 5000
+    opened = {"fs", "_opened"} & set(vars(later))
+    assert not opened  # served by the cache: the bucket never opened (nor s3fs imported)
+
+
+def test_an_unknown_or_missing_backend_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="Protocol not known: nosuch; install the fsspec"):
+        Workspace.init(tmp_path / "ws", objects="nosuch://bucket/p")
+    assert not (tmp_path / "ws").exists()
 
 
 def test_gc_keeps_young_leased_and_referenced_objects(tmp_path: Path, bucket: str) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -87,6 +88,54 @@ def check_objects_url(url: str) -> None:
         )
 
 
+#: The backend package of the usual object-store schemes, found without importing
+#: fsspec (~0.1 s) or the backend; other schemes are looked up in fsspec's registry.
+_BACKENDS = {
+    "s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs",
+    "abfs": "adlfs", "abfss": "adlfs", "file": "fsspec", "local": "fsspec",
+}
+
+
+def _backend_error(url: str, why: object) -> InputError:
+    scheme = url.split("://", 1)[0]
+    package = _BACKENDS.get(scheme)
+    how = ("`pip install 'assay[s3]'`" if package == "s3fs"
+           else f"`pip install {package}`" if package
+           else "e.g. `pip install 'assay[s3]'` for s3://")
+    return InputError(
+        f"cannot open object URL {url}: {why}; install the fsspec backend for "
+        f"{scheme}:// ({how})."
+    )
+
+
+def check_backend(url: str) -> None:
+    """Refuse a URL whose fsspec backend is unknown or not installed, without importing
+    it (s3fs takes ~0.3 s to import: a read served by the cache never needs it).
+
+    Raises
+    ------
+    InputError
+        Naming the package to install.
+    """
+    import importlib.util
+
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    package = _BACKENDS.get(scheme)
+    if package is not None:
+        if importlib.util.find_spec(package) is None:
+            raise _backend_error(url, f"{package} is not installed")
+        return
+    from fsspec.registry import known_implementations, registry
+
+    if scheme in registry:
+        return
+    known = known_implementations.get(scheme)
+    if known is None:
+        raise _backend_error(url, f"Protocol not known: {scheme}")
+    if importlib.util.find_spec(known["class"].split(".", 1)[0]) is None:
+        raise _backend_error(url, known.get("err") or f"{known['class']} is not installed")
+
+
 def _open_fs(url: str) -> tuple[Any, str]:
     """``(filesystem, root)`` for ``url``, with listings never cached across calls."""
     import fsspec
@@ -97,11 +146,7 @@ def _open_fs(url: str) -> tuple[Any, str]:
     try:
         fs, root = fsspec.url_to_fs(url, **options)
     except (ImportError, ValueError) as exc:
-        scheme = url.split("://", 1)[0]
-        raise InputError(
-            f"cannot open object URL {url}: {exc}; install the fsspec backend for "
-            f"{scheme}:// (e.g. `pip install 'assay[s3]'` for s3://)."
-        ) from exc
+        raise _backend_error(url, exc) from exc
     return fs, str(root).rstrip("/")
 
 
@@ -239,14 +284,37 @@ class FsspecObjectStore(ObjectStore):
         cache_bytes: int | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.prefix = _open_fs(self.url)
-        self.local = "file" in _protocols(self.fs)
-        self.get_options = _get_options(self.fs)
+        check_objects_url(self.url)
+        check_backend(self.url)  # the filesystem itself opens on first use
         bound = cache_bytes or int(
             os.environ.get("ASSAY_OBJECT_CACHE_BYTES") or DEFAULT_CACHE_BYTES
         )
         self.cache = ReadCache(os.environ.get("ASSAY_OBJECT_CACHE") or cache_dir, bound)
         super().__init__(self.cache.root, leases)
+
+    @functools.cached_property
+    def _opened(self) -> tuple[Any, str]:
+        return _open_fs(self.url)
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem of :attr:`url`, opened on first use."""
+        return self._opened[0]
+
+    @property
+    def prefix(self) -> str:
+        """The store's root in :attr:`fs` (``bucket/path``)."""
+        return self._opened[1]
+
+    @functools.cached_property
+    def local(self) -> bool:
+        """Whether the store is a local folder (``file://``)."""
+        return "file" in _protocols(self.fs)
+
+    @functools.cached_property
+    def get_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``fs.get_file`` (see :func:`_get_options`)."""
+        return _get_options(self.fs)
 
     def key(self, digest: str) -> str:
         """The object's key in the store (without the scheme)."""
