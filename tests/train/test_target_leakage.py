@@ -76,6 +76,14 @@ def test_other_kinds_and_tiny_tables_report_nothing(hours: pd.DataFrame) -> None
                                kind="regression") == []
 
 
+def test_free_text_alone_is_not_read(shared_data: Path) -> None:
+    reviews = pd.read_csv(shared_data / "text" / "yelp_labelled.txt", sep="\t",
+                          names=["text", "label"], quoting=3)
+    features = reviews[["text"]]
+    assert find_target_leakage(features, reviews["label"].to_numpy(),
+                               kind="classification") == []
+
+
 def test_the_audit_warns_and_reports_it(hours: pd.DataFrame) -> None:
     sample = hours.sample(2000, random_state=0)
     with warnings.catch_warnings(record=True) as caught:

@@ -104,8 +104,11 @@ def find_target_leakage(
     """
     if kind not in ("classification", "regression"):
         return []
-    x, y = _sample(_encode(features), np.asarray(labels), max_rows, seed)
-    if x.shape[1] == 0 or len(y) < 10 * _FOLDS or len(np.unique(y)) < 2:
+    encoded = _encode(features)
+    if encoded.shape[1] == 0:  # free text, ids: nothing a column-wise test can read
+        return []
+    x, y = _sample(encoded, np.asarray(labels), max_rows, seed)
+    if len(y) < 10 * _FOLDS or len(np.unique(y)) < 2:
         return []
     folds = np.random.default_rng(seed).permutation(len(y)) % _FOLDS
     found = _single_columns(x, y, folds, kind, threshold, seed)
@@ -132,7 +135,7 @@ def _encode(features: pd.DataFrame) -> pd.DataFrame:
             continue
         if values.notna().all() and values.nunique() > 1:
             out[str(name)] = values.to_numpy()
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(features)))
 
 
 def _sample(
