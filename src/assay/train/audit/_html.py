@@ -20,7 +20,9 @@ __all__ = ["report_html"]
 _STYLE = (
     "<style>.assay-audit table{border-collapse:collapse;margin:.5em 0}"
     ".assay-audit td,.assay-audit th{border:1px solid #ccc;padding:2px 6px;"
-    "text-align:left;vertical-align:top}</style>"
+    "text-align:left;vertical-align:top}"
+    ".assay-audit .assay-warning{border-left:4px solid #b45309;background:#fffbeb;"
+    "padding:4px 8px;max-width:60em}</style>"
 )
 
 
