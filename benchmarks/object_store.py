@@ -220,6 +220,13 @@ def drop_from_page_cache(folders: list[Path]) -> None:
                 os.close(fd)
 
 
+def forget_object_bytes(root: Path) -> None:
+    """As on a machine that has not read the workspace at ``root``: its S3 read cache
+    emptied, its local object files and the server's stored ones out of the page cache."""
+    shutil.rmtree(root / ".assay" / "cache" / "objects", ignore_errors=True)
+    drop_from_page_cache([root / ".assay" / "objects", *SERVER_FILES])
+
+
 #: Run by :func:`read_in_new_process`: one version read by a new workspace client.
 _CHILD = """
 import sys, time
@@ -270,19 +277,16 @@ def measure(root: Path, objects_url: str | None, n: int, repeats: int) -> dict[s
     """Median import, cold-read (and its download) and warm-read seconds for one kind of
     workspace."""
     ws = Workspace.init(root, objects=objects_url)
-    cache = root / ".assay" / "cache" / "objects"
     imports, cold, download, warm, delivery = [], [], [], [], []
     fresh_cold, fresh_warm = [], []
     for r in range(repeats):
         data = frame(n, seed=r)
         imports.append(timed(lambda d=data: ws.import_dataset("bench", d, label="y", id="id")))
         ref = f"bench@v{r + 1}"
-        shutil.rmtree(cache, ignore_errors=True)  # a new machine: nothing cached
-        drop_from_page_cache([root / ".assay" / "objects", *SERVER_FILES])
+        forget_object_bytes(root)  # a new machine: nothing cached
         fresh_cold.append(read_in_new_process(root, ref))
         fresh_warm.append(read_in_new_process(root, ref))
-        shutil.rmtree(cache, ignore_errors=True)  # and again for this process
-        drop_from_page_cache([root / ".assay" / "objects", *SERVER_FILES])
+        forget_object_bytes(root)  # and again for this process
         objects._VERIFIED.clear()
         with fetch_clock() as fetched:
             cold.append(timed(lambda ref=ref: Workspace(root).dataset(ref).to_arrow()))
@@ -412,6 +416,9 @@ def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
         "warm read (new process)": "<= 1.2x",
         "server delivery": "(floor of the cold read)",
     }
+    # what each row measures (its name, unless named here) and the local time it is a
+    # ratio to; a row measured as another shows its anchor in the local column
+    measured_as = {"cold read vs page cache": "cold read"}
     bases = {"cold read vs page cache": "warm read", "download": "cold read",
              "server delivery": "cold read"}
     header = ["operation", "local disk (s)"]
@@ -419,10 +426,10 @@ def table(local: dict[str, float], servers: dict[str, dict[str, float]]) -> str:
         header += [f"S3 {SERVER_NAMES[server]} (s)", "ratio"]
     rows = []
     for op, limit in limits.items():
-        own = local.get(bases.get(op, op)) if op == "cold read vs page cache" else local.get(op)
+        own = local.get(bases[op] if op in measured_as else op)
         row = [op, f"{own:.3f}" if own is not None else "-"]
         for medians in servers.values():
-            measured = medians.get("cold read" if op == "cold read vs page cache" else op)
+            measured = medians.get(measured_as.get(op, op))
             if measured is None:
                 row += ["-", "-"]
                 continue

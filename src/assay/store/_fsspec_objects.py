@@ -137,10 +137,10 @@ def check_backend(url: str) -> None:
 
 
 def _open_fs(url: str) -> tuple[Any, str]:
-    """``(filesystem, root)`` for ``url``, with listings never cached across calls."""
+    """``(filesystem, root)`` for ``url`` (checked by :func:`check_objects_url`), with
+    listings never cached across calls."""
     import fsspec
 
-    check_objects_url(url)
     local = url.startswith(("file://", "local://"))
     options: dict[str, Any] = {"auto_mkdir": True} if local else {"use_listings_cache": False}
     try:

@@ -591,23 +591,14 @@ def _leak_note(
     """A note when feature columns of the training version (nearly) determine its label
     (:func:`~assay.train.audit.target_leakage.find_target_leakage`): the score then
     promises what production, where such a column is not known yet, will not give."""
-    from assay.train.audit.target_leakage import find_target_leakage
+    from assay.train.audit.target_leakage import find_target_leakage, leak_note
 
     columns = [c for c in features if c in train_df.columns]
     if not columns:
         return []
     labels = train_df[train_v.roles.label].to_numpy()
     leaks = find_target_leakage(train_df[columns], labels, kind=train_v.task.kind, seed=seed)
-    return [_leak_line(leak.describe(), len(leak.columns) == 1) for leak in leaks]
-
-
-def _leak_line(found: str, one: bool) -> str:
-    them, are = ("it", "it is") if one else ("them", "they are")
-    return (
-        f"target leakage? {found}: if {are} computed from the label or recorded after "
-        "it, production will not score as this evaluation does; leave "
-        f"{them} out of the features (import a version without {them}) and train again."
-    )
+    return [leak_note(leak) for leak in leaks]
 
 
 def _check_honest(

@@ -121,25 +121,33 @@ def _column_or_array(df: pd.DataFrame, value: Any, what: str) -> np.ndarray | No
     return arr
 
 
+def _feature_table(df: pd.DataFrame, features: Any, skip: list[str]) -> pd.DataFrame | None:
+    """The tabular features as named columns: the columns ``features`` names, the frame
+    it is, or (None) every column of ``df`` but ``skip``; None for an array."""
+    if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
+        check_columns(df, list(features), where="the data")
+        return df[list(features)]
+    if features is None:
+        return df.drop(columns=[c for c in skip if c in df.columns])
+    return features if isinstance(features, pd.DataFrame) else None
+
+
 def _features(
-    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str], modality: str
+    df: pd.DataFrame, features: Any, table: pd.DataFrame | None, embeddings: Any,
+    modality: str,
 ) -> tuple[np.ndarray | None, str]:
     """The matrix the neighbour checks and the model use, and its neighbour space.
 
-    Embeddings are searched as they are; tabular features (columns of ``df``, or an
-    array given as ``features`` of tabular data) on robustly standardised columns.
+    Embeddings are searched as they are; tabular features (``table``, from
+    :func:`_feature_table`, or an array given as ``features`` of tabular data) on
+    robustly standardised columns.
     """
     if embeddings is not None:
         return check_features(embeddings, name="embeddings", n_samples=len(df)), "embedding"
-    if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
-        check_columns(df, list(features), where="the data")
-        features = df[list(features)]
-    elif features is None:
-        features = df.drop(columns=[c for c in skip if c in df.columns])
-        if features.shape[1] == 0:
-            return None, "tabular"
-    if isinstance(features, pd.DataFrame):
-        features, modality = get_modality("tabular").featurize(features), "tabular"
+    if features is None and table is not None and table.shape[1] == 0:
+        return None, "tabular"
+    if table is not None:
+        features, modality = get_modality("tabular").featurize(table), "tabular"
     space = "tabular" if modality == "tabular" else "embedding"
     return check_features(features, n_samples=len(df)), space
 
@@ -408,8 +416,9 @@ def audit(
         columns = []
     ctx.split = _column_or_array(df, split, "split")
     skip = columns + ([split] if isinstance(split, str) else [])
-    ctx.features, ctx.space = _features(df, features, embeddings, [c for c in skip if c], modality)
-    leaks = _target_leaks(df, features, embeddings, [c for c in skip if c], ctx)
+    table = None if embeddings is not None else _feature_table(df, features, [c for c in skip if c])
+    ctx.features, ctx.space = _features(df, features, table, embeddings, modality)
+    leaks = _target_leaks(table, ctx)
     chosen = _select_checks(checks, ctx)
     if ctx.labels is not None and ctx.classes is not None:
         needs = [c.name for c in chosen if "probs" in c.requires]
@@ -427,21 +436,11 @@ def audit(
     return report
 
 
-def _target_leaks(
-    df: pd.DataFrame, features: Any, embeddings: Any, skip: list[str], ctx: AuditContext
-) -> list[TargetLeak]:
-    """Named feature columns that (nearly) determine a class or number label, each
-    said in a warning (:mod:`~assay.train.audit.target_leakage`)."""
-    if embeddings is not None or ctx.labels is None or np.ndim(ctx.labels) != 1:
+def _target_leaks(table: pd.DataFrame | None, ctx: AuditContext) -> list[TargetLeak]:
+    """Named feature columns (``table``) that (nearly) determine a class or number
+    label, each said in a warning (:mod:`~assay.train.audit.target_leakage`)."""
+    if table is None or ctx.labels is None or np.ndim(ctx.labels) != 1:
         return []
-    if isinstance(features, (list, tuple)) and all(isinstance(c, str) for c in features):
-        table = df[list(features)]
-    elif isinstance(features, pd.DataFrame):
-        table = features
-    elif features is None:
-        table = df.drop(columns=[c for c in skip if c in df.columns])
-    else:
-        return []  # an array: no column names to report
     leaks = find_target_leakage(table, ctx.labels, kind=ctx.task.kind, seed=ctx.seed)
     for leak in leaks:
         warn(leak_advice(leak))

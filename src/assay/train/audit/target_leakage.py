@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-__all__ = ["MAX_COLUMNS", "TargetLeak", "find_target_leakage", "leak_advice"]
+__all__ = ["MAX_COLUMNS", "TargetLeak", "find_target_leakage", "leak_advice", "leak_note"]
 
 #: The most columns a linear combination may take to be reported as a leak.
 MAX_COLUMNS = 4
@@ -67,7 +67,7 @@ class TargetLeak:
             what = f"columns {names} together predict"
         return (
             f"{what} the label (cross-validated {self.metric} {self.score:.3f} from "
-            f"{self.model} on {'it' if len(self.columns) == 1 else 'them'} alone)"
+            f"{self.model} on {_pronouns(self)[0]} alone)"
         )
 
 
@@ -217,14 +217,28 @@ def _linear_combination(
     return None
 
 
+def _pronouns(leak: TargetLeak) -> tuple[str, str, str]:
+    """``(them, they, they are)`` for the leak's columns (``it`` for one)."""
+    return ("it", "it", "it is") if len(leak.columns) == 1 else ("them", "they", "they are")
+
+
 def leak_advice(leak: TargetLeak) -> str:
-    """The warning for one leak: what was found, why it matters, what to do."""
-    one = len(leak.columns) == 1
-    them, they = ("it", "it") if one else ("them", "they")
+    """The audit's warning for one leak: what was found, why it matters, what to do."""
+    them, they, _ = _pronouns(leak)
     return (
         f"target leakage? {leak.describe()}. A feature computed from the label or "
         "recorded after it gives a model a score production will not see, and the "
         f"label check then finds little but where {they} and the label disagree; if so, "
         f"leave {them} out of the features (import a version without {them}, or pass "
         f"features= without {them})."
+    )
+
+
+def leak_note(leak: TargetLeak) -> str:
+    """A training run's note on one leak in its training data."""
+    them, _, are = _pronouns(leak)
+    return (
+        f"target leakage? {leak.describe()}: if {are} computed from the label or recorded "
+        "after it, production will not score as this evaluation does; leave "
+        f"{them} out of the features (import a version without {them}) and train again."
     )
